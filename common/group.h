@@ -1,0 +1,59 @@
+/*
+ * A prime-order group as the OPRF needs it (RFC 9497 section 2.1), over
+ * serialized elements and scalars so that every suite looks the same to
+ * common/oprf.c. Internal to common/.
+ *
+ * Every function that takes an element validates it (canonical encoding,
+ * not the identity) and returns VEIL_ERR_ELEMENT otherwise. Scalars passed
+ * in are assumed canonical (below the order): callers validate external
+ * scalars with scalar_check first.
+ */
+#ifndef VEIL_COMMON_GROUP_H
+#define VEIL_COMMON_GROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "hash.h"
+
+typedef struct group {
+	const char *name;
+	size_t element_size; /* Ne */
+	size_t scalar_size;  /* Ns */
+
+	/* HashToGroup and HashToScalar under the given DST. hash_to_group
+	 * may yield the identity (the OPRF checks); both fail only with
+	 * VEIL_ERR_LIMIT for oversized messages. */
+	veil_err (*hash_to_group)(uint8_t *out, const uint8_t *msg, size_t len, const uint8_t *dst,
+				  size_t dst_len);
+	veil_err (*hash_to_scalar)(uint8_t *out, const uint8_t *msg, size_t len, const uint8_t *dst,
+				   size_t dst_len);
+
+	/* out = s * p. VEIL_ERR_ELEMENT when p is invalid or the product is the
+	 * identity (s zero, or p the identity). */
+	veil_err (*scalar_mult)(uint8_t *out, const uint8_t *s, const uint8_t *p);
+	/* out = s * G. VEIL_ERR_SCALAR when s is zero. */
+	veil_err (*scalar_mult_base)(uint8_t *out, const uint8_t *s);
+	/* out = p + q; the sum may be the identity. VEIL_ERR_ELEMENT when p or
+	 * q is not a valid encoding (the identity is accepted here). */
+	veil_err (*element_add)(uint8_t *out, const uint8_t *p, const uint8_t *q);
+	/* VEIL_OK when p is a canonical encoding of a non-identity element. */
+	veil_err (*element_check)(const uint8_t *p);
+	int (*element_is_identity)(const uint8_t *p);
+
+	/* VEIL_OK when s is below the group order (zero allowed). */
+	veil_err (*scalar_check)(const uint8_t *s);
+	int (*scalar_is_zero)(const uint8_t *s);
+	void (*scalar_add)(uint8_t *out, const uint8_t *a, const uint8_t *b);
+	void (*scalar_sub)(uint8_t *out, const uint8_t *a, const uint8_t *b);
+	void (*scalar_mul)(uint8_t *out, const uint8_t *a, const uint8_t *b);
+	/* VEIL_ERR_SCALAR when s is zero. */
+	veil_err (*scalar_invert)(uint8_t *out, const uint8_t *s);
+	/* A uniform scalar in [1, order). */
+	void (*scalar_random)(uint8_t *out);
+} group;
+
+extern const group group_ristretto255;
+
+#endif

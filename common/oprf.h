@@ -1,0 +1,185 @@
+/*
+ * RFC 9497 oblivious pseudorandom functions.
+ *
+ * The three modes of RFC 9497 over a suite chosen at run time:
+ *
+ *   OPRF  (0x00)  client learns F(k, x); server learns nothing about x.
+ *   VOPRF (0x01)  as OPRF, plus a batched DLEQ proof that the server used
+ *                 the key whose public half the client holds.
+ *   POPRF (0x02)  as VOPRF, with a public info string bound into the key.
+ *
+ * The client side is oprf_blind() then oprf_finalize(); the server side is
+ * oprf_blind_evaluate(), and oprf_evaluate() computes F(k, x) directly (used
+ * to build the registry). Everything is suite-agnostic: callers obtain an
+ * oprf_suite descriptor by name and never see a group or hash type.
+ *
+ * Encodings are the RFC's: elements are Ne bytes (SerializeElement),
+ * scalars Ns bytes (SerializeScalar), outputs Nh bytes, a proof is c || s
+ * (2 * Ns bytes). Arrays of elements or scalars are passed flat:
+ * element i of a batch starts at byte i * Ne.
+ *
+ * Validation: every element taken from a caller is checked to be a
+ * canonical encoding of a non-identity point (VEIL_ERR_ELEMENT); every
+ * scalar taken from a caller is checked to be below the group order and,
+ * where the RFC needs it, non-zero (VEIL_ERR_SCALAR).
+ *
+ * Secrets: an oprf_key lives in libsodium guarded memory; blinds are the
+ * caller's to keep secret and wipe. Temporaries are wiped before return.
+ *
+ * Output parameters are written only when the function returns VEIL_OK;
+ * on any error their contents are zeroed.
+ *
+ * Thread safety: suites and contexts are immutable once made and may be
+ * shared by any number of threads; so may a key. veil_crypto_init() must
+ * have succeeded before any function here is called.
+ */
+#ifndef VEIL_COMMON_OPRF_H
+#define VEIL_COMMON_OPRF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define OPRF_WARN_UNUSED __attribute__((warn_unused_result))
+
+/* Upper bounds over every suite, for callers that size buffers statically. */
+#define OPRF_MAX_ELEMENT_SIZE 67 /* P521 compressed point */
+#define OPRF_MAX_SCALAR_SIZE 66	 /* P521 scalar */
+#define OPRF_MAX_HASH_SIZE 64	 /* SHA-512 */
+#define OPRF_MAX_PROOF_SIZE (2 * OPRF_MAX_SCALAR_SIZE)
+
+/* Lengths the RFC encodes in two bytes cannot exceed this. */
+#define OPRF_MAX_INPUT_SIZE 65535
+#define OPRF_MAX_INFO_SIZE 65535
+/* Batch index i is encoded in two bytes in ComputeComposites. */
+#define OPRF_MAX_BATCH 65535
+
+typedef enum oprf_mode {
+	OPRF_MODE_OPRF = 0x00,
+	OPRF_MODE_VOPRF = 0x01,
+	OPRF_MODE_POPRF = 0x02,
+} oprf_mode;
+
+/* A static descriptor of an RFC 9497 ciphersuite. Never freed. */
+typedef struct oprf_suite oprf_suite;
+
+/* Suite, mode and the derived context string and DSTs. */
+typedef struct oprf_ctx oprf_ctx;
+
+/* A server key pair (skS, pkS) in guarded memory. */
+typedef struct oprf_key oprf_key;
+
+/*
+ * Initializes the crypto libraries. Idempotent and thread-safe.
+ * Returns VEIL_OK, or VEIL_ERR_CRYPTO when libsodium cannot start.
+ */
+veil_err veil_crypto_init(void) OPRF_WARN_UNUSED;
+
+/*
+ * The suite whose RFC 9497 identifier is `identifier` (for example
+ * "ristretto255-SHA512"), or NULL when this build does not serve it.
+ */
+const oprf_suite *oprf_suite_by_name(const char *identifier);
+
+/* Properties of a suite. */
+const char *oprf_suite_name(const oprf_suite *suite);
+size_t oprf_suite_element_size(const oprf_suite *suite); /* Ne */
+size_t oprf_suite_scalar_size(const oprf_suite *suite);	 /* Ns */
+size_t oprf_suite_output_size(const oprf_suite *suite);	 /* Nh */
+size_t oprf_suite_proof_size(const oprf_suite *suite);	 /* 2 * Ns */
+
+/*
+ * Makes a context for suite and mode. *out is set to NULL first.
+ * Errors: VEIL_ERR_ARGUMENT (NULL suite or out), VEIL_ERR_UNSUPPORTED
+ * (unknown mode), VEIL_ERR_NOMEM. Free with oprf_ctx_free().
+ */
+veil_err oprf_ctx_new(const oprf_suite *suite, oprf_mode mode, oprf_ctx **out) OPRF_WARN_UNUSED;
+void oprf_ctx_free(oprf_ctx *ctx); /* NULL is a no-op */
+const oprf_suite *oprf_ctx_suite(const oprf_ctx *ctx);
+oprf_mode oprf_ctx_mode(const oprf_ctx *ctx);
+
+/*
+ * RFC 9497 DeriveKeyPair: a key pair from seed (exactly Ns bytes) and
+ * info (at most OPRF_MAX_INFO_SIZE bytes; may be NULL when info_len is 0).
+ * The derivation depends on the context's mode, as the RFC specifies.
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_LIMIT, VEIL_ERR_DERIVE_KEY_PAIR,
+ * VEIL_ERR_NOMEM. Free with oprf_key_free().
+ */
+veil_err oprf_key_derive(const oprf_ctx *ctx, const uint8_t *seed, size_t seed_len,
+			 const uint8_t *info, size_t info_len, oprf_key **out) OPRF_WARN_UNUSED;
+
+/* A fresh random key pair. Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_NOMEM. */
+veil_err oprf_key_generate(const oprf_suite *suite, oprf_key **out) OPRF_WARN_UNUSED;
+
+/*
+ * A key pair from the serialized secret scalar sk (Ns bytes).
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_SCALAR (zero or not below the
+ * order), VEIL_ERR_NOMEM.
+ */
+veil_err oprf_key_import(const oprf_suite *suite, const uint8_t *sk, oprf_key **out) OPRF_WARN_UNUSED;
+
+/* Copies the secret scalar (Ns bytes) out. The caller must wipe it. */
+void oprf_key_export_secret(const oprf_key *key, uint8_t *sk_out);
+/* Copies the public element pkS (Ne bytes) out. */
+void oprf_key_public(const oprf_key *key, uint8_t *pk_out);
+const oprf_suite *oprf_key_suite(const oprf_key *key);
+/* Wipes and frees. NULL is a no-op. */
+void oprf_key_free(oprf_key *key);
+
+/*
+ * Client, RFC 9497 Blind. Maps input to the group and multiplies it by a
+ * blind: the one given in blind_in (Ns bytes, non-zero, below the order)
+ * or, when blind_in is NULL, a fresh random one. Writes the blind used to
+ * blind_out (Ns bytes; keep it secret until oprf_finalize) and the blinded
+ * element to blinded_out (Ne bytes). The mode does not change Blind; the
+ * POPRF tweaked key is computed in oprf_finalize.
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_LIMIT (input too long),
+ * VEIL_ERR_SCALAR (bad blind_in), VEIL_ERR_INVALID_INPUT.
+ */
+veil_err oprf_blind(const oprf_ctx *ctx, const uint8_t *input, size_t input_len,
+		    const uint8_t *blind_in, uint8_t *blind_out, uint8_t *blinded_out) OPRF_WARN_UNUSED;
+
+/*
+ * Server, RFC 9497 BlindEvaluate over a batch of count blinded elements
+ * (count * Ne bytes) into count evaluated elements (count * Ne bytes).
+ * In VOPRF and POPRF modes it also writes one proof (2 * Ns bytes) for the
+ * whole batch, made with proof_random_scalar (Ns bytes, non-zero, below
+ * the order) or, when that is NULL, a fresh random scalar; in OPRF mode
+ * proof_random_scalar and proof_out must be NULL. info is used in POPRF
+ * mode only (NULL with info_len 0 elsewhere).
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_LIMIT (count 0 or above
+ * OPRF_MAX_BATCH, info too long), VEIL_ERR_ELEMENT (any blinded element
+ * invalid: nothing is evaluated), VEIL_ERR_SCALAR, VEIL_ERR_INVERSE.
+ */
+veil_err oprf_blind_evaluate(const oprf_ctx *ctx, const oprf_key *key, const uint8_t *info,
+			     size_t info_len, size_t count, const uint8_t *blinded,
+			     uint8_t *evaluated_out, const uint8_t *proof_random_scalar,
+			     uint8_t *proof_out) OPRF_WARN_UNUSED;
+
+/*
+ * Client, RFC 9497 Finalize over a batch. inputs[i] (input_lens[i] bytes)
+ * is the input blinded with blinds[i] into blinded[i]; evaluated[i] is the
+ * server's answer. In VOPRF and POPRF modes the proof (2 * Ns bytes) is
+ * verified against pk (Ne bytes) first, and nothing is output unless it
+ * holds; in OPRF mode pk and proof must be NULL. info as for BlindEvaluate.
+ * Writes count outputs of Nh bytes each to outputs_out.
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_LIMIT, VEIL_ERR_ELEMENT,
+ * VEIL_ERR_SCALAR, VEIL_ERR_VERIFY, VEIL_ERR_INVALID_INPUT (POPRF tweaked
+ * key is the identity).
+ */
+veil_err oprf_finalize(const oprf_ctx *ctx, const uint8_t *pk, const uint8_t *info, size_t info_len,
+		       size_t count, const uint8_t *const inputs[], const size_t input_lens[],
+		       const uint8_t *blinds, const uint8_t *blinded, const uint8_t *evaluated,
+		       const uint8_t *proof, uint8_t *outputs_out) OPRF_WARN_UNUSED;
+
+/*
+ * Server, RFC 9497 Evaluate: F(k, input) computed directly, Nh bytes to
+ * output_out. Equal to what oprf_finalize yields for the same input, key
+ * and info. Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_LIMIT,
+ * VEIL_ERR_INVALID_INPUT, VEIL_ERR_INVERSE.
+ */
+veil_err oprf_evaluate(const oprf_ctx *ctx, const oprf_key *key, const uint8_t *info, size_t info_len,
+		       const uint8_t *input, size_t input_len, uint8_t *output_out) OPRF_WARN_UNUSED;
+
+#endif

@@ -1,0 +1,572 @@
+/*
+ * RFC 9497 OPRF, VOPRF and POPRF over ristretto255-SHA512: every vector of
+ * Appendix A byte for byte, then the failures the RFC requires.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "harness.h"
+#include "oprf.h"
+#include "vectors.h"
+
+#define SUITE "ristretto255-SHA512"
+#define NE 32
+#define NS 32
+#define NH 64
+#define MAX_BATCH 8
+
+/* L, the group order, little-endian, and L + 1. */
+static const uint8_t order[NS] = {
+	0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
+};
+static const uint8_t order_plus_one[NS] = {
+	0xee, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
+};
+/* L - 1: the largest valid scalar. */
+static const uint8_t order_minus_one[NS] = {
+	0xec, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
+};
+
+static const oprf_suite *
+suite(void)
+{
+	const oprf_suite *s = oprf_suite_by_name(SUITE);
+	if (s == NULL)
+		abort();
+	return s;
+}
+
+static oprf_ctx *
+ctx_for(oprf_mode mode)
+{
+	oprf_ctx *ctx = NULL;
+	if (oprf_ctx_new(suite(), mode, &ctx) != VEIL_OK)
+		abort();
+	return ctx;
+}
+
+static uint8_t *
+hex_field(const json_value *obj, const char *key, size_t want_len)
+{
+	size_t len;
+	const char *hex = vectors_string(obj, key);
+	if (hex == NULL)
+		abort();
+	uint8_t *b = vectors_hex(hex, &len);
+	if (want_len != 0 && len != want_len)
+		abort();
+	return b;
+}
+
+/* Copies a comma-separated list of fixed-size items into a flat array. */
+static size_t
+flat_list(const json_value *obj, const char *key, uint8_t *flat, size_t item_size)
+{
+	uint8_t *items[MAX_BATCH];
+	size_t lens[MAX_BATCH];
+	const size_t n = vectors_hex_list(vectors_string(obj, key), items, lens, MAX_BATCH);
+	for (size_t i = 0; i < n; i++) {
+		if (lens[i] != item_size)
+			abort();
+		memcpy(flat + i * item_size, items[i], item_size);
+	}
+	vectors_free_list(items, n);
+	return n;
+}
+
+/* Runs one suite/mode block of the vector file; returns vectors checked. */
+static size_t
+check_mode_block(const json_value *block)
+{
+	const oprf_mode mode = (oprf_mode)vectors_integer(block, "mode");
+	oprf_ctx *ctx = ctx_for(mode);
+	size_t seed_len, info_len;
+	uint8_t *seed = hex_field(block, "Seed", NS);
+	uint8_t *key_info = vectors_hex(vectors_string(block, "KeyInfo"), &info_len);
+	uint8_t *want_sk = hex_field(block, "skSm", NS);
+	uint8_t sk[NS], pk[NE];
+	oprf_key *key = NULL;
+	size_t checked = 0;
+
+	seed_len = NS;
+	CHECK(oprf_key_derive(ctx, seed, seed_len, key_info, info_len, &key) == VEIL_OK);
+	if (key == NULL)
+		goto out;
+	oprf_key_export_secret(key, sk);
+	CHECK_BYTES(sk, want_sk, NS);
+	oprf_key_public(key, pk);
+	if (mode != OPRF_MODE_OPRF) {
+		uint8_t *want_pk = hex_field(block, "pkSm", NE);
+		CHECK_BYTES(pk, want_pk, NE);
+		free(want_pk);
+	}
+
+	const json_value *vectors = json_object_get(block, "vectors");
+	for (size_t v = 0; v < json_array_size(vectors); v++) {
+		const json_value *vec = json_array_get(vectors, v);
+		const size_t batch = (size_t)vectors_integer(vec, "Batch");
+		uint8_t *inputs[MAX_BATCH];
+		size_t input_lens[MAX_BATCH];
+		uint8_t blinds[MAX_BATCH * NS], want_blinded[MAX_BATCH * NE];
+		uint8_t want_evaluated[MAX_BATCH * NE], want_output[MAX_BATCH * NH];
+		uint8_t blinded[MAX_BATCH * NE], evaluated[MAX_BATCH * NE];
+		uint8_t blind_used[NS], output[MAX_BATCH * NH], proof[2 * NS];
+		uint8_t *want_proof = NULL, *proof_random = NULL, *info = NULL;
+		size_t vinfo_len = 0;
+
+		const size_t n = vectors_hex_list(vectors_string(vec, "Input"), inputs, input_lens,
+						  MAX_BATCH);
+		CHECK(n == batch);
+		CHECK(flat_list(vec, "Blind", blinds, NS) == batch);
+		CHECK(flat_list(vec, "BlindedElement", want_blinded, NE) == batch);
+		CHECK(flat_list(vec, "EvaluationElement", want_evaluated, NE) == batch);
+		CHECK(flat_list(vec, "Output", want_output, NH) == batch);
+		if (mode != OPRF_MODE_OPRF) {
+			want_proof = hex_field(vec, "Proof", 2 * NS);
+			proof_random = hex_field(vec, "ProofRandomScalar", NS);
+		}
+		if (mode == OPRF_MODE_POPRF)
+			info = vectors_hex(vectors_string(vec, "Info"), &vinfo_len);
+
+		for (size_t i = 0; i < n; i++) {
+			CHECK(oprf_blind(ctx, inputs[i], input_lens[i], blinds + i * NS, blind_used,
+					 blinded + i * NE) == VEIL_OK);
+			CHECK_BYTES(blind_used, blinds + i * NS, NS);
+		}
+		CHECK_BYTES(blinded, want_blinded, n * NE);
+
+		CHECK(oprf_blind_evaluate(ctx, key, info, vinfo_len, n, blinded, evaluated,
+					  proof_random, want_proof ? proof : NULL) == VEIL_OK);
+		CHECK_BYTES(evaluated, want_evaluated, n * NE);
+		if (want_proof != NULL)
+			CHECK_BYTES(proof, want_proof, 2 * NS);
+
+		CHECK(oprf_finalize(ctx, mode == OPRF_MODE_OPRF ? NULL : pk, info, vinfo_len, n,
+				    (const uint8_t *const *)inputs, input_lens, blinds, blinded,
+				    evaluated, want_proof ? proof : NULL, output) == VEIL_OK);
+		CHECK_BYTES(output, want_output, n * NH);
+
+		for (size_t i = 0; i < n; i++) {
+			CHECK(oprf_evaluate(ctx, key, info, vinfo_len, inputs[i], input_lens[i],
+					    output) == VEIL_OK);
+			CHECK_BYTES(output, want_output + i * NH, NH);
+		}
+		vectors_free_list(inputs, n);
+		free(want_proof);
+		free(proof_random);
+		free(info);
+		checked++;
+	}
+out:
+	oprf_key_free(key);
+	oprf_ctx_free(ctx);
+	free(seed);
+	free(key_info);
+	free(want_sk);
+	return checked;
+}
+
+static size_t
+check_vectors_of_mode(int want_mode)
+{
+	json_value *root = vectors_load(test_argv[0]);
+	const json_value *blocks = json_object_get(root, "suites");
+	size_t checked = 0;
+
+	for (size_t b = 0; b < json_array_size(blocks); b++) {
+		const json_value *block = json_array_get(blocks, b);
+		if (strcmp(vectors_string(block, "identifier"), SUITE) == 0 &&
+		    vectors_integer(block, "mode") == want_mode)
+			checked += check_mode_block(block);
+	}
+	json_free(root);
+	return checked;
+}
+
+static void
+case_vectors_oprf(void)
+{
+	CHECK(check_vectors_of_mode(OPRF_MODE_OPRF) == 2);
+}
+
+static void
+case_vectors_voprf(void)
+{
+	/* Two single vectors and one batch of two. */
+	CHECK(check_vectors_of_mode(OPRF_MODE_VOPRF) == 3);
+}
+
+static void
+case_vectors_poprf(void)
+{
+	CHECK(check_vectors_of_mode(OPRF_MODE_POPRF) == 3);
+}
+
+/* ---- a live exchange that the negative cases then break ---- */
+
+typedef struct exchange {
+	oprf_ctx *ctx;
+	oprf_key *key;
+	uint8_t pk[NE];
+	const uint8_t *inputs[3];
+	size_t input_lens[3];
+	uint8_t blinds[3 * NS];
+	uint8_t blinded[3 * NE];
+	uint8_t evaluated[3 * NE];
+	uint8_t proof[2 * NS];
+	uint8_t output[3 * NH];
+} exchange;
+
+static const uint8_t info_a[] = "veil test info";
+static const uint8_t info_b[] = "veil test infp";
+
+static void
+exchange_run(exchange *x, oprf_mode mode)
+{
+	static const char *handles[] = {"tel:+14155550100", "mailto:ann@example.org", ""};
+	memset(x, 0, sizeof(*x));
+	x->ctx = ctx_for(mode);
+	if (oprf_key_generate(suite(), &x->key) != VEIL_OK)
+		abort();
+	oprf_key_public(x->key, x->pk);
+	const uint8_t *info = mode == OPRF_MODE_POPRF ? info_a : NULL;
+	const size_t info_len = info ? sizeof(info_a) - 1 : 0;
+	for (size_t i = 0; i < 3; i++) {
+		x->inputs[i] = (const uint8_t *)handles[i];
+		x->input_lens[i] = strlen(handles[i]);
+		uint8_t *blind = x->blinds + i * NS;
+		if (oprf_blind(x->ctx, x->inputs[i], x->input_lens[i], NULL, blind,
+			       x->blinded + i * NE) != VEIL_OK)
+			abort();
+	}
+	if (oprf_blind_evaluate(x->ctx, x->key, info, info_len, 3, x->blinded, x->evaluated, NULL,
+				mode == OPRF_MODE_OPRF ? NULL : x->proof) != VEIL_OK)
+		abort();
+}
+
+static veil_err
+exchange_finalize(exchange *x, const uint8_t *pk, const uint8_t *info, size_t info_len)
+{
+	const int verifiable = oprf_ctx_mode(x->ctx) != OPRF_MODE_OPRF;
+	return oprf_finalize(x->ctx, verifiable ? pk : NULL, info, info_len, 3, x->inputs,
+			     x->input_lens, x->blinds, x->blinded, x->evaluated,
+			     verifiable ? x->proof : NULL, x->output);
+}
+
+static void
+exchange_free(exchange *x)
+{
+	oprf_key_free(x->key);
+	oprf_ctx_free(x->ctx);
+}
+
+static int
+all_zero(const uint8_t *b, size_t n)
+{
+	return sodium_is_zero(b, n);
+}
+
+static void
+case_finalize_equals_evaluate_in_every_mode(void)
+{
+	for (int mode = 0; mode <= 2; mode++) {
+		exchange x;
+		exchange_run(&x, (oprf_mode)mode);
+		const uint8_t *info = mode == OPRF_MODE_POPRF ? info_a : NULL;
+		const size_t info_len = info ? sizeof(info_a) - 1 : 0;
+		CHECK(exchange_finalize(&x, x.pk, info, info_len) == VEIL_OK);
+		for (size_t i = 0; i < 3; i++) {
+			uint8_t direct[NH];
+			CHECK(oprf_evaluate(x.ctx, x.key, info, info_len, x.inputs[i],
+					    x.input_lens[i], direct) == VEIL_OK);
+			CHECK_BYTES(x.output + i * NH, direct, NH);
+		}
+		CHECK(memcmp(x.output, x.output + NH, NH) != 0);
+		exchange_free(&x);
+	}
+}
+
+/* Encodings that must never be accepted as elements. */
+static void
+bad_elements(uint8_t out[4][NE], const uint8_t *valid)
+{
+	memset(out[0], 0, NE); /* the identity */
+	memcpy(out[1], valid, NE);
+	out[1][31] |= 0x80; /* top bit set: never canonical */
+	memset(out[2], 0xff, NE);
+	out[2][0] = 0xed;
+	out[2][31] = 0x7f; /* p itself, a non-reduced field element */
+	memcpy(out[3], valid, NE);
+	out[3][0] |= 1; /* an odd (negative) s: not canonical */
+}
+
+static void
+case_blind_evaluate_rejects_bad_elements(void)
+{
+	for (int mode = 0; mode <= 2; mode++) {
+		exchange x;
+		exchange_run(&x, (oprf_mode)mode);
+		uint8_t bad[4][NE];
+		bad_elements(bad, x.blinded);
+		for (size_t b = 0; b < 4; b++) {
+			/* The bad element sits in the middle of a valid batch. */
+			uint8_t batch[3 * NE], evaluated[3 * NE], proof[2 * NS];
+			memcpy(batch, x.blinded, sizeof(batch));
+			memcpy(batch + NE, bad[b], NE);
+			memset(evaluated, 0x55, sizeof(evaluated));
+			memset(proof, 0x55, sizeof(proof));
+			const uint8_t *info = mode == OPRF_MODE_POPRF ? info_a : NULL;
+			veil_err err = oprf_blind_evaluate(
+				x.ctx, x.key, info, info ? sizeof(info_a) - 1 : 0, 3, batch,
+				evaluated, NULL, mode == OPRF_MODE_OPRF ? NULL : proof);
+			CHECK(err == VEIL_ERR_ELEMENT);
+			CHECK(all_zero(evaluated, sizeof(evaluated)));
+			if (mode != OPRF_MODE_OPRF)
+				CHECK(all_zero(proof, sizeof(proof)));
+		}
+		exchange_free(&x);
+	}
+}
+
+static void
+case_finalize_rejects_bad_evaluated_elements(void)
+{
+	for (int mode = 0; mode <= 2; mode++) {
+		exchange x;
+		exchange_run(&x, (oprf_mode)mode);
+		uint8_t bad[4][NE];
+		bad_elements(bad, x.evaluated);
+		const uint8_t *info = mode == OPRF_MODE_POPRF ? info_a : NULL;
+		for (size_t b = 0; b < 4; b++) {
+			memcpy(x.evaluated + 2 * NE, bad[b], NE);
+			memset(x.output, 0x55, sizeof(x.output));
+			CHECK(exchange_finalize(&x, x.pk, info, info ? sizeof(info_a) - 1 : 0) ==
+			      VEIL_ERR_ELEMENT);
+			CHECK(all_zero(x.output, sizeof(x.output)));
+		}
+		exchange_free(&x);
+	}
+}
+
+static void
+case_bad_public_key_is_rejected(void)
+{
+	exchange x;
+	exchange_run(&x, OPRF_MODE_VOPRF);
+	uint8_t bad[4][NE];
+	bad_elements(bad, x.pk);
+	for (size_t b = 0; b < 4; b++)
+		CHECK(exchange_finalize(&x, bad[b], NULL, 0) == VEIL_ERR_ELEMENT);
+	exchange_free(&x);
+}
+
+static void
+case_tampered_proof_fails(void)
+{
+	for (int mode = 1; mode <= 2; mode++) {
+		exchange x;
+		exchange_run(&x, (oprf_mode)mode);
+		const uint8_t *info = mode == OPRF_MODE_POPRF ? info_a : NULL;
+		const size_t info_len = info ? sizeof(info_a) - 1 : 0;
+		CHECK(exchange_finalize(&x, x.pk, info, info_len) == VEIL_OK);
+		/* Flip one low bit of c, then one of s (staying below L). */
+		for (size_t at = 0; at < 2 * NS; at += NS) {
+			x.proof[at] ^= 1;
+			memset(x.output, 0x55, sizeof(x.output));
+			CHECK(exchange_finalize(&x, x.pk, info, info_len) == VEIL_ERR_VERIFY);
+			CHECK(all_zero(x.output, sizeof(x.output)));
+			x.proof[at] ^= 1;
+		}
+		CHECK(exchange_finalize(&x, x.pk, info, info_len) == VEIL_OK);
+		exchange_free(&x);
+	}
+}
+
+static void
+case_proof_with_unreduced_scalar_fails(void)
+{
+	exchange x;
+	exchange_run(&x, OPRF_MODE_VOPRF);
+	uint8_t saved[2 * NS];
+	memcpy(saved, x.proof, sizeof(saved));
+	memcpy(x.proof, order, NS); /* c = L */
+	CHECK(exchange_finalize(&x, x.pk, NULL, 0) == VEIL_ERR_VERIFY);
+	memcpy(x.proof, saved, sizeof(saved));
+	memcpy(x.proof + NS, order_plus_one, NS); /* s = L + 1 */
+	CHECK(exchange_finalize(&x, x.pk, NULL, 0) == VEIL_ERR_VERIFY);
+	exchange_free(&x);
+}
+
+static void
+case_evaluated_element_swapped_fails(void)
+{
+	/* A valid element, but not the one the proof covers. */
+	exchange x;
+	exchange_run(&x, OPRF_MODE_VOPRF);
+	uint8_t tmp[NE];
+	memcpy(tmp, x.evaluated, NE);
+	memcpy(x.evaluated, x.evaluated + NE, NE);
+	memcpy(x.evaluated + NE, tmp, NE);
+	CHECK(exchange_finalize(&x, x.pk, NULL, 0) == VEIL_ERR_VERIFY);
+	exchange_free(&x);
+}
+
+static void
+case_proof_against_wrong_public_key_fails(void)
+{
+	for (int mode = 1; mode <= 2; mode++) {
+		exchange x;
+		exchange_run(&x, (oprf_mode)mode);
+		oprf_key *other = NULL;
+		uint8_t other_pk[NE];
+		REQUIRE(oprf_key_generate(suite(), &other) == VEIL_OK);
+		oprf_key_public(other, other_pk);
+		const uint8_t *info = mode == OPRF_MODE_POPRF ? info_a : NULL;
+		CHECK(exchange_finalize(&x, other_pk, info, info ? sizeof(info_a) - 1 : 0) ==
+		      VEIL_ERR_VERIFY);
+		oprf_key_free(other);
+		exchange_free(&x);
+	}
+}
+
+static void
+case_poprf_with_wrong_info_fails(void)
+{
+	exchange x;
+	exchange_run(&x, OPRF_MODE_POPRF);
+	CHECK(exchange_finalize(&x, x.pk, info_b, sizeof(info_b) - 1) == VEIL_ERR_VERIFY);
+	CHECK(exchange_finalize(&x, x.pk, NULL, 0) == VEIL_ERR_VERIFY);
+	CHECK(exchange_finalize(&x, x.pk, info_a, sizeof(info_a) - 1) == VEIL_OK);
+
+	/* Evaluate binds info too: other info, other output. */
+	uint8_t with_a[NH], with_b[NH];
+	CHECK(oprf_evaluate(x.ctx, x.key, info_a, sizeof(info_a) - 1, x.inputs[0],
+			    x.input_lens[0], with_a) == VEIL_OK);
+	CHECK(oprf_evaluate(x.ctx, x.key, info_b, sizeof(info_b) - 1, x.inputs[0],
+			    x.input_lens[0], with_b) == VEIL_OK);
+	CHECK(memcmp(with_a, with_b, NH) != 0);
+	exchange_free(&x);
+}
+
+static void
+case_scalars_at_and_above_the_order(void)
+{
+	const uint8_t *bad[] = {order, order_plus_one, NULL};
+	uint8_t all_ones[NS], zero[NS] = {0};
+	memset(all_ones, 0xff, NS);
+	bad[2] = all_ones;
+	oprf_ctx *ctx = ctx_for(OPRF_MODE_VOPRF);
+	oprf_key *key = NULL;
+	uint8_t blind[NS], blinded[NE], evaluated[NE], proof[2 * NS];
+
+	for (size_t i = 0; i < 3; i++) {
+		oprf_key *k = NULL;
+		CHECK(oprf_key_import(suite(), bad[i], &k) == VEIL_ERR_SCALAR);
+		CHECK(k == NULL);
+		memset(blinded, 0x55, NE);
+		CHECK(oprf_blind(ctx, (const uint8_t *)"x", 1, bad[i], blind, blinded) ==
+		      VEIL_ERR_SCALAR);
+		CHECK(all_zero(blinded, NE));
+	}
+	CHECK(oprf_key_import(suite(), zero, &key) == VEIL_ERR_SCALAR);
+	CHECK(oprf_blind(ctx, (const uint8_t *)"x", 1, zero, blind, blinded) == VEIL_ERR_SCALAR);
+
+	/* L - 1 is the largest valid scalar, as key and as blind. */
+	CHECK(oprf_key_import(suite(), order_minus_one, &key) == VEIL_OK);
+	CHECK(oprf_blind(ctx, (const uint8_t *)"x", 1, order_minus_one, blind, blinded) ==
+	      VEIL_OK);
+	REQUIRE(key != NULL);
+	for (size_t i = 0; i < 3; i++)
+		CHECK(oprf_blind_evaluate(ctx, key, NULL, 0, 1, blinded, evaluated, bad[i],
+					  proof) == VEIL_ERR_SCALAR);
+	CHECK(oprf_blind_evaluate(ctx, key, NULL, 0, 1, blinded, evaluated, zero, proof) ==
+	      VEIL_ERR_SCALAR);
+	CHECK(oprf_blind_evaluate(ctx, key, NULL, 0, 1, blinded, evaluated, order_minus_one,
+				  proof) == VEIL_OK);
+	oprf_key_free(key);
+	oprf_ctx_free(ctx);
+}
+
+static void
+case_limits_and_misuse(void)
+{
+	exchange x;
+	exchange_run(&x, OPRF_MODE_OPRF);
+	uint8_t evaluated[3 * NE], proof[2 * NS], blind[NS], blinded[NE];
+	static uint8_t big[OPRF_MAX_INPUT_SIZE + 1];
+
+	CHECK(oprf_blind_evaluate(x.ctx, x.key, NULL, 0, 0, x.blinded, evaluated, NULL, NULL) ==
+	      VEIL_ERR_LIMIT);
+	CHECK(oprf_blind_evaluate(x.ctx, x.key, NULL, 0, OPRF_MAX_BATCH + 1, x.blinded, evaluated,
+				  NULL, NULL) == VEIL_ERR_LIMIT);
+	/* OPRF mode takes no proof; VOPRF needs one. */
+	CHECK(oprf_blind_evaluate(x.ctx, x.key, NULL, 0, 3, x.blinded, evaluated, NULL, proof) ==
+	      VEIL_ERR_ARGUMENT);
+	CHECK(oprf_blind(x.ctx, big, sizeof(big), NULL, blind, blinded) == VEIL_ERR_LIMIT);
+	CHECK(oprf_blind(x.ctx, big, sizeof(big) - 1, NULL, blind, blinded) == VEIL_OK);
+
+	oprf_ctx *voprf = ctx_for(OPRF_MODE_VOPRF);
+	CHECK(oprf_blind_evaluate(voprf, x.key, NULL, 0, 3, x.blinded, evaluated, NULL, NULL) ==
+	      VEIL_ERR_ARGUMENT);
+	oprf_ctx_free(voprf);
+
+	oprf_ctx *bad = NULL;
+	CHECK(oprf_ctx_new(suite(), (oprf_mode)3, &bad) == VEIL_ERR_UNSUPPORTED);
+	CHECK(bad == NULL);
+	CHECK(oprf_suite_by_name("decaf448-SHAKE256") == NULL);
+	CHECK(oprf_suite_by_name("ristretto255-sha512") == NULL);
+	exchange_free(&x);
+}
+
+static void
+case_key_derivation_depends_on_mode_and_info(void)
+{
+	uint8_t seed[NS], sk[3][NS];
+	memset(seed, 0xa3, NS);
+	for (int mode = 0; mode <= 2; mode++) {
+		oprf_ctx *ctx = ctx_for((oprf_mode)mode);
+		oprf_key *key = NULL;
+		CHECK(oprf_key_derive(ctx, seed, NS, (const uint8_t *)"k", 1, &key) == VEIL_OK);
+		REQUIRE(key != NULL);
+		oprf_key_export_secret(key, sk[mode]);
+		oprf_key_free(key);
+		CHECK(oprf_key_derive(ctx, seed, NS - 1, NULL, 0, &key) == VEIL_ERR_ARGUMENT);
+		CHECK(key == NULL);
+		oprf_ctx_free(ctx);
+	}
+	CHECK(memcmp(sk[0], sk[1], NS) != 0);
+	CHECK(memcmp(sk[1], sk[2], NS) != 0);
+}
+
+static const test_case cases[] = {
+	{"RFC 9497 A.1.1 OPRF vectors", case_vectors_oprf},
+	{"RFC 9497 A.1.2 VOPRF vectors (batch included)", case_vectors_voprf},
+	{"RFC 9497 A.1.3 POPRF vectors (batch included)", case_vectors_poprf},
+	{"finalize equals evaluate in every mode", case_finalize_equals_evaluate_in_every_mode},
+	{"blind evaluate rejects non-canonical and identity elements",
+	 case_blind_evaluate_rejects_bad_elements},
+	{"finalize rejects non-canonical and identity elements",
+	 case_finalize_rejects_bad_evaluated_elements},
+	{"bad public key is rejected", case_bad_public_key_is_rejected},
+	{"tampered proof fails", case_tampered_proof_fails},
+	{"proof with unreduced scalar fails", case_proof_with_unreduced_scalar_fails},
+	{"swapped evaluated elements fail", case_evaluated_element_swapped_fails},
+	{"proof against the wrong public key fails", case_proof_against_wrong_public_key_fails},
+	{"POPRF with the wrong info fails", case_poprf_with_wrong_info_fails},
+	{"scalars at and above the group order", case_scalars_at_and_above_the_order},
+	{"limits and misuse", case_limits_and_misuse},
+	{"key derivation depends on mode and info", case_key_derivation_depends_on_mode_and_info},
+};
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2 || veil_crypto_init() != VEIL_OK)
+		return 2;
+	return test_main(argc, argv, cases, TEST_COUNT(cases));
+}
