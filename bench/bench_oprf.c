@@ -27,15 +27,15 @@
 
 /* Handles "tel:+14155550000" to "tel:+14155551023": the largest batch. */
 #define HANDLE_COUNT 1024
-#define HANDLE_SIZE 24
+#define HANDLE_SIZE  24
 /* Batch answered per proof, as the VOPRF Finalize row verifies them. */
-#define PROOF_BATCH 64
+#define PROOF_BATCH  64
 /* Distinct (scalar, point) pairs the floor cycles through. */
-#define FLOOR_PAIRS 64
+#define FLOOR_PAIRS  64
 
-#define DEFAULT_SECONDS 0.5
-#define DEFAULT_ROUNDS 5
-#define QUICK_SECONDS 0.01
+#define DEFAULT_SECONDS      0.5
+#define DEFAULT_ROUNDS       5
+#define QUICK_SECONDS        0.01
 /* Before the first row, so that the clock has ramped up. */
 #define FLOOR_WARMUP_SECONDS 0.25
 
@@ -45,12 +45,12 @@ static const uint8_t poprf_info[] = "veil epoch 1";
 static const struct mode_plan {
 	oprf_mode mode;
 	const char *name;
-	size_t blinded;	 /* handles blinded under this mode's context */
+	size_t blinded;  /* handles blinded under this mode's context */
 	size_t answered; /* of those, evaluated (and proven) for Finalize */
 } mode_plans[] = {
-	{OPRF_MODE_OPRF, "OPRF", 256, 256},
-	{OPRF_MODE_VOPRF, "VOPRF", HANDLE_COUNT, 256},
-	{OPRF_MODE_POPRF, "POPRF", 256, 0},
+        {OPRF_MODE_OPRF, "OPRF", 256, 256},
+        {OPRF_MODE_VOPRF, "VOPRF", HANDLE_COUNT, 256},
+        {OPRF_MODE_POPRF, "POPRF", 256, 0},
 };
 #define MODE_COUNT (sizeof(mode_plans) / sizeof(mode_plans[0]))
 
@@ -162,15 +162,14 @@ mode_fixture_init(struct fixture *fx, struct mode_fixture *m, const struct mode_
 
 	for (size_t i = 0; i < plan->blinded; i++)
 		require(oprf_blind(m->ctx, fx->inputs[i], fx->input_lens[i], NULL,
-				   m->blinds + i * fx->ns, m->blinded + i * fx->ne),
-			"setup: oprf_blind");
+		                   m->blinds + i * fx->ns, m->blinded + i * fx->ne),
+		        "setup: oprf_blind");
 	for (size_t at = 0; at < plan->answered; at += PROOF_BATCH)
-		require(oprf_blind_evaluate(m->ctx, fx->key, info, info_len, PROOF_BATCH,
-					    m->blinded + at * fx->ne, m->evaluated + at * fx->ne,
-					    NULL,
-					    proven ? m->proofs + at / PROOF_BATCH * fx->proof_size
-						   : NULL),
-			"setup: oprf_blind_evaluate");
+		require(oprf_blind_evaluate(
+		                m->ctx, fx->key, info, info_len, PROOF_BATCH,
+		                m->blinded + at * fx->ne, m->evaluated + at * fx->ne, NULL,
+		                proven ? m->proofs + at / PROOF_BATCH * fx->proof_size : NULL),
+		        "setup: oprf_blind_evaluate");
 }
 
 /*
@@ -189,12 +188,12 @@ mode_fixture_check(struct fixture *fx, const struct mode_fixture *m)
 	if (m->plan->answered == 0)
 		return;
 	require(oprf_finalize(m->ctx, proven ? fx->pk : NULL, info, info_len, PROOF_BATCH,
-			      fx->inputs, fx->input_lens, m->blinds, m->blinded, m->evaluated,
-			      proven ? m->proofs : NULL, fx->out_outputs),
-		"setup: oprf_finalize");
+	                      fx->inputs, fx->input_lens, m->blinds, m->blinded, m->evaluated,
+	                      proven ? m->proofs : NULL, fx->out_outputs),
+	        "setup: oprf_finalize");
 	require(oprf_evaluate(m->ctx, fx->key, info, info_len, fx->inputs[0], fx->input_lens[0],
-			      direct),
-		"setup: oprf_evaluate");
+	                      direct),
+	        "setup: oprf_evaluate");
 	if (memcmp(direct, fx->out_outputs, fx->nh) != 0)
 		die(m->plan->name, "Finalize and Evaluate disagree");
 }
@@ -293,7 +292,7 @@ check(const struct row_state *st, veil_err err)
 {
 	if (err != VEIL_OK) {
 		fprintf(stderr, "veil-bench-oprf: %s (%s, batch %zu): %s\n", st->row->operation,
-			mode_plans[st->row->mode].name, st->row->batch, veil_strerror(err));
+		        mode_plans[st->row->mode].name, st->row->batch, veil_strerror(err));
 		exit(1);
 	}
 }
@@ -306,7 +305,7 @@ time_blind(void *arg)
 	size_t i = next_batch(st, HANDLE_COUNT);
 
 	check(st, oprf_blind(fx->modes[st->row->mode].ctx, fx->inputs[i], fx->input_lens[i], NULL,
-			     fx->out_blind, fx->out_elements));
+	                     fx->out_blind, fx->out_elements));
 	bench_consume(fx->out_elements, fx->ne);
 }
 
@@ -322,8 +321,8 @@ time_blind_evaluate(void *arg)
 	size_t at = next_batch(st, m->plan->blinded);
 
 	check(st, oprf_blind_evaluate(m->ctx, fx->key, info, info_len, st->row->batch,
-				      m->blinded + at * fx->ne, fx->out_elements, NULL,
-				      proven ? fx->out_proof : NULL));
+	                              m->blinded + at * fx->ne, fx->out_elements, NULL,
+	                              proven ? fx->out_proof : NULL));
 	bench_consume(fx->out_elements, st->row->batch * fx->ne);
 }
 
@@ -339,10 +338,10 @@ time_finalize(void *arg)
 	size_t at = next_batch(st, m->plan->answered);
 
 	check(st, oprf_finalize(m->ctx, proven ? fx->pk : NULL, info, info_len, st->row->batch,
-				fx->inputs + at, fx->input_lens + at, m->blinds + at * fx->ns,
-				m->blinded + at * fx->ne, m->evaluated + at * fx->ne,
-				proven ? m->proofs + at / PROOF_BATCH * fx->proof_size : NULL,
-				fx->out_outputs));
+	                        fx->inputs + at, fx->input_lens + at, m->blinds + at * fx->ns,
+	                        m->blinded + at * fx->ne, m->evaluated + at * fx->ne,
+	                        proven ? m->proofs + at / PROOF_BATCH * fx->proof_size : NULL,
+	                        fx->out_outputs));
 	bench_consume(fx->out_outputs, st->row->batch * fx->nh);
 }
 
@@ -356,7 +355,7 @@ time_evaluate(void *arg)
 	size_t i = next_batch(st, HANDLE_COUNT);
 
 	check(st, oprf_evaluate(fx->modes[st->row->mode].ctx, fx->key, info, info_len,
-				fx->inputs[i], fx->input_lens[i], fx->out_outputs));
+	                        fx->inputs[i], fx->input_lens[i], fx->out_outputs));
 	bench_consume(fx->out_outputs, fx->nh);
 }
 
@@ -366,16 +365,16 @@ time_evaluate(void *arg)
  * 1024 per batch at least 0.45 of one per element.
  */
 static const struct row rows[] = {
-	{"Blind", time_blind, OPRF_MODE_OPRF, 1, 0},
-	{"BlindEvaluate", time_blind_evaluate, OPRF_MODE_OPRF, 1, 0.95},
-	{"BlindEvaluate", time_blind_evaluate, OPRF_MODE_OPRF, 64, 0.95},
-	{"BlindEvaluate", time_blind_evaluate, OPRF_MODE_VOPRF, 1, 0},
-	{"BlindEvaluate", time_blind_evaluate, OPRF_MODE_VOPRF, 64, 0},
-	{"BlindEvaluate", time_blind_evaluate, OPRF_MODE_VOPRF, 1024, 0.45},
-	{"BlindEvaluate", time_blind_evaluate, OPRF_MODE_POPRF, 64, 0},
-	{"Finalize", time_finalize, OPRF_MODE_OPRF, 1, 0},
-	{"Finalize", time_finalize, OPRF_MODE_VOPRF, PROOF_BATCH, 0},
-	{"Evaluate", time_evaluate, OPRF_MODE_OPRF, 1, 0},
+        {"Blind", time_blind, OPRF_MODE_OPRF, 1, 0},
+        {"BlindEvaluate", time_blind_evaluate, OPRF_MODE_OPRF, 1, 0.95},
+        {"BlindEvaluate", time_blind_evaluate, OPRF_MODE_OPRF, 64, 0.95},
+        {"BlindEvaluate", time_blind_evaluate, OPRF_MODE_VOPRF, 1, 0},
+        {"BlindEvaluate", time_blind_evaluate, OPRF_MODE_VOPRF, 64, 0},
+        {"BlindEvaluate", time_blind_evaluate, OPRF_MODE_VOPRF, 1024, 0.45},
+        {"BlindEvaluate", time_blind_evaluate, OPRF_MODE_POPRF, 64, 0},
+        {"Finalize", time_finalize, OPRF_MODE_OPRF, 1, 0},
+        {"Finalize", time_finalize, OPRF_MODE_VOPRF, PROOF_BATCH, 0},
+        {"Evaluate", time_evaluate, OPRF_MODE_OPRF, 1, 0},
 };
 #define ROW_COUNT (sizeof(rows) / sizeof(rows[0]))
 
@@ -407,36 +406,37 @@ floor_summarize(const struct row_result *results, size_t count, struct floor_sum
 }
 
 static const char ratio_method[] =
-	"median over rounds of (operation elements/s in a slice) / (mean of the floor "
-	"slices just before and after it)";
+        "median over rounds of (operation elements/s in a slice) / (mean of the floor "
+        "slices just before and after it)";
 
 static void
 print_table(const struct options *opt, const bench_plan *plan, const struct row_result *results,
-	    const struct floor_summary *floor)
+            const struct floor_summary *floor)
 {
 	printf("veil-bench-oprf: %s, %.2f s per row in %u round%s\n", SUITE_NAME, opt->seconds,
 	       plan->rounds, plan->rounds == 1 ? "" : "s");
 	printf("floor: crypto_scalarmult_ristretto255, one core: %.0f ops/s (%.2f µs/op),\n"
 	       "       median of %zu slices interleaved with the rows; min %.0f, max %.0f\n\n",
 	       floor->median, 1e6 / floor->median, floor->slices, floor->min, floor->max);
-	printf("operation      mode   batch  µs/element  elements/s   ratio  target\n");
+	printf("operation      mode   batch  µs/element  elements/s   ratio  rounds' range  "
+	       "target\n");
 	for (size_t i = 0; i < ROW_COUNT; i++) {
 		const struct row_result *r = &results[i];
 		char target[32] = "";
 
 		if (r->row->target > 0)
 			snprintf(target, sizeof(target), ">= %.2f %s", r->row->target,
-				 target_met(r) ? "pass" : "MISS");
-		printf("%-14s %-5s %6zu %11.2f %11.0f %7.3f  %s\n", r->row->operation,
-		       mode_plans[r->row->mode].name, r->row->batch, 1e6 / r->cmp.rate,
-		       r->cmp.rate, r->cmp.ratio, target);
+			         target_met(r) ? "pass" : "MISS");
+		printf("%-14s %-5s %6zu %11.2f %11.0f %7.3f  %.3f-%.3f    %s\n", r->row->operation,
+		       mode_plans[r->row->mode].name, r->row->batch, 1e6 / r->cmp.rate, r->cmp.rate,
+		       r->cmp.ratio, r->cmp.ratio_min, r->cmp.ratio_max, target);
 	}
 	printf("\nratio: %s.\n", ratio_method);
 }
 
 static void
 print_json(const struct options *opt, const bench_plan *plan, const struct row_result *results,
-	   const struct floor_summary *floor)
+           const struct floor_summary *floor)
 {
 	bool all_met = true;
 
@@ -453,10 +453,12 @@ print_json(const struct options *opt, const bench_plan *plan, const struct row_r
 
 		printf("%s{\"operation\":\"%s\",\"mode\":\"%s\",\"batch\":%zu,"
 		       "\"us_per_element\":%.3f,\"elements_per_s\":%.1f,\"ratio\":%.4f,"
-		       "\"floor_ops_per_s\":%.1f,\"calls\":%llu,",
+		       "\"ratio_min\":%.4f,\"ratio_max\":%.4f,\"floor_ops_per_s\":%.1f,"
+		       "\"calls\":%llu,",
 		       i == 0 ? "" : ",", r->row->operation, mode_plans[r->row->mode].name,
 		       r->row->batch, 1e6 / r->cmp.rate, r->cmp.rate, r->cmp.ratio,
-		       r->cmp.floor_rate, (unsigned long long)r->cmp.calls);
+		       r->cmp.ratio_min, r->cmp.ratio_max, r->cmp.floor_rate,
+		       (unsigned long long)r->cmp.calls);
 		if (r->row->target > 0) {
 			printf("\"target\":%.2f,\"target_met\":%s}", r->row->target,
 			       target_met(r) ? "true" : "false");
@@ -472,18 +474,18 @@ static void
 usage(FILE *to)
 {
 	fprintf(to,
-		"usage: veil-bench-oprf [--seconds S] [--quick] [--json] [--help]\n"
-		"\n"
-		"Times the RFC 9497 operations for %s against a raw\n"
-		"crypto_scalarmult_ristretto255 floor measured in the same run.\n"
-		"\n"
-		"  --seconds S  time each row's operation for at least S seconds in all\n"
-		"               (default %.1f, split into %d rounds)\n"
-		"  --quick      a very short run in one round without warm-up, for smoke\n"
-		"               tests; figures are not meaningful (default S %.2f)\n"
-		"  --json       one JSON object instead of the table\n"
-		"  --help       this text\n",
-		SUITE_NAME, DEFAULT_SECONDS, DEFAULT_ROUNDS, QUICK_SECONDS);
+	        "usage: veil-bench-oprf [--seconds S] [--quick] [--json] [--help]\n"
+	        "\n"
+	        "Times the RFC 9497 operations for %s against a raw\n"
+	        "crypto_scalarmult_ristretto255 floor measured in the same run.\n"
+	        "\n"
+	        "  --seconds S  time each row's operation for at least S seconds in all\n"
+	        "               (default %.1f, split into %d rounds)\n"
+	        "  --quick      a very short run in one round without warm-up, for smoke\n"
+	        "               tests; figures are not meaningful (default S %.2f)\n"
+	        "  --json       one JSON object instead of the table\n"
+	        "  --help       this text\n",
+	        SUITE_NAME, DEFAULT_SECONDS, DEFAULT_ROUNDS, QUICK_SECONDS);
 }
 
 static void
@@ -540,7 +542,7 @@ main(int argc, char **argv)
 	parse_options(argc, argv, &opt);
 
 	bench_plan plan = {
-		.rounds = opt.quick ? 1 : DEFAULT_ROUNDS,
+	        .rounds = opt.quick ? 1 : DEFAULT_ROUNDS,
 	};
 	plan.slice_seconds = opt.seconds / plan.rounds;
 	plan.warmup_seconds = opt.quick ? 0 : plan.slice_seconds;

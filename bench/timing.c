@@ -37,7 +37,7 @@ bench_rate(const bench_work *work, double min_seconds, uint64_t *calls_out)
 
 void
 bench_compare(const bench_work *operation, const bench_work *floor, const bench_plan *plan,
-	      bench_comparison *out)
+              bench_comparison *out)
 {
 	double rates[BENCH_MAX_ROUNDS];
 	double ratios[BENCH_MAX_ROUNDS];
@@ -64,7 +64,9 @@ bench_compare(const bench_work *operation, const bench_work *floor, const bench_
 
 	memcpy(floors, out->floor_rates, (rounds + 1) * sizeof(floors[0]));
 	out->rate = bench_median(rates, rounds);
-	out->ratio = bench_median(ratios, rounds);
+	out->ratio = bench_median(ratios, rounds); /* sorts ratios */
+	out->ratio_min = ratios[0];
+	out->ratio_max = ratios[rounds - 1];
 	out->floor_rate = bench_median(floors, rounds + 1);
 }
 

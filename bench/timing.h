@@ -49,6 +49,8 @@ typedef struct bench_comparison {
 	double rate;
 	/* Median over the rounds of rate / (mean of the adjacent floor rates). */
 	double ratio;
+	/* The lowest and highest per-round ratio, to show how noisy it was. */
+	double ratio_min, ratio_max;
 	/* Floor items/s: the median of this comparison's floor slices. */
 	double floor_rate;
 	/* Calls of the operation timed, over all rounds (warm-up excluded). */
@@ -73,7 +75,7 @@ double bench_rate(const bench_work *work, double min_seconds, uint64_t *calls_ou
  * *out is overwritten. Aborts if plan->rounds is out of range.
  */
 void bench_compare(const bench_work *operation, const bench_work *floor, const bench_plan *plan,
-		   bench_comparison *out);
+                   bench_comparison *out);
 
 /* The median of count > 0 values, which are sorted in place. */
 double bench_median(double *values, size_t count);

@@ -32,6 +32,18 @@ veil_strerror(veil_err err)
 		return "system call failed";
 	case VEIL_ERR_CRYPTO:
 		return "crypto library failure";
+	case VEIL_ERR_TIMEOUT:
+		return "timed out";
+	case VEIL_ERR_TRANSPORT:
+		return "transport failure";
+	case VEIL_ERR_EXISTS:
+		return "already exists";
+	case VEIL_ERR_NOT_FOUND:
+		return "not found";
+	case VEIL_ERR_PERMISSION:
+		return "secret file readable by others";
+	case VEIL_ERR_CORRUPT:
+		return "damaged or unknown format";
 	}
 	return "unknown error";
 }

@@ -39,6 +39,18 @@ typedef enum veil_err {
 	VEIL_ERR_SYSTEM,
 	/* The crypto library reported an internal failure. */
 	VEIL_ERR_CRYPTO,
+	/* No answer within the deadline. */
+	VEIL_ERR_TIMEOUT,
+	/* The transport (socket, connection) failed. */
+	VEIL_ERR_TRANSPORT,
+	/* A file or record that must not exist already does. */
+	VEIL_ERR_EXISTS,
+	/* A file or record that must exist does not. */
+	VEIL_ERR_NOT_FOUND,
+	/* A secret file is readable by others than its owner. */
+	VEIL_ERR_PERMISSION,
+	/* A stored file or database is damaged or of an unknown format. */
+	VEIL_ERR_CORRUPT,
 } veil_err;
 
 /*

@@ -1,0 +1,426 @@
+/*
+ * libveil-client: normalize, bucket, blind, ask, unblind, match.
+ */
+#include "veil_client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "entry.h"
+#include "envelope.h"
+#include "msg.h"
+#include "normalize.h"
+#include "oprf.h"
+#include "transport.h"
+
+#define DEFAULT_TIMEOUT_MS 10000
+
+struct veil_client {
+	char *url;
+	char *region;
+	int timeout_ms;
+	unsigned prefix_bits;
+	oprf_mode mode;
+	uint8_t server_key[VEIL_KEY_SIZE];
+	uint8_t client_public[VEIL_KEY_SIZE];
+	uint8_t *client_secret; /* guarded */
+	transport_client *transport;
+	const oprf_suite *suite;
+	oprf_ctx *ctx;
+	int have_info;
+	proto_info_reply info;
+	char last_error[160];
+};
+
+/* One distinct handle of a lookup and the contacts that map to it. */
+typedef struct pending {
+	const char *handle; /* points into a result */
+	size_t handle_len;
+	uint32_t bucket;
+	uint32_t prefix; /* the bucket's top bits sent */
+	int registered;
+	int has_payload;
+	size_t payload_len;
+	uint8_t payload[VEIL_MAX_PAYLOAD];
+} pending;
+
+static void
+set_error(veil_client *c, const char *fmt, const char *detail)
+{
+	snprintf(c->last_error, sizeof(c->last_error), fmt, detail);
+}
+
+veil_err
+veil_client_public_key(const uint8_t secret[VEIL_KEY_SIZE], uint8_t public_out[VEIL_KEY_SIZE])
+{
+	if (secret == NULL || public_out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	if (veil_crypto_init() != VEIL_OK)
+		return VEIL_ERR_CRYPTO;
+	return crypto_scalarmult_base(public_out, secret) == 0 ? VEIL_OK : VEIL_ERR_CRYPTO;
+}
+
+veil_err
+veil_client_new(const veil_client_options *options, veil_client **out)
+{
+	if (out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	*out = NULL;
+	if (options == NULL || options->server_url == NULL || options->client_secret == NULL ||
+	    options->timeout_ms < 0 || options->prefix_bits > PROTO_MAX_PREFIX_BITS)
+		return VEIL_ERR_ARGUMENT;
+	if (options->region != NULL && !normalize_region_valid(options->region))
+		return VEIL_ERR_ARGUMENT;
+	if (veil_crypto_init() != VEIL_OK)
+		return VEIL_ERR_CRYPTO;
+
+	veil_err err = VEIL_ERR_NOMEM;
+	veil_client *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return VEIL_ERR_NOMEM;
+	c->url = strdup(options->server_url);
+	c->region = options->region != NULL ? strdup(options->region) : NULL;
+	c->client_secret = sodium_malloc(VEIL_KEY_SIZE);
+	if (c->url == NULL || (options->region != NULL && c->region == NULL) ||
+	    c->client_secret == NULL)
+		goto fail;
+	memcpy(c->client_secret, options->client_secret, VEIL_KEY_SIZE);
+	memcpy(c->server_key, options->server_key, VEIL_KEY_SIZE);
+	if ((err = veil_client_public_key(c->client_secret, c->client_public)) != VEIL_OK)
+		goto fail;
+	c->timeout_ms = options->timeout_ms ? options->timeout_ms : DEFAULT_TIMEOUT_MS;
+	c->prefix_bits = options->prefix_bits;
+	c->mode = options->verifiable < 0 ? OPRF_MODE_OPRF : OPRF_MODE_VOPRF;
+	c->suite = proto_suite(PROTO_SUITE_RISTRETTO255_SHA512);
+	if ((err = oprf_ctx_new(c->suite, c->mode, &c->ctx)) != VEIL_OK)
+		goto fail;
+	if ((err = transport_client_open(c->url, c->timeout_ms, PROTO_MAX_REPLY_SIZE,
+					 &c->transport)) != VEIL_OK)
+		goto fail;
+	*out = c;
+	return VEIL_OK;
+fail:
+	veil_client_free(c);
+	return err;
+}
+
+void
+veil_client_free(veil_client *c)
+{
+	if (c == NULL)
+		return;
+	transport_client_close(c->transport);
+	oprf_ctx_free(c->ctx);
+	if (c->client_secret != NULL)
+		sodium_free(c->client_secret);
+	free(c->url);
+	free(c->region);
+	sodium_memzero(c, sizeof(*c));
+	free(c);
+}
+
+const char *
+veil_client_last_error(const veil_client *c)
+{
+	return c->last_error;
+}
+
+/*
+ * Seals inner, sends it, opens the reply into *reply_inner and decodes it
+ * into *msg, checking it answers request_id. A server ERROR message is
+ * returned as VEIL_ERR_UNSUPPORTED with *status set.
+ */
+static veil_err
+exchange(veil_client *c, const buf *inner, const uint8_t *request_id, buf *frame, buf *reply,
+	 buf *reply_inner, proto_msg *msg, uint16_t *status)
+{
+	*status = 0;
+	buf_reset(frame);
+	buf_reset(reply);
+	buf_reset(reply_inner);
+	veil_err err = envelope_seal_request(c->client_public, c->client_secret, c->server_key,
+					     (const uint8_t *)buf_data(inner), buf_len(inner),
+					     frame);
+	if (err != VEIL_OK)
+		return err;
+	err = transport_client_request(c->transport, (const uint8_t *)buf_data(frame),
+				       buf_len(frame), reply);
+	if (err == VEIL_ERR_TIMEOUT) {
+		set_error(c, "no reply from %s in time", c->url);
+		return err;
+	}
+	if (err != VEIL_OK) {
+		set_error(c, "transport: %s", transport_strerror());
+		return err;
+	}
+	uint16_t frame_error = 0;
+	err = envelope_open_reply((const uint8_t *)buf_data(reply), buf_len(reply), c->server_key,
+				  c->client_secret, reply_inner, &frame_error);
+	if (err != VEIL_OK) {
+		set_error(c, "%s", err == VEIL_ERR_VERIFY
+					   ? "reply not sealed by the pinned server key"
+					   : "malformed reply frame");
+		return err == VEIL_ERR_VERIFY ? VEIL_ERR_VERIFY : VEIL_ERR_PARSE;
+	}
+	if (frame_error != 0) {
+		*status = frame_error;
+		set_error(c, "server refused the request: %s", proto_status_str(frame_error));
+		return VEIL_ERR_UNSUPPORTED;
+	}
+	err = proto_msg_decode((const uint8_t *)buf_data(reply_inner), buf_len(reply_inner), msg);
+	if (err != VEIL_OK) {
+		set_error(c, "%s", "malformed reply from server");
+		return VEIL_ERR_PARSE;
+	}
+	if (sodium_memcmp(msg->request_id, request_id, PROTO_REQUEST_ID_SIZE) != 0) {
+		set_error(c, "%s", "reply answers another request");
+		return VEIL_ERR_PARSE;
+	}
+	if (msg->type == PROTO_MSG_ERROR) {
+		*status = msg->u.error.code;
+		set_error(c, "server refused the request: %s", proto_status_str(*status));
+		return VEIL_ERR_UNSUPPORTED;
+	}
+	return VEIL_OK;
+}
+
+/* Asks INFO and keeps the answer. */
+static veil_err
+fetch_info(veil_client *c, buf *inner, buf *frame, buf *reply, buf *reply_inner)
+{
+	uint8_t request_id[PROTO_REQUEST_ID_SIZE];
+	proto_msg msg;
+	uint16_t status;
+
+	randombytes_buf(request_id, sizeof(request_id));
+	buf_reset(inner);
+	proto_encode_info(inner, request_id);
+	veil_err err = exchange(c, inner, request_id, frame, reply, reply_inner, &msg, &status);
+	if (err != VEIL_OK)
+		return err;
+	if (msg.type != PROTO_MSG_INFO_REPLY) {
+		set_error(c, "%s", "server answered INFO with another message");
+		return VEIL_ERR_PARSE;
+	}
+	const proto_key_info *current = &msg.u.info_reply.keys[0];
+	if (current->suite != PROTO_SUITE_RISTRETTO255_SHA512 ||
+	    !(current->modes & (c->mode == OPRF_MODE_VOPRF ? PROTO_MODE_BIT_VOPRF
+							   : PROTO_MODE_BIT_OPRF))) {
+		set_error(c, "%s", "server does not offer ristretto255-SHA512 in this mode");
+		return VEIL_ERR_UNSUPPORTED;
+	}
+	c->info = msg.u.info_reply;
+	c->have_info = 1;
+	return VEIL_OK;
+}
+
+/* Looks up handles[0..count) in one LOOKUP. */
+static veil_err
+lookup_batch(veil_client *c, pending *items, size_t count, unsigned bits, buf *inner, buf *frame,
+	     buf *reply, buf *reply_inner, uint16_t *status)
+{
+	const size_t ne = oprf_suite_element_size(c->suite), ns = oprf_suite_scalar_size(c->suite);
+	const size_t nh = oprf_suite_output_size(c->suite);
+	const proto_key_info *key = &c->info.keys[0];
+	uint8_t request_id[PROTO_REQUEST_ID_SIZE];
+	uint8_t *blinds = sodium_malloc(count * ns);
+	uint8_t *blinded = malloc(count * ne);
+	uint8_t *evaluated = malloc(count * ne);
+	uint8_t *outputs = sodium_malloc(count * nh);
+	uint32_t *prefixes = malloc(count * sizeof(*prefixes));
+	const uint8_t **inputs = malloc(count * sizeof(*inputs));
+	size_t *input_lens = malloc(count * sizeof(*input_lens));
+	veil_err err = VEIL_ERR_NOMEM;
+	proto_msg msg;
+
+	if (blinds == NULL || blinded == NULL || evaluated == NULL || outputs == NULL ||
+	    prefixes == NULL || inputs == NULL || input_lens == NULL)
+		goto out;
+	for (size_t i = 0; i < count; i++) {
+		inputs[i] = (const uint8_t *)items[i].handle;
+		input_lens[i] = items[i].handle_len;
+		prefixes[i] = items[i].prefix;
+		if ((err = oprf_blind(c->ctx, inputs[i], input_lens[i], NULL, blinds + i * ns,
+				      blinded + i * ne)) != VEIL_OK)
+			goto out;
+	}
+	randombytes_buf(request_id, sizeof(request_id));
+	buf_reset(inner);
+	proto_encode_lookup(inner, request_id, PROTO_SUITE_RISTRETTO255_SHA512, (uint8_t)c->mode,
+			    key->key_id, (uint8_t)bits, (uint16_t)count, prefixes, blinded);
+	if ((err = buf_error(inner)) != VEIL_OK)
+		goto out;
+	if ((err = exchange(c, inner, request_id, frame, reply, reply_inner, &msg, status)) !=
+	    VEIL_OK)
+		goto out;
+
+	const proto_lookup_reply *r = &msg.u.lookup_reply;
+	const size_t tag_len = c->info.tag_len, payload_size = c->info.payload_size;
+	err = VEIL_ERR_PARSE;
+	if (msg.type != PROTO_MSG_LOOKUP_REPLY || r->suite != PROTO_SUITE_RISTRETTO255_SHA512 ||
+	    r->mode != c->mode || r->key_id != key->key_id || r->count != count ||
+	    r->entry_size != tag_len + payload_size) {
+		set_error(c, "%s", "lookup reply does not match the request");
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const uint8_t *element, *entries;
+		proto_lookup_reply_item(r, i, &element, &entries);
+		memcpy(evaluated + i * ne, element, ne);
+	}
+	err = oprf_finalize(c->ctx, c->mode == OPRF_MODE_VOPRF ? key->pk : NULL, NULL, 0, count,
+			    inputs, input_lens, blinds, blinded, evaluated, r->proof, outputs);
+	if (err != VEIL_OK) {
+		set_error(c, "%s", err == VEIL_ERR_VERIFY ? "server's proof does not verify"
+							  : "server sent an invalid element");
+		err = err == VEIL_ERR_VERIFY ? VEIL_ERR_VERIFY : VEIL_ERR_PARSE;
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		const uint8_t *element, *entries;
+		uint8_t tag[ENTRY_MAX_TAG_SIZE];
+		proto_lookup_reply_item(r, i, &element, &entries);
+		if ((err = entry_tag(outputs + i * nh, nh, tag, tag_len)) != VEIL_OK)
+			goto out;
+		for (size_t s = 0; s < r->slots; s++) {
+			const uint8_t *entry = entries + s * r->entry_size;
+			if (memcmp(entry, tag, tag_len) != 0)
+				continue;
+			items[i].registered = 1;
+			if (payload_size == ENTRY_SEALED_PAYLOAD_SIZE &&
+			    entry_open_payload(outputs + i * nh, nh, entry + tag_len,
+					       items[i].payload, &items[i].payload_len) == VEIL_OK)
+				items[i].has_payload = 1;
+			break;
+		}
+	}
+	err = VEIL_OK;
+out:
+	if (blinds != NULL)
+		sodium_free(blinds);
+	if (outputs != NULL)
+		sodium_free(outputs);
+	free(blinded);
+	free(evaluated);
+	free(prefixes);
+	free(inputs);
+	free(input_lens);
+	return err;
+}
+
+static int
+compare_pending(const void *a, const void *b)
+{
+	const pending *x = a, *y = b;
+	return strcmp(x->handle, y->handle);
+}
+
+veil_err
+veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
+		   veil_lookup_result *results)
+{
+	if (c == NULL || (count != 0 && (contacts == NULL || results == NULL)))
+		return VEIL_ERR_ARGUMENT;
+	c->last_error[0] = '\0';
+	for (size_t i = 0; i < count; i++)
+		memset(&results[i], 0, sizeof(results[i]));
+
+	/* Normalize; collect the distinct valid handles. */
+	pending *items = calloc(count ? count : 1, sizeof(*items));
+	if (items == NULL)
+		return VEIL_ERR_NOMEM;
+	size_t distinct = 0;
+	for (size_t i = 0; i < count; i++) {
+		veil_lookup_result *res = &results[i];
+		if (contacts[i] == NULL) {
+			res->status = VEIL_LOOKUP_INVALID;
+			res->error = "no contact";
+			continue;
+		}
+		size_t len = 0;
+		normalize_status ns = normalize_handle(contacts[i], strlen(contacts[i]), c->region,
+						       res->handle, sizeof(res->handle), &len);
+		if (ns != NORMALIZE_OK) {
+			res->status = VEIL_LOOKUP_INVALID;
+			res->error = normalize_strerror(ns);
+			res->handle[0] = '\0';
+			continue;
+		}
+		items[distinct].handle = res->handle;
+		items[distinct].handle_len = len;
+		items[distinct].bucket = entry_bucket(res->handle, len);
+		distinct++;
+	}
+	qsort(items, distinct, sizeof(*items), compare_pending);
+	size_t unique = 0;
+	for (size_t i = 0; i < distinct; i++)
+		if (unique == 0 || strcmp(items[unique - 1].handle, items[i].handle) != 0)
+			items[unique++] = items[i];
+
+	buf inner, frame, reply, reply_inner;
+	buf_init(&inner);
+	buf_init(&frame);
+	buf_init(&reply);
+	buf_init(&reply_inner);
+	veil_err err = VEIL_OK;
+	uint16_t status = 0;
+	int key_retry = 1;
+
+	if (unique > 0 && !c->have_info)
+		err = fetch_info(c, &inner, &frame, &reply, &reply_inner);
+	for (size_t done = 0; err == VEIL_OK && done < unique;) {
+		unsigned bits = c->prefix_bits ? c->prefix_bits : c->info.p_recommended;
+		if (bits < c->info.p_min || bits > c->info.p_max) {
+			snprintf(c->last_error, sizeof(c->last_error),
+				 "prefix of %u bits outside the server's range %u..%u", bits,
+				 c->info.p_min, c->info.p_max);
+			err = VEIL_ERR_ARGUMENT;
+			break;
+		}
+		const size_t n = unique - done < c->info.batch_cap ? unique - done
+								   : c->info.batch_cap;
+		for (size_t i = done; i < done + n; i++)
+			items[i].prefix = entry_prefix(items[i].bucket, bits);
+		err = lookup_batch(c, items + done, n, bits, &inner, &frame, &reply, &reply_inner,
+				   &status);
+		if (err == VEIL_ERR_UNSUPPORTED && status == PROTO_STATUS_KEY_UNKNOWN &&
+		    key_retry) {
+			/* The key rotated under us: learn the new one, retry once. */
+			key_retry = 0;
+			err = fetch_info(c, &inner, &frame, &reply, &reply_inner);
+			continue;
+		}
+		if (err == VEIL_OK)
+			done += n;
+	}
+
+	if (err == VEIL_OK) {
+		for (size_t i = 0; i < count; i++) {
+			veil_lookup_result *res = &results[i];
+			if (res->status == VEIL_LOOKUP_INVALID)
+				continue;
+			pending key = {.handle = res->handle};
+			const pending *p = bsearch(&key, items, unique, sizeof(*items),
+						   compare_pending);
+			if (p == NULL || !p->registered)
+				continue;
+			res->status = VEIL_LOOKUP_REGISTERED;
+			res->has_payload = p->has_payload;
+			res->payload_len = p->payload_len;
+			memcpy(res->payload, p->payload, p->payload_len);
+		}
+	} else {
+		for (size_t i = 0; i < count; i++)
+			memset(&results[i], 0, sizeof(results[i]));
+	}
+	sodium_memzero(items, (count ? count : 1) * sizeof(*items));
+	free(items);
+	buf_free(&inner);
+	buf_free(&frame);
+	buf_free(&reply);
+	buf_free(&reply_inner);
+	return err;
+}

@@ -1,0 +1,119 @@
+/*
+ * libveil-client: private contact discovery for messaging apps.
+ *
+ * Give it the server's URL, the server's pinned public key and your app's
+ * client key, then ask which of a list of contacts are registered. The
+ * library normalizes each contact (phone numbers to E.164 with a default
+ * region, emails lowercased), computes its public bucket, blinds it with
+ * an RFC 9497 OPRF, sends only the blinded element and a short bucket
+ * prefix, and finds the match itself. The server never sees a contact, a
+ * plain hash of one, or whether it matched.
+ *
+ *   veil_client_options o = { .server_url = "tcp://127.0.0.1:7000",
+ *                             .client_secret = key, .region = "US" };
+ *   memcpy(o.server_key, pinned, VEIL_KEY_SIZE);
+ *   veil_client *c;
+ *   if (veil_client_new(&o, &c) == VEIL_OK) {
+ *           veil_lookup_result r[2];
+ *           const char *contacts[] = { "(415) 555-0100", "ann@example.org" };
+ *           if (veil_client_lookup(c, contacts, 2, r) == VEIL_OK) ...
+ *           veil_client_free(c);
+ *   }
+ *
+ * Thread safety: a veil_client carries one request at a time and must not
+ * be used by two threads at once; use one client per thread. Different
+ * clients are independent.
+ *
+ * Errors are veil_err values (error.h); veil_strerror() describes them and
+ * veil_client_last_error() says more about the last failed call (for
+ * example which status the server answered), without any contact in it.
+ */
+#ifndef VEIL_CLIENT_H
+#define VEIL_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define VEIL_KEY_SIZE 32
+#define VEIL_MAX_HANDLE 320
+#define VEIL_MAX_PAYLOAD 64
+
+typedef struct veil_client veil_client;
+
+typedef struct veil_client_options {
+	/* tcp://HOST:PORT or ipc:///PATH. Copied. */
+	const char *server_url;
+	/* The server's transport public key, as `veil-admin info` prints it. */
+	uint8_t server_key[VEIL_KEY_SIZE];
+	/* This client's X25519 secret key (VEIL_KEY_SIZE bytes). Copied into
+	 * guarded memory; the caller may wipe its copy after veil_client_new. */
+	const uint8_t *client_secret;
+	/* Default region for phone numbers not in international form, as an
+	 * ISO 3166 code ("US"). NULL: such numbers are reported invalid. */
+	const char *region;
+	/* Milliseconds to wait for each reply; 0 means 10000. */
+	int timeout_ms;
+	/* Bucket prefix bits to reveal per contact; 0 means the server's
+	 * recommendation. Fewer bits: more privacy, more bandwidth. */
+	unsigned prefix_bits;
+	/* 1: ask for RFC 9497 VOPRF and check the server's proof (default
+	 * when 0 is given is VOPRF too); -1: plain OPRF, no proof. */
+	int verifiable;
+} veil_client_options;
+
+typedef enum veil_lookup_status {
+	VEIL_LOOKUP_NOT_REGISTERED = 0,
+	VEIL_LOOKUP_REGISTERED = 1,
+	VEIL_LOOKUP_INVALID = 2, /* could not be normalized: see error */
+} veil_lookup_status;
+
+typedef struct veil_lookup_result {
+	veil_lookup_status status;
+	/* The normalized handle ("tel:+14155550100"), "" when invalid. */
+	char handle[VEIL_MAX_HANDLE + 1];
+	/* Why the contact is invalid; a static string, NULL otherwise. */
+	const char *error;
+	/* The payload registered with the handle, if any. */
+	int has_payload;
+	size_t payload_len;
+	uint8_t payload[VEIL_MAX_PAYLOAD];
+} veil_lookup_result;
+
+/*
+ * Makes a client. Connects lazily: a server that is down shows up as
+ * VEIL_ERR_TIMEOUT on the first lookup. *out is NULL on error.
+ * Errors: VEIL_ERR_ARGUMENT (missing URL or key, unknown region),
+ * VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO, VEIL_ERR_TRANSPORT (bad URL).
+ */
+veil_err veil_client_new(const veil_client_options *options, veil_client **out)
+	__attribute__((warn_unused_result));
+
+/* Wipes the keys and frees. NULL is a no-op. */
+void veil_client_free(veil_client *client);
+
+/*
+ * Looks up count contacts (NUL-terminated strings, any format) and fills
+ * results[i] for contacts[i]. Splits into batches by the server's cap.
+ * Returns VEIL_OK when every batch was answered; then every result is
+ * final. On error, results are all reset to NOT_REGISTERED with empty
+ * handles: a failed lookup never reports a contact as registered.
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_NOMEM, VEIL_ERR_TIMEOUT (no reply),
+ * VEIL_ERR_TRANSPORT, VEIL_ERR_VERIFY (a reply that does not open, or a
+ * proof that does not hold), VEIL_ERR_PARSE (a malformed reply),
+ * VEIL_ERR_UNSUPPORTED (the server refused the request: see
+ * veil_client_last_error).
+ */
+veil_err veil_client_lookup(veil_client *client, const char *const contacts[], size_t count,
+			    veil_lookup_result *results) __attribute__((warn_unused_result));
+
+/* A description of the last failure of this client, or "" if none. The
+ * string lives until the next call on the client. */
+const char *veil_client_last_error(const veil_client *client);
+
+/* The X25519 public key for a client secret key (to enrol it). */
+veil_err veil_client_public_key(const uint8_t secret[VEIL_KEY_SIZE],
+				uint8_t public_out[VEIL_KEY_SIZE]);
+
+#endif

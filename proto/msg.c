@@ -1,0 +1,284 @@
+#include "msg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+
+const char *
+proto_status_str(uint16_t status)
+{
+	switch ((proto_status)status) {
+	case PROTO_STATUS_OK:
+		return "ok";
+	case PROTO_STATUS_BAD_FRAME:
+		return "bad frame";
+	case PROTO_STATUS_BAD_ENVELOPE:
+		return "bad envelope";
+	case PROTO_STATUS_BAD_REQUEST:
+		return "bad request";
+	case PROTO_STATUS_UNSUPPORTED:
+		return "unsupported suite, mode or message";
+	case PROTO_STATUS_KEY_UNKNOWN:
+		return "unknown key id";
+	case PROTO_STATUS_BAD_ELEMENT:
+		return "invalid group element";
+	case PROTO_STATUS_BATCH_TOO_LARGE:
+		return "batch too large";
+	case PROTO_STATUS_BAD_PREFIX:
+		return "bad bucket prefix";
+	case PROTO_STATUS_INTERNAL:
+		return "internal server error";
+	case PROTO_STATUS_BUSY:
+		return "server busy";
+	}
+	return "unknown status";
+}
+
+const oprf_suite *
+proto_suite(uint8_t suite_id)
+{
+	switch (suite_id) {
+	case PROTO_SUITE_RISTRETTO255_SHA512:
+		return oprf_suite_by_name("ristretto255-SHA512");
+	}
+	return NULL;
+}
+
+static int
+mode_known(uint8_t mode)
+{
+	return mode == OPRF_MODE_OPRF || mode == OPRF_MODE_VOPRF;
+}
+
+static veil_err
+decode_info_reply(wire_reader *r, proto_info_reply *info)
+{
+	if (wire_get_u8(r, &info->p_min) || wire_get_u8(r, &info->p_max) ||
+	    wire_get_u8(r, &info->p_recommended) || wire_get_u16(r, &info->batch_cap) ||
+	    wire_get_u8(r, &info->tag_len) || wire_get_u16(r, &info->payload_size) ||
+	    wire_get_u8(r, &info->key_count))
+		return VEIL_ERR_PARSE;
+	if (info->p_min > info->p_recommended || info->p_recommended > info->p_max ||
+	    info->p_max > PROTO_MAX_PREFIX_BITS || info->batch_cap == 0 ||
+	    info->batch_cap > PROTO_MAX_BATCH || info->tag_len < PROTO_MIN_TAG ||
+	    info->tag_len > PROTO_MAX_TAG || info->payload_size > PROTO_MAX_PAYLOAD_SIZE ||
+	    info->key_count == 0)
+		return VEIL_ERR_PARSE;
+	if (info->key_count > PROTO_MAX_KEYS)
+		return VEIL_ERR_LIMIT;
+	for (size_t i = 0; i < info->key_count; i++) {
+		proto_key_info *key = &info->keys[i];
+		if (wire_get_u32(r, &key->key_id) || wire_get_u8(r, &key->suite) ||
+		    wire_get_u8(r, &key->modes) || wire_get_u16(r, &key->pk_len))
+			return VEIL_ERR_PARSE;
+		/* Keys of unknown suites are legal (a newer server); their pk
+		 * must still fit. */
+		if (key->pk_len > OPRF_MAX_ELEMENT_SIZE || wire_get_bytes(r, key->pk, key->pk_len))
+			return VEIL_ERR_PARSE;
+		const oprf_suite *suite = proto_suite(key->suite);
+		if (suite != NULL && key->pk_len != oprf_suite_element_size(suite))
+			return VEIL_ERR_PARSE;
+	}
+	return VEIL_OK;
+}
+
+static veil_err
+decode_lookup(wire_reader *r, proto_lookup *lookup)
+{
+	if (wire_get_u8(r, &lookup->suite) || wire_get_u8(r, &lookup->mode) ||
+	    wire_get_u32(r, &lookup->key_id) || wire_get_u8(r, &lookup->prefix_bits) ||
+	    wire_get_u16(r, &lookup->count))
+		return VEIL_ERR_PARSE;
+	const oprf_suite *suite = proto_suite(lookup->suite);
+	if (suite == NULL || !mode_known(lookup->mode))
+		return VEIL_ERR_UNSUPPORTED;
+	if (lookup->prefix_bits > PROTO_MAX_PREFIX_BITS || lookup->count == 0)
+		return VEIL_ERR_PARSE;
+	if (lookup->count > PROTO_MAX_BATCH)
+		return VEIL_ERR_LIMIT;
+	lookup->element_size = oprf_suite_element_size(suite);
+	const size_t items_len = (size_t)lookup->count * (4 + lookup->element_size);
+	if (wire_get_view(r, &lookup->items, items_len))
+		return VEIL_ERR_PARSE;
+	return VEIL_OK;
+}
+
+static veil_err
+decode_lookup_reply(wire_reader *r, proto_lookup_reply *reply)
+{
+	if (wire_get_u8(r, &reply->suite) || wire_get_u8(r, &reply->mode) ||
+	    wire_get_u32(r, &reply->key_id) || wire_get_u16(r, &reply->count) ||
+	    wire_get_u16(r, &reply->slots) || wire_get_u16(r, &reply->entry_size))
+		return VEIL_ERR_PARSE;
+	const oprf_suite *suite = proto_suite(reply->suite);
+	if (suite == NULL || !mode_known(reply->mode))
+		return VEIL_ERR_UNSUPPORTED;
+	if (reply->count == 0 || reply->entry_size < PROTO_MIN_TAG ||
+	    reply->entry_size > PROTO_MAX_TAG + PROTO_MAX_PAYLOAD_SIZE)
+		return VEIL_ERR_PARSE;
+	if (reply->count > PROTO_MAX_BATCH)
+		return VEIL_ERR_LIMIT;
+	reply->element_size = oprf_suite_element_size(suite);
+	/* At most 4096 * (67 + 65535 * 1056) bytes: no overflow in size_t. */
+	const size_t item_size = reply->element_size + (size_t)reply->slots * reply->entry_size;
+	if (wire_get_view(r, &reply->items, (size_t)reply->count * item_size))
+		return VEIL_ERR_PARSE;
+	reply->proof = NULL;
+	reply->proof_size = 0;
+	if (reply->mode == OPRF_MODE_VOPRF) {
+		reply->proof_size = oprf_suite_proof_size(suite);
+		if (wire_get_view(r, &reply->proof, reply->proof_size))
+			return VEIL_ERR_PARSE;
+	}
+	return VEIL_OK;
+}
+
+veil_err
+proto_msg_decode(const uint8_t *data, size_t len, proto_msg *out)
+{
+	if (out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	memset(out, 0, sizeof(*out));
+	if (data == NULL && len != 0)
+		return VEIL_ERR_ARGUMENT;
+
+	wire_reader r;
+	uint8_t type;
+	veil_err err = VEIL_OK;
+	wire_reader_init(&r, data, len);
+	if (wire_get_u8(&r, &type) || wire_get_bytes(&r, out->request_id, PROTO_REQUEST_ID_SIZE)) {
+		err = VEIL_ERR_PARSE;
+		goto out;
+	}
+	out->type = (proto_msg_type)type;
+	switch (type) {
+	case PROTO_MSG_INFO:
+		break;
+	case PROTO_MSG_INFO_REPLY:
+		err = decode_info_reply(&r, &out->u.info_reply);
+		break;
+	case PROTO_MSG_LOOKUP:
+		err = decode_lookup(&r, &out->u.lookup);
+		break;
+	case PROTO_MSG_LOOKUP_REPLY:
+		err = decode_lookup_reply(&r, &out->u.lookup_reply);
+		break;
+	case PROTO_MSG_ERROR:
+		if (wire_get_u16(&r, &out->u.error.code) ||
+		    wire_get_u32(&r, &out->u.error.retry_after))
+			err = VEIL_ERR_PARSE;
+		break;
+	default:
+		err = VEIL_ERR_PARSE;
+	}
+	if (err == VEIL_OK && r.left != 0)
+		err = VEIL_ERR_PARSE; /* trailing bytes */
+out:
+	if (err != VEIL_OK)
+		memset(out, 0, sizeof(*out));
+	return err;
+}
+
+void
+proto_lookup_item(const proto_lookup *lookup, size_t i, uint32_t *prefix, const uint8_t **element)
+{
+	const uint8_t *item = lookup->items + i * (4 + lookup->element_size);
+	*prefix = wire_load_u32(item);
+	*element = item + 4;
+}
+
+void
+proto_lookup_reply_item(const proto_lookup_reply *reply, size_t i, const uint8_t **element,
+			const uint8_t **entries)
+{
+	const size_t item_size = reply->element_size + (size_t)reply->slots * reply->entry_size;
+	const uint8_t *item = reply->items + i * item_size;
+	*element = item;
+	*entries = item + reply->element_size;
+}
+
+/* ---- encoders ---- */
+
+static void
+put_head(buf *out, proto_msg_type type, const uint8_t request_id[PROTO_REQUEST_ID_SIZE])
+{
+	wire_put_u8(out, (uint8_t)type);
+	wire_put_bytes(out, request_id, PROTO_REQUEST_ID_SIZE);
+}
+
+void
+proto_encode_info(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE])
+{
+	put_head(out, PROTO_MSG_INFO, request_id);
+}
+
+void
+proto_encode_info_reply(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
+			const proto_info_reply *info)
+{
+	if (info->key_count == 0 || info->key_count > PROTO_MAX_KEYS)
+		abort();
+	put_head(out, PROTO_MSG_INFO_REPLY, request_id);
+	wire_put_u8(out, info->p_min);
+	wire_put_u8(out, info->p_max);
+	wire_put_u8(out, info->p_recommended);
+	wire_put_u16(out, info->batch_cap);
+	wire_put_u8(out, info->tag_len);
+	wire_put_u16(out, info->payload_size);
+	wire_put_u8(out, info->key_count);
+	for (size_t i = 0; i < info->key_count; i++) {
+		const proto_key_info *key = &info->keys[i];
+		if (key->pk_len > OPRF_MAX_ELEMENT_SIZE)
+			abort();
+		wire_put_u32(out, key->key_id);
+		wire_put_u8(out, key->suite);
+		wire_put_u8(out, key->modes);
+		wire_put_u16(out, key->pk_len);
+		wire_put_bytes(out, key->pk, key->pk_len);
+	}
+}
+
+void
+proto_encode_lookup(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], uint8_t suite_id,
+		    uint8_t mode, uint32_t key_id, uint8_t prefix_bits, uint16_t count,
+		    const uint32_t *prefixes, const uint8_t *elements)
+{
+	const oprf_suite *suite = proto_suite(suite_id);
+	if (suite == NULL || count == 0 || count > PROTO_MAX_BATCH)
+		abort();
+	const size_t ne = oprf_suite_element_size(suite);
+	put_head(out, PROTO_MSG_LOOKUP, request_id);
+	wire_put_u8(out, suite_id);
+	wire_put_u8(out, mode);
+	wire_put_u32(out, key_id);
+	wire_put_u8(out, prefix_bits);
+	wire_put_u16(out, count);
+	for (size_t i = 0; i < count; i++) {
+		wire_put_u32(out, prefixes[i]);
+		wire_put_bytes(out, elements + i * ne, ne);
+	}
+}
+
+void
+proto_encode_lookup_reply_head(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
+			       uint8_t suite, uint8_t mode, uint32_t key_id, uint16_t count,
+			       uint16_t slots, uint16_t entry_size)
+{
+	put_head(out, PROTO_MSG_LOOKUP_REPLY, request_id);
+	wire_put_u8(out, suite);
+	wire_put_u8(out, mode);
+	wire_put_u32(out, key_id);
+	wire_put_u16(out, count);
+	wire_put_u16(out, slots);
+	wire_put_u16(out, entry_size);
+}
+
+void
+proto_encode_error(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], uint16_t code,
+		   uint32_t retry_after)
+{
+	put_head(out, PROTO_MSG_ERROR, request_id);
+	wire_put_u16(out, code);
+	wire_put_u32(out, retry_after);
+}

@@ -1,0 +1,160 @@
+/*
+ * Inner messages of the veil wire protocol (proto/PROTOCOL.md, "Inner
+ * messages"): decoding with hard limits, and encoding.
+ *
+ * Decoded messages point into the bytes they were decoded from (element
+ * arrays, entries, proofs): the caller keeps those bytes alive and
+ * unchanged for as long as it uses the message. Nothing is allocated.
+ */
+#ifndef VEIL_PROTO_MSG_H
+#define VEIL_PROTO_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+#include "oprf.h"
+
+#define PROTO_REQUEST_ID_SIZE 16
+/* The codec's own bounds; a server's advertised caps are at most these. */
+#define PROTO_MAX_BATCH 4096
+#define PROTO_MAX_KEYS 8
+#define PROTO_MIN_TAG 8
+#define PROTO_MAX_TAG 32
+#define PROTO_MAX_PREFIX_BITS 32
+#define PROTO_MAX_PAYLOAD_SIZE 1024
+
+/* Suite numbers on the wire. */
+#define PROTO_SUITE_RISTRETTO255_SHA512 1
+/* Bits of the INFO `modes` field. */
+#define PROTO_MODE_BIT_OPRF 0x01
+#define PROTO_MODE_BIT_VOPRF 0x02
+
+typedef enum proto_msg_type {
+	PROTO_MSG_INFO = 0x10,
+	PROTO_MSG_LOOKUP = 0x11,
+	PROTO_MSG_INFO_REPLY = 0x20,
+	PROTO_MSG_LOOKUP_REPLY = 0x21,
+	PROTO_MSG_ERROR = 0x2f,
+} proto_msg_type;
+
+/* Status codes sent to peers: a smaller set than veil_err, by design. */
+typedef enum proto_status {
+	PROTO_STATUS_OK = 0,
+	PROTO_STATUS_BAD_FRAME = 1,
+	PROTO_STATUS_BAD_ENVELOPE = 2,
+	PROTO_STATUS_BAD_REQUEST = 3,
+	PROTO_STATUS_UNSUPPORTED = 4,
+	PROTO_STATUS_KEY_UNKNOWN = 5,
+	PROTO_STATUS_BAD_ELEMENT = 6,
+	PROTO_STATUS_BATCH_TOO_LARGE = 7,
+	PROTO_STATUS_BAD_PREFIX = 8,
+	PROTO_STATUS_INTERNAL = 9,
+	PROTO_STATUS_BUSY = 10,
+} proto_status;
+
+/* A fixed description of a wire status; "unknown status" otherwise. */
+const char *proto_status_str(uint16_t status);
+
+/* The oprf suite of a wire suite number, or NULL. */
+const oprf_suite *proto_suite(uint8_t suite_id);
+
+typedef struct proto_key_info {
+	uint32_t key_id;
+	uint8_t suite;
+	uint8_t modes;
+	uint16_t pk_len;
+	uint8_t pk[OPRF_MAX_ELEMENT_SIZE];
+} proto_key_info;
+
+typedef struct proto_info_reply {
+	uint8_t p_min, p_max, p_recommended;
+	uint16_t batch_cap;
+	uint8_t tag_len;
+	uint16_t payload_size;
+	uint8_t key_count;
+	proto_key_info keys[PROTO_MAX_KEYS];
+} proto_info_reply;
+
+typedef struct proto_lookup {
+	uint8_t suite;
+	uint8_t mode;
+	uint32_t key_id;
+	uint8_t prefix_bits;
+	uint16_t count;
+	size_t element_size;  /* Ne of the suite */
+	const uint8_t *items; /* count * (4 + Ne) bytes: prefix u32 | element */
+} proto_lookup;
+
+typedef struct proto_lookup_reply {
+	uint8_t suite;
+	uint8_t mode;
+	uint32_t key_id;
+	uint16_t count;
+	uint16_t slots;
+	uint16_t entry_size;
+	size_t element_size;  /* Ne */
+	const uint8_t *items; /* count * (Ne + slots * entry_size) bytes */
+	const uint8_t *proof; /* 2 * Ns bytes in VOPRF mode, else NULL */
+	size_t proof_size;
+} proto_lookup_reply;
+
+typedef struct proto_error {
+	uint16_t code;
+	uint32_t retry_after;
+} proto_error;
+
+typedef struct proto_msg {
+	proto_msg_type type;
+	uint8_t request_id[PROTO_REQUEST_ID_SIZE];
+	union {
+		proto_info_reply info_reply;
+		proto_lookup lookup;
+		proto_lookup_reply lookup_reply;
+		proto_error error;
+	} u;
+} proto_msg;
+
+/*
+ * Decodes one inner message that fills data exactly. On failure *out is
+ * zeroed. Errors: VEIL_ERR_ARGUMENT; VEIL_ERR_PARSE (truncated, trailing
+ * bytes, unknown type, a field out of range); VEIL_ERR_UNSUPPORTED (a
+ * suite or mode this build does not know); VEIL_ERR_LIMIT (a count above
+ * the codec's bounds).
+ */
+veil_err proto_msg_decode(const uint8_t *data, size_t len, proto_msg *out)
+	__attribute__((warn_unused_result));
+
+/* Item i of a decoded LOOKUP (i < count): its prefix and element. */
+void proto_lookup_item(const proto_lookup *lookup, size_t i, uint32_t *prefix,
+		       const uint8_t **element);
+
+/* Item i of a decoded LOOKUP_REPLY: its evaluated element and entries. */
+void proto_lookup_reply_item(const proto_lookup_reply *reply, size_t i, const uint8_t **element,
+			     const uint8_t **entries);
+
+/*
+ * Encoders append one whole inner message to out. Arguments are trusted
+ * (the caller's own values); they abort on values the codec cannot
+ * represent, which is a programming error. Allocation failure shows as
+ * buf_error(out).
+ */
+void proto_encode_info(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE]);
+void proto_encode_info_reply(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
+			     const proto_info_reply *info);
+/* prefixes: count values; elements: count * Ne bytes. */
+void proto_encode_lookup(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], uint8_t suite,
+			 uint8_t mode, uint32_t key_id, uint8_t prefix_bits, uint16_t count,
+			 const uint32_t *prefixes, const uint8_t *elements);
+/*
+ * The head of a LOOKUP_REPLY; the caller then appends count items of
+ * Ne + slots * entry_size bytes each and, in VOPRF mode, the proof.
+ */
+void proto_encode_lookup_reply_head(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
+				    uint8_t suite, uint8_t mode, uint32_t key_id, uint16_t count,
+				    uint16_t slots, uint16_t entry_size);
+void proto_encode_error(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], uint16_t code,
+			uint32_t retry_after);
+
+#endif

@@ -1,0 +1,152 @@
+#include "wire.h"
+
+#include <string.h>
+
+void
+wire_reader_init(wire_reader *r, const uint8_t *data, size_t len)
+{
+	r->p = data;
+	r->left = data != NULL ? len : 0;
+}
+
+int
+wire_get_view(wire_reader *r, const uint8_t **out, size_t n)
+{
+	if (n > r->left)
+		return -1;
+	*out = r->p;
+	r->p += n;
+	r->left -= n;
+	return 0;
+}
+
+int
+wire_get_bytes(wire_reader *r, uint8_t *out, size_t n)
+{
+	const uint8_t *at;
+	if (wire_get_view(r, &at, n) != 0)
+		return -1;
+	if (n != 0)
+		memcpy(out, at, n);
+	return 0;
+}
+
+static int
+get_be(wire_reader *r, size_t n, uint64_t *v)
+{
+	const uint8_t *at;
+	if (wire_get_view(r, &at, n) != 0)
+		return -1;
+	uint64_t x = 0;
+	for (size_t i = 0; i < n; i++)
+		x = x << 8 | at[i];
+	*v = x;
+	return 0;
+}
+
+int
+wire_get_u8(wire_reader *r, uint8_t *v)
+{
+	uint64_t x;
+	if (get_be(r, 1, &x) != 0)
+		return -1;
+	*v = (uint8_t)x;
+	return 0;
+}
+
+int
+wire_get_u16(wire_reader *r, uint16_t *v)
+{
+	uint64_t x;
+	if (get_be(r, 2, &x) != 0)
+		return -1;
+	*v = (uint16_t)x;
+	return 0;
+}
+
+int
+wire_get_u32(wire_reader *r, uint32_t *v)
+{
+	uint64_t x;
+	if (get_be(r, 4, &x) != 0)
+		return -1;
+	*v = (uint32_t)x;
+	return 0;
+}
+
+int
+wire_get_u64(wire_reader *r, uint64_t *v)
+{
+	return get_be(r, 8, v);
+}
+
+static void
+put_be(buf *b, uint64_t v, size_t n)
+{
+	uint8_t bytes[8];
+	for (size_t i = 0; i < n; i++)
+		bytes[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+	buf_append(b, bytes, n);
+}
+
+void
+wire_put_u8(buf *b, uint8_t v)
+{
+	put_be(b, v, 1);
+}
+
+void
+wire_put_u16(buf *b, uint16_t v)
+{
+	put_be(b, v, 2);
+}
+
+void
+wire_put_u32(buf *b, uint32_t v)
+{
+	put_be(b, v, 4);
+}
+
+void
+wire_put_u64(buf *b, uint64_t v)
+{
+	put_be(b, v, 8);
+}
+
+void
+wire_put_bytes(buf *b, const uint8_t *data, size_t n)
+{
+	if (n != 0)
+		buf_append(b, data, n);
+}
+
+uint32_t
+wire_load_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+void
+wire_store_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+uint8_t *
+wire_put_space(buf *b, size_t n)
+{
+	static const uint8_t zeros[256];
+	const size_t start = buf_len(b);
+	for (size_t done = 0; done < n;) {
+		const size_t chunk = n - done < sizeof(zeros) ? n - done : sizeof(zeros);
+		if (buf_append(b, zeros, chunk) != VEIL_OK)
+			return NULL;
+		done += chunk;
+	}
+	if (buf_error(b) != VEIL_OK)
+		return NULL;
+	return (uint8_t *)b->data + start;
+}

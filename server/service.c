@@ -1,0 +1,346 @@
+#include "service.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "entry.h"
+#include "envelope.h"
+#include "oprf.h"
+#include "wire.h"
+
+struct service {
+	veil_state *state;
+	service_config config;
+	const oprf_suite *suite;
+};
+
+struct service_worker {
+	service *svc;
+	registry_reader *reader;
+	oprf_ctx *ctx[2]; /* by mode: OPRF, VOPRF */
+	buf inner;	  /* the opened request */
+	buf reply_inner;  /* the reply before sealing */
+	uint8_t *blinded; /* PROTO_MAX_BATCH * Ne */
+	uint8_t *evaluated;
+	service_stats stats;
+};
+
+/* Reasons a request fails, mapped to wire status codes. */
+static uint16_t
+status_of(veil_err err)
+{
+	switch (err) {
+	case VEIL_ERR_UNSUPPORTED:
+		return PROTO_STATUS_UNSUPPORTED;
+	case VEIL_ERR_LIMIT:
+		return PROTO_STATUS_BATCH_TOO_LARGE;
+	case VEIL_ERR_ELEMENT:
+		return PROTO_STATUS_BAD_ELEMENT;
+	case VEIL_ERR_PARSE:
+	case VEIL_ERR_ARGUMENT:
+		return PROTO_STATUS_BAD_REQUEST;
+	default:
+		return PROTO_STATUS_INTERNAL;
+	}
+}
+
+veil_err
+service_new(veil_state *state, const service_config *config, service **out)
+{
+	if (out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	*out = NULL;
+	if (state == NULL || config == NULL || config->batch_cap == 0 ||
+	    config->batch_cap > PROTO_MAX_BATCH)
+		return VEIL_ERR_ARGUMENT;
+	service *svc = calloc(1, sizeof(*svc));
+	if (svc == NULL)
+		return VEIL_ERR_NOMEM;
+	svc->state = state;
+	svc->config = *config;
+	svc->suite = proto_suite(PROTO_SUITE_RISTRETTO255_SHA512);
+	*out = svc;
+	return VEIL_OK;
+}
+
+void
+service_free(service *svc)
+{
+	free(svc);
+}
+
+veil_err
+service_worker_new(service *svc, service_worker **out)
+{
+	*out = NULL;
+	service_worker *w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return VEIL_ERR_NOMEM;
+	w->svc = svc;
+	buf_init(&w->inner);
+	buf_init(&w->reply_inner);
+	const size_t ne = oprf_suite_element_size(svc->suite);
+	veil_err err = VEIL_ERR_NOMEM;
+	w->blinded = malloc(PROTO_MAX_BATCH * ne);
+	w->evaluated = malloc(PROTO_MAX_BATCH * ne);
+	if (w->blinded == NULL || w->evaluated == NULL)
+		goto fail;
+	if ((err = oprf_ctx_new(svc->suite, OPRF_MODE_OPRF, &w->ctx[0])) != VEIL_OK ||
+	    (err = oprf_ctx_new(svc->suite, OPRF_MODE_VOPRF, &w->ctx[1])) != VEIL_OK ||
+	    (err = registry_reader_new(state_registry(svc->state), &w->reader)) != VEIL_OK)
+		goto fail;
+	*out = w;
+	return VEIL_OK;
+fail:
+	service_worker_free(w);
+	return err;
+}
+
+void
+service_worker_free(service_worker *w)
+{
+	if (w == NULL)
+		return;
+	registry_reader_free(w->reader);
+	oprf_ctx_free(w->ctx[0]);
+	oprf_ctx_free(w->ctx[1]);
+	buf_free(&w->inner);
+	buf_free(&w->reply_inner);
+	if (w->blinded != NULL)
+		sodium_memzero(w->blinded, PROTO_MAX_BATCH * oprf_suite_element_size(w->svc->suite));
+	free(w->blinded);
+	free(w->evaluated);
+	free(w);
+}
+
+void
+service_worker_stats(const service_worker *w, service_stats *total)
+{
+	total->requests += w->stats.requests;
+	total->dropped += w->stats.dropped;
+	total->items += w->stats.items;
+	for (size_t i = 0; i < sizeof(total->errors) / sizeof(total->errors[0]); i++)
+		total->errors[i] += w->stats.errors[i];
+}
+
+void
+service_prefix_range(const registry_view *view, unsigned batch_cap, size_t entry_size,
+		     uint8_t *p_min, uint8_t *p_recommended, uint8_t *p_max)
+{
+	/* About 64 handles per bucket. */
+	const double buckets = (double)view->handles / 64.0;
+	int rec = buckets <= 1.0 ? 1 : (int)lround(log2(buckets));
+	if (rec < 1)
+		rec = 1;
+	if (rec > PROTO_MAX_PREFIX_BITS)
+		rec = PROTO_MAX_PREFIX_BITS;
+
+	/* The shortest prefix whose fullest bucket still fits a whole batch's
+	 * reply; never longer than the recommendation. */
+	const size_t ne = OPRF_MAX_ELEMENT_SIZE, budget = PROTO_MAX_REPLY_SIZE - 4096;
+	int min = rec;
+	for (int p = 0; p <= rec; p++) {
+		const size_t per_item = ne + (size_t)view->slots[p] * entry_size;
+		if (view->slots[p] <= UINT16_MAX && per_item <= budget / batch_cap) {
+			min = p;
+			break;
+		}
+	}
+	*p_min = (uint8_t)min;
+	*p_recommended = (uint8_t)rec;
+	*p_max = (uint8_t)(rec + 2 > PROTO_MAX_PREFIX_BITS ? PROTO_MAX_PREFIX_BITS : rec + 2);
+}
+
+static size_t
+payload_size_of(const registry_view *view)
+{
+	return view->payloads > 0 ? ENTRY_SEALED_PAYLOAD_SIZE : 0;
+}
+
+static void
+reply_error(service_worker *w, const uint8_t *request_id, uint16_t code)
+{
+	buf_reset(&w->reply_inner);
+	proto_encode_error(&w->reply_inner, request_id, code, 0);
+	if (code < sizeof(w->stats.errors) / sizeof(w->stats.errors[0]))
+		w->stats.errors[code]++;
+}
+
+static int
+key_is_live(const registry_view *view, uint32_t key_id)
+{
+	for (uint32_t i = 0; i < view->key_count; i++)
+		if (view->key_ids[i] == key_id)
+			return 1;
+	return 0;
+}
+
+static void
+handle_info(service_worker *w, const proto_msg *msg, const registry_view *view)
+{
+	const size_t ne = oprf_suite_element_size(w->svc->suite);
+	proto_info_reply info;
+	memset(&info, 0, sizeof(info));
+	info.batch_cap = (uint16_t)w->svc->config.batch_cap;
+	info.tag_len = view->tag_len;
+	info.payload_size = (uint16_t)payload_size_of(view);
+	service_prefix_range(view, w->svc->config.batch_cap, info.tag_len + info.payload_size,
+			     &info.p_min, &info.p_recommended, &info.p_max);
+	for (uint32_t i = 0; i < view->key_count && info.key_count < PROTO_MAX_KEYS; i++) {
+		const oprf_key *key = state_oprf_key(w->svc->state, view->key_ids[i]);
+		if (key == NULL)
+			continue; /* listed but not loaded: not served */
+		proto_key_info *k = &info.keys[info.key_count++];
+		k->key_id = view->key_ids[i];
+		k->suite = PROTO_SUITE_RISTRETTO255_SHA512;
+		k->modes = PROTO_MODE_BIT_OPRF | PROTO_MODE_BIT_VOPRF;
+		k->pk_len = (uint16_t)ne;
+		oprf_key_public(key, k->pk);
+	}
+	if (info.key_count == 0) {
+		reply_error(w, msg->request_id, PROTO_STATUS_INTERNAL);
+		return;
+	}
+	buf_reset(&w->reply_inner);
+	proto_encode_info_reply(&w->reply_inner, msg->request_id, &info);
+}
+
+static void
+handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view)
+{
+	const proto_lookup *lookup = &msg->u.lookup;
+	const service_config *config = &w->svc->config;
+	const size_t ne = lookup->element_size;
+	const oprf_key *key = state_oprf_key(w->svc->state, lookup->key_id);
+	uint32_t slots_by_prefix[33];
+
+	if (lookup->count > config->batch_cap) {
+		reply_error(w, msg->request_id, PROTO_STATUS_BATCH_TOO_LARGE);
+		return;
+	}
+	if (key == NULL || !key_is_live(view, lookup->key_id) ||
+	    registry_reader_slots(w->reader, lookup->key_id, slots_by_prefix) != VEIL_OK) {
+		reply_error(w, msg->request_id, PROTO_STATUS_KEY_UNKNOWN);
+		return;
+	}
+	const size_t payload_size = payload_size_of(view);
+	const size_t entry_size = view->tag_len + payload_size;
+	uint8_t p_min, p_rec, p_max;
+	service_prefix_range(view, config->batch_cap, entry_size, &p_min, &p_rec, &p_max);
+	const unsigned bits = lookup->prefix_bits;
+	if (bits < p_min || bits > p_max || slots_by_prefix[bits] > UINT16_MAX) {
+		reply_error(w, msg->request_id, PROTO_STATUS_BAD_PREFIX);
+		return;
+	}
+	for (size_t i = 0; i < lookup->count; i++) {
+		uint32_t prefix;
+		const uint8_t *element;
+		proto_lookup_item(lookup, i, &prefix, &element);
+		if (entry_prefix(prefix, bits) != prefix) {
+			reply_error(w, msg->request_id, PROTO_STATUS_BAD_PREFIX);
+			return;
+		}
+		memcpy(w->blinded + i * ne, element, ne);
+	}
+
+	/* Every request is valid from here on but for its elements. */
+	const int verifiable = lookup->mode == OPRF_MODE_VOPRF;
+	const size_t proof_size = oprf_suite_proof_size(w->svc->suite);
+	uint8_t proof[OPRF_MAX_PROOF_SIZE];
+	veil_err err = oprf_blind_evaluate(w->ctx[verifiable], key, NULL, 0, lookup->count,
+					   w->blinded, w->evaluated, NULL,
+					   verifiable ? proof : NULL);
+	if (err != VEIL_OK) {
+		reply_error(w, msg->request_id, status_of(err));
+		return;
+	}
+	w->stats.items += lookup->count;
+
+	const uint16_t slots = (uint16_t)slots_by_prefix[bits];
+	buf *out = &w->reply_inner;
+	buf_reset(out);
+	proto_encode_lookup_reply_head(out, msg->request_id, lookup->suite, lookup->mode,
+				       lookup->key_id, lookup->count, slots, (uint16_t)entry_size);
+	for (size_t i = 0; i < lookup->count; i++) {
+		uint32_t prefix;
+		const uint8_t *element;
+		proto_lookup_item(lookup, i, &prefix, &element);
+		wire_put_bytes(out, w->evaluated + i * ne, ne);
+		const size_t item_size = (size_t)slots * entry_size;
+		uint8_t *entries = wire_put_space(out, item_size);
+		size_t found = 0;
+		if (entries == NULL ||
+		    registry_reader_bucket(w->reader, lookup->key_id, prefix, bits, payload_size,
+					   entries, slots, &found) != VEIL_OK) {
+			reply_error(w, msg->request_id, PROTO_STATUS_INTERNAL);
+			return;
+		}
+		/* Unused slots look like entries: random bytes. */
+		randombytes_buf(entries + found * entry_size, item_size - found * entry_size);
+	}
+	if (verifiable)
+		wire_put_bytes(out, proof, proof_size);
+	if (buf_error(out) != VEIL_OK)
+		reply_error(w, msg->request_id, PROTO_STATUS_INTERNAL);
+}
+
+void
+service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply)
+{
+	static const uint8_t no_request_id[PROTO_REQUEST_ID_SIZE];
+	veil_state *state = w->svc->state;
+	proto_frame frame;
+	proto_msg msg;
+	registry_view view;
+
+	w->stats.requests++;
+	if (!proto_frame_has_header(request, len)) {
+		w->stats.dropped++;
+		return;
+	}
+	if (proto_frame_decode(request, len, &frame) != VEIL_OK ||
+	    frame.type != PROTO_FRAME_SEALED) {
+		envelope_error_frame(reply, PROTO_STATUS_BAD_FRAME);
+		w->stats.errors[PROTO_STATUS_BAD_FRAME]++;
+		return;
+	}
+	buf_reset(&w->inner);
+	if (envelope_open_request(&frame, state_transport_secret(state), &w->inner) != VEIL_OK) {
+		envelope_error_frame(reply, PROTO_STATUS_BAD_ENVELOPE);
+		w->stats.errors[PROTO_STATUS_BAD_ENVELOPE]++;
+		return;
+	}
+
+	const uint8_t *inner = (const uint8_t *)buf_data(&w->inner);
+	const size_t inner_len = buf_len(&w->inner);
+	veil_err err = proto_msg_decode(inner, inner_len, &msg);
+	if (err != VEIL_OK) {
+		/* Answer under the request id when there is one to read. */
+		const uint8_t *id =
+			inner_len >= 1 + PROTO_REQUEST_ID_SIZE ? inner + 1 : no_request_id;
+		reply_error(w, id, status_of(err));
+	} else if (msg.type != PROTO_MSG_INFO && msg.type != PROTO_MSG_LOOKUP) {
+		reply_error(w, msg.request_id, PROTO_STATUS_UNSUPPORTED);
+	} else if (registry_reader_begin(w->reader, &view) != VEIL_OK) {
+		reply_error(w, msg.request_id, PROTO_STATUS_INTERNAL);
+	} else {
+		if (msg.type == PROTO_MSG_INFO)
+			handle_info(w, &msg, &view);
+		else
+			handle_lookup(w, &msg, &view);
+		registry_reader_end(w->reader);
+	}
+
+	if (envelope_seal_reply(frame.client_key, state_transport_secret(state),
+				(const uint8_t *)buf_data(&w->reply_inner),
+				buf_len(&w->reply_inner), reply) != VEIL_OK) {
+		/* A client key that is a small-order point cannot be answered. */
+		buf_reset(reply);
+		envelope_error_frame(reply, PROTO_STATUS_BAD_ENVELOPE);
+	}
+	buf_reset(&w->inner);
+	buf_reset(&w->reply_inner);
+}

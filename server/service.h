@@ -1,0 +1,71 @@
+/*
+ * The request handler of veild: one sealed frame in, one reply frame out
+ * (or nothing, for bytes that are not a frame). Independent of the
+ * transport and of threads, so it can be driven by tests directly.
+ *
+ * A service is shared by all workers and immutable after creation; each
+ * worker thread owns one service_worker (registry read snapshot, OPRF
+ * contexts, reusable buffers). Nothing a peer sends can change the
+ * registry: the handler only reads it.
+ */
+#ifndef VEIL_SERVER_SERVICE_H
+#define VEIL_SERVER_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+#include "msg.h"
+#include "registry.h"
+#include "state.h"
+
+#define SERVICE_DEFAULT_BATCH_CAP 256
+
+typedef struct service_config {
+	unsigned batch_cap; /* 1..PROTO_MAX_BATCH */
+} service_config;
+
+/* Counters a service keeps for operators (no secrets, no peers). */
+typedef struct service_stats {
+	uint64_t requests;
+	uint64_t dropped;      /* not a frame */
+	uint64_t items;	       /* elements evaluated */
+	uint64_t errors[16];   /* by wire status code */
+} service_stats;
+
+typedef struct service service;
+typedef struct service_worker service_worker;
+
+/*
+ * Makes a service over an open state (which must outlive it).
+ * Errors: VEIL_ERR_ARGUMENT (batch cap out of range), VEIL_ERR_NOMEM.
+ */
+veil_err service_new(veil_state *state, const service_config *config, service **out)
+	__attribute__((warn_unused_result));
+void service_free(service *svc);
+
+veil_err service_worker_new(service *svc, service_worker **out)
+	__attribute__((warn_unused_result));
+void service_worker_free(service_worker *w);
+
+/*
+ * Handles one request frame. Appends the reply frame to reply, or leaves
+ * reply empty when the request must be dropped unanswered. Never fails on
+ * peer input: every problem becomes an ERROR reply.
+ */
+void service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply);
+
+/* Adds this worker's counters to *total. */
+void service_worker_stats(const service_worker *w, service_stats *total);
+
+/*
+ * The prefix lengths a registry view allows: the recommended one gives
+ * about 64 handles per bucket; the smallest keeps a full batch's reply
+ * under PROTO_MAX_REPLY_SIZE; the largest is two bits past the
+ * recommendation.
+ */
+void service_prefix_range(const registry_view *view, unsigned batch_cap, size_t entry_size,
+			  uint8_t *p_min, uint8_t *p_recommended, uint8_t *p_max);
+
+#endif

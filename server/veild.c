@@ -1,0 +1,315 @@
+/*
+ * veild: the contact discovery server. A thin main: options and config,
+ * the state directory, a transport socket, and N worker threads that each
+ * run service_handle on what they receive.
+ *
+ * What it prints: one ready line, operational errors and a summary at
+ * shutdown, all on stderr; never a handle, an element, a key or a peer.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "envelope.h"
+#include "service.h"
+#include "state.h"
+#include "transport.h"
+
+#define MAX_THREADS 256
+#define POLL_MS 200
+
+typedef struct options {
+	char *state_dir;
+	char *listen;
+	unsigned threads;
+	unsigned batch_cap;
+} options;
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+usage(FILE *to)
+{
+	fprintf(to,
+		"usage: veild --state DIR --listen URL [--threads N] [--batch-cap N] [--config FILE]\n"
+		"\n"
+		"Serves privacy-preserving contact discovery from the state directory DIR\n"
+		"(made by `veil-admin keygen`) on URL, tcp://HOST:PORT or ipc:///PATH.\n"
+		"\n"
+		"  --state DIR      state directory (keys and registry)\n"
+		"  --listen URL     where to listen\n"
+		"  --threads N      worker threads (default: the number of cores)\n"
+		"  --batch-cap N    most items per lookup, 1..%d (default %d)\n"
+		"  --config FILE    INI file; section [veild] with keys state, listen,\n"
+		"                   threads, batch_cap. Command-line options win.\n"
+		"  --help           this text\n"
+		"\n"
+		"SIGINT or SIGTERM stops it cleanly.\n",
+		PROTO_MAX_BATCH, SERVICE_DEFAULT_BATCH_CAP);
+}
+
+/* Parses a whole decimal number in [min, max]. */
+static int
+parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+set_string(char **slot, const char *value)
+{
+	char *copy = strdup(value);
+	if (copy == NULL)
+		return -1;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+/* inih handler: 1 on success, 0 on error (inih reports the line). */
+static int
+config_entry(void *user, const char *section, const char *name, const char *value)
+{
+	options *opt = user;
+	if (strcmp(section, "veild") != 0) {
+		fprintf(stderr, "veild: config: unknown section [%s]\n", section);
+		return 0;
+	}
+	if (strcmp(name, "state") == 0)
+		return set_string(&opt->state_dir, value) == 0;
+	if (strcmp(name, "listen") == 0)
+		return set_string(&opt->listen, value) == 0;
+	if (strcmp(name, "threads") == 0)
+		return parse_unsigned(value, 1, MAX_THREADS, &opt->threads) == 0;
+	if (strcmp(name, "batch_cap") == 0)
+		return parse_unsigned(value, 1, PROTO_MAX_BATCH, &opt->batch_cap) == 0;
+	fprintf(stderr, "veild: config: unknown key '%s'\n", name);
+	return 0;
+}
+
+/* Returns 0 to run, 1 for --help (done), 2 for a usage error. */
+static int
+parse_options(int argc, char **argv, options *opt)
+{
+	options cli = {0};
+	const char *config = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			usage(stdout);
+			return 1;
+		}
+		if (i + 1 >= argc) {
+			fprintf(stderr, "veild: %s needs a value (or is unknown); see --help\n", arg);
+			return 2;
+		}
+		const char *value = argv[++i];
+		if (strcmp(arg, "--state") == 0) {
+			if (set_string(&cli.state_dir, value) != 0)
+				return 2;
+		} else if (strcmp(arg, "--listen") == 0) {
+			if (set_string(&cli.listen, value) != 0)
+				return 2;
+		} else if (strcmp(arg, "--threads") == 0) {
+			if (parse_unsigned(value, 1, MAX_THREADS, &cli.threads) != 0) {
+				fprintf(stderr, "veild: --threads takes 1..%d\n", MAX_THREADS);
+				return 2;
+			}
+		} else if (strcmp(arg, "--batch-cap") == 0) {
+			if (parse_unsigned(value, 1, PROTO_MAX_BATCH, &cli.batch_cap) != 0) {
+				fprintf(stderr, "veild: --batch-cap takes 1..%d\n", PROTO_MAX_BATCH);
+				return 2;
+			}
+		} else if (strcmp(arg, "--config") == 0) {
+			config = value;
+		} else {
+			fprintf(stderr, "veild: unknown option %s; see --help\n", arg);
+			return 2;
+		}
+	}
+	if (config != NULL) {
+		const int line = ini_parse(config, config_entry, opt);
+		if (line < 0) {
+			fprintf(stderr, "veild: cannot read config %s\n", config);
+			return 2;
+		}
+		if (line > 0) {
+			fprintf(stderr, "veild: config %s: bad line %d\n", config, line);
+			return 2;
+		}
+	}
+	if (cli.state_dir != NULL)
+		set_string(&opt->state_dir, cli.state_dir);
+	if (cli.listen != NULL)
+		set_string(&opt->listen, cli.listen);
+	if (cli.threads != 0)
+		opt->threads = cli.threads;
+	if (cli.batch_cap != 0)
+		opt->batch_cap = cli.batch_cap;
+	free(cli.state_dir);
+	free(cli.listen);
+	if (opt->state_dir == NULL || opt->listen == NULL) {
+		fprintf(stderr, "veild: --state and --listen are required; see --help\n");
+		return 2;
+	}
+	return 0;
+}
+
+typedef struct worker {
+	pthread_t thread;
+	transport_server *server;
+	service_worker *sw;
+	int failed;
+} worker;
+
+static void *
+worker_main(void *arg)
+{
+	worker *wk = arg;
+	buf reply;
+	buf_init(&reply);
+	while (!stopping) {
+		transport_request req;
+		veil_err err = transport_server_receive(wk->server, POLL_MS, &req);
+		if (err == VEIL_ERR_TIMEOUT)
+			continue;
+		if (err != VEIL_OK) {
+			if (!stopping)
+				fprintf(stderr, "veild: receive failed: %s\n", transport_strerror());
+			wk->failed = 1;
+			break;
+		}
+		buf_reset(&reply);
+		service_handle(wk->sw, req.data, req.len, &reply);
+		if (buf_len(&reply) == 0)
+			transport_request_drop(&req);
+		else
+			(void)transport_server_reply(wk->server, &req,
+						     (const uint8_t *)buf_data(&reply),
+						     buf_len(&reply));
+	}
+	buf_free(&reply);
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	options opt = {.batch_cap = SERVICE_DEFAULT_BATCH_CAP};
+	veil_state *state = NULL;
+	service *svc = NULL;
+	transport_server *server = NULL;
+	worker *workers = NULL;
+	unsigned started = 0;
+	int rc = 1;
+
+	const int parsed = parse_options(argc, argv, &opt);
+	if (parsed != 0) {
+		rc = parsed == 1 ? 0 : 2;
+		goto out;
+	}
+	if (opt.threads == 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		opt.threads = cores < 1 ? 1 : cores > MAX_THREADS ? MAX_THREADS : (unsigned)cores;
+	}
+	if (veil_crypto_init() != VEIL_OK) {
+		fprintf(stderr, "veild: crypto library failed to start\n");
+		goto out;
+	}
+
+	const char *why = NULL;
+	veil_err err = state_open(opt.state_dir, &state, &why);
+	if (err != VEIL_OK) {
+		fprintf(stderr, "veild: cannot open state %s: %s%s%s\n", opt.state_dir,
+			veil_strerror(err), why ? ": " : "", why ? why : "");
+		goto out;
+	}
+	service_config config = {.batch_cap = opt.batch_cap};
+	if ((err = service_new(state, &config, &svc)) != VEIL_OK) {
+		fprintf(stderr, "veild: %s\n", veil_strerror(err));
+		goto out;
+	}
+	if ((err = transport_server_open(opt.listen, PROTO_MAX_REQUEST_SIZE, &server)) != VEIL_OK) {
+		fprintf(stderr, "veild: cannot listen on %s: %s\n", opt.listen,
+			transport_strerror());
+		goto out;
+	}
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	workers = calloc(opt.threads, sizeof(*workers));
+	if (workers == NULL) {
+		fprintf(stderr, "veild: out of memory\n");
+		goto out;
+	}
+	for (; started < opt.threads; started++) {
+		worker *wk = &workers[started];
+		wk->server = server;
+		if ((err = service_worker_new(svc, &wk->sw)) != VEIL_OK ||
+		    pthread_create(&wk->thread, NULL, worker_main, wk) != 0) {
+			fprintf(stderr, "veild: cannot start worker: %s\n", veil_strerror(err));
+			service_worker_free(wk->sw);
+			stopping = 1;
+			break;
+		}
+	}
+	if (!stopping) {
+		fprintf(stderr, "veild: ready on %s, %u threads, batch cap %u\n", opt.listen,
+			opt.threads, opt.batch_cap);
+		rc = 0;
+	}
+
+	service_stats total;
+	memset(&total, 0, sizeof(total));
+	for (unsigned i = 0; i < started; i++) {
+		pthread_join(workers[i].thread, NULL);
+		if (workers[i].failed)
+			rc = 1;
+		service_worker_stats(workers[i].sw, &total);
+		service_worker_free(workers[i].sw);
+	}
+	if (started > 0) {
+		uint64_t errors = 0;
+		for (size_t i = 0; i < sizeof(total.errors) / sizeof(total.errors[0]); i++)
+			errors += total.errors[i];
+		fprintf(stderr,
+			"veild: stopped; %llu requests, %llu items evaluated, %llu error replies, "
+			"%llu dropped\n",
+			(unsigned long long)total.requests, (unsigned long long)total.items,
+			(unsigned long long)errors, (unsigned long long)total.dropped);
+	}
+out:
+	free(workers);
+	transport_server_close(server);
+	service_free(svc);
+	state_free(state);
+	free(opt.state_dir);
+	free(opt.listen);
+	return rc;
+}

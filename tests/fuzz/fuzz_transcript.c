@@ -1,0 +1,81 @@
+/*
+ * Fuzzes the veil-oprf line logic. Whatever the bytes, the answer must be
+ * nothing for a blank line and otherwise exactly one line of JSON: an
+ * object whose first member is "id", with "ok" true (and the answer
+ * fields) or false (and an "error" string).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "oprf_transcript.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static int
+is_blank(const uint8_t *data, size_t size)
+{
+	for (size_t i = 0; i < size; i++)
+		if (data[i] != ' ' && data[i] != '\t' && data[i] != '\r' && data[i] != '\n')
+			return 0;
+	return 1;
+}
+
+static void
+check_answer(const json_value *answer)
+{
+	if (json_type_of(answer) != JSON_OBJECT || json_object_size(answer) < 3)
+		abort();
+	if (strcmp(json_object_key(answer, 0), "id") != 0 ||
+	    strcmp(json_object_key(answer, 1), "ok") != 0)
+		abort();
+	const json_value *ok = json_object_get(answer, "ok");
+	if (json_type_of(ok) == JSON_FALSE) {
+		if (json_object_size(answer) != 3 ||
+		    json_string(json_object_get(answer, "error"), NULL) == NULL)
+			abort();
+		return;
+	}
+	if (json_type_of(ok) != JSON_TRUE)
+		abort();
+	size_t count = json_array_size(json_object_get(answer, "output"));
+	if (count == 0 || json_string(json_object_get(answer, "skSm"), NULL) == NULL ||
+	    json_string(json_object_get(answer, "pkSm"), NULL) == NULL ||
+	    json_array_size(json_object_get(answer, "blindedElement")) != count ||
+	    json_array_size(json_object_get(answer, "evaluationElement")) != count)
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	buf out;
+	json_value *answer = NULL;
+
+	buf_init(&out);
+	buf_append_str(&out, "kept"); /* what is there must stay */
+	if (oprf_transcript_line((const char *)data, size, &out) != VEIL_OK)
+		abort(); /* only running out of memory may fail */
+	const char *text = buf_data(&out);
+	size_t len = buf_len(&out);
+	if (len < 4 || memcmp(text, "kept", 4) != 0)
+		abort();
+	text += 4;
+	len -= 4;
+
+	if (len == 0) {
+		if (!is_blank(data, size))
+			abort();
+		goto out;
+	}
+	/* One line: a newline at the end and nowhere else. */
+	if (text[len - 1] != '\n' || memchr(text, '\n', len - 1) != NULL)
+		abort();
+	if (json_parse(text, len - 1, &answer) != VEIL_OK)
+		abort();
+	check_answer(answer);
+out:
+	json_free(answer);
+	buf_free(&out);
+	return 0;
+}

@@ -1,0 +1,238 @@
+/*
+ * The inner-message codec: round trips, and for every decoder truncated,
+ * oversized, trailing and wrong-type input, each leaving the output zeroed.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "harness.h"
+#include "msg.h"
+#include "wire.h"
+
+#define NE 32
+
+static const uint8_t request_id[PROTO_REQUEST_ID_SIZE] = {1, 2, 3, 4, 5, 6, 7, 8,
+							  9, 10, 11, 12, 13, 14, 15, 16};
+
+static int
+msg_is_zero(const proto_msg *m)
+{
+	return sodium_is_zero((const unsigned char *)m, sizeof(*m));
+}
+
+static void
+encode_sample_lookup(buf *b, uint16_t count)
+{
+	uint32_t prefixes[8];
+	uint8_t elements[8 * NE];
+	for (size_t i = 0; i < count; i++) {
+		prefixes[i] = (uint32_t)(i + 1) << 20;
+		memset(elements + i * NE, (int)(0x10 + i), NE);
+	}
+	proto_encode_lookup(b, request_id, PROTO_SUITE_RISTRETTO255_SHA512, OPRF_MODE_VOPRF, 7, 12,
+			    count, prefixes, elements);
+}
+
+static void
+case_lookup_round_trip(void)
+{
+	buf b;
+	proto_msg m;
+	buf_init(&b);
+	encode_sample_lookup(&b, 3);
+	REQUIRE(buf_error(&b) == VEIL_OK);
+	CHECK(buf_len(&b) == 1 + 16 + 1 + 1 + 4 + 1 + 2 + 3 * (4 + NE));
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_OK);
+	CHECK(m.type == PROTO_MSG_LOOKUP);
+	CHECK(memcmp(m.request_id, request_id, sizeof(request_id)) == 0);
+	CHECK(m.u.lookup.key_id == 7 && m.u.lookup.prefix_bits == 12 && m.u.lookup.count == 3);
+	CHECK(m.u.lookup.mode == OPRF_MODE_VOPRF);
+	for (size_t i = 0; i < 3; i++) {
+		uint32_t prefix;
+		const uint8_t *element;
+		proto_lookup_item(&m.u.lookup, i, &prefix, &element);
+		CHECK(prefix == (uint32_t)(i + 1) << 20);
+		CHECK(element[0] == 0x10 + i && element[NE - 1] == 0x10 + i);
+	}
+	buf_free(&b);
+}
+
+static void
+case_every_truncation_fails_cleanly(void)
+{
+	buf b;
+	buf_init(&b);
+	encode_sample_lookup(&b, 2);
+	const uint8_t *data = (const uint8_t *)buf_data(&b);
+	for (size_t len = 0; len < buf_len(&b); len++) {
+		proto_msg m;
+		memset(&m, 0x77, sizeof(m));
+		CHECK(proto_msg_decode(data, len, &m) == VEIL_ERR_PARSE);
+		CHECK(msg_is_zero(&m));
+	}
+	buf_free(&b);
+}
+
+static void
+case_trailing_byte_fails(void)
+{
+	buf b;
+	proto_msg m;
+	buf_init(&b);
+	encode_sample_lookup(&b, 2);
+	wire_put_u8(&b, 0);
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_ERR_PARSE);
+	CHECK(msg_is_zero(&m));
+
+	buf_reset(&b);
+	proto_encode_info(&b, request_id);
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_OK);
+	wire_put_u8(&b, 0);
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_ERR_PARSE);
+	buf_free(&b);
+}
+
+/* Rewrites one byte of an encoded lookup and expects err. */
+static void
+check_patched_lookup(size_t offset, uint8_t value, veil_err want)
+{
+	buf b;
+	proto_msg m;
+	buf_init(&b);
+	encode_sample_lookup(&b, 2);
+	((uint8_t *)b.data)[offset] = value;
+	memset(&m, 0x77, sizeof(m));
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == want);
+	if (want != VEIL_OK)
+		CHECK(msg_is_zero(&m));
+	buf_free(&b);
+}
+
+static void
+case_fields_out_of_range(void)
+{
+	/* Layout: type 0 | id 1..16 | suite 17 | mode 18 | key 19..22 |
+	 * bits 23 | count 24..25 | items. */
+	check_patched_lookup(0, 0x7e, VEIL_ERR_PARSE);	       /* unknown type */
+	check_patched_lookup(17, 9, VEIL_ERR_UNSUPPORTED);     /* unknown suite */
+	check_patched_lookup(18, OPRF_MODE_POPRF, VEIL_ERR_UNSUPPORTED);
+	check_patched_lookup(23, 33, VEIL_ERR_PARSE);	       /* prefix bits */
+	check_patched_lookup(25, 0, VEIL_ERR_PARSE);	       /* count 0 */
+	check_patched_lookup(25, 3, VEIL_ERR_PARSE);	       /* count past the data */
+	check_patched_lookup(24, 0xff, VEIL_ERR_LIMIT);	       /* count above the codec's cap */
+	check_patched_lookup(23, 32, VEIL_OK);
+}
+
+static void
+case_info_reply_round_trip_and_checks(void)
+{
+	proto_info_reply info;
+	memset(&info, 0, sizeof(info));
+	info.p_min = 4;
+	info.p_recommended = 10;
+	info.p_max = 12;
+	info.batch_cap = 256;
+	info.tag_len = 8;
+	info.payload_size = 105;
+	info.key_count = 2;
+	for (size_t i = 0; i < 2; i++) {
+		info.keys[i].key_id = (uint32_t)(i + 1);
+		info.keys[i].suite = PROTO_SUITE_RISTRETTO255_SHA512;
+		info.keys[i].modes = 3;
+		info.keys[i].pk_len = NE;
+		memset(info.keys[i].pk, (int)i + 1, NE);
+	}
+	buf b;
+	proto_msg m;
+	buf_init(&b);
+	proto_encode_info_reply(&b, request_id, &info);
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_OK);
+	CHECK(m.type == PROTO_MSG_INFO_REPLY);
+	CHECK(memcmp(&m.u.info_reply, &info, sizeof(info)) == 0);
+
+	/* p_min above p_recommended is refused. */
+	((uint8_t *)b.data)[17] = 11;
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_ERR_PARSE);
+	((uint8_t *)b.data)[17] = 4;
+	/* A tag shorter than 8 bytes is refused. */
+	((uint8_t *)b.data)[22] = 7;
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_ERR_PARSE);
+	CHECK(msg_is_zero(&m));
+	buf_free(&b);
+}
+
+static void
+case_lookup_reply_sizes(void)
+{
+	buf b;
+	proto_msg m;
+	const uint16_t count = 2, slots = 8, entry_size = 8;
+	buf_init(&b);
+	proto_encode_lookup_reply_head(&b, request_id, PROTO_SUITE_RISTRETTO255_SHA512,
+				       OPRF_MODE_VOPRF, 1, count, slots, entry_size);
+	for (size_t i = 0; i < count; i++) {
+		uint8_t item[NE + 8 * 8];
+		memset(item, (int)i, sizeof(item));
+		wire_put_bytes(&b, item, sizeof(item));
+	}
+	uint8_t proof[64] = {9};
+	wire_put_bytes(&b, proof, sizeof(proof));
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_OK);
+	CHECK(m.u.lookup_reply.slots == slots && m.u.lookup_reply.proof_size == 64);
+	const uint8_t *element, *entries;
+	proto_lookup_reply_item(&m.u.lookup_reply, 1, &element, &entries);
+	CHECK(element[0] == 1 && entries[0] == 1 && entries - element == NE);
+	/* Without its proof the VOPRF reply is truncated. */
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b) - 64, &m) ==
+	      VEIL_ERR_PARSE);
+	buf_free(&b);
+}
+
+static void
+case_error_round_trip(void)
+{
+	buf b;
+	proto_msg m;
+	buf_init(&b);
+	proto_encode_error(&b, request_id, PROTO_STATUS_BUSY, 30);
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_OK);
+	CHECK(m.type == PROTO_MSG_ERROR && m.u.error.code == PROTO_STATUS_BUSY &&
+	      m.u.error.retry_after == 30);
+	CHECK(strcmp(proto_status_str(PROTO_STATUS_BUSY), "server busy") == 0);
+	CHECK(strcmp(proto_status_str(999), "unknown status") == 0);
+	buf_free(&b);
+}
+
+static void
+case_reader_consumes_nothing_on_failure(void)
+{
+	const uint8_t bytes[3] = {0xaa, 0xbb, 0xcc};
+	wire_reader r;
+	uint32_t v32 = 5;
+	uint16_t v16;
+	wire_reader_init(&r, bytes, sizeof(bytes));
+	CHECK(wire_get_u32(&r, &v32) == -1);
+	CHECK(v32 == 5 && r.left == 3 && r.p == bytes);
+	CHECK(wire_get_u16(&r, &v16) == 0 && v16 == 0xaabb && r.left == 1);
+}
+
+static const test_case cases[] = {
+	{"lookup round trip", case_lookup_round_trip},
+	{"every truncation fails cleanly", case_every_truncation_fails_cleanly},
+	{"trailing byte fails", case_trailing_byte_fails},
+	{"fields out of range", case_fields_out_of_range},
+	{"info reply round trip and checks", case_info_reply_round_trip_and_checks},
+	{"lookup reply sizes", case_lookup_reply_sizes},
+	{"error round trip", case_error_round_trip},
+	{"reader consumes nothing on failure", case_reader_consumes_nothing_on_failure},
+};
+
+int
+main(int argc, char **argv)
+{
+	if (veil_crypto_init() != VEIL_OK)
+		return 2;
+	return test_main(argc, argv, cases, TEST_COUNT(cases));
+}
