@@ -27,15 +27,17 @@ proto_frame_decode(const uint8_t *data, size_t len, proto_frame *out)
 		return VEIL_ERR_LIMIT;
 	wire_reader_init(&r, data + PROTO_FRAME_HEADER_SIZE, len - PROTO_FRAME_HEADER_SIZE);
 	out->type = (proto_frame_type)data[5];
-	switch (out->type) {
-	case PROTO_FRAME_SEALED:
-		if (wire_get_view(&r, &out->client_key, ENVELOPE_PUBLIC_KEY_SIZE))
+	if (out->type == PROTO_FRAME_ERROR) {
+		if (wire_get_u16(&r, &out->error_code))
 			err = VEIL_ERR_PARSE;
-		/* fall through */
-	case PROTO_FRAME_SEALED_REPLY:
+	} else {
+		/* [client key (SEALED only)] | nonce | box, the box being the
+		 * rest and holding at least its MAC. */
+		if (out->type == PROTO_FRAME_SEALED &&
+		    wire_get_view(&r, &out->client_key, ENVELOPE_PUBLIC_KEY_SIZE))
+			err = VEIL_ERR_PARSE;
 		if (err == VEIL_OK && wire_get_view(&r, &out->nonce, ENVELOPE_NONCE_SIZE))
 			err = VEIL_ERR_PARSE;
-		/* The box is the rest; it holds at least its MAC. */
 		if (err == VEIL_OK && r.left < crypto_box_MACBYTES)
 			err = VEIL_ERR_PARSE;
 		if (err == VEIL_OK) {
@@ -43,11 +45,6 @@ proto_frame_decode(const uint8_t *data, size_t len, proto_frame *out)
 			if (wire_get_view(&r, &out->box, r.left))
 				err = VEIL_ERR_PARSE;
 		}
-		break;
-	case PROTO_FRAME_ERROR:
-		if (wire_get_u16(&r, &out->error_code))
-			err = VEIL_ERR_PARSE;
-		break;
 	}
 	if (err == VEIL_OK && r.left != 0)
 		err = VEIL_ERR_PARSE;
