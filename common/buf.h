@@ -38,9 +38,9 @@
 #define BUF_MAX_SIZE ((size_t)256 << 20)
 
 typedef struct buf {
-	char *data;	/* NULL until the first append; else cap bytes */
-	size_t len;	/* bytes of contents, not counting the NUL */
-	size_t cap;	/* bytes allocated at data */
+	char *data;     /* NULL until the first append; else cap bytes */
+	size_t len;     /* bytes of contents, not counting the NUL */
+	size_t cap;     /* bytes allocated at data */
 	veil_err error; /* sticky: the first failed append, else VEIL_OK */
 } buf;
 

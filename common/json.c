@@ -21,7 +21,7 @@ struct json_value {
 			size_t count;
 		} array;
 		struct {
-			json_member *members;	   /* source order */
+			json_member *members;       /* source order */
 			const json_member **sorted; /* by key, for lookup */
 			size_t count;
 		} object;
@@ -746,7 +746,7 @@ veil_err
 json_write_string(buf *b, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
-	const unsigned char *u = (const unsigned char *)s;
+	const unsigned char *u;
 	size_t mark = buf_len(b), run = 0;
 
 	if (s == NULL && len > 0)

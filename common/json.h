@@ -46,10 +46,10 @@
 #include "error.h"
 
 #define JSON_MAX_INPUT_SIZE  ((size_t)16 << 20) /* 16 MiB of text */
-#define JSON_MAX_DEPTH	     64			/* nested arrays and objects */
-#define JSON_MAX_STRING_SIZE ((size_t)1 << 20)	/* decoded bytes in one string */
-#define JSON_MAX_NUMBER_SIZE 1024		/* characters in one number */
-#define JSON_MAX_VALUES	     ((size_t)1 << 20)	/* values in one document */
+#define JSON_MAX_DEPTH       64                 /* nested arrays and objects */
+#define JSON_MAX_STRING_SIZE ((size_t)1 << 20)  /* decoded bytes in one string */
+#define JSON_MAX_NUMBER_SIZE 1024               /* characters in one number */
+#define JSON_MAX_VALUES      ((size_t)1 << 20)  /* values in one document */
 
 typedef enum json_type {
 	JSON_NULL,
@@ -76,7 +76,7 @@ typedef struct json_value json_value;
  *   VEIL_ERR_NOMEM     memory ran out.
  */
 veil_err json_parse(const char *text, size_t len, json_value **out)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 
 /*
  * Frees a whole document. v must be a root returned by json_parse(), never

@@ -154,16 +154,16 @@ case_limit_on_empty(void)
 }
 
 static const test_case cases[] = {
-	{"empty", case_empty},
-	{"append", case_append},
-	{"append_nul_byte", case_append_nul_byte},
-	{"growth", case_growth},
-	{"printf", case_printf},
-	{"printf_long", case_printf_long},
-	{"truncate", case_truncate},
-	{"reset", case_reset},
-	{"limit_is_sticky", case_limit_is_sticky},
-	{"limit_on_empty", case_limit_on_empty},
+        {"empty", case_empty},
+        {"append", case_append},
+        {"append_nul_byte", case_append_nul_byte},
+        {"growth", case_growth},
+        {"printf", case_printf},
+        {"printf_long", case_printf_long},
+        {"truncate", case_truncate},
+        {"reset", case_reset},
+        {"limit_is_sticky", case_limit_is_sticky},
+        {"limit_on_empty", case_limit_on_empty},
 };
 
 int

@@ -46,30 +46,30 @@ rewrite(const char *text, size_t len)
 }
 
 static const doc valid_docs[] = {
-	{"null", "null", 0, VEIL_OK},
-	{"true", "true", 0, VEIL_OK},
-	{"false", "false", 0, VEIL_OK},
-	{"zero", "0", 0, VEIL_OK},
-	{"negative_zero", "-0", 0, VEIL_OK},
-	{"integer", "1234567890", 0, VEIL_OK},
-	{"fraction", "-0.5", 0, VEIL_OK},
-	{"exponent", "1e10", 0, VEIL_OK},
-	{"exponent_signs", "1E+2 ", 0, VEIL_OK},
-	{"full_number", "-12.34e-56", 0, VEIL_OK},
-	{"empty_string", "\"\"", 0, VEIL_OK},
-	{"escapes", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", 0, VEIL_OK},
-	{"unicode_escape", "\"\\u00e9\\u20AC\"", 0, VEIL_OK},
-	{"surrogate_pair", "\"\\ud83d\\ude00\"", 0, VEIL_OK},
-	{"raw_utf8", "\"h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"", 0, VEIL_OK},
-	{"raw_del", "\"\x7f\"", 0, VEIL_OK},
-	{"empty_array", "[]", 0, VEIL_OK},
-	{"empty_object", "{}", 0, VEIL_OK},
-	{"nested", "{\"a\":[1,{\"b\":null}],\"c\":{}}", 0, VEIL_OK},
-	{"whitespace", " \t\r\n[ 1 , 2 ]\n\t\r ", 0, VEIL_OK},
-	{"keys_differ_by_case", "{\"a\":1,\"A\":2}", 0, VEIL_OK},
-	{"key_prefix", "{\"ab\":1,\"a\":2}", 0, VEIL_OK},
-	{"nul_in_string", "\"a\\u0000b\"", 0, VEIL_OK},
-	{"nul_key", "{\"\\u0000\":1,\"\":2}", 0, VEIL_OK},
+        {"null", "null", 0, VEIL_OK},
+        {"true", "true", 0, VEIL_OK},
+        {"false", "false", 0, VEIL_OK},
+        {"zero", "0", 0, VEIL_OK},
+        {"negative_zero", "-0", 0, VEIL_OK},
+        {"integer", "1234567890", 0, VEIL_OK},
+        {"fraction", "-0.5", 0, VEIL_OK},
+        {"exponent", "1e10", 0, VEIL_OK},
+        {"exponent_signs", "1E+2 ", 0, VEIL_OK},
+        {"full_number", "-12.34e-56", 0, VEIL_OK},
+        {"empty_string", "\"\"", 0, VEIL_OK},
+        {"escapes", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", 0, VEIL_OK},
+        {"unicode_escape", "\"\\u00e9\\u20AC\"", 0, VEIL_OK},
+        {"surrogate_pair", "\"\\ud83d\\ude00\"", 0, VEIL_OK},
+        {"raw_utf8", "\"h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"", 0, VEIL_OK},
+        {"raw_del", "\"\x7f\"", 0, VEIL_OK},
+        {"empty_array", "[]", 0, VEIL_OK},
+        {"empty_object", "{}", 0, VEIL_OK},
+        {"nested", "{\"a\":[1,{\"b\":null}],\"c\":{}}", 0, VEIL_OK},
+        {"whitespace", " \t\r\n[ 1 , 2 ]\n\t\r ", 0, VEIL_OK},
+        {"keys_differ_by_case", "{\"a\":1,\"A\":2}", 0, VEIL_OK},
+        {"key_prefix", "{\"ab\":1,\"a\":2}", 0, VEIL_OK},
+        {"nul_in_string", "\"a\\u0000b\"", 0, VEIL_OK},
+        {"nul_key", "{\"\\u0000\":1,\"\":2}", 0, VEIL_OK},
 };
 
 static void
@@ -88,103 +88,103 @@ case_valid(void)
 }
 
 static const doc invalid_docs[] = {
-	/* Nothing, or not one value. */
-	{"empty", "", 0, VEIL_ERR_PARSE},
-	{"only_whitespace", " \n\t ", 0, VEIL_ERR_PARSE},
-	{"two_values", "1 2", 0, VEIL_ERR_PARSE},
-	{"trailing_garbage", "{} x", 0, VEIL_ERR_PARSE},
-	{"trailing_nul", "null\0", 5, VEIL_ERR_PARSE},
-	{"trailing_comma_top", "1,", 0, VEIL_ERR_PARSE},
-	{"byte_order_mark", "\xef\xbb\xbf{}", 0, VEIL_ERR_PARSE},
-	{"form_feed_whitespace", "\f1", 0, VEIL_ERR_PARSE},
-	{"vertical_tab_whitespace", "1\v", 0, VEIL_ERR_PARSE},
-	/* Comments and trailing commas. */
-	{"line_comment", "[1] // c", 0, VEIL_ERR_PARSE},
-	{"block_comment", "/* c */ [1]", 0, VEIL_ERR_PARSE},
-	{"hash_comment", "# c\n1", 0, VEIL_ERR_PARSE},
-	{"array_trailing_comma", "[1,]", 0, VEIL_ERR_PARSE},
-	{"object_trailing_comma", "{\"a\":1,}", 0, VEIL_ERR_PARSE},
-	{"array_leading_comma", "[,1]", 0, VEIL_ERR_PARSE},
-	{"array_double_comma", "[1,,2]", 0, VEIL_ERR_PARSE},
-	{"array_missing_comma", "[1 2]", 0, VEIL_ERR_PARSE},
-	{"object_missing_comma", "{\"a\":1 \"b\":2}", 0, VEIL_ERR_PARSE},
-	/* Numbers. */
-	{"leading_zero", "01", 0, VEIL_ERR_PARSE},
-	{"leading_zeros_negative", "-007", 0, VEIL_ERR_PARSE},
-	{"leading_zero_in_array", "[00]", 0, VEIL_ERR_PARSE},
-	{"plus_sign", "+1", 0, VEIL_ERR_PARSE},
-	{"bare_minus", "-", 0, VEIL_ERR_PARSE},
-	{"minus_dot", "-.5", 0, VEIL_ERR_PARSE},
-	{"leading_dot", ".5", 0, VEIL_ERR_PARSE},
-	{"trailing_dot", "1.", 0, VEIL_ERR_PARSE},
-	{"dot_exponent", "1.e5", 0, VEIL_ERR_PARSE},
-	{"empty_exponent", "1e", 0, VEIL_ERR_PARSE},
-	{"signed_empty_exponent", "1e+", 0, VEIL_ERR_PARSE},
-	{"hex_number", "0x10", 0, VEIL_ERR_PARSE},
-	{"nan", "NaN", 0, VEIL_ERR_PARSE},
-	{"infinity", "Infinity", 0, VEIL_ERR_PARSE},
-	{"negative_infinity", "-Infinity", 0, VEIL_ERR_PARSE},
-	{"nan_in_array", "[nan]", 0, VEIL_ERR_PARSE},
-	/* Literals. */
-	{"null_capitalized", "Null", 0, VEIL_ERR_PARSE},
-	{"true_capitalized", "True", 0, VEIL_ERR_PARSE},
-	{"null_truncated", "nul", 0, VEIL_ERR_PARSE},
-	{"false_truncated", "fals", 0, VEIL_ERR_PARSE},
-	{"null_extended", "nulll", 0, VEIL_ERR_PARSE},
-	{"true_extended", "[truex]", 0, VEIL_ERR_PARSE},
-	{"undefined", "undefined", 0, VEIL_ERR_PARSE},
-	/* Strings: syntax. */
-	{"single_quotes", "'a'", 0, VEIL_ERR_PARSE},
-	{"unterminated_string", "\"abc", 0, VEIL_ERR_PARSE},
-	{"unterminated_escape", "\"abc\\", 0, VEIL_ERR_PARSE},
-	{"escaped_final_quote", "\"abc\\\"", 0, VEIL_ERR_PARSE},
-	{"unknown_escape", "\"\\x41\"", 0, VEIL_ERR_PARSE},
-	{"escaped_apostrophe", "\"\\'\"", 0, VEIL_ERR_PARSE},
-	{"u_escape_short", "\"\\u12\"", 0, VEIL_ERR_PARSE},
-	{"u_escape_bad_hex", "\"\\u12g4\"", 0, VEIL_ERR_PARSE},
-	{"u_escape_uppercase_u", "\"\\U0041\"", 0, VEIL_ERR_PARSE},
-	{"lone_high_surrogate", "\"\\ud800\"", 0, VEIL_ERR_PARSE},
-	{"lone_high_then_text", "\"\\ud800abcdef\"", 0, VEIL_ERR_PARSE},
-	{"lone_low_surrogate", "\"\\udc00\"", 0, VEIL_ERR_PARSE},
-	{"reversed_surrogates", "\"\\udc00\\ud800\"", 0, VEIL_ERR_PARSE},
-	{"high_then_bmp", "\"\\ud800\\u0041\"", 0, VEIL_ERR_PARSE},
-	{"high_then_high", "\"\\ud800\\ud800\"", 0, VEIL_ERR_PARSE},
-	{"high_then_short", "\"\\ud800\\udc0\"", 0, VEIL_ERR_PARSE},
-	/* Strings: raw control characters. */
-	{"raw_newline", "\"a\nb\"", 0, VEIL_ERR_PARSE},
-	{"raw_tab", "\"a\tb\"", 0, VEIL_ERR_PARSE},
-	{"raw_nul", "\"a\0b\"", 5, VEIL_ERR_PARSE},
-	{"raw_unit_separator", "\"\x1f\"", 0, VEIL_ERR_PARSE},
-	/* Strings: invalid UTF-8. */
-	{"stray_continuation", "\"\x80\"", 0, VEIL_ERR_PARSE},
-	{"overlong_slash", "\"\xc0\xaf\"", 0, VEIL_ERR_PARSE},
-	{"overlong_c1", "\"\xc1\xbf\"", 0, VEIL_ERR_PARSE},
-	{"overlong_three_byte", "\"\xe0\x80\xaf\"", 0, VEIL_ERR_PARSE},
-	{"overlong_four_byte", "\"\xf0\x80\x80\xaf\"", 0, VEIL_ERR_PARSE},
-	{"encoded_surrogate", "\"\xed\xa0\x80\"", 0, VEIL_ERR_PARSE},
-	{"above_max_code_point", "\"\xf4\x90\x80\x80\"", 0, VEIL_ERR_PARSE},
-	{"f5_lead", "\"\xf5\x80\x80\x80\"", 0, VEIL_ERR_PARSE},
-	{"ff_byte", "\"\xff\"", 0, VEIL_ERR_PARSE},
-	{"truncated_two_byte", "\"\xc3\"", 0, VEIL_ERR_PARSE},
-	{"truncated_three_byte", "\"\xe2\x82\"", 0, VEIL_ERR_PARSE},
-	{"truncated_at_end", "\"\xe2\x82", 0, VEIL_ERR_PARSE},
-	{"bad_continuation", "\"\xe2\x28\xa1\"", 0, VEIL_ERR_PARSE},
-	{"utf8_outside_string", "\xc3\xa9", 0, VEIL_ERR_PARSE},
-	/* Structure. */
-	{"unclosed_array", "[1", 0, VEIL_ERR_PARSE},
-	{"unclosed_object", "{\"a\":1", 0, VEIL_ERR_PARSE},
-	{"unopened_array", "]", 0, VEIL_ERR_PARSE},
-	{"mismatched_brackets", "[}", 0, VEIL_ERR_PARSE},
-	{"key_not_string", "{1:2}", 0, VEIL_ERR_PARSE},
-	{"key_unquoted", "{a:2}", 0, VEIL_ERR_PARSE},
-	{"missing_colon", "{\"a\" 1}", 0, VEIL_ERR_PARSE},
-	{"missing_value", "{\"a\":}", 0, VEIL_ERR_PARSE},
-	{"key_only", "{\"a\"}", 0, VEIL_ERR_PARSE},
-	{"equals_for_colon", "{\"a\"=1}", 0, VEIL_ERR_PARSE},
-	{"duplicate_key", "{\"a\":1,\"a\":2}", 0, VEIL_ERR_PARSE},
-	{"duplicate_key_escaped", "{\"a\":1,\"\\u0061\":2}", 0, VEIL_ERR_PARSE},
-	{"duplicate_key_nested", "[{\"x\":{},\"y\":1,\"x\":[]}]", 0, VEIL_ERR_PARSE},
-	{"duplicate_empty_key", "{\"\":1,\"\":1}", 0, VEIL_ERR_PARSE},
+        /* Nothing, or not one value. */
+        {"empty", "", 0, VEIL_ERR_PARSE},
+        {"only_whitespace", " \n\t ", 0, VEIL_ERR_PARSE},
+        {"two_values", "1 2", 0, VEIL_ERR_PARSE},
+        {"trailing_garbage", "{} x", 0, VEIL_ERR_PARSE},
+        {"trailing_nul", "null\0", 5, VEIL_ERR_PARSE},
+        {"trailing_comma_top", "1,", 0, VEIL_ERR_PARSE},
+        {"byte_order_mark", "\xef\xbb\xbf{}", 0, VEIL_ERR_PARSE},
+        {"form_feed_whitespace", "\f1", 0, VEIL_ERR_PARSE},
+        {"vertical_tab_whitespace", "1\v", 0, VEIL_ERR_PARSE},
+        /* Comments and trailing commas. */
+        {"line_comment", "[1] // c", 0, VEIL_ERR_PARSE},
+        {"block_comment", "/* c */ [1]", 0, VEIL_ERR_PARSE},
+        {"hash_comment", "# c\n1", 0, VEIL_ERR_PARSE},
+        {"array_trailing_comma", "[1,]", 0, VEIL_ERR_PARSE},
+        {"object_trailing_comma", "{\"a\":1,}", 0, VEIL_ERR_PARSE},
+        {"array_leading_comma", "[,1]", 0, VEIL_ERR_PARSE},
+        {"array_double_comma", "[1,,2]", 0, VEIL_ERR_PARSE},
+        {"array_missing_comma", "[1 2]", 0, VEIL_ERR_PARSE},
+        {"object_missing_comma", "{\"a\":1 \"b\":2}", 0, VEIL_ERR_PARSE},
+        /* Numbers. */
+        {"leading_zero", "01", 0, VEIL_ERR_PARSE},
+        {"leading_zeros_negative", "-007", 0, VEIL_ERR_PARSE},
+        {"leading_zero_in_array", "[00]", 0, VEIL_ERR_PARSE},
+        {"plus_sign", "+1", 0, VEIL_ERR_PARSE},
+        {"bare_minus", "-", 0, VEIL_ERR_PARSE},
+        {"minus_dot", "-.5", 0, VEIL_ERR_PARSE},
+        {"leading_dot", ".5", 0, VEIL_ERR_PARSE},
+        {"trailing_dot", "1.", 0, VEIL_ERR_PARSE},
+        {"dot_exponent", "1.e5", 0, VEIL_ERR_PARSE},
+        {"empty_exponent", "1e", 0, VEIL_ERR_PARSE},
+        {"signed_empty_exponent", "1e+", 0, VEIL_ERR_PARSE},
+        {"hex_number", "0x10", 0, VEIL_ERR_PARSE},
+        {"nan", "NaN", 0, VEIL_ERR_PARSE},
+        {"infinity", "Infinity", 0, VEIL_ERR_PARSE},
+        {"negative_infinity", "-Infinity", 0, VEIL_ERR_PARSE},
+        {"nan_in_array", "[nan]", 0, VEIL_ERR_PARSE},
+        /* Literals. */
+        {"null_capitalized", "Null", 0, VEIL_ERR_PARSE},
+        {"true_capitalized", "True", 0, VEIL_ERR_PARSE},
+        {"null_truncated", "nul", 0, VEIL_ERR_PARSE},
+        {"false_truncated", "fals", 0, VEIL_ERR_PARSE},
+        {"null_extended", "nulll", 0, VEIL_ERR_PARSE},
+        {"true_extended", "[truex]", 0, VEIL_ERR_PARSE},
+        {"undefined", "undefined", 0, VEIL_ERR_PARSE},
+        /* Strings: syntax. */
+        {"single_quotes", "'a'", 0, VEIL_ERR_PARSE},
+        {"unterminated_string", "\"abc", 0, VEIL_ERR_PARSE},
+        {"unterminated_escape", "\"abc\\", 0, VEIL_ERR_PARSE},
+        {"escaped_final_quote", "\"abc\\\"", 0, VEIL_ERR_PARSE},
+        {"unknown_escape", "\"\\x41\"", 0, VEIL_ERR_PARSE},
+        {"escaped_apostrophe", "\"\\'\"", 0, VEIL_ERR_PARSE},
+        {"u_escape_short", "\"\\u12\"", 0, VEIL_ERR_PARSE},
+        {"u_escape_bad_hex", "\"\\u12g4\"", 0, VEIL_ERR_PARSE},
+        {"u_escape_uppercase_u", "\"\\U0041\"", 0, VEIL_ERR_PARSE},
+        {"lone_high_surrogate", "\"\\ud800\"", 0, VEIL_ERR_PARSE},
+        {"lone_high_then_text", "\"\\ud800abcdef\"", 0, VEIL_ERR_PARSE},
+        {"lone_low_surrogate", "\"\\udc00\"", 0, VEIL_ERR_PARSE},
+        {"reversed_surrogates", "\"\\udc00\\ud800\"", 0, VEIL_ERR_PARSE},
+        {"high_then_bmp", "\"\\ud800\\u0041\"", 0, VEIL_ERR_PARSE},
+        {"high_then_high", "\"\\ud800\\ud800\"", 0, VEIL_ERR_PARSE},
+        {"high_then_short", "\"\\ud800\\udc0\"", 0, VEIL_ERR_PARSE},
+        /* Strings: raw control characters. */
+        {"raw_newline", "\"a\nb\"", 0, VEIL_ERR_PARSE},
+        {"raw_tab", "\"a\tb\"", 0, VEIL_ERR_PARSE},
+        {"raw_nul", "\"a\0b\"", 5, VEIL_ERR_PARSE},
+        {"raw_unit_separator", "\"\x1f\"", 0, VEIL_ERR_PARSE},
+        /* Strings: invalid UTF-8. */
+        {"stray_continuation", "\"\x80\"", 0, VEIL_ERR_PARSE},
+        {"overlong_slash", "\"\xc0\xaf\"", 0, VEIL_ERR_PARSE},
+        {"overlong_c1", "\"\xc1\xbf\"", 0, VEIL_ERR_PARSE},
+        {"overlong_three_byte", "\"\xe0\x80\xaf\"", 0, VEIL_ERR_PARSE},
+        {"overlong_four_byte", "\"\xf0\x80\x80\xaf\"", 0, VEIL_ERR_PARSE},
+        {"encoded_surrogate", "\"\xed\xa0\x80\"", 0, VEIL_ERR_PARSE},
+        {"above_max_code_point", "\"\xf4\x90\x80\x80\"", 0, VEIL_ERR_PARSE},
+        {"f5_lead", "\"\xf5\x80\x80\x80\"", 0, VEIL_ERR_PARSE},
+        {"ff_byte", "\"\xff\"", 0, VEIL_ERR_PARSE},
+        {"truncated_two_byte", "\"\xc3\"", 0, VEIL_ERR_PARSE},
+        {"truncated_three_byte", "\"\xe2\x82\"", 0, VEIL_ERR_PARSE},
+        {"truncated_at_end", "\"\xe2\x82", 0, VEIL_ERR_PARSE},
+        {"bad_continuation", "\"\xe2\x28\xa1\"", 0, VEIL_ERR_PARSE},
+        {"utf8_outside_string", "\xc3\xa9", 0, VEIL_ERR_PARSE},
+        /* Structure. */
+        {"unclosed_array", "[1", 0, VEIL_ERR_PARSE},
+        {"unclosed_object", "{\"a\":1", 0, VEIL_ERR_PARSE},
+        {"unopened_array", "]", 0, VEIL_ERR_PARSE},
+        {"mismatched_brackets", "[}", 0, VEIL_ERR_PARSE},
+        {"key_not_string", "{1:2}", 0, VEIL_ERR_PARSE},
+        {"key_unquoted", "{a:2}", 0, VEIL_ERR_PARSE},
+        {"missing_colon", "{\"a\" 1}", 0, VEIL_ERR_PARSE},
+        {"missing_value", "{\"a\":}", 0, VEIL_ERR_PARSE},
+        {"key_only", "{\"a\"}", 0, VEIL_ERR_PARSE},
+        {"equals_for_colon", "{\"a\"=1}", 0, VEIL_ERR_PARSE},
+        {"duplicate_key", "{\"a\":1,\"a\":2}", 0, VEIL_ERR_PARSE},
+        {"duplicate_key_escaped", "{\"a\":1,\"\\u0061\":2}", 0, VEIL_ERR_PARSE},
+        {"duplicate_key_nested", "[{\"x\":{},\"y\":1,\"x\":[]}]", 0, VEIL_ERR_PARSE},
+        {"duplicate_empty_key", "{\"\":1,\"\":1}", 0, VEIL_ERR_PARSE},
 };
 
 static void
@@ -331,9 +331,9 @@ case_types(void)
 		const char *text;
 		json_type type;
 	} table[] = {
-		{"null", JSON_NULL},	{"false", JSON_FALSE},	{"true", JSON_TRUE},
-		{"-1.5", JSON_NUMBER},	{"\"s\"", JSON_STRING}, {"[]", JSON_ARRAY},
-		{"{}", JSON_OBJECT},
+	        {"null", JSON_NULL},   {"false", JSON_FALSE},  {"true", JSON_TRUE},
+	        {"-1.5", JSON_NUMBER}, {"\"s\"", JSON_STRING}, {"[]", JSON_ARRAY},
+	        {"{}", JSON_OBJECT},
 	};
 	for (size_t i = 0; i < TEST_COUNT(table); i++) {
 		json_value *v = NULL;
@@ -433,16 +433,16 @@ case_string_decoding(void)
 		const char *want;
 		size_t want_len;
 	} table[] = {
-		{"plain", "\"abc\"", "abc", 3},
-		{"short_escapes", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\/\b\f\n\r\t", 8},
-		{"u_ascii", "\"\\u0041\"", "A", 1},
-		{"u_two_byte", "\"\\u00e9\"", "\xc3\xa9", 2},
-		{"u_three_byte_upper", "\"\\u20AC\"", "\xe2\x82\xac", 3},
-		{"u_max_bmp", "\"\\uffff\"", "\xef\xbf\xbf", 3},
-		{"surrogate_pair", "\"\\uD83D\\uDE00\"", "\xf0\x9f\x98\x80", 4},
-		{"max_code_point", "\"\\udbff\\udfff\"", "\xf4\x8f\xbf\xbf", 4},
-		{"u_nul", "\"a\\u0000b\"", "a\0b", 3},
-		{"raw_utf8", "\"\xe2\x82\xac\"", "\xe2\x82\xac", 3},
+	        {"plain", "\"abc\"", "abc", 3},
+	        {"short_escapes", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\/\b\f\n\r\t", 8},
+	        {"u_ascii", "\"\\u0041\"", "A", 1},
+	        {"u_two_byte", "\"\\u00e9\"", "\xc3\xa9", 2},
+	        {"u_three_byte_upper", "\"\\u20AC\"", "\xe2\x82\xac", 3},
+	        {"u_max_bmp", "\"\\uffff\"", "\xef\xbf\xbf", 3},
+	        {"surrogate_pair", "\"\\uD83D\\uDE00\"", "\xf0\x9f\x98\x80", 4},
+	        {"max_code_point", "\"\\udbff\\udfff\"", "\xf4\x8f\xbf\xbf", 4},
+	        {"u_nul", "\"a\\u0000b\"", "a\0b", 3},
+	        {"raw_utf8", "\"\xe2\x82\xac\"", "\xe2\x82\xac", 3},
 	};
 	for (size_t i = 0; i < TEST_COUNT(table); i++) {
 		json_value *v = NULL;
@@ -450,7 +450,7 @@ case_string_decoding(void)
 		veil_err err = json_parse(table[i].text, strlen(table[i].text), &v);
 		const char *s = json_string(v, &len);
 		int ok = err == VEIL_OK && s != NULL && len == table[i].want_len &&
-			 memcmp(s, table[i].want, len) == 0 && s[len] == '\0';
+		         memcmp(s, table[i].want, len) == 0 && s[len] == '\0';
 		if (!ok)
 			test_fail(__FILE__, __LINE__, table[i].name);
 		CHECK(ok);
@@ -464,8 +464,8 @@ case_string_decoding(void)
 static void
 case_number_text(void)
 {
-	static const char *const numbers[] = {"0", "-0", "1.50E+03", "-12.340e-0", "1e400",
-					      "123456789012345678901234567890"};
+	static const char *const numbers[] = {
+	        "0", "-0", "1.50E+03", "-12.340e-0", "1e400", "123456789012345678901234567890"};
 	for (size_t i = 0; i < TEST_COUNT(numbers); i++) {
 		json_value *v = NULL;
 		size_t len = 0;
@@ -489,24 +489,24 @@ case_integer(void)
 		int want_rc;
 		int64_t want;
 	} table[] = {
-		{"0", 0, 0},
-		{"-0", 0, 0},
-		{"42", 0, 42},
-		{"-42", 0, -42},
-		{"9223372036854775807", 0, INT64_MAX},
-		{"-9223372036854775808", 0, INT64_MIN},
-		{"9223372036854775808", -1, 0},
-		{"-9223372036854775809", -1, 0},
-		{"18446744073709551616", -1, 0},
-		{"99999999999999999999999", -1, 0},
-		{"1.0", -1, 0},
-		{"1e2", -1, 0},
-		{"-1E0", -1, 0},
-		{"0.5", -1, 0},
-		{"\"1\"", -1, 0},
-		{"true", -1, 0},
-		{"null", -1, 0},
-		{"[1]", -1, 0},
+	        {"0", 0, 0},
+	        {"-0", 0, 0},
+	        {"42", 0, 42},
+	        {"-42", 0, -42},
+	        {"9223372036854775807", 0, INT64_MAX},
+	        {"-9223372036854775808", 0, INT64_MIN},
+	        {"9223372036854775808", -1, 0},
+	        {"-9223372036854775809", -1, 0},
+	        {"18446744073709551616", -1, 0},
+	        {"99999999999999999999999", -1, 0},
+	        {"1.0", -1, 0},
+	        {"1e2", -1, 0},
+	        {"-1E0", -1, 0},
+	        {"0.5", -1, 0},
+	        {"\"1\"", -1, 0},
+	        {"true", -1, 0},
+	        {"null", -1, 0},
+	        {"[1]", -1, 0},
 	};
 	for (size_t i = 0; i < TEST_COUNT(table); i++) {
 		json_value *v = NULL;
@@ -531,15 +531,15 @@ case_write_string(void)
 		size_t len;
 		const char *want;
 	} table[] = {
-		{"empty", "", 0, "\"\""},
-		{"plain", "abc", 3, "\"abc\""},
-		{"quote_backslash", "a\"b\\c", 5, "\"a\\\"b\\\\c\""},
-		{"slash_kept", "a/b", 3, "\"a/b\""},
-		{"short_escapes", "\b\f\n\r\t", 5, "\"\\b\\f\\n\\r\\t\""},
-		{"other_controls", "\x01\x1f", 2, "\"\\u0001\\u001f\""},
-		{"nul", "a\0b", 3, "\"a\\u0000b\""},
-		{"del_raw", "\x7f", 1, "\"\x7f\""},
-		{"utf8_raw", "\xc3\xa9\xf0\x9f\x98\x80", 6, "\"\xc3\xa9\xf0\x9f\x98\x80\""},
+	        {"empty", "", 0, "\"\""},
+	        {"plain", "abc", 3, "\"abc\""},
+	        {"quote_backslash", "a\"b\\c", 5, "\"a\\\"b\\\\c\""},
+	        {"slash_kept", "a/b", 3, "\"a/b\""},
+	        {"short_escapes", "\b\f\n\r\t", 5, "\"\\b\\f\\n\\r\\t\""},
+	        {"other_controls", "\x01\x1f", 2, "\"\\u0001\\u001f\""},
+	        {"nul", "a\0b", 3, "\"a\\u0000b\""},
+	        {"del_raw", "\x7f", 1, "\"\x7f\""},
+	        {"utf8_raw", "\xc3\xa9\xf0\x9f\x98\x80", 6, "\"\xc3\xa9\xf0\x9f\x98\x80\""},
 	};
 	for (size_t i = 0; i < TEST_COUNT(table); i++) {
 		buf b;
@@ -602,15 +602,16 @@ static const struct {
 	const char *text;
 	const char *compact;
 } round_trips[] = {
-	{"literals", " [ null , true , false ] ", "[null,true,false]"},
-	{"numbers_verbatim", "[0,-0,1.50E+03,-12.340e-0,1e400]", "[0,-0,1.50E+03,-12.340e-0,1e400]"},
-	{"object_order_kept", "{ \"z\" : 1 , \"a\" : { } , \"m\" : [ ] }",
-	 "{\"z\":1,\"a\":{},\"m\":[]}"},
-	{"escapes_canonical", "\"\\u0041\\/\\u00e9\\u001F\\ud83d\\ude00\"",
-	 "\"A/\xc3\xa9\\u001f\xf0\x9f\x98\x80\""},
-	{"nul_key_and_value", "{\"\\u0000\":\"\\u0000\"}", "{\"\\u0000\":\"\\u0000\"}"},
-	{"deep", "[[[[{\"a\":[[{}]]}]]]]", "[[[[{\"a\":[[{}]]}]]]]"},
-	{"scalar_string", "\"plain\"", "\"plain\""},
+        {"literals", " [ null , true , false ] ", "[null,true,false]"},
+        {"numbers_verbatim", "[0,-0,1.50E+03,-12.340e-0,1e400]",
+         "[0,-0,1.50E+03,-12.340e-0,1e400]"},
+        {"object_order_kept", "{ \"z\" : 1 , \"a\" : { } , \"m\" : [ ] }",
+         "{\"z\":1,\"a\":{},\"m\":[]}"},
+        {"escapes_canonical", "\"\\u0041\\/\\u00e9\\u001F\\ud83d\\ude00\"",
+         "\"A/\xc3\xa9\\u001f\xf0\x9f\x98\x80\""},
+        {"nul_key_and_value", "{\"\\u0000\":\"\\u0000\"}", "{\"\\u0000\":\"\\u0000\"}"},
+        {"deep", "[[[[{\"a\":[[{}]]}]]]]", "[[[[{\"a\":[[{}]]}]]]]"},
+        {"scalar_string", "\"plain\"", "\"plain\""},
 };
 
 static void
@@ -619,8 +620,8 @@ case_round_trip(void)
 	for (size_t i = 0; i < TEST_COUNT(round_trips); i++) {
 		char *once = rewrite(round_trips[i].text, strlen(round_trips[i].text));
 		char *twice = once != NULL ? rewrite(once, strlen(once)) : NULL;
-		int ok = once != NULL && twice != NULL && strcmp(once, round_trips[i].compact) == 0 &&
-			 strcmp(once, twice) == 0;
+		int ok = once != NULL && twice != NULL &&
+		         strcmp(once, round_trips[i].compact) == 0 && strcmp(once, twice) == 0;
 		if (!ok)
 			test_fail(__FILE__, __LINE__, round_trips[i].name);
 		CHECK(ok);
@@ -662,27 +663,27 @@ case_write_appends(void)
 }
 
 static const test_case cases[] = {
-	{"valid", case_valid},
-	{"invalid", case_invalid},
-	{"arguments", case_arguments},
-	{"depth_limit", case_depth_limit},
-	{"input_size_limit", case_input_size_limit},
-	{"string_limit", case_string_limit},
-	{"number_limit", case_number_limit},
-	{"values_limit", case_values_limit},
-	{"types", case_types},
-	{"object_access", case_object_access},
-	{"object_lookup_many", case_object_lookup_many},
-	{"array_access", case_array_access},
-	{"string_decoding", case_string_decoding},
-	{"number_text", case_number_text},
-	{"integer", case_integer},
-	{"write_string", case_write_string},
-	{"write_string_rejects_invalid_utf8", case_write_string_rejects_invalid_utf8},
-	{"write_value_errors", case_write_value_errors},
-	{"round_trip", case_round_trip},
-	{"round_trip_valid_docs", case_round_trip_valid_docs},
-	{"write_appends", case_write_appends},
+        {"valid", case_valid},
+        {"invalid", case_invalid},
+        {"arguments", case_arguments},
+        {"depth_limit", case_depth_limit},
+        {"input_size_limit", case_input_size_limit},
+        {"string_limit", case_string_limit},
+        {"number_limit", case_number_limit},
+        {"values_limit", case_values_limit},
+        {"types", case_types},
+        {"object_access", case_object_access},
+        {"object_lookup_many", case_object_lookup_many},
+        {"array_access", case_array_access},
+        {"string_decoding", case_string_decoding},
+        {"number_text", case_number_text},
+        {"integer", case_integer},
+        {"write_string", case_write_string},
+        {"write_string_rejects_invalid_utf8", case_write_string_rejects_invalid_utf8},
+        {"write_value_errors", case_write_value_errors},
+        {"round_trip", case_round_trip},
+        {"round_trip_valid_docs", case_round_trip_valid_docs},
+        {"write_appends", case_write_appends},
 };
 
 int

@@ -32,7 +32,7 @@ typedef struct job {
 	size_t *input_lens;
 	int has_blinds;
 	uint8_t *blinds; /* count * ns: given, or drawn by Blind */
-	uint8_t *info;	 /* mode 2 only */
+	uint8_t *info;   /* mode 2 only */
 	size_t info_len;
 	int has_proof_random_scalar;
 	uint8_t proof_random_scalar[OPRF_MAX_SCALAR_SIZE];
@@ -45,8 +45,8 @@ typedef struct job {
 } job;
 
 static const char *const known_fields[] = {
-	"id",	 "suite", "mode",  "seed", "keyInfo",	       "skSm",
-	"input", "blind", "info",  "proofRandomScalar",
+        "id",   "suite", "mode",  "seed", "keyInfo",
+        "skSm", "input", "blind", "info", "proofRandomScalar",
 };
 
 static int
@@ -152,7 +152,7 @@ take_fixed(const json_value *v, const char *field, uint8_t *out, size_t n, failu
 /* Decodes the hex string v of at most max bytes into a new block. */
 static int
 take_variable(const json_value *v, const char *field, size_t max, uint8_t **out, size_t *len_out,
-	      failure *f)
+              failure *f)
 {
 	size_t len;
 	const char *s = hex_text(v, field, max, &len, f);
@@ -225,7 +225,7 @@ read_key(job *j, const json_value *request, failure *f)
 	if (take_fixed(seed, "seed", j->seed, j->ns, f) != 0)
 		return -1;
 	return take_variable(key_info, "keyInfo", OPRF_MAX_INFO_SIZE, &j->key_info,
-			     &j->key_info_len, f);
+	                     &j->key_info_len, f);
 }
 
 static int
@@ -247,7 +247,8 @@ read_inputs(job *j, const json_value *request, failure *f)
 	/* First check every element and size one block for all of them. */
 	for (size_t i = 0; i < j->count; i++) {
 		size_t len;
-		if (hex_text(json_array_get(input, i), "input", OPRF_MAX_INPUT_SIZE, &len, f) == NULL)
+		if (hex_text(json_array_get(input, i), "input", OPRF_MAX_INPUT_SIZE, &len, f) ==
+		    NULL)
 			return -1;
 		total += len / 2;
 	}
@@ -283,7 +284,8 @@ read_blinds(job *j, const json_value *request, failure *f)
 	if (json_array_size(blind) != j->count)
 		return fail(f, "blind", "length differs from input");
 	for (size_t i = 0; i < j->count; i++)
-		if (take_fixed(json_array_get(blind, i), "blind", j->blinds + i * j->ns, j->ns, f) != 0)
+		if (take_fixed(json_array_get(blind, i), "blind", j->blinds + i * j->ns, j->ns,
+		               f) != 0)
 			return -1;
 	j->has_blinds = 1;
 	return 0;
@@ -353,30 +355,29 @@ job_run(job *j, failure *f)
 	for (size_t i = 0; i < j->count; i++) {
 		uint8_t *blind = j->blinds + i * j->ns;
 		err = oprf_blind(ctx, j->inputs[i], j->input_lens[i], j->has_blinds ? blind : NULL,
-				 blind, j->blinded + i * j->ne);
+		                 blind, j->blinded + i * j->ne);
 		if (err != VEIL_OK) {
 			fail(f, err == VEIL_ERR_SCALAR ? "blind" : "input", veil_strerror(err));
 			goto out;
 		}
 	}
 
-	err = oprf_blind_evaluate(ctx, key, j->info, j->info_len, j->count, j->blinded,
-				  j->evaluated,
-				  verifiable && j->has_proof_random_scalar ? j->proof_random_scalar
-									   : NULL,
-				  verifiable ? j->proof : NULL);
+	err = oprf_blind_evaluate(
+	        ctx, key, j->info, j->info_len, j->count, j->blinded, j->evaluated,
+	        verifiable && j->has_proof_random_scalar ? j->proof_random_scalar : NULL,
+	        verifiable ? j->proof : NULL);
 	if (err != VEIL_OK) {
 		fail(f,
-		     err == VEIL_ERR_SCALAR	 ? "proofRandomScalar"
+		     err == VEIL_ERR_SCALAR    ? "proofRandomScalar"
 		     : err == VEIL_ERR_INVERSE ? "info"
-						 : "BlindEvaluate",
+		                               : "BlindEvaluate",
 		     veil_strerror(err));
 		goto out;
 	}
 
 	err = oprf_finalize(ctx, verifiable ? j->pk : NULL, j->info, j->info_len, j->count,
-			    j->inputs, j->input_lens, j->blinds, j->blinded, j->evaluated,
-			    verifiable ? j->proof : NULL, j->outputs);
+	                    j->inputs, j->input_lens, j->blinds, j->blinded, j->evaluated,
+	                    verifiable ? j->proof : NULL, j->outputs);
 	if (err != VEIL_OK) {
 		fail(f, "Finalize", veil_strerror(err));
 		goto out;

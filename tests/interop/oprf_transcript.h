@@ -80,7 +80,7 @@
  * Calls veil_crypto_init() itself; VEIL_ERR_CRYPTO if that fails.
  */
 veil_err oprf_transcript_line(const char *line, size_t len, buf *out)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 
 /*
  * Appends the answer {"id":null,"ok":false,"error":<message>} and its
@@ -89,7 +89,6 @@ veil_err oprf_transcript_line(const char *line, size_t len, buf *out)
  * valid UTF-8. Errors as for oprf_transcript_line(), plus
  * VEIL_ERR_ARGUMENT for a message that is not valid UTF-8.
  */
-veil_err oprf_transcript_refuse(buf *out, const char *message)
-	__attribute__((warn_unused_result));
+veil_err oprf_transcript_refuse(buf *out, const char *message) __attribute__((warn_unused_result));
 
 #endif

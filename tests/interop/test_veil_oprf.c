@@ -17,16 +17,16 @@
 #include "oprf_transcript.h"
 #include "vectors.h"
 
-#define SUITE "ristretto255-SHA512"
-#define SEED  "a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3"
+#define SUITE    "ristretto255-SHA512"
+#define SEED     "a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3"
 #define KEY_INFO "74657374206b6579"
-#define BLIND "64d37aed22a27f5191de1c1d69fadb899d8862b58eb4220029e036ec4c1f6706"
-#define PRS   "222a5e897cf59db8145db8d16e597e8facb80ae7d4e26d9881aa6f61d645fc0e"
-#define INFO  "7465737420696e666f"
+#define BLIND    "64d37aed22a27f5191de1c1d69fadb899d8862b58eb4220029e036ec4c1f6706"
+#define PRS      "222a5e897cf59db8145db8d16e597e8facb80ae7d4e26d9881aa6f61d645fc0e"
+#define INFO     "7465737420696e666f"
 /* The ristretto255 group order, little-endian: the least invalid scalar. */
-#define ORDER "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"
-#define ZERO  "0000000000000000000000000000000000000000000000000000000000000000"
-#define ALL_FF "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+#define ORDER    "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"
+#define ZERO     "0000000000000000000000000000000000000000000000000000000000000000"
+#define ALL_FF   "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
 /* Mode 0, input 00: RFC 9497 A.1.1.1 gives this output for SEED/KEY_INFO. */
 #define MODE0_OUTPUT                                                                               \
 	"527759c3d9366f277d8c6020418d96bb393ba2afb20ff90df23fb7708264e2f3ab9135e3bd69955851de4b1f" \
@@ -104,8 +104,7 @@ run_tool(const char *const args[], const char *input, size_t len, run_result *r)
 	if (pid < 0)
 		abort();
 	if (pid == 0) {
-		if (dup2(fileno(in), 0) < 0 || dup2(out_pipe[1], 1) < 0 ||
-		    dup2(fileno(err), 2) < 0)
+		if (dup2(fileno(in), 0) < 0 || dup2(out_pipe[1], 1) < 0 || dup2(fileno(err), 2) < 0)
 			_exit(127);
 		close(out_pipe[0]);
 		close(out_pipe[1]);
@@ -350,7 +349,7 @@ list_count(const char *list)
 /* Appends one request line for a vector of a suite entry. */
 static void
 vector_request(buf *b, int64_t id, const json_value *entry, const json_value *vector,
-	       unsigned flags)
+               unsigned flags)
 {
 	int64_t mode = vectors_integer(entry, "mode");
 	const char *s;
@@ -384,7 +383,7 @@ vector_request(buf *b, int64_t id, const json_value *entry, const json_value *ve
 
 static void
 check_vector_answer(const json_value *answer, int64_t id, const json_value *entry,
-		    const json_value *vector, unsigned flags)
+                    const json_value *vector, unsigned flags)
 {
 	int64_t mode = vectors_integer(entry, "mode"), got_id;
 	const char *s;
@@ -405,9 +404,9 @@ check_vector_answer(const json_value *answer, int64_t id, const json_value *entr
 		CHECK(json_array_size(json_object_get(answer, "evaluationElement")) == count);
 	} else {
 		check_hex_list(json_object_get(answer, "blindedElement"),
-			       vectors_string(vector, "BlindedElement"));
+		               vectors_string(vector, "BlindedElement"));
 		check_hex_list(json_object_get(answer, "evaluationElement"),
-			       vectors_string(vector, "EvaluationElement"));
+		               vectors_string(vector, "EvaluationElement"));
 	}
 	if (mode == 0) {
 		CHECK(json_object_get(answer, "proof") == NULL);
@@ -443,7 +442,7 @@ run_vectors(const char *identifier, int64_t mode, unsigned flags)
 		const json_value *list = json_object_get(entry, "vectors");
 		for (size_t k = 0; k < json_array_size(list); k++)
 			vector_request(&requests, (int64_t)n++, entry, json_array_get(list, k),
-				       flags);
+			               flags);
 	}
 	serve(buf_data(&requests), buf_len(&requests), &a);
 	CHECK(a.count == n);
@@ -457,7 +456,7 @@ run_vectors(const char *identifier, int64_t mode, unsigned flags)
 		const json_value *list = json_object_get(entry, "vectors");
 		for (size_t k = 0; k < json_array_size(list); k++, index++)
 			check_vector_answer(a.items[index], (int64_t)index, entry,
-					    json_array_get(list, k), flags);
+			                    json_array_get(list, k), flags);
 	}
 	answers_free(&a);
 	buf_free(&requests);
@@ -544,7 +543,7 @@ case_nist_suites_unsupported(void)
 /* A request the tool must refuse: body follows {"id":N, unless raw. */
 typedef struct bad_request {
 	const char *name;
-	int raw;	    /* the line as it is; its id is not echoed */
+	int raw;            /* the line as it is; its id is not echoed */
 	const char *body;   /* the line, or what follows {"id":N, */
 	const char *reason; /* expected in the error message */
 } bad_request;
@@ -555,89 +554,91 @@ typedef struct bad_request {
 #define B ",\"blind\":[\"" BLIND "\"]"
 
 static const bad_request bad_requests[] = {
-	/* Not a request at all. */
-	{"bad_json", 1, "{\"id\":1,", "bad JSON"},
-	{"not_an_object", 1, "[1,2]", "not a JSON object"},
-	{"string_line", 1, "\"" SEED "\"", "not a JSON object"},
-	{"trailing_garbage", 1, "{\"id\":1," VALID_BODY " x", "bad JSON"},
-	{"comment", 1, "{\"id\":1," VALID_BODY " // c", "bad JSON"},
-	{"duplicate_member", 1, "{\"id\":1,\"mode\":1," VALID_BODY, "bad JSON"},
-	{"lone_surrogate", 1, "{\"id\":\"\\ud800\"," VALID_BODY, "bad JSON"},
-	{"invalid_utf8", 1, "{\"id\":\"\xff\"," VALID_BODY, "bad JSON"},
-	/* Fields. */
-	{"unknown_field", 0, S "\"mode\":0," K I B ",\"extra\":1}", "unknown field"},
-	{"field_name_case", 0, S "\"mode\":0,\"Seed\":\"" SEED "\",\"keyInfo\":\"\"," I "}",
-	 "unknown field"},
-	{"missing_suite", 0, "\"mode\":0," K I B "}", "suite: missing"},
-	{"suite_not_string", 0, "\"suite\":7,\"mode\":0," K I B "}", "suite: not a string"},
-	{"unknown_suite", 0, "\"suite\":\"ristretto255-SHA256\",\"mode\":0," K I B "}",
-	 "suite: unsupported"},
-	{"nist_suite", 0, "\"suite\":\"P256-SHA256\",\"mode\":0," K I B "}", "suite: unsupported"},
-	{"suite_with_nul", 0, "\"suite\":\"" SUITE "\\u0000\",\"mode\":0," K I B "}",
-	 "suite: unsupported"},
-	{"missing_mode", 0, S K I B "}", "mode: missing"},
-	{"mode_3", 0, S "\"mode\":3," K I B "}", "mode: unsupported"},
-	{"mode_negative", 0, S "\"mode\":-1," K I B "}", "mode: unsupported"},
-	{"mode_string", 0, S "\"mode\":\"0\"," K I B "}", "mode: unsupported"},
-	{"mode_fraction", 0, S "\"mode\":0.0," K I B "}", "mode: unsupported"},
-	{"mode_huge", 0, S "\"mode\":18446744073709551616," K I B "}", "mode: unsupported"},
-	/* The key. */
-	{"missing_key", 0, S "\"mode\":0," I B "}", "seed: missing"},
-	{"missing_seed", 0, S "\"mode\":0,\"keyInfo\":\"" KEY_INFO "\"," I B "}", "seed: missing"},
-	{"missing_key_info", 0, S "\"mode\":0,\"seed\":\"" SEED "\"," I B "}", "keyInfo: missing"},
-	{"seed_short", 0, S "\"mode\":0,\"seed\":\"a3a3\",\"keyInfo\":\"\"," I B "}",
-	 "seed: wrong length"},
-	{"seed_long", 0, S "\"mode\":0,\"seed\":\"" SEED "a3\",\"keyInfo\":\"\"," I B "}",
-	 "seed: wrong length"},
-	{"seed_odd_hex", 0, S "\"mode\":0,\"seed\":\"" SEED "a\",\"keyInfo\":\"\"," I B "}",
-	 "seed: bad hex"},
-	{"seed_not_string", 0, S "\"mode\":0,\"seed\":null,\"keyInfo\":\"\"," I B "}",
-	 "seed: not a string"},
-	{"seed_bad_digit", 0,
-	 S "\"mode\":0,\"seed\":\"a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3g3\","
-	   "\"keyInfo\":\"\"," I B "}",
-	 "seed: bad hex"},
-	{"key_info_bad_hex", 0, S "\"mode\":0,\"seed\":\"" SEED "\",\"keyInfo\":\"7x\"," I B "}",
-	 "keyInfo: bad hex"},
-	{"sksm_and_seed", 0, S "\"mode\":0,\"skSm\":\"" BLIND "\"," K I B "}", "either"},
-	{"sksm_zero", 0, S "\"mode\":0,\"skSm\":\"" ZERO "\"," I B "}", "skSm: scalar"},
-	{"sksm_order", 0, S "\"mode\":0,\"skSm\":\"" ORDER "\"," I B "}", "skSm: scalar"},
-	{"sksm_all_ff", 0, S "\"mode\":1,\"skSm\":\"" ALL_FF "\"," I B "}", "skSm: scalar"},
-	{"sksm_short", 0, S "\"mode\":0,\"skSm\":\"00\"," I B "}", "skSm: wrong length"},
-	/* Inputs and blinds. */
-	{"missing_input", 0, S "\"mode\":0," K "\"blind\":[]}", "input: missing"},
-	{"input_not_array", 0, S "\"mode\":0," K "\"input\":\"00\"" B "}", "input: not an array"},
-	{"input_empty", 0, S "\"mode\":0," K "\"input\":[],\"blind\":[]}", "input: empty"},
-	{"input_not_string", 0, S "\"mode\":0," K "\"input\":[0]" B "}", "input: not a string"},
-	{"input_bad_hex", 0, S "\"mode\":0," K "\"input\":[\"zz\"]" B "}", "input: bad hex"},
-	{"input_odd_hex", 0, S "\"mode\":0," K "\"input\":[\"000\"]" B "}", "input: bad hex"},
-	{"blind_fewer", 0, S "\"mode\":0," K "\"input\":[\"00\",\"01\"]" B "}",
-	 "blind: length differs"},
-	{"blind_more", 0, S "\"mode\":0," K I ",\"blind\":[\"" BLIND "\",\"" BLIND "\"]}",
-	 "blind: length differs"},
-	{"blind_empty_list", 0, S "\"mode\":0," K I ",\"blind\":[]}", "blind: length differs"},
-	{"blind_not_array", 0, S "\"mode\":0," K I ",\"blind\":\"" BLIND "\"}",
-	 "blind: not an array"},
-	{"blind_short", 0, S "\"mode\":0," K I ",\"blind\":[\"64d3\"]}", "blind: wrong length"},
-	{"blind_zero", 0, S "\"mode\":0," K I ",\"blind\":[\"" ZERO "\"]}", "blind: scalar"},
-	{"blind_order", 0, S "\"mode\":1," K I ",\"blind\":[\"" ORDER "\"]}", "blind: scalar"},
-	{"blind_all_ff", 0, S "\"mode\":2," K I ",\"blind\":[\"" ALL_FF "\"],\"info\":\"\"}",
-	 "blind: scalar"},
-	/* Mode-specific fields. */
-	{"info_in_mode_0", 0, S "\"mode\":0," K I B ",\"info\":\"" INFO "\"}", "info: only"},
-	{"info_in_mode_1", 0, S "\"mode\":1," K I B ",\"info\":\"" INFO "\"}", "info: only"},
-	{"info_missing_in_mode_2", 0, S "\"mode\":2," K I B "}", "info: missing"},
-	{"info_bad_hex", 0, S "\"mode\":2," K I B ",\"info\":\"xyz0\"}", "info: bad hex"},
-	{"prs_in_mode_0", 0, S "\"mode\":0," K I B ",\"proofRandomScalar\":\"" PRS "\"}",
-	 "proofRandomScalar: only"},
-	{"prs_zero", 0, S "\"mode\":1," K I B ",\"proofRandomScalar\":\"" ZERO "\"}",
-	 "proofRandomScalar: scalar"},
-	{"prs_order", 0, S "\"mode\":2," K I B ",\"info\":\"\",\"proofRandomScalar\":\"" ORDER "\"}",
-	 "proofRandomScalar: scalar"},
-	{"prs_short", 0, S "\"mode\":1," K I B ",\"proofRandomScalar\":\"22\"}",
-	 "proofRandomScalar: wrong length"},
-	{"prs_number", 0, S "\"mode\":1," K I B ",\"proofRandomScalar\":1}",
-	 "proofRandomScalar: not a string"},
+        /* Not a request at all. */
+        {"bad_json", 1, "{\"id\":1,", "bad JSON"},
+        {"not_an_object", 1, "[1,2]", "not a JSON object"},
+        {"string_line", 1, "\"" SEED "\"", "not a JSON object"},
+        {"trailing_garbage", 1, "{\"id\":1," VALID_BODY " x", "bad JSON"},
+        {"comment", 1, "{\"id\":1," VALID_BODY " // c", "bad JSON"},
+        {"duplicate_member", 1, "{\"id\":1,\"mode\":1," VALID_BODY, "bad JSON"},
+        {"lone_surrogate", 1, "{\"id\":\"\\ud800\"," VALID_BODY, "bad JSON"},
+        {"invalid_utf8", 1, "{\"id\":\"\xff\"," VALID_BODY, "bad JSON"},
+        /* Fields. */
+        {"unknown_field", 0, S "\"mode\":0," K I B ",\"extra\":1}", "unknown field"},
+        {"field_name_case", 0, S "\"mode\":0,\"Seed\":\"" SEED "\",\"keyInfo\":\"\"," I "}",
+         "unknown field"},
+        {"missing_suite", 0, "\"mode\":0," K I B "}", "suite: missing"},
+        {"suite_not_string", 0, "\"suite\":7,\"mode\":0," K I B "}", "suite: not a string"},
+        {"unknown_suite", 0, "\"suite\":\"ristretto255-SHA256\",\"mode\":0," K I B "}",
+         "suite: unsupported"},
+        {"nist_suite", 0, "\"suite\":\"P256-SHA256\",\"mode\":0," K I B "}", "suite: unsupported"},
+        {"suite_with_nul", 0, "\"suite\":\"" SUITE "\\u0000\",\"mode\":0," K I B "}",
+         "suite: unsupported"},
+        {"missing_mode", 0, S K I B "}", "mode: missing"},
+        {"mode_3", 0, S "\"mode\":3," K I B "}", "mode: unsupported"},
+        {"mode_negative", 0, S "\"mode\":-1," K I B "}", "mode: unsupported"},
+        {"mode_string", 0, S "\"mode\":\"0\"," K I B "}", "mode: unsupported"},
+        {"mode_fraction", 0, S "\"mode\":0.0," K I B "}", "mode: unsupported"},
+        {"mode_huge", 0, S "\"mode\":18446744073709551616," K I B "}", "mode: unsupported"},
+        /* The key. */
+        {"missing_key", 0, S "\"mode\":0," I B "}", "seed: missing"},
+        {"missing_seed", 0, S "\"mode\":0,\"keyInfo\":\"" KEY_INFO "\"," I B "}", "seed: missing"},
+        {"missing_key_info", 0, S "\"mode\":0,\"seed\":\"" SEED "\"," I B "}", "keyInfo: missing"},
+        {"seed_short", 0, S "\"mode\":0,\"seed\":\"a3a3\",\"keyInfo\":\"\"," I B "}",
+         "seed: wrong length"},
+        {"seed_long", 0, S "\"mode\":0,\"seed\":\"" SEED "a3\",\"keyInfo\":\"\"," I B "}",
+         "seed: wrong length"},
+        {"seed_odd_hex", 0, S "\"mode\":0,\"seed\":\"" SEED "a\",\"keyInfo\":\"\"," I B "}",
+         "seed: bad hex"},
+        {"seed_not_string", 0, S "\"mode\":0,\"seed\":null,\"keyInfo\":\"\"," I B "}",
+         "seed: not a string"},
+        {"seed_bad_digit", 0,
+         S
+         "\"mode\":0,\"seed\":\"a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3g3\","
+         "\"keyInfo\":\"\"," I B "}",
+         "seed: bad hex"},
+        {"key_info_bad_hex", 0, S "\"mode\":0,\"seed\":\"" SEED "\",\"keyInfo\":\"7x\"," I B "}",
+         "keyInfo: bad hex"},
+        {"sksm_and_seed", 0, S "\"mode\":0,\"skSm\":\"" BLIND "\"," K I B "}", "either"},
+        {"sksm_zero", 0, S "\"mode\":0,\"skSm\":\"" ZERO "\"," I B "}", "skSm: scalar"},
+        {"sksm_order", 0, S "\"mode\":0,\"skSm\":\"" ORDER "\"," I B "}", "skSm: scalar"},
+        {"sksm_all_ff", 0, S "\"mode\":1,\"skSm\":\"" ALL_FF "\"," I B "}", "skSm: scalar"},
+        {"sksm_short", 0, S "\"mode\":0,\"skSm\":\"00\"," I B "}", "skSm: wrong length"},
+        /* Inputs and blinds. */
+        {"missing_input", 0, S "\"mode\":0," K "\"blind\":[]}", "input: missing"},
+        {"input_not_array", 0, S "\"mode\":0," K "\"input\":\"00\"" B "}", "input: not an array"},
+        {"input_empty", 0, S "\"mode\":0," K "\"input\":[],\"blind\":[]}", "input: empty"},
+        {"input_not_string", 0, S "\"mode\":0," K "\"input\":[0]" B "}", "input: not a string"},
+        {"input_bad_hex", 0, S "\"mode\":0," K "\"input\":[\"zz\"]" B "}", "input: bad hex"},
+        {"input_odd_hex", 0, S "\"mode\":0," K "\"input\":[\"000\"]" B "}", "input: bad hex"},
+        {"blind_fewer", 0, S "\"mode\":0," K "\"input\":[\"00\",\"01\"]" B "}",
+         "blind: length differs"},
+        {"blind_more", 0, S "\"mode\":0," K I ",\"blind\":[\"" BLIND "\",\"" BLIND "\"]}",
+         "blind: length differs"},
+        {"blind_empty_list", 0, S "\"mode\":0," K I ",\"blind\":[]}", "blind: length differs"},
+        {"blind_not_array", 0, S "\"mode\":0," K I ",\"blind\":\"" BLIND "\"}",
+         "blind: not an array"},
+        {"blind_short", 0, S "\"mode\":0," K I ",\"blind\":[\"64d3\"]}", "blind: wrong length"},
+        {"blind_zero", 0, S "\"mode\":0," K I ",\"blind\":[\"" ZERO "\"]}", "blind: scalar"},
+        {"blind_order", 0, S "\"mode\":1," K I ",\"blind\":[\"" ORDER "\"]}", "blind: scalar"},
+        {"blind_all_ff", 0, S "\"mode\":2," K I ",\"blind\":[\"" ALL_FF "\"],\"info\":\"\"}",
+         "blind: scalar"},
+        /* Mode-specific fields. */
+        {"info_in_mode_0", 0, S "\"mode\":0," K I B ",\"info\":\"" INFO "\"}", "info: only"},
+        {"info_in_mode_1", 0, S "\"mode\":1," K I B ",\"info\":\"" INFO "\"}", "info: only"},
+        {"info_missing_in_mode_2", 0, S "\"mode\":2," K I B "}", "info: missing"},
+        {"info_bad_hex", 0, S "\"mode\":2," K I B ",\"info\":\"xyz0\"}", "info: bad hex"},
+        {"prs_in_mode_0", 0, S "\"mode\":0," K I B ",\"proofRandomScalar\":\"" PRS "\"}",
+         "proofRandomScalar: only"},
+        {"prs_zero", 0, S "\"mode\":1," K I B ",\"proofRandomScalar\":\"" ZERO "\"}",
+         "proofRandomScalar: scalar"},
+        {"prs_order", 0,
+         S "\"mode\":2," K I B ",\"info\":\"\",\"proofRandomScalar\":\"" ORDER "\"}",
+         "proofRandomScalar: scalar"},
+        {"prs_short", 0, S "\"mode\":1," K I B ",\"proofRandomScalar\":\"22\"}",
+         "proofRandomScalar: wrong length"},
+        {"prs_number", 0, S "\"mode\":1," K I B ",\"proofRandomScalar\":1}",
+         "proofRandomScalar: not a string"},
 };
 
 static void
@@ -668,10 +669,10 @@ case_bad_requests(void)
 		int64_t id;
 
 		snprintf(want_id, sizeof(want_id), "%zu", 2 * i);
-		int refused = answer_refused(bad) &&
-			      error != NULL && strstr(error, r->reason) != NULL &&
-			      strcmp(answer_id(bad), r->raw ? "null" : want_id) == 0 &&
-			      json_object_size(bad) == 3;
+		int refused = answer_refused(bad) && error != NULL &&
+		              strstr(error, r->reason) != NULL &&
+		              strcmp(answer_id(bad), r->raw ? "null" : want_id) == 0 &&
+		              json_object_size(bad) == 3;
 		if (!refused) {
 			printf("# %s: got error \"%s\", id %s\n", r->name, error ? error : "(none)",
 			       bad ? answer_id(bad) : "-");
@@ -716,19 +717,19 @@ static void
 case_id_echo(void)
 {
 	static const struct {
-		const char *id;	  /* as sent; NULL: no id member */
+		const char *id;   /* as sent; NULL: no id member */
 		const char *want; /* as echoed */
 	} table[] = {
-		{"7", "7"},
-		{"-0", "-0"},
-		{"1.50E+03", "1.50E+03"},
-		{"\"abc\"", "\"abc\""},
-		{"\"\\u00e9\\n\\/\"", "\"\xc3\xa9\\n/\""},
-		{"null", "null"},
-		{"true", "true"},
-		{" { \"a\" : [ 1 , {} ] } ", "{\"a\":[1,{}]}"},
-		{"[]", "[]"},
-		{NULL, "null"},
+	        {"7", "7"},
+	        {"-0", "-0"},
+	        {"1.50E+03", "1.50E+03"},
+	        {"\"abc\"", "\"abc\""},
+	        {"\"\\u00e9\\n\\/\"", "\"\xc3\xa9\\n/\""},
+	        {"null", "null"},
+	        {"true", "true"},
+	        {" { \"a\" : [ 1 , {} ] } ", "{\"a\":[1,{}]}"},
+	        {"[]", "[]"},
+	        {NULL, "null"},
 	};
 	buf lines;
 	answers a;
@@ -763,14 +764,15 @@ static void
 case_answer_fields(void)
 {
 	/* Exactly the documented members, in order, for each mode. */
-	static const char *const lines =
-		"{\"id\":0," VALID_BODY "\n"
-		"{\"id\":1," S "\"mode\":1," K I B "}\n"
-		"{\"id\":2," S "\"mode\":2," K I B ",\"info\":\"\"}\n";
+	static const char *const lines = "{\"id\":0," VALID_BODY "\n"
+	                                 "{\"id\":1," S "\"mode\":1," K I B "}\n"
+	                                 "{\"id\":2," S "\"mode\":2," K I B ",\"info\":\"\"}\n";
 	static const char *const want[3][8] = {
-		{"id", "ok", "skSm", "pkSm", "blindedElement", "evaluationElement", "output", NULL},
-		{"id", "ok", "skSm", "pkSm", "blindedElement", "evaluationElement", "proof", "output"},
-		{"id", "ok", "skSm", "pkSm", "blindedElement", "evaluationElement", "proof", "output"},
+	        {"id", "ok", "skSm", "pkSm", "blindedElement", "evaluationElement", "output", NULL},
+	        {"id", "ok", "skSm", "pkSm", "blindedElement", "evaluationElement", "proof",
+	         "output"},
+	        {"id", "ok", "skSm", "pkSm", "blindedElement", "evaluationElement", "proof",
+	         "output"},
 	};
 	answers a;
 	serve(lines, strlen(lines), &a);
@@ -976,10 +978,10 @@ static void
 case_unknown_arguments(void)
 {
 	static const char *const arg_lists[][3] = {
-		{"--bogus", NULL, NULL},
-		{"-x", NULL, NULL},
-		{"extra", NULL, NULL},
-		{"--suite", "ristretto255-SHA512", NULL},
+	        {"--bogus", NULL, NULL},
+	        {"-x", NULL, NULL},
+	        {"extra", NULL, NULL},
+	        {"--suite", "ristretto255-SHA512", NULL},
 	};
 	for (size_t i = 0; i < TEST_COUNT(arg_lists); i++) {
 		run_result r;
@@ -993,27 +995,27 @@ case_unknown_arguments(void)
 }
 
 static const test_case cases[] = {
-	{"vectors_oprf", case_vectors_oprf},
-	{"vectors_voprf", case_vectors_voprf},
-	{"vectors_poprf", case_vectors_poprf},
-	{"vectors_with_sksm", case_vectors_with_sksm},
-	{"vectors_uppercase_hex", case_vectors_uppercase_hex},
-	{"vectors_random_blinds", case_vectors_random_blinds},
-	{"vectors_random_proof_scalar", case_vectors_random_proof_scalar},
-	{"nist_suites_unsupported", case_nist_suites_unsupported},
-	{"bad_requests", case_bad_requests},
-	{"json_limits", case_json_limits},
-	{"id_echo", case_id_echo},
-	{"answer_fields", case_answer_fields},
-	{"blank_lines_skipped", case_blank_lines_skipped},
-	{"crlf_and_no_final_newline", case_crlf_and_no_final_newline},
-	{"nul_byte_in_line", case_nul_byte_in_line},
-	{"empty_input", case_empty_input},
-	{"line_too_long", case_line_too_long},
-	{"large_batch", case_large_batch},
-	{"interactive", case_interactive},
-	{"help", case_help},
-	{"unknown_arguments", case_unknown_arguments},
+        {"vectors_oprf", case_vectors_oprf},
+        {"vectors_voprf", case_vectors_voprf},
+        {"vectors_poprf", case_vectors_poprf},
+        {"vectors_with_sksm", case_vectors_with_sksm},
+        {"vectors_uppercase_hex", case_vectors_uppercase_hex},
+        {"vectors_random_blinds", case_vectors_random_blinds},
+        {"vectors_random_proof_scalar", case_vectors_random_proof_scalar},
+        {"nist_suites_unsupported", case_nist_suites_unsupported},
+        {"bad_requests", case_bad_requests},
+        {"json_limits", case_json_limits},
+        {"id_echo", case_id_echo},
+        {"answer_fields", case_answer_fields},
+        {"blank_lines_skipped", case_blank_lines_skipped},
+        {"crlf_and_no_final_newline", case_crlf_and_no_final_newline},
+        {"nul_byte_in_line", case_nul_byte_in_line},
+        {"empty_input", case_empty_input},
+        {"line_too_long", case_line_too_long},
+        {"large_batch", case_large_batch},
+        {"interactive", case_interactive},
+        {"help", case_help},
+        {"unknown_arguments", case_unknown_arguments},
 };
 
 int
@@ -1021,7 +1023,7 @@ main(int argc, char **argv)
 {
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s path/to/veil-oprf path/to/rfc9497_vectors.json\n",
-			argv[0]);
+		        argv[0]);
 		return 2;
 	}
 	tool_path = argv[1];

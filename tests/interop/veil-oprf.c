@@ -20,19 +20,20 @@ static void
 usage(FILE *to)
 {
 	fprintf(to, "usage: veil-oprf [--help]\n"
-		    "\n"
-		    "Reads RFC 9497 requests as JSON Lines on stdin and writes one answer line\n"
-		    "per request to stdout, for interoperability tests. A request:\n"
-		    "\n"
-		    "  {\"id\":1,\"suite\":\"ristretto255-SHA512\",\"mode\":1,\n"
-		    "   \"seed\":hex,\"keyInfo\":hex,           (or \"skSm\":hex)\n"
-		    "   \"input\":[hex,...],\"blind\":[hex,...],  (blind optional: random)\n"
-		    "   \"info\":hex,                         (mode 2 only)\n"
-		    "   \"proofRandomScalar\":hex}            (modes 1 and 2; optional: random)\n"
-		    "\n"
-		    "An answer: {\"id\":1,\"ok\":true,\"skSm\":...,\"pkSm\":...,\"blindedElement\":[...],\n"
-		    "\"evaluationElement\":[...],\"proof\":...,\"output\":[...]}, or\n"
-		    "{\"id\":1,\"ok\":false,\"error\":\"...\"}. Blank lines are skipped.\n");
+	            "\n"
+	            "Reads RFC 9497 requests as JSON Lines on stdin and writes one answer line\n"
+	            "per request to stdout, for interoperability tests. A request:\n"
+	            "\n"
+	            "  {\"id\":1,\"suite\":\"ristretto255-SHA512\",\"mode\":1,\n"
+	            "   \"seed\":hex,\"keyInfo\":hex,           (or \"skSm\":hex)\n"
+	            "   \"input\":[hex,...],\"blind\":[hex,...],  (blind optional: random)\n"
+	            "   \"info\":hex,                         (mode 2 only)\n"
+	            "   \"proofRandomScalar\":hex}            (modes 1 and 2; optional: random)\n"
+	            "\n"
+	            "An answer: "
+	            "{\"id\":1,\"ok\":true,\"skSm\":...,\"pkSm\":...,\"blindedElement\":[...],\n"
+	            "\"evaluationElement\":[...],\"proof\":...,\"output\":[...]}, or\n"
+	            "{\"id\":1,\"ok\":false,\"error\":\"...\"}. Blank lines are skipped.\n");
 }
 
 /*
