@@ -384,30 +384,30 @@ target_met(const struct row_result *r)
 	return r->cmp.ratio >= r->row->target;
 }
 
-/* The floor over the whole run: the median of every floor slice. */
+/* The floor over the whole run: the median of every round's floor rate. */
 struct floor_summary {
 	double median, min, max;
-	size_t slices;
+	size_t rounds;
 };
 
 static void
 floor_summarize(const struct row_result *results, size_t count, struct floor_summary *out)
 {
-	double all[ROW_COUNT * (BENCH_MAX_ROUNDS + 1)];
+	double all[ROW_COUNT * BENCH_MAX_ROUNDS];
 	size_t n = 0;
 
 	for (size_t i = 0; i < count; i++)
-		for (unsigned r = 0; r <= results[i].cmp.rounds; r++)
+		for (unsigned r = 0; r < results[i].cmp.rounds; r++)
 			all[n++] = results[i].cmp.floor_rates[r];
 	out->median = bench_median(all, n);
 	out->min = all[0];
 	out->max = all[n - 1];
-	out->slices = n;
+	out->rounds = n;
 }
 
 static const char ratio_method[] =
-        "median over rounds of (operation elements/s in a slice) / (mean of the floor "
-        "slices just before and after it)";
+        "median over rounds of (operation elements/s) / (floor scalar mults/s), "
+        "their calls interleaved within each round";
 
 static void
 print_table(const struct options *opt, const bench_plan *plan, const struct row_result *results,
@@ -416,8 +416,8 @@ print_table(const struct options *opt, const bench_plan *plan, const struct row_
 	printf("veil-bench-oprf: %s, %.2f s per row in %u round%s\n", SUITE_NAME, opt->seconds,
 	       plan->rounds, plan->rounds == 1 ? "" : "s");
 	printf("floor: crypto_scalarmult_ristretto255, one core: %.0f ops/s (%.2f µs/op),\n"
-	       "       median of %zu slices interleaved with the rows; min %.0f, max %.0f\n\n",
-	       floor->median, 1e6 / floor->median, floor->slices, floor->min, floor->max);
+	       "       median of %zu rounds interleaved with the rows; min %.0f, max %.0f\n\n",
+	       floor->median, 1e6 / floor->median, floor->rounds, floor->min, floor->max);
 	printf("operation      mode   batch  µs/element  elements/s   ratio  rounds' range  "
 	       "target\n");
 	for (size_t i = 0; i < ROW_COUNT; i++) {
@@ -444,9 +444,9 @@ print_json(const struct options *opt, const bench_plan *plan, const struct row_r
 	       "\"rounds\":%u,\"quick\":%s,",
 	       SUITE_NAME, opt->seconds, plan->rounds, opt->quick ? "true" : "false");
 	printf("\"floor\":{\"operation\":\"crypto_scalarmult_ristretto255\",\"threads\":1,"
-	       "\"ops_per_s\":%.1f,\"us_per_op\":%.3f,\"figure\":\"median of all floor slices\","
-	       "\"slices\":%zu,\"min_ops_per_s\":%.1f,\"max_ops_per_s\":%.1f},",
-	       floor->median, 1e6 / floor->median, floor->slices, floor->min, floor->max);
+	       "\"ops_per_s\":%.1f,\"us_per_op\":%.3f,\"figure\":\"median of all rounds\","
+	       "\"rounds\":%zu,\"min_ops_per_s\":%.1f,\"max_ops_per_s\":%.1f},",
+	       floor->median, 1e6 / floor->median, floor->rounds, floor->min, floor->max);
 	printf("\"ratio_method\":\"%s\",\"rows\":[", ratio_method);
 	for (size_t i = 0; i < ROW_COUNT; i++) {
 		const struct row_result *r = &results[i];
@@ -454,11 +454,11 @@ print_json(const struct options *opt, const bench_plan *plan, const struct row_r
 		printf("%s{\"operation\":\"%s\",\"mode\":\"%s\",\"batch\":%zu,"
 		       "\"us_per_element\":%.3f,\"elements_per_s\":%.1f,\"ratio\":%.4f,"
 		       "\"ratio_min\":%.4f,\"ratio_max\":%.4f,\"floor_ops_per_s\":%.1f,"
-		       "\"calls\":%llu,",
+		       "\"calls\":%llu,\"floor_calls\":%llu,",
 		       i == 0 ? "" : ",", r->row->operation, mode_plans[r->row->mode].name,
 		       r->row->batch, 1e6 / r->cmp.rate, r->cmp.rate, r->cmp.ratio,
 		       r->cmp.ratio_min, r->cmp.ratio_max, r->cmp.floor_rate,
-		       (unsigned long long)r->cmp.calls);
+		       (unsigned long long)r->cmp.calls, (unsigned long long)r->cmp.floor_calls);
 		if (r->row->target > 0) {
 			printf("\"target\":%.2f,\"target_met\":%s}", r->row->target,
 			       target_met(r) ? "true" : "false");
@@ -479,8 +479,8 @@ usage(FILE *to)
 	        "Times the RFC 9497 operations for %s against a raw\n"
 	        "crypto_scalarmult_ristretto255 floor measured in the same run.\n"
 	        "\n"
-	        "  --seconds S  time each row's operation for at least S seconds in all\n"
-	        "               (default %.1f, split into %d rounds)\n"
+	        "  --seconds S  time each row's operation for at least S seconds in all,\n"
+	        "               and the floor as long (default %.1f, in %d rounds)\n"
 	        "  --quick      a very short run in one round without warm-up, for smoke\n"
 	        "               tests; figures are not meaningful (default S %.2f)\n"
 	        "  --json       one JSON object instead of the table\n"
@@ -544,8 +544,8 @@ main(int argc, char **argv)
 	bench_plan plan = {
 	        .rounds = opt.quick ? 1 : DEFAULT_ROUNDS,
 	};
-	plan.slice_seconds = opt.seconds / plan.rounds;
-	plan.warmup_seconds = opt.quick ? 0 : plan.slice_seconds;
+	plan.round_seconds = opt.seconds / plan.rounds;
+	plan.warmup_seconds = opt.quick ? 0 : plan.round_seconds;
 
 	require(veil_crypto_init(), "veil_crypto_init");
 	fixture_init(&fx);

@@ -1,11 +1,19 @@
 #include "timing.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 /* Written, never read: its only job is to make results observable. */
 static volatile uint8_t bench_sink;
+
+/* Running totals of one side of a round. */
+struct side {
+	const bench_work *work;
+	uint64_t calls;
+	double seconds;
+};
 
 double
 bench_now(void)
@@ -35,14 +43,48 @@ bench_rate(const bench_work *work, double min_seconds, uint64_t *calls_out)
 	return (double)calls * (double)work->items / elapsed;
 }
 
+static double
+side_rate(const struct side *side)
+{
+	return (double)side->calls * (double)side->work->items / side->seconds;
+}
+
+/*
+ * One round: call by call, whichever side has had less time runs next,
+ * counting the operation's next call as half done, so that each call sits
+ * in the middle of as much floor time (a batch of 1024 takes a tenth of a
+ * second). It ends when both have had at least seconds and the floor at
+ * least as long as the operation. Each call is charged the time since the
+ * previous clock reading, so no gap goes uncounted.
+ */
+static void
+round_run(struct side *operation, struct side *floor, double seconds, double call_seconds)
+{
+	double last = bench_now();
+
+	while (operation->seconds < seconds || floor->seconds < seconds ||
+	       floor->seconds < operation->seconds) {
+		bool operation_next = operation->seconds + call_seconds / 2 <= floor->seconds;
+		struct side *next = operation_next ? operation : floor;
+		double now;
+
+		next->work->run(next->work->arg);
+		now = bench_now();
+		next->calls++;
+		next->seconds += now - last;
+		last = now;
+	}
+}
+
 void
 bench_compare(const bench_work *operation, const bench_work *floor, const bench_plan *plan,
               bench_comparison *out)
 {
 	double rates[BENCH_MAX_ROUNDS];
 	double ratios[BENCH_MAX_ROUNDS];
-	double floors[BENCH_MAX_ROUNDS + 1];
+	double floors[BENCH_MAX_ROUNDS];
 	unsigned rounds = plan->rounds;
+	double call_seconds = 0; /* of the operation, as far as known */
 
 	if (rounds < 1 || rounds > BENCH_MAX_ROUNDS)
 		abort();
@@ -50,24 +92,27 @@ bench_compare(const bench_work *operation, const bench_work *floor, const bench_
 	out->rounds = rounds;
 
 	if (plan->warmup_seconds > 0)
-		(void)bench_rate(operation, plan->warmup_seconds, NULL);
+		call_seconds = (double)operation->items /
+		               bench_rate(operation, plan->warmup_seconds, NULL);
 
-	out->floor_rates[0] = bench_rate(floor, plan->slice_seconds, NULL);
 	for (unsigned r = 0; r < rounds; r++) {
-		uint64_t calls;
+		struct side op_side = {.work = operation};
+		struct side floor_side = {.work = floor};
 
-		rates[r] = bench_rate(operation, plan->slice_seconds, &calls);
-		out->calls += calls;
-		out->floor_rates[r + 1] = bench_rate(floor, plan->slice_seconds, NULL);
-		ratios[r] = rates[r] / ((out->floor_rates[r] + out->floor_rates[r + 1]) / 2);
+		round_run(&op_side, &floor_side, plan->round_seconds, call_seconds);
+		call_seconds = op_side.seconds / (double)op_side.calls;
+		rates[r] = side_rate(&op_side);
+		floors[r] = out->floor_rates[r] = side_rate(&floor_side);
+		ratios[r] = rates[r] / floors[r];
+		out->calls += op_side.calls;
+		out->floor_calls += floor_side.calls;
 	}
 
-	memcpy(floors, out->floor_rates, (rounds + 1) * sizeof(floors[0]));
 	out->rate = bench_median(rates, rounds);
+	out->floor_rate = bench_median(floors, rounds);
 	out->ratio = bench_median(ratios, rounds); /* sorts ratios */
 	out->ratio_min = ratios[0];
 	out->ratio_max = ratios[rounds - 1];
-	out->floor_rate = bench_median(floors, rounds + 1);
 }
 
 double

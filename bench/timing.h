@@ -3,18 +3,23 @@
  *
  * Speed is reported as a ratio to a floor measured in the same run
  * (STYLE.md rule 10), so that figures taken on different machines, or on
- * one machine at different clock speeds, can be compared. To keep CPU
- * frequency drift out of a ratio, bench_compare() alternates short slices
- * of the floor and of the operation,
+ * one machine at different clock speeds, can be compared.
  *
- *     floor, op, floor, op, ..., op, floor
+ * To keep CPU frequency drift and other load out of a ratio,
+ * bench_compare() interleaves the two at the finest grain it can: call by
+ * call, it runs whichever of the operation and the floor has had less time
+ * so far, until each has had the round's time; a long call of the
+ * operation is centred in as much floor time. Whatever slows the machine
+ * down then slows both alike. No call is left out as an outlier: a
+ * short call interrupted by another process stands out and a long one
+ * does not, so filtering would clean only the side with the shorter calls
+ * and bias the ratio against batches.
+ * Each round yields one ratio; the figure reported is the median over the
+ * rounds, so that a round hit by a burst of load does not move it.
  *
- * divides each operation slice's rate by the mean of the two floor slices
- * either side of it, and takes the median of those ratios over the rounds.
- *
- * Times come from CLOCK_MONOTONIC. The clock is read after every call, so
- * the helpers suit work of a microsecond or more per call. Single-threaded;
- * nothing here allocates.
+ * Times come from CLOCK_MONOTONIC, read once per call, so the helpers suit
+ * work of a microsecond or more per call. Single-threaded; nothing here
+ * allocates.
  */
 #ifndef VEIL_BENCH_TIMING_H
 #define VEIL_BENCH_TIMING_H
@@ -36,28 +41,28 @@ typedef struct bench_work {
 } bench_work;
 
 typedef struct bench_plan {
-	/* Time the operation runs untimed before its first slice; 0 for none. */
+	/* Time the operation runs untimed before the first round; 0 for none. */
 	double warmup_seconds;
-	/* Minimum length of every slice, floor and operation alike. */
-	double slice_seconds;
-	/* Operation slices: 1 to BENCH_MAX_ROUNDS. */
+	/* Minimum time of each round, for the operation and for the floor. */
+	double round_seconds;
+	/* 1 to BENCH_MAX_ROUNDS. */
 	unsigned rounds;
 } bench_plan;
 
 typedef struct bench_comparison {
 	/* Operation items/s: the median over the rounds. */
 	double rate;
-	/* Median over the rounds of rate / (mean of the adjacent floor rates). */
+	/* Median over the rounds of (operation rate / floor rate). */
 	double ratio;
-	/* The lowest and highest per-round ratio, to show how noisy it was. */
+	/* The lowest and highest round's ratio, to show how noisy it was. */
 	double ratio_min, ratio_max;
-	/* Floor items/s: the median of this comparison's floor slices. */
+	/* Floor items/s: the median over the rounds. */
 	double floor_rate;
-	/* Calls of the operation timed, over all rounds (warm-up excluded). */
-	uint64_t calls;
+	/* Calls of the operation and of the floor timed, over all rounds. */
+	uint64_t calls, floor_calls;
 	unsigned rounds;
-	/* Every floor slice in order: rounds + 1 of them. */
-	double floor_rates[BENCH_MAX_ROUNDS + 1];
+	/* Each round's floor rate, in order. */
+	double floor_rates[BENCH_MAX_ROUNDS];
 } bench_comparison;
 
 /* Seconds on CLOCK_MONOTONIC from an arbitrary origin. */

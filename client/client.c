@@ -3,6 +3,7 @@
  */
 #include "veil_client.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +48,15 @@ typedef struct pending {
 	uint8_t payload[VEIL_MAX_PAYLOAD];
 } pending;
 
+static void set_error(veil_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void
-set_error(veil_client *c, const char *fmt, const char *detail)
+set_error(veil_client *c, const char *fmt, ...)
 {
-	snprintf(c->last_error, sizeof(c->last_error), fmt, detail);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->last_error, sizeof(c->last_error), fmt, ap);
+	va_end(ap);
 }
 
 veil_err
@@ -93,7 +99,7 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 		goto fail;
 	c->timeout_ms = options->timeout_ms ? options->timeout_ms : DEFAULT_TIMEOUT_MS;
 	c->prefix_bits = options->prefix_bits;
-	c->mode = options->verifiable < 0 ? OPRF_MODE_OPRF : OPRF_MODE_VOPRF;
+	c->mode = ENTRY_OPRF_MODE;
 	c->suite = proto_suite(PROTO_SUITE_RISTRETTO255_SHA512);
 	if ((err = oprf_ctx_new(c->suite, c->mode, &c->ctx)) != VEIL_OK)
 		goto fail;

@@ -5,9 +5,10 @@
  * client key, then ask which of a list of contacts are registered. The
  * library normalizes each contact (phone numbers to E.164 with a default
  * region, emails lowercased), computes its public bucket, blinds it with
- * an RFC 9497 OPRF, sends only the blinded element and a short bucket
+ * an RFC 9497 VOPRF, sends only the blinded element and a short bucket
  * prefix, and finds the match itself. The server never sees a contact, a
- * plain hash of one, or whether it matched.
+ * plain hash of one, or whether it matched; the server's proof shows it
+ * used the key the client pinned for everyone, not one chosen to tag it.
  *
  *   veil_client_options o = { .server_url = "tcp://127.0.0.1:7000",
  *                             .client_secret = key, .region = "US" };
@@ -58,9 +59,6 @@ typedef struct veil_client_options {
 	/* Bucket prefix bits to reveal per contact; 0 means the server's
 	 * recommendation. Fewer bits: more privacy, more bandwidth. */
 	unsigned prefix_bits;
-	/* 1: ask for RFC 9497 VOPRF and check the server's proof (default
-	 * when 0 is given is VOPRF too); -1: plain OPRF, no proof. */
-	int verifiable;
 } veil_client_options;
 
 typedef enum veil_lookup_status {

@@ -16,6 +16,15 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "oprf.h"
+
+/*
+ * Registry entries are computed with RFC 9497 VOPRF outputs: the mode is
+ * part of the OPRF context, so outputs of one mode never match tags made
+ * in another, and VOPRF lets every client check the server used the key
+ * it pinned (no per-user keys that could tag requesters).
+ */
+#define ENTRY_OPRF_MODE OPRF_MODE_VOPRF
 
 #define ENTRY_MIN_TAG_SIZE 8
 #define ENTRY_MAX_TAG_SIZE 32

@@ -14,16 +14,16 @@
 using i18n::phonenumbers::PhoneNumber;
 using i18n::phonenumbers::PhoneNumberUtil;
 
-#define TEL_PREFIX	 "tel:"
-#define TEL_PREFIX_LEN	 4
-#define MAILTO_PREFIX	 "mailto:"
+#define TEL_PREFIX        "tel:"
+#define TEL_PREFIX_LEN    4
+#define MAILTO_PREFIX     "mailto:"
 #define MAILTO_PREFIX_LEN 7
-#define EMAIL_MAX_LOCAL	 64 /* RFC 5321 4.5.3.1.1 */
-#define EMAIL_MAX_LABEL	 63 /* RFC 1035 2.3.4 */
-#define E164_MAX_DIGITS	 15
+#define EMAIL_MAX_LOCAL   64 /* RFC 5321 4.5.3.1.1 */
+#define EMAIL_MAX_LABEL   63 /* RFC 1035 2.3.4 */
+#define E164_MAX_DIGITS   15
 
 /* A region with no national form: libphonenumber's "unknown region". */
-#define REGION_NONE "ZZ"
+#define REGION_NONE  "ZZ"
 /*
  * Any region with an international dialing prefix serves to tell "needs a
  * region" from "bad country code" (see phone_parse_status()).
@@ -175,8 +175,9 @@ typedef enum region_kind { REGION_IS_NONE, REGION_IS_VALID, REGION_IS_BAD } regi
 
 /*
  * Reads region (NULL or "" means none) into canonical[3], upper case.
- * libphonenumber's IsSupportedRegion() is a lookup in a map built when
- * the singleton is, so this is cheap enough for every call.
+ * GetCountryCodeForRegion() gives 0 for a region libphonenumber has no
+ * metadata for; it is a lookup in a map built with the singleton, cheap
+ * enough for every call.
  */
 static region_kind
 region_canonical(const char *region, char canonical[3])
@@ -193,7 +194,8 @@ region_canonical(const char *region, char canonical[3])
 		canonical[i] = c;
 	}
 	canonical[2] = '\0';
-	if (region[2] != '\0' || !PhoneNumberUtil::GetInstance()->IsSupportedRegion(canonical)) {
+	if (region[2] != '\0' ||
+	    PhoneNumberUtil::GetInstance()->GetCountryCodeForRegion(canonical) == 0) {
 		canonical[0] = '\0';
 		return REGION_IS_BAD;
 	}
@@ -225,7 +227,7 @@ email_part_valid(const unsigned char *s, size_t len, bool domain)
 			if (piece_len == 0)
 				return false;
 			if (domain && (piece_len > EMAIL_MAX_LABEL || s[piece_start] == '-' ||
-				       s[i - 1] == '-'))
+			               s[i - 1] == '-'))
 				return false;
 			if (i == len)
 				break;
@@ -337,14 +339,14 @@ normalize_phone(const char *text, size_t len, const char *region, char *out, siz
 	bool have_region = region[0] != '\0';
 	PhoneNumber number;
 	PhoneNumberUtil::ErrorType error =
-		util->Parse(phone, have_region ? region : REGION_NONE, &number);
+	        util->Parse(phone, have_region ? region : REGION_NONE, &number);
 	normalize_status status = phone_parse_status(error, phone, have_region);
 	if (status != NORMALIZE_OK)
 		return status;
 	if (!util->IsValidNumber(number))
 		return NORMALIZE_INVALID_NUMBER;
 
-	number.clear_extension();
+	/* E.164 has no extension: Format() leaves it out. */
 	std::string e164;
 	util->Format(number, PhoneNumberUtil::E164, &e164);
 	/* A valid number is "+" and at most 15 digits; make sure. */
@@ -361,7 +363,7 @@ normalize_phone(const char *text, size_t len, const char *region, char *out, siz
 
 static normalize_status
 normalize_checked(const char *text, size_t len, const char *default_region, char *out,
-		  size_t *out_len)
+                  size_t *out_len)
 {
 	char region[3];
 	if (len > NORMALIZE_MAX_INPUT)
@@ -381,7 +383,7 @@ normalize_checked(const char *text, size_t len, const char *default_region, char
 		return normalize_email(s + MAILTO_PREFIX_LEN, n - MAILTO_PREFIX_LEN, out, out_len);
 	if (has_prefix_nocase(s, n, TEL_PREFIX, TEL_PREFIX_LEN))
 		return normalize_phone(s + TEL_PREFIX_LEN, n - TEL_PREFIX_LEN, region, out,
-				       out_len);
+		                       out_len);
 	if (std::memchr(s, '@', n) != NULL)
 		return normalize_email(s, n, out, out_len);
 	return normalize_phone(s, n, region, out, out_len);
@@ -390,7 +392,14 @@ normalize_checked(const char *text, size_t len, const char *default_region, char
 extern "C" const char *
 normalize_strerror(normalize_status s)
 {
-	switch (s) {
+	/*
+	 * A C caller may pass any int. In C++ an enum value outside the range
+	 * of its enumerators is undefined, so the switch reads the bytes.
+	 */
+	int code;
+	static_assert(sizeof(code) == sizeof(s), "normalize_status is an int");
+	std::memcpy(&code, &s, sizeof(code));
+	switch (code) {
 	case NORMALIZE_OK:
 		return "ok";
 	case NORMALIZE_ARGUMENT:
@@ -430,7 +439,7 @@ normalize_region_valid(const char *region)
 
 extern "C" normalize_status
 normalize_handle(const char *text, size_t len, const char *default_region, char *out,
-		 size_t out_cap, size_t *out_len)
+                 size_t out_cap, size_t *out_len)
 {
 	size_t written = 0;
 	normalize_status status;

@@ -72,11 +72,11 @@ extern "C" {
 #endif
 
 /* Input longer than this many bytes is refused without being parsed. */
-#define NORMALIZE_MAX_INPUT 1024
+#define NORMALIZE_MAX_INPUT  1024
 /* libphonenumber's own cap on the text of one phone number, in bytes. */
-#define NORMALIZE_MAX_PHONE 250
+#define NORMALIZE_MAX_PHONE  250
 /* Bytes of an email address, without "mailto:" (RFC 5321 path limit). */
-#define NORMALIZE_MAX_EMAIL 254
+#define NORMALIZE_MAX_EMAIL  254
 /*
  * Bytes the output buffer must hold. Every handle, with its NUL, fits:
  * "mailto:" plus NORMALIZE_MAX_EMAIL plus one is 262, "tel:+" plus at
@@ -158,8 +158,8 @@ int normalize_region_valid(const char *region);
  *                             library (out of memory).
  */
 normalize_status normalize_handle(const char *text, size_t len, const char *default_region,
-				  char *out, size_t out_cap, size_t *out_len)
-	__attribute__((warn_unused_result));
+                                  char *out, size_t out_cap, size_t *out_len)
+        __attribute__((warn_unused_result));
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,265 @@
+/*
+ * The registry: which handles are registered, and the index veild serves
+ * lookups from. One LMDB environment (a directory holding data.mdb and
+ * lock.mdb) with these named databases:
+ *
+ *   handles         normalized handle -> version u8 (1) | added u64 |
+ *                   payload_len u8 | payload. The source of truth.
+ *   index/<id>      one per live OPRF key id (8 lowercase hex digits):
+ *                   bucket u32 || tag[tag_len] -> the sealed payload
+ *                   (ENTRY_SEALED_PAYLOAD_SIZE bytes) when the handle has a
+ *                   payload, else nothing. y = F(k, handle) under that key,
+ *                   bucket, tag and sealing as common/entry.h computes them.
+ *   meta            format u32 (1), tag_len u8, keys (u32 each, the current
+ *                   one first), handles u64, payloads u64, and per key id
+ *                   slots/<id>: 33 u32, for each prefix length p the most
+ *                   index entries any bucket of that prefix holds, rounded
+ *                   up to a multiple of 8, at least 8.
+ *
+ * All integers are big-endian. A payload is 1 to ENTRY_MAX_PAYLOAD bytes;
+ * a handle without one has payload_len 0 (an empty payload is no payload).
+ *
+ * Every change is one LMDB write transaction that also recomputes the
+ * counts and the slots: readers see the registry before or after a change,
+ * never in between, and a crash or kill -9 leaves one or the other.
+ * Several processes may have the same registry open (veild readers,
+ * veil-admin writing); LMDB serializes writers.
+ *
+ * Nothing here logs; no error carries a handle or a key.
+ */
+#ifndef VEIL_SERVER_REGISTRY_H
+#define VEIL_SERVER_REGISTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "oprf.h"
+
+#define REGISTRY_WARN_UNUSED __attribute__((warn_unused_result))
+
+/* The registry format this code reads and writes. */
+#define REGISTRY_FORMAT       1
+/* At most this many live OPRF key ids. */
+#define REGISTRY_MAX_KEYS     8
+/* Prefix lengths 0..32: slots has this many values. */
+#define REGISTRY_PREFIXES     33
+/* The longest handle stored, in bytes (LMDB's key limit is 511). */
+#define REGISTRY_MAX_HANDLE   320
+/* Slots are a multiple of this, and at least this. */
+#define REGISTRY_SLOT_QUANTUM 8
+/* The only suite the index is defined for. */
+#define REGISTRY_SUITE        "ristretto255-SHA512"
+
+typedef struct registry registry;
+
+/* One worker thread's read handle; see registry_reader_begin(). */
+typedef struct registry_reader registry_reader;
+
+/* What a read snapshot shows. */
+typedef struct registry_view {
+	uint8_t tag_len;
+	uint64_t handles;  /* registered handles */
+	uint64_t payloads; /* handles with a payload */
+	uint32_t key_count;
+	uint32_t key_ids[REGISTRY_MAX_KEYS]; /* current first */
+	uint32_t slots[REGISTRY_PREFIXES];   /* for the current key id, per prefix length */
+} registry_view;
+
+/* An OPRF key the writers compute index entries with (borrowed). */
+typedef struct registry_key {
+	uint32_t id;
+	const oprf_key *key;
+} registry_key;
+
+/* One handle to store. The pointers are borrowed for the call. */
+typedef struct registry_record {
+	const char *handle; /* normalized (common/normalize.h), not NUL-terminated */
+	size_t handle_len;  /* 1..REGISTRY_MAX_HANDLE */
+	const uint8_t *payload;
+	size_t payload_len; /* 0 (none)..ENTRY_MAX_PAYLOAD */
+} registry_record;
+
+/* What a change did. */
+typedef struct registry_change {
+	uint64_t added;      /* handles that were not registered before */
+	uint64_t replaced;   /* handles already registered: payload replaced */
+	uint64_t duplicates; /* records dropped for a later one with the same handle */
+} registry_change;
+
+/* The stages of registry_import(), as reported to its progress callback. */
+typedef enum registry_stage {
+	REGISTRY_STAGE_SORT,    /* done/total: records (reported once, at the end) */
+	REGISTRY_STAGE_COMPUTE, /* done/total: handles evaluated under every key */
+	REGISTRY_STAGE_WRITE,   /* done/total: index and handle records written */
+	REGISTRY_STAGE_COMMIT,  /* done/total: 0/1 before the commit, 1/1 after */
+} registry_stage;
+
+typedef void registry_progress_fn(void *arg, registry_stage stage, uint64_t done, uint64_t total);
+
+typedef struct registry_import_options {
+	/* Worker threads for the OPRF evaluations; 0 = online CPUs. */
+	unsigned threads;
+	/* Called from the calling thread about every 100 ms; may be NULL. */
+	registry_progress_fn *progress;
+	void *progress_arg;
+} registry_import_options;
+
+/* Figures for an operator (veil-admin stats and info). */
+typedef struct registry_stats {
+	registry_view view;
+	/* slots[i] are those of view.key_ids[i]. */
+	uint32_t slots[REGISTRY_MAX_KEYS][REGISTRY_PREFIXES];
+	uint64_t file_size;      /* data.mdb: bytes the file spans */
+	uint64_t file_allocated; /* data.mdb: bytes allocated on disk */
+	uint64_t used_size;      /* bytes of LMDB pages in use */
+	uint64_t index_entries[REGISTRY_MAX_KEYS];
+} registry_stats;
+
+/* The result of registry_verify(). Counts are of what was found wrong. */
+typedef struct registry_verify_summary {
+	uint64_t handles;          /* records in handles */
+	uint64_t payloads;         /* of those, with a payload */
+	uint64_t bad_records;      /* handle records that do not parse */
+	uint64_t missing_entries;  /* (handle, key) pairs with no index entry */
+	uint64_t payload_mismatch; /* index values that do not open to the handle's payload */
+	uint64_t dangling_entries; /* index entries no handle accounts for */
+	uint64_t count_mismatch;   /* meta counts or slots that disagree with the data */
+} registry_verify_summary;
+
+/*
+ * Creates a registry at path: makes the directory (mode 0700; it must not
+ * exist), the LMDB files (0600), and the meta for tag_len
+ * (ENTRY_MIN_TAG_SIZE..ENTRY_MAX_TAG_SIZE) and the single live key id
+ * key_id, with no handles. Synced to disk before returning.
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_EXISTS (path exists),
+ * VEIL_ERR_SYSTEM (errno may tell), VEIL_ERR_NOMEM. On error nothing
+ * is left behind.
+ */
+veil_err registry_create(const char *path, uint8_t tag_len, uint32_t key_id) REGISTRY_WARN_UNUSED;
+
+/*
+ * Opens the registry at path. *out is set to NULL first; on success it
+ * owns the environment until registry_free(). Checks the meta (format,
+ * tag_len, key list) and opens the index of every live key.
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_NOT_FOUND (no registry there),
+ * VEIL_ERR_CORRUPT (not a registry, or of another format),
+ * VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM.
+ */
+veil_err registry_open(const char *path, registry **out) REGISTRY_WARN_UNUSED;
+
+/* Closes the environment. Every reader must have been freed. NULL is a no-op. */
+void registry_free(registry *reg);
+
+/*
+ * A reader for one thread at a time (one per worker thread). It holds an
+ * LMDB reader slot from registry_reader_new() to registry_reader_free(),
+ * and a read snapshot between registry_reader_begin() and
+ * registry_reader_end(): keep that span short, since pages a snapshot
+ * sees cannot be reused by writers.
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_NOMEM, VEIL_ERR_LIMIT (no reader
+ * slot left), VEIL_ERR_SYSTEM.
+ */
+veil_err registry_reader_new(registry *reg, registry_reader **out) REGISTRY_WARN_UNUSED;
+
+/* Ends any snapshot and frees. NULL is a no-op. */
+void registry_reader_free(registry_reader *r);
+
+/*
+ * Starts a read snapshot and fills *view from it (zeroed on error, and
+ * then no snapshot is held). Calling it while a snapshot is held ends
+ * that one first.
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_CORRUPT (meta damaged),
+ * VEIL_ERR_SYSTEM.
+ */
+veil_err registry_reader_begin(registry_reader *r, registry_view *view) REGISTRY_WARN_UNUSED;
+
+/*
+ * The slots of another live key id in the same snapshot (zeroed on error).
+ * Errors: VEIL_ERR_ARGUMENT (no snapshot held), VEIL_ERR_NOT_FOUND (key
+ * id not live), VEIL_ERR_CORRUPT.
+ */
+veil_err registry_reader_slots(registry_reader *r, uint32_t key_id,
+                               uint32_t slots[REGISTRY_PREFIXES]) REGISTRY_WARN_UNUSED;
+
+/*
+ * Writes the entries of key_id whose bucket's top prefix_bits bits equal
+ * prefix (whose low bits must be zero) into out, each entry_size bytes:
+ * the tag (tag_len bytes) then, when payload_size > 0, the sealed payload,
+ * or payload_size random bytes for an entry without one (entry_size ==
+ * tag_len + payload_size; payload_size is 0 or ENTRY_SEALED_PAYLOAD_SIZE).
+ * Entries come in index order. *count is the number written.
+ * Errors: VEIL_ERR_ARGUMENT (no snapshot, prefix_bits above 32, low bits
+ * set in prefix, bad payload_size), VEIL_ERR_NOT_FOUND (key id not live),
+ * VEIL_ERR_LIMIT (more than max_entries entries: *count is 0 and
+ * nothing is promised about out), VEIL_ERR_CORRUPT (an entry of the
+ * wrong size), VEIL_ERR_SYSTEM.
+ */
+veil_err registry_reader_bucket(registry_reader *r, uint32_t key_id, uint32_t prefix,
+                                unsigned prefix_bits, size_t payload_size, uint8_t *out,
+                                size_t max_entries, size_t *count) REGISTRY_WARN_UNUSED;
+
+/* Ends the snapshot; the reader can begin again. Harmless without one. */
+void registry_reader_end(registry_reader *r);
+
+/*
+ * The writers below take the OPRF keys: keys[0..key_count) must hold a
+ * key for every live key id (more are ignored), each of REGISTRY_SUITE
+ * (else VEIL_ERR_ARGUMENT, or VEIL_ERR_NOT_FOUND for a live id without
+ * a key). On any error the registry is unchanged and *change is zeroed.
+ */
+
+/*
+ * Stores count records (in any order) in one write transaction. A handle
+ * already registered keeps its added time and gets the record's payload
+ * (or none). When several records carry the same handle, the last one
+ * wins and the others count as duplicates. The OPRF evaluations run on
+ * options->threads threads (options may be NULL); the index is then
+ * written in key order.
+ * Errors: VEIL_ERR_ARGUMENT (a record out of bounds, bad keys),
+ * VEIL_ERR_NOT_FOUND, VEIL_ERR_EXISTS (two handles with the same bucket
+ * and tag: a 2^-64-scale accident, refused so no entry is shared),
+ * VEIL_ERR_LIMIT (the registry file is full), VEIL_ERR_CORRUPT,
+ * VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM, and what oprf_evaluate() returns.
+ */
+veil_err registry_import(registry *reg, const registry_key *keys, size_t key_count,
+                         const registry_record *records, size_t count,
+                         const registry_import_options *options,
+                         registry_change *change) REGISTRY_WARN_UNUSED;
+
+/* registry_import() of one record, on the calling thread. */
+veil_err registry_add(registry *reg, const registry_key *keys, size_t key_count,
+                      const registry_record *record, registry_change *change) REGISTRY_WARN_UNUSED;
+
+/*
+ * Removes a registered handle and its index entries.
+ * Errors: VEIL_ERR_NOT_FOUND (not registered, or no key for a live id:
+ * nothing changed), VEIL_ERR_ARGUMENT, VEIL_ERR_CORRUPT (its index
+ * entry is missing), VEIL_ERR_SYSTEM, and what oprf_evaluate() returns.
+ */
+veil_err registry_remove(registry *reg, const registry_key *keys, size_t key_count,
+                         const char *handle, size_t handle_len) REGISTRY_WARN_UNUSED;
+
+/*
+ * Fills *out from one read snapshot (zeroed on error).
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_CORRUPT, VEIL_ERR_SYSTEM.
+ */
+veil_err registry_stats_read(registry *reg, registry_stats *out) REGISTRY_WARN_UNUSED;
+
+/*
+ * Checks one read snapshot: every handle record parses and has exactly one
+ * index entry per live key (at bucket || tag of F(k, handle)) whose value
+ * opens to its payload; every index entry belongs to a handle; the meta
+ * counts and slots agree. Evaluates on threads threads (0 = online CPUs).
+ * Returns VEIL_OK when the check ran (then *out says what is wrong, all
+ * zero when nothing is), or VEIL_ERR_ARGUMENT, VEIL_ERR_NOT_FOUND,
+ * VEIL_ERR_CORRUPT (meta damaged), VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM,
+ * or what oprf_evaluate() returns.
+ */
+veil_err registry_verify(registry *reg, const registry_key *keys, size_t key_count,
+                         unsigned threads, registry_verify_summary *out) REGISTRY_WARN_UNUSED;
+
+/* Whether a summary from registry_verify() found nothing wrong: 1 or 0. */
+int registry_verify_ok(const registry_verify_summary *summary);
+
+#endif

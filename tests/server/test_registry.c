@@ -1,0 +1,711 @@
+/*
+ * The LMDB registry, on real files in a temporary directory. Expected
+ * entries are computed here, independently, with entry_bucket(),
+ * oprf_evaluate() and entry_tag(), and compared with what readers return.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lmdb.h>
+#include <sodium.h>
+
+#include "entry.h"
+#include "harness.h"
+#include "oprf.h"
+#include "registry.h"
+#include "server_util.h"
+
+#define TAG_LEN     8
+#define KEY_ID      1
+#define MAX_HANDLES 512
+#define SEALED      ENTRY_SEALED_PAYLOAD_SIZE
+
+/* A registry in a fresh directory, with one key. */
+typedef struct fixture {
+	char *dir;
+	char *path;
+	registry *reg;
+	oprf_ctx *ctx;
+	oprf_key *key;
+	registry_key keys[1];
+} fixture;
+
+/* One handle as the test expects to find it. */
+typedef struct expected {
+	char handle[40];
+	size_t handle_len;
+	char payload[16];
+	size_t payload_len;
+	uint32_t bucket;
+	uint8_t y[64];
+	uint8_t tag[TAG_LEN];
+} expected;
+
+static expected handles[MAX_HANDLES];
+
+static int
+fixture_open(fixture *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->dir = util_temp_dir();
+	f->path = util_join(f->dir, "registry");
+	const oprf_suite *suite = oprf_suite_by_name("ristretto255-SHA512");
+	if (suite == NULL || oprf_ctx_new(suite, ENTRY_OPRF_MODE, &f->ctx) != VEIL_OK ||
+	    oprf_key_generate(suite, &f->key) != VEIL_OK ||
+	    registry_create(f->path, TAG_LEN, KEY_ID) != VEIL_OK ||
+	    registry_open(f->path, &f->reg) != VEIL_OK)
+		return -1;
+	f->keys[0].id = KEY_ID;
+	f->keys[0].key = f->key;
+	return 0;
+}
+
+static void
+fixture_close(fixture *f)
+{
+	registry_free(f->reg);
+	oprf_key_free(f->key);
+	oprf_ctx_free(f->ctx);
+	util_remove_tree(f->dir);
+	free(f->path);
+	free(f->dir);
+}
+
+/* Fills handles[0..n) with distinct handles; every third has a payload. */
+static void
+make_handles(const fixture *f, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		expected *e = &handles[i];
+		memset(e, 0, sizeof(*e));
+		e->handle_len = (size_t)snprintf(e->handle, sizeof(e->handle), "tel:+1415%03u%04zu",
+		                                 seed, i);
+		if (i % 3 == 0)
+			e->payload_len = (size_t)snprintf(e->payload, sizeof(e->payload), "p%u-%zu",
+			                                  seed, i);
+		e->bucket = entry_bucket(e->handle, e->handle_len);
+		if (oprf_evaluate(f->ctx, f->key, NULL, 0, (const uint8_t *)e->handle,
+		                  e->handle_len, e->y) != VEIL_OK ||
+		    entry_tag(e->y, sizeof(e->y), e->tag, TAG_LEN) != VEIL_OK)
+			abort();
+	}
+}
+
+static void
+records_of(size_t n, registry_record *records)
+{
+	for (size_t i = 0; i < n; i++) {
+		records[i].handle = handles[i].handle;
+		records[i].handle_len = handles[i].handle_len;
+		records[i].payload = (const uint8_t *)handles[i].payload;
+		records[i].payload_len = handles[i].payload_len;
+	}
+}
+
+static veil_err
+import_n(fixture *f, size_t n, unsigned threads, registry_change *change)
+{
+	registry_record records[MAX_HANDLES];
+	registry_import_options options = {threads, NULL, NULL};
+	records_of(n, records);
+	return registry_import(f->reg, f->keys, 1, records, n, &options, change);
+}
+
+/*
+ * LMDB must not have one environment open twice in a process (closing the
+ * second would drop the first's file locks), so the registry is closed
+ * while the test reads or edits the files directly.
+ */
+static int
+dump(fixture *f, buf *out)
+{
+	registry_free(f->reg);
+	f->reg = NULL;
+	int rc = util_dump_registry(f->path, out);
+	if (registry_open(f->path, &f->reg) != VEIL_OK)
+		abort();
+	return rc;
+}
+
+static registry_view
+view_of(fixture *f)
+{
+	registry_view view;
+	registry_reader *r = NULL;
+	memset(&view, 0, sizeof(view));
+	if (registry_reader_new(f->reg, &r) != VEIL_OK)
+		abort();
+	if (registry_reader_begin(r, &view) != VEIL_OK)
+		memset(&view, 0xff, sizeof(view));
+	registry_reader_free(r);
+	return view;
+}
+
+static int
+verify_ok(fixture *f)
+{
+	registry_verify_summary s;
+	return registry_verify(f->reg, f->keys, 1, 2, &s) == VEIL_OK && registry_verify_ok(&s);
+}
+
+static int
+entry_order(const void *a, const void *b)
+{
+	const expected *x = *(const expected *const *)a, *y = *(const expected *const *)b;
+	if (x->bucket != y->bucket)
+		return x->bucket < y->bucket ? -1 : 1;
+	return memcmp(x->tag, y->tag, TAG_LEN);
+}
+
+/* The registered handles (of handles[0..n)) in prefix, in index order. */
+static size_t
+expected_in(size_t n, uint32_t prefix, unsigned bits, const expected **out)
+{
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (entry_prefix(handles[i].bucket, bits) == prefix)
+			out[m++] = &handles[i];
+	qsort(out, m, sizeof(*out), entry_order);
+	return m;
+}
+
+/* ------------------------------------------------------------------ */
+
+static void
+case_create_and_open_errors(void)
+{
+	fixture f;
+	registry *other = NULL;
+	REQUIRE(fixture_open(&f) == 0);
+	CHECK(registry_create(f.path, TAG_LEN, KEY_ID) == VEIL_ERR_EXISTS);
+	CHECK(registry_create(f.path, 7, KEY_ID) == VEIL_ERR_ARGUMENT);
+	char *missing = util_join(f.dir, "missing");
+	CHECK(registry_open(missing, &other) == VEIL_ERR_NOT_FOUND && other == NULL);
+	/* An empty directory is not silently made into a registry. */
+	char *empty = util_join(f.dir, "empty");
+	REQUIRE(mkdir(empty, 0700) == 0);
+	CHECK(registry_open(empty, &other) == VEIL_ERR_NOT_FOUND && other == NULL);
+	char *data = util_join(empty, "data.mdb");
+	struct stat st;
+	CHECK(stat(data, &st) != 0);
+	free(data);
+	free(empty);
+	free(missing);
+	fixture_close(&f);
+}
+
+static void
+case_new_registry_is_empty(void)
+{
+	fixture f;
+	REQUIRE(fixture_open(&f) == 0);
+	registry_view view = view_of(&f);
+	CHECK(view.tag_len == TAG_LEN);
+	CHECK(view.handles == 0 && view.payloads == 0);
+	CHECK(view.key_count == 1 && view.key_ids[0] == KEY_ID);
+	for (size_t p = 0; p < REGISTRY_PREFIXES; p++)
+		CHECK(view.slots[p] == REGISTRY_SLOT_QUANTUM);
+	CHECK(verify_ok(&f));
+	fixture_close(&f);
+}
+
+static void
+case_buckets_hold_exactly_the_matching_entries(void)
+{
+	static const unsigned bits_list[] = {0, 1, 3, 5, 8, 12, 32};
+	const size_t n = 300;
+	fixture f;
+	registry_change change;
+	registry_reader *r = NULL;
+	registry_view view;
+	const expected *want[MAX_HANDLES];
+	uint8_t *out = malloc(MAX_HANDLES * (TAG_LEN + SEALED));
+	REQUIRE(out != NULL);
+	REQUIRE(fixture_open(&f) == 0);
+	make_handles(&f, n, 1);
+	REQUIRE(import_n(&f, n, 2, &change) == VEIL_OK);
+	CHECK(change.added == n && change.replaced == 0 && change.duplicates == 0);
+	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
+	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
+	CHECK(view.handles == n && view.payloads == (n + 2) / 3);
+
+	for (size_t b = 0; b < sizeof(bits_list) / sizeof(bits_list[0]); b++) {
+		const unsigned bits = bits_list[b];
+		/* The buckets of a few registered handles, and one likely empty. */
+		for (size_t i = 0; i <= 10; i++) {
+			uint32_t prefix = i < 10 ? entry_prefix(handles[i * 29].bucket, bits)
+			                         : entry_prefix(0x5a5a5a5a, bits);
+			size_t count = 99;
+			const size_t m = expected_in(n, prefix, bits, want);
+			CHECK(registry_reader_bucket(r, KEY_ID, prefix, bits, 0, out, MAX_HANDLES,
+			                             &count) == VEIL_OK);
+			CHECK(count == m);
+			for (size_t j = 0; j < m && j < count; j++)
+				CHECK_BYTES(out + j * TAG_LEN, want[j]->tag, TAG_LEN);
+		}
+	}
+	registry_reader_free(r);
+	fixture_close(&f);
+	free(out);
+}
+
+static void
+case_payloads_open_under_their_own_output_only(void)
+{
+	const size_t n = 60, entry = TAG_LEN + SEALED;
+	fixture f;
+	registry_change change;
+	registry_reader *r = NULL;
+	registry_view view;
+	uint8_t opened[ENTRY_MAX_PAYLOAD];
+	size_t opened_len;
+	uint8_t *out = malloc(MAX_HANDLES * entry);
+	REQUIRE(out != NULL);
+	REQUIRE(fixture_open(&f) == 0);
+	make_handles(&f, n, 2);
+	REQUIRE(import_n(&f, n, 1, &change) == VEIL_OK);
+	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
+	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
+	for (size_t i = 0; i < n; i++) {
+		const expected *e = &handles[i], *other = &handles[(i + 1) % n];
+		size_t count = 0, found = SIZE_MAX;
+		REQUIRE(registry_reader_bucket(r, KEY_ID, e->bucket, 32, SEALED, out, MAX_HANDLES,
+		                               &count) == VEIL_OK);
+		for (size_t j = 0; j < count; j++)
+			if (memcmp(out + j * entry, e->tag, TAG_LEN) == 0)
+				found = j;
+		REQUIRE(found != SIZE_MAX);
+		const uint8_t *sealed = out + found * entry + TAG_LEN;
+		veil_err opens =
+		        entry_open_payload(e->y, sizeof(e->y), sealed, opened, &opened_len);
+		if (e->payload_len > 0) {
+			CHECK(opens == VEIL_OK);
+			CHECK(opened_len == e->payload_len &&
+			      memcmp(opened, e->payload, opened_len) == 0);
+		} else {
+			/* Random filler: opens under nothing. */
+			CHECK(opens == VEIL_ERR_VERIFY);
+		}
+		CHECK(entry_open_payload(other->y, sizeof(other->y), sealed, opened, &opened_len) ==
+		      VEIL_ERR_VERIFY);
+	}
+	registry_reader_free(r);
+	fixture_close(&f);
+	free(out);
+}
+
+static void
+case_slots_are_the_rounded_maximum_per_prefix(void)
+{
+	const size_t n = 400;
+	fixture f;
+	registry_change change;
+	const expected *want[MAX_HANDLES];
+	REQUIRE(fixture_open(&f) == 0);
+	make_handles(&f, n, 3);
+	REQUIRE(import_n(&f, n, 2, &change) == VEIL_OK);
+	registry_view view = view_of(&f);
+	for (unsigned p = 0; p < REGISTRY_PREFIXES; p++) {
+		size_t most = 0;
+		for (size_t i = 0; i < n; i++) {
+			size_t m = expected_in(n, entry_prefix(handles[i].bucket, p), p, want);
+			most = m > most ? m : most;
+		}
+		size_t slots = (most + 7) / 8 * 8;
+		CHECK(view.slots[p] == (slots < 8 ? 8 : slots));
+	}
+	CHECK(view.slots[0] == 400);
+	fixture_close(&f);
+}
+
+static void
+case_bucket_limit_and_bad_arguments(void)
+{
+	const size_t n = 40;
+	fixture f;
+	registry_change change;
+	registry_reader *r = NULL;
+	registry_view view;
+	uint32_t slots[REGISTRY_PREFIXES];
+	uint8_t out[64 * (TAG_LEN + SEALED)];
+	size_t count = 7;
+	REQUIRE(fixture_open(&f) == 0);
+	make_handles(&f, n, 4);
+	REQUIRE(import_n(&f, n, 1, &change) == VEIL_OK);
+	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
+
+	/* No snapshot yet. */
+	CHECK(registry_reader_bucket(r, KEY_ID, 0, 0, 0, out, 64, &count) == VEIL_ERR_ARGUMENT);
+	CHECK(registry_reader_slots(r, KEY_ID, slots) == VEIL_ERR_ARGUMENT);
+	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
+	CHECK(registry_reader_bucket(r, KEY_ID, 0, 0, 0, out, n - 1, &count) == VEIL_ERR_LIMIT);
+	CHECK(count == 0);
+	CHECK(registry_reader_bucket(r, KEY_ID, 0, 0, 0, out, n, &count) == VEIL_OK && count == n);
+	CHECK(registry_reader_bucket(r, KEY_ID, 0x80000001, 1, 0, out, 64, &count) ==
+	      VEIL_ERR_ARGUMENT);
+	CHECK(registry_reader_bucket(r, KEY_ID, 0, 33, 0, out, 64, &count) == VEIL_ERR_ARGUMENT);
+	CHECK(registry_reader_bucket(r, KEY_ID, 0, 4, 7, out, 64, &count) == VEIL_ERR_ARGUMENT);
+	CHECK(registry_reader_bucket(r, 2, 0, 4, 0, out, 64, &count) == VEIL_ERR_NOT_FOUND);
+	CHECK(registry_reader_slots(r, 2, slots) == VEIL_ERR_NOT_FOUND);
+	CHECK(registry_reader_slots(r, KEY_ID, slots) == VEIL_OK &&
+	      memcmp(slots, view.slots, sizeof(slots)) == 0);
+	registry_reader_end(r);
+	registry_reader_end(r); /* harmless twice */
+	CHECK(registry_reader_bucket(r, KEY_ID, 0, 0, 0, out, 64, &count) == VEIL_ERR_ARGUMENT);
+	registry_reader_free(r);
+	registry_reader_free(NULL);
+	fixture_close(&f);
+}
+
+static void
+case_import_upserts_and_last_duplicate_wins(void)
+{
+	fixture f;
+	registry_change change;
+	registry_reader *r = NULL;
+	registry_view view;
+	uint8_t out[8 * (TAG_LEN + SEALED)], opened[ENTRY_MAX_PAYLOAD];
+	size_t count, opened_len;
+	REQUIRE(fixture_open(&f) == 0);
+	make_handles(&f, 3, 5);
+	const expected *a = &handles[0], *b = &handles[1];
+	registry_record first[] = {
+	        {a->handle, a->handle_len, (const uint8_t *)"one", 3},
+	        {b->handle, b->handle_len, NULL, 0},
+	};
+	REQUIRE(registry_import(f.reg, f.keys, 1, first, 2, NULL, &change) == VEIL_OK);
+	CHECK(change.added == 2 && change.replaced == 0);
+	view = view_of(&f);
+	CHECK(view.handles == 2 && view.payloads == 1);
+
+	/* a again, three times: the last line wins; b gains a payload. */
+	registry_record second[] = {
+	        {a->handle, a->handle_len, (const uint8_t *)"two", 3},
+	        {b->handle, b->handle_len, (const uint8_t *)"bee", 3},
+	        {a->handle, a->handle_len, (const uint8_t *)"three", 5},
+	        {a->handle, a->handle_len, (const uint8_t *)"four", 4},
+	};
+	REQUIRE(registry_import(f.reg, f.keys, 1, second, 4, NULL, &change) == VEIL_OK);
+	CHECK(change.added == 0 && change.replaced == 2 && change.duplicates == 2);
+	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
+	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
+	CHECK(view.handles == 2 && view.payloads == 2);
+	REQUIRE(registry_reader_bucket(r, KEY_ID, a->bucket, 32, SEALED, out, 8, &count) ==
+	        VEIL_OK);
+	REQUIRE(count >= 1);
+	for (size_t j = 0; j < count; j++)
+		if (memcmp(out + j * (TAG_LEN + SEALED), a->tag, TAG_LEN) == 0)
+			CHECK(entry_open_payload(a->y, 64, out + j * (TAG_LEN + SEALED) + TAG_LEN,
+			                         opened, &opened_len) == VEIL_OK &&
+			      opened_len == 4 && memcmp(opened, "four", 4) == 0);
+	registry_reader_end(r);
+
+	/* a loses its payload. */
+	registry_record third[] = {{a->handle, a->handle_len, NULL, 0}};
+	REQUIRE(registry_import(f.reg, f.keys, 1, third, 1, NULL, &change) == VEIL_OK);
+	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
+	CHECK(view.handles == 2 && view.payloads == 1);
+	REQUIRE(registry_reader_bucket(r, KEY_ID, a->bucket, 32, SEALED, out, 8, &count) ==
+	        VEIL_OK);
+	for (size_t j = 0; j < count; j++)
+		if (memcmp(out + j * (TAG_LEN + SEALED), a->tag, TAG_LEN) == 0)
+			CHECK(entry_open_payload(a->y, 64, out + j * (TAG_LEN + SEALED) + TAG_LEN,
+			                         opened, &opened_len) == VEIL_ERR_VERIFY);
+	registry_reader_free(r);
+	CHECK(verify_ok(&f));
+	fixture_close(&f);
+}
+
+static void
+case_add_and_remove(void)
+{
+	fixture f;
+	registry_change change;
+	registry_reader *r = NULL;
+	registry_view view;
+	uint8_t out[8 * TAG_LEN];
+	size_t count;
+	REQUIRE(fixture_open(&f) == 0);
+	make_handles(&f, 20, 6);
+	REQUIRE(import_n(&f, 19, 1, &change) == VEIL_OK);
+	const expected *e = &handles[19];
+	registry_record one = {e->handle, e->handle_len, (const uint8_t *)"x", 1};
+	REQUIRE(registry_add(f.reg, f.keys, 1, &one, &change) == VEIL_OK);
+	CHECK(change.added == 1);
+	REQUIRE(registry_add(f.reg, f.keys, 1, &one, &change) == VEIL_OK);
+	CHECK(change.added == 0 && change.replaced == 1);
+	view = view_of(&f);
+	CHECK(view.handles == 20 && view.payloads == 8);
+
+	REQUIRE(registry_remove(f.reg, f.keys, 1, e->handle, e->handle_len) == VEIL_OK);
+	view = view_of(&f);
+	CHECK(view.handles == 19 && view.payloads == 7);
+	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
+	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
+	REQUIRE(registry_reader_bucket(r, KEY_ID, e->bucket, 32, 0, out, 8, &count) == VEIL_OK);
+	for (size_t j = 0; j < count; j++)
+		CHECK(memcmp(out + j * TAG_LEN, e->tag, TAG_LEN) != 0);
+	registry_reader_free(r);
+
+	/* Removing what is not there fails and changes nothing. */
+	buf before, after;
+	buf_init(&before);
+	buf_init(&after);
+	REQUIRE(dump(&f, &before) == 0);
+	CHECK(registry_remove(f.reg, f.keys, 1, e->handle, e->handle_len) == VEIL_ERR_NOT_FOUND);
+	REQUIRE(dump(&f, &after) == 0);
+	CHECK(buf_len(&before) == buf_len(&after) &&
+	      memcmp(buf_data(&before), buf_data(&after), buf_len(&after)) == 0);
+	buf_free(&before);
+	buf_free(&after);
+	CHECK(verify_ok(&f));
+	fixture_close(&f);
+}
+
+static void
+case_refused_writes_change_nothing(void)
+{
+	fixture f;
+	registry_change change;
+	oprf_key *p256 = NULL;
+	buf before, after;
+	buf_init(&before);
+	buf_init(&after);
+	REQUIRE(fixture_open(&f) == 0);
+	make_handles(&f, 10, 7);
+	REQUIRE(import_n(&f, 5, 1, &change) == VEIL_OK);
+	REQUIRE(dump(&f, &before) == 0);
+
+	registry_record records[10];
+	records_of(10, records);
+	/* No key for the live key id. */
+	CHECK(registry_import(f.reg, f.keys, 0, records, 10, NULL, &change) == VEIL_ERR_NOT_FOUND);
+	CHECK(change.added == 0);
+	registry_key wrong_id = {2, f.key};
+	CHECK(registry_import(f.reg, &wrong_id, 1, records, 10, NULL, &change) ==
+	      VEIL_ERR_NOT_FOUND);
+	/* A key of another suite. */
+	const oprf_suite *p256_suite = oprf_suite_by_name("P256-SHA256");
+	if (p256_suite != NULL && oprf_key_generate(p256_suite, &p256) == VEIL_OK) {
+		registry_key other_suite = {KEY_ID, p256};
+		CHECK(registry_import(f.reg, &other_suite, 1, records, 10, NULL, &change) ==
+		      VEIL_ERR_ARGUMENT);
+	}
+	/* Records out of bounds: none of the batch is stored. */
+	records[7].payload_len = ENTRY_MAX_PAYLOAD + 1;
+	CHECK(registry_import(f.reg, f.keys, 1, records, 10, NULL, &change) == VEIL_ERR_ARGUMENT);
+	records[7].payload_len = 0;
+	records[8].handle_len = 0;
+	CHECK(registry_import(f.reg, f.keys, 1, records, 10, NULL, &change) == VEIL_ERR_ARGUMENT);
+	records[8].handle_len = REGISTRY_MAX_HANDLE + 1;
+	CHECK(registry_import(f.reg, f.keys, 1, records, 10, NULL, &change) == VEIL_ERR_ARGUMENT);
+	CHECK(registry_remove(f.reg, f.keys, 1, "", 0) == VEIL_ERR_ARGUMENT);
+	CHECK(registry_add(f.reg, f.keys, 1, NULL, &change) == VEIL_ERR_ARGUMENT);
+
+	REQUIRE(dump(&f, &after) == 0);
+	CHECK(buf_len(&before) == buf_len(&after) &&
+	      memcmp(buf_data(&before), buf_data(&after), buf_len(&after)) == 0);
+	buf_free(&before);
+	buf_free(&after);
+	oprf_key_free(p256);
+	fixture_close(&f);
+}
+
+static void
+case_a_snapshot_does_not_see_later_changes(void)
+{
+	fixture f;
+	registry_change change;
+	registry_reader *r = NULL;
+	registry_view view, again;
+	uint8_t out[MAX_HANDLES * TAG_LEN];
+	size_t count;
+	REQUIRE(fixture_open(&f) == 0);
+	make_handles(&f, 50, 8);
+	REQUIRE(import_n(&f, 20, 1, &change) == VEIL_OK);
+	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
+	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
+	REQUIRE(import_n(&f, 50, 2, &change) == VEIL_OK);
+	CHECK(registry_reader_bucket(r, KEY_ID, 0, 0, 0, out, MAX_HANDLES, &count) == VEIL_OK);
+	CHECK(count == 20 && view.handles == 20);
+	/* Beginning again ends the old snapshot and sees the change. */
+	REQUIRE(registry_reader_begin(r, &again) == VEIL_OK);
+	CHECK(again.handles == 50);
+	CHECK(registry_reader_bucket(r, KEY_ID, 0, 0, 0, out, MAX_HANDLES, &count) == VEIL_OK);
+	CHECK(count == 50);
+	registry_reader_free(r);
+	fixture_close(&f);
+}
+
+static void
+case_threads_do_not_change_the_index(void)
+{
+	const size_t n = 500;
+	fixture one, many;
+	registry_change change;
+	buf a, b;
+	buf_init(&a);
+	buf_init(&b);
+	REQUIRE(fixture_open(&one) == 0);
+	REQUIRE(fixture_open(&many) == 0);
+	/* Both with the same key, so the same entries. */
+	registry_key shared = {KEY_ID, one.key};
+	make_handles(&one, n, 9);
+	registry_record records[MAX_HANDLES];
+	records_of(n, records);
+	const registry_import_options single = {1, NULL, NULL}, eight = {8, NULL, NULL};
+	REQUIRE(registry_import(one.reg, &shared, 1, records, n, &single, &change) == VEIL_OK);
+	REQUIRE(registry_import(many.reg, &shared, 1, records, n, &eight, &change) == VEIL_OK);
+	for (int k = 0; k < 2; k++) {
+		registry_reader *r = NULL;
+		registry_view view;
+		size_t count = 0;
+		uint8_t *out = malloc(n * TAG_LEN);
+		REQUIRE(out != NULL);
+		REQUIRE(registry_reader_new(k == 0 ? one.reg : many.reg, &r) == VEIL_OK);
+		REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
+		CHECK(registry_reader_bucket(r, KEY_ID, 0, 0, 0, out, n, &count) == VEIL_OK);
+		CHECK(count == n);
+		buf_append(k == 0 ? &a : &b, out, count * TAG_LEN);
+		buf_append(k == 0 ? &a : &b, view.slots, sizeof(view.slots));
+		registry_reader_free(r);
+		free(out);
+	}
+	CHECK(buf_len(&a) == buf_len(&b) && memcmp(buf_data(&a), buf_data(&b), buf_len(&a)) == 0);
+	buf_free(&a);
+	buf_free(&b);
+	fixture_close(&one);
+	fixture_close(&many);
+}
+
+/* Opens the environment directly, as a damaged registry would be. */
+static int
+tamper(fixture *f, int (*edit)(MDB_txn *txn, MDB_dbi index))
+{
+	const char *path = f->path;
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi index;
+	int rc = mdb_env_create(&env);
+	if (rc == 0)
+		rc = mdb_env_set_maxdbs(env, 64);
+	if (rc == 0)
+		rc = mdb_env_open(env, path, MDB_NOTLS, 0600);
+	if (rc == 0)
+		rc = mdb_txn_begin(env, NULL, 0, &txn);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "index/00000001", 0, &index);
+	if (rc == 0)
+		rc = edit(txn, index);
+	if (rc == 0) {
+		rc = mdb_txn_commit(txn);
+		txn = NULL;
+	}
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc;
+}
+
+static int
+tamper_closed(fixture *f, int (*edit)(MDB_txn *txn, MDB_dbi index))
+{
+	registry_free(f->reg);
+	f->reg = NULL;
+	int rc = tamper(f, edit);
+	if (registry_open(f->path, &f->reg) != VEIL_OK)
+		abort();
+	return rc;
+}
+
+static int
+delete_first_entry(MDB_txn *txn, MDB_dbi index)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, index, &c);
+	if (rc == 0)
+		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	if (rc == 0)
+		rc = mdb_cursor_del(c, 0);
+	mdb_cursor_close(c);
+	return rc;
+}
+
+static int
+add_stray_entry(MDB_txn *txn, MDB_dbi index)
+{
+	uint8_t key[4 + TAG_LEN];
+	memset(key, 0xee, sizeof(key));
+	MDB_val k = {sizeof(key), key}, v = {0, NULL};
+	return mdb_put(txn, index, &k, &v, 0);
+}
+
+static void
+case_verify_finds_damage(void)
+{
+	fixture f;
+	registry_change change;
+	registry_verify_summary s;
+	REQUIRE(fixture_open(&f) == 0);
+	make_handles(&f, 30, 10);
+	REQUIRE(import_n(&f, 30, 2, &change) == VEIL_OK);
+	REQUIRE(registry_verify(f.reg, f.keys, 1, 2, &s) == VEIL_OK);
+	CHECK(registry_verify_ok(&s) && s.handles == 30 && s.payloads == 10);
+
+	REQUIRE(tamper_closed(&f, add_stray_entry) == 0);
+	REQUIRE(registry_verify(f.reg, f.keys, 1, 1, &s) == VEIL_OK);
+	CHECK(!registry_verify_ok(&s));
+	CHECK(s.dangling_entries == 1 && s.missing_entries == 0);
+
+	REQUIRE(tamper_closed(&f, delete_first_entry) == 0);
+	REQUIRE(tamper_closed(&f, delete_first_entry) == 0);
+	REQUIRE(registry_verify(f.reg, f.keys, 1, 2, &s) == VEIL_OK);
+	/* The stray entry sorts last (bucket 0xeeeeeeee): two real ones went. */
+	CHECK(s.missing_entries == 2 && s.dangling_entries == 1);
+	fixture_close(&f);
+}
+
+static void
+case_stats(void)
+{
+	fixture f;
+	registry_change change;
+	registry_stats s;
+	REQUIRE(fixture_open(&f) == 0);
+	make_handles(&f, 12, 11);
+	REQUIRE(import_n(&f, 12, 1, &change) == VEIL_OK);
+	REQUIRE(registry_stats_read(f.reg, &s) == VEIL_OK);
+	CHECK(s.view.handles == 12 && s.view.payloads == 4);
+	CHECK(s.index_entries[0] == 12);
+	CHECK(memcmp(s.slots[0], s.view.slots, sizeof(s.view.slots)) == 0);
+	CHECK(s.file_size > 0 && s.used_size > 0 && s.used_size <= s.file_size);
+	fixture_close(&f);
+}
+
+static const test_case cases[] = {
+        {"create and open errors", case_create_and_open_errors},
+        {"a new registry is empty", case_new_registry_is_empty},
+        {"buckets hold exactly the matching entries",
+         case_buckets_hold_exactly_the_matching_entries},
+        {"payloads open under their own output only",
+         case_payloads_open_under_their_own_output_only},
+        {"slots are the rounded maximum per prefix", case_slots_are_the_rounded_maximum_per_prefix},
+        {"bucket limit and bad arguments", case_bucket_limit_and_bad_arguments},
+        {"import upserts and the last duplicate wins", case_import_upserts_and_last_duplicate_wins},
+        {"add and remove", case_add_and_remove},
+        {"refused writes change nothing", case_refused_writes_change_nothing},
+        {"a snapshot does not see later changes", case_a_snapshot_does_not_see_later_changes},
+        {"threads do not change the index", case_threads_do_not_change_the_index},
+        {"verify finds damage", case_verify_finds_damage},
+        {"stats", case_stats},
+};
+
+int
+main(int argc, char **argv)
+{
+	if (veil_crypto_init() != VEIL_OK)
+		return 1;
+	return test_main(argc, argv, cases, TEST_COUNT(cases));
+}

@@ -1,0 +1,244 @@
+/*
+ * State directories on real files: what keygen creates, with which modes,
+ * what opening loads, and every refusal with the file it names.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sodium.h>
+
+#include "harness.h"
+#include "keyfile.h"
+#include "oprf.h"
+#include "registry.h"
+#include "server_util.h"
+#include "state.h"
+
+static char *base;
+
+/* A path under this test's directory, for a fresh state each case. */
+static char *
+fresh(const char *name)
+{
+	return util_join(base, name);
+}
+
+static mode_t
+mode_of(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? st.st_mode & 07777 : (mode_t)-1;
+}
+
+static void
+case_create_makes_private_files(void)
+{
+	char *dir = fresh("create");
+	const char *why = "unset";
+	REQUIRE(state_create(dir, &why) == VEIL_OK);
+	CHECK(why == NULL);
+	char *transport = util_join(dir, "transport.key");
+	char *oprf = util_join(dir, "oprf-00000001.key");
+	char *reg = util_join(dir, "registry");
+	char *data = util_join(reg, "data.mdb");
+	CHECK(mode_of(dir) == 0700);
+	CHECK(mode_of(transport) == 0600);
+	CHECK(mode_of(oprf) == 0600);
+	CHECK(mode_of(reg) == 0700);
+	CHECK(mode_of(data) == 0600);
+	free(transport);
+	free(oprf);
+	free(reg);
+	free(data);
+	free(dir);
+}
+
+static void
+case_create_refuses_and_touches_nothing(void)
+{
+	static const struct {
+		const char *name;
+		const char *existing; /* made before state_create */
+		const char *why_part;
+	} cases[] = {
+	        {"refuse-transport", "transport.key", "transport"},
+	        {"refuse-oprf", "oprf-00000001.key", "OPRF"},
+	        {"refuse-registry", "registry", "registry"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *dir = fresh(cases[i].name);
+		REQUIRE(mkdir(dir, 0700) == 0);
+		char *existing = util_join(dir, cases[i].existing);
+		if (strcmp(cases[i].existing, "registry") == 0)
+			REQUIRE(mkdir(existing, 0700) == 0);
+		else
+			util_write_file(existing, "x", 1);
+		const char *why = NULL;
+		CHECK(state_create(dir, &why) == VEIL_ERR_EXISTS);
+		CHECK(why != NULL && strstr(why, cases[i].why_part) != NULL);
+		/* Only what the test made is there. */
+		DIR *d = opendir(dir);
+		REQUIRE(d != NULL);
+		struct dirent *e;
+		size_t entries = 0;
+		while ((e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.')
+				entries++;
+		closedir(d);
+		CHECK(entries == 1);
+		free(existing);
+		free(dir);
+	}
+	/* A second keygen over a complete state. */
+	char *dir = fresh("twice");
+	const char *why = NULL;
+	REQUIRE(state_create(dir, &why) == VEIL_OK);
+	CHECK(state_create(dir, &why) == VEIL_ERR_EXISTS);
+	CHECK(why != NULL && strstr(why, "transport") != NULL);
+	free(dir);
+}
+
+static void
+case_open_loads_the_keys(void)
+{
+	char *dir = fresh("open");
+	const char *why = NULL;
+	veil_state *st = NULL;
+	uint8_t secret[32], pk[32], oprf_sk[32], oprf_pk[32], want_pk[32];
+	REQUIRE(state_create(dir, &why) == VEIL_OK);
+	REQUIRE(state_open(dir, &st, &why) == VEIL_OK);
+	CHECK(why == NULL);
+
+	char *transport = util_join(dir, "transport.key");
+	char *oprf = util_join(dir, "oprf-00000001.key");
+	REQUIRE(keyfile_read(transport, STATE_TRANSPORT_KEY_KIND, secret, 32) == VEIL_OK);
+	REQUIRE(crypto_scalarmult_base(pk, secret) == 0);
+	CHECK_BYTES(state_transport_public(st), pk, 32);
+	CHECK(sodium_memcmp(state_transport_secret(st), secret, 32) == 0);
+
+	REQUIRE(keyfile_read(oprf, STATE_OPRF_KEY_KIND, oprf_sk, 32) == VEIL_OK);
+	const oprf_suite *suite = oprf_suite_by_name("ristretto255-SHA512");
+	oprf_key *key = NULL;
+	REQUIRE(oprf_key_import(suite, oprf_sk, &key) == VEIL_OK);
+	oprf_key_public(key, want_pk);
+	oprf_key_free(key);
+	REQUIRE(state_oprf_key(st, 1) != NULL);
+	oprf_key_public(state_oprf_key(st, 1), oprf_pk);
+	CHECK_BYTES(oprf_pk, want_pk, 32);
+	CHECK(oprf_key_suite(state_oprf_key(st, 1)) == suite);
+	CHECK(state_oprf_key(st, 2) == NULL);
+	CHECK(state_current_key_id(st) == 1);
+	size_t count = 0;
+	const registry_key *keys = state_keys(st, &count);
+	CHECK(count == 1 && keys[0].id == 1 && keys[0].key == state_oprf_key(st, 1));
+	CHECK(state_registry(st) != NULL);
+
+	/* The registry is there and empty, with key 1 live. */
+	registry_reader *r = NULL;
+	registry_view view;
+	REQUIRE(registry_reader_new(state_registry(st), &r) == VEIL_OK);
+	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
+	CHECK(view.handles == 0 && view.key_count == 1 && view.key_ids[0] == 1);
+	CHECK(view.tag_len == STATE_TAG_LEN);
+	registry_reader_free(r);
+	state_free(st);
+	state_free(NULL);
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(oprf_sk, sizeof(oprf_sk));
+	free(transport);
+	free(oprf);
+	free(dir);
+}
+
+static void
+case_open_refusals_name_the_file(void)
+{
+	static const struct {
+		const char *name;
+		const char *file; /* what the case damages */
+		int action;       /* 0 chmod 0644, 1 chmod 0640, 2 remove, 3 garble */
+		veil_err err;
+		const char *why_part;
+	} cases[] = {
+	        {"transport-world-readable", "transport.key", 0, VEIL_ERR_PERMISSION, "transport"},
+	        {"transport-group-readable", "transport.key", 1, VEIL_ERR_PERMISSION, "transport"},
+	        {"oprf-world-readable", "oprf-00000001.key", 0, VEIL_ERR_PERMISSION, "OPRF"},
+	        {"transport-missing", "transport.key", 2, VEIL_ERR_NOT_FOUND, "transport"},
+	        {"oprf-missing", "oprf-00000001.key", 2, VEIL_ERR_NOT_FOUND, "OPRF"},
+	        {"oprf-garbled", "oprf-00000001.key", 3, VEIL_ERR_CORRUPT, "OPRF"},
+	        {"registry-missing", "registry/data.mdb", 2, VEIL_ERR_NOT_FOUND, "registry"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *dir = fresh(cases[i].name);
+		const char *why = NULL;
+		veil_state *st = NULL;
+		REQUIRE(state_create(dir, &why) == VEIL_OK);
+		char *file = util_join(dir, cases[i].file);
+		switch (cases[i].action) {
+		case 0:
+			REQUIRE(chmod(file, 0644) == 0);
+			break;
+		case 1:
+			REQUIRE(chmod(file, 0640) == 0);
+			break;
+		case 2:
+			REQUIRE(unlink(file) == 0);
+			break;
+		case 3:
+			REQUIRE(unlink(file) == 0);
+			util_write_file(file, "veil-oprf-key-v1 zz\n", 20);
+			REQUIRE(chmod(file, 0600) == 0);
+			break;
+		}
+		CHECK(state_open(dir, &st, &why) == cases[i].err);
+		CHECK(st == NULL);
+		CHECK(why != NULL && strstr(why, cases[i].why_part) != NULL);
+		if (why == NULL || strstr(why, cases[i].why_part) == NULL)
+			printf("# case %s: why = %s\n", cases[i].name, why ? why : "(null)");
+		free(file);
+		free(dir);
+	}
+	const char *why = NULL;
+	veil_state *st = NULL;
+	char *missing = fresh("no-such-state");
+	CHECK(state_open(missing, &st, &why) == VEIL_ERR_NOT_FOUND);
+	CHECK(why != NULL && strstr(why, "state directory") != NULL);
+	CHECK(state_open(NULL, &st, NULL) == VEIL_ERR_ARGUMENT);
+	CHECK(state_create(NULL, NULL) == VEIL_ERR_ARGUMENT);
+	free(missing);
+}
+
+static void
+case_create_in_an_existing_empty_directory(void)
+{
+	char *dir = fresh("existing");
+	const char *why = NULL;
+	veil_state *st = NULL;
+	REQUIRE(mkdir(dir, 0700) == 0);
+	CHECK(state_create(dir, &why) == VEIL_OK);
+	CHECK(state_open(dir, &st, &why) == VEIL_OK);
+	state_free(st);
+	free(dir);
+}
+
+static const test_case cases[] = {
+        {"create makes private files", case_create_makes_private_files},
+        {"create refuses and touches nothing", case_create_refuses_and_touches_nothing},
+        {"open loads the keys", case_open_loads_the_keys},
+        {"open refusals name the file", case_open_refusals_name_the_file},
+        {"create in an existing empty directory", case_create_in_an_existing_empty_directory},
+};
+
+int
+main(int argc, char **argv)
+{
+	if (veil_crypto_init() != VEIL_OK)
+		return 1;
+	base = util_temp_dir();
+	int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
+	util_remove_tree(base);
+	free(base);
+	return rc;
+}
