@@ -1313,8 +1313,7 @@ import_job_free(import_job *job)
 	free(job->payload_slot);
 	for (size_t k = 0; k < REGISTRY_MAX_KEYS; k++) {
 		free(job->tags[k]);
-		if (job->sealed[k] != NULL)
-			free(job->sealed[k]);
+		free(job->sealed[k]);
 	}
 }
 
@@ -1604,9 +1603,6 @@ out:
 		writer_abort(&w);
 	if (err != VEIL_OK)
 		memset(change, 0, sizeof(*change));
-	for (uint32_t k = 0; k < job.key_count; k++)
-		if (job.sealed[k] != NULL)
-			sodium_memzero(job.sealed[k], payload_count * ENTRY_SEALED_PAYLOAD_SIZE);
 	import_job_free(&job);
 	free(existed);
 	free(sorted);

@@ -219,6 +219,7 @@ serve_and_lookup(const char *url)
 	}
 	CHECK(strstr(said, "ready") != NULL);
 	free(said);
+	proc_release(&d);
 }
 
 static void

@@ -234,6 +234,16 @@ proc_stderr(const proc_daemon *d)
 }
 
 void
+proc_release(proc_daemon *d)
+{
+	if (d->stderr_path != NULL) {
+		unlink(d->stderr_path);
+		free(d->stderr_path);
+		d->stderr_path = NULL;
+	}
+}
+
+void
 proc_write_file(const char *path, const char *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");

@@ -45,6 +45,10 @@ int proc_alive(proc_daemon *d);
 /* The daemon's stderr so far (heap string). */
 char *proc_stderr(const proc_daemon *d);
 
+/* Removes the stderr file and frees what proc_start allocated; after
+ * proc_stop. */
+void proc_release(proc_daemon *d);
+
 /* Writes len bytes to path (creating it 0644); aborts on failure. */
 void proc_write_file(const char *path, const char *data, size_t len);
 

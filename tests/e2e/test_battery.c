@@ -1,0 +1,520 @@
+/*
+ * The malformed-frame battery: a live veild gets every kind of bad input
+ * a peer can send (bytes that are no frame, bad envelopes, undecodable or
+ * out-of-range requests, invalid group elements, oversized batches,
+ * unknown suites, modes and key ids). Each gets its ERROR code, or is
+ * dropped when it is not a frame at all; afterwards the server still
+ * answers a correct lookup exactly, and its registry file is unchanged.
+ *
+ * Arguments: veil-admin veild
+ */
+#define _GNU_SOURCE /* asprintf */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "entry.h"
+#include "envelope.h"
+#include "harness.h"
+#include "msg.h"
+#include "proc.h"
+#include "transport.h"
+#include "veil_client.h"
+#include "wire.h"
+
+#define BATCH_CAP 16
+#define NE 32
+
+static const char *admin_path, *veild_path;
+static char *work_dir, *state_dir, *url;
+static proc_daemon daemon_proc;
+static uint8_t server_pk[32], client_pk[32], client_sk[32];
+static proto_info_reply info;
+static uint8_t registry_digest[32];
+static transport_client *raw;
+
+/* ---- plumbing ---- */
+
+static void
+digest_file(const char *path, uint8_t out[32])
+{
+	size_t len;
+	char *data = test_read_file(path, &len);
+	crypto_hash_sha256(out, (const uint8_t *)data, len);
+	free(data);
+}
+
+static char *
+registry_file(void)
+{
+	char *p;
+	if (asprintf(&p, "%s/registry/data.mdb", state_dir) < 0)
+		abort();
+	return p;
+}
+
+/* Sends bytes as they are; the reply (if any) is appended to reply. */
+static veil_err
+send_raw(const uint8_t *bytes, size_t len, buf *reply)
+{
+	buf_reset(reply);
+	return transport_client_request(raw, bytes, len, reply);
+}
+
+static void
+seal(const buf *inner, buf *frame)
+{
+	buf_reset(frame);
+	if (envelope_seal_request(client_pk, client_sk, server_pk, (const uint8_t *)buf_data(inner),
+				  buf_len(inner), frame) != VEIL_OK)
+		abort();
+}
+
+/* Opens a sealed reply and decodes it; 0 on success. */
+static int
+open_reply(const buf *reply, buf *inner, proto_msg *msg)
+{
+	uint16_t frame_error;
+	buf_reset(inner);
+	if (envelope_open_reply((const uint8_t *)buf_data(reply), buf_len(reply), server_pk,
+				client_sk, inner, &frame_error) != VEIL_OK ||
+	    frame_error != 0)
+		return -1;
+	return proto_msg_decode((const uint8_t *)buf_data(inner), buf_len(inner), msg) == VEIL_OK
+		       ? 0
+		       : -1;
+}
+
+static const uint8_t request_id[PROTO_REQUEST_ID_SIZE] = {0xee, 1, 2, 3, 4, 5, 6, 7,
+							  8, 9, 10, 11, 12, 13, 14, 15};
+
+static void
+fetch_info(void)
+{
+	buf inner, frame, reply, opened;
+	proto_msg msg;
+	buf_init(&inner);
+	buf_init(&frame);
+	buf_init(&reply);
+	buf_init(&opened);
+	proto_encode_info(&inner, request_id);
+	seal(&inner, &frame);
+	if (send_raw((const uint8_t *)buf_data(&frame), buf_len(&frame), &reply) != VEIL_OK ||
+	    open_reply(&reply, &opened, &msg) != 0 || msg.type != PROTO_MSG_INFO_REPLY)
+		abort();
+	info = msg.u.info_reply;
+	buf_free(&inner);
+	buf_free(&frame);
+	buf_free(&reply);
+	buf_free(&opened);
+}
+
+/* A valid blinded element for some handle. */
+static void
+valid_element(uint8_t out[NE])
+{
+	const oprf_suite *suite = oprf_suite_by_name("ristretto255-SHA512");
+	oprf_ctx *ctx = NULL;
+	uint8_t blind[32];
+	if (oprf_ctx_new(suite, OPRF_MODE_VOPRF, &ctx) != VEIL_OK ||
+	    oprf_blind(ctx, (const uint8_t *)"tel:+14155550100", 16, NULL, blind, out) != VEIL_OK)
+		abort();
+	oprf_ctx_free(ctx);
+}
+
+/* A LOOKUP of count valid items, with the fields below overridable. */
+typedef struct lookup_spec {
+	uint8_t suite, mode, bits;
+	uint32_t key_id;
+	uint16_t count;
+	uint32_t low_bits;    /* ORed into item 0's prefix */
+	int bad_element;      /* index of an item whose element is replaced, or -1 */
+	const uint8_t *element; /* the replacement */
+} lookup_spec;
+
+static lookup_spec
+lookup_default(void)
+{
+	lookup_spec s = {.suite = PROTO_SUITE_RISTRETTO255_SHA512,
+			 .mode = OPRF_MODE_VOPRF,
+			 .bits = info.p_recommended,
+			 .key_id = info.keys[0].key_id,
+			 .count = 4,
+			 .bad_element = -1};
+	return s;
+}
+
+static void
+encode_lookup(const lookup_spec *s, buf *inner)
+{
+	uint32_t *prefixes = calloc(s->count, sizeof(*prefixes));
+	uint8_t *elements = malloc((size_t)s->count * NE);
+	uint8_t element[NE];
+	if (prefixes == NULL || elements == NULL)
+		abort();
+	valid_element(element);
+	for (size_t i = 0; i < s->count; i++) {
+		prefixes[i] = entry_prefix((uint32_t)(i * 0x9e3779b9u), s->bits);
+		memcpy(elements + i * NE, element, NE);
+	}
+	prefixes[0] |= s->low_bits;
+	if (s->bad_element >= 0)
+		memcpy(elements + (size_t)s->bad_element * NE, s->element, NE);
+	buf_reset(inner);
+	/* The encoder refuses suites it does not know: write the head by hand. */
+	wire_put_u8(inner, PROTO_MSG_LOOKUP);
+	wire_put_bytes(inner, request_id, sizeof(request_id));
+	wire_put_u8(inner, s->suite);
+	wire_put_u8(inner, s->mode);
+	wire_put_u32(inner, s->key_id);
+	wire_put_u8(inner, s->bits);
+	wire_put_u16(inner, s->count);
+	for (size_t i = 0; i < s->count; i++) {
+		wire_put_u32(inner, prefixes[i]);
+		wire_put_bytes(inner, elements + i * NE, NE);
+	}
+	free(prefixes);
+	free(elements);
+}
+
+/* ---- expectations ---- */
+
+typedef enum expect_kind { EXPECT_DROP, EXPECT_FRAME_ERROR, EXPECT_SEALED_ERROR } expect_kind;
+
+/* Sends frame and checks the server's answer is the expected one. */
+static void
+expect(const char *what, const uint8_t *frame, size_t len, expect_kind kind, uint16_t code)
+{
+	buf reply, opened;
+	proto_msg msg;
+	buf_init(&reply);
+	buf_init(&opened);
+	veil_err err = send_raw(frame, len, &reply);
+	int ok = 0;
+	switch (kind) {
+	case EXPECT_DROP:
+		ok = err == VEIL_ERR_TIMEOUT;
+		break;
+	case EXPECT_FRAME_ERROR: {
+		proto_frame f;
+		ok = err == VEIL_OK &&
+		     proto_frame_decode((const uint8_t *)buf_data(&reply), buf_len(&reply), &f) ==
+			     VEIL_OK &&
+		     f.type == PROTO_FRAME_ERROR && f.error_code == code;
+		break;
+	}
+	case EXPECT_SEALED_ERROR:
+		ok = err == VEIL_OK && open_reply(&reply, &opened, &msg) == 0 &&
+		     msg.type == PROTO_MSG_ERROR && msg.u.error.code == code;
+		break;
+	}
+	if (!ok)
+		printf("# %s: transport %s, %zu reply bytes, wanted %s %u\n", what, veil_strerror(err),
+		       buf_len(&reply),
+		       kind == EXPECT_DROP ? "drop" : kind == EXPECT_FRAME_ERROR ? "frame error"
+										: "sealed error",
+		       code);
+	CHECK(ok);
+	buf_free(&reply);
+	buf_free(&opened);
+}
+
+static void
+expect_sealed(const char *what, const buf *inner, uint16_t code)
+{
+	buf frame;
+	buf_init(&frame);
+	seal(inner, &frame);
+	expect(what, (const uint8_t *)buf_data(&frame), buf_len(&frame), EXPECT_SEALED_ERROR, code);
+	buf_free(&frame);
+}
+
+static void
+expect_lookup(const char *what, const lookup_spec *s, uint16_t code)
+{
+	buf inner;
+	buf_init(&inner);
+	encode_lookup(s, &inner);
+	expect_sealed(what, &inner, code);
+	buf_free(&inner);
+}
+
+/* ---- the battery ---- */
+
+static void
+case_bytes_that_are_no_frame_are_dropped(void)
+{
+	uint8_t junk[100];
+	randombytes_buf(junk, sizeof(junk));
+	expect("random bytes", junk, sizeof(junk), EXPECT_DROP, 0);
+	expect("empty message", junk, 0, EXPECT_DROP, 0);
+	uint8_t wrong_version[] = {'V', 'E', 'I', 'L', 9, PROTO_FRAME_SEALED, 0};
+	expect("wrong version", wrong_version, sizeof(wrong_version), EXPECT_DROP, 0);
+	uint8_t wrong_type[] = {'V', 'E', 'I', 'L', 1, 0x44, 0};
+	expect("unknown frame type", wrong_type, sizeof(wrong_type), EXPECT_DROP, 0);
+
+	/* Larger than the server takes: the transport discards it unread. */
+	const size_t big_len = PROTO_MAX_REQUEST_SIZE + 1024;
+	uint8_t *big = calloc(1, big_len);
+	REQUIRE(big != NULL);
+	memcpy(big, "VEIL\x01\x01", 6);
+	expect("oversized frame", big, big_len, EXPECT_DROP, 0);
+	free(big);
+}
+
+static void
+case_bad_frame_bodies(void)
+{
+	uint8_t short_sealed[6 + 10] = {'V', 'E', 'I', 'L', 1, PROTO_FRAME_SEALED};
+	expect("truncated sealed frame", short_sealed, sizeof(short_sealed), EXPECT_FRAME_ERROR,
+	       PROTO_STATUS_BAD_FRAME);
+	uint8_t reply_type[6 + 24 + 16] = {'V', 'E', 'I', 'L', 1, PROTO_FRAME_SEALED_REPLY};
+	expect("a reply frame as request", reply_type, sizeof(reply_type), EXPECT_FRAME_ERROR,
+	       PROTO_STATUS_BAD_FRAME);
+	uint8_t error_type[] = {'V', 'E', 'I', 'L', 1, PROTO_FRAME_ERROR, 0, 1};
+	expect("an error frame as request", error_type, sizeof(error_type), EXPECT_FRAME_ERROR,
+	       PROTO_STATUS_BAD_FRAME);
+}
+
+static void
+case_bad_envelopes(void)
+{
+	buf inner, frame;
+	buf_init(&inner);
+	buf_init(&frame);
+	proto_encode_info(&inner, request_id);
+
+	uint8_t garbage[6 + 32 + 24 + 64] = {'V', 'E', 'I', 'L', 1, PROTO_FRAME_SEALED};
+	randombytes_buf(garbage + 6, sizeof(garbage) - 6);
+	expect("random box", garbage, sizeof(garbage), EXPECT_FRAME_ERROR,
+	       PROTO_STATUS_BAD_ENVELOPE);
+
+	/* Sealed to another server's key. */
+	uint8_t other_pk[32], other_sk[32];
+	crypto_box_keypair(other_pk, other_sk);
+	REQUIRE(envelope_seal_request(client_pk, client_sk, other_pk,
+				      (const uint8_t *)buf_data(&inner), buf_len(&inner),
+				      &frame) == VEIL_OK);
+	expect("sealed to another server", (const uint8_t *)buf_data(&frame), buf_len(&frame),
+	       EXPECT_FRAME_ERROR, PROTO_STATUS_BAD_ENVELOPE);
+
+	/* One flipped ciphertext bit. */
+	seal(&inner, &frame);
+	((uint8_t *)frame.data)[buf_len(&frame) - 1] ^= 0x80;
+	expect("tampered box", (const uint8_t *)buf_data(&frame), buf_len(&frame),
+	       EXPECT_FRAME_ERROR, PROTO_STATUS_BAD_ENVELOPE);
+
+	/* A small-order client key: no box opens under it. */
+	seal(&inner, &frame);
+	memset(frame.data + 6, 0, 32);
+	expect("all-zero client key", (const uint8_t *)buf_data(&frame), buf_len(&frame),
+	       EXPECT_FRAME_ERROR, PROTO_STATUS_BAD_ENVELOPE);
+	buf_free(&inner);
+	buf_free(&frame);
+}
+
+static void
+case_undecodable_requests(void)
+{
+	buf inner;
+	buf_init(&inner);
+	expect_sealed("empty inner message", &inner, PROTO_STATUS_BAD_REQUEST);
+
+	wire_put_u8(&inner, 0x7e);
+	wire_put_bytes(&inner, request_id, sizeof(request_id));
+	expect_sealed("unknown message type", &inner, PROTO_STATUS_BAD_REQUEST);
+
+	lookup_spec s = lookup_default();
+	encode_lookup(&s, &inner);
+	buf_truncate(&inner, buf_len(&inner) - 1);
+	expect_sealed("truncated lookup", &inner, PROTO_STATUS_BAD_REQUEST);
+
+	encode_lookup(&s, &inner);
+	wire_put_u8(&inner, 0);
+	expect_sealed("lookup with a trailing byte", &inner, PROTO_STATUS_BAD_REQUEST);
+
+	buf_reset(&inner);
+	proto_encode_info_reply(&inner, request_id, &info);
+	expect_sealed("a reply message as request", &inner, PROTO_STATUS_UNSUPPORTED);
+	buf_free(&inner);
+}
+
+static void
+case_unknown_suite_mode_and_key(void)
+{
+	lookup_spec s = lookup_default();
+	s.suite = 0x42;
+	expect_lookup("unknown suite", &s, PROTO_STATUS_UNSUPPORTED);
+	s = lookup_default();
+	s.mode = OPRF_MODE_OPRF;
+	expect_lookup("OPRF mode", &s, PROTO_STATUS_UNSUPPORTED);
+	s.mode = OPRF_MODE_POPRF;
+	expect_lookup("POPRF mode", &s, PROTO_STATUS_UNSUPPORTED);
+	s = lookup_default();
+	s.key_id = info.keys[0].key_id + 1000;
+	expect_lookup("unknown key id", &s, PROTO_STATUS_KEY_UNKNOWN);
+}
+
+static void
+case_oversized_batches(void)
+{
+	lookup_spec s = lookup_default();
+	s.count = BATCH_CAP + 1;
+	expect_lookup("batch above the server's cap", &s, PROTO_STATUS_BATCH_TOO_LARGE);
+	s.count = PROTO_MAX_BATCH + 1;
+	expect_lookup("batch above the codec's cap", &s, PROTO_STATUS_BATCH_TOO_LARGE);
+
+	/* At the cap exactly, the same request is served. */
+	buf inner, frame, reply, opened;
+	proto_msg msg;
+	buf_init(&inner);
+	buf_init(&frame);
+	buf_init(&reply);
+	buf_init(&opened);
+	s.count = BATCH_CAP;
+	encode_lookup(&s, &inner);
+	seal(&inner, &frame);
+	CHECK(send_raw((const uint8_t *)buf_data(&frame), buf_len(&frame), &reply) == VEIL_OK);
+	CHECK(open_reply(&reply, &opened, &msg) == 0 && msg.type == PROTO_MSG_LOOKUP_REPLY &&
+	      msg.u.lookup_reply.count == BATCH_CAP);
+	buf_free(&inner);
+	buf_free(&frame);
+	buf_free(&reply);
+	buf_free(&opened);
+}
+
+static void
+case_bad_prefixes(void)
+{
+	lookup_spec s = lookup_default();
+	s.bits = (uint8_t)(info.p_max + 1);
+	expect_lookup("prefix longer than p_max", &s, PROTO_STATUS_BAD_PREFIX);
+	s.bits = 33;
+	expect_lookup("prefix of 33 bits", &s, PROTO_STATUS_BAD_REQUEST);
+	s = lookup_default();
+	s.low_bits = 1;
+	expect_lookup("prefix with low bits set", &s, PROTO_STATUS_BAD_PREFIX);
+}
+
+static void
+case_invalid_elements(void)
+{
+	uint8_t identity[NE] = {0}, top_bit[NE], odd[NE], not_reduced[NE];
+	valid_element(top_bit);
+	top_bit[NE - 1] |= 0x80;
+	valid_element(odd);
+	odd[0] |= 1;
+	memset(not_reduced, 0xff, NE);
+	not_reduced[0] = 0xed;
+	not_reduced[NE - 1] = 0x7f;
+	const uint8_t *bad[] = {identity, top_bit, odd, not_reduced};
+	const char *names[] = {"identity element", "top bit set", "negative encoding",
+			       "unreduced field element"};
+	for (size_t i = 0; i < 4; i++) {
+		lookup_spec s = lookup_default();
+		s.bad_element = (int)(i % s.count);
+		s.element = bad[i];
+		expect_lookup(names[i], &s, PROTO_STATUS_BAD_ELEMENT);
+	}
+}
+
+static void
+case_server_still_answers_right_and_registry_unchanged(void)
+{
+	CHECK(proc_alive(&daemon_proc));
+	veil_client_options opt = {.server_url = url, .client_secret = client_sk,
+				   .region = "US", .timeout_ms = 10000};
+	memcpy(opt.server_key, server_pk, sizeof(server_pk));
+	veil_client *client = NULL;
+	REQUIRE(veil_client_new(&opt, &client) == VEIL_OK);
+	const char *contacts[] = {"(415) 555-0100", "ann@example.org", "+1 415 555 0199"};
+	veil_lookup_result r[3];
+	CHECK(veil_client_lookup(client, contacts, 3, r) == VEIL_OK);
+	CHECK(r[0].status == VEIL_LOOKUP_REGISTERED);
+	CHECK(r[0].has_payload && r[0].payload_len == 5 && memcmp(r[0].payload, "hello", 5) == 0);
+	CHECK(r[1].status == VEIL_LOOKUP_REGISTERED);
+	CHECK(r[2].status == VEIL_LOOKUP_NOT_REGISTERED);
+	veil_client_free(client);
+
+	uint8_t now[32];
+	char *path = registry_file();
+	digest_file(path, now);
+	free(path);
+	CHECK(memcmp(now, registry_digest, sizeof(now)) == 0);
+}
+
+static const test_case cases[] = {
+	{"bytes that are no frame are dropped", case_bytes_that_are_no_frame_are_dropped},
+	{"bad frame bodies", case_bad_frame_bodies},
+	{"bad envelopes", case_bad_envelopes},
+	{"undecodable requests", case_undecodable_requests},
+	{"unknown suite, mode and key id", case_unknown_suite_mode_and_key},
+	{"oversized batches", case_oversized_batches},
+	{"bad prefixes", case_bad_prefixes},
+	{"invalid group elements", case_invalid_elements},
+	{"server still answers right, registry unchanged",
+	 case_server_still_answers_right_and_registry_unchanged},
+};
+
+static void
+setup(void)
+{
+	work_dir = proc_temp_dir("battery");
+	if (asprintf(&state_dir, "%s/state", work_dir) < 0 ||
+	    asprintf(&url, "tcp://127.0.0.1:%d", proc_free_port()) < 0)
+		abort();
+	char *import_path;
+	if (asprintf(&import_path, "%s/import.txt", work_dir) < 0)
+		abort();
+	FILE *f = fopen(import_path, "w");
+	if (f == NULL)
+		abort();
+	fprintf(f, "+1 415 555 0100,hello\nann@example.org\n");
+	for (unsigned i = 0; i < 500; i++)
+		fprintf(f, "+1 212 555 %04u\n", i);
+	fclose(f);
+
+	const char *keygen[] = {admin_path, "keygen", "--state", state_dir, NULL};
+	const char *import[] = {admin_path, "import", "--state", state_dir, "--region", "US",
+				"--strict", import_path, NULL};
+	const char *show[] = {admin_path, "info", "--state", state_dir, NULL};
+	char *out = NULL;
+	if (proc_run(keygen, NULL, NULL, NULL) != 0 || proc_run(import, NULL, NULL, NULL) != 0 ||
+	    proc_run(show, NULL, &out, NULL) != 0 || strncmp(out, "server-key ", 11) != 0 ||
+	    sodium_hex2bin(server_pk, 32, out + 11, 64, NULL, NULL, NULL) != 0)
+		abort();
+	free(out);
+	free(import_path);
+
+	char *path = registry_file();
+	digest_file(path, registry_digest);
+	free(path);
+
+	const char *argv[] = {veild_path, "--state", state_dir, "--listen", url, "--threads", "2",
+			      "--batch-cap", "16", NULL};
+	if (proc_start(&daemon_proc, argv, "ready", 20000) != 0)
+		abort();
+	crypto_box_keypair(client_pk, client_sk);
+	if (transport_client_open(url, 400, PROTO_MAX_REPLY_SIZE, &raw) != VEIL_OK)
+		abort();
+	fetch_info();
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 3 || veil_crypto_init() != VEIL_OK)
+		return 2;
+	admin_path = argv[1];
+	veild_path = argv[2];
+	setup();
+	int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
+	transport_client_close(raw);
+	if (proc_stop(&daemon_proc) != 0)
+		rc = 1;
+	proc_release(&daemon_proc);
+	proc_remove_tree(work_dir);
+	return rc;
+}
