@@ -44,7 +44,7 @@ typedef struct loadgen_peer loadgen_peer;
 /* Errors: VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO (server_key is a small-order
  * point). Free with loadgen_peer_free (NULL ok), which wipes. */
 veil_err loadgen_peer_new(const uint8_t server_key[static ENVELOPE_PUBLIC_KEY_SIZE],
-			  loadgen_peer **out) __attribute__((warn_unused_result));
+                          loadgen_peer **out) __attribute__((warn_unused_result));
 void loadgen_peer_free(loadgen_peer *peer);
 
 /*
@@ -57,15 +57,15 @@ void loadgen_peer_free(loadgen_peer *peer);
  * usable key), VEIL_ERR_PARSE, VEIL_ERR_NOMEM.
  */
 veil_err loadgen_info(const loadgen_peer *peer, transport_client *transport,
-		      proto_info_reply *info_out, uint16_t *status)
-	__attribute__((warn_unused_result));
+                      proto_info_reply *info_out, uint16_t *status)
+        __attribute__((warn_unused_result));
 
 /* What a pool's requests look like. */
 typedef struct loadgen_plan {
 	const proto_info_reply *info; /* from loadgen_info; keys[0] is used */
-	unsigned prefix_bits;	      /* within [p_min, p_max] */
-	size_t batch;		      /* items per request, 1..batch_cap */
-	size_t frames;		      /* requests in the pool, >= 1 */
+	unsigned prefix_bits;         /* within [p_min, p_max] */
+	size_t batch;                 /* items per request, 1..batch_cap */
+	size_t frames;                /* requests in the pool, >= 1 */
 	/* The registry holds loadgen_handle(1, i) for i < registered. */
 	uint32_t registered;
 } loadgen_plan;
@@ -80,8 +80,8 @@ typedef struct loadgen_pool loadgen_pool;
  * Errors: VEIL_ERR_ARGUMENT (a plan the server's INFO rules out),
  * VEIL_ERR_NOMEM, and oprf_blind's errors.
  */
-veil_err loadgen_pool_new(const loadgen_peer *peer, const loadgen_plan *plan,
-			  loadgen_pool **out) __attribute__((warn_unused_result));
+veil_err loadgen_pool_new(const loadgen_peer *peer, const loadgen_plan *plan, loadgen_pool **out)
+        __attribute__((warn_unused_result));
 /* Wipes (blinds) and frees. NULL ok. */
 void loadgen_pool_free(loadgen_pool *pool);
 
@@ -108,13 +108,14 @@ typedef enum loadgen_verdict {
  * one pool (it uses the pool's scratch buffer).
  */
 loadgen_verdict loadgen_pool_classify(loadgen_pool *pool, size_t i, const uint8_t *reply,
-				      size_t len, uint16_t *status);
+                                      size_t len, uint16_t *status);
 
 /* What loadgen_pool_check found in one reply. */
 typedef struct loadgen_check {
-	size_t items;	   /* answers checked */
+	size_t items;      /* answers checked */
 	size_t registered; /* of them, registered by the truth */
-	size_t wrong;	   /* answers that disagree with the truth */
+	size_t wrong;      /* answers that disagree with the truth */
+	size_t slots;      /* entries per item in this reply */
 	/* When the reply itself is bad: a fixed reason. Else NULL. */
 	const char *failure;
 } loadgen_check;
@@ -130,6 +131,6 @@ typedef struct loadgen_check {
  * VEIL_ERR_VERIFY, VEIL_ERR_UNSUPPORTED for a refusal, VEIL_ERR_NOMEM).
  */
 veil_err loadgen_pool_check(loadgen_pool *pool, size_t i, const uint8_t *reply, size_t len,
-			    loadgen_check *out) __attribute__((warn_unused_result));
+                            loadgen_check *out) __attribute__((warn_unused_result));
 
 #endif

@@ -99,10 +99,8 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 		goto fail;
 	c->timeout_ms = options->timeout_ms ? options->timeout_ms : DEFAULT_TIMEOUT_MS;
 	c->prefix_bits = options->prefix_bits;
-	c->mode = ENTRY_OPRF_MODE;
+	c->mode = OPRF_MODE_OPRF; /* until INFO says which mode the registry serves */
 	c->suite = proto_suite(PROTO_SUITE_RISTRETTO255_SHA512);
-	if ((err = oprf_ctx_new(c->suite, c->mode, &c->ctx)) != VEIL_OK)
-		goto fail;
 	if ((err = transport_client_open(c->url, c->timeout_ms, PROTO_MAX_REPLY_SIZE,
 					 &c->transport)) != VEIL_OK)
 		goto fail;
@@ -211,12 +209,26 @@ fetch_info(veil_client *c, buf *inner, buf *frame, buf *reply, buf *reply_inner)
 		set_error(c, "%s", "server answered INFO with another message");
 		return VEIL_ERR_PARSE;
 	}
+	/* The registry serves one mode; VOPRF (with its proof) when offered. */
 	const proto_key_info *current = &msg.u.info_reply.keys[0];
-	if (current->suite != PROTO_SUITE_RISTRETTO255_SHA512 ||
-	    !(current->modes & (c->mode == OPRF_MODE_VOPRF ? PROTO_MODE_BIT_VOPRF
-							   : PROTO_MODE_BIT_OPRF))) {
-		set_error(c, "%s", "server does not offer ristretto255-SHA512 in this mode");
+	oprf_mode mode;
+	if (current->modes & PROTO_MODE_BIT_VOPRF)
+		mode = OPRF_MODE_VOPRF;
+	else if (current->modes & PROTO_MODE_BIT_OPRF)
+		mode = OPRF_MODE_OPRF;
+	else
+		mode = (oprf_mode)-1;
+	if (current->suite != PROTO_SUITE_RISTRETTO255_SHA512 || (int)mode < 0) {
+		set_error(c, "%s", "server offers no suite and mode this client knows");
 		return VEIL_ERR_UNSUPPORTED;
+	}
+	if (c->ctx == NULL || oprf_ctx_mode(c->ctx) != mode) {
+		oprf_ctx_free(c->ctx);
+		c->ctx = NULL;
+		err = oprf_ctx_new(c->suite, mode, &c->ctx);
+		if (err != VEIL_OK)
+			return err;
+		c->mode = mode;
 	}
 	c->info = msg.u.info_reply;
 	c->have_info = 1;

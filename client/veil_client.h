@@ -5,10 +5,11 @@
  * client key, then ask which of a list of contacts are registered. The
  * library normalizes each contact (phone numbers to E.164 with a default
  * region, emails lowercased), computes its public bucket, blinds it with
- * an RFC 9497 VOPRF, sends only the blinded element and a short bucket
+ * an RFC 9497 OPRF, sends only the blinded element and a short bucket
  * prefix, and finds the match itself. The server never sees a contact, a
- * plain hash of one, or whether it matched; the server's proof shows it
- * used the key the client pinned for everyone, not one chosen to tag it.
+ * plain hash of one, or whether it matched. When the registry serves
+ * VOPRF, the library checks the server's proof that it evaluated with the
+ * key it advertises to every client.
  *
  *   veil_client_options o = { .server_url = "tcp://127.0.0.1:7000",
  *                             .client_secret = key, .region = "US" };

@@ -7,7 +7,9 @@
  *   payload    = XChaCha20-Poly1305 under BLAKE2b-256(key = y,
  *                "veil-payload-v1") of len u8 | data | zero padding
  *
- * x is a normalized handle, y its OPRF output (16 to 64 bytes).
+ * x is a normalized handle, y its OPRF output (16 to 64 bytes) in the
+ * registry's mode: the mode is part of the RFC 9497 context, so outputs of
+ * one mode never match tags made in another.
  */
 #ifndef VEIL_COMMON_ENTRY_H
 #define VEIL_COMMON_ENTRY_H
@@ -16,15 +18,7 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "oprf.h"
 
-/*
- * Registry entries are computed with RFC 9497 VOPRF outputs: the mode is
- * part of the OPRF context, so outputs of one mode never match tags made
- * in another, and VOPRF lets every client check the server used the key
- * it pinned (no per-user keys that could tag requesters).
- */
-#define ENTRY_OPRF_MODE OPRF_MODE_VOPRF
 
 #define ENTRY_MIN_TAG_SIZE 8
 #define ENTRY_MAX_TAG_SIZE 32

@@ -38,6 +38,7 @@ typedef struct options {
 	const char *state;
 	const char *region;
 	bool strict;
+	bool verifiable;
 	unsigned threads;
 	bool help;
 	int positional_count;
@@ -50,6 +51,7 @@ enum {
 	OPT_REGION = 1 << 1,
 	OPT_STRICT = 1 << 2,
 	OPT_THREADS = 1 << 3,
+	OPT_VERIFIABLE = 1 << 4,
 };
 
 typedef struct command {
@@ -133,7 +135,8 @@ run_keygen(const options *opt)
 {
 	const char *why = NULL;
 	veil_state *st = NULL;
-	veil_err err = state_create(opt->state, &why);
+	veil_err err = state_create(opt->state, opt->verifiable ? OPRF_MODE_VOPRF : OPRF_MODE_OPRF,
+				    &why);
 	if (err != VEIL_OK) {
 		fail("cannot create state in %s: %s%s%s", opt->state, veil_strerror(err),
 		     why != NULL ? ": " : "", why != NULL ? why : "");
@@ -152,31 +155,22 @@ run_keygen(const options *opt)
 /* ------------------------------------------------------------------ */
 /* import */
 
-typedef struct bad_lines {
-	uint64_t count;
-} bad_lines;
-
-static void
-report_bad_line(void *arg, uint64_t line, const char *reason)
-{
-	bad_lines *bad = arg;
-	if (bad->count++ < MAX_BAD_LINES_SHOWN)
-		fprintf(stderr, "%s: import: line %llu: %s\n", PROGRAM, (unsigned long long)line,
-		        reason);
-}
-
 typedef struct progress {
 	bool tty;
 	double started; /* of the stage */
 	double last_drawn;
-	registry_stage stage;
+	int stage; /* a registry_stage, or STAGE_PARSE */
 	bool drawn;
 } progress;
 
+#define STAGE_PARSE (-1)
+
 static const char *
-stage_name(registry_stage stage)
+stage_name(int stage)
 {
 	switch (stage) {
+	case STAGE_PARSE:
+		return "parsing";
 	case REGISTRY_STAGE_SORT:
 		return "sorting";
 	case REGISTRY_STAGE_COMPUTE:
@@ -189,10 +183,14 @@ stage_name(registry_stage stage)
 	return "";
 }
 
+/*
+ * Redraws the bar: stage, fraction done, items per second (items done so
+ * far), time left. Only on a terminal, and at most every
+ * PROGRESS_INTERVAL seconds but for a stage's first and last report.
+ */
 static void
-on_progress(void *arg, registry_stage stage, uint64_t done, uint64_t total)
+progress_draw(progress *p, int stage, uint64_t done, uint64_t total, uint64_t items)
 {
-	progress *p = arg;
 	const double now = seconds_now();
 	if (!p->tty)
 		return;
@@ -206,21 +204,38 @@ on_progress(void *arg, registry_stage stage, uint64_t done, uint64_t total)
 	p->last_drawn = now;
 	const double fraction = total > 0 ? (double)done / (double)total : 1.0;
 	const double elapsed = now - p->started;
-	const double rate = elapsed > 0 ? (double)done / elapsed : 0;
+	const double rate = elapsed > 0 ? (double)items / elapsed : 0;
 	char bar[31];
 	const int filled = (int)(fraction * 30);
 	for (int i = 0; i < 30; i++)
 		bar[i] = i < filled ? '#' : '.';
 	bar[30] = '\0';
-	fprintf(stderr, "\r%-10s [%s] %3d%% %9.0f/s", stage_name(stage), bar, (int)(fraction * 100),
-	        rate);
-	if (rate > 0 && done < total) {
-		const unsigned long eta = (unsigned long)((double)(total - done) / rate);
+	fprintf(stderr, "\r%-10s [%s] %3d%%", stage_name(stage), bar, (int)(fraction * 100));
+	/* A stage reported only when done has no rate worth showing. */
+	if (elapsed >= PROGRESS_INTERVAL)
+		fprintf(stderr, " %9.0f/s", rate);
+	else
+		fprintf(stderr, " %11s", "");
+	if (elapsed > 0 && done > 0 && done < total) {
+		const double left = (double)(total - done) * elapsed / (double)done;
+		const unsigned long eta = (unsigned long)left;
 		fprintf(stderr, "  ETA %lu:%02lu:%02lu ", eta / 3600, eta / 60 % 60, eta % 60);
 	} else {
 		fprintf(stderr, "                ");
 	}
 	p->drawn = true;
+}
+
+static void
+on_progress(void *arg, registry_stage stage, uint64_t done, uint64_t total)
+{
+	progress_draw(arg, (int)stage, done, total, done);
+}
+
+static void
+on_parse_progress(void *arg, uint64_t done, uint64_t total, uint64_t lines)
+{
+	progress_draw(arg, STAGE_PARSE, done, total, lines);
 }
 
 static void
@@ -231,6 +246,21 @@ progress_clear(progress *p)
 	p->drawn = false;
 }
 
+typedef struct bad_lines {
+	uint64_t count;
+	progress *bar; /* cleared before a report */
+} bad_lines;
+
+static void
+report_bad_line(void *arg, uint64_t line, const char *reason)
+{
+	bad_lines *bad = arg;
+	progress_clear(bad->bar);
+	if (bad->count++ < MAX_BAD_LINES_SHOWN)
+		fprintf(stderr, "%s: import: line %llu: %s\n", PROGRAM, (unsigned long long)line,
+		        reason);
+}
+
 static int
 run_import(const options *opt)
 {
@@ -239,14 +269,16 @@ run_import(const options *opt)
 	import_batch *batch = NULL;
 	char *text = NULL;
 	size_t text_len = 0, count = 0, key_count = 0;
-	bad_lines bad = {0};
+	bad_lines bad = {0, NULL};
 	import_summary summary;
 	registry_change change;
-	progress prog = {.tty = isatty(STDERR_FILENO) == 1, .stage = REGISTRY_STAGE_SORT};
+	progress prog = {.tty = isatty(STDERR_FILENO) == 1, .stage = STAGE_PARSE};
 	int status = 1;
 	veil_err err;
 
 	const double started = seconds_now();
+	prog.started = started;
+	bad.bar = &prog;
 	if ((st = open_state(opt)) == NULL)
 		goto out;
 	if ((err = import_read_file(path, &text, &text_len)) != VEIL_OK) {
@@ -255,12 +287,10 @@ run_import(const options *opt)
 		     err == VEIL_ERR_SYSTEM ? strerror(errno) : "");
 		goto out;
 	}
-	if (prog.tty)
-		fprintf(stderr, "parsing...");
-	err = import_parse(text, text_len, opt->region, opt->threads, report_bad_line, &bad,
-	                   &batch);
-	if (prog.tty)
-		fprintf(stderr, "\r%10s\r", "");
+	const import_options parse_options = {opt->region, opt->threads,      report_bad_line,
+	                                      &bad,        on_parse_progress, &prog};
+	err = import_parse(text, text_len, &parse_options, &batch);
+	progress_clear(&prog);
 	sodium_memzero(text, text_len);
 	if (err != VEIL_OK) {
 		fail("cannot parse %s: %s", path, veil_strerror(err));
@@ -278,8 +308,8 @@ run_import(const options *opt)
 
 	const registry_record *records = import_batch_records(batch, &count);
 	const registry_key *keys = state_keys(st, &key_count);
-	const registry_import_options import_options = {opt->threads, on_progress, &prog};
-	err = registry_import(state_registry(st), keys, key_count, records, count, &import_options,
+	const registry_import_options store_options = {opt->threads, on_progress, &prog};
+	err = registry_import(state_registry(st), keys, key_count, records, count, &store_options,
 	                      &change);
 	progress_clear(&prog);
 	if (err != VEIL_OK) {
@@ -496,12 +526,17 @@ run_verify(const options *opt)
 /* The table, usage and option parsing */
 
 static const command commands[] = {
-        {"keygen", "--state DIR", "create a state directory: keys and an empty registry",
+        {"keygen", "--state DIR [--verifiable]",
+         "create a state directory: keys and an empty registry",
          "Creates DIR (mode 0700) unless it exists, the transport key pair\n"
          "(transport.key), OPRF key id 1 (oprf-00000001.key) and an empty registry\n"
          "(registry/). Refuses to touch a directory that already holds any of them.\n"
-         "Prints the server-key line clients pin.\n",
-         OPT_STATE, 0, 0, run_keygen},
+         "Prints the server-key line clients pin.\n"
+         "--verifiable: the registry serves RFC 9497 VOPRF, whose proof lets every\n"
+         "client check the server evaluated with the key it publishes to all; each\n"
+         "contact then costs the server about 2.3 scalar multiplications instead of\n"
+         "one. Default: OPRF. The mode is fixed for the life of the registry.\n",
+         OPT_STATE | OPT_VERIFIABLE, 0, 0, run_keygen},
         {"import", "--state DIR [--region CC] [--strict] [--threads N] FILE|-",
          "add or update handles from a file, in one transaction",
          "One contact per line: a handle, then optionally a comma and a payload (the\n"
@@ -585,6 +620,7 @@ parse_options(const command *c, int argc, char **argv, options *opt)
 	        {"--region", OPT_REGION, true},
 	        {"--strict", OPT_STRICT, false},
 	        {"--threads", OPT_THREADS, true},
+	        {"--verifiable", OPT_VERIFIABLE, false},
 	};
 	bool only_positional = false;
 
@@ -635,6 +671,9 @@ parse_options(const command *c, int argc, char **argv, options *opt)
 			break;
 		case OPT_STRICT:
 			opt->strict = true;
+			break;
+		case OPT_VERIFIABLE:
+			opt->verifiable = true;
 			break;
 		case OPT_THREADS: {
 			char *end = NULL;

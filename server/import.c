@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -18,6 +19,8 @@ _Static_assert(NORMALIZE_MAX_HANDLE <= REGISTRY_MAX_HANDLE,
 /* Below this many bytes of input one thread parses it all. */
 #define PARALLEL_MIN_INPUT 65536
 #define MAX_THREADS        64
+/* The progress of a slice is published every this many lines. */
+#define PROGRESS_LINES     1024
 
 /* ------------------------------------------------------------------ */
 /* One line */
@@ -155,10 +158,24 @@ typedef struct bad_line {
 	const char *reason;
 } bad_line;
 
-typedef struct slice {
+typedef struct slice slice;
+
+/* What the slice parsed by the calling thread reports progress with. */
+typedef struct reporter {
+	import_progress_fn *fn;
+	void *arg;
+	const slice *slices;
+	size_t count;
+	uint64_t total;
+} reporter;
+
+struct slice {
 	const char *text;
 	size_t len;
 	const char *region;
+	const reporter *reporter; /* NULL but for the calling thread's slice */
+	atomic_size_t done;       /* bytes parsed, published now and then */
+	atomic_size_t done_lines;
 	uint64_t lines, skipped;
 	char *arena;
 	size_t arena_len, arena_cap;
@@ -167,7 +184,7 @@ typedef struct slice {
 	bad_line *bad;
 	size_t bad_count, bad_cap;
 	veil_err err;
-} slice;
+};
 
 struct import_batch {
 	registry_record *records;
@@ -251,6 +268,19 @@ slice_parse(void *arg)
 		else
 			s->err = slice_bad(s, s->lines, import_line_reason(st, line.handle_status));
 		s->lines++;
+		if (s->lines % PROGRESS_LINES == 0) {
+			atomic_store(&s->done, at);
+			atomic_store(&s->done_lines, s->lines);
+			if (s->reporter != NULL) {
+				const reporter *r = s->reporter;
+				uint64_t bytes = 0, lines = 0;
+				for (size_t i = 0; i < r->count; i++) {
+					bytes += atomic_load(&r->slices[i].done);
+					lines += atomic_load(&r->slices[i].done_lines);
+				}
+				r->fn(r->arg, bytes, r->total, lines);
+			}
+		}
 	}
 	sodium_memzero(&line, sizeof(line));
 	return NULL;
@@ -284,10 +314,11 @@ import_batch_free(import_batch *b)
 }
 
 veil_err
-import_parse(const char *text, size_t len, const char *default_region, unsigned threads,
-             import_report_fn *report, void *report_arg, import_batch **out)
+import_parse(const char *text, size_t len, const import_options *options, import_batch **out)
 {
+	static const import_options defaults = {NULL, 0, NULL, NULL, NULL, NULL};
 	slice *slices = NULL;
+	reporter progress;
 	pthread_t ids[MAX_THREADS];
 	import_batch *b = NULL;
 	size_t n = 0;
@@ -296,6 +327,12 @@ import_parse(const char *text, size_t len, const char *default_region, unsigned 
 	if (out == NULL)
 		return VEIL_ERR_ARGUMENT;
 	*out = NULL;
+	if (options == NULL)
+		options = &defaults;
+	const char *default_region = options->default_region;
+	unsigned threads = options->threads;
+	import_report_fn *report = options->report;
+	void *report_arg = options->report_arg;
 	if ((text == NULL && len != 0) || (default_region != NULL && default_region[0] != '\0' &&
 	                                   !normalize_region_valid(default_region)))
 		return VEIL_ERR_ARGUMENT;
@@ -322,8 +359,13 @@ import_parse(const char *text, size_t len, const char *default_region, unsigned 
 		slices[n].text = text + at;
 		slices[n].len = end - at;
 		slices[n].region = default_region;
+		atomic_init(&slices[n].done, 0);
+		atomic_init(&slices[n].done_lines, 0);
 		at = end;
 	}
+	progress = (reporter){options->progress, options->progress_arg, slices, n, len};
+	if (n > 0 && options->progress != NULL)
+		slices[0].reporter = &progress;
 	size_t started = 0;
 	for (size_t i = 1; i < n; i++, started++)
 		if (pthread_create(&ids[i], NULL, slice_parse, &slices[i]) != 0)
@@ -334,6 +376,12 @@ import_parse(const char *text, size_t len, const char *default_region, unsigned 
 		pthread_join(ids[i], NULL);
 	for (size_t i = started + 1; i < n; i++)
 		slice_parse(&slices[i]);
+	if (options->progress != NULL) {
+		uint64_t lines = 0;
+		for (size_t i = 0; i < n; i++)
+			lines += slices[i].lines;
+		options->progress(options->progress_arg, len, len, lines);
+	}
 
 	if ((b = calloc(1, sizeof(*b))) == NULL) {
 		err = VEIL_ERR_NOMEM;

@@ -84,22 +84,40 @@ typedef struct import_summary {
 	uint64_t bad;     /* lines refused */
 } import_summary;
 
-/* Told about each bad line, in line order (lines count from 1). */
+/* Told about each bad line (lines count from 1). */
 typedef void import_report_fn(void *arg, uint64_t line_number, const char *reason);
 
 /*
- * Parses len bytes of text (an import file) on up to threads threads
- * (0 = online CPUs; small inputs use one). report (may be NULL) is called
- * from the calling thread, after parsing, once per bad line. *out is set
- * to NULL first; on success it holds every good line's record, in file
- * order, and owns copies of their bytes (text may be freed).
+ * Told how parsing goes: bytes parsed of total, and lines so far. Called
+ * from the calling thread, every thousand lines or so, then once at
+ * the end with done == total.
+ */
+typedef void import_progress_fn(void *arg, uint64_t done, uint64_t total, uint64_t lines);
+
+typedef struct import_options {
+	/* As for normalize_handle(): national numbers are read in it; NULL for none. */
+	const char *default_region;
+	/* Threads parsing at once; 0 = online CPUs. Small inputs use one. */
+	unsigned threads;
+	/* May be NULL. Called after parsing, once per bad line, in line order. */
+	import_report_fn *report;
+	void *report_arg;
+	/* May be NULL. */
+	import_progress_fn *progress;
+	void *progress_arg;
+} import_options;
+
+/*
+ * Parses len bytes of text (an import file) as options say (NULL: no
+ * region, every CPU, no reports). *out is set to NULL first; on success
+ * it holds every good line's record, in file order, and owns copies of
+ * their bytes (text may be freed).
  * Errors: VEIL_ERR_ARGUMENT (NULL out, NULL text with len > 0, a
  * default_region normalize_region_valid() refuses), VEIL_ERR_NOMEM,
- * VEIL_ERR_LIMIT (more than UINT32_MAX - 1 records), VEIL_ERR_SYSTEM.
+ * VEIL_ERR_LIMIT (more than UINT32_MAX - 1 records).
  */
-veil_err import_parse(const char *text, size_t len, const char *default_region, unsigned threads,
-                      import_report_fn *report, void *report_arg, import_batch **out)
-        __attribute__((warn_unused_result));
+veil_err import_parse(const char *text, size_t len, const import_options *options,
+                      import_batch **out) __attribute__((warn_unused_result));
 
 /* The records (valid until import_batch_free) and their number. */
 const registry_record *import_batch_records(const import_batch *batch, size_t *count);

@@ -45,6 +45,7 @@
 #define META_KEYS     "keys"
 #define META_HANDLES  "handles"
 #define META_PAYLOADS "payloads"
+#define META_MODE     "mode"
 
 typedef struct index_dbi {
 	uint32_t key_id;
@@ -308,6 +309,13 @@ meta_read_view(MDB_txn *txn, MDB_dbi meta, registry_view *view)
 		err = VEIL_ERR_CORRUPT;
 		goto out;
 	}
+	if ((err = meta_get(txn, meta, META_MODE, 1, &v)) != VEIL_OK)
+		goto out;
+	view->mode = *(const uint8_t *)v.mv_data;
+	if (view->mode != OPRF_MODE_OPRF && view->mode != OPRF_MODE_VOPRF) {
+		err = VEIL_ERR_CORRUPT;
+		goto out;
+	}
 	if ((err = meta_get(txn, meta, META_KEYS, 0, &v)) != VEIL_OK)
 		goto out;
 	if (v.mv_size == 0 || v.mv_size % 4 != 0 || v.mv_size / 4 > REGISTRY_MAX_KEYS) {
@@ -518,7 +526,7 @@ remove_env_files(const char *path)
 }
 
 veil_err
-registry_create(const char *path, uint8_t tag_len, uint32_t key_id)
+registry_create(const char *path, uint8_t tag_len, uint32_t key_id, uint8_t mode)
 {
 	MDB_env *env = NULL;
 	MDB_txn *txn = NULL;
@@ -531,7 +539,7 @@ registry_create(const char *path, uint8_t tag_len, uint32_t key_id)
 	veil_err err;
 
 	if (path == NULL || path[0] == '\0' || tag_len < ENTRY_MIN_TAG_SIZE ||
-	    tag_len > ENTRY_MAX_TAG_SIZE)
+	    tag_len > ENTRY_MAX_TAG_SIZE || (mode != OPRF_MODE_OPRF && mode != OPRF_MODE_VOPRF))
 		return VEIL_ERR_ARGUMENT;
 	if (mkdir(path, 0700) != 0) {
 		err = errno == EEXIST ? VEIL_ERR_EXISTS : VEIL_ERR_SYSTEM;
@@ -555,7 +563,8 @@ registry_create(const char *path, uint8_t tag_len, uint32_t key_id)
 	for (size_t p = 0; p < REGISTRY_PREFIXES; p++)
 		slots[p] = REGISTRY_SLOT_QUANTUM;
 	if ((err = meta_put(txn, meta, META_FORMAT, raw, 4)) != VEIL_OK ||
-	    (err = meta_put(txn, meta, META_TAG_LEN, &tag_len, 1)) != VEIL_OK)
+	    (err = meta_put(txn, meta, META_TAG_LEN, &tag_len, 1)) != VEIL_OK ||
+	    (err = meta_put(txn, meta, META_MODE, &mode, 1)) != VEIL_OK)
 		goto out;
 	put_be32(raw, key_id);
 	if ((err = meta_put(txn, meta, META_KEYS, raw, 4)) != VEIL_OK ||
@@ -1165,8 +1174,6 @@ writer_begin(registry *reg, const registry_key *keys, size_t key_count, writer *
 		return VEIL_ERR_ARGUMENT;
 	if ((err = check_keys(keys, key_count, suite)) != VEIL_OK)
 		return err;
-	if ((err = oprf_ctx_new(suite, ENTRY_OPRF_MODE, &w->ctx)) != VEIL_OK)
-		return err;
 	for (int attempt = 0; attempt < 3; attempt++) {
 		int rc = mdb_txn_begin(reg->env, NULL, 0, &w->txn);
 		if (rc != 0) {
@@ -1175,6 +1182,11 @@ writer_begin(registry *reg, const registry_key *keys, size_t key_count, writer *
 			goto out;
 		}
 		if ((err = meta_read_view(w->txn, reg->meta, &w->view)) != VEIL_OK)
+			goto out;
+		/* Entries are made in the registry's mode (entry.h). */
+		oprf_ctx_free(w->ctx);
+		w->ctx = NULL;
+		if ((err = oprf_ctx_new(suite, (oprf_mode)w->view.mode, &w->ctx)) != VEIL_OK)
 			goto out;
 		int known = 1;
 		for (uint32_t i = 0; i < w->view.key_count; i++) {
@@ -1966,9 +1978,9 @@ registry_verify(registry *reg, const registry_key *keys, size_t key_count, unsig
 		return VEIL_ERR_ARGUMENT;
 	if ((err = check_keys(keys, key_count, suite)) != VEIL_OK)
 		return err;
-	if ((err = oprf_ctx_new(suite, ENTRY_OPRF_MODE, &ctx)) != VEIL_OK)
-		return err;
 	if ((err = read_begin(reg, &txn, &view, dbis)) != VEIL_OK)
+		goto out;
+	if ((err = oprf_ctx_new(suite, (oprf_mode)view.mode, &ctx)) != VEIL_OK)
 		goto out;
 	job.ctx = ctx;
 	job.output_size = oprf_suite_output_size(suite);

@@ -23,7 +23,14 @@
  * counts and the slots: readers see the registry before or after a change,
  * never in between, and a crash or kill -9 leaves one or the other.
  * Several processes may have the same registry open (veild readers,
- * veil-admin writing); LMDB serializes writers.
+ * veil-admin writing); LMDB serializes writers, and a writer holds the
+ * write lock from its first read to its commit (an import, through all
+ * its OPRF evaluations), so that what it computed from still holds when
+ * it commits. Readers never wait for writers.
+ *
+ * The memory map is 16 GiB, sparse: a handle takes about 70 bytes, 190
+ * with a payload (measured), so tens of millions fit; beyond, writes fail
+ * with VEIL_ERR_LIMIT.
  *
  * Nothing here logs; no error carries a handle or a key.
  */
@@ -59,6 +66,7 @@ typedef struct registry_reader registry_reader;
 /* What a read snapshot shows. */
 typedef struct registry_view {
 	uint8_t tag_len;
+	uint8_t mode;	   /* the RFC 9497 mode entries are made in: OPRF or VOPRF */
 	uint64_t handles;  /* registered handles */
 	uint64_t payloads; /* handles with a payload */
 	uint32_t key_count;
@@ -131,12 +139,13 @@ typedef struct registry_verify_summary {
  * Creates a registry at path: makes the directory (mode 0700; it must not
  * exist), the LMDB files (0600), and the meta for tag_len
  * (ENTRY_MIN_TAG_SIZE..ENTRY_MAX_TAG_SIZE) and the single live key id
- * key_id, with no handles. Synced to disk before returning.
+ * key_id, with no handles, whose entries are made in RFC 9497 mode mode
+ * (OPRF_MODE_OPRF or OPRF_MODE_VOPRF). Synced to disk before returning.
  * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_EXISTS (path exists),
  * VEIL_ERR_SYSTEM (errno may tell), VEIL_ERR_NOMEM. On error nothing
  * is left behind.
  */
-veil_err registry_create(const char *path, uint8_t tag_len, uint32_t key_id) REGISTRY_WARN_UNUSED;
+veil_err registry_create(const char *path, uint8_t tag_len, uint32_t key_id, uint8_t mode) REGISTRY_WARN_UNUSED;
 
 /*
  * Opens the registry at path. *out is set to NULL first; on success it

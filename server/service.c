@@ -20,7 +20,7 @@ struct service {
 struct service_worker {
 	service *svc;
 	registry_reader *reader;
-	oprf_ctx *ctx; /* ENTRY_OPRF_MODE: the mode the registry's tags are made in */
+	oprf_ctx *ctx[2]; /* by mode: OPRF, VOPRF; the registry's mode is served */
 	buf inner;	  /* the opened request */
 	buf reply_inner;  /* the reply before sealing */
 	uint8_t *blinded; /* PROTO_MAX_BATCH * Ne */
@@ -88,7 +88,8 @@ service_worker_new(service *svc, service_worker **out)
 	w->evaluated = malloc(PROTO_MAX_BATCH * ne);
 	if (w->blinded == NULL || w->evaluated == NULL)
 		goto fail;
-	if ((err = oprf_ctx_new(svc->suite, ENTRY_OPRF_MODE, &w->ctx)) != VEIL_OK ||
+	if ((err = oprf_ctx_new(svc->suite, OPRF_MODE_OPRF, &w->ctx[0])) != VEIL_OK ||
+	    (err = oprf_ctx_new(svc->suite, OPRF_MODE_VOPRF, &w->ctx[1])) != VEIL_OK ||
 	    (err = registry_reader_new(state_registry(svc->state), &w->reader)) != VEIL_OK)
 		goto fail;
 	*out = w;
@@ -104,7 +105,8 @@ service_worker_free(service_worker *w)
 	if (w == NULL)
 		return;
 	registry_reader_free(w->reader);
-	oprf_ctx_free(w->ctx);
+	oprf_ctx_free(w->ctx[0]);
+	oprf_ctx_free(w->ctx[1]);
 	buf_free(&w->inner);
 	buf_free(&w->reply_inner);
 	if (w->blinded != NULL)
@@ -194,7 +196,7 @@ handle_info(service_worker *w, const proto_msg *msg, const registry_view *view)
 		proto_key_info *k = &info.keys[info.key_count++];
 		k->key_id = view->key_ids[i];
 		k->suite = PROTO_SUITE_RISTRETTO255_SHA512;
-		k->modes = PROTO_MODE_BIT_VOPRF;
+		k->modes = view->mode == OPRF_MODE_VOPRF ? PROTO_MODE_BIT_VOPRF : PROTO_MODE_BIT_OPRF;
 		k->pk_len = (uint16_t)ne;
 		oprf_key_public(key, k->pk);
 	}
@@ -215,7 +217,7 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 	const oprf_key *key = state_oprf_key(w->svc->state, lookup->key_id);
 	uint32_t slots_by_prefix[33];
 
-	if (lookup->mode != ENTRY_OPRF_MODE) {
+	if (lookup->mode != view->mode) {
 		/* Outputs of another mode match no tag: refuse, do not mislead. */
 		reply_error(w, msg->request_id, PROTO_STATUS_UNSUPPORTED);
 		return;
@@ -250,10 +252,12 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 	}
 
 	/* Every request is valid from here on but for its elements. */
+	const int verifiable = lookup->mode == OPRF_MODE_VOPRF;
 	const size_t proof_size = oprf_suite_proof_size(w->svc->suite);
 	uint8_t proof[OPRF_MAX_PROOF_SIZE];
-	veil_err err = oprf_blind_evaluate(w->ctx, key, NULL, 0, lookup->count, w->blinded,
-					   w->evaluated, NULL, proof);
+	veil_err err = oprf_blind_evaluate(w->ctx[verifiable], key, NULL, 0, lookup->count,
+					   w->blinded, w->evaluated, NULL,
+					   verifiable ? proof : NULL);
 	if (err != VEIL_OK) {
 		reply_error(w, msg->request_id, status_of(err));
 		return;
@@ -282,7 +286,8 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 		/* Unused slots look like entries: random bytes. */
 		randombytes_buf(entries + found * entry_size, item_size - found * entry_size);
 	}
-	wire_put_bytes(out, proof, proof_size);
+	if (verifiable)
+		wire_put_bytes(out, proof, proof_size);
 	if (buf_error(out) != VEIL_OK)
 		reply_error(w, msg->request_id, PROTO_STATUS_INTERNAL);
 }

@@ -62,7 +62,7 @@ exists(const char *path)
 }
 
 veil_err
-state_create(const char *dir, const char **why)
+state_create(const char *dir, oprf_mode mode, const char **why)
 {
 	const oprf_suite *suite = oprf_suite_by_name(REGISTRY_SUITE);
 	char name[OPRF_KEY_NAME_SIZE];
@@ -132,7 +132,7 @@ state_create(const char *dir, const char **why)
 	}
 	made_oprf = 1;
 
-	if ((err = registry_create(registry_path, STATE_TAG_LEN, STATE_FIRST_KEY_ID)) != VEIL_OK) {
+	if ((err = registry_create(registry_path, STATE_TAG_LEN, STATE_FIRST_KEY_ID, (uint8_t)mode)) != VEIL_OK) {
 		set_why(why, names[2]);
 		goto out;
 	}

@@ -55,7 +55,8 @@ typedef struct veil_state veil_state;
  * VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO. On error what this call created is
  * removed again.
  */
-veil_err state_create(const char *dir, const char **why) __attribute__((warn_unused_result));
+veil_err state_create(const char *dir, oprf_mode mode, const char **why)
+	__attribute__((warn_unused_result));
 
 /*
  * Opens the state in dir: the registry, the transport key pair, and the

@@ -5,6 +5,8 @@
  * unknown suites, modes and key ids). Each gets its ERROR code, or is
  * dropped when it is not a frame at all; afterwards the server still
  * answers a correct lookup exactly, and its registry file is unchanged.
+ * The registry here serves VOPRF (keygen --verifiable), so the final
+ * lookup also checks the server's proof.
  *
  * Arguments: veil-admin veild
  */
@@ -347,9 +349,10 @@ case_unknown_suite_mode_and_key(void)
 	lookup_spec s = lookup_default();
 	s.suite = 0x42;
 	expect_lookup("unknown suite", &s, PROTO_STATUS_UNSUPPORTED);
+	CHECK(info.keys[0].modes == PROTO_MODE_BIT_VOPRF);
 	s = lookup_default();
 	s.mode = OPRF_MODE_OPRF;
-	expect_lookup("OPRF mode", &s, PROTO_STATUS_UNSUPPORTED);
+	expect_lookup("OPRF mode on a VOPRF registry", &s, PROTO_STATUS_UNSUPPORTED);
 	s.mode = OPRF_MODE_POPRF;
 	expect_lookup("POPRF mode", &s, PROTO_STATUS_UNSUPPORTED);
 	s = lookup_default();
@@ -476,7 +479,7 @@ setup(void)
 		fprintf(f, "+1 212 555 %04u\n", i);
 	fclose(f);
 
-	const char *keygen[] = {admin_path, "keygen", "--state", state_dir, NULL};
+	const char *keygen[] = {admin_path, "keygen", "--state", state_dir, "--verifiable", NULL};
 	const char *import[] = {admin_path, "import", "--state", state_dir, "--region", "US",
 				"--strict", import_path, NULL};
 	const char *show[] = {admin_path, "info", "--state", state_dir, NULL};

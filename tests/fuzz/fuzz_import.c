@@ -82,7 +82,8 @@ whole_file(const char *text, size_t size, const char *region)
 	import_summary s;
 	bad_lines bad = {0, 0};
 	size_t count = 0;
-	if (import_parse(text, size, region, 1, on_bad, &bad, &batch) != VEIL_OK)
+	const import_options options = {region, 1, on_bad, &bad, NULL, NULL};
+	if (import_parse(text, size, &options, &batch) != VEIL_OK)
 		abort();
 	import_batch_summary(batch, &s);
 	uint64_t lines = 0;

@@ -56,6 +56,19 @@ now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU seconds of the whole process, every thread. */
+static double
+cpu_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Floor measurements, added up over the runs. */
+static uint64_t floor_ops;
+static double floor_cpu;
+
 static void
 die(const char *what, veil_err err)
 {
@@ -106,7 +119,7 @@ measure_floor(unsigned threads, double seconds)
 	floor_run runs[64];
 	atomic_bool stop;
 	atomic_init(&stop, false);
-	const double start = now();
+	const double start = now(), cpu_start = cpu_now();
 	for (unsigned i = 0; i < threads; i++) {
 		runs[i] = (floor_run){seconds, i, &stop, 0};
 		if (pthread_create(&ids[i], NULL, floor_thread, &runs[i]) != 0)
@@ -121,7 +134,24 @@ measure_floor(unsigned threads, double seconds)
 		pthread_join(ids[i], NULL);
 		total += runs[i].count;
 	}
+	floor_ops += total;
+	floor_cpu += cpu_now() - cpu_start;
 	return (double)total / (now() - start);
+}
+
+/* When each stage of registry_import() first reported. */
+typedef struct stage_times {
+	double first[4];
+} stage_times;
+
+static void
+on_progress(void *arg, registry_stage stage, uint64_t done, uint64_t total)
+{
+	stage_times *t = arg;
+	if ((unsigned)stage < 4 && t->first[stage] == 0)
+		t->first[stage] = now();
+	(void)done;
+	(void)total;
 }
 
 /* ------------------------------------------------------------------ */
@@ -191,32 +221,35 @@ main(int argc, char **argv)
 	const char *why = NULL;
 	veil_err err;
 	veil_state *st = NULL;
-	if ((err = state_create(state_dir, &why)) != VEIL_OK ||
+	if ((err = state_create(state_dir, OPRF_MODE_OPRF, &why)) != VEIL_OK ||
 	    (err = state_open(state_dir, &st, &why)) != VEIL_OK)
 		die(why != NULL ? why : "state", err);
 
 	size_t text_len = 0;
 	char *text = generate(handles, &text_len);
 
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("handles %zu, threads %u\n", handles, threads);
 	const double floor_before = measure_floor(threads, seconds);
 	printf("floor before     %10.0f handles/s (HashToGroup + scalar mult, %u threads)\n",
 	       floor_before, threads);
 
 	import_batch *batch = NULL;
-	const double t0 = now();
-	if ((err = import_parse(text, text_len, NULL, threads, NULL, NULL, &batch)) != VEIL_OK)
+	const double t0 = now(), c0 = cpu_now();
+	const import_options parse_options = {NULL, threads, NULL, NULL, NULL, NULL};
+	if ((err = import_parse(text, text_len, &parse_options, &batch)) != VEIL_OK)
 		die("import_parse", err);
-	const double t1 = now();
+	const double t1 = now(), c1 = cpu_now();
 	size_t count = 0, key_count = 0;
 	const registry_record *records = import_batch_records(batch, &count);
 	const registry_key *keys = state_keys(st, &key_count);
-	const registry_import_options options = {threads, NULL, NULL};
+	stage_times times = {{0}};
+	const registry_import_options options = {threads, on_progress, &times};
 	registry_change change;
 	if ((err = registry_import(state_registry(st), keys, key_count, records, count, &options,
 	                           &change)) != VEIL_OK)
 		die("registry_import", err);
-	const double t2 = now();
+	const double t2 = now(), c2 = cpu_now();
 	import_summary summary;
 	import_batch_summary(batch, &summary);
 
@@ -230,6 +263,23 @@ main(int argc, char **argv)
 	       imported / (t2 - t1), t2 - t1, imported / (t2 - t1) / floor);
 	printf("parse + import   %10.0f handles/s (%.2f s)   ratio to floor %.3f\n",
 	       imported / (t2 - t0), t2 - t0, imported / (t2 - t0) / floor);
+	/*
+	 * The same in CPU time, which other processes on the machine do not
+	 * take: floor CPU seconds per operation over import CPU seconds per
+	 * handle.
+	 */
+	const double floor_cpu_each = floor_cpu / (double)floor_ops;
+	printf("cpu per handle   floor %.1f us, import %.1f us (ratio %.3f), parse %.1f us "
+	       "(parse + import ratio %.3f)\n",
+	       floor_cpu_each * 1e6, (c2 - c1) / imported * 1e6,
+	       floor_cpu_each / ((c2 - c1) / imported), (c1 - c0) / imported * 1e6,
+	       floor_cpu_each / ((c2 - c0) / imported));
+	/* SORT reports once, when sorting is done. */
+	printf("  stages: sort %.2f s, evaluate %.2f s, write %.2f s, commit %.2f s\n",
+	       times.first[REGISTRY_STAGE_SORT] - t1,
+	       times.first[REGISTRY_STAGE_WRITE] - times.first[REGISTRY_STAGE_COMPUTE],
+	       times.first[REGISTRY_STAGE_COMMIT] - times.first[REGISTRY_STAGE_WRITE],
+	       t2 - times.first[REGISTRY_STAGE_COMMIT]);
 
 	import_batch_free(batch);
 	free(text);

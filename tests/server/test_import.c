@@ -171,7 +171,11 @@ case_file_lines_counts_and_order(void)
 	import_summary s;
 	reported r = {{0}, 0};
 	size_t count = 0;
-	REQUIRE(import_parse(text, sizeof(text) - 1, NULL, 1, collect, &r, &b) == VEIL_OK);
+	const import_options reporting = {NULL, 1, collect, &r, NULL, NULL};
+	const import_options in_us = {"US", 1, NULL, NULL, NULL, NULL};
+	const import_options four_threads = {NULL, 4, collect, &r, NULL, NULL};
+	const import_options bad_region = {"XX", 1, NULL, NULL, NULL, NULL};
+	REQUIRE(import_parse(text, sizeof(text) - 1, &reporting, &b) == VEIL_OK);
 	import_batch_summary(b, &s);
 	CHECK(s.lines == 7 && s.records == 3 && s.skipped == 2 && s.bad == 2);
 	CHECK(r.count == 2 && r.lines[0] == 4 && r.lines[1] == 6);
@@ -184,23 +188,39 @@ case_file_lines_counts_and_order(void)
 	import_batch_free(b);
 
 	/* With a region, the national number is good. */
-	REQUIRE(import_parse(text, sizeof(text) - 1, "US", 1, NULL, NULL, &b) == VEIL_OK);
+	REQUIRE(import_parse(text, sizeof(text) - 1, &in_us, &b) == VEIL_OK);
 	import_batch_summary(b, &s);
 	CHECK(s.records == 4 && s.bad == 1);
 	import_batch_free(b);
 
-	REQUIRE(import_parse("", 0, NULL, 4, collect, &r, &b) == VEIL_OK);
+	REQUIRE(import_parse("", 0, &four_threads, &b) == VEIL_OK);
 	import_batch_summary(b, &s);
 	CHECK(s.lines == 0 && s.records == 0);
 	import_batch_free(b);
-	REQUIRE(import_parse("\n", 1, NULL, 4, NULL, NULL, &b) == VEIL_OK);
+	REQUIRE(import_parse("\n", 1, NULL, &b) == VEIL_OK);
 	import_batch_summary(b, &s);
 	CHECK(s.lines == 1 && s.skipped == 1);
 	import_batch_free(b);
 
-	CHECK(import_parse(text, 4, "XX", 1, NULL, NULL, &b) == VEIL_ERR_ARGUMENT && b == NULL);
-	CHECK(import_parse(NULL, 4, NULL, 1, NULL, NULL, &b) == VEIL_ERR_ARGUMENT);
-	CHECK(import_parse(text, 4, NULL, 1, NULL, NULL, NULL) == VEIL_ERR_ARGUMENT);
+	CHECK(import_parse(text, 4, &bad_region, &b) == VEIL_ERR_ARGUMENT && b == NULL);
+	CHECK(import_parse(NULL, 4, NULL, &b) == VEIL_ERR_ARGUMENT);
+	CHECK(import_parse(text, 4, NULL, NULL) == VEIL_ERR_ARGUMENT);
+}
+
+typedef struct parse_progress {
+	unsigned calls;
+	unsigned monotonic; /* times done went backwards */
+	uint64_t last_done, last_lines;
+} parse_progress;
+
+static void
+on_progress(void *arg, uint64_t done, uint64_t total, uint64_t lines)
+{
+	parse_progress *p = arg;
+	p->monotonic += done < p->last_done || done > total;
+	p->last_done = done;
+	p->last_lines = lines;
+	p->calls++;
 }
 
 static void
@@ -223,8 +243,11 @@ case_parallel_slices_keep_lines_and_order(void)
 		static reported r;
 		size_t count = 0;
 		r.count = 0;
-		REQUIRE(import_parse(buf_data(&text), buf_len(&text), NULL, threads, collect, &r,
-		                     &b) == VEIL_OK);
+		parse_progress progress = {0, 0, 0, 0};
+		const import_options options = {NULL, threads, collect, &r, on_progress, &progress};
+		REQUIRE(import_parse(buf_data(&text), buf_len(&text), &options, &b) == VEIL_OK);
+		CHECK(progress.calls > 1 && progress.monotonic == 0);
+		CHECK(progress.last_done == buf_len(&text) && progress.last_lines == n);
 		import_batch_summary(b, &s);
 		CHECK(s.lines == n);
 		CHECK(s.bad == (n + 3) / 7);

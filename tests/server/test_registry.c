@@ -51,9 +51,9 @@ fixture_open(fixture *f)
 	f->dir = util_temp_dir();
 	f->path = util_join(f->dir, "registry");
 	const oprf_suite *suite = oprf_suite_by_name("ristretto255-SHA512");
-	if (suite == NULL || oprf_ctx_new(suite, ENTRY_OPRF_MODE, &f->ctx) != VEIL_OK ||
+	if (suite == NULL || oprf_ctx_new(suite, OPRF_MODE_OPRF, &f->ctx) != VEIL_OK ||
 	    oprf_key_generate(suite, &f->key) != VEIL_OK ||
-	    registry_create(f->path, TAG_LEN, KEY_ID) != VEIL_OK ||
+	    registry_create(f->path, TAG_LEN, KEY_ID, OPRF_MODE_OPRF) != VEIL_OK ||
 	    registry_open(f->path, &f->reg) != VEIL_OK)
 		return -1;
 	f->keys[0].id = KEY_ID;
@@ -178,8 +178,8 @@ case_create_and_open_errors(void)
 	fixture f;
 	registry *other = NULL;
 	REQUIRE(fixture_open(&f) == 0);
-	CHECK(registry_create(f.path, TAG_LEN, KEY_ID) == VEIL_ERR_EXISTS);
-	CHECK(registry_create(f.path, 7, KEY_ID) == VEIL_ERR_ARGUMENT);
+	CHECK(registry_create(f.path, TAG_LEN, KEY_ID, OPRF_MODE_OPRF) == VEIL_ERR_EXISTS);
+	CHECK(registry_create(f.path, 7, KEY_ID, OPRF_MODE_OPRF) == VEIL_ERR_ARGUMENT);
 	char *missing = util_join(f.dir, "missing");
 	CHECK(registry_open(missing, &other) == VEIL_ERR_NOT_FOUND && other == NULL);
 	/* An empty directory is not silently made into a registry. */

@@ -37,7 +37,7 @@ case_create_makes_private_files(void)
 {
 	char *dir = fresh("create");
 	const char *why = "unset";
-	REQUIRE(state_create(dir, &why) == VEIL_OK);
+	REQUIRE(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_OK);
 	CHECK(why == NULL);
 	char *transport = util_join(dir, "transport.key");
 	char *oprf = util_join(dir, "oprf-00000001.key");
@@ -76,7 +76,7 @@ case_create_refuses_and_touches_nothing(void)
 		else
 			util_write_file(existing, "x", 1);
 		const char *why = NULL;
-		CHECK(state_create(dir, &why) == VEIL_ERR_EXISTS);
+		CHECK(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_ERR_EXISTS);
 		CHECK(why != NULL && strstr(why, cases[i].why_part) != NULL);
 		/* Only what the test made is there. */
 		DIR *d = opendir(dir);
@@ -94,8 +94,8 @@ case_create_refuses_and_touches_nothing(void)
 	/* A second keygen over a complete state. */
 	char *dir = fresh("twice");
 	const char *why = NULL;
-	REQUIRE(state_create(dir, &why) == VEIL_OK);
-	CHECK(state_create(dir, &why) == VEIL_ERR_EXISTS);
+	REQUIRE(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_OK);
+	CHECK(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_ERR_EXISTS);
 	CHECK(why != NULL && strstr(why, "transport") != NULL);
 	free(dir);
 }
@@ -107,7 +107,7 @@ case_open_loads_the_keys(void)
 	const char *why = NULL;
 	veil_state *st = NULL;
 	uint8_t secret[32], pk[32], oprf_sk[32], oprf_pk[32], want_pk[32];
-	REQUIRE(state_create(dir, &why) == VEIL_OK);
+	REQUIRE(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_OK);
 	REQUIRE(state_open(dir, &st, &why) == VEIL_OK);
 	CHECK(why == NULL);
 
@@ -174,7 +174,7 @@ case_open_refusals_name_the_file(void)
 		char *dir = fresh(cases[i].name);
 		const char *why = NULL;
 		veil_state *st = NULL;
-		REQUIRE(state_create(dir, &why) == VEIL_OK);
+		REQUIRE(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_OK);
 		char *file = util_join(dir, cases[i].file);
 		switch (cases[i].action) {
 		case 0:
@@ -206,7 +206,7 @@ case_open_refusals_name_the_file(void)
 	CHECK(state_open(missing, &st, &why) == VEIL_ERR_NOT_FOUND);
 	CHECK(why != NULL && strstr(why, "state directory") != NULL);
 	CHECK(state_open(NULL, &st, NULL) == VEIL_ERR_ARGUMENT);
-	CHECK(state_create(NULL, NULL) == VEIL_ERR_ARGUMENT);
+	CHECK(state_create(NULL, OPRF_MODE_OPRF, NULL) == VEIL_ERR_ARGUMENT);
 	free(missing);
 }
 
@@ -217,7 +217,7 @@ case_create_in_an_existing_empty_directory(void)
 	const char *why = NULL;
 	veil_state *st = NULL;
 	REQUIRE(mkdir(dir, 0700) == 0);
-	CHECK(state_create(dir, &why) == VEIL_OK);
+	CHECK(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_OK);
 	CHECK(state_open(dir, &st, &why) == VEIL_OK);
 	state_free(st);
 	free(dir);

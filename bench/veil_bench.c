@@ -1,0 +1,1085 @@
+/*
+ * veil-bench: drives a running veild with LOOKUPs and reports what it
+ * serves, as a ratio to a floor measured in the same run (STYLE.md rule
+ * 10): one core's raw crypto_scalarmult_ristretto255 per second, times the
+ * server's worker threads.
+ *
+ * C connections, one thread and one REQ socket each, send batches of B
+ * items back to back for a warm-up and then T measured seconds. All the
+ * client-side work is done before the clock starts: each connection
+ * blinds, encodes and seals a pool of frames (loadgen.h) and cycles
+ * through them. While the clock runs, every reply is opened with a
+ * precomputed box key and classified (OK, BUSY, other errors); a sample of
+ * them (the first, then one in --sample-every) is kept and fully checked
+ * afterwards: proof verified, outputs finalized, registered / not
+ * registered compared with the truth.
+ *
+ * Measured window: replies that complete between the end of the warm-up
+ * and the deadline are counted; counting completions in a fixed window
+ * does not depend on how requests straddle its edges. CPU use of this
+ * process (getrusage) and, with --server-pid, of veild (/proc) is taken
+ * over the same window, so that the share the load generator takes of
+ * the cores it shares with the server is visible. The floor is also
+ * rated per CPU-second of its own thread; items/s per veild CPU-second
+ * over that gives the server's efficiency even when the cores are shared
+ * with other work (when it is not, the two floors agree).
+ *
+ * The registry must hold the handles of `veil-bench --print-handles N`,
+ * and --handles N must say so: bench/run-veil-bench.sh sets that up.
+ *
+ * Exit status: 0 when the run completed with OK replies only (BUSY
+ * allowed) and every sampled answer was right; 1 otherwise; 2 for a usage
+ * error. Targets are reported by the caller, never enforced here.
+ */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "loadgen.h"
+#include "timing.h"
+
+#define PROGRAM "veil-bench"
+
+#define DEFAULT_CONNECTIONS   2
+#define DEFAULT_BATCH         256
+#define DEFAULT_SECONDS       10.0
+#define DEFAULT_WARMUP        1.0
+#define DEFAULT_FLOOR_SECONDS 1.0
+#define DEFAULT_FLOOR_THREADS 2
+#define DEFAULT_TIMEOUT       10.0
+#define DEFAULT_SAMPLE_EVERY  50
+#define MAX_CONNECTIONS       256
+/* Pool size: at most this many frames, and about this many items, per
+ * connection, so that building pools stays a matter of seconds. */
+#define POOL_MAX_FRAMES       64
+#define POOL_ITEMS            4096
+/* Items of sampled replies kept per connection, so checking stays short. */
+#define SAMPLE_ITEMS          8192
+/* Distinct (scalar, point) pairs the floor cycles through. */
+#define FLOOR_PAIRS           64
+#define FLOOR_WARMUP_SECONDS  0.25
+/* Status codes counted one by one; larger ones share the last slot. */
+#define STATUS_SLOTS          16
+
+typedef struct options {
+	const char *server;
+	const char *server_key;
+	unsigned long handles;
+	bool handles_given;
+	unsigned connections;
+	unsigned batch;
+	double seconds;
+	double warmup;
+	unsigned prefix_bits; /* 0: the server's recommendation */
+	unsigned floor_threads;
+	double floor_seconds;
+	unsigned pool; /* 0: chosen from the batch */
+	unsigned sample_every;
+	double timeout;
+	long server_pid; /* 0: none */
+	bool json;
+	long print_handles; /* -1: not asked */
+} options;
+
+/* Replies by what they were. */
+typedef struct tally {
+	uint64_t ok;
+	uint64_t refused[STATUS_SLOTS]; /* by status code; BUSY among them */
+	uint64_t invalid;
+	uint64_t timeouts;
+	uint64_t transport_errors;
+} tally;
+
+typedef struct sample {
+	size_t frame;
+	uint8_t *reply;
+	size_t len;
+} sample;
+
+typedef struct run run;
+
+typedef struct connection {
+	run *run;
+	pthread_t thread;
+	loadgen_peer *peer;
+	transport_client *transport;
+	loadgen_pool *pool;
+	/* Set up: what failed, if anything. */
+	veil_err setup_err;
+	const char *setup_step;
+	uint16_t setup_status;
+	/* The measured window. */
+	tally window;
+	uint64_t items;
+	uint64_t request_bytes, reply_bytes;
+	double *latencies; /* seconds, of the window's OK replies */
+	size_t latency_count, latency_cap;
+	/* Warm-up and tail, outside the window: only for the exit status. */
+	tally outside;
+	sample *samples;
+	size_t sample_count, sample_cap;
+	bool out_of_memory;
+} connection;
+
+struct run {
+	const options *opt;
+	proto_info_reply info;
+	uint8_t server_key[ENVELOPE_PUBLIC_KEY_SIZE];
+	unsigned prefix_bits;
+	size_t frames;
+	pthread_barrier_t ready, start;
+	bool abandon;        /* written before the start barrier */
+	double measure_from; /* likewise */
+	double deadline;     /* likewise */
+};
+
+typedef struct floor_fixture {
+	uint8_t scalars[FLOOR_PAIRS][crypto_core_ristretto255_SCALARBYTES];
+	uint8_t points[FLOOR_PAIRS][crypto_core_ristretto255_BYTES];
+	uint8_t product[crypto_core_ristretto255_BYTES];
+	size_t next;
+} floor_fixture;
+
+/* ------------------------------------------------------------------ */
+/* Errors and options */
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", PROGRAM);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void
+usage(FILE *to)
+{
+	fprintf(to,
+	        "usage: %s --server URL --server-key HEX|FILE --handles N [options]\n"
+	        "       %s --print-handles N\n"
+	        "\n"
+	        "Drives a running veild with LOOKUPs from pre-blinded, pre-sealed requests\n"
+	        "and reports evaluated items/s as a ratio to a floor measured in the same\n"
+	        "run: raw crypto_scalarmult_ristretto255/s on one core x the server's threads.\n"
+	        "bench/run-veil-bench.sh sets up a registry and a veild and runs this.\n"
+	        "\n"
+	        "  --server URL          veild's URL, tcp://HOST:PORT or ipc:///PATH\n"
+	        "  --server-key K        its key: 64 hex digits, or a file holding them alone\n"
+	        "                        or as the server-key line of `veil-admin info`\n"
+	        "  --handles N           the registry holds the N handles of --print-handles N\n"
+	        "                        (the truth sampled answers are checked against)\n"
+	        "  --connections C       concurrent connections, a thread each (default %d)\n"
+	        "  --batch B             items per request, up to the server's cap (default %d)\n"
+	        "  --seconds T           measured seconds (default %.0f)\n"
+	        "  --warmup S            seconds of load before the measure (default %.0f)\n"
+	        "  --prefix-bits P       bucket prefix length (default: the server's advice)\n"
+	        "  --floor-threads N     the server's worker threads, for the floor (default %d)\n"
+	        "  --floor-seconds S     time of each floor measurement, before and after the\n"
+	        "                        load (default %.0f)\n"
+	        "  --pool F              pre-sealed requests per connection (default: %d, fewer\n"
+	        "                        for batches above %d so that a pool holds ~%d items)\n"
+	        "  --sample-every K      fully check the first reply and one in K (default %d)\n"
+	        "  --timeout S           seconds to wait for a reply (default %.0f)\n"
+	        "  --server-pid PID      also report veild's CPU use over the window (Linux)\n"
+	        "  --json                one JSON object instead of text\n"
+	        "  --print-handles N     write an import file of N handles for veil-admin import\n"
+	        "                        to standard output, and exit\n"
+	        "  --help                this text\n"
+	        "\n"
+	        "Exit status: 0 when every reply was OK (or BUSY) and every sampled answer was\n"
+	        "right, 1 otherwise, 2 for a usage error. Timings are reported, never judged.\n",
+	        PROGRAM, PROGRAM, DEFAULT_CONNECTIONS, DEFAULT_BATCH, DEFAULT_SECONDS,
+	        DEFAULT_WARMUP, DEFAULT_FLOOR_THREADS, DEFAULT_FLOOR_SECONDS, POOL_MAX_FRAMES,
+	        POOL_ITEMS / POOL_MAX_FRAMES, POOL_ITEMS, DEFAULT_SAMPLE_EVERY, DEFAULT_TIMEOUT);
+}
+
+static void bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
+static void
+bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", PROGRAM);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see %s --help)\n", PROGRAM);
+	exit(2);
+}
+
+static unsigned long
+parse_count(const char *name, const char *value, unsigned long min, unsigned long max)
+{
+	char *end;
+	errno = 0;
+	const unsigned long v = strtoul(value, &end, 10);
+	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || v < min || v > max)
+		bad_usage("%s takes a whole number in %lu..%lu, not '%s'", name, min, max, value);
+	return v;
+}
+
+static double
+parse_seconds(const char *name, const char *value, double min, double max)
+{
+	char *end;
+	const double v = strtod(value, &end);
+	/* Written so that NaN fails too. */
+	if (end == value || *end != '\0' || !(v >= min && v <= max))
+		bad_usage("%s takes a number of seconds in [%g, %g], not '%s'", name, min, max,
+		          value);
+	return v;
+}
+
+static void
+parse_options(int argc, char **argv, options *opt)
+{
+	*opt = (options){
+	        .connections = DEFAULT_CONNECTIONS,
+	        .batch = DEFAULT_BATCH,
+	        .seconds = DEFAULT_SECONDS,
+	        .warmup = DEFAULT_WARMUP,
+	        .floor_threads = DEFAULT_FLOOR_THREADS,
+	        .floor_seconds = DEFAULT_FLOOR_SECONDS,
+	        .sample_every = DEFAULT_SAMPLE_EVERY,
+	        .timeout = DEFAULT_TIMEOUT,
+	        .print_handles = -1,
+	};
+	for (int i = 1; i < argc; i++) {
+		const char *arg = argv[i];
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			usage(stdout);
+			exit(0);
+		}
+		if (strcmp(arg, "--json") == 0) {
+			opt->json = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			bad_usage("%s is unknown or needs a value", arg);
+		const char *v = argv[++i];
+		if (strcmp(arg, "--server") == 0)
+			opt->server = v;
+		else if (strcmp(arg, "--server-key") == 0)
+			opt->server_key = v;
+		else if (strcmp(arg, "--handles") == 0) {
+			opt->handles = parse_count(arg, v, 0, UINT32_MAX);
+			opt->handles_given = true;
+		} else if (strcmp(arg, "--connections") == 0)
+			opt->connections = (unsigned)parse_count(arg, v, 1, MAX_CONNECTIONS);
+		else if (strcmp(arg, "--batch") == 0)
+			opt->batch = (unsigned)parse_count(arg, v, 1, PROTO_MAX_BATCH);
+		else if (strcmp(arg, "--seconds") == 0)
+			opt->seconds = parse_seconds(arg, v, 0.01, 86400);
+		else if (strcmp(arg, "--warmup") == 0)
+			opt->warmup = parse_seconds(arg, v, 0, 3600);
+		else if (strcmp(arg, "--prefix-bits") == 0)
+			opt->prefix_bits = (unsigned)parse_count(arg, v, 0, PROTO_MAX_PREFIX_BITS);
+		else if (strcmp(arg, "--floor-threads") == 0)
+			opt->floor_threads = (unsigned)parse_count(arg, v, 1, 4096);
+		else if (strcmp(arg, "--floor-seconds") == 0)
+			opt->floor_seconds = parse_seconds(arg, v, 0.01, 600);
+		else if (strcmp(arg, "--pool") == 0)
+			opt->pool = (unsigned)parse_count(arg, v, 1, 4096);
+		else if (strcmp(arg, "--sample-every") == 0)
+			opt->sample_every = (unsigned)parse_count(arg, v, 1, UINT32_MAX);
+		else if (strcmp(arg, "--timeout") == 0)
+			opt->timeout = parse_seconds(arg, v, 0.001, 3600);
+		else if (strcmp(arg, "--server-pid") == 0)
+			opt->server_pid = (long)parse_count(arg, v, 1, INT32_MAX);
+		else if (strcmp(arg, "--print-handles") == 0)
+			opt->print_handles = (long)parse_count(arg, v, 0, UINT32_MAX);
+		else
+			bad_usage("unknown option %s", arg);
+	}
+	if (opt->print_handles >= 0)
+		return;
+	if (opt->server == NULL || opt->server_key == NULL)
+		bad_usage("--server and --server-key are required");
+	if (!opt->handles_given)
+		bad_usage("--handles N is required: how many --print-handles handles the "
+		          "registry holds (0 for none)");
+}
+
+/* 64 hex digits, or a file holding them on a line of their own or after
+ * "server-key " (what veil-admin keygen and info print). */
+static int
+read_server_key(const char *arg, uint8_t key[static ENVELOPE_PUBLIC_KEY_SIZE])
+{
+	const size_t hex_len = 2 * ENVELOPE_PUBLIC_KEY_SIZE;
+	size_t bin_len = 0;
+	const char *end = NULL;
+	char line[256];
+	int found = -1;
+
+	if (strlen(arg) == hex_len &&
+	    sodium_hex2bin(key, ENVELOPE_PUBLIC_KEY_SIZE, arg, hex_len, NULL, &bin_len, &end) ==
+	            0 &&
+	    bin_len == ENVELOPE_PUBLIC_KEY_SIZE && *end == '\0')
+		return 0;
+	FILE *f = fopen(arg, "r");
+	if (f == NULL)
+		return -1;
+	while (found != 0 && fgets(line, sizeof(line), f) != NULL) {
+		const char *hex = strncmp(line, "server-key ", 11) == 0 ? line + 11 : line;
+		const size_t len = strcspn(hex, "\r\n");
+		if (len == hex_len &&
+		    sodium_hex2bin(key, ENVELOPE_PUBLIC_KEY_SIZE, hex, len, NULL, &bin_len, &end) ==
+		            0 &&
+		    bin_len == ENVELOPE_PUBLIC_KEY_SIZE && end == hex + len)
+			found = 0;
+	}
+	fclose(f);
+	return found;
+}
+
+static int
+print_handles(unsigned long count)
+{
+	char handle[LOADGEN_HANDLE_SIZE];
+	static char out[1 << 16];
+
+	setvbuf(stdout, out, _IOFBF, sizeof(out));
+	printf("# %lu handles for veil-bench --handles %lu\n", count, count);
+	for (unsigned long i = 0; i < count; i++) {
+		loadgen_handle(handle, 1, (uint32_t)i);
+		puts(handle);
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* The floor */
+
+static void
+floor_fixture_init(floor_fixture *ff)
+{
+	for (size_t i = 0; i < FLOOR_PAIRS; i++) {
+		crypto_core_ristretto255_scalar_random(ff->scalars[i]);
+		crypto_core_ristretto255_random(ff->points[i]);
+	}
+	ff->next = 0;
+}
+
+/* One raw scalar multiplication, decoding and encoding included. */
+static void
+time_floor(void *arg)
+{
+	floor_fixture *ff = arg;
+	const size_t i = ff->next++ % FLOOR_PAIRS;
+
+	if (crypto_scalarmult_ristretto255(ff->product, ff->scalars[i], ff->points[i]) != 0)
+		die("crypto_scalarmult_ristretto255 failed");
+	bench_consume(ff->product, sizeof(ff->product));
+}
+
+static double
+thread_cpu_seconds(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		return NAN;
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/*
+ * The floor's rate over wall time (bench_rate), which is what the server's
+ * items/s compares with, and over this thread's CPU time in *per_cpu: the
+ * two part when other processes take the core (the machine is shared).
+ */
+static double
+measure_floor(const bench_work *work, double seconds, double *per_cpu)
+{
+	uint64_t calls = 0;
+	const double cpu = thread_cpu_seconds();
+	const double rate = bench_rate(work, seconds, &calls);
+	*per_cpu = (double)calls / (thread_cpu_seconds() - cpu);
+	return rate;
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections */
+
+static void
+tally_add(tally *to, const tally *from)
+{
+	to->ok += from->ok;
+	for (size_t i = 0; i < STATUS_SLOTS; i++)
+		to->refused[i] += from->refused[i];
+	to->invalid += from->invalid;
+	to->timeouts += from->timeouts;
+	to->transport_errors += from->transport_errors;
+}
+
+static uint64_t
+tally_errors(const tally *t)
+{
+	uint64_t n = t->invalid + t->timeouts + t->transport_errors;
+	for (size_t i = 0; i < STATUS_SLOTS; i++)
+		if (i != PROTO_STATUS_BUSY)
+			n += t->refused[i];
+	return n;
+}
+
+static void
+keep_latency(connection *c, double seconds)
+{
+	if (c->latency_count == c->latency_cap) {
+		const size_t cap = c->latency_cap ? 2 * c->latency_cap : 4096;
+		double *bigger = realloc(c->latencies, cap * sizeof(*bigger));
+		if (bigger == NULL) {
+			c->out_of_memory = true;
+			return;
+		}
+		c->latencies = bigger;
+		c->latency_cap = cap;
+	}
+	c->latencies[c->latency_count++] = seconds;
+}
+
+static void
+keep_sample(connection *c, size_t frame, const buf *reply)
+{
+	if (c->sample_count == c->sample_cap)
+		return;
+	uint8_t *copy = malloc(buf_len(reply));
+	if (copy == NULL) {
+		c->out_of_memory = true;
+		return;
+	}
+	memcpy(copy, buf_data(reply), buf_len(reply));
+	c->samples[c->sample_count++] = (sample){frame, copy, buf_len(reply)};
+}
+
+/* Sends requests back to back until the deadline. */
+static void
+connection_load(connection *c)
+{
+	const run *r = c->run;
+	const size_t frames = loadgen_pool_frames(c->pool);
+	const uint64_t every = r->opt->sample_every;
+	buf reply;
+	buf_init(&reply);
+
+	for (uint64_t n = 0; bench_now() < r->deadline; n++) {
+		const size_t i = n % frames;
+		size_t len;
+		const uint8_t *frame = loadgen_pool_frame(c->pool, i, &len);
+		uint16_t status = 0;
+
+		buf_reset(&reply);
+		const double sent = bench_now();
+		const veil_err err = transport_client_request(c->transport, frame, len, &reply);
+		const double done = bench_now();
+		const bool counted = done >= r->measure_from && done <= r->deadline;
+		tally *t = counted ? &c->window : &c->outside;
+
+		if (err != VEIL_OK) {
+			/* A REQ socket that timed out or failed is not trusted again. */
+			if (err == VEIL_ERR_TIMEOUT)
+				t->timeouts++;
+			else
+				t->transport_errors++;
+			break;
+		}
+		switch (loadgen_pool_classify(c->pool, i, (const uint8_t *)buf_data(&reply),
+		                              buf_len(&reply), &status)) {
+		case LOADGEN_REPLY_OK:
+			t->ok++;
+			if (counted) {
+				c->items += r->opt->batch;
+				c->request_bytes += len;
+				c->reply_bytes += buf_len(&reply);
+				keep_latency(c, done - sent);
+			}
+			if (n % every == 0)
+				keep_sample(c, i, &reply);
+			break;
+		case LOADGEN_REPLY_REFUSED:
+			t->refused[status < STATUS_SLOTS ? status : STATUS_SLOTS - 1]++;
+			break;
+		case LOADGEN_REPLY_INVALID:
+			t->invalid++;
+			break;
+		}
+	}
+	buf_free(&reply);
+}
+
+/* Pool, socket and a first exchange (INFO) so the connection is up. */
+static void
+connection_setup(connection *c)
+{
+	const run *r = c->run;
+	proto_info_reply info;
+	const loadgen_plan plan = {
+	        .info = &r->info,
+	        .prefix_bits = r->prefix_bits,
+	        .batch = r->opt->batch,
+	        .frames = r->frames,
+	        .registered = (uint32_t)r->opt->handles,
+	};
+
+	c->setup_step = "key pair";
+	if ((c->setup_err = loadgen_peer_new(r->server_key, &c->peer)) != VEIL_OK)
+		return;
+	c->setup_step = "socket";
+	if ((c->setup_err = transport_client_open(r->opt->server, (int)(r->opt->timeout * 1000),
+	                                          PROTO_MAX_REPLY_SIZE, &c->transport)) != VEIL_OK)
+		return;
+	c->setup_step = "INFO";
+	if ((c->setup_err = loadgen_info(c->peer, c->transport, &info, &c->setup_status)) !=
+	    VEIL_OK)
+		return;
+	c->setup_step = "building the pool";
+	if ((c->setup_err = loadgen_pool_new(c->peer, &plan, &c->pool)) != VEIL_OK)
+		return;
+	c->sample_cap = SAMPLE_ITEMS / r->opt->batch;
+	if (c->sample_cap < 2)
+		c->sample_cap = 2;
+	c->samples = calloc(c->sample_cap, sizeof(*c->samples));
+	if (c->samples == NULL)
+		c->setup_err = VEIL_ERR_NOMEM;
+}
+
+static void *
+connection_main(void *arg)
+{
+	connection *c = arg;
+	run *r = c->run;
+
+	connection_setup(c);
+	pthread_barrier_wait(&r->ready);
+	pthread_barrier_wait(&r->start);
+	if (!r->abandon)
+		connection_load(c);
+	return NULL;
+}
+
+static void
+connection_free(connection *c)
+{
+	loadgen_pool_free(c->pool);
+	transport_client_close(c->transport);
+	loadgen_peer_free(c->peer);
+	for (size_t i = 0; i < c->sample_count; i++)
+		free(c->samples[i].reply);
+	free(c->samples);
+	free(c->latencies);
+}
+
+/* ------------------------------------------------------------------ */
+/* Measuring */
+
+static void
+sleep_until(double when)
+{
+	for (double now = bench_now(); now < when; now = bench_now()) {
+		const double left = when - now;
+		struct timespec ts = {(time_t)left, (long)((left - floor(left)) * 1e9)};
+		nanosleep(&ts, NULL);
+	}
+}
+
+static double
+process_cpu_seconds(void)
+{
+	struct rusage ru;
+	if (getrusage(RUSAGE_SELF, &ru) != 0)
+		return NAN;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* User + system CPU seconds of another process, from /proc; NAN if unknown. */
+static double
+other_cpu_seconds(long pid)
+{
+	char path[64], text[1024];
+	unsigned long long user, system;
+
+	if (pid <= 0)
+		return NAN;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return NAN;
+	const size_t n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	/* The command name may hold spaces: fields restart after its ')'. */
+	const char *p = strrchr(text, ')');
+	if (p == NULL || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+	                        &user, &system) != 2)
+		return NAN;
+	return (double)(user + system) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* CPU seconds every process of the machine has used, from /proc/stat. */
+static double
+machine_cpu_seconds(void)
+{
+	unsigned long long user, nice, system, idle, iowait, irq, softirq, steal;
+
+	FILE *f = fopen("/proc/stat", "r");
+	if (f == NULL)
+		return NAN;
+	const int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &user, &nice,
+	                     &system, &idle, &iowait, &irq, &softirq, &steal);
+	fclose(f);
+	if (n != 8)
+		return NAN;
+	return (double)(user + nice + system + irq + softirq + steal) /
+	       (double)sysconf(_SC_CLK_TCK);
+}
+
+static int
+compare_double(const void *a, const void *b)
+{
+	const double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+/* Nearest rank of sorted values; NAN when there are none. */
+static double
+percentile(const double *sorted, size_t count, double q)
+{
+	if (count == 0)
+		return NAN;
+	size_t rank = (size_t)ceil(q * (double)count);
+	rank = rank < 1 ? 1 : rank > count ? count : rank;
+	return sorted[rank - 1];
+}
+
+typedef struct report {
+	double window_seconds;
+	tally window, outside;
+	uint64_t items, request_bytes, reply_bytes;
+	double p50, p99, latency_max;
+	size_t latency_count;
+	double floor_before, floor_after, floor_per_core, floor_total, ratio;
+	double floor_cpu_before, floor_cpu_after, floor_per_cpu; /* per CPU-second */
+	double bench_cpu, server_cpu, machine_cpu;               /* cores, over the window */
+	long online_cores;
+	size_t checked_replies, checked_items, checked_registered, wrong, check_failures;
+	const char *first_failure;
+	bool out_of_memory;
+	size_t slots;
+	unsigned prefix_bits;
+	size_t frames;
+} report;
+
+static void
+check_samples(connection *conns, size_t count, report *rep)
+{
+	for (size_t k = 0; k < count; k++) {
+		connection *c = &conns[k];
+		for (size_t i = 0; i < c->sample_count; i++) {
+			loadgen_check check;
+			const sample *s = &c->samples[i];
+			if (loadgen_pool_check(c->pool, s->frame, s->reply, s->len, &check) !=
+			    VEIL_OK) {
+				rep->check_failures++;
+				if (rep->first_failure == NULL)
+					rep->first_failure = check.failure;
+				continue;
+			}
+			rep->slots = check.slots;
+			rep->checked_replies++;
+			rep->checked_items += check.items;
+			rep->checked_registered += check.registered;
+			rep->wrong += check.wrong;
+		}
+	}
+}
+
+static void
+collect(connection *conns, size_t count, report *rep)
+{
+	size_t total = 0;
+	for (size_t k = 0; k < count; k++) {
+		tally_add(&rep->window, &conns[k].window);
+		tally_add(&rep->outside, &conns[k].outside);
+		rep->items += conns[k].items;
+		rep->request_bytes += conns[k].request_bytes;
+		rep->reply_bytes += conns[k].reply_bytes;
+		rep->out_of_memory = rep->out_of_memory || conns[k].out_of_memory;
+		total += conns[k].latency_count;
+	}
+	double *all = malloc((total ? total : 1) * sizeof(*all));
+	if (all == NULL)
+		die("out of memory");
+	size_t n = 0;
+	for (size_t k = 0; k < count; k++) {
+		memcpy(all + n, conns[k].latencies, conns[k].latency_count * sizeof(*all));
+		n += conns[k].latency_count;
+	}
+	qsort(all, n, sizeof(*all), compare_double);
+	rep->latency_count = n;
+	rep->p50 = percentile(all, n, 0.50);
+	rep->p99 = percentile(all, n, 0.99);
+	rep->latency_max = n ? all[n - 1] : NAN;
+	free(all);
+}
+
+/* ------------------------------------------------------------------ */
+/* Output */
+
+static bool
+run_ok(const report *rep)
+{
+	return rep->window.ok > 0 && tally_errors(&rep->window) == 0 &&
+	       tally_errors(&rep->outside) == 0 && rep->check_failures == 0 && rep->wrong == 0 &&
+	       rep->checked_replies > 0 && !rep->out_of_memory;
+}
+
+/* "name n, " for each status refused in t but BUSY, into out. */
+static void
+format_refusals(const tally *t, buf *out)
+{
+	for (size_t i = 0; i < STATUS_SLOTS; i++)
+		if (i != PROTO_STATUS_BUSY && t->refused[i] > 0)
+			buf_printf(out, ", %s %llu", proto_status_str((uint16_t)i),
+			           (unsigned long long)t->refused[i]);
+	if (t->invalid > 0)
+		buf_printf(out, ", invalid %llu", (unsigned long long)t->invalid);
+	if (t->timeouts > 0)
+		buf_printf(out, ", timeouts %llu", (unsigned long long)t->timeouts);
+	if (t->transport_errors > 0)
+		buf_printf(out, ", transport errors %llu", (unsigned long long)t->transport_errors);
+}
+
+static double
+per_item(uint64_t bytes, uint64_t items)
+{
+	return items ? (double)bytes / (double)items : NAN;
+}
+
+static void
+print_text(const options *opt, const report *rep)
+{
+	const double items_per_s = (double)rep->items / rep->window_seconds;
+	const uint64_t requests = rep->window.ok;
+	buf refusals;
+	buf_init(&refusals);
+	format_refusals(&rep->window, &refusals);
+
+	printf("%s: %s, %u connection%s, batch %u, prefix %u bits (%zu slots), "
+	       "%zu pre-sealed requests each\n",
+	       PROGRAM, opt->server, opt->connections, opt->connections == 1 ? "" : "s", opt->batch,
+	       rep->prefix_bits, rep->slots, rep->frames);
+	printf("window         %.2f s after %.2f s of warm-up\n", rep->window_seconds, opt->warmup);
+	printf("throughput     %.0f items/s (%.1f requests/s)\n", items_per_s,
+	       (double)requests / rep->window_seconds);
+	printf("floor          crypto_scalarmult_ristretto255 on one core: %.0f/s (before %.0f, "
+	       "after %.0f;\n"
+	       "               per CPU-second %.0f) x %u server threads = %.0f/s\n",
+	       rep->floor_per_core, rep->floor_before, rep->floor_after, rep->floor_per_cpu,
+	       opt->floor_threads, rep->floor_total);
+	printf("ratio          %.3f of the floor\n", rep->ratio);
+	printf("latency        p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu requests of %u items)\n",
+	       rep->p50 * 1e3, rep->p99 * 1e3, rep->latency_max * 1e3, rep->latency_count,
+	       opt->batch);
+	printf("wire           %.1f bytes per contact (request %.1f + reply %.1f; frames only)\n",
+	       per_item(rep->request_bytes + rep->reply_bytes, rep->items),
+	       per_item(rep->request_bytes, rep->items), per_item(rep->reply_bytes, rep->items));
+	printf("replies        OK %llu, BUSY %llu, errors %llu%s\n",
+	       (unsigned long long)rep->window.ok,
+	       (unsigned long long)rep->window.refused[PROTO_STATUS_BUSY],
+	       (unsigned long long)tally_errors(&rep->window), buf_data(&refusals));
+	if (tally_errors(&rep->outside) > 0)
+		printf("               and %llu errors outside the window\n",
+		       (unsigned long long)tally_errors(&rep->outside));
+	/* On a shared machine, what else ran says how far to trust the figures. */
+	printf("cpu            %s %.2f cores (%.0f%% of %ld online)", PROGRAM, rep->bench_cpu,
+	       100.0 * rep->bench_cpu / (double)rep->online_cores, rep->online_cores);
+	if (!isnan(rep->server_cpu))
+		printf(", veild %.2f, other processes %.2f\n"
+		       "               %.3f of the floor per veild CPU-second\n",
+		       rep->server_cpu, rep->machine_cpu - rep->bench_cpu - rep->server_cpu,
+		       items_per_s / rep->server_cpu / rep->floor_per_cpu);
+	else
+		printf(", all other processes %.2f\n", rep->machine_cpu - rep->bench_cpu);
+	printf("checked        %zu sampled replies, %zu answers (%zu registered): ",
+	       rep->checked_replies, rep->checked_items, rep->checked_registered);
+	if (rep->wrong == 0 && rep->check_failures == 0)
+		printf("all right\n");
+	else
+		printf("%zu wrong answers, %zu bad replies%s%s\n", rep->wrong, rep->check_failures,
+		       rep->first_failure ? ": " : "",
+		       rep->first_failure ? rep->first_failure : "");
+	if (rep->out_of_memory)
+		printf("warning        ran out of memory keeping latencies or samples\n");
+	buf_free(&refusals);
+}
+
+/* A JSON number, or null for what was not measured. */
+static void
+json_number(buf *out, const char *name, double v, bool last)
+{
+	if (isnan(v) || isinf(v))
+		buf_printf(out, "\"%s\":null%s", name, last ? "" : ",");
+	else
+		buf_printf(out, "\"%s\":%.6g%s", name, v, last ? "" : ",");
+}
+
+static void
+json_tally(buf *out, const tally *t)
+{
+	buf_printf(out,
+	           "{\"ok\":%llu,\"busy\":%llu,\"errors\":%llu,\"invalid\":%llu,"
+	           "\"timeouts\":%llu,\"transport_errors\":%llu,\"refused\":{",
+	           (unsigned long long)t->ok, (unsigned long long)t->refused[PROTO_STATUS_BUSY],
+	           (unsigned long long)tally_errors(t), (unsigned long long)t->invalid,
+	           (unsigned long long)t->timeouts, (unsigned long long)t->transport_errors);
+	bool first = true;
+	for (size_t i = 0; i < STATUS_SLOTS; i++) {
+		if (t->refused[i] == 0)
+			continue;
+		buf_printf(out, "%s\"%zu\":%llu", first ? "" : ",", i,
+		           (unsigned long long)t->refused[i]);
+		first = false;
+	}
+	buf_append_str(out, "}}");
+}
+
+static void
+print_json(const options *opt, const report *rep)
+{
+	const double items_per_s = (double)rep->items / rep->window_seconds;
+	buf out;
+	buf_init(&out);
+
+	/* The URL is the operator's own text: escape what JSON needs. */
+	buf_append_str(&out, "{\"benchmark\":\"veil-bench\",\"server\":\"");
+	for (const char *p = opt->server; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_printf(&out, "\\%c", *p);
+		else if ((unsigned char)*p < 0x20)
+			buf_printf(&out, "\\u%04x", (unsigned)(unsigned char)*p);
+		else
+			buf_append_byte(&out, *p);
+	}
+	buf_printf(&out,
+	           "\",\"connections\":%u,\"batch\":%u,\"prefix_bits\":%u,\"slots\":%zu,"
+	           "\"pool_frames\":%zu,\"handles\":%lu,\"warmup_s\":%g,",
+	           opt->connections, opt->batch, rep->prefix_bits, rep->slots, rep->frames,
+	           opt->handles, opt->warmup);
+	json_number(&out, "window_s", rep->window_seconds, false);
+	buf_printf(&out, "\"items\":%llu,", (unsigned long long)rep->items);
+	json_number(&out, "items_per_s", items_per_s, false);
+	json_number(&out, "requests_per_s", (double)rep->window.ok / rep->window_seconds, false);
+	buf_append_str(&out, "\"latency_ms\":{");
+	json_number(&out, "p50", rep->p50 * 1e3, false);
+	json_number(&out, "p99", rep->p99 * 1e3, false);
+	json_number(&out, "max", rep->latency_max * 1e3, false);
+	buf_printf(&out, "\"requests\":%zu},", rep->latency_count);
+	buf_append_str(&out, "\"wire\":{");
+	json_number(&out, "bytes_per_item",
+	            per_item(rep->request_bytes + rep->reply_bytes, rep->items), false);
+	json_number(&out, "request_bytes_per_item", per_item(rep->request_bytes, rep->items),
+	            false);
+	json_number(&out, "reply_bytes_per_item", per_item(rep->reply_bytes, rep->items), false);
+	buf_append_str(&out, "\"counts\":\"frames only\"},\"replies\":");
+	json_tally(&out, &rep->window);
+	buf_append_str(&out, ",\"outside_window\":");
+	json_tally(&out, &rep->outside);
+	buf_printf(&out,
+	           ",\"floor\":{\"operation\":\"crypto_scalarmult_ristretto255\","
+	           "\"threads\":%u,",
+	           opt->floor_threads);
+	json_number(&out, "per_core_before", rep->floor_before, false);
+	json_number(&out, "per_core_after", rep->floor_after, false);
+	json_number(&out, "per_core", rep->floor_per_core, false);
+	json_number(&out, "per_cpu_second_before", rep->floor_cpu_before, false);
+	json_number(&out, "per_cpu_second_after", rep->floor_cpu_after, false);
+	json_number(&out, "ops_per_s", rep->floor_total, true);
+	buf_append_str(&out, "},");
+	json_number(&out, "ratio", rep->ratio, false);
+	buf_printf(&out, "\"cpu\":{\"online_cores\":%ld,", rep->online_cores);
+	json_number(&out, "bench_cores", rep->bench_cpu, false);
+	json_number(&out, "server_cores", rep->server_cpu, false);
+	json_number(&out, "machine_cores", rep->machine_cpu, false);
+	json_number(&out, "ratio_per_server_core",
+	            items_per_s / rep->server_cpu / rep->floor_per_cpu, true);
+	buf_printf(&out,
+	           "},\"checked\":{\"replies\":%zu,\"items\":%zu,\"registered\":%zu,"
+	           "\"wrong\":%zu,\"bad_replies\":%zu},\"ok\":%s}\n",
+	           rep->checked_replies, rep->checked_items, rep->checked_registered, rep->wrong,
+	           rep->check_failures, run_ok(rep) ? "true" : "false");
+	if (buf_error(&out) != VEIL_OK)
+		die("out of memory");
+	fwrite(buf_data(&out), 1, buf_len(&out), stdout);
+	buf_free(&out);
+}
+
+/* ------------------------------------------------------------------ */
+
+/* INFO over a socket of our own: the server's parameters, and a clear
+ * message when it is not there. */
+static void
+ask_info(const options *opt, run *r)
+{
+	loadgen_peer *peer = NULL;
+	transport_client *transport = NULL;
+	uint16_t status = 0;
+
+	if (loadgen_peer_new(r->server_key, &peer) != VEIL_OK)
+		die("--server-key is not a usable key");
+	if (transport_client_open(opt->server, (int)(opt->timeout * 1000), PROTO_MAX_REPLY_SIZE,
+	                          &transport) != VEIL_OK)
+		die("cannot use %s: %s", opt->server, transport_strerror());
+	const veil_err err = loadgen_info(peer, transport, &r->info, &status);
+	switch (err) {
+	case VEIL_OK:
+		break;
+	case VEIL_ERR_TIMEOUT:
+		die("no reply from %s within %g s: is veild running there?", opt->server,
+		    opt->timeout);
+	case VEIL_ERR_TRANSPORT:
+		die("cannot reach %s: %s", opt->server, transport_strerror());
+	case VEIL_ERR_VERIFY:
+		die("the reply from %s is not sealed by --server-key", opt->server);
+	case VEIL_ERR_UNSUPPORTED:
+		if (status == PROTO_STATUS_BAD_ENVELOPE)
+			die("%s cannot open our request: is --server-key its key?", opt->server);
+		if (status != 0)
+			die("%s refused INFO: %s", opt->server, proto_status_str(status));
+		die("%s offers no ristretto255-SHA512 key in a mode this bench knows", opt->server);
+	default:
+		die("INFO to %s failed: %s", opt->server, veil_strerror(err));
+	}
+	transport_client_close(transport);
+	loadgen_peer_free(peer);
+}
+
+int
+main(int argc, char **argv)
+{
+	options opt;
+	static run r;
+	static floor_fixture ff;
+	report rep;
+
+	parse_options(argc, argv, &opt);
+	if (opt.print_handles >= 0)
+		return print_handles((unsigned long)opt.print_handles);
+	if (veil_crypto_init() != VEIL_OK)
+		die("the crypto library failed to start");
+	memset(&rep, 0, sizeof(rep));
+	r.opt = &opt;
+	if (read_server_key(opt.server_key, r.server_key) != 0)
+		bad_usage("--server-key: '%s' is neither 64 hex digits nor a file holding them",
+		          opt.server_key);
+
+	ask_info(&opt, &r);
+	if (opt.batch > r.info.batch_cap)
+		die("--batch %u is above the server's batch cap of %u", opt.batch,
+		    r.info.batch_cap);
+	r.prefix_bits = opt.prefix_bits ? opt.prefix_bits : r.info.p_recommended;
+	if (r.prefix_bits < r.info.p_min || r.prefix_bits > r.info.p_max)
+		die("--prefix-bits %u is outside the server's range %u..%u", r.prefix_bits,
+		    r.info.p_min, r.info.p_max);
+	r.frames = opt.pool ? opt.pool : POOL_ITEMS / opt.batch;
+	r.frames = r.frames < 1                              ? 1
+	           : r.frames > POOL_MAX_FRAMES && !opt.pool ? POOL_MAX_FRAMES
+	                                                     : r.frames;
+	rep.prefix_bits = r.prefix_bits;
+	rep.frames = r.frames;
+
+	/* Pools are built by the connection threads, in parallel. */
+	connection *conns = calloc(opt.connections, sizeof(*conns));
+	if (conns == NULL)
+		die("out of memory");
+	if (pthread_barrier_init(&r.ready, NULL, opt.connections + 1) != 0 ||
+	    pthread_barrier_init(&r.start, NULL, opt.connections + 1) != 0)
+		die("cannot make barriers");
+	for (unsigned k = 0; k < opt.connections; k++) {
+		conns[k].run = &r;
+		if (pthread_create(&conns[k].thread, NULL, connection_main, &conns[k]) != 0)
+			die("cannot start thread %u", k);
+	}
+	pthread_barrier_wait(&r.ready);
+	const connection *failed = NULL;
+	for (unsigned k = 0; k < opt.connections && failed == NULL; k++)
+		if (conns[k].setup_err != VEIL_OK)
+			failed = &conns[k];
+	r.abandon = failed != NULL;
+
+	/* The floor, before: the server idle, our threads waiting. */
+	floor_fixture_init(&ff);
+	const bench_work floor_work = {time_floor, &ff, 1};
+	if (!r.abandon) {
+		(void)bench_rate(&floor_work, FLOOR_WARMUP_SECONDS, NULL);
+		rep.floor_before =
+		        measure_floor(&floor_work, opt.floor_seconds, &rep.floor_cpu_before);
+	}
+
+	const double start = bench_now();
+	r.measure_from = start + opt.warmup;
+	r.deadline = r.measure_from + opt.seconds;
+	pthread_barrier_wait(&r.start);
+	if (r.abandon) {
+		for (unsigned k = 0; k < opt.connections; k++)
+			pthread_join(conns[k].thread, NULL);
+		if (failed->setup_err == VEIL_ERR_TIMEOUT)
+			die("no reply from %s within %g s while connecting", opt.server,
+			    opt.timeout);
+		die("setting up a connection failed at %s: %s%s%s", failed->setup_step,
+		    failed->setup_status ? proto_status_str(failed->setup_status)
+		                         : veil_strerror(failed->setup_err),
+		    failed->setup_err == VEIL_ERR_TRANSPORT ? ": " : "",
+		    failed->setup_err == VEIL_ERR_TRANSPORT ? transport_strerror() : "");
+	}
+
+	sleep_until(r.measure_from);
+	const double cpu0 = process_cpu_seconds(), server0 = other_cpu_seconds(opt.server_pid);
+	const double machine0 = machine_cpu_seconds();
+	sleep_until(r.deadline);
+	const double cpu1 = process_cpu_seconds(), server1 = other_cpu_seconds(opt.server_pid);
+	const double machine1 = machine_cpu_seconds();
+	rep.window_seconds = r.deadline - r.measure_from;
+	for (unsigned k = 0; k < opt.connections; k++)
+		pthread_join(conns[k].thread, NULL);
+
+	rep.floor_after = measure_floor(&floor_work, opt.floor_seconds, &rep.floor_cpu_after);
+	rep.floor_per_core = (rep.floor_before + rep.floor_after) / 2;
+	rep.floor_per_cpu = (rep.floor_cpu_before + rep.floor_cpu_after) / 2;
+	rep.floor_total = rep.floor_per_core * opt.floor_threads;
+	rep.online_cores = sysconf(_SC_NPROCESSORS_ONLN);
+	rep.bench_cpu = (cpu1 - cpu0) / rep.window_seconds;
+	rep.server_cpu = (server1 - server0) / rep.window_seconds;
+	rep.machine_cpu = (machine1 - machine0) / rep.window_seconds;
+	collect(conns, opt.connections, &rep);
+	rep.ratio = (double)rep.items / rep.window_seconds / rep.floor_total;
+	check_samples(conns, opt.connections, &rep);
+
+	if (opt.json)
+		print_json(&opt, &rep);
+	else
+		print_text(&opt, &rep);
+
+	for (unsigned k = 0; k < opt.connections; k++)
+		connection_free(&conns[k]);
+	free(conns);
+	pthread_barrier_destroy(&r.ready);
+	pthread_barrier_destroy(&r.start);
+	if (fflush(stdout) != 0)
+		return 1;
+	return run_ok(&rep) ? 0 : 1;
+}
