@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -45,6 +46,12 @@ status_of(veil_err err)
 	default:
 		return PROTO_STATUS_INTERNAL;
 	}
+}
+
+int64_t
+service_now(const service *svc)
+{
+	return (int64_t)time(NULL) + svc->config.clock_offset;
 }
 
 veil_err

@@ -23,8 +23,10 @@
 #define SERVICE_DEFAULT_BATCH_CAP 256
 
 typedef struct service_config {
-	unsigned batch_cap; /* 1..PROTO_MAX_BATCH */
+	unsigned batch_cap;	 /* 1..PROTO_MAX_BATCH */
+	long long clock_offset; /* seconds added to the clock (drills, simulations) */
 } service_config;
+
 
 /* Counters a service keeps for operators (no secrets, no peers). */
 typedef struct service_stats {
@@ -44,6 +46,9 @@ typedef struct service_worker service_worker;
 veil_err service_new(veil_state *state, const service_config *config, service **out)
 	__attribute__((warn_unused_result));
 void service_free(service *svc);
+
+/* The service's clock: unix seconds plus the configured offset. */
+int64_t service_now(const service *svc);
 
 veil_err service_worker_new(service *svc, service_worker **out)
 	__attribute__((warn_unused_result));

@@ -30,6 +30,8 @@ typedef struct options {
 	char *listen;
 	unsigned threads;
 	unsigned batch_cap;
+	long long clock_offset; /* seconds added to the clock: drills and simulations */
+	int clock_offset_set;
 } options;
 
 static volatile sig_atomic_t stopping;
@@ -45,7 +47,8 @@ static void
 usage(FILE *to)
 {
 	fprintf(to,
-		"usage: veild --state DIR --listen URL [--threads N] [--batch-cap N] [--config FILE]\n"
+		"usage: veild --state DIR --listen URL [--threads N] [--batch-cap N]\n"
+		"             [--clock-offset S] [--config FILE]\n"
 		"\n"
 		"Serves privacy-preserving contact discovery from the state directory DIR\n"
 		"(made by `veil-admin keygen`) on URL, tcp://HOST:PORT or ipc:///PATH.\n"
@@ -54,12 +57,27 @@ usage(FILE *to)
 		"  --listen URL     where to listen\n"
 		"  --threads N      worker threads (default: the number of cores)\n"
 		"  --batch-cap N    most items per lookup, 1..%d (default %d)\n"
+		"  --clock-offset S shift the server's clock by S seconds (may be negative);\n"
+		"                   for drills and simulations only (default 0)\n"
 		"  --config FILE    INI file; section [veild] with keys state, listen,\n"
-		"                   threads, batch_cap. Command-line options win.\n"
+		"                   threads, batch_cap, clock_offset. Command-line options win.\n"
 		"  --help           this text\n"
 		"\n"
 		"SIGINT or SIGTERM stops it cleanly.\n",
 		PROTO_MAX_BATCH, SERVICE_DEFAULT_BATCH_CAP);
+}
+
+/* Parses a whole, possibly negative, decimal number of seconds (|s| < 100 years). */
+static int
+parse_offset(const char *s, long long *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v > 3155760000LL || v < -3155760000LL)
+		return -1;
+	*out = v;
+	return 0;
 }
 
 /* Parses a whole decimal number in [min, max]. */
@@ -103,6 +121,10 @@ config_entry(void *user, const char *section, const char *name, const char *valu
 		return parse_unsigned(value, 1, MAX_THREADS, &opt->threads) == 0;
 	if (strcmp(name, "batch_cap") == 0)
 		return parse_unsigned(value, 1, PROTO_MAX_BATCH, &opt->batch_cap) == 0;
+	if (strcmp(name, "clock_offset") == 0) {
+		opt->clock_offset_set = 1;
+		return parse_offset(value, &opt->clock_offset) == 0;
+	}
 	fprintf(stderr, "veild: config: unknown key '%s'\n", name);
 	return 0;
 }
@@ -140,6 +162,12 @@ parse_options(int argc, char **argv, options *opt)
 				fprintf(stderr, "veild: --batch-cap takes 1..%d\n", PROTO_MAX_BATCH);
 				return 2;
 			}
+		} else if (strcmp(arg, "--clock-offset") == 0) {
+			if (parse_offset(value, &cli.clock_offset) != 0) {
+				fprintf(stderr, "veild: --clock-offset takes whole seconds\n");
+				return 2;
+			}
+			cli.clock_offset_set = 1;
 		} else if (strcmp(arg, "--config") == 0) {
 			config = value;
 		} else {
@@ -166,6 +194,8 @@ parse_options(int argc, char **argv, options *opt)
 		opt->threads = cli.threads;
 	if (cli.batch_cap != 0)
 		opt->batch_cap = cli.batch_cap;
+	if (cli.clock_offset_set)
+		opt->clock_offset = cli.clock_offset;
 	free(cli.state_dir);
 	free(cli.listen);
 	if (opt->state_dir == NULL || opt->listen == NULL) {
@@ -244,7 +274,7 @@ main(int argc, char **argv)
 			veil_strerror(err), why ? ": " : "", why ? why : "");
 		goto out;
 	}
-	service_config config = {.batch_cap = opt.batch_cap};
+	service_config config = {.batch_cap = opt.batch_cap, .clock_offset = opt.clock_offset};
 	if ((err = service_new(state, &config, &svc)) != VEIL_OK) {
 		fprintf(stderr, "veild: %s\n", veil_strerror(err));
 		goto out;
@@ -280,8 +310,9 @@ main(int argc, char **argv)
 		}
 	}
 	if (!stopping) {
-		fprintf(stderr, "veild: ready on %s, %u threads, batch cap %u\n", opt.listen,
-			opt.threads, opt.batch_cap);
+		fprintf(stderr, "veild: ready on %s, %u threads, batch cap %u%s\n", opt.listen,
+			opt.threads, opt.batch_cap,
+			opt.clock_offset != 0 ? ", clock offset in force" : "");
 		rc = 0;
 	}
 
