@@ -1068,6 +1068,13 @@ main(int argc, char **argv)
 	collect(conns, opt.connections, &rep);
 	rep.ratio = (double)rep.items / rep.window_seconds / rep.floor_total;
 	check_samples(conns, opt.connections, &rep);
+	const uint64_t timeouts = rep.window.timeouts + rep.outside.timeouts;
+	if (timeouts > 0)
+		fprintf(stderr,
+		        "%s: no reply from %s within %g s during the run: %llu of %u connections "
+		        "stopped\n",
+		        PROGRAM, opt.server, opt.timeout, (unsigned long long)timeouts,
+		        opt.connections);
 
 	if (opt.json)
 		print_json(&opt, &rep);
