@@ -19,6 +19,8 @@
 
 #include <sodium.h>
 
+#include "admin_exposure.h"
+#include "admin_log.h"
 #include "entry.h"
 #include "import.h"
 #include "normalize.h"
@@ -40,6 +42,7 @@ typedef struct options {
 	bool strict;
 	bool verifiable;
 	unsigned threads;
+	const char *since, *until, *now; /* log subcommands; parsed there */
 	bool help;
 	int positional_count;
 	char **positional;
@@ -52,6 +55,10 @@ enum {
 	OPT_STRICT = 1 << 2,
 	OPT_THREADS = 1 << 3,
 	OPT_VERIFIABLE = 1 << 4,
+	OPT_SINCE = 1 << 5,
+	OPT_UNTIL = 1 << 6,
+	OPT_NOW = 1 << 7,
+	OPT_OWN = 1 << 8, /* the command parses its own options */
 };
 
 typedef struct command {
@@ -523,6 +530,48 @@ run_verify(const options *opt)
 }
 
 /* ------------------------------------------------------------------ */
+/* log (server/admin_log.c) */
+
+static int
+run_log_export(const options *opt)
+{
+	return admin_log_export(opt->state, opt->since, opt->until);
+}
+
+static int
+run_log_purge(const options *opt)
+{
+	return admin_log_purge(opt->state, opt->now);
+}
+
+static int
+run_log_stats(const options *opt)
+{
+	return admin_log_stats(opt->state);
+}
+
+static int
+run_log_salts(const options *opt)
+{
+	return admin_log_salts(opt->state);
+}
+
+/* ------------------------------------------------------------------ */
+/* exposure (server/admin_exposure.c) */
+
+static int
+run_exposure_simulate(const options *opt)
+{
+	return admin_exposure_simulate(opt->positional_count, opt->positional);
+}
+
+static int
+run_exposure_analyze(const options *opt)
+{
+	return admin_exposure_analyze(opt->positional_count, opt->positional);
+}
+
+/* ------------------------------------------------------------------ */
 /* The table, usage and option parsing */
 
 static const command commands[] = {
@@ -573,6 +622,38 @@ static const command commands[] = {
          "that the index holds exactly those, that payloads open, and that the counts\n"
          "and slots agree. Exits 1 when anything is wrong.\n",
          OPT_STATE | OPT_THREADS, 0, 0, run_verify},
+        {"log export", "--state DIR [--since DAY] [--until DAY]",
+         "write the query log as JSON Lines, exactly as stored",
+         "First line: the schema and the widths and targets in force; then one line\n"
+         "per entry (day, seq, hour, requester and bucket digests, status). DAY is\n"
+         "YYYY-MM-DD (UTC) or a day number; both bounds are inclusive. Reads the\n"
+         "log in DIR/log while veild runs, if it does.\n",
+         OPT_STATE | OPT_SINCE | OPT_UNTIL, 0, 0, run_log_export},
+        {"log purge", "--state DIR [--now UNIXTIME]", "run the query log's retention sweep",
+         "Advances the salt chain to today (or the day of --now, for tests and drills),\n"
+         "erases the chain keys and salts retention no longer allows, and deletes the\n"
+         "entries older than the entry retention; the log's own configuration says\n"
+         "how long. veild runs the same sweep at start-up and hourly.\n",
+         OPT_STATE | OPT_NOW, 0, 0, run_log_purge},
+        {"log stats", "--state DIR", "show the query log's figures",
+         "Entries in all and per day, entries dropped (all time), the oldest entry,\n"
+         "the days whose salts are held (never the salts), widths, targets and\n"
+         "retention.\n",
+         OPT_STATE, 0, 0, run_log_stats},
+        {"log salts", "--state DIR", "write the retained salts as JSON Lines",
+         "One line per retained salt: {\"day\": N, \"salt\": \"<hex>\"}. For drills and\n"
+         "the exposure analysis: this output is as sensitive as the salts themselves,\n"
+         "since with it every digest of those days can be tested against guesses.\n",
+         OPT_STATE, 0, 0, run_log_salts},
+        {"exposure simulate",
+         "[--users N] [--contacts M] [--registered F] [--days D] [--seed S] [--json]\n"
+         "       [--chart FILE] [OPTIONS]",
+         "measure what a log export reveals, on a simulated population",
+         admin_exposure_simulate_details, OPT_OWN, 0, 0, run_exposure_simulate},
+        {"exposure analyze",
+         "--export FILE [--salts FILE] [--universe SPEC] [--accounts FILE] [OPTIONS]",
+         "measure what a real log export reveals", admin_exposure_analyze_details, OPT_OWN,
+         0, 0, run_exposure_analyze},
 };
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
 
@@ -581,7 +662,7 @@ program_usage(FILE *f)
 {
 	fprintf(f, "usage: %s COMMAND [OPTIONS] [ARGS]\n\ncommands:\n", PROGRAM);
 	for (size_t i = 0; i < COMMAND_COUNT; i++)
-		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n'%s COMMAND --help' describes a command.\n", PROGRAM);
 }
 
@@ -621,11 +702,22 @@ parse_options(const command *c, int argc, char **argv, options *opt)
 	        {"--strict", OPT_STRICT, false},
 	        {"--threads", OPT_THREADS, true},
 	        {"--verifiable", OPT_VERIFIABLE, false},
+	        {"--since", OPT_SINCE, true},
+	        {"--until", OPT_UNTIL, true},
+	        {"--now", OPT_NOW, true},
 	};
 	bool only_positional = false;
 
 	memset(opt, 0, sizeof(*opt));
 	opt->positional = argv;
+	if (c->accepts & OPT_OWN) {
+		/* The command parses its words itself; only --help is looked for. */
+		for (int i = 0; i < argc; i++)
+			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+				opt->help = true;
+		opt->positional_count = argc;
+		return 0;
+	}
 	for (int i = 0; i < argc; i++) {
 		char *arg = argv[i];
 		if (only_positional || arg[0] != '-' || strcmp(arg, "-") == 0) {
@@ -675,6 +767,15 @@ parse_options(const command *c, int argc, char **argv, options *opt)
 		case OPT_VERIFIABLE:
 			opt->verifiable = true;
 			break;
+		case OPT_SINCE:
+			opt->since = value;
+			break;
+		case OPT_UNTIL:
+			opt->until = value;
+			break;
+		case OPT_NOW:
+			opt->now = value;
+			break;
 		case OPT_THREADS: {
 			char *end = NULL;
 			errno = 0;
@@ -696,9 +797,31 @@ parse_options(const command *c, int argc, char **argv, options *opt)
 	return 0;
 }
 
+/*
+ * The command argv[0] names, or argv[0] and argv[1] for a two-word one
+ * ("log export"); *words gets how many words it took. NULL if none.
+ */
+static const command *
+find_command(int argc, char **argv, int *words)
+{
+	for (size_t i = 0; i < COMMAND_COUNT && argc > 0; i++) {
+		const char *name = commands[i].name;
+		const char *space = strchr(name, ' ');
+		*words = space == NULL ? 1 : 2;
+		if (space == NULL ? strcmp(name, argv[0]) == 0
+		                  : argc > 1 && strlen(argv[0]) == (size_t)(space - name) &&
+		                            strncmp(name, argv[0], (size_t)(space - name)) == 0 &&
+		                            strcmp(space + 1, argv[1]) == 0)
+			return &commands[i];
+	}
+	*words = 0;
+	return NULL;
+}
+
 int
 main(int argc, char **argv)
 {
+	int words = 0;
 	options opt;
 
 	if (argc < 2) {
@@ -708,11 +831,11 @@ main(int argc, char **argv)
 	const char *name = argv[1];
 	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
 		if (argc > 2 && strcmp(name, "help") == 0) {
-			for (size_t i = 0; i < COMMAND_COUNT; i++)
-				if (strcmp(commands[i].name, argv[2]) == 0) {
-					command_usage(stdout, &commands[i]);
-					return 0;
-				}
+			const command *c = find_command(argc - 2, argv + 2, &words);
+			if (c != NULL) {
+				command_usage(stdout, c);
+				return 0;
+			}
 			fprintf(stderr, "%s: unknown command '%s'\n", PROGRAM, argv[2]);
 			return EXIT_USAGE;
 		}
@@ -723,11 +846,8 @@ main(int argc, char **argv)
 		printf("%s %s\n", PROGRAM, VEIL_VERSION);
 		return 0;
 	}
-	for (size_t i = 0; i < COMMAND_COUNT; i++) {
-		if (strcmp(commands[i].name, name) != 0)
-			continue;
-		current = &commands[i];
-		int rc = parse_options(current, argc - 2, argv + 2, &opt);
+	if ((current = find_command(argc - 1, argv + 1, &words)) != NULL) {
+		int rc = parse_options(current, argc - 1 - words, argv + 1 + words, &opt);
 		if (rc != 0)
 			return rc;
 		if (opt.help) {

@@ -26,6 +26,8 @@ struct service_worker {
 	buf reply_inner;  /* the reply before sealing */
 	uint8_t *blinded; /* PROTO_MAX_BATCH * Ne */
 	uint8_t *evaluated;
+	uint32_t *prefixes; /* of the request being answered, for the log */
+	uint16_t status;    /* of the reply being built */
 	service_stats stats;
 };
 
@@ -93,7 +95,8 @@ service_worker_new(service *svc, service_worker **out)
 	veil_err err = VEIL_ERR_NOMEM;
 	w->blinded = malloc(PROTO_MAX_BATCH * ne);
 	w->evaluated = malloc(PROTO_MAX_BATCH * ne);
-	if (w->blinded == NULL || w->evaluated == NULL)
+	w->prefixes = malloc(PROTO_MAX_BATCH * sizeof(*w->prefixes));
+	if (w->blinded == NULL || w->evaluated == NULL || w->prefixes == NULL)
 		goto fail;
 	if ((err = oprf_ctx_new(svc->suite, OPRF_MODE_OPRF, &w->ctx[0])) != VEIL_OK ||
 	    (err = oprf_ctx_new(svc->suite, OPRF_MODE_VOPRF, &w->ctx[1])) != VEIL_OK ||
@@ -120,6 +123,7 @@ service_worker_free(service_worker *w)
 		sodium_memzero(w->blinded, PROTO_MAX_BATCH * oprf_suite_element_size(w->svc->suite));
 	free(w->blinded);
 	free(w->evaluated);
+	free(w->prefixes);
 	free(w);
 }
 
@@ -172,6 +176,7 @@ reply_error(service_worker *w, const uint8_t *request_id, uint16_t code)
 {
 	buf_reset(&w->reply_inner);
 	proto_encode_error(&w->reply_inner, request_id, code, 0);
+	w->status = code;
 	if (code < sizeof(w->stats.errors) / sizeof(w->stats.errors[0]))
 		w->stats.errors[code]++;
 }
@@ -309,6 +314,7 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 	registry_view view;
 
 	w->stats.requests++;
+	w->status = PROTO_STATUS_OK;
 	if (!proto_frame_has_header(request, len)) {
 		w->stats.dropped++;
 		return;
@@ -344,6 +350,23 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 		else
 			handle_lookup(w, &msg, &view);
 		registry_reader_end(w->reader);
+	}
+
+	/* What the log keeps of it: the decoded items' prefixes, if any. */
+	if (w->svc->config.log != NULL) {
+		size_t items = 0;
+		unsigned bits = 0;
+		if (err == VEIL_OK && msg.type == PROTO_MSG_LOOKUP) {
+			items = msg.u.lookup.count;
+			bits = msg.u.lookup.prefix_bits;
+			for (size_t i = 0; i < items; i++) {
+				const uint8_t *element;
+				proto_lookup_item(&msg.u.lookup, i, &w->prefixes[i], &element);
+				w->prefixes[i] = entry_prefix(w->prefixes[i], bits);
+			}
+		}
+		qlog_record(w->svc->config.log, service_now(w->svc), frame.client_key, bits,
+			    w->prefixes, items, w->status);
 	}
 
 	if (envelope_seal_reply(frame.client_key, state_transport_secret(state),

@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "error.h"
 #include "msg.h"
+#include "qlog.h"
 #include "registry.h"
 #include "state.h"
 
@@ -25,6 +26,7 @@
 typedef struct service_config {
 	unsigned batch_cap;	 /* 1..PROTO_MAX_BATCH */
 	long long clock_offset; /* seconds added to the clock (drills, simulations) */
+	qlog *log;		 /* where answered requests are recorded; NULL: nowhere */
 } service_config;
 
 
@@ -57,7 +59,10 @@ void service_worker_free(service_worker *w);
 /*
  * Handles one request frame. Appends the reply frame to reply, or leaves
  * reply empty when the request must be dropped unanswered. Never fails on
- * peer input: every problem becomes an ERROR reply.
+ * peer input: every problem becomes an ERROR reply. Every request whose
+ * envelope opened (so its requester is authenticated) is recorded in the
+ * query log with its status; frames that do not open are not: nothing
+ * unauthenticated reaches the log.
  */
 void service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply);
 

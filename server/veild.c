@@ -13,11 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <ini.h>
 
 #include "envelope.h"
+#include "qlog.h"
 #include "service.h"
 #include "state.h"
 #include "transport.h"
@@ -32,7 +34,12 @@ typedef struct options {
 	unsigned batch_cap;
 	long long clock_offset; /* seconds added to the clock: drills and simulations */
 	int clock_offset_set;
+	qlog_config log;	/* the [log] section */
 } options;
+
+/* Accounts the requester-anonymity target refers to, until enrolment
+ * counts them: the operator's estimate of the population. */
+#define DEFAULT_LOG_ACCOUNTS 1000000
 
 static volatile sig_atomic_t stopping;
 
@@ -60,11 +67,14 @@ usage(FILE *to)
 		"  --clock-offset S shift the server's clock by S seconds (may be negative);\n"
 		"                   for drills and simulations only (default 0)\n"
 		"  --config FILE    INI file; section [veild] with keys state, listen,\n"
-		"                   threads, batch_cap, clock_offset. Command-line options win.\n"
+		"                   threads, batch_cap, clock_offset; section [log] with keys\n"
+		"                   accounts (default %d), universe, k_r, k_b, t_r, t_b,\n"
+		"                   entry_retention_days, salt_retention_days,\n"
+		"                   allow_long_retention. Command-line options win.\n"
 		"  --help           this text\n"
 		"\n"
 		"SIGINT or SIGTERM stops it cleanly.\n",
-		PROTO_MAX_BATCH, SERVICE_DEFAULT_BATCH_CAP);
+		PROTO_MAX_BATCH, SERVICE_DEFAULT_BATCH_CAP, DEFAULT_LOG_ACCOUNTS);
 }
 
 /* Parses a whole, possibly negative, decimal number of seconds (|s| < 100 years). */
@@ -104,11 +114,64 @@ set_string(char **slot, const char *value)
 	return 0;
 }
 
+/* Parses a whole decimal number in [min, max] into a 64-bit value. */
+static int
+parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* One key of the [log] section; 1 on success. */
+static int
+log_config_entry(qlog_config *log, const char *name, const char *value)
+{
+	uint64_t v;
+	if (strcmp(name, "accounts") == 0)
+		return parse_u64(value, 1, UINT64_MAX / 2, &log->accounts) == 0;
+	if (strcmp(name, "universe") == 0)
+		return parse_u64(value, 1, UINT64_MAX / 2, &log->universe) == 0;
+	if (strcmp(name, "k_r") == 0 || strcmp(name, "k_b") == 0) {
+		if (parse_u64(value, 1, UINT32_MAX, &v) != 0)
+			return 0;
+		*(name[2] == 'r' ? &log->k_r : &log->k_b) = (uint32_t)v;
+		return 1;
+	}
+	if (strcmp(name, "t_r") == 0 || strcmp(name, "t_b") == 0) {
+		if (parse_u64(value, 1, QLOG_MAX_WIDTH, &v) != 0)
+			return 0;
+		*(name[2] == 'r' ? &log->t_r : &log->t_b) = (uint8_t)v;
+		return 1;
+	}
+	if (strcmp(name, "entry_retention_days") == 0 || strcmp(name, "salt_retention_days") == 0) {
+		if (parse_u64(value, 1, QLOG_MAX_LONG_RETENTION_DAYS, &v) != 0)
+			return 0;
+		*(name[0] == 'e' ? &log->entry_retention_days : &log->salt_retention_days) =
+			(uint32_t)v;
+		return 1;
+	}
+	if (strcmp(name, "allow_long_retention") == 0) {
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+			return 0;
+		log->allow_long_retention = strcmp(value, "yes") == 0;
+		return 1;
+	}
+	fprintf(stderr, "veild: config: unknown key '%s' in [log]\n", name);
+	return 0;
+}
+
 /* inih handler: 1 on success, 0 on error (inih reports the line). */
 static int
 config_entry(void *user, const char *section, const char *name, const char *value)
 {
 	options *opt = user;
+	if (strcmp(section, "log") == 0)
+		return log_config_entry(&opt->log, name, value);
 	if (strcmp(section, "veild") != 0) {
 		fprintf(stderr, "veild: config: unknown section [%s]\n", section);
 		return 0;
@@ -246,6 +309,9 @@ int
 main(int argc, char **argv)
 {
 	options opt = {.batch_cap = SERVICE_DEFAULT_BATCH_CAP};
+	qlog *log = NULL;
+	qlog_config_defaults(&opt.log);
+	opt.log.accounts = DEFAULT_LOG_ACCOUNTS;
 	veil_state *state = NULL;
 	service *svc = NULL;
 	transport_server *server = NULL;
@@ -274,7 +340,18 @@ main(int argc, char **argv)
 			veil_strerror(err), why ? ": " : "", why ? why : "");
 		goto out;
 	}
-	service_config config = {.batch_cap = opt.batch_cap, .clock_offset = opt.clock_offset};
+	/* The log refuses a configuration that breaks an anonymity target,
+	 * and says by how much. */
+	char why_log[256] = "";
+	const int64_t now = (int64_t)time(NULL) + opt.clock_offset;
+	if ((err = qlog_open(opt.state_dir, &opt.log, now, &log, why_log, sizeof(why_log))) !=
+	    VEIL_OK) {
+		fprintf(stderr, "veild: cannot open the query log: %s%s%s\n", veil_strerror(err),
+			why_log[0] ? ": " : "", why_log);
+		goto out;
+	}
+	service_config config = {
+		.batch_cap = opt.batch_cap, .clock_offset = opt.clock_offset, .log = log};
 	if ((err = service_new(state, &config, &svc)) != VEIL_OK) {
 		fprintf(stderr, "veild: %s\n", veil_strerror(err));
 		goto out;
@@ -325,19 +402,27 @@ main(int argc, char **argv)
 		service_worker_stats(workers[i].sw, &total);
 		service_worker_free(workers[i].sw);
 	}
+	qlog_counters counters = {0};
+	if (log != NULL) {
+		if (qlog_flush(log) != VEIL_OK)
+			fprintf(stderr, "veild: the query log could not be flushed\n");
+		qlog_counters_get(log, &counters);
+	}
 	if (started > 0) {
 		uint64_t errors = 0;
 		for (size_t i = 0; i < sizeof(total.errors) / sizeof(total.errors[0]); i++)
 			errors += total.errors[i];
 		fprintf(stderr,
 			"veild: stopped; %llu requests, %llu items evaluated, %llu error replies, "
-			"%llu dropped\n",
+			"%llu dropped; log: %llu entries written, %llu dropped\n",
 			(unsigned long long)total.requests, (unsigned long long)total.items,
-			(unsigned long long)errors, (unsigned long long)total.dropped);
+			(unsigned long long)errors, (unsigned long long)total.dropped,
+			(unsigned long long)counters.written, (unsigned long long)counters.dropped);
 	}
 out:
 	free(workers);
 	transport_server_close(server);
+	qlog_close(log);
 	service_free(svc);
 	state_free(state);
 	free(opt.state_dir);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -448,6 +449,76 @@ case_server_still_answers_right_and_registry_unchanged(void)
 	CHECK(memcmp(now, registry_digest, sizeof(now)) == 0);
 }
 
+/* 1 when needle (n bytes) occurs in hay. */
+static int
+contains(const uint8_t *hay, size_t len, const uint8_t *needle, size_t n)
+{
+	for (size_t i = 0; i + n <= len; i++)
+		if (hay[i] == needle[0] && memcmp(hay + i, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * After real traffic, every byte of the query log's files (the database
+ * and its lock file; the salt and chain key files are meant to hold
+ * salts) holds no client key, blinded element, handle, plain hash of a
+ * handle, or exact timestamp.
+ */
+static void
+case_log_files_hold_nothing_identifying(void)
+{
+	CHECK(proc_stop(&daemon_proc) == 0); /* flushes the log */
+
+	/* The log did record the battery: every opened request, errors too. */
+	const char *export_argv[] = {admin_path, "log", "export", "--state", state_dir, NULL};
+	char *exported = NULL;
+	CHECK(proc_run(export_argv, NULL, &exported, NULL) == 0);
+	int entries = -1; /* the header line is not an entry */
+	for (const char *p = exported; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		entries++;
+	CHECK(entries >= 20);
+	CHECK(strstr(exported, "\"status\":6") != NULL); /* a BAD_ELEMENT was logged */
+	free(exported);
+	const int64_t now = (int64_t)time(NULL);
+	const char *handles[] = {"tel:+14155550100", "mailto:ann@example.org", "tel:+14155550199"};
+	uint8_t element[NE];
+	valid_element(element);
+	const char *files[] = {"log/data.mdb", "log/lock.mdb"};
+	for (size_t f = 0; f < 2; f++) {
+		char *path;
+		size_t len;
+		if (asprintf(&path, "%s/%s", state_dir, files[f]) < 0)
+			abort();
+		const uint8_t *bytes = (const uint8_t *)test_read_file(path, &len);
+		CHECK(len > 0);
+		CHECK(!contains(bytes, len, client_pk, sizeof(client_pk)));
+		CHECK(!contains(bytes, len, element, sizeof(element)));
+		for (size_t h = 0; h < 3; h++) {
+			uint8_t sha256[32], sha512[64];
+			crypto_hash_sha256(sha256, (const uint8_t *)handles[h], strlen(handles[h]));
+			crypto_hash_sha512(sha512, (const uint8_t *)handles[h], strlen(handles[h]));
+			CHECK(!contains(bytes, len, (const uint8_t *)handles[h] + 4,
+					strlen(handles[h]) - 4));
+			CHECK(!contains(bytes, len, sha256, sizeof(sha256)));
+			CHECK(!contains(bytes, len, sha512, sizeof(sha512)));
+		}
+		/* Any second of the last ten minutes, 8 bytes in either order. */
+		int stamped = 0;
+		for (int64_t t = now - 600; t <= now + 5; t++) {
+			uint8_t be[8], le[8];
+			for (int i = 0; i < 8; i++) {
+				be[i] = (uint8_t)((uint64_t)t >> (56 - 8 * i));
+				le[i] = (uint8_t)((uint64_t)t >> (8 * i));
+			}
+			stamped |= contains(bytes, len, be, 8) | contains(bytes, len, le, 8);
+		}
+		CHECK(!stamped);
+		free((void *)(uintptr_t)bytes);
+		free(path);
+	}
+}
+
 static const test_case cases[] = {
 	{"bytes that are no frame are dropped", case_bytes_that_are_no_frame_are_dropped},
 	{"bad frame bodies", case_bad_frame_bodies},
@@ -459,6 +530,7 @@ static const test_case cases[] = {
 	{"invalid group elements", case_invalid_elements},
 	{"server still answers right, registry unchanged",
 	 case_server_still_answers_right_and_registry_unchanged},
+	{"the log's files hold nothing identifying", case_log_files_hold_nothing_identifying},
 };
 
 static void
@@ -515,7 +587,7 @@ main(int argc, char **argv)
 	setup();
 	int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
 	transport_client_close(raw);
-	if (proc_stop(&daemon_proc) != 0)
+	if (proc_alive(&daemon_proc) && proc_stop(&daemon_proc) != 0)
 		rc = 1;
 	proc_release(&daemon_proc);
 	proc_remove_tree(work_dir);

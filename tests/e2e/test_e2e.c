@@ -242,6 +242,33 @@ case_lookup_over_ipc(void)
 	free(sock);
 }
 
+/* The log holds one entry per request, and the items add up. */
+static void
+case_log_export_counts_the_lookups(void)
+{
+	const char *argv[] = {admin_path, "log", "export", "--state", state_dir, NULL};
+	char *out = NULL, *err = NULL;
+	CHECK(proc_run(argv, NULL, &out, &err) == 0);
+	REQUIRE(out != NULL && strncmp(out, "{\"schema\":\"veil-log-v1\"", 23) == 0);
+	long items = 0, entries = 0;
+	for (const char *p = strchr(out, '\n'); p != NULL && p[1] != '\0'; p = strchr(p + 1, '\n')) {
+		const char *at = strstr(p, "\"items\":");
+		REQUIRE(at != NULL);
+		items += strtol(at + 8, NULL, 10);
+		entries++;
+		/* Every entry was answered OK, and names no handle. */
+		const char *end = strchr(p + 1, '\n');
+		const char *status = strstr(p, "\"status\":0");
+		CHECK(status != NULL && (end == NULL || status < end));
+	}
+	/* Two runs (tcp, ipc) of LOOKUPS distinct contacts, plus INFO requests. */
+	CHECK(items == 2 * LOOKUPS);
+	CHECK(entries > 2 * (LOOKUPS / 256));
+	CHECK(strstr(out, "tel:") == NULL && strstr(out, "mailto:") == NULL);
+	free(out);
+	free(err);
+}
+
 static void
 case_no_server_is_a_clear_error(void)
 {
@@ -263,6 +290,7 @@ case_no_server_is_a_clear_error(void)
 static const test_case cases[] = {
 	{"2k lookups over tcp, every answer right", case_lookup_over_tcp},
 	{"2k lookups over ipc, every answer right", case_lookup_over_ipc},
+	{"the log export counts the lookups", case_log_export_counts_the_lookups},
 	{"no server is a clear error", case_no_server_is_a_clear_error},
 };
 

@@ -1,0 +1,1455 @@
+/*
+ * veil-admin exposure simulate|analyze (admin_exposure.h).
+ *
+ * simulate drives the real programs: `veil-admin keygen` and `import`
+ * into a fresh state in a temporary directory, a real veild restarted
+ * for every simulated hour with --clock-offset, libveil-client with one
+ * key per user, then `veil-admin log salts|export|purge`. It writes the
+ * Apple-style baseline log itself from what it sent, and measures both.
+ * analyze measures an export someone hands over.
+ */
+#define _GNU_SOURCE /* mkdtemp, realpath via <stdlib.h> */
+#include "admin_exposure.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "entry.h"
+#include "exposure.h"
+#include "qlog.h"
+#include "registry.h"
+#include "service.h"
+#include "state.h"
+#include "veil_client.h"
+
+#define PROGRAM     "veil-admin exposure"
+#define EXIT_USAGE  2
+#define READY_TEXT  "veild: ready"
+#define READY_WAIT_SECONDS 60
+/* Suspected pairs tested, each of true and false ones. */
+#define DEFAULT_PAIRS 1000
+/* A client thread hands its baseline lines over past this many bytes. */
+#define BASELINE_FLUSH (1u << 20)
+#define CLIENT_TIMEOUT_MS 60000
+/* Simulated users check a minute into their hour slot. */
+#define SLOT_MINUTE 60
+
+extern char **environ;
+
+const char admin_exposure_simulate_details[] =
+        "Builds a synthetic population (NANP phone numbers, emails, address books),\n"
+        "registers a share of its handles in a fresh state, runs every user's contact\n"
+        "discovery through libveil-client against a real veild for the days asked,\n"
+        "then measures what the query log export reveals to each adversary, beside\n"
+        "an Apple-style log of the same traffic (requester, handle, IP, exact time):\n"
+        "  A0 the export; A1 also the live salts; A2 also the OPRF key and the\n"
+        "  registry; A3 the export after the salts were erased.\n"
+        "Prints a table (or JSON) and writes an SVG chart.\n"
+        "\n"
+        "  --users N        accounts, each with a phone number, half with an email (1000)\n"
+        "  --contacts M     address book size on day 0 (50)\n"
+        "  --registered F   share of the population's handles registered, 0..1 (0.3)\n"
+        "  --days D         simulated days, 1..366 (7)\n"
+        "  --seed S         the population and plan are a function of S (1)\n"
+        "  --pad-registry N also register N numbers of people outside the population,\n"
+        "                   so the registry and prefix length are a larger service's (0)\n"
+        "  --k-r N, --k-b N veild's anonymity targets ([log] k_r, k_b; defaults: k_r =\n"
+        "                   min(1000, users / 8), k_b = veild's)\n"
+        "  --t-r N, --t-b N explicit digest widths, checked by veild against the targets\n"
+        "  --salt-retention-days N   veild's [log] salt_retention_days (veild's default)\n"
+        "  --pairs N        suspected pairs tested, N true and N false (1000)\n"
+        "  --threads N      client threads (twice the online CPUs)\n"
+        "  --veild PATH     the veild to run (default: beside this veil-admin)\n"
+        "  --work-dir DIR   work in DIR (created; kept): state, exports, baseline log;\n"
+        "                   default: a temporary directory, removed at the end\n"
+        "  --json           print JSON (schema veil-exposure-v1) instead of the table\n"
+        "  --chart FILE     write the SVG chart to FILE\n"
+        "\n"
+        "Day d of D runs as the epoch day today + d (a log's day never steps back and\n"
+        "follows the wall clock, so the simulation runs into the future); veild\n"
+        "restarts with --clock-offset for each hour users check in (08, 12, 17 and\n"
+        "21 h). The state is fresh and temporary: no real log is touched. Every user\n"
+        "checks the whole book on day 0; on later days 1 in 7 re-check it, the others\n"
+        "look up the 0 to 3 contacts they just added. Salts are taken with `log salts`\n"
+        "after the last day; A3's export follows `log purge --now` past the salt\n"
+        "retention. Exit status 1 when any answer disagrees with the registry or the\n"
+        "export's digests do not follow qlog.h.\n";
+
+const char admin_exposure_analyze_details[] =
+        "The figures of `exposure simulate` for an export someone hands over: A0, and\n"
+        "A1 when the salts are given. No ground truth: the pair test is not scored.\n"
+        "\n"
+        "  --export FILE    a log export (`veil-admin log export`), JSON Lines\n"
+        "  --salts FILE     the salts (`veil-admin log salts`): adds adversary A1\n"
+        "  --accounts FILE  enrolled public keys, 64 hex digits a line; without it the\n"
+        "                   requester figures are the expected ones for the header's\n"
+        "                   accounts\n"
+        "  --universe SPEC  handles of the numbering space: nanp (the simulator's plan,\n"
+        "                   2178000000) or a number; default: the export's header\n"
+        "  --prefix-bits L  prefix lengths clients sent: P, P,Q or P-Q (0..24)\n"
+        "  --state DIR      take the prefix length veild recommends for DIR's registry\n"
+        "  --json           print JSON (schema veil-exposure-v1) instead of the table\n"
+        "  --chart FILE     write the SVG chart to FILE\n"
+        "\n"
+        "With neither --prefix-bits nor --state, the lengths are those (0..20) under\n"
+        "which every salted entry's bucket digests match some prefix.\n";
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+fail(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", PROGRAM);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static double
+wall_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+monotonic_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------------ */
+/* Options */
+
+typedef enum arg_kind {
+	ARG_FLAG,
+	ARG_U32,
+	ARG_U64,
+	ARG_FRACTION,
+	ARG_TEXT,
+} arg_kind;
+
+typedef struct option_spec {
+	const char *name;
+	arg_kind kind;
+	void *target;
+	uint64_t min, max;
+} option_spec;
+
+static int
+usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
+usage_error(const char *sub, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s %s: ", PROGRAM, sub);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see veil-admin exposure %s --help)\n", sub);
+	return EXIT_USAGE;
+}
+
+/* Parses --name VALUE / --name=VALUE words; returns 0, or an exit status. */
+static int
+parse_args(const char *sub, const option_spec *specs, size_t n, int argc, char **argv,
+           bool *help)
+{
+	for (int i = 0; i < argc; i++) {
+		const char *arg = argv[i];
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			*help = true;
+			return 0;
+		}
+		const size_t name_len = strcspn(arg, "=");
+		size_t k = 0;
+		while (k < n && (strlen(specs[k].name) != name_len ||
+		                 strncmp(specs[k].name, arg, name_len) != 0))
+			k++;
+		if (k == n)
+			return usage_error(sub, "unknown option or argument %s", arg);
+		const option_spec *s = &specs[k];
+		if (s->kind == ARG_FLAG) {
+			if (arg[name_len] == '=')
+				return usage_error(sub, "%s takes no value", s->name);
+			*(bool *)s->target = true;
+			continue;
+		}
+		const char *value = NULL;
+		if (arg[name_len] == '=')
+			value = arg + name_len + 1;
+		else if (i + 1 < argc)
+			value = argv[++i];
+		else
+			return usage_error(sub, "%s needs a value", s->name);
+		char *end = NULL;
+		errno = 0;
+		switch (s->kind) {
+		case ARG_U32:
+		case ARG_U64: {
+			const unsigned long long v = strtoull(value, &end, 10);
+			if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
+			    v < s->min || v > s->max)
+				return usage_error(sub, "%s takes a whole number from %llu to %llu",
+				                   s->name, (unsigned long long)s->min,
+				                   (unsigned long long)s->max);
+			if (s->kind == ARG_U32)
+				*(uint32_t *)s->target = (uint32_t)v;
+			else
+				*(uint64_t *)s->target = v;
+			break;
+		}
+		case ARG_FRACTION: {
+			const double v = strtod(value, &end);
+			if (errno != 0 || end == value || *end != '\0' || !(v >= 0.0) || !(v <= 1.0))
+				return usage_error(sub, "%s takes a number from 0 to 1", s->name);
+			*(double *)s->target = v;
+			break;
+		}
+		case ARG_TEXT:
+			if (value[0] == '\0')
+				return usage_error(sub, "%s needs a value", s->name);
+			*(const char **)s->target = value;
+			break;
+		case ARG_FLAG:
+			break;
+		}
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Files */
+
+/* Reads a whole file into a NUL-terminated heap buffer; -1 with errno. */
+static int
+read_file(const char *path, char **text, size_t *len)
+{
+	*text = NULL;
+	*len = 0;
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return -1;
+	size_t cap = 1 << 16, n = 0;
+	char *b = malloc(cap);
+	while (b != NULL) {
+		if (n + 1 >= cap) {
+			char *grown = realloc(b, cap * 2);
+			if (grown == NULL) {
+				free(b);
+				b = NULL;
+				errno = ENOMEM;
+				break;
+			}
+			b = grown;
+			cap *= 2;
+		}
+		const size_t got = fread(b + n, 1, cap - n - 1, f);
+		n += got;
+		if (got == 0) {
+			if (ferror(f)) {
+				free(b);
+				b = NULL;
+				errno = EIO;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	if (b == NULL)
+		return -1;
+	b[n] = '\0';
+	*text = b;
+	*len = n;
+	return 0;
+}
+
+static int
+write_file(const char *path, const char *data, size_t len, mode_t mode)
+{
+	const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -1;
+	size_t done = 0;
+	while (done < len) {
+		const ssize_t n = write(fd, data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return close(fd);
+}
+
+static char *
+join(const char *dir, const char *name)
+{
+	char *path = NULL;
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		return NULL;
+	return path;
+}
+
+static int
+remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* rm -r of the simulator's own work directory. */
+static void
+remove_tree(const char *path)
+{
+	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ------------------------------------------------------------------ */
+/* Programs */
+
+static int
+exit_code(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return -1;
+}
+
+/* Starts argv with stdin from /dev/null and stdout, stderr to files. */
+static int
+spawn(const char *const argv[], const char *out_path, const char *err_path, pid_t *pid)
+{
+	/* posix_spawn wants char *const[]: hand it copies. */
+	size_t n = 0;
+	while (argv[n] != NULL)
+		n++;
+	char **copy = calloc(n + 1, sizeof(*copy));
+	int rc = copy == NULL ? ENOMEM : 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		if ((copy[i] = strdup(argv[i])) == NULL)
+			rc = ENOMEM;
+	posix_spawn_file_actions_t fa;
+	int have_actions = 0;
+	if (rc == 0 && (rc = posix_spawn_file_actions_init(&fa)) == 0)
+		have_actions = 1;
+	if (rc == 0)
+		rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_addopen(&fa, 1, out_path != NULL ? out_path : "/dev/null",
+		                                      O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC,
+		                                      0600);
+	if (rc == 0)
+		rc = posix_spawn(pid, copy[0], &fa, NULL, copy, environ);
+	if (have_actions)
+		posix_spawn_file_actions_destroy(&fa);
+	for (size_t i = 0; copy != NULL && i < n; i++)
+		free(copy[i]);
+	free(copy);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+wait_child(pid_t pid)
+{
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return exit_code(status);
+}
+
+/* The last line of a file, for error messages (heap; "" when none). */
+static char *
+last_line(const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (read_file(path, &text, &len) != 0)
+		return strdup("");
+	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+		text[--len] = '\0';
+	const char *nl = strrchr(text, '\n');
+	char *line = strdup(nl != NULL ? nl + 1 : text);
+	free(text);
+	return line;
+}
+
+/* The directory this program lives in, from /proc/self/exe. */
+static int
+self_path(char *out, size_t cap)
+{
+	const ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+	if (n <= 0 || (size_t)n >= cap - 1)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The simulation */
+
+typedef struct sim_options {
+	uint32_t users, contacts, days, padding, pairs, threads;
+	double registered;
+	uint64_t seed;
+	uint32_t k_r, k_b, t_r, t_b, salt_retention;
+	bool json, help;
+	const char *chart, *veild, *work_dir;
+} sim_options;
+
+typedef struct sim {
+	sim_options opt;
+	char self[PATH_MAX];
+	char *veild;
+	char *work, *state, *config, *url, *veild_err, *tool_out, *tool_err;
+	char *baseline_path, *export_path, *salts_path, *erased_path, *salts_after_path;
+	bool keep_work;
+	exposure_population_config pop_config;
+	exposure_population *pop;
+	uint8_t server_key[VEIL_KEY_SIZE];
+	unsigned prefix_bits;
+	uint32_t day_zero, last_day;
+	pid_t veild_pid;
+	FILE *baseline;
+	pthread_mutex_t lock;
+	uint64_t baseline_bytes;
+} sim;
+
+/* Runs veil-admin (this program) with args; stdout to out_path. */
+static int
+run_admin(sim *s, const char *const args[], const char *out_path)
+{
+	const char *argv[16];
+	size_t n = 0;
+	argv[n++] = s->self;
+	for (size_t i = 0; args[i] != NULL && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	pid_t pid;
+	if (spawn(argv, out_path != NULL ? out_path : s->tool_out, s->tool_err, &pid) != 0) {
+		fail("cannot run %s: %s", s->self, strerror(errno));
+		return -1;
+	}
+	const int rc = wait_child(pid);
+	if (rc != 0) {
+		char *why = last_line(s->tool_err);
+		fail("veil-admin %s %s failed (exit %d): %s", args[0],
+		     args[1] != NULL && args[1][0] != '-' ? args[1] : "", rc, why);
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+veild_start(sim *s, long long offset)
+{
+	char offset_text[32];
+	snprintf(offset_text, sizeof(offset_text), "%lld", offset);
+	const char *const argv[] = {s->veild,        "--config", s->config, "--clock-offset",
+	                            offset_text, NULL};
+	if (spawn(argv, NULL, s->veild_err, &s->veild_pid) != 0) {
+		fail("cannot run %s: %s", s->veild, strerror(errno));
+		s->veild_pid = 0;
+		return -1;
+	}
+	const double deadline = monotonic_seconds() + READY_WAIT_SECONDS;
+	for (;;) {
+		char *text = NULL;
+		size_t len = 0;
+		const int ready = read_file(s->veild_err, &text, &len) == 0 &&
+		                  strstr(text, READY_TEXT) != NULL;
+		free(text);
+		if (ready)
+			return 0;
+		int status;
+		const pid_t done = waitpid(s->veild_pid, &status, WNOHANG);
+		if (done == s->veild_pid || monotonic_seconds() > deadline) {
+			if (done != s->veild_pid) {
+				kill(s->veild_pid, SIGKILL);
+				wait_child(s->veild_pid);
+			}
+			s->veild_pid = 0;
+			char *why = last_line(s->veild_err);
+			fail("veild did not start: %s", why[0] != '\0' ? why : "no ready line");
+			free(why);
+			return -1;
+		}
+		struct timespec pause = {0, 20 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+}
+
+static int
+veild_stop(sim *s)
+{
+	if (s->veild_pid <= 0)
+		return 0;
+	kill(s->veild_pid, SIGTERM);
+	const int rc = wait_child(s->veild_pid);
+	s->veild_pid = 0;
+	if (rc != 0) {
+		char *why = last_line(s->veild_err);
+		fail("veild exited %d: %s", rc, why);
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
+/* One slot of one day: these requests, on opt.threads client threads. */
+typedef struct slot_run {
+	sim *s;
+	const exposure_request *requests;
+	size_t count;
+	long long offset;
+	atomic_size_t next;
+	atomic_bool failed;
+	atomic_ullong wrong_answers;
+	char error[256];
+} slot_run;
+
+static void
+flush_baseline(slot_run *run, buf *lines)
+{
+	sim *s = run->s;
+	pthread_mutex_lock(&s->lock);
+	if (buf_len(lines) > 0 && fwrite(buf_data(lines), 1, buf_len(lines), s->baseline) !=
+	                                  buf_len(lines) &&
+	    !atomic_exchange(&run->failed, true))
+		snprintf(run->error, sizeof(run->error), "cannot write the baseline log: %s",
+		         strerror(errno));
+	s->baseline_bytes += buf_len(lines);
+	pthread_mutex_unlock(&s->lock);
+	buf_reset(lines);
+}
+
+static void
+run_failed(slot_run *run, const char *what, veil_err err, const char *detail)
+{
+	pthread_mutex_lock(&run->s->lock);
+	if (!atomic_exchange(&run->failed, true))
+		snprintf(run->error, sizeof(run->error), "%s: %s%s%s", what, veil_strerror(err),
+		         detail != NULL && detail[0] != '\0' ? ": " : "",
+		         detail != NULL ? detail : "");
+	pthread_mutex_unlock(&run->s->lock);
+}
+
+/* One user's check: the real client library, the user's own key. */
+static void
+run_request(slot_run *run, const exposure_request *q, buf *lines)
+{
+	sim *s = run->s;
+	const exposure_population *pop = s->pop;
+	const uint32_t *contacts = exposure_request_contacts(pop, q);
+	const char **written = malloc(q->count * sizeof(*written));
+	veil_lookup_result *results = malloc(q->count * sizeof(*results));
+	veil_client *client = NULL;
+	if (written == NULL || results == NULL) {
+		run_failed(run, "lookup", VEIL_ERR_NOMEM, NULL);
+		goto out;
+	}
+	for (uint32_t i = 0; i < q->count; i++)
+		written[i] = exposure_handle_written(pop, contacts[i]);
+	veil_client_options o = {.server_url = s->url,
+	                         .client_secret = exposure_user_secret(pop, q->user),
+	                         .region = "US",
+	                         .timeout_ms = CLIENT_TIMEOUT_MS,
+	                         .prefix_bits = s->prefix_bits};
+	memcpy(o.server_key, s->server_key, VEIL_KEY_SIZE);
+	veil_err err = veil_client_new(&o, &client);
+	if (err != VEIL_OK) {
+		run_failed(run, "cannot make a client", err, NULL);
+		goto out;
+	}
+	/* The time veild's shifted clock reads as the request leaves. */
+	const double sent = wall_seconds() + (double)run->offset;
+	if ((err = veil_client_lookup(client, written, q->count, results)) != VEIL_OK) {
+		run_failed(run, "lookup failed", err, veil_client_last_error(client));
+		goto out;
+	}
+	for (uint32_t i = 0; i < q->count; i++) {
+		const char *handle = exposure_handle_normalized(pop, contacts[i]);
+		const veil_lookup_status want = exposure_handle_registered(pop, contacts[i])
+		                                        ? VEIL_LOOKUP_REGISTERED
+		                                        : VEIL_LOOKUP_NOT_REGISTERED;
+		if (results[i].status != want || strcmp(results[i].handle, handle) != 0)
+			atomic_fetch_add(&run->wrong_answers, 1);
+		exposure_baseline_append(lines, sent, exposure_user_public(pop, q->user),
+		                         exposure_user_address(q->user), handle);
+	}
+	if (buf_len(lines) > BASELINE_FLUSH)
+		flush_baseline(run, lines);
+out:
+	veil_client_free(client);
+	free(written);
+	free(results);
+}
+
+static void *
+slot_worker(void *arg)
+{
+	slot_run *run = arg;
+	buf lines;
+	buf_init(&lines);
+	for (;;) {
+		const size_t i = atomic_fetch_add(&run->next, 1);
+		if (i >= run->count || atomic_load(&run->failed))
+			break;
+		run_request(run, &run->requests[i], &lines);
+	}
+	if (buf_error(&lines) != VEIL_OK)
+		run_failed(run, "baseline log", buf_error(&lines), NULL);
+	flush_baseline(run, &lines);
+	buf_free(&lines);
+	return NULL;
+}
+
+static int
+run_slot(sim *s, uint32_t day, unsigned slot, const exposure_request *requests, size_t count)
+{
+	/* The offset that puts veild a minute into the slot's hour of the day. */
+	const long long target = (long long)(s->day_zero + day) * 86400 +
+	                         (long long)exposure_hour_slot(slot) * 3600 + SLOT_MINUTE;
+	const long long offset = target - (long long)wall_seconds();
+	if (veild_start(s, offset) != 0)
+		return -1;
+	slot_run run = {.s = s, .requests = requests, .count = count, .offset = offset};
+	atomic_init(&run.next, 0);
+	atomic_init(&run.failed, false);
+	atomic_init(&run.wrong_answers, 0);
+	pthread_t threads[256];
+	unsigned started = 0;
+	for (; started < s->opt.threads; started++)
+		if (pthread_create(&threads[started], NULL, slot_worker, &run) != 0)
+			break;
+	if (started == 0)
+		slot_worker(&run);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	const int stopped = veild_stop(s);
+	if (atomic_load(&run.failed)) {
+		fail("day %u, %02u h: %s", day, exposure_hour_slot(slot), run.error);
+		return -1;
+	}
+	if (atomic_load(&run.wrong_answers) > 0) {
+		fail("day %u: %llu answers disagree with the registry", day,
+		     (unsigned long long)atomic_load(&run.wrong_answers));
+		return -1;
+	}
+	return stopped;
+}
+
+static int
+write_config(sim *s, uint64_t universe)
+{
+	buf b;
+	buf_init(&b);
+	buf_printf(&b, "; veil-admin exposure simulate\n[veild]\nstate = %s\nlisten = %s\n",
+	           s->state, s->url);
+	buf_printf(&b, "\n[log]\naccounts = %u\nuniverse = %llu\n", s->opt.users,
+	           (unsigned long long)universe);
+	if (s->opt.k_r != 0)
+		buf_printf(&b, "k_r = %u\n", s->opt.k_r);
+	if (s->opt.k_b != 0)
+		buf_printf(&b, "k_b = %u\n", s->opt.k_b);
+	if (s->opt.t_r != 0)
+		buf_printf(&b, "t_r = %u\n", s->opt.t_r);
+	if (s->opt.t_b != 0)
+		buf_printf(&b, "t_b = %u\n", s->opt.t_b);
+	if (s->opt.salt_retention != 0)
+		buf_printf(&b, "salt_retention_days = %u\n", s->opt.salt_retention);
+	int rc = buf_error(&b) == VEIL_OK ? write_file(s->config, buf_data(&b), buf_len(&b), 0600)
+	                                  : -1;
+	if (rc != 0)
+		fail("cannot write %s: %s", s->config, strerror(errno));
+	buf_free(&b);
+	return rc;
+}
+
+/* The enrolled public keys, for `exposure analyze --accounts` on the kept files. */
+static int
+write_accounts(sim *s)
+{
+	buf b;
+	buf_init(&b);
+	char hex[2 * VEIL_KEY_SIZE + 1];
+	for (uint32_t u = 0; u < s->opt.users; u++) {
+		sodium_bin2hex(hex, sizeof(hex), exposure_user_public(s->pop, u), VEIL_KEY_SIZE);
+		buf_printf(&b, "%s\n", hex);
+	}
+	char *path = join(s->work, "accounts.txt");
+	const int rc = path != NULL && buf_error(&b) == VEIL_OK
+	                       ? write_file(path, buf_data(&b), buf_len(&b), 0644)
+	                       : -1;
+	if (rc != 0)
+		fail("cannot write the account list: %s", strerror(errno));
+	free(path);
+	buf_free(&b);
+	return rc;
+}
+
+/* keygen, import, and the prefix length clients will send. */
+static int
+make_state(sim *s)
+{
+	const char *const keygen[] = {"keygen", "--state", s->state, NULL};
+	if (run_admin(s, keygen, NULL) != 0)
+		return -1;
+	char *text = NULL;
+	size_t len = 0;
+	size_t bin_len = 0;
+	if (read_file(s->tool_out, &text, &len) != 0 || strncmp(text, "server-key ", 11) != 0 ||
+	    sodium_hex2bin(s->server_key, VEIL_KEY_SIZE, text + 11, 2 * VEIL_KEY_SIZE, NULL,
+	                   &bin_len, NULL) != 0 ||
+	    bin_len != VEIL_KEY_SIZE) {
+		fail("veil-admin keygen printed no server key");
+		free(text);
+		return -1;
+	}
+	free(text);
+
+	buf registry_file;
+	buf_init(&registry_file);
+	char *path = join(s->work, "registered.txt");
+	int rc = -1;
+	if (path != NULL &&
+	    exposure_population_registry_file(s->pop, &registry_file) == VEIL_OK &&
+	    write_file(path, buf_data(&registry_file), buf_len(&registry_file), 0600) == 0) {
+		const char *const import[] = {"import", "--state", s->state, "--strict", path, NULL};
+		rc = run_admin(s, import, NULL);
+	} else {
+		fail("cannot write the registry file: %s", strerror(errno));
+	}
+	buf_free(&registry_file);
+	free(path);
+	if (rc != 0)
+		return -1;
+
+	/* What veild will advertise as its recommendation, computed as it does. */
+	veil_state *st = NULL;
+	const char *why = NULL;
+	registry_stats stats;
+	veil_err err = state_open(s->state, &st, &why);
+	if (err == VEIL_OK)
+		err = registry_stats_read(state_registry(st), &stats);
+	if (err != VEIL_OK) {
+		fail("cannot read the new registry: %s%s%s", veil_strerror(err), why ? ": " : "",
+		     why ? why : "");
+		state_free(st);
+		return -1;
+	}
+	uint8_t p_min, p_rec, p_max;
+	const size_t entry_size =
+	        stats.view.tag_len + (stats.view.payloads > 0 ? ENTRY_SEALED_PAYLOAD_SIZE : 0);
+	service_prefix_range(&stats.view, SERVICE_DEFAULT_BATCH_CAP, entry_size, &p_min, &p_rec,
+	                     &p_max);
+	state_free(st);
+	s->prefix_bits = p_rec;
+	if (p_rec > EXPOSURE_MAX_PREFIX_BITS) {
+		fail("the registry's prefix length %u is beyond the analysis (at most %d)", p_rec,
+		     EXPOSURE_MAX_PREFIX_BITS);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+run_days(sim *s)
+{
+	for (uint32_t day = 0; day < s->opt.days; day++) {
+		size_t count = 0;
+		const exposure_request *requests = exposure_population_day(s->pop, day, &count);
+		const double started = monotonic_seconds();
+		uint64_t lookups = 0;
+		size_t i = 0;
+		for (unsigned slot = 0; slot < EXPOSURE_HOUR_SLOTS; slot++) {
+			size_t n = 0;
+			while (i + n < count && requests[i + n].hour_slot == slot) {
+				lookups += requests[i + n].count;
+				n++;
+			}
+			if (n > 0 && run_slot(s, day, slot, requests + i, n) != 0)
+				return -1;
+			i += n;
+		}
+		fprintf(stderr, "%s: day %u of %u (epoch day %u): %zu checks, %llu lookups, %.1f s\n",
+		        PROGRAM, day + 1, s->opt.days, s->day_zero + day, count,
+		        (unsigned long long)lookups, monotonic_seconds() - started);
+	}
+	return 0;
+}
+
+/*
+ * The exports: A0-A2's as the last day ends, then A3's after the
+ * retention sweep run as of a time past the salt retention.
+ */
+static int
+collect_exports(sim *s, uint32_t salt_retention)
+{
+	char later[32];
+	snprintf(later, sizeof(later), "%lld",
+	         (long long)(s->last_day + salt_retention) * 86400 + 3600);
+	const char *const salts[] = {"log", "salts", "--state", s->state, NULL};
+	const char *const export[] = {"log", "export", "--state", s->state, NULL};
+	const char *const purge[] = {"log", "purge", "--state", s->state, "--now", later, NULL};
+	if (run_admin(s, salts, s->salts_path) != 0 || run_admin(s, export, s->export_path) != 0 ||
+	    run_admin(s, purge, NULL) != 0 || run_admin(s, export, s->erased_path) != 0 ||
+	    run_admin(s, salts, s->salts_after_path) != 0)
+		return -1;
+	return 0;
+}
+
+/* Reads and parses one of the files the run wrote. */
+static int
+load_log(const char *path, exposure_log **log, uint64_t *bytes)
+{
+	char *text = NULL;
+	size_t len = 0;
+	char why[160];
+	if (read_file(path, &text, &len) != 0) {
+		fail("cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	veil_err err = exposure_log_parse(text, len, log, why, sizeof(why));
+	free(text);
+	if (err != VEIL_OK) {
+		fail("%s: %s: %s", path, veil_strerror(err), why);
+		return -1;
+	}
+	*bytes = len;
+	return 0;
+}
+
+static int
+load_salts(const char *path, exposure_salts **salts)
+{
+	char *text = NULL;
+	size_t len = 0;
+	char why[160];
+	if (read_file(path, &text, &len) != 0) {
+		fail("cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	veil_err err = exposure_salts_parse(text, len, salts, why, sizeof(why));
+	sodium_memzero(text, len);
+	free(text);
+	if (err != VEIL_OK) {
+		fail("%s: %s: %s", path, veil_strerror(err), why);
+		return -1;
+	}
+	return 0;
+}
+
+/* The days that have both a salt and entries, for the report. */
+static size_t
+salted_days(const exposure_log *log, const exposure_salts *salts, uint32_t *days, size_t cap)
+{
+	exposure_log_header h;
+	exposure_log_header_get(log, &h);
+	size_t n = 0;
+	if (h.entries == 0)
+		return 0;
+	for (uint32_t d = h.first_day; d <= h.last_day && n < cap; d++)
+		if (exposure_salts_get(salts, d) != NULL)
+			days[n++] = d;
+	return n;
+}
+
+static int
+write_output(const exposure_report *report, bool json, const char *chart_path)
+{
+	buf out;
+	buf_init(&out);
+	if (json)
+		exposure_report_json(report, &out);
+	else
+		exposure_report_table(report, &out);
+	int rc = 0;
+	if (buf_error(&out) != VEIL_OK) {
+		fail("cannot format the figures: %s", veil_strerror(buf_error(&out)));
+		rc = -1;
+	} else {
+		fwrite(buf_data(&out), 1, buf_len(&out), stdout);
+	}
+	if (rc == 0 && chart_path != NULL) {
+		buf_reset(&out);
+		veil_err err = exposure_report_chart(report, &out);
+		if (err != VEIL_OK || write_file(chart_path, buf_data(&out), buf_len(&out), 0644) != 0) {
+			fail("cannot write the chart %s: %s", chart_path,
+			     err != VEIL_OK ? veil_strerror(err) : strerror(errno));
+			rc = -1;
+		}
+	}
+	buf_free(&out);
+	return rc;
+}
+
+/* The digests of qlog.c and exposure.c must agree, or nothing measured means anything. */
+static int
+check_digests(const char *name, const exposure_figures *f)
+{
+	if (f->unmatched_requesters == 0 && f->unmatched_items == 0)
+		return 0;
+	fail("%s: %llu entries match no account and %llu bucket digests no prefix: the export's "
+	     "digests do not follow qlog.h",
+	     name, (unsigned long long)f->unmatched_requesters,
+	     (unsigned long long)f->unmatched_items);
+	return -1;
+}
+
+static int
+analyze_simulation(sim *s, double started)
+{
+	exposure_log *log = NULL, *erased = NULL;
+	exposure_salts *salts = NULL, *salts_after = NULL;
+	exposure_baseline *baseline = NULL;
+	exposure_pair *pairs = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	uint64_t export_bytes = 0, erased_bytes = 0;
+	exposure_row rows[5];
+	int rc = -1;
+	veil_err err;
+
+	if (load_log(s->export_path, &log, &export_bytes) != 0 ||
+	    load_log(s->erased_path, &erased, &erased_bytes) != 0 ||
+	    load_salts(s->salts_path, &salts) != 0 || load_salts(s->salts_after_path, &salts_after) != 0)
+		goto out;
+	char why[160];
+	if (read_file(s->baseline_path, &text, &len) != 0) {
+		fail("cannot read the baseline log: %s", strerror(errno));
+		goto out;
+	}
+	err = exposure_baseline_parse(text, len, &baseline, why, sizeof(why));
+	free(text);
+	if (err != VEIL_OK) {
+		fail("baseline log: %s: %s", veil_strerror(err), why);
+		goto out;
+	}
+	exposure_log_header h;
+	exposure_log_header_get(log, &h);
+	if (h.items != exposure_population_lookups(s->pop))
+		fprintf(stderr, "%s: note: the export holds %llu lookups of the %llu sent\n", PROGRAM,
+		        (unsigned long long)h.items,
+		        (unsigned long long)exposure_population_lookups(s->pop));
+
+	const size_t pair_count = s->opt.pairs;
+	pairs = calloc(2 * pair_count + 1, sizeof(*pairs));
+	if (pairs == NULL) {
+		fail("out of memory");
+		goto out;
+	}
+	exposure_population_pairs(s->pop, s->opt.seed, s->day_zero, pair_count, pairs);
+	const uint8_t *accounts = exposure_population_accounts(s->pop);
+	const uint32_t users = exposure_population_users(s->pop);
+	size_t registered_count = 0;
+	const uint32_t *registered =
+	        exposure_population_registered_buckets(s->pop, &registered_count);
+	const uint64_t widths = (uint64_t)1 << s->prefix_bits;
+
+	rows[0] = (exposure_row){"baseline", "Apple-style log", {0}};
+	err = exposure_analyze_baseline(baseline, accounts, users, EXPOSURE_NANP_UNIVERSE,
+	                                s->baseline_bytes, pairs, 2 * pair_count,
+	                                &rows[0].figures);
+	const exposure_view views[4] = {
+	        {log, NULL, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, NULL, 0, export_bytes},
+	        {log, salts, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, NULL, 0, export_bytes},
+	        {log, salts, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, registered,
+	         registered_count, export_bytes},
+	        {erased, salts_after, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, NULL, 0,
+	         erased_bytes},
+	};
+	static const char *const names[4][2] = {{"A0", "export"},
+	                                        {"A1", "export + salts"},
+	                                        {"A2", "+ OPRF key, registry"},
+	                                        {"A3", "export, salts erased"}};
+	for (size_t i = 0; i < 4 && err == VEIL_OK; i++) {
+		rows[i + 1] = (exposure_row){names[i][0], names[i][1], {0}};
+		err = exposure_analyze(&views[i], pairs, 2 * pair_count, &rows[i + 1].figures);
+	}
+	if (err != VEIL_OK) {
+		fail("analysis failed: %s", veil_strerror(err));
+		goto out;
+	}
+	if (check_digests("A1", &rows[2].figures) != 0)
+		goto out;
+	if (rows[4].figures.entries_salted > 0)
+		fprintf(stderr, "%s: warning: %llu entries still have a salt after the purge\n",
+		        PROGRAM, (unsigned long long)rows[4].figures.entries_salted);
+
+	uint32_t days[EXPOSURE_MAX_DAYS];
+	exposure_report report = {
+	        .source = "simulate",
+	        .header = h,
+	        .universe = EXPOSURE_NANP_UNIVERSE,
+	        .accounts = users,
+	        .prefix_widths = widths,
+	        .population = &s->pop_config,
+	        .population_handles = exposure_population_handles(s->pop),
+	        .population_lookups = exposure_population_lookups(s->pop),
+	        .unregistered_share = exposure_population_unregistered_share(s->pop),
+	        .salted_days = days,
+	        .salted_day_count = salted_days(log, salts, days, EXPOSURE_MAX_DAYS),
+	        .seconds = monotonic_seconds() - started,
+	        .rows = rows,
+	        .row_count = 5,
+	};
+	rc = write_output(&report, s->opt.json, s->opt.chart);
+out:
+	exposure_log_free(log);
+	exposure_log_free(erased);
+	exposure_salts_free(salts);
+	exposure_salts_free(salts_after);
+	exposure_baseline_free(baseline);
+	free(pairs);
+	return rc;
+}
+
+static void
+sim_free_paths(sim *s)
+{
+	char **paths[] = {&s->veild, &s->work,          &s->state,         &s->config,      &s->url,
+	                  &s->veild_err,     &s->tool_out,      &s->tool_err,    &s->baseline_path,
+	                  &s->export_path,   &s->salts_path,    &s->erased_path,
+	                  &s->salts_after_path};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		free(*paths[i]);
+		*paths[i] = NULL;
+	}
+}
+
+static int
+sim_paths(sim *s)
+{
+	if (s->opt.work_dir != NULL) {
+		if (mkdir(s->opt.work_dir, 0700) != 0) {
+			fail("cannot create %s: %s", s->opt.work_dir, strerror(errno));
+			return -1;
+		}
+		s->work = realpath(s->opt.work_dir, NULL);
+		s->keep_work = true;
+	} else {
+		const char *base = getenv("TMPDIR");
+		char *pattern = NULL;
+		if (asprintf(&pattern, "%s/veil-exposure-XXXXXX",
+		             base != NULL && base[0] != '\0' ? base : "/tmp") < 0)
+			return -1;
+		s->work = mkdtemp(pattern) != NULL ? pattern : NULL;
+		if (s->work == NULL)
+			free(pattern);
+	}
+	if (s->work == NULL) {
+		fail("cannot make a work directory: %s", strerror(errno));
+		return -1;
+	}
+	s->state = join(s->work, "state");
+	s->config = join(s->work, "veild.ini");
+	s->veild_err = join(s->work, "veild.err");
+	s->tool_out = join(s->work, "tool.out");
+	s->tool_err = join(s->work, "tool.err");
+	s->baseline_path = join(s->work, "baseline.jsonl");
+	s->export_path = join(s->work, "export.jsonl");
+	s->salts_path = join(s->work, "salts.jsonl");
+	s->erased_path = join(s->work, "export-salts-erased.jsonl");
+	s->salts_after_path = join(s->work, "salts-after-purge.jsonl");
+	if (asprintf(&s->url, "ipc://%s/veild.sock", s->work) < 0)
+		s->url = NULL;
+	if (s->state == NULL || s->config == NULL || s->veild_err == NULL || s->tool_out == NULL ||
+	    s->tool_err == NULL || s->baseline_path == NULL || s->export_path == NULL ||
+	    s->salts_path == NULL || s->erased_path == NULL || s->salts_after_path == NULL ||
+	    s->url == NULL) {
+		fail("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* The veild beside this veil-admin, unless --veild says otherwise. */
+static int
+find_programs(sim *s)
+{
+	if (self_path(s->self, sizeof(s->self)) != 0) {
+		fail("cannot find this program (/proc/self/exe)");
+		return -1;
+	}
+	if (s->opt.veild != NULL) {
+		s->veild = strdup(s->opt.veild);
+	} else {
+		const char *slash = strrchr(s->self, '/');
+		const int dir_len = slash != NULL ? (int)(slash - s->self) : 1;
+		if (asprintf(&s->veild, "%.*s/veild", dir_len, slash != NULL ? s->self : ".") < 0)
+			s->veild = NULL;
+	}
+	if (s->veild == NULL) {
+		fail("out of memory");
+		return -1;
+	}
+	if (access(s->veild, X_OK) != 0) {
+		fail("no veild at %s (use --veild PATH)", s->veild);
+		return -1;
+	}
+	return 0;
+}
+
+int
+admin_exposure_simulate(int argc, char **argv)
+{
+	sim s;
+	memset(&s, 0, sizeof(s));
+	sim_options *o = &s.opt;
+	o->users = 1000;
+	o->contacts = 50;
+	o->registered = 0.3;
+	o->days = 7;
+	o->seed = 1;
+	o->pairs = DEFAULT_PAIRS;
+	const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	o->threads = cpus < 1 ? 2 : cpus > 64 ? 128 : (uint32_t)(2 * cpus);
+	const option_spec specs[] = {
+	        {"--users", ARG_U32, &o->users, 1, EXPOSURE_MAX_USERS},
+	        {"--contacts", ARG_U32, &o->contacts, 1, EXPOSURE_MAX_CONTACTS},
+	        {"--registered", ARG_FRACTION, &o->registered, 0, 0},
+	        {"--days", ARG_U32, &o->days, 1, EXPOSURE_MAX_DAYS},
+	        {"--seed", ARG_U64, &o->seed, 0, UINT64_MAX},
+	        {"--pad-registry", ARG_U32, &o->padding, 0, EXPOSURE_MAX_PADDING},
+	        {"--k-r", ARG_U32, &o->k_r, 1, UINT32_MAX},
+	        {"--k-b", ARG_U32, &o->k_b, 1, UINT32_MAX},
+	        {"--t-r", ARG_U32, &o->t_r, 1, EXPOSURE_MAX_WIDTH},
+	        {"--t-b", ARG_U32, &o->t_b, 1, EXPOSURE_MAX_WIDTH},
+	        {"--salt-retention-days", ARG_U32, &o->salt_retention, 1, 30},
+	        {"--pairs", ARG_U32, &o->pairs, 1, 1000000},
+	        {"--threads", ARG_U32, &o->threads, 1, 256},
+	        {"--veild", ARG_TEXT, &o->veild, 0, 0},
+	        {"--work-dir", ARG_TEXT, &o->work_dir, 0, 0},
+	        {"--json", ARG_FLAG, &o->json, 0, 0},
+	        {"--chart", ARG_TEXT, &o->chart, 0, 0},
+	};
+	int rc = parse_args("simulate", specs, sizeof(specs) / sizeof(specs[0]), argc, argv,
+	                    &o->help);
+	if (rc != 0)
+		return rc;
+	if (o->help) {
+		fputs(admin_exposure_simulate_details, stdout);
+		return 0;
+	}
+	if (o->k_r == 0 && o->t_r == 0) {
+		/* A small population cannot meet the production target: scale it. */
+		o->k_r = o->users / 8 < QLOG_DEFAULT_K_R ? o->users / 8 : QLOG_DEFAULT_K_R;
+		if (o->k_r < 1)
+			o->k_r = 1;
+	}
+	const uint32_t salt_retention =
+	        o->salt_retention != 0 ? o->salt_retention : QLOG_DEFAULT_SALT_RETENTION_DAYS;
+
+	const double started = monotonic_seconds();
+	rc = 1;
+	pthread_mutex_init(&s.lock, NULL);
+	s.pop_config = (exposure_population_config){o->users, o->contacts, o->registered,
+	                                            o->days,  o->seed,     o->padding};
+	/* The log's day never steps back (qlog.h), and it follows the wall
+	 * clock too: the simulated days start today and run into the future. */
+	s.day_zero = (uint32_t)(wall_seconds() / 86400);
+	s.last_day = s.day_zero + o->days - 1;
+	if (find_programs(&s) != 0 || sim_paths(&s) != 0)
+		goto out;
+	fprintf(stderr, "%s: building the population (%u users, %u contacts)\n", PROGRAM, o->users,
+	        o->contacts);
+	veil_err err = exposure_population_new(&s.pop_config, &s.pop);
+	if (err != VEIL_OK) {
+		fail("cannot build the population: %s", veil_strerror(err));
+		goto out;
+	}
+	if (make_state(&s) != 0 || write_config(&s, EXPOSURE_NANP_UNIVERSE) != 0 ||
+	    write_accounts(&s) != 0)
+		goto out;
+	size_t registered = 0;
+	exposure_population_registered_buckets(s.pop, &registered);
+	fprintf(stderr, "%s: %zu handles registered, clients send %u prefix bits; work in %s\n",
+	        PROGRAM, registered, s.prefix_bits, s.work);
+	if ((s.baseline = fopen(s.baseline_path, "w")) == NULL) {
+		fail("cannot write %s: %s", s.baseline_path, strerror(errno));
+		goto out;
+	}
+	const int days_ok = run_days(&s);
+	if (fclose(s.baseline) != 0 && days_ok == 0) {
+		fail("cannot write %s: %s", s.baseline_path, strerror(errno));
+		s.baseline = NULL;
+		goto out;
+	}
+	s.baseline = NULL;
+	if (days_ok != 0 || collect_exports(&s, salt_retention) != 0 ||
+	    analyze_simulation(&s, started) != 0)
+		goto out;
+	rc = 0;
+out:
+	veild_stop(&s);
+	if (s.baseline != NULL)
+		fclose(s.baseline);
+	exposure_population_free(s.pop);
+	if (s.work != NULL && !s.keep_work)
+		remove_tree(s.work);
+	else if (s.work != NULL && rc != 0)
+		fprintf(stderr, "%s: kept %s\n", PROGRAM, s.work);
+	sim_free_paths(&s);
+	pthread_mutex_destroy(&s.lock);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* analyze */
+
+typedef struct analyze_options {
+	const char *export_path, *salts, *accounts, *universe, *prefix_bits, *state, *chart;
+	bool json, help;
+} analyze_options;
+
+/* P, P,Q,... or P-Q into a mask of widths 0..24; -1 when malformed. */
+static int
+parse_widths(const char *text, uint64_t *mask)
+{
+	*mask = 0;
+	const char *s = text;
+	while (*s != '\0') {
+		char *end;
+		errno = 0;
+		const unsigned long a = strtoul(s, &end, 10);
+		unsigned long b = a;
+		if (errno != 0 || end == s || *s == '-' || *s == '+')
+			return -1;
+		s = end;
+		if (*s == '-') {
+			s++;
+			b = strtoul(s, &end, 10);
+			if (errno != 0 || end == s || *s == '+')
+				return -1;
+			s = end;
+		}
+		if (a > b || b > EXPOSURE_MAX_PREFIX_BITS)
+			return -1;
+		for (unsigned long p = a; p <= b; p++)
+			*mask |= (uint64_t)1 << p;
+		if (*s == ',')
+			s++;
+		else if (*s != '\0')
+			return -1;
+	}
+	return *mask != 0 ? 0 : -1;
+}
+
+static int
+parse_universe(const char *text, uint64_t *out)
+{
+	if (strcmp(text, "nanp") == 0) {
+		*out = EXPOSURE_NANP_UNIVERSE;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	const unsigned long long v = strtoull(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v == 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* The recommended prefix length of the registry in dir, as veild advertises it. */
+static int
+state_prefix_bits(const char *dir, uint64_t *mask)
+{
+	veil_state *st = NULL;
+	const char *why = NULL;
+	registry_stats stats;
+	veil_err err = state_open(dir, &st, &why);
+	if (err == VEIL_OK)
+		err = registry_stats_read(state_registry(st), &stats);
+	state_free(st);
+	if (err != VEIL_OK) {
+		fail("cannot read the registry of %s: %s%s%s", dir, veil_strerror(err),
+		     why ? ": " : "", why ? why : "");
+		return -1;
+	}
+	uint8_t p_min, p_rec, p_max;
+	const size_t entry_size =
+	        stats.view.tag_len + (stats.view.payloads > 0 ? ENTRY_SEALED_PAYLOAD_SIZE : 0);
+	service_prefix_range(&stats.view, SERVICE_DEFAULT_BATCH_CAP, entry_size, &p_min, &p_rec,
+	                     &p_max);
+	if (p_rec > EXPOSURE_MAX_PREFIX_BITS) {
+		fail("the registry's prefix length %u is beyond the analysis", p_rec);
+		return -1;
+	}
+	*mask = (uint64_t)1 << p_rec;
+	return 0;
+}
+
+int
+admin_exposure_analyze(int argc, char **argv)
+{
+	analyze_options o;
+	memset(&o, 0, sizeof(o));
+	const option_spec specs[] = {
+	        {"--export", ARG_TEXT, &o.export_path, 0, 0},
+	        {"--salts", ARG_TEXT, &o.salts, 0, 0},
+	        {"--accounts", ARG_TEXT, &o.accounts, 0, 0},
+	        {"--universe", ARG_TEXT, &o.universe, 0, 0},
+	        {"--prefix-bits", ARG_TEXT, &o.prefix_bits, 0, 0},
+	        {"--state", ARG_TEXT, &o.state, 0, 0},
+	        {"--json", ARG_FLAG, &o.json, 0, 0},
+	        {"--chart", ARG_TEXT, &o.chart, 0, 0},
+	};
+	int rc = parse_args("analyze", specs, sizeof(specs) / sizeof(specs[0]), argc, argv, &o.help);
+	if (rc != 0)
+		return rc;
+	if (o.help) {
+		fputs(admin_exposure_analyze_details, stdout);
+		return 0;
+	}
+	if (o.export_path == NULL)
+		return usage_error("analyze", "--export FILE is required");
+	uint64_t universe = 0, widths = 0;
+	if (o.universe != NULL && parse_universe(o.universe, &universe) != 0)
+		return usage_error("analyze", "--universe takes nanp or a whole number");
+	if (o.prefix_bits != NULL && o.state != NULL)
+		return usage_error("analyze", "--prefix-bits and --state say the same thing: one");
+	if (o.prefix_bits != NULL && parse_widths(o.prefix_bits, &widths) != 0)
+		return usage_error("analyze", "--prefix-bits takes P, P,Q or P-Q, each 0..%d",
+		                   EXPOSURE_MAX_PREFIX_BITS);
+
+	const double started = monotonic_seconds();
+	exposure_log *log = NULL;
+	exposure_salts *salts = NULL;
+	uint8_t *accounts = NULL;
+	size_t account_count = 0;
+	uint64_t bytes = 0;
+	exposure_row rows[2];
+	size_t row_count = 0;
+	rc = 1;
+	if (load_log(o.export_path, &log, &bytes) != 0)
+		goto out;
+	if (o.salts != NULL && load_salts(o.salts, &salts) != 0)
+		goto out;
+	if (o.accounts != NULL) {
+		char *text = NULL, why[160];
+		size_t len = 0;
+		if (read_file(o.accounts, &text, &len) != 0) {
+			fail("cannot read %s: %s", o.accounts, strerror(errno));
+			goto out;
+		}
+		veil_err err = exposure_accounts_parse(text, len, &accounts, &account_count, why,
+		                                       sizeof(why));
+		free(text);
+		if (err != VEIL_OK) {
+			fail("%s: %s: %s", o.accounts, veil_strerror(err), why);
+			goto out;
+		}
+		if (account_count == 0) {
+			fail("%s holds no public key", o.accounts);
+			goto out;
+		}
+	}
+	exposure_log_header h;
+	exposure_log_header_get(log, &h);
+	if (universe == 0)
+		universe = h.universe;
+	if (o.state != NULL && state_prefix_bits(o.state, &widths) != 0)
+		goto out;
+	const char *prefix_note = o.state != NULL ? "the length veild recommends for --state's registry"
+	                          : o.prefix_bits != NULL ? "as given"
+	                                                  : NULL;
+	if (widths == 0 && salts != NULL) {
+		prefix_note = "inferred: every length 0..20 under which all salted digests fit a "
+		              "prefix; --prefix-bits or --state give the one clients used";
+		widths = exposure_infer_prefix_widths(log, salts, 20);
+		if (widths == 0) {
+			fail("no prefix length 0..20 fits the salted entries (salts of another log?); "
+			     "give --prefix-bits");
+			goto out;
+		}
+	}
+	if (widths == 0) {
+		/* Without salts no digest is computed: any width does. */
+		prefix_note = "unknown (no salts: not needed)";
+		widths = (uint64_t)1 << (h.t_b < EXPOSURE_MAX_PREFIX_BITS ? h.t_b : 24);
+	}
+
+	const exposure_view a0 = {log, NULL, accounts, account_count, universe, widths, NULL, 0,
+	                          bytes};
+	rows[row_count] = (exposure_row){"A0", "export", {0}};
+	veil_err err = exposure_analyze(&a0, NULL, 0, &rows[row_count++].figures);
+	if (err == VEIL_OK && salts != NULL) {
+		const exposure_view a1 = {log,    salts,  accounts, account_count, universe,
+		                          widths, NULL,   0,        bytes};
+		rows[row_count] = (exposure_row){"A1", "export + salts", {0}};
+		err = exposure_analyze(&a1, NULL, 0, &rows[row_count++].figures);
+	}
+	if (err != VEIL_OK) {
+		fail("analysis failed: %s", veil_strerror(err));
+		goto out;
+	}
+	if (row_count > 1 && accounts != NULL && rows[1].figures.unmatched_requesters > 0)
+		fprintf(stderr,
+		        "%s: note: %llu salted entries match none of the accounts given (not every "
+		        "enrolled key is in the list?)\n",
+		        PROGRAM, (unsigned long long)rows[1].figures.unmatched_requesters);
+
+	uint32_t days[EXPOSURE_MAX_DAYS];
+	const exposure_report report = {
+	        .source = "analyze",
+	        .prefix_note = prefix_note,
+	        .header = h,
+	        .universe = universe,
+	        .accounts = accounts != NULL ? account_count : h.accounts,
+	        .prefix_widths = widths,
+	        .salted_days = days,
+	        .salted_day_count = salts != NULL ? salted_days(log, salts, days, EXPOSURE_MAX_DAYS)
+	                                          : 0,
+	        .seconds = monotonic_seconds() - started,
+	        .rows = rows,
+	        .row_count = row_count,
+	};
+	rc = write_output(&report, o.json, o.chart) == 0 ? 0 : 1;
+out:
+	exposure_log_free(log);
+	exposure_salts_free(salts);
+	free(accounts);
+	return rc;
+}

@@ -1,0 +1,396 @@
+#include "admin_log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "qlog.h"
+#include "qlog_store.h"
+#include "saltchain.h"
+
+#define PROGRAM    "veil-admin"
+#define EXIT_USAGE 2
+
+static void fail(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+fail(const char *command, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: log %s: ", PROGRAM, command);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static char *
+log_dir_of(const char *state_dir)
+{
+	const size_t need = strlen(state_dir) + 1 + strlen(QLOG_DIR) + 1;
+	char *p = malloc(need);
+	if (p != NULL)
+		snprintf(p, need, "%s/%s", state_dir, QLOG_DIR);
+	return p;
+}
+
+/* ------------------------------------------------------------------ */
+/* Days: proleptic Gregorian calendar, UTC (H. Hinnant's civil algorithms) */
+
+static int64_t
+days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	const int64_t era = (y >= 0 ? y : y - 399) / 400;
+	const unsigned yoe = (unsigned)(y - era * 400);
+	const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void
+civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	const unsigned doe = (unsigned)(z - era * 146097);
+	const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	const unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static void
+format_day(char out[32], uint32_t day)
+{
+	int64_t y;
+	unsigned m, d;
+	civil_from_days(day, &y, &m, &d);
+	snprintf(out, 32, "%04lld-%02u-%02u (day %u)", (long long)y, m, d, day);
+}
+
+static int
+all_digits(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return n > 0;
+}
+
+static unsigned
+digits_value(const char *s, size_t n)
+{
+	unsigned v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (unsigned)(s[i] - '0');
+	return v;
+}
+
+/* YYYY-MM-DD (1970 to 9999) or a day number; returns 0 or -1. */
+static int
+parse_day(const char *s, uint32_t *out)
+{
+	static const unsigned month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	const size_t len = strlen(s);
+
+	if (len == 10 && s[4] == '-' && s[7] == '-' && all_digits(s, 4) && all_digits(s + 5, 2) &&
+	    all_digits(s + 8, 2)) {
+		const unsigned y = digits_value(s, 4), m = digits_value(s + 5, 2),
+		               d = digits_value(s + 8, 2);
+		const int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+		if (y < 1970 || m < 1 || m > 12 || d < 1 ||
+		    d > month_days[m - 1] + (m == 2 && leap ? 1u : 0u))
+			return -1;
+		*out = (uint32_t)days_from_civil(y, m, d);
+		return 0;
+	}
+	if (!all_digits(s, len) || len > 10 || (len > 1 && s[0] == '0'))
+		return -1;
+	const unsigned long long v = strtoull(s, NULL, 10);
+	if (v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* Unix seconds, 0 or more; returns 0 or -1. */
+static int
+parse_now(const char *s, int64_t *out)
+{
+	char *end = NULL;
+	if (s[0] < '0' || s[0] > '9')
+		return -1;
+	errno = 0;
+	const long long v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening the log for reading */
+
+static qlog_store *
+open_log(const char *command, const char *state_dir, qlog_store_config *config)
+{
+	qlog_store *store = NULL;
+	char *dir = log_dir_of(state_dir);
+	if (dir == NULL) {
+		fail(command, "out of memory");
+		return NULL;
+	}
+	veil_err err = qlog_store_open(dir, 1, &store);
+	if (err == VEIL_OK && config != NULL &&
+	    (err = qlog_store_read_config(store, config)) != VEIL_OK) {
+		fail(command, "the log in %s holds no usable configuration: %s", dir,
+		     veil_strerror(err));
+		qlog_store_close(store);
+		store = NULL;
+	} else if (err == VEIL_ERR_NOT_FOUND) {
+		fail(command, "no query log in %s", dir);
+	} else if (err != VEIL_OK) {
+		fail(command, "cannot open the log in %s: %s", dir, veil_strerror(err));
+	}
+	free(dir);
+	return store;
+}
+
+/* ------------------------------------------------------------------ */
+/* export */
+
+typedef struct export_state {
+	const qlog_store_config *config;
+} export_state;
+
+static veil_err
+export_entry(void *arg, const qlog_entry *e)
+{
+	const export_state *x = arg;
+	printf("{\"day\":%u,\"seq\":%llu,\"hour\":%u,\"requester\":%u,\"items\":%u,\"buckets\":[",
+	       e->day, (unsigned long long)e->seq, e->hour, e->requester, e->item_count);
+	for (uint32_t i = 0; i < e->item_count; i++)
+		printf("%s%u", i == 0 ? "" : ",", qlog_entry_bucket(e, i));
+	printf("],\"status\":%u", e->status);
+	if (e->t_r != x->config->t_r)
+		printf(",\"t_r\":%u", e->t_r);
+	if (e->t_b != x->config->t_b)
+		printf(",\"t_b\":%u", e->t_b);
+	printf("}\n");
+	return ferror(stdout) ? VEIL_ERR_SYSTEM : VEIL_OK;
+}
+
+int
+admin_log_export(const char *state_dir, const char *since, const char *until)
+{
+	qlog_store_config config;
+	uint32_t from = 0, to = UINT32_MAX;
+
+	if (since != NULL && parse_day(since, &from) != 0) {
+		fail("export", "--since takes YYYY-MM-DD or a day number, not %s", since);
+		return EXIT_USAGE;
+	}
+	if (until != NULL && parse_day(until, &to) != 0) {
+		fail("export", "--until takes YYYY-MM-DD or a day number, not %s", until);
+		return EXIT_USAGE;
+	}
+	qlog_store *store = open_log("export", state_dir, &config);
+	if (store == NULL)
+		return 1;
+	const qlog_config *c = &config.config;
+	printf("{\"schema\":\"%s\",\"t_r\":%u,\"t_b\":%u,\"k_r\":%u,\"k_b\":%u,"
+	       "\"accounts\":%llu,\"universe\":%llu,\"entry_retention_days\":%u,"
+	       "\"salt_retention_days\":%u,\"max_prefix_bits\":%u,\"fields\":[\"day\",\"seq\","
+	       "\"hour\",\"requester\",\"items\",\"buckets\",\"status\"]}\n",
+	       QLOG_STORE_FORMAT, config.t_r, config.t_b, c->k_r, c->k_b,
+	       (unsigned long long)c->accounts, (unsigned long long)c->universe,
+	       c->entry_retention_days, c->salt_retention_days, c->max_prefix_bits);
+	export_state x = {&config};
+	veil_err err = from <= to ? qlog_store_scan(store, from, to, export_entry, &x) : VEIL_OK;
+	qlog_store_close(store);
+	if (err != VEIL_OK) {
+		fail("export", "the export is incomplete: %s", veil_strerror(err));
+		return 1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* purge */
+
+int
+admin_log_purge(const char *state_dir, const char *now_text)
+{
+	qlog_sweep_result result;
+	char why[256];
+	char day[32];
+	int64_t now = (int64_t)time(NULL);
+
+	if (now_text != NULL && parse_now(now_text, &now) != 0) {
+		fail("purge", "--now takes unix seconds, not %s", now_text);
+		return EXIT_USAGE;
+	}
+	veil_err err = qlog_purge(state_dir, now, &result, why, sizeof(why));
+	if (err != VEIL_OK) {
+		fail("purge", "%s", why[0] != '\0' ? why : veil_strerror(err));
+		return 1;
+	}
+	format_day(day, result.day);
+	printf("deleted %llu entries, erased %u salt files; the log's day is %s\n",
+	       (unsigned long long)result.entries_deleted, result.salts_erased, day);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* stats */
+
+typedef struct day_count {
+	uint32_t day;
+	uint64_t entries;
+} day_count;
+
+typedef struct stats_state {
+	day_count *days;
+	size_t count, cap;
+	uint64_t entries;
+} stats_state;
+
+static veil_err
+count_entry(void *arg, const qlog_entry *e)
+{
+	stats_state *s = arg;
+	if (s->count == 0 || s->days[s->count - 1].day != e->day) {
+		if (s->count == s->cap) {
+			const size_t grown = s->cap == 0 ? 64 : 2 * s->cap;
+			day_count *bigger = realloc(s->days, grown * sizeof(*bigger));
+			if (bigger == NULL)
+				return VEIL_ERR_NOMEM;
+			s->days = bigger;
+			s->cap = grown;
+		}
+		s->days[s->count].day = e->day;
+		s->days[s->count].entries = 0;
+		s->count++;
+	}
+	s->days[s->count - 1].entries++;
+	s->entries++;
+	return VEIL_OK;
+}
+
+int
+admin_log_stats(const char *state_dir)
+{
+	qlog_store_config config;
+	stats_state s = {NULL, 0, 0, 0};
+	uint64_t dropped = 0;
+	uint32_t *salt_days = NULL;
+	size_t salt_count = 0;
+	char day[32];
+	char *dir = NULL;
+	int status = 1;
+
+	qlog_store *store = open_log("stats", state_dir, &config);
+	if (store == NULL)
+		goto out;
+	veil_err err = qlog_store_scan(store, 0, UINT32_MAX, count_entry, &s);
+	if (err == VEIL_OK)
+		err = qlog_store_read_dropped(store, &dropped);
+	if (err != VEIL_OK) {
+		fail("stats", "cannot read the log: %s", veil_strerror(err));
+		goto out;
+	}
+	if ((dir = log_dir_of(state_dir)) == NULL ||
+	    (err = saltchain_list_salts(dir, &salt_days, &salt_count)) != VEIL_OK) {
+		fail("stats", "cannot list the salts: %s", veil_strerror(err));
+		goto out;
+	}
+	printf("%-16s %llu\n", "entries", (unsigned long long)s.entries);
+	printf("%-16s %llu\n", "dropped", (unsigned long long)dropped);
+	if (s.count > 0)
+		format_day(day, s.days[0].day);
+	printf("%-16s %s\n", "oldest", s.count > 0 ? day : "none");
+	printf("%-16s", "salts");
+	for (size_t i = 0; i < salt_count; i++) {
+		format_day(day, salt_days[i]);
+		printf("%s %s", i == 0 ? "" : ",", day);
+	}
+	printf("%s\n", salt_count == 0 ? " none" : "");
+	printf("%-16s t_r %u, t_b %u\n", "widths", config.t_r, config.t_b);
+	printf("%-16s k_r %u of %llu accounts, k_b %u of %llu handles, prefixes up to %u bits\n",
+	       "targets", config.config.k_r, (unsigned long long)config.config.accounts,
+	       config.config.k_b, (unsigned long long)config.config.universe,
+	       config.config.max_prefix_bits);
+	printf("%-16s entries %u days, salts %u days\n", "retention",
+	       config.config.entry_retention_days, config.config.salt_retention_days);
+	for (size_t i = 0; i < s.count; i++) {
+		format_day(day, s.days[i].day);
+		printf("day %-28s %llu entries\n", day, (unsigned long long)s.days[i].entries);
+	}
+	status = 0;
+out:
+	free(salt_days);
+	free(dir);
+	free(s.days);
+	qlog_store_close(store);
+	return status;
+}
+
+/* ------------------------------------------------------------------ */
+/* salts */
+
+int
+admin_log_salts(const char *state_dir)
+{
+	uint32_t *days = NULL;
+	size_t count = 0;
+	uint8_t *salt = NULL;
+	char *hex = NULL;
+	int status = 1;
+	veil_err err = VEIL_OK;
+
+	char *dir = log_dir_of(state_dir);
+	if (dir == NULL) {
+		fail("salts", "out of memory");
+		goto out;
+	}
+	if ((err = saltchain_list_salts(dir, &days, &count)) != VEIL_OK) {
+		fail("salts", "no query log in %s: %s", dir, veil_strerror(err));
+		goto out;
+	}
+	salt = sodium_malloc(QLOG_SALT_SIZE);
+	hex = sodium_malloc(2 * QLOG_SALT_SIZE + 1);
+	if (salt == NULL || hex == NULL) {
+		fail("salts", "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		err = saltchain_read_salt(dir, days[i], salt);
+		if (err == VEIL_ERR_NOT_FOUND)
+			continue; /* erased meanwhile by a sweep */
+		if (err != VEIL_OK) {
+			fail("salts", "cannot read the salt of day %u: %s", days[i],
+			     veil_strerror(err));
+			goto out;
+		}
+		sodium_bin2hex(hex, 2 * QLOG_SALT_SIZE + 1, salt, QLOG_SALT_SIZE);
+		printf("{\"day\":%u,\"salt\":\"%s\"}\n", days[i], hex);
+	}
+	status = 0;
+out:
+	if (salt != NULL)
+		sodium_free(salt);
+	if (hex != NULL)
+		sodium_free(hex);
+	free(days);
+	free(dir);
+	return status;
+}

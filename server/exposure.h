@@ -1,0 +1,378 @@
+/*
+ * Exposure analysis: what a query log export tells whoever holds it
+ * (DESIGN.md "Query log" and "Threat model"), measured on real data.
+ *
+ * Three parts, used by `veil-admin exposure simulate|analyze`:
+ *
+ *   1. A synthetic population (exposure_population): users with a phone
+ *      number of the NANP (the area codes below, exchanges 200..999 but
+ *      N11, any line; every number passes libphonenumber) and some with
+ *      an email; address books mixing other users' handles with numbers
+ *      of people outside the population; which handles are registered;
+ *      and the plan of lookups, day by day: every user checks the whole
+ *      book on day 0, then each day a random 1/7 of users re-check it all
+ *      and the others look up 0 to 3 contacts they just added.
+ *      Deterministic for a seed.
+ *
+ *   2. Readers of what an adversary holds: a log export (JSON Lines,
+ *      server/qlog.h), the salts export, a list of enrolled public keys,
+ *      and the Apple-style baseline log the simulator writes (requester,
+ *      looked-up handle, IP, exact time: one line per looked-up handle).
+ *
+ *   3. The analysis (exposure_analyze): for one adversary's holdings, the
+ *      anonymity of each entry's requester (how many enrolled accounts
+ *      have the entry's requester digest under that day's salt: every
+ *      account's key is hashed) and of each looked-up handle (how many
+ *      handles of the numbering space share the bucket digest: the p-bit
+ *      prefixes whose digest matches, each standing for universe / 2^p
+ *      handles), as median, 5th percentile and minimum; the suspected
+ *      pair test "A looked up B" (an entry of a day whose salt is held,
+ *      whose requester digest is A's and one of whose bucket digests is
+ *      that of B's bucket), its true and false positive rates; bits per
+ *      entry and bytes per lookup. Then the same figures as a table,
+ *      JSON and an SVG chart.
+ *
+ * Digests are recomputed here from qlog.h's definitions, independently
+ * of qlog.c: a mismatch would show as entries no account matches, so the
+ * simulation checks the two against each other on every run.
+ *
+ *   requester lead = first 32 bits of HMAC-SHA256(salt, "veil-log-requester-v1" || key)
+ *   bucket lead    = first 32 bits of HMAC-SHA256(salt, "veil-log-bucket-v1" || p || prefix)
+ *
+ * with p one byte and prefix the bucket's top p bits in place, 4 bytes
+ * big-endian; the digest of width t is the lead's top t bits.
+ *
+ * Every adversary is assumed to know the prefix lengths clients send
+ * (the server advertises them to anyone who asks): the conservative
+ * choice. Salts are held in guarded memory and wiped; nothing here
+ * prints a handle, a key or a salt.
+ *
+ * Thread safety: the objects are immutable once built and may be read
+ * from any number of threads; nothing keeps global state.
+ * veil_crypto_init() must have succeeded first.
+ */
+#ifndef VEIL_SERVER_EXPOSURE_H
+#define VEIL_SERVER_EXPOSURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "error.h"
+
+#define EXPOSURE_KEY_SIZE  32
+#define EXPOSURE_SALT_SIZE 32
+#define EXPOSURE_MAX_WIDTH 32
+/* The longest prefix the handle figures are computed for: 2^24 digests per day. */
+#define EXPOSURE_MAX_PREFIX_BITS 24
+/* Area codes the simulator draws from; each has 792 exchanges of 10^4 lines. */
+#define EXPOSURE_NANP_AREA_CODES 275
+#define EXPOSURE_NANP_UNIVERSE   (275ULL * 792ULL * 10000ULL)
+/* Hours of the day at which simulated users check (veild restarts at each). */
+#define EXPOSURE_HOUR_SLOTS 4
+#define EXPOSURE_MAX_USERS    10000000u
+#define EXPOSURE_MAX_CONTACTS 4096u
+#define EXPOSURE_MAX_DAYS     366u
+#define EXPOSURE_MAX_PADDING  50000000u
+/* New contacts a user adds on a day without a full re-check: 0..this. */
+#define EXPOSURE_MAX_NEW_CONTACTS 3u
+
+/* The hour (0..23) of slot i (0..EXPOSURE_HOUR_SLOTS-1). */
+unsigned exposure_hour_slot(unsigned i);
+
+/* ------------------------------------------------------------------ */
+/* Digests (qlog.h) */
+
+uint32_t exposure_requester_lead(const uint8_t salt[static EXPOSURE_SALT_SIZE],
+                                 const uint8_t key[static EXPOSURE_KEY_SIZE]);
+
+/* prefix: the bucket's top prefix_bits (0..32) bits in place, the rest zero. */
+uint32_t exposure_bucket_lead(const uint8_t salt[static EXPOSURE_SALT_SIZE], unsigned prefix_bits,
+                              uint32_t prefix);
+
+/* The top width (0..32) bits of lead, as an integer below 2^width. */
+uint32_t exposure_truncate(uint32_t lead, unsigned width);
+
+/* ------------------------------------------------------------------ */
+/* The synthetic population */
+
+typedef struct exposure_population_config {
+	uint32_t users;            /* 1..EXPOSURE_MAX_USERS accounts */
+	uint32_t contacts;         /* address book size on day 0, 1..EXPOSURE_MAX_CONTACTS */
+	double registered;         /* share of the population's handles registered, 0..1 */
+	uint32_t days;             /* 1..EXPOSURE_MAX_DAYS */
+	uint64_t seed;
+	uint32_t registry_padding; /* registered numbers of people outside the population */
+} exposure_population_config;
+
+typedef struct exposure_population exposure_population;
+
+/* One check by one user: contacts book[first .. first + count) of that user. */
+typedef struct exposure_request {
+	uint32_t user;
+	uint32_t day;
+	uint8_t hour_slot;
+	uint32_t first, count;
+} exposure_request;
+
+/*
+ * Builds the population and its whole plan. Takes about 30 us per phone
+ * number (each is checked with libphonenumber). *out is NULL on error.
+ * Errors: VEIL_ERR_ARGUMENT (a field out of range), VEIL_ERR_NOMEM,
+ * VEIL_ERR_INVALID_INPUT (no valid new number found in 1000 draws: the
+ * plan is exhausted, or libphonenumber rejects it), VEIL_ERR_CRYPTO.
+ */
+veil_err exposure_population_new(const exposure_population_config *config,
+                                 exposure_population **out) __attribute__((warn_unused_result));
+
+/* Wipes the users' secret keys and frees. NULL is a no-op. */
+void exposure_population_free(exposure_population *pop);
+
+uint32_t exposure_population_users(const exposure_population *pop);
+
+/* User i's X25519 secret (guarded memory) and public key, 32 bytes each,
+ * valid until the population is freed. */
+const uint8_t *exposure_user_secret(const exposure_population *pop, uint32_t user);
+const uint8_t *exposure_user_public(const exposure_population *pop, uint32_t user);
+
+/* All users' public keys, 32 bytes each, in user order. */
+const uint8_t *exposure_population_accounts(const exposure_population *pop);
+
+/* A synthetic client address of user i (100.64.0.0/10), for the baseline. */
+uint32_t exposure_user_address(uint32_t user);
+
+/*
+ * Handles are numbered 0..count-1: the users' own, people outside the
+ * population, and the registry padding. normalized is the typed handle
+ * ("tel:+14155550100"), written how an address book has it.
+ */
+size_t exposure_population_handles(const exposure_population *pop);
+const char *exposure_handle_normalized(const exposure_population *pop, uint32_t handle);
+const char *exposure_handle_written(const exposure_population *pop, uint32_t handle);
+uint32_t exposure_handle_bucket(const exposure_population *pop, uint32_t handle);
+int exposure_handle_registered(const exposure_population *pop, uint32_t handle);
+
+/* The registered handles, one per line, as `veil-admin import` reads them. */
+veil_err exposure_population_registry_file(const exposure_population *pop, buf *out)
+        __attribute__((warn_unused_result));
+
+/* The sorted buckets of every registered handle (what the registry holds). */
+const uint32_t *exposure_population_registered_buckets(const exposure_population *pop,
+                                                       size_t *count);
+
+/* The requests of day, ordered by hour slot then user. */
+const exposure_request *exposure_population_day(const exposure_population *pop, uint32_t day,
+                                                size_t *count);
+
+/* The handle ids a request looks up (request->count of them). */
+const uint32_t *exposure_request_contacts(const exposure_population *pop,
+                                          const exposure_request *request);
+
+/* Handles looked up over the whole plan (sum of request counts). */
+uint64_t exposure_population_lookups(const exposure_population *pop);
+
+/* The share of those lookups whose handle is not registered. */
+double exposure_population_unregistered_share(const exposure_population *pop);
+
+/* A suspected pair: "account looked up handle". */
+typedef struct exposure_pair {
+	uint32_t account; /* index into the accounts list */
+	uint32_t bucket;  /* the handle's public bucket */
+	const char *handle; /* normalized; lives as long as its source */
+	int looked_up;    /* the truth */
+	uint32_t last_day; /* looked up: the last epoch day it was; else UINT32_MAX */
+} exposure_pair;
+
+/*
+ * Samples count true pairs (a user and a contact it looked up) and count
+ * false ones (a user and a handle of the population or an outsider it
+ * never looked up) into pairs (2 * count), deterministically from seed.
+ * day_zero is the epoch day simulated day 0 was run as.
+ */
+void exposure_population_pairs(const exposure_population *pop, uint64_t seed, uint32_t day_zero,
+                               size_t count, exposure_pair *pairs);
+
+/* ------------------------------------------------------------------ */
+/* What an adversary holds */
+
+typedef struct exposure_log exposure_log;
+
+typedef struct exposure_log_header {
+	uint32_t t_r, t_b;
+	uint32_t k_r, k_b;
+	uint64_t accounts, universe;
+	uint32_t entry_retention_days, salt_retention_days;
+	uint64_t entries, items;
+	uint32_t first_day, last_day; /* 0 when there is no entry */
+} exposure_log_header;
+
+/*
+ * Parses a log export (qlog.h's JSON Lines): the header line, then one
+ * entry per line. Refuses anything that does not follow the format: a
+ * digest at or above 2^width, an item count that is not the number of
+ * bucket digests, an unknown schema. On error, why (when not NULL) gets
+ * the line number and what is wrong with it (never its content).
+ * Errors: VEIL_ERR_PARSE, VEIL_ERR_LIMIT, VEIL_ERR_NOMEM.
+ */
+veil_err exposure_log_parse(const char *text, size_t len, exposure_log **out, char *why,
+                            size_t why_len) __attribute__((warn_unused_result));
+void exposure_log_free(exposure_log *log);
+void exposure_log_header_get(const exposure_log *log, exposure_log_header *out);
+
+typedef struct exposure_salts exposure_salts;
+
+/*
+ * Parses a salts export: lines {"day": D, "salt": "<64 hex>"}; other lines
+ * holding neither member (a header) are skipped. The salts go to guarded
+ * memory; the text is not wiped (the caller owns it).
+ * Errors: VEIL_ERR_PARSE (why says which line), VEIL_ERR_NOMEM.
+ */
+veil_err exposure_salts_parse(const char *text, size_t len, exposure_salts **out, char *why,
+                              size_t why_len) __attribute__((warn_unused_result));
+/* Wipes and frees. NULL is a no-op. */
+void exposure_salts_free(exposure_salts *salts);
+size_t exposure_salts_count(const exposure_salts *salts);
+/* The salt of day, or NULL when not held. */
+const uint8_t *exposure_salts_get(const exposure_salts *salts, uint32_t day);
+
+/*
+ * Parses public keys, 64 hex digits a line (blank lines and # comments
+ * skipped), into *keys (malloc'd, 32 bytes each; free() it).
+ * Errors: VEIL_ERR_PARSE (why says which line), VEIL_ERR_NOMEM.
+ */
+veil_err exposure_accounts_parse(const char *text, size_t len, uint8_t **keys, size_t *count,
+                                 char *why, size_t why_len) __attribute__((warn_unused_result));
+
+/* Appends one baseline line: exact time, requester key, IP, handle. */
+void exposure_baseline_append(buf *out, double time, const uint8_t key[static EXPOSURE_KEY_SIZE],
+                              uint32_t address, const char *handle);
+
+typedef struct exposure_baseline exposure_baseline;
+veil_err exposure_baseline_parse(const char *text, size_t len, exposure_baseline **out, char *why,
+                                 size_t why_len) __attribute__((warn_unused_result));
+void exposure_baseline_free(exposure_baseline *b);
+
+/* ------------------------------------------------------------------ */
+/* The analysis */
+
+typedef struct exposure_view {
+	const exposure_log *log;
+	const exposure_salts *salts; /* NULL: none held */
+	/* Enrolled public keys (32 bytes each); NULL: requester figures are
+	 * the expected ones for the header's accounts. */
+	const uint8_t *accounts;
+	size_t account_count;
+	uint64_t universe;       /* handles of the numbering space */
+	uint64_t prefix_widths;  /* bit p: clients may send p-bit prefixes (p <= 24) */
+	/* A2: the registry's buckets, sorted; NULL otherwise. */
+	const uint32_t *registered_buckets;
+	size_t registered_count;
+	uint64_t export_bytes;   /* size of the export file */
+} exposure_view;
+
+typedef struct exposure_stat {
+	double median, p5, p95, min;
+	uint64_t count; /* values the figures are over; 0: none */
+} exposure_stat;
+
+typedef struct exposure_figures {
+	int baseline;
+	uint64_t entries, entries_salted, lookups;
+	exposure_stat requester, handle;
+	int requester_measured; /* 0: the expected figure (no account list) */
+	double requester_expected, handle_expected;
+	int pair_test_possible; /* 0: no salt held, no test can be run */
+	double tpr, fpr;
+	double tpr_salted; /* among true pairs looked up on a day whose salt is held */
+	uint64_t true_pairs, false_pairs, true_pairs_salted;
+	double bits_per_entry, bits_per_lookup, bytes_per_lookup;
+	/* Salted entries no account matches, bucket digests no prefix matches:
+	 * nonzero means the digests do not follow qlog.h (or the account list
+	 * or prefix widths are incomplete). */
+	uint64_t unmatched_requesters, unmatched_items;
+	int has_registered;            /* A2 */
+	exposure_stat registered;      /* registered handles among the candidates */
+	/* Measured over the entries at their digests cut to width w (w at most
+	 * the entry's width): index w; count 0 where not measured. */
+	exposure_stat requester_by_width[EXPOSURE_MAX_WIDTH + 1];
+	exposure_stat handle_by_width[EXPOSURE_MAX_WIDTH + 1];
+} exposure_figures;
+
+/*
+ * The figures for one adversary's holdings; pairs (may be NULL when
+ * pair_count is 0) are the suspected pairs to test, their account an
+ * index into view->accounts. out is cleared first.
+ * Errors: VEIL_ERR_ARGUMENT (no log, no prefix width, a width above
+ * EXPOSURE_MAX_PREFIX_BITS with salts held, a pair's account out of
+ * range), VEIL_ERR_NOMEM.
+ */
+veil_err exposure_analyze(const exposure_view *view, const exposure_pair *pairs,
+                          size_t pair_count, exposure_figures *out)
+        __attribute__((warn_unused_result));
+
+/*
+ * The same figures for the baseline log, computed from its lines:
+ * requesters are matched against accounts, pairs against the lines.
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_NOMEM.
+ */
+veil_err exposure_analyze_baseline(const exposure_baseline *b, const uint8_t *accounts,
+                                   size_t account_count, uint64_t universe, uint64_t bytes,
+                                   const exposure_pair *pairs, size_t pair_count,
+                                   exposure_figures *out) __attribute__((warn_unused_result));
+
+/*
+ * The prefix lengths 0..max_bits (at most EXPOSURE_MAX_PREFIX_BITS) under
+ * which every bucket digest of every entry whose day's salt is held
+ * matches some prefix, as a mask (bit p); 0 when none does or no entry
+ * is salted, or memory ran out. Takes 2^(max_bits + 1) HMACs per day.
+ */
+uint64_t exposure_infer_prefix_widths(const exposure_log *log, const exposure_salts *salts,
+                                      unsigned max_bits);
+
+/* The closed forms the measurements are shown beside. */
+double exposure_expected_requester(uint64_t accounts, unsigned width);
+double exposure_expected_handle(uint64_t universe, unsigned prefix_bits, unsigned width);
+
+/* ------------------------------------------------------------------ */
+/* Figures out */
+
+typedef struct exposure_row {
+	const char *name;  /* "A1" */
+	const char *holds; /* "export + salts" */
+	exposure_figures figures;
+} exposure_row;
+
+/* What the figures are about, for the table, the JSON and the chart. */
+typedef struct exposure_report {
+	const char *source; /* "simulate" or "analyze" */
+	const char *prefix_note; /* how the prefix widths were found; NULL: known */
+	exposure_log_header header;
+	uint64_t universe;
+	uint64_t accounts;
+	uint64_t prefix_widths;
+	const exposure_population_config *population; /* NULL for analyze */
+	uint64_t population_handles, population_lookups;
+	double unregistered_share;
+	const uint32_t *salted_days; /* days whose salt the richest adversary held */
+	size_t salted_day_count;
+	double seconds; /* wall time of the run; 0: not shown */
+	const exposure_row *rows;
+	size_t row_count;
+} exposure_report;
+
+/* The readable table, with notes under it. */
+void exposure_report_table(const exposure_report *r, buf *out);
+
+/* The JSON document (schema "veil-exposure-v1"), one line. */
+void exposure_report_json(const exposure_report *r, buf *out);
+
+/*
+ * The SVG chart: anonymity set size (log scale) against digest width for
+ * requesters and handles, measured points beside the expected curves,
+ * the baseline and the targets marked; and the pair test per adversary.
+ * Errors: those of chart_write().
+ */
+veil_err exposure_report_chart(const exposure_report *r, buf *out)
+        __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,1264 @@
+/*
+ * The query log on real LMDB files in temporary directories: widths
+ * against their targets (by formula and by experiment), what the files
+ * hold and do not hold, digests recomputed from qlog.h's formulas, the
+ * retention of entries and salts, the chain's forward security, drops
+ * under a full queue, and a file that stops growing under a steady load.
+ *
+ * Simulated days start tomorrow, so that the wall clock, which the
+ * writer's hourly sweep also reads, never runs ahead of them.
+ */
+#include <dirent.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "entry.h"
+#include "harness.h"
+#include "keyfile.h"
+#include "oprf.h"
+#include "qlog.h"
+#include "qlog_store.h"
+#include "saltchain.h"
+#include "server_util.h"
+
+#define DAY 86400
+
+static const char *const handles[] = {
+        "tel:+14155550100",
+        "tel:+14155550101",
+        "mailto:ann@example.org",
+        "tel:+442079460000",
+};
+#define HANDLE_COUNT (sizeof(handles) / sizeof(handles[0]))
+#define CLIENT_COUNT 4
+
+static uint8_t client_keys[CLIENT_COUNT][QLOG_KEY_SIZE];
+static uint32_t base_day;
+
+static int64_t
+at(uint32_t day_offset, unsigned hour, unsigned second)
+{
+	return (int64_t)(base_day + day_offset) * DAY + hour * 3600 + second;
+}
+
+static void
+config_for_tests(qlog_config *c)
+{
+	qlog_config_defaults(c);
+	c->accounts = 2000000;
+}
+
+typedef struct fixture {
+	char *state;
+	char *log_dir;
+	qlog *log;
+} fixture;
+
+static int
+fixture_open(fixture *f, const qlog_config *c, int64_t now)
+{
+	char why[256];
+	memset(f, 0, sizeof(*f));
+	f->state = util_temp_dir();
+	f->log_dir = util_join(f->state, QLOG_DIR);
+	veil_err err = qlog_open(f->state, c, now, &f->log, why, sizeof(why));
+	if (err != VEIL_OK)
+		printf("# qlog_open: %s: %s\n", veil_strerror(err), why);
+	return err == VEIL_OK ? 0 : -1;
+}
+
+static int
+fixture_reopen(fixture *f, const qlog_config *c, int64_t now)
+{
+	char why[256];
+	veil_err err = qlog_open(f->state, c, now, &f->log, why, sizeof(why));
+	if (err != VEIL_OK)
+		printf("# qlog_open: %s: %s\n", veil_strerror(err), why);
+	return err == VEIL_OK ? 0 : -1;
+}
+
+static void
+fixture_close(fixture *f)
+{
+	qlog_close(f->log);
+	f->log = NULL;
+}
+
+static void
+fixture_free(fixture *f)
+{
+	fixture_close(f);
+	util_remove_tree(f->state);
+	free(f->state);
+	free(f->log_dir);
+}
+
+static uint32_t
+bucket_of(size_t handle)
+{
+	return entry_bucket(handles[handle], strlen(handles[handle]));
+}
+
+/* The prefixes of every handle, in order, at p bits. */
+static void
+prefixes_at(unsigned p, uint32_t out[HANDLE_COUNT])
+{
+	for (size_t i = 0; i < HANDLE_COUNT; i++)
+		out[i] = entry_prefix(bucket_of(i), p);
+}
+
+/* qlog.h's digests, recomputed here with one-shot HMAC. */
+static uint32_t
+leading(const uint8_t mac[32], unsigned t)
+{
+	const uint32_t v =
+	        (uint32_t)mac[0] << 24 | (uint32_t)mac[1] << 16 | (uint32_t)mac[2] << 8 | mac[3];
+	return t == 0 ? 0 : t == 32 ? v : v >> (32 - t);
+}
+
+static uint32_t
+expected_requester(const uint8_t salt[32], const uint8_t key[QLOG_KEY_SIZE], unsigned t)
+{
+	uint8_t msg[64], mac[32];
+	const size_t label = strlen("veil-log-requester-v1");
+	memcpy(msg, "veil-log-requester-v1", label);
+	memcpy(msg + label, key, QLOG_KEY_SIZE);
+	crypto_auth_hmacsha256(mac, msg, label + QLOG_KEY_SIZE, salt);
+	return leading(mac, t);
+}
+
+static uint32_t
+expected_bucket(const uint8_t salt[32], unsigned p, uint32_t prefix, unsigned t)
+{
+	uint8_t msg[32], mac[32];
+	const size_t label = strlen("veil-log-bucket-v1");
+	memcpy(msg, "veil-log-bucket-v1", label);
+	msg[label] = (uint8_t)p;
+	msg[label + 1] = (uint8_t)(prefix >> 24);
+	msg[label + 2] = (uint8_t)(prefix >> 16);
+	msg[label + 3] = (uint8_t)(prefix >> 8);
+	msg[label + 4] = (uint8_t)prefix;
+	crypto_auth_hmacsha256(mac, msg, label + 5, salt);
+	return leading(mac, t);
+}
+
+/* Entries read back from a closed log. */
+typedef struct stored {
+	qlog_entry e[64];
+	uint32_t buckets[64][HANDLE_COUNT];
+	size_t count;
+	size_t total; /* including those beyond e[] */
+} stored;
+
+static veil_err
+keep_entry(void *arg, const qlog_entry *e)
+{
+	stored *s = arg;
+	if (s->count < 64) {
+		s->e[s->count] = *e;
+		for (uint32_t i = 0; i < e->item_count && i < HANDLE_COUNT; i++)
+			s->buckets[s->count][i] = qlog_entry_bucket(e, i);
+		s->e[s->count].buckets = NULL;
+		s->count++;
+	}
+	s->total++;
+	return VEIL_OK;
+}
+
+static int
+read_entries(const char *log_dir, uint32_t since, uint32_t until, stored *out)
+{
+	qlog_store *store = NULL;
+	memset(out, 0, sizeof(*out));
+	if (qlog_store_open(log_dir, 1, &store) != VEIL_OK)
+		return -1;
+	veil_err err = qlog_store_scan(store, since, until, keep_entry, out);
+	qlog_store_close(store);
+	return err == VEIL_OK ? 0 : -1;
+}
+
+static int
+file_exists(const char *dir, const char *kind, uint32_t day)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "%s-%u.key", kind, day);
+	char *path = util_join(dir, name);
+	struct stat st;
+	const int found = stat(path, &st) == 0;
+	free(path);
+	return found;
+}
+
+static int
+contains(const uint8_t *hay, size_t hay_len, const void *needle, size_t n)
+{
+	for (size_t i = 0; n <= hay_len && i <= hay_len - n; i++)
+		if (hay[i] == *(const uint8_t *)needle && memcmp(hay + i, needle, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* Byte strings that must never be in a file. */
+typedef struct needle {
+	char what[64];
+	uint8_t bytes[128];
+	size_t len;
+} needle;
+
+static size_t
+add_needle(needle *list, size_t n, const char *what, const void *bytes, size_t len)
+{
+	snprintf(list[n].what, sizeof(list[n].what), "%s", what);
+	memcpy(list[n].bytes, bytes, len);
+	list[n].len = len;
+	return n + 1;
+}
+
+static int
+is_secret_file(const char *name)
+{
+	return strncmp(name, "chain-", 6) == 0 || strncmp(name, "salt-", 5) == 0;
+}
+
+/* Checks every file of dir (secret files too when with_secret) against the needles. */
+static void
+check_no_needles(const char *dir, int with_secret, const needle *list, size_t n)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t files = 0;
+	REQUIRE(d != NULL);
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.' || (!with_secret && is_secret_file(e->d_name)))
+			continue;
+		char *path = util_join(dir, e->d_name);
+		size_t len = 0;
+		uint8_t *data = (uint8_t *)test_read_file(path, &len);
+		files++;
+		for (size_t i = 0; i < n; i++) {
+			const int found = contains(data, len, list[i].bytes, list[i].len);
+			if (found)
+				printf("# %s holds %s\n", e->d_name, list[i].what);
+			CHECK(!found);
+		}
+		free(data);
+		free(path);
+	}
+	closedir(d);
+	CHECK(files >= 2); /* data.mdb and lock.mdb at least */
+}
+
+/* ------------------------------------------------------------------ */
+/* Widths */
+
+/* qlog.h's margin, recomputed. */
+static double
+z2(unsigned bits)
+{
+	return 2.0 * log(2.0) * (bits + QLOG_MARGIN_BITS);
+}
+
+static double
+least_accounts(double accounts, unsigned t)
+{
+	if (t == 0)
+		return accounts;
+	const double m = accounts / pow(2.0, t);
+	return m - sqrt(z2(t) * m);
+}
+
+static double
+least_handles(double universe, unsigned t, unsigned max_p)
+{
+	double least = universe;
+	for (unsigned p = 0; p <= max_p; p++) {
+		const unsigned w = t < p ? t : p;
+		if (w == 0)
+			continue;
+		const double mu = universe / pow(2.0, p), m = universe / pow(2.0, w);
+		const double a = m - sqrt(z2(w) * m * (1 + mu)), b = mu - sqrt(z2(p) * mu);
+		const double f = a > b ? a : b;
+		if (f < least)
+			least = f;
+	}
+	return least;
+}
+
+#define ANY 0xff
+
+typedef struct width_case {
+	const char *name;
+	uint64_t accounts, universe;
+	uint32_t k_r, k_b;
+	uint8_t t_r, t_b, max_p;
+	veil_err want;
+	uint8_t want_t_r, want_t_b; /* ANY: only the targets are checked */
+	const char *why_holds[3];   /* phrases the refusal must hold */
+} width_case;
+
+static const width_case width_cases[] = {
+        {"defaults", 2000000, QLOG_DEFAULT_UNIVERSE, 1000, 10000, 0, 0, 32, VEIL_OK, 10, 14, {0}},
+        {"prefixes_that_alone_meet_k_b",
+         2000000,
+         QLOG_DEFAULT_UNIVERSE,
+         1000,
+         10000,
+         0,
+         0,
+         19,
+         VEIL_OK,
+         10,
+         19,
+         {0}},
+        {"one_bit_more_prefix",
+         2000000,
+         QLOG_DEFAULT_UNIVERSE,
+         1000,
+         10000,
+         0,
+         0,
+         20,
+         VEIL_OK,
+         10,
+         14,
+         {0}},
+        {"accounts_equal_k_r",
+         1000,
+         QLOG_DEFAULT_UNIVERSE,
+         1000,
+         10000,
+         0,
+         0,
+         32,
+         VEIL_OK,
+         0,
+         14,
+         {0}},
+        {"explicit_widths_kept",
+         2000000,
+         QLOG_DEFAULT_UNIVERSE,
+         1000,
+         10000,
+         5,
+         9,
+         32,
+         VEIL_OK,
+         5,
+         9,
+         {0}},
+        {"t_b_cut_to_prefix_bits",
+         2000000,
+         QLOG_DEFAULT_UNIVERSE,
+         1000,
+         10000,
+         0,
+         12,
+         10,
+         VEIL_OK,
+         10,
+         10,
+         {0}},
+        {"small_world", 100000, 1000000, 1000, 1000, 0, 0, 16, VEIL_OK, 6, ANY, {0}},
+        {"t_r_too_wide",
+         1000000,
+         QLOG_DEFAULT_UNIVERSE,
+         1000,
+         10000,
+         12,
+         0,
+         32,
+         VEIL_ERR_ARGUMENT,
+         0,
+         0,
+         {"t_r = 12", "244 accounts", "k_r = 1000"}},
+        {"t_b_too_wide",
+         2000000,
+         QLOG_DEFAULT_UNIVERSE,
+         1000,
+         10000,
+         0,
+         16,
+         32,
+         VEIL_ERR_ARGUMENT,
+         0,
+         0,
+         {"t_b = 16", "21-bit prefixes", "k_b = 10000"}},
+        {"too_few_accounts",
+         999,
+         QLOG_DEFAULT_UNIVERSE,
+         1000,
+         10000,
+         0,
+         0,
+         32,
+         VEIL_ERR_ARGUMENT,
+         0,
+         0,
+         {"999 enrolled accounts", "k_r = 1000", NULL}},
+        {"no_accounts_set",
+         0,
+         QLOG_DEFAULT_UNIVERSE,
+         1000,
+         10000,
+         0,
+         0,
+         32,
+         VEIL_ERR_ARGUMENT,
+         0,
+         0,
+         {"0 enrolled accounts", NULL, NULL}},
+        {"universe_below_k_b",
+         2000000,
+         9999,
+         1000,
+         10000,
+         0,
+         0,
+         32,
+         VEIL_ERR_ARGUMENT,
+         0,
+         0,
+         {"9999 handles", "k_b = 10000", NULL}},
+        {"width_above_32",
+         2000000,
+         QLOG_DEFAULT_UNIVERSE,
+         1000,
+         10000,
+         33,
+         0,
+         32,
+         VEIL_ERR_ARGUMENT,
+         0,
+         0,
+         {"t_r = 33", NULL, NULL}},
+        {"prefix_bits_above_32",
+         2000000,
+         QLOG_DEFAULT_UNIVERSE,
+         1000,
+         10000,
+         0,
+         0,
+         33,
+         VEIL_ERR_ARGUMENT,
+         0,
+         0,
+         {"max_prefix_bits = 33", NULL, NULL}},
+};
+
+static void
+case_widths(void)
+{
+	for (size_t i = 0; i < TEST_COUNT(width_cases); i++) {
+		const width_case *w = &width_cases[i];
+		qlog_config c;
+		char why[256];
+		uint8_t t_r = ANY, t_b = ANY;
+		int ok = 1;
+
+		config_for_tests(&c);
+		c.accounts = w->accounts;
+		c.universe = w->universe;
+		c.k_r = w->k_r;
+		c.k_b = w->k_b;
+		c.t_r = w->t_r;
+		c.t_b = w->t_b;
+		c.max_prefix_bits = w->max_p;
+		const veil_err err = qlog_widths(&c, &t_r, &t_b, why, sizeof(why));
+		ok &= err == w->want;
+		if (err != VEIL_OK) {
+			ok &= t_r == 0 && t_b == 0;
+			for (size_t k = 0; k < 3 && w->why_holds[k] != NULL; k++)
+				ok &= strstr(why, w->why_holds[k]) != NULL;
+		} else {
+			ok &= w->want_t_r == ANY || t_r == w->want_t_r;
+			ok &= w->want_t_b == ANY || t_b == w->want_t_b;
+			ok &= t_b <= w->max_p;
+			/* The targets hold, and (derived) one more bit would break them. */
+			ok &= least_accounts((double)w->accounts, t_r) >= w->k_r;
+			ok &= least_handles((double)w->universe, t_b, w->max_p) >= w->k_b;
+			if (w->t_r == 0 && t_r < 32)
+				ok &= least_accounts((double)w->accounts, t_r + 1u) < w->k_r;
+			if (w->t_b == 0 && t_b < w->max_p)
+				ok &= least_handles((double)w->universe, t_b + 1u, w->max_p) <
+				      w->k_b;
+		}
+		if (!ok)
+			printf("# %s: %s, t_r %u, t_b %u: %s\n", w->name, veil_strerror(err), t_r,
+			       t_b, why);
+		CHECK(ok);
+	}
+}
+
+/*
+ * The targets by experiment, in a world small enough to enumerate: every
+ * requester digest value of 100000 random accounts, and every bucket
+ * digest value of a million handles at every prefix length, under a
+ * random salt, stands for at least k of them.
+ */
+static void
+case_widths_by_experiment(void)
+{
+	enum { ACCOUNTS = 100000, UNIVERSE = 1000000, K = 1000, MAX_P = 16 };
+	qlog_config c;
+	uint8_t t_r = 0, t_b = 0, salt[32], key[QLOG_KEY_SIZE];
+	char handle[32];
+
+	config_for_tests(&c);
+	c.accounts = ACCOUNTS;
+	c.universe = UNIVERSE;
+	c.k_r = K;
+	c.k_b = K;
+	c.max_prefix_bits = MAX_P;
+	REQUIRE(qlog_widths(&c, &t_r, &t_b, NULL, 0) == VEIL_OK);
+	CHECK(t_r > 0 && t_b > 0);
+	randombytes_buf(salt, sizeof(salt));
+
+	uint32_t *per_value = calloc((size_t)1 << 16, sizeof(uint32_t));
+	uint32_t *per_prefix = calloc((size_t)1 << MAX_P, sizeof(uint32_t));
+	uint32_t *buckets = malloc(UNIVERSE * sizeof(uint32_t));
+	REQUIRE(per_value != NULL && per_prefix != NULL && buckets != NULL);
+
+	for (uint32_t i = 0; i < ACCOUNTS; i++) {
+		randombytes_buf(key, sizeof(key));
+		per_value[expected_requester(salt, key, t_r)]++;
+	}
+	uint32_t least = UINT32_MAX;
+	for (uint32_t v = 0; v < (1u << t_r); v++)
+		least = per_value[v] < least ? per_value[v] : least;
+	printf("# t_r %u: at least %u of %u accounts per value\n", t_r, least, ACCOUNTS);
+	CHECK(least >= K);
+
+	for (uint32_t i = 0; i < UNIVERSE; i++) {
+		const int n = snprintf(handle, sizeof(handle), "tel:+1415%07u", i);
+		buckets[i] = entry_bucket(handle, (size_t)n);
+	}
+	uint32_t least_b = UINT32_MAX;
+	for (unsigned p = 0; p <= MAX_P; p++) {
+		const unsigned w = t_b < p ? t_b : p;
+		memset(per_prefix, 0, ((size_t)1 << p) * sizeof(uint32_t));
+		memset(per_value, 0, ((size_t)1 << w) * sizeof(uint32_t));
+		for (uint32_t i = 0; i < UNIVERSE; i++)
+			per_prefix[p == 0 ? 0 : buckets[i] >> (32 - p)]++;
+		for (uint32_t q = 0; q < (1u << p); q++)
+			if (per_prefix[q] > 0) {
+				const uint32_t prefix = p == 0 ? 0 : q << (32 - p);
+				per_value[expected_bucket(salt, p, prefix, w)] += per_prefix[q];
+			}
+		/* Only values some request could show count: those holding a handle. */
+		for (uint32_t v = 0; v < (1u << w); v++)
+			if (per_value[v] > 0 && per_value[v] < least_b)
+				least_b = per_value[v];
+	}
+	printf("# t_b %u: at least %u of %u handles per seen value\n", t_b, least_b, UNIVERSE);
+	CHECK(least_b >= K);
+	free(per_value);
+	free(per_prefix);
+	free(buckets);
+}
+
+typedef struct open_case {
+	const char *name;
+	void (*change)(qlog_config *c);
+	veil_err want;
+	const char *why_holds;
+} open_case;
+
+static void
+too_wide(qlog_config *c)
+{
+	c->t_r = 12;
+	c->accounts = 1000000;
+}
+
+static void
+too_few(qlog_config *c)
+{
+	c->accounts = 10;
+}
+
+static void
+long_retention(qlog_config *c)
+{
+	c->entry_retention_days = 31;
+}
+
+static void
+long_retention_allowed(qlog_config *c)
+{
+	c->entry_retention_days = 90;
+	c->allow_long_retention = 1;
+}
+
+static void
+salts_outlive_entries(qlog_config *c)
+{
+	c->entry_retention_days = 5;
+	c->salt_retention_days = 6;
+}
+
+static void
+no_queue(qlog_config *c)
+{
+	c->queue_capacity = 0;
+}
+
+static void
+shorter_retention(qlog_config *c)
+{
+	c->entry_retention_days = 7;
+	c->salt_retention_days = 1;
+}
+
+static const open_case open_cases[] = {
+        {"t_r_too_wide", too_wide, VEIL_ERR_ARGUMENT, "244 accounts per requester digest"},
+        {"too_few_accounts", too_few, VEIL_ERR_ARGUMENT, "10 enrolled accounts"},
+        {"retention_above_30", long_retention, VEIL_ERR_ARGUMENT, "allow_long_retention"},
+        {"long_retention_allowed", long_retention_allowed, VEIL_OK, NULL},
+        {"salts_outlive_entries", salts_outlive_entries, VEIL_ERR_ARGUMENT, "salt_retention"},
+        {"no_queue", no_queue, VEIL_ERR_ARGUMENT, "queue_capacity"},
+        {"shorter_retention", shorter_retention, VEIL_OK, NULL},
+};
+
+/* qlog_open refuses a broken configuration before it touches the disk. */
+static void
+case_open_checks_config(void)
+{
+	for (size_t i = 0; i < TEST_COUNT(open_cases); i++) {
+		const open_case *o = &open_cases[i];
+		qlog_config c;
+		char why[256] = "unchanged";
+		qlog *log = (qlog *)&c; /* must be reset */
+		struct stat st;
+
+		config_for_tests(&c);
+		o->change(&c);
+		char *state = util_temp_dir();
+		char *log_dir = util_join(state, QLOG_DIR);
+		const veil_err err = qlog_open(state, &c, at(0, 12, 0), &log, why, sizeof(why));
+		int ok = err == o->want;
+		if (err != VEIL_OK)
+			ok &= log == NULL && strstr(why, o->why_holds) != NULL &&
+			      stat(log_dir, &st) != 0;
+		else
+			ok &= log != NULL && stat(log_dir, &st) == 0 && (st.st_mode & 0777) == 0700;
+		if (!ok)
+			printf("# %s: %s: %s\n", o->name, veil_strerror(err), why);
+		CHECK(ok);
+		if (err == VEIL_OK)
+			qlog_close(log);
+		util_remove_tree(state);
+		free(state);
+		free(log_dir);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Entries */
+
+/* What the log keeps is qlog.h's formulas over what was recorded, widths capped by p. */
+static void
+case_digests_as_documented(void)
+{
+	qlog_config c;
+	fixture f;
+	uint32_t pre16[HANDLE_COUNT], pre10[HANDLE_COUNT], pre0[HANDLE_COUNT];
+	uint8_t salt[32];
+	stored s;
+
+	config_for_tests(&c);
+	REQUIRE(fixture_open(&f, &c, at(0, 14, 5)) == 0);
+	prefixes_at(16, pre16);
+	prefixes_at(10, pre10);
+	prefixes_at(0, pre0);
+	qlog_record(f.log, at(0, 14, 5), client_keys[0], 16, pre16, 3, 0);
+	qlog_record(f.log, at(0, 15, 59), client_keys[1], 10, pre10 + 3, 1, 3);
+	qlog_record(f.log, at(0, 23, 1), client_keys[2], 0, pre0, 2, 7);
+	/* Low bits beyond p are not the client's to choose: they are ignored. */
+	const uint32_t noisy = pre16[0] | 0x1;
+	qlog_record(f.log, at(0, 0, 0), client_keys[3], 16, &noisy, 1, 0);
+	CHECK(qlog_flush(f.log) == VEIL_OK);
+	qlog_counters counters;
+	qlog_counters_get(f.log, &counters);
+	CHECK(counters.recorded == 4 && counters.written == 4 && counters.dropped == 0);
+	fixture_close(&f);
+
+	REQUIRE(saltchain_read_salt(f.log_dir, base_day, salt) == VEIL_OK);
+	REQUIRE(read_entries(f.log_dir, 0, UINT32_MAX, &s) == 0);
+	REQUIRE(s.count == 4);
+	const struct {
+		size_t client;
+		unsigned p, hour, items, status;
+		const uint32_t *prefixes;
+	} want[] = {
+	        {0, 16, 14, 3, 0, pre16},
+	        {1, 10, 15, 1, 3, pre10 + 3},
+	        {2, 0, 23, 2, 7, pre0},
+	        {3, 16, 0, 1, 0, pre16},
+	};
+	for (size_t i = 0; i < 4; i++) {
+		const qlog_entry *e = &s.e[i];
+		const unsigned width = want[i].p < 14 ? want[i].p : 14;
+		CHECK(e->day == base_day && e->seq == i);
+		CHECK(e->hour == want[i].hour && e->status == want[i].status);
+		CHECK(e->item_count == want[i].items);
+		CHECK(e->t_r == 10 && e->t_b == width);
+		CHECK(e->requester == expected_requester(salt, client_keys[want[i].client], 10));
+		for (size_t k = 0; k < want[i].items; k++)
+			CHECK(s.buckets[i][k] ==
+			      expected_bucket(salt, want[i].p, want[i].prefixes[k], width));
+	}
+	sodium_memzero(salt, sizeof(salt));
+	fixture_free(&f);
+}
+
+/*
+ * Every byte of the log's files: no client key, no handle, no plain hash
+ * of one, no exact time. The secret files are 0600 and hold exactly one
+ * salt or the chain key each.
+ */
+static void
+case_files_hold_no_secrets(void)
+{
+	static needle list[128];
+	qlog_config c;
+	fixture f;
+	size_t n = 0;
+	uint8_t hash[64];
+	char what[64];
+	struct stat st;
+
+	config_for_tests(&c);
+	REQUIRE(fixture_open(&f, &c, at(0, 9, 0)) == 0);
+	for (size_t i = 0; i < CLIENT_COUNT; i++) {
+		snprintf(what, sizeof(what), "client key %zu", i);
+		n = add_needle(list, n, what, client_keys[i], QLOG_KEY_SIZE);
+	}
+	for (size_t i = 0; i < HANDLE_COUNT; i++) {
+		const char *h = handles[i];
+		const size_t len = strlen(h);
+		snprintf(what, sizeof(what), "handle %zu", i);
+		n = add_needle(list, n, what, h, len);
+		/* Without its scheme too ("+14155550100"). */
+		n = add_needle(list, n, what, strchr(h, ':') + 1, strlen(strchr(h, ':') + 1));
+		crypto_hash_sha256(hash, (const uint8_t *)h, len);
+		snprintf(what, sizeof(what), "SHA-256 of handle %zu", i);
+		n = add_needle(list, n, what, hash, 32);
+		crypto_hash_sha512(hash, (const uint8_t *)h, len);
+		snprintf(what, sizeof(what), "SHA-512 of handle %zu", i);
+		n = add_needle(list, n, what, hash, 64);
+		/* The bucket's own hash, in full and its first 8 bytes. */
+		crypto_hash_sha512_state sha;
+		crypto_hash_sha512_init(&sha);
+		crypto_hash_sha512_update(&sha, (const uint8_t *)"veil-bucket-v1", 15);
+		crypto_hash_sha512_update(&sha, (const uint8_t *)h, len);
+		crypto_hash_sha512_final(&sha, hash);
+		snprintf(what, sizeof(what), "bucket hash of handle %zu", i);
+		n = add_needle(list, n, what, hash, 8);
+	}
+	for (unsigned i = 0; i < 40; i++) {
+		uint32_t prefixes[HANDLE_COUNT];
+		const int64_t now = at(0, 9 + i % 10, 17 * i + 3);
+		const unsigned p = 12 + i % 8;
+		prefixes_at(p, prefixes);
+		qlog_record(f.log, now, client_keys[i % CLIENT_COUNT], p, prefixes, HANDLE_COUNT,
+		            (uint16_t)(i % 3));
+		uint8_t be[8], le[8];
+		for (int k = 0; k < 8; k++) {
+			be[k] = (uint8_t)((uint64_t)now >> (56 - 8 * k));
+			le[k] = (uint8_t)((uint64_t)now >> (8 * k));
+		}
+		snprintf(what, sizeof(what), "time %lld (big-endian)", (long long)now);
+		n = add_needle(list, n, what, be, 8);
+		snprintf(what, sizeof(what), "time %lld (little-endian)", (long long)now);
+		n = add_needle(list, n, what, le, 8);
+	}
+	CHECK(qlog_flush(f.log) == VEIL_OK);
+	fixture_close(&f);
+
+	check_no_needles(f.log_dir, 1, list, n);
+	REQUIRE(stat(f.log_dir, &st) == 0);
+	CHECK((st.st_mode & 0777) == 0700);
+
+	/* The secret files: 0600, each one line of one key. */
+	const struct {
+		const char *prefix, *kind;
+	} secrets[] = {
+	        {"salt", SALTCHAIN_SALT_KIND},
+	        {"chain", SALTCHAIN_CHAIN_KIND},
+	};
+	for (size_t i = 0; i < 2; i++) {
+		char name[64];
+		uint8_t key[32];
+		snprintf(name, sizeof(name), "%s-%u.key", secrets[i].prefix, base_day);
+		char *path = util_join(f.log_dir, name);
+		CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+		CHECK(st.st_size == (off_t)(strlen(secrets[i].kind) + 1 + 64 + 1));
+		CHECK(keyfile_read(path, secrets[i].kind, key, sizeof(key)) == VEIL_OK);
+		free(path);
+	}
+	DIR *d = opendir(f.log_dir);
+	struct dirent *e;
+	size_t secret_files = 0;
+	REQUIRE(d != NULL);
+	while ((e = readdir(d)) != NULL)
+		secret_files += (size_t)is_secret_file(e->d_name);
+	closedir(d);
+	CHECK(secret_files == 2); /* today's salt and chain key: nothing else */
+	fixture_free(&f);
+}
+
+/* Entries leave after 30 days, salts after 2: files, memory, and the database. */
+static void
+case_retention(void)
+{
+	qlog_config c;
+	fixture f;
+	uint32_t prefixes[HANDLE_COUNT];
+	stored s;
+
+	config_for_tests(&c);
+	REQUIRE(fixture_open(&f, &c, at(0, 8, 0)) == 0);
+	prefixes_at(16, prefixes);
+	qlog_record(f.log, at(0, 8, 1), client_keys[0], 16, prefixes, 2, 0);
+	qlog_record(f.log, at(0, 9, 1), client_keys[1], 16, prefixes, 2, 0);
+	CHECK(qlog_flush(f.log) == VEIL_OK);
+	CHECK(qlog_salt_held(f.log, base_day) == 1);
+
+	CHECK(qlog_sweep(f.log, at(1, 0, 0)) == VEIL_OK);
+	CHECK(qlog_salt_held(f.log, base_day) == 1);
+	CHECK(file_exists(f.log_dir, "salt", base_day));
+
+	CHECK(qlog_sweep(f.log, at(2, 0, 0)) == VEIL_OK);
+	CHECK(qlog_salt_held(f.log, base_day) == 0);
+	CHECK(!file_exists(f.log_dir, "salt", base_day));
+	CHECK(qlog_salt_held(f.log, base_day + 1) && qlog_salt_held(f.log, base_day + 2));
+	/* Nothing can digest that day any more: a late entry for it is dropped. */
+	qlog_counters before, after;
+	qlog_counters_get(f.log, &before);
+	qlog_record(f.log, at(0, 23, 0), client_keys[0], 16, prefixes, 1, 0);
+	qlog_counters_get(f.log, &after);
+	CHECK(after.dropped == before.dropped + 1 && after.recorded == before.recorded);
+
+	CHECK(qlog_sweep(f.log, at(29, 23, 59)) == VEIL_OK);
+	fixture_close(&f);
+	CHECK(read_entries(f.log_dir, base_day, base_day, &s) == 0 && s.total == 2);
+
+	/* Reopening on day 29 sweeps nothing more; day 30 deletes the entries. */
+	REQUIRE(fixture_reopen(&f, &c, at(29, 23, 59)) == 0);
+	CHECK(qlog_sweep(f.log, at(30, 0, 0)) == VEIL_OK);
+	fixture_close(&f);
+	CHECK(read_entries(f.log_dir, 0, UINT32_MAX, &s) == 0 && s.total == 0);
+	CHECK(!file_exists(f.log_dir, "salt", base_day + 28));
+	CHECK(file_exists(f.log_dir, "salt", base_day + 29));
+	CHECK(file_exists(f.log_dir, "salt", base_day + 30));
+	fixture_free(&f);
+}
+
+static int
+any_file_holds(const char *dir, const uint8_t *bytes, size_t len)
+{
+	char hex[2 * 64 + 1];
+	needle list[2];
+	sodium_bin2hex(hex, sizeof(hex), bytes, len);
+	size_t n = add_needle(list, 0, "the bytes", bytes, len);
+	n = add_needle(list, n, "their hex", hex, 2 * len);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int found = 0;
+	if (d == NULL)
+		return 1;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *path = util_join(dir, e->d_name);
+		size_t data_len = 0;
+		uint8_t *data = (uint8_t *)test_read_file(path, &data_len);
+		for (size_t i = 0; i < n; i++)
+			found |= contains(data, data_len, list[i].bytes, list[i].len);
+		free(data);
+		free(path);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * The chain moves one way: after a day ends, no file holds its chain key
+ * (raw or hex), and what is stored follows from it by qlog.h's KDF.
+ */
+static void
+case_chain_forward_only(void)
+{
+	qlog_config c;
+	fixture f;
+	uint8_t old_chain[32], next[32], salt[32], stored_salt[32], stored_chain[32];
+	uint32_t prefixes[HANDLE_COUNT];
+	char name[64];
+
+	config_for_tests(&c);
+	REQUIRE(fixture_open(&f, &c, at(0, 10, 0)) == 0);
+	snprintf(name, sizeof(name), "chain-%u.key", base_day);
+	char *old_path = util_join(f.log_dir, name);
+	REQUIRE(keyfile_read(old_path, SALTCHAIN_CHAIN_KIND, old_chain, 32) == VEIL_OK);
+	REQUIRE(saltchain_read_salt(f.log_dir, base_day, stored_salt) == VEIL_OK);
+	crypto_kdf_derive_from_key(salt, 32, 2, "veil-log", old_chain);
+	CHECK_BYTES(stored_salt, salt, 32);
+
+	/* The first entry of the next day moves the chain. */
+	prefixes_at(16, prefixes);
+	qlog_record(f.log, at(1, 0, 30), client_keys[0], 16, prefixes, 1, 0);
+	CHECK(qlog_flush(f.log) == VEIL_OK);
+	CHECK(access(old_path, F_OK) != 0);
+	crypto_kdf_derive_from_key(next, 32, 1, "veil-log", old_chain);
+	snprintf(name, sizeof(name), "chain-%u.key", base_day + 1);
+	char *new_path = util_join(f.log_dir, name);
+	REQUIRE(keyfile_read(new_path, SALTCHAIN_CHAIN_KIND, stored_chain, 32) == VEIL_OK);
+	CHECK_BYTES(stored_chain, next, 32);
+	crypto_kdf_derive_from_key(salt, 32, 2, "veil-log", next);
+	REQUIRE(saltchain_read_salt(f.log_dir, base_day + 1, stored_salt) == VEIL_OK);
+	CHECK_BYTES(stored_salt, salt, 32);
+	CHECK(!any_file_holds(f.log_dir, old_chain, 32));
+
+	/* Reopened, the log carries on from the stored key, never from an older one. */
+	fixture_close(&f);
+	REQUIRE(fixture_reopen(&f, &c, at(3, 1, 0)) == 0);
+	CHECK(qlog_flush(f.log) == VEIL_OK);
+	CHECK(!any_file_holds(f.log_dir, old_chain, 32));
+	CHECK(!any_file_holds(f.log_dir, next, 32));
+	CHECK(access(new_path, F_OK) != 0);
+	CHECK(!qlog_salt_held(f.log, base_day + 1) && qlog_salt_held(f.log, base_day + 2) &&
+	      qlog_salt_held(f.log, base_day + 3));
+	sodium_memzero(old_chain, 32);
+	sodium_memzero(next, 32);
+	free(old_path);
+	free(new_path);
+	fixture_free(&f);
+}
+
+/* A full queue drops and counts, at once; the count reaches the log's meta. */
+static void
+case_drops_when_full(void)
+{
+	qlog_config c;
+	fixture f;
+	uint32_t prefixes[HANDLE_COUNT];
+	struct timespec t0, t1;
+	qlog_counters counters;
+	uint64_t dropped = 0;
+
+	config_for_tests(&c);
+	c.queue_capacity = 4;
+	REQUIRE(fixture_open(&f, &c, at(0, 12, 0)) == 0);
+	prefixes_at(16, prefixes);
+	qlog_pause_writer(f.log, 1);
+	double slowest = 0;
+	for (int i = 0; i < 10; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		qlog_record(f.log, at(0, 12, (unsigned)i), client_keys[i % CLIENT_COUNT], 16,
+		            prefixes, HANDLE_COUNT, 0);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		const double s =
+		        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		slowest = s > slowest ? s : slowest;
+	}
+	CHECK(slowest < 0.05);
+	qlog_counters_get(f.log, &counters);
+	CHECK(counters.recorded == 4 && counters.dropped == 6 && counters.written == 0);
+	qlog_pause_writer(f.log, 0);
+	CHECK(qlog_flush(f.log) == VEIL_OK);
+	qlog_counters_get(f.log, &counters);
+	CHECK(counters.written == 4);
+	fixture_close(&f);
+
+	qlog_store *store = NULL;
+	REQUIRE(qlog_store_open(f.log_dir, 1, &store) == VEIL_OK);
+	CHECK(qlog_store_read_dropped(store, &dropped) == VEIL_OK && dropped == 6);
+	qlog_store_close(store);
+	fixture_free(&f);
+}
+
+typedef struct drop_case {
+	const char *name;
+	int64_t day_offset; /* from base_day; the log is at day 1 */
+	unsigned prefix_bits;
+	size_t items;
+} drop_case;
+
+static const drop_case drop_cases[] = {
+        {"before_1970", -100000, 16, 1},
+        {"prefix_bits_above_32", 1, 33, 1},
+        {"too_many_items", 1, 16, QLOG_MAX_ITEMS + 1},
+        {"clock_far_ahead", 1 + 3661, 16, 1},
+        {"salt_erased", -1, 16, 1},
+};
+
+/* Requests the log cannot keep are counted as drops, and change nothing else. */
+static void
+case_unusable_requests_dropped(void)
+{
+	static uint32_t many[QLOG_MAX_ITEMS + 1];
+	qlog_config c;
+	fixture f;
+	qlog_counters before, after;
+
+	config_for_tests(&c);
+	c.salt_retention_days = 1;
+	REQUIRE(fixture_open(&f, &c, at(1, 12, 0)) == 0);
+	for (size_t i = 0; i < TEST_COUNT(drop_cases); i++) {
+		const drop_case *d = &drop_cases[i];
+		qlog_counters_get(f.log, &before);
+		const int64_t now = ((int64_t)base_day + d->day_offset) * DAY + 3600;
+		qlog_record(f.log, now, client_keys[0], d->prefix_bits, many, d->items, 0);
+		qlog_counters_get(f.log, &after);
+		const int ok =
+		        after.dropped == before.dropped + 1 && after.recorded == before.recorded;
+		if (!ok)
+			printf("# %s not dropped\n", d->name);
+		CHECK(ok);
+	}
+	/* A wild clock moved nothing: the writer's next round keeps today's salt. */
+	qlog_record(f.log, at(1, 13, 0), client_keys[0], 16, many, 1, 0);
+	CHECK(qlog_flush(f.log) == VEIL_OK);
+	qlog_counters_get(f.log, &after);
+	CHECK(after.written == 1);
+	CHECK(qlog_salt_held(f.log, base_day + 1) && !qlog_salt_held(f.log, base_day + 3662));
+	fixture_free(&f);
+}
+
+/* Reopened the same day: the same salt, and sequence numbers that go on. */
+static void
+case_reopen_same_day(void)
+{
+	qlog_config c;
+	fixture f;
+	uint32_t prefixes[HANDLE_COUNT];
+	uint8_t first[32], second[32];
+	stored s;
+
+	config_for_tests(&c);
+	prefixes_at(16, prefixes);
+	REQUIRE(fixture_open(&f, &c, at(0, 6, 0)) == 0);
+	qlog_record(f.log, at(0, 6, 1), client_keys[0], 16, prefixes, 1, 0);
+	fixture_close(&f);
+	REQUIRE(saltchain_read_salt(f.log_dir, base_day, first) == VEIL_OK);
+	REQUIRE(fixture_reopen(&f, &c, at(0, 7, 0)) == 0);
+	qlog_record(f.log, at(0, 7, 1), client_keys[0], 16, prefixes, 1, 0);
+	fixture_close(&f);
+	REQUIRE(saltchain_read_salt(f.log_dir, base_day, second) == VEIL_OK);
+	CHECK_BYTES(second, first, 32);
+	REQUIRE(read_entries(f.log_dir, 0, UINT32_MAX, &s) == 0);
+	REQUIRE(s.count == 2);
+	CHECK(s.e[0].seq == 0 && s.e[1].seq == 1 && s.e[0].hour == 6 && s.e[1].hour == 7);
+	CHECK(s.e[0].requester == s.e[1].requester && s.buckets[0][0] == s.buckets[1][0]);
+	sodium_memzero(first, 32);
+	sodium_memzero(second, 32);
+	fixture_free(&f);
+}
+
+static off_t
+file_size(const char *dir, const char *name)
+{
+	struct stat st;
+	char *path = util_join(dir, name);
+	const int rc = stat(path, &st);
+	free(path);
+	return rc == 0 ? st.st_size : -1;
+}
+
+/*
+ * A steady load for longer than the retention, swept daily: LMDB reuses
+ * the pages of deleted entries, so data.mdb stops growing.
+ */
+static void
+case_file_size_bounded(void)
+{
+	enum { RETENTION = 10, DAYS = 36, PER_DAY = 300 };
+	qlog_config c;
+	fixture f;
+	uint32_t prefixes[16];
+	off_t steady = 0, last = 0;
+	stored s;
+
+	config_for_tests(&c);
+	c.entry_retention_days = RETENTION;
+	for (size_t i = 0; i < 16; i++)
+		prefixes[i] = (uint32_t)(i * 0x10000u * 4099u);
+	REQUIRE(fixture_open(&f, &c, at(0, 0, 0)) == 0);
+	for (uint32_t day = 0; day < DAYS; day++) {
+		for (unsigned i = 0; i < PER_DAY; i++)
+			qlog_record(f.log, at(day, i % 24, i), client_keys[i % CLIENT_COUNT], 16,
+			            prefixes, 16, 0);
+		CHECK(qlog_flush(f.log) == VEIL_OK);
+		CHECK(qlog_sweep(f.log, at(day, 23, 59)) == VEIL_OK);
+		if (day == 2 * RETENTION)
+			steady = file_size(f.log_dir, "data.mdb");
+	}
+	last = file_size(f.log_dir, "data.mdb");
+	qlog_counters counters;
+	qlog_counters_get(f.log, &counters);
+	CHECK(counters.written == (uint64_t)DAYS * PER_DAY && counters.dropped == 0);
+	fixture_close(&f);
+	printf("# data.mdb: %lld bytes on day %d, %lld on day %d\n", (long long)steady,
+	       2 * RETENTION, (long long)last, DAYS);
+	CHECK(steady > 0 && last <= steady + steady / 20);
+	CHECK(read_entries(f.log_dir, 0, UINT32_MAX, &s) == 0);
+	CHECK(s.total == (size_t)RETENTION * PER_DAY);
+	CHECK(s.count > 0 && s.e[0].day == base_day + DAYS - RETENTION);
+	fixture_free(&f);
+}
+
+/* qlog_purge: the sweep with the log's own configuration, and nothing where no log is. */
+static void
+case_purge(void)
+{
+	qlog_config c;
+	fixture f;
+	uint32_t prefixes[HANDLE_COUNT];
+	qlog_sweep_result r;
+	char why[256];
+	stored s;
+
+	config_for_tests(&c);
+	c.entry_retention_days = 3;
+	c.salt_retention_days = 1;
+	prefixes_at(16, prefixes);
+	REQUIRE(fixture_open(&f, &c, at(0, 6, 0)) == 0);
+	qlog_record(f.log, at(0, 6, 1), client_keys[0], 16, prefixes, 1, 0);
+	fixture_close(&f);
+
+	CHECK(qlog_purge(f.state, at(2, 23, 0), &r, why, sizeof(why)) == VEIL_OK);
+	CHECK(r.entries_deleted == 0 && r.salts_erased == 1 && r.day == base_day + 2);
+	CHECK(read_entries(f.log_dir, 0, UINT32_MAX, &s) == 0 && s.total == 1);
+	CHECK(qlog_purge(f.state, at(3, 0, 0), &r, why, sizeof(why)) == VEIL_OK);
+	CHECK(r.entries_deleted == 1 && r.day == base_day + 3);
+	CHECK(read_entries(f.log_dir, 0, UINT32_MAX, &s) == 0 && s.total == 0);
+	CHECK(file_exists(f.log_dir, "chain", base_day + 3));
+	CHECK(!file_exists(f.log_dir, "chain", base_day + 2));
+
+	char *empty = util_temp_dir();
+	CHECK(qlog_purge(empty, at(3, 0, 0), &r, why, sizeof(why)) == VEIL_ERR_NOT_FOUND);
+	CHECK(strstr(why, "no query log") != NULL);
+	util_remove_tree(empty);
+	free(empty);
+	fixture_free(&f);
+}
+
+typedef struct recorder {
+	qlog *log;
+	size_t index;
+} recorder;
+
+enum { RECORDERS = 4, RECORDS_EACH = 3000 };
+
+static void *
+record_many(void *arg)
+{
+	const recorder *r = arg;
+	uint32_t prefixes[HANDLE_COUNT];
+	prefixes_at(18, prefixes);
+	for (unsigned i = 0; i < RECORDS_EACH; i++) {
+		/* Halfway through, the day ends: the chain moves under the other threads. */
+		const int64_t now =
+		        i < RECORDS_EACH / 2 ? at(0, 23, 59 * 60 + i % 60) : at(1, 0, i % 60);
+		qlog_record(r->log, now, client_keys[r->index], 18, prefixes, HANDLE_COUNT, 0);
+	}
+	return NULL;
+}
+
+/* Threads record at once, across midnight: every entry is written, under its day's salt. */
+static void
+case_concurrent_recorders(void)
+{
+	qlog_config c;
+	fixture f;
+	pthread_t threads[RECORDERS];
+	recorder args[RECORDERS];
+	qlog_counters counters;
+	stored s;
+
+	config_for_tests(&c);
+	c.queue_capacity = RECORDERS * RECORDS_EACH; /* a slow disk must not drop day 1 */
+	REQUIRE(fixture_open(&f, &c, at(0, 23, 0)) == 0);
+	for (size_t i = 0; i < RECORDERS; i++) {
+		args[i].log = f.log;
+		args[i].index = i;
+		REQUIRE(pthread_create(&threads[i], NULL, record_many, &args[i]) == 0);
+	}
+	for (size_t i = 0; i < RECORDERS; i++)
+		pthread_join(threads[i], NULL);
+	CHECK(qlog_flush(f.log) == VEIL_OK);
+	qlog_counters_get(f.log, &counters);
+	CHECK(counters.recorded == RECORDERS * RECORDS_EACH && counters.dropped == 0);
+	CHECK(counters.written == counters.recorded);
+	CHECK(qlog_salt_held(f.log, base_day) && qlog_salt_held(f.log, base_day + 1));
+	fixture_close(&f);
+	size_t total = 0;
+	REQUIRE(read_entries(f.log_dir, base_day, base_day, &s) == 0);
+	total += s.total;
+	REQUIRE(read_entries(f.log_dir, base_day + 1, base_day + 1, &s) == 0);
+	total += s.total;
+	CHECK(total == counters.written);
+	CHECK(!file_exists(f.log_dir, "chain", base_day) &&
+	      file_exists(f.log_dir, "chain", base_day + 1));
+	fixture_free(&f);
+}
+
+/* The writer sweeps by itself once the log's hour changes: no qlog_sweep() needed. */
+static void
+case_writer_sweeps(void)
+{
+	qlog_config c;
+	fixture f;
+	uint32_t prefixes[HANDLE_COUNT];
+	stored s;
+
+	config_for_tests(&c);
+	c.entry_retention_days = 2;
+	c.salt_retention_days = 1;
+	prefixes_at(16, prefixes);
+	REQUIRE(fixture_open(&f, &c, at(0, 5, 0)) == 0);
+	qlog_record(f.log, at(0, 5, 1), client_keys[0], 16, prefixes, 1, 0);
+	CHECK(qlog_flush(f.log) == VEIL_OK);
+	qlog_record(f.log, at(2, 7, 0), client_keys[0], 16, prefixes, 1, 0);
+	CHECK(qlog_flush(f.log) == VEIL_OK);
+	CHECK(!file_exists(f.log_dir, "salt", base_day) && !qlog_salt_held(f.log, base_day));
+	fixture_close(&f);
+	CHECK(read_entries(f.log_dir, 0, UINT32_MAX, &s) == 0 && s.total == 1);
+	CHECK(s.count == 1 && s.e[0].day == base_day + 2);
+	fixture_free(&f);
+}
+
+static const test_case cases[] = {
+        {"widths", case_widths},
+        {"widths_by_experiment", case_widths_by_experiment},
+        {"open_checks_config", case_open_checks_config},
+        {"digests_as_documented", case_digests_as_documented},
+        {"files_hold_no_secrets", case_files_hold_no_secrets},
+        {"retention", case_retention},
+        {"chain_forward_only", case_chain_forward_only},
+        {"drops_when_full", case_drops_when_full},
+        {"unusable_requests_dropped", case_unusable_requests_dropped},
+        {"reopen_same_day", case_reopen_same_day},
+        {"file_size_bounded", case_file_size_bounded},
+        {"purge", case_purge},
+        {"concurrent_recorders", case_concurrent_recorders},
+        {"writer_sweeps", case_writer_sweeps},
+};
+
+int
+main(int argc, char **argv)
+{
+	if (veil_crypto_init() != VEIL_OK)
+		return 1;
+	base_day = (uint32_t)(time(NULL) / DAY) + 1;
+	for (size_t i = 0; i < CLIENT_COUNT; i++)
+		randombytes_buf(client_keys[i], QLOG_KEY_SIZE);
+	return test_main(argc, argv, cases, TEST_COUNT(cases));
+}
