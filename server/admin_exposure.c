@@ -42,17 +42,17 @@
 #include "state.h"
 #include "veil_client.h"
 
-#define PROGRAM     "veil-admin exposure"
-#define EXIT_USAGE  2
-#define READY_TEXT  "veild: ready"
+#define PROGRAM            "veil-admin exposure"
+#define EXIT_USAGE         2
+#define READY_TEXT         "veild: ready"
 #define READY_WAIT_SECONDS 60
 /* Suspected pairs tested, each of true and false ones. */
-#define DEFAULT_PAIRS 1000
+#define DEFAULT_PAIRS      1000
 /* A client thread hands its baseline lines over past this many bytes. */
-#define BASELINE_FLUSH (1u << 20)
-#define CLIENT_TIMEOUT_MS 60000
+#define BASELINE_FLUSH     (1u << 20)
+#define CLIENT_TIMEOUT_MS  60000
 /* Simulated users check a minute into their hour slot. */
-#define SLOT_MINUTE 60
+#define SLOT_MINUTE        60
 
 extern char **environ;
 
@@ -161,8 +161,7 @@ typedef struct option_spec {
 	uint64_t min, max;
 } option_spec;
 
-static int
-usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int
 usage_error(const char *sub, const char *fmt, ...)
@@ -178,8 +177,7 @@ usage_error(const char *sub, const char *fmt, ...)
 
 /* Parses --name VALUE / --name=VALUE words; returns 0, or an exit status. */
 static int
-parse_args(const char *sub, const option_spec *specs, size_t n, int argc, char **argv,
-           bool *help)
+parse_args(const char *sub, const option_spec *specs, size_t n, int argc, char **argv, bool *help)
 {
 	for (int i = 0; i < argc; i++) {
 		const char *arg = argv[i];
@@ -227,7 +225,8 @@ parse_args(const char *sub, const option_spec *specs, size_t n, int argc, char *
 		}
 		case ARG_FRACTION: {
 			const double v = strtod(value, &end);
-			if (errno != 0 || end == value || *end != '\0' || !(v >= 0.0) || !(v <= 1.0))
+			if (errno != 0 || end == value || *end != '\0' || !(v >= 0.0) ||
+			    !(v <= 1.0))
 				return usage_error(sub, "%s takes a number from 0 to 1", s->name);
 			*(double *)s->target = v;
 			break;
@@ -368,11 +367,12 @@ spawn(const char *const argv[], const char *out_path, const char *err_path, pid_
 	if (rc == 0)
 		rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	if (rc == 0)
-		rc = posix_spawn_file_actions_addopen(&fa, 1, out_path != NULL ? out_path : "/dev/null",
+		rc = posix_spawn_file_actions_addopen(&fa, 1,
+		                                      out_path != NULL ? out_path : "/dev/null",
 		                                      O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (rc == 0)
-		rc = posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC,
-		                                      0600);
+		rc = posix_spawn_file_actions_addopen(&fa, 2, err_path,
+		                                      O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (rc == 0)
 		rc = posix_spawn(pid, copy[0], &fa, NULL, copy, environ);
 	if (have_actions)
@@ -485,8 +485,8 @@ veild_start(sim *s, long long offset)
 {
 	char offset_text[32];
 	snprintf(offset_text, sizeof(offset_text), "%lld", offset);
-	const char *const argv[] = {s->veild,        "--config", s->config, "--clock-offset",
-	                            offset_text, NULL};
+	const char *const argv[] = {s->veild,         "--config",  s->config,
+	                            "--clock-offset", offset_text, NULL};
 	if (spawn(argv, NULL, s->veild_err, &s->veild_pid) != 0) {
 		fail("cannot run %s: %s", s->veild, strerror(errno));
 		s->veild_pid = 0;
@@ -553,8 +553,8 @@ flush_baseline(slot_run *run, buf *lines)
 {
 	sim *s = run->s;
 	pthread_mutex_lock(&s->lock);
-	if (buf_len(lines) > 0 && fwrite(buf_data(lines), 1, buf_len(lines), s->baseline) !=
-	                                  buf_len(lines) &&
+	if (buf_len(lines) > 0 &&
+	    fwrite(buf_data(lines), 1, buf_len(lines), s->baseline) != buf_len(lines) &&
 	    !atomic_exchange(&run->failed, true))
 		snprintf(run->error, sizeof(run->error), "cannot write the baseline log: %s",
 		         strerror(errno));
@@ -752,10 +752,10 @@ make_state(sim *s)
 	buf_init(&registry_file);
 	char *path = join(s->work, "registered.txt");
 	int rc = -1;
-	if (path != NULL &&
-	    exposure_population_registry_file(s->pop, &registry_file) == VEIL_OK &&
+	if (path != NULL && exposure_population_registry_file(s->pop, &registry_file) == VEIL_OK &&
 	    write_file(path, buf_data(&registry_file), buf_len(&registry_file), 0600) == 0) {
-		const char *const import[] = {"import", "--state", s->state, "--strict", path, NULL};
+		const char *const import[] = {"import",   "--state", s->state,
+		                              "--strict", path,      NULL};
 		rc = run_admin(s, import, NULL);
 	} else {
 		fail("cannot write the registry file: %s", strerror(errno));
@@ -812,7 +812,8 @@ run_days(sim *s)
 				return -1;
 			i += n;
 		}
-		fprintf(stderr, "%s: day %u of %u (epoch day %u): %zu checks, %llu lookups, %.1f s\n",
+		fprintf(stderr,
+		        "%s: day %u of %u (epoch day %u): %zu checks, %llu lookups, %.1f s\n",
 		        PROGRAM, day + 1, s->opt.days, s->day_zero + day, count,
 		        (unsigned long long)lookups, monotonic_seconds() - started);
 	}
@@ -914,7 +915,8 @@ write_output(const exposure_report *report, bool json, const char *chart_path)
 	if (rc == 0 && chart_path != NULL) {
 		buf_reset(&out);
 		veil_err err = exposure_report_chart(report, &out);
-		if (err != VEIL_OK || write_file(chart_path, buf_data(&out), buf_len(&out), 0644) != 0) {
+		if (err != VEIL_OK ||
+		    write_file(chart_path, buf_data(&out), buf_len(&out), 0644) != 0) {
 			fail("cannot write the chart %s: %s", chart_path,
 			     err != VEIL_OK ? veil_strerror(err) : strerror(errno));
 			rc = -1;
@@ -953,7 +955,8 @@ analyze_simulation(sim *s, double started)
 
 	if (load_log(s->export_path, &log, &export_bytes) != 0 ||
 	    load_log(s->erased_path, &erased, &erased_bytes) != 0 ||
-	    load_salts(s->salts_path, &salts) != 0 || load_salts(s->salts_after_path, &salts_after) != 0)
+	    load_salts(s->salts_path, &salts) != 0 ||
+	    load_salts(s->salts_after_path, &salts_after) != 0)
 		goto out;
 	char why[160];
 	if (read_file(s->baseline_path, &text, &len) != 0) {
@@ -969,8 +972,8 @@ analyze_simulation(sim *s, double started)
 	exposure_log_header h;
 	exposure_log_header_get(log, &h);
 	if (h.items != exposure_population_lookups(s->pop))
-		fprintf(stderr, "%s: note: the export holds %llu lookups of the %llu sent\n", PROGRAM,
-		        (unsigned long long)h.items,
+		fprintf(stderr, "%s: note: the export holds %llu lookups of the %llu sent\n",
+		        PROGRAM, (unsigned long long)h.items,
 		        (unsigned long long)exposure_population_lookups(s->pop));
 
 	const size_t pair_count = s->opt.pairs;
@@ -989,11 +992,11 @@ analyze_simulation(sim *s, double started)
 
 	rows[0] = (exposure_row){"baseline", "Apple-style log", {0}};
 	err = exposure_analyze_baseline(baseline, accounts, users, EXPOSURE_NANP_UNIVERSE,
-	                                s->baseline_bytes, pairs, 2 * pair_count,
-	                                &rows[0].figures);
+	                                s->baseline_bytes, pairs, 2 * pair_count, &rows[0].figures);
 	const exposure_view views[4] = {
 	        {log, NULL, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, NULL, 0, export_bytes},
-	        {log, salts, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, NULL, 0, export_bytes},
+	        {log, salts, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, NULL, 0,
+	         export_bytes},
 	        {log, salts, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, registered,
 	         registered_count, export_bytes},
 	        {erased, salts_after, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, NULL, 0,
@@ -1048,9 +1051,10 @@ out:
 static void
 sim_free_paths(sim *s)
 {
-	char **paths[] = {&s->veild, &s->work,          &s->state,         &s->config,      &s->url,
-	                  &s->veild_err,     &s->tool_out,      &s->tool_err,    &s->baseline_path,
-	                  &s->export_path,   &s->salts_path,    &s->erased_path,
+	char **paths[] = {&s->veild,           &s->work,       &s->state,
+	                  &s->config,          &s->url,        &s->veild_err,
+	                  &s->tool_out,        &s->tool_err,   &s->baseline_path,
+	                  &s->export_path,     &s->salts_path, &s->erased_path,
 	                  &s->salts_after_path};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		free(*paths[i]);
@@ -1336,7 +1340,8 @@ admin_exposure_analyze(int argc, char **argv)
 	        {"--json", ARG_FLAG, &o.json, 0, 0},
 	        {"--chart", ARG_TEXT, &o.chart, 0, 0},
 	};
-	int rc = parse_args("analyze", specs, sizeof(specs) / sizeof(specs[0]), argc, argv, &o.help);
+	int rc =
+	        parse_args("analyze", specs, sizeof(specs) / sizeof(specs[0]), argc, argv, &o.help);
 	if (rc != 0)
 		return rc;
 	if (o.help) {
@@ -1392,32 +1397,39 @@ admin_exposure_analyze(int argc, char **argv)
 		universe = h.universe;
 	if (o.state != NULL && state_prefix_bits(o.state, &widths) != 0)
 		goto out;
-	const char *prefix_note = o.state != NULL ? "the length veild recommends for --state's registry"
+	const char *prefix_note = o.state != NULL
+	                                  ? "the length veild recommends for --state's registry"
 	                          : o.prefix_bits != NULL ? "as given"
 	                                                  : NULL;
-	if (widths == 0 && salts != NULL) {
+	int prefix_unknown = 0;
+	uint32_t days[EXPOSURE_MAX_DAYS];
+	const size_t salted_day_count =
+	        salts != NULL ? salted_days(log, salts, days, EXPOSURE_MAX_DAYS) : 0;
+	if (widths == 0 && salted_day_count > 0) {
 		prefix_note = "inferred: every length 0..20 under which all salted digests fit a "
 		              "prefix; --prefix-bits or --state give the one clients used";
 		widths = exposure_infer_prefix_widths(log, salts, 20);
 		if (widths == 0) {
-			fail("no prefix length 0..20 fits the salted entries (salts of another log?); "
+			fail("no prefix length 0..20 fits the salted entries (salts of another "
+			     "log?); "
 			     "give --prefix-bits");
 			goto out;
 		}
 	}
 	if (widths == 0) {
 		/* Without salts no digest is computed: any width does. */
-		prefix_note = "unknown (no salts: not needed)";
+		prefix_note = "unknown; without a salted entry not needed";
+		prefix_unknown = 1;
 		widths = (uint64_t)1 << (h.t_b < EXPOSURE_MAX_PREFIX_BITS ? h.t_b : 24);
 	}
 
-	const exposure_view a0 = {log, NULL, accounts, account_count, universe, widths, NULL, 0,
-	                          bytes};
+	const exposure_view a0 = {log,    NULL, accounts, account_count, universe,
+	                          widths, NULL, 0,        bytes};
 	rows[row_count] = (exposure_row){"A0", "export", {0}};
 	veil_err err = exposure_analyze(&a0, NULL, 0, &rows[row_count++].figures);
 	if (err == VEIL_OK && salts != NULL) {
-		const exposure_view a1 = {log,    salts,  accounts, account_count, universe,
-		                          widths, NULL,   0,        bytes};
+		const exposure_view a1 = {log,    salts, accounts, account_count, universe,
+		                          widths, NULL,  0,        bytes};
 		rows[row_count] = (exposure_row){"A1", "export + salts", {0}};
 		err = exposure_analyze(&a1, NULL, 0, &rows[row_count++].figures);
 	}
@@ -1431,17 +1443,16 @@ admin_exposure_analyze(int argc, char **argv)
 		        "enrolled key is in the list?)\n",
 		        PROGRAM, (unsigned long long)rows[1].figures.unmatched_requesters);
 
-	uint32_t days[EXPOSURE_MAX_DAYS];
 	const exposure_report report = {
 	        .source = "analyze",
 	        .prefix_note = prefix_note,
+	        .prefix_unknown = prefix_unknown,
 	        .header = h,
 	        .universe = universe,
 	        .accounts = accounts != NULL ? account_count : h.accounts,
 	        .prefix_widths = widths,
 	        .salted_days = days,
-	        .salted_day_count = salts != NULL ? salted_days(log, salts, days, EXPOSURE_MAX_DAYS)
-	                                          : 0,
+	        .salted_day_count = salted_day_count,
 	        .seconds = monotonic_seconds() - started,
 	        .rows = rows,
 	        .row_count = row_count,

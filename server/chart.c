@@ -29,6 +29,7 @@ typedef struct panel {
 	double x, y, width, height;
 	chart_axis x_axis, y_axis;
 	int has_x_axis;
+	chart_legend_place legend_place;
 	size_t legend_count;
 	legend_item legend[CHART_MAX_LEGEND];
 } panel;
@@ -92,8 +93,9 @@ static void
 text_at(chart *c, double x, double y, const char *anchor, double size, const char *extra,
         const char *text)
 {
-	buf_printf(&c->body, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"%.0f\" %s%s>",
-	           x, y, anchor, size, FONT, extra != NULL ? extra : "");
+	buf_printf(&c->body,
+	           "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" font-size=\"%.0f\" %s%s>", x, y,
+	           anchor, size, FONT, extra != NULL ? extra : "");
 	append_escaped(c, text);
 	buf_append_str(&c->body, "</text>\n");
 }
@@ -257,8 +259,10 @@ chart_panel(chart *c, double x, double y, double width, double height, const cha
 	for (size_t i = 0; i < ny; i++) {
 		const double ty = panel_y(p, ticks[i]);
 		buf_printf(&c->body,
-		           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#e5e5e5\"/>\n"
-		           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#333333\"/>\n",
+		           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		           "stroke=\"#e5e5e5\"/>\n"
+		           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		           "stroke=\"#333333\"/>\n",
 		           x, ty, x + width, ty, x - TICK_LENGTH, ty, x, ty);
 		tick_label(c, x - TICK_LENGTH - 2, ty + 3.5, "end", ticks[i], y_log);
 	}
@@ -272,11 +276,13 @@ chart_panel(chart *c, double x, double y, double width, double height, const cha
 			           "stroke=\"#e5e5e5\"/>\n"
 			           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
 			           "stroke=\"#333333\"/>\n",
-			           tx, y, tx, y + height, tx, y + height, tx, y + height + TICK_LENGTH);
+			           tx, y, tx, y + height, tx, y + height, tx,
+			           y + height + TICK_LENGTH);
 			tick_label(c, tx, y + height + TICK_LENGTH + 11, "middle", ticks[i], x_log);
 		}
 		if (x_axis->label != NULL)
-			text_at(c, x + width / 2, y + height + 36, "middle", 11, NULL, x_axis->label);
+			text_at(c, x + width / 2, y + height + 36, "middle", 11, NULL,
+			        x_axis->label);
 	}
 	if (y_axis->label != NULL) {
 		char rotate[96];
@@ -318,8 +324,9 @@ chart_line(chart *c, int index, const double *xs, const double *ys, size_t n, co
 	if (p == NULL || xs == NULL || ys == NULL)
 		return;
 	color = safe_color(color);
-	buf_printf(&c->body, "<g clip-path=\"url(#clip%d)\" fill=\"none\" stroke=\"%s\" "
-	                     "stroke-width=\"1.5\"%s>\n",
+	buf_printf(&c->body,
+	           "<g clip-path=\"url(#clip%d)\" fill=\"none\" stroke=\"%s\" "
+	           "stroke-width=\"1.5\"%s>\n",
 	           index, color, dashed ? " stroke-dasharray=\"5,3\"" : "");
 	int open = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -361,9 +368,10 @@ chart_points(chart *c, int index, const double *xs, const double *ys, const doub
 			if (isnan(y0) && isfinite(lo[i]))
 				y0 = p->y + p->height;
 			if (!isnan(y0) && !isnan(y1))
-				buf_printf(&c->body,
-				           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
-				           px, y0, px, y1);
+				buf_printf(
+				        &c->body,
+				        "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>\n",
+				        px, y0, px, y1);
 		}
 		buf_printf(&c->body, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>\n", px, py);
 	}
@@ -423,9 +431,9 @@ chart_vline(chart *c, int index, double x, const char *color, const char *label)
 }
 
 void
-chart_bars(chart *c, int index, size_t group_count, const char *const *groups,
-           size_t series_count, const char *const *series, const char *const *colors,
-           const double *values, const char *const *notes)
+chart_bars(chart *c, int index, size_t group_count, const char *const *groups, size_t series_count,
+           const char *const *series, const char *const *colors, const double *values,
+           const char *const *notes)
 {
 	panel *p = panel_get(c, index);
 	if (p == NULL || group_count == 0 || series_count == 0 || values == NULL)
@@ -445,7 +453,8 @@ chart_bars(chart *c, int index, size_t group_count, const char *const *groups,
 				const char *nl = strchr(line, '\n');
 				char part[64];
 				snprintf(part, sizeof(part), "%.*s",
-				         (int)(nl != NULL ? (size_t)(nl - line) : strlen(line)), line);
+				         (int)(nl != NULL ? (size_t)(nl - line) : strlen(line)),
+				         line);
 				text_at(c, gx + group_width / 2, ly, "middle", 10,
 				        " fill=\"#555555\" font-style=\"italic\"", part);
 				ly += 13;
@@ -475,6 +484,14 @@ chart_bars(chart *c, int index, size_t group_count, const char *const *groups,
 }
 
 void
+chart_legend_place_set(chart *c, int index, chart_legend_place place)
+{
+	panel *p = panel_get(c, index);
+	if (p != NULL)
+		p->legend_place = place;
+}
+
+void
 chart_note(chart *c, double x, double y, const char *text)
 {
 	if (text != NULL)
@@ -492,7 +509,9 @@ write_legend(const panel *p, buf *out)
 		if (strlen(p->legend[i].text) > longest)
 			longest = strlen(p->legend[i].text);
 	const double w = 30 + 5.6 * (double)longest, h = 6 + LEGEND_LINE * (double)p->legend_count;
-	const double x = p->x + p->width - w - 6, y = p->y + 6;
+	const int below = p->legend_place == CHART_LEGEND_BELOW;
+	const double x = below ? p->x : p->x + p->width - w - 6;
+	const double y = below ? p->y + p->height + 24 : p->y + 6;
 	buf_printf(out,
 	           "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#ffffff\" "
 	           "fill-opacity=\"0.85\" stroke=\"#cccccc\"/>\n",
@@ -519,8 +538,8 @@ write_legend(const panel *p, buf *out)
 			           item->style == LEGEND_LINE_DASHED ? " stroke-dasharray=\"5,3\""
 			                                             : "");
 		}
-		buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" %s>", x + 26, ly + 3.5,
-		           FONT);
+		buf_printf(out, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" %s>", x + 26,
+		           ly + 3.5, FONT);
 		for (const char *s = item->text; *s != '\0'; s++) {
 			switch (*s) {
 			case '&':

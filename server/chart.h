@@ -104,6 +104,15 @@ void chart_bars(chart *c, int panel, size_t group_count, const char *const *grou
                 size_t series_count, const char *const *series, const char *const *colors,
                 const double *values, const char *const *notes);
 
+/* Where a panel's legend goes: inside its top right corner (the
+ * default), or under the panel, below its axis labels. */
+typedef enum chart_legend_place {
+	CHART_LEGEND_INSIDE,
+	CHART_LEGEND_BELOW,
+} chart_legend_place;
+
+void chart_legend_place_set(chart *c, int panel, chart_legend_place place);
+
 /* A line of text at chart coordinates (x, y), left aligned. */
 void chart_note(chart *c, double x, double y, const char *text);
 

@@ -17,22 +17,25 @@
 #include "entry.h"
 #include "json.h"
 #include "normalize.h"
+#include "qlog_store.h"
 
 #define REQUESTER_LABEL "veil-log-requester-v1"
 #define BUCKET_LABEL    "veil-log-bucket-v1"
 
 /* Address book mix: other users' phones, their emails, outsiders' numbers. */
-#define SHARE_USER_PHONE 0.65
-#define SHARE_USER_EMAIL 0.15
+#define SHARE_USER_PHONE    0.65
+#define SHARE_USER_EMAIL    0.15
 /* One user in this many has an email besides the phone number. */
-#define EMAIL_EVERY 2
+#define EMAIL_EVERY         2
 /* A user re-checks the whole book on a day after the first with 1 / this. */
-#define RECHECK_EVERY 7
+#define RECHECK_EVERY       7
 /* Entries (items) the by-width figures are measured over, at most. */
-#define WIDTH_SAMPLE 50000
+#define WIDTH_SAMPLE        50000
 /* Handle figures are memoized per digest value up to this width. */
-#define MEMO_MAX_WIDTH 20
-#define NO_DAY UINT32_MAX
+#define MEMO_MAX_WIDTH      20
+#define NO_DAY              UINT32_MAX
+/* An entry's LMDB key: day u32 | seq u64 (qlog_store.h). */
+#define QLOG_ENTRY_KEY_SIZE 12
 
 static const uint16_t area_codes[EXPOSURE_NANP_AREA_CODES] = {
         201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214, 215, 216, 217, 218, 219, 224,
@@ -55,12 +58,12 @@ static const uint16_t area_codes[EXPOSURE_NANP_AREA_CODES] = {
 
 static const uint8_t hour_slots[EXPOSURE_HOUR_SLOTS] = {8, 12, 17, 21};
 
-static const char *const first_names[] = {"ann", "bo", "chen", "dana", "eli", "fatima", "gus",
-                                          "hana", "ivan", "jo", "kemal", "lea", "mo", "nia"};
+static const char *const first_names[] = {"ann",  "bo",   "chen", "dana",  "eli", "fatima", "gus",
+                                          "hana", "ivan", "jo",   "kemal", "lea", "mo",     "nia"};
 static const char *const last_names[] = {"smith", "garcia", "nguyen", "okafor", "kowalski",
-                                         "silva", "tanaka", "ali", "brown", "muller"};
-static const char *const domains[] = {"example.org", "example.com", "example.net",
-                                      "mail.example", "post.example"};
+                                         "silva", "tanaka", "ali",    "brown",  "muller"};
+static const char *const domains[] = {"example.org", "example.com", "example.net", "mail.example",
+                                      "post.example"};
 
 unsigned
 exposure_hour_slot(unsigned i)
@@ -149,8 +152,8 @@ get_be32(const uint8_t in[4])
 }
 
 static uint32_t
-hmac_lead(const uint8_t salt[EXPOSURE_SALT_SIZE], const uint8_t *a, size_t a_len,
-          const uint8_t *b, size_t b_len)
+hmac_lead(const uint8_t salt[EXPOSURE_SALT_SIZE], const uint8_t *a, size_t a_len, const uint8_t *b,
+          size_t b_len)
 {
 	crypto_auth_hmacsha256_state st;
 	uint8_t mac[crypto_auth_hmacsha256_BYTES];
@@ -853,8 +856,8 @@ member_uint(const json_value *obj, const char *key, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-static void
-say(char *why, size_t why_len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *why, size_t why_len, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
 
 static void
 say(char *why, size_t why_len, const char *fmt, ...)
@@ -919,14 +922,14 @@ parse_header(const json_value *v, exposure_log_header *h, char *why, size_t why_
 	    member_uint(v, "k_b", UINT32_MAX, &k_b) != 0 ||
 	    member_uint(v, "accounts", INT64_MAX, &accounts) != 0 ||
 	    member_uint(v, "universe", INT64_MAX, &universe) != 0) {
-		say(why, why_len, "line 1: t_r, t_b, k_r, k_b, accounts or universe missing or "
-		                  "out of range");
+		say(why, why_len,
+		    "line 1: t_r, t_b, k_r, k_b, accounts or universe missing or "
+		    "out of range");
 		return VEIL_ERR_PARSE;
 	}
 	/* The retentions are informative; tolerate their absence. */
-	h->entry_retention_days = member_uint(v, "entry_retention_days", UINT32_MAX, &er) == 0
-	                                  ? (uint32_t)er
-	                                  : 0;
+	h->entry_retention_days =
+	        member_uint(v, "entry_retention_days", UINT32_MAX, &er) == 0 ? (uint32_t)er : 0;
 	h->salt_retention_days =
 	        member_uint(v, "salt_retention_days", UINT32_MAX, &sr) == 0 ? (uint32_t)sr : 0;
 	h->t_r = (uint32_t)t_r;
@@ -955,8 +958,9 @@ parse_entry(exposure_log *log, const json_value *v, uint64_t line, char *why, si
 	    member_uint(v, "items", UINT32_MAX, &items) != 0 ||
 	    member_uint(v, "status", UINT16_MAX, &status) != 0 || buckets == NULL ||
 	    json_type_of(buckets) != JSON_ARRAY) {
-		say(why, why_len, "line %llu: an entry needs day, seq, hour, requester, items, "
-		                  "buckets and status",
+		say(why, why_len,
+		    "line %llu: an entry needs day, seq, hour, requester, items, "
+		    "buckets and status",
 		    (unsigned long long)line);
 		return VEIL_ERR_PARSE;
 	}
@@ -1029,8 +1033,10 @@ exposure_log_parse(const char *text, size_t len, exposure_log **out, char *why, 
 		json_value *v = NULL;
 		err = json_parse(line, line_len, &v);
 		if (err != VEIL_OK || json_type_of(v) != JSON_OBJECT) {
-			say(why, why_len, "line %llu: not a JSON object", (unsigned long long)lr.number);
-			err = err == VEIL_ERR_NOMEM ? err : err == VEIL_ERR_LIMIT ? err : VEIL_ERR_PARSE;
+			say(why, why_len, "line %llu: not a JSON object",
+			    (unsigned long long)lr.number);
+			if (err != VEIL_ERR_NOMEM && err != VEIL_ERR_LIMIT)
+				err = VEIL_ERR_PARSE;
 			json_free(v);
 			break;
 		}
@@ -1084,8 +1090,8 @@ exposure_log_header_get(const exposure_log *log, exposure_log_header *out)
 
 struct exposure_salts {
 	size_t count;
-	uint32_t *days;   /* ascending */
-	uint8_t *salts;   /* guarded, count * 32 */
+	uint32_t *days; /* ascending */
+	uint8_t *salts; /* guarded, count * 32 */
 };
 
 veil_err
@@ -1116,9 +1122,11 @@ exposure_salts_parse(const char *text, size_t len, exposure_salts **out, char *w
 			continue;
 		json_value *v = NULL;
 		if (json_parse(line, line_len, &v) != VEIL_OK || json_type_of(v) != JSON_OBJECT) {
-			say(why, why_len, "line %llu: not a JSON object", (unsigned long long)lr.number);
+			say(why, why_len, "line %llu: not a JSON object",
+			    (unsigned long long)lr.number);
 			err = VEIL_ERR_PARSE;
-		} else if (json_object_get(v, "salt") != NULL || json_object_get(v, "day") != NULL) {
+		} else if (json_object_get(v, "salt") != NULL ||
+		           json_object_get(v, "day") != NULL) {
 			size_t hex_len = 0, bin_len = 0;
 			uint64_t day;
 			const char *hex = json_string(json_object_get(v, "salt"), &hex_len);
@@ -1230,8 +1238,8 @@ exposure_accounts_parse(const char *text, size_t len, uint8_t **keys, size_t *co
 			continue;
 		size_t bin_len = 0;
 		if (line_len != 2 * EXPOSURE_KEY_SIZE ||
-		    sodium_hex2bin(k + n * EXPOSURE_KEY_SIZE, EXPOSURE_KEY_SIZE, line, line_len, NULL,
-		                   &bin_len, NULL) != 0 ||
+		    sodium_hex2bin(k + n * EXPOSURE_KEY_SIZE, EXPOSURE_KEY_SIZE, line, line_len,
+		                   NULL, &bin_len, NULL) != 0 ||
 		    bin_len != EXPOSURE_KEY_SIZE) {
 			say(why, why_len, "line %llu: not a public key of 64 hex digits",
 			    (unsigned long long)lr.number);
@@ -1254,7 +1262,8 @@ exposure_baseline_append(buf *out, double time, const uint8_t key[static EXPOSUR
 {
 	char hex[2 * EXPOSURE_KEY_SIZE + 1];
 	sodium_bin2hex(hex, sizeof(hex), key, EXPOSURE_KEY_SIZE);
-	buf_printf(out, "{\"time\":%.3f,\"requester\":\"%s\",\"ip\":\"%u.%u.%u.%u\",\"handle\":", time,
+	buf_printf(out,
+	           "{\"time\":%.3f,\"requester\":\"%s\",\"ip\":\"%u.%u.%u.%u\",\"handle\":", time,
 	           hex, address >> 24, (address >> 16) & 255, (address >> 8) & 255, address & 255);
 	json_write_string(out, handle, strlen(handle));
 	buf_append_str(out, "}\n");
@@ -1395,15 +1404,17 @@ exposure_baseline_parse(const char *text, size_t len, exposure_baseline **out, c
 		    json_string(json_object_get(v, "ip"), NULL) == NULL ||
 		    sodium_hex2bin(key, sizeof(key), hex, hex_len, NULL, &bin_len, NULL) != 0 ||
 		    bin_len != sizeof(key) || hex_len != 2 * sizeof(key)) {
-			say(why, why_len, "line %llu: a baseline line needs time, requester, ip and "
-			                  "handle",
+			say(why, why_len,
+			    "line %llu: a baseline line needs time, requester, ip and "
+			    "handle",
 			    (unsigned long long)lr.number);
 			err = VEIL_ERR_PARSE;
 		} else if (grow((void **)&b->lines, &b->cap, b->count + 1, sizeof(baseline_line)) !=
 		           0) {
 			err = VEIL_ERR_NOMEM;
 		} else {
-			const int64_t r = intern_add(&b->requesters, (const char *)key, sizeof(key));
+			const int64_t r =
+			        intern_add(&b->requesters, (const char *)key, sizeof(key));
 			const int64_t h = intern_add(&b->handles, handle, handle_len);
 			if (r < 0 || h < 0)
 				err = VEIL_ERR_NOMEM;
@@ -1470,21 +1481,21 @@ typedef struct lead_prefix {
 } lead_prefix;
 
 typedef struct width_table {
-	uint32_t *by_prefix;  /* 2^p leads, by prefix index */
-	uint32_t *leads;      /* sorted leads */
-	uint32_t *prefixes;   /* the prefix (in place) of leads[i] */
+	uint32_t *by_prefix; /* 2^p leads, by prefix index */
+	uint32_t *leads;     /* sorted leads */
+	uint32_t *prefixes;  /* the prefix (in place) of leads[i] */
 } width_table;
 
 typedef struct day_tables {
 	uint32_t day;
 	const uint8_t *salt;
-	uint32_t *account_leads;        /* by account */
-	uint32_t *account_sorted;       /* sorted */
+	uint32_t *account_leads;  /* by account */
+	uint32_t *account_sorted; /* sorted */
 	width_table width[EXPOSURE_MAX_PREFIX_BITS + 1];
 	double *memo[MEMO_MAX_WIDTH + 1]; /* handle measure by digest value; NaN unknown */
 	double *memo_registered;          /* at memo_width */
 	unsigned memo_registered_width;
-	size_t *by_requester;             /* entry indices of the day, by (t_r, requester) */
+	size_t *by_requester; /* entry indices of the day, by (t_r, requester) */
 	size_t entry_count;
 } day_tables;
 
@@ -1565,16 +1576,19 @@ day_tables_free(day_tables *d)
 	free(d->by_requester);
 }
 
-static const exposure_log *sort_log; /* qsort has no context argument */
+/* An entry's place in a day's order by (t_r, requester). */
+typedef struct requester_key {
+	uint64_t key; /* t_r << 32 | requester */
+	size_t entry;
+} requester_key;
 
 static int
-compare_by_requester(const void *a, const void *b)
+compare_requester_key(const void *a, const void *b)
 {
-	const log_entry *x = &sort_log->entries[*(const size_t *)a];
-	const log_entry *y = &sort_log->entries[*(const size_t *)b];
-	if (x->t_r != y->t_r)
-		return x->t_r < y->t_r ? -1 : 1;
-	return x->requester < y->requester ? -1 : x->requester > y->requester;
+	const requester_key *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return x->entry < y->entry ? -1 : x->entry > y->entry;
 }
 
 static veil_err
@@ -1599,14 +1613,21 @@ build_day(analysis *an, day_tables *d)
 			if ((err = width_table_build(&d->width[p], d->salt, p)) != VEIL_OK)
 				return err;
 	d->by_requester = malloc((log->entry_count + 1) * sizeof(size_t));
-	if (d->by_requester == NULL)
+	requester_key *order = malloc((log->entry_count + 1) * sizeof(*order));
+	if (d->by_requester == NULL || order == NULL) {
+		free(order);
 		return VEIL_ERR_NOMEM;
-	for (size_t i = 0; i < log->entry_count; i++)
-		if (log->entries[i].day == d->day)
-			d->by_requester[d->entry_count++] = i;
-	sort_log = log;
-	qsort(d->by_requester, d->entry_count, sizeof(size_t), compare_by_requester);
-	sort_log = NULL;
+	}
+	for (size_t i = 0; i < log->entry_count; i++) {
+		const log_entry *e = &log->entries[i];
+		if (e->day == d->day)
+			order[d->entry_count++] =
+			        (requester_key){(uint64_t)e->t_r << 32 | e->requester, i};
+	}
+	qsort(order, d->entry_count, sizeof(*order), compare_requester_key);
+	for (size_t i = 0; i < d->entry_count; i++)
+		d->by_requester[i] = order[i].entry;
+	free(order);
 	return VEIL_OK;
 }
 
@@ -1653,7 +1674,8 @@ handle_measure(analysis *an, const day_tables *d, unsigned width, uint32_t value
 			continue;
 		const width_table *w = &d->width[p];
 		const size_t n = (size_t)1 << p;
-		const size_t first = lower_bound32(w->leads, n, lo), last = lower_bound32(w->leads, n, hi);
+		const size_t first = lower_bound32(w->leads, n, lo),
+		             last = lower_bound32(w->leads, n, hi);
 		if (grow((void **)&an->intervals, &an->interval_cap, count + (last - first),
 		         sizeof(an->intervals[0])) != 0) {
 			an->error = VEIL_ERR_NOMEM;
@@ -1661,7 +1683,8 @@ handle_measure(analysis *an, const day_tables *d, unsigned width, uint32_t value
 		}
 		for (size_t i = first; i < last; i++) {
 			an->intervals[count][0] = w->prefixes[i];
-			an->intervals[count][1] = (uint64_t)w->prefixes[i] + ((uint64_t)1 << (32 - p));
+			an->intervals[count][1] =
+			        (uint64_t)w->prefixes[i] + ((uint64_t)1 << (32 - p));
 			count++;
 		}
 	}
@@ -1677,7 +1700,8 @@ handle_measure(analysis *an, const day_tables *d, unsigned width, uint32_t value
 			a = end;
 		covered += b - a;
 		if (registered != NULL)
-			in_registry += count_in_range(v->registered_buckets, v->registered_count, a, b);
+			in_registry +=
+			        count_in_range(v->registered_buckets, v->registered_count, a, b);
 		end = b;
 	}
 	if (registered != NULL)
@@ -1749,16 +1773,18 @@ pair_shown(const analysis *an, const exposure_pair *pair)
 		const day_tables *d = &an->days[k];
 		if (d->entry_count == 0)
 			continue;
-		const uint32_t lead = d->account_leads != NULL
-		                              ? d->account_leads[pair->account]
-		                              : exposure_requester_lead(
-		                                        d->salt,
-		                                        v->accounts + (size_t)pair->account *
-		                                                              EXPOSURE_KEY_SIZE);
+		const uint32_t lead =
+		        d->account_leads != NULL
+		                ? d->account_leads[pair->account]
+		                : exposure_requester_lead(d->salt,
+		                                          v->accounts + (size_t)pair->account *
+		                                                                EXPOSURE_KEY_SIZE);
 		uint32_t bucket_leads[EXPOSURE_MAX_PREFIX_BITS + 1];
 		for (unsigned p = 0; p <= EXPOSURE_MAX_PREFIX_BITS; p++)
 			if ((v->prefix_widths >> p) & 1)
-				bucket_leads[p] = d->width[p].by_prefix[p == 0 ? 0 : pair->bucket >> (32 - p)];
+				bucket_leads[p] =
+				        d->width[p]
+				                .by_prefix[p == 0 ? 0 : pair->bucket >> (32 - p)];
 		/* Entries sorted by (t_r, requester): find this account's run per t_r. */
 		size_t i = 0;
 		while (i < d->entry_count) {
@@ -1776,7 +1802,8 @@ pair_shown(const analysis *an, const exposure_pair *pair)
 					const uint32_t got = log->items[e->first_item + it];
 					for (unsigned p = 0; p <= EXPOSURE_MAX_PREFIX_BITS; p++)
 						if (((v->prefix_widths >> p) & 1) &&
-						    exposure_truncate(bucket_leads[p], e->t_b) == got)
+						    exposure_truncate(bucket_leads[p], e->t_b) ==
+						            got)
 							return 1;
 				}
 			}
@@ -1871,7 +1898,8 @@ measure_entries(analysis *an, exposure_figures *f)
 			const log_entry *e = &log->entries[i];
 			day_tables *d = w <= e->t_r ? day_of(an, e->day) : NULL;
 			if (d != NULL && seen++ % entry_stride == 0)
-				sample[n++] = requester_count(an, d, w, cut(e->requester, e->t_r, w));
+				sample[n++] =
+				        requester_count(an, d, w, cut(e->requester, e->t_r, w));
 		}
 		f->requester_by_width[w] = summarize(sample, n);
 		n = seen = 0;
@@ -1882,7 +1910,8 @@ measure_entries(analysis *an, exposure_figures *f)
 			     it++)
 				if (seen++ % item_stride == 0)
 					sample[n++] = handle_measure_memo(
-					        an, d, w, cut(log->items[e->first_item + it], e->t_b, w));
+					        an, d, w,
+					        cut(log->items[e->first_item + it], e->t_b, w));
 		}
 		f->handle_by_width[w] = summarize(sample, n);
 	}
@@ -1907,8 +1936,10 @@ exposure_analyze(const exposure_view *view, const exposure_pair *pairs, size_t p
 		if (pairs[i].account >= view->account_count)
 			return VEIL_ERR_ARGUMENT;
 	const exposure_log *log = view->log;
-	analysis an = {view, log, view->accounts != NULL ? view->account_count : log->header.accounts,
-	               255, 0, NULL, VEIL_OK, NULL, 0};
+	analysis an = {
+	        view,    log,  view->accounts != NULL ? view->account_count : log->header.accounts,
+	        255,     0,    NULL,
+	        VEIL_OK, NULL, 0};
 	if ((view->prefix_widths & (view->prefix_widths - 1)) == 0)
 		for (unsigned p = 0; p < 64; p++)
 			if (view->prefix_widths >> p == 1)
@@ -1917,7 +1948,13 @@ exposure_analyze(const exposure_view *view, const exposure_pair *pairs, size_t p
 	exposure_figures *f = out;
 	f->entries = log->entry_count;
 	f->lookups = log->item_count;
-	f->bytes_per_lookup =
+	uint64_t stored = 0;
+	for (size_t i = 0; i < log->entry_count; i++) {
+		const log_entry *e = &log->entries[i];
+		stored += QLOG_ENTRY_KEY_SIZE + qlog_value_size(e->t_r, e->t_b, e->item_count);
+	}
+	f->bytes_per_lookup = log->item_count > 0 ? (double)stored / (double)log->item_count : NAN;
+	f->export_bytes_per_lookup =
 	        log->item_count > 0 ? (double)view->export_bytes / (double)log->item_count : NAN;
 	for (unsigned w = 0; w <= EXPOSURE_MAX_WIDTH; w++)
 		f->requester_by_width[w] = f->handle_by_width[w] = constant_stat(NAN, 0);
@@ -2009,7 +2046,8 @@ exposure_infer_prefix_widths(const exposure_log *log, const exposure_salts *salt
 				if (e->day != day || e->item_count == 0)
 					continue;
 				if (!built) {
-					if (width_table_build(&w, salts->salts + k * EXPOSURE_SALT_SIZE,
+					if (width_table_build(&w,
+					                      salts->salts + k * EXPOSURE_SALT_SIZE,
 					                      p) != VEIL_OK) {
 						fits = 0;
 						mask = 0;
@@ -2020,7 +2058,8 @@ exposure_infer_prefix_widths(const exposure_log *log, const exposure_salts *salt
 				}
 				for (uint32_t it = 0; it < e->item_count && fits; it++) {
 					uint64_t lo, hi;
-					lead_range(log->items[e->first_item + it], e->t_b, &lo, &hi);
+					lead_range(log->items[e->first_item + it], e->t_b, &lo,
+					           &hi);
 					fits = count_in_range(w.leads, (size_t)1 << p, lo, hi) > 0;
 				}
 			}
@@ -2051,9 +2090,9 @@ compare_u64(const void *a, const void *b)
 }
 
 veil_err
-exposure_analyze_baseline(const exposure_baseline *b, const uint8_t *accounts,
-                          size_t account_count, uint64_t universe, uint64_t bytes,
-                          const exposure_pair *pairs, size_t pair_count, exposure_figures *out)
+exposure_analyze_baseline(const exposure_baseline *b, const uint8_t *accounts, size_t account_count,
+                          uint64_t universe, uint64_t bytes, const exposure_pair *pairs,
+                          size_t pair_count, exposure_figures *out)
 {
 	if (out == NULL)
 		return VEIL_ERR_ARGUMENT;
@@ -2110,7 +2149,8 @@ exposure_analyze_baseline(const exposure_baseline *b, const uint8_t *accounts,
 	f->requester_measured = 1;
 	f->requester_expected = f->handle_expected = 1.0;
 	f->bits_per_entry = f->bits_per_lookup = b->count > 0 ? total_bits / (double)b->count : 0;
-	f->bytes_per_lookup = b->count > 0 ? (double)bytes / (double)b->count : NAN;
+	f->bytes_per_lookup = f->export_bytes_per_lookup =
+	        b->count > 0 ? (double)bytes / (double)b->count : NAN;
 	for (unsigned w = 0; w <= EXPOSURE_MAX_WIDTH; w++)
 		f->requester_by_width[w] = f->handle_by_width[w] = constant_stat(NAN, 0);
 
@@ -2119,15 +2159,16 @@ exposure_analyze_baseline(const exposure_baseline *b, const uint8_t *accounts,
 	uint64_t tp = 0, fp = 0;
 	for (size_t i = 0; i < pair_count; i++) {
 		const exposure_pair *p = &pairs[i];
-		const int64_t r = intern_find(&b->requesters,
-		                              (const char *)accounts +
-		                                      (size_t)p->account * EXPOSURE_KEY_SIZE,
-		                              EXPOSURE_KEY_SIZE);
+		const int64_t r =
+		        intern_find(&b->requesters,
+		                    (const char *)accounts + (size_t)p->account * EXPOSURE_KEY_SIZE,
+		                    EXPOSURE_KEY_SIZE);
 		const int64_t h = intern_find(&b->handles, p->handle, strlen(p->handle));
 		int found = 0;
 		if (r >= 0 && h >= 0) {
 			const uint64_t want = (uint64_t)r << 32 | (uint64_t)h;
-			found = bsearch(&want, shown, b->count, sizeof(uint64_t), compare_u64) != NULL;
+			found = bsearch(&want, shown, b->count, sizeof(uint64_t), compare_u64) !=
+			        NULL;
 		}
 		if (p->looked_up) {
 			f->true_pairs++;
@@ -2203,7 +2244,12 @@ table_row(buf *out, const exposure_row *row)
 	} else {
 		buf_printf(out, "%-15s", "no test possible");
 	}
-	buf_printf(out, "  %7.1f %8.1f\n", f->bits_per_entry, f->bytes_per_lookup);
+	char bytes[16];
+	if (isnan(f->bytes_per_lookup))
+		snprintf(bytes, sizeof(bytes), "-");
+	else
+		snprintf(bytes, sizeof(bytes), "%.1f", f->bytes_per_lookup);
+	buf_printf(out, "  %7.1f %8s\n", f->bits_per_entry, bytes);
 }
 
 static const exposure_figures *
@@ -2242,7 +2288,7 @@ exposure_report_table(const exposure_report *r, buf *out)
 	if (single != 255 && single < h->t_b)
 		buf_printf(out, " (%u in entries: never more than p)", single);
 	buf_printf(out, " (targets k_r = %u, k_b = %u); prefix bits", h->k_r, h->k_b);
-	for (unsigned p = 0; p < 64; p++)
+	for (unsigned p = 0; p < 64 && !r->prefix_unknown; p++)
 		if ((r->prefix_widths >> p) & 1)
 			buf_printf(out, " %u", p);
 	if (r->prefix_note != NULL)
@@ -2275,21 +2321,25 @@ exposure_report_table(const exposure_report *r, buf *out)
 		for (size_t i = 0; i < r->salted_day_count; i++)
 			buf_printf(out, " %u", r->salted_days[i]);
 		buf_printf(out, "); the others fit every account and every handle.\n");
-		buf_printf(out,
-		           "- expected: 1 + (accounts - 1) / 2^t_r; universe / 2^p * (1 + (2^p - 1) "
-		           "/ 2^t_b) (the true prefix plus those colliding).\n");
+		buf_printf(
+		        out,
+		        "- expected: 1 + (accounts - 1) / 2^t_r; universe / 2^p * (1 + (2^p - 1) "
+		        "/ 2^t_b) (the true prefix plus those colliding).\n");
 		if (!isnan(s->tpr_salted))
 			buf_printf(out,
-			           "- pair test: TPR among pairs last looked up on a day whose salt is "
-			           "held: %.3f (%llu pairs); older lookups cannot be tested once their "
+			           "- pair test: TPR among pairs last looked up on a day whose "
+			           "salt is "
+			           "held: %.3f (%llu pairs); older lookups cannot be tested once "
+			           "their "
 			           "salt is erased.\n",
 			           s->tpr_salted, (unsigned long long)s->true_pairs_salted);
 		if (r->population == NULL)
 			buf_printf(out, "- pair test: no ground truth for a real export; `exposure "
 			                "simulate` scores it.\n");
 		if (!s->requester_measured)
-			buf_printf(out, "- no account list: requester figures are the expected ones "
-			                "for the header's accounts.\n");
+			buf_printf(out,
+			           "- no account list: requester figures are the expected ones "
+			           "for the header's accounts.\n");
 	}
 	for (size_t i = 0; i < r->row_count; i++) {
 		const exposure_figures *f = &r->rows[i].figures;
@@ -2308,8 +2358,18 @@ exposure_report_table(const exposure_report *r, buf *out)
 	                "computed for a guess (A0, A3).\n");
 	buf_printf(out, "- bits/entry: what an entry tells about who and what, "
 	                "log2(accounts / requester anonymity) + sum over items of "
-	                "log2(universe / handle anonymity); bytes/lookup: size of the "
-	                "log handed over per looked-up handle.\n");
+	                "log2(universe / handle anonymity).\n");
+	buf_printf(out, "- bytes/lookup: stored per looked-up handle: the log's LMDB key and "
+	                "value, without page overhead; the baseline's log line.");
+	for (size_t i = 0; i < r->row_count; i++)
+		if (!r->rows[i].figures.baseline) {
+			if (!isnan(r->rows[i].figures.export_bytes_per_lookup))
+				buf_printf(out,
+				           " The export handed over takes %.1f bytes per lookup.",
+				           r->rows[i].figures.export_bytes_per_lookup);
+			break;
+		}
+	buf_append_byte(out, '\n');
 	if (r->seconds > 0)
 		buf_printf(out, "- run took %.1f s.\n", r->seconds);
 }
@@ -2389,12 +2449,15 @@ json_row(buf *out, const exposure_row *row)
 		json_number(out, f->fpr);
 		buf_append_str(out, ",\"tpr_salted_days\":");
 		json_number(out, f->tpr_salted);
-		buf_printf(out, ",\"true_pairs\":%llu,\"false_pairs\":%llu,\"true_pairs_salted_days\":%llu}",
+		buf_printf(out,
+		           ",\"true_pairs\":%llu,\"false_pairs\":%llu,\"true_pairs_salted_days\":%"
+		           "llu}",
 		           (unsigned long long)f->true_pairs, (unsigned long long)f->false_pairs,
 		           (unsigned long long)f->true_pairs_salted);
 	} else {
-		buf_append_str(out, ",\"pair_test\":{\"possible\":false,\"why\":\"no test possible: "
-		                    "no salt for any entry's day\"}");
+		buf_append_str(out,
+		               ",\"pair_test\":{\"possible\":false,\"why\":\"no test possible: "
+		               "no salt for any entry's day\"}");
 	}
 	buf_append_str(out, ",\"bits_per_entry\":");
 	json_number(out, f->bits_per_entry);
@@ -2402,6 +2465,8 @@ json_row(buf *out, const exposure_row *row)
 	json_number(out, f->bits_per_lookup);
 	buf_append_str(out, ",\"bytes_per_lookup\":");
 	json_number(out, f->bytes_per_lookup);
+	buf_append_str(out, ",\"export_bytes_per_lookup\":");
+	json_number(out, f->export_bytes_per_lookup);
 	if (f->has_registered) {
 		buf_append_byte(out, ',');
 		json_stat(out, "registered_candidates", &f->registered, NAN, -1);
@@ -2425,8 +2490,9 @@ exposure_report_json(const exposure_report *r, buf *out)
 		           ",\"population\":{\"users\":%u,\"contacts\":%u,\"registered\":%.6g,"
 		           "\"days\":%u,\"seed\":%llu,\"registry_padding\":%u,\"handles\":%llu,"
 		           "\"lookups\":%llu,\"unregistered_share\":%.6g}",
-		           p->users, p->contacts, p->registered, p->days, (unsigned long long)p->seed,
-		           p->registry_padding, (unsigned long long)r->population_handles,
+		           p->users, p->contacts, p->registered, p->days,
+		           (unsigned long long)p->seed, p->registry_padding,
+		           (unsigned long long)r->population_handles,
 		           (unsigned long long)r->population_lookups, r->unregistered_share);
 	}
 	buf_printf(out,
@@ -2437,7 +2503,7 @@ exposure_report_json(const exposure_report *r, buf *out)
 	           (unsigned long long)r->universe, (unsigned long long)h->entries,
 	           (unsigned long long)h->items, h->first_day, h->last_day);
 	int first = 1;
-	for (unsigned p = 0; p < 64; p++)
+	for (unsigned p = 0; p < 64 && !r->prefix_unknown; p++)
 		if ((r->prefix_widths >> p) & 1) {
 			buf_printf(out, "%s%u", first ? "" : ",", p);
 			first = 0;
@@ -2497,13 +2563,14 @@ width_panel(chart *c, double x, const char *title, const char *y_label, double p
 		if (!handles)
 			ys[n] = exposure_expected_requester((uint64_t)population, w);
 		else
-			ys[n] = p != 255 ? exposure_expected_handle((uint64_t)population, p, w) : NAN;
+			ys[n] = p != 255 ? exposure_expected_handle((uint64_t)population, p, w)
+			                 : NAN;
 		n++;
 	}
 	chart_line(c, panel, xs, ys, n, CHART_GREY, 1, "expected (closed form)");
 	if (measured != NULL) {
-		const exposure_stat *by = handles ? measured->handle_by_width
-		                                  : measured->requester_by_width;
+		const exposure_stat *by =
+		        handles ? measured->handle_by_width : measured->requester_by_width;
 		n = 0;
 		for (unsigned w = 0; w <= x_max; w++) {
 			if (by[w].count == 0)
@@ -2534,9 +2601,9 @@ veil_err
 exposure_report_chart(const exposure_report *r, buf *out)
 {
 	chart *c = NULL;
-	veil_err err = chart_new(CHART_WIDTH, CHART_HEIGHT,
-	                         "What a veil query log export reveals, beside an Apple-style log",
-	                         &c);
+	veil_err err =
+	        chart_new(CHART_WIDTH, CHART_HEIGHT,
+	                  "What a veil query log export reveals, beside an Apple-style log", &c);
 	if (err != VEIL_OK)
 		return err;
 	const exposure_figures *measured = first_salted(r);
@@ -2566,6 +2633,7 @@ exposure_report_chart(const exposure_report *r, buf *out)
 	}
 	static const char *const series[] = {"true positive rate", "false positive rate"};
 	static const char *const colors[] = {CHART_BLUE, CHART_ORANGE};
+	chart_legend_place_set(c, panel, CHART_LEGEND_BELOW);
 	chart_bars(c, panel, rows, groups, 2, series, colors, values, notes);
 
 	char line[200];

@@ -60,20 +60,20 @@
 #include "buf.h"
 #include "error.h"
 
-#define EXPOSURE_KEY_SIZE  32
-#define EXPOSURE_SALT_SIZE 32
-#define EXPOSURE_MAX_WIDTH 32
+#define EXPOSURE_KEY_SIZE         32
+#define EXPOSURE_SALT_SIZE        32
+#define EXPOSURE_MAX_WIDTH        32
 /* The longest prefix the handle figures are computed for: 2^24 digests per day. */
-#define EXPOSURE_MAX_PREFIX_BITS 24
+#define EXPOSURE_MAX_PREFIX_BITS  24
 /* Area codes the simulator draws from; each has 792 exchanges of 10^4 lines. */
-#define EXPOSURE_NANP_AREA_CODES 275
-#define EXPOSURE_NANP_UNIVERSE   (275ULL * 792ULL * 10000ULL)
+#define EXPOSURE_NANP_AREA_CODES  275
+#define EXPOSURE_NANP_UNIVERSE    (275ULL * 792ULL * 10000ULL)
 /* Hours of the day at which simulated users check (veild restarts at each). */
-#define EXPOSURE_HOUR_SLOTS 4
-#define EXPOSURE_MAX_USERS    10000000u
-#define EXPOSURE_MAX_CONTACTS 4096u
-#define EXPOSURE_MAX_DAYS     366u
-#define EXPOSURE_MAX_PADDING  50000000u
+#define EXPOSURE_HOUR_SLOTS       4
+#define EXPOSURE_MAX_USERS        10000000u
+#define EXPOSURE_MAX_CONTACTS     4096u
+#define EXPOSURE_MAX_DAYS         366u
+#define EXPOSURE_MAX_PADDING      50000000u
 /* New contacts a user adds on a day without a full re-check: 0..this. */
 #define EXPOSURE_MAX_NEW_CONTACTS 3u
 
@@ -97,10 +97,10 @@ uint32_t exposure_truncate(uint32_t lead, unsigned width);
 /* The synthetic population */
 
 typedef struct exposure_population_config {
-	uint32_t users;            /* 1..EXPOSURE_MAX_USERS accounts */
-	uint32_t contacts;         /* address book size on day 0, 1..EXPOSURE_MAX_CONTACTS */
-	double registered;         /* share of the population's handles registered, 0..1 */
-	uint32_t days;             /* 1..EXPOSURE_MAX_DAYS */
+	uint32_t users;    /* 1..EXPOSURE_MAX_USERS accounts */
+	uint32_t contacts; /* address book size on day 0, 1..EXPOSURE_MAX_CONTACTS */
+	double registered; /* share of the population's handles registered, 0..1 */
+	uint32_t days;     /* 1..EXPOSURE_MAX_DAYS */
 	uint64_t seed;
 	uint32_t registry_padding; /* registered numbers of people outside the population */
 } exposure_population_config;
@@ -176,11 +176,11 @@ double exposure_population_unregistered_share(const exposure_population *pop);
 
 /* A suspected pair: "account looked up handle". */
 typedef struct exposure_pair {
-	uint32_t account; /* index into the accounts list */
-	uint32_t bucket;  /* the handle's public bucket */
+	uint32_t account;   /* index into the accounts list */
+	uint32_t bucket;    /* the handle's public bucket */
 	const char *handle; /* normalized; lives as long as its source */
-	int looked_up;    /* the truth */
-	uint32_t last_day; /* looked up: the last epoch day it was; else UINT32_MAX */
+	int looked_up;      /* the truth */
+	uint32_t last_day;  /* looked up: the last epoch day it was; else UINT32_MAX */
 } exposure_pair;
 
 /*
@@ -262,12 +262,12 @@ typedef struct exposure_view {
 	 * the expected ones for the header's accounts. */
 	const uint8_t *accounts;
 	size_t account_count;
-	uint64_t universe;       /* handles of the numbering space */
-	uint64_t prefix_widths;  /* bit p: clients may send p-bit prefixes (p <= 24) */
+	uint64_t universe;      /* handles of the numbering space */
+	uint64_t prefix_widths; /* bit p: clients may send p-bit prefixes (p <= 24) */
 	/* A2: the registry's buckets, sorted; NULL otherwise. */
 	const uint32_t *registered_buckets;
 	size_t registered_count;
-	uint64_t export_bytes;   /* size of the export file */
+	uint64_t export_bytes; /* size of the export file */
 } exposure_view;
 
 typedef struct exposure_stat {
@@ -285,13 +285,16 @@ typedef struct exposure_figures {
 	double tpr, fpr;
 	double tpr_salted; /* among true pairs looked up on a day whose salt is held */
 	uint64_t true_pairs, false_pairs, true_pairs_salted;
-	double bits_per_entry, bits_per_lookup, bytes_per_lookup;
+	double bits_per_entry, bits_per_lookup;
+	/* Stored: the log's LMDB key and value (qlog_store.h), without page
+	 * overhead; the baseline's own line. Export: the file handed over. */
+	double bytes_per_lookup, export_bytes_per_lookup;
 	/* Salted entries no account matches, bucket digests no prefix matches:
 	 * nonzero means the digests do not follow qlog.h (or the account list
 	 * or prefix widths are incomplete). */
 	uint64_t unmatched_requesters, unmatched_items;
-	int has_registered;            /* A2 */
-	exposure_stat registered;      /* registered handles among the candidates */
+	int has_registered;       /* A2 */
+	exposure_stat registered; /* registered handles among the candidates */
 	/* Measured over the entries at their digests cut to width w (w at most
 	 * the entry's width): index w; count 0 where not measured. */
 	exposure_stat requester_by_width[EXPOSURE_MAX_WIDTH + 1];
@@ -306,9 +309,8 @@ typedef struct exposure_figures {
  * EXPOSURE_MAX_PREFIX_BITS with salts held, a pair's account out of
  * range), VEIL_ERR_NOMEM.
  */
-veil_err exposure_analyze(const exposure_view *view, const exposure_pair *pairs,
-                          size_t pair_count, exposure_figures *out)
-        __attribute__((warn_unused_result));
+veil_err exposure_analyze(const exposure_view *view, const exposure_pair *pairs, size_t pair_count,
+                          exposure_figures *out) __attribute__((warn_unused_result));
 
 /*
  * The same figures for the baseline log, computed from its lines:
@@ -344,8 +346,9 @@ typedef struct exposure_row {
 
 /* What the figures are about, for the table, the JSON and the chart. */
 typedef struct exposure_report {
-	const char *source; /* "simulate" or "analyze" */
+	const char *source;      /* "simulate" or "analyze" */
 	const char *prefix_note; /* how the prefix widths were found; NULL: known */
+	int prefix_unknown;      /* prefix_widths is a placeholder (nothing salted) */
 	exposure_log_header header;
 	uint64_t universe;
 	uint64_t accounts;

@@ -1,0 +1,811 @@
+/*
+ * The exposure analysis (server/exposure.h) and `veil-admin exposure`.
+ *
+ * Library cases: the digests against qlog.h's definition spelled out
+ * byte by byte; the population and its plan; the readers (refusals
+ * name the line); the counting against brute force on a synthetic log,
+ * one prefix length and several; the chart.
+ *
+ * Program cases (arguments: veil-admin veild): the digests of a real
+ * qlog.c log, exported by `veil-admin log`, match; and a fixed-seed
+ * `exposure simulate` (real veild, real client library, real LMDB files
+ * in a temporary directory) agrees with the closed forms: requester
+ * anonymity median within 30% of accounts / 2^t_r (20% of the
+ * size-biased expected figure), handle anonymity median within 20% of
+ * universe / 2^t_b (t_b <= p; 15% of the expected figure); the salts are
+ * veild's own, so these are statistical; the baseline names everyone (1, TPR
+ * 1, FPR 0); A0 and A3 can run no test. `exposure analyze` on the kept
+ * files gives A1's figures again.
+ */
+#define _GNU_SOURCE /* asprintf */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "chart.h"
+#include "entry.h"
+#include "exposure.h"
+#include "harness.h"
+#include "json.h"
+#include "oprf.h"
+#include "proc.h"
+#include "qlog.h"
+
+static const char *admin_path, *veild_path;
+
+static void
+fill(uint8_t *b, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(seed + 7 * i);
+}
+
+/* ------------------------------------------------------------------ */
+/* Digests */
+
+static uint32_t
+reference_lead(const uint8_t salt[32], const uint8_t *msg, size_t len)
+{
+	uint8_t mac[32];
+	crypto_auth_hmacsha256_state st;
+	crypto_auth_hmacsha256_init(&st, salt, 32);
+	crypto_auth_hmacsha256_update(&st, msg, len);
+	crypto_auth_hmacsha256_final(&st, mac);
+	return (uint32_t)mac[0] << 24 | (uint32_t)mac[1] << 16 | (uint32_t)mac[2] << 8 | mac[3];
+}
+
+static void
+case_digests(void)
+{
+	uint8_t salt[32], key[32], msg[64];
+	fill(salt, sizeof(salt), 1);
+	fill(key, sizeof(key), 2);
+
+	memcpy(msg, "veil-log-requester-v1", 21);
+	memcpy(msg + 21, key, 32);
+	CHECK(exposure_requester_lead(salt, key) == reference_lead(salt, msg, 53));
+
+	/* p as one byte, the prefix in place, big-endian. */
+	memcpy(msg, "veil-log-bucket-v1", 18);
+	msg[18] = 12;
+	msg[19] = 0xab;
+	msg[20] = 0xc0;
+	msg[21] = 0;
+	msg[22] = 0;
+	CHECK(exposure_bucket_lead(salt, 12, 0xabc00000u) == reference_lead(salt, msg, 23));
+
+	CHECK(exposure_truncate(0xdeadbeefu, 0) == 0);
+	CHECK(exposure_truncate(0xdeadbeefu, 4) == 0xd);
+	CHECK(exposure_truncate(0xdeadbeefu, 31) == 0xdeadbeefu >> 1);
+	CHECK(exposure_truncate(0xdeadbeefu, 32) == 0xdeadbeefu);
+
+	CHECK(fabs(exposure_expected_requester(1001, 3) - 126.0) < 1e-9);
+	/* t >= p: each of 2^p prefixes stands alone but for collisions. */
+	CHECK(fabs(exposure_expected_handle(1 << 20, 4, 4) - (65536.0 * (1 + 15.0 / 16))) < 1e-6);
+}
+
+/* ------------------------------------------------------------------ */
+/* The population */
+
+static void
+case_population(void)
+{
+	const exposure_population_config cfg = {50, 12, 0.4, 4, 7, 30};
+	exposure_population *a = NULL, *b = NULL;
+	REQUIRE(exposure_population_new(&cfg, &a) == VEIL_OK);
+	REQUIRE(exposure_population_new(&cfg, &b) == VEIL_OK);
+	CHECK(exposure_population_users(a) == 50);
+
+	/* Deterministic for a seed: same handles, same keys, same plan. */
+	const size_t handles = exposure_population_handles(a);
+	CHECK(handles == exposure_population_handles(b));
+	for (uint32_t h = 0; h < handles; h++) {
+		CHECK(strcmp(exposure_handle_normalized(a, h), exposure_handle_normalized(b, h)) ==
+		      0);
+		const char *n = exposure_handle_normalized(a, h);
+		CHECK(strncmp(n, "tel:+1", 6) == 0 || strncmp(n, "mailto:", 7) == 0);
+		CHECK(exposure_handle_bucket(a, h) == entry_bucket(n, strlen(n)));
+	}
+	CHECK(memcmp(exposure_population_accounts(a), exposure_population_accounts(b), 50 * 32) ==
+	      0);
+	for (uint32_t u = 0; u < 50; u++) {
+		uint8_t pk[32];
+		REQUIRE(crypto_scalarmult_base(pk, exposure_user_secret(a, u)) == 0);
+		CHECK(memcmp(pk, exposure_user_public(a, u), 32) == 0);
+	}
+
+	/* The registry: round(0.4 * own handles) plus the 30 outside. */
+	size_t registered = 0, own_registered = 0;
+	const uint32_t *buckets = exposure_population_registered_buckets(a, &registered);
+	for (size_t i = 1; i < registered; i++)
+		CHECK(buckets[i - 1] <= buckets[i]);
+	for (uint32_t h = 0; h < handles; h++)
+		own_registered += exposure_handle_registered(a, h) != 0;
+	CHECK(own_registered == registered);
+	buf file;
+	buf_init(&file);
+	REQUIRE(exposure_population_registry_file(a, &file) == VEIL_OK);
+	size_t lines = 0;
+	for (size_t i = 0; i < buf_len(&file); i++)
+		lines += buf_data(&file)[i] == '\n';
+	CHECK(lines == registered + 1); /* and a comment */
+	buf_free(&file);
+
+	/* Day 0: everyone checks the whole book; later days fewer, smaller. */
+	uint64_t lookups = 0;
+	for (uint32_t day = 0; day < 4; day++) {
+		size_t n = 0, n_b = 0;
+		const exposure_request *q = exposure_population_day(a, day, &n);
+		const exposure_request *q_b = exposure_population_day(b, day, &n_b);
+		CHECK(n == n_b);
+		CHECK(day > 0 || n == 50);
+		for (size_t i = 0; i < n; i++) {
+			CHECK(q[i].user == q_b[i].user && q[i].count == q_b[i].count);
+			CHECK(q[i].day == day);
+			CHECK(i == 0 || q[i - 1].hour_slot <= q[i].hour_slot);
+			CHECK(day > 0 || (q[i].first == 0 && q[i].count == 12));
+			CHECK(day == 0 || q[i].count >= 1);
+			const uint32_t *c = exposure_request_contacts(a, &q[i]);
+			for (uint32_t k = 0; k < q[i].count; k++) {
+				CHECK(c[k] < handles);
+				for (uint32_t j = 0; j < k; j++)
+					CHECK(c[j] != c[k]);
+			}
+			lookups += q[i].count;
+		}
+	}
+	CHECK(lookups == exposure_population_lookups(a));
+	const double share = exposure_population_unregistered_share(a);
+	CHECK(share > 0 && share < 1);
+
+	/* Pairs: the true ones were looked up, the false ones never. */
+	exposure_pair pairs[40];
+	exposure_population_pairs(a, 9, 1000, 20, pairs);
+	for (size_t i = 0; i < 40; i++) {
+		const exposure_pair *p = &pairs[i];
+		int seen = 0;
+		for (uint32_t day = 0; day < 4; day++) {
+			size_t n = 0;
+			const exposure_request *q = exposure_population_day(a, day, &n);
+			for (size_t r = 0; r < n; r++) {
+				if (q[r].user != p->account)
+					continue;
+				const uint32_t *c = exposure_request_contacts(a, &q[r]);
+				for (uint32_t k = 0; k < q[r].count; k++)
+					if (strcmp(exposure_handle_normalized(a, c[k]),
+					           p->handle) == 0) {
+						seen = 1;
+						CHECK(p->last_day >= 1000 + day);
+					}
+			}
+		}
+		CHECK(seen == p->looked_up);
+		CHECK(p->looked_up == (i < 20));
+		CHECK(p->bucket == entry_bucket(p->handle, strlen(p->handle)));
+	}
+
+	const exposure_population_config bad = {0, 12, 0.4, 4, 7, 0};
+	exposure_population *none = a; /* cleared on error */
+	CHECK(exposure_population_new(&bad, &none) == VEIL_ERR_ARGUMENT && none == NULL);
+	exposure_population_free(a);
+	exposure_population_free(b);
+	exposure_population_free(NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Readers */
+
+#define HEADER                                                                                     \
+	"{\"schema\":\"veil-log-v1\",\"t_r\":3,\"t_b\":5,\"k_r\":2,\"k_b\":10,\"accounts\":8,"     \
+	"\"universe\":1000,\"entry_retention_days\":30,\"salt_retention_days\":2,"                 \
+	"\"fields\":[\"day\"]}\n"
+
+static veil_err
+parse_log(const char *text, char *why, size_t why_len)
+{
+	exposure_log *log = NULL;
+	veil_err err = exposure_log_parse(text, strlen(text), &log, why, why_len);
+	CHECK((err == VEIL_OK) == (log != NULL));
+	exposure_log_free(log);
+	return err;
+}
+
+static void
+case_log_reader(void)
+{
+	const char *good = HEADER
+	        "{\"day\":5,\"seq\":0,\"hour\":3,\"requester\":7,\"items\":2,\"buckets\":[31,0],"
+	        "\"status\":0}\n"
+	        "\r\n"
+	        "{\"day\":6,\"seq\":1,\"hour\":23,\"requester\":1,\"items\":1,\"buckets\":[3],"
+	        "\"status\":4,\"t_b\":2}\r\n";
+	exposure_log *log = NULL;
+	char why[160];
+	REQUIRE(exposure_log_parse(good, strlen(good), &log, why, sizeof(why)) == VEIL_OK);
+	exposure_log_header h;
+	exposure_log_header_get(log, &h);
+	CHECK(h.t_r == 3 && h.t_b == 5 && h.accounts == 8 && h.universe == 1000);
+	CHECK(h.entries == 2 && h.items == 3 && h.first_day == 5 && h.last_day == 6);
+	exposure_log_free(log);
+
+	static const struct {
+		const char *name, *text, *line;
+	} bad[] = {
+	        {"no header", "", "no header"},
+	        {"other schema", "{\"schema\":\"veil-log-v2\"}\n", "line 1"},
+	        {"not JSON", HEADER "{\"day\":5,\n", "line 2"},
+	        {"requester too wide",
+	         HEADER
+	         "{\"day\":5,\"seq\":0,\"hour\":3,\"requester\":8,\"items\":0,\"buckets\":[],"
+	         "\"status\":0}\n",
+	         "line 2"},
+	        {"bucket too wide",
+	         HEADER
+	         "{\"day\":5,\"seq\":0,\"hour\":3,\"requester\":1,\"items\":1,\"buckets\":[32],"
+	         "\"status\":0}\n",
+	         "line 2"},
+	        {"entry width narrower",
+	         HEADER
+	         "{\"day\":5,\"seq\":0,\"hour\":3,\"requester\":1,\"items\":1,\"buckets\":[4],"
+	         "\"status\":0,\"t_b\":2}\n",
+	         "line 2"},
+	        {"items disagree",
+	         HEADER
+	         "{\"day\":5,\"seq\":0,\"hour\":3,\"requester\":1,\"items\":2,\"buckets\":[1],"
+	         "\"status\":0}\n",
+	         "line 2"},
+	        {"hour 24",
+	         HEADER
+	         "{\"day\":5,\"seq\":0,\"hour\":24,\"requester\":1,\"items\":0,\"buckets\":[],"
+	         "\"status\":0}\n",
+	         "line 2"},
+	        {"negative digest",
+	         HEADER
+	         "{\"day\":5,\"seq\":0,\"hour\":2,\"requester\":1,\"items\":1,\"buckets\":[-1],"
+	         "\"status\":0}\n",
+	         "line 2"},
+	        {"width 33",
+	         "{\"schema\":\"veil-log-v1\",\"t_r\":33,\"t_b\":5,\"k_r\":2,\"k_b\":10,"
+	         "\"accounts\":8,\"universe\":1000}\n",
+	         "line 1"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		const veil_err err = parse_log(bad[i].text, why, sizeof(why));
+		if (err != VEIL_ERR_PARSE || strstr(why, bad[i].line) == NULL)
+			fprintf(stderr, "# %s: %s (%s)\n", bad[i].name, veil_strerror(err), why);
+		CHECK(err == VEIL_ERR_PARSE);
+		CHECK(strstr(why, bad[i].line) != NULL);
+	}
+}
+
+static void
+case_salts_and_accounts(void)
+{
+	char hex[65], text[512], why[160];
+	uint8_t salt[32];
+	fill(salt, 32, 9);
+	sodium_bin2hex(hex, sizeof(hex), salt, 32);
+	snprintf(text, sizeof(text), "{\"day\":9,\"salt\":\"%s\"}\n{\"day\":4,\"salt\":\"%s\"}\n",
+	         hex, hex);
+	exposure_salts *s = NULL;
+	REQUIRE(exposure_salts_parse(text, strlen(text), &s, why, sizeof(why)) == VEIL_OK);
+	CHECK(exposure_salts_count(s) == 2);
+	CHECK(exposure_salts_get(s, 4) != NULL && memcmp(exposure_salts_get(s, 9), salt, 32) == 0);
+	CHECK(exposure_salts_get(s, 5) == NULL);
+	exposure_salts_free(s);
+
+	snprintf(text, sizeof(text), "{\"day\":9,\"salt\":\"%s\"}\n{\"day\":9,\"salt\":\"%s\"}\n",
+	         hex, hex);
+	CHECK(exposure_salts_parse(text, strlen(text), &s, why, sizeof(why)) == VEIL_ERR_PARSE);
+	CHECK(s == NULL && strstr(why, "two salts") != NULL);
+	snprintf(text, sizeof(text), "{\"day\":9,\"salt\":\"%.62s\"}\n", hex);
+	CHECK(exposure_salts_parse(text, strlen(text), &s, why, sizeof(why)) == VEIL_ERR_PARSE);
+	CHECK(strstr(why, "line 1") != NULL);
+
+	uint8_t *keys = NULL;
+	size_t count = 0;
+	snprintf(text, sizeof(text), "# enrolled\n  %s \n\n%s\n", hex, hex);
+	REQUIRE(exposure_accounts_parse(text, strlen(text), &keys, &count, why, sizeof(why)) ==
+	        VEIL_OK);
+	CHECK(count == 2 && memcmp(keys + 32, salt, 32) == 0);
+	free(keys);
+	snprintf(text, sizeof(text), "%s\n%sz\n", hex, hex);
+	CHECK(exposure_accounts_parse(text, strlen(text), &keys, &count, why, sizeof(why)) ==
+	      VEIL_ERR_PARSE);
+	CHECK(keys == NULL && count == 0 && strstr(why, "line 2") != NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Counting against brute force */
+
+#define ACCOUNTS 64
+#define UNIVERSE 1000000ULL
+
+/*
+ * A log of one salted day and one unsalted, written with the digests of
+ * qlog.h: account i looks up buckets (i * 2654435761) and two more.
+ */
+static char *
+synthetic_log(const uint8_t *accounts, const uint8_t salt[32], unsigned t_r, unsigned t_b,
+              unsigned p)
+{
+	buf b;
+	buf_init(&b);
+	buf_printf(&b,
+	           "{\"schema\":\"veil-log-v1\",\"t_r\":%u,\"t_b\":%u,\"k_r\":1,\"k_b\":1,"
+	           "\"accounts\":%d,\"universe\":%llu}\n",
+	           t_r, t_b, ACCOUNTS, UNIVERSE);
+	for (unsigned day = 100; day <= 101; day++)
+		for (uint32_t i = 0; i < ACCOUNTS; i++) {
+			const uint32_t lead = exposure_requester_lead(salt, accounts + 32 * i);
+			buf_printf(&b,
+			           "{\"day\":%u,\"seq\":%u,\"hour\":1,\"requester\":%u,\"items\":3,"
+			           "\"buckets\":[",
+			           day, i, exposure_truncate(lead, t_r));
+			for (uint32_t k = 0; k < 3; k++) {
+				const uint32_t bucket = (i + 977 * k) * 2654435761u;
+				const uint32_t prefix = entry_prefix(bucket, p);
+				buf_printf(&b, "%s%u", k ? "," : "",
+				           exposure_truncate(exposure_bucket_lead(salt, p, prefix),
+				                             t_b));
+			}
+			buf_printf(&b, "],\"status\":0}\n");
+		}
+	char *text = strdup(buf_data(&b));
+	buf_free(&b);
+	return text;
+}
+
+static int
+compare_doubles(const void *a, const void *b)
+{
+	const double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void
+case_counting(void)
+{
+	uint8_t accounts[ACCOUNTS * 32], salt[32];
+	for (size_t i = 0; i < ACCOUNTS; i++)
+		fill(accounts + 32 * i, 32, (uint8_t)(i * 3 + 1));
+	fill(salt, 32, 77);
+	char hex[65], salts_text[128], why[160];
+	sodium_bin2hex(hex, sizeof(hex), salt, 32);
+	snprintf(salts_text, sizeof(salts_text), "{\"day\":101,\"salt\":\"%s\"}\n", hex);
+
+	const unsigned t_r = 3, t_b = 4, p = 7;
+	char *text = synthetic_log(accounts, salt, t_r, t_b, p);
+	exposure_log *log = NULL;
+	exposure_salts *salts = NULL;
+	REQUIRE(exposure_log_parse(text, strlen(text), &log, why, sizeof(why)) == VEIL_OK);
+	REQUIRE(exposure_salts_parse(salts_text, strlen(salts_text), &salts, why, sizeof(why)) ==
+	        VEIL_OK);
+
+	/* Brute force: per entry, accounts and prefixes with the same digest. */
+	double req[ACCOUNTS], handle[3 * ACCOUNTS];
+	for (uint32_t i = 0; i < ACCOUNTS; i++) {
+		const uint32_t mine =
+		        exposure_truncate(exposure_requester_lead(salt, accounts + 32 * i), t_r);
+		int n = 0;
+		for (uint32_t j = 0; j < ACCOUNTS; j++)
+			n += exposure_truncate(exposure_requester_lead(salt, accounts + 32 * j),
+			                       t_r) == mine;
+		req[i] = n;
+		for (uint32_t k = 0; k < 3; k++) {
+			const uint32_t bucket = (i + 977 * k) * 2654435761u;
+			const uint32_t want = exposure_truncate(
+			        exposure_bucket_lead(salt, p, entry_prefix(bucket, p)), t_b);
+			int m = 0;
+			for (uint32_t q = 0; q < (1u << p); q++)
+				m += exposure_truncate(exposure_bucket_lead(salt, p, q << (32 - p)),
+				                       t_b) == want;
+			handle[3 * i + k] = (double)m * (double)UNIVERSE / (double)(1u << p);
+		}
+	}
+	qsort(req, ACCOUNTS, sizeof(double), compare_doubles);
+	qsort(handle, 3 * ACCOUNTS, sizeof(double), compare_doubles);
+
+	/* Pairs: account 5 looked up its bucket 0; account 6 a bucket of nobody's. */
+	exposure_pair pairs[2] = {{5, 5 * 2654435761u, "x", 1, 101}, {6, 0x12345678u, "y", 0, 0}};
+	const exposure_view view = {log,  salts, accounts,    ACCOUNTS, UNIVERSE, (uint64_t)1 << p,
+	                            NULL, 0,     strlen(text)};
+	exposure_figures f;
+	REQUIRE(exposure_analyze(&view, pairs, 2, &f) == VEIL_OK);
+	CHECK(f.entries == 2 * ACCOUNTS && f.entries_salted == ACCOUNTS &&
+	      f.lookups == 6 * ACCOUNTS);
+	CHECK(f.requester_measured && f.requester.count == ACCOUNTS);
+	CHECK(f.requester.median == (req[31] + req[32]) / 2 && f.requester.min == req[0]);
+	CHECK(f.handle.median == (handle[95] + handle[96]) / 2 && f.handle.min == handle[0]);
+	CHECK(f.unmatched_requesters == 0 && f.unmatched_items == 0);
+	CHECK(f.pair_test_possible && f.true_pairs == 1 && f.false_pairs == 1 && f.tpr == 1.0);
+	CHECK(f.true_pairs_salted == 1 && f.tpr_salted == 1.0);
+	CHECK(f.export_bytes_per_lookup == (double)strlen(text) / (6 * ACCOUNTS));
+	/* Key 12 bytes; value: version, hour, status 2, t_r, t_b, count 2,
+	 * one byte of requester digest, three of bucket digests. */
+	CHECK(f.bytes_per_lookup == (12.0 + 12.0) / 3);
+	CHECK(f.bits_per_entry > 0);
+	/* Cut to width 0, every entry fits everyone. */
+	CHECK(f.requester_by_width[0].median == ACCOUNTS);
+	CHECK(fabs(f.handle_by_width[0].median - (double)UNIVERSE) < 1e-3);
+	CHECK(f.requester_by_width[t_r].median == f.requester.median);
+	CHECK(f.requester_by_width[t_r + 1].count == 0);
+	CHECK(fabs(f.requester_expected - exposure_expected_requester(ACCOUNTS, t_r)) < 1e-9);
+
+	/* No salt: all accounts, the whole universe, no test. */
+	const exposure_view blind = {log,  NULL, accounts,    ACCOUNTS, UNIVERSE, (uint64_t)1 << p,
+	                             NULL, 0,    strlen(text)};
+	REQUIRE(exposure_analyze(&blind, pairs, 2, &f) == VEIL_OK);
+	CHECK(!f.pair_test_possible && isnan(f.tpr) && f.bits_per_entry == 0);
+	CHECK(f.requester.median == ACCOUNTS && f.handle.min == (double)UNIVERSE);
+
+	/* Several prefix lengths: the union, against brute force at the finest. */
+	const exposure_view both = {log,      salts,    accounts,
+	                            ACCOUNTS, UNIVERSE, (uint64_t)1 << p | (uint64_t)1 << (p - 1),
+	                            NULL,     0,        1};
+	REQUIRE(exposure_analyze(&both, NULL, 0, &f) == VEIL_OK);
+	double unions[3 * ACCOUNTS];
+	for (uint32_t i = 0; i < ACCOUNTS; i++)
+		for (uint32_t k = 0; k < 3; k++) {
+			const uint32_t bucket = (i + 977 * k) * 2654435761u;
+			const uint32_t want = exposure_truncate(
+			        exposure_bucket_lead(salt, p, entry_prefix(bucket, p)), t_b);
+			int m = 0;
+			for (uint32_t q = 0; q < (1u << p); q++) {
+				const uint32_t fine = q << (32 - p);
+				m += exposure_truncate(exposure_bucket_lead(salt, p, fine), t_b) ==
+				             want ||
+				     exposure_truncate(
+				             exposure_bucket_lead(salt, p - 1,
+				                                  entry_prefix(fine, p - 1)),
+				             t_b) == want;
+			}
+			unions[3 * i + k] = (double)m * (double)UNIVERSE / (double)(1u << p);
+		}
+	qsort(unions, 3 * ACCOUNTS, sizeof(double), compare_doubles);
+	CHECK(fabs(f.handle.median - (unions[95] + unions[96]) / 2) < 1e-3);
+	CHECK(fabs(f.handle.min - unions[0]) < 1e-3);
+	CHECK(isnan(f.handle_expected));
+
+	/* The widths clients sent, recovered from the digests. */
+	const uint64_t inferred = exposure_infer_prefix_widths(log, salts, 12);
+	CHECK((inferred >> p) & 1);
+
+	/* Misuse is refused. */
+	const exposure_view no_widths = {log, salts, accounts, ACCOUNTS, UNIVERSE, 0, NULL, 0, 0};
+	CHECK(exposure_analyze(&no_widths, NULL, 0, &f) == VEIL_ERR_ARGUMENT);
+	exposure_pair stranger = {ACCOUNTS, 0, "z", 1, 0};
+	CHECK(exposure_analyze(&view, &stranger, 1, &f) == VEIL_ERR_ARGUMENT);
+
+	exposure_log_free(log);
+	exposure_salts_free(salts);
+	free(text);
+}
+
+static void
+case_baseline(void)
+{
+	uint8_t keys[3 * 32];
+	for (int i = 0; i < 3; i++)
+		fill(keys + 32 * i, 32, (uint8_t)(40 + i));
+	buf b;
+	buf_init(&b);
+	exposure_baseline_append(&b, 1700000000.25, keys, exposure_user_address(0),
+	                         "tel:+14155550100");
+	exposure_baseline_append(&b, 1700000001.5, keys + 32, exposure_user_address(1),
+	                         "mailto:ann@example.org");
+	exposure_baseline *base = NULL;
+	char why[160];
+	REQUIRE(exposure_baseline_parse(buf_data(&b), buf_len(&b), &base, why, sizeof(why)) ==
+	        VEIL_OK);
+	const exposure_pair pairs[3] = {{0, 0, "tel:+14155550100", 1, 0},
+	                                {1, 0, "mailto:ann@example.org", 1, 0},
+	                                {2, 0, "tel:+14155550100", 0, 0}};
+	exposure_figures f;
+	REQUIRE(exposure_analyze_baseline(base, keys, 3, UNIVERSE, buf_len(&b), pairs, 3, &f) ==
+	        VEIL_OK);
+	CHECK(f.baseline && f.entries == 2 && f.requester.median == 1 && f.handle.median == 1);
+	CHECK(f.tpr == 1.0 && f.fpr == 0.0 && f.pair_test_possible);
+	CHECK(fabs(f.bits_per_entry - (log2(3.0) + log2((double)UNIVERSE))) < 1e-9);
+	exposure_baseline_free(base);
+	buf_free(&b);
+}
+
+/* ------------------------------------------------------------------ */
+/* The chart */
+
+static void
+case_chart(void)
+{
+	chart *c = NULL;
+	REQUIRE(chart_new(400, 300, "a <b> & \"c\"", &c) == VEIL_OK);
+	const chart_axis x = {"x", 0, 10, CHART_LINEAR}, y = {"y", 1, 1e6, CHART_LOG10};
+	const chart_axis bad = {"bad", 0, 10, CHART_LOG10};
+	const int p = chart_panel(c, 50, 40, 300, 200, "panel", &x, &y);
+	CHECK(p == 0);
+	CHECK(chart_panel(c, 50, 40, 300, 200, "bad", &x, &bad) == -1);
+	const double xs[] = {0, 1, 2, 3}, ys[] = {1e5, NAN, 1e3, -1};
+	chart_line(c, p, xs, ys, 4, CHART_BLUE, 1, "line");
+	chart_points(c, p, xs, ys, ys, ys, 4, "#00ff00\"/><script>", "points");
+	chart_hline(c, p, 1, CHART_RED, "one");
+	chart_vline(c, p, 3, CHART_BLACK, "three");
+	const double values[] = {0.5, NAN};
+	const char *const groups[] = {"A1"}, *const series[] = {"s", "t"};
+	chart_bars(c, p, 1, groups, 2, series, NULL, values, NULL);
+	buf out;
+	buf_init(&out);
+	REQUIRE(chart_write(c, &out) == VEIL_OK);
+	const char *svg = buf_data(&out);
+	CHECK(strncmp(svg, "<?xml", 5) == 0);
+	CHECK(strstr(svg, "</svg>\n") != NULL);
+	CHECK(strstr(svg, "a &lt;b&gt; &amp; &quot;c&quot;") != NULL);
+	CHECK(strstr(svg, "<script>") == NULL); /* a colour is not markup */
+	CHECK(strstr(svg, "<polyline") != NULL && strstr(svg, "<circle") != NULL);
+	buf_free(&out);
+	chart_free(c);
+	chart_free(NULL);
+	CHECK(chart_new(0, 10, NULL, &c) == VEIL_ERR_ARGUMENT && c == NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* The programs */
+
+static char *
+run(const char *const argv[], int *status)
+{
+	char *out = NULL, *err = NULL;
+	*status = proc_run(argv, NULL, &out, &err);
+	if (*status != 0 && *status != 2)
+		fprintf(stderr, "# %s %s: exit %d: %s\n", argv[1], argv[2], *status, err);
+	free(err);
+	return out;
+}
+
+/* qlog.c's digests, exported by veil-admin, are those exposure.c computes. */
+static void
+case_real_log(void)
+{
+	char *dir = proc_temp_dir("exposure-qlog");
+	qlog_config cfg;
+	qlog_config_defaults(&cfg);
+	cfg.accounts = 100;
+	cfg.k_r = 10;
+	cfg.universe = 1000000000ULL;
+	cfg.k_b = 1000;
+	cfg.max_prefix_bits = 12;
+	const int64_t now = (int64_t)time(NULL);
+	qlog *log = NULL;
+	char why[200];
+	REQUIRE(qlog_open(dir, &cfg, now, &log, why, sizeof(why)) == VEIL_OK);
+	uint8_t keys[5 * 32];
+	uint32_t prefixes[6];
+	for (int i = 0; i < 5; i++) {
+		fill(keys + 32 * i, 32, (uint8_t)(90 + i));
+		for (int k = 0; k < 6; k++)
+			prefixes[k] = entry_prefix((uint32_t)(i * 6 + k) * 2654435761u, 10);
+		qlog_record(log, now, keys + 32 * i, 10, prefixes, 6, 0);
+	}
+	qlog_close(log);
+
+	int status;
+	const char *const export_argv[] = {admin_path, "log", "export", "--state", dir, NULL};
+	const char *const salts_argv[] = {admin_path, "log", "salts", "--state", dir, NULL};
+	char *export_text = run(export_argv, &status);
+	CHECK(status == 0);
+	char *salts_text = run(salts_argv, &status);
+	CHECK(status == 0);
+	exposure_log *parsed = NULL;
+	exposure_salts *salts = NULL;
+	CHECK(exposure_log_parse(export_text, strlen(export_text), &parsed, why, sizeof(why)) ==
+	      VEIL_OK);
+	CHECK(exposure_salts_parse(salts_text, strlen(salts_text), &salts, why, sizeof(why)) ==
+	      VEIL_OK);
+	if (parsed != NULL && salts != NULL) {
+		const exposure_view view = {parsed,  salts, keys, 5, 1000000000ULL,
+		                            1 << 10, NULL,  0,    1};
+		exposure_pair pair = {3, 20 * 2654435761u, "h", 1, (uint32_t)(now / 86400)};
+		exposure_figures f;
+		CHECK(exposure_analyze(&view, &pair, 1, &f) == VEIL_OK);
+		CHECK(f.entries == 5 && f.entries_salted == 5 && f.lookups == 30);
+		CHECK(f.unmatched_requesters == 0 && f.unmatched_items == 0);
+		CHECK(f.tpr == 1.0);
+	}
+	exposure_log_free(parsed);
+	exposure_salts_free(salts);
+	free(export_text);
+	free(salts_text);
+	proc_remove_tree(dir);
+	free(dir);
+}
+
+static const json_value *
+adversary(const json_value *doc, const char *name)
+{
+	const json_value *list = json_object_get(doc, "adversaries");
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		size_t len;
+		const char *n = json_string(json_object_get(json_array_get(list, i), "name"), &len);
+		if (n != NULL && strcmp(n, name) == 0)
+			return json_array_get(list, i);
+	}
+	return NULL;
+}
+
+static double
+number(const json_value *v, const char *a, const char *b)
+{
+	const json_value *x = a != NULL ? json_object_get(v, a) : v;
+	if (b != NULL)
+		x = json_object_get(x, b);
+	const char *text = json_number_text(x, NULL);
+	return text != NULL ? strtod(text, NULL) : NAN;
+}
+
+static int
+is_true(const json_value *v, const char *a, const char *b)
+{
+	const json_value *x = json_object_get(json_object_get(v, a), b);
+	return x != NULL && json_type_of(x) == JSON_TRUE;
+}
+
+static int
+within(double got, double want, double tolerance)
+{
+	const int ok = fabs(got - want) <= tolerance * want;
+	if (!ok)
+		fprintf(stderr, "# %g is not within %.0f%% of %g\n", got, tolerance * 100, want);
+	return ok;
+}
+
+static void
+case_simulate(void)
+{
+	char *dir = proc_temp_dir("exposure-sim");
+	char *work = NULL, *chart_path = NULL, *path = NULL;
+	REQUIRE(asprintf(&work, "%s/work", dir) > 0 && asprintf(&chart_path, "%s/c.svg", dir) > 0);
+	/* 40,000 registered outside the population: the prefix length is
+	 * then 9, and t_b = 4 leaves 32 prefixes per digest value. The salts
+	 * are veild's own (random), so the figures vary from run to run: the
+	 * median of ~2^(p+1) prefix counts has a spread of about 4%, that of
+	 * the 2^(t_r+1) requester counts about 6%; the tolerances are 3.5 to
+	 * 5 of those. */
+	const char *const argv[] = {
+	        admin_path, "exposure",   "simulate", "--users",      "200",     "--contacts",
+	        "20",       "--days",     "3",        "--registered", "0.3",     "--pad-registry",
+	        "40000",    "--k-r",      "5",        "--t-b",        "4",       "--seed",
+	        "11",       "--pairs",    "300",      "--threads",    "4",       "--veild",
+	        veild_path, "--work-dir", work,       "--json",       "--chart", chart_path,
+	        NULL};
+	int status;
+	char *out = run(argv, &status);
+	REQUIRE(status == 0);
+	json_value *doc = NULL;
+	REQUIRE(json_parse(out, strlen(out), &doc) == VEIL_OK);
+	const json_value *log = json_object_get(doc, "log");
+	const double t_r = number(log, "t_r", NULL), t_b = number(log, "t_b", NULL);
+	const double p = number(json_array_get(json_object_get(log, "prefix_bits"), 0), NULL, NULL);
+	const double accounts = 200, universe = (double)EXPOSURE_NANP_UNIVERSE;
+	CHECK(t_b == 4 && p == 9);
+	CHECK(t_r >= 1);
+
+	const json_value *base = adversary(doc, "baseline");
+	CHECK(number(base, "requester_anonymity", "median") == 1);
+	CHECK(number(base, "requester_anonymity", "min") == 1);
+	CHECK(number(base, "handle_anonymity", "median") == 1);
+	CHECK(is_true(base, "pair_test", "possible"));
+	CHECK(number(base, "pair_test", "tpr") == 1 && number(base, "pair_test", "fpr") == 0);
+
+	for (int i = 0; i < 2; i++) {
+		const json_value *blind = adversary(doc, i == 0 ? "A0" : "A3");
+		REQUIRE(blind != NULL);
+		const json_value *test = json_object_get(blind, "pair_test");
+		CHECK(json_type_of(json_object_get(test, "possible")) == JSON_FALSE);
+		CHECK(json_object_get(test, "tpr") == NULL);
+		CHECK(number(blind, "requester_anonymity", "min") == accounts);
+		CHECK(number(blind, "handle_anonymity", "min") == universe);
+		CHECK(number(blind, "entries_with_salt", NULL) == 0);
+		CHECK(number(blind, "bits_per_entry", NULL) == 0);
+	}
+
+	const json_value *a1 = adversary(doc, "A1");
+	REQUIRE(a1 != NULL);
+	const double req = number(a1, "requester_anonymity", "median");
+	const double hand = number(a1, "handle_anonymity", "median");
+	CHECK(within(req, accounts / pow(2, t_r), 0.30));
+	CHECK(within(req, number(a1, "requester_anonymity", "expected"), 0.20));
+	CHECK(within(hand, universe / pow(2, t_b), 0.20));
+	CHECK(within(hand, number(a1, "handle_anonymity", "expected"), 0.15));
+	CHECK(number(a1, "entries_with_salt", NULL) > 0);
+	CHECK(is_true(a1, "pair_test", "possible"));
+	/* Looked up on a salted day, the true pair shows. */
+	CHECK(number(a1, "pair_test", "tpr_salted_days") == 1);
+	CHECK(number(a1, "bytes_per_lookup", NULL) < number(base, "bytes_per_lookup", NULL));
+	const json_value *a2 = adversary(doc, "A2");
+	CHECK(number(a2, "registered_candidates", "median") >= 1);
+
+	char *svg = NULL;
+	size_t svg_len = 0;
+	svg = test_read_file(chart_path, &svg_len);
+	CHECK(strstr(svg, "<svg") != NULL && strstr(svg, "</svg>") != NULL);
+	free(svg);
+
+	/* analyze on the kept files gives A1's figures again. */
+	char *export_path = NULL, *salts_path = NULL, *accounts_path = NULL, *state = NULL;
+	REQUIRE(asprintf(&export_path, "%s/export.jsonl", work) > 0 &&
+	        asprintf(&salts_path, "%s/salts.jsonl", work) > 0 &&
+	        asprintf(&accounts_path, "%s/accounts.txt", work) > 0 &&
+	        asprintf(&state, "%s/state", work) > 0);
+	const char *const analyze[] = {admin_path,    "exposure",   "analyze",  "--export",
+	                               export_path,   "--salts",    salts_path, "--accounts",
+	                               accounts_path, "--universe", "nanp",     "--state",
+	                               state,         "--json",     NULL};
+	char *again = run(analyze, &status);
+	CHECK(status == 0);
+	json_value *doc2 = NULL;
+	CHECK(json_parse(again, strlen(again), &doc2) == VEIL_OK);
+	const json_value *b1 = adversary(doc2, "A1");
+	CHECK(number(b1, "requester_anonymity", "median") == req);
+	CHECK(number(b1, "handle_anonymity", "median") == hand);
+	CHECK(number(b1, "handle_anonymity", "p5") == number(a1, "handle_anonymity", "p5"));
+	json_free(doc2);
+	free(again);
+
+	/* Usage errors are 2; a broken export is 1, naming the line. */
+	const char *const no_export[] = {admin_path, "exposure", "analyze", "--json", NULL};
+	free(run(no_export, &status));
+	CHECK(status == 2);
+	const char *const bad_universe[] = {admin_path,  "exposure",   "analyze", "--export",
+	                                    export_path, "--universe", "lots",    NULL};
+	free(run(bad_universe, &status));
+	CHECK(status == 2);
+	REQUIRE(asprintf(&path, "%s/broken.jsonl", dir) > 0);
+	proc_write_file(path, "{\"schema\":\"veil-log-v1\"}\n", 25);
+	const char *const broken[] = {admin_path, "exposure", "analyze", "--export", path, NULL};
+	char *err = NULL;
+	status = proc_run(broken, NULL, NULL, &err);
+	CHECK(status == 1 && strstr(err, "line 1") != NULL);
+	free(err);
+
+	json_free(doc);
+	free(out);
+	free(export_path);
+	free(salts_path);
+	free(accounts_path);
+	free(state);
+	free(path);
+	free(work);
+	free(chart_path);
+	proc_remove_tree(dir);
+	free(dir);
+}
+
+static const test_case cases[] = {
+        {"digests follow qlog.h", case_digests},
+        {"population and plan", case_population},
+        {"log export reader", case_log_reader},
+        {"salts and accounts readers", case_salts_and_accounts},
+        {"counting against brute force", case_counting},
+        {"baseline log", case_baseline},
+        {"chart", case_chart},
+        {"digests of a real qlog.c log", case_real_log},
+        {"simulate agrees with the closed forms", case_simulate},
+};
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 3) {
+		fprintf(stderr, "usage: %s VEIL-ADMIN VEILD\n", argv[0]);
+		return 2;
+	}
+	admin_path = argv[1];
+	veild_path = argv[2];
+	if (veil_crypto_init() != VEIL_OK)
+		return 1;
+	return test_main(argc, argv, cases, TEST_COUNT(cases));
+}
