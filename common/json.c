@@ -1,4 +1,5 @@
 #include "json.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -74,47 +75,6 @@ value_clear(json_value *v)
 	}
 	memset(v, 0, sizeof(*v));
 	v->type = JSON_NULL;
-}
-
-/*
- * The length of the well-formed UTF-8 sequence at s (at most avail bytes),
- * or 0 when there is none: a stray continuation byte, an overlong form, a
- * surrogate, a code point above U+10FFFF, or a sequence cut short.
- */
-static size_t
-utf8_sequence_length(const unsigned char *s, size_t avail)
-{
-	unsigned char c = s[0];
-	size_t n;
-	unsigned char lo = 0x80, hi = 0xbf; /* range of the second byte */
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0; /* overlong below U+0800 */
-		else if (c == 0xed)
-			hi = 0x9f; /* surrogates U+D800..U+DFFF */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90; /* overlong below U+10000 */
-		else if (c == 0xf4)
-			hi = 0x8f; /* above U+10FFFF */
-	} else {
-		return 0;
-	}
-	if (avail < n)
-		return 0;
-	if (s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return n;
 }
 
 static size_t
@@ -217,7 +177,8 @@ parse_string(json_parser *p, char **bytes_out, size_t *len_out)
 		if (*s < 0x20)
 			goto out;
 		if (*s != '\\') {
-			size_t n = utf8_sequence_length(s, (size_t)(close - s));
+			uint32_t cp;
+			size_t n = utf8_decode(s, (size_t)(close - s), &cp);
 			if (n == 0 || len + n > JSON_MAX_STRING_SIZE) {
 				err = n == 0 ? VEIL_ERR_PARSE : VEIL_ERR_LIMIT;
 				goto out;
@@ -755,7 +716,8 @@ json_write_string(buf *b, const char *s, size_t len)
 		s = "";
 	u = (const unsigned char *)s;
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_sequence_length(u + i, len - i);
+		uint32_t cp;
+		size_t n = utf8_decode(u + i, len - i, &cp);
 		if (n == 0)
 			return VEIL_ERR_ARGUMENT;
 		i += n;

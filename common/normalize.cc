@@ -3,6 +3,7 @@
  * is: the interface is C, and no exception leaves it.
  */
 #include "normalize.h"
+#include "utf8.h"
 
 #include <cstdint>
 #include <cstring>
@@ -29,51 +30,6 @@ using i18n::phonenumbers::PhoneNumberUtil;
  * region" from "bad country code" (see phone_parse_status()).
  */
 #define REGION_PROBE "US"
-
-/*
- * Decodes the UTF-8 sequence at s (at most len bytes) into *cp. Returns
- * its length, 1 to 4, or 0 when the bytes are not valid UTF-8: truncated,
- * a stray continuation byte, an overlong form, a surrogate, or above
- * U+10FFFF.
- */
-static size_t
-utf8_decode(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	unsigned char c = s[0];
-	size_t need;
-	uint32_t value, min;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2;
-		value = c & 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		value = c & 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		value = c & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		value = (value << 6) | (s[i] & 0x3f);
-	}
-	if (value < min || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff))
-		return 0;
-	*cp = value;
-	return need;
-}
 
 /* Bidirectional formatting marks, which contact apps put around numbers. */
 static bool

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "entry.h"
+#include "utf8.h"
 
 _Static_assert(NORMALIZE_MAX_HANDLE <= REGISTRY_MAX_HANDLE,
                "a normalized handle fits the registry");
@@ -25,46 +26,6 @@ _Static_assert(NORMALIZE_MAX_HANDLE <= REGISTRY_MAX_HANDLE,
 /* ------------------------------------------------------------------ */
 /* One line */
 
-/* The length of the UTF-8 sequence at s, or 0 when it is not valid UTF-8. */
-static size_t
-utf8_sequence(const uint8_t *s, size_t len, uint32_t *cp)
-{
-	const uint8_t c = s[0];
-	size_t need;
-	uint32_t value, min;
-
-	if (c < 0x80) {
-		*cp = c;
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 2;
-		value = c & 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 3;
-		value = c & 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 4;
-		value = c & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		value = value << 6 | (s[i] & 0x3f);
-	}
-	if (value < min || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff))
-		return 0;
-	*cp = value;
-	return need;
-}
-
 import_status
 import_check_payload(const uint8_t *p, size_t len)
 {
@@ -72,7 +33,7 @@ import_check_payload(const uint8_t *p, size_t len)
 		return IMPORT_PAYLOAD_TOO_LONG;
 	for (size_t i = 0; i < len;) {
 		uint32_t cp;
-		size_t n = utf8_sequence(p + i, len - i, &cp);
+		size_t n = utf8_decode(p + i, len - i, &cp);
 		if (n == 0)
 			return IMPORT_PAYLOAD_ENCODING;
 		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f))

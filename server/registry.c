@@ -15,6 +15,7 @@
 #include <lmdb.h>
 #include <sodium.h>
 
+#include "lmdb_util.h"
 #include "entry.h"
 
 /* The map is sparse: only pages in use take disk space. */
@@ -82,75 +83,6 @@ struct registry_reader {
 
 /* ------------------------------------------------------------------ */
 /* Small helpers */
-
-static void
-put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-static uint32_t
-get_be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
-static uint64_t
-get_be64(const uint8_t *p)
-{
-	return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
-/* LMDB takes keys and data to store as MDB_val, but never writes through them. */
-static MDB_val
-val_of(const void *data, size_t size)
-{
-	MDB_val v;
-	v.mv_size = size;
-	v.mv_data = (void *)(uintptr_t)data;
-	return v;
-}
-
-static veil_err
-lmdb_err(int rc)
-{
-	switch (rc) {
-	case MDB_SUCCESS:
-		return VEIL_OK;
-	case MDB_NOTFOUND:
-		return VEIL_ERR_NOT_FOUND;
-	case MDB_KEYEXIST:
-		return VEIL_ERR_EXISTS;
-	case MDB_MAP_FULL:
-	case MDB_DBS_FULL:
-	case MDB_READERS_FULL:
-	case MDB_TXN_FULL:
-	case MDB_CURSOR_FULL:
-	case MDB_PAGE_FULL:
-		return VEIL_ERR_LIMIT;
-	case MDB_CORRUPTED:
-	case MDB_PAGE_NOTFOUND:
-	case MDB_INVALID:
-	case MDB_VERSION_MISMATCH:
-	case MDB_INCOMPATIBLE:
-	case MDB_BAD_VALSIZE:
-		return VEIL_ERR_CORRUPT;
-	case ENOMEM:
-		return VEIL_ERR_NOMEM;
-	default:
-		return VEIL_ERR_SYSTEM;
-	}
-}
 
 /* LMDB's default key order: bytes, then the shorter first. */
 static int
