@@ -3,10 +3,12 @@
  */
 #include "veil_client.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -18,11 +20,16 @@
 #include "transport.h"
 
 #define DEFAULT_TIMEOUT_MS 10000
+#define DEFAULT_DEADLINE_MS 30000
+/* BUSY backoff: first wait, and the most any one wait grows to. */
+#define BACKOFF_FIRST_MS 50
+#define BACKOFF_MAX_MS 2000
 
 struct veil_client {
 	char *url;
 	char *region;
 	int timeout_ms;
+	int deadline_ms;
 	unsigned prefix_bits;
 	oprf_mode mode;
 	uint8_t server_key[VEIL_KEY_SIZE];
@@ -98,6 +105,7 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 	if ((err = veil_client_public_key(c->client_secret, c->client_public)) != VEIL_OK)
 		goto fail;
 	c->timeout_ms = options->timeout_ms ? options->timeout_ms : DEFAULT_TIMEOUT_MS;
+	c->deadline_ms = options->deadline_ms > 0 ? options->deadline_ms : DEFAULT_DEADLINE_MS;
 	c->prefix_bits = options->prefix_bits;
 	c->mode = OPRF_MODE_OPRF; /* until INFO says which mode the registry serves */
 	c->suite = proto_suite(PROTO_SUITE_RISTRETTO255_SHA512);
@@ -172,7 +180,7 @@ exchange(veil_client *c, const buf *inner, const uint8_t *request_id, buf *frame
 	if (frame_error != 0) {
 		*status = frame_error;
 		set_error(c, "server refused the request: %s", proto_status_str(frame_error));
-		return VEIL_ERR_UNSUPPORTED;
+		return frame_error == PROTO_STATUS_BUSY ? VEIL_ERR_BUSY : VEIL_ERR_UNSUPPORTED;
 	}
 	err = proto_msg_decode((const uint8_t *)buf_data(reply_inner), buf_len(reply_inner), msg);
 	if (err != VEIL_OK) {
@@ -185,8 +193,12 @@ exchange(veil_client *c, const buf *inner, const uint8_t *request_id, buf *frame
 	}
 	if (msg->type == PROTO_MSG_ERROR) {
 		*status = msg->u.error.code;
-		set_error(c, "server refused the request: %s", proto_status_str(*status));
-		return VEIL_ERR_UNSUPPORTED;
+		if (*status == PROTO_STATUS_RATE_LIMITED)
+			set_error(c, "server refused the request: %s; enough quota returns in %u s",
+				  proto_status_str(*status), (unsigned)msg->u.error.retry_after);
+		else
+			set_error(c, "server refused the request: %s", proto_status_str(*status));
+		return *status == PROTO_STATUS_BUSY ? VEIL_ERR_BUSY : VEIL_ERR_UNSUPPORTED;
 	}
 	return VEIL_OK;
 }
@@ -329,6 +341,39 @@ out:
 	return err;
 }
 
+static int64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * After a BUSY: sleeps a jittered, exponentially growing while (so that
+ * clients turned away together do not come back together) and returns 0,
+ * or -1 when that would pass the deadline.
+ */
+static int
+backoff(veil_client *c, int64_t deadline, unsigned *tries)
+{
+	int64_t wait = BACKOFF_FIRST_MS;
+	for (unsigned i = 0; i < *tries && wait < BACKOFF_MAX_MS; i++)
+		wait *= 2;
+	if (wait > BACKOFF_MAX_MS)
+		wait = BACKOFF_MAX_MS;
+	wait = wait / 2 + (int64_t)randombytes_uniform((uint32_t)wait); /* 0.5x to 1.5x */
+	(*tries)++;
+	if (monotonic_ms() + wait > deadline) {
+		set_error(c, "server busy; gave up after %d ms of retries", c->deadline_ms);
+		return -1;
+	}
+	struct timespec ts = {.tv_sec = (time_t)(wait / 1000), .tv_nsec = (long)(wait % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	return 0;
+}
+
 static int
 compare_pending(const void *a, const void *b)
 {
@@ -387,8 +432,13 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 	uint16_t status = 0;
 	int key_retry = 1;
 
-	if (unique > 0 && !c->have_info)
-		err = fetch_info(c, &inner, &frame, &reply, &reply_inner);
+	const int64_t deadline = monotonic_ms() + c->deadline_ms;
+	unsigned busy_tries = 0;
+	if (unique > 0 && !c->have_info) {
+		while ((err = fetch_info(c, &inner, &frame, &reply, &reply_inner)) == VEIL_ERR_BUSY &&
+		       backoff(c, deadline, &busy_tries) == 0)
+			;
+	}
 	for (size_t done = 0; err == VEIL_OK && done < unique;) {
 		unsigned bits = c->prefix_bits ? c->prefix_bits : c->info.p_recommended;
 		if (bits < c->info.p_min || bits > c->info.p_max) {
@@ -409,6 +459,10 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 			/* The key rotated under us: learn the new one, retry once. */
 			key_retry = 0;
 			err = fetch_info(c, &inner, &frame, &reply, &reply_inner);
+			continue;
+		}
+		if (err == VEIL_ERR_BUSY && backoff(c, deadline, &busy_tries) == 0) {
+			err = VEIL_OK; /* the same batch again, freshly blinded */
 			continue;
 		}
 		if (err == VEIL_OK)

@@ -57,6 +57,10 @@ typedef struct veil_client_options {
 	const char *region;
 	/* Milliseconds to wait for each reply; 0 means 10000. */
 	int timeout_ms;
+	/* Milliseconds a whole lookup may take while the server answers BUSY:
+	 * the library retries with jittered exponential backoff until then;
+	 * 0 means 30000. */
+	int deadline_ms;
 	/* Bucket prefix bits to reveal per contact; 0 means the server's
 	 * recommendation. Fewer bits: more privacy, more bandwidth. */
 	unsigned prefix_bits;
@@ -99,7 +103,8 @@ void veil_client_free(veil_client *client);
  * final. On error, results are all reset to NOT_REGISTERED with empty
  * handles: a failed lookup never reports a contact as registered.
  * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_NOMEM, VEIL_ERR_TIMEOUT (no reply),
- * VEIL_ERR_TRANSPORT, VEIL_ERR_VERIFY (a reply that does not open, or a
+ * VEIL_ERR_TRANSPORT, VEIL_ERR_BUSY (the server stayed busy past the
+ * deadline), VEIL_ERR_VERIFY (a reply that does not open, or a
  * proof that does not hold), VEIL_ERR_PARSE (a malformed reply),
  * VEIL_ERR_UNSUPPORTED (the server refused the request: see
  * veil_client_last_error).

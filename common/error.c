@@ -44,6 +44,8 @@ veil_strerror(veil_err err)
 		return "secret file readable by others";
 	case VEIL_ERR_CORRUPT:
 		return "damaged or unknown format";
+	case VEIL_ERR_BUSY:
+		return "server busy";
 	}
 	return "unknown error";
 }

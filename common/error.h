@@ -51,6 +51,8 @@ typedef enum veil_err {
 	VEIL_ERR_PERMISSION,
 	/* A stored file or database is damaged or of an unknown format. */
 	VEIL_ERR_CORRUPT,
+	/* The peer is overloaded and asked to be tried again later. */
+	VEIL_ERR_BUSY,
 } veil_err;
 
 /*

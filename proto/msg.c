@@ -31,6 +31,14 @@ proto_status_str(uint16_t status)
 		return "internal server error";
 	case PROTO_STATUS_BUSY:
 		return "server busy";
+	case PROTO_STATUS_UNAUTHORIZED:
+		return "client key not enrolled";
+	case PROTO_STATUS_RATE_LIMITED:
+		return "quota exhausted";
+	case PROTO_STATUS_REPLAYED:
+		return "request replayed";
+	case PROTO_STATUS_STALE:
+		return "request outside the time window";
 	}
 	return "unknown status";
 }

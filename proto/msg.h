@@ -52,6 +52,10 @@ typedef enum proto_status {
 	PROTO_STATUS_BAD_PREFIX = 8,
 	PROTO_STATUS_INTERNAL = 9,
 	PROTO_STATUS_BUSY = 10,
+	PROTO_STATUS_UNAUTHORIZED = 11,
+	PROTO_STATUS_RATE_LIMITED = 12,
+	PROTO_STATUS_REPLAYED = 13,
+	PROTO_STATUS_STALE = 14,
 } proto_status;
 
 /* A fixed description of a wire status; "unknown status" otherwise. */

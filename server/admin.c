@@ -19,6 +19,7 @@
 
 #include <sodium.h>
 
+#include "admin_clients.h"
 #include "admin_exposure.h"
 #include "admin_log.h"
 #include "entry.h"
@@ -572,6 +573,27 @@ run_exposure_analyze(const options *opt)
 }
 
 /* ------------------------------------------------------------------ */
+/* client (server/admin_clients.c) */
+
+static int
+run_client_add(const options *opt)
+{
+	return admin_client_add(opt->positional_count, opt->positional);
+}
+
+static int
+run_client_remove(const options *opt)
+{
+	return admin_client_remove(opt->positional_count, opt->positional);
+}
+
+static int
+run_client_list(const options *opt)
+{
+	return admin_client_list(opt->positional_count, opt->positional);
+}
+
+/* ------------------------------------------------------------------ */
 /* The table, usage and option parsing */
 
 static const command commands[] = {
@@ -654,6 +676,12 @@ static const command commands[] = {
          "--export FILE [--salts FILE] [--universe SPEC] [--accounts FILE] [OPTIONS]",
          "measure what a real log export reveals", admin_exposure_analyze_details, OPT_OWN,
          0, 0, run_exposure_analyze},
+        {"client add", "--state DIR [--quota N] PUBKEY", "enrol a client key",
+         admin_client_add_details, OPT_OWN, 0, 0, run_client_add},
+        {"client remove", "--state DIR PUBKEY", "withdraw a client's enrolment",
+         admin_client_remove_details, OPT_OWN, 0, 0, run_client_remove},
+        {"client list", "--state DIR", "show enrolled clients and their quotas, never keys",
+         admin_client_list_details, OPT_OWN, 0, 0, run_client_list},
 };
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
 

@@ -1886,6 +1886,9 @@ out:
 	return err;
 }
 
+static veil_err verify_leftovers(registry *reg, MDB_txn *txn, const registry_view *view,
+                                 uint64_t *found);
+
 veil_err
 registry_verify(registry *reg, const registry_key *keys, size_t key_count, unsigned threads,
                 registry_verify_summary *out)
@@ -1974,6 +1977,8 @@ registry_verify(registry *reg, const registry_key *keys, size_t key_count, unsig
 	}
 	out->count_mismatch += view.handles != out->handles;
 	out->count_mismatch += view.payloads != out->payloads;
+	if ((err = verify_leftovers(reg, txn, &view, &out->count_mismatch)) != VEIL_OK)
+		goto out;
 out:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
@@ -1993,4 +1998,518 @@ registry_verify_ok(const registry_verify_summary *s)
 {
 	return s != NULL && s->bad_records == 0 && s->missing_entries == 0 &&
 	       s->payload_mismatch == 0 && s->dangling_entries == 0 && s->count_mismatch == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Key rotation */
+
+#define GRACE_NAME_SIZE sizeof("grace/00000000")
+
+static void
+grace_name(char name[GRACE_NAME_SIZE], uint32_t key_id)
+{
+	snprintf(name, GRACE_NAME_SIZE, "grace/%08x", key_id);
+}
+
+/* The retirement deadline of key_id; 0 when it has none. */
+static veil_err
+meta_read_grace(MDB_txn *txn, MDB_dbi meta, uint32_t key_id, uint64_t *deadline)
+{
+	char name[GRACE_NAME_SIZE];
+	MDB_val k, v;
+	*deadline = 0;
+	grace_name(name, key_id);
+	k = val_of(name, strlen(name));
+	int rc = mdb_get(txn, meta, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return VEIL_OK;
+	if (rc != 0)
+		return lmdb_err(rc);
+	if (v.mv_size != 8 || get_be64(v.mv_data) == 0)
+		return VEIL_ERR_CORRUPT;
+	*deadline = get_be64(v.mv_data);
+	return VEIL_OK;
+}
+
+static veil_err
+meta_del(MDB_txn *txn, MDB_dbi meta, const char *name)
+{
+	MDB_val k = val_of(name, strlen(name));
+	int rc = mdb_del(txn, meta, &k, NULL);
+	return rc == MDB_NOTFOUND ? VEIL_OK : lmdb_err(rc);
+}
+
+static veil_err
+meta_write_keys(MDB_txn *txn, MDB_dbi meta, const uint32_t *ids, uint32_t count)
+{
+	uint8_t raw[4 * REGISTRY_MAX_KEYS];
+	for (uint32_t i = 0; i < count; i++)
+		put_be32(raw + 4 * i, ids[i]);
+	return meta_put(txn, meta, META_KEYS, raw, 4 * (size_t)count);
+}
+
+/*
+ * Begins a write transaction in which the index of every live key is
+ * open (indexes rotated in elsewhere are opened outside it, as
+ * writer_begin does); dbis[i] is that of view->key_ids[i].
+ */
+static veil_err
+rotation_begin(registry *reg, MDB_txn **txn, registry_view *view, MDB_dbi dbis[REGISTRY_MAX_KEYS])
+{
+	veil_err err = VEIL_ERR_CORRUPT;
+	*txn = NULL;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		int rc = mdb_txn_begin(reg->env, NULL, 0, txn);
+		if (rc != 0) {
+			*txn = NULL;
+			return lmdb_err(rc);
+		}
+		if ((err = meta_read_view(*txn, reg->meta, view)) != VEIL_OK)
+			break;
+		int known = 1;
+		for (uint32_t i = 0; i < view->key_count; i++)
+			known &= registry_index_known(reg, view->key_ids[i], &dbis[i]);
+		if (known)
+			return VEIL_OK;
+		registry_view copy = *view;
+		mdb_txn_abort(*txn);
+		*txn = NULL;
+		if ((err = registry_open_indexes(reg, &copy)) != VEIL_OK)
+			return err;
+		err = VEIL_ERR_CORRUPT;
+	}
+	if (*txn != NULL)
+		mdb_txn_abort(*txn);
+	*txn = NULL;
+	return err;
+}
+
+/* Forgets the handle of a dropped index. The caller holds reg->lock. */
+static void
+registry_forget_index(registry *reg, uint32_t key_id)
+{
+	size_t kept = 0;
+	for (size_t i = 0; i < reg->index_count; i++)
+		if (reg->indexes[i].key_id != key_id)
+			reg->indexes[kept++] = reg->indexes[i];
+	reg->index_count = kept;
+}
+
+/*
+ * In txn, drops every live key but the current one whose deadline is at
+ * or before now: its index, slots and deadline; compacts view and dbis
+ * to the keys that stay (the key list itself is the caller's to write).
+ * The caller holds reg->lock: mdb_drop closes the handle at once, so the
+ * dropped ids go to removed[] and must be forgotten whatever happens.
+ */
+static veil_err
+retire_expired(registry *reg, MDB_txn *txn, registry_view *view, MDB_dbi dbis[REGISTRY_MAX_KEYS],
+               uint64_t now, registry_rotation *result)
+{
+	char name[GRACE_NAME_SIZE];
+	uint32_t kept = 1;
+	veil_err err = VEIL_OK;
+
+	for (uint32_t i = 1; i < view->key_count; i++) {
+		uint64_t deadline = 0;
+		if ((err = meta_read_grace(txn, reg->meta, view->key_ids[i], &deadline)) != VEIL_OK)
+			return err;
+		if (deadline == 0 || deadline > now) {
+			view->key_ids[kept] = view->key_ids[i];
+			dbis[kept] = dbis[i];
+			kept++;
+			continue;
+		}
+		result->removed[result->removed_count++] = view->key_ids[i];
+		int rc = mdb_drop(txn, dbis[i], 1);
+		if (rc != 0)
+			return lmdb_err(rc);
+		slots_name(name, view->key_ids[i]);
+		if ((err = meta_del(txn, reg->meta, name)) != VEIL_OK)
+			return err;
+		grace_name(name, view->key_ids[i]);
+		if ((err = meta_del(txn, reg->meta, name)) != VEIL_OK)
+			return err;
+	}
+	view->key_count = kept;
+	return VEIL_OK;
+}
+
+veil_err
+registry_retire(registry *reg, uint64_t now, registry_rotation *result)
+{
+	MDB_txn *txn = NULL;
+	MDB_dbi dbis[REGISTRY_MAX_KEYS];
+	registry_view view;
+	int locked = 0;
+	veil_err err;
+
+	if (result == NULL)
+		return VEIL_ERR_ARGUMENT;
+	memset(result, 0, sizeof(*result));
+	if (reg == NULL)
+		return VEIL_ERR_ARGUMENT;
+	if ((err = rotation_begin(reg, &txn, &view, dbis)) != VEIL_OK)
+		return err;
+	pthread_mutex_lock(&reg->lock);
+	locked = 1;
+	if ((err = retire_expired(reg, txn, &view, dbis, now, result)) != VEIL_OK)
+		goto out;
+	if (result->removed_count == 0)
+		goto out;
+	if ((err = meta_write_keys(txn, reg->meta, view.key_ids, view.key_count)) != VEIL_OK)
+		goto out;
+	int rc = mdb_txn_commit(txn);
+	txn = NULL;
+	err = lmdb_err(rc);
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	if (locked) {
+		for (uint32_t i = 0; i < result->removed_count; i++)
+			registry_forget_index(reg, result->removed[i]);
+		pthread_mutex_unlock(&reg->lock);
+	}
+	if (err != VEIL_OK)
+		memset(result, 0, sizeof(*result));
+	return err;
+}
+
+/* Copies the handle records of txn into records[] over one blob. */
+static veil_err
+rotation_collect(registry *reg, MDB_txn *txn, registry_record **records_out, uint8_t **blob_out,
+                 size_t *blob_size, size_t *count_out)
+{
+	MDB_cursor *cursor = NULL;
+	MDB_stat st;
+	MDB_val k, v;
+	registry_record *records = NULL;
+	uint8_t *blob = NULL;
+	size_t n = 0, size = 0, used = 0;
+	veil_err err = VEIL_OK;
+	int rc;
+
+	*records_out = NULL;
+	*blob_out = NULL;
+	*blob_size = 0;
+	*count_out = 0;
+	if ((rc = mdb_stat(txn, reg->handles, &st)) != 0 ||
+	    (rc = mdb_cursor_open(txn, reg->handles, &cursor)) != 0)
+		return lmdb_err(rc);
+	if (st.ms_entries >= UINT32_MAX) {
+		err = VEIL_ERR_LIMIT;
+		goto out;
+	}
+	/* Two passes: the blob's size, then the copies. */
+	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+		handle_record rec;
+		if (k.mv_size == 0 || k.mv_size > REGISTRY_MAX_HANDLE || record_parse(&v, &rec) != 0) {
+			err = VEIL_ERR_CORRUPT;
+			goto out;
+		}
+		size += k.mv_size + rec.payload_len;
+		n++;
+	}
+	if (rc != MDB_NOTFOUND || n != st.ms_entries) {
+		err = rc != MDB_NOTFOUND ? lmdb_err(rc) : VEIL_ERR_CORRUPT;
+		goto out;
+	}
+	if ((records = calloc(n + 1, sizeof(*records))) == NULL ||
+	    (blob = malloc(size + 1)) == NULL) {
+		err = VEIL_ERR_NOMEM;
+		goto out;
+	}
+	size_t i = 0;
+	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && i < n;
+	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), i++) {
+		handle_record rec;
+		if (record_parse(&v, &rec) != 0) {
+			err = VEIL_ERR_CORRUPT;
+			goto out;
+		}
+		memcpy(blob + used, k.mv_data, k.mv_size);
+		records[i].handle = (const char *)(blob + used);
+		records[i].handle_len = k.mv_size;
+		used += k.mv_size;
+		if (rec.payload_len > 0)
+			memcpy(blob + used, rec.payload, rec.payload_len);
+		records[i].payload = rec.payload_len > 0 ? blob + used : NULL;
+		records[i].payload_len = rec.payload_len;
+		used += rec.payload_len;
+	}
+	if (i != n) {
+		err = VEIL_ERR_CORRUPT;
+		goto out;
+	}
+	*records_out = records;
+	*blob_out = blob;
+	*blob_size = size + 1;
+	*count_out = n;
+	records = NULL;
+	blob = NULL;
+out:
+	if (blob != NULL) {
+		sodium_memzero(blob, used);
+		free(blob);
+	}
+	free(records);
+	mdb_cursor_close(cursor);
+	return err;
+}
+
+veil_err
+registry_rotate(registry *reg, const registry_key *new_key, uint64_t now, uint64_t retire_at,
+                const registry_import_options *options, registry_rotation *result)
+{
+	static const registry_import_options defaults = {0, NULL, NULL};
+	const oprf_suite *suite = oprf_suite_by_name(REGISTRY_SUITE);
+	MDB_txn *txn = NULL;
+	MDB_dbi dbis[REGISTRY_MAX_KEYS], dbi;
+	registry_view view;
+	import_job job;
+	registry_record *records = NULL;
+	uint8_t *blob = NULL, *existed = NULL;
+	uint32_t *order = NULL, *sorted = NULL, *tmp = NULL;
+	oprf_ctx *ctx = NULL;
+	size_t blob_size = 0, n = 0, payload_count = 0;
+	int locked = 0, rc;
+	veil_err err;
+
+	memset(&job, 0, sizeof(job));
+	if (result == NULL)
+		return VEIL_ERR_ARGUMENT;
+	memset(result, 0, sizeof(*result));
+	if (reg == NULL || suite == NULL || new_key == NULL || new_key->key == NULL ||
+	    new_key->id == 0 || oprf_key_suite(new_key->key) != suite || retire_at == 0)
+		return VEIL_ERR_ARGUMENT;
+	if (options == NULL)
+		options = &defaults;
+	if ((err = rotation_begin(reg, &txn, &view, dbis)) != VEIL_OK)
+		return err;
+	for (uint32_t i = 0; i < view.key_count; i++)
+		if (view.key_ids[i] >= new_key->id) {
+			err = VEIL_ERR_EXISTS;
+			goto out;
+		}
+	if ((err = oprf_ctx_new(suite, (oprf_mode)view.mode, &ctx)) != VEIL_OK)
+		goto out;
+	if ((err = rotation_collect(reg, txn, &records, &blob, &blob_size, &n)) != VEIL_OK)
+		goto out;
+	if (n != view.handles) {
+		err = VEIL_ERR_CORRUPT;
+		goto out;
+	}
+	if (options->progress != NULL)
+		options->progress(options->progress_arg, REGISTRY_STAGE_SORT, n, n);
+
+	/* The handles come sorted and unique: the job's order is the identity. */
+	if ((order = malloc((n + 1) * sizeof(*order))) == NULL ||
+	    (sorted = malloc((n + 1) * sizeof(*sorted))) == NULL ||
+	    (tmp = malloc((n + 1) * sizeof(*tmp))) == NULL || (existed = calloc(n + 1, 1)) == NULL ||
+	    (job.buckets = malloc((n + 1) * sizeof(*job.buckets))) == NULL ||
+	    (job.payload_slot = malloc((n + 1) * sizeof(*job.payload_slot))) == NULL) {
+		err = VEIL_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		order[i] = (uint32_t)i;
+		job.payload_slot[i] =
+		        records[i].payload_len > 0 ? (uint32_t)payload_count++ : UINT32_MAX;
+	}
+	job.records = records;
+	job.order = order;
+	job.n = n;
+	job.ctx = ctx;
+	job.output_size = oprf_suite_output_size(suite);
+	job.tag_len = view.tag_len;
+	job.key_count = 1;
+	job.keys[0] = new_key->key;
+	if ((job.tags[0] = malloc((n + 1) * job.tag_len)) == NULL ||
+	    (job.sealed[0] = malloc((payload_count + 1) * ENTRY_SEALED_PAYLOAD_SIZE)) == NULL) {
+		err = VEIL_ERR_NOMEM;
+		goto out;
+	}
+	if ((err = pool_run(import_compute, &job, n, thread_count(options->threads),
+	                    options->progress, options->progress_arg, REGISTRY_STAGE_COMPUTE)) !=
+	    VEIL_OK)
+		goto out;
+
+	/* Opening, dropping and closing handles: one transaction of the process at a time. */
+	pthread_mutex_lock(&reg->lock);
+	locked = 1;
+	if ((err = retire_expired(reg, txn, &view, dbis, now, result)) != VEIL_OK)
+		goto out;
+	if (view.key_count >= REGISTRY_MAX_KEYS || reg->index_count >= MAX_INDEXES) {
+		err = VEIL_ERR_LIMIT;
+		goto out;
+	}
+	char name[sizeof("index/00000000")];
+	MDB_stat st;
+	index_name(name, new_key->id);
+	if ((rc = mdb_dbi_open(txn, name, MDB_CREATE, &dbi)) != 0 ||
+	    (rc = mdb_stat(txn, dbi, &st)) != 0) {
+		err = lmdb_err(rc);
+		goto out;
+	}
+	/* Not live, so nothing reads it: a leftover is emptied. */
+	if (st.ms_entries != 0 && (rc = mdb_drop(txn, dbi, 0)) != 0) {
+		err = lmdb_err(rc);
+		goto out;
+	}
+	writer w;
+	memset(&w, 0, sizeof(w));
+	w.reg = reg;
+	w.txn = txn;
+	w.index[0] = dbi;
+	write_progress wp = {options->progress, options->progress_arg, 0, n, 0};
+	if (options->progress != NULL)
+		options->progress(options->progress_arg, REGISTRY_STAGE_WRITE, 0, n);
+	if ((err = import_write_index(&w, &job, 0, existed, sorted, tmp, &wp)) != VEIL_OK)
+		goto out;
+	uint32_t slots[REGISTRY_PREFIXES];
+	uint64_t entries = 0;
+	if ((err = index_scan(txn, dbi, view.tag_len, slots, &entries, NULL)) != VEIL_OK)
+		goto out;
+	if (entries != n) {
+		err = VEIL_ERR_CORRUPT;
+		goto out;
+	}
+	uint8_t raw[8];
+	char grace[GRACE_NAME_SIZE];
+	uint64_t old_deadline = 0;
+	if ((err = meta_read_grace(txn, reg->meta, view.key_ids[0], &old_deadline)) != VEIL_OK)
+		goto out;
+	put_be64(raw, old_deadline != 0 && old_deadline < retire_at ? old_deadline : retire_at);
+	grace_name(grace, view.key_ids[0]);
+	if ((err = meta_write_slots(txn, reg->meta, new_key->id, slots)) != VEIL_OK ||
+	    (err = meta_put(txn, reg->meta, grace, raw, 8)) != VEIL_OK)
+		goto out;
+	uint32_t ids[REGISTRY_MAX_KEYS];
+	ids[0] = new_key->id;
+	memcpy(ids + 1, view.key_ids, 4 * (size_t)view.key_count);
+	if ((err = meta_write_keys(txn, reg->meta, ids, view.key_count + 1)) != VEIL_OK)
+		goto out;
+	if (options->progress != NULL) {
+		options->progress(options->progress_arg, REGISTRY_STAGE_WRITE, n, n);
+		options->progress(options->progress_arg, REGISTRY_STAGE_COMMIT, 0, 1);
+	}
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if ((err = lmdb_err(rc)) != VEIL_OK)
+		goto out;
+	reg->indexes[reg->index_count].key_id = new_key->id;
+	reg->indexes[reg->index_count].dbi = dbi;
+	reg->index_count++;
+	if (options->progress != NULL)
+		options->progress(options->progress_arg, REGISTRY_STAGE_COMMIT, 1, 1);
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	if (locked) {
+		for (uint32_t i = 0; i < result->removed_count; i++)
+			registry_forget_index(reg, result->removed[i]);
+		pthread_mutex_unlock(&reg->lock);
+	}
+	if (err != VEIL_OK)
+		memset(result, 0, sizeof(*result));
+	if (blob != NULL) {
+		sodium_memzero(blob, blob_size);
+		free(blob);
+	}
+	import_job_free(&job);
+	free(records);
+	free(order);
+	free(sorted);
+	free(tmp);
+	free(existed);
+	oprf_ctx_free(ctx);
+	return err;
+}
+
+veil_err
+registry_schedule_read(registry *reg, registry_schedule *out)
+{
+	MDB_txn *txn = NULL;
+	MDB_dbi dbis[REGISTRY_MAX_KEYS];
+	registry_view view;
+	veil_err err;
+
+	if (out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	memset(out, 0, sizeof(*out));
+	if (reg == NULL)
+		return VEIL_ERR_ARGUMENT;
+	if ((err = read_begin(reg, &txn, &view, dbis)) != VEIL_OK)
+		return err;
+	out->key_count = view.key_count;
+	for (uint32_t i = 0; i < view.key_count && err == VEIL_OK; i++) {
+		out->key_ids[i] = view.key_ids[i];
+		err = meta_read_grace(txn, reg->meta, view.key_ids[i], &out->retire_at[i]);
+	}
+	mdb_txn_abort(txn);
+	if (err != VEIL_OK)
+		memset(out, 0, sizeof(*out));
+	return err;
+}
+
+/* Whether name is prefix followed by 8 lowercase hex digits; *id gets them. */
+static int
+parse_key_name(const MDB_val *k, const char *prefix, uint32_t *id)
+{
+	const size_t plen = strlen(prefix);
+	const char *p = k->mv_data;
+	if (k->mv_size != plen + 8 || memcmp(p, prefix, plen) != 0)
+		return 0;
+	uint32_t v = 0;
+	for (size_t i = plen; i < plen + 8; i++) {
+		const char c = p[i];
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (uint32_t)(c - 'a' + 10);
+		else
+			return 0;
+	}
+	*id = v;
+	return 1;
+}
+
+/*
+ * What a rotation could leave wrong: an index database, slots or a
+ * deadline of a key id that is not live, or a deadline on the current
+ * key. Each adds one to *found.
+ */
+static veil_err
+verify_leftovers(registry *reg, MDB_txn *txn, const registry_view *view, uint64_t *found)
+{
+	MDB_dbi main_dbi;
+	MDB_cursor *cursor = NULL;
+	MDB_val k, v;
+	uint32_t id;
+	int rc;
+
+	if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != 0 ||
+	    (rc = mdb_cursor_open(txn, main_dbi, &cursor)) != 0)
+		return lmdb_err(rc);
+	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT))
+		if (parse_key_name(&k, "index/", &id) && !view_has_key(view, id))
+			(*found)++;
+	mdb_cursor_close(cursor);
+	cursor = NULL;
+	if (rc != MDB_NOTFOUND)
+		return lmdb_err(rc);
+	if ((rc = mdb_cursor_open(txn, reg->meta, &cursor)) != 0)
+		return lmdb_err(rc);
+	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+		if ((parse_key_name(&k, "slots/", &id) || parse_key_name(&k, "grace/", &id)) &&
+		    !view_has_key(view, id))
+			(*found)++;
+		else if (parse_key_name(&k, "grace/", &id) && id == view->key_ids[0])
+			(*found)++;
+	}
+	mdb_cursor_close(cursor);
+	return rc == MDB_NOTFOUND ? VEIL_OK : lmdb_err(rc);
 }

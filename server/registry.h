@@ -14,7 +14,9 @@
  *                   one first), handles u64, payloads u64, and per key id
  *                   slots/<id>: 33 u32, for each prefix length p the most
  *                   index entries any bucket of that prefix holds, rounded
- *                   up to a multiple of 8, at least 8.
+ *                   up to a multiple of 8, at least 8; per live key id but
+ *                   the current one, grace/<id>: u64 unix time after which
+ *                   it is retired (see registry_rotate()).
  *
  * All integers are big-endian. A payload is 1 to ENTRY_MAX_PAYLOAD bytes;
  * a handle without one has payload_len 0 (an empty payload is no payload).
@@ -259,7 +261,8 @@ veil_err registry_stats_read(registry *reg, registry_stats *out) REGISTRY_WARN_U
  * Checks one read snapshot: every handle record parses and has exactly one
  * index entry per live key (at bucket || tag of F(k, handle)) whose value
  * opens to its payload; every index entry belongs to a handle; the meta
- * counts and slots agree. Evaluates on threads threads (0 = online CPUs).
+ * counts and slots agree; no index, slots or deadline is left of a key id
+ * not live, and the current key has no deadline (count_mismatch). Evaluates on threads threads (0 = online CPUs).
  * Returns VEIL_OK when the check ran (then *out says what is wrong, all
  * zero when nothing is), or VEIL_ERR_ARGUMENT, VEIL_ERR_NOT_FOUND,
  * VEIL_ERR_CORRUPT (meta damaged), VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM,
@@ -270,5 +273,69 @@ veil_err registry_verify(registry *reg, const registry_key *keys, size_t key_cou
 
 /* Whether a summary from registry_verify() found nothing wrong: 1 or 0. */
 int registry_verify_ok(const registry_verify_summary *summary);
+
+/*
+ * Key rotation. A rotation makes a new key id current: its index is
+ * built from handles under that key, and in the same transaction it goes
+ * first in the key list while the key that was current stays live, with
+ * its index, until a deadline (meta grace/<id>: u64 unix time) recorded
+ * then. Retiring drops, in one transaction, every live key but the
+ * current one whose deadline has come: its index, slots and deadline.
+ * Key ids only grow, so an id is never reused.
+ *
+ * Retiring closes the dropped index's handle in this process (LMDB closes
+ * it at mdb_drop): call registry_rotate() and registry_retire() only in a
+ * process where no other thread uses the registry (veil-admin), never in
+ * veild. Other processes are unaffected: their snapshots show the key
+ * live or not, and their readers follow.
+ */
+
+/* What a rotation or retirement removed. */
+typedef struct registry_rotation {
+	uint32_t removed_count;
+	uint32_t removed[REGISTRY_MAX_KEYS]; /* key ids retired */
+} registry_rotation;
+
+/* The live keys and their deadlines, from one snapshot. */
+typedef struct registry_schedule {
+	uint32_t key_count;
+	uint32_t key_ids[REGISTRY_MAX_KEYS];   /* current first */
+	uint64_t retire_at[REGISTRY_MAX_KEYS]; /* unix time; 0: none (the current key) */
+} registry_schedule;
+
+/*
+ * In one write transaction: retires the keys whose deadline is at or
+ * before now (as registry_retire()), builds the index of new_key from
+ * every handle (OPRF evaluations on options->threads threads, progress
+ * as registry_import() reports it; options may be NULL), makes new_key
+ * current, and gives the key that was current the deadline retire_at
+ * (unless it has an earlier one). new_key->id must exceed every live id.
+ * The write lock is held from the first read to the commit; readers keep
+ * seeing the registry before until then. *result says what was retired
+ * (zeroed on error, and then the registry is unchanged).
+ * Errors: VEIL_ERR_ARGUMENT (no key, id 0, another suite, retire_at 0),
+ * VEIL_ERR_EXISTS (a live id not below new_key->id: rotated meanwhile),
+ * VEIL_ERR_LIMIT (REGISTRY_MAX_KEYS live keys, or the file is full),
+ * VEIL_ERR_CORRUPT, VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM, and what
+ * oprf_evaluate() returns.
+ */
+veil_err registry_rotate(registry *reg, const registry_key *new_key, uint64_t now,
+                         uint64_t retire_at, const registry_import_options *options,
+                         registry_rotation *result) REGISTRY_WARN_UNUSED;
+
+/*
+ * Retires, in one write transaction, the live keys (never the current
+ * one) whose deadline is at or before now. Nothing to retire changes
+ * nothing. *result lists them (zeroed on error: then nothing changed).
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_CORRUPT, VEIL_ERR_SYSTEM, VEIL_ERR_LIMIT.
+ */
+veil_err registry_retire(registry *reg, uint64_t now,
+                         registry_rotation *result) REGISTRY_WARN_UNUSED;
+
+/*
+ * Fills *out from one read snapshot (zeroed on error).
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_CORRUPT, VEIL_ERR_SYSTEM.
+ */
+veil_err registry_schedule_read(registry *reg, registry_schedule *out) REGISTRY_WARN_UNUSED;
 
 #endif

@@ -1,9 +1,14 @@
 #include "state.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -13,13 +18,33 @@
 
 #define OPRF_KEY_NAME_SIZE sizeof("oprf-00000000.key")
 
+/* Every OPRF key loaded, newest first; kept until state_free(). */
+typedef struct loaded_key {
+	struct loaded_key *next;
+	uint32_t id;
+	oprf_key *key;
+} loaded_key;
+
+/*
+ * The keys as published to readers: immutable once published. A refresh
+ * publishes a new set and keeps the old ones (chained by older) until
+ * state_free(), so a reader never sees one freed.
+ */
+typedef struct key_set {
+	struct key_set *older;
+	size_t count;
+	registry_key keys[]; /* live ones in the registry's order, then the others */
+} key_set;
+
 struct veil_state {
 	registry *reg;
+	char *dir;
 	uint8_t *transport_secret; /* guarded */
 	uint8_t transport_public[STATE_TRANSPORT_KEY_SIZE];
-	oprf_key *oprf[REGISTRY_MAX_KEYS];
-	registry_key keys[REGISTRY_MAX_KEYS]; /* .key points to oprf[i] */
-	size_t key_count;
+	_Atomic(key_set *) keys;
+	pthread_mutex_t refresh_lock; /* one refresh at a time */
+	int lock_made;
+	loaded_key *loaded;
 };
 
 static char *
@@ -159,7 +184,6 @@ state_open(const char *dir, veil_state **out, const char **why)
 	const oprf_suite *suite = oprf_suite_by_name(REGISTRY_SUITE);
 	veil_state *st = NULL;
 	char *path = NULL;
-	uint8_t *secret = NULL;
 	registry_reader *reader = NULL;
 	registry_view view;
 	veil_err err;
@@ -173,8 +197,7 @@ state_open(const char *dir, veil_state **out, const char **why)
 		return VEIL_ERR_ARGUMENT;
 	}
 	if ((st = calloc(1, sizeof(*st))) == NULL ||
-	    (st->transport_secret = sodium_malloc(STATE_TRANSPORT_KEY_SIZE)) == NULL ||
-	    (secret = sodium_malloc(OPRF_MAX_SCALAR_SIZE)) == NULL) {
+	    (st->transport_secret = sodium_malloc(STATE_TRANSPORT_KEY_SIZE)) == NULL) {
 		err = VEIL_ERR_NOMEM;
 		goto out;
 	}
@@ -216,37 +239,23 @@ state_open(const char *dir, veil_state **out, const char **why)
 	sodium_mprotect_readonly(st->transport_secret);
 
 	set_why(why, "an OPRF key file (oprf-<key id>.key)");
-	const size_t ns = oprf_suite_scalar_size(suite);
-	for (uint32_t i = 0; i < view.key_count; i++) {
-		char name[OPRF_KEY_NAME_SIZE];
-		oprf_key_name(name, view.key_ids[i]);
-		free(path);
-		if ((path = join(dir, name)) == NULL) {
-			err = VEIL_ERR_NOMEM;
-			goto out;
-		}
-		err = keyfile_read(path, STATE_OPRF_KEY_KIND, secret, ns);
-		if (err == VEIL_OK) {
-			oprf_key *key = NULL;
-			err = oprf_key_import(suite, secret, &key);
-			if (err == VEIL_OK) {
-				st->oprf[st->key_count] = key;
-				st->keys[st->key_count].id = view.key_ids[i];
-				st->keys[st->key_count].key = key;
-				st->key_count++;
-			}
-		}
-		sodium_memzero(secret, ns);
-		if (err != VEIL_OK)
-			goto out;
+	if ((st->dir = strdup(dir)) == NULL) {
+		err = VEIL_ERR_NOMEM;
+		goto out;
 	}
+	if (pthread_mutex_init(&st->refresh_lock, NULL) != 0) {
+		err = VEIL_ERR_SYSTEM;
+		goto out;
+	}
+	st->lock_made = 1;
+	if ((err = state_refresh_keys(st)) != VEIL_OK)
+		goto out;
 	set_why(why, NULL);
 	*out = st;
 	st = NULL;
 out:
 	registry_reader_free(reader);
 	state_free(st);
-	sodium_free(secret);
 	free(path);
 	return err;
 }
@@ -256,11 +265,21 @@ state_free(veil_state *st)
 {
 	if (st == NULL)
 		return;
-	for (size_t i = 0; i < st->key_count; i++)
-		oprf_key_free(st->oprf[i]);
+	for (loaded_key *k = st->loaded, *next; k != NULL; k = next) {
+		next = k->next;
+		oprf_key_free(k->key);
+		free(k);
+	}
+	for (key_set *set = atomic_load(&st->keys), *older; set != NULL; set = older) {
+		older = set->older;
+		free(set);
+	}
+	if (st->lock_made)
+		pthread_mutex_destroy(&st->refresh_lock);
 	registry_free(st->reg);
 	sodium_free(st->transport_secret);
 	sodium_memzero(st->transport_public, sizeof(st->transport_public));
+	free(st->dir);
 	free(st);
 }
 
@@ -282,24 +301,380 @@ state_transport_secret(const veil_state *st)
 	return st->transport_secret;
 }
 
+static const key_set *
+published(const veil_state *st)
+{
+	return atomic_load_explicit(&((veil_state *)(uintptr_t)st)->keys, memory_order_acquire);
+}
+
 const oprf_key *
 state_oprf_key(const veil_state *st, uint32_t key_id)
 {
-	for (size_t i = 0; i < st->key_count; i++)
-		if (st->keys[i].id == key_id)
-			return st->keys[i].key;
+	const key_set *set = published(st);
+	for (size_t i = 0; set != NULL && i < set->count; i++)
+		if (set->keys[i].id == key_id)
+			return set->keys[i].key;
 	return NULL;
 }
 
 uint32_t
 state_current_key_id(const veil_state *st)
 {
-	return st->key_count > 0 ? st->keys[0].id : 0;
+	const key_set *set = published(st);
+	return set != NULL && set->count > 0 ? set->keys[0].id : 0;
 }
 
 const registry_key *
 state_keys(const veil_state *st, size_t *count)
 {
-	*count = st->key_count;
-	return st->keys;
+	const key_set *set = published(st);
+	*count = set != NULL ? set->count : 0;
+	return set != NULL ? set->keys : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Refreshing the loaded keys, and rotation */
+
+static const oprf_key *
+loaded_find(const veil_state *st, uint32_t key_id)
+{
+	for (const loaded_key *k = st->loaded; k != NULL; k = k->next)
+		if (k->id == key_id)
+			return k->key;
+	return NULL;
+}
+
+/* Reads DIR/oprf-<id>.key and adds it to st->loaded. Under refresh_lock. */
+static veil_err
+load_key(veil_state *st, uint32_t key_id)
+{
+	const oprf_suite *suite = oprf_suite_by_name(REGISTRY_SUITE);
+	const size_t ns = oprf_suite_scalar_size(suite);
+	char name[OPRF_KEY_NAME_SIZE];
+	char *path = NULL;
+	uint8_t *secret = NULL;
+	loaded_key *k = NULL;
+	veil_err err;
+
+	oprf_key_name(name, key_id);
+	if ((path = join(st->dir, name)) == NULL || (secret = sodium_malloc(ns)) == NULL ||
+	    (k = calloc(1, sizeof(*k))) == NULL) {
+		err = VEIL_ERR_NOMEM;
+		goto out;
+	}
+	if ((err = keyfile_read(path, STATE_OPRF_KEY_KIND, secret, ns)) != VEIL_OK)
+		goto out;
+	if ((err = oprf_key_import(suite, secret, &k->key)) != VEIL_OK)
+		goto out;
+	k->id = key_id;
+	k->next = st->loaded;
+	st->loaded = k;
+	k = NULL;
+out:
+	if (secret != NULL) {
+		sodium_memzero(secret, ns);
+		sodium_free(secret);
+	}
+	free(k);
+	free(path);
+	return err;
+}
+
+veil_err
+state_refresh_keys(veil_state *st)
+{
+	registry_schedule schedule;
+	veil_err err, first = VEIL_OK;
+	key_set *set = NULL;
+
+	if (st == NULL)
+		return VEIL_ERR_ARGUMENT;
+	pthread_mutex_lock(&st->refresh_lock);
+	if ((err = registry_schedule_read(st->reg, &schedule)) != VEIL_OK)
+		goto out;
+	for (uint32_t i = 0; i < schedule.key_count; i++)
+		if (loaded_find(st, schedule.key_ids[i]) == NULL &&
+		    (err = load_key(st, schedule.key_ids[i])) != VEIL_OK && first == VEIL_OK)
+			first = err;
+	size_t loaded = 0;
+	for (const loaded_key *k = st->loaded; k != NULL; k = k->next)
+		loaded++;
+	if ((set = calloc(1, sizeof(*set) + loaded * sizeof(registry_key))) == NULL) {
+		err = VEIL_ERR_NOMEM;
+		goto out;
+	}
+	/* The live keys in the registry's order (current first), then the rest. */
+	for (uint32_t i = 0; i < schedule.key_count; i++) {
+		const oprf_key *key = loaded_find(st, schedule.key_ids[i]);
+		if (key != NULL)
+			set->keys[set->count++] = (registry_key){schedule.key_ids[i], key};
+	}
+	for (const loaded_key *k = st->loaded; k != NULL; k = k->next) {
+		size_t i = 0;
+		while (i < set->count && set->keys[i].id != k->id)
+			i++;
+		if (i == set->count)
+			set->keys[set->count++] = (registry_key){k->id, k->key};
+	}
+	set->older = atomic_load_explicit(&st->keys, memory_order_relaxed);
+	if (set->older != NULL && set->older->count == set->count &&
+	    memcmp(set->older->keys, set->keys, set->count * sizeof(registry_key)) == 0) {
+		free(set); /* nothing new */
+	} else {
+		atomic_store_explicit(&st->keys, set, memory_order_release);
+	}
+	set = NULL;
+	err = first;
+out:
+	pthread_mutex_unlock(&st->refresh_lock);
+	free(set);
+	return err;
+}
+
+static int
+fsync_path(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Overwrites a key file with zeros, syncs, unlinks. A missing one is no error. */
+static veil_err
+erase_key_file(const char *dir, uint32_t key_id)
+{
+	char name[OPRF_KEY_NAME_SIZE];
+	char *path = NULL;
+	struct stat st;
+	veil_err err = VEIL_OK;
+	int fd = -1;
+
+	oprf_key_name(name, key_id);
+	if ((path = join(dir, name)) == NULL)
+		return VEIL_ERR_NOMEM;
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+		err = errno == ENOENT ? VEIL_OK : VEIL_ERR_SYSTEM;
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		err = VEIL_ERR_SYSTEM;
+		goto out;
+	}
+	static const uint8_t zeros[256];
+	for (off_t done = 0; done < st.st_size;) {
+		size_t chunk = (size_t)(st.st_size - done) < sizeof(zeros)
+		                       ? (size_t)(st.st_size - done)
+		                       : sizeof(zeros);
+		ssize_t wrote = pwrite(fd, zeros, chunk, done);
+		if (wrote < 0 && errno == EINTR)
+			continue;
+		if (wrote <= 0) {
+			err = VEIL_ERR_SYSTEM;
+			goto out;
+		}
+		done += wrote;
+	}
+	if (fsync(fd) != 0 || unlink(path) != 0 || fsync_path(dir) != 0)
+		err = VEIL_ERR_SYSTEM;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return err;
+}
+
+/* Whether name is "oprf-<8 lowercase hex>.key"; *id gets the id. */
+static int
+parse_key_file_name(const char *name, uint32_t *id)
+{
+	uint32_t v = 0;
+	if (strlen(name) != OPRF_KEY_NAME_SIZE - 1 || strncmp(name, "oprf-", 5) != 0 ||
+	    strcmp(name + 13, ".key") != 0)
+		return 0;
+	for (size_t i = 5; i < 13; i++) {
+		const char c = name[i];
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (uint32_t)(c - 'a' + 10);
+		else
+			return 0;
+	}
+	*id = v;
+	return 1;
+}
+
+/* Erases every OPRF key file of an id that schedule does not list. */
+static veil_err
+erase_orphans(const char *dir, const registry_schedule *schedule, uint32_t *erased)
+{
+	uint32_t ids[64];
+	size_t n = 0;
+	veil_err err = VEIL_OK;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return VEIL_ERR_SYSTEM;
+	for (struct dirent *e; (e = readdir(d)) != NULL && n < sizeof(ids) / sizeof(ids[0]);) {
+		uint32_t id;
+		if (!parse_key_file_name(e->d_name, &id))
+			continue;
+		int live = 0;
+		for (uint32_t i = 0; i < schedule->key_count; i++)
+			live |= schedule->key_ids[i] == id;
+		if (!live)
+			ids[n++] = id;
+	}
+	closedir(d);
+	for (size_t i = 0; i < n && err == VEIL_OK; i++)
+		if ((err = erase_key_file(dir, ids[i])) == VEIL_OK && erased != NULL)
+			(*erased)++;
+	return err;
+}
+
+/* Excludes other rotations of the same state (released by close, or by death). */
+static int
+rotation_lock(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/* After a change: erase the key files retired and orphaned, reload. */
+static veil_err
+rotation_cleanup(veil_state *st, state_rotation *out, const char **why)
+{
+	registry_schedule schedule;
+	veil_err err;
+	set_why(why, "registry");
+	if ((err = registry_schedule_read(st->reg, &schedule)) != VEIL_OK)
+		return err;
+	set_why(why, "an OPRF key file (oprf-<key id>.key)");
+	if ((err = erase_orphans(st->dir, &schedule, &out->erased_files)) != VEIL_OK)
+		return err;
+	if ((err = state_refresh_keys(st)) != VEIL_OK)
+		return err;
+	set_why(why, NULL);
+	return VEIL_OK;
+}
+
+veil_err
+state_rotate(veil_state *st, uint64_t now, uint64_t grace_seconds,
+             const registry_import_options *options, state_rotation *out, const char **why)
+{
+	const oprf_suite *suite = oprf_suite_by_name(REGISTRY_SUITE);
+	registry_schedule schedule;
+	registry_rotation rotation;
+	char name[OPRF_KEY_NAME_SIZE];
+	char *path = NULL;
+	uint8_t *secret = NULL;
+	oprf_key *key = NULL;
+	int lock = -1, made = 0;
+	veil_err err;
+
+	set_why(why, NULL);
+	if (out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	memset(out, 0, sizeof(*out));
+	if (st == NULL || suite == NULL || now == 0 || grace_seconds > UINT64_MAX - now) {
+		set_why(why, "arguments");
+		return VEIL_ERR_ARGUMENT;
+	}
+	set_why(why, "state directory");
+	if ((lock = rotation_lock(st->dir)) < 0)
+		return VEIL_ERR_SYSTEM;
+	set_why(why, "registry");
+	if ((err = registry_schedule_read(st->reg, &schedule)) != VEIL_OK)
+		goto out;
+	uint32_t highest = 0;
+	for (uint32_t i = 0; i < schedule.key_count; i++)
+		highest = schedule.key_ids[i] > highest ? schedule.key_ids[i] : highest;
+	if (highest == UINT32_MAX) {
+		err = VEIL_ERR_LIMIT;
+		goto out;
+	}
+	out->new_key_id = highest + 1;
+
+	/* A killed rotation may have left the new id's file: not live, so erased. */
+	set_why(why, "an OPRF key file (oprf-<key id>.key)");
+	if ((err = erase_orphans(st->dir, &schedule, &out->erased_files)) != VEIL_OK)
+		goto out;
+	oprf_key_name(name, out->new_key_id);
+	if ((path = join(st->dir, name)) == NULL ||
+	    (secret = sodium_malloc(OPRF_MAX_SCALAR_SIZE)) == NULL) {
+		err = VEIL_ERR_NOMEM;
+		goto out;
+	}
+	if ((err = oprf_key_generate(suite, &key)) != VEIL_OK)
+		goto out;
+	oprf_key_export_secret(key, secret);
+	err = keyfile_write(path, STATE_OPRF_KEY_KIND, secret, oprf_suite_scalar_size(suite));
+	sodium_memzero(secret, OPRF_MAX_SCALAR_SIZE);
+	if (err != VEIL_OK)
+		goto out;
+	made = 1;
+	if (fsync_path(st->dir) != 0) {
+		err = VEIL_ERR_SYSTEM;
+		goto out;
+	}
+
+	set_why(why, "registry");
+	const registry_key new_key = {out->new_key_id, key};
+	if ((err = registry_rotate(st->reg, &new_key, now, now + grace_seconds, options,
+	                           &rotation)) != VEIL_OK)
+		goto out;
+	made = 0; /* live now */
+	out->removed_count = rotation.removed_count;
+	memcpy(out->removed, rotation.removed, sizeof(out->removed));
+	out->retire_at = now + grace_seconds;
+	err = rotation_cleanup(st, out, why);
+out:
+	if (made)
+		(void)erase_key_file(st->dir, out->new_key_id);
+	if (err != VEIL_OK && out->removed_count == 0)
+		memset(out, 0, sizeof(*out));
+	if (lock >= 0)
+		close(lock);
+	oprf_key_free(key);
+	sodium_free(secret);
+	free(path);
+	return err;
+}
+
+veil_err
+state_retire_keys(veil_state *st, uint64_t now, state_rotation *out, const char **why)
+{
+	registry_rotation rotation;
+	veil_err err;
+	int lock;
+
+	set_why(why, NULL);
+	if (out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	memset(out, 0, sizeof(*out));
+	if (st == NULL) {
+		set_why(why, "arguments");
+		return VEIL_ERR_ARGUMENT;
+	}
+	set_why(why, "state directory");
+	if ((lock = rotation_lock(st->dir)) < 0)
+		return VEIL_ERR_SYSTEM;
+	set_why(why, "registry");
+	if ((err = registry_retire(st->reg, now, &rotation)) == VEIL_OK) {
+		out->removed_count = rotation.removed_count;
+		memcpy(out->removed, rotation.removed, sizeof(out->removed));
+		err = rotation_cleanup(st, out, why);
+	}
+	close(lock);
+	return err;
 }

@@ -21,9 +21,14 @@
  * failed ("transport key file DIR/transport.key"), fit to follow
  * veil_strerror(err) in a message. It is static; do not free it.
  *
- * Thread safety: an open state is immutable, and may be shared by any
- * number of threads (the registry's readers are per thread; see
- * registry.h). veil_crypto_init() must have succeeded first.
+ * Thread safety: an open state may be shared by any number of threads
+ * (the registry's readers are per thread; see registry.h). Its keys only
+ * change by state_refresh_keys(), which is safe to run while other
+ * threads call state_oprf_key(), state_keys() or state_current_key_id():
+ * each set of keys, once published, stays valid until state_free().
+ * state_rotate() and state_retire_keys() are for a process where no
+ * other thread uses the state (veil-admin; see registry_rotate()).
+ * veil_crypto_init() must have succeeded first.
  */
 #ifndef VEIL_SERVER_STATE_H
 #define VEIL_SERVER_STATE_H
@@ -82,17 +87,73 @@ const uint8_t *state_transport_public(const veil_state *st);
 /* The transport secret key (STATE_TRANSPORT_KEY_SIZE bytes, guarded, read-only). */
 const uint8_t *state_transport_secret(const veil_state *st);
 
-/* The OPRF key of key_id, or NULL when it is not one loaded (not live at open). */
+/*
+ * The OPRF key of key_id, or NULL when it is not loaded (not live at open
+ * or at the last state_refresh_keys()). A key retired since stays loaded:
+ * whether a key id is live is the registry snapshot's to say. Lock-free.
+ */
 const oprf_key *state_oprf_key(const veil_state *st, uint32_t key_id);
 
-/* The current (first live) key id when the state was opened. */
+/* The current (first live) key id at open or at the last refresh. */
 uint32_t state_current_key_id(const veil_state *st);
 
 /*
- * The loaded keys as registry writers take them, current first; *count
- * gets their number. Valid until state_free().
+ * The loaded keys as registry writers take them: the live ones in the
+ * registry's order (current first) as of the last refresh, then any
+ * others loaded before; *count gets their number. Valid until
+ * state_free(), also after later refreshes.
  */
 const registry_key *state_keys(const veil_state *st, size_t *count);
+
+/*
+ * Loads the key file of every key id live in the registry now and not
+ * loaded yet, and publishes the new set of keys (state_keys() order)
+ * atomically; keys already loaded stay. Thread-safe (see above);
+ * refreshes are serialized. It reads files: callers in a request path
+ * should rate-limit it (veild: at most once a second).
+ * Errors: VEIL_ERR_ARGUMENT, what registry_schedule_read() returns, and
+ * for a key file VEIL_ERR_NOT_FOUND, VEIL_ERR_PERMISSION,
+ * VEIL_ERR_CORRUPT, VEIL_ERR_SCALAR, VEIL_ERR_NOMEM: the keys that did
+ * load are published all the same.
+ */
+veil_err state_refresh_keys(veil_state *st) __attribute__((warn_unused_result));
+
+/* What state_rotate() or state_retire_keys() did. */
+typedef struct state_rotation {
+	uint32_t new_key_id; /* 0 for state_retire_keys() */
+	uint64_t retire_at;  /* the deadline given the key that was current */
+	uint32_t removed_count;
+	uint32_t removed[REGISTRY_MAX_KEYS]; /* key ids retired, their files erased */
+	uint32_t erased_files;               /* key files erased (retired or orphaned) */
+} state_rotation;
+
+/*
+ * Rotates the OPRF key (registry_rotate()): under an exclusive flock of
+ * DIR (other rotations wait), erases key files of ids not live (orphans
+ * of a killed rotation), writes DIR/oprf-<id>.key (0600, fsynced) for the
+ * next id (highest live + 1), then in one registry transaction retires
+ * the keys whose deadline is at or before now, builds the new index and
+ * makes it current, the old current key retiring at now + grace_seconds.
+ * Then erases the key files of the keys retired (zeros, fsync, unlink)
+ * and refreshes the state's keys. A kill at any moment leaves the
+ * registry before or after; a key file written before the commit is an
+ * orphan the next rotation erases. *out is zeroed on error unless keys
+ * were retired (then the registry changed: a later step failed).
+ * Errors: VEIL_ERR_ARGUMENT (now 0, overflow), VEIL_ERR_LIMIT, what
+ * registry_rotate() and keyfile_write() return, VEIL_ERR_SYSTEM; *why
+ * names what failed.
+ */
+veil_err state_rotate(veil_state *st, uint64_t now, uint64_t grace_seconds,
+                      const registry_import_options *options, state_rotation *out,
+                      const char **why) __attribute__((warn_unused_result));
+
+/*
+ * Retires the keys whose deadline is at or before now (registry_retire())
+ * and erases their key files and any orphaned ones, under the same flock.
+ * Errors: as state_rotate().
+ */
+veil_err state_retire_keys(veil_state *st, uint64_t now, state_rotation *out,
+                           const char **why) __attribute__((warn_unused_result));
 
 /* The registry's path inside dir ("DIR/registry"), malloc'd; NULL if out of memory. */
 char *state_registry_path(const char *dir);

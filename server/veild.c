@@ -23,6 +23,7 @@
 #include "service.h"
 #include "state.h"
 #include "transport.h"
+#include "workqueue.h"
 
 #define MAX_THREADS 256
 #define POLL_MS 200
@@ -32,6 +33,7 @@ typedef struct options {
 	char *listen;
 	unsigned threads;
 	unsigned batch_cap;
+	unsigned queue; /* requests waiting for a worker; more get BUSY */
 	long long clock_offset; /* seconds added to the clock: drills and simulations */
 	int clock_offset_set;
 	qlog_config log;	/* the [log] section */
@@ -54,7 +56,7 @@ static void
 usage(FILE *to)
 {
 	fprintf(to,
-		"usage: veild --state DIR --listen URL [--threads N] [--batch-cap N]\n"
+		"usage: veild --state DIR --listen URL [--threads N] [--batch-cap N] [--queue N]\n"
 		"             [--clock-offset S] [--config FILE]\n"
 		"\n"
 		"Serves privacy-preserving contact discovery from the state directory DIR\n"
@@ -64,10 +66,12 @@ usage(FILE *to)
 		"  --listen URL     where to listen\n"
 		"  --threads N      worker threads (default: the number of cores)\n"
 		"  --batch-cap N    most items per lookup, 1..%d (default %d)\n"
+		"  --queue N        requests waiting for a worker before new ones are\n"
+		"                   answered BUSY at once (default: 4 per thread)\n"
 		"  --clock-offset S shift the server's clock by S seconds (may be negative);\n"
 		"                   for drills and simulations only (default 0)\n"
 		"  --config FILE    INI file; section [veild] with keys state, listen,\n"
-		"                   threads, batch_cap, clock_offset; section [log] with keys\n"
+		"                   threads, batch_cap, queue, clock_offset; section [log] with keys\n"
 		"                   accounts (default %d), universe, k_r, k_b, t_r, t_b,\n"
 		"                   entry_retention_days, salt_retention_days,\n"
 		"                   allow_long_retention. Command-line options win.\n"
@@ -184,6 +188,8 @@ config_entry(void *user, const char *section, const char *name, const char *valu
 		return parse_unsigned(value, 1, MAX_THREADS, &opt->threads) == 0;
 	if (strcmp(name, "batch_cap") == 0)
 		return parse_unsigned(value, 1, PROTO_MAX_BATCH, &opt->batch_cap) == 0;
+	if (strcmp(name, "queue") == 0)
+		return parse_unsigned(value, 1, WORKQUEUE_MAX_CAPACITY, &opt->queue) == 0;
 	if (strcmp(name, "clock_offset") == 0) {
 		opt->clock_offset_set = 1;
 		return parse_offset(value, &opt->clock_offset) == 0;
@@ -225,6 +231,11 @@ parse_options(int argc, char **argv, options *opt)
 				fprintf(stderr, "veild: --batch-cap takes 1..%d\n", PROTO_MAX_BATCH);
 				return 2;
 			}
+		} else if (strcmp(arg, "--queue") == 0) {
+			if (parse_unsigned(value, 1, WORKQUEUE_MAX_CAPACITY, &cli.queue) != 0) {
+				fprintf(stderr, "veild: --queue takes 1..%d\n", WORKQUEUE_MAX_CAPACITY);
+				return 2;
+			}
 		} else if (strcmp(arg, "--clock-offset") == 0) {
 			if (parse_offset(value, &cli.clock_offset) != 0) {
 				fprintf(stderr, "veild: --clock-offset takes whole seconds\n");
@@ -257,6 +268,8 @@ parse_options(int argc, char **argv, options *opt)
 		opt->threads = cli.threads;
 	if (cli.batch_cap != 0)
 		opt->batch_cap = cli.batch_cap;
+	if (cli.queue != 0)
+		opt->queue = cli.queue;
 	if (cli.clock_offset_set)
 		opt->clock_offset = cli.clock_offset;
 	free(cli.state_dir);
@@ -271,26 +284,23 @@ parse_options(int argc, char **argv, options *opt)
 typedef struct worker {
 	pthread_t thread;
 	transport_server *server;
+	workqueue *queue;
 	service_worker *sw;
-	int failed;
 } worker;
 
+/* Serves requests from the queue until it is closed and drained. */
 static void *
 worker_main(void *arg)
 {
 	worker *wk = arg;
 	buf reply;
 	buf_init(&reply);
-	while (!stopping) {
+	for (;;) {
 		transport_request req;
-		veil_err err = transport_server_receive(wk->server, POLL_MS, &req);
-		if (err == VEIL_ERR_TIMEOUT)
+		if (workqueue_pop(wk->queue, POLL_MS, &req) != 0) {
+			if (stopping)
+				break;
 			continue;
-		if (err != VEIL_OK) {
-			if (!stopping)
-				fprintf(stderr, "veild: receive failed: %s\n", transport_strerror());
-			wk->failed = 1;
-			break;
 		}
 		buf_reset(&reply);
 		service_handle(wk->sw, req.data, req.len, &reply);
@@ -305,10 +315,47 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The receiver: queues each request for the workers or, when the queue is
+ * full, answers BUSY at once (a plaintext ERROR frame: opening the box
+ * would already cost what an overloaded server does not have). Returns
+ * the number of BUSY answers, or -1 when the transport failed.
+ */
+static long long
+receive_loop(transport_server *server, workqueue *queue)
+{
+	long long busy = 0;
+	buf frame;
+	buf_init(&frame);
+	envelope_error_frame(&frame, PROTO_STATUS_BUSY);
+	while (!stopping) {
+		transport_request req;
+		veil_err err = transport_server_receive(server, POLL_MS, &req);
+		if (err == VEIL_ERR_TIMEOUT)
+			continue;
+		if (err != VEIL_OK) {
+			if (stopping || errno == EINTR)
+				continue; /* a signal: the loop condition decides */
+			fprintf(stderr, "veild: receive failed: %s\n", transport_strerror());
+			busy = -1;
+			break;
+		}
+		if (workqueue_push(queue, &req) != 0) {
+			(void)transport_server_reply(server, &req, (const uint8_t *)buf_data(&frame),
+						     buf_len(&frame));
+			busy++;
+		}
+	}
+	buf_free(&frame);
+	return busy;
+}
+
 int
 main(int argc, char **argv)
 {
 	options opt = {.batch_cap = SERVICE_DEFAULT_BATCH_CAP};
+	workqueue *queue = NULL;
+	long long busy = 0;
 	qlog *log = NULL;
 	qlog_config_defaults(&opt.log);
 	opt.log.accounts = DEFAULT_LOG_ACCOUNTS;
@@ -370,14 +417,17 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (opt.queue == 0)
+		opt.queue = 4 * opt.threads;
 	workers = calloc(opt.threads, sizeof(*workers));
-	if (workers == NULL) {
+	if (workers == NULL || workqueue_new(opt.queue, &queue) != VEIL_OK) {
 		fprintf(stderr, "veild: out of memory\n");
 		goto out;
 	}
 	for (; started < opt.threads; started++) {
 		worker *wk = &workers[started];
 		wk->server = server;
+		wk->queue = queue;
 		if ((err = service_worker_new(svc, &wk->sw)) != VEIL_OK ||
 		    pthread_create(&wk->thread, NULL, worker_main, wk) != 0) {
 			fprintf(stderr, "veild: cannot start worker: %s\n", veil_strerror(err));
@@ -387,18 +437,19 @@ main(int argc, char **argv)
 		}
 	}
 	if (!stopping) {
-		fprintf(stderr, "veild: ready on %s, %u threads, batch cap %u%s\n", opt.listen,
-			opt.threads, opt.batch_cap,
+		fprintf(stderr, "veild: ready on %s, %u threads, batch cap %u, queue %u%s\n",
+			opt.listen, opt.threads, opt.batch_cap, opt.queue,
 			opt.clock_offset != 0 ? ", clock offset in force" : "");
-		rc = 0;
+		busy = receive_loop(server, queue);
+		rc = busy < 0 ? 1 : 0;
 	}
+	stopping = 1;
+	workqueue_close(queue);
 
 	service_stats total;
 	memset(&total, 0, sizeof(total));
 	for (unsigned i = 0; i < started; i++) {
 		pthread_join(workers[i].thread, NULL);
-		if (workers[i].failed)
-			rc = 1;
 		service_worker_stats(workers[i].sw, &total);
 		service_worker_free(workers[i].sw);
 	}
@@ -414,13 +465,15 @@ main(int argc, char **argv)
 			errors += total.errors[i];
 		fprintf(stderr,
 			"veild: stopped; %llu requests, %llu items evaluated, %llu error replies, "
-			"%llu dropped; log: %llu entries written, %llu dropped\n",
+			"%llu dropped, %lld busy; log: %llu entries written, %llu dropped\n",
 			(unsigned long long)total.requests, (unsigned long long)total.items,
 			(unsigned long long)errors, (unsigned long long)total.dropped,
+			busy > 0 ? busy : 0,
 			(unsigned long long)counters.written, (unsigned long long)counters.dropped);
 	}
 out:
 	free(workers);
+	workqueue_free(queue);
 	transport_server_close(server);
 	qlog_close(log);
 	service_free(svc);

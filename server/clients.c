@@ -1,0 +1,609 @@
+#include "clients.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <lmdb.h>
+#include <sodium.h>
+
+#include "keyfile.h"
+#include "lmdb_util.h"
+
+#define KEY_KIND        "veil-clients-key-v1"
+#define SECRET_SIZE     32
+/* Sparse: only pages in use take disk space. About 10^7 clients. */
+#define MAP_SIZE        ((size_t)4 << 30)
+#define MAX_DBS         2
+#define MAX_READERS     1024
+#define DB_CLIENTS      "clients"
+#define DB_META         "meta"
+#define META_CONFIG     "config"
+#define CONFIG_VERSION  1
+#define CONFIG_SIZE     10
+#define VALUE_VERSION   1
+#define VALUE_SIZE      26
+#define FLAG_ENROLLED   0x01
+/* Tokens are counted in units of 1/UNITS_PER_TOKEN: a refill of R a day is R units a second. */
+#define UNITS_PER_TOKEN 86400u
+#define SECONDS_PER_DAY 86400
+
+struct clients {
+	MDB_env *env;
+	MDB_dbi records;
+	MDB_dbi meta;
+	clients_config config;
+	uint8_t *secret; /* sodium_malloc'd digest key */
+
+	int background_sync; /* veild's handle: written without fsync, synced by a thread */
+	pthread_mutex_t sync_lock;
+	pthread_cond_t sync_wake;
+	pthread_t syncer;
+	int syncer_running, stopping, locks_made;
+	atomic_int dirty;
+};
+
+/* A client's record, decoded. */
+typedef struct record {
+	int enrolled;
+	uint32_t quota;
+	uint64_t tokens; /* units */
+	int64_t refilled_at;
+	uint32_t last_use_day;
+} record;
+
+void
+clients_config_defaults(clients_config *c)
+{
+	c->enrolment_required = 1;
+	c->capacity = CLIENTS_DEFAULT_CAPACITY;
+	c->refill_per_day = CLIENTS_DEFAULT_REFILL_PER_DAY;
+}
+
+void
+clients_config_get(const clients *c, clients_config *out)
+{
+	*out = c->config;
+}
+
+/* ------------------------------------------------------------------ */
+/* Records and the bucket arithmetic */
+
+static void
+record_encode(uint8_t out[VALUE_SIZE], const record *r)
+{
+	out[0] = VALUE_VERSION;
+	out[1] = r->enrolled ? FLAG_ENROLLED : 0;
+	put_be32(out + 2, r->quota);
+	put_be64(out + 6, r->tokens);
+	put_be64(out + 14, (uint64_t)r->refilled_at);
+	put_be32(out + 22, r->last_use_day);
+}
+
+static veil_err
+record_decode(const MDB_val *v, record *r)
+{
+	const uint8_t *p = v->mv_data;
+	if (v->mv_size != VALUE_SIZE || p[0] != VALUE_VERSION || (p[1] & ~FLAG_ENROLLED) != 0)
+		return VEIL_ERR_CORRUPT;
+	r->enrolled = (p[1] & FLAG_ENROLLED) != 0;
+	r->quota = get_be32(p + 2);
+	r->tokens = get_be64(p + 6);
+	r->refilled_at = (int64_t)get_be64(p + 14);
+	r->last_use_day = get_be32(p + 22);
+	return VEIL_OK;
+}
+
+/* The capacity and refill in force for a client with quota override quota. */
+static void
+bucket_of(const clients_config *config, uint32_t quota, uint32_t *capacity, uint32_t *refill)
+{
+	*capacity = config->capacity;
+	*refill = config->refill_per_day;
+	if (quota == 0)
+		return;
+	*refill = quota;
+	if (config->refill_per_day > 0) {
+		const uint64_t scaled =
+		        (uint64_t)config->capacity * quota / config->refill_per_day;
+		*capacity = scaled < 1 ? 1 : scaled > UINT32_MAX ? UINT32_MAX : (uint32_t)scaled;
+	}
+}
+
+/* Brings r's tokens to now: refill (never past capacity); a clock that steps back refills nothing. */
+static void
+refill(record *r, uint32_t capacity, uint32_t rate, int64_t now)
+{
+	const uint64_t full = (uint64_t)capacity * UNITS_PER_TOKEN;
+	if (r->tokens > full)
+		r->tokens = full; /* the capacity was lowered */
+	if (now <= r->refilled_at)
+		return;
+	const uint64_t elapsed = (uint64_t)(now - r->refilled_at);
+	const uint64_t missing = full - r->tokens;
+	if (rate > 0 && elapsed >= (missing + rate - 1) / rate)
+		r->tokens = full;
+	else
+		r->tokens += elapsed * rate;
+	r->refilled_at = now;
+}
+
+/*
+ * Decides a charge of items on r at now, updating r when it is taken.
+ * Returns CLIENTS_OK or CLIENTS_RATE_LIMITED (with *retry_after).
+ */
+static clients_verdict
+decide(const clients_config *config, record *r, uint32_t items, int64_t now,
+       uint32_t *retry_after)
+{
+	uint32_t capacity, rate;
+	bucket_of(config, r->quota, &capacity, &rate);
+	refill(r, capacity, rate, now);
+	const uint64_t need = (uint64_t)items * UNITS_PER_TOKEN;
+	if (need <= r->tokens) {
+		r->tokens -= need;
+		if (items > 0 && now >= 0)
+			r->last_use_day = (uint32_t)(now / SECONDS_PER_DAY);
+		return CLIENTS_OK;
+	}
+	if (items > capacity || rate == 0) {
+		*retry_after = CLIENTS_RETRY_NEVER;
+	} else {
+		const uint64_t seconds = (need - r->tokens + rate - 1) / rate;
+		*retry_after = seconds >= CLIENTS_RETRY_NEVER ? CLIENTS_RETRY_NEVER - 1
+		                                              : (uint32_t)seconds;
+	}
+	return CLIENTS_RATE_LIMITED;
+}
+
+void
+clients_digest(const clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE],
+               uint8_t out[CLIENTS_DIGEST_SIZE])
+{
+	crypto_generichash(out, CLIENTS_DIGEST_SIZE, client_key, CLIENTS_KEY_SIZE, c->secret,
+	                   SECRET_SIZE);
+}
+
+/* ------------------------------------------------------------------ */
+/* Charging */
+
+/*
+ * The record of digest in txn into *r: VEIL_OK, or VEIL_ERR_NOT_FOUND
+ * with *r a fresh bucket (full at now) for an unknown client.
+ */
+static veil_err
+load(const clients *c, MDB_txn *txn, const uint8_t digest[CLIENTS_DIGEST_SIZE], int64_t now,
+     record *r)
+{
+	MDB_val k = val_of(digest, CLIENTS_DIGEST_SIZE), v;
+	const int rc = mdb_get(txn, c->records, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		memset(r, 0, sizeof(*r));
+		r->tokens = (uint64_t)c->config.capacity * UNITS_PER_TOKEN;
+		r->refilled_at = now;
+		return VEIL_ERR_NOT_FOUND;
+	}
+	if (rc != 0)
+		return lmdb_err(rc);
+	return record_decode(&v, r);
+}
+
+static veil_err
+store(clients *c, MDB_txn *txn, const uint8_t digest[CLIENTS_DIGEST_SIZE], const record *r)
+{
+	uint8_t value[VALUE_SIZE];
+	record_encode(value, r);
+	MDB_val k = val_of(digest, CLIENTS_DIGEST_SIZE), v = val_of(value, sizeof(value));
+	return lmdb_err(mdb_put(txn, c->records, &k, &v, 0));
+}
+
+static void
+note_write(clients *c)
+{
+	if (c->background_sync)
+		atomic_store(&c->dirty, 1);
+}
+
+/* One pass of the charge in txn; on CLIENTS_OK, *r is the record to store. */
+static clients_verdict
+charge_in(clients *c, MDB_txn *txn, const uint8_t digest[CLIENTS_DIGEST_SIZE], uint32_t items,
+          int64_t now, uint32_t *retry_after, record *r)
+{
+	veil_err err = load(c, txn, digest, now, r);
+	if (err == VEIL_ERR_NOT_FOUND && !c->config.enrolment_required)
+		err = VEIL_OK; /* open enrolment: a fresh bucket */
+	else if (err == VEIL_ERR_NOT_FOUND || (err == VEIL_OK && !r->enrolled &&
+	                                       c->config.enrolment_required))
+		return CLIENTS_UNAUTHORIZED;
+	if (err != VEIL_OK)
+		return CLIENTS_ERROR;
+	return decide(&c->config, r, items, now, retry_after);
+}
+
+clients_verdict
+clients_charge(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t items,
+               int64_t now, uint32_t *retry_after)
+{
+	uint8_t digest[CLIENTS_DIGEST_SIZE];
+	MDB_txn *txn = NULL;
+	record r;
+	uint32_t ignored = 0;
+
+	if (retry_after == NULL)
+		retry_after = &ignored;
+	*retry_after = 0;
+	if (c == NULL || client_key == NULL)
+		return CLIENTS_ERROR;
+	clients_digest(c, client_key, digest);
+
+	/* Refusals and free requests are decided in a read transaction. */
+	if (mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn) != 0)
+		return CLIENTS_ERROR;
+	clients_verdict verdict = charge_in(c, txn, digest, items, now, retry_after, &r);
+	mdb_txn_abort(txn);
+	if (verdict != CLIENTS_OK || items == 0)
+		return verdict;
+
+	/* Taking tokens: again, in the write transaction, as other charges may have come first. */
+	if (mdb_txn_begin(c->env, NULL, 0, &txn) != 0)
+		return CLIENTS_ERROR;
+	verdict = charge_in(c, txn, digest, items, now, retry_after, &r);
+	if (verdict != CLIENTS_OK) {
+		mdb_txn_abort(txn);
+		return verdict;
+	}
+	if (store(c, txn, digest, &r) != VEIL_OK) {
+		mdb_txn_abort(txn);
+		return CLIENTS_ERROR;
+	}
+	if (mdb_txn_commit(txn) != 0)
+		return CLIENTS_ERROR;
+	note_write(c);
+	return CLIENTS_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Enrolment */
+
+veil_err
+clients_enrol(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t quota,
+              int64_t now, int *was_enrolled)
+{
+	uint8_t digest[CLIENTS_DIGEST_SIZE];
+	MDB_txn *txn = NULL;
+	record r;
+
+	if (was_enrolled != NULL)
+		*was_enrolled = 0;
+	if (c == NULL || client_key == NULL)
+		return VEIL_ERR_ARGUMENT;
+	clients_digest(c, client_key, digest);
+	int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	if (rc != 0)
+		return lmdb_err(rc);
+	veil_err err = load(c, txn, digest, now, &r);
+	if (err == VEIL_ERR_NOT_FOUND) {
+		/* A full bucket of the size the override gives. */
+		uint32_t capacity, rate;
+		bucket_of(&c->config, quota, &capacity, &rate);
+		r.tokens = (uint64_t)capacity * UNITS_PER_TOKEN;
+		err = VEIL_OK;
+	}
+	if (err != VEIL_OK) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	if (was_enrolled != NULL)
+		*was_enrolled = r.enrolled;
+	r.enrolled = 1;
+	r.quota = quota;
+	if ((err = store(c, txn, digest, &r)) != VEIL_OK) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return lmdb_err(rc);
+	note_write(c);
+	return VEIL_OK;
+}
+
+veil_err
+clients_remove(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE])
+{
+	uint8_t digest[CLIENTS_DIGEST_SIZE];
+	MDB_txn *txn = NULL;
+	record r;
+
+	if (c == NULL || client_key == NULL)
+		return VEIL_ERR_ARGUMENT;
+	clients_digest(c, client_key, digest);
+	int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	if (rc != 0)
+		return lmdb_err(rc);
+	veil_err err = load(c, txn, digest, 0, &r);
+	if (err == VEIL_OK && !r.enrolled)
+		err = VEIL_ERR_NOT_FOUND;
+	if (err == VEIL_OK) {
+		r.enrolled = 0;
+		err = store(c, txn, digest, &r);
+	}
+	if (err != VEIL_OK) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return lmdb_err(rc);
+	note_write(c);
+	return VEIL_OK;
+}
+
+veil_err
+clients_list(clients *c, int64_t now, int (*fn)(void *arg, const clients_record *r), void *arg)
+{
+	MDB_txn *txn = NULL;
+	MDB_cursor *cursor = NULL;
+	MDB_val k, v;
+	veil_err err = VEIL_OK;
+
+	if (c == NULL || fn == NULL)
+		return VEIL_ERR_ARGUMENT;
+	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, c->records, &cursor);
+	if (rc != 0) {
+		err = lmdb_err(rc);
+		goto out;
+	}
+	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
+		clients_record out;
+		record r;
+		if (k.mv_size != CLIENTS_DIGEST_SIZE || (err = record_decode(&v, &r)) != VEIL_OK) {
+			err = VEIL_ERR_CORRUPT;
+			goto out;
+		}
+		memset(&out, 0, sizeof(out));
+		memcpy(out.digest, k.mv_data, CLIENTS_DIGEST_SIZE);
+		bucket_of(&c->config, r.quota, &out.capacity, &out.refill_per_day);
+		refill(&r, out.capacity, out.refill_per_day, now);
+		out.enrolled = r.enrolled;
+		out.quota = r.quota;
+		out.tokens = (uint32_t)(r.tokens / UNITS_PER_TOKEN);
+		out.last_use_day = r.last_use_day;
+		if (fn(arg, &out) != 0)
+			break;
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		err = lmdb_err(rc);
+out:
+	if (cursor != NULL)
+		mdb_cursor_close(cursor);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* The sync thread */
+
+static void *
+syncer_main(void *arg)
+{
+	clients *c = arg;
+	struct timespec deadline;
+
+	pthread_mutex_lock(&c->sync_lock);
+	while (!c->stopping) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_nsec += (long)(CLIENTS_SYNC_INTERVAL_MS % 1000) * 1000000L;
+		deadline.tv_sec += CLIENTS_SYNC_INTERVAL_MS / 1000 + deadline.tv_nsec / 1000000000L;
+		deadline.tv_nsec %= 1000000000L;
+		while (!c->stopping &&
+		       pthread_cond_timedwait(&c->sync_wake, &c->sync_lock, &deadline) != ETIMEDOUT)
+			;
+		pthread_mutex_unlock(&c->sync_lock);
+		if (atomic_exchange(&c->dirty, 0))
+			(void)mdb_env_sync(c->env, 1); /* on failure the next round tries again */
+		pthread_mutex_lock(&c->sync_lock);
+	}
+	pthread_mutex_unlock(&c->sync_lock);
+	return NULL;
+}
+
+enum {
+	MADE_LOCK = 1 << 0,
+	MADE_WAKE = 1 << 1,
+};
+
+static veil_err
+start_syncer(clients *c)
+{
+	pthread_condattr_t attr;
+	if (pthread_mutex_init(&c->sync_lock, NULL) != 0)
+		return VEIL_ERR_SYSTEM;
+	c->locks_made |= MADE_LOCK;
+	if (pthread_condattr_init(&attr) != 0)
+		return VEIL_ERR_SYSTEM;
+	int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (rc == 0 && (rc = pthread_cond_init(&c->sync_wake, &attr)) == 0)
+		c->locks_made |= MADE_WAKE;
+	pthread_condattr_destroy(&attr);
+	if (rc != 0)
+		return VEIL_ERR_SYSTEM;
+	if (pthread_create(&c->syncer, NULL, syncer_main, c) != 0)
+		return VEIL_ERR_SYSTEM;
+	c->syncer_running = 1;
+	return VEIL_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening and closing */
+
+static char *
+join_path(const char *dir, const char *name)
+{
+	const size_t need = strlen(dir) + 1 + strlen(name) + 1;
+	char *p = malloc(need);
+	if (p != NULL)
+		snprintf(p, need, "%s/%s", dir, name);
+	return p;
+}
+
+/* Reads the digest key at path, or makes it (0600) when there is none. */
+static veil_err
+load_secret(const char *path, uint8_t *secret)
+{
+	veil_err err = keyfile_read(path, KEY_KIND, secret, SECRET_SIZE);
+	if (err != VEIL_ERR_NOT_FOUND)
+		return err;
+	randombytes_buf(secret, SECRET_SIZE);
+	err = keyfile_write(path, KEY_KIND, secret, SECRET_SIZE);
+	if (err == VEIL_ERR_EXISTS) /* another process made it first */
+		err = keyfile_read(path, KEY_KIND, secret, SECRET_SIZE);
+	return err;
+}
+
+static veil_err
+config_read(clients *c, MDB_txn *txn)
+{
+	MDB_val k = val_of(META_CONFIG, strlen(META_CONFIG)), v;
+	const int rc = mdb_get(txn, c->meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		clients_config_defaults(&c->config);
+		return VEIL_OK;
+	}
+	if (rc != 0)
+		return lmdb_err(rc);
+	const uint8_t *p = v.mv_data;
+	if (v.mv_size != CONFIG_SIZE || p[0] != CONFIG_VERSION || p[1] > 1 || get_be32(p + 2) == 0)
+		return VEIL_ERR_CORRUPT;
+	c->config.enrolment_required = p[1];
+	c->config.capacity = get_be32(p + 2);
+	c->config.refill_per_day = get_be32(p + 6);
+	return VEIL_OK;
+}
+
+static veil_err
+config_write(clients *c, MDB_txn *txn)
+{
+	uint8_t value[CONFIG_SIZE];
+	value[0] = CONFIG_VERSION;
+	value[1] = c->config.enrolment_required ? 1 : 0;
+	put_be32(value + 2, c->config.capacity);
+	put_be32(value + 6, c->config.refill_per_day);
+	MDB_val k = val_of(META_CONFIG, strlen(META_CONFIG)), v = val_of(value, sizeof(value));
+	return lmdb_err(mdb_put(txn, c->meta, &k, &v, 0));
+}
+
+veil_err
+clients_open(const char *state_dir, const clients_config *config, clients **out)
+{
+	clients *c = NULL;
+	char *dir = NULL, *key_path = NULL;
+	MDB_txn *txn = NULL;
+	struct stat st;
+	veil_err err;
+	int rc;
+
+	if (out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	*out = NULL;
+	if (state_dir == NULL || (config != NULL && config->capacity == 0))
+		return VEIL_ERR_ARGUMENT;
+	if (stat(state_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+		return VEIL_ERR_NOT_FOUND;
+	if ((c = calloc(1, sizeof(*c))) == NULL || (dir = join_path(state_dir, CLIENTS_DIR)) == NULL ||
+	    (key_path = join_path(state_dir, CLIENTS_KEY_FILE)) == NULL ||
+	    (c->secret = sodium_malloc(SECRET_SIZE)) == NULL) {
+		err = VEIL_ERR_NOMEM;
+		goto out;
+	}
+	c->background_sync = config != NULL;
+	if ((err = load_secret(key_path, c->secret)) != VEIL_OK)
+		goto out;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+		err = VEIL_ERR_SYSTEM;
+		goto out;
+	}
+	if ((rc = mdb_env_create(&c->env)) != 0) {
+		err = lmdb_err(rc);
+		goto out;
+	}
+	if ((rc = mdb_env_set_maxdbs(c->env, MAX_DBS)) != 0 ||
+	    (rc = mdb_env_set_mapsize(c->env, MAP_SIZE)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(c->env, MAX_READERS)) != 0 ||
+	    (rc = mdb_env_open(c->env, dir, MDB_NOTLS | (c->background_sync ? MDB_NOSYNC : 0),
+	                       0600)) != 0) {
+		err = lmdb_err(rc);
+		goto out;
+	}
+	int dead = 0;
+	mdb_reader_check(c->env, &dead); /* reader slots of processes that died */
+	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0 ||
+	    (rc = mdb_dbi_open(txn, DB_CLIENTS, MDB_CREATE, &c->records)) != 0 ||
+	    (rc = mdb_dbi_open(txn, DB_META, MDB_CREATE, &c->meta)) != 0) {
+		err = lmdb_err(rc);
+		goto out;
+	}
+	if (config != NULL) {
+		c->config = *config;
+		err = config_write(c, txn);
+	} else {
+		err = config_read(c, txn);
+	}
+	if (err != VEIL_OK)
+		goto out;
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if (rc != 0) {
+		err = lmdb_err(rc);
+		goto out;
+	}
+	if (c->background_sync && (rc = mdb_env_sync(c->env, 1)) != 0) {
+		err = lmdb_err(rc);
+		goto out;
+	}
+	if (c->background_sync && (err = start_syncer(c)) != VEIL_OK)
+		goto out;
+	*out = c;
+	c = NULL;
+	err = VEIL_OK;
+out:
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	clients_close(c);
+	free(dir);
+	free(key_path);
+	return err;
+}
+
+void
+clients_close(clients *c)
+{
+	if (c == NULL)
+		return;
+	if (c->syncer_running) {
+		pthread_mutex_lock(&c->sync_lock);
+		c->stopping = 1;
+		pthread_cond_signal(&c->sync_wake);
+		pthread_mutex_unlock(&c->sync_lock);
+		pthread_join(c->syncer, NULL);
+	}
+	if (c->env != NULL) {
+		if (c->background_sync)
+			(void)mdb_env_sync(c->env, 1);
+		mdb_env_close(c->env);
+	}
+	if (c->locks_made & MADE_LOCK)
+		pthread_mutex_destroy(&c->sync_lock);
+	if (c->locks_made & MADE_WAKE)
+		pthread_cond_destroy(&c->sync_wake);
+	if (c->secret != NULL)
+		sodium_free(c->secret); /* wipes it */
+	free(c);
+}

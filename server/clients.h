@@ -1,0 +1,168 @@
+/*
+ * Clients: who may ask (enrolment) and how much (quota). DESIGN.md
+ * "Transport and abuse": a per-client quota of evaluated items bounds
+ * what an enumerating client learns (Hagen et al., NDSS 2021).
+ *
+ * Quota: a token bucket per client, one token per evaluated item. It
+ * holds at most `capacity` tokens and regains `refill_per_day` tokens a
+ * day, continuously (one every 86400 / refill_per_day seconds). A request
+ * is charged before anything is evaluated; one that would take more
+ * tokens than the bucket holds is refused whole and takes none.
+ *
+ * The defaults, CLIENTS_DEFAULT_CAPACITY 6,000 and
+ * CLIENTS_DEFAULT_REFILL_PER_DAY 1,500:
+ *   - a full bucket re-checks a 5,000-contact address book at once, with
+ *     1,000 to spare;
+ *   - re-checking that book once a week takes 5,000 / 7 = 715 a day, which
+ *     leaves about 785 a day for new contacts ("a few hundred");
+ *   - enumerating one area code (10^7 numbers, ~8M of them live) takes
+ *     8,000,000 / 1,500 = 5,333 days, 14.6 years, per enrolled key; all of
+ *     NANP (10^10) takes 18,000 years.
+ * A per-client quota override N (veil-admin client add --quota N) sets
+ * that client's refill to N a day and its capacity in the same ratio as
+ * the configuration's (capacity * N / refill_per_day; 4 N by default).
+ *
+ * Storage, in the state directory (the query log's pattern, qlog.h):
+ *   clients.key        a 32-byte secret (common/keyfile.h, 0600), made on
+ *                      first use: the key of the digests below
+ *   clients/data.mdb   the LMDB environment (directory mode 0700), DBs:
+ *     clients  key:   BLAKE2b-256(key = clients.key, message = client
+ *                     public key): the client key itself is never stored
+ *              value: version u8 (1) | flags u8 (bit 0: enrolled) |
+ *                     quota override u32 BE (0: none) | tokens u64 BE (in
+ *                     units of 1/86400 token) | refilled_at i64 BE (unix
+ *                     seconds the tokens are as of) | last use u32 BE
+ *                     (the day, unix seconds / 86400, of the last charge;
+ *                     0: never)
+ *     meta     "config"  version u8 (1) | enrolment_required u8 |
+ *                        capacity u32 BE | refill_per_day u32 BE: the
+ *                        configuration veild last opened with, so that
+ *                        veil-admin shows tokens as veild counts them
+ * Tokens are kept in 1/86400 units so that a refill of R a day is R units
+ * a second, exactly. A removed client keeps its record (not enrolled), so
+ * enrolling it again, or reaching an open server with it, does not refill
+ * its bucket.
+ *
+ * Durability: veild's handle (clients_open() with a config) writes each
+ * charge in its own LMDB transaction without fsync, and a thread fsyncs
+ * the environment every CLIENTS_SYNC_INTERVAL_MS and at close. A veild
+ * crash or kill loses no charge (the pages are in the OS's cache); a
+ * power loss or OS crash loses at most the last second of charges. Any
+ * number of processes may open the environment (veil-admin beside a
+ * running veild); LMDB serializes writers, and a charge sees enrolment
+ * changes from the next call on.
+ *
+ * Threads: clients_charge() from any number of threads at once; the
+ * other calls on one handle from one thread at a time. veil_crypto_init()
+ * must have succeeded before clients_open().
+ */
+#ifndef VEIL_SERVER_CLIENTS_H
+#define VEIL_SERVER_CLIENTS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define CLIENTS_DIR                    "clients"     /* under the state directory */
+#define CLIENTS_KEY_FILE               "clients.key" /* likewise */
+#define CLIENTS_KEY_SIZE               32            /* a client's X25519 public key */
+#define CLIENTS_DIGEST_SIZE            32
+#define CLIENTS_DEFAULT_CAPACITY       6000
+#define CLIENTS_DEFAULT_REFILL_PER_DAY 1500
+#define CLIENTS_SYNC_INTERVAL_MS       1000
+/* retry_after when the request can never fit: more items than the bucket holds, or no refill. */
+#define CLIENTS_RETRY_NEVER            UINT32_MAX
+
+typedef struct clients clients;
+
+typedef struct clients_config {
+	int enrolment_required; /* 1: only enrolled keys; 0 (open): any key, default quota */
+	uint32_t capacity;      /* tokens a full bucket holds; 1 or more */
+	uint32_t refill_per_day;
+} clients_config;
+
+/* Enrolment required, CLIENTS_DEFAULT_CAPACITY, CLIENTS_DEFAULT_REFILL_PER_DAY. */
+void clients_config_defaults(clients_config *c);
+
+/*
+ * Opens (creating) the clients database of state_dir and its digest key.
+ * config: veild's configuration, recorded for veil-admin; the handle then
+ * syncs in the background (see Durability). config NULL (veil-admin): the
+ * configuration last recorded, or the defaults; every write is synced.
+ * Errors: VEIL_ERR_ARGUMENT (capacity 0), VEIL_ERR_NOT_FOUND (no
+ * state_dir), VEIL_ERR_PERMISSION (clients.key readable by others),
+ * VEIL_ERR_CORRUPT (a damaged key file or database), VEIL_ERR_NOMEM,
+ * VEIL_ERR_SYSTEM.
+ */
+veil_err clients_open(const char *state_dir, const clients_config *config, clients **out)
+        __attribute__((warn_unused_result));
+
+/* Syncs, stops the sync thread, wipes the digest key. NULL is a no-op. */
+void clients_close(clients *c);
+
+typedef enum clients_verdict {
+	CLIENTS_OK,
+	CLIENTS_UNAUTHORIZED, /* enrolment required and client_key is not enrolled */
+	CLIENTS_RATE_LIMITED, /* *retry_after: seconds until enough tokens, or CLIENTS_RETRY_NEVER */
+	CLIENTS_ERROR,        /* the database failed: answer INTERNAL, evaluate nothing */
+} clients_verdict;
+
+/*
+ * Charges items tokens to client_key at now (unix seconds), or refuses
+ * and takes none. *retry_after is 0 but for CLIENTS_RATE_LIMITED. A read
+ * transaction decides refusals; only a charge that takes tokens (items >
+ * 0) writes. Open enrolment: an unknown key starts with a full bucket of
+ * the default size. A clock that steps back refills nothing. Thread safe.
+ */
+clients_verdict clients_charge(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE],
+                               uint32_t items, int64_t now, uint32_t *retry_after);
+
+/* ------------------------------------------------------------------ */
+/* Enrolment (veil-admin client ...) */
+
+/*
+ * Enrols client_key with quota override quota (0: the configuration's),
+ * or sets the override of an enrolled one. A new client starts with a
+ * full bucket at now; a known one keeps its tokens. *was_enrolled (when
+ * not NULL) says whether it already was. Errors: VEIL_ERR_LIMIT (the
+ * database is full), VEIL_ERR_CORRUPT, VEIL_ERR_SYSTEM.
+ */
+veil_err clients_enrol(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t quota,
+                       int64_t now, int *was_enrolled) __attribute__((warn_unused_result));
+
+/*
+ * Withdraws client_key's enrolment; its bucket is kept. Errors:
+ * VEIL_ERR_NOT_FOUND (not enrolled; nothing changed), those of
+ * clients_enrol().
+ */
+veil_err clients_remove(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE])
+        __attribute__((warn_unused_result));
+
+/* One client as clients_list() reports it: never its key. */
+typedef struct clients_record {
+	uint8_t digest[CLIENTS_DIGEST_SIZE];
+	int enrolled;
+	uint32_t quota;          /* the override, 0 for none */
+	uint32_t capacity;       /* in force for this client */
+	uint32_t refill_per_day; /* likewise */
+	uint32_t tokens;         /* whole tokens as of the now given to clients_list() */
+	uint32_t last_use_day;   /* 0: never charged */
+} clients_record;
+
+/*
+ * Calls fn for every client known (enrolled or not), in digest order,
+ * with tokens as of now. fn returning non-zero stops the walk (VEIL_OK).
+ * Errors: VEIL_ERR_CORRUPT (a damaged record), LMDB's.
+ */
+veil_err clients_list(clients *c, int64_t now, int (*fn)(void *arg, const clients_record *r),
+                      void *arg) __attribute__((warn_unused_result));
+
+/* The digest client_key is stored under (its first bytes are its fingerprint). */
+void clients_digest(const clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE],
+                    uint8_t out[CLIENTS_DIGEST_SIZE]);
+
+/* The configuration the handle counts with. */
+void clients_config_get(const clients *c, clients_config *out);
+
+#endif
