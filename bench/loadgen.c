@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -200,9 +201,9 @@ pool_build_frame(loadgen_pool *pool, size_t f, uint32_t *prefixes, buf *inner)
 	                    pool->blinded + first * pool->ne);
 	if ((err = buf_error(inner)) != VEIL_OK)
 		return err;
-	return envelope_seal_request(pool->peer->client_public, pool->peer->client_secret,
-	                             pool->peer->server_key, (const uint8_t *)buf_data(inner),
-	                             buf_len(inner), &pool->frames[f]);
+	/* Kept unsealed: each send seals it afresh (loadgen_pool_seal), since
+	 * the server serves a sealed request once. */
+	return buf_append(&pool->frames[f], buf_data(inner), buf_len(inner));
 }
 
 veil_err
@@ -301,11 +302,14 @@ loadgen_pool_frames(const loadgen_pool *pool)
 	return pool->plan.frames;
 }
 
-const uint8_t *
-loadgen_pool_frame(const loadgen_pool *pool, size_t i, size_t *len)
+veil_err
+loadgen_pool_seal(const loadgen_pool *pool, size_t i, buf *frame_out)
 {
-	*len = buf_len(&pool->frames[i]);
-	return (const uint8_t *)buf_data(&pool->frames[i]);
+	buf_reset(frame_out);
+	return envelope_seal_request_shared(pool->peer->client_public, pool->peer->shared,
+	                                    (uint64_t)time(NULL),
+	                                    (const uint8_t *)buf_data(&pool->frames[i]),
+	                                    buf_len(&pool->frames[i]), frame_out);
 }
 
 /* The reply's fields that must repeat the request's, or its shape. */

@@ -86,8 +86,11 @@ veil_err loadgen_pool_new(const loadgen_peer *peer, const loadgen_plan *plan, lo
 void loadgen_pool_free(loadgen_pool *pool);
 
 size_t loadgen_pool_frames(const loadgen_pool *pool);
-/* Frame i (i < frames): its bytes, valid until the pool is freed. */
-const uint8_t *loadgen_pool_frame(const loadgen_pool *pool, size_t i, size_t *len);
+/* Seals request i (i < frames) afresh into frame_out: a new nonce and the
+ * current time, with the precomputed shared key (no X25519 per send). The
+ * server serves a sealed request once, so every send needs its own. */
+veil_err loadgen_pool_seal(const loadgen_pool *pool, size_t i, buf *frame_out)
+        __attribute__((warn_unused_result));
 
 typedef enum loadgen_verdict {
 	/* A sealed LOOKUP_REPLY to frame i, of the shape asked for. */

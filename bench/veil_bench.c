@@ -473,18 +473,20 @@ connection_load(connection *c)
 	const run *r = c->run;
 	const size_t frames = loadgen_pool_frames(c->pool);
 	const uint64_t every = r->opt->sample_every;
-	buf reply;
+	buf reply, frame;
 	buf_init(&reply);
+	buf_init(&frame);
 
 	for (uint64_t n = 0; bench_now() < r->deadline; n++) {
 		const size_t i = n % frames;
-		size_t len;
-		const uint8_t *frame = loadgen_pool_frame(c->pool, i, &len);
 		uint16_t status = 0;
 
 		buf_reset(&reply);
 		const double sent = bench_now();
-		const veil_err err = transport_client_request(c->transport, frame, len, &reply);
+		veil_err err = loadgen_pool_seal(c->pool, i, &frame);
+		if (err == VEIL_OK)
+			err = transport_client_request(c->transport, (const uint8_t *)buf_data(&frame),
+						       buf_len(&frame), &reply);
 		const double done = bench_now();
 		const bool counted = done >= r->measure_from && done <= r->deadline;
 		tally *t = counted ? &c->window : &c->outside;
@@ -503,7 +505,7 @@ connection_load(connection *c)
 			t->ok++;
 			if (counted) {
 				c->items += r->opt->batch;
-				c->request_bytes += len;
+				c->request_bytes += buf_len(&frame);
 				c->reply_bytes += buf_len(&reply);
 				keep_latency(c, done - sent);
 			}
@@ -519,6 +521,7 @@ connection_load(connection *c)
 		}
 	}
 	buf_free(&reply);
+	buf_free(&frame);
 }
 
 /* Pool, socket and a first exchange (INFO) so the connection is up. */

@@ -1,6 +1,8 @@
 #include "envelope.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "wire.h"
 
@@ -77,19 +79,66 @@ put_box(buf *out, const uint8_t *pk, const uint8_t *sk, const uint8_t *inner, si
 }
 
 veil_err
+envelope_shared_key(const uint8_t peer_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
+		    const uint8_t own_sk[static ENVELOPE_SECRET_KEY_SIZE],
+		    uint8_t shared_out[static ENVELOPE_SHARED_KEY_SIZE])
+{
+	if (crypto_box_beforenm(shared_out, peer_pk, own_sk) != 0) {
+		sodium_memzero(shared_out, ENVELOPE_SHARED_KEY_SIZE);
+		return VEIL_ERR_CRYPTO; /* a small-order public key */
+	}
+	return VEIL_OK;
+}
+
+veil_err
+envelope_seal_request_shared(const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
+			     const uint8_t shared[static ENVELOPE_SHARED_KEY_SIZE],
+			     uint64_t sent_at, const uint8_t *inner, size_t inner_len,
+			     buf *frame_out)
+{
+	if (inner_len > PROTO_MAX_REQUEST_SIZE)
+		return VEIL_ERR_LIMIT;
+	const size_t plain_len = ENVELOPE_TIME_SIZE + inner_len;
+	uint8_t *plain = malloc(plain_len);
+	if (plain == NULL)
+		return VEIL_ERR_NOMEM;
+	for (size_t i = 0; i < ENVELOPE_TIME_SIZE; i++)
+		plain[i] = (uint8_t)(sent_at >> (56 - 8 * i));
+	if (inner_len != 0)
+		memcpy(plain + ENVELOPE_TIME_SIZE, inner, inner_len);
+
+	const size_t start = buf_len(frame_out);
+	put_frame_header(frame_out, PROTO_FRAME_SEALED);
+	wire_put_bytes(frame_out, client_pk, ENVELOPE_PUBLIC_KEY_SIZE);
+	veil_err err = VEIL_OK;
+	uint8_t *nonce = wire_put_space(frame_out,
+					ENVELOPE_NONCE_SIZE + crypto_box_MACBYTES + plain_len);
+	if (nonce == NULL) {
+		err = buf_error(frame_out);
+	} else {
+		randombytes_buf(nonce, ENVELOPE_NONCE_SIZE);
+		crypto_box_easy_afternm(nonce + ENVELOPE_NONCE_SIZE, plain, plain_len, nonce,
+					shared);
+	}
+	if (err != VEIL_OK && buf_error(frame_out) == VEIL_OK)
+		buf_truncate(frame_out, start);
+	sodium_memzero(plain, plain_len);
+	free(plain);
+	return err;
+}
+
+veil_err
 envelope_seal_request(const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
 		      const uint8_t client_sk[static ENVELOPE_SECRET_KEY_SIZE],
 		      const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE], const uint8_t *inner,
 		      size_t inner_len, buf *frame_out)
 {
-	const size_t start = buf_len(frame_out);
-	put_frame_header(frame_out, PROTO_FRAME_SEALED);
-	wire_put_bytes(frame_out, client_pk, ENVELOPE_PUBLIC_KEY_SIZE);
-	veil_err err = put_box(frame_out, server_pk, client_sk, inner, inner_len);
+	uint8_t shared[ENVELOPE_SHARED_KEY_SIZE];
+	veil_err err = envelope_shared_key(server_pk, client_sk, shared);
 	if (err == VEIL_OK)
-		err = buf_error(frame_out);
-	if (err != VEIL_OK && buf_error(frame_out) == VEIL_OK)
-		buf_truncate(frame_out, start);
+		err = envelope_seal_request_shared(client_pk, shared, (uint64_t)time(NULL), inner,
+						   inner_len, frame_out);
+	sodium_memzero(shared, sizeof(shared));
 	return err;
 }
 
@@ -133,11 +182,30 @@ open_box(const proto_frame *frame, const uint8_t *pk, const uint8_t *sk, buf *ou
 
 veil_err
 envelope_open_request(const proto_frame *frame,
-		      const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE], buf *inner_out)
+		      const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE], buf *inner_out,
+		      uint64_t *sent_at)
 {
+	*sent_at = 0;
 	if (frame->type != PROTO_FRAME_SEALED)
 		return VEIL_ERR_ARGUMENT;
-	return open_box(frame, frame->client_key, server_sk, inner_out);
+	const size_t start = buf_len(inner_out);
+	veil_err err = open_box(frame, frame->client_key, server_sk, inner_out);
+	if (err != VEIL_OK)
+		return err;
+	/* sent_at u64 | inner: a box too short for the time is no request. */
+	if (buf_len(inner_out) - start < ENVELOPE_TIME_SIZE) {
+		buf_truncate(inner_out, start);
+		return VEIL_ERR_VERIFY;
+	}
+	uint8_t *plain = (uint8_t *)inner_out->data + start;
+	uint64_t t = 0;
+	for (size_t i = 0; i < ENVELOPE_TIME_SIZE; i++)
+		t = t << 8 | plain[i];
+	const size_t inner_len = buf_len(inner_out) - start - ENVELOPE_TIME_SIZE;
+	memmove(plain, plain + ENVELOPE_TIME_SIZE, inner_len);
+	buf_truncate(inner_out, start + inner_len);
+	*sent_at = t;
+	return VEIL_OK;
 }
 
 veil_err

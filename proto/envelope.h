@@ -28,6 +28,9 @@
 #define ENVELOPE_PUBLIC_KEY_SIZE crypto_box_PUBLICKEYBYTES
 #define ENVELOPE_SECRET_KEY_SIZE crypto_box_SECRETKEYBYTES
 #define ENVELOPE_NONCE_SIZE crypto_box_NONCEBYTES
+#define ENVELOPE_SHARED_KEY_SIZE crypto_box_BEFORENMBYTES
+/* A request's box holds the client's time (unix seconds, u64 BE) first. */
+#define ENVELOPE_TIME_SIZE 8
 
 typedef enum proto_frame_type {
 	PROTO_FRAME_SEALED = 0x01,
@@ -56,7 +59,24 @@ int proto_frame_has_header(const uint8_t *data, size_t len);
 veil_err proto_frame_decode(const uint8_t *data, size_t len, proto_frame *out)
 	__attribute__((warn_unused_result));
 
-/* Client: appends a SEALED frame carrying inner to frame_out. */
+/*
+ * The crypto_box shared key of a key pair and a peer's public key, for
+ * sealing many requests without an X25519 each. The caller wipes it.
+ * Errors: VEIL_ERR_CRYPTO (peer_pk is a small-order point).
+ */
+veil_err envelope_shared_key(const uint8_t peer_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
+			     const uint8_t own_sk[static ENVELOPE_SECRET_KEY_SIZE],
+			     uint8_t shared_out[static ENVELOPE_SHARED_KEY_SIZE])
+	__attribute__((warn_unused_result));
+
+/* Client: appends a SEALED frame carrying sent_at and inner, sealed under
+ * a shared key from envelope_shared_key(server_pk, client_sk). */
+veil_err envelope_seal_request_shared(const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
+				      const uint8_t shared[static ENVELOPE_SHARED_KEY_SIZE],
+				      uint64_t sent_at, const uint8_t *inner, size_t inner_len,
+				      buf *frame_out) __attribute__((warn_unused_result));
+
+/* Client: appends a SEALED frame carrying inner, stamped with the clock. */
 veil_err envelope_seal_request(const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
 			       const uint8_t client_sk[static ENVELOPE_SECRET_KEY_SIZE],
 			       const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
@@ -64,13 +84,14 @@ veil_err envelope_seal_request(const uint8_t client_pk[static ENVELOPE_PUBLIC_KE
 	__attribute__((warn_unused_result));
 
 /*
- * Server: opens a decoded SEALED frame into inner_out (appended).
- * Errors: VEIL_ERR_ARGUMENT (not a SEALED frame), VEIL_ERR_VERIFY (the
- * box does not open: wrong key, tampered, truncated), VEIL_ERR_NOMEM.
+ * Server: opens a decoded SEALED frame into inner_out (appended) and
+ * *sent_at (the client's time). Errors: VEIL_ERR_ARGUMENT (not a SEALED
+ * frame), VEIL_ERR_VERIFY (the box does not open: wrong key, tampered,
+ * truncated, or too short to hold the time), VEIL_ERR_NOMEM.
  */
 veil_err envelope_open_request(const proto_frame *frame,
 			       const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE],
-			       buf *inner_out) __attribute__((warn_unused_result));
+			       buf *inner_out, uint64_t *sent_at) __attribute__((warn_unused_result));
 
 /* Server: appends a SEALED_REPLY frame carrying inner, boxed to client_pk. */
 veil_err envelope_seal_reply(const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],

@@ -9,6 +9,7 @@
 
 #include "entry.h"
 #include "envelope.h"
+#include "replay.h"
 #include "oprf.h"
 #include "wire.h"
 
@@ -326,16 +327,45 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 		return;
 	}
 	buf_reset(&w->inner);
-	if (envelope_open_request(&frame, state_transport_secret(state), &w->inner) != VEIL_OK) {
+	uint64_t sent_at;
+	if (envelope_open_request(&frame, state_transport_secret(state), &w->inner, &sent_at) !=
+	    VEIL_OK) {
 		envelope_error_frame(reply, PROTO_STATUS_BAD_ENVELOPE);
 		w->stats.errors[PROTO_STATUS_BAD_ENVELOPE]++;
 		return;
 	}
 
+	/* A sealed request is served once, and only while it is fresh. */
+	uint16_t replay_status = PROTO_STATUS_OK;
+	if (w->svc->config.replay != NULL) {
+		/* Against the real clock, which the client's shares: the offset
+		 * of drills and simulations moves only what the log records. */
+		switch (replay_guard_check(w->svc->config.replay, frame.nonce, sent_at,
+					   (int64_t)time(NULL))) {
+		case REPLAY_FRESH:
+			break;
+		case REPLAY_SEEN:
+			replay_status = PROTO_STATUS_REPLAYED;
+			break;
+		case REPLAY_STALE:
+			replay_status = PROTO_STATUS_STALE;
+			break;
+		case REPLAY_FULL:
+			replay_status = PROTO_STATUS_BUSY;
+			break;
+		}
+	}
+
 	const uint8_t *inner = (const uint8_t *)buf_data(&w->inner);
 	const size_t inner_len = buf_len(&w->inner);
 	veil_err err = proto_msg_decode(inner, inner_len, &msg);
-	if (err != VEIL_OK) {
+	if (replay_status != PROTO_STATUS_OK) {
+		/* Nothing of a replay is served again, not even its errors. */
+		const uint8_t *id =
+			inner_len >= 1 + PROTO_REQUEST_ID_SIZE ? inner + 1 : no_request_id;
+		reply_error(w, id, replay_status);
+		err = VEIL_ERR_ARGUMENT; /* log no items for it */
+	} else if (err != VEIL_OK) {
 		/* Answer under the request id when there is one to read. */
 		const uint8_t *id =
 			inner_len >= 1 + PROTO_REQUEST_ID_SIZE ? inner + 1 : no_request_id;

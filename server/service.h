@@ -27,6 +27,7 @@ typedef struct service_config {
 	unsigned batch_cap;	 /* 1..PROTO_MAX_BATCH */
 	long long clock_offset; /* seconds added to the clock (drills, simulations) */
 	qlog *log;		 /* where answered requests are recorded; NULL: nowhere */
+	struct replay_guard *replay; /* refuses repeated and stale requests; NULL: none */
 } service_config;
 
 

@@ -24,6 +24,7 @@
 #include "state.h"
 #include "transport.h"
 #include "workqueue.h"
+#include "replay.h"
 
 #define MAX_THREADS 256
 #define POLL_MS 200
@@ -355,6 +356,7 @@ main(int argc, char **argv)
 {
 	options opt = {.batch_cap = SERVICE_DEFAULT_BATCH_CAP};
 	workqueue *queue = NULL;
+	replay_guard *replay = NULL;
 	long long busy = 0;
 	qlog *log = NULL;
 	qlog_config_defaults(&opt.log);
@@ -397,8 +399,15 @@ main(int argc, char **argv)
 			why_log[0] ? ": " : "", why_log);
 		goto out;
 	}
-	service_config config = {
-		.batch_cap = opt.batch_cap, .clock_offset = opt.clock_offset, .log = log};
+	if ((err = replay_guard_new(REPLAY_DEFAULT_WINDOW, REPLAY_DEFAULT_SKEW,
+				    REPLAY_DEFAULT_CAPACITY, &replay)) != VEIL_OK) {
+		fprintf(stderr, "veild: %s\n", veil_strerror(err));
+		goto out;
+	}
+	service_config config = {.batch_cap = opt.batch_cap,
+				 .clock_offset = opt.clock_offset,
+				 .log = log,
+				 .replay = replay};
 	if ((err = service_new(state, &config, &svc)) != VEIL_OK) {
 		fprintf(stderr, "veild: %s\n", veil_strerror(err));
 		goto out;
@@ -474,6 +483,7 @@ main(int argc, char **argv)
 out:
 	free(workers);
 	workqueue_free(queue);
+	replay_guard_free(replay);
 	transport_server_close(server);
 	qlog_close(log);
 	service_free(svc);

@@ -449,6 +449,55 @@ case_server_still_answers_right_and_registry_unchanged(void)
 	CHECK(memcmp(now, registry_digest, sizeof(now)) == 0);
 }
 
+/* Seals inner with the client's key at the given time. */
+static void
+seal_at(const buf *inner, uint64_t sent_at, buf *frame)
+{
+	uint8_t shared[ENVELOPE_SHARED_KEY_SIZE];
+	buf_reset(frame);
+	if (envelope_shared_key(server_pk, client_sk, shared) != VEIL_OK ||
+	    envelope_seal_request_shared(client_pk, shared, sent_at,
+					 (const uint8_t *)buf_data(inner), buf_len(inner),
+					 frame) != VEIL_OK)
+		abort();
+	sodium_memzero(shared, sizeof(shared));
+}
+
+static void
+case_replayed_and_stale_requests(void)
+{
+	buf inner, frame, reply, opened;
+	proto_msg msg;
+	buf_init(&inner);
+	buf_init(&frame);
+	buf_init(&reply);
+	buf_init(&opened);
+	lookup_spec s = lookup_default();
+	encode_lookup(&s, &inner);
+
+	/* The first time it is served; the same bytes again are refused,
+	 * and the refusal carries nothing of the first answer. */
+	seal_at(&inner, (uint64_t)time(NULL), &frame);
+	CHECK(send_raw((const uint8_t *)buf_data(&frame), buf_len(&frame), &reply) == VEIL_OK);
+	CHECK(open_reply(&reply, &opened, &msg) == 0 && msg.type == PROTO_MSG_LOOKUP_REPLY);
+	expect("replayed request", (const uint8_t *)buf_data(&frame), buf_len(&frame),
+	       EXPECT_SEALED_ERROR, PROTO_STATUS_REPLAYED);
+	CHECK(send_raw((const uint8_t *)buf_data(&frame), buf_len(&frame), &reply) == VEIL_OK);
+	CHECK(open_reply(&reply, &opened, &msg) == 0 && msg.type == PROTO_MSG_ERROR &&
+	      buf_len(&opened) == 1 + PROTO_REQUEST_ID_SIZE + 2 + 4);
+
+	seal_at(&inner, (uint64_t)time(NULL) - 3600, &frame);
+	expect("an hour old", (const uint8_t *)buf_data(&frame), buf_len(&frame),
+	       EXPECT_SEALED_ERROR, PROTO_STATUS_STALE);
+	seal_at(&inner, (uint64_t)time(NULL) + 600, &frame);
+	expect("ten minutes ahead", (const uint8_t *)buf_data(&frame), buf_len(&frame),
+	       EXPECT_SEALED_ERROR, PROTO_STATUS_STALE);
+	buf_free(&inner);
+	buf_free(&frame);
+	buf_free(&reply);
+	buf_free(&opened);
+}
+
 /* 1 when needle (n bytes) occurs in hay. */
 static int
 contains(const uint8_t *hay, size_t len, const uint8_t *needle, size_t n)
@@ -528,6 +577,7 @@ static const test_case cases[] = {
 	{"oversized batches", case_oversized_batches},
 	{"bad prefixes", case_bad_prefixes},
 	{"invalid group elements", case_invalid_elements},
+	{"replayed and stale requests", case_replayed_and_stale_requests},
 	{"server still answers right, registry unchanged",
 	 case_server_still_answers_right_and_registry_unchanged},
 	{"the log's files hold nothing identifying", case_log_files_hold_nothing_identifying},

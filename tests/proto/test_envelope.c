@@ -3,6 +3,7 @@
  * wrong: bad header, short body, trailing bytes, tampered box, wrong key.
  */
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
@@ -31,6 +32,7 @@ case_request_and_reply_round_trip(void)
 	buf frame, opened, reply, reply_opened;
 	proto_frame f;
 	uint16_t error_code = 99;
+	uint64_t sent_at = 0;
 	keys_make(&k);
 	buf_init(&frame);
 	buf_init(&opened);
@@ -39,13 +41,14 @@ case_request_and_reply_round_trip(void)
 
 	CHECK(envelope_seal_request(k.client_pk, k.client_sk, k.server_pk, inner, sizeof(inner),
 				    &frame) == VEIL_OK);
-	CHECK(buf_len(&frame) == 6 + 32 + 24 + 16 + sizeof(inner));
+	CHECK(buf_len(&frame) == 6 + 32 + 24 + 16 + 8 + sizeof(inner));
 	CHECK(proto_frame_decode((const uint8_t *)buf_data(&frame), buf_len(&frame), &f) ==
 	      VEIL_OK);
 	CHECK(f.type == PROTO_FRAME_SEALED);
 	CHECK(memcmp(f.client_key, k.client_pk, 32) == 0);
-	REQUIRE(envelope_open_request(&f, k.server_sk, &opened) == VEIL_OK);
+	REQUIRE(envelope_open_request(&f, k.server_sk, &opened, &sent_at) == VEIL_OK);
 	CHECK(buf_len(&opened) == sizeof(inner) && memcmp(buf_data(&opened), inner, sizeof(inner)) == 0);
+	CHECK(sent_at + 5 >= (uint64_t)time(NULL) && sent_at <= (uint64_t)time(NULL));
 
 	CHECK(envelope_seal_reply(f.client_key, k.server_sk, inner, sizeof(inner), &reply) ==
 	      VEIL_OK);
@@ -65,6 +68,7 @@ case_tampered_or_misaddressed_boxes_do_not_open(void)
 	keys k, other;
 	buf frame, opened;
 	proto_frame f;
+	uint64_t sent_at;
 	keys_make(&k);
 	keys_make(&other);
 	buf_init(&frame);
@@ -79,13 +83,13 @@ case_tampered_or_misaddressed_boxes_do_not_open(void)
 	for (size_t i = 6; i < len; i += 7) {
 		bytes[i] ^= 0x01;
 		REQUIRE(proto_frame_decode(bytes, len, &f) == VEIL_OK);
-		CHECK(envelope_open_request(&f, k.server_sk, &opened) == VEIL_ERR_VERIFY);
+		CHECK(envelope_open_request(&f, k.server_sk, &opened, &sent_at) == VEIL_ERR_VERIFY);
 		CHECK(buf_len(&opened) == 0);
 		bytes[i] ^= 0x01;
 	}
 	/* Sealed to another server. */
 	REQUIRE(proto_frame_decode(bytes, len, &f) == VEIL_OK);
-	CHECK(envelope_open_request(&f, other.server_sk, &opened) == VEIL_ERR_VERIFY);
+	CHECK(envelope_open_request(&f, other.server_sk, &opened, &sent_at) == VEIL_ERR_VERIFY);
 
 	/* A reply opened under the wrong pinned key. */
 	buf reply;
