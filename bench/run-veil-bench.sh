@@ -97,7 +97,7 @@ fi
 port=
 for attempt in 1 2 3 4 5 6 7 8 9 10; do
 	try=$(( (RANDOM * 32768 + RANDOM) % 30000 + 20000 ))
-	"$veild" --state "$state" --listen "tcp://127.0.0.1:$try" --threads "$threads" \
+	"$veild" --state "$state" --listen "tcp://127.0.0.1:$try" --threads "$threads" --enrolment open \
 		${batch_cap:+--batch-cap "$batch_cap"} 2>"$work/veild.err" &
 	veild_pid=$!
 	for _ in $(seq 200); do

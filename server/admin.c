@@ -44,6 +44,8 @@ typedef struct options {
 	bool verifiable;
 	unsigned threads;
 	const char *since, *until, *now; /* log subcommands; parsed there */
+	const char *grace;               /* rotate: hours; parsed there */
+	bool finish;                     /* rotate --finish */
 	bool help;
 	int positional_count;
 	char **positional;
@@ -60,6 +62,8 @@ enum {
 	OPT_UNTIL = 1 << 6,
 	OPT_NOW = 1 << 7,
 	OPT_OWN = 1 << 8, /* the command parses its own options */
+	OPT_GRACE = 1 << 9,
+	OPT_FINISH = 1 << 10,
 };
 
 typedef struct command {
@@ -531,6 +535,95 @@ run_verify(const options *opt)
 }
 
 /* ------------------------------------------------------------------ */
+/* rotate */
+
+/* Hours of grace at most: ten years. */
+#define MAX_GRACE_HOURS 87600
+
+/* A decimal number in 0..max; -1 when text is not one. */
+static int
+parse_number(const char *text, uint64_t max, uint64_t *out)
+{
+	char *end = NULL;
+	if (text == NULL || text[0] < '0' || text[0] > '9')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static void
+print_time(const char *label, uint64_t t)
+{
+	char when[32] = "";
+	const time_t tt = (time_t)t;
+	struct tm tm;
+	if (gmtime_r(&tt, &tm) != NULL)
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%s %llu (%s)\n", label, (unsigned long long)t, when);
+}
+
+static int
+run_rotate(const options *opt)
+{
+	uint64_t now = (uint64_t)time(NULL), hours = 24;
+	progress prog = {.tty = isatty(STDERR_FILENO) == 1, .stage = STAGE_PARSE};
+	state_rotation rot;
+	const char *why = NULL;
+	veil_err err;
+
+	if (opt->now != NULL &&
+	    (parse_number(opt->now, (uint64_t)1 << 40, &now) != 0 || now == 0)) {
+		fail("--now takes a unix time in seconds, not %s", opt->now);
+		return EXIT_USAGE;
+	}
+	if (opt->grace != NULL &&
+	    (opt->finish || parse_number(opt->grace, MAX_GRACE_HOURS, &hours) != 0)) {
+		fail(opt->finish ? "--grace does not go with --finish"
+		                 : "--grace takes 0 to 87600 hours");
+		return EXIT_USAGE;
+	}
+	veil_state *st = open_state(opt);
+	if (st == NULL)
+		return 1;
+	prog.started = seconds_now();
+	if (opt->finish) {
+		err = state_retire_keys(st, now, &rot, &why);
+	} else {
+		const registry_import_options build = {opt->threads, on_progress, &prog};
+		err = state_rotate(st, now, hours * 3600, &build, &rot, &why);
+		progress_clear(&prog);
+	}
+	for (uint32_t i = 0; i < rot.removed_count; i++)
+		printf("retired key %u\n", rot.removed[i]);
+	if (err != VEIL_OK) {
+		fail("failed%s: %s%s%s",
+		     rot.removed_count > 0 ? " after retiring keys" : ", the registry is unchanged",
+		     veil_strerror(err), why != NULL ? ": " : "", why != NULL ? why : "");
+		state_free(st);
+		return 1;
+	}
+	if (!opt->finish) {
+		printf("current key %u\n", rot.new_key_id);
+		print_time("grace-until", rot.retire_at);
+	} else if (rot.removed_count == 0) {
+		printf("nothing to retire\n");
+	}
+	registry_schedule schedule;
+	if (registry_schedule_read(state_registry(st), &schedule) == VEIL_OK) {
+		printf("live-keys");
+		for (uint32_t i = 0; i < schedule.key_count; i++)
+			printf(" %u", schedule.key_ids[i]);
+		printf("\n");
+	}
+	state_free(st);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* log (server/admin_log.c) */
 
 static int
@@ -644,6 +737,19 @@ static const command commands[] = {
          "that the index holds exactly those, that payloads open, and that the counts\n"
          "and slots agree. Exits 1 when anything is wrong.\n",
          OPT_STATE | OPT_THREADS, 0, 0, run_verify},
+        {"rotate", "--state DIR [--grace HOURS] [--threads N] [--now UNIXTIME] | --finish",
+         "rotate the OPRF key; retire old keys after their grace",
+         "Makes a new OPRF key id (the highest live one + 1, file oprf-<id>.key),\n"
+         "builds its index from every registered handle while veild keeps serving\n"
+         "from the current one, then in one transaction makes it current. The key\n"
+         "that was current stays live, with its index, for HOURS (default 24), so\n"
+         "clients holding it keep working; veild picks the new key up without a\n"
+         "restart. Keys whose grace has passed are retired first: index dropped,\n"
+         "key file overwritten and removed. --finish only retires (and removes key\n"
+         "files no live key owns, left by an interrupted rotation). --now sets the\n"
+         "clock, for tests and drills. Interrupted at any moment, the registry is as\n"
+         "before or as after; `verify` passes either way.\n",
+         OPT_STATE | OPT_GRACE | OPT_FINISH | OPT_NOW | OPT_THREADS, 0, 0, run_rotate},
         {"log export", "--state DIR [--since DAY] [--until DAY]",
          "write the query log as JSON Lines, exactly as stored",
          "First line: the schema and the widths and targets in force; then one line\n"
@@ -733,6 +839,8 @@ parse_options(const command *c, int argc, char **argv, options *opt)
 	        {"--since", OPT_SINCE, true},
 	        {"--until", OPT_UNTIL, true},
 	        {"--now", OPT_NOW, true},
+	        {"--grace", OPT_GRACE, true},
+	        {"--finish", OPT_FINISH, false},
 	};
 	bool only_positional = false;
 
@@ -803,6 +911,12 @@ parse_options(const command *c, int argc, char **argv, options *opt)
 			break;
 		case OPT_NOW:
 			opt->now = value;
+			break;
+		case OPT_GRACE:
+			opt->grace = value;
+			break;
+		case OPT_FINISH:
+			opt->finish = true;
 			break;
 		case OPT_THREADS: {
 			char *end = NULL;

@@ -173,9 +173,8 @@ open_clients(const char *command, const char *state_dir)
 	veil_err err = clients_open(state_dir, NULL, &c);
 	if (err != VEIL_OK) {
 		fail(command, "cannot open the clients of %s: %s", state_dir,
-		     err == VEIL_ERR_PERMISSION
-		             ? "clients.key may be read by the group or others"
-		             : veil_strerror(err));
+		     err == VEIL_ERR_PERMISSION ? "clients.key may be read by the group or others"
+		                                : veil_strerror(err));
 		return NULL;
 	}
 	return c;
@@ -210,8 +209,8 @@ admin_client_add(int argc, char **argv)
 		return usage("add", ADD_SYNOPSIS, "%s",
 		             "PUBKEY must be 64 hex digits, as `veil keygen` prints");
 	if (a.quota != NULL && parse_quota(a.quota, &quota) != 0)
-		return usage("add", ADD_SYNOPSIS, "--quota takes 1 to 1000000000 items a day, not %s",
-		             a.quota);
+		return usage("add", ADD_SYNOPSIS,
+		             "--quota takes 1 to 1000000000 items a day, not %s", a.quota);
 	clients *c = open_clients("add", a.state);
 	if (c == NULL)
 		return 1;

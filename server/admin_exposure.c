@@ -686,6 +686,8 @@ write_config(sim *s, uint64_t universe)
 	buf_init(&b);
 	buf_printf(&b, "; veil-admin exposure simulate\n[veild]\nstate = %s\nlisten = %s\n",
 	           s->state, s->url);
+	/* The simulated users are not enrolled one by one: open enrolment. */
+	buf_printf(&b, "\n[clients]\nenrolment = open\n");
 	buf_printf(&b, "\n[log]\naccounts = %u\nuniverse = %llu\n", s->opt.users,
 	           (unsigned long long)universe);
 	if (s->opt.k_r != 0)

@@ -109,13 +109,13 @@ bucket_of(const clients_config *config, uint32_t quota, uint32_t *capacity, uint
 		return;
 	*refill = quota;
 	if (config->refill_per_day > 0) {
-		const uint64_t scaled =
-		        (uint64_t)config->capacity * quota / config->refill_per_day;
+		const uint64_t scaled = (uint64_t)config->capacity * quota / config->refill_per_day;
 		*capacity = scaled < 1 ? 1 : scaled > UINT32_MAX ? UINT32_MAX : (uint32_t)scaled;
 	}
 }
 
-/* Brings r's tokens to now: refill (never past capacity); a clock that steps back refills nothing. */
+/* Brings r's tokens to now: refill (never past capacity); a clock that steps back refills nothing.
+ */
 static void
 refill(record *r, uint32_t capacity, uint32_t rate, int64_t now)
 {
@@ -138,8 +138,7 @@ refill(record *r, uint32_t capacity, uint32_t rate, int64_t now)
  * Returns CLIENTS_OK or CLIENTS_RATE_LIMITED (with *retry_after).
  */
 static clients_verdict
-decide(const clients_config *config, record *r, uint32_t items, int64_t now,
-       uint32_t *retry_after)
+decide(const clients_config *config, record *r, uint32_t items, int64_t now, uint32_t *retry_after)
 {
 	uint32_t capacity, rate;
 	bucket_of(config, r->quota, &capacity, &rate);
@@ -217,8 +216,8 @@ charge_in(clients *c, MDB_txn *txn, const uint8_t digest[CLIENTS_DIGEST_SIZE], u
 	veil_err err = load(c, txn, digest, now, r);
 	if (err == VEIL_ERR_NOT_FOUND && !c->config.enrolment_required)
 		err = VEIL_OK; /* open enrolment: a fresh bucket */
-	else if (err == VEIL_ERR_NOT_FOUND || (err == VEIL_OK && !r->enrolled &&
-	                                       c->config.enrolment_required))
+	else if (err == VEIL_ERR_NOT_FOUND ||
+	         (err == VEIL_OK && !r->enrolled && c->config.enrolment_required))
 		return CLIENTS_UNAUTHORIZED;
 	if (err != VEIL_OK)
 		return CLIENTS_ERROR;
@@ -226,8 +225,8 @@ charge_in(clients *c, MDB_txn *txn, const uint8_t digest[CLIENTS_DIGEST_SIZE], u
 }
 
 clients_verdict
-clients_charge(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t items,
-               int64_t now, uint32_t *retry_after)
+clients_charge(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t items, int64_t now,
+               uint32_t *retry_after)
 {
 	uint8_t digest[CLIENTS_DIGEST_SIZE];
 	MDB_txn *txn = NULL;
@@ -271,8 +270,8 @@ clients_charge(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t 
 /* Enrolment */
 
 veil_err
-clients_enrol(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t quota,
-              int64_t now, int *was_enrolled)
+clients_enrol(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t quota, int64_t now,
+              int *was_enrolled)
 {
 	uint8_t digest[CLIENTS_DIGEST_SIZE];
 	MDB_txn *txn = NULL;
@@ -517,7 +516,8 @@ clients_open(const char *state_dir, const clients_config *config, clients **out)
 		return VEIL_ERR_ARGUMENT;
 	if (stat(state_dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		return VEIL_ERR_NOT_FOUND;
-	if ((c = calloc(1, sizeof(*c))) == NULL || (dir = join_path(state_dir, CLIENTS_DIR)) == NULL ||
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (dir = join_path(state_dir, CLIENTS_DIR)) == NULL ||
 	    (key_path = join_path(state_dir, CLIENTS_KEY_FILE)) == NULL ||
 	    (c->secret = sodium_malloc(SECRET_SIZE)) == NULL) {
 		err = VEIL_ERR_NOMEM;

@@ -104,7 +104,8 @@ void clients_close(clients *c);
 typedef enum clients_verdict {
 	CLIENTS_OK,
 	CLIENTS_UNAUTHORIZED, /* enrolment required and client_key is not enrolled */
-	CLIENTS_RATE_LIMITED, /* *retry_after: seconds until enough tokens, or CLIENTS_RETRY_NEVER */
+	CLIENTS_RATE_LIMITED, /* *retry_after: seconds until enough tokens, or CLIENTS_RETRY_NEVER
+	                       */
 	CLIENTS_ERROR,        /* the database failed: answer INTERNAL, evaluate nothing */
 } clients_verdict;
 

@@ -2204,7 +2204,8 @@ rotation_collect(registry *reg, MDB_txn *txn, registry_record **records_out, uin
 	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
 		handle_record rec;
-		if (k.mv_size == 0 || k.mv_size > REGISTRY_MAX_HANDLE || record_parse(&v, &rec) != 0) {
+		if (k.mv_size == 0 || k.mv_size > REGISTRY_MAX_HANDLE ||
+		    record_parse(&v, &rec) != 0) {
 			err = VEIL_ERR_CORRUPT;
 			goto out;
 		}
@@ -2306,7 +2307,8 @@ registry_rotate(registry *reg, const registry_key *new_key, uint64_t now, uint64
 	/* The handles come sorted and unique: the job's order is the identity. */
 	if ((order = malloc((n + 1) * sizeof(*order))) == NULL ||
 	    (sorted = malloc((n + 1) * sizeof(*sorted))) == NULL ||
-	    (tmp = malloc((n + 1) * sizeof(*tmp))) == NULL || (existed = calloc(n + 1, 1)) == NULL ||
+	    (tmp = malloc((n + 1) * sizeof(*tmp))) == NULL ||
+	    (existed = calloc(n + 1, 1)) == NULL ||
 	    (job.buckets = malloc((n + 1) * sizeof(*job.buckets))) == NULL ||
 	    (job.payload_slot = malloc((n + 1) * sizeof(*job.payload_slot))) == NULL) {
 		err = VEIL_ERR_NOMEM;

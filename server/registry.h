@@ -262,9 +262,10 @@ veil_err registry_stats_read(registry *reg, registry_stats *out) REGISTRY_WARN_U
  * index entry per live key (at bucket || tag of F(k, handle)) whose value
  * opens to its payload; every index entry belongs to a handle; the meta
  * counts and slots agree; no index, slots or deadline is left of a key id
- * not live, and the current key has no deadline (count_mismatch). Evaluates on threads threads (0 = online CPUs).
- * Returns VEIL_OK when the check ran (then *out says what is wrong, all
- * zero when nothing is), or VEIL_ERR_ARGUMENT, VEIL_ERR_NOT_FOUND,
+ * not live, and the current key has no deadline (count_mismatch).
+ * Evaluates on threads threads (0 = online CPUs). Returns VEIL_OK when
+ * the check ran (then *out says what is wrong, all zero when nothing
+ * is), or VEIL_ERR_ARGUMENT, VEIL_ERR_NOT_FOUND,
  * VEIL_ERR_CORRUPT (meta damaged), VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM,
  * or what oprf_evaluate() returns.
  */

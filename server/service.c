@@ -173,13 +173,47 @@ payload_size_of(const registry_view *view)
 }
 
 static void
-reply_error(service_worker *w, const uint8_t *request_id, uint16_t code)
+reply_error_after(service_worker *w, const uint8_t *request_id, uint16_t code,
+		  uint32_t retry_after)
 {
 	buf_reset(&w->reply_inner);
-	proto_encode_error(&w->reply_inner, request_id, code, 0);
+	proto_encode_error(&w->reply_inner, request_id, code, retry_after);
 	w->status = code;
 	if (code < sizeof(w->stats.errors) / sizeof(w->stats.errors[0]))
 		w->stats.errors[code]++;
+}
+
+static void
+reply_error(service_worker *w, const uint8_t *request_id, uint16_t code)
+{
+	reply_error_after(w, request_id, code, 0);
+}
+
+/*
+ * Charges items to the requester before anything is evaluated: 0 items
+ * only checks enrolment. Returns 0 to go on, or -1 with the refusal
+ * (UNAUTHORIZED, RATE_LIMITED with its wait, INTERNAL) already replied.
+ */
+static int
+charge(service_worker *w, const uint8_t *request_id, const uint8_t *client_key, uint32_t items)
+{
+	if (w->svc->config.clients == NULL)
+		return 0;
+	uint32_t retry_after = 0;
+	switch (clients_charge(w->svc->config.clients, client_key, items, service_now(w->svc),
+			       &retry_after)) {
+	case CLIENTS_OK:
+		return 0;
+	case CLIENTS_UNAUTHORIZED:
+		reply_error(w, request_id, PROTO_STATUS_UNAUTHORIZED);
+		return -1;
+	case CLIENTS_RATE_LIMITED:
+		reply_error_after(w, request_id, PROTO_STATUS_RATE_LIMITED, retry_after);
+		return -1;
+	default:
+		reply_error(w, request_id, PROTO_STATUS_INTERNAL);
+		return -1;
+	}
 }
 
 static int
@@ -222,7 +256,8 @@ handle_info(service_worker *w, const proto_msg *msg, const registry_view *view)
 }
 
 static void
-handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view)
+handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view,
+	      const uint8_t *client_key)
 {
 	const proto_lookup *lookup = &msg->u.lookup;
 	const service_config *config = &w->svc->config;
@@ -264,7 +299,10 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 		memcpy(w->blinded + i * ne, element, ne);
 	}
 
-	/* Every request is valid from here on but for its elements. */
+	/* Every request is valid from here on but for its elements: the
+	 * quota pays for them before any scalar multiplication. */
+	if (charge(w, msg->request_id, client_key, lookup->count) != 0)
+		return;
 	const int verifiable = lookup->mode == OPRF_MODE_VOPRF;
 	const size_t proof_size = oprf_suite_proof_size(w->svc->suite);
 	uint8_t proof[OPRF_MAX_PROOF_SIZE];
@@ -372,13 +410,15 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 		reply_error(w, id, status_of(err));
 	} else if (msg.type != PROTO_MSG_INFO && msg.type != PROTO_MSG_LOOKUP) {
 		reply_error(w, msg.request_id, PROTO_STATUS_UNSUPPORTED);
+	} else if (charge(w, msg.request_id, frame.client_key, 0) != 0) {
+		/* not enrolled: refused before anything else */
 	} else if (registry_reader_begin(w->reader, &view) != VEIL_OK) {
 		reply_error(w, msg.request_id, PROTO_STATUS_INTERNAL);
 	} else {
 		if (msg.type == PROTO_MSG_INFO)
 			handle_info(w, &msg, &view);
 		else
-			handle_lookup(w, &msg, &view);
+			handle_lookup(w, &msg, &view, frame.client_key);
 		registry_reader_end(w->reader);
 	}
 

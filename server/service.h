@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "error.h"
 #include "msg.h"
+#include "clients.h"
 #include "qlog.h"
 #include "registry.h"
 #include "state.h"
@@ -28,6 +29,7 @@ typedef struct service_config {
 	long long clock_offset; /* seconds added to the clock (drills, simulations) */
 	qlog *log;		 /* where answered requests are recorded; NULL: nowhere */
 	struct replay_guard *replay; /* refuses repeated and stale requests; NULL: none */
+	clients *clients;	      /* enrolment and quotas; NULL: anyone, unlimited */
 } service_config;
 
 

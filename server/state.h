@@ -144,16 +144,16 @@ typedef struct state_rotation {
  * names what failed.
  */
 veil_err state_rotate(veil_state *st, uint64_t now, uint64_t grace_seconds,
-                      const registry_import_options *options, state_rotation *out,
-                      const char **why) __attribute__((warn_unused_result));
+                      const registry_import_options *options, state_rotation *out, const char **why)
+        __attribute__((warn_unused_result));
 
 /*
  * Retires the keys whose deadline is at or before now (registry_retire())
  * and erases their key files and any orphaned ones, under the same flock.
  * Errors: as state_rotate().
  */
-veil_err state_retire_keys(veil_state *st, uint64_t now, state_rotation *out,
-                           const char **why) __attribute__((warn_unused_result));
+veil_err state_retire_keys(veil_state *st, uint64_t now, state_rotation *out, const char **why)
+        __attribute__((warn_unused_result));
 
 /* The registry's path inside dir ("DIR/registry"), malloc'd; NULL if out of memory. */
 char *state_registry_path(const char *dir);

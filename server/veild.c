@@ -25,6 +25,7 @@
 #include "transport.h"
 #include "workqueue.h"
 #include "replay.h"
+#include "clients.h"
 
 #define MAX_THREADS 256
 #define POLL_MS 200
@@ -38,6 +39,8 @@ typedef struct options {
 	long long clock_offset; /* seconds added to the clock: drills and simulations */
 	int clock_offset_set;
 	qlog_config log;	/* the [log] section */
+	clients_config clients; /* the [clients] section */
+	int enrolment_set;
 } options;
 
 /* Accounts the requester-anonymity target refers to, until enrolment
@@ -58,7 +61,7 @@ usage(FILE *to)
 {
 	fprintf(to,
 		"usage: veild --state DIR --listen URL [--threads N] [--batch-cap N] [--queue N]\n"
-		"             [--clock-offset S] [--config FILE]\n"
+		"             [--enrolment required|open] [--clock-offset S] [--config FILE]\n"
 		"\n"
 		"Serves privacy-preserving contact discovery from the state directory DIR\n"
 		"(made by `veil-admin keygen`) on URL, tcp://HOST:PORT or ipc:///PATH.\n"
@@ -69,17 +72,22 @@ usage(FILE *to)
 		"  --batch-cap N    most items per lookup, 1..%d (default %d)\n"
 		"  --queue N        requests waiting for a worker before new ones are\n"
 		"                   answered BUSY at once (default: 4 per thread)\n"
+		"  --enrolment E    required (default): only keys enrolled with veil-admin\n"
+		"                   client add are served; open: any key, default quota\n"
 		"  --clock-offset S shift the server's clock by S seconds (may be negative);\n"
 		"                   for drills and simulations only (default 0)\n"
 		"  --config FILE    INI file; section [veild] with keys state, listen,\n"
 		"                   threads, batch_cap, queue, clock_offset; section [log] with keys\n"
 		"                   accounts (default %d), universe, k_r, k_b, t_r, t_b,\n"
 		"                   entry_retention_days, salt_retention_days,\n"
-		"                   allow_long_retention. Command-line options win.\n"
+		"                   allow_long_retention; section [clients] with keys\n"
+		"                   enrolment, capacity (default %d), refill_per_day\n"
+		"                   (default %d). Command-line options win.\n"
 		"  --help           this text\n"
 		"\n"
 		"SIGINT or SIGTERM stops it cleanly.\n",
-		PROTO_MAX_BATCH, SERVICE_DEFAULT_BATCH_CAP, DEFAULT_LOG_ACCOUNTS);
+		PROTO_MAX_BATCH, SERVICE_DEFAULT_BATCH_CAP, DEFAULT_LOG_ACCOUNTS,
+		CLIENTS_DEFAULT_CAPACITY, CLIENTS_DEFAULT_REFILL_PER_DAY);
 }
 
 /* Parses a whole, possibly negative, decimal number of seconds (|s| < 100 years). */
@@ -170,6 +178,35 @@ log_config_entry(qlog_config *log, const char *name, const char *value)
 	return 0;
 }
 
+static int
+parse_enrolment(const char *value, int *required)
+{
+	if (strcmp(value, "required") == 0)
+		*required = 1;
+	else if (strcmp(value, "open") == 0)
+		*required = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* One key of the [clients] section; 1 on success. */
+static int
+clients_config_entry(clients_config *c, const char *name, const char *value)
+{
+	uint64_t v;
+	if (strcmp(name, "enrolment") == 0)
+		return parse_enrolment(value, &c->enrolment_required) == 0;
+	if (strcmp(name, "capacity") == 0 || strcmp(name, "refill_per_day") == 0) {
+		if (parse_u64(value, 1, UINT32_MAX, &v) != 0)
+			return 0;
+		*(name[0] == 'c' ? &c->capacity : &c->refill_per_day) = (uint32_t)v;
+		return 1;
+	}
+	fprintf(stderr, "veild: config: unknown key '%s' in [clients]\n", name);
+	return 0;
+}
+
 /* inih handler: 1 on success, 0 on error (inih reports the line). */
 static int
 config_entry(void *user, const char *section, const char *name, const char *value)
@@ -177,6 +214,8 @@ config_entry(void *user, const char *section, const char *name, const char *valu
 	options *opt = user;
 	if (strcmp(section, "log") == 0)
 		return log_config_entry(&opt->log, name, value);
+	if (strcmp(section, "clients") == 0)
+		return clients_config_entry(&opt->clients, name, value);
 	if (strcmp(section, "veild") != 0) {
 		fprintf(stderr, "veild: config: unknown section [%s]\n", section);
 		return 0;
@@ -237,6 +276,12 @@ parse_options(int argc, char **argv, options *opt)
 				fprintf(stderr, "veild: --queue takes 1..%d\n", WORKQUEUE_MAX_CAPACITY);
 				return 2;
 			}
+		} else if (strcmp(arg, "--enrolment") == 0) {
+			if (parse_enrolment(value, &cli.clients.enrolment_required) != 0) {
+				fprintf(stderr, "veild: --enrolment takes required or open\n");
+				return 2;
+			}
+			cli.enrolment_set = 1;
 		} else if (strcmp(arg, "--clock-offset") == 0) {
 			if (parse_offset(value, &cli.clock_offset) != 0) {
 				fprintf(stderr, "veild: --clock-offset takes whole seconds\n");
@@ -271,6 +316,8 @@ parse_options(int argc, char **argv, options *opt)
 		opt->batch_cap = cli.batch_cap;
 	if (cli.queue != 0)
 		opt->queue = cli.queue;
+	if (cli.enrolment_set)
+		opt->clients.enrolment_required = cli.clients.enrolment_required;
 	if (cli.clock_offset_set)
 		opt->clock_offset = cli.clock_offset;
 	free(cli.state_dir);
@@ -361,6 +408,8 @@ main(int argc, char **argv)
 	qlog *log = NULL;
 	qlog_config_defaults(&opt.log);
 	opt.log.accounts = DEFAULT_LOG_ACCOUNTS;
+	clients_config_defaults(&opt.clients);
+	clients *enrolled = NULL;
 	veil_state *state = NULL;
 	service *svc = NULL;
 	transport_server *server = NULL;
@@ -399,6 +448,10 @@ main(int argc, char **argv)
 			why_log[0] ? ": " : "", why_log);
 		goto out;
 	}
+	if ((err = clients_open(opt.state_dir, &opt.clients, &enrolled)) != VEIL_OK) {
+		fprintf(stderr, "veild: cannot open the client store: %s\n", veil_strerror(err));
+		goto out;
+	}
 	if ((err = replay_guard_new(REPLAY_DEFAULT_WINDOW, REPLAY_DEFAULT_SKEW,
 				    REPLAY_DEFAULT_CAPACITY, &replay)) != VEIL_OK) {
 		fprintf(stderr, "veild: %s\n", veil_strerror(err));
@@ -407,7 +460,8 @@ main(int argc, char **argv)
 	service_config config = {.batch_cap = opt.batch_cap,
 				 .clock_offset = opt.clock_offset,
 				 .log = log,
-				 .replay = replay};
+				 .replay = replay,
+				 .clients = enrolled};
 	if ((err = service_new(state, &config, &svc)) != VEIL_OK) {
 		fprintf(stderr, "veild: %s\n", veil_strerror(err));
 		goto out;
@@ -446,8 +500,9 @@ main(int argc, char **argv)
 		}
 	}
 	if (!stopping) {
-		fprintf(stderr, "veild: ready on %s, %u threads, batch cap %u, queue %u%s\n",
+		fprintf(stderr, "veild: ready on %s, %u threads, batch cap %u, queue %u, enrolment %s%s\n",
 			opt.listen, opt.threads, opt.batch_cap, opt.queue,
+			opt.clients.enrolment_required ? "required" : "open",
 			opt.clock_offset != 0 ? ", clock offset in force" : "");
 		busy = receive_loop(server, queue);
 		rc = busy < 0 ? 1 : 0;
@@ -484,6 +539,7 @@ out:
 	free(workers);
 	workqueue_free(queue);
 	replay_guard_free(replay);
+	clients_close(enrolled);
 	transport_server_close(server);
 	qlog_close(log);
 	service_free(svc);

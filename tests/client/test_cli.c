@@ -247,7 +247,7 @@ setup(void)
 	proc_write_file(info_path, out, strlen(out));
 	free(out);
 	free(import);
-	const char *argv[] = {veild_path, "--state", state_dir, "--listen", url, "--threads", "1",
+	const char *argv[] = {veild_path, "--state", state_dir, "--listen", url, "--enrolment", "open", "--threads", "1",
 			      NULL};
 	if (proc_start(&daemon_proc, argv, "ready", 20000) != 0)
 		abort();

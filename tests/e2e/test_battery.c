@@ -617,7 +617,7 @@ setup(void)
 	digest_file(path, registry_digest);
 	free(path);
 
-	const char *argv[] = {veild_path, "--state", state_dir, "--listen", url, "--threads", "2",
+	const char *argv[] = {veild_path, "--state", state_dir, "--listen", url, "--enrolment", "open", "--threads", "2",
 			      "--batch-cap", "16", NULL};
 	if (proc_start(&daemon_proc, argv, "ready", 20000) != 0)
 		abort();

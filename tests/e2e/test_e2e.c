@@ -199,7 +199,7 @@ static void
 serve_and_lookup(const char *url)
 {
 	const char *argv[] = {veild_path, "--state", state_dir, "--listen", url,
-			"--threads", "2", NULL};
+			      "--threads", "2", "--enrolment", "open", NULL};
 	proc_daemon d;
 	REQUIRE(proc_start(&d, argv, "ready", 20000) == 0);
 	lookup_all(url);

@@ -67,7 +67,7 @@ client_main(void *arg)
 static void
 case_excess_is_busy_and_every_client_gets_right_answers(void)
 {
-	const char *argv[] = {veild_path, "--state", state_dir, "--listen", url, "--threads", "1",
+	const char *argv[] = {veild_path, "--state", state_dir, "--listen", url, "--enrolment", "open", "--threads", "1",
 			      "--queue", "1", NULL};
 	proc_daemon d;
 	REQUIRE(proc_start(&d, argv, "ready", 20000) == 0);

@@ -139,7 +139,8 @@ case_removed_refused(void)
 	free(dir);
 }
 
-/* A second handle (another process's view, like veil-admin's) removes: the first sees it next call. */
+/* A second handle (another process's view, like veil-admin's) removes: the first sees it next call.
+ */
 static void
 case_removed_by_another_handle(void)
 {
@@ -507,8 +508,8 @@ typedef struct ran {
 } ran;
 
 static ran
-run(const char *a1, const char *a2, const char *a3, const char *a4, const char *a5,
-    const char *a6, const char *a7)
+run(const char *a1, const char *a2, const char *a3, const char *a4, const char *a5, const char *a6,
+    const char *a7)
 {
 	ran r;
 	const char *argv[] = {admin, a1, a2, a3, a4, a5, a6, a7, NULL};
@@ -547,7 +548,7 @@ case_admin(void)
 	CHECK(r.status == 0);
 	CHECK(strncmp(r.out, "updated ", 8) == 0 && strstr(r.out, fingerprint) != NULL);
 	ran_free(&r);
-	r = run("client", "add", "--state=" "", hex_b, NULL, NULL, NULL, NULL);
+	r = run("client", "add", "--state=", hex_b, NULL, NULL, NULL);
 	CHECK(r.status == 2);
 	ran_free(&r);
 	r = run("client", "add", "--state", state, hex_b, NULL, NULL);
@@ -601,7 +602,7 @@ case_admin(void)
 	} table[] = {
 	        {"add --help", {"add", "--help"}, 0, "usage: veil-admin client add"},
 	        {"remove --help", {"remove", "--help"}, 0, "usage: veil-admin client remove"},
-	        {"list --help", {"list", "--help"}, 0, "never prints a\nkey"},
+	        {"list --help", {"list", "--help"}, 0, "Never prints a"},
 	        {"add without key", {"add", "--state", "X"}, 2, "missing argument"},
 	        {"add short key", {"add", "--state", "X", "abcd"}, 2, "64 hex digits"},
 	        {"add bad quota", {"add", "--state", "X", "--quota", "0"}, 2, "--quota"},
