@@ -1,6 +1,8 @@
 #include "service.h"
 
 #include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,7 +19,34 @@ struct service {
 	veil_state *state;
 	service_config config;
 	const oprf_suite *suite;
+	_Atomic int64_t last_refresh; /* when keys were last reloaded (monotonic s) */
 };
+
+/*
+ * The OPRF key of a key id the registry lists as live. A key rotated in
+ * by veil-admin while veild runs is not loaded yet: reload the keys, at
+ * most once a second whatever the requests ask for.
+ */
+static const oprf_key *
+live_key(service *svc, const registry_view *view, uint32_t key_id)
+{
+	int live = 0;
+	for (uint32_t i = 0; i < view->key_count; i++)
+		live |= view->key_ids[i] == key_id;
+	if (!live)
+		return NULL;
+	const oprf_key *key = state_oprf_key(svc->state, key_id);
+	if (key != NULL)
+		return key;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	int64_t last = atomic_load(&svc->last_refresh);
+	if (ts.tv_sec > last &&
+	    atomic_compare_exchange_strong(&svc->last_refresh, &last, (int64_t)ts.tv_sec) &&
+	    state_refresh_keys(svc->state) != VEIL_OK)
+		fprintf(stderr, "veild: a rotated-in OPRF key could not be loaded\n");
+	return state_oprf_key(svc->state, key_id);
+}
 
 struct service_worker {
 	service *svc;
@@ -237,7 +266,7 @@ handle_info(service_worker *w, const proto_msg *msg, const registry_view *view)
 	service_prefix_range(view, w->svc->config.batch_cap, info.tag_len + info.payload_size,
 			     &info.p_min, &info.p_recommended, &info.p_max);
 	for (uint32_t i = 0; i < view->key_count && info.key_count < PROTO_MAX_KEYS; i++) {
-		const oprf_key *key = state_oprf_key(w->svc->state, view->key_ids[i]);
+		const oprf_key *key = live_key(w->svc, view, view->key_ids[i]);
 		if (key == NULL)
 			continue; /* listed but not loaded: not served */
 		proto_key_info *k = &info.keys[info.key_count++];
@@ -262,7 +291,7 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 	const proto_lookup *lookup = &msg->u.lookup;
 	const service_config *config = &w->svc->config;
 	const size_t ne = lookup->element_size;
-	const oprf_key *key = state_oprf_key(w->svc->state, lookup->key_id);
+	const oprf_key *key = live_key(w->svc, view, lookup->key_id);
 	uint32_t slots_by_prefix[33];
 
 	if (lookup->mode != view->mode) {
