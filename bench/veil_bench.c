@@ -546,8 +546,15 @@ connection_setup(connection *c)
 	                                          PROTO_MAX_REPLY_SIZE, &c->transport)) != VEIL_OK)
 		return;
 	c->setup_step = "INFO";
-	if ((c->setup_err = loadgen_info(c->peer, c->transport, &info, &c->setup_status)) !=
-	    VEIL_OK)
+	/* An overloaded server may answer BUSY even now: try again a while. */
+	for (int tries = 0; tries < 100; tries++) {
+		c->setup_err = loadgen_info(c->peer, c->transport, &info, &c->setup_status);
+		if (c->setup_status != PROTO_STATUS_BUSY)
+			break;
+		const struct timespec pause = {.tv_sec = 0, .tv_nsec = 20000000L};
+		nanosleep(&pause, NULL);
+	}
+	if (c->setup_err != VEIL_OK)
 		return;
 	c->setup_step = "building the pool";
 	if ((c->setup_err = loadgen_pool_new(c->peer, &plan, &c->pool)) != VEIL_OK)
