@@ -40,8 +40,21 @@ struct veil_client {
 	oprf_ctx *ctx;
 	int have_info;
 	proto_info_reply info;
+	unsigned refresh_seconds;
+	struct cache_entry *cache; /* sorted by handle */
+	size_t cache_count, cache_cap;
 	char last_error[160];
 };
+
+/* A remembered answer. */
+typedef struct cache_entry {
+	char handle[VEIL_MAX_HANDLE + 1];
+	int registered;
+	int has_payload;
+	size_t payload_len;
+	uint8_t payload[VEIL_MAX_PAYLOAD];
+	int64_t checked_at; /* monotonic seconds */
+} cache_entry;
 
 /* One distinct handle of a lookup and the contacts that map to it. */
 typedef struct pending {
@@ -49,6 +62,7 @@ typedef struct pending {
 	size_t handle_len;
 	uint32_t bucket;
 	uint32_t prefix; /* the bucket's top bits sent */
+	int cached;	 /* answered from the cache, not asked */
 	int registered;
 	int has_payload;
 	size_t payload_len;
@@ -106,6 +120,7 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 		goto fail;
 	c->timeout_ms = options->timeout_ms ? options->timeout_ms : DEFAULT_TIMEOUT_MS;
 	c->deadline_ms = options->deadline_ms > 0 ? options->deadline_ms : DEFAULT_DEADLINE_MS;
+	c->refresh_seconds = options->refresh_seconds;
 	c->prefix_bits = options->prefix_bits;
 	c->mode = OPRF_MODE_OPRF; /* until INFO says which mode the registry serves */
 	c->suite = proto_suite(PROTO_SUITE_RISTRETTO255_SHA512);
@@ -128,6 +143,10 @@ veil_client_free(veil_client *c)
 	oprf_ctx_free(c->ctx);
 	if (c->client_secret != NULL)
 		sodium_free(c->client_secret);
+	if (c->cache != NULL) {
+		sodium_memzero(c->cache, c->cache_cap * sizeof(*c->cache));
+		free(c->cache);
+	}
 	free(c->url);
 	free(c->region);
 	sodium_memzero(c, sizeof(*c));
@@ -381,6 +400,91 @@ compare_pending(const void *a, const void *b)
 	return strcmp(x->handle, y->handle);
 }
 
+/* Asked first, then by handle: the batches run over the first ones. */
+static int
+compare_asked_first(const void *a, const void *b)
+{
+	const pending *x = a, *y = b;
+	if (x->cached != y->cached)
+		return x->cached - y->cached;
+	return strcmp(x->handle, y->handle);
+}
+
+static int
+compare_cache(const void *a, const void *b)
+{
+	return strcmp(((const cache_entry *)a)->handle, ((const cache_entry *)b)->handle);
+}
+
+static cache_entry *
+cache_find(const veil_client *c, const char *handle)
+{
+	cache_entry key;
+	if (c->cache_count == 0 || strlen(handle) > VEIL_MAX_HANDLE)
+		return NULL;
+	memcpy(key.handle, handle, strlen(handle) + 1);
+	return bsearch(&key, c->cache, c->cache_count, sizeof(*c->cache), compare_cache);
+}
+
+/* Fills the items whose answer is fresh in the cache; marks them cached. */
+static void
+cache_answer(veil_client *c, pending *items, size_t count, int64_t now)
+{
+	if (c->refresh_seconds == 0)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		const cache_entry *e = cache_find(c, items[i].handle);
+		if (e == NULL || now - e->checked_at >= (int64_t)c->refresh_seconds)
+			continue;
+		items[i].cached = 1;
+		items[i].registered = e->registered;
+		items[i].has_payload = e->has_payload;
+		items[i].payload_len = e->payload_len;
+		memcpy(items[i].payload, e->payload, e->payload_len);
+	}
+}
+
+/* Remembers the answers of the asked items; out of memory, remembers fewer. */
+static void
+cache_store(veil_client *c, const pending *items, size_t count, int64_t now)
+{
+	if (c->refresh_seconds == 0)
+		return;
+	size_t added = 0;
+	for (size_t i = 0; i < count; i++) {
+		if (items[i].cached)
+			continue;
+		cache_entry *e = cache_find(c, items[i].handle);
+		if (e == NULL) {
+			if (c->cache_count + added == c->cache_cap) {
+				size_t cap = c->cache_cap ? 2 * c->cache_cap : 256;
+				cache_entry *grown = calloc(cap, sizeof(*grown));
+				if (grown == NULL)
+					break;
+				if (c->cache != NULL) {
+					memcpy(grown, c->cache,
+					       (c->cache_count + added) * sizeof(*grown));
+					sodium_memzero(c->cache, c->cache_cap * sizeof(*c->cache));
+					free(c->cache);
+				}
+				c->cache = grown;
+				c->cache_cap = cap;
+			}
+			/* Appended past the sorted part (cache_find does not see
+			 * it: items are distinct), sorted in below. */
+			e = &c->cache[c->cache_count + added++];
+			snprintf(e->handle, sizeof(e->handle), "%s", items[i].handle);
+		}
+		e->registered = items[i].registered;
+		e->has_payload = items[i].has_payload;
+		e->payload_len = items[i].payload_len;
+		memcpy(e->payload, items[i].payload, items[i].payload_len);
+		e->checked_at = now;
+	}
+	c->cache_count += added;
+	qsort(c->cache, c->cache_count, sizeof(*c->cache), compare_cache);
+}
+
 veil_err
 veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 		   veil_lookup_result *results)
@@ -423,6 +527,14 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 		if (unique == 0 || strcmp(items[unique - 1].handle, items[i].handle) != 0)
 			items[unique++] = items[i];
 
+	/* Fresh answers come from the cache; the rest are asked, first. */
+	const int64_t now_s = monotonic_ms() / 1000;
+	cache_answer(c, items, unique, now_s);
+	qsort(items, unique, sizeof(*items), compare_asked_first);
+	size_t asked = 0;
+	while (asked < unique && !items[asked].cached)
+		asked++;
+
 	buf inner, frame, reply, reply_inner;
 	buf_init(&inner);
 	buf_init(&frame);
@@ -434,12 +546,12 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 
 	const int64_t deadline = monotonic_ms() + c->deadline_ms;
 	unsigned busy_tries = 0;
-	if (unique > 0 && !c->have_info) {
+	if (asked > 0 && !c->have_info) {
 		while ((err = fetch_info(c, &inner, &frame, &reply, &reply_inner)) == VEIL_ERR_BUSY &&
 		       backoff(c, deadline, &busy_tries) == 0)
 			;
 	}
-	for (size_t done = 0; err == VEIL_OK && done < unique;) {
+	for (size_t done = 0; err == VEIL_OK && done < asked;) {
 		unsigned bits = c->prefix_bits ? c->prefix_bits : c->info.p_recommended;
 		if (bits < c->info.p_min || bits > c->info.p_max) {
 			snprintf(c->last_error, sizeof(c->last_error),
@@ -448,8 +560,8 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 			err = VEIL_ERR_ARGUMENT;
 			break;
 		}
-		const size_t n = unique - done < c->info.batch_cap ? unique - done
-								   : c->info.batch_cap;
+		const size_t n = asked - done < c->info.batch_cap ? asked - done
+								 : c->info.batch_cap;
 		for (size_t i = done; i < done + n; i++)
 			items[i].prefix = entry_prefix(items[i].bucket, bits);
 		err = lookup_batch(c, items + done, n, bits, &inner, &frame, &reply, &reply_inner,
@@ -470,6 +582,8 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 	}
 
 	if (err == VEIL_OK) {
+		cache_store(c, items, asked, now_s);
+		qsort(items, unique, sizeof(*items), compare_pending);
 		for (size_t i = 0; i < count; i++) {
 			veil_lookup_result *res = &results[i];
 			if (res->status == VEIL_LOOKUP_INVALID)

@@ -64,6 +64,12 @@ typedef struct veil_client_options {
 	/* Bucket prefix bits to reveal per contact; 0 means the server's
 	 * recommendation. Fewer bits: more privacy, more bandwidth. */
 	unsigned prefix_bits;
+	/* Seconds an answer stays good: a contact answered less than this long
+	 * ago is answered again from the client's memory, without asking the
+	 * server (fewer requests, quota tokens and log entries); new contacts
+	 * are always asked at once. 0: no cache. The cache lives as long as the
+	 * client and is wiped with it. */
+	unsigned refresh_seconds;
 } veil_client_options;
 
 typedef enum veil_lookup_status {

@@ -242,6 +242,43 @@ case_lookup_over_ipc(void)
 	free(sock);
 }
 
+/* Answers younger than the refresh interval come from the client's cache:
+ * they are given even with the server gone; a new contact is still asked. */
+static void
+case_cache_answers_without_asking(void)
+{
+	char url[64];
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", proc_free_port());
+	const char *argv[] = {veild_path, "--state", state_dir, "--listen", url,
+			      "--threads", "1", "--enrolment", "open", NULL};
+	proc_daemon d;
+	REQUIRE(proc_start(&d, argv, "ready", 20000) == 0);
+
+	const char *contacts[100];
+	veil_lookup_result first[100], again[100];
+	for (unsigned i = 0; i < 100; i++)
+		contacts[i] = i % 2 ? strangers[i].written : registry_people[i].written;
+	veil_client_options opt = {.server_url = url, .client_secret = client_secret,
+				   .region = "US", .timeout_ms = 500, .refresh_seconds = 3600};
+	memcpy(opt.server_key, server_key, VEIL_KEY_SIZE);
+	veil_client *client = NULL;
+	REQUIRE(veil_client_new(&opt, &client) == VEIL_OK);
+	CHECK(veil_client_lookup(client, contacts, 100, first) == VEIL_OK);
+	CHECK(proc_stop(&d) == 0);
+	proc_release(&d);
+
+	CHECK(veil_client_lookup(client, contacts, 100, again) == VEIL_OK);
+	int same = 1;
+	for (unsigned i = 0; i < 100; i++)
+		same &= again[i].status == first[i].status &&
+			again[i].status == (i % 2 ? VEIL_LOOKUP_NOT_REGISTERED : VEIL_LOOKUP_REGISTERED) &&
+			strcmp(again[i].handle, first[i].handle) == 0;
+	CHECK(same);
+	const char *with_new[2] = {contacts[0], "+1 917 555 0999"};
+	CHECK(veil_client_lookup(client, with_new, 2, again) == VEIL_ERR_TIMEOUT);
+	veil_client_free(client);
+}
+
 /* The log holds one entry per request, and the items add up. */
 static void
 case_log_export_counts_the_lookups(void)
@@ -291,6 +328,7 @@ static const test_case cases[] = {
 	{"2k lookups over tcp, every answer right", case_lookup_over_tcp},
 	{"2k lookups over ipc, every answer right", case_lookup_over_ipc},
 	{"the log export counts the lookups", case_log_export_counts_the_lookups},
+	{"the cache answers without asking", case_cache_answers_without_asking},
 	{"no server is a clear error", case_no_server_is_a_clear_error},
 };
 
