@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "proc.h"
 #include "veil_client.h"
@@ -154,13 +155,7 @@ main(int argc, char **argv)
 	if (asprintf(&state_dir, "%s/state", work_dir) < 0 ||
 	    asprintf(&url, "ipc://%s/veild.sock", work_dir) < 0)
 		abort();
-	const char *keygen[] = {admin_path, "keygen", "--state", state_dir, NULL};
-	const char *info[] = {admin_path, "info", "--state", state_dir, NULL};
-	char *out = NULL;
-	if (proc_run(keygen, NULL, NULL, NULL) != 0 || proc_run(info, NULL, &out, NULL) != 0 ||
-	    sodium_hex2bin(server_key, sizeof(server_key), out + 11, 64, NULL, NULL, NULL) != 0)
-		abort();
-	free(out);
+	fixture_state(admin_path, state_dir, NULL, server_key);
 	randombytes_buf(secret_a, sizeof(secret_a));
 	randombytes_buf(secret_b, sizeof(secret_b));
 	start_veild();

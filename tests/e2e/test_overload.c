@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "proc.h"
 #include "veil_client.h"
@@ -120,16 +121,7 @@ main(int argc, char **argv)
 	for (unsigned i = 0; i < 100; i += 2)
 		fprintf(f, "+1 212 555 %04u\n", i);
 	fclose(f);
-	const char *keygen[] = {admin_path, "keygen", "--state", state_dir, NULL};
-	const char *imp[] = {admin_path, "import", "--state", state_dir, "--region", "US", import,
-			     NULL};
-	const char *info[] = {admin_path, "info", "--state", state_dir, NULL};
-	char *out = NULL;
-	if (proc_run(keygen, NULL, NULL, NULL) != 0 || proc_run(imp, NULL, NULL, NULL) != 0 ||
-	    proc_run(info, NULL, &out, NULL) != 0 ||
-	    sodium_hex2bin(server_key, sizeof(server_key), out + 11, 64, NULL, NULL, NULL) != 0)
-		abort();
-	free(out);
+	fixture_state(admin_path, state_dir, import, server_key);
 	free(import);
 	int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
 	proc_remove_tree(work_dir);
