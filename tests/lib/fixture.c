@@ -8,6 +8,18 @@
 
 #include "proc.h"
 
+/* Runs one veil-admin step; aborts with its stderr if it fails. */
+static void
+step(const char *const argv[], char **out)
+{
+	char *err = NULL;
+	if (proc_run(argv, NULL, out, &err) != 0) {
+		fprintf(stderr, "test setup: veil-admin %s failed: %s\n", argv[1], err);
+		abort();
+	}
+	free(err);
+}
+
 void
 fixture_state(const char *admin_path, const char *state_dir, const char *import_path,
 	      uint8_t server_key[32])
@@ -16,14 +28,15 @@ fixture_state(const char *admin_path, const char *state_dir, const char *import_
 	const char *imp[] = {admin_path, "import", "--state",	state_dir,
 			     "--region", "US",	   import_path, NULL};
 	const char *info[] = {admin_path, "info", "--state", state_dir, NULL};
-	char *out = NULL, *err = NULL;
-	if (proc_run(keygen, NULL, NULL, &err) != 0 ||
-	    (import_path != NULL && proc_run(imp, NULL, NULL, &err) != 0) ||
-	    proc_run(info, NULL, &out, &err) != 0 || strncmp(out, "server-key ", 11) != 0 ||
+	char *out = NULL;
+	step(keygen, NULL);
+	if (import_path != NULL)
+		step(imp, NULL);
+	step(info, &out);
+	if (strncmp(out, "server-key ", 11) != 0 ||
 	    sodium_hex2bin(server_key, 32, out + 11, 64, NULL, NULL, NULL) != 0) {
-		fprintf(stderr, "test setup: veil-admin failed: %s\n", err ? err : "");
+		fprintf(stderr, "test setup: no server-key line from veil-admin info\n");
 		abort();
 	}
 	free(out);
-	free(err);
 }
