@@ -2463,9 +2463,15 @@ parse_key_name(const MDB_val *k, const char *prefix, uint32_t *id)
 	const char *p = k->mv_data;
 	if (k->mv_size != plen + 8 || memcmp(p, prefix, plen) != 0)
 		return 0;
+	return registry_parse_key_id(p + plen, id);
+}
+
+int
+registry_parse_key_id(const char *hex, uint32_t *id)
+{
 	uint32_t v = 0;
-	for (size_t i = plen; i < plen + 8; i++) {
-		const char c = p[i];
+	for (size_t i = 0; i < 8; i++) {
+		const char c = hex[i];
 		if (c >= '0' && c <= '9')
 			v = v << 4 | (uint32_t)(c - '0');
 		else if (c >= 'a' && c <= 'f')

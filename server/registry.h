@@ -339,4 +339,8 @@ veil_err registry_retire(registry *reg, uint64_t now,
  */
 veil_err registry_schedule_read(registry *reg, registry_schedule *out) REGISTRY_WARN_UNUSED;
 
+/* Reads a key id written as 8 lowercase hex digits (as in index names and
+ * key file names) from hex; 1 and *id set, or 0 when they are not that. */
+int registry_parse_key_id(const char *hex, uint32_t *id);
+
 #endif

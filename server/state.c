@@ -490,21 +490,10 @@ out:
 static int
 parse_key_file_name(const char *name, uint32_t *id)
 {
-	uint32_t v = 0;
 	if (strlen(name) != OPRF_KEY_NAME_SIZE - 1 || strncmp(name, "oprf-", 5) != 0 ||
 	    strcmp(name + 13, ".key") != 0)
 		return 0;
-	for (size_t i = 5; i < 13; i++) {
-		const char c = name[i];
-		if (c >= '0' && c <= '9')
-			v = v << 4 | (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v = v << 4 | (uint32_t)(c - 'a' + 10);
-		else
-			return 0;
-	}
-	*id = v;
-	return 1;
+	return registry_parse_key_id(name + 5, id);
 }
 
 /* Erases every OPRF key file of an id that schedule does not list. */
