@@ -60,8 +60,8 @@ if [ -z "$build" ]; then
 		[ -x "$b/bench/veil-bench" ] && { build=$b; break; }
 	done
 fi
-[ -n "$veild" ] || veild=$build/server/veild
-[ -n "$admin" ] || admin=$build/server/veil-admin
+[ -n "$veild" ] || veild=$build/server/daemon/veild
+[ -n "$admin" ] || admin=$build/server/admin/veil-admin
 [ -n "$bench" ] || bench=$build/bench/veil-bench
 for p in "$veild" "$admin" "$bench"; do
 	[ -x "$p" ] || fail "no program at '$p' (use --build DIR or --veild/--admin/--bench)"

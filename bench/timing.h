@@ -2,7 +2,7 @@
  * Timing for veil's micro-benchmarks.
  *
  * Speed is reported as a ratio to a floor measured in the same run
- * (STYLE.md rule 10), so that figures taken on different machines, or on
+ * (never asserted by a test), so that figures taken on different machines, or on
  * one machine at different clock speeds, can be compared.
  *
  * To keep CPU frequency drift and other load out of a ratio,

@@ -1,7 +1,7 @@
 /*
  * veil-bench: drives a running veild with LOOKUPs and reports what it
- * serves, as a ratio to a floor measured in the same run (STYLE.md rule
- * 10): one core's raw crypto_scalarmult_ristretto255 per second, times the
+ * serves, as a ratio to a floor measured in the same run (benchmarks are
+ * not tests; see bench/timing.h): one core's raw crypto_scalarmult_ristretto255 per second, times the
  * server's worker threads.
  *
  * C connections, one thread and one REQ socket each, send batches of B

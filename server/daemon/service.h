@@ -81,4 +81,13 @@ void service_worker_stats(const service_worker *w, service_stats *total);
 void service_prefix_range(const registry_view *view, unsigned batch_cap, size_t entry_size,
 			  uint8_t *p_min, uint8_t *p_recommended, uint8_t *p_max);
 
+/*
+ * The prefix length a veild with the default batch cap recommends for the
+ * registry of the state directory dir, as its INFO advertises it: what
+ * clients will send. Errors: those of state_open() (*why as there) and
+ * registry_stats_read().
+ */
+veil_err service_state_prefix_bits(const char *dir, uint8_t *recommended, const char **why)
+	__attribute__((warn_unused_result));
+
 #endif

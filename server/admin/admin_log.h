@@ -1,5 +1,5 @@
 /*
- * veil-admin's `log` subcommands (server/admin.c's table calls them):
+ * veil-admin's `log` subcommands (server/admin/admin.c's table calls them):
  * the query log of a state directory, read or swept without the server.
  *
  *   export  what is stored, as JSON Lines (format in qlog.h)

@@ -1,16 +1,19 @@
 /*
- * veil-admin exposure simulate|analyze (admin_exposure.h).
+ * veil-exposure-sim: what a query log export reveals, measured on a
+ * synthetic population run through the real programs.
  *
- * simulate drives the real programs: `veil-admin keygen` and `import`
- * into a fresh state in a temporary directory, a real veild restarted
- * for every simulated hour with --clock-offset, libveil-client with one
- * key per user, then `veil-admin log salts|export|purge`. It writes the
- * Apple-style baseline log itself from what it sent, and measures both.
- * analyze measures an export someone hands over.
+ * It runs `veil-admin keygen` and `import` into a fresh state in a
+ * temporary directory, a real veild restarted for every simulated hour
+ * with --clock-offset, libveil-client with one key per user, then
+ * `veil-admin log salts|export|purge`. It writes the Apple-style baseline
+ * log itself from what it sent, and measures both with the exposure
+ * analysis (server/exposure/exposure.h), which `veil-admin exposure
+ * analyze` applies to exports someone hands over.
+ *
+ * Research tooling: it drives the client library and the server side at
+ * once, which is why it lives in bench/ and not under server/.
  */
-#define _GNU_SOURCE /* mkdtemp, realpath via <stdlib.h> */
-#include "admin_exposure.h"
-
+#define _GNU_SOURCE /* mkdtemp, asprintf, realpath */
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -34,16 +37,16 @@
 
 #include <sodium.h>
 
+#include "cli.h"
 #include "entry.h"
 #include "exposure.h"
+#include "exposure_population.h"
+#include "file.h"
 #include "qlog.h"
-#include "registry.h"
 #include "service.h"
-#include "state.h"
 #include "veil_client.h"
 
-#define PROGRAM            "veil-admin exposure"
-#define EXIT_USAGE         2
+#define PROGRAM            "veil-exposure-sim"
 #define READY_TEXT         "veild: ready"
 #define READY_WAIT_SECONDS 60
 /* Suspected pairs tested, each of true and false ones. */
@@ -53,10 +56,16 @@
 #define CLIENT_TIMEOUT_MS  60000
 /* Simulated users check a minute into their hour slot. */
 #define SLOT_MINUTE        60
+/* The largest file of a program's output read back. */
+#define MAX_OUTPUT         ((size_t)1 << 32)
 
 extern char **environ;
 
-const char admin_exposure_simulate_details[] =
+static const char synopsis[] =
+        "[--users N] [--contacts M] [--registered F] [--days D] [--seed S] [--json]\n"
+        "       [--chart FILE] [OPTIONS]";
+
+static const char details[] =
         "Builds a synthetic population (NANP phone numbers, emails, address books),\n"
         "registers a share of its handles in a fresh state, runs every user's contact\n"
         "discovery through libveil-client against a real veild for the days asked,\n"
@@ -79,7 +88,8 @@ const char admin_exposure_simulate_details[] =
         "  --salt-retention-days N   veild's [log] salt_retention_days (veild's default)\n"
         "  --pairs N        suspected pairs tested, N true and N false (1000)\n"
         "  --threads N      client threads (twice the online CPUs)\n"
-        "  --veild PATH     the veild to run (default: beside this veil-admin)\n"
+        "  --veild PATH     the veild to run (default: the build tree's, else veild on PATH)\n"
+        "  --admin PATH     the veil-admin to run (likewise)\n"
         "  --work-dir DIR   work in DIR (created; kept): state, exports, baseline log;\n"
         "                   default: a temporary directory, removed at the end\n"
         "  --json           print JSON (schema veil-exposure-v1) instead of the table\n"
@@ -90,29 +100,11 @@ const char admin_exposure_simulate_details[] =
         "restarts with --clock-offset for each hour users check in (08, 12, 17 and\n"
         "21 h). The state is fresh and temporary: no real log is touched. Every user\n"
         "checks the whole book on day 0; on later days 1 in 7 re-check it, the others\n"
-        "look up the 0 to 3 contacts they just added. Salts are taken with `log salts`\n"
-        "after the last day; A3's export follows `log purge --now` past the salt\n"
-        "retention. Exit status 1 when any answer disagrees with the registry or the\n"
-        "export's digests do not follow qlog.h.\n";
-
-const char admin_exposure_analyze_details[] =
-        "The figures of `exposure simulate` for an export someone hands over: A0, and\n"
-        "A1 when the salts are given. No ground truth: the pair test is not scored.\n"
-        "\n"
-        "  --export FILE    a log export (`veil-admin log export`), JSON Lines\n"
-        "  --salts FILE     the salts (`veil-admin log salts`): adds adversary A1\n"
-        "  --accounts FILE  enrolled public keys, 64 hex digits a line; without it the\n"
-        "                   requester figures are the expected ones for the header's\n"
-        "                   accounts\n"
-        "  --universe SPEC  handles of the numbering space: nanp (the simulator's plan,\n"
-        "                   2178000000) or a number; default: the export's header\n"
-        "  --prefix-bits L  prefix lengths clients sent: P, P,Q or P-Q (0..24)\n"
-        "  --state DIR      take the prefix length veild recommends for DIR's registry\n"
-        "  --json           print JSON (schema veil-exposure-v1) instead of the table\n"
-        "  --chart FILE     write the SVG chart to FILE\n"
-        "\n"
-        "With neither --prefix-bits nor --state, the lengths are those (0..20) under\n"
-        "which every salted entry's bucket digests match some prefix.\n";
+        "look up the 0 to 3 contacts they just added. Salts are taken with\n"
+        "`veil-admin log salts` after the last day; A3's export follows `log purge\n"
+        "--now` past the salt retention. Exit status 1 when any answer disagrees with\n"
+        "the registry or the export's digests do not follow qlog.h, 2 for a usage\n"
+        "error.\n";
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -146,168 +138,6 @@ monotonic_seconds(void)
 /* ------------------------------------------------------------------ */
 /* Options */
 
-typedef enum arg_kind {
-	ARG_FLAG,
-	ARG_U32,
-	ARG_U64,
-	ARG_FRACTION,
-	ARG_TEXT,
-} arg_kind;
-
-typedef struct option_spec {
-	const char *name;
-	arg_kind kind;
-	void *target;
-	uint64_t min, max;
-} option_spec;
-
-static int usage_error(const char *sub, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int
-usage_error(const char *sub, const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s %s: ", PROGRAM, sub);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n(see veil-admin exposure %s --help)\n", sub);
-	return EXIT_USAGE;
-}
-
-/* Parses --name VALUE / --name=VALUE words; returns 0, or an exit status. */
-static int
-parse_args(const char *sub, const option_spec *specs, size_t n, int argc, char **argv, bool *help)
-{
-	for (int i = 0; i < argc; i++) {
-		const char *arg = argv[i];
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			*help = true;
-			return 0;
-		}
-		const size_t name_len = strcspn(arg, "=");
-		size_t k = 0;
-		while (k < n && (strlen(specs[k].name) != name_len ||
-		                 strncmp(specs[k].name, arg, name_len) != 0))
-			k++;
-		if (k == n)
-			return usage_error(sub, "unknown option or argument %s", arg);
-		const option_spec *s = &specs[k];
-		if (s->kind == ARG_FLAG) {
-			if (arg[name_len] == '=')
-				return usage_error(sub, "%s takes no value", s->name);
-			*(bool *)s->target = true;
-			continue;
-		}
-		const char *value = NULL;
-		if (arg[name_len] == '=')
-			value = arg + name_len + 1;
-		else if (i + 1 < argc)
-			value = argv[++i];
-		else
-			return usage_error(sub, "%s needs a value", s->name);
-		char *end = NULL;
-		errno = 0;
-		switch (s->kind) {
-		case ARG_U32:
-		case ARG_U64: {
-			const unsigned long long v = strtoull(value, &end, 10);
-			if (errno != 0 || end == value || *end != '\0' || value[0] == '-' ||
-			    v < s->min || v > s->max)
-				return usage_error(sub, "%s takes a whole number from %llu to %llu",
-				                   s->name, (unsigned long long)s->min,
-				                   (unsigned long long)s->max);
-			if (s->kind == ARG_U32)
-				*(uint32_t *)s->target = (uint32_t)v;
-			else
-				*(uint64_t *)s->target = v;
-			break;
-		}
-		case ARG_FRACTION: {
-			const double v = strtod(value, &end);
-			if (errno != 0 || end == value || *end != '\0' || !(v >= 0.0) ||
-			    !(v <= 1.0))
-				return usage_error(sub, "%s takes a number from 0 to 1", s->name);
-			*(double *)s->target = v;
-			break;
-		}
-		case ARG_TEXT:
-			if (value[0] == '\0')
-				return usage_error(sub, "%s needs a value", s->name);
-			*(const char **)s->target = value;
-			break;
-		case ARG_FLAG:
-			break;
-		}
-	}
-	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Files */
-
-/* Reads a whole file into a NUL-terminated heap buffer; -1 with errno. */
-static int
-read_file(const char *path, char **text, size_t *len)
-{
-	*text = NULL;
-	*len = 0;
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return -1;
-	size_t cap = 1 << 16, n = 0;
-	char *b = malloc(cap);
-	while (b != NULL) {
-		if (n + 1 >= cap) {
-			char *grown = realloc(b, cap * 2);
-			if (grown == NULL) {
-				free(b);
-				b = NULL;
-				errno = ENOMEM;
-				break;
-			}
-			b = grown;
-			cap *= 2;
-		}
-		const size_t got = fread(b + n, 1, cap - n - 1, f);
-		n += got;
-		if (got == 0) {
-			if (ferror(f)) {
-				free(b);
-				b = NULL;
-				errno = EIO;
-			}
-			break;
-		}
-	}
-	fclose(f);
-	if (b == NULL)
-		return -1;
-	b[n] = '\0';
-	*text = b;
-	*len = n;
-	return 0;
-}
-
-static int
-write_file(const char *path, const char *data, size_t len, mode_t mode)
-{
-	const int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -1;
-	size_t done = 0;
-	while (done < len) {
-		const ssize_t n = write(fd, data + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			close(fd);
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	return close(fd);
-}
 
 static char *
 join(const char *dir, const char *name)
@@ -403,7 +233,7 @@ last_line(const char *path)
 {
 	char *text = NULL;
 	size_t len = 0;
-	if (read_file(path, &text, &len) != 0)
+	if (file_read_all(path, MAX_OUTPUT, &text, &len) != 0)
 		return strdup("");
 	while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
 		text[--len] = '\0';
@@ -411,17 +241,6 @@ last_line(const char *path)
 	char *line = strdup(nl != NULL ? nl + 1 : text);
 	free(text);
 	return line;
-}
-
-/* The directory this program lives in, from /proc/self/exe. */
-static int
-self_path(char *out, size_t cap)
-{
-	const ssize_t n = readlink("/proc/self/exe", out, cap - 1);
-	if (n <= 0 || (size_t)n >= cap - 1)
-		return -1;
-	out[n] = '\0';
-	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -432,14 +251,13 @@ typedef struct sim_options {
 	double registered;
 	uint64_t seed;
 	uint32_t k_r, k_b, t_r, t_b, salt_retention;
-	bool json, help;
-	const char *chart, *veild, *work_dir;
+	bool json;
+	const char *chart, *veild, *admin, *work_dir;
 } sim_options;
 
 typedef struct sim {
 	sim_options opt;
-	char self[PATH_MAX];
-	char *veild;
+	char *veild, *admin;
 	char *work, *state, *config, *url, *veild_err, *tool_out, *tool_err;
 	char *baseline_path, *export_path, *salts_path, *erased_path, *salts_after_path;
 	bool keep_work;
@@ -454,19 +272,19 @@ typedef struct sim {
 	uint64_t baseline_bytes;
 } sim;
 
-/* Runs veil-admin (this program) with args; stdout to out_path. */
+/* Runs veil-admin with args; stdout to out_path. */
 static int
 run_admin(sim *s, const char *const args[], const char *out_path)
 {
 	const char *argv[16];
 	size_t n = 0;
-	argv[n++] = s->self;
+	argv[n++] = s->admin;
 	for (size_t i = 0; args[i] != NULL && n < 15; i++)
 		argv[n++] = args[i];
 	argv[n] = NULL;
 	pid_t pid;
 	if (spawn(argv, out_path != NULL ? out_path : s->tool_out, s->tool_err, &pid) != 0) {
-		fail("cannot run %s: %s", s->self, strerror(errno));
+		fail("cannot run %s: %s", s->admin, strerror(errno));
 		return -1;
 	}
 	const int rc = wait_child(pid);
@@ -496,7 +314,7 @@ veild_start(sim *s, long long offset)
 	for (;;) {
 		char *text = NULL;
 		size_t len = 0;
-		const int ready = read_file(s->veild_err, &text, &len) == 0 &&
+		const int ready = file_read_all(s->veild_err, MAX_OUTPUT, &text, &len) == 0 &&
 		                  strstr(text, READY_TEXT) != NULL;
 		free(text);
 		if (ready)
@@ -684,7 +502,7 @@ write_config(sim *s, uint64_t universe)
 {
 	buf b;
 	buf_init(&b);
-	buf_printf(&b, "; veil-admin exposure simulate\n[veild]\nstate = %s\nlisten = %s\n",
+	buf_printf(&b, "; veil-exposure-sim\n[veild]\nstate = %s\nlisten = %s\n",
 	           s->state, s->url);
 	/* The simulated users are not enrolled one by one: open enrolment. */
 	buf_printf(&b, "\n[clients]\nenrolment = open\n");
@@ -700,7 +518,7 @@ write_config(sim *s, uint64_t universe)
 		buf_printf(&b, "t_b = %u\n", s->opt.t_b);
 	if (s->opt.salt_retention != 0)
 		buf_printf(&b, "salt_retention_days = %u\n", s->opt.salt_retention);
-	int rc = buf_error(&b) == VEIL_OK ? write_file(s->config, buf_data(&b), buf_len(&b), 0600)
+	int rc = buf_error(&b) == VEIL_OK ? file_write_all(s->config, buf_data(&b), buf_len(&b), 0600)
 	                                  : -1;
 	if (rc != 0)
 		fail("cannot write %s: %s", s->config, strerror(errno));
@@ -721,7 +539,7 @@ write_accounts(sim *s)
 	}
 	char *path = join(s->work, "accounts.txt");
 	const int rc = path != NULL && buf_error(&b) == VEIL_OK
-	                       ? write_file(path, buf_data(&b), buf_len(&b), 0644)
+	                       ? file_write_all(path, buf_data(&b), buf_len(&b), 0644)
 	                       : -1;
 	if (rc != 0)
 		fail("cannot write the account list: %s", strerror(errno));
@@ -740,7 +558,7 @@ make_state(sim *s)
 	char *text = NULL;
 	size_t len = 0;
 	size_t bin_len = 0;
-	if (read_file(s->tool_out, &text, &len) != 0 || strncmp(text, "server-key ", 11) != 0 ||
+	if (file_read_all(s->tool_out, MAX_OUTPUT, &text, &len) != 0 || strncmp(text, "server-key ", 11) != 0 ||
 	    sodium_hex2bin(s->server_key, VEIL_KEY_SIZE, text + 11, 2 * VEIL_KEY_SIZE, NULL,
 	                   &bin_len, NULL) != 0 ||
 	    bin_len != VEIL_KEY_SIZE) {
@@ -755,7 +573,7 @@ make_state(sim *s)
 	char *path = join(s->work, "registered.txt");
 	int rc = -1;
 	if (path != NULL && exposure_population_registry_file(s->pop, &registry_file) == VEIL_OK &&
-	    write_file(path, buf_data(&registry_file), buf_len(&registry_file), 0600) == 0) {
+	    file_write_all(path, buf_data(&registry_file), buf_len(&registry_file), 0600) == 0) {
 		const char *const import[] = {"import",   "--state", s->state,
 		                              "--strict", path,      NULL};
 		rc = run_admin(s, import, NULL);
@@ -768,24 +586,14 @@ make_state(sim *s)
 		return -1;
 
 	/* What veild will advertise as its recommendation, computed as it does. */
-	veil_state *st = NULL;
 	const char *why = NULL;
-	registry_stats stats;
-	veil_err err = state_open(s->state, &st, &why);
-	if (err == VEIL_OK)
-		err = registry_stats_read(state_registry(st), &stats);
+	uint8_t p_rec = 0;
+	veil_err err = service_state_prefix_bits(s->state, &p_rec, &why);
 	if (err != VEIL_OK) {
 		fail("cannot read the new registry: %s%s%s", veil_strerror(err), why ? ": " : "",
 		     why ? why : "");
-		state_free(st);
 		return -1;
 	}
-	uint8_t p_min, p_rec, p_max;
-	const size_t entry_size =
-	        stats.view.tag_len + (stats.view.payloads > 0 ? ENTRY_SEALED_PAYLOAD_SIZE : 0);
-	service_prefix_range(&stats.view, SERVICE_DEFAULT_BATCH_CAP, entry_size, &p_min, &p_rec,
-	                     &p_max);
-	state_free(st);
 	s->prefix_bits = p_rec;
 	if (p_rec > EXPOSURE_MAX_PREFIX_BITS) {
 		fail("the registry's prefix length %u is beyond the analysis (at most %d)", p_rec,
@@ -842,92 +650,6 @@ collect_exports(sim *s, uint32_t salt_retention)
 	return 0;
 }
 
-/* Reads and parses one of the files the run wrote. */
-static int
-load_log(const char *path, exposure_log **log, uint64_t *bytes)
-{
-	char *text = NULL;
-	size_t len = 0;
-	char why[160];
-	if (read_file(path, &text, &len) != 0) {
-		fail("cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	veil_err err = exposure_log_parse(text, len, log, why, sizeof(why));
-	free(text);
-	if (err != VEIL_OK) {
-		fail("%s: %s: %s", path, veil_strerror(err), why);
-		return -1;
-	}
-	*bytes = len;
-	return 0;
-}
-
-static int
-load_salts(const char *path, exposure_salts **salts)
-{
-	char *text = NULL;
-	size_t len = 0;
-	char why[160];
-	if (read_file(path, &text, &len) != 0) {
-		fail("cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	veil_err err = exposure_salts_parse(text, len, salts, why, sizeof(why));
-	sodium_memzero(text, len);
-	free(text);
-	if (err != VEIL_OK) {
-		fail("%s: %s: %s", path, veil_strerror(err), why);
-		return -1;
-	}
-	return 0;
-}
-
-/* The days that have both a salt and entries, for the report. */
-static size_t
-salted_days(const exposure_log *log, const exposure_salts *salts, uint32_t *days, size_t cap)
-{
-	exposure_log_header h;
-	exposure_log_header_get(log, &h);
-	size_t n = 0;
-	if (h.entries == 0)
-		return 0;
-	for (uint32_t d = h.first_day; d <= h.last_day && n < cap; d++)
-		if (exposure_salts_get(salts, d) != NULL)
-			days[n++] = d;
-	return n;
-}
-
-static int
-write_output(const exposure_report *report, bool json, const char *chart_path)
-{
-	buf out;
-	buf_init(&out);
-	if (json)
-		exposure_report_json(report, &out);
-	else
-		exposure_report_table(report, &out);
-	int rc = 0;
-	if (buf_error(&out) != VEIL_OK) {
-		fail("cannot format the figures: %s", veil_strerror(buf_error(&out)));
-		rc = -1;
-	} else {
-		fwrite(buf_data(&out), 1, buf_len(&out), stdout);
-	}
-	if (rc == 0 && chart_path != NULL) {
-		buf_reset(&out);
-		veil_err err = exposure_report_chart(report, &out);
-		if (err != VEIL_OK ||
-		    write_file(chart_path, buf_data(&out), buf_len(&out), 0644) != 0) {
-			fail("cannot write the chart %s: %s", chart_path,
-			     err != VEIL_OK ? veil_strerror(err) : strerror(errno));
-			rc = -1;
-		}
-	}
-	buf_free(&out);
-	return rc;
-}
-
 /* The digests of qlog.c and exposure.c must agree, or nothing measured means anything. */
 static int
 check_digests(const char *name, const exposure_figures *f)
@@ -948,27 +670,19 @@ analyze_simulation(sim *s, double started)
 	exposure_salts *salts = NULL, *salts_after = NULL;
 	exposure_baseline *baseline = NULL;
 	exposure_pair *pairs = NULL;
-	char *text = NULL;
-	size_t len = 0;
 	uint64_t export_bytes = 0, erased_bytes = 0;
 	exposure_row rows[5];
 	int rc = -1;
 	veil_err err;
 
-	if (load_log(s->export_path, &log, &export_bytes) != 0 ||
-	    load_log(s->erased_path, &erased, &erased_bytes) != 0 ||
-	    load_salts(s->salts_path, &salts) != 0 ||
-	    load_salts(s->salts_after_path, &salts_after) != 0)
-		goto out;
-	char why[160];
-	if (read_file(s->baseline_path, &text, &len) != 0) {
-		fail("cannot read the baseline log: %s", strerror(errno));
-		goto out;
-	}
-	err = exposure_baseline_parse(text, len, &baseline, why, sizeof(why));
-	free(text);
-	if (err != VEIL_OK) {
-		fail("baseline log: %s: %s", veil_strerror(err), why);
+	char why[320];
+	if (exposure_log_load(s->export_path, &log, &export_bytes, why, sizeof(why)) != VEIL_OK ||
+	    exposure_log_load(s->erased_path, &erased, &erased_bytes, why, sizeof(why)) !=
+	            VEIL_OK ||
+	    exposure_salts_load(s->salts_path, &salts, why, sizeof(why)) != VEIL_OK ||
+	    exposure_salts_load(s->salts_after_path, &salts_after, why, sizeof(why)) != VEIL_OK ||
+	    exposure_baseline_load(s->baseline_path, &baseline, why, sizeof(why)) != VEIL_OK) {
+		fail("%s", why);
 		goto out;
 	}
 	exposure_log_header h;
@@ -1034,12 +748,17 @@ analyze_simulation(sim *s, double started)
 	        .population_lookups = exposure_population_lookups(s->pop),
 	        .unregistered_share = exposure_population_unregistered_share(s->pop),
 	        .salted_days = days,
-	        .salted_day_count = salted_days(log, salts, days, EXPOSURE_MAX_DAYS),
+	        .salted_day_count = exposure_salted_days(log, salts, days, EXPOSURE_MAX_DAYS),
 	        .seconds = monotonic_seconds() - started,
 	        .rows = rows,
 	        .row_count = 5,
 	};
-	rc = write_output(&report, s->opt.json, s->opt.chart);
+	if (exposure_report_write(&report, s->opt.json, stdout, s->opt.chart, why, sizeof(why)) !=
+	    VEIL_OK) {
+		fail("%s", why);
+		goto out;
+	}
+	rc = 0;
 out:
 	exposure_log_free(log);
 	exposure_log_free(erased);
@@ -1053,7 +772,7 @@ out:
 static void
 sim_free_paths(sim *s)
 {
-	char **paths[] = {&s->veild,           &s->work,       &s->state,
+	char **paths[] = {&s->veild, &s->admin, &s->work,       &s->state,
 	                  &s->config,          &s->url,        &s->veild_err,
 	                  &s->tool_out,        &s->tool_err,   &s->baseline_path,
 	                  &s->export_path,     &s->salts_path, &s->erased_path,
@@ -1110,35 +829,76 @@ sim_paths(sim *s)
 	return 0;
 }
 
-/* The veild beside this veil-admin, unless --veild says otherwise. */
+/*
+ * A program of the build tree this one was built in (bench/ beside
+ * server/daemon/ and server/admin/), else the name alone, for PATH. Heap.
+ */
+static char *
+find_program(const char *given, const char *tree_path, const char *name)
+{
+	if (given != NULL)
+		return strdup(given);
+	char self[PATH_MAX];
+	const ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		char *slash = strrchr(self, '/');
+		char *path = NULL;
+		if (slash != NULL) {
+			*slash = '\0';
+			if (asprintf(&path, "%s/../%s", self, tree_path) < 0)
+				path = NULL;
+		}
+		if (path != NULL && access(path, X_OK) == 0)
+			return path;
+		free(path);
+	}
+	return strdup(name);
+}
+
+/* Is name a path to an executable, or a program found on PATH? */
+static bool
+runnable(const char *name)
+{
+	if (strchr(name, '/') != NULL)
+		return access(name, X_OK) == 0;
+	const char *path = getenv("PATH");
+	while (path != NULL && *path != '\0') {
+		const size_t len = strcspn(path, ":");
+		char *candidate = NULL;
+		if (asprintf(&candidate, "%.*s/%s", (int)len, path, name) >= 0) {
+			const bool ok = access(candidate, X_OK) == 0;
+			free(candidate);
+			if (ok)
+				return true;
+		}
+		path += len + (path[len] == ':');
+	}
+	return false;
+}
+
 static int
 find_programs(sim *s)
 {
-	if (self_path(s->self, sizeof(s->self)) != 0) {
-		fail("cannot find this program (/proc/self/exe)");
-		return -1;
-	}
-	if (s->opt.veild != NULL) {
-		s->veild = strdup(s->opt.veild);
-	} else {
-		const char *slash = strrchr(s->self, '/');
-		const int dir_len = slash != NULL ? (int)(slash - s->self) : 1;
-		if (asprintf(&s->veild, "%.*s/veild", dir_len, slash != NULL ? s->self : ".") < 0)
-			s->veild = NULL;
-	}
-	if (s->veild == NULL) {
+	s->veild = find_program(s->opt.veild, "server/daemon/veild", "veild");
+	s->admin = find_program(s->opt.admin, "server/admin/veil-admin", "veil-admin");
+	if (s->veild == NULL || s->admin == NULL) {
 		fail("out of memory");
 		return -1;
 	}
-	if (access(s->veild, X_OK) != 0) {
+	if (!runnable(s->veild)) {
 		fail("no veild at %s (use --veild PATH)", s->veild);
+		return -1;
+	}
+	if (!runnable(s->admin)) {
+		fail("no veil-admin at %s (use --admin PATH)", s->admin);
 		return -1;
 	}
 	return 0;
 }
 
 int
-admin_exposure_simulate(int argc, char **argv)
+main(int argc, char **argv)
 {
 	sim s;
 	memset(&s, 0, sizeof(s));
@@ -1151,32 +911,47 @@ admin_exposure_simulate(int argc, char **argv)
 	o->pairs = DEFAULT_PAIRS;
 	const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	o->threads = cpus < 1 ? 2 : cpus > 64 ? 128 : (uint32_t)(2 * cpus);
-	const option_spec specs[] = {
-	        {"--users", ARG_U32, &o->users, 1, EXPOSURE_MAX_USERS},
-	        {"--contacts", ARG_U32, &o->contacts, 1, EXPOSURE_MAX_CONTACTS},
-	        {"--registered", ARG_FRACTION, &o->registered, 0, 0},
-	        {"--days", ARG_U32, &o->days, 1, EXPOSURE_MAX_DAYS},
-	        {"--seed", ARG_U64, &o->seed, 0, UINT64_MAX},
-	        {"--pad-registry", ARG_U32, &o->padding, 0, EXPOSURE_MAX_PADDING},
-	        {"--k-r", ARG_U32, &o->k_r, 1, UINT32_MAX},
-	        {"--k-b", ARG_U32, &o->k_b, 1, UINT32_MAX},
-	        {"--t-r", ARG_U32, &o->t_r, 1, EXPOSURE_MAX_WIDTH},
-	        {"--t-b", ARG_U32, &o->t_b, 1, EXPOSURE_MAX_WIDTH},
-	        {"--salt-retention-days", ARG_U32, &o->salt_retention, 1, 30},
-	        {"--pairs", ARG_U32, &o->pairs, 1, 1000000},
-	        {"--threads", ARG_U32, &o->threads, 1, 256},
-	        {"--veild", ARG_TEXT, &o->veild, 0, 0},
-	        {"--work-dir", ARG_TEXT, &o->work_dir, 0, 0},
-	        {"--json", ARG_FLAG, &o->json, 0, 0},
-	        {"--chart", ARG_TEXT, &o->chart, 0, 0},
+	const cli_option options[] = {
+	        CLI_U32_OPTION("users", &o->users, 1, EXPOSURE_MAX_USERS),
+	        CLI_U32_OPTION("contacts", &o->contacts, 1, EXPOSURE_MAX_CONTACTS),
+	        CLI_DOUBLE_OPTION("registered", &o->registered, 0, 1),
+	        CLI_U32_OPTION("days", &o->days, 1, EXPOSURE_MAX_DAYS),
+	        CLI_U64_OPTION("seed", &o->seed, 0, UINT64_MAX),
+	        CLI_U32_OPTION("pad-registry", &o->padding, 0, EXPOSURE_MAX_PADDING),
+	        CLI_U32_OPTION("k-r", &o->k_r, 1, UINT32_MAX),
+	        CLI_U32_OPTION("k-b", &o->k_b, 1, UINT32_MAX),
+	        CLI_U32_OPTION("t-r", &o->t_r, 1, EXPOSURE_MAX_WIDTH),
+	        CLI_U32_OPTION("t-b", &o->t_b, 1, EXPOSURE_MAX_WIDTH),
+	        CLI_U32_OPTION("salt-retention-days", &o->salt_retention, 1, 30),
+	        CLI_U32_OPTION("pairs", &o->pairs, 1, 1000000),
+	        CLI_U32_OPTION("threads", &o->threads, 1, 256),
+	        CLI_TEXT_OPTION("veild", &o->veild),
+	        CLI_TEXT_OPTION("admin", &o->admin),
+	        CLI_TEXT_OPTION("work-dir", &o->work_dir),
+	        CLI_FLAG_OPTION("json", &o->json),
+	        CLI_TEXT_OPTION("chart", &o->chart),
+	        CLI_END,
 	};
-	int rc = parse_args("simulate", specs, sizeof(specs) / sizeof(specs[0]), argc, argv,
-	                    &o->help);
-	if (rc != 0)
-		return rc;
-	if (o->help) {
-		fputs(admin_exposure_simulate_details, stdout);
+	const cli_command cmd = {PROGRAM, synopsis, options};
+	int first = 0;
+	switch (cli_parse(&cmd, argc, argv, &first)) {
+	case CLI_RUN:
+		break;
+	case CLI_HELP:
+		cli_print_usage(&cmd, stdout);
+		fputs("\n", stdout);
+		fputs(details, stdout);
 		return 0;
+	case CLI_VERSION:
+		return 0;
+	case CLI_USAGE:
+		return CLI_EXIT_USAGE;
+	}
+	if (first < argc)
+		return cli_usage_error(&cmd, "unexpected argument %s", argv[first]);
+	if (veil_crypto_init() != VEIL_OK) {
+		fail("the crypto library failed to start");
+		return 1;
 	}
 	if (o->k_r == 0 && o->t_r == 0) {
 		/* A small population cannot meet the production target: scale it. */
@@ -1188,7 +963,7 @@ admin_exposure_simulate(int argc, char **argv)
 	        o->salt_retention != 0 ? o->salt_retention : QLOG_DEFAULT_SALT_RETENTION_DAYS;
 
 	const double started = monotonic_seconds();
-	rc = 1;
+	int rc = 1;
 	pthread_mutex_init(&s.lock, NULL);
 	s.pop_config = (exposure_population_config){o->users, o->contacts, o->registered,
 	                                            o->days,  o->seed,     o->padding};
@@ -1241,228 +1016,3 @@ out:
 	return rc;
 }
 
-/* ------------------------------------------------------------------ */
-/* analyze */
-
-typedef struct analyze_options {
-	const char *export_path, *salts, *accounts, *universe, *prefix_bits, *state, *chart;
-	bool json, help;
-} analyze_options;
-
-/* P, P,Q,... or P-Q into a mask of widths 0..24; -1 when malformed. */
-static int
-parse_widths(const char *text, uint64_t *mask)
-{
-	*mask = 0;
-	const char *s = text;
-	while (*s != '\0') {
-		char *end;
-		errno = 0;
-		const unsigned long a = strtoul(s, &end, 10);
-		unsigned long b = a;
-		if (errno != 0 || end == s || *s == '-' || *s == '+')
-			return -1;
-		s = end;
-		if (*s == '-') {
-			s++;
-			b = strtoul(s, &end, 10);
-			if (errno != 0 || end == s || *s == '+')
-				return -1;
-			s = end;
-		}
-		if (a > b || b > EXPOSURE_MAX_PREFIX_BITS)
-			return -1;
-		for (unsigned long p = a; p <= b; p++)
-			*mask |= (uint64_t)1 << p;
-		if (*s == ',')
-			s++;
-		else if (*s != '\0')
-			return -1;
-	}
-	return *mask != 0 ? 0 : -1;
-}
-
-static int
-parse_universe(const char *text, uint64_t *out)
-{
-	if (strcmp(text, "nanp") == 0) {
-		*out = EXPOSURE_NANP_UNIVERSE;
-		return 0;
-	}
-	char *end;
-	errno = 0;
-	const unsigned long long v = strtoull(text, &end, 10);
-	if (errno != 0 || end == text || *end != '\0' || text[0] == '-' || v == 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-/* The recommended prefix length of the registry in dir, as veild advertises it. */
-static int
-state_prefix_bits(const char *dir, uint64_t *mask)
-{
-	veil_state *st = NULL;
-	const char *why = NULL;
-	registry_stats stats;
-	veil_err err = state_open(dir, &st, &why);
-	if (err == VEIL_OK)
-		err = registry_stats_read(state_registry(st), &stats);
-	state_free(st);
-	if (err != VEIL_OK) {
-		fail("cannot read the registry of %s: %s%s%s", dir, veil_strerror(err),
-		     why ? ": " : "", why ? why : "");
-		return -1;
-	}
-	uint8_t p_min, p_rec, p_max;
-	const size_t entry_size =
-	        stats.view.tag_len + (stats.view.payloads > 0 ? ENTRY_SEALED_PAYLOAD_SIZE : 0);
-	service_prefix_range(&stats.view, SERVICE_DEFAULT_BATCH_CAP, entry_size, &p_min, &p_rec,
-	                     &p_max);
-	if (p_rec > EXPOSURE_MAX_PREFIX_BITS) {
-		fail("the registry's prefix length %u is beyond the analysis", p_rec);
-		return -1;
-	}
-	*mask = (uint64_t)1 << p_rec;
-	return 0;
-}
-
-int
-admin_exposure_analyze(int argc, char **argv)
-{
-	analyze_options o;
-	memset(&o, 0, sizeof(o));
-	const option_spec specs[] = {
-	        {"--export", ARG_TEXT, &o.export_path, 0, 0},
-	        {"--salts", ARG_TEXT, &o.salts, 0, 0},
-	        {"--accounts", ARG_TEXT, &o.accounts, 0, 0},
-	        {"--universe", ARG_TEXT, &o.universe, 0, 0},
-	        {"--prefix-bits", ARG_TEXT, &o.prefix_bits, 0, 0},
-	        {"--state", ARG_TEXT, &o.state, 0, 0},
-	        {"--json", ARG_FLAG, &o.json, 0, 0},
-	        {"--chart", ARG_TEXT, &o.chart, 0, 0},
-	};
-	int rc =
-	        parse_args("analyze", specs, sizeof(specs) / sizeof(specs[0]), argc, argv, &o.help);
-	if (rc != 0)
-		return rc;
-	if (o.help) {
-		fputs(admin_exposure_analyze_details, stdout);
-		return 0;
-	}
-	if (o.export_path == NULL)
-		return usage_error("analyze", "--export FILE is required");
-	uint64_t universe = 0, widths = 0;
-	if (o.universe != NULL && parse_universe(o.universe, &universe) != 0)
-		return usage_error("analyze", "--universe takes nanp or a whole number");
-	if (o.prefix_bits != NULL && o.state != NULL)
-		return usage_error("analyze", "--prefix-bits and --state say the same thing: one");
-	if (o.prefix_bits != NULL && parse_widths(o.prefix_bits, &widths) != 0)
-		return usage_error("analyze", "--prefix-bits takes P, P,Q or P-Q, each 0..%d",
-		                   EXPOSURE_MAX_PREFIX_BITS);
-
-	const double started = monotonic_seconds();
-	exposure_log *log = NULL;
-	exposure_salts *salts = NULL;
-	uint8_t *accounts = NULL;
-	size_t account_count = 0;
-	uint64_t bytes = 0;
-	exposure_row rows[2];
-	size_t row_count = 0;
-	rc = 1;
-	if (load_log(o.export_path, &log, &bytes) != 0)
-		goto out;
-	if (o.salts != NULL && load_salts(o.salts, &salts) != 0)
-		goto out;
-	if (o.accounts != NULL) {
-		char *text = NULL, why[160];
-		size_t len = 0;
-		if (read_file(o.accounts, &text, &len) != 0) {
-			fail("cannot read %s: %s", o.accounts, strerror(errno));
-			goto out;
-		}
-		veil_err err = exposure_accounts_parse(text, len, &accounts, &account_count, why,
-		                                       sizeof(why));
-		free(text);
-		if (err != VEIL_OK) {
-			fail("%s: %s: %s", o.accounts, veil_strerror(err), why);
-			goto out;
-		}
-		if (account_count == 0) {
-			fail("%s holds no public key", o.accounts);
-			goto out;
-		}
-	}
-	exposure_log_header h;
-	exposure_log_header_get(log, &h);
-	if (universe == 0)
-		universe = h.universe;
-	if (o.state != NULL && state_prefix_bits(o.state, &widths) != 0)
-		goto out;
-	const char *prefix_note = o.state != NULL
-	                                  ? "the length veild recommends for --state's registry"
-	                          : o.prefix_bits != NULL ? "as given"
-	                                                  : NULL;
-	int prefix_unknown = 0;
-	uint32_t days[EXPOSURE_MAX_DAYS];
-	const size_t salted_day_count =
-	        salts != NULL ? salted_days(log, salts, days, EXPOSURE_MAX_DAYS) : 0;
-	if (widths == 0 && salted_day_count > 0) {
-		prefix_note = "inferred: every length 0..20 under which all salted digests fit a "
-		              "prefix; --prefix-bits or --state give the one clients used";
-		widths = exposure_infer_prefix_widths(log, salts, 20);
-		if (widths == 0) {
-			fail("no prefix length 0..20 fits the salted entries (salts of another "
-			     "log?); "
-			     "give --prefix-bits");
-			goto out;
-		}
-	}
-	if (widths == 0) {
-		/* Without salts no digest is computed: any width does. */
-		prefix_note = "unknown; without a salted entry not needed";
-		prefix_unknown = 1;
-		widths = (uint64_t)1 << (h.t_b < EXPOSURE_MAX_PREFIX_BITS ? h.t_b : 24);
-	}
-
-	const exposure_view a0 = {log,    NULL, accounts, account_count, universe,
-	                          widths, NULL, 0,        bytes};
-	rows[row_count] = (exposure_row){"A0", "export", {0}};
-	veil_err err = exposure_analyze(&a0, NULL, 0, &rows[row_count++].figures);
-	if (err == VEIL_OK && salts != NULL) {
-		const exposure_view a1 = {log,    salts, accounts, account_count, universe,
-		                          widths, NULL,  0,        bytes};
-		rows[row_count] = (exposure_row){"A1", "export + salts", {0}};
-		err = exposure_analyze(&a1, NULL, 0, &rows[row_count++].figures);
-	}
-	if (err != VEIL_OK) {
-		fail("analysis failed: %s", veil_strerror(err));
-		goto out;
-	}
-	if (row_count > 1 && accounts != NULL && rows[1].figures.unmatched_requesters > 0)
-		fprintf(stderr,
-		        "%s: note: %llu salted entries match none of the accounts given (not every "
-		        "enrolled key is in the list?)\n",
-		        PROGRAM, (unsigned long long)rows[1].figures.unmatched_requesters);
-
-	const exposure_report report = {
-	        .source = "analyze",
-	        .prefix_note = prefix_note,
-	        .prefix_unknown = prefix_unknown,
-	        .header = h,
-	        .universe = universe,
-	        .accounts = accounts != NULL ? account_count : h.accounts,
-	        .prefix_widths = widths,
-	        .salted_days = days,
-	        .salted_day_count = salted_day_count,
-	        .seconds = monotonic_seconds() - started,
-	        .rows = rows,
-	        .row_count = row_count,
-	};
-	rc = write_output(&report, o.json, o.chart) == 0 ? 0 : 1;
-out:
-	exposure_log_free(log);
-	exposure_salts_free(salts);
-	free(accounts);
-	return rc;
-}

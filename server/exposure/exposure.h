@@ -1,25 +1,21 @@
 /*
  * Exposure analysis: what a query log export tells whoever holds it
- * (DESIGN.md "Query log" and "Threat model"), measured on real data.
+ * (docs/DESIGN.md, "The query log" and "Threat model"), measured on real
+ * data. Used by `veil-admin exposure analyze` and by the simulator in
+ * bench/ (veil-exposure-sim), which drives a synthetic population through
+ * the real client and veild and then measures its own export here.
  *
- * Three parts, used by `veil-admin exposure simulate|analyze`:
+ * May use: common/, and the query log's formats (store/qlog.h,
+ * store/qlog_store.h). Nothing here opens a socket or runs a program.
  *
- *   1. A synthetic population (exposure_population): users with a phone
- *      number of the NANP (the area codes below, exchanges 200..999 but
- *      N11, any line; every number passes libphonenumber) and some with
- *      an email; address books mixing other users' handles with numbers
- *      of people outside the population; which handles are registered;
- *      and the plan of lookups, day by day: every user checks the whole
- *      book on day 0, then each day a random 1/7 of users re-check it all
- *      and the others look up 0 to 3 contacts they just added.
- *      Deterministic for a seed.
+ * Three parts:
  *
- *   2. Readers of what an adversary holds: a log export (JSON Lines,
- *      server/qlog.h), the salts export, a list of enrolled public keys,
- *      and the Apple-style baseline log the simulator writes (requester,
- *      looked-up handle, IP, exact time: one line per looked-up handle).
+ *   1. Readers of what an adversary holds: a log export (JSON Lines,
+ *      store/qlog.h), the salts export, a list of enrolled public keys,
+ *      and the Apple-style baseline log (requester, looked-up handle, IP,
+ *      exact time: one line per looked-up handle).
  *
- *   3. The analysis (exposure_analyze): for one adversary's holdings, the
+ *   2. The analysis (exposure_analyze): for one adversary's holdings, the
  *      anonymity of each entry's requester (how many enrolled accounts
  *      have the entry's requester digest under that day's salt: every
  *      account's key is hashed) and of each looked-up handle (how many
@@ -29,8 +25,9 @@
  *      pair test "A looked up B" (an entry of a day whose salt is held,
  *      whose requester digest is A's and one of whose bucket digests is
  *      that of B's bucket), its true and false positive rates; bits per
- *      entry and bytes per lookup. Then the same figures as a table,
- *      JSON and an SVG chart.
+ *      entry and bytes per lookup.
+ *
+ *   3. The same figures as a table, JSON and an SVG chart.
  *
  * Digests are recomputed here from qlog.h's definitions, independently
  * of qlog.c: a mismatch would show as entries no account matches, so the
@@ -56,6 +53,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "buf.h"
 #include "error.h"
@@ -65,20 +63,9 @@
 #define EXPOSURE_MAX_WIDTH        32
 /* The longest prefix the handle figures are computed for: 2^24 digests per day. */
 #define EXPOSURE_MAX_PREFIX_BITS  24
-/* Area codes the simulator draws from; each has 792 exchanges of 10^4 lines. */
-#define EXPOSURE_NANP_AREA_CODES  275
+/* The NANP numbering space: 275 area codes of 792 exchanges of 10^4 lines. */
 #define EXPOSURE_NANP_UNIVERSE    (275ULL * 792ULL * 10000ULL)
-/* Hours of the day at which simulated users check (veild restarts at each). */
-#define EXPOSURE_HOUR_SLOTS       4
-#define EXPOSURE_MAX_USERS        10000000u
-#define EXPOSURE_MAX_CONTACTS     4096u
 #define EXPOSURE_MAX_DAYS         366u
-#define EXPOSURE_MAX_PADDING      50000000u
-/* New contacts a user adds on a day without a full re-check: 0..this. */
-#define EXPOSURE_MAX_NEW_CONTACTS 3u
-
-/* The hour (0..23) of slot i (0..EXPOSURE_HOUR_SLOTS-1). */
-unsigned exposure_hour_slot(unsigned i);
 
 /* ------------------------------------------------------------------ */
 /* Digests (qlog.h) */
@@ -94,7 +81,7 @@ uint32_t exposure_bucket_lead(const uint8_t salt[static EXPOSURE_SALT_SIZE], uns
 uint32_t exposure_truncate(uint32_t lead, unsigned width);
 
 /* ------------------------------------------------------------------ */
-/* The synthetic population */
+/* Who asked for what: the truth a simulation knows */
 
 typedef struct exposure_population_config {
 	uint32_t users;    /* 1..EXPOSURE_MAX_USERS accounts */
@@ -105,75 +92,6 @@ typedef struct exposure_population_config {
 	uint32_t registry_padding; /* registered numbers of people outside the population */
 } exposure_population_config;
 
-typedef struct exposure_population exposure_population;
-
-/* One check by one user: contacts book[first .. first + count) of that user. */
-typedef struct exposure_request {
-	uint32_t user;
-	uint32_t day;
-	uint8_t hour_slot;
-	uint32_t first, count;
-} exposure_request;
-
-/*
- * Builds the population and its whole plan. Takes about 30 us per phone
- * number (each is checked with libphonenumber). *out is NULL on error.
- * Errors: VEIL_ERR_ARGUMENT (a field out of range), VEIL_ERR_NOMEM,
- * VEIL_ERR_INVALID_INPUT (no valid new number found in 1000 draws: the
- * plan is exhausted, or libphonenumber rejects it), VEIL_ERR_CRYPTO.
- */
-veil_err exposure_population_new(const exposure_population_config *config,
-                                 exposure_population **out) __attribute__((warn_unused_result));
-
-/* Wipes the users' secret keys and frees. NULL is a no-op. */
-void exposure_population_free(exposure_population *pop);
-
-uint32_t exposure_population_users(const exposure_population *pop);
-
-/* User i's X25519 secret (guarded memory) and public key, 32 bytes each,
- * valid until the population is freed. */
-const uint8_t *exposure_user_secret(const exposure_population *pop, uint32_t user);
-const uint8_t *exposure_user_public(const exposure_population *pop, uint32_t user);
-
-/* All users' public keys, 32 bytes each, in user order. */
-const uint8_t *exposure_population_accounts(const exposure_population *pop);
-
-/* A synthetic client address of user i (100.64.0.0/10), for the baseline. */
-uint32_t exposure_user_address(uint32_t user);
-
-/*
- * Handles are numbered 0..count-1: the users' own, people outside the
- * population, and the registry padding. normalized is the typed handle
- * ("tel:+14155550100"), written how an address book has it.
- */
-size_t exposure_population_handles(const exposure_population *pop);
-const char *exposure_handle_normalized(const exposure_population *pop, uint32_t handle);
-const char *exposure_handle_written(const exposure_population *pop, uint32_t handle);
-uint32_t exposure_handle_bucket(const exposure_population *pop, uint32_t handle);
-int exposure_handle_registered(const exposure_population *pop, uint32_t handle);
-
-/* The registered handles, one per line, as `veil-admin import` reads them. */
-veil_err exposure_population_registry_file(const exposure_population *pop, buf *out)
-        __attribute__((warn_unused_result));
-
-/* The sorted buckets of every registered handle (what the registry holds). */
-const uint32_t *exposure_population_registered_buckets(const exposure_population *pop,
-                                                       size_t *count);
-
-/* The requests of day, ordered by hour slot then user. */
-const exposure_request *exposure_population_day(const exposure_population *pop, uint32_t day,
-                                                size_t *count);
-
-/* The handle ids a request looks up (request->count of them). */
-const uint32_t *exposure_request_contacts(const exposure_population *pop,
-                                          const exposure_request *request);
-
-/* Handles looked up over the whole plan (sum of request counts). */
-uint64_t exposure_population_lookups(const exposure_population *pop);
-
-/* The share of those lookups whose handle is not registered. */
-double exposure_population_unregistered_share(const exposure_population *pop);
-
 /* A suspected pair: "account looked up handle". */
 typedef struct exposure_pair {
 	uint32_t account;   /* index into the accounts list */
@@ -182,15 +100,6 @@ typedef struct exposure_pair {
 	int looked_up;      /* the truth */
 	uint32_t last_day;  /* looked up: the last epoch day it was; else UINT32_MAX */
 } exposure_pair;
-
-/*
- * Samples count true pairs (a user and a contact it looked up) and count
- * false ones (a user and a handle of the population or an outsider it
- * never looked up) into pairs (2 * count), deterministically from seed.
- * day_zero is the epoch day simulated day 0 was run as.
- */
-void exposure_population_pairs(const exposure_population *pop, uint64_t seed, uint32_t day_zero,
-                               size_t count, exposure_pair *pairs);
 
 /* ------------------------------------------------------------------ */
 /* What an adversary holds */
@@ -376,6 +285,42 @@ void exposure_report_json(const exposure_report *r, buf *out);
  * Errors: those of chart_write().
  */
 veil_err exposure_report_chart(const exposure_report *r, buf *out)
+        __attribute__((warn_unused_result));
+
+/* ------------------------------------------------------------------ */
+/* Files (exposure_files.c) */
+
+/* The largest export, salts, accounts or baseline file read: 4 GiB. */
+#define EXPOSURE_MAX_FILE ((size_t)1 << 32)
+
+/*
+ * Read path and parse it as the matching exposure_*_parse() does. On
+ * error *out is NULL and why holds the file's name and the reason.
+ * Errors: VEIL_ERR_SYSTEM (the file cannot be read), those of the parser.
+ * exposure_log_load() also gives the file's size in *bytes;
+ * exposure_salts_load() wipes the text it read.
+ */
+veil_err exposure_log_load(const char *path, exposure_log **out, uint64_t *bytes, char *why,
+                           size_t why_len) __attribute__((warn_unused_result));
+veil_err exposure_salts_load(const char *path, exposure_salts **out, char *why, size_t why_len)
+        __attribute__((warn_unused_result));
+veil_err exposure_accounts_load(const char *path, uint8_t **keys, size_t *count, char *why,
+                                size_t why_len) __attribute__((warn_unused_result));
+veil_err exposure_baseline_load(const char *path, exposure_baseline **out, char *why,
+                                size_t why_len) __attribute__((warn_unused_result));
+
+/* The days of log that have entries and a salt in salts, at most cap of them. */
+size_t exposure_salted_days(const exposure_log *log, const exposure_salts *salts, uint32_t *days,
+                            size_t cap);
+
+/*
+ * Writes r's table (json 0) or JSON document (json 1) to out, then, when
+ * chart_path is not NULL, its chart to that file (mode 0644). Errors:
+ * VEIL_ERR_NOMEM, VEIL_ERR_SYSTEM (a write failed), those of
+ * exposure_report_chart(); why says which.
+ */
+veil_err exposure_report_write(const exposure_report *r, int json, FILE *out,
+                               const char *chart_path, char *why, size_t why_len)
         __attribute__((warn_unused_result));
 
 #endif

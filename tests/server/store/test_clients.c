@@ -1,5 +1,5 @@
 /*
- * Client enrolment and quotas (server/clients.h) on real LMDB files in
+ * Client enrolment and quotas (server/store/clients.h) on real LMDB files in
  * temporary directories, time passed in as `now`; and the real
  * veil-admin binary (path in argv[1]) for `client add|remove|list`.
  */

@@ -1,21 +1,16 @@
 /*
- * The exposure analysis (server/exposure.h) and `veil-admin exposure`.
+ * The exposure analysis (server/exposure/exposure.h) and `veil-admin
+ * exposure analyze`.
  *
  * Library cases: the digests against qlog.h's definition spelled out
- * byte by byte; the population and its plan; the readers (refusals
- * name the line); the counting against brute force on a synthetic log,
- * one prefix length and several; the chart.
+ * byte by byte; the readers (refusals name the line); the counting
+ * against brute force on a synthetic log, one prefix length and several;
+ * the baseline log; the chart.
  *
- * Program cases (arguments: veil-admin veild): the digests of a real
- * qlog.c log, exported by `veil-admin log`, match; and a fixed-seed
- * `exposure simulate` (real veild, real client library, real LMDB files
- * in a temporary directory) agrees with the closed forms: requester
- * anonymity median within 30% of accounts / 2^t_r (20% of the
- * size-biased expected figure), handle anonymity median within 20% of
- * universe / 2^t_b (t_b <= p; 15% of the expected figure); the salts are
- * veild's own, so these are statistical; the baseline names everyone (1, TPR
- * 1, FPR 0); A0 and A3 can run no test. `exposure analyze` on the kept
- * files gives A1's figures again.
+ * Program case (arguments: veil-admin veild): the digests of a real
+ * qlog.c log, exported by `veil-admin log`, match. The simulation that
+ * runs a synthetic population end to end is tested with its program
+ * (tests/bench/test_exposure_sim.c).
  */
 #define _GNU_SOURCE /* asprintf */
 #include <math.h>
@@ -90,111 +85,6 @@ case_digests(void)
 
 /* ------------------------------------------------------------------ */
 /* The population */
-
-static void
-case_population(void)
-{
-	const exposure_population_config cfg = {50, 12, 0.4, 4, 7, 30};
-	exposure_population *a = NULL, *b = NULL;
-	REQUIRE(exposure_population_new(&cfg, &a) == VEIL_OK);
-	REQUIRE(exposure_population_new(&cfg, &b) == VEIL_OK);
-	CHECK(exposure_population_users(a) == 50);
-
-	/* Deterministic for a seed: same handles, same keys, same plan. */
-	const size_t handles = exposure_population_handles(a);
-	CHECK(handles == exposure_population_handles(b));
-	for (uint32_t h = 0; h < handles; h++) {
-		CHECK(strcmp(exposure_handle_normalized(a, h), exposure_handle_normalized(b, h)) ==
-		      0);
-		const char *n = exposure_handle_normalized(a, h);
-		CHECK(strncmp(n, "tel:+1", 6) == 0 || strncmp(n, "mailto:", 7) == 0);
-		CHECK(exposure_handle_bucket(a, h) == entry_bucket(n, strlen(n)));
-	}
-	CHECK(memcmp(exposure_population_accounts(a), exposure_population_accounts(b), 50 * 32) ==
-	      0);
-	for (uint32_t u = 0; u < 50; u++) {
-		uint8_t pk[32];
-		REQUIRE(crypto_scalarmult_base(pk, exposure_user_secret(a, u)) == 0);
-		CHECK(memcmp(pk, exposure_user_public(a, u), 32) == 0);
-	}
-
-	/* The registry: round(0.4 * own handles) plus the 30 outside. */
-	size_t registered = 0, own_registered = 0;
-	const uint32_t *buckets = exposure_population_registered_buckets(a, &registered);
-	for (size_t i = 1; i < registered; i++)
-		CHECK(buckets[i - 1] <= buckets[i]);
-	for (uint32_t h = 0; h < handles; h++)
-		own_registered += exposure_handle_registered(a, h) != 0;
-	CHECK(own_registered == registered);
-	buf file;
-	buf_init(&file);
-	REQUIRE(exposure_population_registry_file(a, &file) == VEIL_OK);
-	size_t lines = 0;
-	for (size_t i = 0; i < buf_len(&file); i++)
-		lines += buf_data(&file)[i] == '\n';
-	CHECK(lines == registered + 1); /* and a comment */
-	buf_free(&file);
-
-	/* Day 0: everyone checks the whole book; later days fewer, smaller. */
-	uint64_t lookups = 0;
-	for (uint32_t day = 0; day < 4; day++) {
-		size_t n = 0, n_b = 0;
-		const exposure_request *q = exposure_population_day(a, day, &n);
-		const exposure_request *q_b = exposure_population_day(b, day, &n_b);
-		CHECK(n == n_b);
-		CHECK(day > 0 || n == 50);
-		for (size_t i = 0; i < n; i++) {
-			CHECK(q[i].user == q_b[i].user && q[i].count == q_b[i].count);
-			CHECK(q[i].day == day);
-			CHECK(i == 0 || q[i - 1].hour_slot <= q[i].hour_slot);
-			CHECK(day > 0 || (q[i].first == 0 && q[i].count == 12));
-			CHECK(day == 0 || q[i].count >= 1);
-			const uint32_t *c = exposure_request_contacts(a, &q[i]);
-			for (uint32_t k = 0; k < q[i].count; k++) {
-				CHECK(c[k] < handles);
-				for (uint32_t j = 0; j < k; j++)
-					CHECK(c[j] != c[k]);
-			}
-			lookups += q[i].count;
-		}
-	}
-	CHECK(lookups == exposure_population_lookups(a));
-	const double share = exposure_population_unregistered_share(a);
-	CHECK(share > 0 && share < 1);
-
-	/* Pairs: the true ones were looked up, the false ones never. */
-	exposure_pair pairs[40];
-	exposure_population_pairs(a, 9, 1000, 20, pairs);
-	for (size_t i = 0; i < 40; i++) {
-		const exposure_pair *p = &pairs[i];
-		int seen = 0;
-		for (uint32_t day = 0; day < 4; day++) {
-			size_t n = 0;
-			const exposure_request *q = exposure_population_day(a, day, &n);
-			for (size_t r = 0; r < n; r++) {
-				if (q[r].user != p->account)
-					continue;
-				const uint32_t *c = exposure_request_contacts(a, &q[r]);
-				for (uint32_t k = 0; k < q[r].count; k++)
-					if (strcmp(exposure_handle_normalized(a, c[k]),
-					           p->handle) == 0) {
-						seen = 1;
-						CHECK(p->last_day >= 1000 + day);
-					}
-			}
-		}
-		CHECK(seen == p->looked_up);
-		CHECK(p->looked_up == (i < 20));
-		CHECK(p->bucket == entry_bucket(p->handle, strlen(p->handle)));
-	}
-
-	const exposure_population_config bad = {0, 12, 0.4, 4, 7, 0};
-	exposure_population *none = a; /* cleared on error */
-	CHECK(exposure_population_new(&bad, &none) == VEIL_ERR_ARGUMENT && none == NULL);
-	exposure_population_free(a);
-	exposure_population_free(b);
-	exposure_population_free(NULL);
-}
 
 /* ------------------------------------------------------------------ */
 /* Readers */
@@ -495,9 +385,9 @@ case_baseline(void)
 		fill(keys + 32 * i, 32, (uint8_t)(40 + i));
 	buf b;
 	buf_init(&b);
-	exposure_baseline_append(&b, 1700000000.25, keys, exposure_user_address(0),
+	exposure_baseline_append(&b, 1700000000.25, keys, 0x64400000u,
 	                         "tel:+14155550100");
-	exposure_baseline_append(&b, 1700000001.5, keys + 32, exposure_user_address(1),
+	exposure_baseline_append(&b, 1700000001.5, keys + 32, 0x64400001u,
 	                         "mailto:ann@example.org");
 	exposure_baseline *base = NULL;
 	char why[160];
@@ -623,177 +513,14 @@ case_real_log(void)
 	free(dir);
 }
 
-static const json_value *
-adversary(const json_value *doc, const char *name)
-{
-	const json_value *list = json_object_get(doc, "adversaries");
-	for (size_t i = 0; i < json_array_size(list); i++) {
-		size_t len;
-		const char *n = json_string(json_object_get(json_array_get(list, i), "name"), &len);
-		if (n != NULL && strcmp(n, name) == 0)
-			return json_array_get(list, i);
-	}
-	return NULL;
-}
-
-static double
-number(const json_value *v, const char *a, const char *b)
-{
-	const json_value *x = a != NULL ? json_object_get(v, a) : v;
-	if (b != NULL)
-		x = json_object_get(x, b);
-	const char *text = json_number_text(x, NULL);
-	return text != NULL ? strtod(text, NULL) : NAN;
-}
-
-static int
-is_true(const json_value *v, const char *a, const char *b)
-{
-	const json_value *x = json_object_get(json_object_get(v, a), b);
-	return x != NULL && json_type_of(x) == JSON_TRUE;
-}
-
-static int
-within(double got, double want, double tolerance)
-{
-	const int ok = fabs(got - want) <= tolerance * want;
-	if (!ok)
-		fprintf(stderr, "# %g is not within %.0f%% of %g\n", got, tolerance * 100, want);
-	return ok;
-}
-
-static void
-case_simulate(void)
-{
-	char *dir = proc_temp_dir("exposure-sim");
-	char *work = NULL, *chart_path = NULL, *path = NULL;
-	REQUIRE(asprintf(&work, "%s/work", dir) > 0 && asprintf(&chart_path, "%s/c.svg", dir) > 0);
-	/* 40,000 registered outside the population: the prefix length is
-	 * then 9, and t_b = 4 leaves 32 prefixes per digest value. The salts
-	 * are veild's own (random), so the figures vary from run to run: the
-	 * median of ~2^(p+1) prefix counts has a spread of about 4%, that of
-	 * the 2^(t_r+1) requester counts about 6%; the tolerances are 3.5 to
-	 * 5 of those. */
-	const char *const argv[] = {
-	        admin_path, "exposure",   "simulate", "--users",      "200",     "--contacts",
-	        "20",       "--days",     "3",        "--registered", "0.3",     "--pad-registry",
-	        "40000",    "--k-r",      "5",        "--t-b",        "4",       "--seed",
-	        "11",       "--pairs",    "300",      "--threads",    "4",       "--veild",
-	        veild_path, "--work-dir", work,       "--json",       "--chart", chart_path,
-	        NULL};
-	int status;
-	char *out = run(argv, &status);
-	REQUIRE(status == 0);
-	json_value *doc = NULL;
-	REQUIRE(json_parse(out, strlen(out), &doc) == VEIL_OK);
-	const json_value *log = json_object_get(doc, "log");
-	const double t_r = number(log, "t_r", NULL), t_b = number(log, "t_b", NULL);
-	const double p = number(json_array_get(json_object_get(log, "prefix_bits"), 0), NULL, NULL);
-	const double accounts = 200, universe = (double)EXPOSURE_NANP_UNIVERSE;
-	CHECK(t_b == 4 && p == 9);
-	CHECK(t_r >= 1);
-
-	const json_value *base = adversary(doc, "baseline");
-	CHECK(number(base, "requester_anonymity", "median") == 1);
-	CHECK(number(base, "requester_anonymity", "min") == 1);
-	CHECK(number(base, "handle_anonymity", "median") == 1);
-	CHECK(is_true(base, "pair_test", "possible"));
-	CHECK(number(base, "pair_test", "tpr") == 1 && number(base, "pair_test", "fpr") == 0);
-
-	for (int i = 0; i < 2; i++) {
-		const json_value *blind = adversary(doc, i == 0 ? "A0" : "A3");
-		REQUIRE(blind != NULL);
-		const json_value *test = json_object_get(blind, "pair_test");
-		CHECK(json_type_of(json_object_get(test, "possible")) == JSON_FALSE);
-		CHECK(json_object_get(test, "tpr") == NULL);
-		CHECK(number(blind, "requester_anonymity", "min") == accounts);
-		CHECK(number(blind, "handle_anonymity", "min") == universe);
-		CHECK(number(blind, "entries_with_salt", NULL) == 0);
-		CHECK(number(blind, "bits_per_entry", NULL) == 0);
-	}
-
-	const json_value *a1 = adversary(doc, "A1");
-	REQUIRE(a1 != NULL);
-	const double req = number(a1, "requester_anonymity", "median");
-	const double hand = number(a1, "handle_anonymity", "median");
-	CHECK(within(req, accounts / pow(2, t_r), 0.30));
-	CHECK(within(req, number(a1, "requester_anonymity", "expected"), 0.20));
-	CHECK(within(hand, universe / pow(2, t_b), 0.20));
-	CHECK(within(hand, number(a1, "handle_anonymity", "expected"), 0.15));
-	CHECK(number(a1, "entries_with_salt", NULL) > 0);
-	CHECK(is_true(a1, "pair_test", "possible"));
-	/* Looked up on a salted day, the true pair shows. */
-	CHECK(number(a1, "pair_test", "tpr_salted_days") == 1);
-	CHECK(number(a1, "bytes_per_lookup", NULL) < number(base, "bytes_per_lookup", NULL));
-	const json_value *a2 = adversary(doc, "A2");
-	CHECK(number(a2, "registered_candidates", "median") >= 1);
-
-	char *svg = NULL;
-	size_t svg_len = 0;
-	svg = test_read_file(chart_path, &svg_len);
-	CHECK(strstr(svg, "<svg") != NULL && strstr(svg, "</svg>") != NULL);
-	free(svg);
-
-	/* analyze on the kept files gives A1's figures again. */
-	char *export_path = NULL, *salts_path = NULL, *accounts_path = NULL, *state = NULL;
-	REQUIRE(asprintf(&export_path, "%s/export.jsonl", work) > 0 &&
-	        asprintf(&salts_path, "%s/salts.jsonl", work) > 0 &&
-	        asprintf(&accounts_path, "%s/accounts.txt", work) > 0 &&
-	        asprintf(&state, "%s/state", work) > 0);
-	const char *const analyze[] = {admin_path,    "exposure",   "analyze",  "--export",
-	                               export_path,   "--salts",    salts_path, "--accounts",
-	                               accounts_path, "--universe", "nanp",     "--state",
-	                               state,         "--json",     NULL};
-	char *again = run(analyze, &status);
-	CHECK(status == 0);
-	json_value *doc2 = NULL;
-	CHECK(json_parse(again, strlen(again), &doc2) == VEIL_OK);
-	const json_value *b1 = adversary(doc2, "A1");
-	CHECK(number(b1, "requester_anonymity", "median") == req);
-	CHECK(number(b1, "handle_anonymity", "median") == hand);
-	CHECK(number(b1, "handle_anonymity", "p5") == number(a1, "handle_anonymity", "p5"));
-	json_free(doc2);
-	free(again);
-
-	/* Usage errors are 2; a broken export is 1, naming the line. */
-	const char *const no_export[] = {admin_path, "exposure", "analyze", "--json", NULL};
-	free(run(no_export, &status));
-	CHECK(status == 2);
-	const char *const bad_universe[] = {admin_path,  "exposure",   "analyze", "--export",
-	                                    export_path, "--universe", "lots",    NULL};
-	free(run(bad_universe, &status));
-	CHECK(status == 2);
-	REQUIRE(asprintf(&path, "%s/broken.jsonl", dir) > 0);
-	proc_write_file(path, "{\"schema\":\"veil-log-v1\"}\n", 25);
-	const char *const broken[] = {admin_path, "exposure", "analyze", "--export", path, NULL};
-	char *err = NULL;
-	status = proc_run(broken, NULL, NULL, &err);
-	CHECK(status == 1 && strstr(err, "line 1") != NULL);
-	free(err);
-
-	json_free(doc);
-	free(out);
-	free(export_path);
-	free(salts_path);
-	free(accounts_path);
-	free(state);
-	free(path);
-	free(work);
-	free(chart_path);
-	proc_remove_tree(dir);
-	free(dir);
-}
-
 static const test_case cases[] = {
         {"digests follow qlog.h", case_digests},
-        {"population and plan", case_population},
         {"log export reader", case_log_reader},
         {"salts and accounts readers", case_salts_and_accounts},
         {"counting against brute force", case_counting},
         {"baseline log", case_baseline},
         {"chart", case_chart},
         {"digests of a real qlog.c log", case_real_log},
-        {"simulate agrees with the closed forms", case_simulate},
 };
 
 int

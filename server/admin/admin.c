@@ -22,6 +22,7 @@
 #include "admin_clients.h"
 #include "admin_exposure.h"
 #include "admin_log.h"
+#include "cli.h"
 #include "entry.h"
 #include "import.h"
 #include "normalize.h"
@@ -624,7 +625,7 @@ run_rotate(const options *opt)
 }
 
 /* ------------------------------------------------------------------ */
-/* log (server/admin_log.c) */
+/* log (server/admin/admin_log.c) */
 
 static int
 run_log_export(const options *opt)
@@ -651,22 +652,17 @@ run_log_salts(const options *opt)
 }
 
 /* ------------------------------------------------------------------ */
-/* exposure (server/admin_exposure.c) */
-
-static int
-run_exposure_simulate(const options *opt)
-{
-	return admin_exposure_simulate(opt->positional_count, opt->positional);
-}
+/* exposure (server/admin/admin_exposure.c) */
 
 static int
 run_exposure_analyze(const options *opt)
 {
-	return admin_exposure_analyze(opt->positional_count, opt->positional);
+	/* The word before the options is the command's name: argv[0] to getopt. */
+	return admin_exposure_analyze(opt->positional_count + 1, opt->positional - 1);
 }
 
 /* ------------------------------------------------------------------ */
-/* client (server/admin_clients.c) */
+/* client (server/admin/admin_clients.c) */
 
 static int
 run_client_add(const options *opt)
@@ -773,15 +769,9 @@ static const command commands[] = {
          "the exposure analysis: this output is as sensitive as the salts themselves,\n"
          "since with it every digest of those days can be tested against guesses.\n",
          OPT_STATE, 0, 0, run_log_salts},
-        {"exposure simulate",
-         "[--users N] [--contacts M] [--registered F] [--days D] [--seed S] [--json]\n"
-         "       [--chart FILE] [OPTIONS]",
-         "measure what a log export reveals, on a simulated population",
-         admin_exposure_simulate_details, OPT_OWN, 0, 0, run_exposure_simulate},
-        {"exposure analyze",
-         "--export FILE [--salts FILE] [--universe SPEC] [--accounts FILE] [OPTIONS]",
-         "measure what a real log export reveals", admin_exposure_analyze_details, OPT_OWN,
-         0, 0, run_exposure_analyze},
+        {"exposure analyze", admin_exposure_analyze_synopsis,
+         "measure what a log export reveals", admin_exposure_analyze_details, OPT_OWN, 0, 0,
+         run_exposure_analyze},
         {"client add", "--state DIR [--quota N] PUBKEY", "enrol a client key",
          admin_client_add_details, OPT_OWN, 0, 0, run_client_add},
         {"client remove", "--state DIR PUBKEY", "withdraw a client's enrolment",
@@ -985,7 +975,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(name, "--version") == 0) {
-		printf("%s %s\n", PROGRAM, VEIL_VERSION);
+		printf("%s %s\n", PROGRAM, cli_version());
 		return 0;
 	}
 	if ((current = find_command(argc - 1, argv + 1, &words)) != NULL) {

@@ -1,5 +1,5 @@
 /*
- * veil-admin's `client` subcommands (server/admin.c's table calls them):
+ * veil-admin's `client` subcommands (server/admin/admin.c's table calls them):
  * enrolment and quotas of a state directory's clients (clients.h).
  *
  *   add     enrol a client public key, optionally with its own quota

@@ -1,6 +1,6 @@
 /*
- * Clients: who may ask (enrolment) and how much (quota). DESIGN.md
- * "Transport and abuse": a per-client quota of evaluated items bounds
+ * Clients: who may ask (enrolment) and how much (quota). docs/DESIGN.md,
+ * "Abuse": a per-client quota of evaluated items bounds
  * what an enumerating client learns (Hagen et al., NDSS 2021).
  *
  * Quota: a token bucket per client, one token per evaluated item. It

@@ -6,7 +6,7 @@
  *   DIR/oprf-<id>.key          OPRF secret scalar of key id <id> (8 lowercase
  *                              hex digits), "veil-oprf-key-v1",
  *                              suite ristretto255-SHA512
- *   DIR/registry/              the LMDB registry (server/registry.h)
+ *   DIR/registry/              the LMDB registry (server/store/registry.h)
  *
  * Key files are common/keyfile.h files (0600, refused when the group or
  * others may read them). The live key ids are those the registry's meta

@@ -1,7 +1,7 @@
 /* clang-format off */ /* the formulas below are wider than a line */
 /*
  * The query log: what veild keeps about each answered request, built so
- * that a compelled export names no one (DESIGN.md "Query log").
+ * that a compelled export names no one (docs/DESIGN.md, "The query log").
  *
  * An entry holds: the epoch day and a sequence number (the key), the hour
  * of day, a requester digest of t_r bits, the item count, one bucket
@@ -22,7 +22,7 @@
  *
  * where KDF(key, "next") is crypto_kdf_derive_from_key(32, 1, "veil-log",
  * key) and KDF(key, "salt") the same with subkey id 2 (libsodium's
- * BLAKE2b-based KDF; server/saltchain.h). The first chain key is random.
+ * BLAKE2b-based KDF; server/store/saltchain.h). The first chain key is random.
  * chain_e is erased (memory and disk) once chain_{e+1} exists; salt_e is
  * erased once e is older than the salt retention (default: the current and
  * the previous day). Entries older than the entry retention (default 30
@@ -61,7 +61,7 @@
  * Storage, in DIR/log/ (mode 0700) beside the registry:
  *   data.mdb, lock.mdb  the LMDB environment: entries, the configuration
  *                       the server last opened the log with, the drop
- *                       counter (server/qlog_store.h)
+ *                       counter (server/store/qlog_store.h)
  *   chain-<day>.key     the current chain key, 0600
  *   salt-<day>.key      each retained salt, 0600
  * Secret files are common/keyfile.h files, overwritten with zeros and

@@ -195,6 +195,26 @@ service_prefix_range(const registry_view *view, unsigned batch_cap, size_t entry
 	*p_max = (uint8_t)(rec + 2 > PROTO_MAX_PREFIX_BITS ? PROTO_MAX_PREFIX_BITS : rec + 2);
 }
 
+veil_err
+service_state_prefix_bits(const char *dir, uint8_t *recommended, const char **why)
+{
+	veil_state *st = NULL;
+	registry_stats stats;
+	*why = NULL;
+	veil_err err = state_open(dir, &st, why);
+	if (err == VEIL_OK)
+		err = registry_stats_read(state_registry(st), &stats);
+	state_free(st);
+	if (err != VEIL_OK)
+		return err;
+	uint8_t p_min, p_max;
+	const size_t entry_size =
+		stats.view.tag_len + (stats.view.payloads > 0 ? ENTRY_SEALED_PAYLOAD_SIZE : 0);
+	service_prefix_range(&stats.view, SERVICE_DEFAULT_BATCH_CAP, entry_size, &p_min,
+			     recommended, &p_max);
+	return VEIL_OK;
+}
+
 static size_t
 payload_size_of(const registry_view *view)
 {

@@ -1,0 +1,197 @@
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "version.h"
+
+/* getopt_long values: the table's options from OPTION_BASE on. */
+#define OPTION_HELP    'h'
+#define OPTION_VERSION 1
+#define OPTION_BASE    256
+
+const char *
+cli_version(void)
+{
+	return VEIL_VERSION;
+}
+
+void
+cli_print_usage(const cli_command *cmd, FILE *f)
+{
+	fprintf(f, "usage: %s %s\n", cmd->name, cmd->synopsis != NULL ? cmd->synopsis : "");
+}
+
+int
+cli_usage_error(const cli_command *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", cmd->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	cli_print_usage(cmd, stderr);
+	fprintf(stderr, "('%s --help' says more)\n", cmd->name);
+	return CLI_EXIT_USAGE;
+}
+
+int
+cli_parse_u64(const char *text, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (text[0] < '0' || text[0] > '9')
+		return -1; /* no sign, no space: strtoull would take " -1" */
+	char *end = NULL;
+	errno = 0;
+	const unsigned long long v = strtoull(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+cli_parse_i64(const char *text, int64_t min, int64_t max, int64_t *out)
+{
+	const char *digits = text[0] == '-' || text[0] == '+' ? text + 1 : text;
+	if (digits[0] < '0' || digits[0] > '9')
+		return -1;
+	char *end = NULL;
+	errno = 0;
+	const long long v = strtoll(text, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+cli_parse_double(const char *text, double low, double high, double *out)
+{
+	if (text[0] == '\0' || text[0] == ' ' || text[0] == '\t')
+		return -1;
+	char *end = NULL;
+	errno = 0;
+	const double v = strtod(text, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v) || !(v >= low) || !(v <= high))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Checks and stores one value; 0, or CLI_EXIT_USAGE after the message. */
+static int
+store(const cli_command *cmd, const cli_option *o, const char *value)
+{
+	if (o->kind != CLI_FLAG && value[0] == '\0')
+		return cli_usage_error(cmd, "--%s needs a value", o->name);
+	switch (o->kind) {
+	case CLI_FLAG:
+		*(bool *)o->target = true;
+		return 0;
+	case CLI_TEXT:
+		*(const char **)o->target = value;
+		return 0;
+	case CLI_U32:
+	case CLI_U64: {
+		const uint64_t type_max = o->kind == CLI_U32 ? UINT32_MAX : UINT64_MAX;
+		const uint64_t max = o->max == 0 || o->max > type_max ? type_max : o->max;
+		uint64_t v;
+		if (cli_parse_u64(value, o->min, max, &v) != 0)
+			return cli_usage_error(cmd, "--%s takes a whole number from %" PRIu64
+			                            " to %" PRIu64 ", not '%s'",
+			                       o->name, o->min, max, value);
+		if (o->kind == CLI_U32)
+			*(uint32_t *)o->target = (uint32_t)v;
+		else
+			*(uint64_t *)o->target = v;
+		return 0;
+	}
+	case CLI_I64: {
+		const bool any = o->smin == 0 && o->smax == 0;
+		const int64_t min = any ? INT64_MIN : o->smin, max = any ? INT64_MAX : o->smax;
+		if (cli_parse_i64(value, min, max, (int64_t *)o->target) != 0)
+			return cli_usage_error(cmd, "--%s takes a whole number from %" PRId64
+			                            " to %" PRId64 ", not '%s'",
+			                       o->name, min, max, value);
+		return 0;
+	}
+	case CLI_DOUBLE: {
+		const bool any = o->low == 0 && o->high == 0;
+		const double low = any ? -HUGE_VAL : o->low, high = any ? HUGE_VAL : o->high;
+		if (cli_parse_double(value, low, high, (double *)o->target) != 0) {
+			if (any)
+				return cli_usage_error(cmd, "--%s takes a number, not '%s'", o->name,
+				                       value);
+			return cli_usage_error(cmd, "--%s takes a number from %g to %g, not '%s'",
+			                       o->name, low, high, value);
+		}
+		return 0;
+	}
+	}
+	return cli_usage_error(cmd, "--%s: unknown option kind", o->name);
+}
+
+cli_result
+cli_parse(const cli_command *cmd, int argc, char **argv, int *first)
+{
+	struct option longopts[CLI_MAX_OPTIONS + 3];
+	size_t n = 0;
+
+	*first = argc;
+	for (const cli_option *o = cmd->options; o != NULL && o->name != NULL; o++) {
+		if (n == CLI_MAX_OPTIONS)
+			abort(); /* the program's table is wrong, not its input */
+		longopts[n] = (struct option){o->name,
+		                              o->kind == CLI_FLAG ? no_argument : required_argument,
+		                              NULL, OPTION_BASE + (int)n};
+		n++;
+	}
+	longopts[n++] = (struct option){"help", no_argument, NULL, OPTION_HELP};
+	longopts[n++] = (struct option){"version", no_argument, NULL, OPTION_VERSION};
+	longopts[n] = (struct option){NULL, 0, NULL, 0};
+
+	/* ':' first: a missing value is told apart from an unknown option.
+	 * optind 0 makes glibc start afresh, so a program may parse twice. */
+	opterr = 0;
+	optind = 0;
+	for (;;) {
+		const int c = getopt_long(argc, argv, ":h", longopts, NULL);
+		if (c == -1)
+			break;
+		const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+		if (c == OPTION_HELP)
+			return CLI_HELP;
+		if (c == OPTION_VERSION) {
+			const size_t len = strcspn(cmd->name, " ");
+			printf("%.*s %s\n", (int)len, cmd->name, VEIL_VERSION);
+			return CLI_VERSION;
+		}
+		if (c == ':') {
+			cli_usage_error(cmd, "%.*s needs a value", (int)strcspn(word, "="), word);
+			return CLI_USAGE;
+		}
+		if (c == '?') {
+			if (optopt >= OPTION_BASE || optopt == OPTION_VERSION || optopt == OPTION_HELP)
+				cli_usage_error(cmd, "%.*s takes no value", (int)strcspn(word, "="),
+				                word);
+			else if (optopt != 0)
+				cli_usage_error(cmd, "unknown option -%c", optopt);
+			else
+				cli_usage_error(cmd, "unknown option %s", word);
+			return CLI_USAGE;
+		}
+		const cli_option *o = &cmd->options[c - OPTION_BASE];
+		if (o->given != NULL)
+			*o->given = true;
+		if (store(cmd, o, o->kind == CLI_FLAG ? "" : optarg) != 0)
+			return CLI_USAGE;
+	}
+	*first = optind;
+	return CLI_RUN;
+}

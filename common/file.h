@@ -1,0 +1,28 @@
+/*
+ * Whole files in and out, for the programs: read a file into memory,
+ * write a buffer to a file. Secrets have their own module (keyfile.h).
+ */
+#ifndef VEIL_COMMON_FILE_H
+#define VEIL_COMMON_FILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/*
+ * Reads the whole of path into a new NUL-terminated heap buffer (the
+ * caller frees *text); *len gets its length, without the NUL. A file
+ * larger than max bytes is refused with errno EFBIG. Returns 0, or -1
+ * with errno set and *text NULL.
+ */
+int file_read_all(const char *path, size_t max, char **text, size_t *len)
+        __attribute__((warn_unused_result));
+
+/*
+ * Creates or truncates path with mode (before the umask) and writes len
+ * bytes of data to it. Returns 0, or -1 with errno set (the file may
+ * then hold part of data).
+ */
+int file_write_all(const char *path, const void *data, size_t len, mode_t mode)
+        __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,285 @@
+/*
+ * veil-admin exposure analyze (admin_exposure.h): what a log export
+ * someone hands over reveals, measured with the exposure analysis
+ * (server/exposure/exposure.h).
+ *
+ * May use: common/, the stores (store/), the daemon's prefix rule
+ * (daemon/service.h) and the exposure analysis.
+ */
+#include "admin_exposure.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "exposure.h"
+#include "service.h"
+
+#define PROGRAM "veil-admin exposure analyze"
+
+
+const char admin_exposure_analyze_synopsis[] =
+        "--export FILE [--salts FILE] [--universe SPEC] [--accounts FILE] [OPTIONS]";
+
+const char admin_exposure_analyze_details[] =
+        "The figures of the exposure simulation (veil-exposure-sim) for an export someone hands over: A0, and\n"
+        "A1 when the salts are given. No ground truth: the pair test is not scored.\n"
+        "\n"
+        "  --export FILE    a log export (`veil-admin log export`), JSON Lines\n"
+        "  --salts FILE     the salts (`veil-admin log salts`): adds adversary A1\n"
+        "  --accounts FILE  enrolled public keys, 64 hex digits a line; without it the\n"
+        "                   requester figures are the expected ones for the header's\n"
+        "                   accounts\n"
+        "  --universe SPEC  handles of the numbering space: nanp (the simulator's plan,\n"
+        "                   2178000000) or a number; default: the export's header\n"
+        "  --prefix-bits L  prefix lengths clients sent: P, P,Q or P-Q (0..24)\n"
+        "  --state DIR      take the prefix length veild recommends for DIR's registry\n"
+        "  --json           print JSON (schema veil-exposure-v1) instead of the table\n"
+        "  --chart FILE     write the SVG chart to FILE\n"
+        "\n"
+        "With neither --prefix-bits nor --state, the lengths are those (0..20) under\n"
+        "which every salted entry's bucket digests match some prefix.\n";
+
+
+static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+fail(const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", PROGRAM);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static double
+monotonic_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ------------------------------------------------------------------ */
+/* analyze */
+
+typedef struct analyze_options {
+	const char *export_path, *salts, *accounts, *universe, *prefix_bits, *state, *chart;
+	bool json;
+} analyze_options;
+
+/* P, P,Q,... or P-Q into a mask of widths 0..24; -1 when malformed. */
+static int
+parse_widths(const char *text, uint64_t *mask)
+{
+	*mask = 0;
+	const char *s = text;
+	while (*s != '\0') {
+		char *end;
+		errno = 0;
+		const unsigned long a = strtoul(s, &end, 10);
+		unsigned long b = a;
+		if (errno != 0 || end == s || *s == '-' || *s == '+')
+			return -1;
+		s = end;
+		if (*s == '-') {
+			s++;
+			b = strtoul(s, &end, 10);
+			if (errno != 0 || end == s || *s == '+')
+				return -1;
+			s = end;
+		}
+		if (a > b || b > EXPOSURE_MAX_PREFIX_BITS)
+			return -1;
+		for (unsigned long p = a; p <= b; p++)
+			*mask |= (uint64_t)1 << p;
+		if (*s == ',')
+			s++;
+		else if (*s != '\0')
+			return -1;
+	}
+	return *mask != 0 ? 0 : -1;
+}
+
+static int
+parse_universe(const char *text, uint64_t *out)
+{
+	if (strcmp(text, "nanp") == 0) {
+		*out = EXPOSURE_NANP_UNIVERSE;
+		return 0;
+	}
+	return cli_parse_u64(text, 1, UINT64_MAX, out);
+}
+
+/* The recommended prefix length of the registry in dir, as veild advertises it. */
+static int
+state_prefix_bits(const char *dir, uint64_t *mask)
+{
+	const char *why = NULL;
+	uint8_t p_rec = 0;
+	veil_err err = service_state_prefix_bits(dir, &p_rec, &why);
+	if (err != VEIL_OK) {
+		fail("cannot read the registry of %s: %s%s%s", dir, veil_strerror(err), why ? ": " : "",
+		     why ? why : "");
+		return -1;
+	}
+	if (p_rec > EXPOSURE_MAX_PREFIX_BITS) {
+		fail("the registry's prefix length %u is beyond the analysis", p_rec);
+		return -1;
+	}
+	*mask = (uint64_t)1 << p_rec;
+	return 0;
+}
+
+int
+admin_exposure_analyze(int argc, char **argv)
+{
+	analyze_options o;
+	memset(&o, 0, sizeof(o));
+	const cli_option options[] = {
+	        CLI_TEXT_OPTION("export", &o.export_path),
+	        CLI_TEXT_OPTION("salts", &o.salts),
+	        CLI_TEXT_OPTION("accounts", &o.accounts),
+	        CLI_TEXT_OPTION("universe", &o.universe),
+	        CLI_TEXT_OPTION("prefix-bits", &o.prefix_bits),
+	        CLI_TEXT_OPTION("state", &o.state),
+	        CLI_FLAG_OPTION("json", &o.json),
+	        CLI_TEXT_OPTION("chart", &o.chart),
+	        CLI_END,
+	};
+	const cli_command cmd = {PROGRAM, admin_exposure_analyze_synopsis, options};
+	int first = 0;
+	switch (cli_parse(&cmd, argc, argv, &first)) {
+	case CLI_RUN:
+		break;
+	case CLI_HELP:
+		cli_print_usage(&cmd, stdout);
+		fputs("\n", stdout);
+		fputs(admin_exposure_analyze_details, stdout);
+		return 0;
+	case CLI_VERSION:
+		return 0;
+	case CLI_USAGE:
+		return CLI_EXIT_USAGE;
+	}
+	if (first < argc)
+		return cli_usage_error(&cmd, "unexpected argument %s", argv[first]);
+	if (o.export_path == NULL)
+		return cli_usage_error(&cmd, "--export FILE is required");
+	uint64_t universe = 0, widths = 0;
+	if (o.universe != NULL && parse_universe(o.universe, &universe) != 0)
+		return cli_usage_error(&cmd, "--universe takes nanp or a whole number");
+	if (o.prefix_bits != NULL && o.state != NULL)
+		return cli_usage_error(&cmd, "--prefix-bits and --state say the same thing: one");
+	if (o.prefix_bits != NULL && parse_widths(o.prefix_bits, &widths) != 0)
+		return cli_usage_error(&cmd, "--prefix-bits takes P, P,Q or P-Q, each 0..%d",
+		                       EXPOSURE_MAX_PREFIX_BITS);
+
+	const double started = monotonic_seconds();
+	exposure_log *log = NULL;
+	exposure_salts *salts = NULL;
+	uint8_t *accounts = NULL;
+	size_t account_count = 0;
+	uint64_t bytes = 0;
+	exposure_row rows[2];
+	size_t row_count = 0;
+	char why[320];
+	int rc = 1;
+	if (exposure_log_load(o.export_path, &log, &bytes, why, sizeof(why)) != VEIL_OK ||
+	    (o.salts != NULL && exposure_salts_load(o.salts, &salts, why, sizeof(why)) != VEIL_OK) ||
+	    (o.accounts != NULL && exposure_accounts_load(o.accounts, &accounts, &account_count, why,
+	                                                  sizeof(why)) != VEIL_OK)) {
+		fail("%s", why);
+		goto out;
+	}
+	if (o.accounts != NULL) {
+		if (account_count == 0) {
+			fail("%s holds no public key", o.accounts);
+			goto out;
+		}
+	}
+	exposure_log_header h;
+	exposure_log_header_get(log, &h);
+	if (universe == 0)
+		universe = h.universe;
+	if (o.state != NULL && state_prefix_bits(o.state, &widths) != 0)
+		goto out;
+	const char *prefix_note = o.state != NULL
+	                                  ? "the length veild recommends for --state's registry"
+	                          : o.prefix_bits != NULL ? "as given"
+	                                                  : NULL;
+	int prefix_unknown = 0;
+	uint32_t days[EXPOSURE_MAX_DAYS];
+	const size_t salted_day_count =
+	        exposure_salted_days(log, salts, days, EXPOSURE_MAX_DAYS);
+	if (widths == 0 && salted_day_count > 0) {
+		prefix_note = "inferred: every length 0..20 under which all salted digests fit a "
+		              "prefix; --prefix-bits or --state give the one clients used";
+		widths = exposure_infer_prefix_widths(log, salts, 20);
+		if (widths == 0) {
+			fail("no prefix length 0..20 fits the salted entries (salts of another "
+			     "log?); "
+			     "give --prefix-bits");
+			goto out;
+		}
+	}
+	if (widths == 0) {
+		/* Without salts no digest is computed: any width does. */
+		prefix_note = "unknown; without a salted entry not needed";
+		prefix_unknown = 1;
+		widths = (uint64_t)1 << (h.t_b < EXPOSURE_MAX_PREFIX_BITS ? h.t_b : 24);
+	}
+
+	const exposure_view a0 = {log,    NULL, accounts, account_count, universe,
+	                          widths, NULL, 0,        bytes};
+	rows[row_count] = (exposure_row){"A0", "export", {0}};
+	veil_err err = exposure_analyze(&a0, NULL, 0, &rows[row_count++].figures);
+	if (err == VEIL_OK && salts != NULL) {
+		const exposure_view a1 = {log,    salts, accounts, account_count, universe,
+		                          widths, NULL,  0,        bytes};
+		rows[row_count] = (exposure_row){"A1", "export + salts", {0}};
+		err = exposure_analyze(&a1, NULL, 0, &rows[row_count++].figures);
+	}
+	if (err != VEIL_OK) {
+		fail("analysis failed: %s", veil_strerror(err));
+		goto out;
+	}
+	if (row_count > 1 && accounts != NULL && rows[1].figures.unmatched_requesters > 0)
+		fprintf(stderr,
+		        "%s: note: %llu salted entries match none of the accounts given (not every "
+		        "enrolled key is in the list?)\n",
+		        PROGRAM, (unsigned long long)rows[1].figures.unmatched_requesters);
+
+	const exposure_report report = {
+	        .source = "analyze",
+	        .prefix_note = prefix_note,
+	        .prefix_unknown = prefix_unknown,
+	        .header = h,
+	        .universe = universe,
+	        .accounts = accounts != NULL ? account_count : h.accounts,
+	        .prefix_widths = widths,
+	        .salted_days = days,
+	        .salted_day_count = salted_day_count,
+	        .seconds = monotonic_seconds() - started,
+	        .rows = rows,
+	        .row_count = row_count,
+	};
+	if (exposure_report_write(&report, o.json, stdout, o.chart, why, sizeof(why)) != VEIL_OK) {
+		fail("%s", why);
+		goto out;
+	}
+	rc = 0;
+out:
+	exposure_log_free(log);
+	exposure_salts_free(salts);
+	free(accounts);
+	return rc;
+}

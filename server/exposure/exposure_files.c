@@ -1,0 +1,157 @@
+/*
+ * The exposure analysis's files (exposure.h, "Files"): what an adversary
+ * holds, read from disk, and the report written out.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "exposure.h"
+#include "file.h"
+
+static void say(char *why, size_t why_len, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+static void
+say(char *why, size_t why_len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, why_len, fmt, ap);
+	va_end(ap);
+}
+
+/* Reads path; on failure says why and returns VEIL_ERR_SYSTEM. */
+static veil_err
+read_text(const char *path, char **text, size_t *len, char *why, size_t why_len)
+{
+	if (file_read_all(path, EXPOSURE_MAX_FILE, text, len) != 0) {
+		say(why, why_len, "cannot read %s: %s", path, strerror(errno));
+		return VEIL_ERR_SYSTEM;
+	}
+	return VEIL_OK;
+}
+
+/* Prefixes why (the parser's reason) with the file's name and the error. */
+static void
+name_file(const char *path, veil_err err, char *why, size_t why_len)
+{
+	char reason[160];
+	snprintf(reason, sizeof(reason), "%s", why);
+	say(why, why_len, "%s: %s: %s", path, veil_strerror(err), reason);
+}
+
+veil_err
+exposure_log_load(const char *path, exposure_log **out, uint64_t *bytes, char *why,
+                  size_t why_len)
+{
+	char *text = NULL;
+	size_t len = 0;
+	*out = NULL;
+	veil_err err = read_text(path, &text, &len, why, why_len);
+	if (err != VEIL_OK)
+		return err;
+	if ((err = exposure_log_parse(text, len, out, why, why_len)) != VEIL_OK)
+		name_file(path, err, why, why_len);
+	else if (bytes != NULL)
+		*bytes = len;
+	free(text);
+	return err;
+}
+
+veil_err
+exposure_salts_load(const char *path, exposure_salts **out, char *why, size_t why_len)
+{
+	char *text = NULL;
+	size_t len = 0;
+	*out = NULL;
+	veil_err err = read_text(path, &text, &len, why, why_len);
+	if (err != VEIL_OK)
+		return err;
+	if ((err = exposure_salts_parse(text, len, out, why, why_len)) != VEIL_OK)
+		name_file(path, err, why, why_len);
+	sodium_memzero(text, len);
+	free(text);
+	return err;
+}
+
+veil_err
+exposure_accounts_load(const char *path, uint8_t **keys, size_t *count, char *why,
+                       size_t why_len)
+{
+	char *text = NULL;
+	size_t len = 0;
+	*keys = NULL;
+	*count = 0;
+	veil_err err = read_text(path, &text, &len, why, why_len);
+	if (err != VEIL_OK)
+		return err;
+	if ((err = exposure_accounts_parse(text, len, keys, count, why, why_len)) != VEIL_OK)
+		name_file(path, err, why, why_len);
+	free(text);
+	return err;
+}
+
+veil_err
+exposure_baseline_load(const char *path, exposure_baseline **out, char *why, size_t why_len)
+{
+	char *text = NULL;
+	size_t len = 0;
+	*out = NULL;
+	veil_err err = read_text(path, &text, &len, why, why_len);
+	if (err != VEIL_OK)
+		return err;
+	if ((err = exposure_baseline_parse(text, len, out, why, why_len)) != VEIL_OK)
+		name_file(path, err, why, why_len);
+	free(text);
+	return err;
+}
+
+size_t
+exposure_salted_days(const exposure_log *log, const exposure_salts *salts, uint32_t *days,
+                     size_t cap)
+{
+	exposure_log_header h;
+	exposure_log_header_get(log, &h);
+	size_t n = 0;
+	if (h.entries == 0 || salts == NULL)
+		return 0;
+	for (uint32_t d = h.first_day; d <= h.last_day && n < cap; d++)
+		if (exposure_salts_get(salts, d) != NULL)
+			days[n++] = d;
+	return n;
+}
+
+veil_err
+exposure_report_write(const exposure_report *r, int json, FILE *out, const char *chart_path,
+                      char *why, size_t why_len)
+{
+	buf b;
+	buf_init(&b);
+	if (json)
+		exposure_report_json(r, &b);
+	else
+		exposure_report_table(r, &b);
+	veil_err err = buf_error(&b);
+	if (err != VEIL_OK) {
+		say(why, why_len, "cannot format the figures: %s", veil_strerror(err));
+	} else if (fwrite(buf_data(&b), 1, buf_len(&b), out) != buf_len(&b)) {
+		say(why, why_len, "cannot write the figures: %s", strerror(errno));
+		err = VEIL_ERR_SYSTEM;
+	} else if (chart_path != NULL) {
+		buf_reset(&b);
+		if ((err = exposure_report_chart(r, &b)) != VEIL_OK) {
+			say(why, why_len, "cannot draw the chart: %s", veil_strerror(err));
+		} else if (file_write_all(chart_path, buf_data(&b), buf_len(&b), 0644) != 0) {
+			say(why, why_len, "cannot write the chart %s: %s", chart_path,
+			    strerror(errno));
+			err = VEIL_ERR_SYSTEM;
+		}
+	}
+	buf_free(&b);
+	return err;
+}
