@@ -23,7 +23,8 @@ const char admin_client_add_details[] =
         "Enrols PUBKEY, a client's public key as `veil keygen` prints it (64 hex\n"
         "digits). With enrolment required (veild's default) only enrolled keys are\n"
         "served. --quota N gives this client N items a day instead of the configured\n"
-        "refill, and a bucket scaled alike. Adding an enrolled key again sets its\n"
+        "refill, and a bucket scaled alike; --quota unlimited never refuses or charges\n"
+        "it (for benchmark and test states). Adding an enrolled key again sets its\n"
         "quota (the configured one without --quota) and keeps its tokens. Prints the\n"
         "client's fingerprint, the first 16 hex digits of the keyed digest under\n"
         "which it is stored (the key itself never is). Works while veild runs.\n";
@@ -135,10 +136,14 @@ parse_key(const char *text, uint8_t key[CLIENTS_KEY_SIZE])
 	return 0;
 }
 
-/* 1 to MAX_QUOTA in decimal; returns 0 or -1. */
+/* 1 to MAX_QUOTA in decimal, or "unlimited"; returns 0 or -1. */
 static int
 parse_quota(const char *text, uint32_t *out)
 {
+	if (strcmp(text, "unlimited") == 0) {
+		*out = CLIENTS_QUOTA_UNLIMITED;
+		return 0;
+	}
 	char *end = NULL;
 	if (text[0] < '0' || text[0] > '9')
 		return -1;
@@ -210,7 +215,7 @@ admin_client_add(int argc, char **argv)
 		             "PUBKEY must be 64 hex digits, as `veil keygen` prints");
 	if (a.quota != NULL && parse_quota(a.quota, &quota) != 0)
 		return usage("add", ADD_SYNOPSIS,
-		             "--quota takes 1 to 1000000000 items a day, not %s", a.quota);
+		             "--quota takes 1 to 1000000000 items a day, or unlimited, not %s", a.quota);
 	clients *c = open_clients("add", a.state);
 	if (c == NULL)
 		return 1;
@@ -289,7 +294,9 @@ list_one(void *arg, const clients_record *r)
 	}
 	print_fingerprint(r->digest);
 	char quota[16] = "-";
-	if (r->quota > 0)
+	if (r->quota == CLIENTS_QUOTA_UNLIMITED)
+		snprintf(quota, sizeof(quota), "unlimited");
+	else if (r->quota > 0)
 		snprintf(quota, sizeof(quota), "%u", r->quota);
 	printf("  %10s %10u %10u %10u  %s\n", quota, r->tokens, r->capacity, r->refill_per_day,
 	       day);

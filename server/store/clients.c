@@ -141,6 +141,11 @@ static clients_verdict
 decide(const clients_config *config, record *r, uint32_t items, int64_t now, uint32_t *retry_after)
 {
 	uint32_t capacity, rate;
+	if (r->quota == CLIENTS_QUOTA_UNLIMITED) {
+		if (items > 0 && now >= 0)
+			r->last_use_day = (uint32_t)(now / SECONDS_PER_DAY);
+		return CLIENTS_OK;
+	}
 	bucket_of(config, r->quota, &capacity, &rate);
 	refill(r, capacity, rate, now);
 	const uint64_t need = (uint64_t)items * UNITS_PER_TOKEN;

@@ -71,6 +71,9 @@
 #define CLIENTS_DEFAULT_CAPACITY       6000
 #define CLIENTS_DEFAULT_REFILL_PER_DAY 1500
 #define CLIENTS_SYNC_INTERVAL_MS       1000
+/* A quota override that charges nothing: for benchmark and test states,
+ * whose load must not depend on how fast the machine is. */
+#define CLIENTS_QUOTA_UNLIMITED        UINT32_MAX
 /* retry_after when the request can never fit: more items than the bucket holds, or no refill. */
 #define CLIENTS_RETRY_NEVER            UINT32_MAX
 
@@ -123,8 +126,9 @@ clients_verdict clients_charge(clients *c, const uint8_t client_key[CLIENTS_KEY_
 /* Enrolment (veil-admin client ...) */
 
 /*
- * Enrols client_key with quota override quota (0: the configuration's),
- * or sets the override of an enrolled one. A new client starts with a
+ * Enrols client_key with quota override quota (0: the configuration's;
+ * CLIENTS_QUOTA_UNLIMITED: never refused, never charged), or sets the
+ * override of an enrolled one. A new client starts with a
  * full bucket at now; a known one keeps its tokens. *was_enrolled (when
  * not NULL) says whether it already was. Errors: VEIL_ERR_LIMIT (the
  * database is full), VEIL_ERR_CORRUPT, VEIL_ERR_SYSTEM.

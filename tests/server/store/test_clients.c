@@ -277,6 +277,30 @@ case_quota_override(void)
 	free(dir);
 }
 
+/* An unlimited client is never refused and never charged, however much it asks. */
+static void
+case_unlimited_quota(void)
+{
+	char *dir = util_temp_dir();
+	clients *c = open_default(dir);
+	uint32_t retry = 7;
+	enrol(c, key_a, CLIENTS_QUOTA_UNLIMITED, T0);
+	enrol(c, key_b, 0, T0);
+	for (int i = 0; i < 1000; i++)
+		CHECK(clients_charge(c, key_a, UINT32_MAX, T0, &retry) == CLIENTS_OK);
+	CHECK(retry == 0);
+	/* The others keep their own buckets. */
+	CHECK(clients_charge(c, key_b, CLIENTS_DEFAULT_CAPACITY + 1, T0, &retry) ==
+	      CLIENTS_RATE_LIMITED);
+	clients_close(c);
+	/* Kept across a restart. */
+	c = open_default(dir);
+	CHECK(clients_charge(c, key_a, UINT32_MAX, T0 + 1, &retry) == CLIENTS_OK);
+	clients_close(c);
+	util_remove_tree(dir);
+	free(dir);
+}
+
 static void
 case_open_enrolment(void)
 {
@@ -551,6 +575,9 @@ case_admin(void)
 	r = run("client", "add", "--state=", hex_b, NULL, NULL, NULL);
 	CHECK(r.status == 2);
 	ran_free(&r);
+	r = run("client", "add", "--state", state, "--quota", "lots", hex_b);
+	CHECK(r.status == 2 && strstr(r.err, "unlimited") != NULL);
+	ran_free(&r);
 	r = run("client", "add", "--state", state, hex_b, NULL, NULL);
 	CHECK(r.status == 0);
 	ran_free(&r);
@@ -652,6 +679,7 @@ static const test_case cases[] = {
         {"restart keeps charges", case_restart_keeps_charges},
         {"other client unaffected", case_other_client_unaffected},
         {"quota override", case_quota_override},
+        {"unlimited quota", case_unlimited_quota},
         {"open enrolment", case_open_enrolment},
         {"concurrent charges", case_concurrent_charges},
         {"no key stored", case_no_key_stored},
