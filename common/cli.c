@@ -27,6 +27,17 @@ cli_print_usage(const cli_command *cmd, FILE *f)
 	fprintf(f, "usage: %s %s\n", cmd->name, cmd->synopsis != NULL ? cmd->synopsis : "");
 }
 
+void
+cli_error(const char *name, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
 int
 cli_usage_error(const cli_command *cmd, const char *fmt, ...)
 {

@@ -110,6 +110,10 @@ cli_result cli_parse(const cli_command *cmd, int argc, char **argv, int *first)
 int cli_usage_error(const cli_command *cmd, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
+/* "NAME: <message>\n" on stderr: a program's errors that are not usage
+ * errors. name is the program's, or "program subcommand". */
+void cli_error(const char *name, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* "usage: NAME SYNOPSIS\n" on f. */
 void cli_print_usage(const cli_command *cmd, FILE *f);
 
