@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,13 +13,14 @@
 
 #include "keyfile.h"
 #include "lmdb_util.h"
+#include "store_file.h"
+#include "store_thread.h"
 
 #define KEY_KIND        "veil-clients-key-v1"
 #define SECRET_SIZE     32
 /* Sparse: only pages in use take disk space. About 10^7 clients. */
 #define MAP_SIZE        ((size_t)4 << 30)
 #define MAX_DBS         2
-#define MAX_READERS     1024
 #define DB_CLIENTS      "clients"
 #define DB_META         "meta"
 #define META_CONFIG     "config"
@@ -41,10 +41,7 @@ struct clients {
 	uint8_t *secret; /* sodium_malloc'd digest key */
 
 	int background_sync; /* veild's handle: written without fsync, synced by a thread */
-	pthread_mutex_t sync_lock;
-	pthread_cond_t sync_wake;
-	pthread_t syncer;
-	int syncer_running, stopping, locks_made;
+	store_thread syncer;
 	atomic_int dirty;
 };
 
@@ -229,13 +226,33 @@ charge_in(clients *c, MDB_txn *txn, const uint8_t digest[CLIENTS_DIGEST_SIZE], u
 	return decide(&c->config, r, items, now, retry_after);
 }
 
+/* A charge, decided in a transaction by charge_txn(). */
+typedef struct charge {
+	clients *c;
+	uint8_t digest[CLIENTS_DIGEST_SIZE];
+	uint32_t items;
+	int64_t now;
+	uint32_t *retry_after;
+	int take; /* in a write transaction: store the tokens taken */
+	clients_verdict verdict;
+} charge;
+
+static veil_err
+charge_txn(void *arg, MDB_txn *txn)
+{
+	charge *ch = arg;
+	record r;
+	ch->verdict = charge_in(ch->c, txn, ch->digest, ch->items, ch->now, ch->retry_after, &r);
+	/* Refused or failed (the verdict says which): nothing to write. */
+	if (ch->verdict != CLIENTS_OK)
+		return VEIL_ERR_LIMIT;
+	return ch->take ? store(ch->c, txn, ch->digest, &r) : VEIL_OK;
+}
+
 clients_verdict
 clients_charge(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t items, int64_t now,
                uint32_t *retry_after)
 {
-	uint8_t digest[CLIENTS_DIGEST_SIZE];
-	MDB_txn *txn = NULL;
-	record r;
 	uint32_t ignored = 0;
 
 	if (retry_after == NULL)
@@ -243,30 +260,18 @@ clients_charge(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t 
 	*retry_after = 0;
 	if (c == NULL || client_key == NULL)
 		return CLIENTS_ERROR;
-	clients_digest(c, client_key, digest);
+	charge ch = {c, {0}, items, now, retry_after, 0, CLIENTS_ERROR};
+	clients_digest(c, client_key, ch.digest);
 
 	/* Refusals and free requests are decided in a read transaction. */
-	if (mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn) != 0)
-		return CLIENTS_ERROR;
-	clients_verdict verdict = charge_in(c, txn, digest, items, now, retry_after, &r);
-	mdb_txn_abort(txn);
-	if (verdict != CLIENTS_OK || items == 0)
-		return verdict;
+	if (lmdb_read(c->env, charge_txn, &ch) != VEIL_OK || items == 0)
+		return ch.verdict;
 
 	/* Taking tokens: again, in the write transaction, as other charges may have come first. */
-	if (mdb_txn_begin(c->env, NULL, 0, &txn) != 0)
-		return CLIENTS_ERROR;
-	verdict = charge_in(c, txn, digest, items, now, retry_after, &r);
-	if (verdict != CLIENTS_OK) {
-		mdb_txn_abort(txn);
-		return verdict;
-	}
-	if (store(c, txn, digest, &r) != VEIL_OK) {
-		mdb_txn_abort(txn);
-		return CLIENTS_ERROR;
-	}
-	if (mdb_txn_commit(txn) != 0)
-		return CLIENTS_ERROR;
+	ch.take = 1;
+	ch.verdict = CLIENTS_ERROR;
+	if (lmdb_run(c->env, 0, charge_txn, &ch) != VEIL_OK)
+		return ch.verdict == CLIENTS_OK ? CLIENTS_ERROR : ch.verdict;
 	note_write(c);
 	return CLIENTS_OK;
 }
@@ -274,122 +279,123 @@ clients_charge(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t 
 /* ------------------------------------------------------------------ */
 /* Enrolment */
 
+/*
+ * A change to one client's record in a write transaction: apply() edits
+ * the record load() gave (with its result), then the record is stored.
+ */
+typedef struct edit edit;
+struct edit {
+	clients *c;
+	uint8_t digest[CLIENTS_DIGEST_SIZE];
+	int64_t now;
+	uint32_t quota;
+	int *was_enrolled;
+	veil_err (*apply)(const edit *e, record *r, veil_err loaded);
+};
+
+static veil_err
+edit_txn(void *arg, MDB_txn *txn)
+{
+	const edit *e = arg;
+	record r;
+	veil_err err = e->apply(e, &r, load(e->c, txn, e->digest, e->now, &r));
+	return err != VEIL_OK ? err : store(e->c, txn, e->digest, &r);
+}
+
+static veil_err
+edit_record(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], edit *e)
+{
+	if (c == NULL || client_key == NULL)
+		return VEIL_ERR_ARGUMENT;
+	e->c = c;
+	clients_digest(c, client_key, e->digest);
+	veil_err err = lmdb_run(c->env, 0, edit_txn, e);
+	if (err == VEIL_OK)
+		note_write(c);
+	return err;
+}
+
+static veil_err
+enrol_apply(const edit *e, record *r, veil_err loaded)
+{
+	if (loaded == VEIL_ERR_NOT_FOUND) {
+		/* A full bucket of the size the override gives. */
+		uint32_t capacity, rate;
+		bucket_of(&e->c->config, e->quota, &capacity, &rate);
+		r->tokens = (uint64_t)capacity * UNITS_PER_TOKEN;
+		loaded = VEIL_OK;
+	}
+	if (loaded != VEIL_OK)
+		return loaded;
+	if (e->was_enrolled != NULL)
+		*e->was_enrolled = r->enrolled;
+	r->enrolled = 1;
+	r->quota = e->quota;
+	return VEIL_OK;
+}
+
 veil_err
 clients_enrol(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t quota, int64_t now,
               int *was_enrolled)
 {
-	uint8_t digest[CLIENTS_DIGEST_SIZE];
-	MDB_txn *txn = NULL;
-	record r;
-
+	edit e = {.now = now, .quota = quota, .was_enrolled = was_enrolled, .apply = enrol_apply};
 	if (was_enrolled != NULL)
 		*was_enrolled = 0;
-	if (c == NULL || client_key == NULL)
-		return VEIL_ERR_ARGUMENT;
-	clients_digest(c, client_key, digest);
-	int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
-	if (rc != 0)
-		return lmdb_err(rc);
-	veil_err err = load(c, txn, digest, now, &r);
-	if (err == VEIL_ERR_NOT_FOUND) {
-		/* A full bucket of the size the override gives. */
-		uint32_t capacity, rate;
-		bucket_of(&c->config, quota, &capacity, &rate);
-		r.tokens = (uint64_t)capacity * UNITS_PER_TOKEN;
-		err = VEIL_OK;
-	}
-	if (err != VEIL_OK) {
-		mdb_txn_abort(txn);
-		return err;
-	}
-	if (was_enrolled != NULL)
-		*was_enrolled = r.enrolled;
-	r.enrolled = 1;
-	r.quota = quota;
-	if ((err = store(c, txn, digest, &r)) != VEIL_OK) {
-		mdb_txn_abort(txn);
-		return err;
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return lmdb_err(rc);
-	note_write(c);
-	return VEIL_OK;
+	return edit_record(c, client_key, &e);
+}
+
+static veil_err
+remove_apply(const edit *e, record *r, veil_err loaded)
+{
+	(void)e;
+	if (loaded == VEIL_OK && !r->enrolled)
+		return VEIL_ERR_NOT_FOUND;
+	r->enrolled = 0;
+	return loaded;
 }
 
 veil_err
 clients_remove(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE])
 {
-	uint8_t digest[CLIENTS_DIGEST_SIZE];
-	MDB_txn *txn = NULL;
-	record r;
+	edit e = {.now = 0, .apply = remove_apply};
+	return edit_record(c, client_key, &e);
+}
 
-	if (c == NULL || client_key == NULL)
-		return VEIL_ERR_ARGUMENT;
-	clients_digest(c, client_key, digest);
-	int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
-	if (rc != 0)
-		return lmdb_err(rc);
-	veil_err err = load(c, txn, digest, 0, &r);
-	if (err == VEIL_OK && !r.enrolled)
-		err = VEIL_ERR_NOT_FOUND;
-	if (err == VEIL_OK) {
-		r.enrolled = 0;
-		err = store(c, txn, digest, &r);
-	}
-	if (err != VEIL_OK) {
-		mdb_txn_abort(txn);
-		return err;
-	}
-	if ((rc = mdb_txn_commit(txn)) != 0)
-		return lmdb_err(rc);
-	note_write(c);
+/* A listing in progress (clients_list()). */
+typedef struct listing {
+	const clients *c;
+	int64_t now;
+	int (*fn)(void *arg, const clients_record *r);
+	void *arg;
+} listing;
+
+static veil_err
+list_one(void *arg, const MDB_val *k, const MDB_val *v, int *stop)
+{
+	const listing *l = arg;
+	clients_record out;
+	record r;
+	if (k->mv_size != CLIENTS_DIGEST_SIZE || record_decode(v, &r) != VEIL_OK)
+		return VEIL_ERR_CORRUPT;
+	memset(&out, 0, sizeof(out));
+	memcpy(out.digest, k->mv_data, CLIENTS_DIGEST_SIZE);
+	bucket_of(&l->c->config, r.quota, &out.capacity, &out.refill_per_day);
+	refill(&r, out.capacity, out.refill_per_day, l->now);
+	out.enrolled = r.enrolled;
+	out.quota = r.quota;
+	out.tokens = (uint32_t)(r.tokens / UNITS_PER_TOKEN);
+	out.last_use_day = r.last_use_day;
+	*stop = l->fn(l->arg, &out) != 0;
 	return VEIL_OK;
 }
 
 veil_err
 clients_list(clients *c, int64_t now, int (*fn)(void *arg, const clients_record *r), void *arg)
 {
-	MDB_txn *txn = NULL;
-	MDB_cursor *cursor = NULL;
-	MDB_val k, v;
-	veil_err err = VEIL_OK;
-
 	if (c == NULL || fn == NULL)
 		return VEIL_ERR_ARGUMENT;
-	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
-	if (rc == 0)
-		rc = mdb_cursor_open(txn, c->records, &cursor);
-	if (rc != 0) {
-		err = lmdb_err(rc);
-		goto out;
-	}
-	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-		clients_record out;
-		record r;
-		if (k.mv_size != CLIENTS_DIGEST_SIZE || (err = record_decode(&v, &r)) != VEIL_OK) {
-			err = VEIL_ERR_CORRUPT;
-			goto out;
-		}
-		memset(&out, 0, sizeof(out));
-		memcpy(out.digest, k.mv_data, CLIENTS_DIGEST_SIZE);
-		bucket_of(&c->config, r.quota, &out.capacity, &out.refill_per_day);
-		refill(&r, out.capacity, out.refill_per_day, now);
-		out.enrolled = r.enrolled;
-		out.quota = r.quota;
-		out.tokens = (uint32_t)(r.tokens / UNITS_PER_TOKEN);
-		out.last_use_day = r.last_use_day;
-		if (fn(arg, &out) != 0)
-			break;
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		err = lmdb_err(rc);
-out:
-	if (cursor != NULL)
-		mdb_cursor_close(cursor);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	return err;
+	listing l = {c, now, fn, arg};
+	return lmdb_read_each(c->env, c->records, NULL, list_one, &l);
 }
 
 /* ------------------------------------------------------------------ */
@@ -401,62 +407,23 @@ syncer_main(void *arg)
 	clients *c = arg;
 	struct timespec deadline;
 
-	pthread_mutex_lock(&c->sync_lock);
-	while (!c->stopping) {
-		clock_gettime(CLOCK_MONOTONIC, &deadline);
-		deadline.tv_nsec += (long)(CLIENTS_SYNC_INTERVAL_MS % 1000) * 1000000L;
-		deadline.tv_sec += CLIENTS_SYNC_INTERVAL_MS / 1000 + deadline.tv_nsec / 1000000000L;
-		deadline.tv_nsec %= 1000000000L;
-		while (!c->stopping &&
-		       pthread_cond_timedwait(&c->sync_wake, &c->sync_lock, &deadline) != ETIMEDOUT)
+	pthread_mutex_lock(&c->syncer.lock);
+	while (!c->syncer.stop) {
+		store_thread_deadline(&deadline, (uint64_t)CLIENTS_SYNC_INTERVAL_MS * 1000000u);
+		while (!c->syncer.stop && pthread_cond_timedwait(&c->syncer.wake, &c->syncer.lock,
+		                                                 &deadline) != ETIMEDOUT)
 			;
-		pthread_mutex_unlock(&c->sync_lock);
+		pthread_mutex_unlock(&c->syncer.lock);
 		if (atomic_exchange(&c->dirty, 0))
 			(void)mdb_env_sync(c->env, 1); /* on failure the next round tries again */
-		pthread_mutex_lock(&c->sync_lock);
+		pthread_mutex_lock(&c->syncer.lock);
 	}
-	pthread_mutex_unlock(&c->sync_lock);
+	pthread_mutex_unlock(&c->syncer.lock);
 	return NULL;
-}
-
-enum {
-	MADE_LOCK = 1 << 0,
-	MADE_WAKE = 1 << 1,
-};
-
-static veil_err
-start_syncer(clients *c)
-{
-	pthread_condattr_t attr;
-	if (pthread_mutex_init(&c->sync_lock, NULL) != 0)
-		return VEIL_ERR_SYSTEM;
-	c->locks_made |= MADE_LOCK;
-	if (pthread_condattr_init(&attr) != 0)
-		return VEIL_ERR_SYSTEM;
-	int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	if (rc == 0 && (rc = pthread_cond_init(&c->sync_wake, &attr)) == 0)
-		c->locks_made |= MADE_WAKE;
-	pthread_condattr_destroy(&attr);
-	if (rc != 0)
-		return VEIL_ERR_SYSTEM;
-	if (pthread_create(&c->syncer, NULL, syncer_main, c) != 0)
-		return VEIL_ERR_SYSTEM;
-	c->syncer_running = 1;
-	return VEIL_OK;
 }
 
 /* ------------------------------------------------------------------ */
 /* Opening and closing */
-
-static char *
-join_path(const char *dir, const char *name)
-{
-	const size_t need = strlen(dir) + 1 + strlen(name) + 1;
-	char *p = malloc(need);
-	if (p != NULL)
-		snprintf(p, need, "%s/%s", dir, name);
-	return p;
-}
 
 /* Reads the digest key at path, or makes it (0600) when there is none. */
 static veil_err
@@ -472,23 +439,21 @@ load_secret(const char *path, uint8_t *secret)
 	return err;
 }
 
+/* meta "config" into *out: the defaults when there is none. */
 static veil_err
-config_read(clients *c, MDB_txn *txn)
+config_decode(void *arg, const MDB_val *v)
 {
-	MDB_val k = val_of(META_CONFIG, strlen(META_CONFIG)), v;
-	const int rc = mdb_get(txn, c->meta, &k, &v);
-	if (rc == MDB_NOTFOUND) {
-		clients_config_defaults(&c->config);
+	clients_config *out = arg;
+	if (v == NULL) {
+		clients_config_defaults(out);
 		return VEIL_OK;
 	}
-	if (rc != 0)
-		return lmdb_err(rc);
-	const uint8_t *p = v.mv_data;
-	if (v.mv_size != CONFIG_SIZE || p[0] != CONFIG_VERSION || p[1] > 1 || get_be32(p + 2) == 0)
+	const uint8_t *p = v->mv_data;
+	if (v->mv_size != CONFIG_SIZE || p[0] != CONFIG_VERSION || p[1] > 1 || get_be32(p + 2) == 0)
 		return VEIL_ERR_CORRUPT;
-	c->config.enrolment_required = p[1];
-	c->config.capacity = get_be32(p + 2);
-	c->config.refill_per_day = get_be32(p + 6);
+	out->enrolment_required = p[1];
+	out->capacity = get_be32(p + 2);
+	out->refill_per_day = get_be32(p + 6);
 	return VEIL_OK;
 }
 
@@ -500,8 +465,28 @@ config_write(clients *c, MDB_txn *txn)
 	value[1] = c->config.enrolment_required ? 1 : 0;
 	put_be32(value + 2, c->config.capacity);
 	put_be32(value + 6, c->config.refill_per_day);
-	MDB_val k = val_of(META_CONFIG, strlen(META_CONFIG)), v = val_of(value, sizeof(value));
-	return lmdb_err(mdb_put(txn, c->meta, &k, &v, 0));
+	return lmdb_meta_put(txn, c->meta, META_CONFIG, value, sizeof(value));
+}
+
+/* What clients_open() does in its write transaction. */
+typedef struct opening {
+	clients *c;
+	const clients_config *config; /* to write; NULL to read the stored one */
+} opening;
+
+static veil_err
+open_txn(void *arg, MDB_txn *txn)
+{
+	const opening *o = arg;
+	clients *c = o->c;
+	const lmdb_db dbs[] = {{DB_CLIENTS, &c->records}, {DB_META, &c->meta}};
+	veil_err err = lmdb_dbs_open(txn, dbs, sizeof(dbs) / sizeof(dbs[0]), MDB_CREATE);
+	if (err != VEIL_OK)
+		return err;
+	if (o->config == NULL)
+		return lmdb_meta_decode(txn, c->meta, META_CONFIG, config_decode, &c->config);
+	c->config = *o->config;
+	return config_write(c, txn);
 }
 
 veil_err
@@ -509,7 +494,6 @@ clients_open(const char *state_dir, const clients_config *config, clients **out)
 {
 	clients *c = NULL;
 	char *dir = NULL, *key_path = NULL;
-	MDB_txn *txn = NULL;
 	struct stat st;
 	veil_err err;
 	int rc;
@@ -522,8 +506,8 @@ clients_open(const char *state_dir, const clients_config *config, clients **out)
 	if (stat(state_dir, &st) != 0 || !S_ISDIR(st.st_mode))
 		return VEIL_ERR_NOT_FOUND;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
-	    (dir = join_path(state_dir, CLIENTS_DIR)) == NULL ||
-	    (key_path = join_path(state_dir, CLIENTS_KEY_FILE)) == NULL ||
+	    (dir = store_file_join(state_dir, CLIENTS_DIR)) == NULL ||
+	    (key_path = store_file_join(state_dir, CLIENTS_KEY_FILE)) == NULL ||
 	    (c->secret = sodium_malloc(SECRET_SIZE)) == NULL) {
 		err = VEIL_ERR_NOMEM;
 		goto out;
@@ -535,52 +519,25 @@ clients_open(const char *state_dir, const clients_config *config, clients **out)
 		err = VEIL_ERR_SYSTEM;
 		goto out;
 	}
-	if ((rc = mdb_env_create(&c->env)) != 0) {
+	if ((rc = lmdb_env_open(dir, MAP_SIZE, MAX_DBS, c->background_sync ? MDB_NOSYNC : 0,
+	                        &c->env)) != 0) {
 		err = lmdb_err(rc);
 		goto out;
 	}
-	if ((rc = mdb_env_set_maxdbs(c->env, MAX_DBS)) != 0 ||
-	    (rc = mdb_env_set_mapsize(c->env, MAP_SIZE)) != 0 ||
-	    (rc = mdb_env_set_maxreaders(c->env, MAX_READERS)) != 0 ||
-	    (rc = mdb_env_open(c->env, dir, MDB_NOTLS | (c->background_sync ? MDB_NOSYNC : 0),
-	                       0600)) != 0) {
-		err = lmdb_err(rc);
+	opening o = {c, config};
+	if ((err = lmdb_run(c->env, 0, open_txn, &o)) != VEIL_OK)
 		goto out;
-	}
-	int dead = 0;
-	mdb_reader_check(c->env, &dead); /* reader slots of processes that died */
-	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)) != 0 ||
-	    (rc = mdb_dbi_open(txn, DB_CLIENTS, MDB_CREATE, &c->records)) != 0 ||
-	    (rc = mdb_dbi_open(txn, DB_META, MDB_CREATE, &c->meta)) != 0) {
-		err = lmdb_err(rc);
-		goto out;
-	}
-	if (config != NULL) {
-		c->config = *config;
-		err = config_write(c, txn);
-	} else {
-		err = config_read(c, txn);
-	}
-	if (err != VEIL_OK)
-		goto out;
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
-	if (rc != 0) {
-		err = lmdb_err(rc);
-		goto out;
-	}
 	if (c->background_sync && (rc = mdb_env_sync(c->env, 1)) != 0) {
 		err = lmdb_err(rc);
 		goto out;
 	}
-	if (c->background_sync && (err = start_syncer(c)) != VEIL_OK)
+	if (c->background_sync &&
+	    ((err = store_thread_init(&c->syncer)) != VEIL_OK ||
+	     (err = store_thread_start(&c->syncer, syncer_main, c)) != VEIL_OK))
 		goto out;
 	*out = c;
 	c = NULL;
-	err = VEIL_OK;
 out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
 	clients_close(c);
 	free(dir);
 	free(key_path);
@@ -592,22 +549,13 @@ clients_close(clients *c)
 {
 	if (c == NULL)
 		return;
-	if (c->syncer_running) {
-		pthread_mutex_lock(&c->sync_lock);
-		c->stopping = 1;
-		pthread_cond_signal(&c->sync_wake);
-		pthread_mutex_unlock(&c->sync_lock);
-		pthread_join(c->syncer, NULL);
-	}
+	store_thread_stop(&c->syncer);
 	if (c->env != NULL) {
 		if (c->background_sync)
 			(void)mdb_env_sync(c->env, 1);
 		mdb_env_close(c->env);
 	}
-	if (c->locks_made & MADE_LOCK)
-		pthread_mutex_destroy(&c->sync_lock);
-	if (c->locks_made & MADE_WAKE)
-		pthread_cond_destroy(&c->sync_wake);
+	store_thread_destroy(&c->syncer);
 	if (c->secret != NULL)
 		sodium_free(c->secret); /* wipes it */
 	free(c);

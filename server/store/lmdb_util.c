@@ -1,6 +1,7 @@
 #include "lmdb_util.h"
 
 #include <errno.h>
+#include <string.h>
 
 veil_err
 lmdb_err(int rc)
@@ -31,4 +32,154 @@ lmdb_err(int rc)
 	default:
 		return VEIL_ERR_SYSTEM;
 	}
+}
+
+int
+lmdb_env_open(const char *dir, size_t map_size, unsigned max_dbs, unsigned flags, MDB_env **out)
+{
+	MDB_env *env = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = mdb_env_create(&env)) != 0)
+		return rc;
+	if ((rc = mdb_env_set_maxdbs(env, max_dbs)) != 0 ||
+	    (rc = mdb_env_set_mapsize(env, map_size)) != 0 ||
+	    (rc = mdb_env_set_maxreaders(env, LMDB_MAX_READERS)) != 0 ||
+	    (rc = mdb_env_open(env, dir, MDB_NOTLS | flags, 0600)) != 0) {
+		mdb_env_close(env);
+		return rc;
+	}
+	int dead = 0;
+	mdb_reader_check(env, &dead);
+	*out = env;
+	return 0;
+}
+
+veil_err
+lmdb_dbs_open(MDB_txn *txn, const lmdb_db *dbs, size_t count, unsigned flags)
+{
+	for (size_t i = 0; i < count; i++) {
+		const int rc = mdb_dbi_open(txn, dbs[i].name, flags, dbs[i].dbi);
+		if (rc != 0)
+			return rc == MDB_NOTFOUND ? VEIL_ERR_CORRUPT : lmdb_err(rc);
+	}
+	return VEIL_OK;
+}
+
+veil_err
+lmdb_commit(MDB_txn **txn)
+{
+	const int rc = mdb_txn_commit(*txn);
+	*txn = NULL;
+	return lmdb_err(rc);
+}
+
+veil_err
+lmdb_run(MDB_env *env, unsigned flags, lmdb_txn_fn *fn, void *arg)
+{
+	MDB_txn *txn = NULL;
+	const int rc = mdb_txn_begin(env, NULL, flags, &txn);
+	if (rc != 0)
+		return lmdb_err(rc);
+	const veil_err err = fn(arg, txn);
+	if (err != VEIL_OK) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	return lmdb_commit(&txn);
+}
+
+veil_err
+lmdb_read(MDB_env *env, lmdb_txn_fn *fn, void *arg)
+{
+	MDB_txn *txn = NULL;
+	const int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	if (rc != 0)
+		return lmdb_err(rc);
+	const veil_err err = fn(arg, txn);
+	mdb_txn_abort(txn);
+	return err;
+}
+
+veil_err
+lmdb_each(MDB_txn *txn, MDB_dbi dbi, const MDB_val *from, lmdb_visit_fn *visit, void *arg)
+{
+	MDB_cursor *cursor = NULL;
+	MDB_val k, v;
+	veil_err err = VEIL_OK;
+	int stop = 0;
+
+	int rc = mdb_cursor_open(txn, dbi, &cursor);
+	if (rc != 0)
+		return lmdb_err(rc);
+	if (from != NULL)
+		k = *from;
+	rc = mdb_cursor_get(cursor, &k, &v, from != NULL ? MDB_SET_RANGE : MDB_FIRST);
+	while (rc == 0) {
+		if ((err = visit(arg, &k, &v, &stop)) != VEIL_OK || stop)
+			break;
+		rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(cursor);
+	if (err != VEIL_OK || stop)
+		return err;
+	return rc == MDB_NOTFOUND ? VEIL_OK : lmdb_err(rc);
+}
+
+int
+lmdb_meta_get(MDB_txn *txn, MDB_dbi dbi, const char *name, MDB_val *value)
+{
+	MDB_val k = val_of(name, strlen(name));
+	return mdb_get(txn, dbi, &k, value);
+}
+
+veil_err
+lmdb_meta_put(MDB_txn *txn, MDB_dbi dbi, const char *name, const void *data, size_t size)
+{
+	MDB_val k = val_of(name, strlen(name)), v = val_of(data, size);
+	return lmdb_err(mdb_put(txn, dbi, &k, &v, 0));
+}
+
+veil_err
+lmdb_meta_decode(MDB_txn *txn, MDB_dbi dbi, const char *name, lmdb_decode_fn *decode, void *out)
+{
+	MDB_val v;
+	const int rc = lmdb_meta_get(txn, dbi, name, &v);
+	if (rc == MDB_NOTFOUND)
+		return decode(out, NULL);
+	return rc != 0 ? lmdb_err(rc) : decode(out, &v);
+}
+
+/* A read in a transaction of its own: a walk (visit), or a meta record (decode). */
+typedef struct own_read {
+	MDB_dbi dbi;
+	const MDB_val *from;
+	const char *name;
+	lmdb_visit_fn *visit;
+	lmdb_decode_fn *decode;
+	void *arg;
+} own_read;
+
+static veil_err
+own_read_txn(void *arg, MDB_txn *txn)
+{
+	const own_read *r = arg;
+	if (r->visit != NULL)
+		return lmdb_each(txn, r->dbi, r->from, r->visit, r->arg);
+	return lmdb_meta_decode(txn, r->dbi, r->name, r->decode, r->arg);
+}
+
+veil_err
+lmdb_read_each(MDB_env *env, MDB_dbi dbi, const MDB_val *from, lmdb_visit_fn *visit, void *arg)
+{
+	own_read r = {dbi, from, NULL, visit, NULL, arg};
+	return lmdb_read(env, own_read_txn, &r);
+}
+
+veil_err
+lmdb_meta_read(MDB_env *env, MDB_dbi dbi, const char *name, lmdb_decode_fn *decode, void *out)
+{
+	own_read r = {.dbi = dbi, .name = name, .decode = decode, .arg = out};
+	return lmdb_read(env, own_read_txn, &r);
 }

@@ -15,6 +15,8 @@
 
 #include "qlog_store.h"
 #include "saltchain.h"
+#include "store_file.h"
+#include "store_thread.h"
 
 #define SECONDS_PER_DAY   86400
 #define SECONDS_PER_HOUR  3600
@@ -43,18 +45,16 @@ struct qlog {
 	pthread_mutex_t persist_lock;
 	saltchain *snapshot;
 
-	pthread_mutex_t queue_lock;
-	pthread_cond_t wake; /* the writer waits on it */
-	pthread_cond_t done; /* flushers wait on it */
+	/* The writer; its lock guards the queue too, and its stop flag says the log is closing. */
+	store_thread writer;
+	pthread_cond_t done; /* flushers wait on it, under writer.lock */
 	qlog_pending *ring;  /* capacity slots, FIFO from head */
 	size_t capacity, head, count;
 	uint64_t issued;       /* entries queued, all time */
 	uint64_t finished;     /* entries taken by the writer and committed or dropped */
 	uint64_t flush_target; /* a flusher waits until finished reaches it */
-	int paused, closing;
-	qlog_pending *group; /* the writer's */
-	pthread_t writer;
-	int writer_running;
+	int paused;
+	qlog_pending *group;     /* the writer's */
 	int64_t last_sweep_hour; /* the writer's */
 
 	_Atomic size_t queued; /* count, for a lock-free "full" check */
@@ -348,9 +348,9 @@ prefix_mask(unsigned prefix_bits)
 static void
 enqueue(qlog *log, uint32_t day, uint8_t *value, size_t len)
 {
-	pthread_mutex_lock(&log->queue_lock);
-	if (log->count == log->capacity || log->closing) {
-		pthread_mutex_unlock(&log->queue_lock);
+	pthread_mutex_lock(&log->writer.lock);
+	if (log->count == log->capacity || log->writer.stop) {
+		pthread_mutex_unlock(&log->writer.lock);
 		free(value);
 		count_drops(log, 1);
 		return;
@@ -363,8 +363,8 @@ enqueue(qlog *log, uint32_t day, uint8_t *value, size_t len)
 	log->issued++;
 	atomic_store(&log->queued, log->count);
 	if (log->count >= GROUP_SIZE)
-		pthread_cond_signal(&log->wake);
-	pthread_mutex_unlock(&log->queue_lock);
+		pthread_cond_signal(&log->writer.wake);
+	pthread_mutex_unlock(&log->writer.lock);
 	atomic_fetch_add(&log->recorded, 1);
 }
 
@@ -479,17 +479,6 @@ qlog_sweep(qlog *log, int64_t now)
 /* The writer */
 
 static void
-deadline_after(struct timespec *ts, long ns)
-{
-	clock_gettime(CLOCK_MONOTONIC, ts);
-	ts->tv_nsec += ns;
-	while (ts->tv_nsec >= 1000000000L) {
-		ts->tv_nsec -= 1000000000L;
-		ts->tv_sec++;
-	}
-}
-
-static void
 commit_group(qlog *log, qlog_pending *group, size_t n)
 {
 	const uint64_t drops = atomic_exchange(&log->unsaved_drops, 0);
@@ -513,16 +502,16 @@ writer_main(void *arg)
 	qlog *log = arg;
 	struct timespec deadline;
 
-	pthread_mutex_lock(&log->queue_lock);
-	deadline_after(&deadline, GROUP_INTERVAL_NS);
+	pthread_mutex_lock(&log->writer.lock);
+	store_thread_deadline(&deadline, GROUP_INTERVAL_NS);
 	for (;;) {
-		while (!log->closing) {
+		while (!log->writer.stop) {
 			if (!log->paused &&
 			    (log->count >= GROUP_SIZE || log->flush_target > log->finished))
 				break;
-			if (pthread_cond_timedwait(&log->wake, &log->queue_lock, &deadline) ==
-			    ETIMEDOUT) {
-				deadline_after(&deadline, GROUP_INTERVAL_NS);
+			if (pthread_cond_timedwait(&log->writer.wake, &log->writer.lock,
+			                           &deadline) == ETIMEDOUT) {
+				store_thread_deadline(&deadline, GROUP_INTERVAL_NS);
 				if (!log->paused)
 					break;
 			}
@@ -535,8 +524,8 @@ writer_main(void *arg)
 		}
 		atomic_store(&log->queued, log->count);
 		const uint64_t through = log->finished + n;
-		const int last = log->closing && log->count == 0;
-		pthread_mutex_unlock(&log->queue_lock);
+		const int last = log->writer.stop && log->count == 0;
+		pthread_mutex_unlock(&log->writer.lock);
 
 		if (atomic_load(&log->chain_dirty))
 			(void)persist(log, NULL); /* on failure the next round tries again */
@@ -547,13 +536,13 @@ writer_main(void *arg)
 			(void)sweep(log, now, NULL); /* likewise */
 		}
 
-		pthread_mutex_lock(&log->queue_lock);
+		pthread_mutex_lock(&log->writer.lock);
 		log->finished = through;
 		pthread_cond_broadcast(&log->done);
 		if (last)
 			break;
 	}
-	pthread_mutex_unlock(&log->queue_lock);
+	pthread_mutex_unlock(&log->writer.lock);
 	return NULL;
 }
 
@@ -562,26 +551,26 @@ qlog_flush(qlog *log)
 {
 	if (log == NULL)
 		return VEIL_ERR_ARGUMENT;
-	pthread_mutex_lock(&log->queue_lock);
+	pthread_mutex_lock(&log->writer.lock);
 	const uint64_t target = log->issued;
-	if (log->writer_running && log->finished < target) {
+	if (log->writer.running && log->finished < target) {
 		if (log->flush_target < target)
 			log->flush_target = target;
-		pthread_cond_signal(&log->wake);
+		pthread_cond_signal(&log->writer.wake);
 		while (log->finished < target)
-			pthread_cond_wait(&log->done, &log->queue_lock);
+			pthread_cond_wait(&log->done, &log->writer.lock);
 	}
-	pthread_mutex_unlock(&log->queue_lock);
+	pthread_mutex_unlock(&log->writer.lock);
 	return persist(log, NULL);
 }
 
 void
 qlog_pause_writer(qlog *log, int paused)
 {
-	pthread_mutex_lock(&log->queue_lock);
+	pthread_mutex_lock(&log->writer.lock);
 	log->paused = paused != 0;
-	pthread_cond_signal(&log->wake);
-	pthread_mutex_unlock(&log->queue_lock);
+	pthread_cond_signal(&log->writer.wake);
+	pthread_mutex_unlock(&log->writer.lock);
 }
 
 int
@@ -608,9 +597,7 @@ qlog_counters_get(const qlog *log, qlog_counters *out)
 enum {
 	MADE_CHAIN_LOCK = 1 << 0,
 	MADE_PERSIST_LOCK = 1 << 1,
-	MADE_QUEUE_LOCK = 1 << 2,
-	MADE_WAKE = 1 << 3,
-	MADE_DONE = 1 << 4,
+	MADE_DONE = 1 << 2,
 };
 
 static void
@@ -630,10 +617,7 @@ destroy(qlog *log)
 		pthread_rwlock_destroy(&log->chain_lock);
 	if (log->locks_made & MADE_PERSIST_LOCK)
 		pthread_mutex_destroy(&log->persist_lock);
-	if (log->locks_made & MADE_QUEUE_LOCK)
-		pthread_mutex_destroy(&log->queue_lock);
-	if (log->locks_made & MADE_WAKE)
-		pthread_cond_destroy(&log->wake);
+	store_thread_destroy(&log->writer);
 	if (log->locks_made & MADE_DONE)
 		pthread_cond_destroy(&log->done);
 	free(log->dir);
@@ -643,38 +627,18 @@ destroy(qlog *log)
 static veil_err
 make_locks(qlog *log)
 {
-	pthread_condattr_t attr;
 	if (pthread_rwlock_init(&log->chain_lock, NULL) != 0)
 		return VEIL_ERR_SYSTEM;
 	log->locks_made |= MADE_CHAIN_LOCK;
 	if (pthread_mutex_init(&log->persist_lock, NULL) != 0)
 		return VEIL_ERR_SYSTEM;
 	log->locks_made |= MADE_PERSIST_LOCK;
-	if (pthread_mutex_init(&log->queue_lock, NULL) != 0)
-		return VEIL_ERR_SYSTEM;
-	log->locks_made |= MADE_QUEUE_LOCK;
-	if (pthread_condattr_init(&attr) != 0)
-		return VEIL_ERR_SYSTEM;
-	int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	if (rc == 0 && (rc = pthread_cond_init(&log->wake, &attr)) == 0)
-		log->locks_made |= MADE_WAKE;
-	pthread_condattr_destroy(&attr);
-	if (rc != 0)
+	if (store_thread_init(&log->writer) != VEIL_OK)
 		return VEIL_ERR_SYSTEM;
 	if (pthread_cond_init(&log->done, NULL) != 0)
 		return VEIL_ERR_SYSTEM;
 	log->locks_made |= MADE_DONE;
 	return VEIL_OK;
-}
-
-static char *
-join_path(const char *dir, const char *name)
-{
-	const size_t need = strlen(dir) + 1 + strlen(name) + 1;
-	char *p = malloc(need);
-	if (p != NULL)
-		snprintf(p, need, "%s/%s", dir, name);
-	return p;
 }
 
 static const char *
@@ -724,7 +688,7 @@ start(const char *state_dir, const qlog_config *config, int64_t now, qlog **out,
 			return err;
 	}
 	if ((log = calloc(1, sizeof(*log))) == NULL ||
-	    (log->dir = join_path(state_dir, QLOG_DIR)) == NULL) {
+	    (log->dir = store_file_join(state_dir, QLOG_DIR)) == NULL) {
 		err = VEIL_ERR_NOMEM;
 		goto out;
 	}
@@ -793,12 +757,10 @@ start(const char *state_dir, const qlog_config *config, int64_t now, qlog **out,
 	}
 	if (!purge_only) {
 		log->last_sweep_hour = now / SECONDS_PER_HOUR;
-		if (pthread_create(&log->writer, NULL, writer_main, log) != 0) {
+		if ((err = store_thread_start(&log->writer, writer_main, log)) != VEIL_OK) {
 			explain(why, why_len, "cannot start the log writer");
-			err = VEIL_ERR_SYSTEM;
 			goto out;
 		}
-		log->writer_running = 1;
 	}
 	*out = log;
 	log = NULL;
@@ -839,15 +801,8 @@ qlog_close(qlog *log)
 {
 	if (log == NULL)
 		return;
-	if (log->writer_running) {
-		pthread_mutex_lock(&log->queue_lock);
-		log->closing = 1;
-		log->paused = 0;
-		pthread_cond_signal(&log->wake);
-		pthread_mutex_unlock(&log->queue_lock);
-		pthread_join(log->writer, NULL);
-		log->writer_running = 0;
-	}
+	/* This ends a pause too: once closing, the writer drains the queue. */
+	store_thread_stop(&log->writer);
 	if (atomic_load(&log->chain_dirty))
 		(void)persist(log, NULL);
 	destroy(log);

@@ -1,7 +1,6 @@
 #include "qlog_store.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,10 +8,11 @@
 #include <lmdb.h>
 
 #include "lmdb_util.h"
+#include "store_file.h"
+
 /* The map is sparse: only pages in use take disk space. */
-#define MAP_SIZE    ((size_t)16 << 30)
-#define MAX_DBS     4
-#define MAX_READERS 1024
+#define MAP_SIZE ((size_t)16 << 30)
+#define MAX_DBS  4
 
 #define DB_ENTRIES   "entries"
 #define DB_META      "meta"
@@ -146,11 +146,31 @@ qlog_entry_bucket(const qlog_entry *entry, uint32_t index)
 /* ------------------------------------------------------------------ */
 /* The environment */
 
+/* Opens the databases and checks (or, writing, makes) meta "format". */
+static veil_err
+open_txn(void *arg, MDB_txn *txn)
+{
+	qlog_store *s = arg;
+	const lmdb_db dbs[] = {{DB_ENTRIES, &s->entries}, {DB_META, &s->meta}};
+	veil_err err = lmdb_dbs_open(txn, dbs, sizeof(dbs) / sizeof(dbs[0]),
+	                             s->read_only ? 0 : MDB_CREATE);
+	if (err != VEIL_OK)
+		return err;
+	MDB_val v;
+	const int rc = lmdb_meta_get(txn, s->meta, META_FORMAT, &v);
+	if (rc == MDB_NOTFOUND && !s->read_only)
+		return lmdb_meta_put(txn, s->meta, META_FORMAT, QLOG_STORE_FORMAT,
+		                     strlen(QLOG_STORE_FORMAT));
+	if (rc == 0 && (v.mv_size != strlen(QLOG_STORE_FORMAT) ||
+	                memcmp(v.mv_data, QLOG_STORE_FORMAT, v.mv_size) != 0))
+		return VEIL_ERR_CORRUPT;
+	return rc == MDB_NOTFOUND ? VEIL_ERR_CORRUPT : lmdb_err(rc);
+}
+
 veil_err
 qlog_store_open(const char *dir, int read_only, qlog_store **out)
 {
 	qlog_store *s = NULL;
-	MDB_txn *txn = NULL;
 	struct stat st;
 	int rc;
 	veil_err err;
@@ -162,11 +182,9 @@ qlog_store_open(const char *dir, int read_only, qlog_store **out)
 		return VEIL_ERR_ARGUMENT;
 	if (read_only) {
 		/* LMDB would create data.mdb; a reader must not. */
-		const size_t need = strlen(dir) + sizeof("/data.mdb");
-		char *path = malloc(need);
+		char *path = store_file_join(dir, "data.mdb");
 		if (path == NULL)
 			return VEIL_ERR_NOMEM;
-		snprintf(path, need, "%s/data.mdb", dir);
 		rc = stat(path, &st);
 		free(path);
 		if (rc != 0)
@@ -175,55 +193,17 @@ qlog_store_open(const char *dir, int read_only, qlog_store **out)
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return VEIL_ERR_NOMEM;
 	s->read_only = read_only;
-	if ((rc = mdb_env_create(&s->env)) != 0) {
-		free(s);
-		return lmdb_err(rc);
-	}
-	if ((rc = mdb_env_set_maxdbs(s->env, MAX_DBS)) != 0 ||
-	    (rc = mdb_env_set_mapsize(s->env, MAP_SIZE)) != 0 ||
-	    (rc = mdb_env_set_maxreaders(s->env, MAX_READERS)) != 0 ||
-	    (rc = mdb_env_open(s->env, dir, MDB_NOTLS | (read_only ? MDB_RDONLY : 0), 0600)) != 0) {
+	const unsigned flags = read_only ? MDB_RDONLY : 0;
+	if ((rc = lmdb_env_open(dir, MAP_SIZE, MAX_DBS, flags, &s->env)) != 0)
 		err = lmdb_err(rc);
-		goto out;
-	}
-	/* Reader slots left by processes that died. */
-	int dead = 0;
-	mdb_reader_check(s->env, &dead);
-
-	const unsigned flags = read_only ? 0 : MDB_CREATE;
-	if ((rc = mdb_txn_begin(s->env, NULL, read_only ? MDB_RDONLY : 0, &txn)) != 0 ||
-	    (rc = mdb_dbi_open(txn, DB_ENTRIES, flags, &s->entries)) != 0 ||
-	    (rc = mdb_dbi_open(txn, DB_META, flags, &s->meta)) != 0) {
-		err = rc == MDB_NOTFOUND ? VEIL_ERR_CORRUPT : lmdb_err(rc);
-		goto out;
-	}
-	MDB_val k = val_of(META_FORMAT, strlen(META_FORMAT)), v;
-	rc = mdb_get(txn, s->meta, &k, &v);
-	if (rc == MDB_NOTFOUND && !read_only) {
-		v = val_of(QLOG_STORE_FORMAT, strlen(QLOG_STORE_FORMAT));
-		rc = mdb_put(txn, s->meta, &k, &v, 0);
-	} else if (rc == 0 && (v.mv_size != strlen(QLOG_STORE_FORMAT) ||
-	                       memcmp(v.mv_data, QLOG_STORE_FORMAT, v.mv_size) != 0)) {
-		rc = MDB_INCOMPATIBLE;
-	}
-	if (rc != 0) {
-		err = rc == MDB_NOTFOUND ? VEIL_ERR_CORRUPT : lmdb_err(rc);
-		goto out;
-	}
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
-	if (rc != 0) {
-		err = lmdb_err(rc);
-		goto out;
+	else
+		err = lmdb_run(s->env, flags, open_txn, s);
+	if (err != VEIL_OK) {
+		qlog_store_close(s);
+		return err;
 	}
 	*out = s;
-	s = NULL;
-	err = VEIL_OK;
-out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	qlog_store_close(s);
-	return err;
+	return VEIL_OK;
 }
 
 void
@@ -235,12 +215,24 @@ qlog_store_close(qlog_store *s)
 	free(s);
 }
 
+/* meta "config", and the buffer it is encoded in. */
+typedef struct config_record {
+	qlog_store *s;
+	uint8_t b[CONFIG_SIZE];
+} config_record;
+
+static veil_err
+config_put(void *arg, MDB_txn *txn)
+{
+	const config_record *r = arg;
+	return lmdb_meta_put(txn, r->s->meta, META_CONFIG, r->b, sizeof(r->b));
+}
+
 veil_err
 qlog_store_write_config(qlog_store *s, const qlog_store_config *c)
 {
-	uint8_t b[CONFIG_SIZE];
-	MDB_txn *txn = NULL;
-	int rc;
+	config_record r = {.s = s};
+	uint8_t *b = r.b;
 
 	b[0] = CONFIG_VERSION;
 	put_be64(b + 1, c->config.accounts);
@@ -256,38 +248,20 @@ qlog_store_write_config(qlog_store *s, const qlog_store_config *c)
 	b[37] = c->t_r;
 	b[38] = c->t_b;
 	b[39] = 0;
-	MDB_val k = val_of(META_CONFIG, strlen(META_CONFIG)), v = val_of(b, sizeof(b));
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
-		return lmdb_err(rc);
-	if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0) {
-		mdb_txn_abort(txn);
-		return lmdb_err(rc);
-	}
-	return lmdb_err(mdb_txn_commit(txn));
+	return lmdb_run(s->env, 0, config_put, &r);
 }
 
-veil_err
-qlog_store_read_config(qlog_store *s, qlog_store_config *out)
+static veil_err
+config_decode(void *arg, const MDB_val *v)
 {
-	MDB_txn *txn = NULL;
-	MDB_val k = val_of(META_CONFIG, strlen(META_CONFIG)), v;
-	veil_err err = VEIL_OK;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return lmdb_err(rc);
-	if ((rc = mdb_get(txn, s->meta, &k, &v)) != 0) {
-		err = lmdb_err(rc);
-		goto out;
-	}
-	const uint8_t *b = v.mv_data;
-	if (v.mv_size != CONFIG_SIZE || b[0] != CONFIG_VERSION || b[36] > 1 || b[39] != 0 ||
+	qlog_store_config *out = arg;
+	if (v == NULL)
+		return VEIL_ERR_NOT_FOUND;
+	const uint8_t *b = v->mv_data;
+	if (v->mv_size != CONFIG_SIZE || b[0] != CONFIG_VERSION || b[36] > 1 || b[39] != 0 ||
 	    b[25] > QLOG_MAX_WIDTH || b[26] > QLOG_MAX_WIDTH || b[27] > QLOG_MAX_WIDTH ||
-	    b[37] > QLOG_MAX_WIDTH || b[38] > QLOG_MAX_WIDTH) {
-		err = VEIL_ERR_CORRUPT;
-		goto out;
-	}
+	    b[37] > QLOG_MAX_WIDTH || b[38] > QLOG_MAX_WIDTH)
+		return VEIL_ERR_CORRUPT;
 	out->config.accounts = get_be64(b + 1);
 	out->config.universe = get_be64(b + 9);
 	out->config.k_r = get_be32(b + 17);
@@ -302,42 +276,39 @@ qlog_store_read_config(qlog_store *s, qlog_store_config *out)
 	out->t_b = b[38];
 	if (out->config.entry_retention_days < 1 || out->config.salt_retention_days < 1 ||
 	    out->config.salt_retention_days > out->config.entry_retention_days)
-		err = VEIL_ERR_CORRUPT;
-out:
-	mdb_txn_abort(txn);
+		return VEIL_ERR_CORRUPT;
+	return VEIL_OK;
+}
+
+veil_err
+qlog_store_read_config(qlog_store *s, qlog_store_config *out)
+{
+	memset(out, 0, sizeof(*out));
+	veil_err err = lmdb_meta_read(s->env, s->meta, META_CONFIG, config_decode, out);
 	if (err != VEIL_OK)
 		memset(out, 0, sizeof(*out));
 	return err;
 }
 
-static int
-read_dropped(MDB_txn *txn, MDB_dbi meta, uint64_t *out)
+/* meta "dropped": 0 when never written. */
+static veil_err
+dropped_decode(void *arg, const MDB_val *v)
 {
-	MDB_val k = val_of(META_DROPPED, strlen(META_DROPPED)), v;
+	uint64_t *out = arg;
 	*out = 0;
-	int rc = mdb_get(txn, meta, &k, &v);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc != 0)
-		return rc;
-	if (v.mv_size != 8)
-		return MDB_CORRUPTED;
-	*out = get_be64(v.mv_data);
-	return 0;
+	if (v == NULL)
+		return VEIL_OK;
+	if (v->mv_size != 8)
+		return VEIL_ERR_CORRUPT;
+	*out = get_be64(v->mv_data);
+	return VEIL_OK;
 }
 
 veil_err
 qlog_store_read_dropped(qlog_store *s, uint64_t *out)
 {
-	MDB_txn *txn = NULL;
-	int rc;
-
 	*out = 0;
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return lmdb_err(rc);
-	rc = read_dropped(txn, s->meta, out);
-	mdb_txn_abort(txn);
-	return lmdb_err(rc);
+	return lmdb_meta_read(s->env, s->meta, META_DROPPED, dropped_decode, out);
 }
 
 /* The next sequence number of day: one past its last entry, or 0. */
@@ -371,146 +342,142 @@ next_seq(MDB_cursor *c, uint32_t day, uint64_t *seq)
 	return 0;
 }
 
-veil_err
-qlog_store_append(qlog_store *s, const qlog_pending *entries, size_t count, uint64_t add_dropped)
+/* What qlog_store_append() writes. */
+typedef struct append {
+	qlog_store *s;
+	const qlog_pending *entries;
+	size_t count;
+	uint64_t add_dropped;
+} append;
+
+static veil_err
+append_txn(void *arg, MDB_txn *txn)
 {
-	MDB_txn *txn = NULL;
+	const append *a = arg;
 	MDB_cursor *cursor = NULL;
 	uint8_t key[KEY_SIZE], dropped_be[8];
 	uint32_t day = 0;
 	uint64_t seq = 0, dropped = 0;
 	int have_day = 0;
-	int rc;
 
-	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
-		return lmdb_err(rc);
-	if ((rc = mdb_cursor_open(txn, s->entries, &cursor)) != 0)
-		goto out;
-	for (size_t i = 0; i < count; i++) {
-		if (!have_day || entries[i].day != day) {
-			day = entries[i].day;
+	int rc = mdb_cursor_open(txn, a->s->entries, &cursor);
+	for (size_t i = 0; rc == 0 && i < a->count; i++) {
+		if (!have_day || a->entries[i].day != day) {
+			day = a->entries[i].day;
 			have_day = 1;
 			if ((rc = next_seq(cursor, day, &seq)) != 0)
-				goto out;
+				break;
 		}
 		entry_key(key, day, seq++);
 		MDB_val k = val_of(key, sizeof(key));
-		MDB_val v = val_of(entries[i].value, entries[i].value_len);
-		if ((rc = mdb_put(txn, s->entries, &k, &v, MDB_NOOVERWRITE)) != 0)
-			goto out;
-	}
-	if (add_dropped > 0) {
-		if ((rc = read_dropped(txn, s->meta, &dropped)) != 0)
-			goto out;
-		put_be64(dropped_be, dropped + add_dropped);
-		MDB_val k = val_of(META_DROPPED, strlen(META_DROPPED));
-		MDB_val v = val_of(dropped_be, sizeof(dropped_be));
-		if ((rc = mdb_put(txn, s->meta, &k, &v, 0)) != 0)
-			goto out;
+		MDB_val v = val_of(a->entries[i].value, a->entries[i].value_len);
+		rc = mdb_put(txn, a->s->entries, &k, &v, MDB_NOOVERWRITE);
 	}
 	mdb_cursor_close(cursor);
-	cursor = NULL;
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
-out:
-	if (cursor != NULL)
-		mdb_cursor_close(cursor);
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	return lmdb_err(rc);
+	veil_err err = lmdb_err(rc);
+	if (err != VEIL_OK || a->add_dropped == 0 ||
+	    (err = lmdb_meta_decode(txn, a->s->meta, META_DROPPED, dropped_decode, &dropped)) !=
+	            VEIL_OK)
+		return err;
+	put_be64(dropped_be, dropped + a->add_dropped);
+	return lmdb_meta_put(txn, a->s->meta, META_DROPPED, dropped_be, sizeof(dropped_be));
+}
+
+veil_err
+qlog_store_append(qlog_store *s, const qlog_pending *entries, size_t count, uint64_t add_dropped)
+{
+	append a = {s, entries, count, add_dropped};
+	return lmdb_run(s->env, 0, append_txn, &a);
+}
+
+/* One transaction of qlog_store_delete_before(). */
+typedef struct sweep {
+	qlog_store *s;
+	uint32_t day;
+	size_t deleted; /* by the last transaction */
+	int more;       /* the last transaction stopped at DELETE_CHUNK */
+} sweep;
+
+static veil_err
+delete_txn(void *arg, MDB_txn *txn)
+{
+	sweep *d = arg;
+	MDB_cursor *cursor = NULL;
+	MDB_val k, v;
+
+	d->deleted = 0;
+	d->more = 0;
+	int rc = mdb_cursor_open(txn, d->s->entries, &cursor);
+	if (rc != 0)
+		return lmdb_err(rc);
+	/* The oldest entry each time: deletes always come from the front. */
+	while ((rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)) == 0) {
+		if (k.mv_size != KEY_SIZE) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+		if (get_be32(k.mv_data) >= d->day) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
+		if (d->deleted == DELETE_CHUNK) {
+			d->more = 1;
+			rc = MDB_NOTFOUND;
+			break;
+		}
+		if ((rc = mdb_cursor_del(cursor, 0)) != 0)
+			break;
+		d->deleted++;
+	}
+	mdb_cursor_close(cursor);
+	return rc == MDB_NOTFOUND ? VEIL_OK : lmdb_err(rc);
 }
 
 veil_err
 qlog_store_delete_before(qlog_store *s, uint32_t day, uint64_t *deleted)
 {
+	sweep d = {s, day, 0, 1};
 	uint64_t total = 0;
-	int rc = 0, more = 1;
+	veil_err err = VEIL_OK;
 
-	while (more) {
-		MDB_txn *txn = NULL;
-		MDB_cursor *cursor = NULL;
-		MDB_val k, v;
-		size_t n = 0;
-
-		more = 0;
-		if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
-			break;
-		if ((rc = mdb_cursor_open(txn, s->entries, &cursor)) != 0) {
-			mdb_txn_abort(txn);
-			break;
-		}
-		/* The oldest entry each time: deletes always come from the front. */
-		while ((rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST)) == 0) {
-			if (k.mv_size != KEY_SIZE) {
-				rc = MDB_CORRUPTED;
-				break;
-			}
-			if (get_be32(k.mv_data) >= day) {
-				rc = MDB_NOTFOUND;
-				break;
-			}
-			if (n == DELETE_CHUNK) {
-				more = 1;
-				rc = MDB_NOTFOUND;
-				break;
-			}
-			if ((rc = mdb_cursor_del(cursor, 0)) != 0)
-				break;
-			n++;
-		}
-		mdb_cursor_close(cursor);
-		if (rc != MDB_NOTFOUND) {
-			mdb_txn_abort(txn);
-			break;
-		}
-		if ((rc = mdb_txn_commit(txn)) != 0)
-			break;
-		total += n;
-	}
+	while (d.more && (err = lmdb_run(s->env, 0, delete_txn, &d)) == VEIL_OK)
+		total += d.deleted;
 	if (deleted != NULL)
 		*deleted = total;
-	return lmdb_err(rc);
+	return err;
+}
+
+/* A scan in progress (qlog_store_scan()). */
+typedef struct scan {
+	uint32_t until;
+	veil_err (*fn)(void *arg, const qlog_entry *entry);
+	void *arg;
+} scan;
+
+static veil_err
+scan_one(void *arg, const MDB_val *k, const MDB_val *v, int *stop)
+{
+	const scan *sc = arg;
+	qlog_entry e;
+	if (k->mv_size != KEY_SIZE)
+		return VEIL_ERR_CORRUPT;
+	e.day = get_be32(k->mv_data);
+	if (e.day > sc->until) {
+		*stop = 1;
+		return VEIL_OK;
+	}
+	e.seq = get_be64((const uint8_t *)k->mv_data + 4);
+	veil_err err = qlog_value_decode(v->mv_data, v->mv_size, &e);
+	return err != VEIL_OK ? err : sc->fn(sc->arg, &e);
 }
 
 veil_err
 qlog_store_scan(qlog_store *s, uint32_t since, uint32_t until,
                 veil_err (*fn)(void *arg, const qlog_entry *entry), void *arg)
 {
-	MDB_txn *txn = NULL;
-	MDB_cursor *cursor = NULL;
+	scan sc = {until, fn, arg};
 	uint8_t key[KEY_SIZE];
-	MDB_val k, v;
-	veil_err err = VEIL_OK;
-	int rc;
-
-	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
-		return lmdb_err(rc);
-	if ((rc = mdb_cursor_open(txn, s->entries, &cursor)) != 0) {
-		err = lmdb_err(rc);
-		goto out;
-	}
 	entry_key(key, since, 0);
-	k = val_of(key, sizeof(key));
-	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE); rc == 0;
-	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-		qlog_entry e;
-		if (k.mv_size != KEY_SIZE) {
-			err = VEIL_ERR_CORRUPT;
-			goto out;
-		}
-		e.day = get_be32(k.mv_data);
-		if (e.day > until)
-			break;
-		e.seq = get_be64((const uint8_t *)k.mv_data + 4);
-		if ((err = qlog_value_decode(v.mv_data, v.mv_size, &e)) != VEIL_OK ||
-		    (err = fn(arg, &e)) != VEIL_OK)
-			goto out;
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND)
-		err = lmdb_err(rc);
-out:
-	if (cursor != NULL)
-		mdb_cursor_close(cursor);
-	mdb_txn_abort(txn);
-	return err;
+	const MDB_val from = val_of(key, sizeof(key));
+	return lmdb_read_each(s->env, s->entries, &from, scan_one, &sc);
 }

@@ -11,17 +11,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <fcntl.h>
 #include <lmdb.h>
 #include <sodium.h>
 
-#include "lmdb_util.h"
 #include "entry.h"
+#include "lmdb_util.h"
+#include "store_file.h"
 
 /* The map is sparse: only pages in use take disk space. */
 #define MAP_SIZE    ((size_t)16 << 30)
 #define MAX_DBS     64
-#define MAX_READERS 1024
 /* Index databases a registry keeps open: every key id seen live. */
 #define MAX_INDEXES (MAX_DBS - 2)
 
@@ -60,6 +59,7 @@ struct registry {
 	MDB_dbi meta;
 	/* Index databases opened so far; never closed before registry_free. */
 	pthread_mutex_t lock;
+	int lock_made;
 	index_dbi indexes[MAX_INDEXES];
 	size_t index_count;
 };
@@ -104,16 +104,6 @@ static void
 slots_name(char name[sizeof("slots/00000000")], uint32_t key_id)
 {
 	snprintf(name, sizeof("slots/00000000"), "slots/%08x", key_id);
-}
-
-static char *
-path_join(const char *dir, const char *name)
-{
-	size_t need = strlen(dir) + 1 + strlen(name) + 1;
-	char *p = malloc(need);
-	if (p != NULL)
-		snprintf(p, need, "%s/%s", dir, name);
-	return p;
 }
 
 static unsigned
@@ -170,11 +160,11 @@ record_encode(uint8_t out[RECORD_MAX], uint64_t added, const uint8_t *payload, s
 /* ------------------------------------------------------------------ */
 /* Meta */
 
+/* A meta record that must be there, of size bytes (any size when 0). */
 static veil_err
 meta_get(MDB_txn *txn, MDB_dbi meta, const char *name, size_t size, MDB_val *out)
 {
-	MDB_val k = val_of(name, strlen(name));
-	int rc = mdb_get(txn, meta, &k, out);
+	const int rc = lmdb_meta_get(txn, meta, name, out);
 	if (rc == MDB_NOTFOUND)
 		return VEIL_ERR_CORRUPT;
 	if (rc != 0)
@@ -182,13 +172,6 @@ meta_get(MDB_txn *txn, MDB_dbi meta, const char *name, size_t size, MDB_val *out
 	if (size != 0 && out->mv_size != size)
 		return VEIL_ERR_CORRUPT;
 	return VEIL_OK;
-}
-
-static veil_err
-meta_put(MDB_txn *txn, MDB_dbi meta, const char *name, const void *data, size_t size)
-{
-	MDB_val k = val_of(name, strlen(name)), v = val_of(data, size);
-	return lmdb_err(mdb_put(txn, meta, &k, &v, 0));
 }
 
 static veil_err
@@ -217,7 +200,7 @@ meta_write_slots(MDB_txn *txn, MDB_dbi meta, uint32_t key_id,
 	slots_name(name, key_id);
 	for (size_t p = 0; p < REGISTRY_PREFIXES; p++)
 		put_be32(raw + 4 * p, slots[p]);
-	return meta_put(txn, meta, name, raw, sizeof(raw));
+	return lmdb_meta_put(txn, meta, name, raw, sizeof(raw));
 }
 
 /* The view of a snapshot, slots of the current key included; zeroed on error. */
@@ -286,14 +269,14 @@ meta_write_counts(MDB_txn *txn, MDB_dbi meta, uint64_t handles, uint64_t payload
 	uint8_t raw[8];
 	veil_err err;
 	put_be64(raw, handles);
-	if ((err = meta_put(txn, meta, META_HANDLES, raw, 8)) != VEIL_OK)
+	if ((err = lmdb_meta_put(txn, meta, META_HANDLES, raw, 8)) != VEIL_OK)
 		return err;
 	put_be64(raw, payloads);
-	return meta_put(txn, meta, META_PAYLOADS, raw, 8);
+	return lmdb_meta_put(txn, meta, META_PAYLOADS, raw, 8);
 }
 
-static int
-view_has_key(const registry_view *view, uint32_t key_id)
+int
+registry_view_has_key(const registry_view *view, uint32_t key_id)
 {
 	for (uint32_t i = 0; i < view->key_count; i++)
 		if (view->key_ids[i] == key_id)
@@ -345,45 +328,44 @@ slot_counter_slots(const slot_counter *c, uint32_t slots[REGISTRY_PREFIXES])
 	}
 }
 
+/* An index scan in progress (index_scan()). */
+typedef struct index_counter {
+	size_t tag_len;
+	slot_counter slots;
+	uint64_t payloads;
+} index_counter;
+
+static veil_err
+index_count_one(void *arg, const MDB_val *k, const MDB_val *v, int *stop)
+{
+	index_counter *c = arg;
+	(void)stop;
+	if (k->mv_size != 4 + c->tag_len ||
+	    (v->mv_size != 0 && v->mv_size != ENTRY_SEALED_PAYLOAD_SIZE))
+		return VEIL_ERR_CORRUPT;
+	slot_counter_add(&c->slots, get_be32(k->mv_data));
+	c->payloads += v->mv_size != 0;
+	return VEIL_OK;
+}
+
 /* Scans an index: its slots and entry counts. Key sizes are checked. */
 static veil_err
 index_scan(MDB_txn *txn, MDB_dbi dbi, size_t tag_len, uint32_t slots[REGISTRY_PREFIXES],
            uint64_t *entries, uint64_t *with_payload)
 {
-	MDB_cursor *cursor = NULL;
-	MDB_val k, v;
-	slot_counter counter;
-	uint64_t payloads = 0;
-	veil_err err = VEIL_OK;
+	index_counter counter;
 
 	memset(&counter, 0, sizeof(counter));
-	int rc = mdb_cursor_open(txn, dbi, &cursor);
-	if (rc != 0) {
-		err = lmdb_err(rc);
-		goto out;
-	}
-	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != 4 + tag_len ||
-		    (v.mv_size != 0 && v.mv_size != ENTRY_SEALED_PAYLOAD_SIZE)) {
-			err = VEIL_ERR_CORRUPT;
-			goto out;
-		}
-		slot_counter_add(&counter, get_be32(k.mv_data));
-		payloads += v.mv_size != 0;
-	}
-	if (rc != MDB_NOTFOUND) {
-		err = lmdb_err(rc);
-		goto out;
-	}
-	slot_counter_slots(&counter, slots);
+	counter.tag_len = tag_len;
+	veil_err err = lmdb_each(txn, dbi, NULL, index_count_one, &counter);
+	if (err != VEIL_OK)
+		return err;
+	slot_counter_slots(&counter.slots, slots);
 	if (entries != NULL)
-		*entries = counter.entries;
+		*entries = counter.slots.entries;
 	if (with_payload != NULL)
-		*with_payload = payloads;
-out:
-	mdb_cursor_close(cursor);
-	return err;
+		*with_payload = counter.payloads;
+	return VEIL_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -392,35 +374,8 @@ out:
 static veil_err
 env_open(const char *path, MDB_env **out)
 {
-	MDB_env *env = NULL;
-	int rc;
-
-	*out = NULL;
-	if ((rc = mdb_env_create(&env)) != 0)
-		return lmdb_err(rc);
-	if ((rc = mdb_env_set_maxdbs(env, MAX_DBS)) != 0 ||
-	    (rc = mdb_env_set_mapsize(env, MAP_SIZE)) != 0 ||
-	    (rc = mdb_env_set_maxreaders(env, MAX_READERS)) != 0 ||
-	    (rc = mdb_env_open(env, path, MDB_NOTLS, 0600)) != 0) {
-		mdb_env_close(env);
-		return rc == ENOENT ? VEIL_ERR_NOT_FOUND : lmdb_err(rc);
-	}
-	/* Reader slots of processes that died (kill -9) are freed here. */
-	int dead = 0;
-	mdb_reader_check(env, &dead);
-	*out = env;
-	return VEIL_OK;
-}
-
-static int
-fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
+	const int rc = lmdb_env_open(path, MAP_SIZE, MAX_DBS, 0, out);
+	return rc == ENOENT ? VEIL_ERR_NOT_FOUND : lmdb_err(rc);
 }
 
 static char *
@@ -449,7 +404,7 @@ remove_env_files(const char *path)
 {
 	static const char *const names[] = {"data.mdb", "lock.mdb"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		char *p = path_join(path, names[i]);
+		char *p = store_file_join(path, names[i]);
 		if (p != NULL)
 			unlink(p);
 		free(p);
@@ -457,17 +412,39 @@ remove_env_files(const char *path)
 	rmdir(path);
 }
 
+/* Makes the databases of a new registry, and writes the meta of its first view. */
+static veil_err
+create_txn(void *arg, MDB_txn *txn)
+{
+	const registry_view *view = arg;
+	const uint32_t key_id = view->key_ids[0];
+	MDB_dbi handles, meta, index;
+	char name[sizeof("index/00000000")];
+	uint8_t raw[8];
+	veil_err err;
+
+	index_name(name, key_id);
+	const lmdb_db dbs[] = {{DB_HANDLES, &handles}, {DB_META, &meta}, {name, &index}};
+	if ((err = lmdb_dbs_open(txn, dbs, sizeof(dbs) / sizeof(dbs[0]), MDB_CREATE)) != VEIL_OK)
+		return err;
+	put_be32(raw, REGISTRY_FORMAT);
+	if ((err = lmdb_meta_put(txn, meta, META_FORMAT, raw, 4)) != VEIL_OK ||
+	    (err = lmdb_meta_put(txn, meta, META_TAG_LEN, &view->tag_len, 1)) != VEIL_OK ||
+	    (err = lmdb_meta_put(txn, meta, META_MODE, &view->mode, 1)) != VEIL_OK)
+		return err;
+	put_be32(raw, key_id);
+	if ((err = lmdb_meta_put(txn, meta, META_KEYS, raw, 4)) != VEIL_OK ||
+	    (err = meta_write_counts(txn, meta, view->handles, view->payloads)) != VEIL_OK)
+		return err;
+	return meta_write_slots(txn, meta, key_id, view->slots);
+}
+
 veil_err
 registry_create(const char *path, uint8_t tag_len, uint32_t key_id, uint8_t mode)
 {
 	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_dbi handles, meta, index;
-	char name[sizeof("index/00000000")];
-	uint8_t raw[8];
-	uint32_t slots[REGISTRY_PREFIXES];
 	char *parent = NULL;
-	int made = 0, rc;
+	int made = 0;
 	veil_err err;
 
 	if (path == NULL || path[0] == '\0' || tag_len < ENTRY_MIN_TAG_SIZE ||
@@ -478,46 +455,22 @@ registry_create(const char *path, uint8_t tag_len, uint32_t key_id, uint8_t mode
 		goto out;
 	}
 	made = 1;
-	if ((err = env_open(path, &env)) != VEIL_OK)
-		goto out;
-	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0) {
-		err = lmdb_err(rc);
-		goto out;
-	}
-	index_name(name, key_id);
-	if ((rc = mdb_dbi_open(txn, DB_HANDLES, MDB_CREATE, &handles)) != 0 ||
-	    (rc = mdb_dbi_open(txn, DB_META, MDB_CREATE, &meta)) != 0 ||
-	    (rc = mdb_dbi_open(txn, name, MDB_CREATE, &index)) != 0) {
-		err = lmdb_err(rc);
-		goto out;
-	}
-	put_be32(raw, REGISTRY_FORMAT);
+	/* One key, no handles, the least slots. */
+	registry_view view = {.tag_len = tag_len, .mode = mode, .key_count = 1};
+	view.key_ids[0] = key_id;
 	for (size_t p = 0; p < REGISTRY_PREFIXES; p++)
-		slots[p] = REGISTRY_SLOT_QUANTUM;
-	if ((err = meta_put(txn, meta, META_FORMAT, raw, 4)) != VEIL_OK ||
-	    (err = meta_put(txn, meta, META_TAG_LEN, &tag_len, 1)) != VEIL_OK ||
-	    (err = meta_put(txn, meta, META_MODE, &mode, 1)) != VEIL_OK)
+		view.slots[p] = REGISTRY_SLOT_QUANTUM;
+	if ((err = env_open(path, &env)) != VEIL_OK ||
+	    (err = lmdb_run(env, 0, create_txn, &view)) != VEIL_OK)
 		goto out;
-	put_be32(raw, key_id);
-	if ((err = meta_put(txn, meta, META_KEYS, raw, 4)) != VEIL_OK ||
-	    (err = meta_write_counts(txn, meta, 0, 0)) != VEIL_OK ||
-	    (err = meta_write_slots(txn, meta, key_id, slots)) != VEIL_OK)
-		goto out;
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
-	if (rc != 0) {
-		err = lmdb_err(rc);
-		goto out;
-	}
+	/* The new directory's entry, and what is in it, survive a crash. */
 	if ((parent = parent_of(path)) == NULL) {
 		err = VEIL_ERR_NOMEM;
 		goto out;
 	}
-	if (fsync_dir(path) != 0 || fsync_dir(parent) != 0)
+	if (store_file_sync_dir(path) != VEIL_OK || store_file_sync_dir(parent) != VEIL_OK)
 		err = VEIL_ERR_SYSTEM;
 out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
 	if (env != NULL)
 		mdb_env_close(env);
 	if (err != VEIL_OK && made)
@@ -526,12 +479,17 @@ out:
 	return err;
 }
 
+static veil_err
+dbs_open_txn(void *arg, MDB_txn *txn)
+{
+	return lmdb_dbs_open(txn, arg, 1, 0);
+}
+
 /* The index database of key_id, opening it when this registry has not yet. */
 static veil_err
 registry_index(registry *reg, uint32_t key_id, MDB_dbi *out)
 {
 	veil_err err = VEIL_OK;
-	MDB_txn *txn = NULL;
 	char name[sizeof("index/00000000")];
 
 	pthread_mutex_lock(&reg->lock);
@@ -551,24 +509,14 @@ registry_index(registry *reg, uint32_t key_id, MDB_dbi *out)
 	 */
 	index_name(name, key_id);
 	MDB_dbi dbi;
-	int rc = mdb_txn_begin(reg->env, NULL, MDB_RDONLY, &txn);
-	if (rc == 0)
-		rc = mdb_dbi_open(txn, name, 0, &dbi);
-	if (rc == 0) {
-		rc = mdb_txn_commit(txn);
-		txn = NULL;
-	}
-	if (rc != 0) {
-		err = rc == MDB_NOTFOUND ? VEIL_ERR_CORRUPT : lmdb_err(rc);
+	lmdb_db db = {name, &dbi};
+	if ((err = lmdb_run(reg->env, MDB_RDONLY, dbs_open_txn, &db)) != VEIL_OK)
 		goto out;
-	}
 	reg->indexes[reg->index_count].key_id = key_id;
 	reg->indexes[reg->index_count].dbi = dbi;
 	reg->index_count++;
 	*out = dbi;
 out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
 	pthread_mutex_unlock(&reg->lock);
 	return err;
 }
@@ -601,15 +549,28 @@ registry_open_indexes(registry *reg, const registry_view *view)
 	return VEIL_OK;
 }
 
+/* What registry_open() reads in its first transaction: the handles and the view. */
+typedef struct opening {
+	registry *reg;
+	registry_view view;
+} opening;
+
+static veil_err
+open_txn(void *arg, MDB_txn *txn)
+{
+	opening *o = arg;
+	const lmdb_db dbs[] = {{DB_HANDLES, &o->reg->handles}, {DB_META, &o->reg->meta}};
+	veil_err err = lmdb_dbs_open(txn, dbs, sizeof(dbs) / sizeof(dbs[0]), 0);
+	return err != VEIL_OK ? err : meta_read_view(txn, o->reg->meta, &o->view);
+}
+
 veil_err
 registry_open(const char *path, registry **out)
 {
 	registry *reg = NULL;
-	MDB_txn *txn = NULL;
-	registry_view view;
+	opening o;
 	struct stat st;
 	char *data = NULL;
-	int locked = 0, rc;
 	veil_err err;
 
 	if (out == NULL)
@@ -618,7 +579,7 @@ registry_open(const char *path, registry **out)
 	if (path == NULL)
 		return VEIL_ERR_ARGUMENT;
 	/* LMDB would make a new, empty environment in an empty directory. */
-	if ((data = path_join(path, "data.mdb")) == NULL)
+	if ((data = store_file_join(path, "data.mdb")) == NULL)
 		return VEIL_ERR_NOMEM;
 	if (stat(data, &st) != 0) {
 		err = errno == ENOENT || errno == ENOTDIR ? VEIL_ERR_NOT_FOUND : VEIL_ERR_SYSTEM;
@@ -636,42 +597,17 @@ registry_open(const char *path, registry **out)
 		err = VEIL_ERR_SYSTEM;
 		goto out;
 	}
-	locked = 1;
-	if ((err = env_open(path, &reg->env)) != VEIL_OK)
-		goto out;
-	if ((rc = mdb_txn_begin(reg->env, NULL, MDB_RDONLY, &txn)) != 0) {
-		err = lmdb_err(rc);
-		goto out;
-	}
-	if ((rc = mdb_dbi_open(txn, DB_HANDLES, 0, &reg->handles)) != 0 ||
-	    (rc = mdb_dbi_open(txn, DB_META, 0, &reg->meta)) != 0) {
-		err = rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE ? VEIL_ERR_CORRUPT
-		                                                   : lmdb_err(rc);
-		goto out;
-	}
-	if ((err = meta_read_view(txn, reg->meta, &view)) != VEIL_OK)
-		goto out;
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
-	if (rc != 0) {
-		err = lmdb_err(rc);
-		goto out;
-	}
-	if ((err = registry_open_indexes(reg, &view)) != VEIL_OK)
+	reg->lock_made = 1;
+	o.reg = reg;
+	/* Committed, so that the handles opened in it stay open. */
+	if ((err = env_open(path, &reg->env)) != VEIL_OK ||
+	    (err = lmdb_run(reg->env, MDB_RDONLY, open_txn, &o)) != VEIL_OK ||
+	    (err = registry_open_indexes(reg, &o.view)) != VEIL_OK)
 		goto out;
 	*out = reg;
 	reg = NULL;
 out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	if (reg != NULL) {
-		if (reg->env != NULL)
-			mdb_env_close(reg->env);
-		if (locked)
-			pthread_mutex_destroy(&reg->lock);
-		free(reg->path);
-		free(reg);
-	}
+	registry_free(reg);
 	free(data);
 	return err;
 }
@@ -681,8 +617,9 @@ registry_free(registry *reg)
 {
 	if (reg == NULL)
 		return;
-	mdb_env_close(reg->env);
-	pthread_mutex_destroy(&reg->lock);
+	mdb_env_close(reg->env); /* NULL when the open failed before it */
+	if (reg->lock_made)
+		pthread_mutex_destroy(&reg->lock);
 	free(reg->path);
 	free(reg);
 }
@@ -739,7 +676,7 @@ reader_sync_indexes(registry_reader *r, const registry_view *view)
 {
 	size_t kept = 0;
 	for (size_t i = 0; i < r->index_count; i++) {
-		if (view_has_key(view, r->indexes[i].key_id))
+		if (registry_view_has_key(view, r->indexes[i].key_id))
 			r->indexes[kept++] = r->indexes[i];
 		else
 			mdb_cursor_close(r->indexes[i].cursor);
@@ -807,7 +744,7 @@ registry_reader_slots(registry_reader *r, uint32_t key_id, uint32_t slots[REGIST
 	memset(slots, 0, 4 * REGISTRY_PREFIXES);
 	if (r == NULL || !r->active)
 		return VEIL_ERR_ARGUMENT;
-	if (!view_has_key(&r->view, key_id))
+	if (!registry_view_has_key(&r->view, key_id))
 		return VEIL_ERR_NOT_FOUND;
 	if (key_id == r->view.key_ids[0]) {
 		memcpy(slots, r->view.slots, sizeof(r->view.slots));
@@ -1168,9 +1105,7 @@ writer_commit(writer *w, uint64_t handles, uint64_t payloads)
 	}
 	if ((err = meta_write_counts(w->txn, w->reg->meta, handles, payloads)) != VEIL_OK)
 		goto out;
-	int rc = mdb_txn_commit(w->txn);
-	w->txn = NULL;
-	err = lmdb_err(rc);
+	err = lmdb_commit(&w->txn);
 out:
 	writer_abort(w);
 	return err;
@@ -1299,6 +1234,25 @@ write_progress_step(write_progress *wp)
 	}
 }
 
+/*
+ * Opens *cursor on dbi to write in key order: *last gets the last key
+ * there, or *append is set when dbi is empty (every key goes at its end).
+ * On error *cursor may be NULL; the caller closes it.
+ */
+static veil_err
+cursor_open_at_end(MDB_txn *txn, MDB_dbi dbi, MDB_cursor **cursor, MDB_val *last, int *append)
+{
+	MDB_val v;
+	*cursor = NULL;
+	*append = 0;
+	int rc = mdb_cursor_open(txn, dbi, cursor);
+	if (rc == 0 && (rc = mdb_cursor_get(*cursor, last, &v, MDB_LAST)) == MDB_NOTFOUND) {
+		*append = 1;
+		rc = 0;
+	}
+	return lmdb_err(rc);
+}
+
 /* Writes the handle records; existed[i] says whether handle i was there. */
 static veil_err
 import_write_handles(writer *w, const import_job *job, uint8_t *existed, uint64_t *handles,
@@ -1309,20 +1263,13 @@ import_write_handles(writer *w, const import_job *job, uint8_t *existed, uint64_
 	uint8_t record[RECORD_MAX];
 	uint8_t *last_key = NULL;
 	size_t last_len = 0;
-	int append = 0;
+	int append = 0, rc;
 	const uint64_t added_at = (uint64_t)time(NULL);
-	veil_err err = VEIL_OK;
 
-	int rc = mdb_cursor_open(w->txn, w->reg->handles, &cursor);
-	if (rc != 0)
-		return lmdb_err(rc);
-	rc = mdb_cursor_get(cursor, &last, &v, MDB_LAST);
-	if (rc == MDB_NOTFOUND) {
-		append = 1;
-	} else if (rc != 0) {
-		err = lmdb_err(rc);
+	veil_err err = cursor_open_at_end(w->txn, w->reg->handles, &cursor, &last, &append);
+	if (err != VEIL_OK)
 		goto out;
-	} else {
+	if (!append) {
 		/* Later puts may move the page this points into: copy. */
 		if ((last_key = malloc(last.mv_size)) == NULL) {
 			err = VEIL_ERR_NOMEM;
@@ -1394,19 +1341,13 @@ import_write_index(writer *w, const import_job *job, uint32_t k, const uint8_t *
 		sorted[i] = (uint32_t)i;
 	merge_sort(sorted, tmp, job->n, index_entry_order, &order);
 
-	int rc = mdb_cursor_open(w->txn, w->index[k], &cursor);
-	if (rc != 0)
-		return lmdb_err(rc);
-	rc = mdb_cursor_get(cursor, &last, &val, MDB_LAST);
-	if (rc == MDB_NOTFOUND) {
-		append = 1;
-	} else if (rc != 0) {
-		err = lmdb_err(rc);
+	if ((err = cursor_open_at_end(w->txn, w->index[k], &cursor, &last, &append)) != VEIL_OK)
 		goto out;
-	} else if (last.mv_size != key_len) {
-		err = VEIL_ERR_CORRUPT;
-		goto out;
-	} else {
+	if (!append) {
+		if (last.mv_size != key_len) {
+			err = VEIL_ERR_CORRUPT;
+			goto out;
+		}
 		memcpy(last_key, last.mv_data, key_len);
 	}
 	for (size_t s = 0; s < job->n; s++) {
@@ -1433,11 +1374,8 @@ import_write_index(writer *w, const import_job *job, uint32_t k, const uint8_t *
 			val.mv_data = NULL;
 		}
 		unsigned flags = append ? MDB_APPEND : existed[i] ? 0 : MDB_NOOVERWRITE;
-		rc = mdb_cursor_put(cursor, &key, &val, flags);
-		if (rc != 0) {
-			err = lmdb_err(rc);
+		if ((err = lmdb_err(mdb_cursor_put(cursor, &key, &val, flags))) != VEIL_OK)
 			goto out;
-		}
 		write_progress_step(wp);
 	}
 out:
@@ -1621,16 +1559,19 @@ out:
 }
 
 /*
- * Begins a read transaction in which every live key's index is open;
- * dbis[i] is that of view->key_ids[i].
+ * Begins a transaction (flags: MDB_RDONLY to read, 0 to write) in which
+ * every live key's index is open; dbis[i] is that of view->key_ids[i].
+ * Indexes rotated in elsewhere are opened outside it (as writer_begin
+ * does), and it starts over.
  */
 static veil_err
-read_begin(registry *reg, MDB_txn **txn, registry_view *view, MDB_dbi dbis[REGISTRY_MAX_KEYS])
+snapshot_begin(registry *reg, unsigned flags, MDB_txn **txn, registry_view *view,
+               MDB_dbi dbis[REGISTRY_MAX_KEYS])
 {
 	veil_err err = VEIL_ERR_CORRUPT;
 	*txn = NULL;
 	for (int attempt = 0; attempt < 3; attempt++) {
-		int rc = mdb_txn_begin(reg->env, NULL, MDB_RDONLY, txn);
+		int rc = mdb_txn_begin(reg->env, NULL, flags, txn);
 		if (rc != 0) {
 			*txn = NULL;
 			return lmdb_err(rc);
@@ -1654,71 +1595,84 @@ read_begin(registry *reg, MDB_txn **txn, registry_view *view, MDB_dbi dbis[REGIS
 	return err;
 }
 
-veil_err
-registry_stats_read(registry *reg, registry_stats *out)
+/* Work on a snapshot (snapshot_read()): dbis[i] is the index of view->key_ids[i]. */
+typedef veil_err snapshot_fn(void *out, registry *reg, MDB_txn *txn, const registry_view *view,
+                             const MDB_dbi dbis[REGISTRY_MAX_KEYS]);
+
+/*
+ * What the readers of a snapshot share: clears *out (size bytes), runs
+ * fn(out, ...) in a read transaction in which every live index is open,
+ * and clears *out again when that fails.
+ */
+static veil_err
+snapshot_read(registry *reg, void *out, size_t size, snapshot_fn *fn)
 {
 	MDB_txn *txn = NULL;
 	MDB_dbi dbis[REGISTRY_MAX_KEYS];
-	MDB_envinfo info;
-	MDB_stat st;
-	struct stat file;
-	char *data = NULL;
-	veil_err err;
-	int rc;
+	registry_view view;
 
 	if (out == NULL)
 		return VEIL_ERR_ARGUMENT;
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, size);
 	if (reg == NULL)
 		return VEIL_ERR_ARGUMENT;
-	if ((err = read_begin(reg, &txn, &out->view, dbis)) != VEIL_OK)
-		goto out;
-	for (uint32_t i = 0; i < out->view.key_count; i++) {
-		if ((err = meta_read_slots(txn, reg->meta, out->view.key_ids[i], out->slots[i])) !=
+	veil_err err = snapshot_begin(reg, MDB_RDONLY, &txn, &view, dbis);
+	if (err == VEIL_OK) {
+		err = fn(out, reg, txn, &view, dbis);
+		mdb_txn_abort(txn);
+	}
+	if (err != VEIL_OK)
+		memset(out, 0, size);
+	return err;
+}
+
+static veil_err
+stats_of(void *arg, registry *reg, MDB_txn *txn, const registry_view *view,
+         const MDB_dbi dbis[REGISTRY_MAX_KEYS])
+{
+	registry_stats *out = arg;
+	MDB_envinfo info;
+	MDB_stat st;
+	struct stat file;
+	veil_err err;
+	int rc;
+
+	out->view = *view;
+	for (uint32_t i = 0; i < view->key_count; i++) {
+		if ((err = meta_read_slots(txn, reg->meta, view->key_ids[i], out->slots[i])) !=
 		    VEIL_OK)
-			goto out;
-		if ((rc = mdb_stat(txn, dbis[i], &st)) != 0) {
-			err = lmdb_err(rc);
-			goto out;
-		}
+			return err;
+		if ((rc = mdb_stat(txn, dbis[i], &st)) != 0)
+			return lmdb_err(rc);
 		out->index_entries[i] = st.ms_entries;
 	}
-	if ((rc = mdb_env_info(reg->env, &info)) != 0 || (rc = mdb_env_stat(reg->env, &st)) != 0) {
-		err = lmdb_err(rc);
-		goto out;
-	}
+	if ((rc = mdb_env_info(reg->env, &info)) != 0 || (rc = mdb_env_stat(reg->env, &st)) != 0)
+		return lmdb_err(rc);
 	out->used_size = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
-	if ((data = path_join(reg->path, "data.mdb")) == NULL) {
-		err = VEIL_ERR_NOMEM;
-		goto out;
-	}
-	if (stat(data, &file) != 0) {
-		err = VEIL_ERR_SYSTEM;
-		goto out;
-	}
+	char *data = store_file_join(reg->path, "data.mdb");
+	if (data == NULL)
+		return VEIL_ERR_NOMEM;
+	rc = stat(data, &file);
+	free(data);
+	if (rc != 0)
+		return VEIL_ERR_SYSTEM;
 	out->file_size = (uint64_t)file.st_size;
 	out->file_allocated = (uint64_t)file.st_blocks * 512;
-out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	if (err != VEIL_OK)
-		memset(out, 0, sizeof(*out));
-	free(data);
-	return err;
+	return VEIL_OK;
+}
+
+veil_err
+registry_stats_read(registry *reg, registry_stats *out)
+{
+	return snapshot_read(reg, out, sizeof(*out), stats_of);
 }
 
 /* ------------------------------------------------------------------ */
 /* Verification */
 
-typedef struct verify_handle {
-	const char *handle;
-	size_t handle_len;
-	MDB_val record;
-} verify_handle;
-
+/* An entry of a snapshot: a handle and its record, or an index key and its value. */
 typedef struct verify_entry {
-	const uint8_t *key; /* 4 + tag_len bytes, in the snapshot's pages */
-	MDB_val value;
+	MDB_val key, value; /* in the snapshot's pages */
 } verify_entry;
 
 typedef struct verify_job {
@@ -1727,7 +1681,7 @@ typedef struct verify_job {
 	size_t tag_len;
 	uint32_t key_count;
 	const oprf_key *keys[REGISTRY_MAX_KEYS];
-	const verify_handle *handles;
+	const verify_entry *handles;
 	const verify_entry *entries[REGISTRY_MAX_KEYS]; /* sorted, as the index */
 	size_t entry_count[REGISTRY_MAX_KEYS];
 	atomic_uchar *seen[REGISTRY_MAX_KEYS];
@@ -1740,7 +1694,7 @@ verify_find(const verify_entry *entries, size_t count, const uint8_t *key, size_
 	size_t lo = 0, hi = count;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(entries[mid].key, key, key_len);
+		int c = memcmp(entries[mid].key.mv_data, key, key_len);
 		if (c == 0)
 			return &entries[mid];
 		if (c < 0)
@@ -1761,17 +1715,19 @@ verify_compute(void *arg, size_t begin, size_t end)
 	veil_err err = VEIL_OK;
 
 	for (size_t i = begin; i < end; i++) {
-		const verify_handle *h = &job->handles[i];
+		const verify_entry *h = &job->handles[i];
+		const char *handle = h->key.mv_data;
+		const size_t handle_len = h->key.mv_size;
 		handle_record rec;
-		if (record_parse(&h->record, &rec) != 0) {
+		if (record_parse(&h->value, &rec) != 0) {
 			bad++;
 			continue;
 		}
 		payloads += rec.payload_len > 0;
-		const uint32_t bucket = entry_bucket(h->handle, h->handle_len);
+		const uint32_t bucket = entry_bucket(handle, handle_len);
 		for (uint32_t k = 0; k < job->key_count; k++) {
-			if ((err = index_key_of(job->ctx, job->keys[k], h->handle, h->handle_len,
-			                        bucket, job->tag_len, raw, y)) != VEIL_OK)
+			if ((err = index_key_of(job->ctx, job->keys[k], handle, handle_len, bucket,
+			                        job->tag_len, raw, y)) != VEIL_OK)
 				goto out;
 			const verify_entry *e =
 			        verify_find(job->entries[k], job->entry_count[k], raw, key_len);
@@ -1802,88 +1758,60 @@ out:
 	return err;
 }
 
-/* Collects the handles of a snapshot (pointers into its pages). */
-static veil_err
-verify_collect_handles(MDB_txn *txn, MDB_dbi dbi, verify_handle **out, size_t *count)
-{
-	MDB_cursor *cursor = NULL;
-	MDB_stat st;
-	MDB_val k, v;
-	verify_handle *handles = NULL;
-	size_t n = 0;
-	veil_err err = VEIL_OK;
-	int rc;
+/* What verify_collect() gathers. */
+typedef struct collection {
+	size_t key_len; /* 0: any */
+	uint64_t *malformed;
+	verify_entry *entries;
+	size_t count, most;
+} collection;
 
-	*out = NULL;
-	*count = 0;
-	if ((rc = mdb_stat(txn, dbi, &st)) != 0 || (rc = mdb_cursor_open(txn, dbi, &cursor)) != 0)
-		return lmdb_err(rc);
-	if ((handles = calloc(st.ms_entries + 1, sizeof(*handles))) == NULL) {
-		err = VEIL_ERR_NOMEM;
-		goto out;
+static veil_err
+collect_one(void *arg, const MDB_val *k, const MDB_val *v, int *stop)
+{
+	collection *c = arg;
+	if (c->count == c->most) {
+		*stop = 1;
+		return VEIL_OK;
 	}
-	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && n < st.ms_entries;
-	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-		handles[n].handle = k.mv_data;
-		handles[n].handle_len = k.mv_size;
-		handles[n].record = v;
-		n++;
+	if (c->key_len != 0 && k->mv_size != c->key_len) {
+		(*c->malformed)++;
+		return VEIL_OK;
 	}
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		err = lmdb_err(rc);
-		goto out;
-	}
-	*out = handles;
-	*count = n;
-	handles = NULL;
-out:
-	free(handles);
-	mdb_cursor_close(cursor);
-	return err;
+	c->entries[c->count].key = *k;
+	c->entries[c->count].value = *v;
+	c->count++;
+	return VEIL_OK;
 }
 
-/* Collects an index; entries of the wrong size are counted, not kept. */
+/*
+ * Collects the entries of dbi in a snapshot (pointers into its pages).
+ * With key_len not 0, keys of another size are counted in *malformed,
+ * not kept.
+ */
 static veil_err
-verify_collect_index(MDB_txn *txn, MDB_dbi dbi, size_t key_len, verify_entry **out, size_t *count,
-                     uint64_t *malformed)
+verify_collect(MDB_txn *txn, MDB_dbi dbi, size_t key_len, verify_entry **out, size_t *count,
+               uint64_t *malformed)
 {
-	MDB_cursor *cursor = NULL;
+	collection c = {key_len, malformed, NULL, 0, 0};
 	MDB_stat st;
-	MDB_val k, v;
-	verify_entry *entries = NULL;
-	size_t n = 0;
-	veil_err err = VEIL_OK;
-	int rc;
 
 	*out = NULL;
 	*count = 0;
-	if ((rc = mdb_stat(txn, dbi, &st)) != 0 || (rc = mdb_cursor_open(txn, dbi, &cursor)) != 0)
+	int rc = mdb_stat(txn, dbi, &st);
+	if (rc != 0)
 		return lmdb_err(rc);
-	if ((entries = calloc(st.ms_entries + 1, sizeof(*entries))) == NULL) {
-		err = VEIL_ERR_NOMEM;
-		goto out;
+	if ((c.entries = calloc(st.ms_entries + 1, sizeof(*c.entries))) == NULL)
+		return VEIL_ERR_NOMEM;
+	c.most = st.ms_entries;
+	veil_err err = lmdb_each(txn, dbi, NULL, collect_one, &c);
+	if (err != VEIL_OK) {
+		free(c.entries);
+		return err;
 	}
-	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && n < st.ms_entries;
-	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-		if (k.mv_size != key_len) {
-			(*malformed)++;
-			continue;
-		}
-		entries[n].key = k.mv_data;
-		entries[n].value = v;
-		n++;
-	}
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		err = lmdb_err(rc);
-		goto out;
-	}
-	*out = entries;
-	*count = n;
-	entries = NULL;
-out:
-	free(entries);
-	mdb_cursor_close(cursor);
-	return err;
+	*out = c.entries;
+	*count = c.count;
+	return VEIL_OK;
 }
 
 static veil_err verify_leftovers(registry *reg, MDB_txn *txn, const registry_view *view,
@@ -1898,7 +1826,7 @@ registry_verify(registry *reg, const registry_key *keys, size_t key_count, unsig
 	MDB_dbi dbis[REGISTRY_MAX_KEYS];
 	registry_view view;
 	verify_job job;
-	verify_handle *handles = NULL;
+	verify_entry *handles = NULL;
 	verify_entry *entries[REGISTRY_MAX_KEYS] = {0};
 	oprf_ctx *ctx = NULL;
 	size_t handle_count = 0;
@@ -1913,7 +1841,7 @@ registry_verify(registry *reg, const registry_key *keys, size_t key_count, unsig
 		return VEIL_ERR_ARGUMENT;
 	if ((err = check_keys(keys, key_count, suite)) != VEIL_OK)
 		return err;
-	if ((err = read_begin(reg, &txn, &view, dbis)) != VEIL_OK)
+	if ((err = snapshot_begin(reg, MDB_RDONLY, &txn, &view, dbis)) != VEIL_OK)
 		goto out;
 	if ((err = oprf_ctx_new(suite, (oprf_mode)view.mode, &ctx)) != VEIL_OK)
 		goto out;
@@ -1930,12 +1858,12 @@ registry_verify(registry *reg, const registry_key *keys, size_t key_count, unsig
 			goto out;
 		}
 	}
-	if ((err = verify_collect_handles(txn, reg->handles, &handles, &handle_count)) != VEIL_OK)
+	if ((err = verify_collect(txn, reg->handles, 0, &handles, &handle_count, NULL)) != VEIL_OK)
 		goto out;
 	job.handles = handles;
 	for (uint32_t k = 0; k < view.key_count; k++) {
-		if ((err = verify_collect_index(txn, dbis[k], 4 + (size_t)view.tag_len, &entries[k],
-		                                &job.entry_count[k], &malformed)) != VEIL_OK)
+		if ((err = verify_collect(txn, dbis[k], 4 + (size_t)view.tag_len, &entries[k],
+		                          &job.entry_count[k], &malformed)) != VEIL_OK)
 			goto out;
 		job.entries[k] = entries[k];
 		if ((job.seen[k] = calloc(job.entry_count[k] + 1, sizeof(atomic_uchar))) == NULL) {
@@ -2011,24 +1939,28 @@ grace_name(char name[GRACE_NAME_SIZE], uint32_t key_id)
 	snprintf(name, GRACE_NAME_SIZE, "grace/%08x", key_id);
 }
 
+/* A retirement deadline: 0 when there is none. */
+static veil_err
+grace_decode(void *arg, const MDB_val *v)
+{
+	uint64_t *deadline = arg;
+	*deadline = 0;
+	if (v == NULL)
+		return VEIL_OK;
+	if (v->mv_size != 8 || get_be64(v->mv_data) == 0)
+		return VEIL_ERR_CORRUPT;
+	*deadline = get_be64(v->mv_data);
+	return VEIL_OK;
+}
+
 /* The retirement deadline of key_id; 0 when it has none. */
 static veil_err
 meta_read_grace(MDB_txn *txn, MDB_dbi meta, uint32_t key_id, uint64_t *deadline)
 {
 	char name[GRACE_NAME_SIZE];
-	MDB_val k, v;
 	*deadline = 0;
 	grace_name(name, key_id);
-	k = val_of(name, strlen(name));
-	int rc = mdb_get(txn, meta, &k, &v);
-	if (rc == MDB_NOTFOUND)
-		return VEIL_OK;
-	if (rc != 0)
-		return lmdb_err(rc);
-	if (v.mv_size != 8 || get_be64(v.mv_data) == 0)
-		return VEIL_ERR_CORRUPT;
-	*deadline = get_be64(v.mv_data);
-	return VEIL_OK;
+	return lmdb_meta_decode(txn, meta, name, grace_decode, deadline);
 }
 
 static veil_err
@@ -2045,43 +1977,7 @@ meta_write_keys(MDB_txn *txn, MDB_dbi meta, const uint32_t *ids, uint32_t count)
 	uint8_t raw[4 * REGISTRY_MAX_KEYS];
 	for (uint32_t i = 0; i < count; i++)
 		put_be32(raw + 4 * i, ids[i]);
-	return meta_put(txn, meta, META_KEYS, raw, 4 * (size_t)count);
-}
-
-/*
- * Begins a write transaction in which the index of every live key is
- * open (indexes rotated in elsewhere are opened outside it, as
- * writer_begin does); dbis[i] is that of view->key_ids[i].
- */
-static veil_err
-rotation_begin(registry *reg, MDB_txn **txn, registry_view *view, MDB_dbi dbis[REGISTRY_MAX_KEYS])
-{
-	veil_err err = VEIL_ERR_CORRUPT;
-	*txn = NULL;
-	for (int attempt = 0; attempt < 3; attempt++) {
-		int rc = mdb_txn_begin(reg->env, NULL, 0, txn);
-		if (rc != 0) {
-			*txn = NULL;
-			return lmdb_err(rc);
-		}
-		if ((err = meta_read_view(*txn, reg->meta, view)) != VEIL_OK)
-			break;
-		int known = 1;
-		for (uint32_t i = 0; i < view->key_count; i++)
-			known &= registry_index_known(reg, view->key_ids[i], &dbis[i]);
-		if (known)
-			return VEIL_OK;
-		registry_view copy = *view;
-		mdb_txn_abort(*txn);
-		*txn = NULL;
-		if ((err = registry_open_indexes(reg, &copy)) != VEIL_OK)
-			return err;
-		err = VEIL_ERR_CORRUPT;
-	}
-	if (*txn != NULL)
-		mdb_txn_abort(*txn);
-	*txn = NULL;
-	return err;
+	return lmdb_meta_put(txn, meta, META_KEYS, raw, 4 * (size_t)count);
 }
 
 /* Forgets the handle of a dropped index. The caller holds reg->lock. */
@@ -2135,34 +2031,15 @@ retire_expired(registry *reg, MDB_txn *txn, registry_view *view, MDB_dbi dbis[RE
 	return VEIL_OK;
 }
 
-veil_err
-registry_retire(registry *reg, uint64_t now, registry_rotation *result)
+/*
+ * The end of a retirement or a rotation: aborts txn unless it was
+ * committed (NULL); when locked, forgets the handles of the indexes
+ * dropped (result->removed) and unlocks reg->lock; clears *result on
+ * error. Returns err.
+ */
+static veil_err
+rotation_end(registry *reg, MDB_txn *txn, int locked, registry_rotation *result, veil_err err)
 {
-	MDB_txn *txn = NULL;
-	MDB_dbi dbis[REGISTRY_MAX_KEYS];
-	registry_view view;
-	int locked = 0;
-	veil_err err;
-
-	if (result == NULL)
-		return VEIL_ERR_ARGUMENT;
-	memset(result, 0, sizeof(*result));
-	if (reg == NULL)
-		return VEIL_ERR_ARGUMENT;
-	if ((err = rotation_begin(reg, &txn, &view, dbis)) != VEIL_OK)
-		return err;
-	pthread_mutex_lock(&reg->lock);
-	locked = 1;
-	if ((err = retire_expired(reg, txn, &view, dbis, now, result)) != VEIL_OK)
-		goto out;
-	if (result->removed_count == 0)
-		goto out;
-	if ((err = meta_write_keys(txn, reg->meta, view.key_ids, view.key_count)) != VEIL_OK)
-		goto out;
-	int rc = mdb_txn_commit(txn);
-	txn = NULL;
-	err = lmdb_err(rc);
-out:
 	if (txn != NULL)
 		mdb_txn_abort(txn);
 	if (locked) {
@@ -2175,87 +2052,120 @@ out:
 	return err;
 }
 
+veil_err
+registry_retire(registry *reg, uint64_t now, registry_rotation *result)
+{
+	MDB_txn *txn = NULL;
+	MDB_dbi dbis[REGISTRY_MAX_KEYS];
+	registry_view view;
+	veil_err err;
+
+	if (result == NULL)
+		return VEIL_ERR_ARGUMENT;
+	memset(result, 0, sizeof(*result));
+	if (reg == NULL)
+		return VEIL_ERR_ARGUMENT;
+	if ((err = snapshot_begin(reg, 0, &txn, &view, dbis)) != VEIL_OK)
+		return err;
+	pthread_mutex_lock(&reg->lock);
+	/* Nothing expired: nothing to commit. */
+	if ((err = retire_expired(reg, txn, &view, dbis, now, result)) == VEIL_OK &&
+	    result->removed_count > 0 &&
+	    (err = meta_write_keys(txn, reg->meta, view.key_ids, view.key_count)) == VEIL_OK)
+		err = lmdb_commit(&txn);
+	return rotation_end(reg, txn, 1, result, err);
+}
+
+/* The handle records of a snapshot, copied by rotation_collect(): sizes first, then bytes. */
+typedef struct record_copy {
+	registry_record *records;
+	uint8_t *blob;
+	size_t count, size;  /* the first pass */
+	size_t copied, used; /* the second */
+} record_copy;
+
+static veil_err
+measure_one(void *arg, const MDB_val *k, const MDB_val *v, int *stop)
+{
+	record_copy *c = arg;
+	handle_record rec;
+	(void)stop;
+	if (k->mv_size == 0 || k->mv_size > REGISTRY_MAX_HANDLE || record_parse(v, &rec) != 0)
+		return VEIL_ERR_CORRUPT;
+	c->size += k->mv_size + rec.payload_len;
+	c->count++;
+	return VEIL_OK;
+}
+
+static veil_err
+copy_one(void *arg, const MDB_val *k, const MDB_val *v, int *stop)
+{
+	record_copy *c = arg;
+	handle_record rec;
+	if (c->copied == c->count) {
+		*stop = 1;
+		return VEIL_OK;
+	}
+	if (record_parse(v, &rec) != 0)
+		return VEIL_ERR_CORRUPT;
+	registry_record *r = &c->records[c->copied++];
+	memcpy(c->blob + c->used, k->mv_data, k->mv_size);
+	r->handle = (const char *)(c->blob + c->used);
+	r->handle_len = k->mv_size;
+	c->used += k->mv_size;
+	if (rec.payload_len > 0)
+		memcpy(c->blob + c->used, rec.payload, rec.payload_len);
+	r->payload = rec.payload_len > 0 ? c->blob + c->used : NULL;
+	r->payload_len = rec.payload_len;
+	c->used += rec.payload_len;
+	return VEIL_OK;
+}
+
 /* Copies the handle records of txn into records[] over one blob. */
 static veil_err
 rotation_collect(registry *reg, MDB_txn *txn, registry_record **records_out, uint8_t **blob_out,
                  size_t *blob_size, size_t *count_out)
 {
-	MDB_cursor *cursor = NULL;
+	record_copy c;
 	MDB_stat st;
-	MDB_val k, v;
-	registry_record *records = NULL;
-	uint8_t *blob = NULL;
-	size_t n = 0, size = 0, used = 0;
-	veil_err err = VEIL_OK;
-	int rc;
+	veil_err err;
 
+	memset(&c, 0, sizeof(c));
 	*records_out = NULL;
 	*blob_out = NULL;
 	*blob_size = 0;
 	*count_out = 0;
-	if ((rc = mdb_stat(txn, reg->handles, &st)) != 0 ||
-	    (rc = mdb_cursor_open(txn, reg->handles, &cursor)) != 0)
+	int rc = mdb_stat(txn, reg->handles, &st);
+	if (rc != 0)
 		return lmdb_err(rc);
-	if (st.ms_entries >= UINT32_MAX) {
-		err = VEIL_ERR_LIMIT;
-		goto out;
-	}
-	/* Two passes: the blob's size, then the copies. */
-	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-		handle_record rec;
-		if (k.mv_size == 0 || k.mv_size > REGISTRY_MAX_HANDLE ||
-		    record_parse(&v, &rec) != 0) {
-			err = VEIL_ERR_CORRUPT;
-			goto out;
-		}
-		size += k.mv_size + rec.payload_len;
-		n++;
-	}
-	if (rc != MDB_NOTFOUND || n != st.ms_entries) {
-		err = rc != MDB_NOTFOUND ? lmdb_err(rc) : VEIL_ERR_CORRUPT;
-		goto out;
-	}
-	if ((records = calloc(n + 1, sizeof(*records))) == NULL ||
-	    (blob = malloc(size + 1)) == NULL) {
+	if (st.ms_entries >= UINT32_MAX)
+		return VEIL_ERR_LIMIT;
+	if ((err = lmdb_each(txn, reg->handles, NULL, measure_one, &c)) != VEIL_OK)
+		return err;
+	if (c.count != st.ms_entries)
+		return VEIL_ERR_CORRUPT;
+	if ((c.records = calloc(c.count + 1, sizeof(*c.records))) == NULL ||
+	    (c.blob = malloc(c.size + 1)) == NULL) {
 		err = VEIL_ERR_NOMEM;
 		goto out;
 	}
-	size_t i = 0;
-	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0 && i < n;
-	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT), i++) {
-		handle_record rec;
-		if (record_parse(&v, &rec) != 0) {
-			err = VEIL_ERR_CORRUPT;
-			goto out;
-		}
-		memcpy(blob + used, k.mv_data, k.mv_size);
-		records[i].handle = (const char *)(blob + used);
-		records[i].handle_len = k.mv_size;
-		used += k.mv_size;
-		if (rec.payload_len > 0)
-			memcpy(blob + used, rec.payload, rec.payload_len);
-		records[i].payload = rec.payload_len > 0 ? blob + used : NULL;
-		records[i].payload_len = rec.payload_len;
-		used += rec.payload_len;
-	}
-	if (i != n) {
+	/* A failure now, when the first pass went through, is damage. */
+	if (lmdb_each(txn, reg->handles, NULL, copy_one, &c) != VEIL_OK || c.copied != c.count) {
 		err = VEIL_ERR_CORRUPT;
 		goto out;
 	}
-	*records_out = records;
-	*blob_out = blob;
-	*blob_size = size + 1;
-	*count_out = n;
-	records = NULL;
-	blob = NULL;
+	*records_out = c.records;
+	*blob_out = c.blob;
+	*blob_size = c.size + 1;
+	*count_out = c.count;
+	c.records = NULL;
+	c.blob = NULL;
 out:
-	if (blob != NULL) {
-		sodium_memzero(blob, used);
-		free(blob);
+	if (c.blob != NULL) {
+		sodium_memzero(c.blob, c.used);
+		free(c.blob);
 	}
-	free(records);
-	mdb_cursor_close(cursor);
+	free(c.records);
 	return err;
 }
 
@@ -2286,7 +2196,7 @@ registry_rotate(registry *reg, const registry_key *new_key, uint64_t now, uint64
 		return VEIL_ERR_ARGUMENT;
 	if (options == NULL)
 		options = &defaults;
-	if ((err = rotation_begin(reg, &txn, &view, dbis)) != VEIL_OK)
+	if ((err = snapshot_begin(reg, 0, &txn, &view, dbis)) != VEIL_OK)
 		return err;
 	for (uint32_t i = 0; i < view.key_count; i++)
 		if (view.key_ids[i] >= new_key->id) {
@@ -2385,7 +2295,7 @@ registry_rotate(registry *reg, const registry_key *new_key, uint64_t now, uint64
 	put_be64(raw, old_deadline != 0 && old_deadline < retire_at ? old_deadline : retire_at);
 	grace_name(grace, view.key_ids[0]);
 	if ((err = meta_write_slots(txn, reg->meta, new_key->id, slots)) != VEIL_OK ||
-	    (err = meta_put(txn, reg->meta, grace, raw, 8)) != VEIL_OK)
+	    (err = lmdb_meta_put(txn, reg->meta, grace, raw, 8)) != VEIL_OK)
 		goto out;
 	uint32_t ids[REGISTRY_MAX_KEYS];
 	ids[0] = new_key->id;
@@ -2396,9 +2306,7 @@ registry_rotate(registry *reg, const registry_key *new_key, uint64_t now, uint64
 		options->progress(options->progress_arg, REGISTRY_STAGE_WRITE, n, n);
 		options->progress(options->progress_arg, REGISTRY_STAGE_COMMIT, 0, 1);
 	}
-	rc = mdb_txn_commit(txn);
-	txn = NULL;
-	if ((err = lmdb_err(rc)) != VEIL_OK)
+	if ((err = lmdb_commit(&txn)) != VEIL_OK)
 		goto out;
 	reg->indexes[reg->index_count].key_id = new_key->id;
 	reg->indexes[reg->index_count].dbi = dbi;
@@ -2406,15 +2314,7 @@ registry_rotate(registry *reg, const registry_key *new_key, uint64_t now, uint64
 	if (options->progress != NULL)
 		options->progress(options->progress_arg, REGISTRY_STAGE_COMMIT, 1, 1);
 out:
-	if (txn != NULL)
-		mdb_txn_abort(txn);
-	if (locked) {
-		for (uint32_t i = 0; i < result->removed_count; i++)
-			registry_forget_index(reg, result->removed[i]);
-		pthread_mutex_unlock(&reg->lock);
-	}
-	if (err != VEIL_OK)
-		memset(result, 0, sizeof(*result));
+	err = rotation_end(reg, txn, locked, result, err);
 	if (blob != NULL) {
 		sodium_memzero(blob, blob_size);
 		free(blob);
@@ -2429,30 +2329,25 @@ out:
 	return err;
 }
 
+static veil_err
+schedule_of(void *arg, registry *reg, MDB_txn *txn, const registry_view *view,
+            const MDB_dbi dbis[REGISTRY_MAX_KEYS])
+{
+	registry_schedule *out = arg;
+	veil_err err = VEIL_OK;
+	(void)dbis;
+	out->key_count = view->key_count;
+	for (uint32_t i = 0; i < view->key_count && err == VEIL_OK; i++) {
+		out->key_ids[i] = view->key_ids[i];
+		err = meta_read_grace(txn, reg->meta, view->key_ids[i], &out->retire_at[i]);
+	}
+	return err;
+}
+
 veil_err
 registry_schedule_read(registry *reg, registry_schedule *out)
 {
-	MDB_txn *txn = NULL;
-	MDB_dbi dbis[REGISTRY_MAX_KEYS];
-	registry_view view;
-	veil_err err;
-
-	if (out == NULL)
-		return VEIL_ERR_ARGUMENT;
-	memset(out, 0, sizeof(*out));
-	if (reg == NULL)
-		return VEIL_ERR_ARGUMENT;
-	if ((err = read_begin(reg, &txn, &view, dbis)) != VEIL_OK)
-		return err;
-	out->key_count = view.key_count;
-	for (uint32_t i = 0; i < view.key_count && err == VEIL_OK; i++) {
-		out->key_ids[i] = view.key_ids[i];
-		err = meta_read_grace(txn, reg->meta, view.key_ids[i], &out->retire_at[i]);
-	}
-	mdb_txn_abort(txn);
-	if (err != VEIL_OK)
-		memset(out, 0, sizeof(*out));
-	return err;
+	return snapshot_read(reg, out, sizeof(*out), schedule_of);
 }
 
 /* Whether name is prefix followed by 8 lowercase hex digits; *id gets them. */
@@ -2483,6 +2378,32 @@ registry_parse_key_id(const char *hex, uint32_t *id)
 	return 1;
 }
 
+/* What verify_leftovers() counts against, in the main database or in meta. */
+typedef struct leftovers {
+	const registry_view *view;
+	uint64_t *found;
+	int in_meta;
+} leftovers;
+
+static veil_err
+leftover_one(void *arg, const MDB_val *k, const MDB_val *v, int *stop)
+{
+	const leftovers *l = arg;
+	uint32_t id;
+	(void)v;
+	(void)stop;
+	if (!l->in_meta) {
+		if (parse_key_name(k, "index/", &id) && !registry_view_has_key(l->view, id))
+			(*l->found)++;
+	} else if ((parse_key_name(k, "slots/", &id) || parse_key_name(k, "grace/", &id)) &&
+	           !registry_view_has_key(l->view, id)) {
+		(*l->found)++;
+	} else if (parse_key_name(k, "grace/", &id) && id == l->view->key_ids[0]) {
+		(*l->found)++;
+	}
+	return VEIL_OK;
+}
+
 /*
  * What a rotation could leave wrong: an index database, slots or a
  * deadline of a key id that is not live, or a deadline on the current
@@ -2491,33 +2412,13 @@ registry_parse_key_id(const char *hex, uint32_t *id)
 static veil_err
 verify_leftovers(registry *reg, MDB_txn *txn, const registry_view *view, uint64_t *found)
 {
+	leftovers l = {view, found, 0};
 	MDB_dbi main_dbi;
-	MDB_cursor *cursor = NULL;
-	MDB_val k, v;
-	uint32_t id;
-	int rc;
 
-	if ((rc = mdb_dbi_open(txn, NULL, 0, &main_dbi)) != 0 ||
-	    (rc = mdb_cursor_open(txn, main_dbi, &cursor)) != 0)
+	int rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
+	if (rc != 0)
 		return lmdb_err(rc);
-	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT))
-		if (parse_key_name(&k, "index/", &id) && !view_has_key(view, id))
-			(*found)++;
-	mdb_cursor_close(cursor);
-	cursor = NULL;
-	if (rc != MDB_NOTFOUND)
-		return lmdb_err(rc);
-	if ((rc = mdb_cursor_open(txn, reg->meta, &cursor)) != 0)
-		return lmdb_err(rc);
-	for (rc = mdb_cursor_get(cursor, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT)) {
-		if ((parse_key_name(&k, "slots/", &id) || parse_key_name(&k, "grace/", &id)) &&
-		    !view_has_key(view, id))
-			(*found)++;
-		else if (parse_key_name(&k, "grace/", &id) && id == view->key_ids[0])
-			(*found)++;
-	}
-	mdb_cursor_close(cursor);
-	return rc == MDB_NOTFOUND ? VEIL_OK : lmdb_err(rc);
+	veil_err err = lmdb_each(txn, main_dbi, NULL, leftover_one, &l);
+	l.in_meta = 1;
+	return err != VEIL_OK ? err : lmdb_each(txn, reg->meta, NULL, leftover_one, &l);
 }

@@ -68,13 +68,16 @@ typedef struct registry_reader registry_reader;
 /* What a read snapshot shows. */
 typedef struct registry_view {
 	uint8_t tag_len;
-	uint8_t mode;	   /* the RFC 9497 mode entries are made in: OPRF or VOPRF */
+	uint8_t mode;      /* the RFC 9497 mode entries are made in: OPRF or VOPRF */
 	uint64_t handles;  /* registered handles */
 	uint64_t payloads; /* handles with a payload */
 	uint32_t key_count;
 	uint32_t key_ids[REGISTRY_MAX_KEYS]; /* current first */
 	uint32_t slots[REGISTRY_PREFIXES];   /* for the current key id, per prefix length */
 } registry_view;
+
+/* 1 when view lists key_id as live, else 0. */
+int registry_view_has_key(const registry_view *view, uint32_t key_id);
 
 /* An OPRF key the writers compute index entries with (borrowed). */
 typedef struct registry_key {
@@ -147,7 +150,8 @@ typedef struct registry_verify_summary {
  * VEIL_ERR_SYSTEM (errno may tell), VEIL_ERR_NOMEM. On error nothing
  * is left behind.
  */
-veil_err registry_create(const char *path, uint8_t tag_len, uint32_t key_id, uint8_t mode) REGISTRY_WARN_UNUSED;
+veil_err registry_create(const char *path, uint8_t tag_len, uint32_t key_id,
+                         uint8_t mode) REGISTRY_WARN_UNUSED;
 
 /*
  * Opens the registry at path. *out is set to NULL first; on success it

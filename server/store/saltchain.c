@@ -2,16 +2,14 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
 #include "keyfile.h"
+#include "store_file.h"
 
 #define KDF_CONTEXT "veil-log" /* crypto_kdf_CONTEXTBYTES (8) characters */
 #define KDF_ID_NEXT 1
@@ -100,11 +98,7 @@ file_path(const char *dir, file_kind kind, uint32_t day)
 {
 	char name[FILE_NAME_MAX];
 	file_name(name, kind, day);
-	const size_t need = strlen(dir) + 1 + strlen(name) + 1;
-	char *path = malloc(need);
-	if (path != NULL)
-		snprintf(path, need, "%s/%s", dir, name);
-	return path;
+	return store_file_join(dir, name);
 }
 
 static int
@@ -377,53 +371,6 @@ out:
 	return err;
 }
 
-veil_err
-saltchain_erase_file(const char *path)
-{
-	static const uint8_t zeros[4096];
-	struct stat st;
-	veil_err err = VEIL_OK;
-
-	int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? VEIL_ERR_NOT_FOUND : VEIL_ERR_SYSTEM;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		err = VEIL_ERR_SYSTEM;
-		goto out;
-	}
-	for (off_t done = 0; done < st.st_size;) {
-		const size_t want = st.st_size - done < (off_t)sizeof(zeros)
-		                            ? (size_t)(st.st_size - done)
-		                            : sizeof(zeros);
-		const ssize_t w = pwrite(fd, zeros, want, done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			err = VEIL_ERR_SYSTEM;
-			goto out;
-		}
-		done += w;
-	}
-	if (fsync(fd) != 0)
-		err = VEIL_ERR_SYSTEM;
-out:
-	close(fd);
-	if (err == VEIL_OK && unlink(path) != 0 && errno != ENOENT)
-		err = VEIL_ERR_SYSTEM;
-	return err;
-}
-
-static veil_err
-sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return VEIL_ERR_SYSTEM;
-	const int rc = fsync(fd);
-	close(fd);
-	return rc == 0 ? VEIL_OK : VEIL_ERR_SYSTEM;
-}
-
 static veil_err
 write_secret(const char *dir, file_kind kind, uint32_t day, const uint8_t *secret)
 {
@@ -455,7 +402,8 @@ saltchain_sync(const saltchain *c, const char *dir, uint32_t *salts_erased)
 			goto out;
 	if (c->has_key && (err = write_secret(dir, FILE_CHAIN, c->day, chain_key(c))) != VEIL_OK)
 		goto out;
-	if ((err = sync_dir(dir)) != VEIL_OK || (err = list_files(dir, &files, &count)) != VEIL_OK)
+	if ((err = store_file_sync_dir(dir)) != VEIL_OK ||
+	    (err = list_files(dir, &files, &count)) != VEIL_OK)
 		goto out;
 	/*
 	 * Erase what is older than c: earlier chain keys, and salts that left
@@ -473,7 +421,7 @@ saltchain_sync(const saltchain *c, const char *dir, uint32_t *salts_erased)
 			err = VEIL_ERR_NOMEM;
 			goto out;
 		}
-		veil_err e = saltchain_erase_file(path);
+		veil_err e = store_file_erase(path);
 		free(path);
 		if (e == VEIL_ERR_NOT_FOUND)
 			continue;
@@ -484,7 +432,7 @@ saltchain_sync(const saltchain *c, const char *dir, uint32_t *salts_erased)
 		if (files[i].kind == FILE_SALT)
 			erased++;
 	}
-	err = sync_dir(dir);
+	err = store_file_sync_dir(dir);
 out:
 	if (salts_erased != NULL)
 		*salts_erased = erased;

@@ -130,10 +130,4 @@ veil_err saltchain_list_salts(const char *dir, uint32_t **days, size_t *count)
 veil_err saltchain_read_salt(const char *dir, uint32_t day, uint8_t salt[SALTCHAIN_KEY_SIZE])
         __attribute__((warn_unused_result));
 
-/*
- * Erases the file at path: overwrites its bytes with zeros, fsyncs and
- * unlinks it. Errors: VEIL_ERR_NOT_FOUND, VEIL_ERR_SYSTEM.
- */
-veil_err saltchain_erase_file(const char *path) __attribute__((warn_unused_result));
-
 #endif

@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "keyfile.h"
+#include "store_file.h"
 
 #define OPRF_KEY_NAME_SIZE sizeof("oprf-00000000.key")
 
@@ -47,16 +48,6 @@ struct veil_state {
 	loaded_key *loaded;
 };
 
-static char *
-join(const char *dir, const char *name)
-{
-	size_t need = strlen(dir) + 1 + strlen(name) + 1;
-	char *p = malloc(need);
-	if (p != NULL)
-		snprintf(p, need, "%s/%s", dir, name);
-	return p;
-}
-
 static void
 oprf_key_name(char name[OPRF_KEY_NAME_SIZE], uint32_t key_id)
 {
@@ -66,7 +57,7 @@ oprf_key_name(char name[OPRF_KEY_NAME_SIZE], uint32_t key_id)
 char *
 state_registry_path(const char *dir)
 {
-	return dir == NULL ? NULL : join(dir, STATE_REGISTRY_DIR);
+	return dir == NULL ? NULL : store_file_join(dir, STATE_REGISTRY_DIR);
 }
 
 static void
@@ -104,8 +95,8 @@ state_create(const char *dir, oprf_mode mode, const char **why)
 		return VEIL_ERR_ARGUMENT;
 	}
 	oprf_key_name(name, STATE_FIRST_KEY_ID);
-	if ((transport_path = join(dir, STATE_TRANSPORT_KEY_FILE)) == NULL ||
-	    (oprf_path = join(dir, name)) == NULL ||
+	if ((transport_path = store_file_join(dir, STATE_TRANSPORT_KEY_FILE)) == NULL ||
+	    (oprf_path = store_file_join(dir, name)) == NULL ||
 	    (registry_path = state_registry_path(dir)) == NULL ||
 	    (secret = sodium_malloc(STATE_TRANSPORT_KEY_SIZE)) == NULL) {
 		err = VEIL_ERR_NOMEM;
@@ -157,7 +148,8 @@ state_create(const char *dir, oprf_mode mode, const char **why)
 	}
 	made_oprf = 1;
 
-	if ((err = registry_create(registry_path, STATE_TAG_LEN, STATE_FIRST_KEY_ID, (uint8_t)mode)) != VEIL_OK) {
+	if ((err = registry_create(registry_path, STATE_TAG_LEN, STATE_FIRST_KEY_ID,
+	                           (uint8_t)mode)) != VEIL_OK) {
 		set_why(why, names[2]);
 		goto out;
 	}
@@ -225,7 +217,7 @@ state_open(const char *dir, veil_state **out, const char **why)
 	free(path);
 
 	set_why(why, "transport key file transport.key");
-	if ((path = join(dir, STATE_TRANSPORT_KEY_FILE)) == NULL) {
+	if ((path = store_file_join(dir, STATE_TRANSPORT_KEY_FILE)) == NULL) {
 		err = VEIL_ERR_NOMEM;
 		goto out;
 	}
@@ -357,8 +349,8 @@ load_key(veil_state *st, uint32_t key_id)
 	veil_err err;
 
 	oprf_key_name(name, key_id);
-	if ((path = join(st->dir, name)) == NULL || (secret = sodium_malloc(ns)) == NULL ||
-	    (k = calloc(1, sizeof(*k))) == NULL) {
+	if ((path = store_file_join(st->dir, name)) == NULL ||
+	    (secret = sodium_malloc(ns)) == NULL || (k = calloc(1, sizeof(*k))) == NULL) {
 		err = VEIL_ERR_NOMEM;
 		goto out;
 	}
@@ -431,59 +423,20 @@ out:
 	return err;
 }
 
-static int
-fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-/* Overwrites a key file with zeros, syncs, unlinks. A missing one is no error. */
+/* Erases a key file (store_file_erase()) and syncs the directory. A missing one is no error. */
 static veil_err
 erase_key_file(const char *dir, uint32_t key_id)
 {
 	char name[OPRF_KEY_NAME_SIZE];
-	char *path = NULL;
-	struct stat st;
-	veil_err err = VEIL_OK;
-	int fd = -1;
-
 	oprf_key_name(name, key_id);
-	if ((path = join(dir, name)) == NULL)
+	char *path = store_file_join(dir, name);
+	if (path == NULL)
 		return VEIL_ERR_NOMEM;
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
-		err = errno == ENOENT ? VEIL_OK : VEIL_ERR_SYSTEM;
-		goto out;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		err = VEIL_ERR_SYSTEM;
-		goto out;
-	}
-	static const uint8_t zeros[256];
-	for (off_t done = 0; done < st.st_size;) {
-		size_t chunk = (size_t)(st.st_size - done) < sizeof(zeros)
-		                       ? (size_t)(st.st_size - done)
-		                       : sizeof(zeros);
-		ssize_t wrote = pwrite(fd, zeros, chunk, done);
-		if (wrote < 0 && errno == EINTR)
-			continue;
-		if (wrote <= 0) {
-			err = VEIL_ERR_SYSTEM;
-			goto out;
-		}
-		done += wrote;
-	}
-	if (fsync(fd) != 0 || unlink(path) != 0 || fsync_path(dir) != 0)
-		err = VEIL_ERR_SYSTEM;
-out:
-	if (fd >= 0)
-		close(fd);
+	veil_err err = store_file_erase(path);
 	free(path);
-	return err;
+	if (err == VEIL_ERR_NOT_FOUND)
+		return VEIL_OK;
+	return err != VEIL_OK ? err : store_file_sync_dir(dir);
 }
 
 /* Whether name is "oprf-<8 lowercase hex>.key"; *id gets the id. */
@@ -539,12 +492,39 @@ rotation_lock(const char *dir)
 	return fd;
 }
 
-/* After a change: erase the key files retired and orphaned, reload. */
+/*
+ * The start of a rotation or a retirement: clears *out, refuses bad
+ * arguments (st NULL, or args_ok 0), and takes the rotation lock into
+ * *lock (-1 when not taken; the caller closes it).
+ */
 static veil_err
-rotation_cleanup(veil_state *st, state_rotation *out, const char **why)
+rotation_start(veil_state *st, int args_ok, state_rotation *out, const char **why, int *lock)
+{
+	*lock = -1;
+	set_why(why, NULL);
+	if (out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	memset(out, 0, sizeof(*out));
+	if (st == NULL || !args_ok) {
+		set_why(why, "arguments");
+		return VEIL_ERR_ARGUMENT;
+	}
+	set_why(why, "state directory");
+	if ((*lock = rotation_lock(st->dir)) < 0)
+		return VEIL_ERR_SYSTEM;
+	set_why(why, "registry");
+	return VEIL_OK;
+}
+
+/* After a change: report the keys it removed, erase the key files retired and orphaned, reload. */
+static veil_err
+rotation_cleanup(veil_state *st, const registry_rotation *rotation, state_rotation *out,
+                 const char **why)
 {
 	registry_schedule schedule;
 	veil_err err;
+	out->removed_count = rotation->removed_count;
+	memcpy(out->removed, rotation->removed, sizeof(out->removed));
 	set_why(why, "registry");
 	if ((err = registry_schedule_read(st->reg, &schedule)) != VEIL_OK)
 		return err;
@@ -568,21 +548,13 @@ state_rotate(veil_state *st, uint64_t now, uint64_t grace_seconds,
 	char *path = NULL;
 	uint8_t *secret = NULL;
 	oprf_key *key = NULL;
-	int lock = -1, made = 0;
+	int lock, made = 0;
 	veil_err err;
 
-	set_why(why, NULL);
-	if (out == NULL)
-		return VEIL_ERR_ARGUMENT;
-	memset(out, 0, sizeof(*out));
-	if (st == NULL || suite == NULL || now == 0 || grace_seconds > UINT64_MAX - now) {
-		set_why(why, "arguments");
-		return VEIL_ERR_ARGUMENT;
-	}
-	set_why(why, "state directory");
-	if ((lock = rotation_lock(st->dir)) < 0)
-		return VEIL_ERR_SYSTEM;
-	set_why(why, "registry");
+	if ((err = rotation_start(st,
+	                          suite != NULL && now != 0 && grace_seconds <= UINT64_MAX - now,
+	                          out, why, &lock)) != VEIL_OK)
+		return err;
 	if ((err = registry_schedule_read(st->reg, &schedule)) != VEIL_OK)
 		goto out;
 	uint32_t highest = 0;
@@ -599,7 +571,7 @@ state_rotate(veil_state *st, uint64_t now, uint64_t grace_seconds,
 	if ((err = erase_orphans(st->dir, &schedule, &out->erased_files)) != VEIL_OK)
 		goto out;
 	oprf_key_name(name, out->new_key_id);
-	if ((path = join(st->dir, name)) == NULL ||
+	if ((path = store_file_join(st->dir, name)) == NULL ||
 	    (secret = sodium_malloc(OPRF_MAX_SCALAR_SIZE)) == NULL) {
 		err = VEIL_ERR_NOMEM;
 		goto out;
@@ -612,10 +584,8 @@ state_rotate(veil_state *st, uint64_t now, uint64_t grace_seconds,
 	if (err != VEIL_OK)
 		goto out;
 	made = 1;
-	if (fsync_path(st->dir) != 0) {
-		err = VEIL_ERR_SYSTEM;
+	if ((err = store_file_sync_dir(st->dir)) != VEIL_OK)
 		goto out;
-	}
 
 	set_why(why, "registry");
 	const registry_key new_key = {out->new_key_id, key};
@@ -623,10 +593,8 @@ state_rotate(veil_state *st, uint64_t now, uint64_t grace_seconds,
 	                           &rotation)) != VEIL_OK)
 		goto out;
 	made = 0; /* live now */
-	out->removed_count = rotation.removed_count;
-	memcpy(out->removed, rotation.removed, sizeof(out->removed));
 	out->retire_at = now + grace_seconds;
-	err = rotation_cleanup(st, out, why);
+	err = rotation_cleanup(st, &rotation, out, why);
 out:
 	if (made)
 		(void)erase_key_file(st->dir, out->new_key_id);
@@ -644,26 +612,13 @@ veil_err
 state_retire_keys(veil_state *st, uint64_t now, state_rotation *out, const char **why)
 {
 	registry_rotation rotation;
-	veil_err err;
 	int lock;
 
-	set_why(why, NULL);
-	if (out == NULL)
-		return VEIL_ERR_ARGUMENT;
-	memset(out, 0, sizeof(*out));
-	if (st == NULL) {
-		set_why(why, "arguments");
-		return VEIL_ERR_ARGUMENT;
-	}
-	set_why(why, "state directory");
-	if ((lock = rotation_lock(st->dir)) < 0)
-		return VEIL_ERR_SYSTEM;
-	set_why(why, "registry");
-	if ((err = registry_retire(st->reg, now, &rotation)) == VEIL_OK) {
-		out->removed_count = rotation.removed_count;
-		memcpy(out->removed, rotation.removed, sizeof(out->removed));
-		err = rotation_cleanup(st, out, why);
-	}
+	veil_err err = rotation_start(st, 1, out, why, &lock);
+	if (err != VEIL_OK)
+		return err;
+	if ((err = registry_retire(st->reg, now, &rotation)) == VEIL_OK)
+		err = rotation_cleanup(st, &rotation, out, why);
 	close(lock);
 	return err;
 }

@@ -61,7 +61,7 @@ typedef struct veil_state veil_state;
  * removed again.
  */
 veil_err state_create(const char *dir, oprf_mode mode, const char **why)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 
 /*
  * Opens the state in dir: the registry, the transport key pair, and the

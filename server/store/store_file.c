@@ -1,0 +1,67 @@
+#include "store_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+char *
+store_file_join(const char *dir, const char *name)
+{
+	const size_t need = strlen(dir) + 1 + strlen(name) + 1;
+	char *path = malloc(need);
+	if (path != NULL)
+		snprintf(path, need, "%s/%s", dir, name);
+	return path;
+}
+
+veil_err
+store_file_sync_dir(const char *dir)
+{
+	const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return VEIL_ERR_SYSTEM;
+	const int rc = fsync(fd);
+	close(fd);
+	return rc == 0 ? VEIL_OK : VEIL_ERR_SYSTEM;
+}
+
+veil_err
+store_file_erase(const char *path)
+{
+	static const uint8_t zeros[4096];
+	struct stat st;
+	veil_err err = VEIL_OK;
+
+	const int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? VEIL_ERR_NOT_FOUND : VEIL_ERR_SYSTEM;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		err = VEIL_ERR_SYSTEM;
+		goto out;
+	}
+	for (off_t done = 0; done < st.st_size;) {
+		const size_t want = st.st_size - done < (off_t)sizeof(zeros)
+		                            ? (size_t)(st.st_size - done)
+		                            : sizeof(zeros);
+		const ssize_t w = pwrite(fd, zeros, want, done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			err = VEIL_ERR_SYSTEM;
+			goto out;
+		}
+		done += w;
+	}
+	if (fsync(fd) != 0)
+		err = VEIL_ERR_SYSTEM;
+out:
+	close(fd);
+	if (err == VEIL_OK && unlink(path) != 0 && errno != ENOENT)
+		err = VEIL_ERR_SYSTEM;
+	return err;
+}

@@ -1,0 +1,36 @@
+/*
+ * Files the stores keep beside their databases: paths in a directory,
+ * directory entries made durable, and secret files erased.
+ *
+ * Durability follows one order everywhere: a file is written and fsynced
+ * (keyfile.h does so), then its directory is fsynced, so that a crash
+ * leaves either no entry or the whole file; an erased file is zeroed and
+ * fsynced before it is unlinked, and the directory fsynced after.
+ */
+#ifndef VEIL_SERVER_STORE_FILE_H
+#define VEIL_SERVER_STORE_FILE_H
+
+#include "error.h"
+
+/*
+ * "dir/name" in a new heap string, the caller's to free; NULL when out of
+ * memory.
+ */
+char *store_file_join(const char *dir, const char *name) __attribute__((warn_unused_result));
+
+/*
+ * fsyncs the directory dir, so that the entries made or removed in it
+ * survive a crash. Errors: VEIL_ERR_SYSTEM.
+ */
+veil_err store_file_sync_dir(const char *dir) __attribute__((warn_unused_result));
+
+/*
+ * Erases the regular file at path (a link is not followed): overwrites
+ * its bytes with zeros, fsyncs and unlinks it; fsyncing the directory is
+ * the caller's. A file another process unlinked meanwhile counts as erased.
+ * Errors: VEIL_ERR_NOT_FOUND (no file there), VEIL_ERR_SYSTEM (not a
+ * regular file, or a write, fsync or unlink failed).
+ */
+veil_err store_file_erase(const char *path) __attribute__((warn_unused_result));
+
+#endif
