@@ -19,11 +19,11 @@
 #include "oprf.h"
 #include "transport.h"
 
-#define DEFAULT_TIMEOUT_MS 10000
+#define DEFAULT_TIMEOUT_MS  10000
 #define DEFAULT_DEADLINE_MS 30000
 /* BUSY backoff: first wait, and the most any one wait grows to. */
-#define BACKOFF_FIRST_MS 50
-#define BACKOFF_MAX_MS 2000
+#define BACKOFF_FIRST_MS    50
+#define BACKOFF_MAX_MS      2000
 
 struct veil_client {
 	char *url;
@@ -46,13 +46,18 @@ struct veil_client {
 	char last_error[160];
 };
 
-/* A remembered answer. */
-typedef struct cache_entry {
-	char handle[VEIL_MAX_HANDLE + 1];
+/* What the registry says of one handle. */
+typedef struct answer {
 	int registered;
 	int has_payload;
 	size_t payload_len;
 	uint8_t payload[VEIL_MAX_PAYLOAD];
+} answer;
+
+/* A remembered answer. */
+typedef struct cache_entry {
+	char handle[VEIL_MAX_HANDLE + 1];
+	answer answer;
 	int64_t checked_at; /* monotonic seconds */
 } cache_entry;
 
@@ -62,11 +67,8 @@ typedef struct pending {
 	size_t handle_len;
 	uint32_t bucket;
 	uint32_t prefix; /* the bucket's top bits sent */
-	int cached;	 /* answered from the cache, not asked */
-	int registered;
-	int has_payload;
-	size_t payload_len;
-	uint8_t payload[VEIL_MAX_PAYLOAD];
+	int cached;      /* answered from the cache, not asked */
+	answer answer;
 } pending;
 
 static void set_error(veil_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -125,7 +127,7 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 	c->mode = OPRF_MODE_OPRF; /* until INFO says which mode the registry serves */
 	c->suite = proto_suite(PROTO_SUITE_RISTRETTO255_SHA512);
 	if ((err = transport_client_open(c->url, c->timeout_ms, PROTO_MAX_REPLY_SIZE,
-					 &c->transport)) != VEIL_OK)
+	                                 &c->transport)) != VEIL_OK)
 		goto fail;
 	*out = c;
 	return VEIL_OK;
@@ -166,19 +168,19 @@ veil_client_last_error(const veil_client *c)
  */
 static veil_err
 exchange(veil_client *c, const buf *inner, const uint8_t *request_id, buf *frame, buf *reply,
-	 buf *reply_inner, proto_msg *msg, uint16_t *status)
+         buf *reply_inner, proto_msg *msg, uint16_t *status)
 {
 	*status = 0;
 	buf_reset(frame);
 	buf_reset(reply);
 	buf_reset(reply_inner);
-	veil_err err = envelope_seal_request(c->client_public, c->client_secret, c->server_key,
-					     (const uint8_t *)buf_data(inner), buf_len(inner),
-					     frame);
+	veil_err err =
+	        envelope_seal_request(c->client_public, c->client_secret, c->server_key,
+	                              (const uint8_t *)buf_data(inner), buf_len(inner), frame);
 	if (err != VEIL_OK)
 		return err;
 	err = transport_client_request(c->transport, (const uint8_t *)buf_data(frame),
-				       buf_len(frame), reply);
+	                               buf_len(frame), reply);
 	if (err == VEIL_ERR_TIMEOUT) {
 		set_error(c, "no reply from %s in time", c->url);
 		return err;
@@ -189,11 +191,11 @@ exchange(veil_client *c, const buf *inner, const uint8_t *request_id, buf *frame
 	}
 	uint16_t frame_error = 0;
 	err = envelope_open_reply((const uint8_t *)buf_data(reply), buf_len(reply), c->server_key,
-				  c->client_secret, reply_inner, &frame_error);
+	                          c->client_secret, reply_inner, &frame_error);
 	if (err != VEIL_OK) {
-		set_error(c, "%s", err == VEIL_ERR_VERIFY
-					   ? "reply not sealed by the pinned server key"
-					   : "malformed reply frame");
+		set_error(c, "%s",
+		          err == VEIL_ERR_VERIFY ? "reply not sealed by the pinned server key"
+		                                 : "malformed reply frame");
 		return err == VEIL_ERR_VERIFY ? VEIL_ERR_VERIFY : VEIL_ERR_PARSE;
 	}
 	if (frame_error != 0) {
@@ -214,7 +216,7 @@ exchange(veil_client *c, const buf *inner, const uint8_t *request_id, buf *frame
 		*status = msg->u.error.code;
 		if (*status == PROTO_STATUS_RATE_LIMITED)
 			set_error(c, "server refused the request: %s; enough quota returns in %u s",
-				  proto_status_str(*status), (unsigned)msg->u.error.retry_after);
+			          proto_status_str(*status), (unsigned)msg->u.error.retry_after);
 		else
 			set_error(c, "server refused the request: %s", proto_status_str(*status));
 		return *status == PROTO_STATUS_BUSY ? VEIL_ERR_BUSY : VEIL_ERR_UNSUPPORTED;
@@ -269,37 +271,38 @@ fetch_info(veil_client *c, buf *inner, buf *frame, buf *reply, buf *reply_inner)
 /* Looks up handles[0..count) in one LOOKUP. */
 static veil_err
 lookup_batch(veil_client *c, pending *items, size_t count, unsigned bits, buf *inner, buf *frame,
-	     buf *reply, buf *reply_inner, uint16_t *status)
+             buf *reply, buf *reply_inner, uint16_t *status)
 {
 	const size_t ne = oprf_suite_element_size(c->suite), ns = oprf_suite_scalar_size(c->suite);
 	const size_t nh = oprf_suite_output_size(c->suite);
 	const proto_key_info *key = &c->info.keys[0];
 	uint8_t request_id[PROTO_REQUEST_ID_SIZE];
-	uint8_t *blinds = sodium_malloc(count * ns);
+	/* The secrets, blinds and outputs, share one guarded region. */
+	uint8_t *secrets = sodium_malloc(count * (ns + nh));
+	uint8_t *blinds = secrets, *outputs = secrets != NULL ? secrets + count * ns : NULL;
 	uint8_t *blinded = malloc(count * ne);
 	uint8_t *evaluated = malloc(count * ne);
-	uint8_t *outputs = sodium_malloc(count * nh);
 	uint32_t *prefixes = malloc(count * sizeof(*prefixes));
 	const uint8_t **inputs = malloc(count * sizeof(*inputs));
 	size_t *input_lens = malloc(count * sizeof(*input_lens));
 	veil_err err = VEIL_ERR_NOMEM;
 	proto_msg msg;
 
-	if (blinds == NULL || blinded == NULL || evaluated == NULL || outputs == NULL ||
-	    prefixes == NULL || inputs == NULL || input_lens == NULL)
+	if (secrets == NULL || blinded == NULL || evaluated == NULL || prefixes == NULL ||
+	    inputs == NULL || input_lens == NULL)
 		goto out;
 	for (size_t i = 0; i < count; i++) {
 		inputs[i] = (const uint8_t *)items[i].handle;
 		input_lens[i] = items[i].handle_len;
 		prefixes[i] = items[i].prefix;
 		if ((err = oprf_blind(c->ctx, inputs[i], input_lens[i], NULL, blinds + i * ns,
-				      blinded + i * ne)) != VEIL_OK)
+		                      blinded + i * ne)) != VEIL_OK)
 			goto out;
 	}
 	randombytes_buf(request_id, sizeof(request_id));
 	buf_reset(inner);
 	proto_encode_lookup(inner, request_id, PROTO_SUITE_RISTRETTO255_SHA512, (uint8_t)c->mode,
-			    key->key_id, (uint8_t)bits, (uint16_t)count, prefixes, blinded);
+	                    key->key_id, (uint8_t)bits, (uint16_t)count, prefixes, blinded);
 	if ((err = buf_error(inner)) != VEIL_OK)
 		goto out;
 	if ((err = exchange(c, inner, request_id, frame, reply, reply_inner, &msg, status)) !=
@@ -321,10 +324,11 @@ lookup_batch(veil_client *c, pending *items, size_t count, unsigned bits, buf *i
 		memcpy(evaluated + i * ne, element, ne);
 	}
 	err = oprf_finalize(c->ctx, c->mode == OPRF_MODE_VOPRF ? key->pk : NULL, NULL, 0, count,
-			    inputs, input_lens, blinds, blinded, evaluated, r->proof, outputs);
+	                    inputs, input_lens, blinds, blinded, evaluated, r->proof, outputs);
 	if (err != VEIL_OK) {
-		set_error(c, "%s", err == VEIL_ERR_VERIFY ? "server's proof does not verify"
-							  : "server sent an invalid element");
+		set_error(c, "%s",
+		          err == VEIL_ERR_VERIFY ? "server's proof does not verify"
+		                                 : "server sent an invalid element");
 		err = err == VEIL_ERR_VERIFY ? VEIL_ERR_VERIFY : VEIL_ERR_PARSE;
 		goto out;
 	}
@@ -338,20 +342,19 @@ lookup_batch(veil_client *c, pending *items, size_t count, unsigned bits, buf *i
 			const uint8_t *entry = entries + s * r->entry_size;
 			if (memcmp(entry, tag, tag_len) != 0)
 				continue;
-			items[i].registered = 1;
+			answer *a = &items[i].answer;
+			a->registered = 1;
 			if (payload_size == ENTRY_SEALED_PAYLOAD_SIZE &&
-			    entry_open_payload(outputs + i * nh, nh, entry + tag_len,
-					       items[i].payload, &items[i].payload_len) == VEIL_OK)
-				items[i].has_payload = 1;
+			    entry_open_payload(outputs + i * nh, nh, entry + tag_len, a->payload,
+			                       &a->payload_len) == VEIL_OK)
+				a->has_payload = 1;
 			break;
 		}
 	}
 	err = VEIL_OK;
 out:
-	if (blinds != NULL)
-		sodium_free(blinds);
-	if (outputs != NULL)
-		sodium_free(outputs);
+	if (secrets != NULL)
+		sodium_free(secrets); /* wipes */
 	free(blinded);
 	free(evaluated);
 	free(prefixes);
@@ -387,7 +390,8 @@ backoff(veil_client *c, int64_t deadline, unsigned *tries)
 		set_error(c, "server busy; gave up after %d ms of retries", c->deadline_ms);
 		return -1;
 	}
-	struct timespec ts = {.tv_sec = (time_t)(wait / 1000), .tv_nsec = (long)(wait % 1000) * 1000000L};
+	struct timespec ts = {.tv_sec = (time_t)(wait / 1000),
+	                      .tv_nsec = (long)(wait % 1000) * 1000000L};
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 	return 0;
@@ -437,10 +441,7 @@ cache_answer(veil_client *c, pending *items, size_t count, int64_t now)
 		if (e == NULL || now - e->checked_at >= (int64_t)c->refresh_seconds)
 			continue;
 		items[i].cached = 1;
-		items[i].registered = e->registered;
-		items[i].has_payload = e->has_payload;
-		items[i].payload_len = e->payload_len;
-		memcpy(items[i].payload, e->payload, e->payload_len);
+		items[i].answer = e->answer;
 	}
 }
 
@@ -475,10 +476,7 @@ cache_store(veil_client *c, const pending *items, size_t count, int64_t now)
 			e = &c->cache[c->cache_count + added++];
 			snprintf(e->handle, sizeof(e->handle), "%s", items[i].handle);
 		}
-		e->registered = items[i].registered;
-		e->has_payload = items[i].has_payload;
-		e->payload_len = items[i].payload_len;
-		memcpy(e->payload, items[i].payload, items[i].payload_len);
+		e->answer = items[i].answer;
 		e->checked_at = now;
 	}
 	c->cache_count += added;
@@ -487,7 +485,7 @@ cache_store(veil_client *c, const pending *items, size_t count, int64_t now)
 
 veil_err
 veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
-		   veil_lookup_result *results)
+                   veil_lookup_result *results)
 {
 	if (c == NULL || (count != 0 && (contacts == NULL || results == NULL)))
 		return VEIL_ERR_ARGUMENT;
@@ -509,7 +507,7 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 		}
 		size_t len = 0;
 		normalize_status ns = normalize_handle(contacts[i], strlen(contacts[i]), c->region,
-						       res->handle, sizeof(res->handle), &len);
+		                                       res->handle, sizeof(res->handle), &len);
 		if (ns != NORMALIZE_OK) {
 			res->status = VEIL_LOOKUP_INVALID;
 			res->error = normalize_strerror(ns);
@@ -547,7 +545,8 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 	const int64_t deadline = monotonic_ms() + c->deadline_ms;
 	unsigned busy_tries = 0;
 	if (asked > 0 && !c->have_info) {
-		while ((err = fetch_info(c, &inner, &frame, &reply, &reply_inner)) == VEIL_ERR_BUSY &&
+		while ((err = fetch_info(c, &inner, &frame, &reply, &reply_inner)) ==
+		               VEIL_ERR_BUSY &&
 		       backoff(c, deadline, &busy_tries) == 0)
 			;
 	}
@@ -555,17 +554,17 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 		unsigned bits = c->prefix_bits ? c->prefix_bits : c->info.p_recommended;
 		if (bits < c->info.p_min || bits > c->info.p_max) {
 			snprintf(c->last_error, sizeof(c->last_error),
-				 "prefix of %u bits outside the server's range %u..%u", bits,
-				 c->info.p_min, c->info.p_max);
+			         "prefix of %u bits outside the server's range %u..%u", bits,
+			         c->info.p_min, c->info.p_max);
 			err = VEIL_ERR_ARGUMENT;
 			break;
 		}
-		const size_t n = asked - done < c->info.batch_cap ? asked - done
-								 : c->info.batch_cap;
+		const size_t n =
+		        asked - done < c->info.batch_cap ? asked - done : c->info.batch_cap;
 		for (size_t i = done; i < done + n; i++)
 			items[i].prefix = entry_prefix(items[i].bucket, bits);
 		err = lookup_batch(c, items + done, n, bits, &inner, &frame, &reply, &reply_inner,
-				   &status);
+		                   &status);
 		if (err == VEIL_ERR_UNSUPPORTED && status == PROTO_STATUS_KEY_UNKNOWN &&
 		    key_retry) {
 			/* The key rotated under us: learn the new one, retry once. */
@@ -589,14 +588,14 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 			if (res->status == VEIL_LOOKUP_INVALID)
 				continue;
 			pending key = {.handle = res->handle};
-			const pending *p = bsearch(&key, items, unique, sizeof(*items),
-						   compare_pending);
-			if (p == NULL || !p->registered)
+			const pending *p =
+			        bsearch(&key, items, unique, sizeof(*items), compare_pending);
+			if (p == NULL || !p->answer.registered)
 				continue;
 			res->status = VEIL_LOOKUP_REGISTERED;
-			res->has_payload = p->has_payload;
-			res->payload_len = p->payload_len;
-			memcpy(res->payload, p->payload, p->payload_len);
+			res->has_payload = p->answer.has_payload;
+			res->payload_len = p->answer.payload_len;
+			memcpy(res->payload, p->answer.payload, p->answer.payload_len);
 		}
 	} else {
 		for (size_t i = 0; i < count; i++)

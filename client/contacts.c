@@ -5,6 +5,7 @@
 
 #include <sodium.h>
 
+#include "array.h"
 #include "buf.h"
 
 struct contact_list {
@@ -15,19 +16,16 @@ struct contact_list {
 	size_t text_len;
 };
 
-/* An entry while parsing: its bytes live in parser.values at offset. */
-typedef struct pending_entry {
+/*
+ * Bytes of a parser buffer and the line they start on: an entry while
+ * parsing (in parser.values), or a CSV cell while its record is read (in
+ * parser.scratch).
+ */
+typedef struct text_span {
 	size_t offset;
 	size_t len;
 	unsigned line;
-} pending_entry;
-
-/* A CSV cell while its record is read: its bytes live in parser.scratch. */
-typedef struct csv_cell {
-	size_t offset;
-	size_t len;
-	unsigned line;
-} csv_cell;
+} text_span;
 
 typedef struct parser {
 	const char *text;
@@ -37,12 +35,12 @@ typedef struct parser {
 	unsigned error_line;
 
 	buf values; /* entry bytes, each followed by a NUL */
-	pending_entry *entries;
+	text_span *entries;
 	size_t count, cap;
 
 	buf scratch; /* one CSV record's cells, or one unfolded vCard line */
 	buf value;   /* one vCard value, unescaped */
-	csv_cell *cells;
+	text_span *cells;
 	size_t cell_count, cell_cap;
 } parser;
 
@@ -95,16 +93,15 @@ fail(parser *p, veil_err err, unsigned line)
 	return err;
 }
 
-/* The 1-based line of byte offset in text (CRLF is one break). */
+/* Line breaks in [s, s + n), CRLF counted once. */
 static unsigned
-line_of(const char *text, size_t offset)
+count_breaks(const char *s, size_t n)
 {
-	unsigned line = 1;
-	for (size_t i = 0; i < offset; i++)
-		if (text[i] == '\n' ||
-		    (text[i] == '\r' && (i + 1 >= offset || text[i + 1] != '\n')))
-			line++;
-	return line;
+	unsigned breaks = 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\n' || (s[i] == '\r' && (i + 1 >= n || s[i + 1] != '\n')))
+			breaks++;
+	return breaks;
 }
 
 /* Consumes a line break at p->pos, if there is one. */
@@ -155,20 +152,15 @@ add_entry(parser *p, const char *s, size_t n, unsigned line)
 		return VEIL_OK;
 	if (n > CONTACTS_MAX_FIELD || p->count >= CONTACTS_MAX_ENTRIES)
 		return fail(p, VEIL_ERR_LIMIT, line);
-	if (p->count == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		pending_entry *grown = realloc(p->entries, cap * sizeof(*grown));
-		if (grown == NULL)
-			return VEIL_ERR_NOMEM;
-		p->entries = grown;
-		p->cap = cap;
-	}
+	if (array_reserve((void **)&p->entries, &p->cap, p->count + 1, sizeof(*p->entries), 64) !=
+	    VEIL_OK)
+		return VEIL_ERR_NOMEM;
 	size_t offset = buf_len(&p->values);
 	buf_append(&p->values, s, n);
 	veil_err err = buf_append_byte(&p->values, '\0');
 	if (err != VEIL_OK)
 		return err;
-	p->entries[p->count++] = (pending_entry){offset, n, line};
+	p->entries[p->count++] = (text_span){offset, n, line};
 	return VEIL_OK;
 }
 
@@ -262,27 +254,11 @@ csv_add_cell(parser *p, size_t offset, unsigned line)
 {
 	if (p->cell_count >= CONTACTS_MAX_COLUMNS)
 		return fail(p, VEIL_ERR_LIMIT, line);
-	if (p->cell_count == p->cell_cap) {
-		size_t cap = p->cell_cap ? p->cell_cap * 2 : 16;
-		csv_cell *grown = realloc(p->cells, cap * sizeof(*grown));
-		if (grown == NULL)
-			return VEIL_ERR_NOMEM;
-		p->cells = grown;
-		p->cell_cap = cap;
-	}
-	p->cells[p->cell_count++] = (csv_cell){offset, buf_len(&p->scratch) - offset, line};
+	if (array_reserve((void **)&p->cells, &p->cell_cap, p->cell_count + 1, sizeof(*p->cells),
+	                  16) != VEIL_OK)
+		return VEIL_ERR_NOMEM;
+	p->cells[p->cell_count++] = (text_span){offset, buf_len(&p->scratch) - offset, line};
 	return buf_error(&p->scratch);
-}
-
-/* Line breaks in [s, s + n), CRLF counted once. */
-static unsigned
-count_breaks(const char *s, size_t n)
-{
-	unsigned breaks = 0;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] == '\n' || (s[i] == '\r' && (i + 1 >= n || s[i + 1] != '\n')))
-			breaks++;
-	return breaks;
 }
 
 /*
@@ -690,7 +666,8 @@ contacts_parse(const char *text, size_t len, contact_list **out, unsigned *error
 
 	const char *nul = len > 0 ? memchr(text, '\0', len) : NULL;
 	if (nul != NULL) {
-		err = fail(&p, VEIL_ERR_PARSE, line_of(text, (size_t)(nul - text)));
+		/* The line of the NUL: one more than the breaks before it. */
+		err = fail(&p, VEIL_ERR_PARSE, 1 + count_breaks(text, (size_t)(nul - text)));
 		goto out;
 	}
 	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)

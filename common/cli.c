@@ -206,3 +206,41 @@ cli_parse(const cli_command *cmd, int argc, char **argv, int *first)
 	*first = optind;
 	return CLI_RUN;
 }
+
+int
+cli_parse_options(const cli_command *cmd, int argc, char **argv, void (*help)(void))
+{
+	int first = 0;
+	switch (cli_parse(cmd, argc, argv, &first)) {
+	case CLI_RUN:
+		break;
+	case CLI_HELP:
+		cli_print_usage(cmd, stdout);
+		if (help != NULL) {
+			fputc('\n', stdout);
+			help();
+		}
+		return 0;
+	case CLI_VERSION:
+		return 0;
+	case CLI_USAGE:
+		return CLI_EXIT_USAGE;
+	}
+	if (first < argc)
+		return cli_usage_error(cmd, "unexpected argument %s", argv[first]);
+	return -1;
+}
+
+int
+cli_parse_program(const cli_command *program, int argc, char **argv, void (*help)(void))
+{
+	if (argc < 2)
+		return cli_usage_error(program, "missing command");
+	if (argc == 2 && strcmp(argv[1], "help") == 0) {
+		char *words[] = {argv[0], (char[]){"--help"}};
+		return cli_parse_options(program, 2, words, help);
+	}
+	if (argv[1][0] == '-')
+		return cli_parse_options(program, 2, argv, help);
+	return -1;
+}

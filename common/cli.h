@@ -104,6 +104,28 @@ cli_result cli_parse(const cli_command *cmd, int argc, char **argv, int *first)
         __attribute__((warn_unused_result));
 
 /*
+ * cli_parse() and what a program whose arguments are all options does
+ * with its result: on --help, the usage line, a blank line and what
+ * help() prints (help NULL: the usage line alone) on stdout; an argument
+ * that is not an option is a usage error ("unexpected argument X").
+ * Returns -1 when the program should go on, else the status to exit
+ * with: 0 after --help or --version, CLI_EXIT_USAGE after a usage error
+ * (explained on stderr).
+ */
+int cli_parse_options(const cli_command *cmd, int argc, char **argv, void (*help)(void))
+        __attribute__((warn_unused_result));
+
+/*
+ * The start of a program made of commands ("PROGRAM COMMAND [ARGS]"):
+ * its own options come before the command and are read as
+ * cli_parse_options() reads them; "PROGRAM help" alone is "PROGRAM
+ * --help", and no command at all is a usage error. Returns -1 when
+ * argv[1] names the command to run, else the status to exit with.
+ */
+int cli_parse_program(const cli_command *program, int argc, char **argv, void (*help)(void))
+        __attribute__((warn_unused_result));
+
+/*
  * Prints "NAME: <message>" and the usage line to stderr, as cli_parse()
  * does for its own errors; returns CLI_EXIT_USAGE.
  */

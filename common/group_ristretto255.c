@@ -11,37 +11,46 @@
 #include "group.h"
 #include "xmd.h"
 
-#define NE crypto_core_ristretto255_BYTES
-#define NS crypto_core_ristretto255_SCALARBYTES
+#define NE            crypto_core_ristretto255_BYTES
+#define NS            crypto_core_ristretto255_SCALARBYTES
 #define UNIFORM_BYTES crypto_core_ristretto255_HASHBYTES /* 64 */
 
 /* L, little-endian. */
 static const uint8_t group_order[NS] = {
-	0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
-	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
+        0xa2, 0xde, 0xf9, 0xde, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x10,
 };
 
+/*
+ * Both hashes expand msg to 64 uniform bytes (expand_message_xmd with
+ * SHA-512), then map them to an element or reduce them to a scalar.
+ */
 static veil_err
-r255_hash_to_group(uint8_t *out, const uint8_t *msg, size_t len, const uint8_t *dst, size_t dst_len)
+r255_hash(uint8_t *out, const uint8_t *msg, size_t len, const uint8_t *dst, size_t dst_len,
+          int to_scalar)
 {
 	uint8_t uniform[UNIFORM_BYTES];
 	veil_err err = xmd_expand(&hash_sha512, msg, len, dst, dst_len, uniform, sizeof(uniform));
-	if (err == VEIL_OK)
+	if (err == VEIL_OK && to_scalar)
+		crypto_core_ristretto255_scalar_reduce(out, uniform);
+	else if (err == VEIL_OK)
 		crypto_core_ristretto255_from_hash(out, uniform);
 	sodium_memzero(uniform, sizeof(uniform));
 	return err;
 }
 
 static veil_err
-r255_hash_to_scalar(uint8_t *out, const uint8_t *msg, size_t len, const uint8_t *dst,
-		    size_t dst_len)
+r255_hash_to_group(uint8_t *out, const uint8_t *msg, size_t len, const uint8_t *dst, size_t dst_len)
 {
-	uint8_t uniform[UNIFORM_BYTES];
-	veil_err err = xmd_expand(&hash_sha512, msg, len, dst, dst_len, uniform, sizeof(uniform));
-	if (err == VEIL_OK)
-		crypto_core_ristretto255_scalar_reduce(out, uniform);
-	sodium_memzero(uniform, sizeof(uniform));
-	return err;
+	return r255_hash(out, msg, len, dst, dst_len, 0);
+}
+
+static veil_err
+r255_hash_to_scalar(uint8_t *out, const uint8_t *msg, size_t len, const uint8_t *dst,
+                    size_t dst_len)
+{
+	return r255_hash(out, msg, len, dst, dst_len, 1);
 }
 
 /*
@@ -127,21 +136,21 @@ r255_scalar_invert(uint8_t *out, const uint8_t *s)
 }
 
 const group group_ristretto255 = {
-	.name = "ristretto255",
-	.element_size = NE,
-	.scalar_size = NS,
-	.hash_to_group = r255_hash_to_group,
-	.hash_to_scalar = r255_hash_to_scalar,
-	.scalar_mult = r255_scalar_mult,
-	.scalar_mult_base = r255_scalar_mult_base,
-	.element_add = r255_element_add,
-	.element_check = r255_element_check,
-	.element_is_identity = r255_element_is_identity,
-	.scalar_check = r255_scalar_check,
-	.scalar_is_zero = r255_scalar_is_zero,
-	.scalar_add = crypto_core_ristretto255_scalar_add,
-	.scalar_sub = crypto_core_ristretto255_scalar_sub,
-	.scalar_mul = crypto_core_ristretto255_scalar_mul,
-	.scalar_invert = r255_scalar_invert,
-	.scalar_random = crypto_core_ristretto255_scalar_random,
+        .name = "ristretto255",
+        .element_size = NE,
+        .scalar_size = NS,
+        .hash_to_group = r255_hash_to_group,
+        .hash_to_scalar = r255_hash_to_scalar,
+        .scalar_mult = r255_scalar_mult,
+        .scalar_mult_base = r255_scalar_mult_base,
+        .element_add = r255_element_add,
+        .element_check = r255_element_check,
+        .element_is_identity = r255_element_is_identity,
+        .scalar_check = r255_scalar_check,
+        .scalar_is_zero = r255_scalar_is_zero,
+        .scalar_add = crypto_core_ristretto255_scalar_add,
+        .scalar_sub = crypto_core_ristretto255_scalar_sub,
+        .scalar_mul = crypto_core_ristretto255_scalar_mul,
+        .scalar_invert = r255_scalar_invert,
+        .scalar_random = crypto_core_ristretto255_scalar_random,
 };

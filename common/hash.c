@@ -1,60 +1,37 @@
 #include "hash.h"
 
-static void
-sha256_init(hash_state *state)
-{
-	crypto_hash_sha256_init(&state->sha256);
-}
+/*
+ * libsodium's SHA-2 functions behind the hash_alg interface: the same
+ * three wrappers and descriptor for each output size.
+ */
+#define HASH_SHA2(bits, block)                                                                     \
+	static void sha##bits##_init(hash_state *state)                                            \
+	{                                                                                          \
+		crypto_hash_sha##bits##_init(&state->sha##bits);                                   \
+	}                                                                                          \
+                                                                                                   \
+	static void sha##bits##_update(hash_state *state, const uint8_t *data, size_t len)         \
+	{                                                                                          \
+		crypto_hash_sha##bits##_update(&state->sha##bits, data, len);                      \
+	}                                                                                          \
+                                                                                                   \
+	static void sha##bits##_final(hash_state *state, uint8_t *out)                             \
+	{                                                                                          \
+		crypto_hash_sha##bits##_final(&state->sha##bits, out);                             \
+		sodium_memzero(state, sizeof(*state));                                             \
+	}                                                                                          \
+                                                                                                   \
+	const hash_alg hash_sha##bits = {                                                          \
+	        .name = "SHA" #bits,                                                               \
+	        .output_size = crypto_hash_sha##bits##_BYTES,                                      \
+	        .block_size = (block),                                                             \
+	        .init = sha##bits##_init,                                                          \
+	        .update = sha##bits##_update,                                                      \
+	        .final = sha##bits##_final,                                                        \
+	};
 
-static void
-sha256_update(hash_state *state, const uint8_t *data, size_t len)
-{
-	crypto_hash_sha256_update(&state->sha256, data, len);
-}
-
-static void
-sha256_final(hash_state *state, uint8_t *out)
-{
-	crypto_hash_sha256_final(&state->sha256, out);
-	sodium_memzero(state, sizeof(*state));
-}
-
-static void
-sha512_init(hash_state *state)
-{
-	crypto_hash_sha512_init(&state->sha512);
-}
-
-static void
-sha512_update(hash_state *state, const uint8_t *data, size_t len)
-{
-	crypto_hash_sha512_update(&state->sha512, data, len);
-}
-
-static void
-sha512_final(hash_state *state, uint8_t *out)
-{
-	crypto_hash_sha512_final(&state->sha512, out);
-	sodium_memzero(state, sizeof(*state));
-}
-
-const hash_alg hash_sha256 = {
-	.name = "SHA256",
-	.output_size = crypto_hash_sha256_BYTES,
-	.block_size = 64,
-	.init = sha256_init,
-	.update = sha256_update,
-	.final = sha256_final,
-};
-
-const hash_alg hash_sha512 = {
-	.name = "SHA512",
-	.output_size = crypto_hash_sha512_BYTES,
-	.block_size = 128,
-	.init = sha512_init,
-	.update = sha512_update,
-	.final = sha512_final,
-};
+HASH_SHA2(256, 64)
+HASH_SHA2(512, 128)
 
 void
 hash_once(const hash_alg *h, const uint8_t *data, size_t len, uint8_t *out)

@@ -1,4 +1,5 @@
 #include "json.h"
+#include "array.h"
 #include "utf8.h"
 
 #include <stdlib.h>
@@ -10,13 +11,10 @@ struct json_value {
 	json_type type;
 	union {
 		struct {
-			char *text; /* source text, NUL-terminated */
+			/* a number's source text, or a string decoded; NUL-terminated */
+			char *bytes;
 			size_t len;
-		} number;
-		struct {
-			char *bytes; /* decoded, NUL-terminated */
-			size_t len;
-		} string;
+		} text; /* numbers and strings */
 		struct {
 			json_value *items;
 			size_t count;
@@ -50,10 +48,8 @@ value_clear(json_value *v)
 {
 	switch (v->type) {
 	case JSON_NUMBER:
-		free(v->u.number.text);
-		break;
 	case JSON_STRING:
-		free(v->u.string.bytes);
+		free(v->u.text.bytes);
 		break;
 	case JSON_ARRAY:
 		for (size_t i = 0; i < v->u.array.count; i++)
@@ -76,6 +72,15 @@ value_clear(json_value *v)
 	memset(v, 0, sizeof(*v));
 	v->type = JSON_NULL;
 }
+
+/*
+ * The two-character escapes: a backslash and escape_letters[i] stand for
+ * escape_bytes[i]. The writer uses the first ESCAPES_WRITTEN: '/' is read
+ * but never needs escaping.
+ */
+static const char escape_letters[] = "\"\\bfnrt/";
+static const char escape_bytes[] = "\"\\\b\f\n\r\t/";
+#define ESCAPES_WRITTEN 7
 
 static size_t
 utf8_encode(uint32_t cp, unsigned char *out)
@@ -191,32 +196,13 @@ parse_string(json_parser *p, char **bytes_out, size_t *len_out)
 		/* The first pass guarantees s[1] exists and is before close. */
 		unsigned char c = s[1];
 		s += 2;
-		switch (c) {
-		case '"':
-		case '\\':
-		case '/':
-			bytes[len++] = c;
+		const char *letter = memchr(escape_letters, c, sizeof(escape_letters) - 1);
+		if (letter != NULL) {
+			bytes[len++] = (unsigned char)escape_bytes[letter - escape_letters];
 			continue;
-		case 'b':
-			bytes[len++] = '\b';
-			continue;
-		case 'f':
-			bytes[len++] = '\f';
-			continue;
-		case 'n':
-			bytes[len++] = '\n';
-			continue;
-		case 'r':
-			bytes[len++] = '\r';
-			continue;
-		case 't':
-			bytes[len++] = '\t';
-			continue;
-		case 'u':
-			break;
-		default:
-			goto out;
 		}
+		if (c != 'u')
+			goto out;
 		uint32_t cp, low;
 		if (close - s < 4 || read_hex4(s, &cp) != 0)
 			goto out;
@@ -295,8 +281,8 @@ parse_number(json_parser *p, json_value *out)
 	memcpy(text, start, len);
 	text[len] = '\0';
 	out->type = JSON_NUMBER;
-	out->u.number.text = text;
-	out->u.number.len = len;
+	out->u.text.bytes = text;
+	out->u.text.len = len;
 	p->pos = scan.pos;
 	return VEIL_OK;
 }
@@ -312,39 +298,40 @@ parse_literal(json_parser *p, const char *word, json_type type, json_value *out)
 	return VEIL_OK;
 }
 
+/*
+ * Parses the elements of an array or the members of an object: from the
+ * opening byte at p->pos to the matching close, separated by commas, each
+ * by parse_one into the next of a growing array of size-byte slots. On
+ * success *items_out and *count_out own them (NULL and 0 when there are
+ * none); on error the elements parsed so far are cleared with clear_one
+ * and freed, and the outputs are NULL and 0.
+ */
 static veil_err
-parse_array(json_parser *p, json_value *out)
+parse_elements(json_parser *p, unsigned char close, size_t size,
+               veil_err (*parse_one)(json_parser *p, void *slot), void (*clear_one)(void *slot),
+               void **items_out, size_t *count_out)
 {
-	json_value *items = NULL;
+	void *items = NULL;
 	size_t count = 0, cap = 0;
 	veil_err err = VEIL_ERR_PARSE;
 
-	p->pos++; /* '[' */
+	p->pos++; /* '[' or '{' */
 	skip_whitespace(p);
-	if (p->pos < p->end && *p->pos == ']') {
+	if (p->pos < p->end && *p->pos == close) {
 		p->pos++;
 		err = VEIL_OK;
 		goto out;
 	}
 	for (;;) {
-		if (count == cap) {
-			size_t grown_cap = cap ? cap * 2 : 4;
-			json_value *grown = realloc(items, grown_cap * sizeof(*items));
-			if (grown == NULL) {
-				err = VEIL_ERR_NOMEM;
-				goto out;
-			}
-			items = grown;
-			cap = grown_cap;
-		}
-		if ((err = parse_value(p, &items[count])) != VEIL_OK)
+		if ((err = array_reserve(&items, &cap, count + 1, size, 4)) != VEIL_OK ||
+		    (err = parse_one(p, (unsigned char *)items + count * size)) != VEIL_OK)
 			goto out;
 		count++;
 		skip_whitespace(p);
 		err = VEIL_ERR_PARSE;
 		if (p->pos >= p->end)
 			goto out;
-		if (*p->pos == ']') {
+		if (*p->pos == close) {
 			p->pos++;
 			break;
 		}
@@ -355,16 +342,75 @@ parse_array(json_parser *p, json_value *out)
 	}
 	err = VEIL_OK;
 out:
+	if (err != VEIL_OK) {
+		for (size_t i = 0; i < count; i++)
+			clear_one((unsigned char *)items + i * size);
+		free(items);
+		items = NULL;
+		count = 0;
+	}
+	*items_out = items;
+	*count_out = count;
+	return err;
+}
+
+static veil_err
+parse_item(json_parser *p, void *slot)
+{
+	return parse_value(p, slot);
+}
+
+static void
+clear_item(void *slot)
+{
+	value_clear(slot);
+}
+
+static veil_err
+parse_array(json_parser *p, json_value *out)
+{
+	void *items;
+	size_t count;
+	veil_err err =
+	        parse_elements(p, ']', sizeof(json_value), parse_item, clear_item, &items, &count);
 	if (err == VEIL_OK) {
 		out->type = JSON_ARRAY;
 		out->u.array.items = items;
 		out->u.array.count = count;
-	} else {
-		for (size_t i = 0; i < count; i++)
-			value_clear(&items[i]);
-		free(items);
 	}
 	return err;
+}
+
+/* One member, "key" ':' value, into slot (a json_member). */
+static veil_err
+parse_member(json_parser *p, void *slot)
+{
+	json_member *m = slot;
+	veil_err err;
+
+	if (p->pos >= p->end || *p->pos != '"')
+		return VEIL_ERR_PARSE;
+	if ((err = parse_string(p, &m->key, &m->key_len)) != VEIL_OK)
+		return err;
+	skip_whitespace(p);
+	if (p->pos >= p->end || *p->pos != ':') {
+		err = VEIL_ERR_PARSE;
+	} else {
+		p->pos++;
+		skip_whitespace(p);
+		err = parse_value(p, &m->value);
+	}
+	if (err != VEIL_OK)
+		free(m->key);
+	return err;
+}
+
+static void
+clear_member(void *slot)
+{
+	json_member *m = slot;
+	free(m->key);
+	value_clear(&m->value);
 }
 
 static int
@@ -387,91 +433,34 @@ member_compare(const void *a, const void *b)
 static veil_err
 parse_object(json_parser *p, json_value *out)
 {
-	json_member *members = NULL;
-	const json_member **sorted = NULL;
-	size_t count = 0, cap = 0;
-	veil_err err = VEIL_ERR_PARSE;
-
-	p->pos++; /* '{' */
-	skip_whitespace(p);
-	if (p->pos < p->end && *p->pos == '}') {
-		p->pos++;
-		err = VEIL_OK;
-		goto out;
-	}
-	for (;;) {
-		if (count == cap) {
-			size_t grown_cap = cap ? cap * 2 : 4;
-			json_member *grown = realloc(members, grown_cap * sizeof(*members));
-			if (grown == NULL) {
-				err = VEIL_ERR_NOMEM;
-				goto out;
-			}
-			members = grown;
-			cap = grown_cap;
-		}
-		json_member *m = &members[count];
-		err = VEIL_ERR_PARSE;
-		if (p->pos >= p->end || *p->pos != '"')
-			goto out;
-		if ((err = parse_string(p, &m->key, &m->key_len)) != VEIL_OK)
-			goto out;
-		skip_whitespace(p);
-		if (p->pos >= p->end || *p->pos != ':') {
-			free(m->key);
-			err = VEIL_ERR_PARSE;
-			goto out;
-		}
-		p->pos++;
-		skip_whitespace(p);
-		if ((err = parse_value(p, &m->value)) != VEIL_OK) {
-			free(m->key);
-			goto out;
-		}
-		count++;
-		skip_whitespace(p);
-		err = VEIL_ERR_PARSE;
-		if (p->pos >= p->end)
-			goto out;
-		if (*p->pos == '}') {
-			p->pos++;
-			break;
-		}
-		if (*p->pos != ',')
-			goto out;
-		p->pos++;
-		skip_whitespace(p);
-	}
+	void *members;
+	size_t count;
+	veil_err err = parse_elements(p, '}', sizeof(json_member), parse_member, clear_member,
+	                              &members, &count);
+	if (err != VEIL_OK)
+		return err;
+	out->type = JSON_OBJECT;
+	out->u.object.members = members;
+	out->u.object.count = count;
+	if (count == 0)
+		return VEIL_OK;
 
 	/* A sorted index both finds duplicate keys and serves lookups. */
-	if ((sorted = malloc(count * sizeof(*sorted))) == NULL) {
-		err = VEIL_ERR_NOMEM;
-		goto out;
-	}
+	const json_member **sorted = malloc(count * sizeof(*sorted));
+	out->u.object.sorted = sorted;
+	err = VEIL_ERR_NOMEM;
+	if (sorted == NULL)
+		goto fail;
 	for (size_t i = 0; i < count; i++)
-		sorted[i] = &members[i];
+		sorted[i] = &out->u.object.members[i];
 	qsort(sorted, count, sizeof(*sorted), member_compare);
-	for (size_t i = 1; i < count; i++) {
-		if (member_compare(&sorted[i - 1], &sorted[i]) == 0) {
-			err = VEIL_ERR_PARSE;
-			goto out;
-		}
-	}
-	err = VEIL_OK;
-out:
-	if (err == VEIL_OK) {
-		out->type = JSON_OBJECT;
-		out->u.object.members = members;
-		out->u.object.sorted = sorted;
-		out->u.object.count = count;
-	} else {
-		for (size_t i = 0; i < count; i++) {
-			free(members[i].key);
-			value_clear(&members[i].value);
-		}
-		free(members);
-		free(sorted);
-	}
+	err = VEIL_ERR_PARSE;
+	for (size_t i = 1; i < count; i++)
+		if (member_compare(&sorted[i - 1], &sorted[i]) == 0)
+			goto fail;
+	return VEIL_OK;
+fail:
+	value_clear(out); /* the members, and out a null again */
 	return err;
 }
 
@@ -500,7 +489,7 @@ parse_value(json_parser *p, json_value *out)
 		return parse_literal(p, "true", JSON_TRUE, out);
 	case '"':
 		out->type = JSON_STRING;
-		err = parse_string(p, &out->u.string.bytes, &out->u.string.len);
+		err = parse_string(p, &out->u.text.bytes, &out->u.text.len);
 		if (err != VEIL_OK)
 			out->type = JSON_NULL;
 		return err;
@@ -650,28 +639,29 @@ json_array_get(const json_value *arr, size_t i)
 	return &arr->u.array.items[i];
 }
 
-const char *
-json_string(const json_value *v, size_t *len_out)
+/* The text of v when it is a value of type (a number or a string). */
+static const char *
+text_of(const json_value *v, json_type type, size_t *len_out)
 {
 	if (len_out != NULL)
 		*len_out = 0;
-	if (v == NULL || v->type != JSON_STRING)
+	if (v == NULL || v->type != type)
 		return NULL;
 	if (len_out != NULL)
-		*len_out = v->u.string.len;
-	return v->u.string.bytes;
+		*len_out = v->u.text.len;
+	return v->u.text.bytes;
+}
+
+const char *
+json_string(const json_value *v, size_t *len_out)
+{
+	return text_of(v, JSON_STRING, len_out);
 }
 
 const char *
 json_number_text(const json_value *v, size_t *len_out)
 {
-	if (len_out != NULL)
-		*len_out = 0;
-	if (v == NULL || v->type != JSON_NUMBER)
-		return NULL;
-	if (len_out != NULL)
-		*len_out = v->u.number.len;
-	return v->u.number.text;
+	return text_of(v, JSON_NUMBER, len_out);
 }
 
 int
@@ -681,7 +671,7 @@ json_integer(const json_value *v, int64_t *out)
 	if (v == NULL || v->type != JSON_NUMBER)
 		return -1;
 
-	const char *s = v->u.number.text;
+	const char *s = v->u.text.bytes;
 	int negative = *s == '-';
 	if (negative)
 		s++;
@@ -728,35 +718,17 @@ json_write_string(buf *b, const char *s, size_t len)
 		unsigned char c = u[i];
 		char escape[7] = {'\\', 0};
 		size_t escape_len = 2;
+		const char *byte = memchr(escape_bytes, c, ESCAPES_WRITTEN);
 
-		switch (c) {
-		case '"':
-		case '\\':
-			escape[1] = (char)c;
-			break;
-		case '\b':
-			escape[1] = 'b';
-			break;
-		case '\f':
-			escape[1] = 'f';
-			break;
-		case '\n':
-			escape[1] = 'n';
-			break;
-		case '\r':
-			escape[1] = 'r';
-			break;
-		case '\t':
-			escape[1] = 't';
-			break;
-		default:
-			if (c >= 0x20)
-				continue; /* part of the current run of plain bytes */
+		if (byte != NULL) {
+			escape[1] = escape_letters[byte - escape_bytes];
+		} else if (c >= 0x20) {
+			continue; /* part of the current run of plain bytes */
+		} else {
 			memcpy(escape + 1, "u00", 3);
 			escape[4] = hex[c >> 4];
 			escape[5] = hex[c & 0xf];
 			escape_len = 6;
-			break;
 		}
 		buf_append(b, s + run, i - run);
 		buf_append(b, escape, escape_len);
@@ -780,9 +752,9 @@ write_value(buf *b, const json_value *v)
 	case JSON_TRUE:
 		return buf_append_str(b, "true");
 	case JSON_NUMBER:
-		return buf_append(b, v->u.number.text, v->u.number.len);
+		return buf_append(b, v->u.text.bytes, v->u.text.len);
 	case JSON_STRING:
-		return json_write_string(b, v->u.string.bytes, v->u.string.len);
+		return json_write_string(b, v->u.text.bytes, v->u.text.len);
 	case JSON_ARRAY:
 		buf_append_byte(b, '[');
 		for (size_t i = 0; i < v->u.array.count; i++) {

@@ -20,12 +20,12 @@ struct oprf_suite {
 };
 
 static const oprf_suite suites[] = {
-	{"ristretto255-SHA512", &group_ristretto255, &hash_sha512},
+        {"ristretto255-SHA512", &group_ristretto255, &hash_sha512},
 };
 
 /* "HashToScalar-" is the longest DST prefix; identifiers stay short. */
 #define CONTEXT_MAX 64
-#define DST_MAX (sizeof("HashToScalar-") - 1 + CONTEXT_MAX)
+#define DST_MAX     (sizeof("HashToScalar-") - 1 + CONTEXT_MAX)
 
 typedef struct dst {
 	uint8_t bytes[DST_MAX];
@@ -35,11 +35,11 @@ typedef struct dst {
 struct oprf_ctx {
 	const oprf_suite *suite;
 	oprf_mode mode;
-	dst context;	     /* "OPRFV1-" || I2OSP(mode, 1) || "-" || identifier */
+	dst context;         /* "OPRFV1-" || I2OSP(mode, 1) || "-" || identifier */
 	dst hash_to_group;   /* "HashToGroup-" || context */
 	dst hash_to_scalar;  /* "HashToScalar-" || context */
 	dst derive_key_pair; /* "DeriveKeyPair" || context */
-	dst seed;	     /* "Seed-" || context */
+	dst seed;            /* "Seed-" || context */
 };
 
 struct oprf_key {
@@ -49,7 +49,7 @@ struct oprf_key {
 };
 
 /* Largest transcripts hashed to scalars in the proof code. */
-#define COMPOSITE_TRANSCRIPT_MAX \
+#define COMPOSITE_TRANSCRIPT_MAX                                                                   \
 	(2 + OPRF_MAX_HASH_SIZE + 2 + 2 * (2 + OPRF_MAX_ELEMENT_SIZE) + sizeof("Composite") - 1)
 #define CHALLENGE_TRANSCRIPT_MAX (5 * (2 + OPRF_MAX_ELEMENT_SIZE) + sizeof("Challenge") - 1)
 
@@ -192,7 +192,7 @@ key_finish(oprf_key *key, oprf_key **out)
 
 veil_err
 oprf_key_derive(const oprf_ctx *ctx, const uint8_t *seed, size_t seed_len, const uint8_t *info,
-		size_t info_len, oprf_key **out)
+                size_t info_len, oprf_key **out)
 {
 	if (out == NULL)
 		return VEIL_ERR_ARGUMENT;
@@ -223,9 +223,9 @@ oprf_key_derive(const oprf_ctx *ctx, const uint8_t *seed, size_t seed_len, const
 	err = VEIL_ERR_DERIVE_KEY_PAIR;
 	for (unsigned counter = 0; counter <= 255; counter++) {
 		derive_input[input_len - 1] = (uint8_t)counter;
-		veil_err hash_err = g->hash_to_scalar(key->sk, derive_input, input_len,
-						      ctx->derive_key_pair.bytes,
-						      ctx->derive_key_pair.len);
+		veil_err hash_err =
+		        g->hash_to_scalar(key->sk, derive_input, input_len,
+		                          ctx->derive_key_pair.bytes, ctx->derive_key_pair.len);
 		if (hash_err != VEIL_OK) {
 			err = hash_err;
 			break;
@@ -315,7 +315,7 @@ hash_input_to_group(const oprf_ctx *ctx, const uint8_t *input, size_t input_len,
 {
 	const group *g = ctx->suite->group;
 	veil_err err = g->hash_to_group(element, input, input_len, ctx->hash_to_group.bytes,
-					ctx->hash_to_group.len);
+	                                ctx->hash_to_group.len);
 	if (err != VEIL_OK)
 		return err;
 	if (g->element_is_identity(element))
@@ -327,7 +327,7 @@ static veil_err
 hash_to_scalar(const oprf_ctx *ctx, const uint8_t *msg, size_t len, uint8_t *scalar)
 {
 	return ctx->suite->group->hash_to_scalar(scalar, msg, len, ctx->hash_to_scalar.bytes,
-						 ctx->hash_to_scalar.len);
+	                                         ctx->hash_to_scalar.len);
 }
 
 /* m = HashToScalar("Info" || I2OSP(len(info), 2) || info), the POPRF tweak. */
@@ -348,12 +348,29 @@ info_tweak(const oprf_ctx *ctx, const uint8_t *info, size_t info_len, uint8_t *m
 }
 
 /*
+ * The POPRF's tweaked secret, t = skS + m, and its inverse (VEIL_ERR_INVERSE
+ * when t is zero). Both are secret: the caller wipes them.
+ */
+static veil_err
+tweaked_secret(const oprf_ctx *ctx, const oprf_key *key, const uint8_t *info, size_t info_len,
+               uint8_t *t, uint8_t *t_inverse)
+{
+	const group *g = ctx->suite->group;
+	uint8_t m[OPRF_MAX_SCALAR_SIZE];
+	veil_err err = info_tweak(ctx, info, info_len, m);
+	if (err != VEIL_OK)
+		return err;
+	g->scalar_add(t, key->sk, m);
+	return g->scalar_invert(t_inverse, t) == VEIL_OK ? VEIL_OK : VEIL_ERR_INVERSE;
+}
+
+/*
  * Finalize's hash: I2OSP(len(input), 2) || input || [I2OSP(len(info), 2)
  * || info, POPRF only] || I2OSP(Ne, 2) || element || "Finalize".
  */
 static void
 finalize_hash(const oprf_ctx *ctx, const uint8_t *input, size_t input_len, const uint8_t *info,
-	      size_t info_len, const uint8_t *element, uint8_t *output)
+              size_t info_len, const uint8_t *element, uint8_t *output)
 {
 	const hash_alg *h = ctx->suite->hash;
 	hash_state state;
@@ -383,7 +400,7 @@ put_prefixed(uint8_t *p, const uint8_t *data, size_t len)
  */
 static veil_err
 compute_composites(const oprf_ctx *ctx, const uint8_t *z_scalar, const uint8_t *B, size_t count,
-		   const uint8_t *C, const uint8_t *D, uint8_t *M, uint8_t *Z)
+                   const uint8_t *C, const uint8_t *D, uint8_t *M, uint8_t *Z)
 {
 	const group *g = ctx->suite->group;
 	const hash_alg *h = ctx->suite->hash;
@@ -442,7 +459,7 @@ out:
  */
 static veil_err
 challenge(const oprf_ctx *ctx, const uint8_t *B, const uint8_t *M, const uint8_t *Z,
-	  const uint8_t *t2, const uint8_t *t3, uint8_t *c)
+          const uint8_t *t2, const uint8_t *t3, uint8_t *c)
 {
 	const size_t ne = ctx->suite->group->element_size;
 	uint8_t transcript[CHALLENGE_TRANSCRIPT_MAX];
@@ -464,7 +481,7 @@ challenge(const oprf_ctx *ctx, const uint8_t *B, const uint8_t *M, const uint8_t
  */
 static veil_err
 generate_proof(const oprf_ctx *ctx, const uint8_t *k, const uint8_t *B, size_t count,
-	       const uint8_t *C, const uint8_t *D, const uint8_t *r_in, uint8_t *proof)
+               const uint8_t *C, const uint8_t *D, const uint8_t *r_in, uint8_t *proof)
 {
 	const group *g = ctx->suite->group;
 	const size_t ns = g->scalar_size;
@@ -497,7 +514,7 @@ out:
 /* VerifyProof(G, B, C, D, proof): VEIL_OK or VEIL_ERR_VERIFY. */
 static veil_err
 verify_proof(const oprf_ctx *ctx, const uint8_t *B, size_t count, const uint8_t *C,
-	     const uint8_t *D, const uint8_t *proof)
+             const uint8_t *D, const uint8_t *proof)
 {
 	const group *g = ctx->suite->group;
 	const size_t ns = g->scalar_size;
@@ -528,7 +545,7 @@ verify_proof(const oprf_ctx *ctx, const uint8_t *B, size_t count, const uint8_t 
 
 veil_err
 oprf_blind(const oprf_ctx *ctx, const uint8_t *input, size_t input_len, const uint8_t *blind_in,
-	   uint8_t *blind_out, uint8_t *blinded_out)
+           uint8_t *blind_out, uint8_t *blinded_out)
 {
 	if (ctx == NULL || blind_out == NULL || blinded_out == NULL ||
 	    (input == NULL && input_len != 0))
@@ -563,9 +580,9 @@ out:
 }
 
 veil_err
-oprf_blind_evaluate(const oprf_ctx *ctx, const oprf_key *key, const uint8_t *info,
-		    size_t info_len, size_t count, const uint8_t *blinded, uint8_t *evaluated_out,
-		    const uint8_t *proof_random_scalar, uint8_t *proof_out)
+oprf_blind_evaluate(const oprf_ctx *ctx, const oprf_key *key, const uint8_t *info, size_t info_len,
+                    size_t count, const uint8_t *blinded, uint8_t *evaluated_out,
+                    const uint8_t *proof_random_scalar, uint8_t *proof_out)
 {
 	if (ctx == NULL || key == NULL || blinded == NULL || evaluated_out == NULL ||
 	    key->suite != ctx->suite || (info == NULL && info_len != 0))
@@ -578,12 +595,12 @@ oprf_blind_evaluate(const oprf_ctx *ctx, const oprf_key *key, const uint8_t *inf
 
 	const group *g = ctx->suite->group;
 	const size_t ne = g->element_size, ns = g->scalar_size;
-	uint8_t m[OPRF_MAX_SCALAR_SIZE], t[OPRF_MAX_SCALAR_SIZE], t_inverse[OPRF_MAX_SCALAR_SIZE];
+	uint8_t t[OPRF_MAX_SCALAR_SIZE], t_inverse[OPRF_MAX_SCALAR_SIZE];
 	uint8_t tweaked_key[OPRF_MAX_ELEMENT_SIZE];
 	veil_err err = VEIL_OK;
 
 	if (proof_random_scalar != NULL && (g->scalar_check(proof_random_scalar) != VEIL_OK ||
-					    g->scalar_is_zero(proof_random_scalar))) {
+	                                    g->scalar_is_zero(proof_random_scalar))) {
 		err = VEIL_ERR_SCALAR;
 		goto out;
 	}
@@ -595,19 +612,14 @@ oprf_blind_evaluate(const oprf_ctx *ctx, const oprf_key *key, const uint8_t *inf
 			goto out;
 		if (verifiable)
 			err = generate_proof(ctx, key->sk, key->pk, count, blinded, evaluated_out,
-					     proof_random_scalar, proof_out);
+			                     proof_random_scalar, proof_out);
 		goto out;
 	}
 
 	/* POPRF: t = skS + m, evaluated = t^-1 * blinded, proved against t * G
 	 * with the roles of C and D swapped. */
-	if ((err = info_tweak(ctx, info, info_len, m)) != VEIL_OK)
+	if ((err = tweaked_secret(ctx, key, info, info_len, t, t_inverse)) != VEIL_OK)
 		goto out;
-	g->scalar_add(t, key->sk, m);
-	if (g->scalar_invert(t_inverse, t) != VEIL_OK) {
-		err = VEIL_ERR_INVERSE;
-		goto out;
-	}
 	for (size_t i = 0; i < count && err == VEIL_OK; i++)
 		err = g->scalar_mult(evaluated_out + i * ne, t_inverse, blinded + i * ne);
 	if (err != VEIL_OK)
@@ -615,7 +627,7 @@ oprf_blind_evaluate(const oprf_ctx *ctx, const oprf_key *key, const uint8_t *inf
 	if ((err = g->scalar_mult_base(tweaked_key, t)) != VEIL_OK)
 		goto out;
 	err = generate_proof(ctx, t, tweaked_key, count, evaluated_out, blinded,
-			     proof_random_scalar, proof_out);
+	                     proof_random_scalar, proof_out);
 out:
 	if (err != VEIL_OK) {
 		sodium_memzero(evaluated_out, count <= OPRF_MAX_BATCH ? count * ne : 0);
@@ -629,9 +641,9 @@ out:
 
 veil_err
 oprf_finalize(const oprf_ctx *ctx, const uint8_t *pk, const uint8_t *info, size_t info_len,
-	      size_t count, const uint8_t *const inputs[], const size_t input_lens[],
-	      const uint8_t *blinds, const uint8_t *blinded, const uint8_t *evaluated,
-	      const uint8_t *proof, uint8_t *outputs_out)
+              size_t count, const uint8_t *const inputs[], const size_t input_lens[],
+              const uint8_t *blinds, const uint8_t *blinded, const uint8_t *evaluated,
+              const uint8_t *proof, uint8_t *outputs_out)
 {
 	if (ctx == NULL || inputs == NULL || input_lens == NULL || blinds == NULL ||
 	    blinded == NULL || evaluated == NULL || outputs_out == NULL ||
@@ -695,7 +707,7 @@ oprf_finalize(const oprf_ctx *ctx, const uint8_t *pk, const uint8_t *info, size_
 		if ((err = g->scalar_mult(unblinded, blind_inverse, evaluated + i * ne)) != VEIL_OK)
 			goto out;
 		finalize_hash(ctx, inputs[i], input_lens[i], info, info_len, unblinded,
-			      outputs_out + i * nh);
+		              outputs_out + i * nh);
 	}
 out:
 	if (err != VEIL_OK)
@@ -707,14 +719,14 @@ out:
 
 veil_err
 oprf_evaluate(const oprf_ctx *ctx, const oprf_key *key, const uint8_t *info, size_t info_len,
-	      const uint8_t *input, size_t input_len, uint8_t *output_out)
+              const uint8_t *input, size_t input_len, uint8_t *output_out)
 {
 	if (ctx == NULL || key == NULL || output_out == NULL || key->suite != ctx->suite ||
 	    (input == NULL && input_len != 0) || (info == NULL && info_len != 0))
 		return VEIL_ERR_ARGUMENT;
 	const group *g = ctx->suite->group;
 	uint8_t element[OPRF_MAX_ELEMENT_SIZE], evaluated[OPRF_MAX_ELEMENT_SIZE];
-	uint8_t m[OPRF_MAX_SCALAR_SIZE], t[OPRF_MAX_SCALAR_SIZE], t_inverse[OPRF_MAX_SCALAR_SIZE];
+	uint8_t t[OPRF_MAX_SCALAR_SIZE], t_inverse[OPRF_MAX_SCALAR_SIZE];
 	veil_err err;
 
 	if (input_len > OPRF_MAX_INPUT_SIZE || info_len > OPRF_MAX_INFO_SIZE) {
@@ -726,13 +738,8 @@ oprf_evaluate(const oprf_ctx *ctx, const oprf_key *key, const uint8_t *info, siz
 	if (ctx->mode != OPRF_MODE_POPRF) {
 		err = g->scalar_mult(evaluated, key->sk, element);
 	} else {
-		if ((err = info_tweak(ctx, info, info_len, m)) != VEIL_OK)
+		if ((err = tweaked_secret(ctx, key, info, info_len, t, t_inverse)) != VEIL_OK)
 			goto out;
-		g->scalar_add(t, key->sk, m);
-		if (g->scalar_invert(t_inverse, t) != VEIL_OK) {
-			err = VEIL_ERR_INVERSE;
-			goto out;
-		}
 		err = g->scalar_mult(evaluated, t_inverse, element);
 	}
 	if (err == VEIL_OK)

@@ -91,20 +91,41 @@ decode_info_reply(wire_reader *r, proto_info_reply *info)
 	return VEIL_OK;
 }
 
+/*
+ * What a LOOKUP and its reply check once their fixed fields are read, in
+ * this order: a suite and mode this build knows (VEIL_ERR_UNSUPPORTED),
+ * no field out of range (bad_field) and at least one item
+ * (VEIL_ERR_PARSE), at most PROTO_MAX_BATCH items (VEIL_ERR_LIMIT). Sets
+ * *suite_out on success.
+ */
+static veil_err
+check_batch(uint8_t suite_id, uint8_t mode, int bad_field, uint16_t count,
+            const oprf_suite **suite_out)
+{
+	const oprf_suite *suite = proto_suite(suite_id);
+	if (suite == NULL || !mode_known(mode))
+		return VEIL_ERR_UNSUPPORTED;
+	if (bad_field || count == 0)
+		return VEIL_ERR_PARSE;
+	if (count > PROTO_MAX_BATCH)
+		return VEIL_ERR_LIMIT;
+	*suite_out = suite;
+	return VEIL_OK;
+}
+
 static veil_err
 decode_lookup(wire_reader *r, proto_lookup *lookup)
 {
+	const oprf_suite *suite;
 	if (wire_get_u8(r, &lookup->suite) || wire_get_u8(r, &lookup->mode) ||
 	    wire_get_u32(r, &lookup->key_id) || wire_get_u8(r, &lookup->prefix_bits) ||
 	    wire_get_u16(r, &lookup->count))
 		return VEIL_ERR_PARSE;
-	const oprf_suite *suite = proto_suite(lookup->suite);
-	if (suite == NULL || !mode_known(lookup->mode))
-		return VEIL_ERR_UNSUPPORTED;
-	if (lookup->prefix_bits > PROTO_MAX_PREFIX_BITS || lookup->count == 0)
-		return VEIL_ERR_PARSE;
-	if (lookup->count > PROTO_MAX_BATCH)
-		return VEIL_ERR_LIMIT;
+	veil_err err =
+	        check_batch(lookup->suite, lookup->mode,
+	                    lookup->prefix_bits > PROTO_MAX_PREFIX_BITS, lookup->count, &suite);
+	if (err != VEIL_OK)
+		return err;
 	lookup->element_size = oprf_suite_element_size(suite);
 	const size_t items_len = (size_t)lookup->count * (4 + lookup->element_size);
 	if (wire_get_view(r, &lookup->items, items_len))
@@ -115,18 +136,18 @@ decode_lookup(wire_reader *r, proto_lookup *lookup)
 static veil_err
 decode_lookup_reply(wire_reader *r, proto_lookup_reply *reply)
 {
+	const oprf_suite *suite;
 	if (wire_get_u8(r, &reply->suite) || wire_get_u8(r, &reply->mode) ||
 	    wire_get_u32(r, &reply->key_id) || wire_get_u16(r, &reply->count) ||
 	    wire_get_u16(r, &reply->slots) || wire_get_u16(r, &reply->entry_size))
 		return VEIL_ERR_PARSE;
-	const oprf_suite *suite = proto_suite(reply->suite);
-	if (suite == NULL || !mode_known(reply->mode))
-		return VEIL_ERR_UNSUPPORTED;
-	if (reply->count == 0 || reply->entry_size < PROTO_MIN_TAG ||
-	    reply->entry_size > PROTO_MAX_TAG + PROTO_MAX_PAYLOAD_SIZE)
-		return VEIL_ERR_PARSE;
-	if (reply->count > PROTO_MAX_BATCH)
-		return VEIL_ERR_LIMIT;
+	veil_err err =
+	        check_batch(reply->suite, reply->mode,
+	                    reply->entry_size < PROTO_MIN_TAG ||
+	                            reply->entry_size > PROTO_MAX_TAG + PROTO_MAX_PAYLOAD_SIZE,
+	                    reply->count, &suite);
+	if (err != VEIL_OK)
+		return err;
 	reply->element_size = oprf_suite_element_size(suite);
 	/* At most 4096 * (67 + 65535 * 1056) bytes: no overflow in size_t. */
 	const size_t item_size = reply->element_size + (size_t)reply->slots * reply->entry_size;
@@ -198,7 +219,7 @@ proto_lookup_item(const proto_lookup *lookup, size_t i, uint32_t *prefix, const 
 
 void
 proto_lookup_reply_item(const proto_lookup_reply *reply, size_t i, const uint8_t **element,
-			const uint8_t **entries)
+                        const uint8_t **entries)
 {
 	const size_t item_size = reply->element_size + (size_t)reply->slots * reply->entry_size;
 	const uint8_t *item = reply->items + i * item_size;
@@ -223,7 +244,7 @@ proto_encode_info(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE])
 
 void
 proto_encode_info_reply(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
-			const proto_info_reply *info)
+                        const proto_info_reply *info)
 {
 	if (info->key_count == 0 || info->key_count > PROTO_MAX_KEYS)
 		abort();
@@ -248,20 +269,27 @@ proto_encode_info_reply(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE
 }
 
 void
+proto_encode_lookup_head(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], uint8_t suite,
+                         uint8_t mode, uint32_t key_id, uint8_t prefix_bits, uint16_t count)
+{
+	put_head(out, PROTO_MSG_LOOKUP, request_id);
+	wire_put_u8(out, suite);
+	wire_put_u8(out, mode);
+	wire_put_u32(out, key_id);
+	wire_put_u8(out, prefix_bits);
+	wire_put_u16(out, count);
+}
+
+void
 proto_encode_lookup(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], uint8_t suite_id,
-		    uint8_t mode, uint32_t key_id, uint8_t prefix_bits, uint16_t count,
-		    const uint32_t *prefixes, const uint8_t *elements)
+                    uint8_t mode, uint32_t key_id, uint8_t prefix_bits, uint16_t count,
+                    const uint32_t *prefixes, const uint8_t *elements)
 {
 	const oprf_suite *suite = proto_suite(suite_id);
 	if (suite == NULL || count == 0 || count > PROTO_MAX_BATCH)
 		abort();
 	const size_t ne = oprf_suite_element_size(suite);
-	put_head(out, PROTO_MSG_LOOKUP, request_id);
-	wire_put_u8(out, suite_id);
-	wire_put_u8(out, mode);
-	wire_put_u32(out, key_id);
-	wire_put_u8(out, prefix_bits);
-	wire_put_u16(out, count);
+	proto_encode_lookup_head(out, request_id, suite_id, mode, key_id, prefix_bits, count);
 	for (size_t i = 0; i < count; i++) {
 		wire_put_u32(out, prefixes[i]);
 		wire_put_bytes(out, elements + i * ne, ne);
@@ -270,8 +298,8 @@ proto_encode_lookup(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], u
 
 void
 proto_encode_lookup_reply_head(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
-			       uint8_t suite, uint8_t mode, uint32_t key_id, uint16_t count,
-			       uint16_t slots, uint16_t entry_size)
+                               uint8_t suite, uint8_t mode, uint32_t key_id, uint16_t count,
+                               uint16_t slots, uint16_t entry_size)
 {
 	put_head(out, PROTO_MSG_LOOKUP_REPLY, request_id);
 	wire_put_u8(out, suite);
@@ -284,7 +312,7 @@ proto_encode_lookup_reply_head(buf *out, const uint8_t request_id[PROTO_REQUEST_
 
 void
 proto_encode_error(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], uint16_t code,
-		   uint32_t retry_after)
+                   uint32_t retry_after)
 {
 	put_head(out, PROTO_MSG_ERROR, request_id);
 	wire_put_u16(out, code);

@@ -16,20 +16,20 @@
 #include "error.h"
 #include "oprf.h"
 
-#define PROTO_REQUEST_ID_SIZE 16
+#define PROTO_REQUEST_ID_SIZE  16
 /* The codec's own bounds; a server's advertised caps are at most these. */
-#define PROTO_MAX_BATCH 4096
-#define PROTO_MAX_KEYS 8
-#define PROTO_MIN_TAG 8
-#define PROTO_MAX_TAG 32
-#define PROTO_MAX_PREFIX_BITS 32
+#define PROTO_MAX_BATCH        4096
+#define PROTO_MAX_KEYS         8
+#define PROTO_MIN_TAG          8
+#define PROTO_MAX_TAG          32
+#define PROTO_MAX_PREFIX_BITS  32
 #define PROTO_MAX_PAYLOAD_SIZE 1024
 
 /* Suite numbers on the wire. */
 #define PROTO_SUITE_RISTRETTO255_SHA512 1
 /* Bits of the INFO `modes` field. */
-#define PROTO_MODE_BIT_OPRF 0x01
-#define PROTO_MODE_BIT_VOPRF 0x02
+#define PROTO_MODE_BIT_OPRF             0x01
+#define PROTO_MODE_BIT_VOPRF            0x02
 
 typedef enum proto_msg_type {
 	PROTO_MSG_INFO = 0x10,
@@ -128,15 +128,15 @@ typedef struct proto_msg {
  * the codec's bounds).
  */
 veil_err proto_msg_decode(const uint8_t *data, size_t len, proto_msg *out)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 
 /* Item i of a decoded LOOKUP (i < count): its prefix and element. */
 void proto_lookup_item(const proto_lookup *lookup, size_t i, uint32_t *prefix,
-		       const uint8_t **element);
+                       const uint8_t **element);
 
 /* Item i of a decoded LOOKUP_REPLY: its evaluated element and entries. */
 void proto_lookup_reply_item(const proto_lookup_reply *reply, size_t i, const uint8_t **element,
-			     const uint8_t **entries);
+                             const uint8_t **entries);
 
 /*
  * Encoders append one whole inner message to out. Arguments are trusted
@@ -146,19 +146,27 @@ void proto_lookup_reply_item(const proto_lookup_reply *reply, size_t i, const ui
  */
 void proto_encode_info(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE]);
 void proto_encode_info_reply(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
-			     const proto_info_reply *info);
+                             const proto_info_reply *info);
 /* prefixes: count values; elements: count * Ne bytes. */
 void proto_encode_lookup(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], uint8_t suite,
-			 uint8_t mode, uint32_t key_id, uint8_t prefix_bits, uint16_t count,
-			 const uint32_t *prefixes, const uint8_t *elements);
+                         uint8_t mode, uint32_t key_id, uint8_t prefix_bits, uint16_t count,
+                         const uint32_t *prefixes, const uint8_t *elements);
+/*
+ * The head of a LOOKUP, as proto_encode_lookup() writes it, for any field
+ * values (it checks none); the caller then appends count items of a u32
+ * prefix and Ne bytes of element each.
+ */
+void proto_encode_lookup_head(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
+                              uint8_t suite, uint8_t mode, uint32_t key_id, uint8_t prefix_bits,
+                              uint16_t count);
 /*
  * The head of a LOOKUP_REPLY; the caller then appends count items of
  * Ne + slots * entry_size bytes each and, in VOPRF mode, the proof.
  */
 void proto_encode_lookup_reply_head(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
-				    uint8_t suite, uint8_t mode, uint32_t key_id, uint16_t count,
-				    uint16_t slots, uint16_t entry_size);
+                                    uint8_t suite, uint8_t mode, uint32_t key_id, uint16_t count,
+                                    uint16_t slots, uint16_t entry_size);
 void proto_encode_error(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], uint16_t code,
-			uint32_t retry_after);
+                        uint32_t retry_after);
 
 #endif

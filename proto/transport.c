@@ -27,10 +27,36 @@ transport_strerror(void)
 	return nn_strerror(nn_errno());
 }
 
+/* One integer socket option: level, option, value. */
+typedef struct socket_option {
+	int level, option, value;
+} socket_option;
+
+/*
+ * A socket of domain and protocol with the options set, then bound or
+ * connected (attach: nn_bind or nn_connect) to url. Returns the socket,
+ * or -1 with errno saying why and nothing left open.
+ */
 static int
-set_int(int sock, int level, int option, int value)
+socket_open(int domain, int protocol, const socket_option *options, size_t option_count,
+            int (*attach)(int sock, const char *url), const char *url)
 {
-	return nn_setsockopt(sock, level, option, &value, sizeof(value));
+	const int sock = nn_socket(domain, protocol);
+	if (sock < 0)
+		return -1;
+	for (size_t i = 0; i < option_count; i++) {
+		const socket_option *o = &options[i];
+		if (nn_setsockopt(sock, o->level, o->option, &o->value, sizeof(o->value)) < 0)
+			goto fail;
+	}
+	if (attach(sock, url) < 0)
+		goto fail;
+	return sock;
+fail:;
+	const int saved = nn_errno();
+	nn_close(sock);
+	errno = saved;
+	return -1;
 }
 
 veil_err
@@ -41,45 +67,39 @@ transport_server_open(const char *url, size_t max_request, transport_server **ou
 	*out = NULL;
 	if (url == NULL || max_request == 0 || max_request > (size_t)INT32_MAX)
 		return VEIL_ERR_ARGUMENT;
+	const socket_option options[] = {{NN_SOL_SOCKET, NN_RCVMAXSIZE, (int)max_request}};
 	transport_server *server = calloc(1, sizeof(*server));
 	if (server == NULL)
 		return VEIL_ERR_NOMEM;
-	server->sock = nn_socket(AF_SP_RAW, NN_REP);
-	if (server->sock < 0)
-		goto fail;
-	if (set_int(server->sock, NN_SOL_SOCKET, NN_RCVMAXSIZE, (int)max_request) < 0 ||
-	    nn_bind(server->sock, url) < 0)
-		goto fail;
+	server->sock = socket_open(AF_SP_RAW, NN_REP, options, 1, nn_bind, url);
+	if (server->sock < 0) {
+		free(server); /* keeps errno */
+		return VEIL_ERR_TRANSPORT;
+	}
 	*out = server;
 	return VEIL_OK;
-fail:;
-	const int saved = nn_errno();
-	if (server->sock >= 0)
-		nn_close(server->sock);
-	free(server);
-	errno = saved;
-	return VEIL_ERR_TRANSPORT;
 }
 
 veil_err
 transport_server_receive(transport_server *server, int timeout_ms, transport_request *req)
 {
 	memset(req, 0, sizeof(*req));
-	if (set_int(server->sock, NN_SOL_SOCKET, NN_RCVTIMEO, timeout_ms) < 0)
+	if (nn_setsockopt(server->sock, NN_SOL_SOCKET, NN_RCVTIMEO, &timeout_ms,
+	                  sizeof(timeout_ms)) < 0)
 		return VEIL_ERR_TRANSPORT;
 
 	void *body = NULL, *control = NULL;
 	struct nn_iovec iov = {.iov_base = &body, .iov_len = NN_MSG};
 	struct nn_msghdr hdr = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = &control,
-		.msg_controllen = NN_MSG,
+	        .msg_iov = &iov,
+	        .msg_iovlen = 1,
+	        .msg_control = &control,
+	        .msg_controllen = NN_MSG,
 	};
 	const int n = nn_recvmsg(server->sock, &hdr, 0);
 	if (n < 0)
 		return nn_errno() == ETIMEDOUT || nn_errno() == EAGAIN ? VEIL_ERR_TIMEOUT
-									: VEIL_ERR_TRANSPORT;
+		                                                       : VEIL_ERR_TRANSPORT;
 	req->data = body;
 	req->len = (size_t)n;
 	req->body_ = body;
@@ -99,14 +119,14 @@ transport_request_drop(transport_request *req)
 
 veil_err
 transport_server_reply(transport_server *server, transport_request *req, const uint8_t *data,
-		       size_t len)
+                       size_t len)
 {
 	struct nn_iovec iov = {.iov_base = (void *)(uintptr_t)data, .iov_len = len};
 	struct nn_msghdr hdr = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = &req->route_,
-		.msg_controllen = NN_MSG,
+	        .msg_iov = &iov,
+	        .msg_iovlen = 1,
+	        .msg_control = &req->route_,
+	        .msg_controllen = NN_MSG,
 	};
 	/* On success nanomsg takes the route; on failure it stays ours. */
 	if (nn_sendmsg(server->sock, &hdr, NN_DONTWAIT) >= 0)
@@ -116,13 +136,19 @@ transport_server_reply(transport_server *server, transport_request *req, const u
 	return failed ? VEIL_ERR_TRANSPORT : VEIL_OK;
 }
 
+/* Closes a handle's socket and frees the handle: either end. */
+static void
+socket_close(int sock, void *handle)
+{
+	nn_close(sock);
+	free(handle);
+}
+
 void
 transport_server_close(transport_server *server)
 {
-	if (server == NULL)
-		return;
-	nn_close(server->sock);
-	free(server);
+	if (server != NULL)
+		socket_close(server->sock, server);
 }
 
 veil_err
@@ -133,34 +159,29 @@ transport_client_open(const char *url, int timeout_ms, size_t max_reply, transpo
 	*out = NULL;
 	if (url == NULL || timeout_ms <= 0 || max_reply == 0 || max_reply > (size_t)INT32_MAX)
 		return VEIL_ERR_ARGUMENT;
+	/* Resending is the caller's decision (with backoff), not the socket's. */
+	const socket_option options[] = {
+	        {NN_SOL_SOCKET, NN_RCVMAXSIZE, (int)max_reply},
+	        {NN_SOL_SOCKET, NN_RCVTIMEO, timeout_ms},
+	        {NN_SOL_SOCKET, NN_SNDTIMEO, timeout_ms},
+	        {NN_SOL_SOCKET, NN_LINGER, 0},
+	        {NN_REQ, NN_REQ_RESEND_IVL, INT32_MAX},
+	};
 	transport_client *client = calloc(1, sizeof(*client));
 	if (client == NULL)
 		return VEIL_ERR_NOMEM;
-	client->sock = nn_socket(AF_SP, NN_REQ);
-	if (client->sock < 0)
-		goto fail;
-	/* Resending is the caller's decision (with backoff), not the socket's. */
-	if (set_int(client->sock, NN_SOL_SOCKET, NN_RCVMAXSIZE, (int)max_reply) < 0 ||
-	    set_int(client->sock, NN_SOL_SOCKET, NN_RCVTIMEO, timeout_ms) < 0 ||
-	    set_int(client->sock, NN_SOL_SOCKET, NN_SNDTIMEO, timeout_ms) < 0 ||
-	    set_int(client->sock, NN_SOL_SOCKET, NN_LINGER, 0) < 0 ||
-	    set_int(client->sock, NN_REQ, NN_REQ_RESEND_IVL, INT32_MAX) < 0 ||
-	    nn_connect(client->sock, url) < 0)
-		goto fail;
+	client->sock = socket_open(AF_SP, NN_REQ, options, sizeof(options) / sizeof(options[0]),
+	                           nn_connect, url);
+	if (client->sock < 0) {
+		free(client); /* keeps errno */
+		return VEIL_ERR_TRANSPORT;
+	}
 	*out = client;
 	return VEIL_OK;
-fail:;
-	const int saved = nn_errno();
-	if (client->sock >= 0)
-		nn_close(client->sock);
-	free(client);
-	errno = saved;
-	return VEIL_ERR_TRANSPORT;
 }
 
 veil_err
-transport_client_request(transport_client *client, const uint8_t *data, size_t len,
-			 buf *reply_out)
+transport_client_request(transport_client *client, const uint8_t *data, size_t len, buf *reply_out)
 {
 	if (nn_send(client->sock, data, len, 0) < 0)
 		return nn_errno() == ETIMEDOUT ? VEIL_ERR_TIMEOUT : VEIL_ERR_TRANSPORT;
@@ -176,8 +197,6 @@ transport_client_request(transport_client *client, const uint8_t *data, size_t l
 void
 transport_client_close(transport_client *client)
 {
-	if (client == NULL)
-		return;
-	nn_close(client->sock);
-	free(client);
+	if (client != NULL)
+		socket_close(client->sock, client);
 }

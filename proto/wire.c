@@ -44,42 +44,6 @@ get_be(wire_reader *r, size_t n, uint64_t *v)
 	return 0;
 }
 
-int
-wire_get_u8(wire_reader *r, uint8_t *v)
-{
-	uint64_t x;
-	if (get_be(r, 1, &x) != 0)
-		return -1;
-	*v = (uint8_t)x;
-	return 0;
-}
-
-int
-wire_get_u16(wire_reader *r, uint16_t *v)
-{
-	uint64_t x;
-	if (get_be(r, 2, &x) != 0)
-		return -1;
-	*v = (uint16_t)x;
-	return 0;
-}
-
-int
-wire_get_u32(wire_reader *r, uint32_t *v)
-{
-	uint64_t x;
-	if (get_be(r, 4, &x) != 0)
-		return -1;
-	*v = (uint32_t)x;
-	return 0;
-}
-
-int
-wire_get_u64(wire_reader *r, uint64_t *v)
-{
-	return get_be(r, 8, v);
-}
-
 static void
 put_be(buf *b, uint64_t v, size_t n)
 {
@@ -89,29 +53,29 @@ put_be(buf *b, uint64_t v, size_t n)
 	buf_append(b, bytes, n);
 }
 
-void
-wire_put_u8(buf *b, uint8_t v)
-{
-	put_be(b, v, 1);
-}
+/*
+ * The typed readers and writers, one pair for each width: the field is
+ * sizeof(the type) bytes, big-endian.
+ */
+#define WIRE_UINT(bits)                                                                            \
+	int wire_get_u##bits(wire_reader *r, uint##bits##_t *v)                                    \
+	{                                                                                          \
+		uint64_t x;                                                                        \
+		if (get_be(r, sizeof(*v), &x) != 0)                                                \
+			return -1;                                                                 \
+		*v = (uint##bits##_t)x;                                                            \
+		return 0;                                                                          \
+	}                                                                                          \
+                                                                                                   \
+	void wire_put_u##bits(buf *b, uint##bits##_t v)                                            \
+	{                                                                                          \
+		put_be(b, v, sizeof(v));                                                           \
+	}
 
-void
-wire_put_u16(buf *b, uint16_t v)
-{
-	put_be(b, v, 2);
-}
-
-void
-wire_put_u32(buf *b, uint32_t v)
-{
-	put_be(b, v, 4);
-}
-
-void
-wire_put_u64(buf *b, uint64_t v)
-{
-	put_be(b, v, 8);
-}
+WIRE_UINT(8)
+WIRE_UINT(16)
+WIRE_UINT(32)
+WIRE_UINT(64)
 
 void
 wire_put_bytes(buf *b, const uint8_t *data, size_t n)

@@ -22,6 +22,15 @@ struct service {
 	_Atomic int64_t last_refresh; /* when keys were last reloaded (monotonic s) */
 };
 
+static int
+key_is_live(const registry_view *view, uint32_t key_id)
+{
+	for (uint32_t i = 0; i < view->key_count; i++)
+		if (view->key_ids[i] == key_id)
+			return 1;
+	return 0;
+}
+
 /*
  * The OPRF key of a key id the registry lists as live. A key rotated in
  * by veil-admin while veild runs is not loaded yet: reload the keys, at
@@ -30,10 +39,7 @@ struct service {
 static const oprf_key *
 live_key(service *svc, const registry_view *view, uint32_t key_id)
 {
-	int live = 0;
-	for (uint32_t i = 0; i < view->key_count; i++)
-		live |= view->key_ids[i] == key_id;
-	if (!live)
+	if (!key_is_live(view, key_id))
 		return NULL;
 	const oprf_key *key = state_oprf_key(svc->state, key_id);
 	if (key != NULL)
@@ -52,7 +58,7 @@ struct service_worker {
 	service *svc;
 	registry_reader *reader;
 	oprf_ctx *ctx[2]; /* by mode: OPRF, VOPRF; the registry's mode is served */
-	buf inner;	  /* the opened request */
+	buf inner;        /* the opened request */
 	buf reply_inner;  /* the reply before sealing */
 	uint8_t *blinded; /* PROTO_MAX_BATCH * Ne */
 	uint8_t *evaluated;
@@ -150,7 +156,8 @@ service_worker_free(service_worker *w)
 	buf_free(&w->inner);
 	buf_free(&w->reply_inner);
 	if (w->blinded != NULL)
-		sodium_memzero(w->blinded, PROTO_MAX_BATCH * oprf_suite_element_size(w->svc->suite));
+		sodium_memzero(w->blinded,
+		               PROTO_MAX_BATCH * oprf_suite_element_size(w->svc->suite));
 	free(w->blinded);
 	free(w->evaluated);
 	free(w->prefixes);
@@ -169,7 +176,7 @@ service_worker_stats(const service_worker *w, service_stats *total)
 
 void
 service_prefix_range(const registry_view *view, unsigned batch_cap, size_t entry_size,
-		     uint8_t *p_min, uint8_t *p_recommended, uint8_t *p_max)
+                     uint8_t *p_min, uint8_t *p_recommended, uint8_t *p_max)
 {
 	/* About 64 handles per bucket. */
 	const double buckets = (double)view->handles / 64.0;
@@ -195,6 +202,12 @@ service_prefix_range(const registry_view *view, unsigned batch_cap, size_t entry
 	*p_max = (uint8_t)(rec + 2 > PROTO_MAX_PREFIX_BITS ? PROTO_MAX_PREFIX_BITS : rec + 2);
 }
 
+static size_t
+payload_size_of(const registry_view *view)
+{
+	return view->payloads > 0 ? ENTRY_SEALED_PAYLOAD_SIZE : 0;
+}
+
 veil_err
 service_state_prefix_bits(const char *dir, uint8_t *recommended, const char **why)
 {
@@ -208,22 +221,14 @@ service_state_prefix_bits(const char *dir, uint8_t *recommended, const char **wh
 	if (err != VEIL_OK)
 		return err;
 	uint8_t p_min, p_max;
-	const size_t entry_size =
-		stats.view.tag_len + (stats.view.payloads > 0 ? ENTRY_SEALED_PAYLOAD_SIZE : 0);
+	const size_t entry_size = stats.view.tag_len + payload_size_of(&stats.view);
 	service_prefix_range(&stats.view, SERVICE_DEFAULT_BATCH_CAP, entry_size, &p_min,
-			     recommended, &p_max);
+	                     recommended, &p_max);
 	return VEIL_OK;
 }
 
-static size_t
-payload_size_of(const registry_view *view)
-{
-	return view->payloads > 0 ? ENTRY_SEALED_PAYLOAD_SIZE : 0;
-}
-
 static void
-reply_error_after(service_worker *w, const uint8_t *request_id, uint16_t code,
-		  uint32_t retry_after)
+reply_error_after(service_worker *w, const uint8_t *request_id, uint16_t code, uint32_t retry_after)
 {
 	buf_reset(&w->reply_inner);
 	proto_encode_error(&w->reply_inner, request_id, code, retry_after);
@@ -250,7 +255,7 @@ charge(service_worker *w, const uint8_t *request_id, const uint8_t *client_key, 
 		return 0;
 	uint32_t retry_after = 0;
 	switch (clients_charge(w->svc->config.clients, client_key, items, service_now(w->svc),
-			       &retry_after)) {
+	                       &retry_after)) {
 	case CLIENTS_OK:
 		return 0;
 	case CLIENTS_UNAUTHORIZED:
@@ -265,15 +270,6 @@ charge(service_worker *w, const uint8_t *request_id, const uint8_t *client_key, 
 	}
 }
 
-static int
-key_is_live(const registry_view *view, uint32_t key_id)
-{
-	for (uint32_t i = 0; i < view->key_count; i++)
-		if (view->key_ids[i] == key_id)
-			return 1;
-	return 0;
-}
-
 static void
 handle_info(service_worker *w, const proto_msg *msg, const registry_view *view)
 {
@@ -284,7 +280,7 @@ handle_info(service_worker *w, const proto_msg *msg, const registry_view *view)
 	info.tag_len = view->tag_len;
 	info.payload_size = (uint16_t)payload_size_of(view);
 	service_prefix_range(view, w->svc->config.batch_cap, info.tag_len + info.payload_size,
-			     &info.p_min, &info.p_recommended, &info.p_max);
+	                     &info.p_min, &info.p_recommended, &info.p_max);
 	for (uint32_t i = 0; i < view->key_count && info.key_count < PROTO_MAX_KEYS; i++) {
 		const oprf_key *key = live_key(w->svc, view, view->key_ids[i]);
 		if (key == NULL)
@@ -292,7 +288,8 @@ handle_info(service_worker *w, const proto_msg *msg, const registry_view *view)
 		proto_key_info *k = &info.keys[info.key_count++];
 		k->key_id = view->key_ids[i];
 		k->suite = PROTO_SUITE_RISTRETTO255_SHA512;
-		k->modes = view->mode == OPRF_MODE_VOPRF ? PROTO_MODE_BIT_VOPRF : PROTO_MODE_BIT_OPRF;
+		k->modes =
+		        view->mode == OPRF_MODE_VOPRF ? PROTO_MODE_BIT_VOPRF : PROTO_MODE_BIT_OPRF;
 		k->pk_len = (uint16_t)ne;
 		oprf_key_public(key, k->pk);
 	}
@@ -306,7 +303,7 @@ handle_info(service_worker *w, const proto_msg *msg, const registry_view *view)
 
 static void
 handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view,
-	      const uint8_t *client_key)
+              const uint8_t *client_key)
 {
 	const proto_lookup *lookup = &msg->u.lookup;
 	const service_config *config = &w->svc->config;
@@ -323,7 +320,7 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 		reply_error(w, msg->request_id, PROTO_STATUS_BATCH_TOO_LARGE);
 		return;
 	}
-	if (key == NULL || !key_is_live(view, lookup->key_id) ||
+	if (key == NULL ||
 	    registry_reader_slots(w->reader, lookup->key_id, slots_by_prefix) != VEIL_OK) {
 		reply_error(w, msg->request_id, PROTO_STATUS_KEY_UNKNOWN);
 		return;
@@ -355,9 +352,9 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 	const int verifiable = lookup->mode == OPRF_MODE_VOPRF;
 	const size_t proof_size = oprf_suite_proof_size(w->svc->suite);
 	uint8_t proof[OPRF_MAX_PROOF_SIZE];
-	veil_err err = oprf_blind_evaluate(w->ctx[verifiable], key, NULL, 0, lookup->count,
-					   w->blinded, w->evaluated, NULL,
-					   verifiable ? proof : NULL);
+	veil_err err =
+	        oprf_blind_evaluate(w->ctx[verifiable], key, NULL, 0, lookup->count, w->blinded,
+	                            w->evaluated, NULL, verifiable ? proof : NULL);
 	if (err != VEIL_OK) {
 		reply_error(w, msg->request_id, status_of(err));
 		return;
@@ -368,7 +365,7 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 	buf *out = &w->reply_inner;
 	buf_reset(out);
 	proto_encode_lookup_reply_head(out, msg->request_id, lookup->suite, lookup->mode,
-				       lookup->key_id, lookup->count, slots, (uint16_t)entry_size);
+	                               lookup->key_id, lookup->count, slots, (uint16_t)entry_size);
 	for (size_t i = 0; i < lookup->count; i++) {
 		uint32_t prefix;
 		const uint8_t *element;
@@ -379,7 +376,7 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 		size_t found = 0;
 		if (entries == NULL ||
 		    registry_reader_bucket(w->reader, lookup->key_id, prefix, bits, payload_size,
-					   entries, slots, &found) != VEIL_OK) {
+		                           entries, slots, &found) != VEIL_OK) {
 			reply_error(w, msg->request_id, PROTO_STATUS_INTERNAL);
 			return;
 		}
@@ -428,7 +425,7 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 		/* Against the real clock, which the client's shares: the offset
 		 * of drills and simulations moves only what the log records. */
 		switch (replay_guard_check(w->svc->config.replay, frame.nonce, sent_at,
-					   (int64_t)time(NULL))) {
+		                           (int64_t)time(NULL))) {
 		case REPLAY_FRESH:
 			break;
 		case REPLAY_SEEN:
@@ -449,13 +446,13 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 	if (replay_status != PROTO_STATUS_OK) {
 		/* Nothing of a replay is served again, not even its errors. */
 		const uint8_t *id =
-			inner_len >= 1 + PROTO_REQUEST_ID_SIZE ? inner + 1 : no_request_id;
+		        inner_len >= 1 + PROTO_REQUEST_ID_SIZE ? inner + 1 : no_request_id;
 		reply_error(w, id, replay_status);
 		err = VEIL_ERR_ARGUMENT; /* log no items for it */
 	} else if (err != VEIL_OK) {
 		/* Answer under the request id when there is one to read. */
 		const uint8_t *id =
-			inner_len >= 1 + PROTO_REQUEST_ID_SIZE ? inner + 1 : no_request_id;
+		        inner_len >= 1 + PROTO_REQUEST_ID_SIZE ? inner + 1 : no_request_id;
 		reply_error(w, id, status_of(err));
 	} else if (msg.type != PROTO_MSG_INFO && msg.type != PROTO_MSG_LOOKUP) {
 		reply_error(w, msg.request_id, PROTO_STATUS_UNSUPPORTED);
@@ -485,12 +482,12 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 			}
 		}
 		qlog_record(w->svc->config.log, service_now(w->svc), frame.client_key, bits,
-			    w->prefixes, items, w->status);
+		            w->prefixes, items, w->status);
 	}
 
 	if (envelope_seal_reply(frame.client_key, state_transport_secret(state),
-				(const uint8_t *)buf_data(&w->reply_inner),
-				buf_len(&w->reply_inner), reply) != VEIL_OK) {
+	                        (const uint8_t *)buf_data(&w->reply_inner),
+	                        buf_len(&w->reply_inner), reply) != VEIL_OK) {
 		/* A client key that is a small-order point cannot be answered. */
 		buf_reset(reply);
 		envelope_error_frame(reply, PROTO_STATUS_BAD_ENVELOPE);

@@ -53,26 +53,14 @@ note_error(chart *c, veil_err err)
 static void
 append_escaped(chart *c, const char *text)
 {
+	static const char specials[] = "&<>\"'";
+	static const char *const entities[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
 	for (const char *s = text; s != NULL && *s != '\0'; s++) {
-		switch (*s) {
-		case '&':
-			buf_append_str(&c->body, "&amp;");
-			break;
-		case '<':
-			buf_append_str(&c->body, "&lt;");
-			break;
-		case '>':
-			buf_append_str(&c->body, "&gt;");
-			break;
-		case '"':
-			buf_append_str(&c->body, "&quot;");
-			break;
-		case '\'':
-			buf_append_str(&c->body, "&#39;");
-			break;
-		default:
+		const char *special = strchr(specials, *s);
+		if (special != NULL)
+			buf_append_str(&c->body, entities[special - specials]);
+		else
 			buf_append_byte(&c->body, *s);
-		}
 	}
 }
 
@@ -221,11 +209,54 @@ axis_ticks(const chart_axis *a, double *ticks, size_t cap)
 	return n;
 }
 
+/* A line segment, (x1, y1) to (x2, y2). */
+typedef struct segment {
+	double x1, y1, x2, y2;
+} segment;
+
+/*
+ * The ticks of p's x axis (along its bottom) or y axis (along its left
+ * edge): for each, a grid line across the panel, a tick mark outside it,
+ * and the label.
+ */
+static void
+draw_ticks(chart *c, const panel *p, int x_axis)
+{
+	const chart_axis *a = x_axis ? &p->x_axis : &p->y_axis;
+	const double bottom = p->y + p->height;
+	double ticks[64];
+	const size_t n = axis_ticks(a, ticks, sizeof(ticks) / sizeof(ticks[0]));
+	for (size_t i = 0; i < n; i++) {
+		segment grid, mark;
+		double label_x, label_y;
+		if (x_axis) {
+			const double tx = panel_x(p, ticks[i]);
+			grid = (segment){tx, p->y, tx, bottom};
+			mark = (segment){tx, bottom, tx, bottom + TICK_LENGTH};
+			label_x = tx;
+			label_y = bottom + TICK_LENGTH + 11;
+		} else {
+			const double ty = panel_y(p, ticks[i]);
+			grid = (segment){p->x, ty, p->x + p->width, ty};
+			mark = (segment){p->x - TICK_LENGTH, ty, p->x, ty};
+			label_x = p->x - TICK_LENGTH - 2;
+			label_y = ty + 3.5;
+		}
+		buf_printf(&c->body,
+		           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		           "stroke=\"#e5e5e5\"/>\n"
+		           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
+		           "stroke=\"#333333\"/>\n",
+		           grid.x1, grid.y1, grid.x2, grid.y2, mark.x1, mark.y1, mark.x2, mark.y2);
+		tick_label(c, label_x, label_y, x_axis ? "middle" : "end", ticks[i],
+		           a->scale == CHART_LOG10);
+	}
+}
+
 int
 chart_panel(chart *c, double x, double y, double width, double height, const char *title,
             const chart_axis *x_axis, const chart_axis *y_axis)
 {
-	double ticks[64];
 	if (c->panel_count >= CHART_MAX_PANELS || y_axis == NULL || !axis_valid(y_axis) ||
 	    (x_axis != NULL && !axis_valid(x_axis)))
 		return -1;
@@ -254,32 +285,9 @@ chart_panel(chart *c, double x, double y, double width, double height, const cha
 	           "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#ffffff\" "
 	           "stroke=\"#333333\"/>\n",
 	           x, y, width, height);
-	const int y_log = y_axis->scale == CHART_LOG10;
-	const size_t ny = axis_ticks(y_axis, ticks, sizeof(ticks) / sizeof(ticks[0]));
-	for (size_t i = 0; i < ny; i++) {
-		const double ty = panel_y(p, ticks[i]);
-		buf_printf(&c->body,
-		           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-		           "stroke=\"#e5e5e5\"/>\n"
-		           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-		           "stroke=\"#333333\"/>\n",
-		           x, ty, x + width, ty, x - TICK_LENGTH, ty, x, ty);
-		tick_label(c, x - TICK_LENGTH - 2, ty + 3.5, "end", ticks[i], y_log);
-	}
+	draw_ticks(c, p, 0);
 	if (x_axis != NULL) {
-		const int x_log = x_axis->scale == CHART_LOG10;
-		const size_t nx = axis_ticks(x_axis, ticks, sizeof(ticks) / sizeof(ticks[0]));
-		for (size_t i = 0; i < nx; i++) {
-			const double tx = panel_x(p, ticks[i]);
-			buf_printf(&c->body,
-			           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-			           "stroke=\"#e5e5e5\"/>\n"
-			           "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
-			           "stroke=\"#333333\"/>\n",
-			           tx, y, tx, y + height, tx, y + height, tx,
-			           y + height + TICK_LENGTH);
-			tick_label(c, tx, y + height + TICK_LENGTH + 11, "middle", ticks[i], x_log);
-		}
+		draw_ticks(c, p, 1);
 		if (x_axis->label != NULL)
 			text_at(c, x + width / 2, y + height + 36, "middle", 11, NULL,
 			        x_axis->label);
@@ -395,39 +403,49 @@ reference_line(chart *c, double x1, double y1, double x2, double y2, const char 
 	}
 }
 
+/*
+ * A dashed line across panel index where v falls on its y axis
+ * (horizontal) or its x axis (vertical), with its label; nothing when v
+ * falls outside the panel.
+ */
+static void
+reference(chart *c, int index, double v, int vertical, const char *color, const char *label)
+{
+	const panel *p = panel_get(c, index);
+	if (p == NULL)
+		return;
+	const double start = vertical ? p->x : p->y, size = vertical ? p->width : p->height;
+	const double at = vertical ? panel_x(p, v) : panel_y(p, v);
+	if (isnan(at) || at < start - 0.5 || at > start + size + 0.5)
+		return;
+	if (!vertical) {
+		/* The label sits above the line, or below it at the top of the panel. */
+		const double ly = at - 4 < p->y + 10 ? at + 12 : at - 4;
+		reference_line(c, p->x, at, p->x + p->width, at, color, label, p->x + p->width - 4,
+		               ly, "end");
+		return;
+	}
+	reference_line(c, at, p->y, at, p->y + p->height, color, NULL, 0, 0, NULL);
+	if (label != NULL) {
+		/* Along the line, reading upwards, clear of the bottom reference. */
+		char extra[120];
+		const double lx = at - 4, ly = p->y + p->height - 32;
+		snprintf(extra, sizeof(extra), " fill=\"%s\" transform=\"rotate(-90 %.1f %.1f)\"",
+		         safe_color(color), lx, ly);
+		text_at(c, lx, ly, "start", 10, extra, label);
+	}
+}
+
 void
 chart_hline(chart *c, int index, double y, const char *color, const char *label)
 {
-	panel *p = panel_get(c, index);
-	if (p == NULL)
-		return;
-	const double py = panel_y(p, y);
-	if (isnan(py) || py < p->y - 0.5 || py > p->y + p->height + 0.5)
-		return;
-	/* The label sits above the line, or below it at the top of the panel. */
-	const double ly = py - 4 < p->y + 10 ? py + 12 : py - 4;
-	reference_line(c, p->x, py, p->x + p->width, py, color, label, p->x + p->width - 4, ly,
-	               "end");
+	reference(c, index, y, 0, color, label);
 }
 
 void
 chart_vline(chart *c, int index, double x, const char *color, const char *label)
 {
-	panel *p = panel_get(c, index);
-	if (p == NULL)
-		return;
-	const double px = panel_x(p, x);
-	if (isnan(px) || px < p->x - 0.5 || px > p->x + p->width + 0.5)
-		return;
-	reference_line(c, px, p->y, px, p->y + p->height, color, NULL, 0, 0, NULL);
-	if (label != NULL) {
-		/* Along the line, reading upwards, clear of the bottom reference. */
-		char extra[120];
-		const double lx = px - 4, ly = p->y + p->height - 32;
-		snprintf(extra, sizeof(extra), " fill=\"%s\" transform=\"rotate(-90 %.1f %.1f)\"",
-		         safe_color(color), lx, ly);
-		text_at(c, lx, ly, "start", 10, extra, label);
-	}
+	reference(c, index, x, 1, color, label);
 }
 
 void

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "array.h"
 #include "chart.h"
 #include "entry.h"
 #include "json.h"
@@ -84,11 +85,9 @@ exposure_bucket_lead(const uint8_t salt[static EXPOSURE_SALT_SIZE], unsigned pre
 uint32_t
 exposure_truncate(uint32_t lead, unsigned width)
 {
-	if (width == 0)
-		return 0;
-	if (width >= 32)
-		return lead;
-	return lead >> (32 - width);
+	/* The lead's prefix of width bits (entry.h), moved down. */
+	const uint32_t prefix = entry_prefix(lead, width);
+	return width > 0 && width < 32 ? prefix >> (32 - width) : prefix;
 }
 
 /* A digest of width from cut down to width to (to <= from). */
@@ -205,6 +204,53 @@ say(char *why, size_t why_len, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Lines in text: one more than its newlines. */
+static size_t
+count_lines(const char *text, size_t len)
+{
+	size_t lines = 1;
+	for (size_t i = 0; i < len; i++)
+		lines += text[i] == '\n';
+	return lines;
+}
+
+/*
+ * A reader's view of one line that is not blank: v, the line parsed as
+ * JSON, or NULL with parsed the error when it is not JSON.
+ */
+typedef veil_err (*json_line_visitor)(void *reader, const json_value *v, veil_err parsed,
+                                      uint64_t line, char *why, size_t why_len);
+
+/* Hands each line of text that is not blank to visit, until it fails. */
+static veil_err
+for_each_json_line(const char *text, size_t len, json_line_visitor visit, void *reader, char *why,
+                   size_t why_len)
+{
+	line_reader lr = {text, len, 0, 0};
+	const char *line;
+	size_t line_len;
+	veil_err err = VEIL_OK;
+	while (err == VEIL_OK && next_line(&lr, &line, &line_len)) {
+		if (blank(line, line_len))
+			continue;
+		json_value *v = NULL;
+		const veil_err parsed = json_parse(line, line_len, &v);
+		err = visit(reader, v, parsed, lr.number, why, why_len);
+		json_free(v);
+	}
+	return err;
+}
+
+/* Whether v is a JSON object; when not, says so for line. */
+static int
+is_object(const json_value *v, veil_err parsed, uint64_t line, char *why, size_t why_len)
+{
+	if (parsed == VEIL_OK && json_type_of(v) == JSON_OBJECT)
+		return 1;
+	say(why, why_len, "line %llu: not a JSON object", (unsigned long long)line);
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* The log export */
 
@@ -224,22 +270,6 @@ struct exposure_log {
 	uint32_t *items;
 	size_t item_count, item_cap;
 };
-
-static int
-grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap > 0 ? *cap : 64;
-	while (n < need)
-		n *= 2;
-	void *q = realloc(*p, n * size);
-	if (q == NULL)
-		return -1;
-	*p = q;
-	*cap = n;
-	return 0;
-}
 
 static veil_err
 parse_header(const json_value *v, exposure_log_header *h, char *why, size_t why_len)
@@ -319,9 +349,10 @@ parse_entry(exposure_log *log, const json_value *v, uint64_t line, char *why, si
 		    (unsigned long long)line);
 		return VEIL_ERR_PARSE;
 	}
-	if (grow((void **)&log->entries, &log->entry_cap, log->entry_count + 1,
-	         sizeof(log_entry)) != 0 ||
-	    grow((void **)&log->items, &log->item_cap, log->item_count + n, sizeof(uint32_t)) != 0)
+	if (array_reserve((void **)&log->entries, &log->entry_cap, log->entry_count + 1,
+	                  sizeof(log_entry), 64) != VEIL_OK ||
+	    array_reserve((void **)&log->items, &log->item_cap, log->item_count + n,
+	                  sizeof(uint32_t), 64) != VEIL_OK)
 		return VEIL_ERR_NOMEM;
 	for (size_t i = 0; i < n; i++) {
 		uint64_t d;
@@ -347,6 +378,25 @@ parse_entry(exposure_log *log, const json_value *v, uint64_t line, char *why, si
 	return VEIL_OK;
 }
 
+typedef struct log_reader {
+	exposure_log *log;
+	int have_header; /* the first line, the header, is read */
+} log_reader;
+
+static veil_err
+log_line(void *reader, const json_value *v, veil_err parsed, uint64_t line, char *why,
+         size_t why_len)
+{
+	log_reader *r = reader;
+	if (!is_object(v, parsed, line, why, why_len))
+		return parsed == VEIL_ERR_NOMEM || parsed == VEIL_ERR_LIMIT ? parsed
+		                                                            : VEIL_ERR_PARSE;
+	if (r->have_header)
+		return parse_entry(r->log, v, line, why, why_len);
+	r->have_header = 1;
+	return parse_header(v, &r->log->header, why, why_len);
+}
+
 veil_err
 exposure_log_parse(const char *text, size_t len, exposure_log **out, char *why, size_t why_len)
 {
@@ -357,33 +407,9 @@ exposure_log_parse(const char *text, size_t len, exposure_log **out, char *why, 
 	exposure_log *log = calloc(1, sizeof(*log));
 	if (log == NULL)
 		return VEIL_ERR_NOMEM;
-	line_reader lr = {text, len, 0, 0};
-	const char *line;
-	size_t line_len;
-	int have_header = 0;
-	veil_err err = VEIL_OK;
-	while (err == VEIL_OK && next_line(&lr, &line, &line_len)) {
-		if (blank(line, line_len))
-			continue;
-		json_value *v = NULL;
-		err = json_parse(line, line_len, &v);
-		if (err != VEIL_OK || json_type_of(v) != JSON_OBJECT) {
-			say(why, why_len, "line %llu: not a JSON object",
-			    (unsigned long long)lr.number);
-			if (err != VEIL_ERR_NOMEM && err != VEIL_ERR_LIMIT)
-				err = VEIL_ERR_PARSE;
-			json_free(v);
-			break;
-		}
-		if (!have_header) {
-			err = parse_header(v, &log->header, why, why_len);
-			have_header = 1;
-		} else {
-			err = parse_entry(log, v, lr.number, why, why_len);
-		}
-		json_free(v);
-	}
-	if (err == VEIL_OK && !have_header) {
+	log_reader reader = {log, 0};
+	veil_err err = for_each_json_line(text, len, log_line, &reader, why, why_len);
+	if (err == VEIL_OK && !reader.have_header) {
 		say(why, why_len, "no header line: not a log export");
 		err = VEIL_ERR_PARSE;
 	}
@@ -429,6 +455,32 @@ struct exposure_salts {
 	uint8_t *salts; /* guarded, count * 32 */
 };
 
+/* A line {"day": D, "salt": "<64 hex>"}, into the next slot; others are skipped. */
+static veil_err
+salt_line(void *reader, const json_value *v, veil_err parsed, uint64_t line, char *why,
+          size_t why_len)
+{
+	exposure_salts *s = reader;
+	if (!is_object(v, parsed, line, why, why_len))
+		return VEIL_ERR_PARSE;
+	if (json_object_get(v, "salt") == NULL && json_object_get(v, "day") == NULL)
+		return VEIL_OK;
+	size_t hex_len = 0, bin_len = 0;
+	uint64_t day;
+	const char *hex = json_string(json_object_get(v, "salt"), &hex_len);
+	uint8_t *slot = s->salts + s->count * EXPOSURE_SALT_SIZE;
+	if (member_uint(v, "day", UINT32_MAX - 1, &day) != 0 || hex == NULL ||
+	    hex_len != 2 * EXPOSURE_SALT_SIZE ||
+	    sodium_hex2bin(slot, EXPOSURE_SALT_SIZE, hex, hex_len, NULL, &bin_len, NULL) != 0 ||
+	    bin_len != EXPOSURE_SALT_SIZE) {
+		say(why, why_len, "line %llu: a salt needs a day and 64 hex digits",
+		    (unsigned long long)line);
+		return VEIL_ERR_PARSE;
+	}
+	s->days[s->count++] = (uint32_t)day;
+	return VEIL_OK;
+}
+
 veil_err
 exposure_salts_parse(const char *text, size_t len, exposure_salts **out, char *why, size_t why_len)
 {
@@ -436,9 +488,7 @@ exposure_salts_parse(const char *text, size_t len, exposure_salts **out, char *w
 		return VEIL_ERR_ARGUMENT;
 	*out = NULL;
 	say(why, why_len, "%s", "");
-	size_t lines = 1;
-	for (size_t i = 0; i < len; i++)
-		lines += text[i] == '\n';
+	const size_t lines = count_lines(text, len);
 	exposure_salts *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return VEIL_ERR_NOMEM;
@@ -448,38 +498,7 @@ exposure_salts_parse(const char *text, size_t len, exposure_salts **out, char *w
 		exposure_salts_free(s);
 		return VEIL_ERR_NOMEM;
 	}
-	line_reader lr = {text, len, 0, 0};
-	const char *line;
-	size_t line_len;
-	veil_err err = VEIL_OK;
-	while (err == VEIL_OK && next_line(&lr, &line, &line_len)) {
-		if (blank(line, line_len))
-			continue;
-		json_value *v = NULL;
-		if (json_parse(line, line_len, &v) != VEIL_OK || json_type_of(v) != JSON_OBJECT) {
-			say(why, why_len, "line %llu: not a JSON object",
-			    (unsigned long long)lr.number);
-			err = VEIL_ERR_PARSE;
-		} else if (json_object_get(v, "salt") != NULL ||
-		           json_object_get(v, "day") != NULL) {
-			size_t hex_len = 0, bin_len = 0;
-			uint64_t day;
-			const char *hex = json_string(json_object_get(v, "salt"), &hex_len);
-			uint8_t *slot = s->salts + s->count * EXPOSURE_SALT_SIZE;
-			if (member_uint(v, "day", UINT32_MAX - 1, &day) != 0 || hex == NULL ||
-			    hex_len != 2 * EXPOSURE_SALT_SIZE ||
-			    sodium_hex2bin(slot, EXPOSURE_SALT_SIZE, hex, hex_len, NULL, &bin_len,
-			                   NULL) != 0 ||
-			    bin_len != EXPOSURE_SALT_SIZE) {
-				say(why, why_len, "line %llu: a salt needs a day and 64 hex digits",
-				    (unsigned long long)lr.number);
-				err = VEIL_ERR_PARSE;
-			} else {
-				s->days[s->count++] = (uint32_t)day;
-			}
-		}
-		json_free(v);
-	}
+	veil_err err = for_each_json_line(text, len, salt_line, s, why, why_len);
 	/* Insertion sort by day, moving salts with their days; few lines. */
 	for (size_t i = 1; err == VEIL_OK && i < s->count; i++) {
 		for (size_t j = i; j > 0 && s->days[j - 1] >= s->days[j]; j--) {
@@ -553,10 +572,7 @@ exposure_accounts_parse(const char *text, size_t len, uint8_t **keys, size_t *co
 	*keys = NULL;
 	*count = 0;
 	say(why, why_len, "%s", "");
-	size_t lines = 1;
-	for (size_t i = 0; i < len; i++)
-		lines += text[i] == '\n';
-	uint8_t *k = malloc(lines * EXPOSURE_KEY_SIZE);
+	uint8_t *k = malloc(count_lines(text, len) * EXPOSURE_KEY_SIZE);
 	if (k == NULL)
 		return VEIL_ERR_NOMEM;
 	line_reader lr = {text, len, 0, 0};
@@ -679,7 +695,7 @@ intern_add(intern *t, const char *s, size_t n)
 	if ((t->slots == NULL || (t->count + 1) * 2 > t->mask + 1) &&
 	    intern_rehash(t, t->slots == NULL ? 1024 : (t->mask + 1) * 2) != 0)
 		return -1;
-	if (grow((void **)&t->text, &t->cap, t->count + 1, sizeof(char *)) != 0)
+	if (array_reserve((void **)&t->text, &t->cap, t->count + 1, sizeof(char *), 64) != VEIL_OK)
 		return -1;
 	size_t *lens = realloc(t->len, t->cap * sizeof(size_t));
 	if (lens == NULL)
@@ -710,6 +726,35 @@ struct exposure_baseline {
 	size_t count, cap;
 };
 
+static veil_err
+baseline_line_read(void *reader, const json_value *v, veil_err parsed, uint64_t line, char *why,
+                   size_t why_len)
+{
+	exposure_baseline *b = reader;
+	size_t hex_len = 0, handle_len = 0, bin_len = 0;
+	uint8_t key[EXPOSURE_KEY_SIZE];
+	const char *hex, *handle;
+	if (parsed != VEIL_OK || json_number_text(json_object_get(v, "time"), NULL) == NULL ||
+	    (hex = json_string(json_object_get(v, "requester"), &hex_len)) == NULL ||
+	    (handle = json_string(json_object_get(v, "handle"), &handle_len)) == NULL ||
+	    json_string(json_object_get(v, "ip"), NULL) == NULL ||
+	    sodium_hex2bin(key, sizeof(key), hex, hex_len, NULL, &bin_len, NULL) != 0 ||
+	    bin_len != sizeof(key) || hex_len != 2 * sizeof(key)) {
+		say(why, why_len, "line %llu: a baseline line needs time, requester, ip and handle",
+		    (unsigned long long)line);
+		return VEIL_ERR_PARSE;
+	}
+	if (array_reserve((void **)&b->lines, &b->cap, b->count + 1, sizeof(baseline_line), 64) !=
+	    VEIL_OK)
+		return VEIL_ERR_NOMEM;
+	const int64_t r = intern_add(&b->requesters, (const char *)key, sizeof(key));
+	const int64_t h = intern_add(&b->handles, handle, handle_len);
+	if (r < 0 || h < 0)
+		return VEIL_ERR_NOMEM;
+	b->lines[b->count++] = (baseline_line){(uint32_t)r, (uint32_t)h};
+	return VEIL_OK;
+}
+
 veil_err
 exposure_baseline_parse(const char *text, size_t len, exposure_baseline **out, char *why,
                         size_t why_len)
@@ -721,43 +766,7 @@ exposure_baseline_parse(const char *text, size_t len, exposure_baseline **out, c
 	exposure_baseline *b = calloc(1, sizeof(*b));
 	if (b == NULL)
 		return VEIL_ERR_NOMEM;
-	line_reader lr = {text, len, 0, 0};
-	const char *line;
-	size_t line_len;
-	veil_err err = VEIL_OK;
-	while (err == VEIL_OK && next_line(&lr, &line, &line_len)) {
-		if (blank(line, line_len))
-			continue;
-		json_value *v = NULL;
-		size_t hex_len = 0, handle_len = 0, bin_len = 0;
-		uint8_t key[EXPOSURE_KEY_SIZE];
-		const char *hex, *handle;
-		if (json_parse(line, line_len, &v) != VEIL_OK ||
-		    json_number_text(json_object_get(v, "time"), NULL) == NULL ||
-		    (hex = json_string(json_object_get(v, "requester"), &hex_len)) == NULL ||
-		    (handle = json_string(json_object_get(v, "handle"), &handle_len)) == NULL ||
-		    json_string(json_object_get(v, "ip"), NULL) == NULL ||
-		    sodium_hex2bin(key, sizeof(key), hex, hex_len, NULL, &bin_len, NULL) != 0 ||
-		    bin_len != sizeof(key) || hex_len != 2 * sizeof(key)) {
-			say(why, why_len,
-			    "line %llu: a baseline line needs time, requester, ip and "
-			    "handle",
-			    (unsigned long long)lr.number);
-			err = VEIL_ERR_PARSE;
-		} else if (grow((void **)&b->lines, &b->cap, b->count + 1, sizeof(baseline_line)) !=
-		           0) {
-			err = VEIL_ERR_NOMEM;
-		} else {
-			const int64_t r =
-			        intern_add(&b->requesters, (const char *)key, sizeof(key));
-			const int64_t h = intern_add(&b->handles, handle, handle_len);
-			if (r < 0 || h < 0)
-				err = VEIL_ERR_NOMEM;
-			else
-				b->lines[b->count++] = (baseline_line){(uint32_t)r, (uint32_t)h};
-		}
-		json_free(v);
-	}
+	veil_err err = for_each_json_line(text, len, baseline_line_read, b, why, why_len);
 	if (err != VEIL_OK) {
 		exposure_baseline_free(b);
 		return err;
@@ -784,6 +793,13 @@ static int
 compare_u32(const void *a, const void *b)
 {
 	const uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int
+compare_u64(const void *a, const void *b)
+{
+	const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
 }
 
@@ -818,10 +834,6 @@ constant_stat(double v, uint64_t n)
 /* ------------------------------------------------------------------ */
 /* Analysis of a veil log */
 
-typedef struct lead_prefix {
-	uint32_t lead, prefix;
-} lead_prefix;
-
 typedef struct width_table {
 	uint32_t *by_prefix; /* 2^p leads, by prefix index */
 	uint32_t *leads;     /* sorted leads */
@@ -854,20 +866,12 @@ typedef struct analysis {
 	size_t interval_cap;
 } analysis;
 
-static int
-compare_lead_prefix(const void *a, const void *b)
-{
-	const lead_prefix *x = a, *y = b;
-	if (x->lead != y->lead)
-		return x->lead < y->lead ? -1 : 1;
-	return x->prefix < y->prefix ? -1 : x->prefix > y->prefix;
-}
-
 static veil_err
 width_table_build(width_table *w, const uint8_t *salt, unsigned p)
 {
 	const size_t n = (size_t)1 << p;
-	lead_prefix *pairs = malloc(n * sizeof(*pairs));
+	/* lead << 32 | prefix: sorted by lead, then by prefix */
+	uint64_t *pairs = malloc(n * sizeof(*pairs));
 	w->by_prefix = malloc(n * sizeof(uint32_t));
 	w->leads = malloc(n * sizeof(uint32_t));
 	w->prefixes = malloc(n * sizeof(uint32_t));
@@ -888,18 +892,26 @@ width_table_build(width_table *w, const uint8_t *salt, unsigned p)
 		crypto_auth_hmacsha256_update(&st, field, sizeof(field));
 		crypto_auth_hmacsha256_final(&st, mac);
 		w->by_prefix[i] = get_be32(mac);
-		pairs[i] = (lead_prefix){w->by_prefix[i], prefix};
+		pairs[i] = (uint64_t)w->by_prefix[i] << 32 | prefix;
 	}
 	sodium_memzero(&base, sizeof(base));
 	sodium_memzero(&st, sizeof(st));
 	sodium_memzero(mac, sizeof(mac));
-	qsort(pairs, n, sizeof(*pairs), compare_lead_prefix);
+	qsort(pairs, n, sizeof(*pairs), compare_u64);
 	for (size_t i = 0; i < n; i++) {
-		w->leads[i] = pairs[i].lead;
-		w->prefixes[i] = pairs[i].prefix;
+		w->leads[i] = (uint32_t)(pairs[i] >> 32);
+		w->prefixes[i] = (uint32_t)pairs[i];
 	}
 	free(pairs);
 	return VEIL_OK;
+}
+
+static void
+width_table_free(width_table *w)
+{
+	free(w->by_prefix);
+	free(w->leads);
+	free(w->prefixes);
 }
 
 static void
@@ -907,11 +919,8 @@ day_tables_free(day_tables *d)
 {
 	free(d->account_leads);
 	free(d->account_sorted);
-	for (unsigned p = 0; p <= EXPOSURE_MAX_PREFIX_BITS; p++) {
-		free(d->width[p].by_prefix);
-		free(d->width[p].leads);
-		free(d->width[p].prefixes);
-	}
+	for (unsigned p = 0; p <= EXPOSURE_MAX_PREFIX_BITS; p++)
+		width_table_free(&d->width[p]);
 	for (unsigned w = 0; w <= MEMO_MAX_WIDTH; w++)
 		free(d->memo[w]);
 	free(d->memo_registered);
@@ -1018,8 +1027,9 @@ handle_measure(analysis *an, const day_tables *d, unsigned width, uint32_t value
 		const size_t n = (size_t)1 << p;
 		const size_t first = lower_bound32(w->leads, n, lo),
 		             last = lower_bound32(w->leads, n, hi);
-		if (grow((void **)&an->intervals, &an->interval_cap, count + (last - first),
-		         sizeof(an->intervals[0])) != 0) {
+		if (array_reserve((void **)&an->intervals, &an->interval_cap,
+		                  count + (last - first), sizeof(an->intervals[0]),
+		                  64) != VEIL_OK) {
 			an->error = VEIL_ERR_NOMEM;
 			return NAN;
 		}
@@ -1051,20 +1061,31 @@ handle_measure(analysis *an, const day_tables *d, unsigned width, uint32_t value
 	return (double)covered / ldexp(1.0, 32) * (double)v->universe;
 }
 
+/*
+ * A memo of 2^width figures, each NaN (not known yet); NULL, with
+ * an->error set, when memory runs out.
+ */
+static double *
+memo_new(analysis *an, unsigned width)
+{
+	const size_t n = (size_t)1 << width;
+	double *memo = malloc(n * sizeof(double));
+	if (memo == NULL) {
+		an->error = VEIL_ERR_NOMEM;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		memo[i] = NAN;
+	return memo;
+}
+
 static double
 handle_measure_memo(analysis *an, day_tables *d, unsigned width, uint32_t value)
 {
 	if (width > MEMO_MAX_WIDTH)
 		return handle_measure(an, d, width, value, NULL);
-	if (d->memo[width] == NULL) {
-		const size_t n = (size_t)1 << width;
-		if ((d->memo[width] = malloc(n * sizeof(double))) == NULL) {
-			an->error = VEIL_ERR_NOMEM;
-			return NAN;
-		}
-		for (size_t i = 0; i < n; i++)
-			d->memo[width][i] = NAN;
-	}
+	if (d->memo[width] == NULL && (d->memo[width] = memo_new(an, width)) == NULL)
+		return NAN;
 	if (isnan(d->memo[width][value]))
 		d->memo[width][value] = handle_measure(an, d, width, value, NULL);
 	return d->memo[width][value];
@@ -1079,14 +1100,9 @@ registered_memo(analysis *an, day_tables *d, unsigned width, uint32_t value)
 		return registered;
 	}
 	if (d->memo_registered == NULL || d->memo_registered_width != width) {
-		const size_t n = (size_t)1 << width;
 		free(d->memo_registered);
-		if ((d->memo_registered = malloc(n * sizeof(double))) == NULL) {
-			an->error = VEIL_ERR_NOMEM;
+		if ((d->memo_registered = memo_new(an, width)) == NULL)
 			return NAN;
-		}
-		for (size_t i = 0; i < n; i++)
-			d->memo_registered[i] = NAN;
 		d->memo_registered_width = width;
 	}
 	if (isnan(d->memo_registered[value])) {
@@ -1161,6 +1177,39 @@ static double
 bits(double population, double anonymity)
 {
 	return anonymity > 0 && population > anonymity ? log2(population / anonymity) : 0.0;
+}
+
+/* A share, NaN when there is nothing to share. */
+static double
+rate(uint64_t part, uint64_t whole)
+{
+	return whole > 0 ? (double)part / (double)whole : NAN;
+}
+
+/* The pair test's positives: pairs shown, among the true and the false ones. */
+typedef struct pair_tally {
+	uint64_t true_shown, false_shown;
+} pair_tally;
+
+/* Counts one suspected pair in f and t: its truth, and whether it is shown. */
+static void
+pair_count_one(exposure_figures *f, pair_tally *t, int looked_up, int shown)
+{
+	if (looked_up) {
+		f->true_pairs++;
+		t->true_shown += (uint64_t)shown;
+	} else {
+		f->false_pairs++;
+		t->false_shown += (uint64_t)shown;
+	}
+}
+
+/* The true and false positive rates of the pairs counted. */
+static void
+pair_rates(exposure_figures *f, const pair_tally *t)
+{
+	f->tpr = rate(t->true_shown, f->true_pairs);
+	f->fpr = rate(t->false_shown, f->false_pairs);
 }
 
 /* The figures of an adversary holding no usable salt. */
@@ -1341,25 +1390,19 @@ exposure_analyze(const exposure_view *view, const exposure_pair *pairs, size_t p
 		goto out;
 
 	f->pair_test_possible = 1;
-	uint64_t tp = 0, fp = 0, tp_salted = 0;
+	pair_tally tally = {0, 0};
+	uint64_t tp_salted = 0;
 	for (size_t i = 0; i < pair_count; i++) {
 		const int shown = pair_shown(&an, &pairs[i]);
-		if (pairs[i].looked_up) {
-			f->true_pairs++;
-			tp += shown;
-			if (exposure_salts_get(view->salts, pairs[i].last_day) != NULL) {
-				f->true_pairs_salted++;
-				tp_salted += shown;
-			}
-		} else {
-			f->false_pairs++;
-			fp += shown;
+		pair_count_one(f, &tally, pairs[i].looked_up, shown);
+		if (pairs[i].looked_up &&
+		    exposure_salts_get(view->salts, pairs[i].last_day) != NULL) {
+			f->true_pairs_salted++;
+			tp_salted += shown;
 		}
 	}
-	f->tpr = f->true_pairs > 0 ? (double)tp / (double)f->true_pairs : NAN;
-	f->fpr = f->false_pairs > 0 ? (double)fp / (double)f->false_pairs : NAN;
-	f->tpr_salted =
-	        f->true_pairs_salted > 0 ? (double)tp_salted / (double)f->true_pairs_salted : NAN;
+	pair_rates(f, &tally);
+	f->tpr_salted = rate(tp_salted, f->true_pairs_salted);
 out:
 	for (size_t i = 0; i < an.day_count; i++)
 		day_tables_free(&an.days[i]);
@@ -1405,9 +1448,7 @@ exposure_infer_prefix_widths(const exposure_log *log, const exposure_salts *salt
 					fits = count_in_range(w.leads, (size_t)1 << p, lo, hi) > 0;
 				}
 			}
-			free(w.by_prefix);
-			free(w.leads);
-			free(w.prefixes);
+			width_table_free(&w);
 		}
 		if (fits)
 			mask |= (uint64_t)1 << p;
@@ -1422,13 +1463,6 @@ static int
 compare_key(const void *a, const void *b)
 {
 	return memcmp(a, b, EXPOSURE_KEY_SIZE);
-}
-
-static int
-compare_u64(const void *a, const void *b)
-{
-	const uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
 }
 
 veil_err
@@ -1498,7 +1532,7 @@ exposure_analyze_baseline(const exposure_baseline *b, const uint8_t *accounts, s
 
 	/* The pair test: a line names this requester and this handle. */
 	f->pair_test_possible = 1;
-	uint64_t tp = 0, fp = 0;
+	pair_tally tally = {0, 0};
 	for (size_t i = 0; i < pair_count; i++) {
 		const exposure_pair *p = &pairs[i];
 		const int64_t r =
@@ -1512,16 +1546,9 @@ exposure_analyze_baseline(const exposure_baseline *b, const uint8_t *accounts, s
 			found = bsearch(&want, shown, b->count, sizeof(uint64_t), compare_u64) !=
 			        NULL;
 		}
-		if (p->looked_up) {
-			f->true_pairs++;
-			tp += found;
-		} else {
-			f->false_pairs++;
-			fp += found;
-		}
+		pair_count_one(f, &tally, p->looked_up, found);
 	}
-	f->tpr = f->true_pairs > 0 ? (double)tp / (double)f->true_pairs : NAN;
-	f->fpr = f->false_pairs > 0 ? (double)fp / (double)f->false_pairs : NAN;
+	pair_rates(f, &tally);
 	f->true_pairs_salted = f->true_pairs;
 	f->tpr_salted = f->tpr;
 	err = VEIL_OK;
@@ -1728,22 +1755,33 @@ json_number(buf *out, double v)
 		buf_append_str(out, "null");
 }
 
+/* ,"name":v */
+static void
+json_field(buf *out, const char *name, double v)
+{
+	buf_printf(out, ",\"%s\":", name);
+	json_number(out, v);
+}
+
+/* "median":m,"p5":a,"p95":b: the figures every stat shows. */
+static void
+json_quantiles(buf *out, const exposure_stat *s)
+{
+	buf_append_str(out, "\"median\":");
+	json_number(out, s->median);
+	json_field(out, "p5", s->p5);
+	json_field(out, "p95", s->p95);
+}
+
 static void
 json_stat(buf *out, const char *name, const exposure_stat *s, double expected, int measured)
 {
-	buf_printf(out, "\"%s\":{\"median\":", name);
-	json_number(out, s->median);
-	buf_append_str(out, ",\"p5\":");
-	json_number(out, s->p5);
-	buf_append_str(out, ",\"p95\":");
-	json_number(out, s->p95);
-	buf_append_str(out, ",\"min\":");
-	json_number(out, s->min);
+	buf_printf(out, "\"%s\":{", name);
+	json_quantiles(out, s);
+	json_field(out, "min", s->min);
 	buf_printf(out, ",\"count\":%llu", (unsigned long long)s->count);
-	if (!isnan(expected)) {
-		buf_append_str(out, ",\"expected\":");
-		json_number(out, expected);
-	}
+	if (!isnan(expected))
+		json_field(out, "expected", expected);
 	if (measured >= 0)
 		buf_printf(out, ",\"measured\":%s", measured ? "true" : "false");
 	buf_append_byte(out, '}');
@@ -1757,12 +1795,8 @@ json_by_width(buf *out, const char *name, const exposure_stat *by_width)
 	for (unsigned w = 0; w <= EXPOSURE_MAX_WIDTH; w++) {
 		if (by_width[w].count == 0)
 			continue;
-		buf_printf(out, "%s{\"bits\":%u,\"median\":", first ? "" : ",", w);
-		json_number(out, by_width[w].median);
-		buf_append_str(out, ",\"p5\":");
-		json_number(out, by_width[w].p5);
-		buf_append_str(out, ",\"p95\":");
-		json_number(out, by_width[w].p95);
+		buf_printf(out, "%s{\"bits\":%u,", first ? "" : ",", w);
+		json_quantiles(out, &by_width[w]);
 		buf_append_byte(out, '}');
 		first = 0;
 	}
@@ -1785,12 +1819,10 @@ json_row(buf *out, const exposure_row *row)
 	buf_append_byte(out, ',');
 	json_stat(out, "handle_anonymity", &f->handle, f->handle_expected, 1);
 	if (f->pair_test_possible) {
-		buf_append_str(out, ",\"pair_test\":{\"possible\":true,\"tpr\":");
-		json_number(out, f->tpr);
-		buf_append_str(out, ",\"fpr\":");
-		json_number(out, f->fpr);
-		buf_append_str(out, ",\"tpr_salted_days\":");
-		json_number(out, f->tpr_salted);
+		buf_append_str(out, ",\"pair_test\":{\"possible\":true");
+		json_field(out, "tpr", f->tpr);
+		json_field(out, "fpr", f->fpr);
+		json_field(out, "tpr_salted_days", f->tpr_salted);
 		buf_printf(out,
 		           ",\"true_pairs\":%llu,\"false_pairs\":%llu,\"true_pairs_salted_days\":%"
 		           "llu}",
@@ -1801,14 +1833,10 @@ json_row(buf *out, const exposure_row *row)
 		               ",\"pair_test\":{\"possible\":false,\"why\":\"no test possible: "
 		               "no salt for any entry's day\"}");
 	}
-	buf_append_str(out, ",\"bits_per_entry\":");
-	json_number(out, f->bits_per_entry);
-	buf_append_str(out, ",\"bits_per_lookup\":");
-	json_number(out, f->bits_per_lookup);
-	buf_append_str(out, ",\"bytes_per_lookup\":");
-	json_number(out, f->bytes_per_lookup);
-	buf_append_str(out, ",\"export_bytes_per_lookup\":");
-	json_number(out, f->export_bytes_per_lookup);
+	json_field(out, "bits_per_entry", f->bits_per_entry);
+	json_field(out, "bits_per_lookup", f->bits_per_lookup);
+	json_field(out, "bytes_per_lookup", f->bytes_per_lookup);
+	json_field(out, "export_bytes_per_lookup", f->export_bytes_per_lookup);
 	if (f->has_registered) {
 		buf_append_byte(out, ',');
 		json_stat(out, "registered_candidates", &f->registered, NAN, -1);

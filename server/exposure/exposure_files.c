@@ -25,90 +25,80 @@ say(char *why, size_t why_len, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Reads path; on failure says why and returns VEIL_ERR_SYSTEM. */
+/* What a file holds: which exposure_*_parse() reads it. */
+typedef enum file_kind { FILE_LOG, FILE_SALTS, FILE_ACCOUNTS, FILE_BASELINE } file_kind;
+
+/*
+ * Reads path and parses it as kind into out (an exposure_log **,
+ * exposure_salts **, uint8_t ** with *count, or exposure_baseline **).
+ * On error why holds the file's name and the reason.
+ */
 static veil_err
-read_text(const char *path, char **text, size_t *len, char *why, size_t why_len)
-{
-	if (file_read_all(path, EXPOSURE_MAX_FILE, text, len) != 0) {
-		say(why, why_len, "cannot read %s: %s", path, strerror(errno));
-		return VEIL_ERR_SYSTEM;
-	}
-	return VEIL_OK;
-}
-
-/* Prefixes why (the parser's reason) with the file's name and the error. */
-static void
-name_file(const char *path, veil_err err, char *why, size_t why_len)
-{
-	char reason[160];
-	snprintf(reason, sizeof(reason), "%s", why);
-	say(why, why_len, "%s: %s: %s", path, veil_strerror(err), reason);
-}
-
-veil_err
-exposure_log_load(const char *path, exposure_log **out, uint64_t *bytes, char *why,
-                  size_t why_len)
+load(const char *path, file_kind kind, void *out, size_t *count, uint64_t *bytes, char *why,
+     size_t why_len)
 {
 	char *text = NULL;
 	size_t len = 0;
-	*out = NULL;
-	veil_err err = read_text(path, &text, &len, why, why_len);
-	if (err != VEIL_OK)
-		return err;
-	if ((err = exposure_log_parse(text, len, out, why, why_len)) != VEIL_OK)
-		name_file(path, err, why, why_len);
-	else if (bytes != NULL)
+	if (file_read_all(path, EXPOSURE_MAX_FILE, &text, &len) != 0) {
+		say(why, why_len, "cannot read %s: %s", path, strerror(errno));
+		return VEIL_ERR_SYSTEM;
+	}
+	veil_err err = VEIL_ERR_ARGUMENT;
+	switch (kind) {
+	case FILE_LOG:
+		err = exposure_log_parse(text, len, out, why, why_len);
+		break;
+	case FILE_SALTS:
+		err = exposure_salts_parse(text, len, out, why, why_len);
+		break;
+	case FILE_ACCOUNTS:
+		err = exposure_accounts_parse(text, len, out, count, why, why_len);
+		break;
+	case FILE_BASELINE:
+		err = exposure_baseline_parse(text, len, out, why, why_len);
+		break;
+	}
+	if (err != VEIL_OK) {
+		/* Prefixes the parser's reason with the file's name and the error. */
+		char reason[160];
+		snprintf(reason, sizeof(reason), "%s", why);
+		say(why, why_len, "%s: %s: %s", path, veil_strerror(err), reason);
+	} else if (bytes != NULL) {
 		*bytes = len;
+	}
+	if (kind == FILE_SALTS)
+		sodium_memzero(text, len); /* the salts are secret */
 	free(text);
 	return err;
+}
+
+veil_err
+exposure_log_load(const char *path, exposure_log **out, uint64_t *bytes, char *why, size_t why_len)
+{
+	*out = NULL;
+	return load(path, FILE_LOG, out, NULL, bytes, why, why_len);
 }
 
 veil_err
 exposure_salts_load(const char *path, exposure_salts **out, char *why, size_t why_len)
 {
-	char *text = NULL;
-	size_t len = 0;
 	*out = NULL;
-	veil_err err = read_text(path, &text, &len, why, why_len);
-	if (err != VEIL_OK)
-		return err;
-	if ((err = exposure_salts_parse(text, len, out, why, why_len)) != VEIL_OK)
-		name_file(path, err, why, why_len);
-	sodium_memzero(text, len);
-	free(text);
-	return err;
+	return load(path, FILE_SALTS, out, NULL, NULL, why, why_len);
 }
 
 veil_err
-exposure_accounts_load(const char *path, uint8_t **keys, size_t *count, char *why,
-                       size_t why_len)
+exposure_accounts_load(const char *path, uint8_t **keys, size_t *count, char *why, size_t why_len)
 {
-	char *text = NULL;
-	size_t len = 0;
 	*keys = NULL;
 	*count = 0;
-	veil_err err = read_text(path, &text, &len, why, why_len);
-	if (err != VEIL_OK)
-		return err;
-	if ((err = exposure_accounts_parse(text, len, keys, count, why, why_len)) != VEIL_OK)
-		name_file(path, err, why, why_len);
-	free(text);
-	return err;
+	return load(path, FILE_ACCOUNTS, keys, count, NULL, why, why_len);
 }
 
 veil_err
 exposure_baseline_load(const char *path, exposure_baseline **out, char *why, size_t why_len)
 {
-	char *text = NULL;
-	size_t len = 0;
 	*out = NULL;
-	veil_err err = read_text(path, &text, &len, why, why_len);
-	if (err != VEIL_OK)
-		return err;
-	if ((err = exposure_baseline_parse(text, len, out, why, why_len)) != VEIL_OK)
-		name_file(path, err, why, why_len);
-	free(text);
-	return err;
+	return load(path, FILE_BASELINE, out, NULL, NULL, why, why_len);
 }
 
 size_t
