@@ -10,21 +10,24 @@
 
 #include <sodium.h>
 
+#include "cli.h"
 #include "oprf.h"
+
+#define PROGRAM "veil-oprf-demo"
 
 #define MAX_CONTACTS 4
 
 static const char *const registered[] = {
-	"tel:+14155550100",
-	"mailto:ann@example.org",
-	"tel:+442079460018",
+        "tel:+14155550100",
+        "mailto:ann@example.org",
+        "tel:+442079460018",
 };
 
 static const char *const contacts[MAX_CONTACTS] = {
-	"tel:+14155550100",
-	"mailto:bob@example.net",
-	"mailto:ann@example.org",
-	"tel:+14155550199",
+        "tel:+14155550100",
+        "mailto:bob@example.net",
+        "mailto:ann@example.org",
+        "tel:+14155550199",
 };
 
 /* First 8 bytes in hex: enough to tell values apart on screen. */
@@ -38,29 +41,24 @@ fingerprint(const uint8_t *b, char out[17])
 static int
 fail(const char *step, veil_err err)
 {
-	fprintf(stderr, "veil-oprf-demo: %s: %s\n", step, veil_strerror(err));
+	cli_error(PROGRAM, "%s: %s", step, veil_strerror(err));
 	return 1;
 }
 
 static void
-usage(FILE *to)
+print_help(void)
 {
-	fprintf(to, "usage: veil-oprf-demo [--help]\n\n"
-		    "Runs one RFC 9497 VOPRF round trip (ristretto255-SHA512) between a client\n"
-		    "and a server in this process and prints each step.\n");
+	printf("Runs one RFC 9497 VOPRF round trip (ristretto255-SHA512) between a client\n"
+	       "and a server in this process and prints each step.\n");
 }
 
 int
 main(int argc, char **argv)
 {
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		usage(stdout);
-		return 0;
-	}
-	if (argc != 1) {
-		usage(stderr);
-		return 2;
-	}
+	static const cli_command cmd = {PROGRAM, "[--help | --version]", NULL};
+	const int parsed = cli_parse_options(&cmd, argc, argv, print_help);
+	if (parsed >= 0)
+		return parsed;
 	if (veil_crypto_init() != VEIL_OK)
 		return fail("init", VEIL_ERR_CRYPTO);
 
@@ -90,7 +88,7 @@ main(int argc, char **argv)
 	for (size_t i = 0; i < 3; i++) {
 		const char *h = registered[i];
 		if ((err = oprf_evaluate(ctx, key, NULL, 0, (const uint8_t *)h, strlen(h),
-					 registry[i])) != VEIL_OK) {
+		                         registry[i])) != VEIL_OK) {
 			fail("registry", err);
 			goto out;
 		}
@@ -109,17 +107,18 @@ main(int argc, char **argv)
 		inputs[i] = (const uint8_t *)contacts[i];
 		input_lens[i] = strlen(contacts[i]);
 		if ((err = oprf_blind(ctx, inputs[i], input_lens[i], NULL, blinds + i * ns,
-				      blinded + i * ne)) != VEIL_OK) {
+		                      blinded + i * ne)) != VEIL_OK) {
 			fail("blind", err);
 			goto out;
 		}
-		printf("           %-24s -> B %s...\n", contacts[i], fingerprint(blinded + i * ne, fp));
+		printf("           %-24s -> B %s...\n", contacts[i],
+		       fingerprint(blinded + i * ne, fp));
 	}
 
 	/* 4. The server evaluates what it receives: elements only. */
 	uint8_t proof[OPRF_MAX_PROOF_SIZE];
 	if ((err = oprf_blind_evaluate(ctx, key, NULL, 0, MAX_CONTACTS, blinded, evaluated, NULL,
-				       proof)) != VEIL_OK) {
+	                               proof)) != VEIL_OK) {
 		fail("blind evaluate", err);
 		goto out;
 	}
@@ -130,7 +129,7 @@ main(int argc, char **argv)
 	/* 5. The client verifies, unblinds and matches. */
 	uint8_t outputs[MAX_CONTACTS * OPRF_MAX_HASH_SIZE];
 	if ((err = oprf_finalize(ctx, pk, NULL, 0, MAX_CONTACTS, inputs, input_lens, blinds,
-				 blinded, evaluated, proof, outputs)) != VEIL_OK) {
+	                         blinded, evaluated, proof, outputs)) != VEIL_OK) {
 		fail("finalize", err);
 		goto out;
 	}
@@ -146,7 +145,7 @@ main(int argc, char **argv)
 	/* 6. A server that cheats is caught. */
 	proof[0] ^= 1;
 	err = oprf_finalize(ctx, pk, NULL, 0, MAX_CONTACTS, inputs, input_lens, blinds, blinded,
-			    evaluated, proof, outputs);
+	                    evaluated, proof, outputs);
 	printf("\n6. client   with one bit of the proof flipped: %s\n",
 	       err == VEIL_ERR_VERIFY ? "rejected (proof verification failed)" : "NOT REJECTED");
 	rc = err == VEIL_ERR_VERIFY ? 0 : 1;

@@ -1,13 +1,16 @@
 /*
  * veil: the command-line client. A flat table of subcommands over
- * libveil-client.
+ * libveil-client, each with its own options and --help.
  *
  *   veil keygen [--out FILE]
  *   veil lookup --server URL --server-key HEX|FILE [options] [FILE|-]
+ *
+ * Exit status: 0 done, 1 failed, 2 usage error.
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,36 +20,38 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "cli.h"
 #include "contacts.h"
 #include "json.h"
 #include "keyfile.h"
 #include "veil_client.h"
 
+#define PROGRAM         "veil"
 #define CLIENT_KEY_KIND "veil-client-key-v1"
-#define MAX_INPUT_SIZE ((size_t)64 << 20)
+#define MAX_INPUT_SIZE  ((size_t)64 << 20)
 
-static const char *program = "veil";
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Reports a usage error; returns the exit status for one. */
-static int
-usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s: ", program);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	return 2;
-}
+/*
+ * The options of the commands. cli_parse() writes them through each
+ * command's table (below the command table's types) before it runs;
+ * veil runs one command, so they start at their defaults.
+ */
+static struct {
+	const char *out;        /* keygen */
+	const char *server;     /* lookup, and the rest */
+	const char *server_key; /* 64 hex digits or a file */
+	const char *client_key;
+	const char *region;
+	uint32_t prefix_bits; /* 0: the server's recommendation */
+	uint32_t timeout;     /* seconds per request */
+	bool json;
+} opt = {.timeout = 10};
 
 /* ---- key files ---- */
 
-/* $XDG_CONFIG_HOME/veil/client.key, or ~/.config/veil/client.key. */
+/* $XDG_CONFIG_HOME/veil/client.key, or ~/.config/veil/client.key; the
+ * directories are made. 0 or -1. */
 static int
-default_key_path(char *out, size_t cap, int create_dirs)
+default_key_path(char out[PATH_MAX])
 {
 	const char *xdg = getenv("XDG_CONFIG_HOME");
 	const char *home = getenv("HOME");
@@ -60,21 +65,33 @@ default_key_path(char *out, size_t cap, int create_dirs)
 		return -1;
 	if (n < 0 || (size_t)n >= sizeof(dir))
 		return -1;
-	if (create_dirs) {
-		/* The parent of veil/ may be missing too (a fresh ~/.config). */
-		char parent[PATH_MAX];
-		memcpy(parent, dir, (size_t)n + 1);
-		char *slash = strrchr(parent, '/');
-		if (slash != NULL && slash != parent) {
-			*slash = '\0';
-			if (mkdir(parent, 0700) != 0 && errno != EEXIST)
-				return -1;
-		}
-		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+	/* The parent of veil/ may be missing too (a fresh ~/.config). */
+	char parent[PATH_MAX];
+	memcpy(parent, dir, (size_t)n + 1);
+	char *slash = strrchr(parent, '/');
+	if (slash != NULL && slash != parent) {
+		*slash = '\0';
+		if (mkdir(parent, 0700) != 0 && errno != EEXIST)
 			return -1;
 	}
-	n = snprintf(out, cap, "%s/client.key", dir);
-	return n < 0 || (size_t)n >= cap ? -1 : 0;
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return -1;
+	n = snprintf(out, PATH_MAX, "%s/client.key", dir);
+	return n < 0 || n >= PATH_MAX ? -1 : 0;
+}
+
+/* The key file given with option, or else the default one (written to path);
+ * NULL after the message when there is no config directory. */
+static const char *
+key_path(const cli_command *cmd, const char *given, const char *option, char path[PATH_MAX])
+{
+	if (given != NULL)
+		return given;
+	if (default_key_path(path) != 0) {
+		cli_error(cmd->name, "cannot find a config directory; use %s FILE", option);
+		return NULL;
+	}
+	return path;
 }
 
 /* Makes a key pair, writes the secret to path, prints nothing. */
@@ -90,52 +107,31 @@ make_key(const char *path, uint8_t public_out[VEIL_KEY_SIZE])
 	return err;
 }
 
+/* The public key as 64 hex digits, a line of its own. */
 static void
-print_hex_line(FILE *to, const char *label, const uint8_t *b, size_t n)
+print_public_key(FILE *to, const uint8_t public_key[VEIL_KEY_SIZE])
 {
-	char hex[2 * 64 + 1];
-	sodium_bin2hex(hex, sizeof(hex), b, n);
-	if (label != NULL)
-		fprintf(to, "%s %s\n", label, hex);
-	else
-		fprintf(to, "%s\n", hex);
+	char hex[2 * VEIL_KEY_SIZE + 1];
+	sodium_bin2hex(hex, sizeof(hex), public_key, VEIL_KEY_SIZE);
+	fprintf(to, "%s\n", hex);
 }
 
 static int
-cmd_keygen(int argc, char **argv)
+cmd_keygen(const cli_command *cmd, int argc, char **argv)
 {
-	const char *out = NULL;
 	char path[PATH_MAX];
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			printf("usage: veil keygen [--out FILE]\n\n"
-			       "Makes a client key (X25519), writes the secret to FILE (mode 0600;\n"
-			       "default $XDG_CONFIG_HOME/veil/client.key), and prints the public key\n"
-			       "as 64 hex digits: that is what a server operator enrols.\n"
-			       "Never overwrites an existing key file.\n");
-			return 0;
-		}
-		if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
-			out = argv[++i];
-		else
-			return usage_error("keygen: unknown argument %s; see veil keygen --help",
-					   argv[i]);
-	}
-	if (out == NULL) {
-		if (default_key_path(path, sizeof(path), 1) != 0) {
-			fprintf(stderr, "veil: cannot find a config directory; use --out FILE\n");
-			return 1;
-		}
-		out = path;
-	}
+	const char *out = key_path(cmd, opt.out, "--out", path);
+	if (out == NULL)
+		return 1;
 	uint8_t public_key[VEIL_KEY_SIZE];
 	veil_err err = make_key(out, public_key);
 	if (err != VEIL_OK) {
-		fprintf(stderr, "veil: cannot write key %s: %s%s%s\n", out, veil_strerror(err),
-			err == VEIL_ERR_SYSTEM ? ": " : "", err == VEIL_ERR_SYSTEM ? strerror(errno) : "");
+		cli_error(cmd->name, "cannot write key %s: %s%s%s", out, veil_strerror(err),
+		          err == VEIL_ERR_SYSTEM ? ": " : "",
+		          err == VEIL_ERR_SYSTEM ? strerror(errno) : "");
 		return 1;
 	}
-	print_hex_line(stdout, NULL, public_key, VEIL_KEY_SIZE);
+	print_public_key(stdout, public_key);
 	return 0;
 }
 
@@ -153,16 +149,26 @@ read_all(FILE *f, buf *out)
 	return ferror(f) ? -1 : 0;
 }
 
+/* Exactly 64 hex digits into key; 0 or -1. */
+static int
+parse_hex_key(const char *hex, uint8_t key[VEIL_KEY_SIZE])
+{
+	size_t bin_len;
+	const char *end;
+	return strlen(hex) == 2 * VEIL_KEY_SIZE &&
+	                       sodium_hex2bin(key, VEIL_KEY_SIZE, hex, strlen(hex), NULL, &bin_len,
+	                                      &end) == 0 &&
+	                       bin_len == VEIL_KEY_SIZE && *end == '\0'
+	               ? 0
+	               : -1;
+}
+
 /* A server key given as 64 hex digits, or a file holding them (alone, or
  * as the "server-key <hex>" line that veil-admin info prints). */
 static int
 parse_server_key(const char *arg, uint8_t key[VEIL_KEY_SIZE])
 {
-	size_t bin_len;
-	const char *end;
-	if (strlen(arg) == 2 * VEIL_KEY_SIZE &&
-	    sodium_hex2bin(key, VEIL_KEY_SIZE, arg, strlen(arg), NULL, &bin_len, &end) == 0 &&
-	    bin_len == VEIL_KEY_SIZE && *end == '\0')
+	if (parse_hex_key(arg, key) == 0)
 		return 0;
 	FILE *f = fopen(arg, "r");
 	if (f == NULL)
@@ -174,11 +180,7 @@ parse_server_key(const char *arg, uint8_t key[VEIL_KEY_SIZE])
 		if (strncmp(hex, "server-key ", 11) == 0)
 			hex += 11;
 		hex[strcspn(hex, "\r\n")] = '\0';
-		if (strlen(hex) == 2 * VEIL_KEY_SIZE &&
-		    sodium_hex2bin(key, VEIL_KEY_SIZE, hex, strlen(hex), NULL, &bin_len, &end) ==
-			    0 &&
-		    bin_len == VEIL_KEY_SIZE && *end == '\0')
-			found = 0;
+		found = parse_hex_key(hex, key);
 	}
 	fclose(f);
 	return found;
@@ -207,8 +209,8 @@ print_result(const contact_entry *entry, const veil_lookup_result *r, int as_jso
 			buf_append_str(&line, ", \"handle\": ");
 			json_write_string(&line, r->handle, strlen(r->handle));
 			buf_append_str(&line, r->status == VEIL_LOOKUP_REGISTERED
-						      ? ", \"registered\": true"
-						      : ", \"registered\": false");
+			                              ? ", \"registered\": true"
+			                              : ", \"registered\": false");
 			if (r->has_payload) {
 				buf_append_str(&line, ", \"payload\": ");
 				json_write_string(&line, (const char *)r->payload, r->payload_len);
@@ -234,118 +236,49 @@ print_result(const contact_entry *entry, const veil_lookup_result *r, int as_jso
 	putchar('\n');
 }
 
-static void
-lookup_usage(FILE *to)
-{
-	fprintf(to,
-		"usage: veil lookup --server URL --server-key HEX|FILE [options] [FILE|-]\n"
-		"\n"
-		"Asks the server which contacts are registered, without revealing them.\n"
-		"Contacts come from FILE (default: standard input) as plain lines, CSV\n"
-		"(a phone/tel/email column, else the first) or vCard 3/4, detected by content.\n"
-		"Prints one line per contact: the text as given, the normalized handle, and\n"
-		"registered / not registered (and the payload), tab-separated; or an error\n"
-		"for a contact that cannot be normalized.\n"
-		"\n"
-		"  --server URL         tcp://HOST:PORT or ipc:///PATH\n"
-		"  --server-key K       the server's key: 64 hex digits, or a file holding\n"
-		"                       them (e.g. the output of veil-admin info)\n"
-		"  --client-key FILE    this client's key (default $XDG_CONFIG_HOME/veil/\n"
-		"                       client.key, created on first use)\n"
-		"  --region CC          default region for national phone numbers (e.g. US)\n"
-		"  --prefix-bits N      bucket prefix bits to reveal (default: the server's\n"
-		"                       recommendation; fewer is more private)\n"
-		"  --timeout SECONDS    per request (default 10)\n"
-		"  --json               one JSON object per line\n"
-		"\n"
-		"Exit status 0 when every batch was answered, 1 otherwise, 2 on usage errors.\n");
-}
-
 static int
-load_or_create_client_key(const char *path, int may_create, uint8_t *secret)
+load_or_create_client_key(const char *name, const char *path, int may_create, uint8_t *secret)
 {
 	veil_err err = keyfile_read(path, CLIENT_KEY_KIND, secret, VEIL_KEY_SIZE);
 	if (err == VEIL_ERR_NOT_FOUND && may_create) {
 		uint8_t public_key[VEIL_KEY_SIZE];
 		err = make_key(path, public_key);
 		if (err == VEIL_OK) {
-			fprintf(stderr, "veil: created client key %s; public key:\n", path);
-			print_hex_line(stderr, NULL, public_key, VEIL_KEY_SIZE);
+			cli_error(name, "created client key %s; public key:", path);
+			print_public_key(stderr, public_key);
 			err = keyfile_read(path, CLIENT_KEY_KIND, secret, VEIL_KEY_SIZE);
 		}
 	}
 	if (err != VEIL_OK) {
-		fprintf(stderr, "veil: client key %s: %s\n", path, veil_strerror(err));
+		cli_error(name, "client key %s: %s", path, veil_strerror(err));
 		return -1;
 	}
 	return 0;
 }
 
 static int
-cmd_lookup(int argc, char **argv)
+cmd_lookup(const cli_command *cmd, int argc, char **argv)
 {
-	veil_client_options opt;
-	const char *server_key = NULL, *client_key = NULL, *input_path = NULL;
-	unsigned timeout_s = 10;
-	int as_json = 0;
-	memset(&opt, 0, sizeof(opt));
+	veil_client_options options;
+	const char *input_path = argc > 0 ? argv[0] : NULL;
+	memset(&options, 0, sizeof(options));
+	options.server_url = opt.server;
+	options.region = opt.region;
+	options.prefix_bits = opt.prefix_bits;
+	options.timeout_ms = (int)opt.timeout * 1000;
 
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			lookup_usage(stdout);
-			return 0;
-		} else if (strcmp(a, "--json") == 0) {
-			as_json = 1;
-		} else if (a[0] == '-' && a[1] == '-' && i + 1 < argc) {
-			const char *v = argv[++i];
-			char *end;
-			if (strcmp(a, "--server") == 0) {
-				opt.server_url = v;
-			} else if (strcmp(a, "--server-key") == 0) {
-				server_key = v;
-			} else if (strcmp(a, "--client-key") == 0) {
-				client_key = v;
-			} else if (strcmp(a, "--region") == 0) {
-				opt.region = v;
-			} else if (strcmp(a, "--prefix-bits") == 0) {
-				unsigned long n = strtoul(v, &end, 10);
-				if (*end != '\0' || n < 1 || n > 32)
-					return usage_error("--prefix-bits takes 1..32, not %s", v);
-				opt.prefix_bits = (unsigned)n;
-			} else if (strcmp(a, "--timeout") == 0) {
-				unsigned long n = strtoul(v, &end, 10);
-				if (*end != '\0' || n < 1 || n > 3600)
-					return usage_error("--timeout takes 1..3600 seconds, not %s", v);
-				timeout_s = (unsigned)n;
-			} else {
-				return usage_error("lookup: unknown option %s; see veil lookup --help",
-						   a);
-			}
-		} else if (strcmp(a, "-") == 0 || a[0] != '-') {
-			if (input_path != NULL)
-				return usage_error("lookup: one input file only (%s)", a);
-			input_path = a;
-		} else {
-			return usage_error("lookup: unknown option %s; see veil lookup --help", a);
-		}
-	}
-	if (opt.server_url == NULL || server_key == NULL)
-		return usage_error("%s", "lookup: --server and --server-key are required");
-	if (parse_server_key(server_key, opt.server_key) != 0)
-		return usage_error("--server-key: %s is neither 64 hex digits nor a file holding "
-				   "them",
-				   server_key);
-	opt.timeout_ms = (int)timeout_s * 1000;
+	if (opt.server == NULL || opt.server_key == NULL)
+		return cli_usage_error(cmd, "--server and --server-key are required");
+	if (parse_server_key(opt.server_key, options.server_key) != 0)
+		return cli_usage_error(cmd,
+		                       "--server-key: %s is neither 64 hex digits nor a file "
+		                       "holding them",
+		                       opt.server_key);
 
 	char default_path[PATH_MAX];
-	if (client_key == NULL) {
-		if (default_key_path(default_path, sizeof(default_path), 1) != 0) {
-			fprintf(stderr, "veil: cannot find a config directory; use --client-key\n");
-			return 1;
-		}
-		client_key = default_path;
-	}
+	const char *client_key = key_path(cmd, opt.client_key, "--client-key", default_path);
+	if (client_key == NULL)
+		return 1;
 
 	int rc = 1;
 	uint8_t *secret = sodium_malloc(VEIL_KEY_SIZE);
@@ -358,27 +291,27 @@ cmd_lookup(int argc, char **argv)
 	buf_init(&input);
 	if (secret == NULL)
 		goto out;
-	if (load_or_create_client_key(client_key, client_key == default_path, secret) != 0)
+	if (load_or_create_client_key(cmd->name, client_key, opt.client_key == NULL, secret) != 0)
 		goto out;
 
 	FILE *in = stdin;
 	if (input_path != NULL && strcmp(input_path, "-") != 0 &&
 	    (in = fopen(input_path, "rb")) == NULL) {
-		fprintf(stderr, "veil: cannot open %s: %s\n", input_path, strerror(errno));
+		cli_error(cmd->name, "cannot open %s: %s", input_path, strerror(errno));
 		goto out;
 	}
 	const int read_failed = read_all(in, &input);
 	if (in != stdin)
 		fclose(in);
 	if (read_failed) {
-		fprintf(stderr, "veil: cannot read the contacts (larger than %zu MiB?)\n",
-			MAX_INPUT_SIZE >> 20);
+		cli_error(cmd->name, "cannot read the contacts (larger than %zu MiB?)",
+		          MAX_INPUT_SIZE >> 20);
 		goto out;
 	}
 	unsigned error_line = 0;
 	veil_err err = contacts_parse(buf_data(&input), buf_len(&input), &contacts, &error_line);
 	if (err != VEIL_OK) {
-		fprintf(stderr, "veil: contacts, line %u: %s\n", error_line, veil_strerror(err));
+		cli_error(cmd->name, "contacts, line %u: %s", error_line, veil_strerror(err));
 		goto out;
 	}
 	const size_t n = contacts_count(contacts);
@@ -390,21 +323,21 @@ cmd_lookup(int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		texts[i] = contacts_get(contacts, i)->input;
 
-	opt.client_secret = secret;
-	err = veil_client_new(&opt, &client);
+	options.client_secret = secret;
+	err = veil_client_new(&options, &client);
 	if (err != VEIL_OK) {
-		fprintf(stderr, "veil: %s%s\n", veil_strerror(err),
-			err == VEIL_ERR_ARGUMENT ? " (check --server and --region)" : "");
+		cli_error(cmd->name, "%s%s", veil_strerror(err),
+		          err == VEIL_ERR_ARGUMENT ? " (check --server and --region)" : "");
 		goto out;
 	}
 	err = veil_client_lookup(client, texts, n, results);
 	if (err != VEIL_OK) {
-		fprintf(stderr, "veil: lookup failed: %s; %s\n", veil_strerror(err),
-			veil_client_last_error(client));
+		cli_error(cmd->name, "lookup failed: %s; %s", veil_strerror(err),
+		          veil_client_last_error(client));
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		print_result(contacts_get(contacts, i), &results[i], as_json);
+		print_result(contacts_get(contacts, i), &results[i], opt.json);
 	rc = fflush(stdout) == 0 ? 0 : 1;
 out:
 	veil_client_free(client);
@@ -422,44 +355,105 @@ out:
 
 /* ---- dispatch ---- */
 
-static const struct subcommand {
-	const char *name;
-	int (*run)(int argc, char **argv);
-	const char *summary;
-} subcommands[] = {
-	{"keygen", cmd_keygen, "make a client key and print its public key"},
-	{"lookup", cmd_lookup, "find out which contacts are registered"},
+static const cli_option keygen_options[] = {CLI_TEXT_OPTION("out", &opt.out), CLI_END};
+static const cli_option lookup_options[] = {
+        CLI_TEXT_OPTION("server", &opt.server),
+        CLI_TEXT_OPTION("server-key", &opt.server_key),
+        CLI_TEXT_OPTION("client-key", &opt.client_key),
+        CLI_TEXT_OPTION("region", &opt.region),
+        CLI_U32_OPTION("prefix-bits", &opt.prefix_bits, 1, 32),
+        CLI_U32_OPTION("timeout", &opt.timeout, 1, 3600),
+        CLI_FLAG_OPTION("json", &opt.json),
+        CLI_END,
 };
 
+static const struct subcommand {
+	const char *name;
+	const char *synopsis; /* after "veil NAME " */
+	const char *summary;
+	const char *details; /* --help: after the usage line */
+	const cli_option *options;
+	int max_args; /* after the options */
+	int (*run)(const cli_command *cmd, int argc, char **argv);
+} subcommands[] = {
+        {"keygen", "[--out FILE]", "make a client key and print its public key",
+         "Makes a client key (X25519), writes the secret to FILE (mode 0600;\n"
+         "default $XDG_CONFIG_HOME/veil/client.key), and prints the public key\n"
+         "as 64 hex digits: that is what a server operator enrols.\n"
+         "Never overwrites an existing key file.\n",
+         keygen_options, 0, cmd_keygen},
+        {"lookup", "--server URL --server-key HEX|FILE [options] [FILE|-]",
+         "find out which contacts are registered",
+         "Asks the server which contacts are registered, without revealing them.\n"
+         "Contacts come from FILE (default: standard input) as plain lines, CSV\n"
+         "(a phone/tel/email column, else the first) or vCard 3/4, detected by content.\n"
+         "Prints one line per contact: the text as given, the normalized handle, and\n"
+         "registered / not registered (and the payload), tab-separated; or an error\n"
+         "for a contact that cannot be normalized.\n"
+         "\n"
+         "  --server URL         tcp://HOST:PORT or ipc:///PATH\n"
+         "  --server-key K       the server's key: 64 hex digits, or a file holding\n"
+         "                       them (e.g. the output of veil-admin info)\n"
+         "  --client-key FILE    this client's key (default $XDG_CONFIG_HOME/veil/\n"
+         "                       client.key, created on first use)\n"
+         "  --region CC          default region for national phone numbers (e.g. US)\n"
+         "  --prefix-bits N      bucket prefix bits to reveal, 1..32 (default: the\n"
+         "                       server's recommendation; fewer is more private)\n"
+         "  --timeout SECONDS    per request, 1..3600 (default 10)\n"
+         "  --json               one JSON object per line\n"
+         "\n"
+         "Exit status 0 when every batch was answered, 1 otherwise, 2 on usage errors.\n",
+         lookup_options, 1, cmd_lookup},
+};
+#define SUBCOMMAND_COUNT (sizeof(subcommands) / sizeof(subcommands[0]))
+
 static void
-usage(FILE *to)
+list_commands(void)
 {
-	fprintf(to, "usage: veil COMMAND [ARGS...]\n\nCommands:\n");
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(to, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
-	fprintf(to, "\n`veil COMMAND --help` describes each.\n");
+	printf("commands:\n");
+	for (size_t i = 0; i < SUBCOMMAND_COUNT; i++)
+		printf("  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+	printf("\n`veil COMMAND --help` describes each; `veil --version` says which veil.\n");
+}
+
+/* Runs c with argv[0] its name and its options and arguments after it. */
+static int
+run_subcommand(const struct subcommand *c, int argc, char **argv)
+{
+	char name[32];
+	snprintf(name, sizeof(name), "%s %s", PROGRAM, c->name);
+	const cli_command cmd = {name, c->synopsis, c->options};
+	int first = 0;
+	switch (cli_parse(&cmd, argc, argv, &first)) {
+	case CLI_RUN:
+		break;
+	case CLI_HELP:
+		cli_print_usage(&cmd, stdout);
+		printf("\n%s", c->details);
+		return 0;
+	case CLI_VERSION:
+		return 0;
+	case CLI_USAGE:
+		return CLI_EXIT_USAGE;
+	}
+	if (argc - first > c->max_args)
+		return cli_usage_error(&cmd, "unexpected argument %s", argv[first + c->max_args]);
+	if (sodium_init() < 0) {
+		cli_error(name, "crypto library failed to start");
+		return 1;
+	}
+	return c->run(&cmd, argc - first, argv + first);
 }
 
 int
 main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	if (sodium_init() < 0) {
-		fprintf(stderr, "veil: crypto library failed to start\n");
-		return 1;
-	}
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+	static const cli_command program = {PROGRAM, "COMMAND [OPTIONS] [ARGS]", NULL};
+	const int rc = cli_parse_program(&program, argc, argv, list_commands);
+	if (rc >= 0)
+		return rc;
+	for (size_t i = 0; i < SUBCOMMAND_COUNT; i++)
 		if (strcmp(argv[1], subcommands[i].name) == 0)
-			return subcommands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "veil: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return 2;
+			return run_subcommand(&subcommands[i], argc - 1, argv + 1);
+	return cli_usage_error(&program, "unknown command '%s'", argv[1]);
 }

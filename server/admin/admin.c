@@ -1,14 +1,14 @@
 /*
  * veil-admin: keys and registry of a veild state directory.
  *
- * A flat table of subcommands, each with its own --help. Exit status: 0
- * on success, 1 when the operation failed, 2 for a usage error. Errors go
- * to stderr; results to stdout. Nothing printed holds a secret key or a
- * handle (bad import lines are named by number and reason only).
+ * A flat table of subcommands, each with its own options and --help.
+ * Exit status: 0 on success, 1 when the operation failed, 2 for a usage
+ * error. Errors go to stderr as "veil-admin COMMAND: ..."; results to
+ * stdout. Nothing printed holds a secret key or a handle (bad import
+ * lines are named by number and reason only).
  */
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -23,6 +23,7 @@
 #include "admin_exposure.h"
 #include "admin_log.h"
 #include "cli.h"
+#include "clock.h"
 #include "entry.h"
 #include "import.h"
 #include "normalize.h"
@@ -31,96 +32,52 @@
 #include "state.h"
 
 #define PROGRAM             "veil-admin"
-#define EXIT_USAGE          2
 /* Bad import lines reported one by one; the rest are counted. */
 #define MAX_BAD_LINES_SHOWN 100
 #define MAX_THREADS         256
 /* The progress bar is redrawn at most this often (seconds). */
 #define PROGRESS_INTERVAL   0.2
+/* Hours of grace at most: ten years. */
+#define MAX_GRACE_HOURS     87600
+/* rotate --now at most: unix seconds, about the year 36812. */
+#define MAX_NOW             ((uint64_t)1 << 40)
 
-typedef struct options {
+/*
+ * The options of the commands in this file. cli_parse() writes them
+ * through the tables beside the command table, before a command runs;
+ * veil-admin runs one command, so they start at their defaults.
+ */
+static struct {
 	const char *state;
 	const char *region;
 	bool strict;
 	bool verifiable;
-	unsigned threads;
-	const char *since, *until, *now; /* log subcommands; parsed there */
-	const char *grace;               /* rotate: hours; parsed there */
-	bool finish;                     /* rotate --finish */
-	bool help;
-	int positional_count;
-	char **positional;
-} options;
-
-/* Which options a subcommand takes. */
-enum {
-	OPT_STATE = 1 << 0,
-	OPT_REGION = 1 << 1,
-	OPT_STRICT = 1 << 2,
-	OPT_THREADS = 1 << 3,
-	OPT_VERIFIABLE = 1 << 4,
-	OPT_SINCE = 1 << 5,
-	OPT_UNTIL = 1 << 6,
-	OPT_NOW = 1 << 7,
-	OPT_OWN = 1 << 8, /* the command parses its own options */
-	OPT_GRACE = 1 << 9,
-	OPT_FINISH = 1 << 10,
-};
-
-typedef struct command {
-	const char *name;
-	const char *synopsis; /* after "veil-admin NAME " */
-	const char *summary;
-	const char *details;
-	unsigned accepts;
-	int min_args, max_args;
-	int (*run)(const options *opt);
-} command;
-
-static const command *current;
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+	uint32_t threads; /* 0: every online CPU */
+	uint64_t grace;   /* rotate: hours */
+	bool grace_given;
+	bool finish;  /* rotate --finish */
+	uint64_t now; /* rotate: unix seconds; 0: the clock */
+} opt = {.grace = 24};
 
 static void
-fail(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s: ", PROGRAM);
-	if (current != NULL)
-		fprintf(stderr, "%s: ", current->name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static double
-seconds_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void
-print_hex(FILE *f, const uint8_t *b, size_t n)
+print_hex(const uint8_t *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%02x", b[i]);
+		printf("%02x", b[i]);
 }
 
 /* ------------------------------------------------------------------ */
 /* Opening the state */
 
 static veil_state *
-open_state(const options *opt)
+open_state(const cli_command *cmd)
 {
 	veil_state *st = NULL;
 	const char *why = NULL;
-	veil_err err = state_open(opt->state, &st, &why);
+	veil_err err = state_open(opt.state, &st, &why);
 	if (err != VEIL_OK) {
-		fail("cannot open state %s: %s%s%s", opt->state, veil_strerror(err),
-		     why != NULL ? ": " : "", why != NULL ? why : "");
+		cli_error(cmd->name, "cannot open state %s: %s%s%s", opt.state, veil_strerror(err),
+		          why != NULL ? ": " : "", why != NULL ? why : "");
 		return NULL;
 	}
 	return st;
@@ -128,13 +85,13 @@ open_state(const options *opt)
 
 /* Normalizes a handle typed on the command line; never echoes it. */
 static int
-normalize_argument(const options *opt, const char *text, char out[NORMALIZE_MAX_HANDLE],
+normalize_argument(const cli_command *cmd, const char *text, char out[NORMALIZE_MAX_HANDLE],
                    size_t *out_len)
 {
-	normalize_status s = normalize_handle(text, strlen(text), opt->region, out,
+	normalize_status s = normalize_handle(text, strlen(text), opt.region, out,
 	                                      NORMALIZE_MAX_HANDLE, out_len);
 	if (s != NORMALIZE_OK) {
-		fail("the handle given is not valid: %s", normalize_strerror(s));
+		cli_error(cmd->name, "the handle given is not valid: %s", normalize_strerror(s));
 		return -1;
 	}
 	return 0;
@@ -144,24 +101,24 @@ normalize_argument(const options *opt, const char *text, char out[NORMALIZE_MAX_
 /* keygen */
 
 static int
-run_keygen(const options *opt)
+run_keygen(const cli_command *cmd, int argc, char **argv)
 {
 	const char *why = NULL;
 	veil_state *st = NULL;
-	veil_err err = state_create(opt->state, opt->verifiable ? OPRF_MODE_VOPRF : OPRF_MODE_OPRF,
-				    &why);
+	veil_err err =
+	        state_create(opt.state, opt.verifiable ? OPRF_MODE_VOPRF : OPRF_MODE_OPRF, &why);
 	if (err != VEIL_OK) {
-		fail("cannot create state in %s: %s%s%s", opt->state, veil_strerror(err),
-		     why != NULL ? ": " : "", why != NULL ? why : "");
+		cli_error(cmd->name, "cannot create state in %s: %s%s%s", opt.state,
+		          veil_strerror(err), why != NULL ? ": " : "", why != NULL ? why : "");
 		return 1;
 	}
-	if ((st = open_state(opt)) == NULL)
+	if ((st = open_state(cmd)) == NULL)
 		return 1;
 	printf("server-key ");
-	print_hex(stdout, state_transport_public(st), STATE_TRANSPORT_KEY_SIZE);
+	print_hex(state_transport_public(st), STATE_TRANSPORT_KEY_SIZE);
 	printf("\n");
 	state_free(st);
-	fprintf(stderr, "%s: created state in %s\n", PROGRAM, opt->state);
+	cli_error(cmd->name, "created state in %s", opt.state);
 	return 0;
 }
 
@@ -204,7 +161,7 @@ stage_name(int stage)
 static void
 progress_draw(progress *p, int stage, uint64_t done, uint64_t total, uint64_t items)
 {
-	const double now = seconds_now();
+	const double now = clock_monotonic_seconds();
 	if (!p->tty)
 		return;
 	if (stage != p->stage) {
@@ -260,6 +217,7 @@ progress_clear(progress *p)
 }
 
 typedef struct bad_lines {
+	const char *name; /* the command's, in messages */
 	uint64_t count;
 	progress *bar; /* cleared before a report */
 } bad_lines;
@@ -270,66 +228,66 @@ report_bad_line(void *arg, uint64_t line, const char *reason)
 	bad_lines *bad = arg;
 	progress_clear(bad->bar);
 	if (bad->count++ < MAX_BAD_LINES_SHOWN)
-		fprintf(stderr, "%s: import: line %llu: %s\n", PROGRAM, (unsigned long long)line,
-		        reason);
+		cli_error(bad->name, "line %llu: %s", (unsigned long long)line, reason);
 }
 
 static int
-run_import(const options *opt)
+run_import(const cli_command *cmd, int argc, char **argv)
 {
-	const char *path = opt->positional[0];
+	const char *path = argv[0];
 	veil_state *st = NULL;
 	import_batch *batch = NULL;
 	char *text = NULL;
 	size_t text_len = 0, count = 0, key_count = 0;
-	bad_lines bad = {0, NULL};
+	progress prog = {.tty = isatty(STDERR_FILENO) == 1, .stage = STAGE_PARSE};
+	bad_lines bad = {cmd->name, 0, &prog};
 	import_summary summary;
 	registry_change change;
-	progress prog = {.tty = isatty(STDERR_FILENO) == 1, .stage = STAGE_PARSE};
 	int status = 1;
 	veil_err err;
 
-	const double started = seconds_now();
+	const double started = clock_monotonic_seconds();
 	prog.started = started;
-	bad.bar = &prog;
-	if ((st = open_state(opt)) == NULL)
+	if ((st = open_state(cmd)) == NULL)
 		goto out;
 	if ((err = import_read_file(path, &text, &text_len)) != VEIL_OK) {
-		fail("cannot read %s: %s%s%s", strcmp(path, "-") == 0 ? "standard input" : path,
-		     veil_strerror(err), err == VEIL_ERR_SYSTEM ? ": " : "",
-		     err == VEIL_ERR_SYSTEM ? strerror(errno) : "");
+		cli_error(cmd->name, "cannot read %s: %s%s%s",
+		          strcmp(path, "-") == 0 ? "standard input" : path, veil_strerror(err),
+		          err == VEIL_ERR_SYSTEM ? ": " : "",
+		          err == VEIL_ERR_SYSTEM ? strerror(errno) : "");
 		goto out;
 	}
-	const import_options parse_options = {opt->region, opt->threads,      report_bad_line,
-	                                      &bad,        on_parse_progress, &prog};
+	const import_options parse_options = {opt.region, opt.threads,       report_bad_line,
+	                                      &bad,       on_parse_progress, &prog};
 	err = import_parse(text, text_len, &parse_options, &batch);
 	progress_clear(&prog);
 	sodium_memzero(text, text_len);
 	if (err != VEIL_OK) {
-		fail("cannot parse %s: %s", path, veil_strerror(err));
+		cli_error(cmd->name, "cannot parse %s: %s", path, veil_strerror(err));
 		goto out;
 	}
 	import_batch_summary(batch, &summary);
 	if (summary.bad > MAX_BAD_LINES_SHOWN)
-		fprintf(stderr, "%s: import: ... and %llu more bad lines\n", PROGRAM,
-		        (unsigned long long)(summary.bad - MAX_BAD_LINES_SHOWN));
-	if (opt->strict && summary.bad > 0) {
-		fail("refused (--strict): %llu bad line%s; the registry is unchanged",
-		     (unsigned long long)summary.bad, summary.bad == 1 ? "" : "s");
+		cli_error(cmd->name, "... and %llu more bad lines",
+		          (unsigned long long)(summary.bad - MAX_BAD_LINES_SHOWN));
+	if (opt.strict && summary.bad > 0) {
+		cli_error(cmd->name,
+		          "refused (--strict): %llu bad line%s; the registry is unchanged",
+		          (unsigned long long)summary.bad, summary.bad == 1 ? "" : "s");
 		goto out;
 	}
 
 	const registry_record *records = import_batch_records(batch, &count);
 	const registry_key *keys = state_keys(st, &key_count);
-	const registry_import_options store_options = {opt->threads, on_progress, &prog};
+	const registry_import_options store_options = {opt.threads, on_progress, &prog};
 	err = registry_import(state_registry(st), keys, key_count, records, count, &store_options,
 	                      &change);
 	progress_clear(&prog);
 	if (err != VEIL_OK) {
-		fail("failed, the registry is unchanged: %s", veil_strerror(err));
+		cli_error(cmd->name, "failed, the registry is unchanged: %s", veil_strerror(err));
 		goto out;
 	}
-	const double seconds = seconds_now() - started;
+	const double seconds = clock_monotonic_seconds() - started;
 	const uint64_t imported = change.added + change.replaced;
 	printf("imported %llu handles (%llu new, %llu replaced), %llu duplicate lines, "
 	       "%llu bad lines skipped, %.1f s, %.0f handles/s\n",
@@ -348,34 +306,47 @@ out:
 /* ------------------------------------------------------------------ */
 /* add, remove */
 
+/* Registers text with payload or, when payload is NULL, removes it. */
 static int
-run_add(const options *opt)
+change_one(const cli_command *cmd, const char *text, const char *payload)
 {
 	char handle[NORMALIZE_MAX_HANDLE];
 	size_t handle_len = 0, key_count = 0;
-	const char *payload = opt->positional_count > 1 ? opt->positional[1] : "";
-	const size_t payload_len = strlen(payload);
 	registry_change change;
 	veil_state *st = NULL;
+	veil_err err;
 	int status = 1;
 
-	if (normalize_argument(opt, opt->positional[0], handle, &handle_len) != 0)
+	if (normalize_argument(cmd, text, handle, &handle_len) != 0)
 		goto out;
-	import_status ps = import_check_payload((const uint8_t *)payload, payload_len);
+	const registry_record record = {handle, handle_len, (const uint8_t *)payload,
+	                                payload != NULL ? strlen(payload) : 0};
+	const import_status ps = payload != NULL
+	                                 ? import_check_payload(record.payload, record.payload_len)
+	                                 : IMPORT_RECORD;
 	if (ps != IMPORT_RECORD) {
-		fail("the payload given is not valid: %s", import_line_reason(ps, NORMALIZE_OK));
+		cli_error(cmd->name, "the payload given is not valid: %s",
+		          import_line_reason(ps, NORMALIZE_OK));
 		goto out;
 	}
-	if ((st = open_state(opt)) == NULL)
+	if ((st = open_state(cmd)) == NULL)
 		goto out;
-	const registry_record record = {handle, handle_len, (const uint8_t *)payload, payload_len};
 	const registry_key *keys = state_keys(st, &key_count);
-	veil_err err = registry_add(state_registry(st), keys, key_count, &record, &change);
-	if (err != VEIL_OK) {
-		fail("failed, the registry is unchanged: %s", veil_strerror(err));
+	if (payload != NULL)
+		err = registry_add(state_registry(st), keys, key_count, &record, &change);
+	else
+		err = registry_remove(state_registry(st), keys, key_count, handle, handle_len);
+	if (err == VEIL_ERR_NOT_FOUND) {
+		cli_error(cmd->name, "that handle is not registered; nothing changed");
 		goto out;
 	}
-	printf("%s\n", change.added > 0 ? "added" : "replaced the payload of a registered handle");
+	if (err != VEIL_OK) {
+		cli_error(cmd->name, "failed, the registry is unchanged: %s", veil_strerror(err));
+		goto out;
+	}
+	printf("%s\n", payload == NULL    ? "removed"
+	               : change.added > 0 ? "added"
+	                                  : "replaced the payload of a registered handle");
 	status = 0;
 out:
 	sodium_memzero(handle, sizeof(handle));
@@ -384,33 +355,15 @@ out:
 }
 
 static int
-run_remove(const options *opt)
+run_add(const cli_command *cmd, int argc, char **argv)
 {
-	char handle[NORMALIZE_MAX_HANDLE];
-	size_t handle_len = 0, key_count = 0;
-	veil_state *st = NULL;
-	int status = 1;
+	return change_one(cmd, argv[0], argc > 1 ? argv[1] : "");
+}
 
-	if (normalize_argument(opt, opt->positional[0], handle, &handle_len) != 0)
-		goto out;
-	if ((st = open_state(opt)) == NULL)
-		goto out;
-	const registry_key *keys = state_keys(st, &key_count);
-	veil_err err = registry_remove(state_registry(st), keys, key_count, handle, handle_len);
-	if (err == VEIL_ERR_NOT_FOUND) {
-		fail("that handle is not registered; nothing changed");
-		goto out;
-	}
-	if (err != VEIL_OK) {
-		fail("failed, the registry is unchanged: %s", veil_strerror(err));
-		goto out;
-	}
-	printf("removed\n");
-	status = 0;
-out:
-	sodium_memzero(handle, sizeof(handle));
-	state_free(st);
-	return status;
+static int
+run_remove(const cli_command *cmd, int argc, char **argv)
+{
+	return change_one(cmd, argv[0], NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -423,19 +376,29 @@ print_size(const char *label, uint64_t bytes)
 	       (double)bytes / (1024.0 * 1024.0));
 }
 
+/* Opens the state and reads the registry's figures; NULL after the message. */
+static veil_state *
+open_with_stats(const cli_command *cmd, registry_stats *s)
+{
+	veil_state *st = open_state(cmd);
+	if (st == NULL)
+		return NULL;
+	veil_err err = registry_stats_read(state_registry(st), s);
+	if (err != VEIL_OK) {
+		cli_error(cmd->name, "cannot read the registry: %s", veil_strerror(err));
+		state_free(st);
+		return NULL;
+	}
+	return st;
+}
+
 static int
-run_stats(const options *opt)
+run_stats(const cli_command *cmd, int argc, char **argv)
 {
 	registry_stats s;
-	veil_state *st = open_state(opt);
+	veil_state *st = open_with_stats(cmd, &s);
 	if (st == NULL)
 		return 1;
-	veil_err err = registry_stats_read(state_registry(st), &s);
-	if (err != VEIL_OK) {
-		fail("cannot read the registry: %s", veil_strerror(err));
-		state_free(st);
-		return 1;
-	}
 	printf("%-16s %llu\n", "handles", (unsigned long long)s.view.handles);
 	printf("%-16s %llu\n", "payloads", (unsigned long long)s.view.payloads);
 	printf("%-16s %u\n", "tag-len", s.view.tag_len);
@@ -472,21 +435,15 @@ run_stats(const options *opt)
 }
 
 static int
-run_info(const options *opt)
+run_info(const cli_command *cmd, int argc, char **argv)
 {
 	registry_stats s;
 	uint8_t pk[OPRF_MAX_ELEMENT_SIZE];
-	veil_state *st = open_state(opt);
+	veil_state *st = open_with_stats(cmd, &s);
 	if (st == NULL)
 		return 1;
-	veil_err err = registry_stats_read(state_registry(st), &s);
-	if (err != VEIL_OK) {
-		fail("cannot read the registry: %s", veil_strerror(err));
-		state_free(st);
-		return 1;
-	}
 	printf("server-key ");
-	print_hex(stdout, state_transport_public(st), STATE_TRANSPORT_KEY_SIZE);
+	print_hex(state_transport_public(st), STATE_TRANSPORT_KEY_SIZE);
 	printf("\n");
 	for (uint32_t i = 0; i < s.view.key_count; i++) {
 		const oprf_key *key = state_oprf_key(st, s.view.key_ids[i]);
@@ -495,7 +452,7 @@ run_info(const options *opt)
 		const oprf_suite *suite = oprf_key_suite(key);
 		oprf_key_public(key, pk);
 		printf("oprf-key %u %s ", s.view.key_ids[i], oprf_suite_name(suite));
-		print_hex(stdout, pk, oprf_suite_element_size(suite));
+		print_hex(pk, oprf_suite_element_size(suite));
 		printf("\n");
 	}
 	printf("handles %llu\n", (unsigned long long)s.view.handles);
@@ -507,18 +464,18 @@ run_info(const options *opt)
 }
 
 static int
-run_verify(const options *opt)
+run_verify(const cli_command *cmd, int argc, char **argv)
 {
 	registry_verify_summary v;
 	size_t key_count = 0;
-	veil_state *st = open_state(opt);
+	veil_state *st = open_state(cmd);
 	if (st == NULL)
 		return 1;
 	const registry_key *keys = state_keys(st, &key_count);
-	veil_err err = registry_verify(state_registry(st), keys, key_count, opt->threads, &v);
+	veil_err err = registry_verify(state_registry(st), keys, key_count, opt.threads, &v);
 	state_free(st);
 	if (err != VEIL_OK) {
-		fail("cannot verify: %s", veil_strerror(err));
+		cli_error(cmd->name, "cannot verify: %s", veil_strerror(err));
 		return 1;
 	}
 	printf("handles %llu\npayloads %llu\nbad-records %llu\nmissing-entries %llu\n"
@@ -528,7 +485,7 @@ run_verify(const options *opt)
 	       (unsigned long long)v.payload_mismatch, (unsigned long long)v.dangling_entries,
 	       (unsigned long long)v.count_mismatch);
 	if (!registry_verify_ok(&v)) {
-		fail("the registry is inconsistent");
+		cli_error(cmd->name, "the registry is inconsistent");
 		return 1;
 	}
 	printf("ok\n");
@@ -537,24 +494,6 @@ run_verify(const options *opt)
 
 /* ------------------------------------------------------------------ */
 /* rotate */
-
-/* Hours of grace at most: ten years. */
-#define MAX_GRACE_HOURS 87600
-
-/* A decimal number in 0..max; -1 when text is not one. */
-static int
-parse_number(const char *text, uint64_t max, uint64_t *out)
-{
-	char *end = NULL;
-	if (text == NULL || text[0] < '0' || text[0] > '9')
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(text, &end, 10);
-	if (errno != 0 || *end != '\0' || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
 
 static void
 print_time(const char *label, uint64_t t)
@@ -568,46 +507,38 @@ print_time(const char *label, uint64_t t)
 }
 
 static int
-run_rotate(const options *opt)
+run_rotate(const cli_command *cmd, int argc, char **argv)
 {
-	uint64_t now = (uint64_t)time(NULL), hours = 24;
+	const uint64_t now = opt.now != 0 ? opt.now : (uint64_t)time(NULL);
 	progress prog = {.tty = isatty(STDERR_FILENO) == 1, .stage = STAGE_PARSE};
 	state_rotation rot;
 	const char *why = NULL;
 	veil_err err;
 
-	if (opt->now != NULL &&
-	    (parse_number(opt->now, (uint64_t)1 << 40, &now) != 0 || now == 0)) {
-		fail("--now takes a unix time in seconds, not %s", opt->now);
-		return EXIT_USAGE;
-	}
-	if (opt->grace != NULL &&
-	    (opt->finish || parse_number(opt->grace, MAX_GRACE_HOURS, &hours) != 0)) {
-		fail(opt->finish ? "--grace does not go with --finish"
-		                 : "--grace takes 0 to 87600 hours");
-		return EXIT_USAGE;
-	}
-	veil_state *st = open_state(opt);
+	if (opt.grace_given && opt.finish)
+		return cli_usage_error(cmd, "--grace does not go with --finish");
+	veil_state *st = open_state(cmd);
 	if (st == NULL)
 		return 1;
-	prog.started = seconds_now();
-	if (opt->finish) {
+	prog.started = clock_monotonic_seconds();
+	if (opt.finish) {
 		err = state_retire_keys(st, now, &rot, &why);
 	} else {
-		const registry_import_options build = {opt->threads, on_progress, &prog};
-		err = state_rotate(st, now, hours * 3600, &build, &rot, &why);
+		const registry_import_options build = {opt.threads, on_progress, &prog};
+		err = state_rotate(st, now, opt.grace * 3600, &build, &rot, &why);
 		progress_clear(&prog);
 	}
 	for (uint32_t i = 0; i < rot.removed_count; i++)
 		printf("retired key %u\n", rot.removed[i]);
 	if (err != VEIL_OK) {
-		fail("failed%s: %s%s%s",
-		     rot.removed_count > 0 ? " after retiring keys" : ", the registry is unchanged",
-		     veil_strerror(err), why != NULL ? ": " : "", why != NULL ? why : "");
+		cli_error(cmd->name, "failed%s: %s%s%s",
+		          rot.removed_count > 0 ? " after retiring keys"
+		                                : ", the registry is unchanged",
+		          veil_strerror(err), why != NULL ? ": " : "", why != NULL ? why : "");
 		state_free(st);
 		return 1;
 	}
-	if (!opt->finish) {
+	if (!opt.finish) {
 		printf("current key %u\n", rot.new_key_id);
 		print_time("grace-until", rot.retire_at);
 	} else if (rot.removed_count == 0) {
@@ -625,65 +556,53 @@ run_rotate(const options *opt)
 }
 
 /* ------------------------------------------------------------------ */
-/* log (server/admin/admin_log.c) */
+/* The table */
 
-static int
-run_log_export(const options *opt)
-{
-	return admin_log_export(opt->state, opt->since, opt->until);
-}
+/* Option tables of this file's commands (the log and client commands
+ * bring theirs); every command whose table holds --state requires it. */
+#define STATE_OPTION   CLI_TEXT_OPTION("state", &opt.state)
+#define REGION_OPTION  CLI_TEXT_OPTION("region", &opt.region)
+#define THREADS_OPTION CLI_U32_OPTION("threads", &opt.threads, 1, MAX_THREADS)
 
-static int
-run_log_purge(const options *opt)
-{
-	return admin_log_purge(opt->state, opt->now);
-}
+static const cli_option keygen_options[] = {
+        STATE_OPTION,
+        CLI_FLAG_OPTION("verifiable", &opt.verifiable),
+        CLI_END,
+};
+static const cli_option import_file_options[] = {
+        STATE_OPTION,   REGION_OPTION, CLI_FLAG_OPTION("strict", &opt.strict),
+        THREADS_OPTION, CLI_END,
+};
+static const cli_option handle_options[] = {STATE_OPTION, REGION_OPTION, CLI_END};
+static const cli_option state_options[] = {STATE_OPTION, CLI_END};
+static const cli_option verify_options[] = {STATE_OPTION, THREADS_OPTION, CLI_END};
+static const cli_option rotate_options[] = {
+        STATE_OPTION,
+        {.name = "grace",
+         .kind = CLI_U64,
+         .target = &opt.grace,
+         .max = MAX_GRACE_HOURS,
+         .given = &opt.grace_given},
+        THREADS_OPTION,
+        CLI_U64_OPTION("now", &opt.now, 1, MAX_NOW),
+        CLI_FLAG_OPTION("finish", &opt.finish),
+        CLI_END,
+};
 
-static int
-run_log_stats(const options *opt)
-{
-	return admin_log_stats(opt->state);
-}
-
-static int
-run_log_salts(const options *opt)
-{
-	return admin_log_salts(opt->state);
-}
-
-/* ------------------------------------------------------------------ */
-/* exposure (server/admin/admin_exposure.c) */
-
-static int
-run_exposure_analyze(const options *opt)
-{
-	/* The word before the options is the command's name: argv[0] to getopt. */
-	return admin_exposure_analyze(opt->positional_count + 1, opt->positional - 1);
-}
-
-/* ------------------------------------------------------------------ */
-/* client (server/admin/admin_clients.c) */
-
-static int
-run_client_add(const options *opt)
-{
-	return admin_client_add(opt->positional_count, opt->positional);
-}
-
-static int
-run_client_remove(const options *opt)
-{
-	return admin_client_remove(opt->positional_count, opt->positional);
-}
-
-static int
-run_client_list(const options *opt)
-{
-	return admin_client_list(opt->positional_count, opt->positional);
-}
-
-/* ------------------------------------------------------------------ */
-/* The table, usage and option parsing */
+typedef struct command {
+	const char *name;
+	const char *synopsis; /* after "veil-admin NAME " */
+	const char *summary;
+	const char *details;
+	/* Parsed here: run gets the arguments after the options, between
+	 * min_args and max_args of them, and cmd for its messages. */
+	const cli_option *options;
+	int min_args, max_args;
+	int (*run)(const cli_command *cmd, int argc, char **argv);
+	/* Or a command that reads its own options (options NULL): every word
+	 * from its name (argv[0]) on, --help too. */
+	int (*run_own)(int argc, char **argv);
+} command;
 
 static const command commands[] = {
         {"keygen", "--state DIR [--verifiable]",
@@ -696,7 +615,7 @@ static const command commands[] = {
          "client check the server evaluated with the key it publishes to all; each\n"
          "contact then costs the server about 2.3 scalar multiplications instead of\n"
          "one. Default: OPRF. The mode is fixed for the life of the registry.\n",
-         OPT_STATE | OPT_VERIFIABLE, 0, 0, run_keygen},
+         keygen_options, 0, 0, run_keygen, NULL},
         {"import", "--state DIR [--region CC] [--strict] [--threads N] FILE|-",
          "add or update handles from a file, in one transaction",
          "One contact per line: a handle, then optionally a comma and a payload (the\n"
@@ -707,87 +626,94 @@ static const command commands[] = {
          "handle appears on several lines, the last one wins. Bad lines are reported\n"
          "by number and reason, and skipped; with --strict any bad line refuses the\n"
          "whole import. FILE - reads standard input. --threads N evaluates on N\n"
-         "threads (default: every online CPU). Either every line is imported or,\n"
-         "on failure or interruption, none is.\n",
-         OPT_STATE | OPT_REGION | OPT_STRICT | OPT_THREADS, 1, 1, run_import},
+         "threads, 1 to 256 (default: every online CPU). Either every line is\n"
+         "imported or, on failure or interruption, none is.\n",
+         import_file_options, 1, 1, run_import, NULL},
         {"add", "--state DIR [--region CC] HANDLE [PAYLOAD]",
          "register one handle, or replace its payload",
          "Registers HANDLE with PAYLOAD (none when omitted). A handle already\n"
          "registered gets PAYLOAD in place of its old one.\n",
-         OPT_STATE | OPT_REGION, 1, 2, run_add},
+         handle_options, 1, 2, run_add, NULL},
         {"remove", "--state DIR [--region CC] HANDLE", "unregister one handle",
          "Removes HANDLE and its index entries. Fails, changing nothing, when it is\n"
          "not registered.\n",
-         OPT_STATE | OPT_REGION, 1, 1, run_remove},
+         handle_options, 1, 1, run_remove, NULL},
         {"stats", "--state DIR", "show registry figures",
          "Handles, payloads, key ids, index entries, file size, and the slots per\n"
          "bucket for prefix lengths around the recommended one.\n",
-         OPT_STATE, 0, 0, run_stats},
+         state_options, 0, 0, run_stats, NULL},
         {"info", "--state DIR", "show the public keys clients pin",
          "First line: server-key <hex>, the transport public key clients pin.\n"
          "Then one line per live OPRF key: oprf-key <key id> <suite> <public key hex>,\n"
          "and the registry figures. Never prints a secret.\n",
-         OPT_STATE, 0, 0, run_info},
+         state_options, 0, 0, run_info, NULL},
         {"verify", "--state DIR [--threads N]", "check the registry's consistency",
          "Recomputes every handle's index entry under every live key and checks\n"
          "that the index holds exactly those, that payloads open, and that the counts\n"
          "and slots agree. Exits 1 when anything is wrong.\n",
-         OPT_STATE | OPT_THREADS, 0, 0, run_verify},
+         verify_options, 0, 0, run_verify, NULL},
         {"rotate", "--state DIR [--grace HOURS] [--threads N] [--now UNIXTIME] | --finish",
          "rotate the OPRF key; retire old keys after their grace",
          "Makes a new OPRF key id (the highest live one + 1, file oprf-<id>.key),\n"
          "builds its index from every registered handle while veild keeps serving\n"
          "from the current one, then in one transaction makes it current. The key\n"
-         "that was current stays live, with its index, for HOURS (default 24), so\n"
-         "clients holding it keep working; veild picks the new key up without a\n"
-         "restart. Keys whose grace has passed are retired first: index dropped,\n"
-         "key file overwritten and removed. --finish only retires (and removes key\n"
-         "files no live key owns, left by an interrupted rotation). --now sets the\n"
-         "clock, for tests and drills. Interrupted at any moment, the registry is as\n"
-         "before or as after; `verify` passes either way.\n",
-         OPT_STATE | OPT_GRACE | OPT_FINISH | OPT_NOW | OPT_THREADS, 0, 0, run_rotate},
+         "that was current stays live, with its index, for HOURS (0 to 87600,\n"
+         "default 24), so clients holding it keep working; veild picks the new key\n"
+         "up without a restart. Keys whose grace has passed are retired first: index\n"
+         "dropped, key file overwritten and removed. --finish only retires (and\n"
+         "removes key files no live key owns, left by an interrupted rotation).\n"
+         "--now sets the clock, for tests and drills. Interrupted at any moment, the\n"
+         "registry is as before or as after; `verify` passes either way.\n",
+         rotate_options, 0, 0, run_rotate, NULL},
         {"log export", "--state DIR [--since DAY] [--until DAY]",
          "write the query log as JSON Lines, exactly as stored",
          "First line: the schema and the widths and targets in force; then one line\n"
          "per entry (day, seq, hour, requester and bucket digests, status). DAY is\n"
          "YYYY-MM-DD (UTC) or a day number; both bounds are inclusive. Reads the\n"
          "log in DIR/log while veild runs, if it does.\n",
-         OPT_STATE | OPT_SINCE | OPT_UNTIL, 0, 0, run_log_export},
+         admin_log_export_options, 0, 0, admin_log_export, NULL},
         {"log purge", "--state DIR [--now UNIXTIME]", "run the query log's retention sweep",
          "Advances the salt chain to today (or the day of --now, for tests and drills),\n"
          "erases the chain keys and salts retention no longer allows, and deletes the\n"
          "entries older than the entry retention; the log's own configuration says\n"
          "how long. veild runs the same sweep at start-up and hourly.\n",
-         OPT_STATE | OPT_NOW, 0, 0, run_log_purge},
+         admin_log_purge_options, 0, 0, admin_log_purge, NULL},
         {"log stats", "--state DIR", "show the query log's figures",
          "Entries in all and per day, entries dropped (all time), the oldest entry,\n"
          "the days whose salts are held (never the salts), widths, targets and\n"
          "retention.\n",
-         OPT_STATE, 0, 0, run_log_stats},
+         admin_log_state_options, 0, 0, admin_log_stats, NULL},
         {"log salts", "--state DIR", "write the retained salts as JSON Lines",
          "One line per retained salt: {\"day\": N, \"salt\": \"<hex>\"}. For drills and\n"
          "the exposure analysis: this output is as sensitive as the salts themselves,\n"
          "since with it every digest of those days can be tested against guesses.\n",
-         OPT_STATE, 0, 0, run_log_salts},
-        {"exposure analyze", admin_exposure_analyze_synopsis,
-         "measure what a log export reveals", admin_exposure_analyze_details, OPT_OWN, 0, 0,
-         run_exposure_analyze},
+         admin_log_state_options, 0, 0, admin_log_salts, NULL},
+        {"exposure analyze", admin_exposure_analyze_synopsis, "measure what a log export reveals",
+         admin_exposure_analyze_details, NULL, 0, 0, NULL, admin_exposure_analyze},
         {"client add", "--state DIR [--quota N] PUBKEY", "enrol a client key",
-         admin_client_add_details, OPT_OWN, 0, 0, run_client_add},
+         admin_client_add_details, admin_client_add_options, 1, 1, admin_client_add, NULL},
         {"client remove", "--state DIR PUBKEY", "withdraw a client's enrolment",
-         admin_client_remove_details, OPT_OWN, 0, 0, run_client_remove},
+         admin_client_remove_details, admin_client_state_options, 1, 1, admin_client_remove, NULL},
         {"client list", "--state DIR", "show enrolled clients and their quotas, never keys",
-         admin_client_list_details, OPT_OWN, 0, 0, run_client_list},
+         admin_client_list_details, admin_client_state_options, 0, 0, admin_client_list, NULL},
 };
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
 
+/* ------------------------------------------------------------------ */
+/* Usage and dispatch */
+
+static const cli_command program = {PROGRAM, "COMMAND [OPTIONS] [ARGS]", NULL};
+
+/* veil-admin --help, after the usage line. */
 static void
-program_usage(FILE *f)
+list_commands(void)
 {
-	fprintf(f, "usage: %s COMMAND [OPTIONS] [ARGS]\n\ncommands:\n", PROGRAM);
+	printf("commands:\n");
 	for (size_t i = 0; i < COMMAND_COUNT; i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n'%s COMMAND --help' describes a command.\n", PROGRAM);
+		printf("  %-16s %s\n", commands[i].name, commands[i].summary);
+	printf("\n'%s COMMAND --help' or '%s help COMMAND' describes a command;\n"
+	       "'%s --version' says which veil-admin.\n",
+	       PROGRAM, PROGRAM, PROGRAM);
 }
 
 static void
@@ -797,136 +723,61 @@ command_usage(FILE *f, const command *c)
 	        c->details);
 }
 
-static int usage_error(const command *c, const char *fmt, ...)
-        __attribute__((format(printf, 2, 3)));
-
-static int
-usage_error(const command *c, const char *fmt, ...)
+/* True when options hold --state and it was not given. */
+static bool
+state_missing(const cli_option *options)
 {
-	va_list ap;
-	fprintf(stderr, "%s: %s: ", PROGRAM, c->name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\nusage: %s %s %s\n", PROGRAM, c->name, c->synopsis);
-	return EXIT_USAGE;
+	for (const cli_option *o = options; o->name != NULL; o++)
+		if (strcmp(o->name, "state") == 0)
+			return *(const char *const *)o->target == NULL;
+	return false;
 }
 
-/* Parses argv (after the command name); returns 0 or an exit status. */
+/*
+ * Runs c with argv[0] its (last) name and its options and arguments
+ * after it; returns the exit status.
+ */
 static int
-parse_options(const command *c, int argc, char **argv, options *opt)
+run_command(const command *c, int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		unsigned bit;
-		bool takes_value;
-	} known[] = {
-	        {"--state", OPT_STATE, true},
-	        {"--region", OPT_REGION, true},
-	        {"--strict", OPT_STRICT, false},
-	        {"--threads", OPT_THREADS, true},
-	        {"--verifiable", OPT_VERIFIABLE, false},
-	        {"--since", OPT_SINCE, true},
-	        {"--until", OPT_UNTIL, true},
-	        {"--now", OPT_NOW, true},
-	        {"--grace", OPT_GRACE, true},
-	        {"--finish", OPT_FINISH, false},
-	};
-	bool only_positional = false;
+	char name[64];
+	snprintf(name, sizeof(name), "%s %s", PROGRAM, c->name);
+	const cli_command cmd = {name, c->synopsis, c->options};
+	int first = 0;
 
-	memset(opt, 0, sizeof(*opt));
-	opt->positional = argv;
-	if (c->accepts & OPT_OWN) {
-		/* The command parses its words itself; only --help is looked for. */
-		for (int i = 0; i < argc; i++)
-			if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
-				opt->help = true;
-		opt->positional_count = argc;
-		return 0;
-	}
-	for (int i = 0; i < argc; i++) {
-		char *arg = argv[i];
-		if (only_positional || arg[0] != '-' || strcmp(arg, "-") == 0) {
-			opt->positional[opt->positional_count++] = arg;
-			continue;
-		}
-		if (strcmp(arg, "--") == 0) {
-			only_positional = true;
-			continue;
-		}
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			opt->help = true;
+	if (c->run_own == NULL) {
+		switch (cli_parse(&cmd, argc, argv, &first)) {
+		case CLI_RUN:
+			break;
+		case CLI_HELP:
+			command_usage(stdout, c);
 			return 0;
+		case CLI_VERSION:
+			return 0;
+		case CLI_USAGE:
+			return CLI_EXIT_USAGE;
 		}
-		const char *value = NULL;
-		size_t name_len = strcspn(arg, "=");
-		size_t k = 0;
-		while (k < sizeof(known) / sizeof(known[0]) &&
-		       (strlen(known[k].name) != name_len ||
-		        strncmp(known[k].name, arg, name_len) != 0))
-			k++;
-		if (k == sizeof(known) / sizeof(known[0]) || (c->accepts & known[k].bit) == 0)
-			return usage_error(c, "unknown option %s", arg);
-		if (known[k].takes_value) {
-			if (arg[name_len] == '=')
-				value = arg + name_len + 1;
-			else if (i + 1 < argc)
-				value = argv[++i];
-			else
-				return usage_error(c, "%s needs a value", known[k].name);
-		} else if (arg[name_len] == '=') {
-			return usage_error(c, "%s takes no value", known[k].name);
-		}
-		switch (known[k].bit) {
-		case OPT_STATE:
-			opt->state = value;
-			break;
-		case OPT_REGION:
-			if (!normalize_region_valid(value))
-				return usage_error(c, "unknown region code %s (e.g. US, GB)",
-				                   value);
-			opt->region = value;
-			break;
-		case OPT_STRICT:
-			opt->strict = true;
-			break;
-		case OPT_VERIFIABLE:
-			opt->verifiable = true;
-			break;
-		case OPT_SINCE:
-			opt->since = value;
-			break;
-		case OPT_UNTIL:
-			opt->until = value;
-			break;
-		case OPT_NOW:
-			opt->now = value;
-			break;
-		case OPT_GRACE:
-			opt->grace = value;
-			break;
-		case OPT_FINISH:
-			opt->finish = true;
-			break;
-		case OPT_THREADS: {
-			char *end = NULL;
-			errno = 0;
-			unsigned long n = strtoul(value, &end, 10);
-			if (errno != 0 || end == value || *end != '\0' || n < 1 ||
-			    n > MAX_THREADS || value[0] == '-')
-				return usage_error(c, "--threads takes 1 to 256, not %s", value);
-			opt->threads = (unsigned)n;
-			break;
-		}
-		}
+		if (state_missing(c->options))
+			return cli_usage_error(&cmd, "--state DIR is required");
+		if (opt.region != NULL && !normalize_region_valid(opt.region))
+			return cli_usage_error(&cmd, "unknown region code %s (e.g. US, GB)",
+			                       opt.region);
+		if (argc - first < c->min_args)
+			return cli_usage_error(&cmd, "missing argument");
+		if (argc - first > c->max_args)
+			return cli_usage_error(&cmd, "too many arguments");
 	}
-	if ((c->accepts & OPT_STATE) && (opt->state == NULL || opt->state[0] == '\0'))
-		return usage_error(c, "--state DIR is required");
-	if (opt->positional_count < c->min_args)
-		return usage_error(c, "missing argument");
-	if (opt->positional_count > c->max_args)
-		return usage_error(c, "too many arguments");
-	return 0;
+	if (veil_crypto_init() != VEIL_OK) {
+		cli_error(name, "the crypto library failed to start");
+		return 1;
+	}
+	const int rc = c->run_own != NULL ? c->run_own(argc, argv)
+	                                  : c->run(&cmd, argc - first, argv + first);
+	if (fflush(stdout) != 0) {
+		cli_error(name, "cannot write the output: %s", strerror(errno));
+		return 1;
+	}
+	return rc;
 }
 
 /*
@@ -954,50 +805,19 @@ int
 main(int argc, char **argv)
 {
 	int words = 0;
-	options opt;
-
-	if (argc < 2) {
-		program_usage(stderr);
-		return EXIT_USAGE;
-	}
-	const char *name = argv[1];
-	if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 || strcmp(name, "help") == 0) {
-		if (argc > 2 && strcmp(name, "help") == 0) {
-			const command *c = find_command(argc - 2, argv + 2, &words);
-			if (c != NULL) {
-				command_usage(stdout, c);
-				return 0;
-			}
-			fprintf(stderr, "%s: unknown command '%s'\n", PROGRAM, argv[2]);
-			return EXIT_USAGE;
-		}
-		program_usage(stdout);
-		return 0;
-	}
-	if (strcmp(name, "--version") == 0) {
-		printf("%s %s\n", PROGRAM, cli_version());
-		return 0;
-	}
-	if ((current = find_command(argc - 1, argv + 1, &words)) != NULL) {
-		int rc = parse_options(current, argc - 1 - words, argv + 1 + words, &opt);
-		if (rc != 0)
-			return rc;
-		if (opt.help) {
-			command_usage(stdout, current);
-			return 0;
-		}
-		if (veil_crypto_init() != VEIL_OK) {
-			fail("the crypto library failed to start");
-			return 1;
-		}
-		rc = current->run(&opt);
-		if (fflush(stdout) != 0) {
-			fail("cannot write the output: %s", strerror(errno));
-			return 1;
-		}
+	const int rc = cli_parse_program(&program, argc, argv, list_commands);
+	if (rc >= 0)
 		return rc;
+	if (strcmp(argv[1], "help") == 0) {
+		const command *c = find_command(argc - 2, argv + 2, &words);
+		if (c == NULL)
+			return cli_usage_error(&program, "unknown command '%s'", argv[2]);
+		command_usage(stdout, c);
+		return 0;
 	}
-	fprintf(stderr, "%s: unknown command '%s'\n", PROGRAM, name);
-	program_usage(stderr);
-	return EXIT_USAGE;
+	const command *c = find_command(argc - 1, argv + 1, &words);
+	if (c == NULL)
+		return cli_usage_error(&program, "unknown command '%s'", argv[1]);
+	/* The command's last word stands as argv[0] before its options. */
+	return run_command(c, argc - words, argv + words);
 }

@@ -1,7 +1,6 @@
 #include "admin_log.h"
 
-#include <errno.h>
-#include <stdarg.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,30 +13,37 @@
 #include "qlog_store.h"
 #include "saltchain.h"
 
-#define PROGRAM    "veil-admin"
-#define EXIT_USAGE 2
+/* The options' values, written by veil-admin's parser through the tables
+ * below before a command runs. */
+static const char *state_dir;
+static const char *since, *until; /* export */
+static int64_t now = -1;          /* purge; -1: the clock */
 
-static void fail(const char *command, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define STATE_OPTION CLI_TEXT_OPTION("state", &state_dir)
 
-static void
-fail(const char *command, const char *fmt, ...)
+const cli_option admin_log_export_options[] = {
+        STATE_OPTION,
+        CLI_TEXT_OPTION("since", &since),
+        CLI_TEXT_OPTION("until", &until),
+        CLI_END,
+};
+const cli_option admin_log_purge_options[] = {
+        STATE_OPTION,
+        CLI_I64_OPTION("now", &now, 0, INT64_MAX),
+        CLI_END,
+};
+const cli_option admin_log_state_options[] = {STATE_OPTION, CLI_END};
+
+/* state_dir/log into dir; -1 after the message when it is too long. */
+static int
+log_dir_of(const cli_command *cmd, char dir[PATH_MAX])
 {
-	va_list ap;
-	fprintf(stderr, "%s: log %s: ", PROGRAM, command);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static char *
-log_dir_of(const char *state_dir)
-{
-	const size_t need = strlen(state_dir) + 1 + strlen(QLOG_DIR) + 1;
-	char *p = malloc(need);
-	if (p != NULL)
-		snprintf(p, need, "%s/%s", state_dir, QLOG_DIR);
-	return p;
+	const int n = snprintf(dir, PATH_MAX, "%s/%s", state_dir, QLOG_DIR);
+	if (n < 0 || n >= PATH_MAX) {
+		cli_error(cmd->name, "the state directory's path is too long");
+		return -1;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -122,46 +128,27 @@ parse_day(const char *s, uint32_t *out)
 	return 0;
 }
 
-/* Unix seconds, 0 or more; returns 0 or -1. */
-static int
-parse_now(const char *s, int64_t *out)
-{
-	char *end = NULL;
-	if (s[0] < '0' || s[0] > '9')
-		return -1;
-	errno = 0;
-	const long long v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0' || v < 0)
-		return -1;
-	*out = v;
-	return 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* Opening the log for reading */
 
 static qlog_store *
-open_log(const char *command, const char *state_dir, qlog_store_config *config)
+open_log(const cli_command *cmd, qlog_store_config *config)
 {
 	qlog_store *store = NULL;
-	char *dir = log_dir_of(state_dir);
-	if (dir == NULL) {
-		fail(command, "out of memory");
+	char dir[PATH_MAX];
+	if (log_dir_of(cmd, dir) != 0)
 		return NULL;
-	}
 	veil_err err = qlog_store_open(dir, 1, &store);
-	if (err == VEIL_OK && config != NULL &&
-	    (err = qlog_store_read_config(store, config)) != VEIL_OK) {
-		fail(command, "the log in %s holds no usable configuration: %s", dir,
-		     veil_strerror(err));
+	if (err == VEIL_OK && (err = qlog_store_read_config(store, config)) != VEIL_OK) {
+		cli_error(cmd->name, "the log in %s holds no usable configuration: %s", dir,
+		          veil_strerror(err));
 		qlog_store_close(store);
 		store = NULL;
 	} else if (err == VEIL_ERR_NOT_FOUND) {
-		fail(command, "no query log in %s", dir);
+		cli_error(cmd->name, "no query log in %s", dir);
 	} else if (err != VEIL_OK) {
-		fail(command, "cannot open the log in %s: %s", dir, veil_strerror(err));
+		cli_error(cmd->name, "cannot open the log in %s: %s", dir, veil_strerror(err));
 	}
-	free(dir);
 	return store;
 }
 
@@ -190,20 +177,18 @@ export_entry(void *arg, const qlog_entry *e)
 }
 
 int
-admin_log_export(const char *state_dir, const char *since, const char *until)
+admin_log_export(const cli_command *cmd, int argc, char **argv)
 {
 	qlog_store_config config;
 	uint32_t from = 0, to = UINT32_MAX;
 
-	if (since != NULL && parse_day(since, &from) != 0) {
-		fail("export", "--since takes YYYY-MM-DD or a day number, not %s", since);
-		return EXIT_USAGE;
-	}
-	if (until != NULL && parse_day(until, &to) != 0) {
-		fail("export", "--until takes YYYY-MM-DD or a day number, not %s", until);
-		return EXIT_USAGE;
-	}
-	qlog_store *store = open_log("export", state_dir, &config);
+	if (since != NULL && parse_day(since, &from) != 0)
+		return cli_usage_error(cmd, "--since takes YYYY-MM-DD or a day number, not %s",
+		                       since);
+	if (until != NULL && parse_day(until, &to) != 0)
+		return cli_usage_error(cmd, "--until takes YYYY-MM-DD or a day number, not %s",
+		                       until);
+	qlog_store *store = open_log(cmd, &config);
 	if (store == NULL)
 		return 1;
 	const qlog_config *c = &config.config;
@@ -218,7 +203,7 @@ admin_log_export(const char *state_dir, const char *since, const char *until)
 	veil_err err = from <= to ? qlog_store_scan(store, from, to, export_entry, &x) : VEIL_OK;
 	qlog_store_close(store);
 	if (err != VEIL_OK) {
-		fail("export", "the export is incomplete: %s", veil_strerror(err));
+		cli_error(cmd->name, "the export is incomplete: %s", veil_strerror(err));
 		return 1;
 	}
 	return 0;
@@ -228,20 +213,16 @@ admin_log_export(const char *state_dir, const char *since, const char *until)
 /* purge */
 
 int
-admin_log_purge(const char *state_dir, const char *now_text)
+admin_log_purge(const cli_command *cmd, int argc, char **argv)
 {
 	qlog_sweep_result result;
 	char why[256];
 	char day[32];
-	int64_t now = (int64_t)time(NULL);
 
-	if (now_text != NULL && parse_now(now_text, &now) != 0) {
-		fail("purge", "--now takes unix seconds, not %s", now_text);
-		return EXIT_USAGE;
-	}
-	veil_err err = qlog_purge(state_dir, now, &result, why, sizeof(why));
+	veil_err err = qlog_purge(state_dir, now >= 0 ? now : (int64_t)time(NULL), &result, why,
+	                          sizeof(why));
 	if (err != VEIL_OK) {
-		fail("purge", "%s", why[0] != '\0' ? why : veil_strerror(err));
+		cli_error(cmd->name, "%s", why[0] != '\0' ? why : veil_strerror(err));
 		return 1;
 	}
 	format_day(day, result.day);
@@ -287,7 +268,7 @@ count_entry(void *arg, const qlog_entry *e)
 }
 
 int
-admin_log_stats(const char *state_dir)
+admin_log_stats(const cli_command *cmd, int argc, char **argv)
 {
 	qlog_store_config config;
 	stats_state s = {NULL, 0, 0, 0};
@@ -295,22 +276,23 @@ admin_log_stats(const char *state_dir)
 	uint32_t *salt_days = NULL;
 	size_t salt_count = 0;
 	char day[32];
-	char *dir = NULL;
+	char dir[PATH_MAX];
 	int status = 1;
 
-	qlog_store *store = open_log("stats", state_dir, &config);
+	qlog_store *store = open_log(cmd, &config);
 	if (store == NULL)
 		goto out;
 	veil_err err = qlog_store_scan(store, 0, UINT32_MAX, count_entry, &s);
 	if (err == VEIL_OK)
 		err = qlog_store_read_dropped(store, &dropped);
 	if (err != VEIL_OK) {
-		fail("stats", "cannot read the log: %s", veil_strerror(err));
+		cli_error(cmd->name, "cannot read the log: %s", veil_strerror(err));
 		goto out;
 	}
-	if ((dir = log_dir_of(state_dir)) == NULL ||
-	    (err = saltchain_list_salts(dir, &salt_days, &salt_count)) != VEIL_OK) {
-		fail("stats", "cannot list the salts: %s", veil_strerror(err));
+	if (log_dir_of(cmd, dir) != 0)
+		goto out;
+	if ((err = saltchain_list_salts(dir, &salt_days, &salt_count)) != VEIL_OK) {
+		cli_error(cmd->name, "cannot list the salts: %s", veil_strerror(err));
 		goto out;
 	}
 	printf("%-16s %llu\n", "entries", (unsigned long long)s.entries);
@@ -338,7 +320,6 @@ admin_log_stats(const char *state_dir)
 	status = 0;
 out:
 	free(salt_days);
-	free(dir);
 	free(s.days);
 	qlog_store_close(store);
 	return status;
@@ -348,28 +329,26 @@ out:
 /* salts */
 
 int
-admin_log_salts(const char *state_dir)
+admin_log_salts(const cli_command *cmd, int argc, char **argv)
 {
 	uint32_t *days = NULL;
 	size_t count = 0;
 	uint8_t *salt = NULL;
 	char *hex = NULL;
+	char dir[PATH_MAX];
 	int status = 1;
 	veil_err err = VEIL_OK;
 
-	char *dir = log_dir_of(state_dir);
-	if (dir == NULL) {
-		fail("salts", "out of memory");
+	if (log_dir_of(cmd, dir) != 0)
 		goto out;
-	}
 	if ((err = saltchain_list_salts(dir, &days, &count)) != VEIL_OK) {
-		fail("salts", "no query log in %s: %s", dir, veil_strerror(err));
+		cli_error(cmd->name, "no query log in %s: %s", dir, veil_strerror(err));
 		goto out;
 	}
 	salt = sodium_malloc(QLOG_SALT_SIZE);
 	hex = sodium_malloc(2 * QLOG_SALT_SIZE + 1);
 	if (salt == NULL || hex == NULL) {
-		fail("salts", "out of memory");
+		cli_error(cmd->name, "out of memory");
 		goto out;
 	}
 	for (size_t i = 0; i < count; i++) {
@@ -377,8 +356,8 @@ admin_log_salts(const char *state_dir)
 		if (err == VEIL_ERR_NOT_FOUND)
 			continue; /* erased meanwhile by a sweep */
 		if (err != VEIL_OK) {
-			fail("salts", "cannot read the salt of day %u: %s", days[i],
-			     veil_strerror(err));
+			cli_error(cmd->name, "cannot read the salt of day %u: %s", days[i],
+			          veil_strerror(err));
 			goto out;
 		}
 		sodium_bin2hex(hex, 2 * QLOG_SALT_SIZE + 1, salt, QLOG_SALT_SIZE);
@@ -391,6 +370,5 @@ out:
 	if (hex != NULL)
 		sodium_free(hex);
 	free(days);
-	free(dir);
 	return status;
 }

@@ -7,21 +7,29 @@
  *   stats   entries per day, drops, oldest entry, salts held (days only)
  *   salts   the retained salts as JSON Lines: as sensitive as the salts
  *
- * Each returns veil-admin's exit status: 0, 1 when the operation failed,
- * 2 for a bad argument. Errors go to stderr as "veil-admin: log NAME: ...";
- * nothing but `salts` ever prints a secret.
+ * Each command's options are a table below: veil-admin parses them with
+ * cli_parse() (the values land in this module), checks that --state was
+ * given and that no argument follows, then calls the command with cmd
+ * for its messages. Each returns veil-admin's exit status: 0, 1 when the
+ * operation failed, 2 for a bad option value. Errors go to stderr as
+ * "veil-admin log NAME: ..."; nothing but `salts` ever prints a secret.
  */
 #ifndef VEIL_SERVER_ADMIN_LOG_H
 #define VEIL_SERVER_ADMIN_LOG_H
 
-/* since and until: YYYY-MM-DD (UTC) or a day number, inclusive; NULL for no bound. */
-int admin_log_export(const char *state_dir, const char *since, const char *until);
+#include "cli.h"
 
-/* now: unix seconds, NULL for the clock. */
-int admin_log_purge(const char *state_dir, const char *now);
+/* --state DIR, --since DAY, --until DAY: YYYY-MM-DD (UTC) or a day
+ * number, inclusive bounds. */
+extern const cli_option admin_log_export_options[];
+/* --state DIR, --now UNIXTIME (default: the clock). */
+extern const cli_option admin_log_purge_options[];
+/* --state DIR alone: stats and salts. */
+extern const cli_option admin_log_state_options[];
 
-int admin_log_stats(const char *state_dir);
-
-int admin_log_salts(const char *state_dir);
+int admin_log_export(const cli_command *cmd, int argc, char **argv);
+int admin_log_purge(const cli_command *cmd, int argc, char **argv);
+int admin_log_stats(const cli_command *cmd, int argc, char **argv);
+int admin_log_salts(const cli_command *cmd, int argc, char **argv);
 
 #endif

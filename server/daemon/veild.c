@@ -18,6 +18,7 @@
 
 #include <ini.h>
 
+#include "cli.h"
 #include "envelope.h"
 #include "qlog.h"
 #include "service.h"
@@ -27,20 +28,22 @@
 #include "replay.h"
 #include "clients.h"
 
-#define MAX_THREADS 256
-#define POLL_MS 200
+#define MAX_THREADS      256
+#define POLL_MS          200
+/* --clock-offset at most, either way: about 100 years. */
+#define MAX_CLOCK_OFFSET 3155760000LL
 
 typedef struct options {
-	char *state_dir;
-	char *listen;
-	unsigned threads;
-	unsigned batch_cap;
-	unsigned queue; /* requests waiting for a worker; more get BUSY */
-	long long clock_offset; /* seconds added to the clock: drills and simulations */
-	int clock_offset_set;
-	qlog_config log;	/* the [log] section */
+	const char *state_dir;
+	const char *listen;
+	uint32_t threads; /* 0: the number of cores */
+	uint32_t batch_cap;
+	uint32_t queue;         /* requests waiting for a worker; more get BUSY; 0: 4 per thread */
+	int64_t clock_offset;   /* seconds added to the clock: drills and simulations */
+	const char *enrolment;  /* --enrolment, over [clients] enrolment */
+	const char *config;     /* --config FILE */
+	qlog_config log;        /* the [log] section */
 	clients_config clients; /* the [clients] section */
-	int enrolment_set;
 } options;
 
 /* Accounts the requester-anonymity target refers to, until enrolment
@@ -56,118 +59,82 @@ on_signal(int sig)
 	stopping = 1;
 }
 
+static const char synopsis[] =
+        "--state DIR --listen URL [--threads N] [--batch-cap N] [--queue N]\n"
+        "             [--enrolment required|open] [--clock-offset S] [--config FILE]";
+
+/* --help, after the usage line. */
 static void
-usage(FILE *to)
+print_help(void)
 {
-	fprintf(to,
-		"usage: veild --state DIR --listen URL [--threads N] [--batch-cap N] [--queue N]\n"
-		"             [--enrolment required|open] [--clock-offset S] [--config FILE]\n"
-		"\n"
-		"Serves privacy-preserving contact discovery from the state directory DIR\n"
-		"(made by `veil-admin keygen`) on URL, tcp://HOST:PORT or ipc:///PATH.\n"
-		"\n"
-		"  --state DIR      state directory (keys and registry)\n"
-		"  --listen URL     where to listen\n"
-		"  --threads N      worker threads (default: the number of cores)\n"
-		"  --batch-cap N    most items per lookup, 1..%d (default %d)\n"
-		"  --queue N        requests waiting for a worker before new ones are\n"
-		"                   answered BUSY at once (default: 4 per thread)\n"
-		"  --enrolment E    required (default): only keys enrolled with veil-admin\n"
-		"                   client add are served; open: any key, default quota\n"
-		"  --clock-offset S shift the server's clock by S seconds (may be negative);\n"
-		"                   for drills and simulations only (default 0)\n"
-		"  --config FILE    INI file; section [veild] with keys state, listen,\n"
-		"                   threads, batch_cap, queue, clock_offset; section [log] with keys\n"
-		"                   accounts (default %d), universe, k_r, k_b, t_r, t_b,\n"
-		"                   entry_retention_days, salt_retention_days,\n"
-		"                   allow_long_retention; section [clients] with keys\n"
-		"                   enrolment, capacity (default %d), refill_per_day\n"
-		"                   (default %d). Command-line options win.\n"
-		"  --help           this text\n"
-		"\n"
-		"SIGINT or SIGTERM stops it cleanly.\n",
-		PROTO_MAX_BATCH, SERVICE_DEFAULT_BATCH_CAP, DEFAULT_LOG_ACCOUNTS,
-		CLIENTS_DEFAULT_CAPACITY, CLIENTS_DEFAULT_REFILL_PER_DAY);
+	printf("Serves privacy-preserving contact discovery from the state directory DIR\n"
+	       "(made by `veil-admin keygen`) on URL, tcp://HOST:PORT or ipc:///PATH.\n"
+	       "\n"
+	       "  --state DIR      state directory (keys and registry)\n"
+	       "  --listen URL     where to listen\n"
+	       "  --threads N      worker threads, 1..%d (default: the number of cores)\n"
+	       "  --batch-cap N    most items per lookup, 1..%d (default %d)\n"
+	       "  --queue N        requests waiting for a worker before new ones are\n"
+	       "                   answered BUSY at once, 1..%d (default: 4 per thread)\n"
+	       "  --enrolment E    required (default): only keys enrolled with veil-admin\n"
+	       "                   client add are served; open: any key, default quota\n"
+	       "  --clock-offset S shift the server's clock by S seconds (may be negative);\n"
+	       "                   for drills and simulations only (default 0)\n"
+	       "  --config FILE    INI file; section [veild] with keys state, listen,\n"
+	       "                   threads, batch_cap, queue, clock_offset; section [log] with "
+	       "keys\n"
+	       "                   accounts (default %d), universe, k_r, k_b, t_r, t_b,\n"
+	       "                   entry_retention_days, salt_retention_days,\n"
+	       "                   allow_long_retention; section [clients] with keys\n"
+	       "                   enrolment, capacity (default %d), refill_per_day\n"
+	       "                   (default %d). Command-line options win.\n"
+	       "  --help           this text\n"
+	       "  --version        the version\n"
+	       "\n"
+	       "SIGINT or SIGTERM stops it cleanly.\n",
+	       MAX_THREADS, PROTO_MAX_BATCH, SERVICE_DEFAULT_BATCH_CAP, WORKQUEUE_MAX_CAPACITY,
+	       DEFAULT_LOG_ACCOUNTS, CLIENTS_DEFAULT_CAPACITY, CLIENTS_DEFAULT_REFILL_PER_DAY);
 }
 
-/* Parses a whole, possibly negative, decimal number of seconds (|s| < 100 years). */
-static int
-parse_offset(const char *s, long long *out)
-{
-	char *end;
-	errno = 0;
-	long long v = strtoll(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v > 3155760000LL || v < -3155760000LL)
-		return -1;
-	*out = v;
-	return 0;
-}
+/* ------------------------------------------------------------------ */
+/* The configuration file */
 
-/* Parses a whole decimal number in [min, max]. */
+/* A whole decimal number in [min, max] into a 32-bit value; 1 on success. */
 static int
-parse_unsigned(const char *s, unsigned min, unsigned max, unsigned *out)
+config_u32(const char *value, uint64_t min, uint64_t max, uint32_t *out)
 {
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max)
-		return -1;
-	*out = (unsigned)v;
-	return 0;
-}
-
-static int
-set_string(char **slot, const char *value)
-{
-	char *copy = strdup(value);
-	if (copy == NULL)
-		return -1;
-	free(*slot);
-	*slot = copy;
-	return 0;
-}
-
-/* Parses a whole decimal number in [min, max] into a 64-bit value. */
-static int
-parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < min || v > max)
-		return -1;
-	*out = v;
-	return 0;
+	uint64_t v;
+	if (cli_parse_u64(value, min, max, &v) != 0)
+		return 0;
+	*out = (uint32_t)v;
+	return 1;
 }
 
 /* One key of the [log] section; 1 on success. */
 static int
 log_config_entry(qlog_config *log, const char *name, const char *value)
 {
-	uint64_t v;
+	uint32_t width;
 	if (strcmp(name, "accounts") == 0)
-		return parse_u64(value, 1, UINT64_MAX / 2, &log->accounts) == 0;
+		return cli_parse_u64(value, 1, UINT64_MAX / 2, &log->accounts) == 0;
 	if (strcmp(name, "universe") == 0)
-		return parse_u64(value, 1, UINT64_MAX / 2, &log->universe) == 0;
-	if (strcmp(name, "k_r") == 0 || strcmp(name, "k_b") == 0) {
-		if (parse_u64(value, 1, UINT32_MAX, &v) != 0)
-			return 0;
-		*(name[2] == 'r' ? &log->k_r : &log->k_b) = (uint32_t)v;
-		return 1;
-	}
+		return cli_parse_u64(value, 1, UINT64_MAX / 2, &log->universe) == 0;
+	if (strcmp(name, "k_r") == 0)
+		return config_u32(value, 1, UINT32_MAX, &log->k_r);
+	if (strcmp(name, "k_b") == 0)
+		return config_u32(value, 1, UINT32_MAX, &log->k_b);
 	if (strcmp(name, "t_r") == 0 || strcmp(name, "t_b") == 0) {
-		if (parse_u64(value, 1, QLOG_MAX_WIDTH, &v) != 0)
+		if (!config_u32(value, 1, QLOG_MAX_WIDTH, &width))
 			return 0;
-		*(name[2] == 'r' ? &log->t_r : &log->t_b) = (uint8_t)v;
+		*(name[2] == 'r' ? &log->t_r : &log->t_b) = (uint8_t)width;
 		return 1;
 	}
-	if (strcmp(name, "entry_retention_days") == 0 || strcmp(name, "salt_retention_days") == 0) {
-		if (parse_u64(value, 1, QLOG_MAX_LONG_RETENTION_DAYS, &v) != 0)
-			return 0;
-		*(name[0] == 'e' ? &log->entry_retention_days : &log->salt_retention_days) =
-			(uint32_t)v;
-		return 1;
-	}
+	if (strcmp(name, "entry_retention_days") == 0)
+		return config_u32(value, 1, QLOG_MAX_LONG_RETENTION_DAYS,
+		                  &log->entry_retention_days);
+	if (strcmp(name, "salt_retention_days") == 0)
+		return config_u32(value, 1, QLOG_MAX_LONG_RETENTION_DAYS,
+		                  &log->salt_retention_days);
 	if (strcmp(name, "allow_long_retention") == 0) {
 		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
 			return 0;
@@ -178,6 +145,7 @@ log_config_entry(qlog_config *log, const char *name, const char *value)
 	return 0;
 }
 
+/* required or open: --enrolment and [clients] enrolment; 0 or -1. */
 static int
 parse_enrolment(const char *value, int *required)
 {
@@ -194,16 +162,59 @@ parse_enrolment(const char *value, int *required)
 static int
 clients_config_entry(clients_config *c, const char *name, const char *value)
 {
-	uint64_t v;
 	if (strcmp(name, "enrolment") == 0)
 		return parse_enrolment(value, &c->enrolment_required) == 0;
-	if (strcmp(name, "capacity") == 0 || strcmp(name, "refill_per_day") == 0) {
-		if (parse_u64(value, 1, UINT32_MAX, &v) != 0)
-			return 0;
-		*(name[0] == 'c' ? &c->capacity : &c->refill_per_day) = (uint32_t)v;
-		return 1;
-	}
+	if (strcmp(name, "capacity") == 0)
+		return config_u32(value, 1, UINT32_MAX, &c->capacity);
+	if (strcmp(name, "refill_per_day") == 0)
+		return config_u32(value, 1, UINT32_MAX, &c->refill_per_day);
 	fprintf(stderr, "veild: config: unknown key '%s' in [clients]\n", name);
+	return 0;
+}
+
+/*
+ * Reading the file: its [veild] keys are the command line's options
+ * (batch_cap for --batch-cap), checked by the same table; inih keeps no
+ * value, so the texts are copied, one per option.
+ */
+typedef struct config_reader {
+	options *opt;
+	const cli_option *table;
+	char *texts[CLI_MAX_OPTIONS];
+} config_reader;
+
+/* One key of the [veild] section, by the option of that name; 1 on success. */
+static int
+veild_config_entry(config_reader *r, const char *name, const char *value)
+{
+	char option[32];
+	const size_t len = strlen(name);
+	if (len < sizeof(option)) {
+		for (size_t i = 0; i <= len; i++)
+			option[i] = name[i] == '_' ? '-' : name[i];
+		for (size_t i = 0; r->table[i].name != NULL; i++) {
+			const cli_option *o = &r->table[i];
+			/* --enrolment has its key in [clients]; --config none. */
+			if (strcmp(o->name, option) != 0 || o->target == &r->opt->enrolment ||
+			    o->target == &r->opt->config)
+				continue;
+			switch (o->kind) {
+			case CLI_TEXT: /* a key given twice: the last one */
+				free(r->texts[i]);
+				r->texts[i] = value[0] != '\0' ? strdup(value) : NULL;
+				*(const char **)o->target = r->texts[i];
+				return r->texts[i] != NULL;
+			case CLI_U32:
+				return config_u32(value, o->min, o->max != 0 ? o->max : UINT32_MAX,
+				                  o->target);
+			case CLI_I64:
+				return cli_parse_i64(value, o->smin, o->smax, o->target) == 0;
+			default:
+				return 0;
+			}
+		}
+	}
+	fprintf(stderr, "veild: config: unknown key '%s'\n", name);
 	return 0;
 }
 
@@ -211,122 +222,67 @@ clients_config_entry(clients_config *c, const char *name, const char *value)
 static int
 config_entry(void *user, const char *section, const char *name, const char *value)
 {
-	options *opt = user;
+	config_reader *r = user;
 	if (strcmp(section, "log") == 0)
-		return log_config_entry(&opt->log, name, value);
+		return log_config_entry(&r->opt->log, name, value);
 	if (strcmp(section, "clients") == 0)
-		return clients_config_entry(&opt->clients, name, value);
-	if (strcmp(section, "veild") != 0) {
-		fprintf(stderr, "veild: config: unknown section [%s]\n", section);
-		return 0;
-	}
-	if (strcmp(name, "state") == 0)
-		return set_string(&opt->state_dir, value) == 0;
-	if (strcmp(name, "listen") == 0)
-		return set_string(&opt->listen, value) == 0;
-	if (strcmp(name, "threads") == 0)
-		return parse_unsigned(value, 1, MAX_THREADS, &opt->threads) == 0;
-	if (strcmp(name, "batch_cap") == 0)
-		return parse_unsigned(value, 1, PROTO_MAX_BATCH, &opt->batch_cap) == 0;
-	if (strcmp(name, "queue") == 0)
-		return parse_unsigned(value, 1, WORKQUEUE_MAX_CAPACITY, &opt->queue) == 0;
-	if (strcmp(name, "clock_offset") == 0) {
-		opt->clock_offset_set = 1;
-		return parse_offset(value, &opt->clock_offset) == 0;
-	}
-	fprintf(stderr, "veild: config: unknown key '%s'\n", name);
+		return clients_config_entry(&r->opt->clients, name, value);
+	if (strcmp(section, "veild") == 0)
+		return veild_config_entry(r, name, value);
+	fprintf(stderr, "veild: config: unknown section [%s]\n", section);
 	return 0;
 }
 
-/* Returns 0 to run, 1 for --help (done), 2 for a usage error. */
+/* ------------------------------------------------------------------ */
+/* The command line */
+
+/*
+ * Fills opt in from the command line and the configuration file it
+ * names, the command line winning. Returns -1 to run, else the exit
+ * status: 0 after --help or --version, 2 after a usage error. texts
+ * gets what the file gave (free each).
+ */
 static int
-parse_options(int argc, char **argv, options *opt)
+parse_options(int argc, char **argv, options *opt, char *texts[CLI_MAX_OPTIONS])
 {
-	options cli = {0};
-	const char *config = NULL;
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			usage(stdout);
-			return 1;
-		}
-		if (i + 1 >= argc) {
-			fprintf(stderr, "veild: %s needs a value (or is unknown); see --help\n", arg);
-			return 2;
-		}
-		const char *value = argv[++i];
-		if (strcmp(arg, "--state") == 0) {
-			if (set_string(&cli.state_dir, value) != 0)
-				return 2;
-		} else if (strcmp(arg, "--listen") == 0) {
-			if (set_string(&cli.listen, value) != 0)
-				return 2;
-		} else if (strcmp(arg, "--threads") == 0) {
-			if (parse_unsigned(value, 1, MAX_THREADS, &cli.threads) != 0) {
-				fprintf(stderr, "veild: --threads takes 1..%d\n", MAX_THREADS);
-				return 2;
-			}
-		} else if (strcmp(arg, "--batch-cap") == 0) {
-			if (parse_unsigned(value, 1, PROTO_MAX_BATCH, &cli.batch_cap) != 0) {
-				fprintf(stderr, "veild: --batch-cap takes 1..%d\n", PROTO_MAX_BATCH);
-				return 2;
-			}
-		} else if (strcmp(arg, "--queue") == 0) {
-			if (parse_unsigned(value, 1, WORKQUEUE_MAX_CAPACITY, &cli.queue) != 0) {
-				fprintf(stderr, "veild: --queue takes 1..%d\n", WORKQUEUE_MAX_CAPACITY);
-				return 2;
-			}
-		} else if (strcmp(arg, "--enrolment") == 0) {
-			if (parse_enrolment(value, &cli.clients.enrolment_required) != 0) {
-				fprintf(stderr, "veild: --enrolment takes required or open\n");
-				return 2;
-			}
-			cli.enrolment_set = 1;
-		} else if (strcmp(arg, "--clock-offset") == 0) {
-			if (parse_offset(value, &cli.clock_offset) != 0) {
-				fprintf(stderr, "veild: --clock-offset takes whole seconds\n");
-				return 2;
-			}
-			cli.clock_offset_set = 1;
-		} else if (strcmp(arg, "--config") == 0) {
-			config = value;
-		} else {
-			fprintf(stderr, "veild: unknown option %s; see --help\n", arg);
-			return 2;
-		}
-	}
-	if (config != NULL) {
-		const int line = ini_parse(config, config_entry, opt);
+	const cli_option table[] = {
+	        CLI_TEXT_OPTION("state", &opt->state_dir),
+	        CLI_TEXT_OPTION("listen", &opt->listen),
+	        CLI_U32_OPTION("threads", &opt->threads, 1, MAX_THREADS),
+	        CLI_U32_OPTION("batch-cap", &opt->batch_cap, 1, PROTO_MAX_BATCH),
+	        CLI_U32_OPTION("queue", &opt->queue, 1, WORKQUEUE_MAX_CAPACITY),
+	        CLI_I64_OPTION("clock-offset", &opt->clock_offset, -MAX_CLOCK_OFFSET,
+	                       MAX_CLOCK_OFFSET),
+	        CLI_TEXT_OPTION("enrolment", &opt->enrolment),
+	        CLI_TEXT_OPTION("config", &opt->config),
+	        CLI_END,
+	};
+	const cli_command cmd = {"veild", synopsis, table};
+	int rc = cli_parse_options(&cmd, argc, argv, print_help);
+	if (rc < 0 && opt->config != NULL) {
+		config_reader reader = {opt, table, {NULL}};
+		const int line = ini_parse(opt->config, config_entry, &reader);
+		memcpy(texts, reader.texts, sizeof(reader.texts));
 		if (line < 0) {
-			fprintf(stderr, "veild: cannot read config %s\n", config);
-			return 2;
+			cli_error(cmd.name, "cannot read config %s", opt->config);
+			return CLI_EXIT_USAGE;
 		}
 		if (line > 0) {
-			fprintf(stderr, "veild: config %s: bad line %d\n", config, line);
-			return 2;
+			cli_error(cmd.name, "config %s: bad line %d", opt->config, line);
+			return CLI_EXIT_USAGE;
 		}
+		/* The command line again, over the file. */
+		rc = cli_parse_options(&cmd, argc, argv, print_help);
 	}
-	if (cli.state_dir != NULL)
-		set_string(&opt->state_dir, cli.state_dir);
-	if (cli.listen != NULL)
-		set_string(&opt->listen, cli.listen);
-	if (cli.threads != 0)
-		opt->threads = cli.threads;
-	if (cli.batch_cap != 0)
-		opt->batch_cap = cli.batch_cap;
-	if (cli.queue != 0)
-		opt->queue = cli.queue;
-	if (cli.enrolment_set)
-		opt->clients.enrolment_required = cli.clients.enrolment_required;
-	if (cli.clock_offset_set)
-		opt->clock_offset = cli.clock_offset;
-	free(cli.state_dir);
-	free(cli.listen);
-	if (opt->state_dir == NULL || opt->listen == NULL) {
-		fprintf(stderr, "veild: --state and --listen are required; see --help\n");
-		return 2;
-	}
-	return 0;
+	if (rc >= 0)
+		return rc;
+	if (opt->enrolment != NULL &&
+	    parse_enrolment(opt->enrolment, &opt->clients.enrolment_required) != 0)
+		return cli_usage_error(&cmd, "--enrolment takes required or open, not %s",
+		                       opt->enrolment);
+	if (opt->state_dir == NULL || opt->listen == NULL)
+		return cli_usage_error(&cmd, "--state and --listen are required");
+	return -1;
 }
 
 typedef struct worker {
@@ -356,8 +312,8 @@ worker_main(void *arg)
 			transport_request_drop(&req);
 		else
 			(void)transport_server_reply(wk->server, &req,
-						     (const uint8_t *)buf_data(&reply),
-						     buf_len(&reply));
+			                             (const uint8_t *)buf_data(&reply),
+			                             buf_len(&reply));
 	}
 	buf_free(&reply);
 	return NULL;
@@ -389,8 +345,8 @@ receive_loop(transport_server *server, workqueue *queue)
 			break;
 		}
 		if (workqueue_push(queue, &req) != 0) {
-			(void)transport_server_reply(server, &req, (const uint8_t *)buf_data(&frame),
-						     buf_len(&frame));
+			(void)transport_server_reply(
+			        server, &req, (const uint8_t *)buf_data(&frame), buf_len(&frame));
 			busy++;
 		}
 	}
@@ -415,11 +371,12 @@ main(int argc, char **argv)
 	transport_server *server = NULL;
 	worker *workers = NULL;
 	unsigned started = 0;
+	char *config_texts[CLI_MAX_OPTIONS] = {NULL};
 	int rc = 1;
 
-	const int parsed = parse_options(argc, argv, &opt);
-	if (parsed != 0) {
-		rc = parsed == 1 ? 0 : 2;
+	const int parsed = parse_options(argc, argv, &opt, config_texts);
+	if (parsed >= 0) {
+		rc = parsed;
 		goto out;
 	}
 	if (opt.threads == 0) {
@@ -435,7 +392,7 @@ main(int argc, char **argv)
 	veil_err err = state_open(opt.state_dir, &state, &why);
 	if (err != VEIL_OK) {
 		fprintf(stderr, "veild: cannot open state %s: %s%s%s\n", opt.state_dir,
-			veil_strerror(err), why ? ": " : "", why ? why : "");
+		        veil_strerror(err), why ? ": " : "", why ? why : "");
 		goto out;
 	}
 	/* The log refuses a configuration that breaks an anonymity target,
@@ -445,7 +402,7 @@ main(int argc, char **argv)
 	if ((err = qlog_open(opt.state_dir, &opt.log, now, &log, why_log, sizeof(why_log))) !=
 	    VEIL_OK) {
 		fprintf(stderr, "veild: cannot open the query log: %s%s%s\n", veil_strerror(err),
-			why_log[0] ? ": " : "", why_log);
+		        why_log[0] ? ": " : "", why_log);
 		goto out;
 	}
 	if ((err = clients_open(opt.state_dir, &opt.clients, &enrolled)) != VEIL_OK) {
@@ -453,22 +410,22 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if ((err = replay_guard_new(REPLAY_DEFAULT_WINDOW, REPLAY_DEFAULT_SKEW,
-				    REPLAY_DEFAULT_CAPACITY, &replay)) != VEIL_OK) {
+	                            REPLAY_DEFAULT_CAPACITY, &replay)) != VEIL_OK) {
 		fprintf(stderr, "veild: %s\n", veil_strerror(err));
 		goto out;
 	}
 	service_config config = {.batch_cap = opt.batch_cap,
-				 .clock_offset = opt.clock_offset,
-				 .log = log,
-				 .replay = replay,
-				 .clients = enrolled};
+	                         .clock_offset = opt.clock_offset,
+	                         .log = log,
+	                         .replay = replay,
+	                         .clients = enrolled};
 	if ((err = service_new(state, &config, &svc)) != VEIL_OK) {
 		fprintf(stderr, "veild: %s\n", veil_strerror(err));
 		goto out;
 	}
 	if ((err = transport_server_open(opt.listen, PROTO_MAX_REQUEST_SIZE, &server)) != VEIL_OK) {
 		fprintf(stderr, "veild: cannot listen on %s: %s\n", opt.listen,
-			transport_strerror());
+		        transport_strerror());
 		goto out;
 	}
 
@@ -500,10 +457,11 @@ main(int argc, char **argv)
 		}
 	}
 	if (!stopping) {
-		fprintf(stderr, "veild: ready on %s, %u threads, batch cap %u, queue %u, enrolment %s%s\n",
-			opt.listen, opt.threads, opt.batch_cap, opt.queue,
-			opt.clients.enrolment_required ? "required" : "open",
-			opt.clock_offset != 0 ? ", clock offset in force" : "");
+		fprintf(stderr,
+		        "veild: ready on %s, %u threads, batch cap %u, queue %u, enrolment %s%s\n",
+		        opt.listen, opt.threads, opt.batch_cap, opt.queue,
+		        opt.clients.enrolment_required ? "required" : "open",
+		        opt.clock_offset != 0 ? ", clock offset in force" : "");
 		busy = receive_loop(server, queue);
 		rc = busy < 0 ? 1 : 0;
 	}
@@ -528,12 +486,12 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < sizeof(total.errors) / sizeof(total.errors[0]); i++)
 			errors += total.errors[i];
 		fprintf(stderr,
-			"veild: stopped; %llu requests, %llu items evaluated, %llu error replies, "
-			"%llu dropped, %lld busy; log: %llu entries written, %llu dropped\n",
-			(unsigned long long)total.requests, (unsigned long long)total.items,
-			(unsigned long long)errors, (unsigned long long)total.dropped,
-			busy > 0 ? busy : 0,
-			(unsigned long long)counters.written, (unsigned long long)counters.dropped);
+		        "veild: stopped; %llu requests, %llu items evaluated, %llu error replies, "
+		        "%llu dropped, %lld busy; log: %llu entries written, %llu dropped\n",
+		        (unsigned long long)total.requests, (unsigned long long)total.items,
+		        (unsigned long long)errors, (unsigned long long)total.dropped,
+		        busy > 0 ? busy : 0, (unsigned long long)counters.written,
+		        (unsigned long long)counters.dropped);
 	}
 out:
 	free(workers);
@@ -544,7 +502,7 @@ out:
 	qlog_close(log);
 	service_free(svc);
 	state_free(state);
-	free(opt.state_dir);
-	free(opt.listen);
+	for (size_t i = 0; i < CLI_MAX_OPTIONS; i++)
+		free(config_texts[i]);
 	return rc;
 }

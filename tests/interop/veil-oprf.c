@@ -8,32 +8,34 @@
  * bad arguments. A bad request is answered, never fatal.
  */
 #include <stdio.h>
-#include <string.h>
 
+#include "cli.h"
 #include "oprf.h"
 #include "oprf_transcript.h"
+
+#define PROGRAM "veil-oprf"
 
 /* A failed answer that could not even be built (out of memory). */
 static const char answer_no_memory[] = "{\"id\":null,\"ok\":false,\"error\":\"out of memory\"}\n";
 
+/* --help, after the usage line. */
 static void
-usage(FILE *to)
+print_help(void)
 {
-	fprintf(to, "usage: veil-oprf [--help]\n"
-	            "\n"
-	            "Reads RFC 9497 requests as JSON Lines on stdin and writes one answer line\n"
-	            "per request to stdout, for interoperability tests. A request:\n"
-	            "\n"
-	            "  {\"id\":1,\"suite\":\"ristretto255-SHA512\",\"mode\":1,\n"
-	            "   \"seed\":hex,\"keyInfo\":hex,           (or \"skSm\":hex)\n"
-	            "   \"input\":[hex,...],\"blind\":[hex,...],  (blind optional: random)\n"
-	            "   \"info\":hex,                         (mode 2 only)\n"
-	            "   \"proofRandomScalar\":hex}            (modes 1 and 2; optional: random)\n"
-	            "\n"
-	            "An answer: "
-	            "{\"id\":1,\"ok\":true,\"skSm\":...,\"pkSm\":...,\"blindedElement\":[...],\n"
-	            "\"evaluationElement\":[...],\"proof\":...,\"output\":[...]}, or\n"
-	            "{\"id\":1,\"ok\":false,\"error\":\"...\"}. Blank lines are skipped.\n");
+	fputs("Reads RFC 9497 requests as JSON Lines on stdin and writes one answer line\n"
+	      "per request to stdout, for interoperability tests. A request:\n"
+	      "\n"
+	      "  {\"id\":1,\"suite\":\"ristretto255-SHA512\",\"mode\":1,\n"
+	      "   \"seed\":hex,\"keyInfo\":hex,           (or \"skSm\":hex)\n"
+	      "   \"input\":[hex,...],\"blind\":[hex,...],  (blind optional: random)\n"
+	      "   \"info\":hex,                         (mode 2 only)\n"
+	      "   \"proofRandomScalar\":hex}            (modes 1 and 2; optional: random)\n"
+	      "\n"
+	      "An answer: "
+	      "{\"id\":1,\"ok\":true,\"skSm\":...,\"pkSm\":...,\"blindedElement\":[...],\n"
+	      "\"evaluationElement\":[...],\"proof\":...,\"output\":[...]}, or\n"
+	      "{\"id\":1,\"ok\":false,\"error\":\"...\"}. Blank lines are skipped.\n",
+	      stdout);
 }
 
 /*
@@ -76,20 +78,19 @@ read_line(FILE *in, buf *line, int *too_long)
 int
 main(int argc, char **argv)
 {
+	static const cli_command command = {PROGRAM, "[--help | --version] < REQUESTS", NULL};
 	buf line, answer;
 	int too_long, got, status = 0;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		}
-		fprintf(stderr, "veil-oprf: unknown argument: %s\n", argv[i]);
-		usage(stderr);
-		return 2;
-	}
+	const int parsed = cli_parse_options(&command, argc, argv, print_help);
+	if (parsed == CLI_EXIT_USAGE)
+		/* It takes no arguments at all: whatever was refused is, like any
+		 * other word, an unknown argument. */
+		cli_error(PROGRAM, "unknown argument: the requests come on standard input");
+	if (parsed >= 0)
+		return parsed;
 	if (veil_crypto_init() != VEIL_OK) {
-		fprintf(stderr, "veil-oprf: cannot initialize the crypto library\n");
+		cli_error(PROGRAM, "cannot initialize the crypto library");
 		return 1;
 	}
 
@@ -110,13 +111,13 @@ main(int argc, char **argv)
 			continue; /* a blank line */
 		if (fwrite(buf_data(&answer), 1, buf_len(&answer), stdout) != buf_len(&answer) ||
 		    fflush(stdout) != 0) {
-			fprintf(stderr, "veil-oprf: cannot write to stdout\n");
+			cli_error(PROGRAM, "cannot write to stdout");
 			status = 1;
 			goto out;
 		}
 	}
 	if (got < 0) {
-		fprintf(stderr, "veil-oprf: cannot read a line from stdin\n");
+		cli_error(PROGRAM, "cannot read a line from stdin");
 		status = 1;
 	}
 out:
