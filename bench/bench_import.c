@@ -23,11 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "cli.h"
+#include "clock.h"
 #include "hash.h"
 #include "import.h"
 #include "oprf.h"
@@ -35,7 +36,9 @@
 #include "state.h"
 #include "xmd.h"
 
-#define DST "HashToGroup-OPRFV1-\x00-ristretto255-SHA512"
+#define PROGRAM     "veil-bench-import"
+#define DST         "HashToGroup-OPRFV1-\x00-ristretto255-SHA512"
+#define MAX_THREADS 64
 
 static const int area_codes[] = {
         201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214, 215, 216, 217, 218, 219,
@@ -48,23 +51,6 @@ static const int area_codes[] = {
 };
 #define AREA_COUNT (sizeof(area_codes) / sizeof(area_codes[0]))
 
-static double
-now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* CPU seconds of the whole process, every thread. */
-static double
-cpu_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Floor measurements, added up over the runs. */
 static uint64_t floor_ops;
 static double floor_cpu;
@@ -72,7 +58,7 @@ static double floor_cpu;
 static void
 die(const char *what, veil_err err)
 {
-	fprintf(stderr, "veil-bench-import: %s: %s\n", what, veil_strerror(err));
+	cli_error(PROGRAM, "%s: %s", what, veil_strerror(err));
 	exit(1);
 }
 
@@ -80,7 +66,6 @@ die(const char *what, veil_err err)
 /* The floor */
 
 typedef struct floor_run {
-	double seconds;
 	unsigned thread;
 	atomic_bool *stop;
 	uint64_t count;
@@ -115,19 +100,17 @@ floor_thread(void *arg)
 static double
 measure_floor(unsigned threads, double seconds)
 {
-	pthread_t ids[64];
-	floor_run runs[64];
+	pthread_t ids[MAX_THREADS];
+	floor_run runs[MAX_THREADS];
 	atomic_bool stop;
 	atomic_init(&stop, false);
-	const double start = now(), cpu_start = cpu_now();
+	const double start = clock_monotonic_seconds(), cpu_start = clock_process_cpu_seconds();
 	for (unsigned i = 0; i < threads; i++) {
-		runs[i] = (floor_run){seconds, i, &stop, 0};
+		runs[i] = (floor_run){i, &stop, 0};
 		if (pthread_create(&ids[i], NULL, floor_thread, &runs[i]) != 0)
 			die("pthread_create", VEIL_ERR_SYSTEM);
 	}
-	struct timespec pause = {(time_t)seconds,
-	                         (long)((seconds - (double)(time_t)seconds) * 1e9)};
-	nanosleep(&pause, NULL);
+	clock_sleep_seconds(seconds);
 	atomic_store(&stop, true);
 	uint64_t total = 0;
 	for (unsigned i = 0; i < threads; i++) {
@@ -135,8 +118,8 @@ measure_floor(unsigned threads, double seconds)
 		total += runs[i].count;
 	}
 	floor_ops += total;
-	floor_cpu += cpu_now() - cpu_start;
-	return (double)total / (now() - start);
+	floor_cpu += clock_process_cpu_seconds() - cpu_start;
+	return (double)total / (clock_monotonic_seconds() - start);
 }
 
 /* When each stage of registry_import() first reported. */
@@ -149,7 +132,7 @@ on_progress(void *arg, registry_stage stage, uint64_t done, uint64_t total)
 {
 	stage_times *t = arg;
 	if ((unsigned)stage < 4 && t->first[stage] == 0)
-		t->first[stage] = now();
+		t->first[stage] = clock_monotonic_seconds();
 	(void)done;
 	(void)total;
 }
@@ -183,42 +166,37 @@ generate(size_t n, size_t *len_out)
 	return text;
 }
 
+/* --help, after the usage line. */
+static void
+print_help(void)
+{
+	printf("Imports N generated handles (default 1000000, at most 8000000) into a\n"
+	       "fresh registry on T threads (default 2, at most %d) and reports handles/s\n"
+	       "as a ratio to the floor of HashToGroup + scalar multiplication on T\n"
+	       "threads, measured for S seconds (default 3) before and after. --keep\n"
+	       "leaves the state directory.\n",
+	       MAX_THREADS);
+}
+
 int
 main(int argc, char **argv)
 {
-	size_t handles = 1000000;
-	unsigned threads = 2;
+	uint32_t handles = 1000000;
+	uint32_t threads = 2;
 	double seconds = 3.0;
-	int keep = 0;
-
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			printf("usage: veil-bench-import [--handles N] [--threads T] [--seconds S] "
-			       "[--keep]\n\n"
-			       "Imports N generated handles (default 1000000) into a fresh registry on\n"
-			       "T threads (default 2) and reports handles/s as a ratio to the floor of\n"
-			       "HashToGroup + scalar multiplication on T threads, measured for S seconds\n"
-			       "(default 3) before and after. --keep leaves the state directory.\n");
-			return 0;
-		}
-		if (strcmp(argv[i], "--handles") == 0 && i + 1 < argc)
-			handles = strtoul(argv[++i], NULL, 10);
-		else if (strcmp(argv[i], "--threads") == 0 && i + 1 < argc)
-			threads = (unsigned)strtoul(argv[++i], NULL, 10);
-		else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
-			seconds = strtod(argv[++i], NULL);
-		else if (strcmp(argv[i], "--keep") == 0)
-			keep = 1;
-		else {
-			fprintf(stderr, "usage: veil-bench-import [--handles N] [--threads T] "
-			                "[--seconds S] [--keep]\n");
-			return 2;
-		}
-	}
-	if (handles == 0 || handles > 8000000 || threads == 0 || threads > 64 || seconds <= 0) {
-		fprintf(stderr, "veil-bench-import: out of range\n");
-		return 2;
-	}
+	bool keep = false;
+	const cli_option table[] = {
+	        CLI_U32_OPTION("handles", &handles, 1, 8000000),
+	        CLI_U32_OPTION("threads", &threads, 1, MAX_THREADS),
+	        CLI_DOUBLE_OPTION("seconds", &seconds, 0.01, 3600),
+	        CLI_FLAG_OPTION("keep", &keep),
+	        CLI_END,
+	};
+	const cli_command command = {PROGRAM, "[--handles N] [--threads T] [--seconds S] [--keep]",
+	                             table};
+	const int status = cli_parse_options(&command, argc, argv, print_help);
+	if (status >= 0)
+		return status;
 	if (veil_crypto_init() != VEIL_OK)
 		die("init", VEIL_ERR_CRYPTO);
 
@@ -238,17 +216,17 @@ main(int argc, char **argv)
 	char *text = generate(handles, &text_len);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("handles %zu, threads %u\n", handles, threads);
+	printf("handles %u, threads %u\n", handles, threads);
 	const double floor_before = measure_floor(threads, seconds);
 	printf("floor before     %10.0f handles/s (HashToGroup + scalar mult, %u threads)\n",
 	       floor_before, threads);
 
 	import_batch *batch = NULL;
-	const double t0 = now(), c0 = cpu_now();
+	const double t0 = clock_monotonic_seconds(), c0 = clock_process_cpu_seconds();
 	const import_options parse_options = {NULL, threads, NULL, NULL, NULL, NULL};
 	if ((err = import_parse(text, text_len, &parse_options, &batch)) != VEIL_OK)
 		die("import_parse", err);
-	const double t1 = now(), c1 = cpu_now();
+	const double t1 = clock_monotonic_seconds(), c1 = clock_process_cpu_seconds();
 	size_t count = 0, key_count = 0;
 	const registry_record *records = import_batch_records(batch, &count);
 	const registry_key *keys = state_keys(st, &key_count);
@@ -258,7 +236,7 @@ main(int argc, char **argv)
 	if ((err = registry_import(state_registry(st), keys, key_count, records, count, &options,
 	                           &change)) != VEIL_OK)
 		die("registry_import", err);
-	const double t2 = now(), c2 = cpu_now();
+	const double t2 = clock_monotonic_seconds(), c2 = clock_process_cpu_seconds();
 	import_summary summary;
 	import_batch_summary(batch, &summary);
 
@@ -307,7 +285,7 @@ main(int argc, char **argv)
 		char cmd[sizeof(dir) + 16];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 		if (system(cmd) != 0)
-			fprintf(stderr, "veil-bench-import: could not remove %s\n", dir);
+			cli_error(PROGRAM, "could not remove %s", dir);
 	}
 	return 0;
 }

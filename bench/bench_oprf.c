@@ -20,9 +20,11 @@
 
 #include <sodium.h>
 
+#include "cli.h"
 #include "oprf.h"
 #include "timing.h"
 
+#define PROGRAM    "veil-bench-oprf"
 #define SUITE_NAME "ristretto255-SHA512"
 
 /* Handles "tel:+14155550000" to "tel:+14155551023": the largest batch. */
@@ -30,14 +32,10 @@
 #define HANDLE_SIZE  24
 /* Batch answered per proof, as the VOPRF Finalize row verifies them. */
 #define PROOF_BATCH  64
-/* Distinct (scalar, point) pairs the floor cycles through. */
-#define FLOOR_PAIRS  64
 
-#define DEFAULT_SECONDS      0.5
-#define DEFAULT_ROUNDS       5
-#define QUICK_SECONDS        0.01
-/* Before the first row, so that the clock has ramped up. */
-#define FLOOR_WARMUP_SECONDS 0.25
+#define DEFAULT_SECONDS 0.5
+#define DEFAULT_ROUNDS  5
+#define QUICK_SECONDS   0.01
 
 static const uint8_t poprf_info[] = "veil epoch 1";
 
@@ -79,13 +77,6 @@ struct fixture {
 	uint8_t *out_outputs; /* HANDLE_COUNT * Nh */
 };
 
-struct floor_fixture {
-	uint8_t scalars[FLOOR_PAIRS][crypto_core_ristretto255_SCALARBYTES];
-	uint8_t points[FLOOR_PAIRS][crypto_core_ristretto255_BYTES];
-	uint8_t product[crypto_core_ristretto255_BYTES];
-	size_t next;
-};
-
 struct row {
 	const char *operation;
 	bench_fn *run;
@@ -107,6 +98,7 @@ struct row_result {
 
 struct options {
 	double seconds;
+	bool seconds_given;
 	bool quick;
 	bool json;
 };
@@ -114,7 +106,7 @@ struct options {
 static void
 die(const char *what, const char *why)
 {
-	fprintf(stderr, "veil-bench-oprf: %s: %s\n", what, why);
+	cli_error(PROGRAM, "%s: %s", what, why);
 	exit(1);
 }
 
@@ -256,43 +248,45 @@ fixture_free(struct fixture *fx)
 	oprf_key_free(fx->key);
 }
 
-static void
-floor_fixture_init(struct floor_fixture *ff)
+/* Which inputs a row's calls cycle through. */
+enum pool {
+	POOL_HANDLES,  /* every handle */
+	POOL_BLINDED,  /* those blinded under the row's mode */
+	POOL_ANSWERED, /* those evaluated (and proven) for Finalize */
+};
+
+/* What one timed call needs. */
+struct call {
+	const struct row_state *st;
+	struct fixture *fx;
+	const struct mode_fixture *m;
+	bool proven; /* VOPRF and POPRF: a proof made and verified */
+	const uint8_t *info;
+	size_t info_len;
+	size_t at; /* the offset of this call's batch in the pool */
+};
+
+/* The next call of the row st: its batch the next of the pool's. */
+static struct call
+call_next(struct row_state *st, enum pool pool)
 {
-	for (size_t i = 0; i < FLOOR_PAIRS; i++) {
-		crypto_core_ristretto255_scalar_random(ff->scalars[i]);
-		crypto_core_ristretto255_random(ff->points[i]);
-	}
-	ff->next = 0;
+	struct call c = {.st = st, .fx = st->fx};
+	c.m = &c.fx->modes[st->row->mode];
+	c.proven = st->row->mode != OPRF_MODE_OPRF;
+	c.info = info_for(st->row->mode, &c.info_len);
+	const size_t size = pool == POOL_BLINDED    ? c.m->plan->blinded
+	                    : pool == POOL_ANSWERED ? c.m->plan->answered
+	                                            : HANDLE_COUNT;
+	c.at = (st->next++ % (size / st->row->batch)) * st->row->batch;
+	return c;
 }
 
-/* The floor: one raw scalar multiplication, decoding and encoding included. */
 static void
-time_floor(void *arg)
-{
-	struct floor_fixture *ff = arg;
-	size_t i = ff->next++ % FLOOR_PAIRS;
-
-	if (crypto_scalarmult_ristretto255(ff->product, ff->scalars[i], ff->points[i]) != 0)
-		die("crypto_scalarmult_ristretto255", "failed");
-	bench_consume(ff->product, sizeof(ff->product));
-}
-
-/* The offset, in elements, of the next batch within a pool of pool_size. */
-static size_t
-next_batch(struct row_state *st, size_t pool_size)
-{
-	size_t batches = pool_size / st->row->batch;
-
-	return (st->next++ % batches) * st->row->batch;
-}
-
-static void
-check(const struct row_state *st, veil_err err)
+check(const struct call *c, veil_err err)
 {
 	if (err != VEIL_OK) {
-		fprintf(stderr, "veil-bench-oprf: %s (%s, batch %zu): %s\n", st->row->operation,
-		        mode_plans[st->row->mode].name, st->row->batch, veil_strerror(err));
+		cli_error(PROGRAM, "%s (%s, batch %zu): %s", c->st->row->operation,
+		          c->m->plan->name, c->st->row->batch, veil_strerror(err));
 		exit(1);
 	}
 }
@@ -300,63 +294,48 @@ check(const struct row_state *st, veil_err err)
 static void
 time_blind(void *arg)
 {
-	struct row_state *st = arg;
-	struct fixture *fx = st->fx;
-	size_t i = next_batch(st, HANDLE_COUNT);
+	const struct call c = call_next(arg, POOL_HANDLES);
 
-	check(st, oprf_blind(fx->modes[st->row->mode].ctx, fx->inputs[i], fx->input_lens[i], NULL,
-	                     fx->out_blind, fx->out_elements));
-	bench_consume(fx->out_elements, fx->ne);
+	check(&c, oprf_blind(c.m->ctx, c.fx->inputs[c.at], c.fx->input_lens[c.at], NULL,
+	                     c.fx->out_blind, c.fx->out_elements));
+	bench_consume(c.fx->out_elements, c.fx->ne);
 }
 
 static void
 time_blind_evaluate(void *arg)
 {
-	struct row_state *st = arg;
-	struct fixture *fx = st->fx;
-	const struct mode_fixture *m = &fx->modes[st->row->mode];
-	bool proven = st->row->mode != OPRF_MODE_OPRF;
-	size_t info_len;
-	const uint8_t *info = info_for(st->row->mode, &info_len);
-	size_t at = next_batch(st, m->plan->blinded);
+	const struct call c = call_next(arg, POOL_BLINDED);
+	const size_t batch = c.st->row->batch;
 
-	check(st, oprf_blind_evaluate(m->ctx, fx->key, info, info_len, st->row->batch,
-	                              m->blinded + at * fx->ne, fx->out_elements, NULL,
-	                              proven ? fx->out_proof : NULL));
-	bench_consume(fx->out_elements, st->row->batch * fx->ne);
+	check(&c, oprf_blind_evaluate(c.m->ctx, c.fx->key, c.info, c.info_len, batch,
+	                              c.m->blinded + c.at * c.fx->ne, c.fx->out_elements, NULL,
+	                              c.proven ? c.fx->out_proof : NULL));
+	bench_consume(c.fx->out_elements, batch * c.fx->ne);
 }
 
 static void
 time_finalize(void *arg)
 {
-	struct row_state *st = arg;
-	struct fixture *fx = st->fx;
-	const struct mode_fixture *m = &fx->modes[st->row->mode];
-	bool proven = st->row->mode != OPRF_MODE_OPRF;
-	size_t info_len;
-	const uint8_t *info = info_for(st->row->mode, &info_len);
-	size_t at = next_batch(st, m->plan->answered);
+	const struct call c = call_next(arg, POOL_ANSWERED);
+	const struct fixture *fx = c.fx;
+	const size_t batch = c.st->row->batch, at = c.at;
 
-	check(st, oprf_finalize(m->ctx, proven ? fx->pk : NULL, info, info_len, st->row->batch,
-	                        fx->inputs + at, fx->input_lens + at, m->blinds + at * fx->ns,
-	                        m->blinded + at * fx->ne, m->evaluated + at * fx->ne,
-	                        proven ? m->proofs + at / PROOF_BATCH * fx->proof_size : NULL,
+	check(&c, oprf_finalize(c.m->ctx, c.proven ? fx->pk : NULL, c.info, c.info_len, batch,
+	                        fx->inputs + at, fx->input_lens + at, c.m->blinds + at * fx->ns,
+	                        c.m->blinded + at * fx->ne, c.m->evaluated + at * fx->ne,
+	                        c.proven ? c.m->proofs + at / PROOF_BATCH * fx->proof_size : NULL,
 	                        fx->out_outputs));
-	bench_consume(fx->out_outputs, st->row->batch * fx->nh);
+	bench_consume(fx->out_outputs, batch * fx->nh);
 }
 
 static void
 time_evaluate(void *arg)
 {
-	struct row_state *st = arg;
-	struct fixture *fx = st->fx;
-	size_t info_len;
-	const uint8_t *info = info_for(st->row->mode, &info_len);
-	size_t i = next_batch(st, HANDLE_COUNT);
+	const struct call c = call_next(arg, POOL_HANDLES);
 
-	check(st, oprf_evaluate(fx->modes[st->row->mode].ctx, fx->key, info, info_len,
-	                        fx->inputs[i], fx->input_lens[i], fx->out_outputs));
-	bench_consume(fx->out_outputs, fx->nh);
+	check(&c, oprf_evaluate(c.m->ctx, c.fx->key, c.info, c.info_len, c.fx->inputs[c.at],
+	                        c.fx->input_lens[c.at], c.fx->out_outputs));
+	bench_consume(c.fx->out_outputs, c.fx->nh);
 }
 
 /*
@@ -470,63 +449,49 @@ print_json(const struct options *opt, const bench_plan *plan, const struct row_r
 	printf("],\"targets_met\":%s}\n", all_met ? "true" : "false");
 }
 
+/* --help, after the usage line. */
 static void
-usage(FILE *to)
+print_help(void)
 {
-	fprintf(to,
-	        "usage: veil-bench-oprf [--seconds S] [--quick] [--json] [--help]\n"
-	        "\n"
-	        "Times the RFC 9497 operations for %s against a raw\n"
-	        "crypto_scalarmult_ristretto255 floor measured in the same run.\n"
-	        "\n"
-	        "  --seconds S  time each row's operation for at least S seconds in all,\n"
-	        "               and the floor as long (default %.1f, in %d rounds)\n"
-	        "  --quick      a very short run in one round without warm-up, for smoke\n"
-	        "               tests; figures are not meaningful (default S %.2f)\n"
-	        "  --json       one JSON object instead of the table\n"
-	        "  --help       this text\n",
-	        SUITE_NAME, DEFAULT_SECONDS, DEFAULT_ROUNDS, QUICK_SECONDS);
+	printf("Times the RFC 9497 operations for %s against a raw\n"
+	       "crypto_scalarmult_ristretto255 floor measured in the same run.\n"
+	       "\n"
+	       "  --seconds S  time each row's operation for at least S seconds in all,\n"
+	       "               and the floor as long (default %.1f, in %d rounds)\n"
+	       "  --quick      a very short run in one round without warm-up, for smoke\n"
+	       "               tests; figures are not meaningful (default S %.2f)\n"
+	       "  --json       one JSON object instead of the table\n"
+	       "  --version    print the version\n"
+	       "  --help       this text\n"
+	       "\n"
+	       "Exit status: 0 when every call succeeded, whether or not a row met its\n"
+	       "target; 1 when one failed; 2 for a usage error.\n",
+	       SUITE_NAME, DEFAULT_SECONDS, DEFAULT_ROUNDS, QUICK_SECONDS);
 }
 
-static void
-bad_usage(const char *message, const char *arg)
-{
-	fprintf(stderr, "veil-bench-oprf: %s: %s\n", message, arg);
-	usage(stderr);
-	exit(2);
-}
-
-static void
+/* Returns -1 to run, else the exit status (the help, the version, a usage error). */
+static int
 parse_options(int argc, char **argv, struct options *opt)
 {
-	bool seconds_given = false;
-
 	memset(opt, 0, sizeof(*opt));
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--help") == 0) {
-			usage(stdout);
-			exit(0);
-		} else if (strcmp(argv[i], "--quick") == 0) {
-			opt->quick = true;
-		} else if (strcmp(argv[i], "--json") == 0) {
-			opt->json = true;
-		} else if (strcmp(argv[i], "--seconds") == 0) {
-			char *end;
-
-			if (i + 1 == argc)
-				bad_usage("missing value after", argv[i]);
-			opt->seconds = strtod(argv[++i], &end);
-			/* Written so that NaN fails too. */
-			if (end == argv[i] || *end != '\0' ||
-			    !(opt->seconds > 0 && opt->seconds <= 600))
-				bad_usage("--seconds wants a number in (0, 600]", argv[i]);
-			seconds_given = true;
-		} else {
-			bad_usage("unknown argument", argv[i]);
-		}
-	}
-	if (!seconds_given)
+	const cli_option table[] = {
+	        {.name = "seconds",
+	         .kind = CLI_DOUBLE,
+	         .target = &opt->seconds,
+	         .low = 0.001,
+	         .high = 600,
+	         .given = &opt->seconds_given},
+	        CLI_FLAG_OPTION("quick", &opt->quick),
+	        CLI_FLAG_OPTION("json", &opt->json),
+	        CLI_END,
+	};
+	const cli_command cmd = {PROGRAM, "[--seconds S] [--quick] [--json]", table};
+	const int status = cli_parse_options(&cmd, argc, argv, print_help);
+	if (status >= 0)
+		return status;
+	if (!opt->seconds_given)
 		opt->seconds = opt->quick ? QUICK_SECONDS : DEFAULT_SECONDS;
+	return -1;
 }
 
 int
@@ -534,12 +499,14 @@ main(int argc, char **argv)
 {
 	struct options opt;
 	static struct fixture fx;
-	struct floor_fixture ff;
+	static bench_floor floor_fixture;
 	struct row_state states[ROW_COUNT];
 	struct row_result results[ROW_COUNT];
 	struct floor_summary floor;
 
-	parse_options(argc, argv, &opt);
+	const int status = parse_options(argc, argv, &opt);
+	if (status >= 0)
+		return status;
 
 	bench_plan plan = {
 	        .rounds = opt.quick ? 1 : DEFAULT_ROUNDS,
@@ -549,11 +516,11 @@ main(int argc, char **argv)
 
 	require(veil_crypto_init(), "veil_crypto_init");
 	fixture_init(&fx);
-	floor_fixture_init(&ff);
+	bench_floor_init(&floor_fixture);
 
-	bench_work floor_work = {time_floor, &ff, 1};
+	const bench_work floor_work = bench_floor_work(&floor_fixture);
 	if (!opt.quick)
-		(void)bench_rate(&floor_work, FLOOR_WARMUP_SECONDS, NULL);
+		(void)bench_rate(&floor_work, BENCH_FLOOR_WARMUP_SECONDS, NULL);
 
 	for (size_t i = 0; i < ROW_COUNT; i++) {
 		states[i] = (struct row_state){&fx, &rows[i], 0};

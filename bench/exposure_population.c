@@ -16,13 +16,12 @@
 #define NO_DAY UINT32_MAX
 
 /* Address book mix: other users' phones, their emails, outsiders' numbers. */
-#define SHARE_USER_PHONE    0.65
-#define SHARE_USER_EMAIL    0.15
+#define SHARE_USER_PHONE 0.65
+#define SHARE_USER_EMAIL 0.15
 /* One user in this many has an email besides the phone number. */
-#define EMAIL_EVERY         2
+#define EMAIL_EVERY      2
 /* A user re-checks the whole book on a day after the first with 1 / this. */
-#define RECHECK_EVERY       7
-
+#define RECHECK_EVERY    7
 
 static const uint16_t area_codes[EXPOSURE_NANP_AREA_CODES] = {
         201, 202, 203, 205, 206, 207, 208, 209, 210, 212, 213, 214, 215, 216, 217, 218, 219, 224,
@@ -57,7 +56,6 @@ exposure_hour_slot(unsigned i)
 {
 	return i < EXPOSURE_HOUR_SLOTS ? hour_slots[i] : hour_slots[0];
 }
-
 
 /* ------------------------------------------------------------------ */
 /* A deterministic generator: xoshiro256** seeded through splitmix64. */
@@ -120,7 +118,6 @@ rng_unit(rng *r)
 {
 	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
 }
-
 
 /* ------------------------------------------------------------------ */
 /* The population */
@@ -187,26 +184,26 @@ number_set_add(number_set *s, uint64_t x)
 	return 1;
 }
 
+/* The ways address books write a 10-digit NANP number: what comes before
+ * the area code, between it and the exchange, and before the line. */
+static const struct phone_style {
+	const char *lead, *after_area, *after_exchange;
+} phone_styles[] = {
+        {"(", ") ", "-"},  /* (415) 555-0100 */
+        {"+1 ", "-", "-"}, /* +1 415-555-0100 */
+        {"", ".", "."},    /* 415.555.0100 */
+        {"1-", "-", "-"},  /* 1-415-555-0100 */
+        {"", "", ""},      /* 4155550100 */
+};
+#define PHONE_STYLES (sizeof(phone_styles) / sizeof(phone_styles[0]))
+
 /* Writes a 10-digit NANP number in one of the ways address books have it. */
 static void
 write_phone(char *out, size_t cap, unsigned area, unsigned exchange, unsigned line, unsigned style)
 {
-	switch (style % 5) {
-	case 0:
-		snprintf(out, cap, "(%03u) %03u-%04u", area, exchange, line);
-		break;
-	case 1:
-		snprintf(out, cap, "+1 %03u-%03u-%04u", area, exchange, line);
-		break;
-	case 2:
-		snprintf(out, cap, "%03u.%03u.%04u", area, exchange, line);
-		break;
-	case 3:
-		snprintf(out, cap, "1-%03u-%03u-%04u", area, exchange, line);
-		break;
-	default:
-		snprintf(out, cap, "%03u%03u%04u", area, exchange, line);
-	}
+	const struct phone_style *s = &phone_styles[style % PHONE_STYLES];
+	snprintf(out, cap, "%s%03u%s%03u%s%04u", s->lead, area, s->after_area, exchange,
+	         s->after_exchange, line);
 }
 
 static veil_err
@@ -237,7 +234,7 @@ make_phone(rng *r, number_set *seen, handle_rec *h)
 		if (!number_set_add(seen, number))
 			continue;
 		write_phone(h->written, sizeof(h->written), area, exchange, line,
-		            (unsigned)rng_below(r, 5));
+		            (unsigned)rng_below(r, PHONE_STYLES));
 		if (normalize_into(h) == VEIL_OK)
 			return VEIL_OK;
 		/* A block libphonenumber does not know (505-64x in 8.12): draw again. */
@@ -525,8 +522,7 @@ exposure_population_free(exposure_population *pop)
 {
 	if (pop == NULL)
 		return;
-	if (pop->secrets != NULL)
-		sodium_free(pop->secrets);
+	sodium_free(pop->secrets); /* NULL ok */
 	free(pop->publics);
 	free(pop->handles);
 	free(pop->user_phone);
@@ -681,4 +677,3 @@ exposure_population_pairs(const exposure_population *pop, uint64_t seed, uint32_
 		                                   pop->handles[h].normalized, 0, NO_DAY};
 	}
 }
-

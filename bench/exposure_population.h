@@ -107,7 +107,6 @@ uint64_t exposure_population_lookups(const exposure_population *pop);
 /* The share of those lookups whose handle is not registered. */
 double exposure_population_unregistered_share(const exposure_population *pop);
 
-
 /*
  * Samples count true pairs (a user and a contact it looked up) and count
  * false ones (a user and a handle of the population or an outsider it

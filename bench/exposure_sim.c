@@ -22,7 +22,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -32,12 +31,12 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "entry.h"
 #include "exposure.h"
 #include "exposure_population.h"
@@ -106,38 +105,15 @@ static const char details[] =
         "the registry or the export's digests do not follow qlog.h, 2 for a usage\n"
         "error.\n";
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
+/* --help, after the usage line. */
 static void
-fail(const char *fmt, ...)
+print_details(void)
 {
-	va_list ap;
-	fprintf(stderr, "%s: ", PROGRAM);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static double
-wall_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-monotonic_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	fputs(details, stdout);
 }
 
 /* ------------------------------------------------------------------ */
-/* Options */
-
+/* Files */
 
 static char *
 join(const char *dir, const char *name)
@@ -284,14 +260,14 @@ run_admin(sim *s, const char *const args[], const char *out_path)
 	argv[n] = NULL;
 	pid_t pid;
 	if (spawn(argv, out_path != NULL ? out_path : s->tool_out, s->tool_err, &pid) != 0) {
-		fail("cannot run %s: %s", s->admin, strerror(errno));
+		cli_error(PROGRAM, "cannot run %s: %s", s->admin, strerror(errno));
 		return -1;
 	}
 	const int rc = wait_child(pid);
 	if (rc != 0) {
 		char *why = last_line(s->tool_err);
-		fail("veil-admin %s %s failed (exit %d): %s", args[0],
-		     args[1] != NULL && args[1][0] != '-' ? args[1] : "", rc, why);
+		cli_error(PROGRAM, "veil-admin %s %s failed (exit %d): %s", args[0],
+		          args[1] != NULL && args[1][0] != '-' ? args[1] : "", rc, why);
 		free(why);
 		return -1;
 	}
@@ -306,11 +282,11 @@ veild_start(sim *s, long long offset)
 	const char *const argv[] = {s->veild,         "--config",  s->config,
 	                            "--clock-offset", offset_text, NULL};
 	if (spawn(argv, NULL, s->veild_err, &s->veild_pid) != 0) {
-		fail("cannot run %s: %s", s->veild, strerror(errno));
+		cli_error(PROGRAM, "cannot run %s: %s", s->veild, strerror(errno));
 		s->veild_pid = 0;
 		return -1;
 	}
-	const double deadline = monotonic_seconds() + READY_WAIT_SECONDS;
+	const double deadline = clock_monotonic_seconds() + READY_WAIT_SECONDS;
 	for (;;) {
 		char *text = NULL;
 		size_t len = 0;
@@ -321,19 +297,19 @@ veild_start(sim *s, long long offset)
 			return 0;
 		int status;
 		const pid_t done = waitpid(s->veild_pid, &status, WNOHANG);
-		if (done == s->veild_pid || monotonic_seconds() > deadline) {
+		if (done == s->veild_pid || clock_monotonic_seconds() > deadline) {
 			if (done != s->veild_pid) {
 				kill(s->veild_pid, SIGKILL);
 				wait_child(s->veild_pid);
 			}
 			s->veild_pid = 0;
 			char *why = last_line(s->veild_err);
-			fail("veild did not start: %s", why[0] != '\0' ? why : "no ready line");
+			cli_error(PROGRAM, "veild did not start: %s",
+			          why[0] != '\0' ? why : "no ready line");
 			free(why);
 			return -1;
 		}
-		struct timespec pause = {0, 20 * 1000 * 1000};
-		nanosleep(&pause, NULL);
+		clock_sleep_seconds(0.02);
 	}
 }
 
@@ -347,7 +323,7 @@ veild_stop(sim *s)
 	s->veild_pid = 0;
 	if (rc != 0) {
 		char *why = last_line(s->veild_err);
-		fail("veild exited %d: %s", rc, why);
+		cli_error(PROGRAM, "veild exited %d: %s", rc, why);
 		free(why);
 		return -1;
 	}
@@ -420,7 +396,7 @@ run_request(slot_run *run, const exposure_request *q, buf *lines)
 		goto out;
 	}
 	/* The time veild's shifted clock reads as the request leaves. */
-	const double sent = wall_seconds() + (double)run->offset;
+	const double sent = clock_wall_seconds() + (double)run->offset;
 	if ((err = veil_client_lookup(client, written, q->count, results)) != VEIL_OK) {
 		run_failed(run, "lookup failed", err, veil_client_last_error(client));
 		goto out;
@@ -468,7 +444,7 @@ run_slot(sim *s, uint32_t day, unsigned slot, const exposure_request *requests, 
 	/* The offset that puts veild a minute into the slot's hour of the day. */
 	const long long target = (long long)(s->day_zero + day) * 86400 +
 	                         (long long)exposure_hour_slot(slot) * 3600 + SLOT_MINUTE;
-	const long long offset = target - (long long)wall_seconds();
+	const long long offset = target - (long long)clock_wall_seconds();
 	if (veild_start(s, offset) != 0)
 		return -1;
 	slot_run run = {.s = s, .requests = requests, .count = count, .offset = offset};
@@ -486,12 +462,12 @@ run_slot(sim *s, uint32_t day, unsigned slot, const exposure_request *requests, 
 		pthread_join(threads[i], NULL);
 	const int stopped = veild_stop(s);
 	if (atomic_load(&run.failed)) {
-		fail("day %u, %02u h: %s", day, exposure_hour_slot(slot), run.error);
+		cli_error(PROGRAM, "day %u, %02u h: %s", day, exposure_hour_slot(slot), run.error);
 		return -1;
 	}
 	if (atomic_load(&run.wrong_answers) > 0) {
-		fail("day %u: %llu answers disagree with the registry", day,
-		     (unsigned long long)atomic_load(&run.wrong_answers));
+		cli_error(PROGRAM, "day %u: %llu answers disagree with the registry", day,
+		          (unsigned long long)atomic_load(&run.wrong_answers));
 		return -1;
 	}
 	return stopped;
@@ -502,8 +478,7 @@ write_config(sim *s, uint64_t universe)
 {
 	buf b;
 	buf_init(&b);
-	buf_printf(&b, "; veil-exposure-sim\n[veild]\nstate = %s\nlisten = %s\n",
-	           s->state, s->url);
+	buf_printf(&b, "; veil-exposure-sim\n[veild]\nstate = %s\nlisten = %s\n", s->state, s->url);
 	/* The simulated users are not enrolled one by one: open enrolment. */
 	buf_printf(&b, "\n[clients]\nenrolment = open\n");
 	buf_printf(&b, "\n[log]\naccounts = %u\nuniverse = %llu\n", s->opt.users,
@@ -518,10 +493,11 @@ write_config(sim *s, uint64_t universe)
 		buf_printf(&b, "t_b = %u\n", s->opt.t_b);
 	if (s->opt.salt_retention != 0)
 		buf_printf(&b, "salt_retention_days = %u\n", s->opt.salt_retention);
-	int rc = buf_error(&b) == VEIL_OK ? file_write_all(s->config, buf_data(&b), buf_len(&b), 0600)
-	                                  : -1;
+	int rc = buf_error(&b) == VEIL_OK
+	                 ? file_write_all(s->config, buf_data(&b), buf_len(&b), 0600)
+	                 : -1;
 	if (rc != 0)
-		fail("cannot write %s: %s", s->config, strerror(errno));
+		cli_error(PROGRAM, "cannot write %s: %s", s->config, strerror(errno));
 	buf_free(&b);
 	return rc;
 }
@@ -542,7 +518,7 @@ write_accounts(sim *s)
 	                       ? file_write_all(path, buf_data(&b), buf_len(&b), 0644)
 	                       : -1;
 	if (rc != 0)
-		fail("cannot write the account list: %s", strerror(errno));
+		cli_error(PROGRAM, "cannot write the account list: %s", strerror(errno));
 	free(path);
 	buf_free(&b);
 	return rc;
@@ -558,11 +534,12 @@ make_state(sim *s)
 	char *text = NULL;
 	size_t len = 0;
 	size_t bin_len = 0;
-	if (file_read_all(s->tool_out, MAX_OUTPUT, &text, &len) != 0 || strncmp(text, "server-key ", 11) != 0 ||
+	if (file_read_all(s->tool_out, MAX_OUTPUT, &text, &len) != 0 ||
+	    strncmp(text, "server-key ", 11) != 0 ||
 	    sodium_hex2bin(s->server_key, VEIL_KEY_SIZE, text + 11, 2 * VEIL_KEY_SIZE, NULL,
 	                   &bin_len, NULL) != 0 ||
 	    bin_len != VEIL_KEY_SIZE) {
-		fail("veil-admin keygen printed no server key");
+		cli_error(PROGRAM, "veil-admin keygen printed no server key");
 		free(text);
 		return -1;
 	}
@@ -578,7 +555,7 @@ make_state(sim *s)
 		                              "--strict", path,      NULL};
 		rc = run_admin(s, import, NULL);
 	} else {
-		fail("cannot write the registry file: %s", strerror(errno));
+		cli_error(PROGRAM, "cannot write the registry file: %s", strerror(errno));
 	}
 	buf_free(&registry_file);
 	free(path);
@@ -590,14 +567,15 @@ make_state(sim *s)
 	uint8_t p_rec = 0;
 	veil_err err = service_state_prefix_bits(s->state, &p_rec, &why);
 	if (err != VEIL_OK) {
-		fail("cannot read the new registry: %s%s%s", veil_strerror(err), why ? ": " : "",
-		     why ? why : "");
+		cli_error(PROGRAM, "cannot read the new registry: %s%s%s", veil_strerror(err),
+		          why ? ": " : "", why ? why : "");
 		return -1;
 	}
 	s->prefix_bits = p_rec;
 	if (p_rec > EXPOSURE_MAX_PREFIX_BITS) {
-		fail("the registry's prefix length %u is beyond the analysis (at most %d)", p_rec,
-		     EXPOSURE_MAX_PREFIX_BITS);
+		cli_error(PROGRAM,
+		          "the registry's prefix length %u is beyond the analysis (at most %d)",
+		          p_rec, EXPOSURE_MAX_PREFIX_BITS);
 		return -1;
 	}
 	return 0;
@@ -609,7 +587,7 @@ run_days(sim *s)
 	for (uint32_t day = 0; day < s->opt.days; day++) {
 		size_t count = 0;
 		const exposure_request *requests = exposure_population_day(s->pop, day, &count);
-		const double started = monotonic_seconds();
+		const double started = clock_monotonic_seconds();
 		uint64_t lookups = 0;
 		size_t i = 0;
 		for (unsigned slot = 0; slot < EXPOSURE_HOUR_SLOTS; slot++) {
@@ -625,7 +603,7 @@ run_days(sim *s)
 		fprintf(stderr,
 		        "%s: day %u of %u (epoch day %u): %zu checks, %llu lookups, %.1f s\n",
 		        PROGRAM, day + 1, s->opt.days, s->day_zero + day, count,
-		        (unsigned long long)lookups, monotonic_seconds() - started);
+		        (unsigned long long)lookups, clock_monotonic_seconds() - started);
 	}
 	return 0;
 }
@@ -656,10 +634,12 @@ check_digests(const char *name, const exposure_figures *f)
 {
 	if (f->unmatched_requesters == 0 && f->unmatched_items == 0)
 		return 0;
-	fail("%s: %llu entries match no account and %llu bucket digests no prefix: the export's "
-	     "digests do not follow qlog.h",
-	     name, (unsigned long long)f->unmatched_requesters,
-	     (unsigned long long)f->unmatched_items);
+	cli_error(
+	        PROGRAM,
+	        "%s: %llu entries match no account and %llu bucket digests no prefix: the export's "
+	        "digests do not follow qlog.h",
+	        name, (unsigned long long)f->unmatched_requesters,
+	        (unsigned long long)f->unmatched_items);
 	return -1;
 }
 
@@ -682,7 +662,7 @@ analyze_simulation(sim *s, double started)
 	    exposure_salts_load(s->salts_path, &salts, why, sizeof(why)) != VEIL_OK ||
 	    exposure_salts_load(s->salts_after_path, &salts_after, why, sizeof(why)) != VEIL_OK ||
 	    exposure_baseline_load(s->baseline_path, &baseline, why, sizeof(why)) != VEIL_OK) {
-		fail("%s", why);
+		cli_error(PROGRAM, "%s", why);
 		goto out;
 	}
 	exposure_log_header h;
@@ -695,7 +675,7 @@ analyze_simulation(sim *s, double started)
 	const size_t pair_count = s->opt.pairs;
 	pairs = calloc(2 * pair_count + 1, sizeof(*pairs));
 	if (pairs == NULL) {
-		fail("out of memory");
+		cli_error(PROGRAM, "out of memory");
 		goto out;
 	}
 	exposure_population_pairs(s->pop, s->opt.seed, s->day_zero, pair_count, pairs);
@@ -727,7 +707,7 @@ analyze_simulation(sim *s, double started)
 		err = exposure_analyze(&views[i], pairs, 2 * pair_count, &rows[i + 1].figures);
 	}
 	if (err != VEIL_OK) {
-		fail("analysis failed: %s", veil_strerror(err));
+		cli_error(PROGRAM, "analysis failed: %s", veil_strerror(err));
 		goto out;
 	}
 	if (check_digests("A1", &rows[2].figures) != 0)
@@ -749,16 +729,15 @@ analyze_simulation(sim *s, double started)
 	        .unregistered_share = exposure_population_unregistered_share(s->pop),
 	        .salted_days = days,
 	        .salted_day_count = exposure_salted_days(log, salts, days, EXPOSURE_MAX_DAYS),
-	        .seconds = monotonic_seconds() - started,
+	        .seconds = clock_monotonic_seconds() - started,
 	        .rows = rows,
 	        .row_count = 5,
 	};
-	if (exposure_report_write(&report, s->opt.json, stdout, s->opt.chart, why, sizeof(why)) !=
-	    VEIL_OK) {
-		fail("%s", why);
-		goto out;
-	}
-	rc = 0;
+	if (exposure_report_write(&report, s->opt.json, stdout, s->opt.chart, why, sizeof(why)) ==
+	    VEIL_OK)
+		rc = 0;
+	else
+		cli_error(PROGRAM, "%s", why);
 out:
 	exposure_log_free(log);
 	exposure_log_free(erased);
@@ -772,11 +751,11 @@ out:
 static void
 sim_free_paths(sim *s)
 {
-	char **paths[] = {&s->veild, &s->admin, &s->work,       &s->state,
-	                  &s->config,          &s->url,        &s->veild_err,
-	                  &s->tool_out,        &s->tool_err,   &s->baseline_path,
-	                  &s->export_path,     &s->salts_path, &s->erased_path,
-	                  &s->salts_after_path};
+	char **paths[] = {&s->veild,         &s->admin,           &s->work,
+	                  &s->state,         &s->config,          &s->url,
+	                  &s->veild_err,     &s->tool_out,        &s->tool_err,
+	                  &s->baseline_path, &s->export_path,     &s->salts_path,
+	                  &s->erased_path,   &s->salts_after_path};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		free(*paths[i]);
 		*paths[i] = NULL;
@@ -788,7 +767,8 @@ sim_paths(sim *s)
 {
 	if (s->opt.work_dir != NULL) {
 		if (mkdir(s->opt.work_dir, 0700) != 0) {
-			fail("cannot create %s: %s", s->opt.work_dir, strerror(errno));
+			cli_error(PROGRAM, "cannot create %s: %s", s->opt.work_dir,
+			          strerror(errno));
 			return -1;
 		}
 		s->work = realpath(s->opt.work_dir, NULL);
@@ -804,7 +784,7 @@ sim_paths(sim *s)
 			free(pattern);
 	}
 	if (s->work == NULL) {
-		fail("cannot make a work directory: %s", strerror(errno));
+		cli_error(PROGRAM, "cannot make a work directory: %s", strerror(errno));
 		return -1;
 	}
 	s->state = join(s->work, "state");
@@ -823,7 +803,7 @@ sim_paths(sim *s)
 	    s->tool_err == NULL || s->baseline_path == NULL || s->export_path == NULL ||
 	    s->salts_path == NULL || s->erased_path == NULL || s->salts_after_path == NULL ||
 	    s->url == NULL) {
-		fail("out of memory");
+		cli_error(PROGRAM, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -883,15 +863,15 @@ find_programs(sim *s)
 	s->veild = find_program(s->opt.veild, "server/daemon/veild", "veild");
 	s->admin = find_program(s->opt.admin, "server/admin/veil-admin", "veil-admin");
 	if (s->veild == NULL || s->admin == NULL) {
-		fail("out of memory");
+		cli_error(PROGRAM, "out of memory");
 		return -1;
 	}
 	if (!runnable(s->veild)) {
-		fail("no veild at %s (use --veild PATH)", s->veild);
+		cli_error(PROGRAM, "no veild at %s (use --veild PATH)", s->veild);
 		return -1;
 	}
 	if (!runnable(s->admin)) {
-		fail("no veil-admin at %s (use --admin PATH)", s->admin);
+		cli_error(PROGRAM, "no veil-admin at %s (use --admin PATH)", s->admin);
 		return -1;
 	}
 	return 0;
@@ -900,17 +880,18 @@ find_programs(sim *s)
 int
 main(int argc, char **argv)
 {
-	sim s;
-	memset(&s, 0, sizeof(s));
-	sim_options *o = &s.opt;
-	o->users = 1000;
-	o->contacts = 50;
-	o->registered = 0.3;
-	o->days = 7;
-	o->seed = 1;
-	o->pairs = DEFAULT_PAIRS;
 	const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	o->threads = cpus < 1 ? 2 : cpus > 64 ? 128 : (uint32_t)(2 * cpus);
+	const uint32_t threads = cpus < 1 ? 2 : cpus > 64 ? 128 : (uint32_t)(2 * cpus);
+	sim s = {.opt = {
+	                 .users = 1000,
+	                 .contacts = 50,
+	                 .registered = 0.3,
+	                 .days = 7,
+	                 .seed = 1,
+	                 .pairs = DEFAULT_PAIRS,
+	                 .threads = threads,
+	         }};
+	sim_options *o = &s.opt;
 	const cli_option options[] = {
 	        CLI_U32_OPTION("users", &o->users, 1, EXPOSURE_MAX_USERS),
 	        CLI_U32_OPTION("contacts", &o->contacts, 1, EXPOSURE_MAX_CONTACTS),
@@ -933,24 +914,11 @@ main(int argc, char **argv)
 	        CLI_END,
 	};
 	const cli_command cmd = {PROGRAM, synopsis, options};
-	int first = 0;
-	switch (cli_parse(&cmd, argc, argv, &first)) {
-	case CLI_RUN:
-		break;
-	case CLI_HELP:
-		cli_print_usage(&cmd, stdout);
-		fputs("\n", stdout);
-		fputs(details, stdout);
-		return 0;
-	case CLI_VERSION:
-		return 0;
-	case CLI_USAGE:
-		return CLI_EXIT_USAGE;
-	}
-	if (first < argc)
-		return cli_usage_error(&cmd, "unexpected argument %s", argv[first]);
+	const int status = cli_parse_options(&cmd, argc, argv, print_details);
+	if (status >= 0)
+		return status;
 	if (veil_crypto_init() != VEIL_OK) {
-		fail("the crypto library failed to start");
+		cli_error(PROGRAM, "the crypto library failed to start");
 		return 1;
 	}
 	if (o->k_r == 0 && o->t_r == 0) {
@@ -962,14 +930,14 @@ main(int argc, char **argv)
 	const uint32_t salt_retention =
 	        o->salt_retention != 0 ? o->salt_retention : QLOG_DEFAULT_SALT_RETENTION_DAYS;
 
-	const double started = monotonic_seconds();
+	const double started = clock_monotonic_seconds();
 	int rc = 1;
 	pthread_mutex_init(&s.lock, NULL);
 	s.pop_config = (exposure_population_config){o->users, o->contacts, o->registered,
 	                                            o->days,  o->seed,     o->padding};
 	/* The log's day never steps back (qlog.h), and it follows the wall
 	 * clock too: the simulated days start today and run into the future. */
-	s.day_zero = (uint32_t)(wall_seconds() / 86400);
+	s.day_zero = (uint32_t)(clock_wall_seconds() / 86400);
 	s.last_day = s.day_zero + o->days - 1;
 	if (find_programs(&s) != 0 || sim_paths(&s) != 0)
 		goto out;
@@ -977,7 +945,7 @@ main(int argc, char **argv)
 	        o->contacts);
 	veil_err err = exposure_population_new(&s.pop_config, &s.pop);
 	if (err != VEIL_OK) {
-		fail("cannot build the population: %s", veil_strerror(err));
+		cli_error(PROGRAM, "cannot build the population: %s", veil_strerror(err));
 		goto out;
 	}
 	if (make_state(&s) != 0 || write_config(&s, EXPOSURE_NANP_UNIVERSE) != 0 ||
@@ -988,12 +956,12 @@ main(int argc, char **argv)
 	fprintf(stderr, "%s: %zu handles registered, clients send %u prefix bits; work in %s\n",
 	        PROGRAM, registered, s.prefix_bits, s.work);
 	if ((s.baseline = fopen(s.baseline_path, "w")) == NULL) {
-		fail("cannot write %s: %s", s.baseline_path, strerror(errno));
+		cli_error(PROGRAM, "cannot write %s: %s", s.baseline_path, strerror(errno));
 		goto out;
 	}
 	const int days_ok = run_days(&s);
 	if (fclose(s.baseline) != 0 && days_ok == 0) {
-		fail("cannot write %s: %s", s.baseline_path, strerror(errno));
+		cli_error(PROGRAM, "cannot write %s: %s", s.baseline_path, strerror(errno));
 		s.baseline = NULL;
 		goto out;
 	}
@@ -1015,4 +983,3 @@ out:
 	pthread_mutex_destroy(&s.lock);
 	return rc;
 }
-

@@ -14,7 +14,7 @@ struct loadgen_peer {
 	uint8_t server_key[ENVELOPE_PUBLIC_KEY_SIZE];
 	uint8_t client_public[ENVELOPE_PUBLIC_KEY_SIZE];
 	uint8_t *client_secret; /* guarded */
-	uint8_t *shared;        /* guarded: crypto_box_beforenm(server, client) */
+	uint8_t *shared;        /* guarded: envelope_shared_key(server, client) */
 };
 
 struct loadgen_pool {
@@ -53,7 +53,8 @@ loadgen_handle(char out[static LOADGEN_HANDLE_SIZE], int registered, uint32_t in
 }
 
 veil_err
-loadgen_peer_new(const uint8_t server_key[static ENVELOPE_PUBLIC_KEY_SIZE], loadgen_peer **out)
+loadgen_peer_new(const uint8_t server_key[static ENVELOPE_PUBLIC_KEY_SIZE],
+                 const uint8_t *client_secret, loadgen_peer **out)
 {
 	*out = NULL;
 	loadgen_peer *peer = calloc(1, sizeof(*peer));
@@ -61,13 +62,20 @@ loadgen_peer_new(const uint8_t server_key[static ENVELOPE_PUBLIC_KEY_SIZE], load
 		return VEIL_ERR_NOMEM;
 	veil_err err = VEIL_ERR_NOMEM;
 	peer->client_secret = sodium_malloc(ENVELOPE_SECRET_KEY_SIZE);
-	peer->shared = sodium_malloc(crypto_box_BEFORENMBYTES);
+	peer->shared = sodium_malloc(ENVELOPE_SHARED_KEY_SIZE);
 	if (peer->client_secret == NULL || peer->shared == NULL)
 		goto fail;
 	memcpy(peer->server_key, server_key, ENVELOPE_PUBLIC_KEY_SIZE);
 	err = VEIL_ERR_CRYPTO;
-	if (crypto_box_keypair(peer->client_public, peer->client_secret) != 0 ||
-	    crypto_box_beforenm(peer->shared, peer->server_key, peer->client_secret) != 0)
+	if (client_secret != NULL) {
+		memcpy(peer->client_secret, client_secret, ENVELOPE_SECRET_KEY_SIZE);
+		if (crypto_scalarmult_base(peer->client_public, peer->client_secret) != 0)
+			goto fail;
+	} else if (crypto_box_keypair(peer->client_public, peer->client_secret) != 0) {
+		goto fail;
+	}
+	if ((err = envelope_shared_key(peer->server_key, peer->client_secret, peer->shared)) !=
+	    VEIL_OK)
 		goto fail;
 	*out = peer;
 	return VEIL_OK;
@@ -81,10 +89,8 @@ loadgen_peer_free(loadgen_peer *peer)
 {
 	if (peer == NULL)
 		return;
-	if (peer->client_secret != NULL)
-		sodium_free(peer->client_secret);
-	if (peer->shared != NULL)
-		sodium_free(peer->shared);
+	sodium_free(peer->client_secret); /* NULL ok */
+	sodium_free(peer->shared);
 	sodium_memzero(peer, sizeof(*peer));
 	free(peer);
 }
@@ -149,7 +155,6 @@ out:
 	buf_free(&reply_inner);
 	return err;
 }
-
 
 /* The one mode the server's registry serves (INFO's modes bits). */
 static oprf_mode
@@ -263,6 +268,15 @@ out:
 	return VEIL_OK;
 }
 
+/* Wipes len bytes at p, if any, and frees it (malloc'd memory). */
+static void
+wipe_free(void *p, size_t len)
+{
+	if (p != NULL)
+		sodium_memzero(p, len);
+	free(p);
+}
+
 void
 loadgen_pool_free(loadgen_pool *pool)
 {
@@ -276,22 +290,14 @@ loadgen_pool_free(loadgen_pool *pool)
 	free(pool->request_ids);
 	free(pool->indices);
 	free(pool->registered);
-	if (pool->blinds != NULL)
-		sodium_free(pool->blinds);
-	if (pool->blinded != NULL)
-		sodium_memzero(pool->blinded, items * pool->ne);
-	free(pool->blinded);
-	if (pool->plain != NULL)
-		sodium_memzero(pool->plain, pool->plain_cap);
-	free(pool->plain);
-	if (pool->handles != NULL)
-		sodium_memzero(pool->handles, pool->plan.batch * sizeof(*pool->handles));
-	free(pool->handles);
+	sodium_free(pool->blinds); /* NULL ok, as for free() */
+	wipe_free(pool->blinded, items * pool->ne);
+	wipe_free(pool->plain, pool->plain_cap);
+	wipe_free(pool->handles, pool->plan.batch * sizeof(*pool->handles));
 	free(pool->inputs);
 	free(pool->input_lens);
 	free(pool->evaluated);
-	if (pool->outputs != NULL)
-		sodium_free(pool->outputs);
+	sodium_free(pool->outputs);
 	oprf_ctx_free(pool->ctx);
 	free(pool);
 }
@@ -306,10 +312,9 @@ veil_err
 loadgen_pool_seal(const loadgen_pool *pool, size_t i, buf *frame_out)
 {
 	buf_reset(frame_out);
-	return envelope_seal_request_shared(pool->peer->client_public, pool->peer->shared,
-	                                    (uint64_t)time(NULL),
-	                                    (const uint8_t *)buf_data(&pool->frames[i]),
-	                                    buf_len(&pool->frames[i]), frame_out);
+	return envelope_seal_request_shared(
+	        pool->peer->client_public, pool->peer->shared, (uint64_t)time(NULL),
+	        (const uint8_t *)buf_data(&pool->frames[i]), buf_len(&pool->frames[i]), frame_out);
 }
 
 /* The reply's fields that must repeat the request's, or its shape. */
@@ -345,9 +350,7 @@ loadgen_pool_classify(loadgen_pool *pool, size_t i, const uint8_t *reply, size_t
 		uint8_t *bigger = malloc(plain_len);
 		if (bigger == NULL)
 			return LOADGEN_REPLY_INVALID;
-		if (pool->plain != NULL)
-			sodium_memzero(pool->plain, pool->plain_cap);
-		free(pool->plain);
+		wipe_free(pool->plain, pool->plain_cap);
 		pool->plain = bigger;
 		pool->plain_cap = plain_len;
 	}
@@ -429,9 +432,8 @@ loadgen_pool_check(loadgen_pool *pool, size_t i, const uint8_t *reply, size_t le
 	}
 	const int verifiable = r->mode == OPRF_MODE_VOPRF;
 	err = oprf_finalize(pool->ctx, verifiable ? pool->info.keys[0].pk : NULL, NULL, 0, batch,
-	                    pool->inputs,
-	                    pool->input_lens, pool->blinds + first * ns, pool->blinded + first * ne,
-	                    pool->evaluated, r->proof, pool->outputs);
+	                    pool->inputs, pool->input_lens, pool->blinds + first * ns,
+	                    pool->blinded + first * ne, pool->evaluated, r->proof, pool->outputs);
 	if (err != VEIL_OK) {
 		err = check_failed(out, err == VEIL_ERR_VERIFY ? VEIL_ERR_VERIFY : VEIL_ERR_PARSE,
 		                   err == VEIL_ERR_VERIFY ? "the server's proof does not verify"

@@ -37,14 +37,24 @@
  */
 size_t loadgen_handle(char out[static LOADGEN_HANDLE_SIZE], int registered, uint32_t index);
 
-/* A client identity pinned to one server: an X25519 key pair of its own
- * (guarded memory) and the box key it shares with the server. */
+/* The label of a client key file (common/keyfile.h), as `veil keygen
+ * --out FILE` writes it: the X25519 secret key of one client. */
+#define LOADGEN_CLIENT_KEY_KIND "veil-client-key-v1"
+
+/* A client identity pinned to one server: an X25519 key pair (guarded
+ * memory) and the box key it shares with the server. */
 typedef struct loadgen_peer loadgen_peer;
 
-/* Errors: VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO (server_key is a small-order
- * point). Free with loadgen_peer_free (NULL ok), which wipes. */
+/*
+ * client_secret (ENVELOPE_SECRET_KEY_SIZE bytes, copied) is the client's
+ * key, for a server that serves only enrolled keys; NULL makes a fresh
+ * random one, which a server with open enrolment serves with its default
+ * quota. Errors: VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO (server_key is a
+ * small-order point). Free with loadgen_peer_free (NULL ok), which wipes.
+ */
 veil_err loadgen_peer_new(const uint8_t server_key[static ENVELOPE_PUBLIC_KEY_SIZE],
-                          loadgen_peer **out) __attribute__((warn_unused_result));
+                          const uint8_t *client_secret, loadgen_peer **out)
+        __attribute__((warn_unused_result));
 void loadgen_peer_free(loadgen_peer *peer);
 
 /*

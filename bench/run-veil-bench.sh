@@ -3,57 +3,88 @@
 #
 #   bench/run-veil-bench.sh [--build DIR] [--handles N] [--server-threads N]
 #                           [--batch-cap N] [--state DIR] [--perf FILE]
-#                           [-- VEIL-BENCH OPTIONS]
+#                           [--veild PATH] [--admin PATH] [--veil PATH]
+#                           [--bench PATH] [-- VEIL-BENCH OPTIONS]
 #
 # 1. A state directory (veil-admin keygen) holding the N handles (default
 #    10000) of `veil-bench --print-handles N` (veil-admin import).
-# 2. veild --threads N (default 2) on a free loopback TCP port.
-# 3. veil-bench against it, with --handles, --server-pid and
+# 2. A client key of its own (veil keygen), enrolled with `veil-admin client
+#    add --quota unlimited`: the load never runs out of quota, however fast
+#    the machine sends it.
+# 3. veild --threads N (default 2) on a free loopback TCP port, serving
+#    enrolled keys only.
+# 4. veil-bench against it, with --client-key, --handles, --server-pid and
 #    --floor-threads set to match; the options after -- follow them (and
 #    win, being later).
-# 4. veild stopped. The exit status is veil-bench's (1 as well if veild
-#    did not stop cleanly).
+# 5. veild stopped. The exit status is veil-bench's (1 as well if veild
+#    did not stop cleanly; 2 for a usage error).
 #
 # --state DIR keeps the state in DIR and reuses it when it already holds N
-# handles: importing 10^6 takes about a minute on 2 cores. Without it the
-# state lives in a temporary directory removed at the end.
+# handles: importing 10^6 takes about a minute on 2 cores. Each run enrols
+# a new key in it. Without it the state lives in a temporary directory
+# removed at the end.
 # --perf FILE records veild with `perf record -g` while veil-bench runs
 # (read it with `perf report -i FILE`).
 # The programs come from --build DIR (default: build-vb, else build, in the
-# source tree) or one by one from --veild, --admin and --bench.
+# source tree) or one by one from --veild, --admin, --veil and --bench.
+# Options take their value as `--opt value` or `--opt=value`; --help prints
+# this, --version the version.
 # Progress goes to stderr; stdout is veil-bench's alone (so --json pipes).
 set -u -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-build= veild= admin= bench= state= perf_out=
-handles=10000 threads=2 batch_cap=
+name=run-veil-bench
+build='' veild='' admin='' veil='' bench='' state='' perf=''
+handles=10000 server_threads=2 batch_cap=''
+# How long veild may take to say it is ready: a deadline, not a count of
+# tries, so that a slow machine only waits longer.
+ready_seconds=60
 
 usage() {
 	sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p}' "$0"
 }
+usage_error() {
+	echo "$name: $*" >&2
+	echo "usage: $name [--build DIR] [--handles N] [--server-threads N] [options] [-- VEIL-BENCH OPTIONS]" >&2
+	echo "('$name --help' says more)" >&2
+	exit 2
+}
 fail() {
-	echo "run-veil-bench: $*" >&2
+	echo "$name: $*" >&2
 	exit 1
+}
+# The project's version, from the source tree's meson.build.
+version() {
+	sed -n "/^project(/,/)/s/^ *version: *'\([^']*\)'.*/\1/p" "$here/../meson.build"
 }
 
 while [ $# -gt 0 ]; do
-	case $1 in
-	--build) build=$2; shift 2 ;;
-	--veild) veild=$2; shift 2 ;;
-	--admin) admin=$2; shift 2 ;;
-	--bench) bench=$2; shift 2 ;;
-	--handles) handles=$2; shift 2 ;;
-	--server-threads) threads=$2; shift 2 ;;
-	--batch-cap) batch_cap=$2; shift 2 ;;
-	--state) state=$2; shift 2 ;;
-	--perf) perf_out=$2; shift 2 ;;
-	--help|-h) usage; exit 0 ;;
-	--) shift; break ;;
-	*) usage >&2; exit 2 ;;
+	arg=$1
+	shift
+	case $arg in
+	--) break ;;
+	--help | -h) usage; exit 0 ;;
+	--version) echo "$name $(version)"; exit 0 ;;
+	--help=* | --version=*) usage_error "${arg%%=*} takes no value" ;;
+	--*=*) option=${arg%%=*} value=${arg#*=} ;;
+	--*) option=$arg value=${1-}; [ $# -gt 0 ] && shift ;;
+	-*) usage_error "unknown option $arg" ;;
+	*) usage_error "unexpected argument '$arg'" ;;
 	esac
+	case $option in
+	--build | --veild | --admin | --veil | --bench | --handles | --server-threads | \
+		--batch-cap | --state | --perf) ;;
+	*) usage_error "unknown option $option" ;;
+	esac
+	[ -n "$value" ] || usage_error "$option needs a value"
+	# --server-threads sets server_threads, and so on.
+	variable=${option#--}
+	printf -v "${variable//-/_}" '%s' "$value"
 done
-case $handles in ''|*[!0-9]*) fail "--handles takes a whole number" ;; esac
-case $threads in ''|*[!0-9]*) fail "--server-threads takes a whole number" ;; esac
+case $handles in *[!0-9]*) usage_error "--handles takes a whole number, not '$handles'" ;; esac
+case $server_threads in *[!0-9]*)
+	usage_error "--server-threads takes a whole number, not '$server_threads'" ;;
+esac
 
 if [ -z "$build" ]; then
 	for b in "$here/../build-vb" "$here/../build"; do
@@ -62,13 +93,14 @@ if [ -z "$build" ]; then
 fi
 [ -n "$veild" ] || veild=$build/server/daemon/veild
 [ -n "$admin" ] || admin=$build/server/admin/veil-admin
+[ -n "$veil" ] || veil=$build/client/veil
 [ -n "$bench" ] || bench=$build/bench/veil-bench
-for p in "$veild" "$admin" "$bench"; do
-	[ -x "$p" ] || fail "no program at '$p' (use --build DIR or --veild/--admin/--bench)"
+for p in "$veild" "$admin" "$veil" "$bench"; do
+	[ -x "$p" ] || fail "no program at '$p' (use --build DIR or --veild/--admin/--veil/--bench)"
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/veil-bench.XXXXXX") || fail "cannot make a temp dir"
-veild_pid= perf_pid=
+veild_pid='' perf_pid=''
 cleanup() {
 	[ -n "$perf_pid" ] && kill -INT "$perf_pid" 2>/dev/null && wait "$perf_pid"
 	[ -n "$veild_pid" ] && kill -TERM "$veild_pid" 2>/dev/null && wait "$veild_pid"
@@ -83,7 +115,7 @@ if [ -d "$state/registry" ]; then
 	have=$("$admin" info --state "$state" | sed -n 's/^handles //p')
 	[ "$have" = "$handles" ] ||
 		fail "$state holds $have handles, not $handles: remove it or choose another"
-	echo "run-veil-bench: reusing $state ($handles handles)" >&2
+	echo "$name: reusing $state ($handles handles)" >&2
 else
 	"$admin" keygen --state "$state" >/dev/null 2>"$work/keygen.err" ||
 		fail "veil-admin keygen failed: $(cat "$work/keygen.err")"
@@ -92,17 +124,27 @@ else
 fi
 "$admin" info --state "$state" >"$work/info" || fail "veil-admin info failed"
 
-# 2. veild on a port that is free; another process may take it first, so
+# 2. The client key, enrolled with a quota the load cannot exhaust.
+client_key=$work/client.key
+client_public=$("$veil" keygen --out "$client_key" 2>"$work/client.err") ||
+	fail "veil keygen failed: $(cat "$work/client.err")"
+"$admin" client add --state "$state" --quota unlimited "$client_public" \
+	>/dev/null 2>"$work/client.err" ||
+	fail "veil-admin client add failed: $(cat "$work/client.err")"
+
+# 3. veild on a port that is free; another process may take it first, so
 # a bind failure is retried on another.
 port=
-for attempt in 1 2 3 4 5 6 7 8 9 10; do
+for _ in 1 2 3 4 5 6 7 8 9 10; do
 	try=$(( (RANDOM * 32768 + RANDOM) % 30000 + 20000 ))
-	"$veild" --state "$state" --listen "tcp://127.0.0.1:$try" --threads "$threads" --enrolment open \
-		${batch_cap:+--batch-cap "$batch_cap"} 2>"$work/veild.err" &
+	"$veild" --state "$state" --listen "tcp://127.0.0.1:$try" --threads "$server_threads" \
+		--enrolment required ${batch_cap:+--batch-cap "$batch_cap"} 2>"$work/veild.err" &
 	veild_pid=$!
-	for _ in $(seq 200); do
-		grep -q '^veild: ready' "$work/veild.err" && break
-		kill -0 "$veild_pid" 2>/dev/null || break
+	deadline=$((SECONDS + ready_seconds))
+	until grep -q '^veild: ready' "$work/veild.err"; do
+		if ! kill -0 "$veild_pid" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+			break
+		fi
 		sleep 0.05
 	done
 	if grep -q '^veild: ready' "$work/veild.err"; then
@@ -112,23 +154,24 @@ for attempt in 1 2 3 4 5 6 7 8 9 10; do
 	kill -TERM "$veild_pid" 2>/dev/null
 	wait "$veild_pid"
 	veild_pid=
-	grep -qi 'in use' "$work/veild.err" || fail "veild did not start: $(cat "$work/veild.err")"
+	grep -qi 'in use' "$work/veild.err" ||
+		fail "veild did not start within $ready_seconds s: $(cat "$work/veild.err")"
 done
 [ -n "$port" ] || fail "no free port found for veild"
-echo "run-veil-bench: $(head -n 1 "$work/veild.err") (pid $veild_pid)" >&2
+echo "$name: $(head -n 1 "$work/veild.err") (pid $veild_pid)" >&2
 
-if [ -n "$perf_out" ]; then
-	perf record -g -p "$veild_pid" -o "$perf_out" 2>"$work/perf.err" &
+if [ -n "$perf" ]; then
+	perf record -g -p "$veild_pid" -o "$perf" 2>"$work/perf.err" &
 	perf_pid=$!
 	sleep 0.5
 fi
 
-# 3. The load.
-"$bench" --server "tcp://127.0.0.1:$port" --server-key "$work/info" --handles "$handles" \
-	--server-pid "$veild_pid" --floor-threads "$threads" "$@"
+# 4. The load.
+"$bench" --server "tcp://127.0.0.1:$port" --server-key "$work/info" --client-key "$client_key" \
+	--handles "$handles" --server-pid "$veild_pid" --floor-threads "$server_threads" "$@"
 status=$?
 
-# 4. Stop everything; veild's summary line goes to stderr.
+# 5. Stop everything; veild's summary line goes to stderr.
 if [ -n "$perf_pid" ]; then
 	kill -INT "$perf_pid" && wait "$perf_pid"
 	perf_pid=
@@ -138,6 +181,6 @@ kill -TERM "$veild_pid"
 wait "$veild_pid"
 veild_status=$?
 veild_pid=
-tail -n 1 "$work/veild.err" | sed 's/^/run-veil-bench: /' >&2
-[ "$veild_status" -eq 0 ] || { echo "run-veil-bench: veild exited $veild_status" >&2; status=1; }
+tail -n 1 "$work/veild.err" | sed "s/^/$name: /" >&2
+[ "$veild_status" -eq 0 ] || { echo "$name: veild exited $veild_status" >&2; status=1; }
 exit "$status"

@@ -17,15 +17,17 @@
  * Each round yields one ratio; the figure reported is the median over the
  * rounds, so that a round hit by a burst of load does not move it.
  *
- * Times come from CLOCK_MONOTONIC, read once per call, so the helpers suit
- * work of a microsecond or more per call. Single-threaded; nothing here
- * allocates.
+ * Times come from CLOCK_MONOTONIC (common/clock.h), read once per call, so
+ * the helpers suit work of a microsecond or more per call. Single-threaded;
+ * nothing here allocates.
  */
 #ifndef VEIL_BENCH_TIMING_H
 #define VEIL_BENCH_TIMING_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <sodium.h>
 
 /* The most rounds bench_compare() takes. */
 #define BENCH_MAX_ROUNDS 16
@@ -65,9 +67,6 @@ typedef struct bench_comparison {
 	double floor_rates[BENCH_MAX_ROUNDS];
 } bench_comparison;
 
-/* Seconds on CLOCK_MONOTONIC from an arbitrary origin. */
-double bench_now(void);
-
 /*
  * Calls work->run for at least min_seconds, and at least once. Returns
  * items per second; stores the number of calls in *calls_out unless it is
@@ -87,5 +86,28 @@ double bench_median(double *values, size_t count);
 
 /* Folds bytes into a volatile sink, so the compiler must compute them. */
 void bench_consume(const void *bytes, size_t len);
+
+/*
+ * The floor the benchmarks compare with: one raw libsodium
+ * crypto_scalarmult_ristretto255 on one core, decoding and encoding
+ * included, cycling through BENCH_FLOOR_PAIRS random (scalar, point)
+ * pairs. bench_floor_init() draws them (veil_crypto_init() or
+ * sodium_init() first); bench_floor_work() is one multiplication a call.
+ */
+#define BENCH_FLOOR_PAIRS          64
+/* How long to run the floor untimed first, so that the clock has ramped up. */
+#define BENCH_FLOOR_WARMUP_SECONDS 0.25
+
+typedef struct bench_floor {
+	uint8_t scalars[BENCH_FLOOR_PAIRS][crypto_core_ristretto255_SCALARBYTES];
+	uint8_t points[BENCH_FLOOR_PAIRS][crypto_core_ristretto255_BYTES];
+	uint8_t product[crypto_core_ristretto255_BYTES];
+	size_t next;
+} bench_floor;
+
+void bench_floor_init(bench_floor *floor);
+
+/* The work of one multiplication on floor (borrowed), one item a call. */
+bench_work bench_floor_work(bench_floor *floor);
 
 #endif

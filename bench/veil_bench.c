@@ -1,8 +1,9 @@
 /*
  * veil-bench: drives a running veild with LOOKUPs and reports what it
  * serves, as a ratio to a floor measured in the same run (benchmarks are
- * not tests; see bench/timing.h): one core's raw crypto_scalarmult_ristretto255 per second, times the
- * server's worker threads.
+ * not tests; see bench/timing.h): one core's raw
+ * crypto_scalarmult_ristretto255 per second, times the server's worker
+ * threads.
  *
  * C connections, one thread and one REQ socket each, send batches of B
  * items back to back for a warm-up and then T measured seconds. All the
@@ -10,41 +11,46 @@
  * blinds, encodes and seals a pool of frames (loadgen.h) and cycles
  * through them. While the clock runs, every reply is opened with a
  * precomputed box key and classified (OK, BUSY, other errors); a sample of
- * them (the first, then one in --sample-every) is kept and fully checked
- * afterwards: proof verified, outputs finalized, registered / not
- * registered compared with the truth.
+ * the OK ones (each connection's first, then one in --sample-every) is
+ * kept and fully checked afterwards: proof verified, outputs finalized,
+ * registered / not registered compared with the truth.
  *
  * Measured window: replies that complete between the end of the warm-up
  * and the deadline are counted; counting completions in a fixed window
  * does not depend on how requests straddle its edges. CPU use of this
- * process (getrusage) and, with --server-pid, of veild (/proc) is taken
- * over the same window, so that the share the load generator takes of
- * the cores it shares with the server is visible. The floor is also
+ * process and, with --server-pid, of veild (/proc) is taken over the same
+ * window, so that the share the load generator takes of the cores it
+ * shares with the server is visible. The floor is also
  * rated per CPU-second of its own thread; items/s per veild CPU-second
  * over that gives the server's efficiency even when the cores are shared
  * with other work (when it is not, the two floors agree).
  *
  * The registry must hold the handles of `veil-bench --print-handles N`,
- * and --handles N must say so: bench/run-veil-bench.sh sets that up.
+ * and --handles N must say so. A veild that serves only enrolled keys
+ * needs --client-key, enrolled with a quota the load cannot exhaust:
+ * bench/run-veil-bench.sh sets all that up.
  *
- * Exit status: 0 when the run completed with OK replies only (BUSY
- * allowed) and every sampled answer was right; 1 otherwise; 2 for a usage
- * error. Targets are reported by the caller, never enforced here.
+ * Exit status: 0 when no reply was an error (BUSY is not one), some were
+ * answered and every sampled answer was right; 1 otherwise; 2 for a usage
+ * error. It never depends on timings: every connection sends at least one
+ * request, and its first OK reply is always sampled, so a window too short
+ * for a machine is reported, not failed. Targets are reported by the
+ * caller, never enforced here.
  */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
+#include "cli.h"
+#include "clock.h"
+#include "keyfile.h"
 #include "loadgen.h"
 #include "timing.h"
 
@@ -65,30 +71,29 @@
 #define POOL_ITEMS            4096
 /* Items of sampled replies kept per connection, so checking stays short. */
 #define SAMPLE_ITEMS          8192
-/* Distinct (scalar, point) pairs the floor cycles through. */
-#define FLOOR_PAIRS           64
-#define FLOOR_WARMUP_SECONDS  0.25
 /* Status codes counted one by one; larger ones share the last slot. */
 #define STATUS_SLOTS          16
 
 typedef struct options {
 	const char *server;
 	const char *server_key;
-	unsigned long handles;
+	const char *client_key; /* NULL: a fresh key per connection */
+	uint32_t handles;
 	bool handles_given;
-	unsigned connections;
-	unsigned batch;
+	uint32_t connections;
+	uint32_t batch;
 	double seconds;
 	double warmup;
-	unsigned prefix_bits; /* 0: the server's recommendation */
-	unsigned floor_threads;
+	uint32_t prefix_bits; /* 0: the server's recommendation */
+	uint32_t floor_threads;
 	double floor_seconds;
-	unsigned pool; /* 0: chosen from the batch */
-	unsigned sample_every;
+	uint32_t pool; /* 0: chosen from the batch */
+	uint32_t sample_every;
 	double timeout;
-	long server_pid; /* 0: none */
+	uint32_t server_pid; /* 0: none */
 	bool json;
-	long print_handles; /* -1: not asked */
+	uint32_t print_handles;
+	bool print_handles_given;
 } options;
 
 /* Replies by what they were. */
@@ -135,6 +140,7 @@ struct run {
 	const options *opt;
 	proto_info_reply info;
 	uint8_t server_key[ENVELOPE_PUBLIC_KEY_SIZE];
+	uint8_t *client_secret; /* guarded; NULL: a fresh key per connection */
 	unsigned prefix_bits;
 	size_t frames;
 	pthread_barrier_t ready, start;
@@ -143,178 +149,15 @@ struct run {
 	double deadline;     /* likewise */
 };
 
-typedef struct floor_fixture {
-	uint8_t scalars[FLOOR_PAIRS][crypto_core_ristretto255_SCALARBYTES];
-	uint8_t points[FLOOR_PAIRS][crypto_core_ristretto255_BYTES];
-	uint8_t product[crypto_core_ristretto255_BYTES];
-	size_t next;
-} floor_fixture;
-
 /* ------------------------------------------------------------------ */
 /* Errors and options */
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-die(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s: ", PROGRAM);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	exit(1);
-}
-
-static void
-usage(FILE *to)
-{
-	fprintf(to,
-	        "usage: %s --server URL --server-key HEX|FILE --handles N [options]\n"
-	        "       %s --print-handles N\n"
-	        "\n"
-	        "Drives a running veild with LOOKUPs from pre-blinded, pre-sealed requests\n"
-	        "and reports evaluated items/s as a ratio to a floor measured in the same\n"
-	        "run: raw crypto_scalarmult_ristretto255/s on one core x the server's threads.\n"
-	        "bench/run-veil-bench.sh sets up a registry and a veild and runs this.\n"
-	        "\n"
-	        "  --server URL          veild's URL, tcp://HOST:PORT or ipc:///PATH\n"
-	        "  --server-key K        its key: 64 hex digits, or a file holding them alone\n"
-	        "                        or as the server-key line of `veil-admin info`\n"
-	        "  --handles N           the registry holds the N handles of --print-handles N\n"
-	        "                        (the truth sampled answers are checked against)\n"
-	        "  --connections C       concurrent connections, a thread each (default %d)\n"
-	        "  --batch B             items per request, up to the server's cap (default %d)\n"
-	        "  --seconds T           measured seconds (default %.0f)\n"
-	        "  --warmup S            seconds of load before the measure (default %.0f)\n"
-	        "  --prefix-bits P       bucket prefix length (default: the server's advice)\n"
-	        "  --floor-threads N     the server's worker threads, for the floor (default %d)\n"
-	        "  --floor-seconds S     time of each floor measurement, before and after the\n"
-	        "                        load (default %.0f)\n"
-	        "  --pool F              pre-sealed requests per connection (default: %d, fewer\n"
-	        "                        for batches above %d so that a pool holds ~%d items)\n"
-	        "  --sample-every K      fully check the first reply and one in K (default %d)\n"
-	        "  --timeout S           seconds to wait for a reply (default %.0f)\n"
-	        "  --server-pid PID      also report veild's CPU use over the window (Linux)\n"
-	        "  --json                one JSON object instead of text\n"
-	        "  --print-handles N     write an import file of N handles for veil-admin import\n"
-	        "                        to standard output, and exit\n"
-	        "  --help                this text\n"
-	        "\n"
-	        "Exit status: 0 when every reply was OK (or BUSY) and every sampled answer was\n"
-	        "right, 1 otherwise, 2 for a usage error. Timings are reported, never judged.\n",
-	        PROGRAM, PROGRAM, DEFAULT_CONNECTIONS, DEFAULT_BATCH, DEFAULT_SECONDS,
-	        DEFAULT_WARMUP, DEFAULT_FLOOR_THREADS, DEFAULT_FLOOR_SECONDS, POOL_MAX_FRAMES,
-	        POOL_ITEMS / POOL_MAX_FRAMES, POOL_ITEMS, DEFAULT_SAMPLE_EVERY, DEFAULT_TIMEOUT);
-}
-
-static void bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-
-static void
-bad_usage(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s: ", PROGRAM);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n(see %s --help)\n", PROGRAM);
-	exit(2);
-}
-
-static unsigned long
-parse_count(const char *name, const char *value, unsigned long min, unsigned long max)
-{
-	char *end;
-	errno = 0;
-	const unsigned long v = strtoul(value, &end, 10);
-	if (errno != 0 || end == value || *end != '\0' || value[0] == '-' || v < min || v > max)
-		bad_usage("%s takes a whole number in %lu..%lu, not '%s'", name, min, max, value);
-	return v;
-}
-
-static double
-parse_seconds(const char *name, const char *value, double min, double max)
-{
-	char *end;
-	const double v = strtod(value, &end);
-	/* Written so that NaN fails too. */
-	if (end == value || *end != '\0' || !(v >= min && v <= max))
-		bad_usage("%s takes a number of seconds in [%g, %g], not '%s'", name, min, max,
-		          value);
-	return v;
-}
-
-static void
-parse_options(int argc, char **argv, options *opt)
-{
-	*opt = (options){
-	        .connections = DEFAULT_CONNECTIONS,
-	        .batch = DEFAULT_BATCH,
-	        .seconds = DEFAULT_SECONDS,
-	        .warmup = DEFAULT_WARMUP,
-	        .floor_threads = DEFAULT_FLOOR_THREADS,
-	        .floor_seconds = DEFAULT_FLOOR_SECONDS,
-	        .sample_every = DEFAULT_SAMPLE_EVERY,
-	        .timeout = DEFAULT_TIMEOUT,
-	        .print_handles = -1,
-	};
-	for (int i = 1; i < argc; i++) {
-		const char *arg = argv[i];
-		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-			usage(stdout);
-			exit(0);
-		}
-		if (strcmp(arg, "--json") == 0) {
-			opt->json = true;
-			continue;
-		}
-		if (i + 1 >= argc)
-			bad_usage("%s is unknown or needs a value", arg);
-		const char *v = argv[++i];
-		if (strcmp(arg, "--server") == 0)
-			opt->server = v;
-		else if (strcmp(arg, "--server-key") == 0)
-			opt->server_key = v;
-		else if (strcmp(arg, "--handles") == 0) {
-			opt->handles = parse_count(arg, v, 0, UINT32_MAX);
-			opt->handles_given = true;
-		} else if (strcmp(arg, "--connections") == 0)
-			opt->connections = (unsigned)parse_count(arg, v, 1, MAX_CONNECTIONS);
-		else if (strcmp(arg, "--batch") == 0)
-			opt->batch = (unsigned)parse_count(arg, v, 1, PROTO_MAX_BATCH);
-		else if (strcmp(arg, "--seconds") == 0)
-			opt->seconds = parse_seconds(arg, v, 0.01, 86400);
-		else if (strcmp(arg, "--warmup") == 0)
-			opt->warmup = parse_seconds(arg, v, 0, 3600);
-		else if (strcmp(arg, "--prefix-bits") == 0)
-			opt->prefix_bits = (unsigned)parse_count(arg, v, 0, PROTO_MAX_PREFIX_BITS);
-		else if (strcmp(arg, "--floor-threads") == 0)
-			opt->floor_threads = (unsigned)parse_count(arg, v, 1, 4096);
-		else if (strcmp(arg, "--floor-seconds") == 0)
-			opt->floor_seconds = parse_seconds(arg, v, 0.01, 600);
-		else if (strcmp(arg, "--pool") == 0)
-			opt->pool = (unsigned)parse_count(arg, v, 1, 4096);
-		else if (strcmp(arg, "--sample-every") == 0)
-			opt->sample_every = (unsigned)parse_count(arg, v, 1, UINT32_MAX);
-		else if (strcmp(arg, "--timeout") == 0)
-			opt->timeout = parse_seconds(arg, v, 0.001, 3600);
-		else if (strcmp(arg, "--server-pid") == 0)
-			opt->server_pid = (long)parse_count(arg, v, 1, INT32_MAX);
-		else if (strcmp(arg, "--print-handles") == 0)
-			opt->print_handles = (long)parse_count(arg, v, 0, UINT32_MAX);
-		else
-			bad_usage("unknown option %s", arg);
-	}
-	if (opt->print_handles >= 0)
-		return;
-	if (opt->server == NULL || opt->server_key == NULL)
-		bad_usage("--server and --server-key are required");
-	if (!opt->handles_given)
-		bad_usage("--handles N is required: how many --print-handles handles the "
-		          "registry holds (0 for none)");
-}
+/* A fatal error: the message on stderr, exit status 1. */
+#define DIE(...)                                                                                   \
+	do {                                                                                       \
+		cli_error(PROGRAM, __VA_ARGS__);                                                   \
+		exit(1);                                                                           \
+	} while (0)
 
 /* 64 hex digits, or a file holding them on a line of their own or after
  * "server-key " (what veil-admin keygen and info print). */
@@ -348,16 +191,129 @@ read_server_key(const char *arg, uint8_t key[static ENVELOPE_PUBLIC_KEY_SIZE])
 	return found;
 }
 
+static const char synopsis[] = "--server URL --server-key HEX|FILE --handles N [options]\n"
+                               "       " PROGRAM " --print-handles N";
+
+/* --help, after the usage line. */
+static void
+print_help(void)
+{
+	printf("Drives a running veild with LOOKUPs from pre-blinded, pre-sealed requests\n"
+	       "and reports evaluated items/s as a ratio to a floor measured in the same\n"
+	       "run: raw crypto_scalarmult_ristretto255/s on one core x the server's threads.\n"
+	       "bench/run-veil-bench.sh sets up a registry and a veild and runs this.\n"
+	       "\n"
+	       "  --server URL          veild's URL, tcp://HOST:PORT or ipc:///PATH\n"
+	       "  --server-key K        its key: 64 hex digits, or a file holding them alone\n"
+	       "                        or as the server-key line of `veil-admin info`\n"
+	       "  --client-key FILE     the client key every connection uses, as `veil keygen\n"
+	       "                        --out FILE` writes it: for a veild that serves only\n"
+	       "                        enrolled keys, enrolled with a quota the load cannot\n"
+	       "                        exhaust (default: a fresh key per connection, which an\n"
+	       "                        open veild serves with its default quota)\n"
+	       "  --handles N           the registry holds the N handles of --print-handles N\n"
+	       "                        (the truth sampled answers are checked against)\n"
+	       "  --connections C       concurrent connections, a thread each (default %d)\n"
+	       "  --batch B             items per request, up to the server's cap (default %d)\n"
+	       "  --seconds T           measured seconds (default %.0f)\n"
+	       "  --warmup S            seconds of load before the measure (default %.0f)\n"
+	       "  --prefix-bits P       bucket prefix length (default: the server's advice)\n"
+	       "  --floor-threads N     the server's worker threads, for the floor (default %d)\n"
+	       "  --floor-seconds S     time of each floor measurement, before and after the\n"
+	       "                        load (default %.0f)\n"
+	       "  --pool F              pre-sealed requests per connection (default: %d, fewer\n"
+	       "                        for batches above %d so that a pool holds ~%d items)\n"
+	       "  --sample-every K      fully check the first reply and one in K (default %d)\n"
+	       "  --timeout S           seconds to wait for a reply (default %.0f)\n"
+	       "  --server-pid PID      also report veild's CPU use over the window (Linux)\n"
+	       "  --json                one JSON object instead of text\n"
+	       "  --print-handles N     write an import file of N handles for veil-admin import\n"
+	       "                        to standard output, and exit\n"
+	       "  --version             print the version\n"
+	       "  --help                this text\n"
+	       "\n"
+	       "Every connection sends at least one request, however short the window.\n"
+	       "Exit status: 0 when no reply was an error (BUSY is not one), some were\n"
+	       "answered and every sampled answer was right; 1 otherwise; 2 for a usage\n"
+	       "error. Timings are reported, never judged.\n",
+	       DEFAULT_CONNECTIONS, DEFAULT_BATCH, DEFAULT_SECONDS, DEFAULT_WARMUP,
+	       DEFAULT_FLOOR_THREADS, DEFAULT_FLOOR_SECONDS, POOL_MAX_FRAMES,
+	       POOL_ITEMS / POOL_MAX_FRAMES, POOL_ITEMS, DEFAULT_SAMPLE_EVERY, DEFAULT_TIMEOUT);
+}
+
+/*
+ * Reads the options into opt and --server-key into server_key. Returns
+ * -1 to run, else the exit status (the help, the version, a usage error).
+ */
 static int
-print_handles(unsigned long count)
+parse_options(int argc, char **argv, options *opt,
+              uint8_t server_key[static ENVELOPE_PUBLIC_KEY_SIZE])
+{
+	*opt = (options){
+	        .connections = DEFAULT_CONNECTIONS,
+	        .batch = DEFAULT_BATCH,
+	        .seconds = DEFAULT_SECONDS,
+	        .warmup = DEFAULT_WARMUP,
+	        .floor_threads = DEFAULT_FLOOR_THREADS,
+	        .floor_seconds = DEFAULT_FLOOR_SECONDS,
+	        .sample_every = DEFAULT_SAMPLE_EVERY,
+	        .timeout = DEFAULT_TIMEOUT,
+	};
+	const cli_option table[] = {
+	        CLI_TEXT_OPTION("server", &opt->server),
+	        CLI_TEXT_OPTION("server-key", &opt->server_key),
+	        CLI_TEXT_OPTION("client-key", &opt->client_key),
+	        {.name = "handles",
+	         .kind = CLI_U32,
+	         .target = &opt->handles,
+	         .given = &opt->handles_given},
+	        CLI_U32_OPTION("connections", &opt->connections, 1, MAX_CONNECTIONS),
+	        CLI_U32_OPTION("batch", &opt->batch, 1, PROTO_MAX_BATCH),
+	        CLI_DOUBLE_OPTION("seconds", &opt->seconds, 0.01, 86400),
+	        CLI_DOUBLE_OPTION("warmup", &opt->warmup, 0, 3600),
+	        CLI_U32_OPTION("prefix-bits", &opt->prefix_bits, 0, PROTO_MAX_PREFIX_BITS),
+	        CLI_U32_OPTION("floor-threads", &opt->floor_threads, 1, 4096),
+	        CLI_DOUBLE_OPTION("floor-seconds", &opt->floor_seconds, 0.01, 600),
+	        CLI_U32_OPTION("pool", &opt->pool, 1, 4096),
+	        CLI_U32_OPTION("sample-every", &opt->sample_every, 1, UINT32_MAX),
+	        CLI_DOUBLE_OPTION("timeout", &opt->timeout, 0.001, 3600),
+	        CLI_U32_OPTION("server-pid", &opt->server_pid, 1, INT32_MAX),
+	        CLI_FLAG_OPTION("json", &opt->json),
+	        {.name = "print-handles",
+	         .kind = CLI_U32,
+	         .target = &opt->print_handles,
+	         .given = &opt->print_handles_given},
+	        CLI_END,
+	};
+	const cli_command cmd = {PROGRAM, synopsis, table};
+	const int status = cli_parse_options(&cmd, argc, argv, print_help);
+	if (status >= 0)
+		return status;
+	if (opt->print_handles_given)
+		return -1;
+	if (opt->server == NULL || opt->server_key == NULL)
+		return cli_usage_error(&cmd, "--server and --server-key are required");
+	if (!opt->handles_given)
+		return cli_usage_error(&cmd, "--handles N is required: how many --print-handles "
+		                             "handles the registry holds (0 for none)");
+	if (read_server_key(opt->server_key, server_key) != 0)
+		return cli_usage_error(&cmd,
+		                       "--server-key: '%s' is neither 64 hex digits nor a file "
+		                       "holding them",
+		                       opt->server_key);
+	return -1;
+}
+
+static int
+print_handles(uint32_t count)
 {
 	char handle[LOADGEN_HANDLE_SIZE];
 	static char out[1 << 16];
 
 	setvbuf(stdout, out, _IOFBF, sizeof(out));
-	printf("# %lu handles for veil-bench --handles %lu\n", count, count);
-	for (unsigned long i = 0; i < count; i++) {
-		loadgen_handle(handle, 1, (uint32_t)i);
+	printf("# %u handles for veil-bench --handles %u\n", count, count);
+	for (uint32_t i = 0; i < count; i++) {
+		loadgen_handle(handle, 1, i);
 		puts(handle);
 	}
 	return fflush(stdout) == 0 ? 0 : 1;
@@ -365,28 +321,6 @@ print_handles(unsigned long count)
 
 /* ------------------------------------------------------------------ */
 /* The floor */
-
-static void
-floor_fixture_init(floor_fixture *ff)
-{
-	for (size_t i = 0; i < FLOOR_PAIRS; i++) {
-		crypto_core_ristretto255_scalar_random(ff->scalars[i]);
-		crypto_core_ristretto255_random(ff->points[i]);
-	}
-	ff->next = 0;
-}
-
-/* One raw scalar multiplication, decoding and encoding included. */
-static void
-time_floor(void *arg)
-{
-	floor_fixture *ff = arg;
-	const size_t i = ff->next++ % FLOOR_PAIRS;
-
-	if (crypto_scalarmult_ristretto255(ff->product, ff->scalars[i], ff->points[i]) != 0)
-		die("crypto_scalarmult_ristretto255 failed");
-	bench_consume(ff->product, sizeof(ff->product));
-}
 
 static double
 thread_cpu_seconds(void)
@@ -477,17 +411,20 @@ connection_load(connection *c)
 	buf_init(&reply);
 	buf_init(&frame);
 
-	for (uint64_t n = 0; bench_now() < r->deadline; n++) {
+	/* At least one request, however late this thread starts: the run's
+	 * verdict never depends on how fast the machine is. */
+	for (uint64_t n = 0; n == 0 || clock_monotonic_seconds() < r->deadline; n++) {
 		const size_t i = n % frames;
 		uint16_t status = 0;
 
 		buf_reset(&reply);
-		const double sent = bench_now();
+		const double sent = clock_monotonic_seconds();
 		veil_err err = loadgen_pool_seal(c->pool, i, &frame);
 		if (err == VEIL_OK)
-			err = transport_client_request(c->transport, (const uint8_t *)buf_data(&frame),
-						       buf_len(&frame), &reply);
-		const double done = bench_now();
+			err = transport_client_request(c->transport,
+			                               (const uint8_t *)buf_data(&frame),
+			                               buf_len(&frame), &reply);
+		const double done = clock_monotonic_seconds();
 		const bool counted = done >= r->measure_from && done <= r->deadline;
 		tally *t = counted ? &c->window : &c->outside;
 
@@ -509,7 +446,7 @@ connection_load(connection *c)
 				c->reply_bytes += buf_len(&reply);
 				keep_latency(c, done - sent);
 			}
-			if (n % every == 0)
+			if (c->sample_count == 0 || n % every == 0)
 				keep_sample(c, i, &reply);
 			break;
 		case LOADGEN_REPLY_REFUSED:
@@ -539,20 +476,21 @@ connection_setup(connection *c)
 	};
 
 	c->setup_step = "key pair";
-	if ((c->setup_err = loadgen_peer_new(r->server_key, &c->peer)) != VEIL_OK)
+	if ((c->setup_err = loadgen_peer_new(r->server_key, r->client_secret, &c->peer)) != VEIL_OK)
 		return;
 	c->setup_step = "socket";
 	if ((c->setup_err = transport_client_open(r->opt->server, (int)(r->opt->timeout * 1000),
 	                                          PROTO_MAX_REPLY_SIZE, &c->transport)) != VEIL_OK)
 		return;
 	c->setup_step = "INFO";
-	/* An overloaded server may answer BUSY even now: try again a while. */
-	for (int tries = 0; tries < 100; tries++) {
+	/* An overloaded server may answer BUSY even now: ask again, for as
+	 * long as a reply may take. */
+	const double give_up = clock_monotonic_seconds() + r->opt->timeout;
+	for (;;) {
 		c->setup_err = loadgen_info(c->peer, c->transport, &info, &c->setup_status);
-		if (c->setup_status != PROTO_STATUS_BUSY)
+		if (c->setup_status != PROTO_STATUS_BUSY || clock_monotonic_seconds() > give_up)
 			break;
-		const struct timespec pause = {.tv_sec = 0, .tv_nsec = 20000000L};
-		nanosleep(&pause, NULL);
+		clock_sleep_seconds(0.02);
 	}
 	if (c->setup_err != VEIL_OK)
 		return;
@@ -599,33 +537,20 @@ connection_free(connection *c)
 static void
 sleep_until(double when)
 {
-	for (double now = bench_now(); now < when; now = bench_now()) {
-		const double left = when - now;
-		struct timespec ts = {(time_t)left, (long)((left - floor(left)) * 1e9)};
-		nanosleep(&ts, NULL);
-	}
-}
-
-static double
-process_cpu_seconds(void)
-{
-	struct rusage ru;
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return NAN;
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
+	for (double now = clock_monotonic_seconds(); now < when; now = clock_monotonic_seconds())
+		clock_sleep_seconds(when - now);
 }
 
 /* User + system CPU seconds of another process, from /proc; NAN if unknown. */
 static double
-other_cpu_seconds(long pid)
+other_cpu_seconds(uint32_t pid)
 {
 	char path[64], text[1024];
 	unsigned long long user, system;
 
-	if (pid <= 0)
+	if (pid == 0)
 		return NAN;
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
 		return NAN;
@@ -733,7 +658,7 @@ collect(connection *conns, size_t count, report *rep)
 	}
 	double *all = malloc((total ? total : 1) * sizeof(*all));
 	if (all == NULL)
-		die("out of memory");
+		DIE("out of memory");
 	size_t n = 0;
 	for (size_t k = 0; k < count; k++) {
 		memcpy(all + n, conns[k].latencies, conns[k].latency_count * sizeof(*all));
@@ -750,10 +675,11 @@ collect(connection *conns, size_t count, report *rep)
 /* ------------------------------------------------------------------ */
 /* Output */
 
+/* Whatever the timings: answered, no errors, the samples right. */
 static bool
 run_ok(const report *rep)
 {
-	return rep->window.ok > 0 && tally_errors(&rep->window) == 0 &&
+	return rep->window.ok + rep->outside.ok > 0 && tally_errors(&rep->window) == 0 &&
 	       tally_errors(&rep->outside) == 0 && rep->check_failures == 0 && rep->wrong == 0 &&
 	       rep->checked_replies > 0 && !rep->out_of_memory;
 }
@@ -833,6 +759,9 @@ print_text(const options *opt, const report *rep)
 		printf("%zu wrong answers, %zu bad replies%s%s\n", rep->wrong, rep->check_failures,
 		       rep->first_failure ? ": " : "",
 		       rep->first_failure ? rep->first_failure : "");
+	if (rep->window.ok == 0)
+		printf("warning        no reply completed within the window: the figures measure\n"
+		       "               nothing (give more --seconds)\n");
 	if (rep->out_of_memory)
 		printf("warning        ran out of memory keeping latencies or samples\n");
 	buf_free(&refusals);
@@ -887,7 +816,7 @@ print_json(const options *opt, const report *rep)
 	}
 	buf_printf(&out,
 	           "\",\"connections\":%u,\"batch\":%u,\"prefix_bits\":%u,\"slots\":%zu,"
-	           "\"pool_frames\":%zu,\"handles\":%lu,\"warmup_s\":%g,",
+	           "\"pool_frames\":%zu,\"handles\":%u,\"warmup_s\":%g,",
 	           opt->connections, opt->batch, rep->prefix_bits, rep->slots, rep->frames,
 	           opt->handles, opt->warmup);
 	json_number(&out, "window_s", rep->window_seconds, false);
@@ -933,12 +862,26 @@ print_json(const options *opt, const report *rep)
 	           rep->checked_replies, rep->checked_items, rep->checked_registered, rep->wrong,
 	           rep->check_failures, run_ok(rep) ? "true" : "false");
 	if (buf_error(&out) != VEIL_OK)
-		die("out of memory");
+		DIE("out of memory");
 	fwrite(buf_data(&out), 1, buf_len(&out), stdout);
 	buf_free(&out);
 }
 
 /* ------------------------------------------------------------------ */
+
+/* The secret of --client-key, into guarded memory r->client_secret. */
+static void
+read_client_key(const char *path, run *r)
+{
+	if ((r->client_secret = sodium_malloc(ENVELOPE_SECRET_KEY_SIZE)) == NULL)
+		DIE("out of memory");
+	const veil_err err = keyfile_read(path, LOADGEN_CLIENT_KEY_KIND, r->client_secret,
+	                                  ENVELOPE_SECRET_KEY_SIZE);
+	if (err != VEIL_OK)
+		DIE("--client-key %s: %s%s%s", path, veil_strerror(err),
+		    err == VEIL_ERR_SYSTEM ? ": " : "",
+		    err == VEIL_ERR_SYSTEM ? strerror(errno) : "");
+}
 
 /* INFO over a socket of our own: the server's parameters, and a clear
  * message when it is not there. */
@@ -949,30 +892,36 @@ ask_info(const options *opt, run *r)
 	transport_client *transport = NULL;
 	uint16_t status = 0;
 
-	if (loadgen_peer_new(r->server_key, &peer) != VEIL_OK)
-		die("--server-key is not a usable key");
+	if (loadgen_peer_new(r->server_key, r->client_secret, &peer) != VEIL_OK)
+		DIE("--server-key is not a usable key");
 	if (transport_client_open(opt->server, (int)(opt->timeout * 1000), PROTO_MAX_REPLY_SIZE,
 	                          &transport) != VEIL_OK)
-		die("cannot use %s: %s", opt->server, transport_strerror());
+		DIE("cannot use %s: %s", opt->server, transport_strerror());
 	const veil_err err = loadgen_info(peer, transport, &r->info, &status);
 	switch (err) {
 	case VEIL_OK:
 		break;
 	case VEIL_ERR_TIMEOUT:
-		die("no reply from %s within %g s: is veild running there?", opt->server,
+		DIE("no reply from %s within %g s: is veild running there?", opt->server,
 		    opt->timeout);
 	case VEIL_ERR_TRANSPORT:
-		die("cannot reach %s: %s", opt->server, transport_strerror());
+		DIE("cannot reach %s: %s", opt->server, transport_strerror());
 	case VEIL_ERR_VERIFY:
-		die("the reply from %s is not sealed by --server-key", opt->server);
+		DIE("the reply from %s is not sealed by --server-key", opt->server);
 	case VEIL_ERR_UNSUPPORTED:
 		if (status == PROTO_STATUS_BAD_ENVELOPE)
-			die("%s cannot open our request: is --server-key its key?", opt->server);
+			DIE("%s cannot open our request: is --server-key its key?", opt->server);
+		if (status == PROTO_STATUS_UNAUTHORIZED)
+			DIE("%s serves only enrolled keys: %s (veil-admin client add --quota "
+			    "unlimited PUBKEY)",
+			    opt->server,
+			    opt->client_key != NULL ? "enrol the key of --client-key"
+			                            : "give --client-key, a key enrolled there");
 		if (status != 0)
-			die("%s refused INFO: %s", opt->server, proto_status_str(status));
-		die("%s offers no ristretto255-SHA512 key in a mode this bench knows", opt->server);
+			DIE("%s refused INFO: %s", opt->server, proto_status_str(status));
+		DIE("%s offers no ristretto255-SHA512 key in a mode this bench knows", opt->server);
 	default:
-		die("INFO to %s failed: %s", opt->server, veil_strerror(err));
+		DIE("INFO to %s failed: %s", opt->server, veil_strerror(err));
 	}
 	transport_client_close(transport);
 	loadgen_peer_free(peer);
@@ -983,27 +932,28 @@ main(int argc, char **argv)
 {
 	options opt;
 	static run r;
-	static floor_fixture ff;
+	static bench_floor floor_fixture;
 	report rep;
 
-	parse_options(argc, argv, &opt);
-	if (opt.print_handles >= 0)
-		return print_handles((unsigned long)opt.print_handles);
+	const int status = parse_options(argc, argv, &opt, r.server_key);
+	if (status >= 0)
+		return status;
+	if (opt.print_handles_given)
+		return print_handles(opt.print_handles);
 	if (veil_crypto_init() != VEIL_OK)
-		die("the crypto library failed to start");
+		DIE("the crypto library failed to start");
 	memset(&rep, 0, sizeof(rep));
 	r.opt = &opt;
-	if (read_server_key(opt.server_key, r.server_key) != 0)
-		bad_usage("--server-key: '%s' is neither 64 hex digits nor a file holding them",
-		          opt.server_key);
+	if (opt.client_key != NULL)
+		read_client_key(opt.client_key, &r);
 
 	ask_info(&opt, &r);
 	if (opt.batch > r.info.batch_cap)
-		die("--batch %u is above the server's batch cap of %u", opt.batch,
+		DIE("--batch %u is above the server's batch cap of %u", opt.batch,
 		    r.info.batch_cap);
 	r.prefix_bits = opt.prefix_bits ? opt.prefix_bits : r.info.p_recommended;
 	if (r.prefix_bits < r.info.p_min || r.prefix_bits > r.info.p_max)
-		die("--prefix-bits %u is outside the server's range %u..%u", r.prefix_bits,
+		DIE("--prefix-bits %u is outside the server's range %u..%u", r.prefix_bits,
 		    r.info.p_min, r.info.p_max);
 	r.frames = opt.pool ? opt.pool : POOL_ITEMS / opt.batch;
 	r.frames = r.frames < 1                              ? 1
@@ -1015,14 +965,14 @@ main(int argc, char **argv)
 	/* Pools are built by the connection threads, in parallel. */
 	connection *conns = calloc(opt.connections, sizeof(*conns));
 	if (conns == NULL)
-		die("out of memory");
+		DIE("out of memory");
 	if (pthread_barrier_init(&r.ready, NULL, opt.connections + 1) != 0 ||
 	    pthread_barrier_init(&r.start, NULL, opt.connections + 1) != 0)
-		die("cannot make barriers");
+		DIE("cannot make barriers");
 	for (unsigned k = 0; k < opt.connections; k++) {
 		conns[k].run = &r;
 		if (pthread_create(&conns[k].thread, NULL, connection_main, &conns[k]) != 0)
-			die("cannot start thread %u", k);
+			DIE("cannot start thread %u", k);
 	}
 	pthread_barrier_wait(&r.ready);
 	const connection *failed = NULL;
@@ -1032,15 +982,15 @@ main(int argc, char **argv)
 	r.abandon = failed != NULL;
 
 	/* The floor, before: the server idle, our threads waiting. */
-	floor_fixture_init(&ff);
-	const bench_work floor_work = {time_floor, &ff, 1};
+	bench_floor_init(&floor_fixture);
+	const bench_work floor_work = bench_floor_work(&floor_fixture);
 	if (!r.abandon) {
-		(void)bench_rate(&floor_work, FLOOR_WARMUP_SECONDS, NULL);
+		(void)bench_rate(&floor_work, BENCH_FLOOR_WARMUP_SECONDS, NULL);
 		rep.floor_before =
 		        measure_floor(&floor_work, opt.floor_seconds, &rep.floor_cpu_before);
 	}
 
-	const double start = bench_now();
+	const double start = clock_monotonic_seconds();
 	r.measure_from = start + opt.warmup;
 	r.deadline = r.measure_from + opt.seconds;
 	pthread_barrier_wait(&r.start);
@@ -1048,9 +998,9 @@ main(int argc, char **argv)
 		for (unsigned k = 0; k < opt.connections; k++)
 			pthread_join(conns[k].thread, NULL);
 		if (failed->setup_err == VEIL_ERR_TIMEOUT)
-			die("no reply from %s within %g s while connecting", opt.server,
+			DIE("no reply from %s within %g s while connecting", opt.server,
 			    opt.timeout);
-		die("setting up a connection failed at %s: %s%s%s", failed->setup_step,
+		DIE("setting up a connection failed at %s: %s%s%s", failed->setup_step,
 		    failed->setup_status ? proto_status_str(failed->setup_status)
 		                         : veil_strerror(failed->setup_err),
 		    failed->setup_err == VEIL_ERR_TRANSPORT ? ": " : "",
@@ -1058,10 +1008,12 @@ main(int argc, char **argv)
 	}
 
 	sleep_until(r.measure_from);
-	const double cpu0 = process_cpu_seconds(), server0 = other_cpu_seconds(opt.server_pid);
+	const double cpu0 = clock_process_cpu_seconds(),
+	             server0 = other_cpu_seconds(opt.server_pid);
 	const double machine0 = machine_cpu_seconds();
 	sleep_until(r.deadline);
-	const double cpu1 = process_cpu_seconds(), server1 = other_cpu_seconds(opt.server_pid);
+	const double cpu1 = clock_process_cpu_seconds(),
+	             server1 = other_cpu_seconds(opt.server_pid);
 	const double machine1 = machine_cpu_seconds();
 	rep.window_seconds = r.deadline - r.measure_from;
 	for (unsigned k = 0; k < opt.connections; k++)
@@ -1096,6 +1048,8 @@ main(int argc, char **argv)
 	free(conns);
 	pthread_barrier_destroy(&r.ready);
 	pthread_barrier_destroy(&r.start);
+	if (r.client_secret != NULL)
+		sodium_free(r.client_secret);
 	if (fflush(stdout) != 0)
 		return 1;
 	return run_ok(&rep) ? 0 : 1;
