@@ -32,6 +32,14 @@
 
 static const char *sim_path, *admin_path, *veild_path;
 
+static void
+setup(void)
+{
+	sim_path = test_argv[0];
+	admin_path = test_argv[1];
+	veild_path = test_argv[2];
+}
+
 /* ------------------------------------------------------------------ */
 /* The population */
 
@@ -143,15 +151,16 @@ case_population(void)
 /* ------------------------------------------------------------------ */
 /* The simulation */
 
+/* Runs argv; returns its stdout (heap), *status its exit status. */
 static char *
 run(const char *const argv[], int *status)
 {
-	char *out = NULL, *err = NULL;
-	*status = proc_run(argv, NULL, &out, &err);
-	if (*status != 0 && *status != 2)
-		fprintf(stderr, "# %s %s: exit %d: %s\n", argv[0], argv[1], *status, err);
-	free(err);
-	return out;
+	proc_result r = proc_call_args(argv[0], argv + 1, NULL);
+	if (r.status != 0 && r.status != 2)
+		fprintf(stderr, "# %s %s: exit %d: %s\n", argv[0], argv[1], r.status, r.err);
+	*status = r.status;
+	free(r.err);
+	return r.out;
 }
 
 static const json_value *
@@ -196,7 +205,7 @@ within(double got, double want, double tolerance)
 static void
 case_simulate(void)
 {
-	char *dir = proc_temp_dir("exposure-sim");
+	const char *dir = test_case_dir();
 	char *work = NULL, *chart_path = NULL, *path = NULL;
 	REQUIRE(asprintf(&work, "%s/work", dir) > 0 && asprintf(&chart_path, "%s/c.svg", dir) > 0);
 	/* 40,000 registered outside the population: the prefix length is
@@ -206,11 +215,11 @@ case_simulate(void)
 	 * the 2^(t_r+1) requester counts about 6%; the tolerances are 3.5 to
 	 * 5 of those. */
 	const char *const argv[] = {
-	        sim_path,  "--users",    "200",   "--contacts",     "20",    "--days",
-	        "3",       "--registered", "0.3", "--pad-registry", "40000", "--k-r",
-	        "5",       "--t-b",      "4",     "--seed",         "11",    "--pairs",
-	        "300",     "--threads",  "4",     "--veild",        veild_path, "--admin",
-	        admin_path, "--work-dir", work,   "--json",         "--chart", chart_path,
+	        sim_path,   "--users",      "200", "--contacts",     "20",       "--days",
+	        "3",        "--registered", "0.3", "--pad-registry", "40000",    "--k-r",
+	        "5",        "--t-b",        "4",   "--seed",         "11",       "--pairs",
+	        "300",      "--threads",    "4",   "--veild",        veild_path, "--admin",
+	        admin_path, "--work-dir",   work,  "--json",         "--chart",  chart_path,
 	        NULL};
 	int status;
 	char *out = run(argv, &status);
@@ -287,20 +296,18 @@ case_simulate(void)
 	free(again);
 
 	/* Usage errors are 2; a broken export is 1, naming the line. */
-	const char *const no_export[] = {admin_path, "exposure", "analyze", "--json", NULL};
-	free(run(no_export, &status));
-	CHECK(status == 2);
-	const char *const bad_universe[] = {admin_path,  "exposure",   "analyze", "--export",
-	                                    export_path, "--universe", "lots",    NULL};
-	free(run(bad_universe, &status));
-	CHECK(status == 2);
 	REQUIRE(asprintf(&path, "%s/broken.jsonl", dir) > 0);
 	proc_write_file(path, "{\"schema\":\"veil-log-v1\"}\n", 25);
-	const char *const broken[] = {admin_path, "exposure", "analyze", "--export", path, NULL};
-	char *err = NULL;
-	status = proc_run(broken, NULL, NULL, &err);
-	CHECK(status == 1 && strstr(err, "line 1") != NULL);
-	free(err);
+	const proc_expect refusals[] = {
+	        {"no export", {"exposure", "analyze", "--json"}, 2, NULL, NULL},
+	        {"bad universe",
+	         {"exposure", "analyze", "--export", export_path, "--universe", "lots"},
+	         2,
+	         NULL,
+	         NULL},
+	        {"broken export", {"exposure", "analyze", "--export", path}, 1, NULL, "line 1"},
+	};
+	proc_check_runs(admin_path, refusals, TEST_COUNT(refusals), NULL);
 
 	json_free(doc);
 	free(out);
@@ -311,8 +318,6 @@ case_simulate(void)
 	free(path);
 	free(work);
 	free(chart_path);
-	proc_remove_tree(dir);
-	free(dir);
 }
 
 static const test_case cases[] = {
@@ -320,17 +325,4 @@ static const test_case cases[] = {
         {"simulate agrees with the closed forms", case_simulate},
 };
 
-int
-main(int argc, char **argv)
-{
-	if (argc < 4) {
-		fprintf(stderr, "usage: %s VEIL-EXPOSURE-SIM VEIL-ADMIN VEILD\n", argv[0]);
-		return 2;
-	}
-	sim_path = argv[1];
-	admin_path = argv[2];
-	veild_path = argv[3];
-	if (veil_crypto_init() != VEIL_OK)
-		return 1;
-	return test_main(argc, argv, cases, TEST_COUNT(cases));
-}
+TEST_MAIN_WITH(cases, .usage = "VEIL-EXPOSURE-SIM VEIL-ADMIN VEILD", .arguments = 3, .setup = setup)

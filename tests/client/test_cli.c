@@ -15,79 +15,63 @@
 
 #include <sodium.h>
 
+#include "fixture.h"
 #include "harness.h"
 #include "json.h"
-#include "proc.h"
 
-static const char *veil_path, *admin_path, *veild_path, *sample_path;
-static char *work_dir, *state_dir, *url, *info_path, *key_path;
-static proc_daemon daemon_proc;
+static const char *veil_path, *sample_path;
+static char *url, *info_path, *key_path;
 
-static char *
-path_in(const char *name)
+/* veil lookup against the test's veild, with extra (NULL: none), on input_path. */
+static proc_result
+lookup(const char *input_path, const char *extra)
 {
-	char *p;
-	if (asprintf(&p, "%s/%s", work_dir, name) < 0)
-		abort();
-	return p;
+	return proc_call(veil_path, "lookup", "--server", url, "--server-key", info_path,
+	                 "--client-key", key_path, "--region", "US", "--timeout", "60",
+	                 extra != NULL ? extra : input_path, extra != NULL ? input_path : NULL,
+	                 NULL);
 }
 
-static int
-count_lines(const char *s)
+/* Writes text to the case's file name and looks it up. */
+static proc_result
+lookup_text(const char *name, const char *text, const char *extra)
 {
-	int n = 0;
-	for (; *s != '\0'; s++)
-		n += *s == '\n';
-	return n;
-}
-
-/* Runs veil lookup with extra arguments on input_path; returns the status. */
-static int
-lookup(const char *input_path, const char *extra, char **out, char **err)
-{
-	const char *argv[] = {veil_path, "lookup", "--server", url, "--server-key", info_path,
-			      "--client-key", key_path, "--region", "US", extra, input_path, NULL};
-	if (extra == NULL) {
-		argv[10] = input_path;
-		argv[11] = NULL;
-	}
-	return proc_run(argv, NULL, out, err);
+	const char *input = test_case_path(name);
+	proc_write_file(input, text, strlen(text));
+	return lookup(input, extra);
 }
 
 static void
 case_keygen_writes_0600_and_never_overwrites(void)
 {
-	char *path = path_in("k1.key");
-	const char *argv[] = {veil_path, "keygen", "--out", path, NULL};
-	char *out = NULL, *err = NULL;
-	CHECK(proc_run(argv, NULL, &out, &err) == 0);
-	CHECK(strlen(out) == 65 && out[64] == '\n');
+	const char *path = test_case_path("k1.key");
+	proc_result r = proc_call(veil_path, "keygen", "--out", path, NULL);
+	CHECK(r.status == 0);
+	CHECK(strlen(r.out) == 65 && r.out[64] == '\n');
 	struct stat st;
 	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
-	free(out);
-	free(err);
+	proc_result_free(&r);
 
-	char *again = NULL;
-	CHECK(proc_run(argv, NULL, NULL, &again) == 1);
-	CHECK(strstr(again, "already exists") != NULL);
-	free(again);
-	free(path);
+	r = proc_call(veil_path, "keygen", "--out", path, NULL);
+	CHECK(r.status == 1);
+	CHECK(strstr(r.err, "already exists") != NULL);
+	proc_result_free(&r);
 }
 
 static void
 case_plain_input_one_line_per_contact(void)
 {
-	char *input = path_in("plain.txt");
-	const char text[] = "(415) 555-0100\ncall me maybe\n  Ann@Example.ORG \n+1 415 555 0199\n";
-	proc_write_file(input, text, sizeof(text) - 1);
-	char *out = NULL, *err = NULL;
-	CHECK(lookup(input, NULL, &out, &err) == 0);
-	CHECK(count_lines(out) == 4);
-	const char *lines[] = {"(415) 555-0100\ttel:+14155550100\tregistered\tfriend\n",
-			       "call me maybe\t-\terror: not a phone number\n",
-			       "Ann@Example.ORG\tmailto:ann@example.org\tregistered\n", /* lines are trimmed */
-			       "+1 415 555 0199\ttel:+14155550199\tnot registered\n"};
-	const char *at = out;
+	proc_result r = lookup_text(
+	        "plain.txt", "(415) 555-0100\ncall me maybe\n  Ann@Example.ORG \n+1 415 555 0199\n",
+	        NULL);
+	CHECK(r.status == 0);
+	CHECK(test_count_char(r.out, '\n') == 4);
+	const char *lines[] = {
+	        "(415) 555-0100\ttel:+14155550100\tregistered\tfriend\n",
+	        "call me maybe\t-\terror: not a phone number\n",
+	        "Ann@Example.ORG\tmailto:ann@example.org\tregistered\n", /* lines are trimmed */
+	        "+1 415 555 0199\ttel:+14155550199\tnot registered\n"};
+	const char *at = r.out;
 	for (size_t i = 0; i < 4; i++) {
 		const char *found = strstr(at, lines[i]);
 		CHECK(found == at); /* in input order, nothing in between */
@@ -97,24 +81,22 @@ case_plain_input_one_line_per_contact(void)
 		}
 		at += strlen(lines[i]);
 	}
-	free(out);
-	free(err);
-	free(input);
+	proc_result_free(&r);
 }
 
 static void
 case_json_output_parses(void)
 {
-	char *input = path_in("contacts.csv");
-	const char text[] = "name,Phone,Email\nAnn,(415) 555-0100,ann@example.org\nBob,,bob@example.net\n";
-	proc_write_file(input, text, sizeof(text) - 1);
-	char *out = NULL, *err = NULL;
-	CHECK(lookup(input, "--json", &out, &err) == 0);
-	CHECK(count_lines(out) == 3);
+	proc_result r = lookup_text(
+	        "contacts.csv",
+	        "name,Phone,Email\nAnn,(415) 555-0100,ann@example.org\nBob,,bob@example.net\n",
+	        "--json");
+	CHECK(r.status == 0);
+	CHECK(test_count_char(r.out, '\n') == 3);
 	const char *want_handles[] = {"tel:+14155550100", "mailto:ann@example.org",
-				      "mailto:bob@example.net"};
+	                              "mailto:bob@example.net"};
 	const int want_registered[] = {1, 1, 0};
-	char *line = out;
+	char *line = r.out;
 	for (size_t i = 0; i < 3 && line != NULL; i++) {
 		char *end = strchr(line, '\n');
 		json_value *v = NULL;
@@ -129,144 +111,113 @@ case_json_output_parses(void)
 		}
 		line = end + 1;
 	}
-	free(out);
-	free(err);
-	free(input);
+	proc_result_free(&r);
 }
 
 static void
 case_vcard_sample(void)
 {
-	char *out = NULL, *err = NULL;
-	CHECK(lookup(sample_path, "--json", &out, &err) == 0);
+	proc_result r = lookup(sample_path, "--json");
+	CHECK(r.status == 0);
 	/* 31 contact values in the sample, two of them unparseable. */
-	CHECK(count_lines(out) == 31);
+	CHECK(test_count_char(r.out, '\n') == 31);
 	int errors = 0;
-	for (const char *p = out; (p = strstr(p, "\"error\"")) != NULL; p++)
+	for (const char *p = r.out; (p = strstr(p, "\"error\"")) != NULL; p++)
 		errors++;
 	CHECK(errors == 2);
-	CHECK(strstr(out, "{\"input\": \"(415) 555-0100\", \"handle\": \"tel:+14155550100\", "
-			  "\"registered\": true, \"payload\": \"friend\"}") != NULL);
-	free(out);
-	free(err);
+	CHECK(strstr(r.out, "{\"input\": \"(415) 555-0100\", \"handle\": \"tel:+14155550100\", "
+	                    "\"registered\": true, \"payload\": \"friend\"}") != NULL);
+	proc_result_free(&r);
 }
 
 static void
 case_key_readable_by_others_is_refused(void)
 {
-	char *loose = path_in("loose.key");
-	const char *argv[] = {veil_path, "keygen", "--out", loose, NULL};
-	REQUIRE(proc_run(argv, NULL, NULL, NULL) == 0);
+	const char *loose = test_case_path("loose.key");
+	proc_result r = proc_call(veil_path, "keygen", "--out", loose, NULL);
+	REQUIRE(r.status == 0);
+	proc_result_free(&r);
 	REQUIRE(chmod(loose, 0644) == 0);
-	char *input = path_in("one.txt");
+	const char *input = test_case_path("one.txt");
 	proc_write_file(input, "+1 415 555 0100\n", 16);
-	const char *lookup_argv[] = {veil_path, "lookup", "--server", url, "--server-key",
-				     info_path, "--client-key", loose, input, NULL};
-	char *out = NULL, *err = NULL;
-	CHECK(proc_run(lookup_argv, NULL, &out, &err) == 1);
-	CHECK(strstr(err, "readable by others") != NULL);
-	CHECK(out[0] == '\0');
-	free(out);
-	free(err);
-	free(input);
-	free(loose);
+	r = proc_call(veil_path, "lookup", "--server", url, "--server-key", info_path,
+	              "--client-key", loose, input, NULL);
+	CHECK(r.status == 1);
+	CHECK(strstr(r.err, "readable by others") != NULL);
+	CHECK(r.out[0] == '\0');
+	proc_result_free(&r);
 }
 
 static void
 case_usage_errors_and_help(void)
 {
-	const char *no_server[] = {veil_path, "lookup", "--server-key", info_path, NULL};
-	const char *bad_key[] = {veil_path, "lookup", "--server", url, "--server-key", "abcd", NULL};
-	const char *unknown[] = {veil_path, "frobnicate", NULL};
-	const char *help[] = {veil_path, "lookup", "--help", NULL};
-	char *out = NULL, *err = NULL;
-	CHECK(proc_run(no_server, NULL, NULL, &err) == 2);
-	CHECK(strstr(err, "--server") != NULL);
-	free(err);
-	CHECK(proc_run(bad_key, NULL, NULL, &err) == 2);
-	CHECK(strstr(err, "--server-key") != NULL);
-	free(err);
-	CHECK(proc_run(unknown, NULL, NULL, &err) == 2);
-	free(err);
-	CHECK(proc_run(help, NULL, &out, NULL) == 0);
-	CHECK(strstr(out, "usage: veil lookup") != NULL);
-	free(out);
+	const proc_expect runs[] = {
+	        {"no server", {"lookup", "--server-key", info_path}, 2, NULL, "--server"},
+	        {"bad key",
+	         {"lookup", "--server", url, "--server-key", "abcd"},
+	         2,
+	         NULL,
+	         "--server-key"},
+	        {"unknown command", {"frobnicate"}, 2, NULL, NULL},
+	        {"help", {"lookup", "--help"}, 0, "usage: veil lookup", NULL},
+	};
+	proc_check_runs(veil_path, runs, TEST_COUNT(runs), NULL);
 }
 
 static void
 case_no_server_is_a_clear_failure(void)
 {
-	char *input = path_in("one.txt");
+	const char *input = test_case_path("one.txt");
 	proc_write_file(input, "+1 415 555 0100\n", 16);
-	char *dead;
-	if (asprintf(&dead, "tcp://127.0.0.1:%d", proc_free_port()) < 0)
-		abort();
-	const char *argv[] = {veil_path, "lookup", "--server", dead, "--server-key", info_path,
-			      "--client-key", key_path, "--timeout", "1", input, NULL};
-	char *out = NULL, *err = NULL;
-	CHECK(proc_run(argv, NULL, &out, &err) == 1);
-	CHECK(strstr(err, "lookup failed") != NULL && strstr(err, "no reply") != NULL);
-	CHECK(out[0] == '\0'); /* no half answer */
-	free(out);
-	free(err);
-	free(dead);
-	free(input);
+	char dead[64];
+	snprintf(dead, sizeof(dead), "tcp://127.0.0.1:%d", proc_free_port());
+	proc_result r = proc_call(veil_path, "lookup", "--server", dead, "--server-key", info_path,
+	                          "--client-key", key_path, "--timeout", "1", input, NULL);
+	CHECK(r.status == 1);
+	CHECK(strstr(r.err, "lookup failed") != NULL && strstr(r.err, "no reply") != NULL);
+	CHECK(r.out[0] == '\0'); /* no half answer */
+	proc_result_free(&r);
 }
 
 static const test_case cases[] = {
-	{"keygen writes 0600 and never overwrites", case_keygen_writes_0600_and_never_overwrites},
-	{"plain input: one line per contact, in order", case_plain_input_one_line_per_contact},
-	{"CSV input, --json output parses", case_json_output_parses},
-	{"the sample vCard address book", case_vcard_sample},
-	{"a key readable by others is refused", case_key_readable_by_others_is_refused},
-	{"usage errors and --help", case_usage_errors_and_help},
-	{"no server is a clear failure", case_no_server_is_a_clear_failure},
+        {"keygen writes 0600 and never overwrites", case_keygen_writes_0600_and_never_overwrites},
+        {"plain input: one line per contact, in order", case_plain_input_one_line_per_contact},
+        {"CSV input, --json output parses", case_json_output_parses},
+        {"the sample vCard address book", case_vcard_sample},
+        {"a key readable by others is refused", case_key_readable_by_others_is_refused},
+        {"usage errors and --help", case_usage_errors_and_help},
+        {"no server is a clear failure", case_no_server_is_a_clear_failure},
 };
 
 static void
 setup(void)
 {
-	work_dir = proc_temp_dir("cli");
-	state_dir = path_in("state");
-	info_path = path_in("server.info");
-	key_path = path_in("client.key");
-	if (asprintf(&url, "tcp://127.0.0.1:%d", proc_free_port()) < 0)
+	veil_path = test_argv[0];
+	sample_path = test_argv[3];
+	fixture_begin(&fx, "cli", test_argv[1], test_argv[2]);
+	fixture_state(&fx, NULL);
+	fixture_import(&fx, "(415) 555-0100,friend\nann@example.org\n+1 212 555 0104\n");
+	key_path = proc_join(fx.dir, "client.key");
+	proc_result r = proc_call(fx.admin, "info", "--state", fx.state, NULL);
+	info_path = fixture_file(&fx, "server.info", r.out);
+	proc_result_free(&r);
+	r = proc_call(veil_path, "keygen", "--out", key_path, NULL);
+	if (r.status != 0)
 		abort();
-	char *import = path_in("import.txt");
-	const char registered[] = "(415) 555-0100,friend\nann@example.org\n+1 212 555 0104\n";
-	proc_write_file(import, registered, sizeof(registered) - 1);
-	const char *keygen[] = {admin_path, "keygen", "--state", state_dir, NULL};
-	const char *imp[] = {admin_path, "import", "--state", state_dir, "--region", "US",
-			     import, NULL};
-	const char *info[] = {admin_path, "info", "--state", state_dir, NULL};
-	const char *client_keygen[] = {veil_path, "keygen", "--out", key_path, NULL};
-	char *out = NULL;
-	if (proc_run(keygen, NULL, NULL, NULL) != 0 || proc_run(imp, NULL, NULL, NULL) != 0 ||
-	    proc_run(info, NULL, &out, NULL) != 0 || proc_run(client_keygen, NULL, NULL, NULL) != 0)
-		abort();
-	proc_write_file(info_path, out, strlen(out));
-	free(out);
-	free(import);
-	const char *argv[] = {veild_path, "--state", state_dir, "--listen", url, "--enrolment", "open", "--threads", "1",
-			      NULL};
-	if (proc_start(&daemon_proc, argv, "ready", 20000) != 0)
+	proc_result_free(&r);
+	if (asprintf(&url, "tcp://127.0.0.1:%d", proc_free_port()) < 0 ||
+	    fixture_start(&fx, url, "ready", "--enrolment", "open", "--threads", "1", NULL) != 0)
 		abort();
 }
 
-int
-main(int argc, char **argv)
+static int
+teardown(void)
 {
-	if (argc != 5 || sodium_init() < 0)
-		return 2;
-	veil_path = argv[1];
-	admin_path = argv[2];
-	veild_path = argv[3];
-	sample_path = argv[4];
-	setup();
-	int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
-	if (proc_stop(&daemon_proc) != 0)
-		rc = 1;
-	proc_release(&daemon_proc);
-	proc_remove_tree(work_dir);
-	return rc;
+	free(url);
+	free(info_path);
+	free(key_path);
+	return fixture_end(&fx);
 }
+
+TEST_MAIN_WITH(cases, .usage = "VEIL VEIL-ADMIN VEILD ADDRESS-BOOK.VCF", .arguments = 4,
+               .setup = setup, .teardown = teardown)

@@ -166,8 +166,4 @@ static const test_case cases[] = {
         {"limit_on_empty", case_limit_on_empty},
 };
 
-int
-main(int argc, char **argv)
-{
-	return test_main(argc, argv, cases, TEST_COUNT(cases));
-}
+TEST_MAIN(cases)

@@ -6,19 +6,19 @@
 
 #include "harness.h"
 
-/* A document given with its length, so that it may hold NUL bytes. */
+/* A document that parses. */
 typedef struct doc {
+	const char *name;
+	const char *text;
+} doc;
+
+/* A document refused with want, given with its length so that it may hold NUL bytes. */
+typedef struct bad_doc {
 	const char *name;
 	const char *text;
 	size_t len; /* 0: strlen(text) */
 	veil_err want;
-} doc;
-
-static size_t
-doc_len(const doc *d)
-{
-	return d->len ? d->len : strlen(d->text);
-}
+} bad_doc;
 
 /* Parses and, on failure, checks that nothing escaped. */
 static veil_err
@@ -46,48 +46,33 @@ rewrite(const char *text, size_t len)
 }
 
 static const doc valid_docs[] = {
-        {"null", "null", 0, VEIL_OK},
-        {"true", "true", 0, VEIL_OK},
-        {"false", "false", 0, VEIL_OK},
-        {"zero", "0", 0, VEIL_OK},
-        {"negative_zero", "-0", 0, VEIL_OK},
-        {"integer", "1234567890", 0, VEIL_OK},
-        {"fraction", "-0.5", 0, VEIL_OK},
-        {"exponent", "1e10", 0, VEIL_OK},
-        {"exponent_signs", "1E+2 ", 0, VEIL_OK},
-        {"full_number", "-12.34e-56", 0, VEIL_OK},
-        {"empty_string", "\"\"", 0, VEIL_OK},
-        {"escapes", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", 0, VEIL_OK},
-        {"unicode_escape", "\"\\u00e9\\u20AC\"", 0, VEIL_OK},
-        {"surrogate_pair", "\"\\ud83d\\ude00\"", 0, VEIL_OK},
-        {"raw_utf8", "\"h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"", 0, VEIL_OK},
-        {"raw_del", "\"\x7f\"", 0, VEIL_OK},
-        {"empty_array", "[]", 0, VEIL_OK},
-        {"empty_object", "{}", 0, VEIL_OK},
-        {"nested", "{\"a\":[1,{\"b\":null}],\"c\":{}}", 0, VEIL_OK},
-        {"whitespace", " \t\r\n[ 1 , 2 ]\n\t\r ", 0, VEIL_OK},
-        {"keys_differ_by_case", "{\"a\":1,\"A\":2}", 0, VEIL_OK},
-        {"key_prefix", "{\"ab\":1,\"a\":2}", 0, VEIL_OK},
-        {"nul_in_string", "\"a\\u0000b\"", 0, VEIL_OK},
-        {"nul_key", "{\"\\u0000\":1,\"\":2}", 0, VEIL_OK},
+        {"null", "null"},
+        {"true", "true"},
+        {"false", "false"},
+        {"zero", "0"},
+        {"negative_zero", "-0"},
+        {"integer", "1234567890"},
+        {"fraction", "-0.5"},
+        {"exponent", "1e10"},
+        {"exponent_signs", "1E+2 "},
+        {"full_number", "-12.34e-56"},
+        {"empty_string", "\"\""},
+        {"escapes", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\""},
+        {"unicode_escape", "\"\\u00e9\\u20AC\""},
+        {"surrogate_pair", "\"\\ud83d\\ude00\""},
+        {"raw_utf8", "\"h\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\""},
+        {"raw_del", "\"\x7f\""},
+        {"empty_array", "[]"},
+        {"empty_object", "{}"},
+        {"nested", "{\"a\":[1,{\"b\":null}],\"c\":{}}"},
+        {"whitespace", " \t\r\n[ 1 , 2 ]\n\t\r "},
+        {"keys_differ_by_case", "{\"a\":1,\"A\":2}"},
+        {"key_prefix", "{\"ab\":1,\"a\":2}"},
+        {"nul_in_string", "\"a\\u0000b\""},
+        {"nul_key", "{\"\\u0000\":1,\"\":2}"},
 };
 
-static void
-case_valid(void)
-{
-	for (size_t i = 0; i < TEST_COUNT(valid_docs); i++) {
-		const doc *d = &valid_docs[i];
-		json_value *v = NULL;
-		veil_err err = json_parse(d->text, doc_len(d), &v);
-		if (err != VEIL_OK)
-			test_fail(__FILE__, __LINE__, d->name);
-		CHECK(err == VEIL_OK);
-		CHECK(v != NULL);
-		json_free(v);
-	}
-}
-
-static const doc invalid_docs[] = {
+static const bad_doc invalid_docs[] = {
         /* Nothing, or not one value. */
         {"empty", "", 0, VEIL_ERR_PARSE},
         {"only_whitespace", " \n\t ", 0, VEIL_ERR_PARSE},
@@ -187,19 +172,24 @@ static const doc invalid_docs[] = {
         {"duplicate_empty_key", "{\"\":1,\"\":1}", 0, VEIL_ERR_PARSE},
 };
 
-static void
-case_invalid(void)
+static int
+check_valid(const void *row)
 {
-	for (size_t i = 0; i < TEST_COUNT(invalid_docs); i++) {
-		const doc *d = &invalid_docs[i];
-		json_value *v = (json_value *)&v; /* must be cleared */
-		veil_err err = parse_checked(d->text, doc_len(d), &v);
-		if (err != d->want)
-			test_fail(__FILE__, __LINE__, d->name);
-		CHECK(err == d->want);
-	}
+	const doc *d = row;
+	json_value *v = NULL;
+	const int ok = json_parse(d->text, strlen(d->text), &v) == VEIL_OK && v != NULL;
+	json_free(v);
+	return ok;
 }
 
+/* Refused with its status, and the output cleared. */
+static int
+check_invalid(const void *row)
+{
+	const bad_doc *d = row;
+	json_value *v = (json_value *)&v;
+	return json_parse(d->text, d->len ? d->len : strlen(d->text), &v) == d->want && v == NULL;
+}
 static void
 case_arguments(void)
 {
@@ -451,9 +441,7 @@ case_string_decoding(void)
 		const char *s = json_string(v, &len);
 		int ok = err == VEIL_OK && s != NULL && len == table[i].want_len &&
 		         memcmp(s, table[i].want, len) == 0 && s[len] == '\0';
-		if (!ok)
-			test_fail(__FILE__, __LINE__, table[i].name);
-		CHECK(ok);
+		CHECK_ROW(ok, table[i].name);
 		json_free(v);
 	}
 	size_t len = 99;
@@ -481,44 +469,53 @@ case_number_text(void)
 	json_free(v);
 }
 
+/* Parses text and reads it as an integer: returns json_integer()'s result, *n the value. */
+static int
+integer_of(const char *text, int64_t *n)
+{
+	json_value *v = NULL;
+	*n = 12345;
+	if (json_parse(text, strlen(text), &v) != VEIL_OK)
+		return -2;
+	const int rc = json_integer(v, n);
+	json_free(v);
+	return rc;
+}
+
 static void
 case_integer(void)
 {
 	static const struct {
 		const char *text;
-		int want_rc;
 		int64_t want;
-	} table[] = {
-	        {"0", 0, 0},
-	        {"-0", 0, 0},
-	        {"42", 0, 42},
-	        {"-42", 0, -42},
-	        {"9223372036854775807", 0, INT64_MAX},
-	        {"-9223372036854775808", 0, INT64_MIN},
-	        {"9223372036854775808", -1, 0},
-	        {"-9223372036854775809", -1, 0},
-	        {"18446744073709551616", -1, 0},
-	        {"99999999999999999999999", -1, 0},
-	        {"1.0", -1, 0},
-	        {"1e2", -1, 0},
-	        {"-1E0", -1, 0},
-	        {"0.5", -1, 0},
-	        {"\"1\"", -1, 0},
-	        {"true", -1, 0},
-	        {"null", -1, 0},
-	        {"[1]", -1, 0},
+	} integers[] = {
+	        {"0", 0},
+	        {"-0", 0},
+	        {"42", 42},
+	        {"-42", -42},
+	        {"9223372036854775807", INT64_MAX},
+	        {"-9223372036854775808", INT64_MIN},
 	};
-	for (size_t i = 0; i < TEST_COUNT(table); i++) {
-		json_value *v = NULL;
-		int64_t n = 12345;
-		REQUIRE(json_parse(table[i].text, strlen(table[i].text), &v) == VEIL_OK);
-		int rc = json_integer(v, &n);
-		if (rc != table[i].want_rc || n != table[i].want)
-			test_fail(__FILE__, __LINE__, table[i].text);
-		CHECK(rc == table[i].want_rc && n == table[i].want);
-		json_free(v);
-	}
-	int64_t n = 1;
+	/* Out of range, or numbers that are not integers, or no numbers at all. */
+	static const char *const not_integers[] = {"9223372036854775808",
+	                                           "-9223372036854775809",
+	                                           "18446744073709551616",
+	                                           "99999999999999999999999",
+	                                           "1.0",
+	                                           "1e2",
+	                                           "-1E0",
+	                                           "0.5",
+	                                           "\"1\"",
+	                                           "true",
+	                                           "null",
+	                                           "[1]"};
+	int64_t n;
+	for (size_t i = 0; i < TEST_COUNT(integers); i++)
+		CHECK_ROW(integer_of(integers[i].text, &n) == 0 && n == integers[i].want,
+		          integers[i].text);
+	for (size_t i = 0; i < TEST_COUNT(not_integers); i++)
+		CHECK_ROW(integer_of(not_integers[i], &n) == -1 && n == 0, not_integers[i]);
+	n = 1;
 	CHECK(json_integer(NULL, &n) == -1 && n == 0);
 }
 
@@ -546,9 +543,7 @@ case_write_string(void)
 		buf_init(&b);
 		veil_err err = json_write_string(&b, table[i].s, table[i].len);
 		int ok = err == VEIL_OK && strcmp(buf_data(&b), table[i].want) == 0;
-		if (!ok)
-			test_fail(__FILE__, __LINE__, table[i].name);
-		CHECK(ok);
+		CHECK_ROW(ok, table[i].name);
 		buf_free(&b);
 	}
 	buf b;
@@ -622,9 +617,7 @@ case_round_trip(void)
 		char *twice = once != NULL ? rewrite(once, strlen(once)) : NULL;
 		int ok = once != NULL && twice != NULL &&
 		         strcmp(once, round_trips[i].compact) == 0 && strcmp(once, twice) == 0;
-		if (!ok)
-			test_fail(__FILE__, __LINE__, round_trips[i].name);
-		CHECK(ok);
+		CHECK_ROW(ok, round_trips[i].name);
 		free(once);
 		free(twice);
 	}
@@ -636,12 +629,10 @@ case_round_trip_valid_docs(void)
 	/* Every valid document above: write, re-parse, write again, same bytes. */
 	for (size_t i = 0; i < TEST_COUNT(valid_docs); i++) {
 		const doc *d = &valid_docs[i];
-		char *once = rewrite(d->text, doc_len(d));
+		char *once = rewrite(d->text, strlen(d->text));
 		char *twice = once != NULL ? rewrite(once, strlen(once)) : NULL;
 		int ok = once != NULL && twice != NULL && strcmp(once, twice) == 0;
-		if (!ok)
-			test_fail(__FILE__, __LINE__, d->name);
-		CHECK(ok);
+		CHECK_ROW(ok, d->name);
 		free(once);
 		free(twice);
 	}
@@ -663,8 +654,6 @@ case_write_appends(void)
 }
 
 static const test_case cases[] = {
-        {"valid", case_valid},
-        {"invalid", case_invalid},
         {"arguments", case_arguments},
         {"depth_limit", case_depth_limit},
         {"input_size_limit", case_input_size_limit},
@@ -686,8 +675,9 @@ static const test_case cases[] = {
         {"write_appends", case_write_appends},
 };
 
-int
-main(int argc, char **argv)
-{
-	return test_main(argc, argv, cases, TEST_COUNT(cases));
-}
+static const test_table tables[] = {
+        TEST_TABLE("valid", valid_docs, check_valid),
+        TEST_TABLE("invalid", invalid_docs, check_invalid),
+};
+
+TEST_MAIN_WITH(cases, TEST_TABLES(tables))

@@ -40,14 +40,16 @@ run_vectors(const char *want_hash)
 		for (size_t t = 0; t < json_array_size(tests); t++) {
 			const json_value *test = json_array_get(tests, t);
 			const char *msg = vectors_string(test, "msg");
-			const size_t out_len = strtoul(vectors_string(test, "len_in_bytes"), NULL, 16);
+			const size_t out_len =
+			        strtoul(vectors_string(test, "len_in_bytes"), NULL, 16);
 			size_t want_len;
-			uint8_t *want = vectors_hex(vectors_string(test, "uniform_bytes"), &want_len);
+			uint8_t *want =
+			        vectors_hex(vectors_string(test, "uniform_bytes"), &want_len);
 			uint8_t *got = malloc(out_len);
 			if (got == NULL || want_len != out_len)
 				abort();
 			CHECK(xmd_expand(h, (const uint8_t *)msg, strlen(msg), (const uint8_t *)dst,
-					 strlen(dst), got, out_len) == VEIL_OK);
+			                 strlen(dst), got, out_len) == VEIL_OK);
 			CHECK_BYTES(got, want, out_len);
 			free(got);
 			free(want);
@@ -110,17 +112,12 @@ case_dst_changes_output(void)
 }
 
 static const test_case cases[] = {
-	{"RFC 9380 K.3 SHA-512 vectors", case_sha512_vectors},
-	{"RFC 9380 K.1-K.2 SHA-256 vectors (oversize DST)", case_sha256_vectors_including_oversize_dst},
-	{"length limits", case_limits},
-	{"failed expand leaves no output", case_failed_expand_leaves_no_output},
-	{"domain separation", case_dst_changes_output},
+        {"RFC 9380 K.3 SHA-512 vectors", case_sha512_vectors},
+        {"RFC 9380 K.1-K.2 SHA-256 vectors (oversize DST)",
+         case_sha256_vectors_including_oversize_dst},
+        {"length limits", case_limits},
+        {"failed expand leaves no output", case_failed_expand_leaves_no_output},
+        {"domain separation", case_dst_changes_output},
 };
 
-int
-main(int argc, char **argv)
-{
-	if (argc < 2)
-		return 2;
-	return test_main(argc, argv, cases, TEST_COUNT(cases));
-}
+TEST_MAIN_WITH(cases, .usage = "expand_message_xmd.json", .arguments = 1)

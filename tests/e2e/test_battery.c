@@ -18,25 +18,27 @@
 
 #include <sodium.h>
 
+#include "e2e_client.h"
 #include "entry.h"
 #include "envelope.h"
+#include "fixture.h"
 #include "harness.h"
 #include "msg.h"
-#include "proc.h"
 #include "transport.h"
 #include "veil_client.h"
 #include "wire.h"
 
 #define BATCH_CAP 16
-#define NE 32
+#define NE        32
 
-static const char *admin_path, *veild_path;
-static char *work_dir, *state_dir, *url;
-static proc_daemon daemon_proc;
-static uint8_t server_pk[32], client_pk[32], client_sk[32];
+static char *url; /* veild listens on tcp */
+static uint8_t client_pk[32], client_sk[32];
 static proto_info_reply info;
 static uint8_t registry_digest[32];
-static transport_client *raw;
+/* Two raw connections: one that waits for answers as long as a slow
+ * machine needs, and one that gives up soon, for what must get none. */
+static transport_client *raw, *raw_unanswered;
+static int64_t started; /* when the battery began, unix seconds */
 
 /* ---- plumbing ---- */
 
@@ -52,10 +54,7 @@ digest_file(const char *path, uint8_t out[32])
 static char *
 registry_file(void)
 {
-	char *p;
-	if (asprintf(&p, "%s/registry/data.mdb", state_dir) < 0)
-		abort();
-	return p;
+	return proc_join(fx.state, "registry/data.mdb");
 }
 
 /* Sends bytes as they are; the reply (if any) is appended to reply. */
@@ -70,8 +69,9 @@ static void
 seal(const buf *inner, buf *frame)
 {
 	buf_reset(frame);
-	if (envelope_seal_request(client_pk, client_sk, server_pk, (const uint8_t *)buf_data(inner),
-				  buf_len(inner), frame) != VEIL_OK)
+	if (envelope_seal_request(client_pk, client_sk, fx.server_key,
+	                          (const uint8_t *)buf_data(inner), buf_len(inner),
+	                          frame) != VEIL_OK)
 		abort();
 }
 
@@ -81,37 +81,66 @@ open_reply(const buf *reply, buf *inner, proto_msg *msg)
 {
 	uint16_t frame_error;
 	buf_reset(inner);
-	if (envelope_open_reply((const uint8_t *)buf_data(reply), buf_len(reply), server_pk,
-				client_sk, inner, &frame_error) != VEIL_OK ||
+	if (envelope_open_reply((const uint8_t *)buf_data(reply), buf_len(reply), fx.server_key,
+	                        client_sk, inner, &frame_error) != VEIL_OK ||
 	    frame_error != 0)
 		return -1;
 	return proto_msg_decode((const uint8_t *)buf_data(inner), buf_len(inner), msg) == VEIL_OK
-		       ? 0
-		       : -1;
+	               ? 0
+	               : -1;
 }
 
-static const uint8_t request_id[PROTO_REQUEST_ID_SIZE] = {0xee, 1, 2, 3, 4, 5, 6, 7,
-							  8, 9, 10, 11, 12, 13, 14, 15};
+static const uint8_t request_id[PROTO_REQUEST_ID_SIZE] = {0xee, 1, 2,  3,  4,  5,  6,  7,
+                                                          8,    9, 10, 11, 12, 13, 14, 15};
+
+/* One request and its answer. */
+typedef struct exchange {
+	buf inner;  /* the message */
+	buf frame;  /* as sent */
+	buf reply;  /* as received */
+	buf opened; /* the reply, opened */
+	proto_msg msg;
+} exchange;
+
+static void
+exchange_init(exchange *x)
+{
+	buf_init(&x->inner);
+	buf_init(&x->frame);
+	buf_init(&x->reply);
+	buf_init(&x->opened);
+}
+
+static void
+exchange_free(exchange *x)
+{
+	buf_free(&x->inner);
+	buf_free(&x->frame);
+	buf_free(&x->reply);
+	buf_free(&x->opened);
+}
+
+/* Sends x->frame; returns 0 when a sealed reply came back and opened into x->msg. */
+static int
+exchange_send(exchange *x)
+{
+	if (send_raw((const uint8_t *)buf_data(&x->frame), buf_len(&x->frame), &x->reply) !=
+	    VEIL_OK)
+		return -1;
+	return open_reply(&x->reply, &x->opened, &x->msg);
+}
 
 static void
 fetch_info(void)
 {
-	buf inner, frame, reply, opened;
-	proto_msg msg;
-	buf_init(&inner);
-	buf_init(&frame);
-	buf_init(&reply);
-	buf_init(&opened);
-	proto_encode_info(&inner, request_id);
-	seal(&inner, &frame);
-	if (send_raw((const uint8_t *)buf_data(&frame), buf_len(&frame), &reply) != VEIL_OK ||
-	    open_reply(&reply, &opened, &msg) != 0 || msg.type != PROTO_MSG_INFO_REPLY)
+	exchange x;
+	exchange_init(&x);
+	proto_encode_info(&x.inner, request_id);
+	seal(&x.inner, &x.frame);
+	if (exchange_send(&x) != 0 || x.msg.type != PROTO_MSG_INFO_REPLY)
 		abort();
-	info = msg.u.info_reply;
-	buf_free(&inner);
-	buf_free(&frame);
-	buf_free(&reply);
-	buf_free(&opened);
+	info = x.msg.u.info_reply;
+	exchange_free(&x);
 }
 
 /* A valid blinded element for some handle. */
@@ -132,8 +161,8 @@ typedef struct lookup_spec {
 	uint8_t suite, mode, bits;
 	uint32_t key_id;
 	uint16_t count;
-	uint32_t low_bits;    /* ORed into item 0's prefix */
-	int bad_element;      /* index of an item whose element is replaced, or -1 */
+	uint32_t low_bits;      /* ORed into item 0's prefix */
+	int bad_element;        /* index of an item whose element is replaced, or -1 */
 	const uint8_t *element; /* the replacement */
 } lookup_spec;
 
@@ -141,11 +170,11 @@ static lookup_spec
 lookup_default(void)
 {
 	lookup_spec s = {.suite = PROTO_SUITE_RISTRETTO255_SHA512,
-			 .mode = OPRF_MODE_VOPRF,
-			 .bits = info.p_recommended,
-			 .key_id = info.keys[0].key_id,
-			 .count = 4,
-			 .bad_element = -1};
+	                 .mode = OPRF_MODE_VOPRF,
+	                 .bits = info.p_recommended,
+	                 .key_id = info.keys[0].key_id,
+	                 .count = 4,
+	                 .bad_element = -1};
 	return s;
 }
 
@@ -190,11 +219,11 @@ typedef enum expect_kind { EXPECT_DROP, EXPECT_FRAME_ERROR, EXPECT_SEALED_ERROR 
 static void
 expect(const char *what, const uint8_t *frame, size_t len, expect_kind kind, uint16_t code)
 {
-	buf reply, opened;
-	proto_msg msg;
-	buf_init(&reply);
-	buf_init(&opened);
-	veil_err err = send_raw(frame, len, &reply);
+	exchange x;
+	exchange_init(&x);
+	veil_err err = kind == EXPECT_DROP
+	                       ? transport_client_request(raw_unanswered, frame, len, &x.reply)
+	                       : send_raw(frame, len, &x.reply);
 	int ok = 0;
 	switch (kind) {
 	case EXPECT_DROP:
@@ -203,45 +232,44 @@ expect(const char *what, const uint8_t *frame, size_t len, expect_kind kind, uin
 	case EXPECT_FRAME_ERROR: {
 		proto_frame f;
 		ok = err == VEIL_OK &&
-		     proto_frame_decode((const uint8_t *)buf_data(&reply), buf_len(&reply), &f) ==
-			     VEIL_OK &&
+		     proto_frame_decode((const uint8_t *)buf_data(&x.reply), buf_len(&x.reply),
+		                        &f) == VEIL_OK &&
 		     f.type == PROTO_FRAME_ERROR && f.error_code == code;
 		break;
 	}
 	case EXPECT_SEALED_ERROR:
-		ok = err == VEIL_OK && open_reply(&reply, &opened, &msg) == 0 &&
-		     msg.type == PROTO_MSG_ERROR && msg.u.error.code == code;
+		ok = err == VEIL_OK && open_reply(&x.reply, &x.opened, &x.msg) == 0 &&
+		     x.msg.type == PROTO_MSG_ERROR && x.msg.u.error.code == code;
 		break;
 	}
 	if (!ok)
-		printf("# %s: transport %s, %zu reply bytes, wanted %s %u\n", what, veil_strerror(err),
-		       buf_len(&reply),
-		       kind == EXPECT_DROP ? "drop" : kind == EXPECT_FRAME_ERROR ? "frame error"
-										: "sealed error",
+		printf("# %s: transport %s, %zu reply bytes, wanted %s %u\n", what,
+		       veil_strerror(err), buf_len(&x.reply),
+		       kind == EXPECT_DROP          ? "drop"
+		       : kind == EXPECT_FRAME_ERROR ? "frame error"
+		                                    : "sealed error",
 		       code);
 	CHECK(ok);
-	buf_free(&reply);
-	buf_free(&opened);
+	exchange_free(&x);
 }
 
+/* Seals x->inner and checks that the answer is the sealed error code. */
 static void
-expect_sealed(const char *what, const buf *inner, uint16_t code)
+expect_sealed(const char *what, exchange *x, uint16_t code)
 {
-	buf frame;
-	buf_init(&frame);
-	seal(inner, &frame);
-	expect(what, (const uint8_t *)buf_data(&frame), buf_len(&frame), EXPECT_SEALED_ERROR, code);
-	buf_free(&frame);
+	seal(&x->inner, &x->frame);
+	expect(what, (const uint8_t *)buf_data(&x->frame), buf_len(&x->frame), EXPECT_SEALED_ERROR,
+	       code);
 }
 
 static void
 expect_lookup(const char *what, const lookup_spec *s, uint16_t code)
 {
-	buf inner;
-	buf_init(&inner);
-	encode_lookup(s, &inner);
-	expect_sealed(what, &inner, code);
-	buf_free(&inner);
+	exchange x;
+	exchange_init(&x);
+	encode_lookup(s, &x.inner);
+	expect_sealed(what, &x, code);
+	exchange_free(&x);
 }
 
 /* ---- the battery ---- */
@@ -284,10 +312,9 @@ case_bad_frame_bodies(void)
 static void
 case_bad_envelopes(void)
 {
-	buf inner, frame;
-	buf_init(&inner);
-	buf_init(&frame);
-	proto_encode_info(&inner, request_id);
+	exchange x;
+	exchange_init(&x);
+	proto_encode_info(&x.inner, request_id);
 
 	uint8_t garbage[6 + 32 + 24 + 64] = {'V', 'E', 'I', 'L', 1, PROTO_FRAME_SEALED};
 	randombytes_buf(garbage + 6, sizeof(garbage) - 6);
@@ -298,50 +325,49 @@ case_bad_envelopes(void)
 	uint8_t other_pk[32], other_sk[32];
 	crypto_box_keypair(other_pk, other_sk);
 	REQUIRE(envelope_seal_request(client_pk, client_sk, other_pk,
-				      (const uint8_t *)buf_data(&inner), buf_len(&inner),
-				      &frame) == VEIL_OK);
-	expect("sealed to another server", (const uint8_t *)buf_data(&frame), buf_len(&frame),
+	                              (const uint8_t *)buf_data(&x.inner), buf_len(&x.inner),
+	                              &x.frame) == VEIL_OK);
+	expect("sealed to another server", (const uint8_t *)buf_data(&x.frame), buf_len(&x.frame),
 	       EXPECT_FRAME_ERROR, PROTO_STATUS_BAD_ENVELOPE);
 
 	/* One flipped ciphertext bit. */
-	seal(&inner, &frame);
-	((uint8_t *)frame.data)[buf_len(&frame) - 1] ^= 0x80;
-	expect("tampered box", (const uint8_t *)buf_data(&frame), buf_len(&frame),
+	seal(&x.inner, &x.frame);
+	((uint8_t *)x.frame.data)[buf_len(&x.frame) - 1] ^= 0x80;
+	expect("tampered box", (const uint8_t *)buf_data(&x.frame), buf_len(&x.frame),
 	       EXPECT_FRAME_ERROR, PROTO_STATUS_BAD_ENVELOPE);
 
 	/* A small-order client key: no box opens under it. */
-	seal(&inner, &frame);
-	memset(frame.data + 6, 0, 32);
-	expect("all-zero client key", (const uint8_t *)buf_data(&frame), buf_len(&frame),
+	seal(&x.inner, &x.frame);
+	memset(x.frame.data + 6, 0, 32);
+	expect("all-zero client key", (const uint8_t *)buf_data(&x.frame), buf_len(&x.frame),
 	       EXPECT_FRAME_ERROR, PROTO_STATUS_BAD_ENVELOPE);
-	buf_free(&inner);
-	buf_free(&frame);
+	exchange_free(&x);
 }
 
 static void
 case_undecodable_requests(void)
 {
-	buf inner;
-	buf_init(&inner);
-	expect_sealed("empty inner message", &inner, PROTO_STATUS_BAD_REQUEST);
+	exchange x;
+	exchange_init(&x);
+	expect_sealed("empty inner message", &x, PROTO_STATUS_BAD_REQUEST);
 
-	wire_put_u8(&inner, 0x7e);
-	wire_put_bytes(&inner, request_id, sizeof(request_id));
-	expect_sealed("unknown message type", &inner, PROTO_STATUS_BAD_REQUEST);
+	wire_put_u8(&x.inner, 0x7e);
+	wire_put_bytes(&x.inner, request_id, sizeof(request_id));
+	expect_sealed("unknown message type", &x, PROTO_STATUS_BAD_REQUEST);
 
 	lookup_spec s = lookup_default();
-	encode_lookup(&s, &inner);
-	buf_truncate(&inner, buf_len(&inner) - 1);
-	expect_sealed("truncated lookup", &inner, PROTO_STATUS_BAD_REQUEST);
+	encode_lookup(&s, &x.inner);
+	buf_truncate(&x.inner, buf_len(&x.inner) - 1);
+	expect_sealed("truncated lookup", &x, PROTO_STATUS_BAD_REQUEST);
 
-	encode_lookup(&s, &inner);
-	wire_put_u8(&inner, 0);
-	expect_sealed("lookup with a trailing byte", &inner, PROTO_STATUS_BAD_REQUEST);
+	encode_lookup(&s, &x.inner);
+	wire_put_u8(&x.inner, 0);
+	expect_sealed("lookup with a trailing byte", &x, PROTO_STATUS_BAD_REQUEST);
 
-	buf_reset(&inner);
-	proto_encode_info_reply(&inner, request_id, &info);
-	expect_sealed("a reply message as request", &inner, PROTO_STATUS_UNSUPPORTED);
-	buf_free(&inner);
+	buf_reset(&x.inner);
+	proto_encode_info_reply(&x.inner, request_id, &info);
+	expect_sealed("a reply message as request", &x, PROTO_STATUS_UNSUPPORTED);
+	exchange_free(&x);
 }
 
 static void
@@ -371,22 +397,14 @@ case_oversized_batches(void)
 	expect_lookup("batch above the codec's cap", &s, PROTO_STATUS_BATCH_TOO_LARGE);
 
 	/* At the cap exactly, the same request is served. */
-	buf inner, frame, reply, opened;
-	proto_msg msg;
-	buf_init(&inner);
-	buf_init(&frame);
-	buf_init(&reply);
-	buf_init(&opened);
+	exchange x;
+	exchange_init(&x);
 	s.count = BATCH_CAP;
-	encode_lookup(&s, &inner);
-	seal(&inner, &frame);
-	CHECK(send_raw((const uint8_t *)buf_data(&frame), buf_len(&frame), &reply) == VEIL_OK);
-	CHECK(open_reply(&reply, &opened, &msg) == 0 && msg.type == PROTO_MSG_LOOKUP_REPLY &&
-	      msg.u.lookup_reply.count == BATCH_CAP);
-	buf_free(&inner);
-	buf_free(&frame);
-	buf_free(&reply);
-	buf_free(&opened);
+	encode_lookup(&s, &x.inner);
+	seal(&x.inner, &x.frame);
+	CHECK(exchange_send(&x) == 0 && x.msg.type == PROTO_MSG_LOOKUP_REPLY &&
+	      x.msg.u.lookup_reply.count == BATCH_CAP);
+	exchange_free(&x);
 }
 
 static void
@@ -415,7 +433,7 @@ case_invalid_elements(void)
 	not_reduced[NE - 1] = 0x7f;
 	const uint8_t *bad[] = {identity, top_bit, odd, not_reduced};
 	const char *names[] = {"identity element", "top bit set", "negative encoding",
-			       "unreduced field element"};
+	                       "unreduced field element"};
 	for (size_t i = 0; i < 4; i++) {
 		lookup_spec s = lookup_default();
 		s.bad_element = (int)(i % s.count);
@@ -427,12 +445,10 @@ case_invalid_elements(void)
 static void
 case_server_still_answers_right_and_registry_unchanged(void)
 {
-	CHECK(proc_alive(&daemon_proc));
-	veil_client_options opt = {.server_url = url, .client_secret = client_sk,
-				   .region = "US", .timeout_ms = 10000};
-	memcpy(opt.server_key, server_pk, sizeof(server_pk));
+	CHECK(proc_alive(&fx.daemon));
 	veil_client *client = NULL;
-	REQUIRE(veil_client_new(&opt, &client) == VEIL_OK);
+	REQUIRE(fixture_client(&(veil_client_options){.server_url = url}, client_sk, &client) ==
+	        VEIL_OK);
 	const char *contacts[] = {"(415) 555-0100", "ann@example.org", "+1 415 555 0199"};
 	veil_lookup_result r[3];
 	CHECK(veil_client_lookup(client, contacts, 3, r) == VEIL_OK);
@@ -455,10 +471,10 @@ seal_at(const buf *inner, uint64_t sent_at, buf *frame)
 {
 	uint8_t shared[ENVELOPE_SHARED_KEY_SIZE];
 	buf_reset(frame);
-	if (envelope_shared_key(server_pk, client_sk, shared) != VEIL_OK ||
+	if (envelope_shared_key(fx.server_key, client_sk, shared) != VEIL_OK ||
 	    envelope_seal_request_shared(client_pk, shared, sent_at,
-					 (const uint8_t *)buf_data(inner), buf_len(inner),
-					 frame) != VEIL_OK)
+	                                 (const uint8_t *)buf_data(inner), buf_len(inner),
+	                                 frame) != VEIL_OK)
 		abort();
 	sodium_memzero(shared, sizeof(shared));
 }
@@ -466,46 +482,27 @@ seal_at(const buf *inner, uint64_t sent_at, buf *frame)
 static void
 case_replayed_and_stale_requests(void)
 {
-	buf inner, frame, reply, opened;
-	proto_msg msg;
-	buf_init(&inner);
-	buf_init(&frame);
-	buf_init(&reply);
-	buf_init(&opened);
+	exchange x;
+	exchange_init(&x);
 	lookup_spec s = lookup_default();
-	encode_lookup(&s, &inner);
+	encode_lookup(&s, &x.inner);
 
 	/* The first time it is served; the same bytes again are refused,
 	 * and the refusal carries nothing of the first answer. */
-	seal_at(&inner, (uint64_t)time(NULL), &frame);
-	CHECK(send_raw((const uint8_t *)buf_data(&frame), buf_len(&frame), &reply) == VEIL_OK);
-	CHECK(open_reply(&reply, &opened, &msg) == 0 && msg.type == PROTO_MSG_LOOKUP_REPLY);
-	expect("replayed request", (const uint8_t *)buf_data(&frame), buf_len(&frame),
+	seal_at(&x.inner, (uint64_t)time(NULL), &x.frame);
+	CHECK(exchange_send(&x) == 0 && x.msg.type == PROTO_MSG_LOOKUP_REPLY);
+	expect("replayed request", (const uint8_t *)buf_data(&x.frame), buf_len(&x.frame),
 	       EXPECT_SEALED_ERROR, PROTO_STATUS_REPLAYED);
-	CHECK(send_raw((const uint8_t *)buf_data(&frame), buf_len(&frame), &reply) == VEIL_OK);
-	CHECK(open_reply(&reply, &opened, &msg) == 0 && msg.type == PROTO_MSG_ERROR &&
-	      buf_len(&opened) == 1 + PROTO_REQUEST_ID_SIZE + 2 + 4);
+	CHECK(exchange_send(&x) == 0 && x.msg.type == PROTO_MSG_ERROR &&
+	      buf_len(&x.opened) == 1 + PROTO_REQUEST_ID_SIZE + 2 + 4);
 
-	seal_at(&inner, (uint64_t)time(NULL) - 3600, &frame);
-	expect("an hour old", (const uint8_t *)buf_data(&frame), buf_len(&frame),
+	seal_at(&x.inner, (uint64_t)time(NULL) - 3600, &x.frame);
+	expect("an hour old", (const uint8_t *)buf_data(&x.frame), buf_len(&x.frame),
 	       EXPECT_SEALED_ERROR, PROTO_STATUS_STALE);
-	seal_at(&inner, (uint64_t)time(NULL) + 600, &frame);
-	expect("ten minutes ahead", (const uint8_t *)buf_data(&frame), buf_len(&frame),
+	seal_at(&x.inner, (uint64_t)time(NULL) + 600, &x.frame);
+	expect("ten minutes ahead", (const uint8_t *)buf_data(&x.frame), buf_len(&x.frame),
 	       EXPECT_SEALED_ERROR, PROTO_STATUS_STALE);
-	buf_free(&inner);
-	buf_free(&frame);
-	buf_free(&reply);
-	buf_free(&opened);
-}
-
-/* 1 when needle (n bytes) occurs in hay. */
-static int
-contains(const uint8_t *hay, size_t len, const uint8_t *needle, size_t n)
-{
-	for (size_t i = 0; i + n <= len; i++)
-		if (hay[i] == needle[0] && memcmp(hay + i, needle, n) == 0)
-			return 1;
-	return 0;
+	exchange_free(&x);
 }
 
 /*
@@ -517,50 +514,51 @@ contains(const uint8_t *hay, size_t len, const uint8_t *needle, size_t n)
 static void
 case_log_files_hold_nothing_identifying(void)
 {
-	CHECK(proc_stop(&daemon_proc) == 0); /* flushes the log */
+	CHECK(fixture_stop(&fx) == 0); /* flushes the log */
 
 	/* The log did record the battery: every opened request, errors too. */
-	const char *export_argv[] = {admin_path, "log", "export", "--state", state_dir, NULL};
-	char *exported = NULL;
-	CHECK(proc_run(export_argv, NULL, &exported, NULL) == 0);
+	proc_result r = proc_call(fx.admin, "log", "export", "--state", fx.state, NULL);
+	const char *exported = r.out;
+	CHECK(r.status == 0);
 	int entries = -1; /* the header line is not an entry */
-	for (const char *p = exported; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p)
+	for (const char *p = exported; p != NULL && *p != '\0';
+	     p = strchr(p, '\n'), p = p ? p + 1 : p)
 		entries++;
 	CHECK(entries >= 20);
 	CHECK(strstr(exported, "\"status\":6") != NULL); /* a BAD_ELEMENT was logged */
-	free(exported);
+	proc_result_free(&r);
 	const int64_t now = (int64_t)time(NULL);
 	const char *handles[] = {"tel:+14155550100", "mailto:ann@example.org", "tel:+14155550199"};
 	uint8_t element[NE];
 	valid_element(element);
 	const char *files[] = {"log/data.mdb", "log/lock.mdb"};
 	for (size_t f = 0; f < 2; f++) {
-		char *path;
+		char *path = proc_join(fx.state, files[f]);
 		size_t len;
-		if (asprintf(&path, "%s/%s", state_dir, files[f]) < 0)
-			abort();
 		const uint8_t *bytes = (const uint8_t *)test_read_file(path, &len);
 		CHECK(len > 0);
-		CHECK(!contains(bytes, len, client_pk, sizeof(client_pk)));
-		CHECK(!contains(bytes, len, element, sizeof(element)));
+		CHECK(!test_contains(bytes, len, client_pk, sizeof(client_pk)));
+		CHECK(!test_contains(bytes, len, element, sizeof(element)));
 		for (size_t h = 0; h < 3; h++) {
 			uint8_t sha256[32], sha512[64];
 			crypto_hash_sha256(sha256, (const uint8_t *)handles[h], strlen(handles[h]));
 			crypto_hash_sha512(sha512, (const uint8_t *)handles[h], strlen(handles[h]));
-			CHECK(!contains(bytes, len, (const uint8_t *)handles[h] + 4,
-					strlen(handles[h]) - 4));
-			CHECK(!contains(bytes, len, sha256, sizeof(sha256)));
-			CHECK(!contains(bytes, len, sha512, sizeof(sha512)));
+			CHECK(!test_contains(bytes, len, (const uint8_t *)handles[h] + 4,
+			                     strlen(handles[h]) - 4));
+			CHECK(!test_contains(bytes, len, sha256, sizeof(sha256)));
+			CHECK(!test_contains(bytes, len, sha512, sizeof(sha512)));
 		}
-		/* Any second of the last ten minutes, 8 bytes in either order. */
+		/* Any second since the battery began (or of the last ten minutes), 8
+		 * bytes in either order. */
 		int stamped = 0;
-		for (int64_t t = now - 600; t <= now + 5; t++) {
+		for (int64_t t = started < now - 600 ? started : now - 600; t <= now + 5; t++) {
 			uint8_t be[8], le[8];
 			for (int i = 0; i < 8; i++) {
 				be[i] = (uint8_t)((uint64_t)t >> (56 - 8 * i));
 				le[i] = (uint8_t)((uint64_t)t >> (8 * i));
 			}
-			stamped |= contains(bytes, len, be, 8) | contains(bytes, len, le, 8);
+			stamped |=
+			        test_contains(bytes, len, be, 8) | test_contains(bytes, len, le, 8);
 		}
 		CHECK(!stamped);
 		free((void *)(uintptr_t)bytes);
@@ -569,77 +567,48 @@ case_log_files_hold_nothing_identifying(void)
 }
 
 static const test_case cases[] = {
-	{"bytes that are no frame are dropped", case_bytes_that_are_no_frame_are_dropped},
-	{"bad frame bodies", case_bad_frame_bodies},
-	{"bad envelopes", case_bad_envelopes},
-	{"undecodable requests", case_undecodable_requests},
-	{"unknown suite, mode and key id", case_unknown_suite_mode_and_key},
-	{"oversized batches", case_oversized_batches},
-	{"bad prefixes", case_bad_prefixes},
-	{"invalid group elements", case_invalid_elements},
-	{"replayed and stale requests", case_replayed_and_stale_requests},
-	{"server still answers right, registry unchanged",
-	 case_server_still_answers_right_and_registry_unchanged},
-	{"the log's files hold nothing identifying", case_log_files_hold_nothing_identifying},
+        {"bytes that are no frame are dropped", case_bytes_that_are_no_frame_are_dropped},
+        {"bad frame bodies", case_bad_frame_bodies},
+        {"bad envelopes", case_bad_envelopes},
+        {"undecodable requests", case_undecodable_requests},
+        {"unknown suite, mode and key id", case_unknown_suite_mode_and_key},
+        {"oversized batches", case_oversized_batches},
+        {"bad prefixes", case_bad_prefixes},
+        {"invalid group elements", case_invalid_elements},
+        {"replayed and stale requests", case_replayed_and_stale_requests},
+        {"server still answers right, registry unchanged",
+         case_server_still_answers_right_and_registry_unchanged},
+        {"the log's files hold nothing identifying", case_log_files_hold_nothing_identifying},
 };
 
 static void
 setup(void)
 {
-	work_dir = proc_temp_dir("battery");
-	if (asprintf(&state_dir, "%s/state", work_dir) < 0 ||
-	    asprintf(&url, "tcp://127.0.0.1:%d", proc_free_port()) < 0)
+	started = (int64_t)time(NULL);
+	if (asprintf(&url, "tcp://127.0.0.1:%d", proc_free_port()) < 0)
 		abort();
-	char *import_path;
-	if (asprintf(&import_path, "%s/import.txt", work_dir) < 0)
-		abort();
-	FILE *f = fopen(import_path, "w");
-	if (f == NULL)
-		abort();
-	fprintf(f, "+1 415 555 0100,hello\nann@example.org\n");
-	for (unsigned i = 0; i < 500; i++)
-		fprintf(f, "+1 212 555 %04u\n", i);
-	fclose(f);
-
-	const char *keygen[] = {admin_path, "keygen", "--state", state_dir, "--verifiable", NULL};
-	const char *import[] = {admin_path, "import", "--state", state_dir, "--region", "US",
-				"--strict", import_path, NULL};
-	const char *show[] = {admin_path, "info", "--state", state_dir, NULL};
-	char *out = NULL;
-	if (proc_run(keygen, NULL, NULL, NULL) != 0 || proc_run(import, NULL, NULL, NULL) != 0 ||
-	    proc_run(show, NULL, &out, NULL) != 0 || strncmp(out, "server-key ", 11) != 0 ||
-	    sodium_hex2bin(server_pk, 32, out + 11, 64, NULL, NULL, NULL) != 0)
-		abort();
-	free(out);
-	free(import_path);
-
 	char *path = registry_file();
 	digest_file(path, registry_digest);
 	free(path);
-
-	const char *argv[] = {veild_path, "--state", state_dir, "--listen", url, "--enrolment", "open", "--threads", "2",
-			      "--batch-cap", "16", NULL};
-	if (proc_start(&daemon_proc, argv, "ready", 20000) != 0)
+	if (fixture_start(&fx, url, "ready", "--enrolment", "open", "--threads", "2", "--batch-cap",
+	                  "16", NULL) != 0)
 		abort();
 	crypto_box_keypair(client_pk, client_sk);
-	if (transport_client_open(url, 400, PROTO_MAX_REPLY_SIZE, &raw) != VEIL_OK)
+	if (transport_client_open(url, 1000 * (int)TEST_PATIENCE_SECONDS, PROTO_MAX_REPLY_SIZE,
+	                          &raw) != VEIL_OK ||
+	    transport_client_open(url, 400, PROTO_MAX_REPLY_SIZE, &raw_unanswered) != VEIL_OK)
 		abort();
 	fetch_info();
 }
 
-int
-main(int argc, char **argv)
+static void
+teardown(void)
 {
-	if (argc != 3 || veil_crypto_init() != VEIL_OK)
-		return 2;
-	admin_path = argv[1];
-	veild_path = argv[2];
-	setup();
-	int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
 	transport_client_close(raw);
-	if (proc_alive(&daemon_proc) && proc_stop(&daemon_proc) != 0)
-		rc = 1;
-	proc_release(&daemon_proc);
-	proc_remove_tree(work_dir);
-	return rc;
+	transport_client_close(raw_unanswered);
+	free(url);
 }
+
+FIXTURE_MAIN(cases, .label = "battery", .keygen_flag = "--verifiable",
+             .import = "+1 415 555 0100,hello\nann@example.org\n", .numbered = "+1 212 555 ",
+             .end = 500, .setup = setup, .teardown = teardown)

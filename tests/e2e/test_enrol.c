@@ -15,24 +15,18 @@
 
 #include <sodium.h>
 
+#include "e2e_client.h"
 #include "fixture.h"
 #include "harness.h"
-#include "proc.h"
 #include "veil_client.h"
 
-static const char *admin_path, *veild_path;
-static char *work_dir, *state_dir, *url;
-static uint8_t server_key[VEIL_KEY_SIZE];
 static uint8_t secret_a[VEIL_KEY_SIZE], secret_b[VEIL_KEY_SIZE];
-static proc_daemon daemon_proc;
 static long evaluated_total; /* items veild reported evaluating, over its runs */
 
 static void
 start_veild(void)
 {
-	const char *argv[] = {veild_path, "--state", state_dir, "--listen", url, "--threads", "1",
-			      NULL};
-	if (proc_start(&daemon_proc, argv, "enrolment required", 20000) != 0)
+	if (fixture_start(&fx, NULL, "enrolment required", "--threads", "1", NULL) != 0)
 		abort();
 }
 
@@ -40,16 +34,16 @@ start_veild(void)
 static void
 stop_veild(void)
 {
-	CHECK(proc_stop(&daemon_proc) == 0);
-	char *said = proc_stderr(&daemon_proc);
+	CHECK(fixture_stop(&fx) == 0);
+	char *said = proc_stderr(&fx.daemon);
 	const char *at = strstr(said, " requests, ");
 	CHECK(at != NULL);
 	if (at != NULL)
 		evaluated_total += strtol(at + strlen(" requests, "), NULL, 10);
 	free(said);
-	proc_release(&daemon_proc);
 }
 
+/* veil-admin client sub (add, remove) of secret's public key, with --quota unless NULL. */
 static int
 admin(const char *sub, const uint8_t *secret, const char *quota)
 {
@@ -58,9 +52,10 @@ admin(const char *sub, const uint8_t *secret, const char *quota)
 	if (veil_client_public_key(secret, pub) != VEIL_OK)
 		abort();
 	sodium_bin2hex(hex, sizeof(hex), pub, sizeof(pub));
-	const char *argv[] = {admin_path, "client", sub, "--state", state_dir, hex,
-			      quota ? "--quota" : NULL, quota, NULL};
-	return proc_run(argv, NULL, NULL, NULL);
+	proc_result r = proc_call(fx.admin, "client", sub, "--state", fx.state, hex,
+	                          quota ? "--quota" : NULL, quota, NULL);
+	proc_result_free(&r);
+	return r.status;
 }
 
 /* Looks up count distinct numbers starting at first; returns the error. */
@@ -73,10 +68,7 @@ lookup(const uint8_t *secret, unsigned first, unsigned count, char *why, size_t 
 	for (unsigned i = 0; i < count; i++)
 		if (asprintf(&texts[i], "+1 312 555 %04u", first + i) < 0)
 			abort();
-	veil_client_options opt = {.server_url = url, .client_secret = secret, .region = "US",
-				   .timeout_ms = 10000};
-	memcpy(opt.server_key, server_key, VEIL_KEY_SIZE);
-	veil_err err = veil_client_new(&opt, &client);
+	veil_err err = fixture_client(NULL, secret, &client);
 	if (err == VEIL_OK)
 		err = veil_client_lookup(client, (const char *const *)texts, count, results);
 	if (client != NULL)
@@ -136,32 +128,20 @@ case_only_served_items_were_evaluated(void)
 		printf("# veild evaluated %ld items\n", evaluated_total);
 }
 
-int
-main(int argc, char **argv)
+static const test_case cases[] = {
+        {"an unenrolled key is refused", case_unenrolled_key_is_refused},
+        {"a quota runs out and survives a restart", case_quota_runs_out_and_survives_a_restart},
+        {"another client is unaffected; a removed one refused",
+         case_other_client_unaffected_removed_refused},
+        {"only served items were evaluated", case_only_served_items_were_evaluated},
+};
+
+static void
+setup(void)
 {
-	static const test_case cases[] = {
-		{"an unenrolled key is refused", case_unenrolled_key_is_refused},
-		{"a quota runs out and survives a restart",
-		 case_quota_runs_out_and_survives_a_restart},
-		{"another client is unaffected; a removed one refused",
-		 case_other_client_unaffected_removed_refused},
-		{"only served items were evaluated", case_only_served_items_were_evaluated},
-	};
-	if (argc != 3 || sodium_init() < 0)
-		return 2;
-	admin_path = argv[1];
-	veild_path = argv[2];
-	work_dir = proc_temp_dir("enrol");
-	if (asprintf(&state_dir, "%s/state", work_dir) < 0 ||
-	    asprintf(&url, "ipc://%s/veild.sock", work_dir) < 0)
-		abort();
-	fixture_state(admin_path, state_dir, NULL, server_key);
 	randombytes_buf(secret_a, sizeof(secret_a));
 	randombytes_buf(secret_b, sizeof(secret_b));
 	start_veild();
-	int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
-	if (proc_alive(&daemon_proc))
-		proc_stop(&daemon_proc);
-	proc_remove_tree(work_dir);
-	return rc;
 }
+
+FIXTURE_MAIN(cases, .label = "enrol", .setup = setup)

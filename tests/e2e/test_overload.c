@@ -14,17 +14,15 @@
 
 #include <sodium.h>
 
+#include "e2e_client.h"
 #include "fixture.h"
 #include "harness.h"
-#include "proc.h"
 #include "veil_client.h"
 
-#define CLIENTS 8
+#define CLIENTS  8
 #define CONTACTS 200
 
-static const char *admin_path, *veild_path;
-static char *work_dir, *state_dir, *url;
-static uint8_t server_key[VEIL_KEY_SIZE];
+static pthread_barrier_t all_ready; /* the clients' first lookups start together */
 
 typedef struct client_run {
 	pthread_t thread;
@@ -44,12 +42,14 @@ client_main(void *arg)
 	for (unsigned i = 0; i < CONTACTS; i++)
 		if (asprintf(&texts[i], "+1 212 555 %04u", i) < 0)
 			abort();
-	veil_client_options opt = {.server_url = url, .client_secret = secret, .region = "US",
-				   .timeout_ms = 20000, .deadline_ms = 120000};
-	memcpy(opt.server_key, server_key, VEIL_KEY_SIZE);
-	run->err = veil_client_new(&opt, &client);
+	/* BUSY answers are retried until the deadline: one only a hang reaches. */
+	run->err = fixture_client(
+	        &(veil_client_options){.deadline_ms = 2000 * (int)TEST_PATIENCE_SECONDS}, secret,
+	        &client);
+	pthread_barrier_wait(&all_ready);
 	for (int round = 0; round < 3 && run->err == VEIL_OK; round++) {
-		run->err = veil_client_lookup(client, (const char *const *)texts, CONTACTS, results);
+		run->err =
+		        veil_client_lookup(client, (const char *const *)texts, CONTACTS, results);
 		/* Even lines 0000..0099 are registered (see setup). */
 		for (unsigned i = 0; i < CONTACTS && run->err == VEIL_OK; i++) {
 			const int want = i < 100 && i % 2 == 0;
@@ -57,7 +57,8 @@ client_main(void *arg)
 		}
 	}
 	if (run->err != VEIL_OK && client != NULL)
-		printf("# client: %s: %s\n", veil_strerror(run->err), veil_client_last_error(client));
+		printf("# client: %s: %s\n", veil_strerror(run->err),
+		       veil_client_last_error(client));
 	veil_client_free(client);
 	for (unsigned i = 0; i < CONTACTS; i++)
 		free(texts[i]);
@@ -68,10 +69,12 @@ client_main(void *arg)
 static void
 case_excess_is_busy_and_every_client_gets_right_answers(void)
 {
-	const char *argv[] = {veild_path, "--state", state_dir, "--listen", url, "--enrolment", "open", "--threads", "1",
-			      "--queue", "1", NULL};
-	proc_daemon d;
-	REQUIRE(proc_start(&d, argv, "ready", 20000) == 0);
+	/* Quotas the clients' retries cannot exhaust: this test is about load. */
+	char *config = fixture_file(&fx, "veild.ini",
+	                            "[clients]\nenrolment = open\ncapacity = 100000000\n");
+	REQUIRE(fixture_start(&fx, NULL, "ready", "--config", config, "--threads", "1", "--queue",
+	                      "1", NULL) == 0);
+	free(config);
 	client_run runs[CLIENTS];
 	memset(runs, 0, sizeof(runs));
 	for (int i = 0; i < CLIENTS; i++)
@@ -81,9 +84,9 @@ case_excess_is_busy_and_every_client_gets_right_answers(void)
 		CHECK(runs[i].err == VEIL_OK);
 		CHECK(runs[i].wrong == 0);
 	}
-	CHECK(proc_alive(&d));
-	CHECK(proc_stop(&d) == 0);
-	char *said = proc_stderr(&d);
+	CHECK(proc_alive(&fx.daemon));
+	CHECK(fixture_stop(&fx) == 0);
+	char *said = proc_stderr(&fx.daemon);
 	const char *busy = strstr(said, " busy;");
 	long count = 0;
 	if (busy != NULL) {
@@ -95,35 +98,25 @@ case_excess_is_busy_and_every_client_gets_right_answers(void)
 	printf("# veild answered BUSY %ld times\n", count);
 	CHECK(busy != NULL && count > 0);
 	free(said);
-	proc_release(&d);
 }
 
-int
-main(int argc, char **argv)
+static const test_case cases[] = {
+        {"excess is answered BUSY, every client gets right answers",
+         case_excess_is_busy_and_every_client_gets_right_answers},
+};
+
+static void
+setup(void)
 {
-	static const test_case cases[] = {
-		{"excess is answered BUSY, every client gets right answers",
-		 case_excess_is_busy_and_every_client_gets_right_answers},
-	};
-	if (argc != 3 || sodium_init() < 0)
-		return 2;
-	admin_path = argv[1];
-	veild_path = argv[2];
-	work_dir = proc_temp_dir("overload");
-	char *import;
-	if (asprintf(&state_dir, "%s/state", work_dir) < 0 ||
-	    asprintf(&import, "%s/import.txt", work_dir) < 0 ||
-	    asprintf(&url, "ipc://%s/veild.sock", work_dir) < 0)
+	if (pthread_barrier_init(&all_ready, NULL, CLIENTS) != 0)
 		abort();
-	FILE *f = fopen(import, "w");
-	if (f == NULL)
-		abort();
-	for (unsigned i = 0; i < 100; i += 2)
-		fprintf(f, "+1 212 555 %04u\n", i);
-	fclose(f);
-	fixture_state(admin_path, state_dir, import, server_key);
-	free(import);
-	int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
-	proc_remove_tree(work_dir);
-	return rc;
 }
+
+static void
+teardown(void)
+{
+	pthread_barrier_destroy(&all_ready);
+}
+
+FIXTURE_MAIN(cases, .label = "overload", .numbered = "+1 212 555 ", .end = 100, .step = 2,
+             .setup = setup, .teardown = teardown)

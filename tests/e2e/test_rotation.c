@@ -4,6 +4,9 @@
  * the old key is retired. Every answer stays right, veild picks up the new
  * key without a restart, and verify passes before, during and after.
  *
+ * Each phase lasts until the load has completed PHASE_LOOKUPS more
+ * lookups, however long that takes on this machine.
+ *
  * Arguments: veil-admin veild
  */
 #define _GNU_SOURCE /* asprintf */
@@ -13,29 +16,27 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
+#include "e2e_client.h"
 #include "fixture.h"
 #include "harness.h"
-#include "proc.h"
 #include "veil_client.h"
 
-#define BATCH 40
+#define BATCH         40
+#define PHASE_LOOKUPS 10
 
-static const char *admin_path, *veild_path;
-static char *work_dir, *state_dir, *url;
-static uint8_t server_key[VEIL_KEY_SIZE];
 static atomic_int stop_load;
 
 typedef struct load {
 	pthread_t thread;
-	unsigned long lookups, wrong, failures;
+	atomic_ulong lookups, wrong, failures;
+	unsigned long mark; /* for load_passed() */
 	char last_error[200];
 } load;
 
-/* Even lines 0..1998 of 415-555 are registered (see main). */
+/* Even lines 0..1998 of 415-555 are registered (see setup). */
 static void *
 load_main(void *arg)
 {
@@ -45,29 +46,28 @@ load_main(void *arg)
 	veil_lookup_result results[BATCH];
 	veil_client *client = NULL;
 	randombytes_buf(secret, sizeof(secret));
-	veil_client_options opt = {.server_url = url, .client_secret = secret, .region = "US",
-				   .timeout_ms = 10000};
-	memcpy(opt.server_key, server_key, VEIL_KEY_SIZE);
-	if (veil_client_new(&opt, &client) != VEIL_OK) {
-		l->failures++;
+	if (fixture_client(NULL, secret, &client) != VEIL_OK) {
+		atomic_fetch_add(&l->failures, 1);
 		return NULL;
 	}
 	for (unsigned round = 0; !atomic_load(&stop_load); round++) {
 		for (unsigned i = 0; i < BATCH; i++)
 			if (asprintf(&texts[i], "(415) 555-%04u", (round * BATCH + i) % 4000) < 0)
 				abort();
-		veil_err err = veil_client_lookup(client, (const char *const *)texts, BATCH, results);
+		veil_err err =
+		        veil_client_lookup(client, (const char *const *)texts, BATCH, results);
 		if (err != VEIL_OK) {
-			l->failures++;
 			snprintf(l->last_error, sizeof(l->last_error), "%s",
-				 veil_client_last_error(client));
+			         veil_client_last_error(client));
+			atomic_fetch_add(&l->failures, 1);
 		} else {
 			for (unsigned i = 0; i < BATCH; i++) {
 				const unsigned line = (round * BATCH + i) % 4000;
 				const int want = line < 2000 && line % 2 == 0;
-				l->wrong += (results[i].status == VEIL_LOOKUP_REGISTERED) != want;
+				if ((results[i].status == VEIL_LOOKUP_REGISTERED) != want)
+					atomic_fetch_add(&l->wrong, 1);
 			}
-			l->lookups++;
+			atomic_fetch_add(&l->lookups, 1);
 		}
 		for (unsigned i = 0; i < BATCH; i++)
 			free(texts[i]);
@@ -76,112 +76,95 @@ load_main(void *arg)
 	return NULL;
 }
 
+/* The load has finished PHASE_LOOKUPS lookups (or failed some) since its mark. */
 static int
-admin_ok(const char *const argv[], char **out)
+load_passed(void *arg)
 {
-	char *err = NULL;
-	int rc = proc_run(argv, NULL, out, &err);
-	if (rc != 0)
-		printf("# %s %s failed: %s", argv[1], argv[2] ? argv[2] : "", err);
-	free(err);
-	return rc == 0;
+	load *l = arg;
+	return atomic_load(&l->lookups) + atomic_load(&l->failures) >= l->mark + PHASE_LOOKUPS;
+}
+
+/* Waits until the load has done a phase's lookups; returns the lookups so far. */
+static unsigned long
+next_phase(load *l)
+{
+	l->mark = atomic_load(&l->lookups) + atomic_load(&l->failures);
+	CHECK(test_wait_until(load_passed, l));
+	return atomic_load(&l->lookups);
+}
+
+static int
+admin_ok(const char *const args[], char **out)
+{
+	proc_result r = proc_call_args(fx.admin, args, NULL);
+	if (r.status != 0)
+		printf("# %s %s failed: %s", args[0], args[1] ? args[1] : "", r.err);
+	if (out != NULL)
+		*out = r.out;
+	else
+		free(r.out);
+	free(r.err);
+	return r.status == 0;
 }
 
 static int
 verify(void)
 {
-	const char *argv[] = {admin_path, "verify", "--state", state_dir, NULL};
-	return admin_ok(argv, NULL);
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
+	const char *args[] = {"verify", "--state", fx.state, NULL};
+	return admin_ok(args, NULL);
 }
 
 static void
 case_rotation_under_load(void)
 {
 	/* A quota the load cannot exhaust: this test is about keys. */
-	char *config;
-	if (asprintf(&config, "%s/veild.ini", work_dir) < 0)
-		abort();
-	const char ini[] = "[clients]\nenrolment = open\ncapacity = 100000000\n";
-	proc_write_file(config, ini, sizeof(ini) - 1);
-	const char *argv[] = {veild_path, "--state", state_dir, "--listen", url, "--threads", "2",
-			      "--config", config, NULL};
-	proc_daemon d;
-	REQUIRE(proc_start(&d, argv, "ready", 20000) == 0);
+	char *config = fixture_file(&fx, "veild.ini",
+	                            "[clients]\nenrolment = open\ncapacity = 100000000\n");
+	REQUIRE(fixture_start(&fx, NULL, "ready", "--threads", "2", "--config", config, NULL) == 0);
 	load l;
 	memset(&l, 0, sizeof(l));
 	REQUIRE(pthread_create(&l.thread, NULL, load_main, &l) == 0);
 
-	sleep_ms(500);
+	const unsigned long before = next_phase(&l);
 	CHECK(verify());
-	const unsigned long before = l.lookups;
-	const char *rotate[] = {admin_path, "rotate", "--state", state_dir, "--grace", "1", NULL};
+	const char *rotate[] = {"rotate", "--state", fx.state, "--grace", "1", NULL};
 	CHECK(admin_ok(rotate, NULL));
-	sleep_ms(700);
+	const unsigned long during = next_phase(&l);
 	CHECK(verify()); /* two live keys */
-	const unsigned long during = l.lookups;
 
 	/* Past the grace period: the old key and its index go. */
 	char now[32];
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL) + 2 * 3600);
-	const char *finish[] = {admin_path, "rotate",	"--finish", "--state",
-				state_dir,  "--now",	now,	    NULL};
+	const char *finish[] = {"rotate", "--finish", "--state", fx.state, "--now", now, NULL};
 	CHECK(admin_ok(finish, NULL));
-	sleep_ms(1500);
+	next_phase(&l);
 	CHECK(verify());
-	const char *show[] = {admin_path, "info", "--state", state_dir, NULL};
+	const char *show[] = {"info", "--state", fx.state, NULL};
 	char *info = NULL;
 	CHECK(admin_ok(show, &info));
-	CHECK(info != NULL && strstr(info, "oprf-key 2 ") != NULL && strstr(info, "oprf-key 1 ") == NULL);
+	CHECK(info != NULL && strstr(info, "oprf-key 2 ") != NULL &&
+	      strstr(info, "oprf-key 1 ") == NULL);
 	free(info);
 
 	atomic_store(&stop_load, 1);
 	pthread_join(l.thread, NULL);
-	printf("# %lu lookups of %d (%lu before the rotation, %lu by the finish), %lu wrong answers, "
+	const unsigned long lookups = atomic_load(&l.lookups), failures = atomic_load(&l.failures);
+	printf("# %lu lookups of %d (%lu before the rotation, %lu by the finish), %lu wrong "
+	       "answers, "
 	       "%lu failures\n",
-	       l.lookups, BATCH, before, during, l.wrong, l.failures);
-	if (l.failures)
+	       lookups, BATCH, before, during, (unsigned long)atomic_load(&l.wrong), failures);
+	if (failures)
 		printf("# last failure: %s\n", l.last_error);
-	CHECK(l.wrong == 0);
-	CHECK(l.failures == 0);
-	CHECK(before > 0 && during > before && l.lookups > during); /* served throughout */
-	CHECK(proc_alive(&d));
-	CHECK(proc_stop(&d) == 0);
-	proc_release(&d);
+	CHECK(atomic_load(&l.wrong) == 0);
+	CHECK(failures == 0);
+	CHECK(before > 0 && during > before && lookups > during); /* served throughout */
+	CHECK(proc_alive(&fx.daemon));
+	CHECK(fixture_stop(&fx) == 0);
 	free(config);
 }
 
-int
-main(int argc, char **argv)
-{
-	static const test_case cases[] = {
-		{"rotation under load: every answer right", case_rotation_under_load},
-	};
-	if (argc != 3 || sodium_init() < 0)
-		return 2;
-	admin_path = argv[1];
-	veild_path = argv[2];
-	work_dir = proc_temp_dir("rotation");
-	char *import;
-	if (asprintf(&state_dir, "%s/state", work_dir) < 0 ||
-	    asprintf(&import, "%s/import.txt", work_dir) < 0 ||
-	    asprintf(&url, "ipc://%s/veild.sock", work_dir) < 0)
-		abort();
-	FILE *f = fopen(import, "w");
-	if (f == NULL)
-		abort();
-	for (unsigned i = 0; i < 2000; i += 2)
-		fprintf(f, "+1 415 555 %04u\n", i);
-	fclose(f);
-	fixture_state(admin_path, state_dir, import, server_key);
-	free(import);
-	int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
-	proc_remove_tree(work_dir);
-	return rc;
-}
+static const test_case cases[] = {
+        {"rotation under load: every answer right", case_rotation_under_load},
+};
+
+FIXTURE_MAIN(cases, .label = "rotation", .numbered = "+1 415 555 ", .end = 2000, .step = 2)

@@ -91,28 +91,14 @@ is_blank(const char *line, size_t len)
 	return 1;
 }
 
-static int
-hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes len hex digits (len even) into len / 2 bytes at out; -1 on a non-digit. */
 static int
 hex_decode(const char *s, size_t len, uint8_t *out)
 {
-	for (size_t i = 0; i + 1 < len; i += 2) {
-		int hi = hex_digit(s[i]), lo = hex_digit(s[i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i / 2] = (uint8_t)(hi << 4 | lo);
-	}
+	size_t got = 0;
+	const char *end = NULL;
+	if (sodium_hex2bin(out, len / 2, s, len, NULL, &got, &end) != 0 || got != len / 2)
+		return -1;
 	return 0;
 }
 

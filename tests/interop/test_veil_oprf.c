@@ -2,19 +2,20 @@
  * Runs the real veil-oprf executable (argv[1]) over the RFC 9497 vectors
  * (argv[2]) and over broken requests, and checks every answer.
  */
-#include <errno.h>
+#define _GNU_SOURCE /* pipe2 */
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "harness.h"
 #include "json.h"
 #include "oprf_transcript.h"
+#include "proc.h"
 #include "vectors.h"
 
 #define SUITE    "ristretto255-SHA512"
@@ -47,13 +48,6 @@ enum {
 static const char *tool_path;
 static json_value *vectors;
 
-/* What one run of the tool gave. */
-typedef struct run_result {
-	int status; /* exit status, or -1 when it did not exit normally */
-	buf out;    /* everything it wrote to stdout */
-	buf err;    /* and to stderr */
-} run_result;
-
 /* The answers of one run, one parsed value per line (NULL if it did not parse). */
 typedef struct answers {
 	json_value **items;
@@ -61,95 +55,25 @@ typedef struct answers {
 	int whole_lines; /* the output ended in a newline (or was empty) */
 } answers;
 
-static void
-child_exec(const char *const args[])
+/* Runs the tool with args (NULL-terminated) and input on its stdin. */
+static proc_result
+run_tool(const char *const args[], const char *input, size_t len)
 {
-	size_t n = 0;
-	while (args[n] != NULL)
-		n++;
-	char **argv = calloc(n + 2, sizeof(*argv));
-	if (argv == NULL)
-		_exit(127);
-	argv[0] = (char *)(uintptr_t)tool_path;
-	for (size_t i = 0; i < n; i++)
-		argv[i + 1] = (char *)(uintptr_t)args[i];
-	execv(tool_path, argv);
-	_exit(127);
-}
-
-static int
-wait_status(pid_t pid)
-{
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* Runs the tool with args (NULL-terminated) and input on its stdin. Aborts on system failure. */
-static void
-run_tool(const char *const args[], const char *input, size_t len, run_result *r)
-{
-	FILE *in = tmpfile(), *err = tmpfile();
-	int out_pipe[2];
-
-	buf_init(&r->out);
-	buf_init(&r->err);
-	r->status = -1;
-	if (in == NULL || err == NULL || fwrite(input, 1, len, in) != len || fflush(in) != 0 ||
-	    fseek(in, 0, SEEK_SET) != 0 || pipe(out_pipe) != 0)
-		abort();
-	pid_t pid = fork();
-	if (pid < 0)
-		abort();
-	if (pid == 0) {
-		if (dup2(fileno(in), 0) < 0 || dup2(out_pipe[1], 1) < 0 || dup2(fileno(err), 2) < 0)
-			_exit(127);
-		close(out_pipe[0]);
-		close(out_pipe[1]);
-		child_exec(args);
-	}
-	close(out_pipe[1]);
-	fclose(in);
-	for (;;) {
-		char chunk[65536];
-		ssize_t got = read(out_pipe[0], chunk, sizeof(chunk));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		if (buf_append(&r->out, chunk, (size_t)got) != VEIL_OK)
-			abort();
-	}
-	close(out_pipe[0]);
-	r->status = wait_status(pid);
-
-	char chunk[4096];
-	size_t got;
-	if (fseek(err, 0, SEEK_SET) != 0)
-		abort();
-	while ((got = fread(chunk, 1, sizeof(chunk), err)) > 0)
-		if (buf_append(&r->err, chunk, got) != VEIL_OK)
-			abort();
-	fclose(err);
+	char *input_path = proc_join(test_dir, "input");
+	proc_write_file(input_path, input, len);
+	proc_result r = proc_call_args(tool_path, args, input_path);
+	free(input_path);
+	return r;
 }
 
 static void
-run_free(run_result *r)
+answers_parse(const char *out, answers *a)
 {
-	buf_free(&r->out);
-	buf_free(&r->err);
-}
-
-static void
-answers_parse(const run_result *r, answers *a)
-{
-	const char *p = buf_data(&r->out), *end = p + buf_len(&r->out);
+	const char *p = out, *end = p + strlen(out);
 
 	a->items = NULL;
 	a->count = 0;
-	a->whole_lines = buf_len(&r->out) == 0 || end[-1] == '\n';
+	a->whole_lines = p == end || end[-1] == '\n';
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *stop = nl != NULL ? nl : end;
@@ -177,13 +101,12 @@ static void
 serve(const char *input, size_t len, answers *a)
 {
 	static const char *const no_args[] = {NULL};
-	run_result r;
-	run_tool(no_args, input, len, &r);
+	proc_result r = run_tool(no_args, input, len);
 	CHECK(r.status == 0);
-	CHECK(buf_len(&r.err) == 0); /* bad requests are answered, not logged */
-	answers_parse(&r, a);
+	CHECK(r.err[0] == '\0'); /* bad requests are answered, not logged */
+	answers_parse(r.out, a);
 	CHECK(a->whole_lines);
-	run_free(&r);
+	proc_result_free(&r);
 }
 
 static int
@@ -337,15 +260,6 @@ vector_output(int64_t mode, const char *input)
 	abort();
 }
 
-static size_t
-list_count(const char *list)
-{
-	size_t n = 1;
-	for (; *list != '\0'; list++)
-		n += *list == ',';
-	return n;
-}
-
 /* Appends one request line for a vector of a suite entry. */
 static void
 vector_request(buf *b, int64_t id, const json_value *entry, const json_value *vector,
@@ -397,7 +311,7 @@ check_vector_answer(const json_value *answer, int64_t id, const json_value *entr
 		check_hex(json_object_get(answer, "pkSm"), s, strlen(s));
 	CHECK(json_string(json_object_get(answer, "pkSm"), NULL) != NULL);
 
-	size_t count = list_count(vectors_string(vector, "Input"));
+	size_t count = 1 + test_count_char(vectors_string(vector, "Input"), ',');
 	CHECK(count == (size_t)vectors_integer(vector, "Batch"));
 	if (flags & OMIT_BLIND) {
 		CHECK(json_array_size(json_object_get(answer, "blindedElement")) == count);
@@ -421,6 +335,36 @@ check_vector_answer(const json_value *answer, int64_t id, const json_value *entr
 	check_hex_list(json_object_get(answer, "output"), vectors_string(vector, "Output"));
 }
 
+/* Whether a suite entry of the vector file is identifier's, in mode (any when mode < 0). */
+static int
+entry_is(const json_value *entry, const char *identifier, int64_t mode)
+{
+	return strcmp(vectors_string(entry, "identifier"), identifier) == 0 &&
+	       (mode < 0 || vectors_integer(entry, "mode") == mode);
+}
+
+/*
+ * Appends, with flags, a request for each vector of the entries that are
+ * identifier's in mode (or, when others, of all the other entries);
+ * returns how many.
+ */
+static size_t
+vector_requests(buf *requests, const char *identifier, int64_t mode, int others, unsigned flags)
+{
+	const json_value *suites = json_object_get(vectors, "suites");
+	size_t n = 0;
+	for (size_t i = 0; i < json_array_size(suites); i++) {
+		const json_value *entry = json_array_get(suites, i);
+		if (entry_is(entry, identifier, mode) == others)
+			continue;
+		const json_value *list = json_object_get(entry, "vectors");
+		for (size_t k = 0; k < json_array_size(list); k++)
+			vector_request(requests, (int64_t)n++, entry, json_array_get(list, k),
+			               flags);
+	}
+	return n;
+}
+
 /*
  * Sends every vector of identifier in mode (all modes when mode < 0) in
  * one run, with flags, and checks each answer. Returns how many vectors.
@@ -431,27 +375,16 @@ run_vectors(const char *identifier, int64_t mode, unsigned flags)
 	const json_value *suites = json_object_get(vectors, "suites");
 	buf requests;
 	answers a;
-	size_t n = 0;
 
 	buf_init(&requests);
-	for (size_t i = 0; i < json_array_size(suites); i++) {
-		const json_value *entry = json_array_get(suites, i);
-		if (strcmp(vectors_string(entry, "identifier"), identifier) != 0 ||
-		    (mode >= 0 && vectors_integer(entry, "mode") != mode))
-			continue;
-		const json_value *list = json_object_get(entry, "vectors");
-		for (size_t k = 0; k < json_array_size(list); k++)
-			vector_request(&requests, (int64_t)n++, entry, json_array_get(list, k),
-			               flags);
-	}
+	const size_t n = vector_requests(&requests, identifier, mode, 0, flags);
 	serve(buf_data(&requests), buf_len(&requests), &a);
 	CHECK(a.count == n);
 
 	size_t index = 0;
 	for (size_t i = 0; i < json_array_size(suites) && a.count == n; i++) {
 		const json_value *entry = json_array_get(suites, i);
-		if (strcmp(vectors_string(entry, "identifier"), identifier) != 0 ||
-		    (mode >= 0 && vectors_integer(entry, "mode") != mode))
+		if (!entry_is(entry, identifier, mode))
 			continue;
 		const json_value *list = json_object_get(entry, "vectors");
 		for (size_t k = 0; k < json_array_size(list); k++, index++)
@@ -511,20 +444,11 @@ static void
 case_nist_suites_unsupported(void)
 {
 	/* P256-SHA256 is in the vector file but not served yet. */
-	const json_value *suites = json_object_get(vectors, "suites");
 	buf requests;
 	answers a;
-	size_t n = 0;
 
 	buf_init(&requests);
-	for (size_t i = 0; i < json_array_size(suites); i++) {
-		const json_value *entry = json_array_get(suites, i);
-		if (strcmp(vectors_string(entry, "identifier"), SUITE) == 0)
-			continue;
-		const json_value *list = json_object_get(entry, "vectors");
-		for (size_t k = 0; k < json_array_size(list); k++)
-			vector_request(&requests, (int64_t)n++, entry, json_array_get(list, k), 0);
-	}
+	const size_t n = vector_requests(&requests, SUITE, -1, 1, 0);
 	buf_append_str(&requests, "{\"id\":\"after\"," VALID_BODY "\n");
 	CHECK(n > 0);
 	serve(buf_data(&requests), buf_len(&requests), &a);
@@ -688,6 +612,21 @@ case_bad_requests(void)
 	buf_free(&lines);
 }
 
+/* Serves lines: a request refused with error, then a good one; checks both answers. */
+static void
+refused_then_served(const buf *lines, const char *error)
+{
+	answers a;
+	REQUIRE(buf_error(lines) == VEIL_OK);
+	serve(buf_data(lines), buf_len(lines), &a);
+	REQUIRE(a.count == 2);
+	const char *said = json_string(json_object_get(a.items[0], "error"), NULL);
+	CHECK(said != NULL && strcmp(said, error) == 0);
+	CHECK(strcmp(answer_id(a.items[0]), "null") == 0);
+	CHECK(answer_ok(a.items[1]));
+	answers_free(&a);
+}
+
 static void
 case_json_limits(void)
 {
@@ -700,16 +639,7 @@ case_json_limits(void)
 	for (int i = 0; i < JSON_MAX_DEPTH; i++)
 		buf_append_byte(&lines, ']');
 	buf_append_str(&lines, "," VALID_BODY "\n{\"id\":2," VALID_BODY "\n");
-	REQUIRE(buf_error(&lines) == VEIL_OK);
-
-	answers a;
-	serve(buf_data(&lines), buf_len(&lines), &a);
-	REQUIRE(a.count == 2);
-	const char *error = json_string(json_object_get(a.items[0], "error"), NULL);
-	CHECK(error != NULL && strcmp(error, "JSON limit exceeded") == 0);
-	CHECK(strcmp(answer_id(a.items[0]), "null") == 0);
-	CHECK(answer_ok(a.items[1]));
-	answers_free(&a);
+	refused_then_served(&lines, "JSON limit exceeded");
 	buf_free(&lines);
 }
 
@@ -844,16 +774,7 @@ case_line_too_long(void)
 		buf_append_str(&lines, "00000000000000000000000000000000");
 	buf_truncate(&lines, over - 2);
 	buf_append_str(&lines, "\"]}\n{\"id\":2," VALID_BODY "\n");
-	REQUIRE(buf_error(&lines) == VEIL_OK);
-
-	answers a;
-	serve(buf_data(&lines), buf_len(&lines), &a);
-	REQUIRE(a.count == 2);
-	const char *error = json_string(json_object_get(a.items[0], "error"), NULL);
-	CHECK(error != NULL && strcmp(error, "line too long") == 0);
-	CHECK(strcmp(answer_id(a.items[0]), "null") == 0);
-	CHECK(answer_ok(a.items[1]));
-	answers_free(&a);
+	refused_then_served(&lines, "line too long");
 	buf_free(&lines);
 }
 
@@ -892,7 +813,7 @@ case_large_batch(void)
 	buf_free(&lines);
 }
 
-/* Reads from fd until a newline, with a timeout; returns the line or NULL. */
+/* Reads from fd until a newline, waiting only as a hang would; returns the line or NULL. */
 static char *
 read_answer_line(int fd, buf *pending)
 {
@@ -909,8 +830,8 @@ read_answer_line(int fd, buf *pending)
 			return line;
 		}
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		if (poll(&p, 1, 20000) <= 0)
-			return NULL; /* no answer in time: it was not flushed */
+		if (poll(&p, 1, 1000 * (int)TEST_PATIENCE_SECONDS) <= 0)
+			return NULL; /* no answer, however long: it was not flushed */
 		char chunk[4096];
 		ssize_t got = read(fd, chunk, sizeof(chunk));
 		if (got <= 0)
@@ -923,20 +844,11 @@ static void
 case_interactive(void)
 {
 	/* Each answer arrives before the next request is written. */
+	static const char *const no_args[] = {NULL};
 	int to_tool[2], from_tool[2];
-	REQUIRE(pipe(to_tool) == 0 && pipe(from_tool) == 0);
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		static const char *const no_args[] = {NULL};
-		if (dup2(to_tool[0], 0) < 0 || dup2(from_tool[1], 1) < 0)
-			_exit(127);
-		close(to_tool[0]);
-		close(to_tool[1]);
-		close(from_tool[0]);
-		close(from_tool[1]);
-		child_exec(no_args);
-	}
+	/* Close-on-exec, so that the tool holds only its own ends. */
+	REQUIRE(pipe2(to_tool, O_CLOEXEC) == 0 && pipe2(from_tool, O_CLOEXEC) == 0);
+	const pid_t pid = proc_spawn_fds(tool_path, no_args, to_tool[0], from_tool[1], 2);
 	close(to_tool[0]);
 	close(from_tool[1]);
 
@@ -957,7 +869,7 @@ case_interactive(void)
 		free(answer);
 	}
 	close(to_tool[1]);
-	CHECK(wait_status(pid) == 0);
+	CHECK(proc_wait(pid) == 0);
 	close(from_tool[0]);
 	buf_free(&pending);
 }
@@ -966,12 +878,11 @@ static void
 case_help(void)
 {
 	static const char *const args[] = {"--help", NULL};
-	run_result r;
-	run_tool(args, "", 0, &r);
+	proc_result r = run_tool(args, "", 0);
 	CHECK(r.status == 0);
-	CHECK(strncmp(buf_data(&r.out), "usage: veil-oprf", 16) == 0);
-	CHECK(buf_len(&r.err) == 0);
-	run_free(&r);
+	CHECK(strncmp(r.out, "usage: veil-oprf", 16) == 0);
+	CHECK(r.err[0] == '\0');
+	proc_result_free(&r);
 }
 
 static void
@@ -984,13 +895,12 @@ case_unknown_arguments(void)
 	        {"--suite", "ristretto255-SHA512", NULL},
 	};
 	for (size_t i = 0; i < TEST_COUNT(arg_lists); i++) {
-		run_result r;
-		run_tool(arg_lists[i], "", 0, &r);
+		proc_result r = run_tool(arg_lists[i], "", 0);
 		CHECK(r.status == 2);
-		CHECK(buf_len(&r.out) == 0);
-		CHECK(strstr(buf_data(&r.err), "unknown argument") != NULL);
-		CHECK(strstr(buf_data(&r.err), "usage: veil-oprf") != NULL);
-		run_free(&r);
+		CHECK(r.out[0] == '\0');
+		CHECK(strstr(r.err, "unknown argument") != NULL);
+		CHECK(strstr(r.err, "usage: veil-oprf") != NULL);
+		proc_result_free(&r);
 	}
 }
 
@@ -1018,18 +928,20 @@ static const test_case cases[] = {
         {"unknown_arguments", case_unknown_arguments},
 };
 
-int
-main(int argc, char **argv)
+static void
+setup(void)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s path/to/veil-oprf path/to/rfc9497_vectors.json\n",
-		        argv[0]);
-		return 2;
-	}
-	tool_path = argv[1];
-	vectors = vectors_load(argv[2]);
+	tool_path = test_argv[0];
+	vectors = vectors_load(test_argv[1]);
 	signal(SIGPIPE, SIG_IGN);
-	int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
-	json_free(vectors);
-	return rc;
 }
+
+static int
+teardown(void)
+{
+	json_free(vectors);
+	return 0;
+}
+
+TEST_MAIN_WITH(cases, .usage = "path/to/veil-oprf path/to/rfc9497_vectors.json", .arguments = 2,
+               .temp_dir = "interop", .setup = setup, .teardown = teardown)

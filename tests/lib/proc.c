@@ -1,22 +1,26 @@
-#define _GNU_SOURCE /* mkdtemp, nftw flags */
+#define _GNU_SOURCE /* asprintf, mkdtemp, mkostemp */
 #include "proc.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "file.h"
 #include "harness.h"
+
+#define MAX_ARGS 64
 
 static void
 die(const char *what)
@@ -25,175 +29,299 @@ die(const char *what)
 	abort();
 }
 
+/* Where temporary files go: $TMPDIR, or /tmp. */
+static const char *
+temp_base(void)
+{
+	const char *base = getenv("TMPDIR");
+	return base != NULL && base[0] != '\0' ? base : "/tmp";
+}
+
 char *
 proc_temp_dir(const char *label)
 {
-	const char *base = getenv("TMPDIR");
 	char *path;
-	if (base == NULL || base[0] == '\0')
-		base = "/tmp";
-	if (asprintf(&path, "%s/veil-%s-XXXXXX", base, label) < 0)
+	if (asprintf(&path, "%s/veil-%s-XXXXXX", temp_base(), label) < 0)
 		die("asprintf");
 	if (mkdtemp(path) == NULL)
 		die("mkdtemp");
 	return path;
 }
 
-static int
-remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+char *
+proc_join(const char *dir, const char *name)
 {
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	char *path;
+	if (asprintf(&path, "%s/%s", dir, name) < 0)
+		die("asprintf");
+	return path;
+}
+
+const char *
+proc_path(const char *dir, const char *name)
+{
+	return test_keep(proc_join(dir, name));
+}
+
+/* Calls visit(child, arg) for each entry of the directory at path, until
+ * one returns non-zero; returns that. */
+static int
+each_entry(const char *path, int (*visit)(const char *child, void *arg), void *arg)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int stop = 0;
+	while (d != NULL && !stop && (e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		char *child = proc_join(path, e->d_name);
+		stop = visit(child, arg);
+		free(child);
+	}
+	if (d != NULL)
+		closedir(d);
+	return stop;
+}
+
+static int
+remove_visit(const char *child, void *arg)
+{
+	(void)arg;
+	proc_remove_tree(child);
+	return 0;
 }
 
 void
 proc_remove_tree(const char *path)
 {
-	nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *
-slurp_fd(int fd)
-{
-	size_t cap = 4096, len = 0;
-	char *s = malloc(cap);
-	if (s == NULL)
-		die("malloc");
-	for (;;) {
-		if (len + 1 >= cap) {
-			cap *= 2;
-			char *grown = realloc(s, cap);
-			if (grown == NULL)
-				die("realloc");
-			s = grown;
-		}
-		ssize_t n = read(fd, s + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return;
+	if (!S_ISDIR(st.st_mode)) {
+		unlink(path);
+		return;
 	}
-	s[len] = '\0';
-	return s;
+	each_entry(path, remove_visit, NULL);
+	rmdir(path);
 }
 
-static char *
-slurp_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return strdup("");
-	char *s = slurp_fd(fd);
-	close(fd);
-	return s;
-}
-
-/* In the child: execv wants char *const[]; give it copies. */
-static void
-exec_copy(const char *const argv[])
-{
-	size_t n = 0;
-	while (argv[n] != NULL)
-		n++;
-	char **copy = calloc(n + 1, sizeof(*copy));
-	if (copy == NULL)
-		_exit(126);
-	for (size_t i = 0; i < n; i++)
-		if ((copy[i] = strdup(argv[i])) == NULL)
-			_exit(126);
-	execv(copy[0], copy);
-	_exit(127);
-}
+typedef struct needle {
+	const void *bytes;
+	size_t n;
+} needle;
 
 static int
-status_code(int status)
+holds_visit(const char *child, void *arg)
 {
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return -1;
+	const needle *want = arg;
+	return proc_tree_holds(child, want->bytes, want->n);
 }
 
 int
-proc_run(const char *const argv[], const char *stdin_path, char **out, char **err)
+proc_tree_holds(const char *path, const void *bytes, size_t n)
 {
-	char out_path[] = "/tmp/veil-test-out-XXXXXX", err_path[] = "/tmp/veil-test-err-XXXXXX";
-	int out_fd = mkstemp(out_path), err_fd = mkstemp(err_path);
-	if (out_fd < 0 || err_fd < 0)
-		die("mkstemp");
+	struct stat st;
+	needle want = {bytes, n};
+	if (lstat(path, &st) != 0)
+		return 0;
+	if (S_ISDIR(st.st_mode))
+		return each_entry(path, holds_visit, &want);
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	size_t len = 0;
+	char *data = test_read_file(path, &len);
+	const int found = test_contains(data, len, bytes, n);
+	free(data);
+	return found;
+}
+
+void
+proc_write_file(const char *path, const char *data, size_t len)
+{
+	if (file_write_all(path, data, len, 0644) != 0)
+		die(path);
+}
+
+/* A file's text, "" when it cannot be read (a program that never wrote). */
+static char *
+text_of(const char *path)
+{
+	char *text = NULL;
+	size_t len;
+	if (file_read_all(path, SIZE_MAX, &text, &len) != 0 && (text = strdup("")) == NULL)
+		die("strdup");
+	return text;
+}
+
+/* A new empty temporary file; returns its path (heap) and an open descriptor. */
+static char *
+temp_file(const char *label, int *fd)
+{
+	char *path = proc_join(temp_base(), label);
+	if ((*fd = mkostemp(path, O_CLOEXEC)) < 0)
+		die("mkostemp");
+	return path;
+}
+
+pid_t
+proc_spawn_fds(const char *program, const char *const args[], int in, int out, int err)
+{
+	/* execv wants char *const[]: copies, made before the fork, since a
+	 * child of a threaded test must not call malloc. */
+	char *argv[MAX_ARGS + 2];
+	size_t n = 0;
+	if ((argv[n++] = strdup(program)) == NULL)
+		die("strdup");
+	for (; args[n - 1] != NULL && n <= MAX_ARGS; n++)
+		if ((argv[n] = strdup(args[n - 1])) == NULL)
+			die("strdup");
+	argv[n] = NULL;
 	fflush(stdout);
-	pid_t pid = fork();
+	const pid_t pid = fork();
 	if (pid < 0)
 		die("fork");
 	if (pid == 0) {
-		int in = open(stdin_path != NULL ? stdin_path : "/dev/null", O_RDONLY);
-		if (in < 0)
+		if (in < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
 			_exit(126);
-		dup2(in, 0);
-		dup2(out_fd, 1);
-		dup2(err_fd, 2);
-		exec_copy(argv);
+		execv(argv[0], argv);
+		_exit(127);
 	}
+	for (size_t i = 0; i < n; i++)
+		free(argv[i]);
+	return pid;
+}
+
+int
+proc_wait(pid_t pid)
+{
 	int status;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			die("waitpid");
-	if (out != NULL)
-		*out = slurp_path(out_path);
-	if (err != NULL)
-		*err = slurp_path(err_path);
-	close(out_fd);
-	close(err_fd);
-	unlink(out_path);
-	unlink(err_path);
-	return status_code(status);
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-static void
-sleep_ms(int ms)
+void
+proc_spawn(proc_child *c, const char *program, const char *const args[], const char *stdin_path,
+           int stderr_fd)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	int out, err = -1;
+	int in = open(stdin_path != NULL ? stdin_path : "/dev/null", O_RDONLY | O_CLOEXEC);
+	c->out_path = temp_file("veil-test-out-XXXXXX", &out);
+	c->err_path = temp_file("veil-test-err-XXXXXX", &err);
+	c->pid = proc_spawn_fds(program, args, in, out, stderr_fd >= 0 ? stderr_fd : err);
+	if (in >= 0)
+		close(in);
+	close(out);
+	close(err);
+}
+
+proc_result
+proc_finish(proc_child *c)
+{
+	proc_result r;
+	r.status = proc_wait(c->pid);
+	r.out = text_of(c->out_path);
+	r.err = text_of(c->err_path);
+	unlink(c->out_path);
+	unlink(c->err_path);
+	free(c->out_path);
+	free(c->err_path);
+	memset(c, 0, sizeof(*c));
+	return r;
 }
 
 int
-proc_start(proc_daemon *d, const char *const argv[], const char *ready_text, int timeout_ms)
+proc_kill_after(const char *program, const char *const args[], double seconds)
 {
-	char path[] = "/tmp/veil-test-daemon-XXXXXX";
-	int fd = mkstemp(path);
-	if (fd < 0)
-		die("mkstemp");
-	d->stderr_path = strdup(path);
-	fflush(stdout);
-	d->pid = fork();
-	if (d->pid < 0)
-		die("fork");
-	if (d->pid == 0) {
-		int in = open("/dev/null", O_RDWR);
-		dup2(in, 0);
-		dup2(in, 1);
-		dup2(fd, 2);
-		exec_copy(argv);
+	proc_child c;
+	proc_spawn(&c, program, args, NULL, -1);
+	clock_sleep_seconds(seconds);
+	kill(c.pid, SIGKILL); /* an exited, unreaped child takes it harmlessly */
+	proc_result r = proc_finish(&c);
+	proc_result_free(&r);
+	return r.status == 128 + SIGKILL;
+}
+
+void
+proc_result_free(proc_result *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+proc_result
+proc_call_args(const char *program, const char *const args[], const char *stdin_path)
+{
+	proc_child c;
+	proc_spawn(&c, program, args, stdin_path, -1);
+	return proc_finish(&c);
+}
+
+size_t
+proc_take_args(const char *args[], size_t max, va_list ap)
+{
+	size_t n = 0;
+	while (n < max && (args[n] = va_arg(ap, const char *)) != NULL)
+		n++;
+	args[n] = NULL;
+	return n;
+}
+
+proc_result
+proc_call(const char *program, ...)
+{
+	const char *args[MAX_ARGS + 1];
+	va_list ap;
+	va_start(ap, program);
+	proc_take_args(args, MAX_ARGS, ap);
+	va_end(ap);
+	return proc_call_args(program, args, NULL);
+}
+
+void
+proc_check_runs(const char *program, const proc_expect *rows, size_t count, const char *dir)
+{
+	for (size_t i = 0; i < count; i++) {
+		const proc_expect *e = &rows[i];
+		const char *args[TEST_COUNT(e->args) + 1];
+		size_t n = 0;
+		for (; n < TEST_COUNT(e->args) && e->args[n] != NULL; n++)
+			args[n] = dir != NULL && strcmp(e->args[n], "DIR") == 0 ? dir : e->args[n];
+		args[n] = NULL;
+		proc_result r = proc_call_args(program, args, NULL);
+		const int ok = r.status == e->status &&
+		               (e->out_holds == NULL || strstr(r.out, e->out_holds) != NULL) &&
+		               (e->err_holds == NULL || strstr(r.err, e->err_holds) != NULL);
+		if (!ok)
+			printf("# %s: status %d\n# stdout: %s\n# stderr: %s\n", e->name, r.status,
+			       r.out, r.err);
+		CHECK_ROW(ok, e->name);
+		proc_result_free(&r);
 	}
-	close(fd);
-	for (int waited = 0; waited < timeout_ms; waited += 20) {
-		char *text = slurp_path(d->stderr_path);
+}
+
+int
+proc_start(proc_daemon *d, const char *const argv[], const char *ready_text)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC), err;
+	d->stderr_path = temp_file("veil-test-daemon-XXXXXX", &err);
+	d->pid = proc_spawn_fds(argv[0], argv + 1, null, null, err);
+	close(null);
+	close(err);
+	const double deadline = clock_monotonic_seconds() + TEST_PATIENCE_SECONDS;
+	while (clock_monotonic_seconds() < deadline) {
+		char *text = proc_stderr(d);
 		const int ready = strstr(text, ready_text) != NULL;
 		free(text);
 		if (ready)
 			return 0;
 		if (!proc_alive(d))
 			return -1;
-		sleep_ms(20);
+		clock_sleep_seconds(0.02);
 	}
-	kill(d->pid, SIGKILL);
-	waitpid(d->pid, NULL, 0);
-	d->pid = 0;
+	proc_kill(d);
 	return -1;
 }
 
@@ -203,9 +331,9 @@ proc_alive(proc_daemon *d)
 	if (d->pid <= 0)
 		return 0;
 	int status;
-	pid_t r = waitpid(d->pid, &status, WNOHANG);
-	if (r == d->pid) {
-		d->pid = -status_code(status) - 1; /* remember it has exited */
+	if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+		/* Remember that it has exited, and how. */
+		d->pid = -(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status)) - 1;
 		return 0;
 	}
 	return 1;
@@ -219,18 +347,25 @@ proc_stop(proc_daemon *d)
 	if (d->pid < 0)
 		return -d->pid - 1;
 	kill(d->pid, SIGTERM);
-	int status;
-	while (waitpid(d->pid, &status, 0) < 0)
-		if (errno != EINTR)
-			die("waitpid");
+	const int status = proc_wait(d->pid);
 	d->pid = 0;
-	return status_code(status);
+	return status;
+}
+
+void
+proc_kill(proc_daemon *d)
+{
+	if (d->pid > 0) {
+		kill(d->pid, SIGKILL);
+		proc_wait(d->pid);
+	}
+	d->pid = 0;
 }
 
 char *
 proc_stderr(const proc_daemon *d)
 {
-	return slurp_path(d->stderr_path);
+	return text_of(d->stderr_path);
 }
 
 void
@@ -241,14 +376,6 @@ proc_release(proc_daemon *d)
 		free(d->stderr_path);
 		d->stderr_path = NULL;
 	}
-}
-
-void
-proc_write_file(const char *path, const char *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0)
-		die(path);
 }
 
 int

@@ -13,8 +13,8 @@
 
 #define NE 32
 
-static const uint8_t request_id[PROTO_REQUEST_ID_SIZE] = {1, 2, 3, 4, 5, 6, 7, 8,
-							  9, 10, 11, 12, 13, 14, 15, 16};
+static const uint8_t request_id[PROTO_REQUEST_ID_SIZE] = {1, 2,  3,  4,  5,  6,  7,  8,
+                                                          9, 10, 11, 12, 13, 14, 15, 16};
 
 static int
 msg_is_zero(const proto_msg *m)
@@ -32,7 +32,7 @@ encode_sample_lookup(buf *b, uint16_t count)
 		memset(elements + i * NE, (int)(0x10 + i), NE);
 	}
 	proto_encode_lookup(b, request_id, PROTO_SUITE_RISTRETTO255_SHA512, OPRF_MODE_VOPRF, 7, 12,
-			    count, prefixes, elements);
+	                    count, prefixes, elements);
 }
 
 static void
@@ -115,13 +115,13 @@ case_fields_out_of_range(void)
 {
 	/* Layout: type 0 | id 1..16 | suite 17 | mode 18 | key 19..22 |
 	 * bits 23 | count 24..25 | items. */
-	check_patched_lookup(0, 0x7e, VEIL_ERR_PARSE);	       /* unknown type */
-	check_patched_lookup(17, 9, VEIL_ERR_UNSUPPORTED);     /* unknown suite */
+	check_patched_lookup(0, 0x7e, VEIL_ERR_PARSE);     /* unknown type */
+	check_patched_lookup(17, 9, VEIL_ERR_UNSUPPORTED); /* unknown suite */
 	check_patched_lookup(18, OPRF_MODE_POPRF, VEIL_ERR_UNSUPPORTED);
-	check_patched_lookup(23, 33, VEIL_ERR_PARSE);	       /* prefix bits */
-	check_patched_lookup(25, 0, VEIL_ERR_PARSE);	       /* count 0 */
-	check_patched_lookup(25, 3, VEIL_ERR_PARSE);	       /* count past the data */
-	check_patched_lookup(24, 0xff, VEIL_ERR_LIMIT);	       /* count above the codec's cap */
+	check_patched_lookup(23, 33, VEIL_ERR_PARSE);   /* prefix bits */
+	check_patched_lookup(25, 0, VEIL_ERR_PARSE);    /* count 0 */
+	check_patched_lookup(25, 3, VEIL_ERR_PARSE);    /* count past the data */
+	check_patched_lookup(24, 0xff, VEIL_ERR_LIMIT); /* count above the codec's cap */
 	check_patched_lookup(23, 32, VEIL_OK);
 }
 
@@ -171,7 +171,7 @@ case_lookup_reply_sizes(void)
 	const uint16_t count = 2, slots = 8, entry_size = 8;
 	buf_init(&b);
 	proto_encode_lookup_reply_head(&b, request_id, PROTO_SUITE_RISTRETTO255_SHA512,
-				       OPRF_MODE_VOPRF, 1, count, slots, entry_size);
+	                               OPRF_MODE_VOPRF, 1, count, slots, entry_size);
 	for (size_t i = 0; i < count; i++) {
 		uint8_t item[NE + 8 * 8];
 		memset(item, (int)i, sizeof(item));
@@ -219,20 +219,14 @@ case_reader_consumes_nothing_on_failure(void)
 }
 
 static const test_case cases[] = {
-	{"lookup round trip", case_lookup_round_trip},
-	{"every truncation fails cleanly", case_every_truncation_fails_cleanly},
-	{"trailing byte fails", case_trailing_byte_fails},
-	{"fields out of range", case_fields_out_of_range},
-	{"info reply round trip and checks", case_info_reply_round_trip_and_checks},
-	{"lookup reply sizes", case_lookup_reply_sizes},
-	{"error round trip", case_error_round_trip},
-	{"reader consumes nothing on failure", case_reader_consumes_nothing_on_failure},
+        {"lookup round trip", case_lookup_round_trip},
+        {"every truncation fails cleanly", case_every_truncation_fails_cleanly},
+        {"trailing byte fails", case_trailing_byte_fails},
+        {"fields out of range", case_fields_out_of_range},
+        {"info reply round trip and checks", case_info_reply_round_trip_and_checks},
+        {"lookup reply sizes", case_lookup_reply_sizes},
+        {"error round trip", case_error_round_trip},
+        {"reader consumes nothing on failure", case_reader_consumes_nothing_on_failure},
 };
 
-int
-main(int argc, char **argv)
-{
-	if (veil_crypto_init() != VEIL_OK)
-		return 2;
-	return test_main(argc, argv, cases, TEST_COUNT(cases));
-}
+TEST_MAIN(cases)

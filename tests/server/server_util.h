@@ -1,89 +1,16 @@
 /*
- * Helpers shared by the server tests: temporary directories on the real
- * file system (removed afterwards) and the registry's logical contents,
- * read straight from LMDB, for before/after comparisons.
+ * The registry's logical contents, read straight from LMDB, for the
+ * server tests' before/after comparisons. (Temporary directories and
+ * files: tests/lib/proc.h.)
  */
 #ifndef VEIL_TESTS_SERVER_UTIL_H
 #define VEIL_TESTS_SERVER_UTIL_H
 
-#include <dirent.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <lmdb.h>
 
 #include "buf.h"
-
-/* A new directory under $TMPDIR or /tmp, malloc'd; aborts on failure. */
-static inline char *
-util_temp_dir(void)
-{
-	const char *base = getenv("TMPDIR");
-	if (base == NULL || base[0] == '\0')
-		base = "/tmp";
-	size_t need = strlen(base) + sizeof("/veil-test-XXXXXX");
-	char *dir = malloc(need);
-	if (dir == NULL)
-		abort();
-	snprintf(dir, need, "%s/veil-test-XXXXXX", base);
-	if (mkdtemp(dir) == NULL) {
-		perror("mkdtemp");
-		abort();
-	}
-	return dir;
-}
-
-/* dir/name, malloc'd; aborts on failure. */
-static inline char *
-util_join(const char *dir, const char *name)
-{
-	size_t need = strlen(dir) + strlen(name) + 2;
-	char *p = malloc(need);
-	if (p == NULL)
-		abort();
-	snprintf(p, need, "%s/%s", dir, name);
-	return p;
-}
-
-/* Removes path and everything below it. */
-static inline void
-util_remove_tree(const char *path)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return;
-	if (S_ISDIR(st.st_mode)) {
-		DIR *d = opendir(path);
-		if (d != NULL) {
-			struct dirent *e;
-			while ((e = readdir(d)) != NULL) {
-				if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-					continue;
-				char *child = util_join(path, e->d_name);
-				util_remove_tree(child);
-				free(child);
-			}
-			closedir(d);
-		}
-		rmdir(path);
-	} else {
-		unlink(path);
-	}
-}
-
-/* Writes len bytes to path (created 0600, truncated); aborts on failure. */
-static inline void
-util_write_file(const char *path, const char *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-	if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
-		perror(path);
-		abort();
-	}
-}
 
 /*
  * Appends every named database of the LMDB environment at path, with every

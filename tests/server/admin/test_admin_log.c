@@ -15,6 +15,7 @@
 #include "entry.h"
 #include "harness.h"
 #include "json.h"
+#include "log_digest.h"
 #include "oprf.h"
 #include "proc.h"
 #include "qlog.h"
@@ -64,12 +65,12 @@ prefix_of(size_t handle, unsigned p)
 	return entry_prefix(entry_bucket(handles[handle], strlen(handles[handle])), p);
 }
 
-static char *
+static const char *
 new_log(const qlog_config *c, int with_entries)
 {
 	char why[256];
 	qlog *log = NULL;
-	char *state = util_temp_dir();
+	const char *state = test_case_dir();
 	if (qlog_open(state, c, at(0, 0, 0), &log, why, sizeof(why)) != VEIL_OK) {
 		printf("# qlog_open: %s\n", why);
 		abort();
@@ -93,31 +94,11 @@ config_for_tests(qlog_config *c)
 	c->accounts = 2000000;
 }
 
-typedef struct result {
-	int status;
-	char *out, *err;
-} result;
-
 /* Runs veil-admin with args (NULL-terminated). */
-static result
+static proc_result
 admin_run(const char *const *args)
 {
-	const char *argv[16];
-	size_t n = 0;
-	result r;
-	argv[n++] = admin;
-	while (*args != NULL && n < 15)
-		argv[n++] = *args++;
-	argv[n] = NULL;
-	r.status = proc_run(argv, NULL, &r.out, &r.err);
-	return r;
-}
-
-static void
-result_free(result *r)
-{
-	free(r->out);
-	free(r->err);
+	return proc_call_args(admin, args, NULL);
 }
 
 /* Splits text into lines, each parsed as one JSON document; returns the count or -1. */
@@ -166,7 +147,7 @@ read_salts(const char *state, salts *out)
 	const char *args[] = {"log", "salts", "--state", state, NULL};
 	json_value *docs[MAX_LINES];
 	int rc = -1;
-	result r = admin_run(args);
+	proc_result r = admin_run(args);
 	memset(out, 0, sizeof(*out));
 	const int n = r.status == 0 ? parse_lines(r.out, docs) : -1;
 	if (n < 0 || n > MAX_SALTS)
@@ -186,7 +167,7 @@ out_docs:
 	free_docs(docs, n);
 out:
 	sodium_memzero(r.out, strlen(r.out));
-	result_free(&r);
+	proc_result_free(&r);
 	return rc;
 }
 
@@ -197,39 +178,6 @@ salt_of(const salts *s, uint32_t day)
 		if (s->day[i] == day)
 			return s->salt[i];
 	return NULL;
-}
-
-/* qlog.h's digests, recomputed. */
-static uint32_t
-leading(const uint8_t mac[32], unsigned t)
-{
-	const uint32_t v =
-	        (uint32_t)mac[0] << 24 | (uint32_t)mac[1] << 16 | (uint32_t)mac[2] << 8 | mac[3];
-	return t == 0 ? 0 : t == 32 ? v : v >> (32 - t);
-}
-
-static uint32_t
-requester_digest(const uint8_t salt[32], const uint8_t key[QLOG_KEY_SIZE], unsigned t)
-{
-	uint8_t msg[64], mac[32];
-	memcpy(msg, "veil-log-requester-v1", 21);
-	memcpy(msg + 21, key, QLOG_KEY_SIZE);
-	crypto_auth_hmacsha256(mac, msg, 21 + QLOG_KEY_SIZE, salt);
-	return leading(mac, t);
-}
-
-static uint32_t
-bucket_digest(const uint8_t salt[32], unsigned p, uint32_t prefix, unsigned t)
-{
-	uint8_t msg[32], mac[32];
-	memcpy(msg, "veil-log-bucket-v1", 18);
-	msg[18] = (uint8_t)p;
-	msg[19] = (uint8_t)(prefix >> 24);
-	msg[20] = (uint8_t)(prefix >> 16);
-	msg[21] = (uint8_t)(prefix >> 8);
-	msg[22] = (uint8_t)prefix;
-	crypto_auth_hmacsha256(mac, msg, 23, salt);
-	return leading(mac, t);
 }
 
 /* Does export line doc hold exactly recorded entry r (seq its rank in its day)? */
@@ -245,11 +193,12 @@ entry_matches(const json_value *doc, const recorded *r, uint64_t seq, const salt
 	         integer(doc, "seq") == (int64_t)seq && integer(doc, "hour") == r->hour &&
 	         integer(doc, "items") == (int64_t)r->items &&
 	         integer(doc, "status") == r->status &&
-	         integer(doc, "requester") == requester_digest(salt, client_keys[r->client], t_r);
+	         integer(doc, "requester") ==
+	                 log_digest_requester(salt, client_keys[r->client], t_r);
 	for (size_t k = 0; k < r->items; k++) {
 		int64_t got = -1;
 		json_integer(json_array_get(buckets, k), &got);
-		ok &= got == bucket_digest(salt, r->p, prefix_of(k, r->p), t_b);
+		ok &= got == log_digest_bucket(salt, r->p, prefix_of(k, r->p), t_b);
 	}
 	/* Seven members, and "t_b" only where the entry's width differs. */
 	const size_t members = t_b != 14 ? 8 : 7;
@@ -278,12 +227,12 @@ case_export_round_trip(void)
 	const char *fields[] = {"day", "seq", "hour", "requester", "items", "buckets", "status"};
 
 	config_for_tests(&c);
-	char *state = new_log(&c, 1);
+	const char *state = new_log(&c, 1);
 	REQUIRE(read_salts(state, &s) == 0);
 	CHECK(s.count == 2 && salt_of(&s, base_day) != NULL && salt_of(&s, base_day + 1) != NULL);
 
 	const char *args[] = {"log", "export", "--state", state, NULL};
-	result r = admin_run(args);
+	proc_result r = admin_run(args);
 	CHECK(r.status == 0 && r.err[0] == '\0');
 	const int n = parse_lines(r.out, docs);
 	REQUIRE(n == (int)ENTRY_COUNT + 1);
@@ -313,10 +262,8 @@ case_export_round_trip(void)
 		CHECK(ok);
 	}
 	free_docs(docs, n);
-	result_free(&r);
+	proc_result_free(&r);
 	sodium_memzero(&s, sizeof(s));
-	util_remove_tree(state);
-	free(state);
 }
 
 typedef struct window_case {
@@ -353,7 +300,7 @@ case_export_window(void)
 {
 	qlog_config c;
 	config_for_tests(&c);
-	char *state = new_log(&c, 1);
+	const char *state = new_log(&c, 1);
 	for (size_t i = 0; i < TEST_COUNT(window_cases); i++) {
 		const window_case *w = &window_cases[i];
 		const char *args[9] = {"log", "export", "--state", state};
@@ -371,7 +318,7 @@ case_export_window(void)
 			args[n++] = until;
 		}
 		args[n] = NULL;
-		result r = admin_run(args);
+		proc_result r = admin_run(args);
 		int ok = r.status == w->status;
 		if (w->status == 0) {
 			const int lines = parse_lines(r.out, docs);
@@ -383,25 +330,23 @@ case_export_window(void)
 		if (!ok)
 			printf("# %s: status %d: %s", w->name, r.status, r.err);
 		CHECK(ok);
-		result_free(&r);
+		proc_result_free(&r);
 	}
-	util_remove_tree(state);
-	free(state);
 }
 
 static size_t
 export_entries(const char *state)
 {
 	const char *args[] = {"log", "export", "--state", state, NULL};
-	result r = admin_run(args);
+	proc_result r = admin_run(args);
 	size_t lines = 0;
 	for (const char *p = r.out; *p != '\0'; p++)
 		lines += *p == '\n';
-	result_free(&r);
+	proc_result_free(&r);
 	return lines > 0 ? lines - 1 : 0;
 }
 
-static result
+static proc_result
 purge_at(const char *state, int64_t now)
 {
 	char text[32];
@@ -417,28 +362,28 @@ case_purge_now(void)
 	qlog_config c;
 	salts s;
 	config_for_tests(&c);
-	char *state = new_log(&c, 1);
+	const char *state = new_log(&c, 1);
 
-	result r = purge_at(state, at(1, 23, 59));
+	proc_result r = purge_at(state, at(1, 23, 59));
 	CHECK(r.status == 0 && strstr(r.out, "deleted 0 entries, erased 0 salt files") != NULL);
-	result_free(&r);
+	proc_result_free(&r);
 	CHECK(read_salts(state, &s) == 0 && s.count == 2);
 
 	r = purge_at(state, at(2, 0, 0));
 	CHECK(r.status == 0 && strstr(r.out, "erased 1 salt files") != NULL);
-	result_free(&r);
+	proc_result_free(&r);
 	CHECK(read_salts(state, &s) == 0 && s.count == 2 && salt_of(&s, base_day) == NULL &&
 	      salt_of(&s, base_day + 2) != NULL);
 	CHECK(export_entries(state) == ENTRY_COUNT);
 
 	r = purge_at(state, at(29, 12, 0));
 	CHECK(r.status == 0 && strstr(r.out, "deleted 0 entries") != NULL);
-	result_free(&r);
+	proc_result_free(&r);
 	CHECK(export_entries(state) == ENTRY_COUNT);
 
 	r = purge_at(state, at(30, 0, 0));
 	CHECK(r.status == 0 && strstr(r.out, "deleted 3 entries") != NULL);
-	result_free(&r);
+	proc_result_free(&r);
 	CHECK(export_entries(state) == 2);
 
 	/* A --now in the past moves nothing back. */
@@ -446,16 +391,14 @@ case_purge_now(void)
 	char day[16];
 	snprintf(day, sizeof(day), "day %u)", base_day + 30);
 	CHECK(r.status == 0 && strstr(r.out, day) != NULL);
-	result_free(&r);
+	proc_result_free(&r);
 	CHECK(read_salts(state, &s) == 0 && s.count == 2 && salt_of(&s, base_day + 30) != NULL);
 
 	r = purge_at(state, at(31, 0, 0));
 	CHECK(r.status == 0 && strstr(r.out, "deleted 2 entries") != NULL);
-	result_free(&r);
+	proc_result_free(&r);
 	CHECK(export_entries(state) == 0);
 	sodium_memzero(&s, sizeof(s));
-	util_remove_tree(state);
-	free(state);
 }
 
 /* Figures without secrets: drops, days, salts by day only. */
@@ -470,7 +413,7 @@ case_stats(void)
 
 	config_for_tests(&c);
 	c.queue_capacity = 2;
-	char *state = util_temp_dir();
+	const char *state = test_case_dir();
 	REQUIRE(qlog_open(state, &c, at(0, 9, 0), &log, why, sizeof(why)) == VEIL_OK);
 	qlog_pause_writer(log, 1);
 	for (unsigned i = 0; i < 7; i++)
@@ -479,7 +422,7 @@ case_stats(void)
 	qlog_close(log);
 
 	const char *args[] = {"log", "stats", "--state", state, NULL};
-	result r = admin_run(args);
+	proc_result r = admin_run(args);
 	CHECK(r.status == 0);
 	CHECK(strstr(r.out, "entries          2\n") != NULL);
 	CHECK(strstr(r.out, "dropped          5\n") != NULL);
@@ -495,63 +438,35 @@ case_stats(void)
 	CHECK(strstr(r.out, hex) == NULL && strstr(r.err, hex) == NULL);
 	sodium_memzero(hex, sizeof(hex));
 	sodium_memzero(&s, sizeof(s));
-	result_free(&r);
-	util_remove_tree(state);
-	free(state);
+	proc_result_free(&r);
 }
 
-typedef struct error_case {
-	const char *name;
-	const char *args[8]; /* "STATE": the empty state directory */
-	int status;
-	const char *err_holds;
-} error_case;
-
-static const error_case error_cases[] = {
-        {"export_without_log", {"log", "export", "--state", "STATE"}, 1, "no query log"},
-        {"stats_without_log", {"log", "stats", "--state", "STATE"}, 1, "no query log"},
-        {"salts_without_log", {"log", "salts", "--state", "STATE"}, 1, "no query log"},
-        {"purge_without_log", {"log", "purge", "--state", "STATE"}, 1, "no query log"},
-        {"purge_bad_now", {"log", "purge", "--state", "STATE", "--now", "soon"}, 2, "--now"},
-        {"purge_negative_now", {"log", "purge", "--state", "STATE", "--now", "-5"}, 2, "--now"},
-        {"no_state", {"log", "export"}, 2, "--state DIR is required"},
-        {"log_alone", {"log"}, 2, "unknown command"},
-        {"unknown_log_command", {"log", "shred", "--state", "STATE"}, 2, "unknown command"},
+/* "DIR": an empty state directory, with no log. */
+static const proc_expect error_cases[] = {
+        {"export_without_log", {"log", "export", "--state", "DIR"}, 1, NULL, "no query log"},
+        {"stats_without_log", {"log", "stats", "--state", "DIR"}, 1, NULL, "no query log"},
+        {"salts_without_log", {"log", "salts", "--state", "DIR"}, 1, NULL, "no query log"},
+        {"purge_without_log", {"log", "purge", "--state", "DIR"}, 1, NULL, "no query log"},
+        {"purge_bad_now", {"log", "purge", "--state", "DIR", "--now", "soon"}, 2, NULL, "--now"},
+        {"purge_negative_now", {"log", "purge", "--state", "DIR", "--now", "-5"}, 2, NULL, "--now"},
+        {"no_state", {"log", "export"}, 2, NULL, "--state DIR is required"},
+        {"log_alone", {"log"}, 2, NULL, "unknown command"},
+        {"unknown_log_command", {"log", "shred", "--state", "DIR"}, 2, NULL, "unknown command"},
         {"option_of_another_command",
-         {"log", "stats", "--state", "STATE", "--now", "1"},
+         {"log", "stats", "--state", "DIR", "--now", "1"},
          2,
+         NULL,
          "unknown option"},
+        /* Help for a two-word command, both ways. */
+        {"help_log_salts", {"help", "log", "salts"}, 0, "as sensitive as the salts", NULL},
+        {"log_export_help", {"log", "export", "--help"}, 0, "usage: veil-admin log export", NULL},
 };
 
 static void
 case_errors(void)
 {
-	char *state = util_temp_dir();
-	for (size_t i = 0; i < TEST_COUNT(error_cases); i++) {
-		const error_case *e = &error_cases[i];
-		const char *args[8];
-		size_t n = 0;
-		for (; e->args[n] != NULL; n++)
-			args[n] = strcmp(e->args[n], "STATE") == 0 ? state : e->args[n];
-		args[n] = NULL;
-		result r = admin_run(args);
-		const int ok = r.status == e->status && strstr(r.err, e->err_holds) != NULL;
-		if (!ok)
-			printf("# %s: status %d: %s", e->name, r.status, r.err);
-		CHECK(ok);
-		result_free(&r);
-	}
-	/* Help for a two-word command, both ways. */
-	const char *help1[] = {"help", "log", "salts", NULL};
-	const char *help2[] = {"log", "export", "--help", NULL};
-	result r = admin_run(help1);
-	CHECK(r.status == 0 && strstr(r.out, "as sensitive as the salts") != NULL);
-	result_free(&r);
-	r = admin_run(help2);
-	CHECK(r.status == 0 && strstr(r.out, "usage: veil-admin log export") != NULL);
-	result_free(&r);
-	util_remove_tree(state);
-	free(state);
+	const char *state = test_case_dir();
+	proc_check_runs(admin, error_cases, TEST_COUNT(error_cases), state);
 }
 
 static const test_case cases[] = {
@@ -562,18 +477,13 @@ static const test_case cases[] = {
         {"errors", case_errors},
 };
 
-int
-main(int argc, char **argv)
+static void
+setup(void)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: %s VEIL_ADMIN\n", argv[0]);
-		return 2;
-	}
-	admin = argv[1];
-	if (veil_crypto_init() != VEIL_OK)
-		return 1;
+	admin = test_argv[0];
 	base_day = (uint32_t)(time(NULL) / DAY) + 1;
 	for (size_t i = 0; i < 3; i++)
 		randombytes_buf(client_keys[i], QLOG_KEY_SIZE);
-	return test_main(argc, argv, cases, TEST_COUNT(cases));
 }
+
+TEST_MAIN_WITH(cases, .usage = "VEIL-ADMIN", .arguments = 1, .setup = setup)

@@ -2,10 +2,10 @@
  * The exposure analysis (server/exposure/exposure.h) and `veil-admin
  * exposure analyze`.
  *
- * Library cases: the digests against qlog.h's definition spelled out
- * byte by byte; the readers (refusals name the line); the counting
- * against brute force on a synthetic log, one prefix length and several;
- * the baseline log; the chart.
+ * Library cases: the digests against qlog.h's definition (recomputed by
+ * tests/lib/log_digest.h); the readers (refusals name the line); the
+ * counting against brute force on a synthetic log, one prefix length and
+ * several; the baseline log; the chart.
  *
  * Program case (arguments: veil-admin veild): the digests of a real
  * qlog.c log, exported by `veil-admin log`, match. The simulation that
@@ -26,11 +26,12 @@
 #include "exposure.h"
 #include "harness.h"
 #include "json.h"
+#include "log_digest.h"
 #include "oprf.h"
 #include "proc.h"
 #include "qlog.h"
 
-static const char *admin_path, *veild_path;
+static const char *admin_path;
 
 static void
 fill(uint8_t *b, size_t n, uint8_t seed)
@@ -42,36 +43,15 @@ fill(uint8_t *b, size_t n, uint8_t seed)
 /* ------------------------------------------------------------------ */
 /* Digests */
 
-static uint32_t
-reference_lead(const uint8_t salt[32], const uint8_t *msg, size_t len)
-{
-	uint8_t mac[32];
-	crypto_auth_hmacsha256_state st;
-	crypto_auth_hmacsha256_init(&st, salt, 32);
-	crypto_auth_hmacsha256_update(&st, msg, len);
-	crypto_auth_hmacsha256_final(&st, mac);
-	return (uint32_t)mac[0] << 24 | (uint32_t)mac[1] << 16 | (uint32_t)mac[2] << 8 | mac[3];
-}
-
 static void
 case_digests(void)
 {
-	uint8_t salt[32], key[32], msg[64];
+	uint8_t salt[32], key[32];
 	fill(salt, sizeof(salt), 1);
 	fill(key, sizeof(key), 2);
-
-	memcpy(msg, "veil-log-requester-v1", 21);
-	memcpy(msg + 21, key, 32);
-	CHECK(exposure_requester_lead(salt, key) == reference_lead(salt, msg, 53));
-
-	/* p as one byte, the prefix in place, big-endian. */
-	memcpy(msg, "veil-log-bucket-v1", 18);
-	msg[18] = 12;
-	msg[19] = 0xab;
-	msg[20] = 0xc0;
-	msg[21] = 0;
-	msg[22] = 0;
-	CHECK(exposure_bucket_lead(salt, 12, 0xabc00000u) == reference_lead(salt, msg, 23));
+	CHECK(exposure_requester_lead(salt, key) == log_digest_requester(salt, key, 32));
+	CHECK(exposure_bucket_lead(salt, 12, 0xabc00000u) ==
+	      log_digest_bucket(salt, 12, 0xabc00000u, 32));
 
 	CHECK(exposure_truncate(0xdeadbeefu, 0) == 0);
 	CHECK(exposure_truncate(0xdeadbeefu, 4) == 0xd);
@@ -385,8 +365,7 @@ case_baseline(void)
 		fill(keys + 32 * i, 32, (uint8_t)(40 + i));
 	buf b;
 	buf_init(&b);
-	exposure_baseline_append(&b, 1700000000.25, keys, 0x64400000u,
-	                         "tel:+14155550100");
+	exposure_baseline_append(&b, 1700000000.25, keys, 0x64400000u, "tel:+14155550100");
 	exposure_baseline_append(&b, 1700000001.5, keys + 32, 0x64400001u,
 	                         "mailto:ann@example.org");
 	exposure_baseline *base = NULL;
@@ -445,22 +424,11 @@ case_chart(void)
 /* ------------------------------------------------------------------ */
 /* The programs */
 
-static char *
-run(const char *const argv[], int *status)
-{
-	char *out = NULL, *err = NULL;
-	*status = proc_run(argv, NULL, &out, &err);
-	if (*status != 0 && *status != 2)
-		fprintf(stderr, "# %s %s: exit %d: %s\n", argv[1], argv[2], *status, err);
-	free(err);
-	return out;
-}
-
 /* qlog.c's digests, exported by veil-admin, are those exposure.c computes. */
 static void
 case_real_log(void)
 {
-	char *dir = proc_temp_dir("exposure-qlog");
+	const char *dir = test_case_dir();
 	qlog_config cfg;
 	qlog_config_defaults(&cfg);
 	cfg.accounts = 100;
@@ -482,13 +450,11 @@ case_real_log(void)
 	}
 	qlog_close(log);
 
-	int status;
-	const char *const export_argv[] = {admin_path, "log", "export", "--state", dir, NULL};
-	const char *const salts_argv[] = {admin_path, "log", "salts", "--state", dir, NULL};
-	char *export_text = run(export_argv, &status);
-	CHECK(status == 0);
-	char *salts_text = run(salts_argv, &status);
-	CHECK(status == 0);
+	proc_result exported = proc_call(admin_path, "log", "export", "--state", dir, NULL);
+	proc_result salted = proc_call(admin_path, "log", "salts", "--state", dir, NULL);
+	CHECK(exported.status == 0);
+	CHECK(salted.status == 0);
+	const char *export_text = exported.out, *salts_text = salted.out;
 	exposure_log *parsed = NULL;
 	exposure_salts *salts = NULL;
 	CHECK(exposure_log_parse(export_text, strlen(export_text), &parsed, why, sizeof(why)) ==
@@ -507,10 +473,8 @@ case_real_log(void)
 	}
 	exposure_log_free(parsed);
 	exposure_salts_free(salts);
-	free(export_text);
-	free(salts_text);
-	proc_remove_tree(dir);
-	free(dir);
+	proc_result_free(&exported);
+	proc_result_free(&salted);
 }
 
 static const test_case cases[] = {
@@ -523,16 +487,10 @@ static const test_case cases[] = {
         {"digests of a real qlog.c log", case_real_log},
 };
 
-int
-main(int argc, char **argv)
+static void
+setup(void)
 {
-	if (argc < 3) {
-		fprintf(stderr, "usage: %s VEIL-ADMIN VEILD\n", argv[0]);
-		return 2;
-	}
-	admin_path = argv[1];
-	veild_path = argv[2];
-	if (veil_crypto_init() != VEIL_OK)
-		return 1;
-	return test_main(argc, argv, cases, TEST_COUNT(cases));
+	admin_path = test_argv[0];
 }
+
+TEST_MAIN_WITH(cases, .usage = "VEIL-ADMIN VEILD", .arguments = 2, .setup = setup)

@@ -2,7 +2,12 @@
  * Client enrolment and quotas (server/store/clients.h) on real LMDB files in
  * temporary directories, time passed in as `now`; and the real
  * veil-admin binary (path in argv[1]) for `client add|remove|list`.
+ *
+ * Most cases are ledgers: a table of steps (enrol, charge, remove,
+ * reopen) on one fresh store, each with the answer it must get, down to
+ * the exact retry_after.
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +20,6 @@
 #include "harness.h"
 #include "oprf.h"
 #include "proc.h"
-#include "server_util.h"
 
 #define T0  1760000000 /* a fixed "now": 2025-10-09 */
 #define DAY 86400
@@ -50,14 +54,195 @@ enrol(clients *c, const uint8_t *key, uint32_t quota, int64_t now)
 		abort();
 }
 
-/* Seconds until n tokens return at refill r a day: ceil(n * 86400 / r). */
-static uint32_t
-seconds_for(uint64_t n, uint32_t r)
+/* ------------------------------------------------------------------ */
+/* Ledgers */
+
+typedef enum step_kind {
+	ENROL,             /* n: the quota override (0: none); want: FRESH or AGAIN */
+	CHARGE,            /* n items; want: a clients_status, with retry_after */
+	REMOVE,            /* want: a veil_err */
+	REOPEN,            /* close, and open again with the ledger's configuration; want VEIL_OK */
+	REQUIRE_ENROLMENT, /* reopen with enrolment required; want VEIL_OK */
+} step_kind;
+
+typedef enum who { KEY_A, KEY_B, KEY_C, NOBODY } who;
+
+/* What ENROL says the key was before. */
+enum { FRESH, AGAIN };
+
+typedef struct step {
+	const char *ledger; /* the case it belongs to */
+	step_kind kind;
+	who key;
+	uint32_t n;
+	uint32_t day, second; /* now: T0 + day days + second seconds */
+	int want;
+	uint32_t retry; /* CHARGE: retry_after; ceil(tokens short * 86400 / refill) */
+} step;
+
+/* retry_after for a charge that can never be served, as the ledger spells it. */
+_Static_assert(CLIENTS_RETRY_NEVER == 4294967295, "CLIENTS_RETRY_NEVER");
+
+/*
+ * Defaults: a bucket of 6,000 refilled by 1,500 a day; one token short
+ * waits 58 s. An override N: a bucket of 4 N refilled by N a day.
+ */
+static const step ledger[] = {
+        {"unenrolled refused", CHARGE, KEY_A, 1, 0, 0, CLIENTS_UNAUTHORIZED, 0},
+        {"unenrolled refused", CHARGE, KEY_A, 0, 0, 0, CLIENTS_UNAUTHORIZED, 0},
+        {"unenrolled refused", REMOVE, KEY_A, 0, 0, 0, VEIL_ERR_NOT_FOUND, 0},
+
+        {"enrolled accepted", ENROL, KEY_A, 0, 0, 0, FRESH, 0},
+        {"enrolled accepted", CHARGE, KEY_A, 100, 0, 0, CLIENTS_OK, 0},
+        {"enrolled accepted", CHARGE, KEY_A, 0, 0, 0, CLIENTS_OK, 0},
+        {"enrolled accepted", CHARGE, KEY_B, 1, 0, 0, CLIENTS_UNAUTHORIZED, 0},
+        /* Enrolling again keeps the tokens. */
+        {"enrolled accepted", ENROL, KEY_A, 0, 0, 0, AGAIN, 0},
+        {"enrolled accepted", CHARGE, KEY_A, 5900, 0, 0, CLIENTS_OK, 0},
+        {"enrolled accepted", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 58},
+
+        {"removed refused", ENROL, KEY_A, 0, 0, 0, FRESH, 0},
+        {"removed refused", CHARGE, KEY_A, 10, 0, 0, CLIENTS_OK, 0},
+        {"removed refused", REMOVE, KEY_A, 0, 0, 0, VEIL_OK, 0},
+        {"removed refused", CHARGE, KEY_A, 10, 0, 0, CLIENTS_UNAUTHORIZED, 0},
+        {"removed refused", REMOVE, KEY_A, 0, 0, 0, VEIL_ERR_NOT_FOUND, 0},
+        /* Enrolled again, the bucket is as it was: removal refills nothing. */
+        {"removed refused", ENROL, KEY_A, 0, 0, 0, FRESH, 0},
+        {"removed refused", CHARGE, KEY_A, 5990, 0, 0, CLIENTS_OK, 0},
+        {"removed refused", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 58},
+
+        {"quota exhaustion", ENROL, KEY_A, 0, 0, 0, FRESH, 0},
+        {"quota exhaustion", CHARGE, KEY_A, 4000, 0, 0, CLIENTS_OK, 0},
+        /* 2,000 left: 2,001 is refused whole, and takes nothing. */
+        {"quota exhaustion", CHARGE, KEY_A, 2001, 0, 0, CLIENTS_RATE_LIMITED, 58},
+        {"quota exhaustion", CHARGE, KEY_A, 2010, 0, 0, CLIENTS_RATE_LIMITED, 576},
+        {"quota exhaustion", CHARGE, KEY_A, 2000, 0, 0, CLIENTS_OK, 0},
+        {"quota exhaustion", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 58},
+        /* Waiting retry_after is enough, and one second less is not. */
+        {"quota exhaustion", CHARGE, KEY_A, 100, 0, 0, CLIENTS_RATE_LIMITED, 5760},
+        {"quota exhaustion", CHARGE, KEY_A, 100, 0, 5759, CLIENTS_RATE_LIMITED, 1},
+        {"quota exhaustion", CHARGE, KEY_A, 100, 0, 5760, CLIENTS_OK, 0},
+        /* More than the bucket holds can never be served. */
+        {"quota exhaustion", CHARGE, KEY_A, 6001, 100, 0, CLIENTS_RATE_LIMITED, 4294967295},
+
+        {"refill over time", ENROL, KEY_A, 0, 0, 0, FRESH, 0},
+        {"refill over time", CHARGE, KEY_A, 6000, 0, 0, CLIENTS_OK, 0},
+        /* A day later: 1,500 back, not one more. */
+        {"refill over time", CHARGE, KEY_A, 1501, 1, 0, CLIENTS_RATE_LIMITED, 58},
+        {"refill over time", CHARGE, KEY_A, 1500, 1, 0, CLIENTS_OK, 0},
+        /* Half a day: 750. */
+        {"refill over time", CHARGE, KEY_A, 750, 1, 43200, CLIENTS_OK, 0},
+        {"refill over time", CHARGE, KEY_A, 1, 1, 43200, CLIENTS_RATE_LIMITED, 58},
+        /* Ten days: the bucket is full, never more. */
+        {"refill over time", CHARGE, KEY_A, 6000, 12, 0, CLIENTS_OK, 0},
+        {"refill over time", CHARGE, KEY_A, 1, 12, 0, CLIENTS_RATE_LIMITED, 58},
+        /* A clock that steps back refills nothing, and does not break the bucket. */
+        {"refill over time", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 58},
+        {"refill over time", CHARGE, KEY_A, 1500, 13, 0, CLIENTS_OK, 0},
+
+        {"restart keeps charges", ENROL, KEY_A, 0, 0, 0, FRESH, 0},
+        {"restart keeps charges", ENROL, KEY_B, 0, 0, 0, FRESH, 0},
+        {"restart keeps charges", CHARGE, KEY_A, 5999, 0, 0, CLIENTS_OK, 0},
+        {"restart keeps charges", CHARGE, KEY_A, 100, 0, 0, CLIENTS_RATE_LIMITED, 5703},
+        {"restart keeps charges", REOPEN, NOBODY, 0, 0, 0, VEIL_OK, 0},
+        {"restart keeps charges", CHARGE, KEY_A, 100, 0, 0, CLIENTS_RATE_LIMITED, 5703},
+        {"restart keeps charges", CHARGE, KEY_A, 1, 0, 0, CLIENTS_OK, 0},
+        {"restart keeps charges", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 58},
+        {"restart keeps charges", CHARGE, KEY_B, 6000, 0, 0, CLIENTS_OK, 0},
+
+        {"other client unaffected", ENROL, KEY_A, 0, 0, 0, FRESH, 0},
+        {"other client unaffected", ENROL, KEY_B, 0, 0, 0, FRESH, 0},
+        {"other client unaffected", CHARGE, KEY_A, 6000, 0, 0, CLIENTS_OK, 0},
+        {"other client unaffected", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 58},
+        {"other client unaffected", CHARGE, KEY_B, 6000, 0, 0, CLIENTS_OK, 0},
+        {"other client unaffected", CHARGE, KEY_C, 1, 0, 0, CLIENTS_UNAUTHORIZED, 0},
+
+        /* 100 a day, a bucket of 400; 15,000 a day, a bucket of 60,000. */
+        {"quota override", ENROL, KEY_A, 100, 0, 0, FRESH, 0},
+        {"quota override", ENROL, KEY_B, 15000, 0, 0, FRESH, 0},
+        {"quota override", CHARGE, KEY_A, 401, 0, 0, CLIENTS_RATE_LIMITED, 4294967295},
+        {"quota override", CHARGE, KEY_A, 400, 0, 0, CLIENTS_OK, 0},
+        {"quota override", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 864},
+        {"quota override", CHARGE, KEY_A, 100, 1, 0, CLIENTS_OK, 0},
+        {"quota override", CHARGE, KEY_B, 60000, 0, 0, CLIENTS_OK, 0},
+        {"quota override", CHARGE, KEY_B, 15000, 1, 0, CLIENTS_OK, 0},
+
+        /* Open, a bucket of 50 refilled by 10 a day (see ledger_open). */
+        {"open enrolment", CHARGE, KEY_C, 30, 0, 0, CLIENTS_OK, 0},
+        {"open enrolment", CHARGE, KEY_C, 21, 0, 0, CLIENTS_RATE_LIMITED, 8640},
+        {"open enrolment", CHARGE, KEY_C, 20, 0, 0, CLIENTS_OK, 0},
+        {"open enrolment", CHARGE, KEY_B, 50, 0, 0, CLIENTS_OK, 0}, /* its own bucket */
+        /* Tracked across a restart; and refused once enrolment is required. */
+        {"open enrolment", REOPEN, NOBODY, 0, 0, 0, VEIL_OK, 0},
+        {"open enrolment", CHARGE, KEY_C, 1, 0, 0, CLIENTS_RATE_LIMITED, 8640},
+        {"open enrolment", REQUIRE_ENROLMENT, NOBODY, 0, 0, 0, VEIL_OK, 0},
+        {"open enrolment", CHARGE, KEY_C, 1, 1, 0, CLIENTS_UNAUTHORIZED, 0},
+};
+
+/* The ledger that does not run with the default configuration. */
+static const char ledger_open[] = "open enrolment";
+
+static const uint8_t *
+key_of(who w)
 {
-	return (uint32_t)((n * DAY + r - 1) / r);
+	const uint8_t *const keys[] = {key_a, key_b, key_c};
+	return keys[w];
+}
+
+/* Does one step; returns whether it got what the step says. */
+static int
+take_step(const step *s, clients **c, const char *dir, int *required)
+{
+	const int64_t now = T0 + (int64_t)s->day * DAY + s->second;
+	const int open = strcmp(s->ledger, ledger_open) == 0;
+	uint32_t retry = 99;
+	int was = -1;
+	switch (s->kind) {
+	case ENROL:
+		return clients_enrol(*c, key_of(s->key), s->n, now, &was) == VEIL_OK &&
+		       was == s->want;
+	case CHARGE: {
+		const int got = (int)clients_charge(*c, key_of(s->key), s->n, now, &retry);
+		if (got != s->want || retry != s->retry)
+			printf("# %u items at day %u + %u s: status %d, retry_after %u\n", s->n,
+			       s->day, s->second, got, retry);
+		return got == s->want && retry == s->retry;
+	}
+	case REMOVE:
+		return (int)clients_remove(*c, key_of(s->key)) == s->want;
+	case REOPEN:
+	case REQUIRE_ENROLMENT:
+		*required |= s->kind == REQUIRE_ENROLMENT;
+		clients_close(*c);
+		*c = open ? open_with(dir, *required, 50, 10) : open_default(dir);
+		return s->want == VEIL_OK;
+	}
+	return 0;
+}
+
+/* Runs the steps of the ledger named after the case, on a fresh store. */
+static void
+run_ledger(void)
+{
+	const char *dir = test_case_dir();
+	int required = strcmp(test_case_name, ledger_open) != 0;
+	clients *c = required ? open_default(dir) : open_with(dir, 0, 50, 10);
+	size_t steps = 0;
+	for (size_t i = 0; i < TEST_COUNT(ledger); i++) {
+		if (strcmp(ledger[i].ledger, test_case_name) != 0)
+			continue;
+		const int ok = take_step(&ledger[i], &c, dir, &required);
+		if (!ok)
+			printf("# step %zu of the ledger went otherwise\n", steps + 1);
+		CHECK(ok);
+		steps++;
+	}
+	CHECK(steps > 0);
+	clients_close(c);
 }
 
 /* ------------------------------------------------------------------ */
+/* Other cases */
 
 static void
 case_defaults(void)
@@ -75,68 +260,19 @@ case_defaults(void)
 	CHECK(8000000.0 / c.refill_per_day / 365.0 > 10.0);
 }
 
+/* veild's configuration is recorded for veil-admin, which opens without one. */
 static void
-case_unenrolled_refused(void)
+case_config_recorded(void)
 {
-	char *dir = util_temp_dir();
+	const char *dir = test_case_dir();
 	clients *c = open_default(dir);
-	uint32_t retry = 99;
-	CHECK(clients_charge(c, key_a, 1, T0, &retry) == CLIENTS_UNAUTHORIZED);
-	CHECK(retry == 0);
-	CHECK(clients_charge(c, key_a, 0, T0, &retry) == CLIENTS_UNAUTHORIZED);
-	CHECK(clients_remove(c, key_a) == VEIL_ERR_NOT_FOUND);
 	clients_close(c);
 	clients *admin_view = NULL;
 	REQUIRE(clients_open(dir, NULL, &admin_view) == VEIL_OK);
 	clients_config config;
 	clients_config_get(admin_view, &config);
-	CHECK(config.enrolment_required == 1 && config.capacity == 6000); /* recorded by veild */
+	CHECK(config.enrolment_required == 1 && config.capacity == 6000);
 	clients_close(admin_view);
-	util_remove_tree(dir);
-	free(dir);
-}
-
-static void
-case_enrolled_accepted(void)
-{
-	char *dir = util_temp_dir();
-	clients *c = open_default(dir);
-	uint32_t retry = 99;
-	int was = -1;
-	REQUIRE(clients_enrol(c, key_a, 0, T0, &was) == VEIL_OK);
-	CHECK(was == 0);
-	CHECK(clients_charge(c, key_a, 100, T0, &retry) == CLIENTS_OK);
-	CHECK(retry == 0);
-	CHECK(clients_charge(c, key_a, 0, T0, &retry) == CLIENTS_OK);
-	CHECK(clients_charge(c, key_b, 1, T0, &retry) == CLIENTS_UNAUTHORIZED);
-	/* Enrolling again keeps the tokens. */
-	REQUIRE(clients_enrol(c, key_a, 0, T0, &was) == VEIL_OK);
-	CHECK(was == 1);
-	CHECK(clients_charge(c, key_a, 5900, T0, &retry) == CLIENTS_OK);
-	CHECK(clients_charge(c, key_a, 1, T0, &retry) == CLIENTS_RATE_LIMITED);
-	clients_close(c);
-	util_remove_tree(dir);
-	free(dir);
-}
-
-static void
-case_removed_refused(void)
-{
-	char *dir = util_temp_dir();
-	clients *c = open_default(dir);
-	uint32_t retry = 0;
-	enrol(c, key_a, 0, T0);
-	CHECK(clients_charge(c, key_a, 10, T0, &retry) == CLIENTS_OK);
-	CHECK(clients_remove(c, key_a) == VEIL_OK);
-	CHECK(clients_charge(c, key_a, 10, T0, &retry) == CLIENTS_UNAUTHORIZED);
-	CHECK(clients_remove(c, key_a) == VEIL_ERR_NOT_FOUND);
-	/* Enrolled again, the bucket is as it was: removal refills nothing. */
-	enrol(c, key_a, 0, T0);
-	CHECK(clients_charge(c, key_a, 5990, T0, &retry) == CLIENTS_OK);
-	CHECK(clients_charge(c, key_a, 1, T0, &retry) == CLIENTS_RATE_LIMITED);
-	clients_close(c);
-	util_remove_tree(dir);
-	free(dir);
 }
 
 /* A second handle (another process's view, like veil-admin's) removes: the first sees it next call.
@@ -144,7 +280,7 @@ case_removed_refused(void)
 static void
 case_removed_by_another_handle(void)
 {
-	char *dir = util_temp_dir();
+	const char *dir = test_case_dir();
 	clients *server = open_default(dir);
 	clients *other = NULL;
 	uint32_t retry = 0;
@@ -155,133 +291,13 @@ case_removed_by_another_handle(void)
 	CHECK(clients_charge(server, key_a, 1, T0, &retry) == CLIENTS_UNAUTHORIZED);
 	clients_close(other);
 	clients_close(server);
-	util_remove_tree(dir);
-	free(dir);
-}
-
-static void
-case_quota_exhaustion(void)
-{
-	char *dir = util_temp_dir();
-	clients *c = open_default(dir);
-	uint32_t retry = 0;
-	enrol(c, key_a, 0, T0);
-	CHECK(clients_charge(c, key_a, 4000, T0, &retry) == CLIENTS_OK);
-	/* 2,000 left: 2,001 is refused whole, and takes nothing. */
-	CHECK(clients_charge(c, key_a, 2001, T0, &retry) == CLIENTS_RATE_LIMITED);
-	CHECK(retry == seconds_for(1, 1500)); /* one token short: 58 s */
-	CHECK(clients_charge(c, key_a, 2010, T0, &retry) == CLIENTS_RATE_LIMITED);
-	CHECK(retry == seconds_for(10, 1500)); /* 576 s */
-	CHECK(clients_charge(c, key_a, 2000, T0, &retry) == CLIENTS_OK);
-	CHECK(retry == 0);
-	CHECK(clients_charge(c, key_a, 1, T0, &retry) == CLIENTS_RATE_LIMITED);
-	CHECK(retry == 58);
-	/* Waiting retry_after is enough, and one second less is not. */
-	CHECK(clients_charge(c, key_a, 100, T0, &retry) == CLIENTS_RATE_LIMITED);
-	const uint32_t wait = retry;
-	CHECK(wait == seconds_for(100, 1500));
-	CHECK(clients_charge(c, key_a, 100, T0 + wait - 1, &retry) == CLIENTS_RATE_LIMITED);
-	CHECK(retry == 1);
-	CHECK(clients_charge(c, key_a, 100, T0 + wait, &retry) == CLIENTS_OK);
-	/* More than the bucket holds can never be served. */
-	CHECK(clients_charge(c, key_a, 6001, T0 + 100 * DAY, &retry) == CLIENTS_RATE_LIMITED);
-	CHECK(retry == CLIENTS_RETRY_NEVER);
-	clients_close(c);
-	util_remove_tree(dir);
-	free(dir);
-}
-
-static void
-case_refill_over_time(void)
-{
-	char *dir = util_temp_dir();
-	clients *c = open_default(dir);
-	uint32_t retry = 0;
-	enrol(c, key_a, 0, T0);
-	CHECK(clients_charge(c, key_a, 6000, T0, &retry) == CLIENTS_OK);
-	/* A day later: 1,500 back, not one more. */
-	CHECK(clients_charge(c, key_a, 1501, T0 + DAY, &retry) == CLIENTS_RATE_LIMITED);
-	CHECK(retry == 58);
-	CHECK(clients_charge(c, key_a, 1500, T0 + DAY, &retry) == CLIENTS_OK);
-	/* Half a day: 750. */
-	CHECK(clients_charge(c, key_a, 750, T0 + DAY + DAY / 2, &retry) == CLIENTS_OK);
-	CHECK(clients_charge(c, key_a, 1, T0 + DAY + DAY / 2, &retry) == CLIENTS_RATE_LIMITED);
-	/* Ten days: the bucket is full, never more. */
-	CHECK(clients_charge(c, key_a, 6000, T0 + 12 * DAY, &retry) == CLIENTS_OK);
-	CHECK(clients_charge(c, key_a, 1, T0 + 12 * DAY, &retry) == CLIENTS_RATE_LIMITED);
-	/* A clock that steps back refills nothing, and does not break the bucket. */
-	CHECK(clients_charge(c, key_a, 1, T0, &retry) == CLIENTS_RATE_LIMITED);
-	CHECK(clients_charge(c, key_a, 1500, T0 + 13 * DAY, &retry) == CLIENTS_OK);
-	clients_close(c);
-	util_remove_tree(dir);
-	free(dir);
-}
-
-static void
-case_restart_keeps_charges(void)
-{
-	char *dir = util_temp_dir();
-	clients *c = open_default(dir);
-	uint32_t retry = 0, before = 0;
-	enrol(c, key_a, 0, T0);
-	enrol(c, key_b, 0, T0);
-	CHECK(clients_charge(c, key_a, 5999, T0, &retry) == CLIENTS_OK);
-	CHECK(clients_charge(c, key_a, 100, T0, &before) == CLIENTS_RATE_LIMITED);
-	clients_close(c);
-	c = open_default(dir);
-	CHECK(clients_charge(c, key_a, 100, T0, &retry) == CLIENTS_RATE_LIMITED);
-	CHECK(retry == before);
-	CHECK(clients_charge(c, key_a, 1, T0, &retry) == CLIENTS_OK);
-	CHECK(clients_charge(c, key_a, 1, T0, &retry) == CLIENTS_RATE_LIMITED);
-	CHECK(clients_charge(c, key_b, 6000, T0, &retry) == CLIENTS_OK);
-	clients_close(c);
-	util_remove_tree(dir);
-	free(dir);
-}
-
-static void
-case_other_client_unaffected(void)
-{
-	char *dir = util_temp_dir();
-	clients *c = open_default(dir);
-	uint32_t retry = 0;
-	enrol(c, key_a, 0, T0);
-	enrol(c, key_b, 0, T0);
-	CHECK(clients_charge(c, key_a, 6000, T0, &retry) == CLIENTS_OK);
-	CHECK(clients_charge(c, key_a, 1, T0, &retry) == CLIENTS_RATE_LIMITED);
-	CHECK(clients_charge(c, key_b, 6000, T0, &retry) == CLIENTS_OK);
-	CHECK(clients_charge(c, key_c, 1, T0, &retry) == CLIENTS_UNAUTHORIZED);
-	clients_close(c);
-	util_remove_tree(dir);
-	free(dir);
-}
-
-static void
-case_quota_override(void)
-{
-	char *dir = util_temp_dir();
-	clients *c = open_default(dir);
-	uint32_t retry = 0;
-	enrol(c, key_a, 100, T0); /* 100 a day, a bucket of 400 */
-	enrol(c, key_b, 15000, T0);
-	CHECK(clients_charge(c, key_a, 401, T0, &retry) == CLIENTS_RATE_LIMITED);
-	CHECK(retry == CLIENTS_RETRY_NEVER);
-	CHECK(clients_charge(c, key_a, 400, T0, &retry) == CLIENTS_OK);
-	CHECK(clients_charge(c, key_a, 1, T0, &retry) == CLIENTS_RATE_LIMITED);
-	CHECK(retry == seconds_for(1, 100));
-	CHECK(clients_charge(c, key_a, 100, T0 + DAY, &retry) == CLIENTS_OK);
-	CHECK(clients_charge(c, key_b, 60000, T0, &retry) == CLIENTS_OK);
-	CHECK(clients_charge(c, key_b, 15000, T0 + DAY, &retry) == CLIENTS_OK);
-	clients_close(c);
-	util_remove_tree(dir);
-	free(dir);
 }
 
 /* An unlimited client is never refused and never charged, however much it asks. */
 static void
 case_unlimited_quota(void)
 {
-	char *dir = util_temp_dir();
+	const char *dir = test_case_dir();
 	clients *c = open_default(dir);
 	uint32_t retry = 7;
 	enrol(c, key_a, CLIENTS_QUOTA_UNLIMITED, T0);
@@ -297,31 +313,6 @@ case_unlimited_quota(void)
 	c = open_default(dir);
 	CHECK(clients_charge(c, key_a, UINT32_MAX, T0 + 1, &retry) == CLIENTS_OK);
 	clients_close(c);
-	util_remove_tree(dir);
-	free(dir);
-}
-
-static void
-case_open_enrolment(void)
-{
-	char *dir = util_temp_dir();
-	clients *c = open_with(dir, 0, 50, 10);
-	uint32_t retry = 0;
-	CHECK(clients_charge(c, key_c, 30, T0, &retry) == CLIENTS_OK);
-	CHECK(clients_charge(c, key_c, 21, T0, &retry) == CLIENTS_RATE_LIMITED);
-	CHECK(retry == seconds_for(1, 10));
-	CHECK(clients_charge(c, key_c, 20, T0, &retry) == CLIENTS_OK);
-	CHECK(clients_charge(c, key_b, 50, T0, &retry) == CLIENTS_OK); /* its own bucket */
-	clients_close(c);
-	/* Tracked across a restart; and refused once enrolment is required. */
-	c = open_with(dir, 0, 50, 10);
-	CHECK(clients_charge(c, key_c, 1, T0, &retry) == CLIENTS_RATE_LIMITED);
-	clients_close(c);
-	c = open_with(dir, 1, 50, 10);
-	CHECK(clients_charge(c, key_c, 1, T0 + DAY, &retry) == CLIENTS_UNAUTHORIZED);
-	clients_close(c);
-	util_remove_tree(dir);
-	free(dir);
 }
 
 typedef struct racer {
@@ -344,7 +335,7 @@ race(void *arg)
 static void
 case_concurrent_charges(void)
 {
-	char *dir = util_temp_dir();
+	const char *dir = test_case_dir();
 	clients *c = open_with(dir, 1, 1000, 1);
 	pthread_t threads[8];
 	racer racers[8];
@@ -361,52 +352,12 @@ case_concurrent_charges(void)
 	}
 	CHECK(total == 1000);
 	clients_close(c);
-	util_remove_tree(dir);
-	free(dir);
-}
-
-/* Whether the n bytes of needle occur in the file at path. */
-static int
-file_holds(const char *path, const uint8_t *needle, size_t n)
-{
-	size_t len = 0;
-	char *data = test_read_file(path, &len);
-	int found = 0;
-	for (size_t i = 0; !found && i + n <= len; i++)
-		found = memcmp(data + i, needle, n) == 0;
-	free(data);
-	return found;
-}
-
-static int
-tree_holds(const char *path, const uint8_t *needle, size_t n)
-{
-	struct stat st;
-	if (lstat(path, &st) != 0)
-		return 0;
-	if (S_ISREG(st.st_mode))
-		return file_holds(path, needle, n);
-	if (!S_ISDIR(st.st_mode))
-		return 0;
-	int found = 0;
-	DIR *d = opendir(path);
-	struct dirent *e;
-	while (d != NULL && !found && (e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		char *child = util_join(path, e->d_name);
-		found = tree_holds(child, needle, n);
-		free(child);
-	}
-	if (d != NULL)
-		closedir(d);
-	return found;
 }
 
 static void
 case_no_key_stored(void)
 {
-	char *dir = util_temp_dir();
+	const char *dir = test_case_dir();
 	clients *c = open_with(dir, 0, CLIENTS_DEFAULT_CAPACITY, CLIENTS_DEFAULT_REFILL_PER_DAY);
 	uint32_t retry = 0;
 	enrol(c, key_a, 0, T0);
@@ -422,17 +373,17 @@ case_no_key_stored(void)
 	for (size_t i = 0; i < 3; i++) {
 		char hex[2 * CLIENTS_KEY_SIZE + 1];
 		sodium_bin2hex(hex, sizeof(hex), keys[i], CLIENTS_KEY_SIZE);
-		CHECK(!tree_holds(dir, keys[i], CLIENTS_KEY_SIZE));
-		CHECK(!tree_holds(dir, (const uint8_t *)hex, 2 * CLIENTS_KEY_SIZE));
-		CHECK(!tree_holds(dir, keys[i], 8)); /* not even a piece */
+		CHECK(!proc_tree_holds(dir, keys[i], CLIENTS_KEY_SIZE));
+		CHECK(!proc_tree_holds(dir, (const uint8_t *)hex, 2 * CLIENTS_KEY_SIZE));
+		CHECK(!proc_tree_holds(dir, keys[i], 8)); /* not even a piece */
 	}
 	/* The digest is what is stored (sanity of the scan itself). */
-	CHECK(tree_holds(dir, digest, sizeof(digest)));
+	CHECK(proc_tree_holds(dir, digest, sizeof(digest)));
 
 	/* The digest key file is 0600; the database directory 0700. */
 	struct stat st;
-	char *key_path = util_join(dir, CLIENTS_KEY_FILE);
-	char *db_path = util_join(dir, CLIENTS_DIR);
+	char *key_path = proc_join(dir, CLIENTS_KEY_FILE);
+	char *db_path = proc_join(dir, CLIENTS_DIR);
 	CHECK(stat(key_path, &st) == 0 && (st.st_mode & 0777) == 0600);
 	CHECK(stat(db_path, &st) == 0 && (st.st_mode & 0777) == 0700);
 	/* A digest key others may read is refused. */
@@ -442,14 +393,13 @@ case_no_key_stored(void)
 	CHECK(again == NULL);
 	free(key_path);
 	free(db_path);
-	util_remove_tree(dir);
-	free(dir);
 }
 
 static void
 case_digests_differ_per_state(void)
 {
-	char *d1 = util_temp_dir(), *d2 = util_temp_dir();
+	const char *d1 = test_case_path("one"), *d2 = test_case_path("two");
+	REQUIRE(mkdir(d1, 0700) == 0 && mkdir(d2, 0700) == 0);
 	clients *c1 = open_default(d1), *c2 = open_default(d2);
 	uint8_t x[CLIENTS_DIGEST_SIZE], y[CLIENTS_DIGEST_SIZE], z[CLIENTS_DIGEST_SIZE];
 	clients_digest(c1, key_a, x);
@@ -461,10 +411,6 @@ case_digests_differ_per_state(void)
 	CHECK(memcmp(x, z, sizeof(x)) == 0);
 	clients_close(c1);
 	clients_close(c2);
-	util_remove_tree(d1);
-	util_remove_tree(d2);
-	free(d1);
-	free(d2);
 }
 
 static void
@@ -476,13 +422,11 @@ case_open_errors(void)
 	CHECK(clients_open("/nonexistent/veil-state", &config, &c) == VEIL_ERR_NOT_FOUND);
 	CHECK(c == NULL);
 	config.capacity = 0;
-	char *dir = util_temp_dir();
+	const char *dir = test_case_dir();
 	CHECK(clients_open(dir, &config, &c) == VEIL_ERR_ARGUMENT);
 	CHECK(clients_open(NULL, NULL, &c) == VEIL_ERR_ARGUMENT);
 	CHECK(clients_open(dir, NULL, NULL) == VEIL_ERR_ARGUMENT);
 	clients_close(NULL);
-	util_remove_tree(dir);
-	free(dir);
 }
 
 typedef struct listed {
@@ -502,7 +446,7 @@ collect(void *arg, const clients_record *r)
 static void
 case_list(void)
 {
-	char *dir = util_temp_dir();
+	const char *dir = test_case_dir();
 	clients *c = open_default(dir);
 	uint32_t retry = 0;
 	listed l;
@@ -519,68 +463,88 @@ case_list(void)
 	REQUIRE(clients_list(c, T0 + 2 * DAY + DAY / 2, collect, &l) == VEIL_OK);
 	CHECK(l.last.tokens == 300);
 	clients_close(c);
-	util_remove_tree(dir);
-	free(dir);
 }
 
 /* ------------------------------------------------------------------ */
 /* veil-admin client ... */
 
-typedef struct ran {
-	int status;
-	char *out, *err;
-} ran;
+/* A syntactically valid client key, for runs refused before it is used. */
+#define SOME_KEY "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
 
-static ran
-run(const char *a1, const char *a2, const char *a3, const char *a4, const char *a5, const char *a6,
-    const char *a7)
-{
-	ran r;
-	const char *argv[] = {admin, a1, a2, a3, a4, a5, a6, a7, NULL};
-	r.status = proc_run(argv, NULL, &r.out, &r.err);
-	return r;
-}
-
-static void
-ran_free(ran *r)
-{
-	free(r->out);
-	free(r->err);
-}
+/* Help, and usage errors (2) against failures (1). */
+static const proc_expect admin_usage[] = {
+        {"add --help", {"client", "add", "--help"}, 0, "usage: veil-admin client add", NULL},
+        {"remove --help",
+         {"client", "remove", "--help"},
+         0,
+         "usage: veil-admin client remove",
+         NULL},
+        {"list --help", {"client", "list", "--help"}, 0, "Never prints a", NULL},
+        {"add without key", {"client", "add", "--state", "X"}, 2, NULL, "missing argument"},
+        {"add short key", {"client", "add", "--state", "X", "abcd"}, 2, NULL, "64 hex digits"},
+        {"add bad quota",
+         {"client", "add", "--state", "X", "--quota", "0", SOME_KEY},
+         2,
+         NULL,
+         "--quota"},
+        {"add without state",
+         {"client", "add", "--quota", "5"},
+         2,
+         NULL,
+         "--state DIR is required"},
+        {"unknown option",
+         {"client", "list", "--state", "X", "--quota", "1"},
+         2,
+         NULL,
+         "unknown option"},
+        {"list extra", {"client", "list", "--state", "X", "extra"}, 2, NULL, "too many arguments"},
+        {"not a state",
+         {"client", "list", "--state", "/nonexistent/veil"},
+         1,
+         NULL,
+         "not a veil state"},
+        {"remove no state",
+         {"client", "remove", "--state", "/nonexistent/veil", ""},
+         2,
+         NULL,
+         "64 hex"},
+        /* The program's overview names the commands. */
+        {"overview", {"--help"}, 0, "client list", NULL},
+        {"overview names add", {"--help"}, 0, "client add", NULL},
+};
 
 static void
 case_admin(void)
 {
-	char *dir = util_temp_dir();
-	char *state = util_join(dir, "state");
+	const char *state = test_case_path("state");
 	char hex_a[2 * CLIENTS_KEY_SIZE + 1], hex_b[2 * CLIENTS_KEY_SIZE + 1];
 	sodium_bin2hex(hex_a, sizeof(hex_a), key_a, CLIENTS_KEY_SIZE);
 	sodium_bin2hex(hex_b, sizeof(hex_b), key_b, CLIENTS_KEY_SIZE);
 
-	ran r = run("keygen", "--state", state, NULL, NULL, NULL, NULL);
+	proc_result r = proc_call(admin, "keygen", "--state", state, NULL);
 	REQUIRE(r.status == 0);
-	ran_free(&r);
+	proc_result_free(&r);
 
-	r = run("client", "add", "--state", state, hex_a, NULL, NULL);
+	r = proc_call(admin, "client", "add", "--state", state, hex_a, NULL);
 	CHECK(r.status == 0);
 	CHECK(strncmp(r.out, "enrolled ", 9) == 0 && strlen(r.out) == 9 + 16 + 1);
 	char fingerprint[17];
 	memcpy(fingerprint, r.out + 9, 16);
 	fingerprint[16] = '\0';
-	ran_free(&r);
-	r = run("client", "add", "--state", state, "--quota", "300", hex_a);
+	proc_result_free(&r);
+	r = proc_call(admin, "client", "add", "--state", state, "--quota", "300", hex_a, NULL);
 	CHECK(r.status == 0);
 	CHECK(strncmp(r.out, "updated ", 8) == 0 && strstr(r.out, fingerprint) != NULL);
-	ran_free(&r);
-	r = run("client", "add", "--state=", hex_b, NULL, NULL, NULL);
+	proc_result_free(&r);
+	r = proc_call(admin, "client", "add", "--state=", hex_b, NULL);
 	CHECK(r.status == 2);
-	ran_free(&r);
-	r = run("client", "add", "--state", state, "--quota", "lots", hex_b);
+	proc_result_free(&r);
+	r = proc_call(admin, "client", "add", "--state", state, "--quota", "lots", hex_b, NULL);
 	CHECK(r.status == 2 && strstr(r.err, "unlimited") != NULL);
-	ran_free(&r);
-	r = run("client", "add", "--state", state, hex_b, NULL, NULL);
+	proc_result_free(&r);
+	r = proc_call(admin, "client", "add", "--state", state, hex_b, NULL);
 	CHECK(r.status == 0);
-	ran_free(&r);
+	proc_result_free(&r);
 
 	/* The server's view: enrolled, with the override. */
 	clients *c = open_default(state);
@@ -595,92 +559,52 @@ case_admin(void)
 	sodium_bin2hex(want, sizeof(want), digest, 8);
 	CHECK(strcmp(want, fingerprint) == 0);
 
-	r = run("client", "list", "--state", state, NULL, NULL, NULL);
+	r = proc_call(admin, "client", "list", "--state", state, NULL);
 	CHECK(r.status == 0);
 	CHECK(strstr(r.out, fingerprint) != NULL);
 	CHECK(strstr(r.out, "enrolment required") != NULL);
 	CHECK(strstr(r.out, "# 2 enrolled, 0 tracked") != NULL);
 	CHECK(strstr(r.out, hex_a) == NULL && strstr(r.out, hex_b) == NULL);
 	CHECK(strstr(r.out, "300") != NULL); /* the override */
-	ran_free(&r);
+	proc_result_free(&r);
 
-	r = run("client", "remove", "--state", state, hex_a, NULL, NULL);
+	r = proc_call(admin, "client", "remove", "--state", state, hex_a, NULL);
 	CHECK(r.status == 0);
 	CHECK(strncmp(r.out, "removed ", 8) == 0 && strstr(r.out, fingerprint) != NULL);
-	ran_free(&r);
+	proc_result_free(&r);
 	CHECK(clients_charge(c, key_a, 0, T0, &retry) == CLIENTS_UNAUTHORIZED);
 	clients_close(c);
-	r = run("client", "remove", "--state", state, hex_a, NULL, NULL);
+	r = proc_call(admin, "client", "remove", "--state", state, hex_a, NULL);
 	CHECK(r.status == 1);
 	CHECK(strstr(r.err, "not enrolled") != NULL);
 	CHECK(strstr(r.err, hex_a) == NULL);
-	ran_free(&r);
-	r = run("client", "list", "--state", state, NULL, NULL, NULL);
+	proc_result_free(&r);
+	r = proc_call(admin, "client", "list", "--state", state, NULL);
 	CHECK(r.status == 0 && strstr(r.out, fingerprint) == NULL);
 	CHECK(strstr(r.out, "# 1 enrolled, 1 tracked") != NULL);
-	ran_free(&r);
+	proc_result_free(&r);
 
-	/* Help, and usage errors (2) against failures (1). */
-	static const struct {
-		const char *name;
-		const char *args[5];
-		int status;
-		const char *said; /* in stdout for 0, stderr otherwise */
-	} table[] = {
-	        {"add --help", {"add", "--help"}, 0, "usage: veil-admin client add"},
-	        {"remove --help", {"remove", "--help"}, 0, "usage: veil-admin client remove"},
-	        {"list --help", {"list", "--help"}, 0, "Never prints a"},
-	        {"add without key", {"add", "--state", "X"}, 2, "missing argument"},
-	        {"add short key", {"add", "--state", "X", "abcd"}, 2, "64 hex digits"},
-	        {"add bad quota", {"add", "--state", "X", "--quota", "0"}, 2, "--quota"},
-	        {"add without state", {"add", "--quota", "5"}, 2, "--state DIR is required"},
-	        {"unknown option", {"list", "--state", "X", "--quota", "1"}, 2, "unknown option"},
-	        {"list extra", {"list", "--state", "X", "extra"}, 2, "too many arguments"},
-	        {"not a state", {"list", "--state", "/nonexistent/veil"}, 1, "not a veil state"},
-	        {"remove no state", {"remove", "--state", "/nonexistent/veil", ""}, 2, "64 hex"},
-	};
-	for (size_t i = 0; i < TEST_COUNT(table); i++) {
-		const char *const *a = table[i].args;
-		if (i == 5) /* a valid key after the bad quota */
-			r = run("client", a[0], a[1], a[2], a[3], a[4], hex_a);
-		else
-			r = run("client", a[0], a[1], a[2], a[3], a[4], NULL);
-		const char *text = table[i].status == 0 ? r.out : r.err;
-		if (r.status != table[i].status || strstr(text, table[i].said) == NULL)
-			printf("# case %s: status %d, out: %s, err: %s\n", table[i].name, r.status,
-			       r.out, r.err);
-		CHECK(r.status == table[i].status);
-		CHECK(strstr(text, table[i].said) != NULL);
-		ran_free(&r);
-	}
+	proc_check_runs(admin, admin_usage, TEST_COUNT(admin_usage), NULL);
 	/* The key is checked before the state is opened, and is never echoed. */
-	r = run("client", "add", "--state", state, "zz", NULL, NULL);
+	r = proc_call(admin, "client", "add", "--state", state, "zz", NULL);
 	CHECK(r.status == 2 && strstr(r.err, "zz") == NULL);
-	ran_free(&r);
-	/* The program's overview names the commands. */
-	r = run("--help", NULL, NULL, NULL, NULL, NULL, NULL);
-	CHECK(r.status == 0 && strstr(r.out, "client add") != NULL &&
-	      strstr(r.out, "client list") != NULL);
-	ran_free(&r);
-
-	free(state);
-	util_remove_tree(dir);
-	free(dir);
+	proc_result_free(&r);
 }
 
 static const test_case cases[] = {
         {"defaults", case_defaults},
-        {"unenrolled refused", case_unenrolled_refused},
-        {"enrolled accepted", case_enrolled_accepted},
-        {"removed refused", case_removed_refused},
+        {"unenrolled refused", run_ledger},
+        {"config recorded", case_config_recorded},
+        {"enrolled accepted", run_ledger},
+        {"removed refused", run_ledger},
         {"removed by another handle", case_removed_by_another_handle},
-        {"quota exhaustion", case_quota_exhaustion},
-        {"refill over time", case_refill_over_time},
-        {"restart keeps charges", case_restart_keeps_charges},
-        {"other client unaffected", case_other_client_unaffected},
-        {"quota override", case_quota_override},
+        {"quota exhaustion", run_ledger},
+        {"refill over time", run_ledger},
+        {"restart keeps charges", run_ledger},
+        {"other client unaffected", run_ledger},
+        {"quota override", run_ledger},
         {"unlimited quota", case_unlimited_quota},
-        {"open enrolment", case_open_enrolment},
+        {"open enrolment", run_ledger},
         {"concurrent charges", case_concurrent_charges},
         {"no key stored", case_no_key_stored},
         {"digests differ per state", case_digests_differ_per_state},
@@ -689,18 +613,13 @@ static const test_case cases[] = {
         {"admin", case_admin},
 };
 
-int
-main(int argc, char **argv)
+static void
+setup(void)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: test_server_clients PATH-TO-veil-admin\n");
-		return 2;
-	}
-	if (veil_crypto_init() != VEIL_OK)
-		return 1;
-	admin = argv[1];
+	admin = test_argv[0];
 	randombytes_buf(key_a, sizeof(key_a));
 	randombytes_buf(key_b, sizeof(key_b));
 	randombytes_buf(key_c, sizeof(key_c));
-	return test_main(argc, argv, cases, TEST_COUNT(cases));
 }
+
+TEST_MAIN_WITH(cases, .usage = "VEIL-ADMIN", .arguments = 1, .setup = setup)

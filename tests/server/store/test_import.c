@@ -9,6 +9,7 @@
 #include "buf.h"
 #include "harness.h"
 #include "import.h"
+#include "proc.h"
 #include "server_util.h"
 
 typedef struct line_case {
@@ -277,25 +278,20 @@ case_parallel_slices_keep_lines_and_order(void)
 static void
 case_read_file(void)
 {
-	char *dir = util_temp_dir();
-	char *path = util_join(dir, "contacts.txt");
+	const char *path = test_case_path("contacts.txt");
 	char *text = NULL;
 	size_t len = 0;
-	util_write_file(path, "a@b.org\n", 8);
+	proc_write_file(path, "a@b.org\n", 8);
 	REQUIRE(import_read_file(path, &text, &len) == VEIL_OK);
 	CHECK(len == 8 && strcmp(text, "a@b.org\n") == 0);
 	free(text);
-	util_write_file(path, "", 0);
+	proc_write_file(path, "", 0);
 	REQUIRE(import_read_file(path, &text, &len) == VEIL_OK);
 	CHECK(len == 0 && text != NULL && text[0] == '\0');
 	free(text);
-	char *missing = util_join(dir, "missing.txt");
+	const char *missing = test_case_path("missing.txt");
 	CHECK(import_read_file(missing, &text, &len) == VEIL_ERR_NOT_FOUND && text == NULL);
 	CHECK(import_read_file(NULL, &text, &len) == VEIL_ERR_ARGUMENT);
-	free(missing);
-	free(path);
-	util_remove_tree(dir);
-	free(dir);
 }
 
 static const test_case cases[] = {
@@ -307,8 +303,4 @@ static const test_case cases[] = {
         {"read file", case_read_file},
 };
 
-int
-main(int argc, char **argv)
-{
-	return test_main(argc, argv, cases, TEST_COUNT(cases));
-}
+TEST_MAIN(cases)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <lmdb.h>
 #include <sodium.h>
@@ -13,6 +14,7 @@
 #include "entry.h"
 #include "harness.h"
 #include "oprf.h"
+#include "proc.h"
 #include "registry.h"
 #include "server_util.h"
 
@@ -21,10 +23,9 @@
 #define MAX_HANDLES 512
 #define SEALED      ENTRY_SEALED_PAYLOAD_SIZE
 
-/* A registry in a fresh directory, with one key. */
+/* A registry in the case's directory, with one key. */
 typedef struct fixture {
-	char *dir;
-	char *path;
+	const char *path;
 	registry *reg;
 	oprf_ctx *ctx;
 	oprf_key *key;
@@ -47,9 +48,11 @@ static expected handles[MAX_HANDLES];
 static int
 fixture_open(fixture *f)
 {
+	static unsigned opened; /* a case may open several */
+	char name[32];
 	memset(f, 0, sizeof(*f));
-	f->dir = util_temp_dir();
-	f->path = util_join(f->dir, "registry");
+	snprintf(name, sizeof(name), "registry-%u", ++opened);
+	f->path = test_case_path(name);
 	const oprf_suite *suite = oprf_suite_by_name("ristretto255-SHA512");
 	if (suite == NULL || oprf_ctx_new(suite, OPRF_MODE_OPRF, &f->ctx) != VEIL_OK ||
 	    oprf_key_generate(suite, &f->key) != VEIL_OK ||
@@ -67,9 +70,6 @@ fixture_close(fixture *f)
 	registry_free(f->reg);
 	oprf_key_free(f->key);
 	oprf_ctx_free(f->ctx);
-	util_remove_tree(f->dir);
-	free(f->path);
-	free(f->dir);
 }
 
 /* Fills handles[0..n) with distinct handles; every third has a payload. */
@@ -110,6 +110,16 @@ import_n(fixture *f, size_t n, unsigned threads, registry_change *change)
 	registry_import_options options = {threads, NULL, NULL};
 	records_of(n, records);
 	return registry_import(f->reg, f->keys, 1, records, n, &options, change);
+}
+
+/* Opens f and imports n handles made from seed, with that many threads. */
+static int
+fixture_filled(fixture *f, size_t n, unsigned seed, unsigned threads, registry_change *change)
+{
+	if (fixture_open(f) != 0)
+		return -1;
+	make_handles(f, n, seed);
+	return import_n(f, n, threads, change) == VEIL_OK ? 0 : -1;
 }
 
 /*
@@ -180,18 +190,15 @@ case_create_and_open_errors(void)
 	REQUIRE(fixture_open(&f) == 0);
 	CHECK(registry_create(f.path, TAG_LEN, KEY_ID, OPRF_MODE_OPRF) == VEIL_ERR_EXISTS);
 	CHECK(registry_create(f.path, 7, KEY_ID, OPRF_MODE_OPRF) == VEIL_ERR_ARGUMENT);
-	char *missing = util_join(f.dir, "missing");
+	const char *missing = test_case_path("missing");
 	CHECK(registry_open(missing, &other) == VEIL_ERR_NOT_FOUND && other == NULL);
 	/* An empty directory is not silently made into a registry. */
-	char *empty = util_join(f.dir, "empty");
+	const char *empty = test_case_path("empty");
 	REQUIRE(mkdir(empty, 0700) == 0);
 	CHECK(registry_open(empty, &other) == VEIL_ERR_NOT_FOUND && other == NULL);
-	char *data = util_join(empty, "data.mdb");
+	const char *data = proc_path(empty, "data.mdb");
 	struct stat st;
 	CHECK(stat(data, &st) != 0);
-	free(data);
-	free(empty);
-	free(missing);
 	fixture_close(&f);
 }
 
@@ -222,9 +229,7 @@ case_buckets_hold_exactly_the_matching_entries(void)
 	const expected *want[MAX_HANDLES];
 	uint8_t *out = malloc(MAX_HANDLES * (TAG_LEN + SEALED));
 	REQUIRE(out != NULL);
-	REQUIRE(fixture_open(&f) == 0);
-	make_handles(&f, n, 1);
-	REQUIRE(import_n(&f, n, 2, &change) == VEIL_OK);
+	REQUIRE(fixture_filled(&f, n, 1, 2, &change) == 0);
 	CHECK(change.added == n && change.replaced == 0 && change.duplicates == 0);
 	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
 	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
@@ -262,9 +267,7 @@ case_payloads_open_under_their_own_output_only(void)
 	size_t opened_len;
 	uint8_t *out = malloc(MAX_HANDLES * entry);
 	REQUIRE(out != NULL);
-	REQUIRE(fixture_open(&f) == 0);
-	make_handles(&f, n, 2);
-	REQUIRE(import_n(&f, n, 1, &change) == VEIL_OK);
+	REQUIRE(fixture_filled(&f, n, 2, 1, &change) == 0);
 	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
 	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
 	for (size_t i = 0; i < n; i++) {
@@ -302,9 +305,7 @@ case_slots_are_the_rounded_maximum_per_prefix(void)
 	fixture f;
 	registry_change change;
 	const expected *want[MAX_HANDLES];
-	REQUIRE(fixture_open(&f) == 0);
-	make_handles(&f, n, 3);
-	REQUIRE(import_n(&f, n, 2, &change) == VEIL_OK);
+	REQUIRE(fixture_filled(&f, n, 3, 2, &change) == 0);
 	registry_view view = view_of(&f);
 	for (unsigned p = 0; p < REGISTRY_PREFIXES; p++) {
 		size_t most = 0;
@@ -330,9 +331,7 @@ case_bucket_limit_and_bad_arguments(void)
 	uint32_t slots[REGISTRY_PREFIXES];
 	uint8_t out[64 * (TAG_LEN + SEALED)];
 	size_t count = 7;
-	REQUIRE(fixture_open(&f) == 0);
-	make_handles(&f, n, 4);
-	REQUIRE(import_n(&f, n, 1, &change) == VEIL_OK);
+	REQUIRE(fixture_filled(&f, n, 4, 1, &change) == 0);
 	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
 
 	/* No snapshot yet. */
@@ -648,9 +647,7 @@ case_verify_finds_damage(void)
 	fixture f;
 	registry_change change;
 	registry_verify_summary s;
-	REQUIRE(fixture_open(&f) == 0);
-	make_handles(&f, 30, 10);
-	REQUIRE(import_n(&f, 30, 2, &change) == VEIL_OK);
+	REQUIRE(fixture_filled(&f, 30, 10, 2, &change) == 0);
 	REQUIRE(registry_verify(f.reg, f.keys, 1, 2, &s) == VEIL_OK);
 	CHECK(registry_verify_ok(&s) && s.handles == 30 && s.payloads == 10);
 
@@ -673,9 +670,7 @@ case_stats(void)
 	fixture f;
 	registry_change change;
 	registry_stats s;
-	REQUIRE(fixture_open(&f) == 0);
-	make_handles(&f, 12, 11);
-	REQUIRE(import_n(&f, 12, 1, &change) == VEIL_OK);
+	REQUIRE(fixture_filled(&f, 12, 11, 1, &change) == 0);
 	REQUIRE(registry_stats_read(f.reg, &s) == VEIL_OK);
 	CHECK(s.view.handles == 12 && s.view.payloads == 4);
 	CHECK(s.index_entries[0] == 12);
@@ -702,10 +697,4 @@ static const test_case cases[] = {
         {"stats", case_stats},
 };
 
-int
-main(int argc, char **argv)
-{
-	if (veil_crypto_init() != VEIL_OK)
-		return 1;
-	return test_main(argc, argv, cases, TEST_COUNT(cases));
-}
+TEST_MAIN(cases)

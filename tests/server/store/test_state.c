@@ -2,28 +2,22 @@
  * State directories on real files: what keygen creates, with which modes,
  * what opening loads, and every refusal with the file it names.
  */
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "harness.h"
 #include "keyfile.h"
 #include "oprf.h"
+#include "proc.h"
 #include "registry.h"
 #include "server_util.h"
 #include "state.h"
-
-static char *base;
-
-/* A path under this test's directory, for a fresh state each case. */
-static char *
-fresh(const char *name)
-{
-	return util_join(base, name);
-}
 
 static mode_t
 mode_of(const char *path)
@@ -35,24 +29,19 @@ mode_of(const char *path)
 static void
 case_create_makes_private_files(void)
 {
-	char *dir = fresh("create");
+	const char *dir = test_case_path("create");
 	const char *why = "unset";
 	REQUIRE(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_OK);
 	CHECK(why == NULL);
-	char *transport = util_join(dir, "transport.key");
-	char *oprf = util_join(dir, "oprf-00000001.key");
-	char *reg = util_join(dir, "registry");
-	char *data = util_join(reg, "data.mdb");
+	const char *transport = proc_path(dir, "transport.key");
+	const char *oprf = proc_path(dir, "oprf-00000001.key");
+	const char *reg = proc_path(dir, "registry");
+	const char *data = proc_path(reg, "data.mdb");
 	CHECK(mode_of(dir) == 0700);
 	CHECK(mode_of(transport) == 0600);
 	CHECK(mode_of(oprf) == 0600);
 	CHECK(mode_of(reg) == 0700);
 	CHECK(mode_of(data) == 0600);
-	free(transport);
-	free(oprf);
-	free(reg);
-	free(data);
-	free(dir);
 }
 
 static void
@@ -68,13 +57,13 @@ case_create_refuses_and_touches_nothing(void)
 	        {"refuse-registry", "registry", "registry"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *dir = fresh(cases[i].name);
+		const char *dir = test_case_path(cases[i].name);
 		REQUIRE(mkdir(dir, 0700) == 0);
-		char *existing = util_join(dir, cases[i].existing);
+		const char *existing = proc_path(dir, cases[i].existing);
 		if (strcmp(cases[i].existing, "registry") == 0)
 			REQUIRE(mkdir(existing, 0700) == 0);
 		else
-			util_write_file(existing, "x", 1);
+			proc_write_file(existing, "x", 1);
 		const char *why = NULL;
 		CHECK(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_ERR_EXISTS);
 		CHECK(why != NULL && strstr(why, cases[i].why_part) != NULL);
@@ -88,22 +77,19 @@ case_create_refuses_and_touches_nothing(void)
 				entries++;
 		closedir(d);
 		CHECK(entries == 1);
-		free(existing);
-		free(dir);
 	}
 	/* A second keygen over a complete state. */
-	char *dir = fresh("twice");
+	const char *dir = test_case_path("twice");
 	const char *why = NULL;
 	REQUIRE(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_OK);
 	CHECK(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_ERR_EXISTS);
 	CHECK(why != NULL && strstr(why, "transport") != NULL);
-	free(dir);
 }
 
 static void
 case_open_loads_the_keys(void)
 {
-	char *dir = fresh("open");
+	const char *dir = test_case_path("open");
 	const char *why = NULL;
 	veil_state *st = NULL;
 	uint8_t secret[32], pk[32], oprf_sk[32], oprf_pk[32], want_pk[32];
@@ -111,8 +97,8 @@ case_open_loads_the_keys(void)
 	REQUIRE(state_open(dir, &st, &why) == VEIL_OK);
 	CHECK(why == NULL);
 
-	char *transport = util_join(dir, "transport.key");
-	char *oprf = util_join(dir, "oprf-00000001.key");
+	const char *transport = proc_path(dir, "transport.key");
+	const char *oprf = proc_path(dir, "oprf-00000001.key");
 	REQUIRE(keyfile_read(transport, STATE_TRANSPORT_KEY_KIND, secret, 32) == VEIL_OK);
 	REQUIRE(crypto_scalarmult_base(pk, secret) == 0);
 	CHECK_BYTES(state_transport_public(st), pk, 32);
@@ -147,9 +133,6 @@ case_open_loads_the_keys(void)
 	state_free(NULL);
 	sodium_memzero(secret, sizeof(secret));
 	sodium_memzero(oprf_sk, sizeof(oprf_sk));
-	free(transport);
-	free(oprf);
-	free(dir);
 }
 
 static void
@@ -171,11 +154,11 @@ case_open_refusals_name_the_file(void)
 	        {"registry-missing", "registry/data.mdb", 2, VEIL_ERR_NOT_FOUND, "registry"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *dir = fresh(cases[i].name);
+		const char *dir = test_case_path(cases[i].name);
 		const char *why = NULL;
 		veil_state *st = NULL;
 		REQUIRE(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_OK);
-		char *file = util_join(dir, cases[i].file);
+		const char *file = proc_path(dir, cases[i].file);
 		switch (cases[i].action) {
 		case 0:
 			REQUIRE(chmod(file, 0644) == 0);
@@ -188,7 +171,7 @@ case_open_refusals_name_the_file(void)
 			break;
 		case 3:
 			REQUIRE(unlink(file) == 0);
-			util_write_file(file, "veil-oprf-key-v1 zz\n", 20);
+			proc_write_file(file, "veil-oprf-key-v1 zz\n", 20);
 			REQUIRE(chmod(file, 0600) == 0);
 			break;
 		}
@@ -197,30 +180,26 @@ case_open_refusals_name_the_file(void)
 		CHECK(why != NULL && strstr(why, cases[i].why_part) != NULL);
 		if (why == NULL || strstr(why, cases[i].why_part) == NULL)
 			printf("# case %s: why = %s\n", cases[i].name, why ? why : "(null)");
-		free(file);
-		free(dir);
 	}
 	const char *why = NULL;
 	veil_state *st = NULL;
-	char *missing = fresh("no-such-state");
+	const char *missing = test_case_path("no-such-state");
 	CHECK(state_open(missing, &st, &why) == VEIL_ERR_NOT_FOUND);
 	CHECK(why != NULL && strstr(why, "state directory") != NULL);
 	CHECK(state_open(NULL, &st, NULL) == VEIL_ERR_ARGUMENT);
 	CHECK(state_create(NULL, OPRF_MODE_OPRF, NULL) == VEIL_ERR_ARGUMENT);
-	free(missing);
 }
 
 static void
 case_create_in_an_existing_empty_directory(void)
 {
-	char *dir = fresh("existing");
+	const char *dir = test_case_path("existing");
 	const char *why = NULL;
 	veil_state *st = NULL;
 	REQUIRE(mkdir(dir, 0700) == 0);
 	CHECK(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_OK);
 	CHECK(state_open(dir, &st, &why) == VEIL_OK);
 	state_free(st);
-	free(dir);
 }
 
 static const test_case cases[] = {
@@ -231,14 +210,4 @@ static const test_case cases[] = {
         {"create in an existing empty directory", case_create_in_an_existing_empty_directory},
 };
 
-int
-main(int argc, char **argv)
-{
-	if (veil_crypto_init() != VEIL_OK)
-		return 1;
-	base = util_temp_dir();
-	int rc = test_main(argc, argv, cases, TEST_COUNT(cases));
-	util_remove_tree(base);
-	free(base);
-	return rc;
-}
+TEST_MAIN(cases)
