@@ -19,9 +19,7 @@
 
 #include <sodium.h>
 
-#include "admin_clients.h"
-#include "admin_exposure.h"
-#include "admin_log.h"
+#include "commands.h"
 #include "cli.h"
 #include "clock.h"
 #include "entry.h"
@@ -599,9 +597,7 @@ typedef struct command {
 	const cli_option *options;
 	int min_args, max_args;
 	int (*run)(const cli_command *cmd, int argc, char **argv);
-	/* Or a command that reads its own options (options NULL): every word
-	 * from its name (argv[0]) on, --help too. */
-	int (*run_own)(int argc, char **argv);
+	bool state_optional; /* a --state in options may be left out */
 } command;
 
 static const command commands[] = {
@@ -615,7 +611,7 @@ static const command commands[] = {
          "client check the server evaluated with the key it publishes to all; each\n"
          "contact then costs the server about 2.3 scalar multiplications instead of\n"
          "one. Default: OPRF. The mode is fixed for the life of the registry.\n",
-         keygen_options, 0, 0, run_keygen, NULL},
+         keygen_options, 0, 0, run_keygen, false},
         {"import", "--state DIR [--region CC] [--strict] [--threads N] FILE|-",
          "add or update handles from a file, in one transaction",
          "One contact per line: a handle, then optionally a comma and a payload (the\n"
@@ -628,30 +624,30 @@ static const command commands[] = {
          "whole import. FILE - reads standard input. --threads N evaluates on N\n"
          "threads, 1 to 256 (default: every online CPU). Either every line is\n"
          "imported or, on failure or interruption, none is.\n",
-         import_file_options, 1, 1, run_import, NULL},
+         import_file_options, 1, 1, run_import, false},
         {"add", "--state DIR [--region CC] HANDLE [PAYLOAD]",
          "register one handle, or replace its payload",
          "Registers HANDLE with PAYLOAD (none when omitted). A handle already\n"
          "registered gets PAYLOAD in place of its old one.\n",
-         handle_options, 1, 2, run_add, NULL},
+         handle_options, 1, 2, run_add, false},
         {"remove", "--state DIR [--region CC] HANDLE", "unregister one handle",
          "Removes HANDLE and its index entries. Fails, changing nothing, when it is\n"
          "not registered.\n",
-         handle_options, 1, 1, run_remove, NULL},
+         handle_options, 1, 1, run_remove, false},
         {"stats", "--state DIR", "show registry figures",
          "Handles, payloads, key ids, index entries, file size, and the slots per\n"
          "bucket for prefix lengths around the recommended one.\n",
-         state_options, 0, 0, run_stats, NULL},
+         state_options, 0, 0, run_stats, false},
         {"info", "--state DIR", "show the public keys clients pin",
          "First line: server-key <hex>, the transport public key clients pin.\n"
          "Then one line per live OPRF key: oprf-key <key id> <suite> <public key hex>,\n"
          "and the registry figures. Never prints a secret.\n",
-         state_options, 0, 0, run_info, NULL},
+         state_options, 0, 0, run_info, false},
         {"verify", "--state DIR [--threads N]", "check the registry's consistency",
          "Recomputes every handle's index entry under every live key and checks\n"
          "that the index holds exactly those, that payloads open, and that the counts\n"
          "and slots agree. Exits 1 when anything is wrong.\n",
-         verify_options, 0, 0, run_verify, NULL},
+         verify_options, 0, 0, run_verify, false},
         {"rotate", "--state DIR [--grace HOURS] [--threads N] [--now UNIXTIME] | --finish",
          "rotate the OPRF key; retire old keys after their grace",
          "Makes a new OPRF key id (the highest live one + 1, file oprf-<id>.key),\n"
@@ -664,38 +660,39 @@ static const command commands[] = {
          "removes key files no live key owns, left by an interrupted rotation).\n"
          "--now sets the clock, for tests and drills. Interrupted at any moment, the\n"
          "registry is as before or as after; `verify` passes either way.\n",
-         rotate_options, 0, 0, run_rotate, NULL},
+         rotate_options, 0, 0, run_rotate, false},
         {"log export", "--state DIR [--since DAY] [--until DAY]",
          "write the query log as JSON Lines, exactly as stored",
          "First line: the schema and the widths and targets in force; then one line\n"
          "per entry (day, seq, hour, requester and bucket digests, status). DAY is\n"
          "YYYY-MM-DD (UTC) or a day number; both bounds are inclusive. Reads the\n"
          "log in DIR/log while veild runs, if it does.\n",
-         admin_log_export_options, 0, 0, admin_log_export, NULL},
+         admin_log_export_options, 0, 0, admin_log_export, false},
         {"log purge", "--state DIR [--now UNIXTIME]", "run the query log's retention sweep",
          "Advances the salt chain to today (or the day of --now, for tests and drills),\n"
          "erases the chain keys and salts retention no longer allows, and deletes the\n"
          "entries older than the entry retention; the log's own configuration says\n"
          "how long. veild runs the same sweep at start-up and hourly.\n",
-         admin_log_purge_options, 0, 0, admin_log_purge, NULL},
+         admin_log_purge_options, 0, 0, admin_log_purge, false},
         {"log stats", "--state DIR", "show the query log's figures",
          "Entries in all and per day, entries dropped (all time), the oldest entry,\n"
          "the days whose salts are held (never the salts), widths, targets and\n"
          "retention.\n",
-         admin_log_state_options, 0, 0, admin_log_stats, NULL},
+         admin_log_state_options, 0, 0, admin_log_stats, false},
         {"log salts", "--state DIR", "write the retained salts as JSON Lines",
          "One line per retained salt: {\"day\": N, \"salt\": \"<hex>\"}. For drills and\n"
          "the exposure analysis: this output is as sensitive as the salts themselves,\n"
          "since with it every digest of those days can be tested against guesses.\n",
-         admin_log_state_options, 0, 0, admin_log_salts, NULL},
+         admin_log_state_options, 0, 0, admin_log_salts, false},
         {"exposure analyze", admin_exposure_analyze_synopsis, "measure what a log export reveals",
-         admin_exposure_analyze_details, NULL, 0, 0, NULL, admin_exposure_analyze},
+         admin_exposure_analyze_details, admin_exposure_analyze_options, 0, 0,
+         admin_exposure_analyze, true},
         {"client add", "--state DIR [--quota N] PUBKEY", "enrol a client key",
-         admin_client_add_details, admin_client_add_options, 1, 1, admin_client_add, NULL},
+         admin_client_add_details, admin_client_add_options, 1, 1, admin_client_add, false},
         {"client remove", "--state DIR PUBKEY", "withdraw a client's enrolment",
-         admin_client_remove_details, admin_client_state_options, 1, 1, admin_client_remove, NULL},
+         admin_client_remove_details, admin_client_state_options, 1, 1, admin_client_remove, false},
         {"client list", "--state DIR", "show enrolled clients and their quotas, never keys",
-         admin_client_list_details, admin_client_state_options, 0, 0, admin_client_list, NULL},
+         admin_client_list_details, admin_client_state_options, 0, 0, admin_client_list, false},
 };
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
 
@@ -745,34 +742,30 @@ run_command(const command *c, int argc, char **argv)
 	const cli_command cmd = {name, c->synopsis, c->options};
 	int first = 0;
 
-	if (c->run_own == NULL) {
-		switch (cli_parse(&cmd, argc, argv, &first)) {
-		case CLI_RUN:
-			break;
-		case CLI_HELP:
-			command_usage(stdout, c);
-			return 0;
-		case CLI_VERSION:
-			return 0;
-		case CLI_USAGE:
-			return CLI_EXIT_USAGE;
-		}
-		if (state_missing(c->options))
-			return cli_usage_error(&cmd, "--state DIR is required");
-		if (opt.region != NULL && !normalize_region_valid(opt.region))
-			return cli_usage_error(&cmd, "unknown region code %s (e.g. US, GB)",
-			                       opt.region);
-		if (argc - first < c->min_args)
-			return cli_usage_error(&cmd, "missing argument");
-		if (argc - first > c->max_args)
-			return cli_usage_error(&cmd, "too many arguments");
+	switch (cli_parse(&cmd, argc, argv, &first)) {
+	case CLI_RUN:
+		break;
+	case CLI_HELP:
+		command_usage(stdout, c);
+		return 0;
+	case CLI_VERSION:
+		return 0;
+	case CLI_USAGE:
+		return CLI_EXIT_USAGE;
 	}
+	if (!c->state_optional && state_missing(c->options))
+		return cli_usage_error(&cmd, "--state DIR is required");
+	if (opt.region != NULL && !normalize_region_valid(opt.region))
+		return cli_usage_error(&cmd, "unknown region code %s (e.g. US, GB)", opt.region);
+	if (argc - first < c->min_args)
+		return cli_usage_error(&cmd, "missing argument");
+	if (argc - first > c->max_args)
+		return cli_usage_error(&cmd, "too many arguments");
 	if (veil_crypto_init() != VEIL_OK) {
 		cli_error(name, "the crypto library failed to start");
 		return 1;
 	}
-	const int rc = c->run_own != NULL ? c->run_own(argc, argv)
-	                                  : c->run(&cmd, argc - first, argv + first);
+	const int rc = c->run(&cmd, argc - first, argv + first);
 	if (fflush(stdout) != 0) {
 		cli_error(name, "cannot write the output: %s", strerror(errno));
 		return 1;

@@ -1,4 +1,8 @@
-#include "admin_clients.h"
+/*
+ * veil-admin client add|remove|list (commands.h): enrolment and quotas of
+ * a state directory's clients (server/store/clients.h).
+ */
+#include "commands.h"
 
 #include <limits.h>
 #include <stdint.h>

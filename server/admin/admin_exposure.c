@@ -1,35 +1,34 @@
 /*
- * veil-admin exposure analyze (admin_exposure.h): what a log export
+ * veil-admin exposure analyze (commands.h): what a log export
  * someone hands over reveals, measured with the exposure analysis
  * (server/exposure/exposure.h).
  *
  * May use: common/, the stores (store/), the daemon's prefix rule
  * (daemon/service.h) and the exposure analysis.
  */
-#include "admin_exposure.h"
+#include "commands.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "exposure.h"
 #include "service.h"
 
 #define PROGRAM "veil-admin exposure analyze"
 
-
 const char admin_exposure_analyze_synopsis[] =
         "--export FILE [--salts FILE] [--universe SPEC] [--accounts FILE] [OPTIONS]";
 
 const char admin_exposure_analyze_details[] =
-        "The figures of the exposure simulation (veil-exposure-sim) for an export someone hands over: A0, and\n"
-        "A1 when the salts are given. No ground truth: the pair test is not scored.\n"
+        "What an export someone hands over reveals: adversary A0 (the export), and A1\n"
+        "(also the salts) when they are given. No ground truth: the pair test is not\n"
+        "scored (bench/veil-exposure-sim measures it on a synthetic population).\n"
         "\n"
         "  --export FILE    a log export (`veil-admin log export`), JSON Lines\n"
         "  --salts FILE     the salts (`veil-admin log salts`): adds adversary A1\n"
@@ -46,35 +45,26 @@ const char admin_exposure_analyze_details[] =
         "With neither --prefix-bits nor --state, the lengths are those (0..20) under\n"
         "which every salted entry's bucket digests match some prefix.\n";
 
-
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-fail(const char *fmt, ...)
-{
-	va_list ap;
-	fprintf(stderr, "%s: ", PROGRAM);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static double
-monotonic_seconds(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* ------------------------------------------------------------------ */
 /* analyze */
 
-typedef struct analyze_options {
+/* The options, as cli_parse() leaves them (veil-admin parses them). */
+static struct {
 	const char *export_path, *salts, *accounts, *universe, *prefix_bits, *state, *chart;
 	bool json;
-} analyze_options;
+} o;
+
+const cli_option admin_exposure_analyze_options[] = {
+        CLI_TEXT_OPTION("export", &o.export_path),
+        CLI_TEXT_OPTION("salts", &o.salts),
+        CLI_TEXT_OPTION("accounts", &o.accounts),
+        CLI_TEXT_OPTION("universe", &o.universe),
+        CLI_TEXT_OPTION("prefix-bits", &o.prefix_bits),
+        CLI_TEXT_OPTION("state", &o.state),
+        CLI_FLAG_OPTION("json", &o.json),
+        CLI_TEXT_OPTION("chart", &o.chart),
+        CLI_END,
+};
 
 /* P, P,Q,... or P-Q into a mask of widths 0..24; -1 when malformed. */
 static int
@@ -127,12 +117,12 @@ state_prefix_bits(const char *dir, uint64_t *mask)
 	uint8_t p_rec = 0;
 	veil_err err = service_state_prefix_bits(dir, &p_rec, &why);
 	if (err != VEIL_OK) {
-		fail("cannot read the registry of %s: %s%s%s", dir, veil_strerror(err), why ? ": " : "",
-		     why ? why : "");
+		cli_error(PROGRAM, "cannot read the registry of %s: %s%s%s", dir,
+		          veil_strerror(err), why ? ": " : "", why ? why : "");
 		return -1;
 	}
 	if (p_rec > EXPOSURE_MAX_PREFIX_BITS) {
-		fail("the registry's prefix length %u is beyond the analysis", p_rec);
+		cli_error(PROGRAM, "the registry's prefix length %u is beyond the analysis", p_rec);
 		return -1;
 	}
 	*mask = (uint64_t)1 << p_rec;
@@ -140,50 +130,22 @@ state_prefix_bits(const char *dir, uint64_t *mask)
 }
 
 int
-admin_exposure_analyze(int argc, char **argv)
+admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 {
-	analyze_options o;
-	memset(&o, 0, sizeof(o));
-	const cli_option options[] = {
-	        CLI_TEXT_OPTION("export", &o.export_path),
-	        CLI_TEXT_OPTION("salts", &o.salts),
-	        CLI_TEXT_OPTION("accounts", &o.accounts),
-	        CLI_TEXT_OPTION("universe", &o.universe),
-	        CLI_TEXT_OPTION("prefix-bits", &o.prefix_bits),
-	        CLI_TEXT_OPTION("state", &o.state),
-	        CLI_FLAG_OPTION("json", &o.json),
-	        CLI_TEXT_OPTION("chart", &o.chart),
-	        CLI_END,
-	};
-	const cli_command cmd = {PROGRAM, admin_exposure_analyze_synopsis, options};
-	int first = 0;
-	switch (cli_parse(&cmd, argc, argv, &first)) {
-	case CLI_RUN:
-		break;
-	case CLI_HELP:
-		cli_print_usage(&cmd, stdout);
-		fputs("\n", stdout);
-		fputs(admin_exposure_analyze_details, stdout);
-		return 0;
-	case CLI_VERSION:
-		return 0;
-	case CLI_USAGE:
-		return CLI_EXIT_USAGE;
-	}
-	if (first < argc)
-		return cli_usage_error(&cmd, "unexpected argument %s", argv[first]);
+	(void)argc; /* veil-admin's table allows none */
+	(void)argv;
 	if (o.export_path == NULL)
-		return cli_usage_error(&cmd, "--export FILE is required");
+		return cli_usage_error(cmd, "--export FILE is required");
 	uint64_t universe = 0, widths = 0;
 	if (o.universe != NULL && parse_universe(o.universe, &universe) != 0)
-		return cli_usage_error(&cmd, "--universe takes nanp or a whole number");
+		return cli_usage_error(cmd, "--universe takes nanp or a whole number");
 	if (o.prefix_bits != NULL && o.state != NULL)
-		return cli_usage_error(&cmd, "--prefix-bits and --state say the same thing: one");
+		return cli_usage_error(cmd, "--prefix-bits and --state say the same thing: one");
 	if (o.prefix_bits != NULL && parse_widths(o.prefix_bits, &widths) != 0)
-		return cli_usage_error(&cmd, "--prefix-bits takes P, P,Q or P-Q, each 0..%d",
+		return cli_usage_error(cmd, "--prefix-bits takes P, P,Q or P-Q, each 0..%d",
 		                       EXPOSURE_MAX_PREFIX_BITS);
 
-	const double started = monotonic_seconds();
+	const double started = clock_monotonic_seconds();
 	exposure_log *log = NULL;
 	exposure_salts *salts = NULL;
 	uint8_t *accounts = NULL;
@@ -194,15 +156,16 @@ admin_exposure_analyze(int argc, char **argv)
 	char why[320];
 	int rc = 1;
 	if (exposure_log_load(o.export_path, &log, &bytes, why, sizeof(why)) != VEIL_OK ||
-	    (o.salts != NULL && exposure_salts_load(o.salts, &salts, why, sizeof(why)) != VEIL_OK) ||
-	    (o.accounts != NULL && exposure_accounts_load(o.accounts, &accounts, &account_count, why,
-	                                                  sizeof(why)) != VEIL_OK)) {
-		fail("%s", why);
+	    (o.salts != NULL &&
+	     exposure_salts_load(o.salts, &salts, why, sizeof(why)) != VEIL_OK) ||
+	    (o.accounts != NULL && exposure_accounts_load(o.accounts, &accounts, &account_count,
+	                                                  why, sizeof(why)) != VEIL_OK)) {
+		cli_error(PROGRAM, "%s", why);
 		goto out;
 	}
 	if (o.accounts != NULL) {
 		if (account_count == 0) {
-			fail("%s holds no public key", o.accounts);
+			cli_error(PROGRAM, "%s holds no public key", o.accounts);
 			goto out;
 		}
 	}
@@ -218,16 +181,17 @@ admin_exposure_analyze(int argc, char **argv)
 	                                                  : NULL;
 	int prefix_unknown = 0;
 	uint32_t days[EXPOSURE_MAX_DAYS];
-	const size_t salted_day_count =
-	        exposure_salted_days(log, salts, days, EXPOSURE_MAX_DAYS);
+	const size_t salted_day_count = exposure_salted_days(log, salts, days, EXPOSURE_MAX_DAYS);
 	if (widths == 0 && salted_day_count > 0) {
 		prefix_note = "inferred: every length 0..20 under which all salted digests fit a "
 		              "prefix; --prefix-bits or --state give the one clients used";
 		widths = exposure_infer_prefix_widths(log, salts, 20);
 		if (widths == 0) {
-			fail("no prefix length 0..20 fits the salted entries (salts of another "
-			     "log?); "
-			     "give --prefix-bits");
+			cli_error(
+			        PROGRAM,
+			        "no prefix length 0..20 fits the salted entries (salts of another "
+			        "log?); "
+			        "give --prefix-bits");
 			goto out;
 		}
 	}
@@ -249,7 +213,7 @@ admin_exposure_analyze(int argc, char **argv)
 		err = exposure_analyze(&a1, NULL, 0, &rows[row_count++].figures);
 	}
 	if (err != VEIL_OK) {
-		fail("analysis failed: %s", veil_strerror(err));
+		cli_error(PROGRAM, "analysis failed: %s", veil_strerror(err));
 		goto out;
 	}
 	if (row_count > 1 && accounts != NULL && rows[1].figures.unmatched_requesters > 0)
@@ -268,12 +232,12 @@ admin_exposure_analyze(int argc, char **argv)
 	        .prefix_widths = widths,
 	        .salted_days = days,
 	        .salted_day_count = salted_day_count,
-	        .seconds = monotonic_seconds() - started,
+	        .seconds = clock_monotonic_seconds() - started,
 	        .rows = rows,
 	        .row_count = row_count,
 	};
 	if (exposure_report_write(&report, o.json, stdout, o.chart, why, sizeof(why)) != VEIL_OK) {
-		fail("%s", why);
+		cli_error(PROGRAM, "%s", why);
 		goto out;
 	}
 	rc = 0;

@@ -1,4 +1,8 @@
-#include "admin_log.h"
+/*
+ * veil-admin log export|purge|stats|salts (commands.h): the query log of
+ * a state directory, read or swept without veild.
+ */
+#include "commands.h"
 
 #include <limits.h>
 #include <stdint.h>
