@@ -457,6 +457,25 @@ make_users(exposure_population *pop, rng *r, number_set *seen)
 	return VEIL_OK;
 }
 
+void
+exposure_population_free(exposure_population *pop)
+{
+	if (pop == NULL)
+		return;
+	sodium_free(pop->secrets); /* NULL ok */
+	free(pop->publics);
+	free(pop->handles);
+	free(pop->user_phone);
+	free(pop->user_email);
+	free(pop->book);
+	free(pop->book_last_day);
+	free(pop->book_len);
+	free(pop->requests);
+	free(pop->day_first);
+	free(pop->registered_buckets);
+	free(pop);
+}
+
 veil_err
 exposure_population_new(const exposure_population_config *config, exposure_population **out)
 {
@@ -515,25 +534,6 @@ exposure_population_new(const exposure_population_config *config, exposure_popul
 fail:
 	exposure_population_free(pop);
 	return err;
-}
-
-void
-exposure_population_free(exposure_population *pop)
-{
-	if (pop == NULL)
-		return;
-	sodium_free(pop->secrets); /* NULL ok */
-	free(pop->publics);
-	free(pop->handles);
-	free(pop->user_phone);
-	free(pop->user_email);
-	free(pop->book);
-	free(pop->book_last_day);
-	free(pop->book_len);
-	free(pop->requests);
-	free(pop->day_first);
-	free(pop->registered_buckets);
-	free(pop);
 }
 
 uint32_t

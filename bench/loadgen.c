@@ -52,6 +52,17 @@ loadgen_handle(char out[static LOADGEN_HANDLE_SIZE], int registered, uint32_t in
 	return (size_t)n;
 }
 
+void
+loadgen_peer_free(loadgen_peer *peer)
+{
+	if (peer == NULL)
+		return;
+	sodium_free(peer->client_secret); /* NULL ok */
+	sodium_free(peer->shared);
+	sodium_memzero(peer, sizeof(*peer));
+	free(peer);
+}
+
 veil_err
 loadgen_peer_new(const uint8_t server_key[static ENVELOPE_PUBLIC_KEY_SIZE],
                  const uint8_t *client_secret, loadgen_peer **out)
@@ -82,17 +93,6 @@ loadgen_peer_new(const uint8_t server_key[static ENVELOPE_PUBLIC_KEY_SIZE],
 fail:
 	loadgen_peer_free(peer);
 	return err;
-}
-
-void
-loadgen_peer_free(loadgen_peer *peer)
-{
-	if (peer == NULL)
-		return;
-	sodium_free(peer->client_secret); /* NULL ok */
-	sodium_free(peer->shared);
-	sodium_memzero(peer, sizeof(*peer));
-	free(peer);
 }
 
 veil_err

@@ -92,6 +92,25 @@ veil_client_public_key(const uint8_t secret[VEIL_KEY_SIZE], uint8_t public_out[V
 	return crypto_scalarmult_base(public_out, secret) == 0 ? VEIL_OK : VEIL_ERR_CRYPTO;
 }
 
+void
+veil_client_free(veil_client *c)
+{
+	if (c == NULL)
+		return;
+	transport_client_close(c->transport);
+	oprf_ctx_free(c->ctx);
+	if (c->client_secret != NULL)
+		sodium_free(c->client_secret);
+	if (c->cache != NULL) {
+		sodium_memzero(c->cache, c->cache_cap * sizeof(*c->cache));
+		free(c->cache);
+	}
+	free(c->url);
+	free(c->region);
+	sodium_memzero(c, sizeof(*c));
+	free(c);
+}
+
 veil_err
 veil_client_new(const veil_client_options *options, veil_client **out)
 {
@@ -134,25 +153,6 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 fail:
 	veil_client_free(c);
 	return err;
-}
-
-void
-veil_client_free(veil_client *c)
-{
-	if (c == NULL)
-		return;
-	transport_client_close(c->transport);
-	oprf_ctx_free(c->ctx);
-	if (c->client_secret != NULL)
-		sodium_free(c->client_secret);
-	if (c->cache != NULL) {
-		sodium_memzero(c->cache, c->cache_cap * sizeof(*c->cache));
-		free(c->cache);
-	}
-	free(c->url);
-	free(c->region);
-	sodium_memzero(c, sizeof(*c));
-	free(c);
 }
 
 const char *

@@ -506,6 +506,15 @@ parse_value(json_parser *p, json_value *out)
 	}
 }
 
+void
+json_free(json_value *v)
+{
+	if (v == NULL)
+		return;
+	value_clear(v);
+	free(v);
+}
+
 veil_err
 json_parse(const char *text, size_t len, json_value **out)
 {
@@ -546,15 +555,6 @@ json_parse(const char *text, size_t len, json_value **out)
 out:
 	json_free(root);
 	return err;
-}
-
-void
-json_free(json_value *v)
-{
-	if (v == NULL)
-		return;
-	value_clear(v);
-	free(v);
 }
 
 json_type

@@ -111,6 +111,12 @@ dst_set(dst *d, const char *prefix, const dst *suffix)
 	d->len = prefix_len + suffix->len;
 }
 
+void
+oprf_ctx_free(oprf_ctx *ctx)
+{
+	free(ctx);
+}
+
 veil_err
 oprf_ctx_new(const oprf_suite *suite, oprf_mode mode, oprf_ctx **out)
 {
@@ -142,12 +148,6 @@ oprf_ctx_new(const oprf_suite *suite, oprf_mode mode, oprf_ctx **out)
 	dst_set(&ctx->seed, "Seed-", &ctx->context);
 	*out = ctx;
 	return VEIL_OK;
-}
-
-void
-oprf_ctx_free(oprf_ctx *ctx)
-{
-	free(ctx);
 }
 
 const oprf_suite *

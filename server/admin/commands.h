@@ -27,54 +27,43 @@
 
 #include "cli.h"
 
-/* ---- log (admin_log.c) ---- */
+/* Every command runs with the arguments left after its options and cmd
+ * for its messages, and returns veil-admin's exit status. */
+typedef int admin_command_fn(const cli_command *cmd, int argc, char **argv);
 
-/* --state DIR, --since DAY, --until DAY: YYYY-MM-DD (UTC) or a day
- * number, inclusive bounds. */
-extern const cli_option admin_log_export_options[];
-/* --state DIR, --now UNIXTIME (default: the clock). */
-extern const cli_option admin_log_purge_options[];
-/* --state DIR alone: stats and salts. */
-extern const cli_option admin_log_state_options[];
+/*
+ * log (admin_log.c). export: what is stored, as JSON Lines (format in
+ * server/store/qlog.h); purge: the retention sweep, now or as of --now;
+ * stats: entries per day, drops, oldest entry, salts held (days only);
+ * salts: the retained salts as JSON Lines, as sensitive as the salts.
+ * Options: export --state DIR --since DAY --until DAY (YYYY-MM-DD, UTC,
+ * or a day number; inclusive); purge --state DIR --now UNIXTIME; stats
+ * and salts --state DIR alone.
+ */
+admin_command_fn admin_log_export, admin_log_purge, admin_log_stats, admin_log_salts;
+extern const cli_option admin_log_export_options[], admin_log_purge_options[],
+        admin_log_state_options[];
 
-/* What is stored, as JSON Lines (format in server/store/qlog.h). */
-int admin_log_export(const cli_command *cmd, int argc, char **argv);
-/* The retention sweep, now or as of --now. */
-int admin_log_purge(const cli_command *cmd, int argc, char **argv);
-/* Entries per day, drops, oldest entry, salts held (days only). */
-int admin_log_stats(const cli_command *cmd, int argc, char **argv);
-/* The retained salts as JSON Lines: as sensitive as the salts. */
-int admin_log_salts(const cli_command *cmd, int argc, char **argv);
+/*
+ * client (admin_clients.c). add: enrols one PUBKEY, optionally with its
+ * own quota (--quota N|unlimited); remove: withdraws one PUBKEY's
+ * enrolment, its quota bucket kept; list: the clients known, digest
+ * fingerprints and quotas, never keys. Each refuses a directory without a
+ * transport.key (not a veil state). The details are what `--help` prints
+ * after the synopsis and summary.
+ */
+admin_command_fn admin_client_add, admin_client_remove, admin_client_list;
+extern const cli_option admin_client_add_options[], admin_client_state_options[];
+extern const char admin_client_add_details[], admin_client_remove_details[],
+        admin_client_list_details[];
 
-/* ---- client (admin_clients.c) ---- */
-
-/* What `--help` prints after the synopsis and summary. */
-extern const char admin_client_add_details[];
-extern const char admin_client_remove_details[];
-extern const char admin_client_list_details[];
-
-/* --state DIR, --quota N|unlimited: add. */
-extern const cli_option admin_client_add_options[];
-/* --state DIR alone: remove and list. */
-extern const cli_option admin_client_state_options[];
-
-/* Enrols one PUBKEY, optionally with its own quota. Refuses a directory
- * without a transport.key (not a veil state). */
-int admin_client_add(const cli_command *cmd, int argc, char **argv);
-/* Withdraws one PUBKEY's enrolment; its quota bucket is kept. */
-int admin_client_remove(const cli_command *cmd, int argc, char **argv);
-/* The clients known: digest fingerprints and quotas, never keys. */
-int admin_client_list(const cli_command *cmd, int argc, char **argv);
-
-/* ---- exposure (admin_exposure.c) ---- */
-
-extern const char admin_exposure_analyze_synopsis[];
-extern const char admin_exposure_analyze_details[];
-/* --export FILE and the rest; --state is optional here. */
+/*
+ * exposure analyze (admin_exposure.c): the figures of adversaries A0 (the
+ * export) and A1 (also the salts); --state is optional here. The
+ * simulation of a synthetic population is bench/veil-exposure-sim.
+ */
+admin_command_fn admin_exposure_analyze;
 extern const cli_option admin_exposure_analyze_options[];
-
-/* The figures of adversaries A0 (the export) and A1 (also the salts). The
- * simulation of a synthetic population is bench/veil-exposure-sim. */
-int admin_exposure_analyze(const cli_command *cmd, int argc, char **argv);
+extern const char admin_exposure_analyze_synopsis[], admin_exposure_analyze_details[];
 
 #endif

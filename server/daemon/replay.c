@@ -20,6 +20,18 @@ struct replay_guard {
 	generation gen[2];	/* [0] current, [1] previous */
 };
 
+void
+replay_guard_free(replay_guard *g)
+{
+	if (g == NULL)
+		return;
+	free(g->gen[0].keys);
+	free(g->gen[1].keys);
+	if (g->gen[0].keys != NULL && g->gen[1].keys != NULL)
+		pthread_mutex_destroy(&g->lock);
+	free(g);
+}
+
 veil_err
 replay_guard_new(uint32_t window, uint32_t skew, size_t capacity, replay_guard **out)
 {
@@ -46,18 +58,6 @@ replay_guard_new(uint32_t window, uint32_t skew, size_t capacity, replay_guard *
 	pthread_mutex_init(&g->lock, NULL);
 	*out = g;
 	return VEIL_OK;
-}
-
-void
-replay_guard_free(replay_guard *g)
-{
-	if (g == NULL)
-		return;
-	free(g->gen[0].keys);
-	free(g->gen[1].keys);
-	if (g->gen[0].keys != NULL && g->gen[1].keys != NULL)
-		pthread_mutex_destroy(&g->lock);
-	free(g);
 }
 
 static size_t

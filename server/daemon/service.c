@@ -92,6 +92,12 @@ service_now(const service *svc)
 	return (int64_t)time(NULL) + svc->config.clock_offset;
 }
 
+void
+service_free(service *svc)
+{
+	free(svc);
+}
+
 veil_err
 service_new(veil_state *state, const service_config *config, service **out)
 {
@@ -112,9 +118,22 @@ service_new(veil_state *state, const service_config *config, service **out)
 }
 
 void
-service_free(service *svc)
+service_worker_free(service_worker *w)
 {
-	free(svc);
+	if (w == NULL)
+		return;
+	registry_reader_free(w->reader);
+	oprf_ctx_free(w->ctx[0]);
+	oprf_ctx_free(w->ctx[1]);
+	buf_free(&w->inner);
+	buf_free(&w->reply_inner);
+	if (w->blinded != NULL)
+		sodium_memzero(w->blinded,
+		               PROTO_MAX_BATCH * oprf_suite_element_size(w->svc->suite));
+	free(w->blinded);
+	free(w->evaluated);
+	free(w->prefixes);
+	free(w);
 }
 
 veil_err
@@ -143,25 +162,6 @@ service_worker_new(service *svc, service_worker **out)
 fail:
 	service_worker_free(w);
 	return err;
-}
-
-void
-service_worker_free(service_worker *w)
-{
-	if (w == NULL)
-		return;
-	registry_reader_free(w->reader);
-	oprf_ctx_free(w->ctx[0]);
-	oprf_ctx_free(w->ctx[1]);
-	buf_free(&w->inner);
-	buf_free(&w->reply_inner);
-	if (w->blinded != NULL)
-		sodium_memzero(w->blinded,
-		               PROTO_MAX_BATCH * oprf_suite_element_size(w->svc->suite));
-	free(w->blinded);
-	free(w->evaluated);
-	free(w->prefixes);
-	free(w);
 }
 
 void

@@ -13,6 +13,19 @@ struct workqueue {
 	int closed;
 };
 
+void
+workqueue_free(workqueue *q)
+{
+	if (q == NULL)
+		return;
+	for (size_t i = 0; i < q->length; i++)
+		transport_request_drop(&q->ring[(q->head + i) % q->capacity]);
+	pthread_cond_destroy(&q->nonempty);
+	pthread_mutex_destroy(&q->lock);
+	free(q->ring);
+	free(q);
+}
+
 veil_err
 workqueue_new(size_t capacity, workqueue **out)
 {
@@ -32,19 +45,6 @@ workqueue_new(size_t capacity, workqueue **out)
 	pthread_cond_init(&q->nonempty, NULL);
 	*out = q;
 	return VEIL_OK;
-}
-
-void
-workqueue_free(workqueue *q)
-{
-	if (q == NULL)
-		return;
-	for (size_t i = 0; i < q->length; i++)
-		transport_request_drop(&q->ring[(q->head + i) % q->capacity]);
-	pthread_cond_destroy(&q->nonempty);
-	pthread_mutex_destroy(&q->lock);
-	free(q->ring);
-	free(q);
 }
 
 int

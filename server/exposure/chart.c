@@ -88,6 +88,18 @@ text_at(chart *c, double x, double y, const char *anchor, double size, const cha
 	buf_append_str(&c->body, "</text>\n");
 }
 
+void
+chart_free(chart *c)
+{
+	if (c == NULL)
+		return;
+	for (int i = 0; i < c->panel_count; i++)
+		for (size_t k = 0; k < c->panels[i].legend_count; k++)
+			free(c->panels[i].legend[k].text);
+	buf_free(&c->body);
+	free(c);
+}
+
 veil_err
 chart_new(double width, double height, const char *title, chart **out)
 {
@@ -106,18 +118,6 @@ chart_new(double width, double height, const char *title, chart **out)
 		text_at(c, width / 2, 24, "middle", 16, " font-weight=\"bold\"", title);
 	*out = c;
 	return VEIL_OK;
-}
-
-void
-chart_free(chart *c)
-{
-	if (c == NULL)
-		return;
-	for (int i = 0; i < c->panel_count; i++)
-		for (size_t k = 0; k < c->panels[i].legend_count; k++)
-			free(c->panels[i].legend[k].text);
-	buf_free(&c->body);
-	free(c);
 }
 
 static int

@@ -481,6 +481,17 @@ salt_line(void *reader, const json_value *v, veil_err parsed, uint64_t line, cha
 	return VEIL_OK;
 }
 
+void
+exposure_salts_free(exposure_salts *s)
+{
+	if (s == NULL)
+		return;
+	if (s->salts != NULL)
+		sodium_free(s->salts); /* wipes */
+	free(s->days);
+	free(s);
+}
+
 veil_err
 exposure_salts_parse(const char *text, size_t len, exposure_salts **out, char *why, size_t why_len)
 {
@@ -525,17 +536,6 @@ exposure_salts_parse(const char *text, size_t len, exposure_salts **out, char *w
 	}
 	*out = s;
 	return VEIL_OK;
-}
-
-void
-exposure_salts_free(exposure_salts *s)
-{
-	if (s == NULL)
-		return;
-	if (s->salts != NULL)
-		sodium_free(s->salts); /* wipes */
-	free(s->days);
-	free(s);
 }
 
 size_t
@@ -755,6 +755,17 @@ baseline_line_read(void *reader, const json_value *v, veil_err parsed, uint64_t 
 	return VEIL_OK;
 }
 
+void
+exposure_baseline_free(exposure_baseline *b)
+{
+	if (b == NULL)
+		return;
+	intern_free(&b->requesters);
+	intern_free(&b->handles);
+	free(b->lines);
+	free(b);
+}
+
 veil_err
 exposure_baseline_parse(const char *text, size_t len, exposure_baseline **out, char *why,
                         size_t why_len)
@@ -773,17 +784,6 @@ exposure_baseline_parse(const char *text, size_t len, exposure_baseline **out, c
 	}
 	*out = b;
 	return VEIL_OK;
-}
-
-void
-exposure_baseline_free(exposure_baseline *b)
-{
-	if (b == NULL)
-		return;
-	intern_free(&b->requesters);
-	intern_free(&b->handles);
-	free(b->lines);
-	free(b);
 }
 
 /* ------------------------------------------------------------------ */

@@ -489,6 +489,23 @@ open_txn(void *arg, MDB_txn *txn)
 	return config_write(c, txn);
 }
 
+void
+clients_close(clients *c)
+{
+	if (c == NULL)
+		return;
+	store_thread_stop(&c->syncer);
+	if (c->env != NULL) {
+		if (c->background_sync)
+			(void)mdb_env_sync(c->env, 1);
+		mdb_env_close(c->env);
+	}
+	store_thread_destroy(&c->syncer);
+	if (c->secret != NULL)
+		sodium_free(c->secret); /* wipes it */
+	free(c);
+}
+
 veil_err
 clients_open(const char *state_dir, const clients_config *config, clients **out)
 {
@@ -542,21 +559,4 @@ out:
 	free(dir);
 	free(key_path);
 	return err;
-}
-
-void
-clients_close(clients *c)
-{
-	if (c == NULL)
-		return;
-	store_thread_stop(&c->syncer);
-	if (c->env != NULL) {
-		if (c->background_sync)
-			(void)mdb_env_sync(c->env, 1);
-		mdb_env_close(c->env);
-	}
-	store_thread_destroy(&c->syncer);
-	if (c->secret != NULL)
-		sodium_free(c->secret); /* wipes it */
-	free(c);
 }

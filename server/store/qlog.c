@@ -785,17 +785,6 @@ qlog_open(const char *state_dir, const qlog_config *config, int64_t now, qlog **
 	return start(state_dir, config, now, out, NULL, why, why_len);
 }
 
-veil_err
-qlog_purge(const char *state_dir, int64_t now, qlog_sweep_result *result, char *why, size_t why_len)
-{
-	qlog *log = NULL;
-	if (result != NULL)
-		memset(result, 0, sizeof(*result));
-	veil_err err = start(state_dir, NULL, now, &log, result, why, why_len);
-	qlog_close(log);
-	return err;
-}
-
 void
 qlog_close(qlog *log)
 {
@@ -806,4 +795,15 @@ qlog_close(qlog *log)
 	if (atomic_load(&log->chain_dirty))
 		(void)persist(log, NULL);
 	destroy(log);
+}
+
+veil_err
+qlog_purge(const char *state_dir, int64_t now, qlog_sweep_result *result, char *why, size_t why_len)
+{
+	qlog *log = NULL;
+	if (result != NULL)
+		memset(result, 0, sizeof(*result));
+	veil_err err = start(state_dir, NULL, now, &log, result, why, why_len);
+	qlog_close(log);
+	return err;
 }

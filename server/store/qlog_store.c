@@ -167,6 +167,15 @@ open_txn(void *arg, MDB_txn *txn)
 	return rc == MDB_NOTFOUND ? VEIL_ERR_CORRUPT : lmdb_err(rc);
 }
 
+void
+qlog_store_close(qlog_store *s)
+{
+	if (s == NULL)
+		return;
+	mdb_env_close(s->env);
+	free(s);
+}
+
 veil_err
 qlog_store_open(const char *dir, int read_only, qlog_store **out)
 {
@@ -204,15 +213,6 @@ qlog_store_open(const char *dir, int read_only, qlog_store **out)
 	}
 	*out = s;
 	return VEIL_OK;
-}
-
-void
-qlog_store_close(qlog_store *s)
-{
-	if (s == NULL)
-		return;
-	mdb_env_close(s->env);
-	free(s);
 }
 
 /* meta "config", and the buffer it is encoded in. */

@@ -564,6 +564,18 @@ open_txn(void *arg, MDB_txn *txn)
 	return err != VEIL_OK ? err : meta_read_view(txn, o->reg->meta, &o->view);
 }
 
+void
+registry_free(registry *reg)
+{
+	if (reg == NULL)
+		return;
+	mdb_env_close(reg->env); /* NULL when the open failed before it */
+	if (reg->lock_made)
+		pthread_mutex_destroy(&reg->lock);
+	free(reg->path);
+	free(reg);
+}
+
 veil_err
 registry_open(const char *path, registry **out)
 {
@@ -610,18 +622,6 @@ out:
 	registry_free(reg);
 	free(data);
 	return err;
-}
-
-void
-registry_free(registry *reg)
-{
-	if (reg == NULL)
-		return;
-	mdb_env_close(reg->env); /* NULL when the open failed before it */
-	if (reg->lock_made)
-		pthread_mutex_destroy(&reg->lock);
-	free(reg->path);
-	free(reg);
 }
 
 /* ------------------------------------------------------------------ */

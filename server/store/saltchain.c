@@ -134,6 +134,18 @@ derive_salt(saltchain *c)
 	c->salt_day[slot] = c->day;
 }
 
+void
+saltchain_free(saltchain *c)
+{
+	if (c == NULL)
+		return;
+	if (c->secret != NULL)
+		sodium_free(c->secret); /* wipes */
+	free(c->salt_day);
+	free(c->held);
+	free(c);
+}
+
 veil_err
 saltchain_new(uint32_t retention_days, saltchain **out)
 {
@@ -157,18 +169,6 @@ saltchain_new(uint32_t retention_days, saltchain **out)
 	sodium_memzero(c->secret, secret_size(retention_days));
 	*out = c;
 	return VEIL_OK;
-}
-
-void
-saltchain_free(saltchain *c)
-{
-	if (c == NULL)
-		return;
-	if (c->secret != NULL)
-		sodium_free(c->secret); /* wipes */
-	free(c->salt_day);
-	free(c->held);
-	free(c);
 }
 
 void

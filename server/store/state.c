@@ -170,6 +170,29 @@ out:
 	return err;
 }
 
+void
+state_free(veil_state *st)
+{
+	if (st == NULL)
+		return;
+	for (loaded_key *k = st->loaded, *next; k != NULL; k = next) {
+		next = k->next;
+		oprf_key_free(k->key);
+		free(k);
+	}
+	for (key_set *set = atomic_load(&st->keys), *older; set != NULL; set = older) {
+		older = set->older;
+		free(set);
+	}
+	if (st->lock_made)
+		pthread_mutex_destroy(&st->refresh_lock);
+	registry_free(st->reg);
+	sodium_free(st->transport_secret);
+	sodium_memzero(st->transport_public, sizeof(st->transport_public));
+	free(st->dir);
+	free(st);
+}
+
 veil_err
 state_open(const char *dir, veil_state **out, const char **why)
 {
@@ -250,29 +273,6 @@ out:
 	state_free(st);
 	free(path);
 	return err;
-}
-
-void
-state_free(veil_state *st)
-{
-	if (st == NULL)
-		return;
-	for (loaded_key *k = st->loaded, *next; k != NULL; k = next) {
-		next = k->next;
-		oprf_key_free(k->key);
-		free(k);
-	}
-	for (key_set *set = atomic_load(&st->keys), *older; set != NULL; set = older) {
-		older = set->older;
-		free(set);
-	}
-	if (st->lock_made)
-		pthread_mutex_destroy(&st->refresh_lock);
-	registry_free(st->reg);
-	sodium_free(st->transport_secret);
-	sodium_memzero(st->transport_public, sizeof(st->transport_public));
-	free(st->dir);
-	free(st);
 }
 
 registry *
