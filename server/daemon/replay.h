@@ -7,6 +7,8 @@
  * window + skew seconds each, which covers every request still inside the
  * window, in memory bounded by its capacity: when a generation is full it
  * answers FULL (the server then says BUSY) rather than forget.
+ *
+ * May use: common/ (error.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_REPLAY_H
 #define VEIL_SERVER_REPLAY_H

@@ -7,6 +7,10 @@
  * worker thread owns one service_worker (registry read snapshot, OPRF
  * contexts, reusable buffers). Nothing a peer sends can change the
  * registry: the handler only reads it.
+ *
+ * May use: common/ (buf.h, entry.h, error.h, oprf.h); proto/ (envelope.h,
+ * msg.h, wire.h); server/store/ (clients.h, qlog.h, registry.h, state.h);
+ * its own folder (replay.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_SERVICE_H
 #define VEIL_SERVER_SERVICE_H

@@ -3,6 +3,9 @@
  * workers. When it is full the receiver answers BUSY at once instead of
  * letting work pile up without bound: memory stays flat and every request
  * gets an answer, a result or BUSY.
+ *
+ * May use: common/ (error.h); proto/ (transport.h); nothing else of the
+ * project.
  */
 #ifndef VEIL_SERVER_WORKQUEUE_H
 #define VEIL_SERVER_WORKQUEUE_H

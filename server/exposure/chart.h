@@ -24,6 +24,8 @@
  *
  * A chart is not thread safe. Strings passed in are copied or written at
  * once; the caller keeps ownership.
+ *
+ * May use: common/ (buf.h, error.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_CHART_H
 #define VEIL_SERVER_CHART_H

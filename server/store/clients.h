@@ -55,6 +55,9 @@
  * Threads: clients_charge() from any number of threads at once; the
  * other calls on one handle from one thread at a time. veil_crypto_init()
  * must have succeeded before clients_open().
+ *
+ * May use: common/ (error.h, keyfile.h); its own folder (lmdb_util.h,
+ * store_file.h, store_thread.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_CLIENTS_H
 #define VEIL_SERVER_CLIENTS_H

@@ -17,6 +17,9 @@
  * in file order: registry_import() lets the last line of a handle win.
  *
  * Nothing here logs or prints.
+ *
+ * May use: common/ (entry.h, error.h, normalize.h, utf8.h); its own folder
+ * (registry.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_IMPORT_H
 #define VEIL_SERVER_IMPORT_H

@@ -8,6 +8,8 @@
  * keyed by name.
  *
  * Nothing here logs; no error carries a key or a value.
+ *
+ * May use: common/ (error.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_LMDB_UTIL_H
 #define VEIL_SERVER_LMDB_UTIL_H

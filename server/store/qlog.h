@@ -90,6 +90,9 @@
  * Threads: qlog_record() may be called from any number of threads; the
  * other calls on one log from one thread at a time. veil_crypto_init()
  * must have succeeded before qlog_open() or qlog_purge().
+ *
+ * May use: common/ (error.h); its own folder (qlog_store.h, saltchain.h,
+ * store_file.h, store_thread.h); nothing else of the project.
  */
 /* clang-format on */
 #ifndef VEIL_SERVER_QLOG_H

@@ -22,6 +22,9 @@
  * serializes the writers. Within a process, open it once (LMDB's rule):
  * any number of threads may then use the store at once, each call
  * running its own transaction (the environment is opened MDB_NOTLS).
+ *
+ * May use: common/ (error.h); its own folder (lmdb_util.h, qlog.h,
+ * store_file.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_QLOG_STORE_H
 #define VEIL_SERVER_QLOG_STORE_H

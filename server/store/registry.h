@@ -35,6 +35,9 @@
  * with VEIL_ERR_LIMIT.
  *
  * Nothing here logs; no error carries a handle or a key.
+ *
+ * May use: common/ (entry.h, error.h, oprf.h); its own folder
+ * (lmdb_util.h, store_file.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_REGISTRY_H
 #define VEIL_SERVER_REGISTRY_H

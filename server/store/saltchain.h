@@ -31,6 +31,9 @@
  * A saltchain is not thread safe; qlog.c guards it with a lock, and
  * writes files from a snapshot (saltchain_copy) so that no lock is held
  * across I/O. veil_crypto_init() must have succeeded first.
+ *
+ * May use: common/ (error.h, keyfile.h); its own folder (store_file.h);
+ * nothing else of the project.
  */
 #ifndef VEIL_SERVER_SALTCHAIN_H
 #define VEIL_SERVER_SALTCHAIN_H

@@ -29,6 +29,9 @@
  * state_rotate() and state_retire_keys() are for a process where no
  * other thread uses the state (veil-admin; see registry_rotate()).
  * veil_crypto_init() must have succeeded first.
+ *
+ * May use: common/ (error.h, keyfile.h, oprf.h); its own folder
+ * (registry.h, store_file.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_STATE_H
 #define VEIL_SERVER_STATE_H

@@ -6,6 +6,8 @@
  * (keyfile.h does so), then its directory is fsynced, so that a crash
  * leaves either no entry or the whole file; an erased file is zeroed and
  * fsynced before it is unlinked, and the directory fsynced after.
+ *
+ * May use: common/ (error.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_STORE_FILE_H
 #define VEIL_SERVER_STORE_FILE_H

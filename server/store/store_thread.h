@@ -7,6 +7,8 @@
  * The thread's main function waits on wake under lock for its work or
  * for stop, and returns soon after it sees stop set. The owner may guard
  * its own state with lock too (the query log's queue).
+ *
+ * May use: common/ (error.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_STORE_THREAD_H
 #define VEIL_SERVER_STORE_THREAD_H
