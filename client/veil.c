@@ -413,7 +413,8 @@ list_commands(void)
 	printf("commands:\n");
 	for (size_t i = 0; i < SUBCOMMAND_COUNT; i++)
 		printf("  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
-	printf("\n`veil COMMAND --help` describes each; `veil --version` says which veil.\n");
+	printf("\n`veil COMMAND --help` or `veil help COMMAND` describes each; `veil --version`\n"
+	       "says which veil.\n");
 }
 
 /* Runs c with argv[0] its name and its options and arguments after it. */
@@ -452,8 +453,15 @@ main(int argc, char **argv)
 	const int rc = cli_parse_program(&program, argc, argv, list_commands);
 	if (rc >= 0)
 		return rc;
-	for (size_t i = 0; i < SUBCOMMAND_COUNT; i++)
-		if (strcmp(argv[1], subcommands[i].name) == 0)
-			return run_subcommand(&subcommands[i], argc - 1, argv + 1);
-	return cli_usage_error(&program, "unknown command '%s'", argv[1]);
+	/* "veil help COMMAND" is "veil COMMAND --help". */
+	const bool help = strcmp(argv[1], "help") == 0;
+	const char *name = help ? argv[2] : argv[1];
+	for (size_t i = 0; i < SUBCOMMAND_COUNT; i++) {
+		if (strcmp(name, subcommands[i].name) != 0)
+			continue;
+		char *words[] = {argv[2], (char[]){"--help"}, NULL};
+		return help ? run_subcommand(&subcommands[i], 2, words)
+		            : run_subcommand(&subcommands[i], argc - 1, argv + 1);
+	}
+	return cli_usage_error(&program, "unknown command '%s'", name);
 }
