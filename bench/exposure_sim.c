@@ -479,8 +479,10 @@ write_config(sim *s, uint64_t universe)
 	buf b;
 	buf_init(&b);
 	buf_printf(&b, "; veil-exposure-sim\n[veild]\nstate = %s\nlisten = %s\n", s->state, s->url);
-	/* The simulated users are not enrolled one by one: open enrolment. */
-	buf_printf(&b, "\n[clients]\nenrolment = open\n");
+	/* The simulated users are not enrolled one by one: open enrolment,
+	 * with buckets no plan can empty (a user re-checks the whole book). */
+	buf_printf(&b, "\n[clients]\nenrolment = open\ncapacity = %u\nrefill_per_day = %u\n",
+	           UINT32_MAX, UINT32_MAX);
 	buf_printf(&b, "\n[log]\naccounts = %u\nuniverse = %llu\n", s->opt.users,
 	           (unsigned long long)universe);
 	if (s->opt.k_r != 0)

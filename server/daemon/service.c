@@ -22,15 +22,6 @@ struct service {
 	_Atomic int64_t last_refresh; /* when keys were last reloaded (monotonic s) */
 };
 
-static int
-key_is_live(const registry_view *view, uint32_t key_id)
-{
-	for (uint32_t i = 0; i < view->key_count; i++)
-		if (view->key_ids[i] == key_id)
-			return 1;
-	return 0;
-}
-
 /*
  * The OPRF key of a key id the registry lists as live. A key rotated in
  * by veil-admin while veild runs is not loaded yet: reload the keys, at
@@ -39,7 +30,7 @@ key_is_live(const registry_view *view, uint32_t key_id)
 static const oprf_key *
 live_key(service *svc, const registry_view *view, uint32_t key_id)
 {
-	if (!key_is_live(view, key_id))
+	if (!registry_view_has_key(view, key_id))
 		return NULL;
 	const oprf_key *key = state_oprf_key(svc->state, key_id);
 	if (key != NULL)
