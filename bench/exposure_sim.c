@@ -533,19 +533,10 @@ make_state(sim *s)
 	const char *const keygen[] = {"keygen", "--state", s->state, NULL};
 	if (run_admin(s, keygen, NULL) != 0)
 		return -1;
-	char *text = NULL;
-	size_t len = 0;
-	size_t bin_len = 0;
-	if (file_read_all(s->tool_out, MAX_OUTPUT, &text, &len) != 0 ||
-	    strncmp(text, "server-key ", 11) != 0 ||
-	    sodium_hex2bin(s->server_key, VEIL_KEY_SIZE, text + 11, 2 * VEIL_KEY_SIZE, NULL,
-	                   &bin_len, NULL) != 0 ||
-	    bin_len != VEIL_KEY_SIZE) {
+	if (veil_server_key_read(s->tool_out, s->server_key) != VEIL_OK) {
 		cli_error(PROGRAM, "veil-admin keygen printed no server key");
-		free(text);
 		return -1;
 	}
-	free(text);
 
 	buf registry_file;
 	buf_init(&registry_file);

@@ -37,10 +37,6 @@
  */
 size_t loadgen_handle(char out[static LOADGEN_HANDLE_SIZE], int registered, uint32_t index);
 
-/* The label of a client key file (common/keyfile.h), as `veil keygen
- * --out FILE` writes it: the X25519 secret key of one client. */
-#define LOADGEN_CLIENT_KEY_KIND "veil-client-key-v1"
-
 /* A client identity pinned to one server: an X25519 key pair (guarded
  * memory) and the box key it shares with the server. */
 typedef struct loadgen_peer loadgen_peer;

@@ -53,6 +53,7 @@
 #include "keyfile.h"
 #include "loadgen.h"
 #include "timing.h"
+#include "veil_client.h"
 
 #define PROGRAM "veil-bench"
 
@@ -159,38 +160,6 @@ struct run {
 		exit(1);                                                                           \
 	} while (0)
 
-/* 64 hex digits, or a file holding them on a line of their own or after
- * "server-key " (what veil-admin keygen and info print). */
-static int
-read_server_key(const char *arg, uint8_t key[static ENVELOPE_PUBLIC_KEY_SIZE])
-{
-	const size_t hex_len = 2 * ENVELOPE_PUBLIC_KEY_SIZE;
-	size_t bin_len = 0;
-	const char *end = NULL;
-	char line[256];
-	int found = -1;
-
-	if (strlen(arg) == hex_len &&
-	    sodium_hex2bin(key, ENVELOPE_PUBLIC_KEY_SIZE, arg, hex_len, NULL, &bin_len, &end) ==
-	            0 &&
-	    bin_len == ENVELOPE_PUBLIC_KEY_SIZE && *end == '\0')
-		return 0;
-	FILE *f = fopen(arg, "r");
-	if (f == NULL)
-		return -1;
-	while (found != 0 && fgets(line, sizeof(line), f) != NULL) {
-		const char *hex = strncmp(line, "server-key ", 11) == 0 ? line + 11 : line;
-		const size_t len = strcspn(hex, "\r\n");
-		if (len == hex_len &&
-		    sodium_hex2bin(key, ENVELOPE_PUBLIC_KEY_SIZE, hex, len, NULL, &bin_len, &end) ==
-		            0 &&
-		    bin_len == ENVELOPE_PUBLIC_KEY_SIZE && end == hex + len)
-			found = 0;
-	}
-	fclose(f);
-	return found;
-}
-
 static const char synopsis[] = "--server URL --server-key HEX|FILE --handles N [options]\n"
                                "       " PROGRAM " --print-handles N";
 
@@ -296,7 +265,7 @@ parse_options(int argc, char **argv, options *opt,
 	if (!opt->handles_given)
 		return cli_usage_error(&cmd, "--handles N is required: how many --print-handles "
 		                             "handles the registry holds (0 for none)");
-	if (read_server_key(opt->server_key, server_key) != 0)
+	if (veil_server_key_read(opt->server_key, server_key) != VEIL_OK)
 		return cli_usage_error(&cmd,
 		                       "--server-key: '%s' is neither 64 hex digits nor a file "
 		                       "holding them",
@@ -875,7 +844,7 @@ read_client_key(const char *path, run *r)
 {
 	if ((r->client_secret = sodium_malloc(ENVELOPE_SECRET_KEY_SIZE)) == NULL)
 		DIE("out of memory");
-	const veil_err err = keyfile_read(path, LOADGEN_CLIENT_KEY_KIND, r->client_secret,
+	const veil_err err = keyfile_read(path, VEIL_CLIENT_KEY_KIND, r->client_secret,
 	                                  ENVELOPE_SECRET_KEY_SIZE);
 	if (err != VEIL_OK)
 		DIE("--client-key %s: %s%s%s", path, veil_strerror(err),

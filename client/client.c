@@ -609,3 +609,33 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 	buf_free(&reply_inner);
 	return err;
 }
+
+/* Exactly 2 * VEIL_KEY_SIZE hex digits, and nothing else, into key. */
+static int
+hex_key(const char *hex, size_t len, uint8_t key[VEIL_KEY_SIZE])
+{
+	size_t bin_len = 0;
+	const char *end = NULL;
+	return len == 2 * VEIL_KEY_SIZE &&
+	       sodium_hex2bin(key, VEIL_KEY_SIZE, hex, len, NULL, &bin_len, &end) == 0 &&
+	       bin_len == VEIL_KEY_SIZE && end == hex + len;
+}
+
+veil_err
+veil_server_key_read(const char *hex_or_file, uint8_t key[VEIL_KEY_SIZE])
+{
+	if (hex_key(hex_or_file, strlen(hex_or_file), key))
+		return VEIL_OK;
+	FILE *f = fopen(hex_or_file, "r");
+	if (f == NULL)
+		return VEIL_ERR_PARSE;
+	char line[256];
+	veil_err err = VEIL_ERR_PARSE;
+	while (err != VEIL_OK && fgets(line, sizeof(line), f) != NULL) {
+		const char *hex = strncmp(line, "server-key ", 11) == 0 ? line + 11 : line;
+		if (hex_key(hex, strcspn(hex, "\r\n"), key))
+			err = VEIL_OK;
+	}
+	fclose(f);
+	return err;
+}

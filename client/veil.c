@@ -26,9 +26,8 @@
 #include "keyfile.h"
 #include "veil_client.h"
 
-#define PROGRAM         "veil"
-#define CLIENT_KEY_KIND "veil-client-key-v1"
-#define MAX_INPUT_SIZE  ((size_t)64 << 20)
+#define PROGRAM        "veil"
+#define MAX_INPUT_SIZE ((size_t)64 << 20)
 
 /*
  * The options of the commands. cli_parse() writes them through each
@@ -102,7 +101,7 @@ make_key(const char *path, uint8_t public_out[VEIL_KEY_SIZE])
 	if (secret == NULL)
 		return VEIL_ERR_NOMEM;
 	crypto_box_keypair(public_out, secret);
-	veil_err err = keyfile_write(path, CLIENT_KEY_KIND, secret, VEIL_KEY_SIZE);
+	veil_err err = keyfile_write(path, VEIL_CLIENT_KEY_KIND, secret, VEIL_KEY_SIZE);
 	sodium_free(secret);
 	return err;
 }
@@ -147,43 +146,6 @@ read_all(FILE *f, buf *out)
 			return -1;
 	}
 	return ferror(f) ? -1 : 0;
-}
-
-/* Exactly 64 hex digits into key; 0 or -1. */
-static int
-parse_hex_key(const char *hex, uint8_t key[VEIL_KEY_SIZE])
-{
-	size_t bin_len;
-	const char *end;
-	return strlen(hex) == 2 * VEIL_KEY_SIZE &&
-	                       sodium_hex2bin(key, VEIL_KEY_SIZE, hex, strlen(hex), NULL, &bin_len,
-	                                      &end) == 0 &&
-	                       bin_len == VEIL_KEY_SIZE && *end == '\0'
-	               ? 0
-	               : -1;
-}
-
-/* A server key given as 64 hex digits, or a file holding them (alone, or
- * as the "server-key <hex>" line that veil-admin info prints). */
-static int
-parse_server_key(const char *arg, uint8_t key[VEIL_KEY_SIZE])
-{
-	if (parse_hex_key(arg, key) == 0)
-		return 0;
-	FILE *f = fopen(arg, "r");
-	if (f == NULL)
-		return -1;
-	char line[256];
-	int found = -1;
-	while (found != 0 && fgets(line, sizeof(line), f) != NULL) {
-		char *hex = line;
-		if (strncmp(hex, "server-key ", 11) == 0)
-			hex += 11;
-		hex[strcspn(hex, "\r\n")] = '\0';
-		found = parse_hex_key(hex, key);
-	}
-	fclose(f);
-	return found;
 }
 
 /* Plain output: control characters in the contact's text become '?'. */
@@ -239,14 +201,14 @@ print_result(const contact_entry *entry, const veil_lookup_result *r, int as_jso
 static int
 load_or_create_client_key(const char *name, const char *path, int may_create, uint8_t *secret)
 {
-	veil_err err = keyfile_read(path, CLIENT_KEY_KIND, secret, VEIL_KEY_SIZE);
+	veil_err err = keyfile_read(path, VEIL_CLIENT_KEY_KIND, secret, VEIL_KEY_SIZE);
 	if (err == VEIL_ERR_NOT_FOUND && may_create) {
 		uint8_t public_key[VEIL_KEY_SIZE];
 		err = make_key(path, public_key);
 		if (err == VEIL_OK) {
 			cli_error(name, "created client key %s; public key:", path);
 			print_public_key(stderr, public_key);
-			err = keyfile_read(path, CLIENT_KEY_KIND, secret, VEIL_KEY_SIZE);
+			err = keyfile_read(path, VEIL_CLIENT_KEY_KIND, secret, VEIL_KEY_SIZE);
 		}
 	}
 	if (err != VEIL_OK) {
@@ -269,7 +231,7 @@ cmd_lookup(const cli_command *cmd, int argc, char **argv)
 
 	if (opt.server == NULL || opt.server_key == NULL)
 		return cli_usage_error(cmd, "--server and --server-key are required");
-	if (parse_server_key(opt.server_key, options.server_key) != 0)
+	if (veil_server_key_read(opt.server_key, options.server_key) != VEIL_OK)
 		return cli_usage_error(cmd,
 		                       "--server-key: %s is neither 64 hex digits nor a file "
 		                       "holding them",

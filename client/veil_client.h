@@ -38,8 +38,8 @@
 
 #include "error.h"
 
-#define VEIL_KEY_SIZE 32
-#define VEIL_MAX_HANDLE 320
+#define VEIL_KEY_SIZE    32
+#define VEIL_MAX_HANDLE  320
 #define VEIL_MAX_PAYLOAD 64
 
 typedef struct veil_client veil_client;
@@ -97,7 +97,7 @@ typedef struct veil_lookup_result {
  * VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO, VEIL_ERR_TRANSPORT (bad URL).
  */
 veil_err veil_client_new(const veil_client_options *options, veil_client **out)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 
 /* Wipes the keys and frees. NULL is a no-op. */
 void veil_client_free(veil_client *client);
@@ -116,14 +116,27 @@ void veil_client_free(veil_client *client);
  * veil_client_last_error).
  */
 veil_err veil_client_lookup(veil_client *client, const char *const contacts[], size_t count,
-			    veil_lookup_result *results) __attribute__((warn_unused_result));
+                            veil_lookup_result *results) __attribute__((warn_unused_result));
 
 /* A description of the last failure of this client, or "" if none. The
  * string lives until the next call on the client. */
 const char *veil_client_last_error(const veil_client *client);
 
+/*
+ * The server key to pin, from what an operator hands out: 64 hex digits,
+ * or the name of a file holding them on a line of their own or as the
+ * "server-key <hex>" line that `veil-admin info` prints first. Errors:
+ * VEIL_ERR_PARSE (neither; key is then unspecified).
+ */
+veil_err veil_server_key_read(const char *hex_or_file, uint8_t key[VEIL_KEY_SIZE])
+        __attribute__((warn_unused_result));
+
+/* The label of a client key file (common/keyfile.h) as `veil keygen`
+ * writes it: the library's users and tools read the same files. */
+#define VEIL_CLIENT_KEY_KIND "veil-client-key-v1"
+
 /* The X25519 public key for a client secret key (to enrol it). */
 veil_err veil_client_public_key(const uint8_t secret[VEIL_KEY_SIZE],
-				uint8_t public_out[VEIL_KEY_SIZE]);
+                                uint8_t public_out[VEIL_KEY_SIZE]);
 
 #endif
