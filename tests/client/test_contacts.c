@@ -199,6 +199,10 @@ check_file(const void *row)
 	return ok;
 }
 
+TEST_ROWS_CASE(case_plain, cases_plain, check_file)
+TEST_ROWS_CASE(case_csv, cases_csv, check_file)
+TEST_ROWS_CASE(case_vcard, cases_vcard, check_file)
+
 static void
 case_arguments(void)
 {
@@ -424,12 +428,8 @@ static const test_case cases[] = {
         {"entry cap", case_entry_cap},   {"line cap", case_line_cap},
         {"field cap", case_field_cap},   {"logical line cap", case_logical_line_cap},
         {"column cap", case_column_cap}, {"sample address book", case_sample_address_book},
+        {"plain lines", case_plain},     {"csv", case_csv},
+        {"vcard", case_vcard},
 };
 
-static const test_table tables[] = {
-        TEST_TABLE("plain lines", cases_plain, check_file),
-        TEST_TABLE("csv", cases_csv, check_file),
-        TEST_TABLE("vcard", cases_vcard, check_file),
-};
-
-TEST_MAIN_WITH(cases, TEST_TABLES(tables))
+TEST_MAIN(cases)

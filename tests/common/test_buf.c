@@ -105,17 +105,26 @@ case_truncate(void)
 	CHECK(buf_len(&b) == 0);
 }
 
+/* Resets b, which holds data or an error, and checks that it is empty,
+ * without error, and takes appends again. */
+static void
+check_reset(buf *b)
+{
+	buf_reset(b);
+	CHECK(buf_len(b) == 0);
+	CHECK(strcmp(buf_data(b), "") == 0);
+	CHECK(buf_error(b) == VEIL_OK);
+	CHECK(buf_append_str(b, "again") == VEIL_OK);
+	CHECK(strcmp(buf_data(b), "again") == 0);
+}
+
 static void
 case_reset(void)
 {
 	buf b;
 	buf_init(&b);
 	CHECK(buf_append_str(&b, "secret") == VEIL_OK);
-	buf_reset(&b);
-	CHECK(buf_len(&b) == 0);
-	CHECK(strcmp(buf_data(&b), "") == 0);
-	CHECK(buf_append_str(&b, "again") == VEIL_OK);
-	CHECK(strcmp(buf_data(&b), "again") == 0);
+	check_reset(&b);
 	buf_free(&b);
 }
 
@@ -135,10 +144,7 @@ case_limit_is_sticky(void)
 	CHECK(strcmp(buf_data(&b), "keep") == 0);
 	buf_truncate(&b, 2);
 	CHECK(buf_error(&b) == VEIL_ERR_LIMIT);
-	buf_reset(&b);
-	CHECK(buf_error(&b) == VEIL_OK);
-	CHECK(buf_append_str(&b, "ok") == VEIL_OK);
-	CHECK(strcmp(buf_data(&b), "ok") == 0);
+	check_reset(&b);
 	buf_free(&b);
 }
 

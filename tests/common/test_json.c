@@ -6,20 +6,6 @@
 
 #include "harness.h"
 
-/* A document that parses. */
-typedef struct doc {
-	const char *name;
-	const char *text;
-} doc;
-
-/* A document refused with want, given with its length so that it may hold NUL bytes. */
-typedef struct bad_doc {
-	const char *name;
-	const char *text;
-	size_t len; /* 0: strlen(text) */
-	veil_err want;
-} bad_doc;
-
 /* Parses and, on failure, checks that nothing escaped. */
 static veil_err
 parse_checked(const char *text, size_t len, json_value **out)
@@ -44,6 +30,12 @@ rewrite(const char *text, size_t len)
 	buf_free(&b);
 	return copy;
 }
+
+/* A document that parses. */
+typedef struct doc {
+	const char *name;
+	const char *text;
+} doc;
 
 static const doc valid_docs[] = {
         {"null", "null"},
@@ -71,6 +63,14 @@ static const doc valid_docs[] = {
         {"nul_in_string", "\"a\\u0000b\""},
         {"nul_key", "{\"\\u0000\":1,\"\":2}"},
 };
+
+/* A document refused with want, given with its length so that it may hold NUL bytes. */
+typedef struct bad_doc {
+	const char *name;
+	const char *text;
+	size_t len; /* 0: strlen(text) */
+	veil_err want;
+} bad_doc;
 
 static const bad_doc invalid_docs[] = {
         /* Nothing, or not one value. */
@@ -190,6 +190,10 @@ check_invalid(const void *row)
 	json_value *v = (json_value *)&v;
 	return json_parse(d->text, d->len ? d->len : strlen(d->text), &v) == d->want && v == NULL;
 }
+
+TEST_ROWS_CASE(case_valid, valid_docs, check_valid)
+TEST_ROWS_CASE(case_invalid, invalid_docs, check_invalid)
+
 static void
 case_arguments(void)
 {
@@ -314,24 +318,29 @@ case_values_limit(void)
 	free(text);
 }
 
-static void
-case_types(void)
+/* A document (which names the row) and the type of its value. */
+typedef struct typed_doc {
+	const char *text;
+	json_type type;
+} typed_doc;
+
+static const typed_doc typed_docs[] = {
+        {"null", JSON_NULL},    {"false", JSON_FALSE}, {"true", JSON_TRUE}, {"-1.5", JSON_NUMBER},
+        {"\"s\"", JSON_STRING}, {"[]", JSON_ARRAY},    {"{}", JSON_OBJECT},
+};
+
+static int
+check_type(const void *row)
 {
-	static const struct {
-		const char *text;
-		json_type type;
-	} table[] = {
-	        {"null", JSON_NULL},   {"false", JSON_FALSE},  {"true", JSON_TRUE},
-	        {"-1.5", JSON_NUMBER}, {"\"s\"", JSON_STRING}, {"[]", JSON_ARRAY},
-	        {"{}", JSON_OBJECT},
-	};
-	for (size_t i = 0; i < TEST_COUNT(table); i++) {
-		json_value *v = NULL;
-		REQUIRE(json_parse(table[i].text, strlen(table[i].text), &v) == VEIL_OK);
-		CHECK(json_type_of(v) == table[i].type);
-		json_free(v);
-	}
+	const typed_doc *d = row;
+	json_value *v = NULL;
+	const int ok =
+	        json_parse(d->text, strlen(d->text), &v) == VEIL_OK && json_type_of(v) == d->type;
+	json_free(v);
+	return ok;
 }
+
+TEST_ROWS_CASE(case_types, typed_docs, check_type)
 
 static void
 case_object_access(void)
@@ -482,40 +491,57 @@ integer_of(const char *text, int64_t *n)
 	return rc;
 }
 
+/* A document that reads as an integer (the document names the row), and its value. */
+typedef struct integer_doc {
+	const char *text;
+	int64_t value;
+} integer_doc;
+
+static const integer_doc integers[] = {
+        {"0", 0},
+        {"-0", 0},
+        {"42", 42},
+        {"-42", -42},
+        {"9223372036854775807", INT64_MAX},
+        {"-9223372036854775808", INT64_MIN},
+};
+
+/* Out of range, or numbers that are not integers, or no numbers at all. */
+static const char *const not_integers[] = {"9223372036854775808",
+                                           "-9223372036854775809",
+                                           "18446744073709551616",
+                                           "99999999999999999999999",
+                                           "1.0",
+                                           "1e2",
+                                           "-1E0",
+                                           "0.5",
+                                           "\"1\"",
+                                           "true",
+                                           "null",
+                                           "[1]"};
+
+static int
+check_integer(const void *row)
+{
+	const integer_doc *d = row;
+	int64_t n;
+	return integer_of(d->text, &n) == 0 && n == d->value;
+}
+
+/* Refused, and the value cleared. */
+static int
+check_not_integer(const void *row)
+{
+	int64_t n;
+	return integer_of(*(const char *const *)row, &n) == -1 && n == 0;
+}
+
 static void
 case_integer(void)
 {
-	static const struct {
-		const char *text;
-		int64_t want;
-	} integers[] = {
-	        {"0", 0},
-	        {"-0", 0},
-	        {"42", 42},
-	        {"-42", -42},
-	        {"9223372036854775807", INT64_MAX},
-	        {"-9223372036854775808", INT64_MIN},
-	};
-	/* Out of range, or numbers that are not integers, or no numbers at all. */
-	static const char *const not_integers[] = {"9223372036854775808",
-	                                           "-9223372036854775809",
-	                                           "18446744073709551616",
-	                                           "99999999999999999999999",
-	                                           "1.0",
-	                                           "1e2",
-	                                           "-1E0",
-	                                           "0.5",
-	                                           "\"1\"",
-	                                           "true",
-	                                           "null",
-	                                           "[1]"};
-	int64_t n;
-	for (size_t i = 0; i < TEST_COUNT(integers); i++)
-		CHECK_ROW(integer_of(integers[i].text, &n) == 0 && n == integers[i].want,
-		          integers[i].text);
-	for (size_t i = 0; i < TEST_COUNT(not_integers); i++)
-		CHECK_ROW(integer_of(not_integers[i], &n) == -1 && n == 0, not_integers[i]);
-	n = 1;
+	CHECK_ROWS(integers, check_integer);
+	CHECK_ROWS(not_integers, check_not_integer);
+	int64_t n = 1;
 	CHECK(json_integer(NULL, &n) == -1 && n == 0);
 }
 
@@ -673,11 +699,8 @@ static const test_case cases[] = {
         {"round_trip", case_round_trip},
         {"round_trip_valid_docs", case_round_trip_valid_docs},
         {"write_appends", case_write_appends},
+        {"valid", case_valid},
+        {"invalid", case_invalid},
 };
 
-static const test_table tables[] = {
-        TEST_TABLE("valid", valid_docs, check_valid),
-        TEST_TABLE("invalid", invalid_docs, check_invalid),
-};
-
-TEST_MAIN_WITH(cases, TEST_TABLES(tables))
+TEST_MAIN(cases)

@@ -239,6 +239,9 @@ check_refused(const void *row)
 	                     c->want, NULL);
 }
 
+TEST_ROWS_CASE(case_accepted_inputs, cases_ok, check_accepted)
+TEST_ROWS_CASE(case_refused_inputs, cases_refused, check_refused)
+
 /* Every output normalizes to itself, under any region or none. */
 static void
 case_output_is_fixed_point(void)
@@ -486,8 +489,7 @@ case_threads_agree(void)
 	}
 }
 
-/* Threads first: the singleton must not exist before they race for it.
- * (The tables run after the cases.) */
+/* Threads first: the singleton must not exist before they race for it. */
 static const test_case cases[] = {
         {"threads agree", case_threads_agree},
         {"output is a fixed point", case_output_is_fixed_point},
@@ -497,11 +499,8 @@ static const test_case cases[] = {
         {"arguments", case_arguments},
         {"region valid", case_region_valid},
         {"every status has its own message", case_every_status_has_its_own_message},
+        {"accepted inputs", case_accepted_inputs},
+        {"refused inputs", case_refused_inputs},
 };
 
-static const test_table tables[] = {
-        TEST_TABLE("accepted inputs", cases_ok, check_accepted),
-        TEST_TABLE("refused inputs", cases_refused, check_refused),
-};
-
-TEST_MAIN_WITH(cases, TEST_TABLES(tables))
+TEST_MAIN(cases)

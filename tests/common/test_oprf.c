@@ -559,6 +559,6 @@ static const test_case cases[] = {
         {"key derivation depends on mode and info", case_key_derivation_depends_on_mode_and_info},
 };
 
-static const test_table tables[] = {TEST_TABLE(NULL, mode_cases, in_each_mode)};
+static const test_table tables[] = {TEST_TABLE(mode_cases, in_each_mode)};
 
 TEST_MAIN_WITH(cases, .usage = "rfc9497_vectors.json", .arguments = 1, TEST_TABLES(tables))

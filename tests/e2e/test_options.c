@@ -254,6 +254,46 @@ case_unknown_option(void)
 	run_each(UNKNOWN_OPTION);
 }
 
+/* "PROGRAM help COMMAND" is "PROGRAM COMMAND --help", for veil-admin and
+ * veil; an unknown command is a usage error. */
+static void
+case_help_command(void)
+{
+	size_t ran = 0;
+	for (size_t i = 0; i < TEST_COUNT(programs); i++) {
+		const program_spec *spec = &programs[i];
+		const char *path = program_path(spec->name), *words = strchr(spec->name, ' ');
+		if (path == NULL || words == NULL)
+			continue;
+		command_line l;
+		memset(&l, 0, sizeof(l));
+		if ((l.words = strdup(words + 1)) == NULL)
+			abort();
+		line_add(&l, "help");
+		for (char *w = strtok(l.words, " "); w != NULL; w = strtok(NULL, " "))
+			line_add(&l, w);
+		proc_result r = proc_call_args(path, l.args, NULL);
+		char want[128];
+		snprintf(want, sizeof(want), "usage: %s ", spec->name);
+		CHECK_ROW(r.status == 0 && strstr(r.out, want) != NULL, spec->name);
+		proc_result_free(&r);
+		line_free(&l);
+		ran++;
+	}
+	CHECK(ran > 0);
+	const char *const programs_with_commands[] = {"veil-admin", "veil"};
+	for (size_t i = 0; i < TEST_COUNT(programs_with_commands); i++) {
+		const char *path = program_path(programs_with_commands[i]);
+		if (path == NULL)
+			continue;
+		proc_result r = proc_call(path, "help", "no-such-command", NULL);
+		CHECK_ROW(r.status == CLI_EXIT_USAGE &&
+		                  strstr(r.err, "unknown command 'no-such-command'") != NULL,
+		          programs_with_commands[i]);
+		proc_result_free(&r);
+	}
+}
+
 /* ------------------------------------------------------------------ */
 
 /* The state the admin subcommands work on, and a file to import. */
@@ -280,6 +320,7 @@ static const test_case cases[] = {
         {"--opt=value is taken", case_assigned_values},
         {"a valued option at the end needs a value", case_missing_value},
         {"an unknown option is refused", case_unknown_option},
+        {"help COMMAND describes the command", case_help_command},
 };
 
 TEST_MAIN_WITH(cases, .usage = "PROGRAM...", .arguments = 1, .temp_dir = "options", .setup = setup)

@@ -28,6 +28,7 @@ typedef struct job {
 	size_t key_info_len;
 
 	uint8_t *input_bytes; /* every input, back to back */
+	size_t input_size;    /* bytes at input_bytes */
 	const uint8_t **inputs;
 	size_t *input_lens;
 	int has_blinds;
@@ -38,10 +39,11 @@ typedef struct job {
 	uint8_t proof_random_scalar[OPRF_MAX_SCALAR_SIZE];
 
 	uint8_t pk[OPRF_MAX_ELEMENT_SIZE];
+	uint8_t proof[OPRF_MAX_PROOF_SIZE];
+	uint8_t *results;   /* one block for the three below */
 	uint8_t *blinded;   /* count * ne */
 	uint8_t *evaluated; /* count * ne */
-	uint8_t proof[OPRF_MAX_PROOF_SIZE];
-	uint8_t *outputs; /* count * nh */
+	uint8_t *outputs;   /* count * nh */
 } job;
 
 static const char *const known_fields[] = {
@@ -57,28 +59,33 @@ fail(failure *f, const char *field, const char *reason)
 	return -1;
 }
 
+/* The size of j->results: blinded and evaluated elements, then outputs. */
+static size_t
+results_size(const job *j)
+{
+	return j->count * (2 * j->ne + j->nh);
+}
+
+/* Wipes the n bytes at p (which may be NULL) and frees them. */
+static void
+free_wiped(void *p, size_t n)
+{
+	if (p != NULL)
+		sodium_memzero(p, n);
+	free(p);
+}
+
 static void
 job_free(job *j)
 {
-	if (j->blinds != NULL) {
-		sodium_memzero(j->blinds, j->count * j->ns);
-		free(j->blinds);
-	}
-	if (j->input_bytes != NULL) {
-		/* Inputs are the client's private data: wipe them too. */
-		size_t total = 0;
-		for (size_t i = 0; i < j->count && j->input_lens != NULL; i++)
-			total += j->input_lens[i];
-		sodium_memzero(j->input_bytes, total);
-		free(j->input_bytes);
-	}
+	/* Wiped: the blinds, and the inputs and outputs (the client's private data). */
+	free_wiped(j->blinds, j->count * j->ns);
+	free_wiped(j->input_bytes, j->input_size);
+	free_wiped(j->results, results_size(j));
 	free(j->key_info);
 	free(j->inputs);
 	free(j->input_lens);
 	free(j->info);
-	free(j->blinded);
-	free(j->evaluated);
-	free(j->outputs);
 	sodium_memzero(j, sizeof(*j));
 }
 
@@ -239,6 +246,7 @@ read_inputs(job *j, const json_value *request, failure *f)
 		total += len / 2;
 	}
 	j->input_bytes = malloc(total + 1);
+	j->input_size = total;
 	j->inputs = calloc(j->count, sizeof(*j->inputs));
 	j->input_lens = calloc(j->count, sizeof(*j->input_lens));
 	if (j->input_bytes == NULL || j->inputs == NULL || j->input_lens == NULL)
@@ -305,11 +313,11 @@ job_read(job *j, const json_value *request, failure *f)
 	    read_key(j, request, f) != 0 || read_inputs(j, request, f) != 0 ||
 	    read_blinds(j, request, f) != 0 || read_mode_fields(j, request, f) != 0)
 		return -1;
-	j->blinded = calloc(j->count, j->ne);
-	j->evaluated = calloc(j->count, j->ne);
-	j->outputs = calloc(j->count, j->nh);
-	if (j->blinded == NULL || j->evaluated == NULL || j->outputs == NULL)
+	if ((j->results = calloc(1, results_size(j))) == NULL)
 		return fail(f, NULL, "out of memory");
+	j->blinded = j->results;
+	j->evaluated = j->blinded + j->count * j->ne;
+	j->outputs = j->evaluated + j->count * j->ne;
 	return 0;
 }
 

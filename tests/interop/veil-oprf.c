@@ -80,15 +80,22 @@ main(int argc, char **argv)
 {
 	static const cli_command command = {PROGRAM, "[--help | --version] < REQUESTS", NULL};
 	buf line, answer;
-	int too_long, got, status = 0;
+	int first = 0, too_long, got, status = 0;
 
-	const int parsed = cli_parse_options(&command, argc, argv, print_help);
-	if (parsed == CLI_EXIT_USAGE)
-		/* It takes no arguments at all: whatever was refused is, like any
-		 * other word, an unknown argument. */
-		cli_error(PROGRAM, "unknown argument: the requests come on standard input");
-	if (parsed >= 0)
-		return parsed;
+	const cli_result parsed = cli_parse(&command, argc, argv, &first);
+	if (parsed == CLI_HELP) {
+		cli_print_usage(&command, stdout);
+		fputc('\n', stdout);
+		print_help();
+		return 0;
+	}
+	if (parsed != CLI_RUN)
+		return parsed == CLI_USAGE ? CLI_EXIT_USAGE : 0; /* explained, or --version */
+	/* A word, not an option: perhaps a file meant as the input. */
+	if (first < argc)
+		return cli_usage_error(&command,
+		                       "unknown argument %s: the requests come on standard input",
+		                       argv[first]);
 	if (veil_crypto_init() != VEIL_OK) {
 		cli_error(PROGRAM, "cannot initialize the crypto library");
 		return 1;

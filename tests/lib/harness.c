@@ -203,37 +203,30 @@ test_main(int argc, char **argv, const test_case *cases, size_t count, const tes
 	if (hooks->setup != NULL)
 		hooks->setup();
 
-	/* The cases, then each table as one case or as a case a row. */
+	/* The cases, then each row of each table as a case of its own. */
 	size_t total = count;
 	for (size_t t = 0; t < hooks->table_count; t++)
-		total += hooks->tables[t].name != NULL ? 1 : hooks->tables[t].count;
+		total += hooks->tables[t].count;
 	unsigned long failed = 0;
 	printf("1..%zu\n", total);
 	size_t table = 0, row = 0;
 	for (size_t i = 0; i < total; i++) {
-		while (i >= count && hooks->tables[table].name == NULL &&
-		       hooks->tables[table].count == 0)
-			table++; /* no rows, no cases */
-		const test_table *t = i >= count ? &hooks->tables[table] : NULL;
 		case_failures = 0;
 		test_checks = 0;
 		const deferred *before = to_run;
-		if (t == NULL) {
+		if (i < count) {
 			test_case_name = cases[i].name;
 			cases[i].run();
-		} else if (t->name != NULL) {
-			test_case_name = t->name;
-			test_rows(t);
-			table++;
 		} else {
-			const test_table one = {NULL, (const char *)t->rows + row * t->size, 1,
-			                        t->size, t->check};
-			test_case_name = *(const char *const *)one.rows;
-			test_rows(&one);
-			if (++row == t->count) {
-				table++;
+			while (row == hooks->tables[table].count) {
+				table++; /* done, or no rows */
 				row = 0;
 			}
+			const test_table *t = &hooks->tables[table];
+			const test_table one = {(const char *)t->rows + row++ * t->size, 1, t->size,
+			                        t->check};
+			test_case_name = *(const char *const *)one.rows;
+			test_rows(&one);
 		}
 		run_deferred(before);
 		if (test_checks == 0) {

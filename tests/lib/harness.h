@@ -11,8 +11,10 @@
  *
  *   TEST_MAIN_WITH(cases, .usage = "VEIL-ADMIN VEILD", .arguments = 2, .setup = setup)
  *
- * A case may also be a table of named rows that one function checks
- * (test_table), listed in the hooks: TEST_MAIN_WITH(cases, TEST_TABLES(tables)).
+ * A case may also be a table of named rows that one function checks:
+ * TEST_ROWS_CASE(case_valid, valid_rows, check_valid) defines that case.
+ * A table whose every row is a case of its own is listed in the hooks:
+ * TEST_MAIN_WITH(cases, TEST_TABLES(tables)).
  *
  * CHECK records a failure and goes on, so one run shows every broken
  * assertion of a case; REQUIRE also returns from the case.
@@ -31,25 +33,33 @@ typedef struct test_case {
 #define TEST_COUNT(cases) (sizeof(cases) / sizeof((cases)[0]))
 
 /*
- * A case that is a table of rows, each checked by one function: check
- * returns non-zero when the row behaves as it says. Every row begins
- * with its name (a const char *), under which a failing row is reported.
- * A table without a name makes each row a case of its own.
+ * A table of rows, each checked by one function: check returns non-zero
+ * when the row behaves as it says. Every row begins with its name (a
+ * const char *), under which a failing row is reported.
  */
 typedef struct test_table {
-	const char *name; /* the case's, or NULL */
 	const void *rows;
 	size_t count, size;
 	int (*check)(const void *row);
 } test_table;
 
-#define TEST_TABLE(name, rows, check)                                                              \
+#define TEST_TABLE(rows, check)                                                                    \
 	{                                                                                          \
-		(name), (rows), TEST_COUNT(rows), sizeof((rows)[0]), (check)                       \
+		(rows), TEST_COUNT(rows), sizeof((rows)[0]), (check)                               \
 	}
 
-/* CHECKs every row of t (also usable within a case). */
+/* CHECKs every row of t. */
 void test_rows(const test_table *t);
+
+/* CHECKs every row of the array rows with check. */
+#define CHECK_ROWS(rows, check) test_rows(&(const test_table)TEST_TABLE(rows, check))
+
+/* Defines the case fn, which CHECKs every row of the array rows with check. */
+#define TEST_ROWS_CASE(fn, rows, check)                                                            \
+	static void fn(void)                                                                       \
+	{                                                                                          \
+		CHECK_ROWS(rows, check);                                                           \
+	}
 
 /* What a test program needs around its cases. Every member may be left out. */
 typedef struct test_hooks {
@@ -58,7 +68,7 @@ typedef struct test_hooks {
 	const char *temp_dir;     /* when set, test_dir is a fresh directory named after it */
 	void (*setup)(void);      /* after the arguments are counted; aborts on failure */
 	int (*teardown)(void);    /* after the last case; non-zero fails the run */
-	const test_table *tables; /* cases that are tables, run after the others */
+	const test_table *tables; /* each row a case, named by the row; after the others */
 	size_t table_count;
 } test_hooks;
 

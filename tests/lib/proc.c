@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "clock.h"
 #include "file.h"
 #include "harness.h"
@@ -241,6 +243,15 @@ proc_kill_after(const char *program, const char *const args[], double seconds)
 	proc_result r = proc_finish(&c);
 	proc_result_free(&r);
 	return r.status == 128 + SIGKILL;
+}
+
+int
+proc_kill_aimed(const char *program, const char *const args[], double whole, int attempt,
+                double late, double *delay_out)
+{
+	const double u = (double)randombytes_uniform(1000000) / 1e6;
+	*delay_out = attempt % 2 == 0 ? u * whole : whole * (late + (1.1 - late) * u);
+	return proc_kill_after(program, args, *delay_out);
 }
 
 void

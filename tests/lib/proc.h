@@ -70,6 +70,17 @@ proc_result proc_finish(proc_child *c);
  * seconds, unless it has exited by then; returns 1 when it was killed. */
 int proc_kill_after(const char *program, const char *const args[], double seconds);
 
+/*
+ * For a test that kills a command and checks that it left the state as
+ * before the command or as after it: runs program with args and kills it
+ * (as proc_kill_after) at a random moment aimed at a command that takes
+ * whole seconds when left alone. Even attempts aim anywhere in it; odd
+ * ones from late * whole to a tenth past its end, where the command
+ * writes. *delay_out is the moment chosen; returns 1 when it was killed.
+ */
+int proc_kill_aimed(const char *program, const char *const args[], double whole, int attempt,
+                    double late, double *delay_out);
+
 /* Copies the arguments of ap up to a NULL (at most max) into args and
  * ends them with a NULL (args holds max + 1); returns their count. */
 size_t proc_take_args(const char *args[], size_t max, va_list ap);

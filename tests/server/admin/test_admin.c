@@ -366,7 +366,6 @@ case_kill_during_import(void)
 	proc_result_free(&r);
 	printf("# a whole import of %d handles takes %.3f s\n", big, whole);
 
-	int before = 0, after = 0;
 	for (int i = 0; i < attempts; i++) {
 		char name[32];
 		snprintf(name, sizeof(name), "kill-%d", i);
@@ -376,20 +375,14 @@ case_kill_during_import(void)
 		REQUIRE(r.status == 0);
 		proc_result_free(&r);
 
-		/* Half anywhere, half near the end, where the writing happens. */
-		const double u = (double)randombytes_uniform(1000000) / 1e6;
-		const double delay = i % 2 == 0 ? u * whole : whole * (0.8 + 0.3 * u);
 		const char *import[] = {"import", "--state", dir, big_file, NULL};
-		const int killed = proc_kill_after(admin, import, delay);
+		double delay;
+		const int killed = proc_kill_aimed(admin, import, whole, i, 0.8, &delay);
 
 		int verified = 0;
 		const uint64_t n = handles_in(dir, &verified);
 		CHECK(verified);
 		CHECK(n == (uint64_t)base_handles || n == (uint64_t)(base_handles + big));
-		if (n == (uint64_t)base_handles)
-			before++;
-		else
-			after++;
 		printf("# kill after %.3f s: %s, registry %s\n", delay,
 		       killed ? "killed" : "had finished",
 		       n == (uint64_t)base_handles ? "before" : "after");
@@ -400,7 +393,6 @@ case_kill_during_import(void)
 		proc_result_free(&r);
 		CHECK(handles_in(dir, &verified) == (uint64_t)(base_handles + big) && verified);
 	}
-	printf("# %d before, %d after\n", before, after);
 }
 
 static const test_case cases[] = {

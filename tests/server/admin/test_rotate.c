@@ -437,7 +437,6 @@ case_kill_during_rotate(void)
 	const char *reg = proc_path(dir, "registry");
 	char now_text[32];
 	uint64_t now = 1800000000;
-	int before_count = 0, after_count = 0;
 
 	/*
 	 * Each rotation has --grace 0 and a later --now, so it also retires
@@ -462,9 +461,8 @@ case_kill_during_rotate(void)
 		snprintf(now_text, sizeof(now_text), "%llu", (unsigned long long)now);
 		const char *rotate[] = {"rotate", "--state", dir,      "--grace",
 		                        "0",      "--now",   now_text, NULL};
-		const double u = (double)randombytes_uniform(1000000) / 1e6;
-		const double delay = i % 2 == 0 ? u * whole : whole * (0.7 + 0.4 * u);
-		const int killed = proc_kill_after(admin, rotate, delay);
+		double delay;
+		const int killed = proc_kill_aimed(admin, rotate, whole, i, 0.7, &delay);
 
 		REQUIRE(util_dump_registry(reg, &after) == 0);
 		registry_schedule s = schedule_of(dir);
@@ -476,8 +474,6 @@ case_kill_during_rotate(void)
 		if (rotated)
 			CHECK(index_answers(dir, s.key_ids[0], 50) &&
 			      index_answers(dir, s.key_ids[1], 50));
-		before_count += unchanged;
-		after_count += rotated;
 		printf("# kill after %.3f s: %s, registry %s\n", delay,
 		       killed ? "killed" : "had finished", unchanged ? "before" : "after");
 
@@ -498,7 +494,6 @@ case_kill_during_rotate(void)
 		buf_free(&before);
 		buf_free(&after);
 	}
-	printf("# %d before, %d after\n", before_count, after_count);
 }
 
 static const test_case cases[] = {

@@ -30,6 +30,7 @@ typedef struct fixture {
 	oprf_ctx *ctx;
 	oprf_key *key;
 	registry_key keys[1];
+	int tampered; /* the case damaged its files on purpose */
 } fixture;
 
 /* One handle as the test expects to find it. */
@@ -46,30 +47,49 @@ typedef struct expected {
 static expected handles[MAX_HANDLES];
 
 static int
-fixture_open(fixture *f)
+verify_ok(fixture *f)
+{
+	registry_verify_summary s;
+	return registry_verify(f->reg, f->keys, 1, 2, &s) == VEIL_OK && registry_verify_ok(&s);
+}
+
+static void
+fixture_close(void *arg)
+{
+	fixture *f = arg;
+	/* Whatever a case did through the API, the registry must still verify. */
+	if (f->reg != NULL && !f->tampered)
+		CHECK(verify_ok(f));
+	registry_free(f->reg);
+	oprf_key_free(f->key);
+	oprf_ctx_free(f->ctx);
+	free(f);
+}
+
+/* A new registry for the running case, verified and closed when the case
+ * ends (after a failed REQUIRE too); NULL on failure. */
+static fixture *
+fixture_open(void)
 {
 	static unsigned opened; /* a case may open several */
 	char name[32];
-	memset(f, 0, sizeof(*f));
 	snprintf(name, sizeof(name), "registry-%u", ++opened);
-	f->path = test_case_path(name);
+	/* The path first: the case's directory goes after the fixture closes. */
+	const char *path = test_case_path(name);
+	fixture *f = calloc(1, sizeof(*f));
+	if (f == NULL)
+		return NULL;
+	test_defer(fixture_close, f);
+	f->path = path;
 	const oprf_suite *suite = oprf_suite_by_name("ristretto255-SHA512");
 	if (suite == NULL || oprf_ctx_new(suite, OPRF_MODE_OPRF, &f->ctx) != VEIL_OK ||
 	    oprf_key_generate(suite, &f->key) != VEIL_OK ||
 	    registry_create(f->path, TAG_LEN, KEY_ID, OPRF_MODE_OPRF) != VEIL_OK ||
 	    registry_open(f->path, &f->reg) != VEIL_OK)
-		return -1;
+		return NULL;
 	f->keys[0].id = KEY_ID;
 	f->keys[0].key = f->key;
-	return 0;
-}
-
-static void
-fixture_close(fixture *f)
-{
-	registry_free(f->reg);
-	oprf_key_free(f->key);
-	oprf_ctx_free(f->ctx);
+	return f;
 }
 
 /* Fills handles[0..n) with distinct handles; every third has a payload. */
@@ -112,14 +132,16 @@ import_n(fixture *f, size_t n, unsigned threads, registry_change *change)
 	return registry_import(f->reg, f->keys, 1, records, n, &options, change);
 }
 
-/* Opens f and imports n handles made from seed, with that many threads. */
-static int
-fixture_filled(fixture *f, size_t n, unsigned seed, unsigned threads, registry_change *change)
+/* A fixture_open() registry with n handles made from seed, imported with
+ * that many threads; NULL on failure. */
+static fixture *
+fixture_filled(size_t n, unsigned seed, unsigned threads, registry_change *change)
 {
-	if (fixture_open(f) != 0)
-		return -1;
+	fixture *f = fixture_open();
+	if (f == NULL)
+		return NULL;
 	make_handles(f, n, seed);
-	return import_n(f, n, threads, change) == VEIL_OK ? 0 : -1;
+	return import_n(f, n, threads, change) == VEIL_OK ? f : NULL;
 }
 
 /*
@@ -153,13 +175,6 @@ view_of(fixture *f)
 }
 
 static int
-verify_ok(fixture *f)
-{
-	registry_verify_summary s;
-	return registry_verify(f->reg, f->keys, 1, 2, &s) == VEIL_OK && registry_verify_ok(&s);
-}
-
-static int
 entry_order(const void *a, const void *b)
 {
 	const expected *x = *(const expected *const *)a, *y = *(const expected *const *)b;
@@ -185,11 +200,11 @@ expected_in(size_t n, uint32_t prefix, unsigned bits, const expected **out)
 static void
 case_create_and_open_errors(void)
 {
-	fixture f;
+	fixture *f;
 	registry *other = NULL;
-	REQUIRE(fixture_open(&f) == 0);
-	CHECK(registry_create(f.path, TAG_LEN, KEY_ID, OPRF_MODE_OPRF) == VEIL_ERR_EXISTS);
-	CHECK(registry_create(f.path, 7, KEY_ID, OPRF_MODE_OPRF) == VEIL_ERR_ARGUMENT);
+	REQUIRE((f = fixture_open()) != NULL);
+	CHECK(registry_create(f->path, TAG_LEN, KEY_ID, OPRF_MODE_OPRF) == VEIL_ERR_EXISTS);
+	CHECK(registry_create(f->path, 7, KEY_ID, OPRF_MODE_OPRF) == VEIL_ERR_ARGUMENT);
 	const char *missing = test_case_path("missing");
 	CHECK(registry_open(missing, &other) == VEIL_ERR_NOT_FOUND && other == NULL);
 	/* An empty directory is not silently made into a registry. */
@@ -199,22 +214,19 @@ case_create_and_open_errors(void)
 	const char *data = proc_path(empty, "data.mdb");
 	struct stat st;
 	CHECK(stat(data, &st) != 0);
-	fixture_close(&f);
 }
 
 static void
 case_new_registry_is_empty(void)
 {
-	fixture f;
-	REQUIRE(fixture_open(&f) == 0);
-	registry_view view = view_of(&f);
+	fixture *f;
+	REQUIRE((f = fixture_open()) != NULL);
+	registry_view view = view_of(f);
 	CHECK(view.tag_len == TAG_LEN);
 	CHECK(view.handles == 0 && view.payloads == 0);
 	CHECK(view.key_count == 1 && view.key_ids[0] == KEY_ID);
 	for (size_t p = 0; p < REGISTRY_PREFIXES; p++)
 		CHECK(view.slots[p] == REGISTRY_SLOT_QUANTUM);
-	CHECK(verify_ok(&f));
-	fixture_close(&f);
 }
 
 static void
@@ -222,16 +234,16 @@ case_buckets_hold_exactly_the_matching_entries(void)
 {
 	static const unsigned bits_list[] = {0, 1, 3, 5, 8, 12, 32};
 	const size_t n = 300;
-	fixture f;
+	fixture *f;
 	registry_change change;
 	registry_reader *r = NULL;
 	registry_view view;
 	const expected *want[MAX_HANDLES];
 	uint8_t *out = malloc(MAX_HANDLES * (TAG_LEN + SEALED));
 	REQUIRE(out != NULL);
-	REQUIRE(fixture_filled(&f, n, 1, 2, &change) == 0);
+	REQUIRE((f = fixture_filled(n, 1, 2, &change)) != NULL);
 	CHECK(change.added == n && change.replaced == 0 && change.duplicates == 0);
-	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
+	REQUIRE(registry_reader_new(f->reg, &r) == VEIL_OK);
 	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
 	CHECK(view.handles == n && view.payloads == (n + 2) / 3);
 
@@ -251,7 +263,6 @@ case_buckets_hold_exactly_the_matching_entries(void)
 		}
 	}
 	registry_reader_free(r);
-	fixture_close(&f);
 	free(out);
 }
 
@@ -259,7 +270,7 @@ static void
 case_payloads_open_under_their_own_output_only(void)
 {
 	const size_t n = 60, entry = TAG_LEN + SEALED;
-	fixture f;
+	fixture *f;
 	registry_change change;
 	registry_reader *r = NULL;
 	registry_view view;
@@ -267,8 +278,8 @@ case_payloads_open_under_their_own_output_only(void)
 	size_t opened_len;
 	uint8_t *out = malloc(MAX_HANDLES * entry);
 	REQUIRE(out != NULL);
-	REQUIRE(fixture_filled(&f, n, 2, 1, &change) == 0);
-	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
+	REQUIRE((f = fixture_filled(n, 2, 1, &change)) != NULL);
+	REQUIRE(registry_reader_new(f->reg, &r) == VEIL_OK);
 	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
 	for (size_t i = 0; i < n; i++) {
 		const expected *e = &handles[i], *other = &handles[(i + 1) % n];
@@ -294,7 +305,6 @@ case_payloads_open_under_their_own_output_only(void)
 		      VEIL_ERR_VERIFY);
 	}
 	registry_reader_free(r);
-	fixture_close(&f);
 	free(out);
 }
 
@@ -302,11 +312,11 @@ static void
 case_slots_are_the_rounded_maximum_per_prefix(void)
 {
 	const size_t n = 400;
-	fixture f;
+	fixture *f;
 	registry_change change;
 	const expected *want[MAX_HANDLES];
-	REQUIRE(fixture_filled(&f, n, 3, 2, &change) == 0);
-	registry_view view = view_of(&f);
+	REQUIRE((f = fixture_filled(n, 3, 2, &change)) != NULL);
+	registry_view view = view_of(f);
 	for (unsigned p = 0; p < REGISTRY_PREFIXES; p++) {
 		size_t most = 0;
 		for (size_t i = 0; i < n; i++) {
@@ -317,22 +327,21 @@ case_slots_are_the_rounded_maximum_per_prefix(void)
 		CHECK(view.slots[p] == (slots < 8 ? 8 : slots));
 	}
 	CHECK(view.slots[0] == 400);
-	fixture_close(&f);
 }
 
 static void
 case_bucket_limit_and_bad_arguments(void)
 {
 	const size_t n = 40;
-	fixture f;
+	fixture *f;
 	registry_change change;
 	registry_reader *r = NULL;
 	registry_view view;
 	uint32_t slots[REGISTRY_PREFIXES];
 	uint8_t out[64 * (TAG_LEN + SEALED)];
 	size_t count = 7;
-	REQUIRE(fixture_filled(&f, n, 4, 1, &change) == 0);
-	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
+	REQUIRE((f = fixture_filled(n, 4, 1, &change)) != NULL);
+	REQUIRE(registry_reader_new(f->reg, &r) == VEIL_OK);
 
 	/* No snapshot yet. */
 	CHECK(registry_reader_bucket(r, KEY_ID, 0, 0, 0, out, 64, &count) == VEIL_ERR_ARGUMENT);
@@ -354,28 +363,27 @@ case_bucket_limit_and_bad_arguments(void)
 	CHECK(registry_reader_bucket(r, KEY_ID, 0, 0, 0, out, 64, &count) == VEIL_ERR_ARGUMENT);
 	registry_reader_free(r);
 	registry_reader_free(NULL);
-	fixture_close(&f);
 }
 
 static void
 case_import_upserts_and_last_duplicate_wins(void)
 {
-	fixture f;
+	fixture *f;
 	registry_change change;
 	registry_reader *r = NULL;
 	registry_view view;
 	uint8_t out[8 * (TAG_LEN + SEALED)], opened[ENTRY_MAX_PAYLOAD];
 	size_t count, opened_len;
-	REQUIRE(fixture_open(&f) == 0);
-	make_handles(&f, 3, 5);
+	REQUIRE((f = fixture_open()) != NULL);
+	make_handles(f, 3, 5);
 	const expected *a = &handles[0], *b = &handles[1];
 	registry_record first[] = {
 	        {a->handle, a->handle_len, (const uint8_t *)"one", 3},
 	        {b->handle, b->handle_len, NULL, 0},
 	};
-	REQUIRE(registry_import(f.reg, f.keys, 1, first, 2, NULL, &change) == VEIL_OK);
+	REQUIRE(registry_import(f->reg, f->keys, 1, first, 2, NULL, &change) == VEIL_OK);
 	CHECK(change.added == 2 && change.replaced == 0);
-	view = view_of(&f);
+	view = view_of(f);
 	CHECK(view.handles == 2 && view.payloads == 1);
 
 	/* a again, three times: the last line wins; b gains a payload. */
@@ -385,9 +393,9 @@ case_import_upserts_and_last_duplicate_wins(void)
 	        {a->handle, a->handle_len, (const uint8_t *)"three", 5},
 	        {a->handle, a->handle_len, (const uint8_t *)"four", 4},
 	};
-	REQUIRE(registry_import(f.reg, f.keys, 1, second, 4, NULL, &change) == VEIL_OK);
+	REQUIRE(registry_import(f->reg, f->keys, 1, second, 4, NULL, &change) == VEIL_OK);
 	CHECK(change.added == 0 && change.replaced == 2 && change.duplicates == 2);
-	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
+	REQUIRE(registry_reader_new(f->reg, &r) == VEIL_OK);
 	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
 	CHECK(view.handles == 2 && view.payloads == 2);
 	REQUIRE(registry_reader_bucket(r, KEY_ID, a->bucket, 32, SEALED, out, 8, &count) ==
@@ -402,7 +410,7 @@ case_import_upserts_and_last_duplicate_wins(void)
 
 	/* a loses its payload. */
 	registry_record third[] = {{a->handle, a->handle_len, NULL, 0}};
-	REQUIRE(registry_import(f.reg, f.keys, 1, third, 1, NULL, &change) == VEIL_OK);
+	REQUIRE(registry_import(f->reg, f->keys, 1, third, 1, NULL, &change) == VEIL_OK);
 	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
 	CHECK(view.handles == 2 && view.payloads == 1);
 	REQUIRE(registry_reader_bucket(r, KEY_ID, a->bucket, 32, SEALED, out, 8, &count) ==
@@ -412,35 +420,33 @@ case_import_upserts_and_last_duplicate_wins(void)
 			CHECK(entry_open_payload(a->y, 64, out + j * (TAG_LEN + SEALED) + TAG_LEN,
 			                         opened, &opened_len) == VEIL_ERR_VERIFY);
 	registry_reader_free(r);
-	CHECK(verify_ok(&f));
-	fixture_close(&f);
 }
 
 static void
 case_add_and_remove(void)
 {
-	fixture f;
+	fixture *f;
 	registry_change change;
 	registry_reader *r = NULL;
 	registry_view view;
 	uint8_t out[8 * TAG_LEN];
 	size_t count;
-	REQUIRE(fixture_open(&f) == 0);
-	make_handles(&f, 20, 6);
-	REQUIRE(import_n(&f, 19, 1, &change) == VEIL_OK);
+	REQUIRE((f = fixture_open()) != NULL);
+	make_handles(f, 20, 6);
+	REQUIRE(import_n(f, 19, 1, &change) == VEIL_OK);
 	const expected *e = &handles[19];
 	registry_record one = {e->handle, e->handle_len, (const uint8_t *)"x", 1};
-	REQUIRE(registry_add(f.reg, f.keys, 1, &one, &change) == VEIL_OK);
+	REQUIRE(registry_add(f->reg, f->keys, 1, &one, &change) == VEIL_OK);
 	CHECK(change.added == 1);
-	REQUIRE(registry_add(f.reg, f.keys, 1, &one, &change) == VEIL_OK);
+	REQUIRE(registry_add(f->reg, f->keys, 1, &one, &change) == VEIL_OK);
 	CHECK(change.added == 0 && change.replaced == 1);
-	view = view_of(&f);
+	view = view_of(f);
 	CHECK(view.handles == 20 && view.payloads == 8);
 
-	REQUIRE(registry_remove(f.reg, f.keys, 1, e->handle, e->handle_len) == VEIL_OK);
-	view = view_of(&f);
+	REQUIRE(registry_remove(f->reg, f->keys, 1, e->handle, e->handle_len) == VEIL_OK);
+	view = view_of(f);
 	CHECK(view.handles == 19 && view.payloads == 7);
-	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
+	REQUIRE(registry_reader_new(f->reg, &r) == VEIL_OK);
 	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
 	REQUIRE(registry_reader_bucket(r, KEY_ID, e->bucket, 32, 0, out, 8, &count) == VEIL_OK);
 	for (size_t j = 0; j < count; j++)
@@ -451,81 +457,79 @@ case_add_and_remove(void)
 	buf before, after;
 	buf_init(&before);
 	buf_init(&after);
-	REQUIRE(dump(&f, &before) == 0);
-	CHECK(registry_remove(f.reg, f.keys, 1, e->handle, e->handle_len) == VEIL_ERR_NOT_FOUND);
-	REQUIRE(dump(&f, &after) == 0);
+	REQUIRE(dump(f, &before) == 0);
+	CHECK(registry_remove(f->reg, f->keys, 1, e->handle, e->handle_len) == VEIL_ERR_NOT_FOUND);
+	REQUIRE(dump(f, &after) == 0);
 	CHECK(buf_len(&before) == buf_len(&after) &&
 	      memcmp(buf_data(&before), buf_data(&after), buf_len(&after)) == 0);
 	buf_free(&before);
 	buf_free(&after);
-	CHECK(verify_ok(&f));
-	fixture_close(&f);
 }
 
 static void
 case_refused_writes_change_nothing(void)
 {
-	fixture f;
+	fixture *f;
 	registry_change change;
 	oprf_key *p256 = NULL;
 	buf before, after;
 	buf_init(&before);
 	buf_init(&after);
-	REQUIRE(fixture_open(&f) == 0);
-	make_handles(&f, 10, 7);
-	REQUIRE(import_n(&f, 5, 1, &change) == VEIL_OK);
-	REQUIRE(dump(&f, &before) == 0);
+	REQUIRE((f = fixture_open()) != NULL);
+	make_handles(f, 10, 7);
+	REQUIRE(import_n(f, 5, 1, &change) == VEIL_OK);
+	REQUIRE(dump(f, &before) == 0);
 
 	registry_record records[10];
 	records_of(10, records);
 	/* No key for the live key id. */
-	CHECK(registry_import(f.reg, f.keys, 0, records, 10, NULL, &change) == VEIL_ERR_NOT_FOUND);
+	CHECK(registry_import(f->reg, f->keys, 0, records, 10, NULL, &change) ==
+	      VEIL_ERR_NOT_FOUND);
 	CHECK(change.added == 0);
-	registry_key wrong_id = {2, f.key};
-	CHECK(registry_import(f.reg, &wrong_id, 1, records, 10, NULL, &change) ==
+	registry_key wrong_id = {2, f->key};
+	CHECK(registry_import(f->reg, &wrong_id, 1, records, 10, NULL, &change) ==
 	      VEIL_ERR_NOT_FOUND);
 	/* A key of another suite. */
 	const oprf_suite *p256_suite = oprf_suite_by_name("P256-SHA256");
 	if (p256_suite != NULL && oprf_key_generate(p256_suite, &p256) == VEIL_OK) {
 		registry_key other_suite = {KEY_ID, p256};
-		CHECK(registry_import(f.reg, &other_suite, 1, records, 10, NULL, &change) ==
+		CHECK(registry_import(f->reg, &other_suite, 1, records, 10, NULL, &change) ==
 		      VEIL_ERR_ARGUMENT);
 	}
 	/* Records out of bounds: none of the batch is stored. */
 	records[7].payload_len = ENTRY_MAX_PAYLOAD + 1;
-	CHECK(registry_import(f.reg, f.keys, 1, records, 10, NULL, &change) == VEIL_ERR_ARGUMENT);
+	CHECK(registry_import(f->reg, f->keys, 1, records, 10, NULL, &change) == VEIL_ERR_ARGUMENT);
 	records[7].payload_len = 0;
 	records[8].handle_len = 0;
-	CHECK(registry_import(f.reg, f.keys, 1, records, 10, NULL, &change) == VEIL_ERR_ARGUMENT);
+	CHECK(registry_import(f->reg, f->keys, 1, records, 10, NULL, &change) == VEIL_ERR_ARGUMENT);
 	records[8].handle_len = REGISTRY_MAX_HANDLE + 1;
-	CHECK(registry_import(f.reg, f.keys, 1, records, 10, NULL, &change) == VEIL_ERR_ARGUMENT);
-	CHECK(registry_remove(f.reg, f.keys, 1, "", 0) == VEIL_ERR_ARGUMENT);
-	CHECK(registry_add(f.reg, f.keys, 1, NULL, &change) == VEIL_ERR_ARGUMENT);
+	CHECK(registry_import(f->reg, f->keys, 1, records, 10, NULL, &change) == VEIL_ERR_ARGUMENT);
+	CHECK(registry_remove(f->reg, f->keys, 1, "", 0) == VEIL_ERR_ARGUMENT);
+	CHECK(registry_add(f->reg, f->keys, 1, NULL, &change) == VEIL_ERR_ARGUMENT);
 
-	REQUIRE(dump(&f, &after) == 0);
+	REQUIRE(dump(f, &after) == 0);
 	CHECK(buf_len(&before) == buf_len(&after) &&
 	      memcmp(buf_data(&before), buf_data(&after), buf_len(&after)) == 0);
 	buf_free(&before);
 	buf_free(&after);
 	oprf_key_free(p256);
-	fixture_close(&f);
 }
 
 static void
 case_a_snapshot_does_not_see_later_changes(void)
 {
-	fixture f;
+	fixture *f;
 	registry_change change;
 	registry_reader *r = NULL;
 	registry_view view, again;
 	uint8_t out[MAX_HANDLES * TAG_LEN];
 	size_t count;
-	REQUIRE(fixture_open(&f) == 0);
-	make_handles(&f, 50, 8);
-	REQUIRE(import_n(&f, 20, 1, &change) == VEIL_OK);
-	REQUIRE(registry_reader_new(f.reg, &r) == VEIL_OK);
+	REQUIRE((f = fixture_open()) != NULL);
+	make_handles(f, 50, 8);
+	REQUIRE(import_n(f, 20, 1, &change) == VEIL_OK);
+	REQUIRE(registry_reader_new(f->reg, &r) == VEIL_OK);
 	REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
-	REQUIRE(import_n(&f, 50, 2, &change) == VEIL_OK);
+	REQUIRE(import_n(f, 50, 2, &change) == VEIL_OK);
 	CHECK(registry_reader_bucket(r, KEY_ID, 0, 0, 0, out, MAX_HANDLES, &count) == VEIL_OK);
 	CHECK(count == 20 && view.handles == 20);
 	/* Beginning again ends the old snapshot and sees the change. */
@@ -534,35 +538,34 @@ case_a_snapshot_does_not_see_later_changes(void)
 	CHECK(registry_reader_bucket(r, KEY_ID, 0, 0, 0, out, MAX_HANDLES, &count) == VEIL_OK);
 	CHECK(count == 50);
 	registry_reader_free(r);
-	fixture_close(&f);
 }
 
 static void
 case_threads_do_not_change_the_index(void)
 {
 	const size_t n = 500;
-	fixture one, many;
+	fixture *one, *many;
 	registry_change change;
 	buf a, b;
 	buf_init(&a);
 	buf_init(&b);
-	REQUIRE(fixture_open(&one) == 0);
-	REQUIRE(fixture_open(&many) == 0);
-	/* Both with the same key, so the same entries. */
-	registry_key shared = {KEY_ID, one.key};
-	make_handles(&one, n, 9);
+	REQUIRE((one = fixture_open()) != NULL);
+	REQUIRE((many = fixture_open()) != NULL);
+	/* Both with the same key, so the same entries; many closes first. */
+	many->keys[0].key = one->key;
+	make_handles(one, n, 9);
 	registry_record records[MAX_HANDLES];
 	records_of(n, records);
 	const registry_import_options single = {1, NULL, NULL}, eight = {8, NULL, NULL};
-	REQUIRE(registry_import(one.reg, &shared, 1, records, n, &single, &change) == VEIL_OK);
-	REQUIRE(registry_import(many.reg, &shared, 1, records, n, &eight, &change) == VEIL_OK);
+	REQUIRE(registry_import(one->reg, one->keys, 1, records, n, &single, &change) == VEIL_OK);
+	REQUIRE(registry_import(many->reg, many->keys, 1, records, n, &eight, &change) == VEIL_OK);
 	for (int k = 0; k < 2; k++) {
 		registry_reader *r = NULL;
 		registry_view view;
 		size_t count = 0;
 		uint8_t *out = malloc(n * TAG_LEN);
 		REQUIRE(out != NULL);
-		REQUIRE(registry_reader_new(k == 0 ? one.reg : many.reg, &r) == VEIL_OK);
+		REQUIRE(registry_reader_new(k == 0 ? one->reg : many->reg, &r) == VEIL_OK);
 		REQUIRE(registry_reader_begin(r, &view) == VEIL_OK);
 		CHECK(registry_reader_bucket(r, KEY_ID, 0, 0, 0, out, n, &count) == VEIL_OK);
 		CHECK(count == n);
@@ -574,8 +577,6 @@ case_threads_do_not_change_the_index(void)
 	CHECK(buf_len(&a) == buf_len(&b) && memcmp(buf_data(&a), buf_data(&b), buf_len(&a)) == 0);
 	buf_free(&a);
 	buf_free(&b);
-	fixture_close(&one);
-	fixture_close(&many);
 }
 
 /* Opens the environment directly, as a damaged registry would be. */
@@ -610,6 +611,7 @@ tamper(fixture *f, int (*edit)(MDB_txn *txn, MDB_dbi index))
 static int
 tamper_closed(fixture *f, int (*edit)(MDB_txn *txn, MDB_dbi index))
 {
+	f->tampered = 1;
 	registry_free(f->reg);
 	f->reg = NULL;
 	int rc = tamper(f, edit);
@@ -644,39 +646,37 @@ add_stray_entry(MDB_txn *txn, MDB_dbi index)
 static void
 case_verify_finds_damage(void)
 {
-	fixture f;
+	fixture *f;
 	registry_change change;
 	registry_verify_summary s;
-	REQUIRE(fixture_filled(&f, 30, 10, 2, &change) == 0);
-	REQUIRE(registry_verify(f.reg, f.keys, 1, 2, &s) == VEIL_OK);
+	REQUIRE((f = fixture_filled(30, 10, 2, &change)) != NULL);
+	REQUIRE(registry_verify(f->reg, f->keys, 1, 2, &s) == VEIL_OK);
 	CHECK(registry_verify_ok(&s) && s.handles == 30 && s.payloads == 10);
 
-	REQUIRE(tamper_closed(&f, add_stray_entry) == 0);
-	REQUIRE(registry_verify(f.reg, f.keys, 1, 1, &s) == VEIL_OK);
+	REQUIRE(tamper_closed(f, add_stray_entry) == 0);
+	REQUIRE(registry_verify(f->reg, f->keys, 1, 1, &s) == VEIL_OK);
 	CHECK(!registry_verify_ok(&s));
 	CHECK(s.dangling_entries == 1 && s.missing_entries == 0);
 
-	REQUIRE(tamper_closed(&f, delete_first_entry) == 0);
-	REQUIRE(tamper_closed(&f, delete_first_entry) == 0);
-	REQUIRE(registry_verify(f.reg, f.keys, 1, 2, &s) == VEIL_OK);
+	REQUIRE(tamper_closed(f, delete_first_entry) == 0);
+	REQUIRE(tamper_closed(f, delete_first_entry) == 0);
+	REQUIRE(registry_verify(f->reg, f->keys, 1, 2, &s) == VEIL_OK);
 	/* The stray entry sorts last (bucket 0xeeeeeeee): two real ones went. */
 	CHECK(s.missing_entries == 2 && s.dangling_entries == 1);
-	fixture_close(&f);
 }
 
 static void
 case_stats(void)
 {
-	fixture f;
+	fixture *f;
 	registry_change change;
 	registry_stats s;
-	REQUIRE(fixture_filled(&f, 12, 11, 1, &change) == 0);
-	REQUIRE(registry_stats_read(f.reg, &s) == VEIL_OK);
+	REQUIRE((f = fixture_filled(12, 11, 1, &change)) != NULL);
+	REQUIRE(registry_stats_read(f->reg, &s) == VEIL_OK);
 	CHECK(s.view.handles == 12 && s.view.payloads == 4);
 	CHECK(s.index_entries[0] == 12);
 	CHECK(memcmp(s.slots[0], s.view.slots, sizeof(s.view.slots)) == 0);
 	CHECK(s.file_size > 0 && s.used_size > 0 && s.used_size <= s.file_size);
-	fixture_close(&f);
 }
 
 static const test_case cases[] = {
