@@ -339,7 +339,7 @@ time_evaluate(void *arg)
 }
 
 /*
- * The rows, in the order printed. The targets are the issue's: OPRF
+ * The rows, in the order printed. The targets the project set: OPRF
  * BlindEvaluate within 5% of a raw scalar multiplication, and VOPRF at
  * 1024 per batch at least 0.45 of one per element.
  */
