@@ -242,6 +242,7 @@ charge_txn(void *arg, MDB_txn *txn)
 {
 	charge *ch = arg;
 	record r;
+	memset(&r, 0, sizeof(r)); /* load() fills it; -O3 cannot see that it always does */
 	ch->verdict = charge_in(ch->c, txn, ch->digest, ch->items, ch->now, ch->retry_after, &r);
 	/* Refused or failed (the verdict says which): nothing to write. */
 	if (ch->verdict != CLIENTS_OK)
