@@ -138,7 +138,7 @@ port=
 for _ in 1 2 3 4 5 6 7 8 9 10; do
 	try=$(( (RANDOM * 32768 + RANDOM) % 30000 + 20000 ))
 	"$veild" --state "$state" --listen "tcp://127.0.0.1:$try" --threads "$server_threads" \
-		--enrolment required ${batch_cap:+--batch-cap "$batch_cap"} 2>"$work/veild.err" &
+		--enrolment required --replay-budget 262144 ${batch_cap:+--batch-cap "$batch_cap"} 2>"$work/veild.err" &
 	veild_pid=$!
 	deadline=$((SECONDS + ready_seconds))
 	until grep -q '^veild: ready' "$work/veild.err"; do

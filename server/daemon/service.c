@@ -55,6 +55,7 @@ struct service_worker {
 	uint8_t *evaluated;
 	uint32_t *prefixes; /* of the request being answered, for the log */
 	uint16_t status;    /* of the reply being built */
+	int charged;        /* the request being answered was charged: evaluated */
 	service_stats stats;
 };
 
@@ -165,6 +166,21 @@ service_worker_stats(const service_worker *w, service_stats *total)
 		total->errors[i] += w->stats.errors[i];
 }
 
+/*
+ * Whether a reply of count items, each of slots entries of entry_size,
+ * fits PROTO_MAX_REPLY_SIZE (with room for the head and a proof), and its
+ * slot count the u16 of the wire.
+ */
+static int
+prefix_fits(uint32_t slots, size_t entry_size, unsigned count)
+{
+	const size_t budget = PROTO_MAX_REPLY_SIZE - 4096;
+	if (count == 0)
+		count = 1;
+	return slots <= UINT16_MAX &&
+	       OPRF_MAX_ELEMENT_SIZE + (size_t)slots * entry_size <= budget / count;
+}
+
 void
 service_prefix_range(const registry_view *view, unsigned batch_cap, size_t entry_size,
                      uint8_t *p_min, uint8_t *p_recommended, uint8_t *p_max)
@@ -177,20 +193,28 @@ service_prefix_range(const registry_view *view, unsigned batch_cap, size_t entry
 	if (rec > PROTO_MAX_PREFIX_BITS)
 		rec = PROTO_MAX_PREFIX_BITS;
 
-	/* The shortest prefix whose fullest bucket still fits a whole batch's
-	 * reply; never longer than the recommendation. */
-	const size_t ne = OPRF_MAX_ELEMENT_SIZE, budget = PROTO_MAX_REPLY_SIZE - 4096;
-	int min = rec;
-	for (int p = 0; p <= rec; p++) {
-		const size_t per_item = ne + (size_t)view->slots[p] * entry_size;
-		if (view->slots[p] <= UINT16_MAX && per_item <= budget / batch_cap) {
+	/* The shortest prefix whose fullest bucket fits a whole batch's reply;
+	 * none fits: the longest, which lookups then refuse. */
+	int min = PROTO_MAX_PREFIX_BITS;
+	for (int p = 0; p <= PROTO_MAX_PREFIX_BITS; p++) {
+		if (prefix_fits(view->slots[p], entry_size, batch_cap)) {
 			min = p;
 			break;
 		}
 	}
+	/* Every length from min on that fits, up to two past the
+	 * recommendation; the recommendation within them. */
+	const int limit = rec + 2 > PROTO_MAX_PREFIX_BITS ? PROTO_MAX_PREFIX_BITS : rec + 2;
+	int max = min;
+	while (max < limit && prefix_fits(view->slots[max + 1], entry_size, batch_cap))
+		max++;
+	if (rec < min)
+		rec = min;
+	if (rec > max)
+		rec = max;
 	*p_min = (uint8_t)min;
 	*p_recommended = (uint8_t)rec;
-	*p_max = (uint8_t)(rec + 2 > PROTO_MAX_PREFIX_BITS ? PROTO_MAX_PREFIX_BITS : rec + 2);
+	*p_max = (uint8_t)max;
 }
 
 static size_t
@@ -321,7 +345,8 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 	uint8_t p_min, p_rec, p_max;
 	service_prefix_range(view, config->batch_cap, entry_size, &p_min, &p_rec, &p_max);
 	const unsigned bits = lookup->prefix_bits;
-	if (bits < p_min || bits > p_max || slots_by_prefix[bits] > UINT16_MAX) {
+	if (bits < p_min || bits > p_max ||
+	    !prefix_fits(slots_by_prefix[bits], entry_size, lookup->count)) {
 		reply_error(w, msg->request_id, PROTO_STATUS_BAD_PREFIX);
 		return;
 	}
@@ -340,6 +365,7 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 	 * quota pays for them before any scalar multiplication. */
 	if (charge(w, msg->request_id, client_key, lookup->count) != 0)
 		return;
+	w->charged = 1;
 	const int verifiable = lookup->mode == OPRF_MODE_VOPRF;
 	const size_t proof_size = oprf_suite_proof_size(w->svc->suite);
 	uint8_t proof[OPRF_MAX_PROOF_SIZE];
@@ -380,17 +406,77 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 		reply_error(w, msg->request_id, PROTO_STATUS_INTERNAL);
 }
 
+/* The request id of an opened inner message, readable even when it does not decode. */
+static const uint8_t *
+request_id_of(const buf *inner)
+{
+	static const uint8_t none[PROTO_REQUEST_ID_SIZE];
+	return buf_len(inner) >= 1 + PROTO_REQUEST_ID_SIZE ? (const uint8_t *)buf_data(inner) + 1
+	                                                   : none;
+}
+
+/*
+ * The replay guard's verdict on an opened request of an enrolled client.
+ * Returns 0 to go on, or -1 with the refusal (REPLAYED, STALE, BUSY with
+ * its wait) already replied.
+ */
+static int
+check_replay(service_worker *w, const proto_frame *frame, uint64_t sent_at)
+{
+	replay_guard *guard = w->svc->config.replay;
+	if (guard == NULL)
+		return 0;
+	const uint8_t *id = request_id_of(&w->inner);
+	struct timespec mono;
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	uint32_t retry_after = 0;
+	/* Against the real clock, which the client's shares: the offset of
+	 * drills and simulations moves only what the log records. */
+	switch (replay_guard_check(guard, frame->client_key, frame->nonce, sent_at,
+	                           (int64_t)time(NULL), (int64_t)mono.tv_sec, &retry_after)) {
+	case REPLAY_FRESH:
+		return 0;
+	case REPLAY_SEEN:
+		reply_error(w, id, PROTO_STATUS_REPLAYED);
+		return -1;
+	case REPLAY_STALE:
+		reply_error(w, id, PROTO_STATUS_STALE);
+		return -1;
+	case REPLAY_FULL:
+	case REPLAY_BUDGET:
+	default:
+		reply_error_after(w, id, PROTO_STATUS_BUSY, retry_after);
+		return -1;
+	}
+}
+
+/* Records an evaluated LOOKUP in the query log: its items' prefixes. */
+static void
+log_lookup(service_worker *w, const proto_msg *msg, const uint8_t *client_key)
+{
+	const size_t items = msg->u.lookup.count;
+	const unsigned bits = msg->u.lookup.prefix_bits;
+	for (size_t i = 0; i < items; i++) {
+		const uint8_t *element;
+		proto_lookup_item(&msg->u.lookup, i, &w->prefixes[i], &element);
+		w->prefixes[i] = entry_prefix(w->prefixes[i], bits);
+	}
+	qlog_record(w->svc->config.log, service_now(w->svc), client_key, bits, w->prefixes, items,
+	            w->status);
+}
+
 void
 service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply)
 {
-	static const uint8_t no_request_id[PROTO_REQUEST_ID_SIZE];
 	veil_state *state = w->svc->state;
 	proto_frame frame;
 	proto_msg msg;
 	registry_view view;
+	veil_err err;
 
 	w->stats.requests++;
 	w->status = PROTO_STATUS_OK;
+	w->charged = 0;
 	if (!proto_frame_has_header(request, len)) {
 		w->stats.dropped++;
 		return;
@@ -410,45 +496,19 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 		return;
 	}
 
-	/* A sealed request is served once, and only while it is fresh. */
-	uint16_t replay_status = PROTO_STATUS_OK;
-	if (w->svc->config.replay != NULL) {
-		/* Against the real clock, which the client's shares: the offset
-		 * of drills and simulations moves only what the log records. */
-		switch (replay_guard_check(w->svc->config.replay, frame.nonce, sent_at,
-		                           (int64_t)time(NULL))) {
-		case REPLAY_FRESH:
-			break;
-		case REPLAY_SEEN:
-			replay_status = PROTO_STATUS_REPLAYED;
-			break;
-		case REPLAY_STALE:
-			replay_status = PROTO_STATUS_STALE;
-			break;
-		case REPLAY_FULL:
-			replay_status = PROTO_STATUS_BUSY;
-			break;
-		}
-	}
-
-	const uint8_t *inner = (const uint8_t *)buf_data(&w->inner);
-	const size_t inner_len = buf_len(&w->inner);
-	veil_err err = proto_msg_decode(inner, inner_len, &msg);
-	if (replay_status != PROTO_STATUS_OK) {
-		/* Nothing of a replay is served again, not even its errors. */
-		const uint8_t *id =
-		        inner_len >= 1 + PROTO_REQUEST_ID_SIZE ? inner + 1 : no_request_id;
-		reply_error(w, id, replay_status);
-		err = VEIL_ERR_ARGUMENT; /* log no items for it */
-	} else if (err != VEIL_OK) {
+	/* The cheap checks first, each before anything a stranger could
+	 * fill: enrolment (a read), then the replay guard (a sealed request
+	 * is served once, and only while it is fresh; nothing of a replay is
+	 * served again, not even its errors), then the message. */
+	if (charge(w, request_id_of(&w->inner), frame.client_key, 0) != 0 ||
+	    check_replay(w, &frame, sent_at) != 0) {
+		/* refused: counted, not logged */
+	} else if ((err = proto_msg_decode((const uint8_t *)buf_data(&w->inner), buf_len(&w->inner),
+	                                   &msg)) != VEIL_OK) {
 		/* Answer under the request id when there is one to read. */
-		const uint8_t *id =
-		        inner_len >= 1 + PROTO_REQUEST_ID_SIZE ? inner + 1 : no_request_id;
-		reply_error(w, id, status_of(err));
+		reply_error(w, request_id_of(&w->inner), status_of(err));
 	} else if (msg.type != PROTO_MSG_INFO && msg.type != PROTO_MSG_LOOKUP) {
 		reply_error(w, msg.request_id, PROTO_STATUS_UNSUPPORTED);
-	} else if (charge(w, msg.request_id, frame.client_key, 0) != 0) {
-		/* not enrolled: refused before anything else */
 	} else if (registry_reader_begin(w->reader, &view) != VEIL_OK) {
 		reply_error(w, msg.request_id, PROTO_STATUS_INTERNAL);
 	} else {
@@ -459,22 +519,9 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 		registry_reader_end(w->reader);
 	}
 
-	/* What the log keeps of it: the decoded items' prefixes, if any. */
-	if (w->svc->config.log != NULL) {
-		size_t items = 0;
-		unsigned bits = 0;
-		if (err == VEIL_OK && msg.type == PROTO_MSG_LOOKUP) {
-			items = msg.u.lookup.count;
-			bits = msg.u.lookup.prefix_bits;
-			for (size_t i = 0; i < items; i++) {
-				const uint8_t *element;
-				proto_lookup_item(&msg.u.lookup, i, &w->prefixes[i], &element);
-				w->prefixes[i] = entry_prefix(w->prefixes[i], bits);
-			}
-		}
-		qlog_record(w->svc->config.log, service_now(w->svc), frame.client_key, bits,
-		            w->prefixes, items, w->status);
-	}
+	/* The log keeps what was evaluated: the lookups the quota paid for. */
+	if (w->svc->config.log != NULL && w->charged)
+		log_lookup(w, &msg, frame.client_key);
 
 	if (envelope_seal_reply(frame.client_key, state_transport_secret(state),
 	                        (const uint8_t *)buf_data(&w->reply_inner),

@@ -29,20 +29,19 @@
 #define SERVICE_DEFAULT_BATCH_CAP 256
 
 typedef struct service_config {
-	unsigned batch_cap;	 /* 1..PROTO_MAX_BATCH */
-	long long clock_offset; /* seconds added to the clock (drills, simulations) */
-	qlog *log;		 /* where answered requests are recorded; NULL: nowhere */
+	unsigned batch_cap;          /* 1..PROTO_MAX_BATCH */
+	long long clock_offset;      /* seconds added to the clock (drills, simulations) */
+	qlog *log;                   /* where evaluated lookups are recorded; NULL: nowhere */
 	struct replay_guard *replay; /* refuses repeated and stale requests; NULL: none */
-	clients *clients;	      /* enrolment and quotas; NULL: anyone, unlimited */
+	clients *clients;            /* enrolment and quotas; NULL: anyone, unlimited */
 } service_config;
-
 
 /* Counters a service keeps for operators (no secrets, no peers). */
 typedef struct service_stats {
 	uint64_t requests;
-	uint64_t dropped;      /* not a frame */
-	uint64_t items;	       /* elements evaluated */
-	uint64_t errors[16];   /* by wire status code */
+	uint64_t dropped;    /* not a frame */
+	uint64_t items;      /* elements evaluated */
+	uint64_t errors[16]; /* error replies (refusals included) by wire status code */
 } service_stats;
 
 typedef struct service service;
@@ -53,23 +52,27 @@ typedef struct service_worker service_worker;
  * Errors: VEIL_ERR_ARGUMENT (batch cap out of range), VEIL_ERR_NOMEM.
  */
 veil_err service_new(veil_state *state, const service_config *config, service **out)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 void service_free(service *svc);
 
 /* The service's clock: unix seconds plus the configured offset. */
 int64_t service_now(const service *svc);
 
-veil_err service_worker_new(service *svc, service_worker **out)
-	__attribute__((warn_unused_result));
+veil_err service_worker_new(service *svc, service_worker **out) __attribute__((warn_unused_result));
 void service_worker_free(service_worker *w);
 
 /*
  * Handles one request frame. Appends the reply frame to reply, or leaves
  * reply empty when the request must be dropped unanswered. Never fails on
- * peer input: every problem becomes an ERROR reply. Every request whose
- * envelope opened (so its requester is authenticated) is recorded in the
- * query log with its status; frames that do not open are not: nothing
- * unauthenticated reaches the log.
+ * peer input: every problem becomes an ERROR reply. The checks, cheapest
+ * and least fillable first: the frame; the envelope (only a box that
+ * opens names its requester); enrolment (a read of the client store,
+ * UNAUTHORIZED); the replay guard (REPLAYED, STALE, BUSY), which so
+ * remembers nothing of a stranger; the message and its limits; the quota
+ * (RATE_LIMITED); then evaluation. Only a LOOKUP that reached evaluation
+ * (the quota paid for its items) is recorded in the query log, with its
+ * status; INFO and every refusal are not, and are counted in the
+ * worker's stats by status instead.
  */
 void service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply);
 
@@ -77,13 +80,17 @@ void service_handle(service_worker *w, const uint8_t *request, size_t len, buf *
 void service_worker_stats(const service_worker *w, service_stats *total);
 
 /*
- * The prefix lengths a registry view allows: the recommended one gives
- * about 64 handles per bucket; the smallest keeps a full batch's reply
- * under PROTO_MAX_REPLY_SIZE; the largest is two bits past the
- * recommendation.
+ * The prefix lengths a registry view allows, as INFO advertises them: the
+ * recommended one gives about 64 handles per bucket; the smallest is the
+ * shortest whose fullest bucket keeps a full batch's reply under
+ * PROTO_MAX_REPLY_SIZE; the largest is two bits past the recommendation.
+ * Every length from p_min to p_max keeps a full batch's reply under
+ * PROTO_MAX_REPLY_SIZE: the recommendation is raised to p_min and p_max
+ * lowered to the last length that fits. When no length fits, all three
+ * are PROTO_MAX_PREFIX_BITS and every LOOKUP is refused BAD_PREFIX.
  */
 void service_prefix_range(const registry_view *view, unsigned batch_cap, size_t entry_size,
-			  uint8_t *p_min, uint8_t *p_recommended, uint8_t *p_max);
+                          uint8_t *p_min, uint8_t *p_recommended, uint8_t *p_max);
 
 /*
  * The prefix length a veild with the default batch cap recommends for the
@@ -92,6 +99,6 @@ void service_prefix_range(const registry_view *view, unsigned batch_cap, size_t 
  * registry_stats_read().
  */
 veil_err service_state_prefix_bits(const char *dir, uint8_t *recommended, const char **why)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 
 #endif

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ typedef struct options {
 	uint32_t threads; /* 0: the number of cores */
 	uint32_t batch_cap;
 	uint32_t queue;         /* requests waiting for a worker; more get BUSY; 0: 4 per thread */
+	uint32_t replay_budget; /* one client's requests per replay generation; 0: the default */
 	int64_t clock_offset;   /* seconds added to the clock: drills and simulations */
 	const char *enrolment;  /* --enrolment, over [clients] enrolment */
 	const char *config;     /* --config FILE */
@@ -50,18 +52,32 @@ typedef struct options {
  * counts them: the operator's estimate of the population. */
 #define DEFAULT_LOG_ACCOUNTS 1000000
 
-static volatile sig_atomic_t stopping;
+/* Set by SIGINT and SIGTERM (handled in the main thread only: every
+ * other thread starts with them blocked) and by the main thread; read by
+ * the receiver and the workers. */
+static atomic_int stopping;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler may store to stopping");
 
 static void
 on_signal(int sig)
 {
 	(void)sig;
-	stopping = 1;
+	atomic_store(&stopping, 1);
+}
+
+/* The signals that stop veild. */
+static void
+stop_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
 }
 
 static const char synopsis[] =
         "--state DIR --listen URL [--threads N] [--batch-cap N] [--queue N]\n"
-        "             [--enrolment required|open] [--clock-offset S] [--config FILE]";
+        "             [--enrolment required|open] [--replay-budget N] [--clock-offset S]\n"
+        "             [--config FILE]";
 
 /* --help, after the usage line. */
 static void
@@ -78,12 +94,15 @@ print_help(void)
 	       "                   answered BUSY at once, 1..%d (default: 4 per thread)\n"
 	       "  --enrolment E    required (default): only keys enrolled with veil-admin\n"
 	       "                   client add are served; open: any key, default quota\n"
+	       "  --replay-budget N\n"
+	       "                   requests one client may send in one replay generation\n"
+	       "                   (%d s), 1..%zu (default %zu); more are answered BUSY\n"
 	       "  --clock-offset S shift the server's clock by S seconds (may be negative);\n"
 	       "                   for drills and simulations only (default 0)\n"
 	       "  --config FILE    INI file; section [veild] with keys state, listen,\n"
-	       "                   threads, batch_cap, queue, clock_offset; section [log] with "
-	       "keys\n"
-	       "                   accounts (default %d), universe, k_r, k_b, t_r, t_b,\n"
+	       "                   threads, batch_cap, queue, replay_budget, clock_offset;\n"
+	       "                   section [log] with keys accounts (default %d),\n"
+	       "                   universe, k_r, k_b, t_r, t_b,\n"
 	       "                   entry_retention_days, salt_retention_days,\n"
 	       "                   allow_long_retention; section [clients] with keys\n"
 	       "                   enrolment, capacity (default %d), refill_per_day\n"
@@ -93,7 +112,9 @@ print_help(void)
 	       "\n"
 	       "SIGINT or SIGTERM stops it cleanly.\n",
 	       MAX_THREADS, PROTO_MAX_BATCH, SERVICE_DEFAULT_BATCH_CAP, WORKQUEUE_MAX_CAPACITY,
-	       DEFAULT_LOG_ACCOUNTS, CLIENTS_DEFAULT_CAPACITY, CLIENTS_DEFAULT_REFILL_PER_DAY);
+	       REPLAY_DEFAULT_WINDOW + REPLAY_DEFAULT_SKEW + 1, REPLAY_DEFAULT_CAPACITY,
+	       REPLAY_DEFAULT_CLIENT_BUDGET, DEFAULT_LOG_ACCOUNTS, CLIENTS_DEFAULT_CAPACITY,
+	       CLIENTS_DEFAULT_REFILL_PER_DAY);
 }
 
 /* ------------------------------------------------------------------ */
@@ -254,6 +275,7 @@ parse_options(int argc, char **argv, options *opt, char *texts[CLI_MAX_OPTIONS])
 	        CLI_I64_OPTION("clock-offset", &opt->clock_offset, -MAX_CLOCK_OFFSET,
 	                       MAX_CLOCK_OFFSET),
 	        CLI_TEXT_OPTION("enrolment", &opt->enrolment),
+	        CLI_U32_OPTION("replay-budget", &opt->replay_budget, 1, REPLAY_DEFAULT_CAPACITY),
 	        CLI_TEXT_OPTION("config", &opt->config),
 	        CLI_END,
 	};
@@ -302,7 +324,7 @@ worker_main(void *arg)
 	for (;;) {
 		transport_request req;
 		if (workqueue_pop(wk->queue, POLL_MS, &req) != 0) {
-			if (stopping)
+			if (atomic_load(&stopping))
 				break;
 			continue;
 		}
@@ -332,13 +354,13 @@ receive_loop(transport_server *server, workqueue *queue)
 	buf frame;
 	buf_init(&frame);
 	envelope_error_frame(&frame, PROTO_STATUS_BUSY);
-	while (!stopping) {
+	while (!atomic_load(&stopping)) {
 		transport_request req;
 		veil_err err = transport_server_receive(server, POLL_MS, &req);
 		if (err == VEIL_ERR_TIMEOUT)
 			continue;
 		if (err != VEIL_OK) {
-			if (stopping || errno == EINTR)
+			if (atomic_load(&stopping) || errno == EINTR)
 				continue; /* a signal: the loop condition decides */
 			fprintf(stderr, "veild: receive failed: %s\n", transport_strerror());
 			busy = -1;
@@ -383,6 +405,21 @@ main(int argc, char **argv)
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 		opt.threads = cores < 1 ? 1 : cores > MAX_THREADS ? MAX_THREADS : (unsigned)cores;
 	}
+	/* Block the stop signals before any thread starts (the stores, the
+	 * transport and the workers start some): they inherit the mask, and
+	 * only the main thread, which unblocks them once everything runs,
+	 * handles them. One that comes before is kept pending until then. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigset_t stop_set;
+	stop_signals(&stop_set);
+	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+
 	if (veil_crypto_init() != VEIL_OK) {
 		fprintf(stderr, "veild: crypto library failed to start\n");
 		goto out;
@@ -409,8 +446,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "veild: cannot open the client store: %s\n", veil_strerror(err));
 		goto out;
 	}
-	if ((err = replay_guard_new(REPLAY_DEFAULT_WINDOW, REPLAY_DEFAULT_SKEW,
-	                            REPLAY_DEFAULT_CAPACITY, &replay)) != VEIL_OK) {
+	/* Requests sealed before this start were never remembered here. */
+	replay_config guard_config;
+	replay_config_defaults(&guard_config, (int64_t)time(NULL));
+	if (opt.replay_budget != 0)
+		guard_config.client_budget = opt.replay_budget;
+	if ((err = replay_guard_new(&guard_config, &replay)) != VEIL_OK) {
 		fprintf(stderr, "veild: %s\n", veil_strerror(err));
 		goto out;
 	}
@@ -429,14 +470,6 @@ main(int argc, char **argv)
 		goto out;
 	}
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
 	if (opt.queue == 0)
 		opt.queue = 4 * opt.threads;
 	workers = calloc(opt.threads, sizeof(*workers));
@@ -452,11 +485,12 @@ main(int argc, char **argv)
 		    pthread_create(&wk->thread, NULL, worker_main, wk) != 0) {
 			fprintf(stderr, "veild: cannot start worker: %s\n", veil_strerror(err));
 			service_worker_free(wk->sw);
-			stopping = 1;
+			atomic_store(&stopping, 1);
 			break;
 		}
 	}
-	if (!stopping) {
+	pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);
+	if (!atomic_load(&stopping)) {
 		fprintf(stderr,
 		        "veild: ready on %s, %u threads, batch cap %u, queue %u, enrolment %s%s\n",
 		        opt.listen, opt.threads, opt.batch_cap, opt.queue,
@@ -465,7 +499,7 @@ main(int argc, char **argv)
 		busy = receive_loop(server, queue);
 		rc = busy < 0 ? 1 : 0;
 	}
-	stopping = 1;
+	atomic_store(&stopping, 1);
 	workqueue_close(queue);
 
 	service_stats total;

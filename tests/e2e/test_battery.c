@@ -493,6 +493,38 @@ case_replayed_and_stale_requests(void)
 	exchange_free(&x);
 }
 
+/* What veil-admin log export shows of the query log (veild stopped). */
+typedef struct log_export {
+	int entries;
+	int by_status[32];
+} log_export;
+
+static log_export
+export_log(void)
+{
+	log_export x;
+	memset(&x, 0, sizeof(x));
+	proc_result r = proc_call(fx.admin, "log", "export", "--state", fx.state, NULL);
+	CHECK(r.status == 0 && r.out != NULL);
+	int line = 0;
+	for (const char *p = r.out; p != NULL && *p != '\0'; line++) {
+		const char *end = strchr(p, '\n');
+		if (line > 0) { /* the header line is not an entry */
+			const char *st = strstr(p, "\"status\":");
+			CHECK(st != NULL && (end == NULL || st < end));
+			if (st != NULL) {
+				const long code = strtol(st + strlen("\"status\":"), NULL, 10);
+				x.entries++;
+				if (code >= 0 && code < (long)TEST_COUNT(x.by_status))
+					x.by_status[code]++;
+			}
+		}
+		p = end != NULL ? end + 1 : NULL;
+	}
+	proc_result_free(&r);
+	return x;
+}
+
 /*
  * After real traffic, every byte of the query log's files (the database
  * and its lock file; the salt and chain key files are meant to hold
@@ -504,17 +536,14 @@ case_log_files_hold_nothing_identifying(void)
 {
 	CHECK(fixture_stop(&fx) == 0); /* flushes the log */
 
-	/* The log did record the battery: every opened request, errors too. */
-	proc_result r = proc_call(fx.admin, "log", "export", "--state", fx.state, NULL);
-	const char *exported = r.out;
-	CHECK(r.status == 0);
-	int entries = -1; /* the header line is not an entry */
-	for (const char *p = exported; p != NULL && *p != '\0';
-	     p = strchr(p, '\n'), p = p ? p + 1 : p)
-		entries++;
-	CHECK(entries >= 20);
-	CHECK(strstr(exported, "\"status\":6") != NULL); /* a BAD_ELEMENT was logged */
-	proc_result_free(&r);
+	/* The log recorded what was evaluated (the lookups the quota paid
+	 * for: served, and the four with an invalid element), and no
+	 * refusal, nor any INFO. */
+	log_export export = export_log();
+	CHECK(export.entries >= 4 + 3);
+	CHECK(export.by_status[PROTO_STATUS_BAD_ELEMENT] == 4);
+	CHECK(export.by_status[PROTO_STATUS_OK] + export.by_status[PROTO_STATUS_BAD_ELEMENT] ==
+	      export.entries);
 	const int64_t now = (int64_t)time(NULL);
 	const char *handles[] = {"tel:+14155550100", "mailto:ann@example.org", "tel:+14155550199"};
 	uint8_t element[NE];
@@ -554,6 +583,166 @@ case_log_files_hold_nothing_identifying(void)
 	}
 }
 
+/* veil-admin client list's last line: "# E enrolled, T tracked without enrolment". */
+static void
+count_clients(unsigned long long *enrolled, unsigned long long *tracked)
+{
+	proc_result r = proc_call(fx.admin, "client", "list", "--state", fx.state, NULL);
+	CHECK(r.status == 0 && r.out != NULL);
+	const char *last = r.out != NULL ? strstr(r.out, "\n# ") : NULL;
+	*enrolled = *tracked = ~0ull;
+	CHECK(last != NULL &&
+	      sscanf(last, "\n# %llu enrolled, %llu tracked", enrolled, tracked) == 2);
+	proc_result_free(&r);
+}
+
+/*
+ * Seals inner from the key pair (pk, sk) with the given box nonce (NULL:
+ * a random one), as a peer that chooses its nonces can.
+ */
+static void
+seal_as(const uint8_t pk[32], const uint8_t sk[32], const uint8_t *nonce, const buf *inner,
+        buf *frame)
+{
+	uint8_t shared[ENVELOPE_SHARED_KEY_SIZE];
+	const uint64_t sent_at = (uint64_t)time(NULL);
+	buf_reset(frame);
+	if (envelope_shared_key(fx.server_key, sk, shared) != VEIL_OK ||
+	    envelope_seal_request_shared(pk, shared, sent_at, (const uint8_t *)buf_data(inner),
+	                                 buf_len(inner), frame) != VEIL_OK)
+		abort();
+	if (nonce != NULL) {
+		/* header 6 | client key 32 | nonce 24 | box(sent_at u64 | inner) */
+		const size_t plain_len = ENVELOPE_TIME_SIZE + buf_len(inner);
+		uint8_t *plain = malloc(plain_len);
+		if (plain == NULL || buf_len(frame) != 6 + 32 + ENVELOPE_NONCE_SIZE +
+		                                               crypto_box_MACBYTES + plain_len)
+			abort();
+		for (size_t i = 0; i < ENVELOPE_TIME_SIZE; i++)
+			plain[i] = (uint8_t)(sent_at >> (56 - 8 * i));
+		memcpy(plain + ENVELOPE_TIME_SIZE, buf_data(inner), buf_len(inner));
+		uint8_t *at = (uint8_t *)frame->data + 6 + 32;
+		memcpy(at, nonce, ENVELOPE_NONCE_SIZE);
+		crypto_box_easy_afternm(at + ENVELOPE_NONCE_SIZE, plain, plain_len, nonce, shared);
+		free(plain);
+	}
+	sodium_memzero(shared, sizeof(shared));
+}
+
+/* Sends frame on t; the opened reply's type, and its error code in *code
+ * (0 for a non-error); -1 when no sealed reply came back. */
+static int
+send_as(transport_client *t, const uint8_t sk[32], const buf *frame, uint16_t *code)
+{
+	buf reply, opened;
+	proto_msg msg;
+	uint16_t frame_error = 0;
+	int type = -1;
+	buf_init(&reply);
+	buf_init(&opened);
+	*code = 0;
+	if (transport_client_request(t, (const uint8_t *)buf_data(frame), buf_len(frame), &reply) ==
+	            VEIL_OK &&
+	    envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply), fx.server_key,
+	                        sk, &opened, &frame_error) == VEIL_OK &&
+	    frame_error == 0 &&
+	    proto_msg_decode((const uint8_t *)buf_data(&opened), buf_len(&opened), &msg) ==
+	            VEIL_OK) {
+		type = msg.type;
+		if (msg.type == PROTO_MSG_ERROR)
+			*code = msg.u.error.code;
+	}
+	buf_free(&reply);
+	buf_free(&opened);
+	return type;
+}
+
+/*
+ * With enrolment required, a stranger (made-up keys, repeated frames,
+ * nonces alike but for their last bytes, the very nonce an enrolled
+ * client then uses) is refused UNAUTHORIZED every time, before the
+ * replay guard: a repeat is not even REPLAYED. It adds no query log
+ * entry and no client record, while the enrolled client's lookups are
+ * served, and its own repeat is refused and not logged either.
+ */
+static void
+case_a_stranger_writes_neither_log_nor_clients(void)
+{
+	/* veild is stopped (the case before): the log is flushed. */
+	const log_export before = export_log();
+	unsigned long long enrolled_before, tracked_before;
+	count_clients(&enrolled_before, &tracked_before);
+
+	uint8_t member_pk[32], member_sk[32];
+	crypto_box_keypair(member_pk, member_sk);
+	char hex[65];
+	sodium_bin2hex(hex, sizeof(hex), member_pk, sizeof(member_pk));
+	proc_result added = proc_call(fx.admin, "client", "add", "--state", fx.state, hex, NULL);
+	REQUIRE(added.status == 0);
+	proc_result_free(&added);
+	REQUIRE(fixture_start(&fx, url, "ready", "--enrolment", "required", "--threads", "2",
+	                      "--batch-cap", "16", NULL) == 0);
+	transport_client *t = NULL;
+	REQUIRE(transport_client_open(url, 1000 * (int)TEST_PATIENCE_SECONDS, PROTO_MAX_REPLY_SIZE,
+	                              &t) == VEIL_OK);
+
+	buf lookup_inner, info_inner, frame;
+	buf_init(&lookup_inner);
+	buf_init(&info_inner);
+	buf_init(&frame);
+	lookup_spec spec = lookup_default();
+	encode_lookup(&spec, &lookup_inner);
+	proto_encode_info(&info_inner, request_id);
+	uint8_t nonce[ENVELOPE_NONCE_SIZE];
+	memset(nonce, 0x5a, sizeof(nonce));
+
+	uint16_t code;
+	int unauthorized = 0, sent = 0;
+	for (int k = 0; k < 8; k++) {
+		uint8_t pk[32], sk[32];
+		crypto_box_keypair(pk, sk);
+		for (int n = 0; n < 4; n++) {
+			nonce[ENVELOPE_NONCE_SIZE - 1] = (uint8_t)n;
+			seal_as(pk, sk, nonce, n % 2 ? &info_inner : &lookup_inner, &frame);
+			/* Each frame twice: the repeat is refused the same way. */
+			for (int again = 0; again < 2; again++, sent++)
+				unauthorized += send_as(t, sk, &frame, &code) == PROTO_MSG_ERROR &&
+				                code == PROTO_STATUS_UNAUTHORIZED;
+		}
+	}
+	CHECK(unauthorized == sent);
+
+	/* The enrolled client, with one of the stranger's nonces and with
+	 * random ones: served; its repeat refused. */
+	nonce[ENVELOPE_NONCE_SIZE - 1] = 0;
+	seal_as(member_pk, member_sk, nonce, &lookup_inner, &frame);
+	CHECK(send_as(t, member_sk, &frame, &code) == PROTO_MSG_LOOKUP_REPLY);
+	CHECK(send_as(t, member_sk, &frame, &code) == PROTO_MSG_ERROR &&
+	      code == PROTO_STATUS_REPLAYED);
+	for (int i = 0; i < 2; i++) {
+		seal_as(member_pk, member_sk, NULL, &lookup_inner, &frame);
+		CHECK(send_as(t, member_sk, &frame, &code) == PROTO_MSG_LOOKUP_REPLY);
+	}
+	seal_as(member_pk, member_sk, NULL, &info_inner, &frame);
+	CHECK(send_as(t, member_sk, &frame, &code) == PROTO_MSG_INFO_REPLY);
+	transport_client_close(t);
+	buf_free(&lookup_inner);
+	buf_free(&info_inner);
+	buf_free(&frame);
+	CHECK(fixture_stop(&fx) == 0);
+
+	/* Exactly the three served lookups were logged: no refusal, no INFO. */
+	const log_export after = export_log();
+	CHECK(after.entries == before.entries + 3);
+	CHECK(after.by_status[PROTO_STATUS_OK] == before.by_status[PROTO_STATUS_OK] + 3);
+	CHECK(after.by_status[PROTO_STATUS_UNAUTHORIZED] == 0);
+	CHECK(after.by_status[PROTO_STATUS_REPLAYED] == 0);
+	unsigned long long enrolled_after, tracked_after;
+	count_clients(&enrolled_after, &tracked_after);
+	CHECK(enrolled_after == enrolled_before + 1);
+	CHECK(tracked_after == tracked_before);
+}
+
 static const test_case cases[] = {
         {"bytes that are no frame are dropped", case_bytes_that_are_no_frame_are_dropped},
         {"bad frame bodies", case_bad_frame_bodies},
@@ -567,6 +756,8 @@ static const test_case cases[] = {
         {"server still answers right, registry unchanged",
          case_server_still_answers_right_and_registry_unchanged},
         {"the log's files hold nothing identifying", case_log_files_hold_nothing_identifying},
+        {"a stranger writes neither the log nor the client store",
+         case_a_stranger_writes_neither_log_nor_clients},
 };
 
 static void
