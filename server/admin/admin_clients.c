@@ -32,15 +32,17 @@ const char admin_client_add_details[] =
 
 const char admin_client_remove_details[] =
         "Withdraws PUBKEY's enrolment: veild refuses it (UNAUTHORIZED) from its next\n"
-        "request on. Its quota bucket is kept, so enrolling it again refills nothing.\n"
-        "Fails, changing nothing, when PUBKEY is not enrolled.\n";
+        "request on. Its record is deleted, quota bucket and all: enrolling it again\n"
+        "starts a full bucket. Fails, changing nothing, when PUBKEY is not enrolled.\n";
 
 const char admin_client_list_details[] =
         "One line per enrolled client: fingerprint (first 16 hex digits of the keyed\n"
-        "digest), quota override (\"-\" for the configured one), whole tokens left now,\n"
-        "bucket capacity, refill per day, and the UTC day of its last charge. Then the\n"
-        "count of clients tracked without enrolment (open enrolment). Never prints a\n"
-        "key. Figures use the configuration veild last opened the database with.\n";
+        "digest), quota override (\"-\" for the configured one), whole tokens left\n"
+        "today (the bucket refills at each UTC midnight), bucket capacity, refill per\n"
+        "day, and the UTC day of its last charge. Then the count of clients tracked\n"
+        "without enrolment (open enrolment; forgotten after 30 idle days).\n"
+        "Never prints a key. Figures use the configuration veild last opened the\n"
+        "database with.\n";
 
 /* The options' values, written by veil-admin's parser through the tables
  * below before a command runs. */

@@ -26,11 +26,13 @@
 #define META_CONFIG     "config"
 #define CONFIG_VERSION  1
 #define CONFIG_SIZE     10
-#define VALUE_VERSION   1
-#define VALUE_SIZE      26
+#define VALUE_VERSION   2
+#define VALUE_SIZE      18
 #define FLAG_ENROLLED   0x01
-/* Tokens are counted in units of 1/UNITS_PER_TOKEN: a refill of R a day is R units a second. */
-#define UNITS_PER_TOKEN 86400u
+/* Version 1 (older veild): tokens in 1/86400 units and the exact second they were as of. */
+#define V1_VERSION      1
+#define V1_SIZE         26
+#define V1_UNITS        86400u
 #define SECONDS_PER_DAY 86400
 
 struct clients {
@@ -43,15 +45,17 @@ struct clients {
 	int background_sync; /* veild's handle: written without fsync, synced by a thread */
 	store_thread syncer;
 	atomic_int dirty;
+	uint32_t swept_day; /* the syncer's: the day of the last sweep */
 };
 
 /* A client's record, decoded. */
 typedef struct record {
 	int enrolled;
 	uint32_t quota;
-	uint64_t tokens; /* units */
-	int64_t refilled_at;
+	uint32_t day;    /* the UTC day the tokens are as of */
+	uint32_t tokens; /* whole tokens */
 	uint32_t last_use_day;
+	int old; /* decoded from version 1: to be written as version 2 */
 } record;
 
 void
@@ -77,22 +81,51 @@ record_encode(uint8_t out[VALUE_SIZE], const record *r)
 	out[0] = VALUE_VERSION;
 	out[1] = r->enrolled ? FLAG_ENROLLED : 0;
 	put_be32(out + 2, r->quota);
-	put_be64(out + 6, r->tokens);
-	put_be64(out + 14, (uint64_t)r->refilled_at);
-	put_be32(out + 22, r->last_use_day);
+	put_be32(out + 6, r->day);
+	put_be32(out + 10, r->tokens);
+	put_be32(out + 14, r->last_use_day);
+}
+
+/* The UTC day of now (unix seconds): 0 before 1970. */
+static uint32_t
+day_of(int64_t now)
+{
+	if (now <= 0)
+		return 0;
+	const int64_t day = now / SECONDS_PER_DAY;
+	return day > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)day;
+}
+
+/* A version-1 record (older veild) as version 2: its day and whole tokens. */
+static veil_err
+record_decode_v1(const uint8_t *p, record *r)
+{
+	const uint64_t tokens = get_be64(p + 6) / V1_UNITS;
+	r->enrolled = (p[1] & FLAG_ENROLLED) != 0;
+	r->quota = get_be32(p + 2);
+	r->tokens = tokens > UINT32_MAX ? UINT32_MAX : (uint32_t)tokens;
+	r->day = day_of((int64_t)get_be64(p + 14));
+	r->last_use_day = get_be32(p + 22);
+	r->old = 1;
+	return VEIL_OK;
 }
 
 static veil_err
 record_decode(const MDB_val *v, record *r)
 {
 	const uint8_t *p = v->mv_data;
-	if (v->mv_size != VALUE_SIZE || p[0] != VALUE_VERSION || (p[1] & ~FLAG_ENROLLED) != 0)
+	if (v->mv_size < 2 || (p[1] & ~FLAG_ENROLLED) != 0)
+		return VEIL_ERR_CORRUPT;
+	if (v->mv_size == V1_SIZE && p[0] == V1_VERSION)
+		return record_decode_v1(p, r);
+	if (v->mv_size != VALUE_SIZE || p[0] != VALUE_VERSION)
 		return VEIL_ERR_CORRUPT;
 	r->enrolled = (p[1] & FLAG_ENROLLED) != 0;
 	r->quota = get_be32(p + 2);
-	r->tokens = get_be64(p + 6);
-	r->refilled_at = (int64_t)get_be64(p + 14);
-	r->last_use_day = get_be32(p + 22);
+	r->day = get_be32(p + 6);
+	r->tokens = get_be32(p + 10);
+	r->last_use_day = get_be32(p + 14);
+	r->old = 0;
 	return VEIL_OK;
 }
 
@@ -111,28 +144,26 @@ bucket_of(const clients_config *config, uint32_t quota, uint32_t *capacity, uint
 	}
 }
 
-/* Brings r's tokens to now: refill (never past capacity); a clock that steps back refills nothing.
+/*
+ * Brings r's tokens to the day today: (today - day) refills, never past
+ * capacity. Within a day, and on a clock that steps back, nothing.
  */
 static void
-refill(record *r, uint32_t capacity, uint32_t rate, int64_t now)
+refill(record *r, uint32_t capacity, uint32_t rate, uint32_t today)
 {
-	const uint64_t full = (uint64_t)capacity * UNITS_PER_TOKEN;
-	if (r->tokens > full)
-		r->tokens = full; /* the capacity was lowered */
-	if (now <= r->refilled_at)
+	if (r->tokens > capacity)
+		r->tokens = capacity; /* the capacity was lowered */
+	if (today <= r->day)
 		return;
-	const uint64_t elapsed = (uint64_t)(now - r->refilled_at);
-	const uint64_t missing = full - r->tokens;
-	if (rate > 0 && elapsed >= (missing + rate - 1) / rate)
-		r->tokens = full;
-	else
-		r->tokens += elapsed * rate;
-	r->refilled_at = now;
+	const uint64_t tokens = r->tokens + (uint64_t)(today - r->day) * rate;
+	r->tokens = tokens > capacity ? capacity : (uint32_t)tokens;
+	r->day = today;
 }
 
 /*
  * Decides a charge of items on r at now, updating r when it is taken.
- * Returns CLIENTS_OK or CLIENTS_RATE_LIMITED (with *retry_after).
+ * Returns CLIENTS_OK or CLIENTS_RATE_LIMITED (with *retry_after: the
+ * seconds until the first midnight by which the bucket holds items).
  */
 static clients_verdict
 decide(const clients_config *config, record *r, uint32_t items, int64_t now, uint32_t *retry_after)
@@ -140,24 +171,26 @@ decide(const clients_config *config, record *r, uint32_t items, int64_t now, uin
 	uint32_t capacity, rate;
 	if (r->quota == CLIENTS_QUOTA_UNLIMITED) {
 		if (items > 0 && now >= 0)
-			r->last_use_day = (uint32_t)(now / SECONDS_PER_DAY);
+			r->last_use_day = day_of(now);
 		return CLIENTS_OK;
 	}
 	bucket_of(config, r->quota, &capacity, &rate);
-	refill(r, capacity, rate, now);
-	const uint64_t need = (uint64_t)items * UNITS_PER_TOKEN;
-	if (need <= r->tokens) {
-		r->tokens -= need;
+	refill(r, capacity, rate, day_of(now));
+	if (items <= r->tokens) {
+		r->tokens -= items;
 		if (items > 0 && now >= 0)
-			r->last_use_day = (uint32_t)(now / SECONDS_PER_DAY);
+			r->last_use_day = day_of(now);
 		return CLIENTS_OK;
 	}
 	if (items > capacity || rate == 0) {
 		*retry_after = CLIENTS_RETRY_NEVER;
 	} else {
-		const uint64_t seconds = (need - r->tokens + rate - 1) / rate;
-		*retry_after = seconds >= CLIENTS_RETRY_NEVER ? CLIENTS_RETRY_NEVER - 1
-		                                              : (uint32_t)seconds;
+		const uint64_t days = ((uint64_t)items - r->tokens + rate - 1) / rate;
+		const int64_t midnight = ((int64_t)r->day + (int64_t)days) * SECONDS_PER_DAY;
+		const int64_t seconds = midnight - now; /* 1 or more: r->day is today or later */
+		*retry_after = seconds >= (int64_t)CLIENTS_RETRY_NEVER ? CLIENTS_RETRY_NEVER - 1
+		               : seconds < 1                           ? 1
+		                                                       : (uint32_t)seconds;
 	}
 	return CLIENTS_RATE_LIMITED;
 }
@@ -185,8 +218,8 @@ load(const clients *c, MDB_txn *txn, const uint8_t digest[CLIENTS_DIGEST_SIZE], 
 	const int rc = mdb_get(txn, c->records, &k, &v);
 	if (rc == MDB_NOTFOUND) {
 		memset(r, 0, sizeof(*r));
-		r->tokens = (uint64_t)c->config.capacity * UNITS_PER_TOKEN;
-		r->refilled_at = now;
+		r->tokens = c->config.capacity;
+		r->day = day_of(now);
 		return VEIL_ERR_NOT_FOUND;
 	}
 	if (rc != 0)
@@ -323,7 +356,7 @@ enrol_apply(const edit *e, record *r, veil_err loaded)
 		/* A full bucket of the size the override gives. */
 		uint32_t capacity, rate;
 		bucket_of(&e->c->config, e->quota, &capacity, &rate);
-		r->tokens = (uint64_t)capacity * UNITS_PER_TOKEN;
+		r->tokens = capacity;
 		loaded = VEIL_OK;
 	}
 	if (loaded != VEIL_OK)
@@ -345,21 +378,224 @@ clients_enrol(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t q
 	return edit_record(c, client_key, &e);
 }
 
-static veil_err
-remove_apply(const edit *e, record *r, veil_err loaded)
+/* ------------------------------------------------------------------ */
+/* Scrubbing freed pages */
+
+/* The meta keys of the scrub: a marker, and fillers "scrub" + index u32 BE. */
+#define SCRUB_KEY      "scrub"
+#define SCRUB_KEY_SIZE 5
+/* LMDB's page header and a margin: a filler of a page less this is one overflow page. */
+#define SCRUB_SLACK    64
+
+/* The scrub's step in one write transaction (scrub_txn()). */
+typedef enum scrub_step { SCRUB_AGE, SCRUB_FILL, SCRUB_EMPTY } scrub_step;
+
+typedef struct scrubbing {
+	clients *c;
+	scrub_step step;
+} scrubbing;
+
+/* Pages of dbi in txn, or 0 when LMDB cannot say. */
+static uint64_t
+pages_of(MDB_txn *txn, MDB_dbi dbi)
 {
-	(void)e;
-	if (loaded == VEIL_OK && !r->enrolled)
+	MDB_stat st;
+	if (mdb_stat(txn, dbi, &st) != 0)
+		return 0;
+	return (uint64_t)st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+}
+
+/* SCRUB_FILL: one zeroed filler of one overflow page for each free page. */
+static veil_err
+scrub_fill(clients *c, MDB_txn *txn)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	int rc = mdb_env_info(c->env, &info);
+	if (rc == 0)
+		rc = mdb_env_stat(c->env, &st);
+	if (rc != 0)
+		return lmdb_err(rc);
+	/* Pages 0 and 1 are LMDB's meta pages; database 0 is its free list, 1 its main. */
+	const uint64_t used = 2 + pages_of(txn, 0) + pages_of(txn, 1) + pages_of(txn, c->records) +
+	                      pages_of(txn, c->meta);
+	const uint64_t total = (uint64_t)info.me_last_pgno + 1;
+	const uint64_t free_pages = total > used ? total - used : 0;
+	for (uint64_t i = 0; i < free_pages && i < UINT32_MAX; i++) {
+		uint8_t key[SCRUB_KEY_SIZE + 4];
+		memcpy(key, SCRUB_KEY, SCRUB_KEY_SIZE);
+		put_be32(key + SCRUB_KEY_SIZE, (uint32_t)i);
+		MDB_val k = val_of(key, sizeof(key)), v = val_of(NULL, st.ms_psize - SCRUB_SLACK);
+		if ((rc = mdb_put(txn, c->meta, &k, &v, MDB_RESERVE)) != 0)
+			return lmdb_err(rc);
+		memset(v.mv_data, 0, v.mv_size);
+	}
+	return VEIL_OK;
+}
+
+/* SCRUB_EMPTY: deletes the marker and every filler. */
+static veil_err
+scrub_empty(clients *c, MDB_txn *txn)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, c->meta, &cur);
+	if (rc != 0)
+		return lmdb_err(rc);
+	for (;;) {
+		k = val_of(SCRUB_KEY, SCRUB_KEY_SIZE);
+		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) != 0)
+			break;
+		if (k.mv_size < SCRUB_KEY_SIZE || memcmp(k.mv_data, SCRUB_KEY, SCRUB_KEY_SIZE) != 0)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? VEIL_OK : lmdb_err(rc);
+}
+
+static veil_err
+scrub_txn(void *arg, MDB_txn *txn)
+{
+	const scrubbing *s = arg;
+	MDB_val k = val_of(SCRUB_KEY, SCRUB_KEY_SIZE), v = val_of("", 1);
+	switch (s->step) {
+	case SCRUB_AGE:
+		return lmdb_err(mdb_put(txn, s->c->meta, &k, &v, 0));
+	case SCRUB_FILL:
+		return scrub_fill(s->c, txn);
+	case SCRUB_EMPTY:
+		return scrub_empty(s->c, txn);
+	}
+	return VEIL_ERR_ARGUMENT;
+}
+
+/*
+ * After a deletion: overwrites with zeros the pages LMDB has freed (which
+ * may hold copies of the deleted records) in three write transactions. The
+ * first makes the pages the deletion freed reusable (LMDB keeps them for
+ * the previous snapshot), the second takes every free page for a zeroed
+ * filler and commits it, the third deletes the fillers. Pages a reader
+ * still holds are not reused, so this is best effort.
+ */
+static veil_err
+scrub(clients *c)
+{
+	veil_err err = VEIL_OK;
+	for (int step = SCRUB_AGE; step <= SCRUB_EMPTY && err == VEIL_OK; step++) {
+		scrubbing s = {c, (scrub_step)step};
+		err = lmdb_run(c->env, 0, scrub_txn, &s);
+	}
+	note_write(c);
+	return err;
+}
+
+/* Deletes the record of the enrolled client digest (arg) in txn. */
+static veil_err
+remove_txn(void *arg, MDB_txn *txn)
+{
+	const edit *e = arg;
+	record r;
+	memset(&r, 0, sizeof(r)); /* load() fills it; -O3 cannot see that it always does */
+	veil_err err = load(e->c, txn, e->digest, 0, &r);
+	if (err != VEIL_OK)
+		return err;
+	if (!r.enrolled)
 		return VEIL_ERR_NOT_FOUND;
-	r->enrolled = 0;
-	return loaded;
+	MDB_val k = val_of(e->digest, CLIENTS_DIGEST_SIZE);
+	return lmdb_err(mdb_del(txn, e->c->records, &k, NULL));
 }
 
 veil_err
 clients_remove(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE])
 {
-	edit e = {.now = 0, .apply = remove_apply};
-	return edit_record(c, client_key, &e);
+	edit e = {.c = c};
+	if (c == NULL || client_key == NULL)
+		return VEIL_ERR_ARGUMENT;
+	clients_digest(c, client_key, e.digest);
+	veil_err err = lmdb_run(c->env, 0, remove_txn, &e);
+	if (err != VEIL_OK)
+		return err;
+	note_write(c);
+	(void)scrub(c); /* the record is deleted; a failed scrub leaves old copies in freed pages */
+	return VEIL_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* The sweep */
+
+/* A sweep in progress (clients_sweep()). */
+typedef struct sweep {
+	clients *c;
+	uint32_t today;
+	uint64_t erased;
+	uint64_t converted; /* version-1 records rewritten */
+} sweep;
+
+/* Whether r is an unenrolled record idle for CLIENTS_IDLE_DAYS by today. */
+static int
+idle(const record *r, uint32_t today)
+{
+	const uint32_t seen = r->last_use_day > r->day ? r->last_use_day : r->day;
+	return !r->enrolled && today >= seen && today - seen >= CLIENTS_IDLE_DAYS;
+}
+
+static veil_err
+sweep_txn(void *arg, MDB_txn *txn)
+{
+	sweep *sw = arg;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	veil_err err = VEIL_OK;
+	int rc = mdb_cursor_open(txn, sw->c->records, &cur);
+	if (rc != 0)
+		return lmdb_err(rc);
+	sw->erased = 0;
+	sw->converted = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		record r;
+		if (k.mv_size != CLIENTS_DIGEST_SIZE || record_decode(&v, &r) != VEIL_OK) {
+			err = VEIL_ERR_CORRUPT;
+			break;
+		}
+		if (idle(&r, sw->today)) {
+			if ((rc = mdb_cursor_del(cur, 0)) != 0)
+				break;
+			sw->erased++;
+		} else if (r.old) {
+			uint8_t value[VALUE_SIZE];
+			record_encode(value, &r);
+			MDB_val nv = val_of(value, sizeof(value));
+			if ((rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT)) != 0)
+				break;
+			sw->converted++;
+		}
+	}
+	mdb_cursor_close(cur);
+	if (err == VEIL_OK && rc != MDB_NOTFOUND)
+		err = lmdb_err(rc);
+	return err;
+}
+
+veil_err
+clients_sweep(clients *c, int64_t now, uint64_t *erased)
+{
+	if (erased != NULL)
+		*erased = 0;
+	if (c == NULL)
+		return VEIL_ERR_ARGUMENT;
+	sweep sw = {c, day_of(now), 0, 0};
+	veil_err err = lmdb_run(c->env, 0, sweep_txn, &sw);
+	if (err != VEIL_OK)
+		return err;
+	note_write(c);
+	if (sw.erased > 0 || sw.converted > 0)
+		(void)scrub(c); /* as in clients_remove(); version 1 held exact seconds */
+	if (erased != NULL)
+		*erased = sw.erased;
+	return VEIL_OK;
 }
 
 /* A listing in progress (clients_list()). */
@@ -381,10 +617,11 @@ list_one(void *arg, const MDB_val *k, const MDB_val *v, int *stop)
 	memset(&out, 0, sizeof(out));
 	memcpy(out.digest, k->mv_data, CLIENTS_DIGEST_SIZE);
 	bucket_of(&l->c->config, r.quota, &out.capacity, &out.refill_per_day);
-	refill(&r, out.capacity, out.refill_per_day, l->now);
+	if (r.quota != CLIENTS_QUOTA_UNLIMITED)
+		refill(&r, out.capacity, out.refill_per_day, day_of(l->now));
 	out.enrolled = r.enrolled;
 	out.quota = r.quota;
-	out.tokens = (uint32_t)(r.tokens / UNITS_PER_TOKEN);
+	out.tokens = r.tokens;
 	out.last_use_day = r.last_use_day;
 	*stop = l->fn(l->arg, &out) != 0;
 	return VEIL_OK;
@@ -415,6 +652,9 @@ syncer_main(void *arg)
 		                                                 &deadline) != ETIMEDOUT)
 			;
 		pthread_mutex_unlock(&c->syncer.lock);
+		const int64_t now = (int64_t)time(NULL);
+		if (day_of(now) != c->swept_day && clients_sweep(c, now, NULL) == VEIL_OK)
+			c->swept_day = day_of(now); /* on failure the next round tries again */
 		if (atomic_exchange(&c->dirty, 0))
 			(void)mdb_env_sync(c->env, 1); /* on failure the next round tries again */
 		pthread_mutex_lock(&c->syncer.lock);
@@ -545,6 +785,10 @@ clients_open(const char *state_dir, const clients_config *config, clients **out)
 	opening o = {c, config};
 	if ((err = lmdb_run(c->env, 0, open_txn, &o)) != VEIL_OK)
 		goto out;
+	const int64_t now = (int64_t)time(NULL);
+	if ((err = clients_sweep(c, now, NULL)) != VEIL_OK)
+		goto out;
+	c->swept_day = day_of(now);
 	if (c->background_sync && (rc = mdb_env_sync(c->env, 1)) != 0) {
 		err = lmdb_err(rc);
 		goto out;

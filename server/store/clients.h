@@ -4,10 +4,13 @@
  * what an enumerating client learns (Hagen et al., NDSS 2021).
  *
  * Quota: a token bucket per client, one token per evaluated item. It
- * holds at most `capacity` tokens and regains `refill_per_day` tokens a
- * day, continuously (one every 86400 / refill_per_day seconds). A request
- * is charged before anything is evaluated; one that would take more
- * tokens than the bucket holds is refused whole and takes none.
+ * holds at most `capacity` tokens and regains `refill_per_day` tokens at
+ * each UTC midnight: a charge on day d, when the bucket is as of an
+ * earlier day, first adds refill_per_day for each day between (never past
+ * capacity); within a day nothing returns. A request is charged before
+ * anything is evaluated; one that would take more tokens than the bucket
+ * holds is refused whole and takes none, with retry_after the seconds
+ * until the first UTC midnight at which the bucket will hold enough.
  *
  * The defaults, CLIENTS_DEFAULT_CAPACITY 6,000 and
  * CLIENTS_DEFAULT_REFILL_PER_DAY 1,500:
@@ -28,20 +31,51 @@
  *   clients/data.mdb   the LMDB environment (directory mode 0700), DBs:
  *     clients  key:   BLAKE2b-256(key = clients.key, message = client
  *                     public key): the client key itself is never stored
- *              value: version u8 (1) | flags u8 (bit 0: enrolled) |
- *                     quota override u32 BE (0: none) | tokens u64 BE (in
- *                     units of 1/86400 token) | refilled_at i64 BE (unix
- *                     seconds the tokens are as of) | last use u32 BE
- *                     (the day, unix seconds / 86400, of the last charge;
- *                     0: never)
+ *              value: version u8 (2) | flags u8 (bit 0: enrolled) |
+ *                     quota override u32 BE (0: none) | day u32 BE (unix
+ *                     seconds / 86400: the UTC day the tokens are as of) |
+ *                     tokens u32 BE (whole tokens left on that day) |
+ *                     last use u32 BE (the day of the last charge; 0:
+ *                     never)
  *     meta     "config"  version u8 (1) | enrolment_required u8 |
  *                        capacity u32 BE | refill_per_day u32 BE: the
  *                        configuration veild last opened with, so that
  *                        veil-admin shows tokens as veild counts them
- * Tokens are kept in 1/86400 units so that a refill of R a day is R units
- * a second, exactly. A removed client keeps its record (not enrolled), so
- * enrolling it again, or reaching an open server with it, does not refill
- * its bucket.
+ * Nothing in a record is finer than a day. Version-1 records, written by
+ * an older veild (tokens in 1/86400 units and the exact unix second they
+ * were as of), are read as day = that second / 86400 and whole tokens
+ * rounded down, and rewritten as version 2 by the sweep at open.
+ *
+ * What a copy of the state directory reveals, to whoever also has
+ * candidate client keys (clients.key is in it): which of them are
+ * enrolled, and their quota overrides; for each client with a record,
+ * the day its tokens are as of, the tokens it had left on that day, and
+ * the day of its last charge. Never a time of day, so a record cannot be
+ * lined up with one query-log entry, only with a day's entries.
+ *
+ * LMDB writes a changed page to a free page and keeps the old one, so
+ * freed pages of data.mdb hold old versions of records until reused.
+ * After a deletion (clients_remove(), or a sweep that deleted or rewrote
+ * records) the handle scrubs them: three more write transactions, the
+ * second of which takes every free page for a zeroed filler record in
+ * meta (keys "scrub" + index), the third deletes them. The file then
+ * holds no copy of what was deleted, unless a reader (another charge,
+ * another process) held an old snapshot during the scrub: those pages
+ * wait for the next scrub. A scrub writes as many pages as are free.
+ *
+ * What is forgotten:
+ *   - clients_remove() deletes the record. Enrolling the key again starts
+ *     a fresh, full bucket: a removed client that an operator re-enrols
+ *     gains up to one bucket, which is worth less than keeping, for every
+ *     client ever removed, a record that names its last day of use.
+ *   - A record of a client not enrolled (open enrolment's unknown keys;
+ *     version-1 records of removed clients) whose day and last use are
+ *     both CLIENTS_IDLE_DAYS or more in the past is deleted by the sweep
+ *     (clients_sweep()), which runs at clients_open() and then, in veild's
+ *     handle, once a UTC day from the sync thread, on the system clock
+ *     (time(NULL)). Such a key that comes back gets a fresh, full bucket,
+ *     as any new key does under open enrolment.
+ *   - Enrolled clients keep their records while they are enrolled.
  *
  * Durability: veild's handle (clients_open() with a config) writes each
  * charge in its own LMDB transaction without fsync, and a thread fsyncs
@@ -50,7 +84,8 @@
  * power loss or OS crash loses at most the last second of charges. Any
  * number of processes may open the environment (veil-admin beside a
  * running veild); LMDB serializes writers, and a charge sees enrolment
- * changes from the next call on.
+ * changes from the next call on. A sweep is one write transaction over
+ * every record.
  *
  * Threads: clients_charge() from any number of threads at once; the
  * other calls on one handle from one thread at a time. veil_crypto_init()
@@ -74,6 +109,8 @@
 #define CLIENTS_DEFAULT_CAPACITY       6000
 #define CLIENTS_DEFAULT_REFILL_PER_DAY 1500
 #define CLIENTS_SYNC_INTERVAL_MS       1000
+/* Days after which the sweep deletes an unenrolled client's record. */
+#define CLIENTS_IDLE_DAYS              30
 /* A quota override that charges nothing: for benchmark and test states,
  * whose load must not depend on how fast the machine is. */
 #define CLIENTS_QUOTA_UNLIMITED        UINT32_MAX
@@ -96,10 +133,11 @@ void clients_config_defaults(clients_config *c);
  * config: veild's configuration, recorded for veil-admin; the handle then
  * syncs in the background (see Durability). config NULL (veil-admin): the
  * configuration last recorded, or the defaults; every write is synced.
- * Errors: VEIL_ERR_ARGUMENT (capacity 0), VEIL_ERR_NOT_FOUND (no
+ * Then sweeps (clients_sweep()) at time(NULL); veild's handle sweeps
+ * again at each new UTC day. Errors: VEIL_ERR_ARGUMENT (capacity 0), VEIL_ERR_NOT_FOUND (no
  * state_dir), VEIL_ERR_PERMISSION (clients.key readable by others),
- * VEIL_ERR_CORRUPT (a damaged key file or database), VEIL_ERR_NOMEM,
- * VEIL_ERR_SYSTEM.
+ * VEIL_ERR_CORRUPT (a damaged key file, database or record),
+ * VEIL_ERR_LIMIT (the database is full), VEIL_ERR_NOMEM, VEIL_ERR_SYSTEM.
  */
 veil_err clients_open(const char *state_dir, const clients_config *config, clients **out)
         __attribute__((warn_unused_result));
@@ -110,8 +148,8 @@ void clients_close(clients *c);
 typedef enum clients_verdict {
 	CLIENTS_OK,
 	CLIENTS_UNAUTHORIZED, /* enrolment required and client_key is not enrolled */
-	CLIENTS_RATE_LIMITED, /* *retry_after: seconds until enough tokens, or CLIENTS_RETRY_NEVER
-	                       */
+	CLIENTS_RATE_LIMITED, /* *retry_after: seconds until the UTC midnight by which enough
+	                         tokens return, or CLIENTS_RETRY_NEVER */
 	CLIENTS_ERROR,        /* the database failed: answer INTERNAL, evaluate nothing */
 } clients_verdict;
 
@@ -120,7 +158,8 @@ typedef enum clients_verdict {
  * and takes none. *retry_after is 0 but for CLIENTS_RATE_LIMITED. A read
  * transaction decides refusals; only a charge that takes tokens (items >
  * 0) writes. Open enrolment: an unknown key starts with a full bucket of
- * the default size. A clock that steps back refills nothing. Thread safe.
+ * the default size, as of now's day. A clock that steps back refills
+ * nothing. Thread safe.
  */
 clients_verdict clients_charge(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE],
                                uint32_t items, int64_t now, uint32_t *retry_after);
@@ -131,8 +170,9 @@ clients_verdict clients_charge(clients *c, const uint8_t client_key[CLIENTS_KEY_
 /*
  * Enrols client_key with quota override quota (0: the configuration's;
  * CLIENTS_QUOTA_UNLIMITED: never refused, never charged), or sets the
- * override of an enrolled one. A new client starts with a
- * full bucket at now; a known one keeps its tokens. *was_enrolled (when
+ * override of an enrolled one. A new client (never seen, removed, or
+ * swept) starts with a full bucket as of now's day; a known one keeps its
+ * tokens. *was_enrolled (when
  * not NULL) says whether it already was. Errors: VEIL_ERR_LIMIT (the
  * database is full), VEIL_ERR_CORRUPT, VEIL_ERR_SYSTEM.
  */
@@ -140,9 +180,11 @@ veil_err clients_enrol(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], u
                        int64_t now, int *was_enrolled) __attribute__((warn_unused_result));
 
 /*
- * Withdraws client_key's enrolment; its bucket is kept. Errors:
- * VEIL_ERR_NOT_FOUND (not enrolled; nothing changed), those of
- * clients_enrol().
+ * Withdraws client_key's enrolment by deleting its record, bucket and
+ * all (see "What is forgotten"), then scrubs the freed pages (Storage;
+ * a failed scrub is not an error: the record is gone). Errors: VEIL_ERR_ARGUMENT (c or
+ * client_key NULL), VEIL_ERR_NOT_FOUND (not enrolled; nothing changed),
+ * those of clients_enrol().
  */
 veil_err clients_remove(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE])
         __attribute__((warn_unused_result));
@@ -154,7 +196,7 @@ typedef struct clients_record {
 	uint32_t quota;          /* the override, 0 for none */
 	uint32_t capacity;       /* in force for this client */
 	uint32_t refill_per_day; /* likewise */
-	uint32_t tokens;         /* whole tokens as of the now given to clients_list() */
+	uint32_t tokens;         /* whole tokens on the day of the now given to clients_list() */
 	uint32_t last_use_day;   /* 0: never charged */
 } clients_record;
 
@@ -165,6 +207,19 @@ typedef struct clients_record {
  */
 veil_err clients_list(clients *c, int64_t now, int (*fn)(void *arg, const clients_record *r),
                       void *arg) __attribute__((warn_unused_result));
+
+/*
+ * Deletes the records of clients not enrolled whose day and last use are
+ * both CLIENTS_IDLE_DAYS or more before now's day, and rewrites version-1
+ * records as version 2, in one write transaction; then, when it changed
+ * any, scrubs the freed pages (Storage). *erased (when not NULL) is the
+ * number deleted, 0 on failure. clients_open() and veild's
+ * sync thread call it; tests and tools may too. Errors:
+ * VEIL_ERR_ARGUMENT (c NULL), VEIL_ERR_CORRUPT (a damaged record: nothing
+ * changed), VEIL_ERR_LIMIT (the database is full), VEIL_ERR_SYSTEM.
+ */
+veil_err clients_sweep(clients *c, int64_t now, uint64_t *erased)
+        __attribute__((warn_unused_result));
 
 /* The digest client_key is stored under (its first bytes are its fingerprint). */
 void clients_digest(const clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE],

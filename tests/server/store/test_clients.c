@@ -13,6 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+
+#include <lmdb.h>
 
 #include <sodium.h>
 
@@ -21,8 +24,11 @@
 #include "oprf.h"
 #include "proc.h"
 
-#define T0  1760000000 /* a fixed "now": 2025-10-09 */
 #define DAY 86400
+
+/* "Now" for the cases: the last UTC midnight, set by setup(). Near the
+ * real clock, because clients_open() sweeps idle records at time(NULL). */
+static int64_t T0;
 
 static const char *admin;
 static uint8_t key_a[CLIENTS_KEY_SIZE], key_b[CLIENTS_KEY_SIZE], key_c[CLIENTS_KEY_SIZE];
@@ -77,15 +83,16 @@ typedef struct step {
 	uint32_t n;
 	uint32_t day, second; /* now: T0 + day days + second seconds */
 	int want;
-	uint32_t retry; /* CHARGE: retry_after; ceil(tokens short * 86400 / refill) */
+	uint32_t retry; /* CHARGE: retry_after, to the midnight by which enough returns */
 } step;
 
 /* retry_after for a charge that can never be served, as the ledger spells it. */
 _Static_assert(CLIENTS_RETRY_NEVER == 4294967295, "CLIENTS_RETRY_NEVER");
 
 /*
- * Defaults: a bucket of 6,000 refilled by 1,500 a day; one token short
- * waits 58 s. An override N: a bucket of 4 N refilled by N a day.
+ * Defaults: a bucket of 6,000 refilled by 1,500 at each UTC midnight. An
+ * override N: a bucket of 4 N refilled by N. T0 is a midnight, so a step
+ * at second s of a day that is k refills short waits k * 86400 - s.
  */
 static const step ledger[] = {
         {"unenrolled refused", CHARGE, KEY_A, 1, 0, 0, CLIENTS_UNAUTHORIZED, 0},
@@ -99,61 +106,78 @@ static const step ledger[] = {
         /* Enrolling again keeps the tokens. */
         {"enrolled accepted", ENROL, KEY_A, 0, 0, 0, AGAIN, 0},
         {"enrolled accepted", CHARGE, KEY_A, 5900, 0, 0, CLIENTS_OK, 0},
-        {"enrolled accepted", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 58},
+        {"enrolled accepted", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 86400},
 
         {"removed refused", ENROL, KEY_A, 0, 0, 0, FRESH, 0},
         {"removed refused", CHARGE, KEY_A, 10, 0, 0, CLIENTS_OK, 0},
         {"removed refused", REMOVE, KEY_A, 0, 0, 0, VEIL_OK, 0},
         {"removed refused", CHARGE, KEY_A, 10, 0, 0, CLIENTS_UNAUTHORIZED, 0},
         {"removed refused", REMOVE, KEY_A, 0, 0, 0, VEIL_ERR_NOT_FOUND, 0},
-        /* Enrolled again, the bucket is as it was: removal refills nothing. */
-        {"removed refused", ENROL, KEY_A, 0, 0, 0, FRESH, 0},
-        {"removed refused", CHARGE, KEY_A, 5990, 0, 0, CLIENTS_OK, 0},
-        {"removed refused", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 58},
+        /* The record is gone: enrolled again, the bucket starts full. */
+        {"removed refused", ENROL, KEY_A, 0, 0, 5, FRESH, 0},
+        {"removed refused", CHARGE, KEY_A, 6000, 0, 5, CLIENTS_OK, 0},
+        {"removed refused", CHARGE, KEY_A, 1, 0, 5, CLIENTS_RATE_LIMITED, 86395},
 
         {"quota exhaustion", ENROL, KEY_A, 0, 0, 0, FRESH, 0},
         {"quota exhaustion", CHARGE, KEY_A, 4000, 0, 0, CLIENTS_OK, 0},
         /* 2,000 left: 2,001 is refused whole, and takes nothing. */
-        {"quota exhaustion", CHARGE, KEY_A, 2001, 0, 0, CLIENTS_RATE_LIMITED, 58},
-        {"quota exhaustion", CHARGE, KEY_A, 2010, 0, 0, CLIENTS_RATE_LIMITED, 576},
+        {"quota exhaustion", CHARGE, KEY_A, 2001, 0, 0, CLIENTS_RATE_LIMITED, 86400},
+        {"quota exhaustion", CHARGE, KEY_A, 2010, 0, 0, CLIENTS_RATE_LIMITED, 86400},
         {"quota exhaustion", CHARGE, KEY_A, 2000, 0, 0, CLIENTS_OK, 0},
-        {"quota exhaustion", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 58},
+        {"quota exhaustion", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 86400},
+        /* More than one day's refill short: the midnight by which enough returns. */
+        {"quota exhaustion", CHARGE, KEY_A, 1500, 0, 0, CLIENTS_RATE_LIMITED, 86400},
+        {"quota exhaustion", CHARGE, KEY_A, 1501, 0, 0, CLIENTS_RATE_LIMITED, 172800},
+        {"quota exhaustion", CHARGE, KEY_A, 4000, 0, 100, CLIENTS_RATE_LIMITED, 259100},
         /* Waiting retry_after is enough, and one second less is not. */
-        {"quota exhaustion", CHARGE, KEY_A, 100, 0, 0, CLIENTS_RATE_LIMITED, 5760},
-        {"quota exhaustion", CHARGE, KEY_A, 100, 0, 5759, CLIENTS_RATE_LIMITED, 1},
-        {"quota exhaustion", CHARGE, KEY_A, 100, 0, 5760, CLIENTS_OK, 0},
+        {"quota exhaustion", CHARGE, KEY_A, 100, 0, 5759, CLIENTS_RATE_LIMITED, 80641},
+        {"quota exhaustion", CHARGE, KEY_A, 100, 0, 86399, CLIENTS_RATE_LIMITED, 1},
+        {"quota exhaustion", CHARGE, KEY_A, 100, 1, 0, CLIENTS_OK, 0},
         /* More than the bucket holds can never be served. */
         {"quota exhaustion", CHARGE, KEY_A, 6001, 100, 0, CLIENTS_RATE_LIMITED, 4294967295},
 
         {"refill over time", ENROL, KEY_A, 0, 0, 0, FRESH, 0},
         {"refill over time", CHARGE, KEY_A, 6000, 0, 0, CLIENTS_OK, 0},
         /* A day later: 1,500 back, not one more. */
-        {"refill over time", CHARGE, KEY_A, 1501, 1, 0, CLIENTS_RATE_LIMITED, 58},
+        {"refill over time", CHARGE, KEY_A, 1501, 1, 0, CLIENTS_RATE_LIMITED, 86400},
         {"refill over time", CHARGE, KEY_A, 1500, 1, 0, CLIENTS_OK, 0},
-        /* Half a day: 750. */
-        {"refill over time", CHARGE, KEY_A, 750, 1, 43200, CLIENTS_OK, 0},
-        {"refill over time", CHARGE, KEY_A, 1, 1, 43200, CLIENTS_RATE_LIMITED, 58},
+        /* Within a day nothing returns, however long it has run. */
+        {"refill over time", CHARGE, KEY_A, 1, 1, 43200, CLIENTS_RATE_LIMITED, 43200},
+        {"refill over time", CHARGE, KEY_A, 1500, 2, 43200, CLIENTS_OK, 0},
         /* Ten days: the bucket is full, never more. */
         {"refill over time", CHARGE, KEY_A, 6000, 12, 0, CLIENTS_OK, 0},
-        {"refill over time", CHARGE, KEY_A, 1, 12, 0, CLIENTS_RATE_LIMITED, 58},
-        /* A clock that steps back refills nothing, and does not break the bucket. */
-        {"refill over time", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 58},
+        {"refill over time", CHARGE, KEY_A, 1, 12, 0, CLIENTS_RATE_LIMITED, 86400},
+        /* A clock that steps back refills nothing, and does not break the bucket:
+         * the wait runs to the midnight after the bucket's day. */
+        {"refill over time", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 13 * 86400},
         {"refill over time", CHARGE, KEY_A, 1500, 13, 0, CLIENTS_OK, 0},
+
+        /* The last second of a day, then the first of the next. */
+        {"day-boundary refill", ENROL, KEY_A, 0, 0, 0, FRESH, 0},
+        {"day-boundary refill", CHARGE, KEY_A, 6000, 0, 86399, CLIENTS_OK, 0},
+        {"day-boundary refill", CHARGE, KEY_A, 1, 0, 86399, CLIENTS_RATE_LIMITED, 1},
+        {"day-boundary refill", CHARGE, KEY_A, 1500, 1, 0, CLIENTS_OK, 0},
+        {"day-boundary refill", CHARGE, KEY_A, 1, 1, 0, CLIENTS_RATE_LIMITED, 86400},
+        {"day-boundary refill", CHARGE, KEY_A, 1, 1, 86399, CLIENTS_RATE_LIMITED, 1},
+        /* Three midnights: 4,500, and the fourth would fill it. */
+        {"day-boundary refill", CHARGE, KEY_A, 4501, 4, 1, CLIENTS_RATE_LIMITED, 86399},
+        {"day-boundary refill", CHARGE, KEY_A, 4500, 4, 1, CLIENTS_OK, 0},
+        {"day-boundary refill", CHARGE, KEY_A, 6000, 8, 0, CLIENTS_OK, 0},
 
         {"restart keeps charges", ENROL, KEY_A, 0, 0, 0, FRESH, 0},
         {"restart keeps charges", ENROL, KEY_B, 0, 0, 0, FRESH, 0},
         {"restart keeps charges", CHARGE, KEY_A, 5999, 0, 0, CLIENTS_OK, 0},
-        {"restart keeps charges", CHARGE, KEY_A, 100, 0, 0, CLIENTS_RATE_LIMITED, 5703},
+        {"restart keeps charges", CHARGE, KEY_A, 100, 0, 0, CLIENTS_RATE_LIMITED, 86400},
         {"restart keeps charges", REOPEN, NOBODY, 0, 0, 0, VEIL_OK, 0},
-        {"restart keeps charges", CHARGE, KEY_A, 100, 0, 0, CLIENTS_RATE_LIMITED, 5703},
+        {"restart keeps charges", CHARGE, KEY_A, 100, 0, 0, CLIENTS_RATE_LIMITED, 86400},
         {"restart keeps charges", CHARGE, KEY_A, 1, 0, 0, CLIENTS_OK, 0},
-        {"restart keeps charges", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 58},
+        {"restart keeps charges", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 86400},
         {"restart keeps charges", CHARGE, KEY_B, 6000, 0, 0, CLIENTS_OK, 0},
 
         {"other client unaffected", ENROL, KEY_A, 0, 0, 0, FRESH, 0},
         {"other client unaffected", ENROL, KEY_B, 0, 0, 0, FRESH, 0},
         {"other client unaffected", CHARGE, KEY_A, 6000, 0, 0, CLIENTS_OK, 0},
-        {"other client unaffected", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 58},
+        {"other client unaffected", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 86400},
         {"other client unaffected", CHARGE, KEY_B, 6000, 0, 0, CLIENTS_OK, 0},
         {"other client unaffected", CHARGE, KEY_C, 1, 0, 0, CLIENTS_UNAUTHORIZED, 0},
 
@@ -162,19 +186,22 @@ static const step ledger[] = {
         {"quota override", ENROL, KEY_B, 15000, 0, 0, FRESH, 0},
         {"quota override", CHARGE, KEY_A, 401, 0, 0, CLIENTS_RATE_LIMITED, 4294967295},
         {"quota override", CHARGE, KEY_A, 400, 0, 0, CLIENTS_OK, 0},
-        {"quota override", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 864},
+        {"quota override", CHARGE, KEY_A, 1, 0, 0, CLIENTS_RATE_LIMITED, 86400},
+        {"quota override", CHARGE, KEY_A, 101, 1, 0, CLIENTS_RATE_LIMITED, 86400},
         {"quota override", CHARGE, KEY_A, 100, 1, 0, CLIENTS_OK, 0},
         {"quota override", CHARGE, KEY_B, 60000, 0, 0, CLIENTS_OK, 0},
         {"quota override", CHARGE, KEY_B, 15000, 1, 0, CLIENTS_OK, 0},
 
         /* Open, a bucket of 50 refilled by 10 a day (see ledger_open). */
         {"open enrolment", CHARGE, KEY_C, 30, 0, 0, CLIENTS_OK, 0},
-        {"open enrolment", CHARGE, KEY_C, 21, 0, 0, CLIENTS_RATE_LIMITED, 8640},
+        {"open enrolment", CHARGE, KEY_C, 21, 0, 0, CLIENTS_RATE_LIMITED, 86400},
+        {"open enrolment", CHARGE, KEY_C, 40, 0, 7, CLIENTS_RATE_LIMITED, 2 * 86400 - 7},
         {"open enrolment", CHARGE, KEY_C, 20, 0, 0, CLIENTS_OK, 0},
         {"open enrolment", CHARGE, KEY_B, 50, 0, 0, CLIENTS_OK, 0}, /* its own bucket */
         /* Tracked across a restart; and refused once enrolment is required. */
         {"open enrolment", REOPEN, NOBODY, 0, 0, 0, VEIL_OK, 0},
-        {"open enrolment", CHARGE, KEY_C, 1, 0, 0, CLIENTS_RATE_LIMITED, 8640},
+        {"open enrolment", CHARGE, KEY_C, 1, 0, 0, CLIENTS_RATE_LIMITED, 86400},
+        {"open enrolment", CHARGE, KEY_C, 25, 0, 0, CLIENTS_RATE_LIMITED, 3 * 86400},
         {"open enrolment", REQUIRE_ENROLMENT, NOBODY, 0, 0, 0, VEIL_OK, 0},
         {"open enrolment", CHARGE, KEY_C, 1, 1, 0, CLIENTS_UNAUTHORIZED, 0},
 };
@@ -460,9 +487,272 @@ case_list(void)
 	CHECK(l.last.capacity == 400 && l.last.refill_per_day == 100);
 	CHECK(l.last.tokens == 250);
 	CHECK(l.last.last_use_day == (T0 + 2 * DAY) / DAY);
-	REQUIRE(clients_list(c, T0 + 2 * DAY + DAY / 2, collect, &l) == VEIL_OK);
-	CHECK(l.last.tokens == 300);
+	/* Nothing returns within the day; the next midnight brings 100. */
+	REQUIRE(clients_list(c, T0 + 2 * DAY + DAY - 1, collect, &l) == VEIL_OK);
+	CHECK(l.last.tokens == 250);
+	REQUIRE(clients_list(c, T0 + 3 * DAY, collect, &l) == VEIL_OK);
+	CHECK(l.last.tokens == 350);
 	clients_close(c);
+}
+
+/* Raw LMDB on the clients environment of dir: put (value not NULL) or get digest's record. */
+static int
+raw_record(const char *dir, const uint8_t digest[CLIENTS_DIGEST_SIZE], const uint8_t *value,
+           size_t size, uint8_t *out, size_t *out_size)
+{
+	char *path = proc_join(dir, CLIENTS_DIR);
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi dbi;
+	MDB_val k = {CLIENTS_DIGEST_SIZE, (void *)(uintptr_t)digest}, v;
+	int rc = mdb_env_create(&env);
+	if (rc == 0)
+		rc = mdb_env_set_maxdbs(env, 2);
+	if (rc == 0)
+		rc = mdb_env_set_mapsize(env, (size_t)4 << 30);
+	if (rc == 0)
+		rc = mdb_env_open(env, path, MDB_NOTLS, 0600);
+	if (rc == 0)
+		rc = mdb_txn_begin(env, NULL, value != NULL ? 0 : MDB_RDONLY, &txn);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "clients", 0, &dbi);
+	if (rc == 0 && value != NULL) {
+		v.mv_size = size;
+		v.mv_data = (void *)(uintptr_t)value;
+		rc = mdb_put(txn, dbi, &k, &v, 0);
+	} else if (rc == 0) {
+		rc = mdb_get(txn, dbi, &k, &v);
+		if (rc == 0 && v.mv_size <= *out_size) {
+			memcpy(out, v.mv_data, v.mv_size);
+			*out_size = v.mv_size;
+		}
+	}
+	if (txn != NULL && value != NULL && rc == 0)
+		rc = mdb_txn_commit(txn);
+	else if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	free(path);
+	return rc;
+}
+
+static void
+put_be(uint8_t *p, uint64_t v, int bytes)
+{
+	for (int i = bytes - 1; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* Whether clients_list() at now reports digest. */
+typedef struct finding {
+	const uint8_t *digest;
+	int found;
+	clients_record record;
+} finding;
+
+static int
+find_digest(void *arg, const clients_record *r)
+{
+	finding *f = arg;
+	if (memcmp(r->digest, f->digest, CLIENTS_DIGEST_SIZE) == 0) {
+		f->found = 1;
+		f->record = *r;
+	}
+	return 0;
+}
+
+static int
+listed_at(clients *c, const uint8_t digest[CLIENTS_DIGEST_SIZE], int64_t now, clients_record *out)
+{
+	finding f = {digest, 0, {{0}, 0, 0, 0, 0, 0, 0}};
+	const veil_err err = clients_list(c, now, find_digest, &f);
+	if (out != NULL)
+		*out = f.record;
+	return err != VEIL_OK ? -1 : f.found;
+}
+
+/* The clients' data file of the state dir holds needle (the digest, as clients_digest() makes it).
+ */
+static int
+data_file_holds(const char *dir, const void *needle, size_t n)
+{
+	char *clients_dir = proc_join(dir, CLIENTS_DIR);
+	char *data = proc_join(clients_dir, "data.mdb");
+	const int holds = proc_tree_holds(data, needle, n);
+	free(data);
+	free(clients_dir);
+	return holds;
+}
+
+/*
+ * Removal deletes the record: the API lists none, LMDB itself finds no
+ * record under its digest, and no byte of the data file, freed pages
+ * included, holds the digest.
+ */
+static void
+case_removed_record_gone(void)
+{
+	const char *dir = test_case_dir();
+	clients *c = open_default(dir);
+	uint8_t digest[CLIENTS_DIGEST_SIZE], other[CLIENTS_DIGEST_SIZE];
+	uint32_t retry = 0;
+	clients_digest(c, key_a, digest);
+	clients_digest(c, key_b, other);
+	enrol(c, key_a, 0, T0);
+	enrol(c, key_b, 0, T0);
+	CHECK(clients_charge(c, key_a, 10, T0 + 100, &retry) == CLIENTS_OK);
+	CHECK(listed_at(c, digest, T0 + 100, NULL) == 1);
+	CHECK(clients_remove(c, key_a) == VEIL_OK);
+	CHECK(listed_at(c, digest, T0 + 100, NULL) == 0);
+	CHECK(listed_at(c, other, T0 + 100, NULL) == 1);
+	clients_close(c);
+	uint8_t value[64];
+	size_t size = sizeof(value);
+	CHECK(raw_record(dir, digest, NULL, 0, value, &size) == MDB_NOTFOUND);
+	size = sizeof(value);
+	CHECK(raw_record(dir, other, NULL, 0, value, &size) == 0 && size == 18);
+	CHECK(!data_file_holds(dir, digest, sizeof(digest)));
+	CHECK(data_file_holds(dir, other, sizeof(other))); /* the scan finds what is there */
+	CHECK(clients_remove(NULL, key_a) == VEIL_ERR_ARGUMENT);
+}
+
+/* Unenrolled records idle for CLIENTS_IDLE_DAYS are swept; enrolled ones stay. */
+static void
+case_idle_swept(void)
+{
+	const char *dir = test_case_dir();
+	clients *c = open_with(dir, 0, 50, 10);
+	uint8_t da[CLIENTS_DIGEST_SIZE], db[CLIENTS_DIGEST_SIZE], dc[CLIENTS_DIGEST_SIZE];
+	uint32_t retry = 0;
+	uint64_t erased = 99;
+	clients_record r;
+	clients_digest(c, key_a, da);
+	clients_digest(c, key_b, db);
+	clients_digest(c, key_c, dc);
+	enrol(c, key_a, 0, T0);
+	CHECK(clients_charge(c, key_a, 5, T0, &retry) == CLIENTS_OK);
+	CHECK(clients_charge(c, key_c, 50, T0 + 3600, &retry) == CLIENTS_OK); /* open: tracked */
+	CHECK(clients_charge(c, key_b, 1, T0 + 10 * DAY, &retry) == CLIENTS_OK);
+	/* A day short of idle: nothing goes. */
+	CHECK(clients_sweep(c, T0 + 30 * DAY - 1, &erased) == VEIL_OK && erased == 0);
+	CHECK(listed_at(c, dc, T0 + 30 * DAY - 1, NULL) == 1);
+	/* Thirty days after its last charge, key_c's record is gone. */
+	CHECK(clients_sweep(c, T0 + 30 * DAY, &erased) == VEIL_OK && erased == 1);
+	CHECK(listed_at(c, dc, T0 + 30 * DAY, NULL) == 0);
+	CHECK(listed_at(c, db, T0 + 30 * DAY, NULL) == 1);
+	CHECK(listed_at(c, da, T0 + 30 * DAY, NULL) == 1);
+	/* Back, it starts with a full bucket. */
+	CHECK(clients_charge(c, key_c, 50, T0 + 31 * DAY, &retry) == CLIENTS_OK);
+	CHECK(clients_charge(c, key_c, 1, T0 + 31 * DAY, &retry) == CLIENTS_RATE_LIMITED);
+	/* Later: key_b goes too; the enrolled key_a stays, idle or not. */
+	CHECK(clients_sweep(c, T0 + 45 * DAY, &erased) == VEIL_OK && erased == 1);
+	CHECK(listed_at(c, db, T0 + 45 * DAY, NULL) == 0);
+	CHECK(listed_at(c, da, T0 + 45 * DAY, &r) == 1);
+	CHECK(r.enrolled && r.last_use_day == T0 / DAY && r.tokens == 50);
+	CHECK(listed_at(c, dc, T0 + 45 * DAY, NULL) == 1);
+	/* A clock far behind the records sweeps nothing. */
+	CHECK(clients_sweep(c, T0 - 100 * DAY, &erased) == VEIL_OK && erased == 0);
+	CHECK(clients_sweep(NULL, T0, &erased) == VEIL_ERR_ARGUMENT && erased == 0);
+	clients_close(c);
+	uint8_t value[64];
+	size_t size = sizeof(value);
+	CHECK(raw_record(dir, db, NULL, 0, value, &size) == MDB_NOTFOUND);
+	CHECK(!data_file_holds(dir, db, sizeof(db)));
+	CHECK(data_file_holds(dir, da, sizeof(da)));
+}
+
+/* A record an older veild wrote (version 1: 1/86400 units, the exact second) still counts. */
+static void
+case_version_1_record(void)
+{
+	const char *dir = test_case_dir();
+	clients *c = open_default(dir);
+	uint8_t digest[CLIENTS_DIGEST_SIZE];
+	clients_digest(c, key_a, digest);
+	clients_close(c);
+
+	/* Enrolled, no override, 1000.5 tokens as of day 5 at 01:00, last used day 5. */
+	const int64_t at = T0 + 5 * DAY + 3600;
+	uint8_t v1[26];
+	v1[0] = 1;
+	v1[1] = 1;
+	put_be(v1 + 2, 0, 4);
+	put_be(v1 + 6, 1000ull * 86400 + 43200, 8);
+	put_be(v1 + 14, (uint64_t)at, 8);
+	put_be(v1 + 22, (uint64_t)(at / DAY), 4);
+	REQUIRE(raw_record(dir, digest, v1, sizeof(v1), NULL, NULL) == 0);
+	uint8_t second[8];
+	put_be(second, (uint64_t)at, 8);
+	CHECK(data_file_holds(dir, second, sizeof(second))); /* the scan finds what is there */
+
+	/* Opening converts it: version 2, 18 bytes, day 5, 1000 whole tokens. */
+	c = open_default(dir);
+	uint8_t got[64];
+	size_t size = sizeof(got);
+	REQUIRE(raw_record(dir, digest, NULL, 0, got, &size) == 0);
+	CHECK(size == 18 && got[0] == 2 && got[1] == 1);
+	uint8_t want_day[4], want_tokens[4];
+	put_be(want_day, (uint64_t)(at / DAY), 4);
+	put_be(want_tokens, 1000, 4);
+	CHECK(size == 18 && memcmp(got + 6, want_day, 4) == 0 &&
+	      memcmp(got + 10, want_tokens, 4) == 0);
+
+	uint32_t retry = 0;
+	clients_record r;
+	CHECK(listed_at(c, digest, at, &r) == 1 && r.enrolled && r.tokens == 1000 &&
+	      r.last_use_day == at / DAY);
+	CHECK(clients_charge(c, key_a, 1001, at + 60, &retry) == CLIENTS_RATE_LIMITED);
+	CHECK(retry == (uint32_t)(T0 + 6 * DAY - (at + 60)));
+	CHECK(clients_charge(c, key_a, 1000, at + 60, &retry) == CLIENTS_OK);
+	CHECK(clients_charge(c, key_a, 1500, T0 + 6 * DAY, &retry) == CLIENTS_OK);
+	CHECK(clients_charge(c, key_a, 1, T0 + 6 * DAY, &retry) == CLIENTS_RATE_LIMITED);
+	clients_close(c);
+
+	/* A damaged record (a version-1 size with version 2) is refused, not guessed at. */
+	v1[0] = 2;
+	REQUIRE(raw_record(dir, digest, v1, sizeof(v1), NULL, NULL) == 0);
+	clients *bad = NULL;
+	CHECK(clients_open(dir, NULL, &bad) == VEIL_ERR_CORRUPT && bad == NULL);
+}
+
+/* Nothing in the clients directory encodes the exact second of a charge. */
+static void
+case_no_seconds_stored(void)
+{
+	const char *dir = test_case_dir();
+	clients *c = open_with(dir, 0, CLIENTS_DEFAULT_CAPACITY, CLIENTS_DEFAULT_REFILL_PER_DAY);
+	const int64_t times[] = {T0 + 12345, T0 + 12346, T0 + DAY + 7, T0 + 3 * DAY + 86399,
+	                         T0 + 4 * DAY + 43210};
+	uint32_t retry = 0;
+	enrol(c, key_a, 0, times[0]);
+	enrol(c, key_b, 200, times[0]);
+	for (size_t i = 0; i < TEST_COUNT(times); i++) {
+		CHECK(clients_charge(c, key_a, 700, times[i], &retry) == CLIENTS_OK);
+		CHECK(clients_charge(c, key_b, 100, times[i], &retry) == CLIENTS_OK);
+		CHECK(clients_charge(c, key_c, 3, times[i], &retry) == CLIENTS_OK); /* open */
+		(void)clients_charge(c, key_b, 5000, times[i], &retry);             /* refused */
+	}
+	CHECK(clients_remove(c, key_b) == VEIL_OK);
+	clients_close(c);
+	clients_close(open_default(dir)); /* reopened: swept, synced */
+
+	char *clients_dir = proc_join(dir, CLIENTS_DIR);
+	for (size_t i = 0; i < TEST_COUNT(times); i++) {
+		const uint64_t values[] = {(uint64_t)times[i], (uint64_t)times[i] * 86400};
+		for (size_t j = 0; j < 2; j++) {
+			uint8_t be[8], le[8];
+			put_be(be, values[j], 8);
+			for (int b = 0; b < 8; b++)
+				le[b] = be[7 - b];
+			CHECK(!proc_tree_holds(clients_dir, be, 8));
+			CHECK(!proc_tree_holds(clients_dir, le, 8));
+		}
+	}
+	/* The day is there (sanity of the scan itself). */
+	uint8_t day[4];
+	put_be(day, (uint64_t)(times[4] / DAY), 4);
+	CHECK(proc_tree_holds(clients_dir, day, 4));
+	free(clients_dir);
 }
 
 /* ------------------------------------------------------------------ */
@@ -581,7 +871,7 @@ case_admin(void)
 	proc_result_free(&r);
 	r = proc_call(admin, "client", "list", "--state", state, NULL);
 	CHECK(r.status == 0 && strstr(r.out, fingerprint) == NULL);
-	CHECK(strstr(r.out, "# 1 enrolled, 1 tracked") != NULL);
+	CHECK(strstr(r.out, "# 1 enrolled, 0 tracked") != NULL); /* its record is gone */
 	proc_result_free(&r);
 
 	proc_check_runs(admin, admin_usage, TEST_COUNT(admin_usage), NULL);
@@ -600,6 +890,7 @@ static const test_case cases[] = {
         {"removed by another handle", case_removed_by_another_handle},
         {"quota exhaustion", run_ledger},
         {"refill over time", run_ledger},
+        {"day-boundary refill", run_ledger},
         {"restart keeps charges", run_ledger},
         {"other client unaffected", run_ledger},
         {"quota override", run_ledger},
@@ -610,6 +901,10 @@ static const test_case cases[] = {
         {"digests differ per state", case_digests_differ_per_state},
         {"open errors", case_open_errors},
         {"list", case_list},
+        {"removed record gone", case_removed_record_gone},
+        {"idle unenrolled swept", case_idle_swept},
+        {"version 1 record", case_version_1_record},
+        {"no seconds stored", case_no_seconds_stored},
         {"admin", case_admin},
 };
 
@@ -617,6 +912,7 @@ static void
 setup(void)
 {
 	admin = test_argv[0];
+	T0 = (int64_t)time(NULL) / DAY * DAY;
 	randombytes_buf(key_a, sizeof(key_a));
 	randombytes_buf(key_b, sizeof(key_b));
 	randombytes_buf(key_c, sizeof(key_c));
