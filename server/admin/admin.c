@@ -229,6 +229,19 @@ report_bad_line(void *arg, uint64_t line, const char *reason)
 		cli_error(bad->name, "line %llu: %s", (unsigned long long)line, reason);
 }
 
+/* Why an import or add failed; the registry is unchanged either way. */
+static void
+change_failed(const cli_command *cmd, veil_err err, const registry_change *change)
+{
+	if (err == VEIL_ERR_LIMIT && change->crowded > 0)
+		cli_error(cmd->name,
+		          "refused, the registry is unchanged: one bucket would hold %llu handles, "
+		          "above the cap of %u per bucket",
+		          (unsigned long long)change->crowded, (unsigned)REGISTRY_MAX_PER_BUCKET);
+	else
+		cli_error(cmd->name, "failed, the registry is unchanged: %s", veil_strerror(err));
+}
+
 static int
 run_import(const cli_command *cmd, int argc, char **argv)
 {
@@ -240,7 +253,7 @@ run_import(const cli_command *cmd, int argc, char **argv)
 	progress prog = {.tty = isatty(STDERR_FILENO) == 1, .stage = STAGE_PARSE};
 	bad_lines bad = {cmd->name, 0, &prog};
 	import_summary summary;
-	registry_change change;
+	registry_change change = {0};
 	int status = 1;
 	veil_err err;
 
@@ -282,7 +295,7 @@ run_import(const cli_command *cmd, int argc, char **argv)
 	                      &change);
 	progress_clear(&prog);
 	if (err != VEIL_OK) {
-		cli_error(cmd->name, "failed, the registry is unchanged: %s", veil_strerror(err));
+		change_failed(cmd, err, &change);
 		goto out;
 	}
 	const double seconds = clock_monotonic_seconds() - started;
@@ -310,7 +323,7 @@ change_one(const cli_command *cmd, const char *text, const char *payload)
 {
 	char handle[NORMALIZE_MAX_HANDLE];
 	size_t handle_len = 0, key_count = 0;
-	registry_change change;
+	registry_change change = {0};
 	veil_state *st = NULL;
 	veil_err err;
 	int status = 1;
@@ -339,7 +352,7 @@ change_one(const cli_command *cmd, const char *text, const char *payload)
 		goto out;
 	}
 	if (err != VEIL_OK) {
-		cli_error(cmd->name, "failed, the registry is unchanged: %s", veil_strerror(err));
+		change_failed(cmd, err, &change);
 		goto out;
 	}
 	printf("%s\n", payload == NULL    ? "removed"

@@ -16,19 +16,22 @@
  * p is the request's prefix length and prefix the item's prefix with its
  * low 32 - p bits zero, as on the wire; an entry's bucket width is
  * min(t_b, p), so a digest never holds more than the server was told.
- * salt_e is the salt of epoch day e, from a forward-secure chain:
+ * salt_e is the salt of epoch day e, from a chain that is forward-secure
+ * and takes fresh randomness at every step:
  *
- *   chain_{e+1} = KDF(chain_e, "next"),   salt_e = KDF(chain_e, "salt")
+ *   chain_{e+1} = KDF(chain_e, "next", r_e),   salt_e = KDF(chain_e, "salt")
  *
- * where KDF(key, "next") is crypto_kdf_derive_from_key(32, 1, "veil-log",
- * key) and KDF(key, "salt") the same with subkey id 2 (libsodium's
- * BLAKE2b-based KDF; server/store/saltchain.h). The first chain key is random.
+ * where KDF(key, "next", r) is libsodium's crypto_kdf_derive_from_key(32,
+ * 1, "veil-log", key) with r, 32 fresh random bytes never stored, as its
+ * BLAKE2b message, and KDF(key, "salt") the KDF with subkey id 2
+ * (server/store/saltchain.h). The first chain key is random.
  * chain_e is erased (memory and disk) once chain_{e+1} exists; salt_e is
  * erased once e is older than the salt retention (default: the current and
  * the previous day). Entries older than the entry retention (default 30
  * days) are deleted at start-up and by an hourly sweep. Only the current
  * chain key is ever stored, and the KDF is one-way: nothing held can be
- * wound back to an erased salt. Days are UTC (unix time / 86400); the
+ * wound back to an erased salt; and since each step mixes in r, a copy of
+ * the state gives no later day's salt. Days are UTC (unix time / 86400); the
  * log's current day is the latest seen, so a clock that steps back does
  * not bring erased days back (their entries are then dropped).
  *

@@ -62,6 +62,7 @@ struct registry {
 	int lock_made;
 	index_dbi indexes[MAX_INDEXES];
 	size_t index_count;
+	uint32_t max_per_bucket; /* registry_set_max_per_bucket() */
 };
 
 typedef struct reader_index {
@@ -348,10 +349,13 @@ index_count_one(void *arg, const MDB_val *k, const MDB_val *v, int *stop)
 	return VEIL_OK;
 }
 
-/* Scans an index: its slots and entry counts. Key sizes are checked. */
+/*
+ * Scans an index: its slots, entry counts and (when most is not NULL) the
+ * most entries any one 32-bit bucket holds. Key sizes are checked.
+ */
 static veil_err
 index_scan(MDB_txn *txn, MDB_dbi dbi, size_t tag_len, uint32_t slots[REGISTRY_PREFIXES],
-           uint64_t *entries, uint64_t *with_payload)
+           uint64_t *entries, uint64_t *with_payload, uint64_t *most)
 {
 	index_counter counter;
 
@@ -365,6 +369,8 @@ index_scan(MDB_txn *txn, MDB_dbi dbi, size_t tag_len, uint32_t slots[REGISTRY_PR
 		*entries = counter.slots.entries;
 	if (with_payload != NULL)
 		*with_payload = counter.payloads;
+	if (most != NULL)
+		*most = counter.slots.most[REGISTRY_PREFIXES - 1];
 	return VEIL_OK;
 }
 
@@ -610,6 +616,7 @@ registry_open(const char *path, registry **out)
 		goto out;
 	}
 	reg->lock_made = 1;
+	reg->max_per_bucket = REGISTRY_MAX_PER_BUCKET;
 	o.reg = reg;
 	/* Committed, so that the handles opened in it stay open. */
 	if ((err = env_open(path, &reg->env)) != VEIL_OK ||
@@ -622,6 +629,15 @@ out:
 	registry_free(reg);
 	free(data);
 	return err;
+}
+
+veil_err
+registry_set_max_per_bucket(registry *reg, uint32_t cap)
+{
+	if (reg == NULL || cap < 1 || cap > REGISTRY_MAX_PER_BUCKET)
+		return VEIL_ERR_ARGUMENT;
+	reg->max_per_bucket = cap;
+	return VEIL_OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1085,18 +1101,29 @@ out:
 	return err;
 }
 
-/* Recomputes the slots of every live key, writes counts, and commits. */
+/*
+ * Recomputes the slots of every live key, writes counts, and commits.
+ * With cap > 0, refuses (VEIL_ERR_LIMIT, *crowded set to the count) when
+ * a bucket holds more than cap entries; buckets are the same under every
+ * key, so the first index tells.
+ */
 static veil_err
-writer_commit(writer *w, uint64_t handles, uint64_t payloads)
+writer_commit(writer *w, uint64_t handles, uint64_t payloads, uint32_t cap, uint64_t *crowded)
 {
 	veil_err err;
 	for (uint32_t i = 0; i < w->view.key_count; i++) {
 		uint32_t slots[REGISTRY_PREFIXES];
-		uint64_t entries;
-		if ((err = index_scan(w->txn, w->index[i], w->view.tag_len, slots, &entries,
-		                      NULL)) != VEIL_OK ||
-		    (err = meta_write_slots(w->txn, w->reg->meta, w->view.key_ids[i], slots)) !=
-		            VEIL_OK)
+		uint64_t entries, most = 0;
+		if ((err = index_scan(w->txn, w->index[i], w->view.tag_len, slots, &entries, NULL,
+		                      &most)) != VEIL_OK)
+			goto out;
+		if (cap > 0 && most > cap) {
+			*crowded = most;
+			err = VEIL_ERR_LIMIT;
+			goto out;
+		}
+		if ((err = meta_write_slots(w->txn, w->reg->meta, w->view.key_ids[i], slots)) !=
+		    VEIL_OK)
 			goto out;
 		if (entries != handles) {
 			err = VEIL_ERR_CORRUPT;
@@ -1476,15 +1503,22 @@ registry_import(registry *reg, const registry_key *keys, size_t key_count,
 		progress(progress_arg, REGISTRY_STAGE_COMMIT, 0, 1);
 	}
 	begun = 0;
-	if ((err = writer_commit(&w, handles, payloads)) != VEIL_OK)
+	uint64_t crowded = 0;
+	if ((err = writer_commit(&w, handles, payloads, reg->max_per_bucket, &crowded)) !=
+	    VEIL_OK) {
+		change->crowded = crowded; /* kept below, the rest zeroed */
 		goto out;
+	}
 	if (progress != NULL)
 		progress(progress_arg, REGISTRY_STAGE_COMMIT, 1, 1);
 out:
 	if (begun)
 		writer_abort(&w);
-	if (err != VEIL_OK)
+	if (err != VEIL_OK) {
+		const uint64_t crowded_kept = change->crowded;
 		memset(change, 0, sizeof(*change));
+		change->crowded = crowded_kept;
+	}
 	import_job_free(&job);
 	free(existed);
 	free(sorted);
@@ -1550,7 +1584,9 @@ registry_remove(registry *reg, const registry_key *keys, size_t key_count, const
 		goto out;
 	}
 	begun = 0;
-	err = writer_commit(&w, w.view.handles - 1, w.view.payloads - had_payload);
+	uint64_t unused = 0;
+	/* Removing never crowds a bucket: no cap, so a crowded registry can be thinned. */
+	err = writer_commit(&w, w.view.handles - 1, w.view.payloads - had_payload, 0, &unused);
 out:
 	if (begun)
 		writer_abort(&w);
@@ -1893,7 +1929,7 @@ registry_verify(registry *reg, const registry_key *keys, size_t key_count, unsig
 			out->dangling_entries += atomic_load(&job.seen[k][i]) == 0;
 		if ((err = meta_read_slots(txn, reg->meta, view.key_ids[k], stored)) != VEIL_OK)
 			goto out;
-		if ((err = index_scan(txn, dbis[k], view.tag_len, counted, NULL, NULL)) ==
+		if ((err = index_scan(txn, dbis[k], view.tag_len, counted, NULL, NULL, NULL)) ==
 		    VEIL_ERR_CORRUPT) {
 			out->count_mismatch++;
 			err = VEIL_OK;
@@ -2184,6 +2220,7 @@ registry_rotate(registry *reg, const registry_key *new_key, uint64_t now, uint64
 	uint32_t *order = NULL, *sorted = NULL, *tmp = NULL;
 	oprf_ctx *ctx = NULL;
 	size_t blob_size = 0, n = 0, payload_count = 0;
+	uint64_t crowded = 0;
 	int locked = 0, rc;
 	veil_err err;
 
@@ -2280,11 +2317,16 @@ registry_rotate(registry *reg, const registry_key *new_key, uint64_t now, uint64
 	if ((err = import_write_index(&w, &job, 0, existed, sorted, tmp, &wp)) != VEIL_OK)
 		goto out;
 	uint32_t slots[REGISTRY_PREFIXES];
-	uint64_t entries = 0;
-	if ((err = index_scan(txn, dbi, view.tag_len, slots, &entries, NULL)) != VEIL_OK)
+	uint64_t entries = 0, most = 0;
+	if ((err = index_scan(txn, dbi, view.tag_len, slots, &entries, NULL, &most)) != VEIL_OK)
 		goto out;
 	if (entries != n) {
 		err = VEIL_ERR_CORRUPT;
+		goto out;
+	}
+	if (most > reg->max_per_bucket) {
+		crowded = most;
+		err = VEIL_ERR_LIMIT;
 		goto out;
 	}
 	uint8_t raw[8];
@@ -2315,6 +2357,7 @@ registry_rotate(registry *reg, const registry_key *new_key, uint64_t now, uint64
 		options->progress(options->progress_arg, REGISTRY_STAGE_COMMIT, 1, 1);
 out:
 	err = rotation_end(reg, txn, locked, result, err);
+	result->crowded = crowded;
 	if (blob != NULL) {
 		sodium_memzero(blob, blob_size);
 		free(blob);

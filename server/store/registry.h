@@ -51,17 +51,30 @@
 #define REGISTRY_WARN_UNUSED __attribute__((warn_unused_result))
 
 /* The registry format this code reads and writes. */
-#define REGISTRY_FORMAT       1
+#define REGISTRY_FORMAT         1
 /* At most this many live OPRF key ids. */
-#define REGISTRY_MAX_KEYS     8
+#define REGISTRY_MAX_KEYS       8
 /* Prefix lengths 0..32: slots has this many values. */
-#define REGISTRY_PREFIXES     33
+#define REGISTRY_PREFIXES       33
 /* The longest handle stored, in bytes (LMDB's key limit is 511). */
-#define REGISTRY_MAX_HANDLE   320
+#define REGISTRY_MAX_HANDLE     320
 /* Slots are a multiple of this, and at least this. */
-#define REGISTRY_SLOT_QUANTUM 8
+#define REGISTRY_SLOT_QUANTUM   8
 /* The only suite the index is defined for. */
-#define REGISTRY_SUITE        "ristretto255-SHA512"
+#define REGISTRY_SUITE          "ristretto255-SHA512"
+/*
+ * The most handles one 32-bit bucket may hold. Buckets are a public,
+ * unkeyed hash (common/entry.h), so whoever can register handles of their
+ * choosing can pile them into one bucket and raise the slots of every
+ * prefix length, until a full batch no longer fits a reply. Honest data
+ * never comes near: n handles put n / 2^32 in a bucket on average (0.23
+ * at 10^9), and the chance that any bucket holds more than 16 is about
+ * 2^32 * P(Poisson(0.23) >= 17), below 2 * 10^-16 at 10^9 handles (and
+ * 10^-32 at 10^8; the registry's map holds tens of millions). Every
+ * writer that adds index entries (registry_import(), registry_add(),
+ * registry_rotate()) refuses a result with a fuller bucket.
+ */
+#define REGISTRY_MAX_PER_BUCKET 16
 
 typedef struct registry registry;
 
@@ -101,6 +114,12 @@ typedef struct registry_change {
 	uint64_t added;      /* handles that were not registered before */
 	uint64_t replaced;   /* handles already registered: payload replaced */
 	uint64_t duplicates; /* records dropped for a later one with the same handle */
+	/*
+	 * Set only when the change was refused for the bucket cap
+	 * (VEIL_ERR_LIMIT): the handles the fullest bucket would have held,
+	 * above the cap. 0 otherwise.
+	 */
+	uint64_t crowded;
 } registry_change;
 
 /* The stages of registry_import(), as reported to its progress callback. */
@@ -170,6 +189,16 @@ veil_err registry_open(const char *path, registry **out) REGISTRY_WARN_UNUSED;
 void registry_free(registry *reg);
 
 /*
+ * Sets the most handles one 32-bit bucket may hold after this process's
+ * writes through reg (registry_open() sets REGISTRY_MAX_PER_BUCKET): cap
+ * 1..REGISTRY_MAX_PER_BUCKET, so it can only be made stricter (tests use
+ * a low cap, since 17 handles in one 32-bit bucket cost about 2^30
+ * hashes to find). Not stored: other processes keep their own. Not
+ * while another thread writes through reg. Errors: VEIL_ERR_ARGUMENT.
+ */
+veil_err registry_set_max_per_bucket(registry *reg, uint32_t cap) REGISTRY_WARN_UNUSED;
+
+/*
  * A reader for one thread at a time (one per worker thread). It holds an
  * LMDB reader slot from registry_reader_new() to registry_reader_free(),
  * and a read snapshot between registry_reader_begin() and
@@ -224,7 +253,15 @@ void registry_reader_end(registry_reader *r);
  * The writers below take the OPRF keys: keys[0..key_count) must hold a
  * key for every live key id (more are ignored), each of REGISTRY_SUITE
  * (else VEIL_ERR_ARGUMENT, or VEIL_ERR_NOT_FOUND for a live id without
- * a key). On any error the registry is unchanged and *change is zeroed.
+ * a key). On any error the registry is unchanged and *change is zeroed
+ * (but for crowded, when the bucket cap refused it).
+ *
+ * The bucket cap (registry_set_max_per_bucket()) is checked on the
+ * registry as the change would leave it, every bucket, not only those
+ * the change adds to: a registry that holds a fuller bucket already
+ * (written before the cap, or by a process with a higher one) takes no
+ * import or add until handles are removed (registry_remove() is never
+ * refused for it).
  */
 
 /*
@@ -237,7 +274,8 @@ void registry_reader_end(registry_reader *r);
  * Errors: VEIL_ERR_ARGUMENT (a record out of bounds, bad keys),
  * VEIL_ERR_NOT_FOUND, VEIL_ERR_EXISTS (two handles with the same bucket
  * and tag: a 2^-64-scale accident, refused so no entry is shared),
- * VEIL_ERR_LIMIT (the registry file is full), VEIL_ERR_CORRUPT,
+ * VEIL_ERR_LIMIT (the registry file is full; or, with change->crowded
+ * set, a bucket would hold more handles than the cap), VEIL_ERR_CORRUPT,
  * VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM, and what oprf_evaluate() returns.
  */
 veil_err registry_import(registry *reg, const registry_key *keys, size_t key_count,
@@ -302,6 +340,8 @@ int registry_verify_ok(const registry_verify_summary *summary);
 typedef struct registry_rotation {
 	uint32_t removed_count;
 	uint32_t removed[REGISTRY_MAX_KEYS]; /* key ids retired */
+	/* As registry_change's: set only when registry_rotate() was refused for the bucket cap. */
+	uint64_t crowded;
 } registry_rotation;
 
 /* The live keys and their deadlines, from one snapshot. */
@@ -323,7 +363,8 @@ typedef struct registry_schedule {
  * (zeroed on error, and then the registry is unchanged).
  * Errors: VEIL_ERR_ARGUMENT (no key, id 0, another suite, retire_at 0),
  * VEIL_ERR_EXISTS (a live id not below new_key->id: rotated meanwhile),
- * VEIL_ERR_LIMIT (REGISTRY_MAX_KEYS live keys, or the file is full),
+ * VEIL_ERR_LIMIT (REGISTRY_MAX_KEYS live keys, or the file is full, or,
+ * with result->crowded set, a bucket holds more handles than the cap),
  * VEIL_ERR_CORRUPT, VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM, and what
  * oprf_evaluate() returns.
  */

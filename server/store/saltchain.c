@@ -15,6 +15,9 @@
 #define KDF_ID_NEXT 1
 #define KDF_ID_SALT 2
 
+/* fresh() is one key-sized region of the guarded memory. */
+_Static_assert(SALTCHAIN_STEP_RANDOM_SIZE == SALTCHAIN_KEY_SIZE, "one region per secret");
+
 /* "chain-4294967295.key" */
 #define FILE_NAME_MAX 32
 
@@ -22,7 +25,7 @@ struct saltchain {
 	uint32_t retention;
 	int has_key;
 	uint32_t day;
-	/* Guarded memory: chain key | scratch | retention salts, slot = day % retention. */
+	/* Guarded memory: chain key | scratch | fresh | retention salts, slot = day % retention. */
 	uint8_t *secret;
 	uint32_t *salt_day; /* per slot */
 	uint8_t *held;      /* per slot */
@@ -46,16 +49,23 @@ scratch(const saltchain *c)
 	return c->secret + SALTCHAIN_KEY_SIZE;
 }
 
+/* The fresh randomness of a step (SALTCHAIN_STEP_RANDOM_SIZE bytes). */
+static uint8_t *
+fresh(const saltchain *c)
+{
+	return c->secret + 2 * SALTCHAIN_KEY_SIZE;
+}
+
 static uint8_t *
 salt_slot(const saltchain *c, size_t slot)
 {
-	return c->secret + (2 + slot) * SALTCHAIN_KEY_SIZE;
+	return c->secret + 3 * SALTCHAIN_KEY_SIZE + slot * SALTCHAIN_KEY_SIZE;
 }
 
 static size_t
 secret_size(uint32_t retention)
 {
-	return (2 + (size_t)retention) * SALTCHAIN_KEY_SIZE;
+	return (3 + (size_t)retention) * SALTCHAIN_KEY_SIZE;
 }
 
 /* "chain-<day>.key" or "salt-<day>.key", day in decimal without leading zeros. */
@@ -211,6 +221,30 @@ saltchain_salt(const saltchain *c, uint32_t day)
 	return holds(c, day) ? salt_slot(c, day % c->retention) : NULL;
 }
 
+/*
+ * chain = BLAKE2b-256(key chain, message r, salt id 1, personal "veil-log"):
+ * crypto_kdf_derive_from_key() with the fresh r as its message. r lives
+ * in guarded memory for the call and is wiped.
+ */
+static void
+step(saltchain *c)
+{
+	uint8_t *r = fresh(c);
+	uint8_t salt[crypto_generichash_blake2b_SALTBYTES] = {0};
+	uint8_t personal[crypto_generichash_blake2b_PERSONALBYTES] = {0};
+
+	salt[0] = KDF_ID_NEXT; /* the subkey id, little-endian, as crypto_kdf_derive_from_key() */
+	memcpy(personal, KDF_CONTEXT, crypto_kdf_CONTEXTBYTES);
+	randombytes_buf(r, SALTCHAIN_STEP_RANDOM_SIZE);
+	if (crypto_generichash_blake2b_salt_personal(scratch(c), SALTCHAIN_KEY_SIZE, r,
+	                                             SALTCHAIN_STEP_RANDOM_SIZE, chain_key(c),
+	                                             SALTCHAIN_KEY_SIZE, salt, personal) != 0)
+		abort(); /* only for sizes out of range: a bug */
+	memcpy(chain_key(c), scratch(c), SALTCHAIN_KEY_SIZE);
+	sodium_memzero(scratch(c), SALTCHAIN_KEY_SIZE);
+	sodium_memzero(r, SALTCHAIN_STEP_RANDOM_SIZE);
+}
+
 void
 saltchain_advance(saltchain *c, uint32_t day)
 {
@@ -221,11 +255,7 @@ saltchain_advance(saltchain *c, uint32_t day)
 			/* The salts of days still in the new window are kept. */
 			if ((uint64_t)c->day + c->retention > day && !holds(c, c->day))
 				derive_salt(c);
-			if (crypto_kdf_derive_from_key(scratch(c), SALTCHAIN_KEY_SIZE, KDF_ID_NEXT,
-			                               KDF_CONTEXT, chain_key(c)) != 0)
-				abort();
-			memcpy(chain_key(c), scratch(c), SALTCHAIN_KEY_SIZE);
-			sodium_memzero(scratch(c), SALTCHAIN_KEY_SIZE);
+			step(c);
 			c->day++;
 		}
 	} else {

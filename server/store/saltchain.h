@@ -1,16 +1,32 @@
 /*
- * The query log's forward-secure salt chain (qlog.h): the chain key of
- * the current epoch day and the salts of the retained days, in guarded
- * memory, and their secret files in the log directory.
+ * The query log's salt chain (qlog.h): the chain key of the current
+ * epoch day and the salts of the retained days, in guarded memory, and
+ * their secret files in the log directory.
  *
- *   chain_{e+1} = crypto_kdf_derive_from_key(32, 1, "veil-log", chain_e)
+ *   chain_{e+1} = BLAKE2b-256(key chain_e, message r_e, salt id 1, personal "veil-log")
  *   salt_e      = crypto_kdf_derive_from_key(32, 2, "veil-log", chain_e)
  *
- * (libsodium's KDF: BLAKE2b-256 keyed with chain_e, the subkey id as its
- * salt and "veil-log" as its personalization.) Advancing overwrites the
- * chain key in place, so memory only ever holds the current one; and
- * since BLAKE2b is one-way, neither chain_{e+1} nor any salt gives back
- * chain_e or an earlier salt.
+ * r_e is SALTCHAIN_STEP_RANDOM_SIZE fresh random bytes (randombytes_buf)
+ * drawn for that one step, held in guarded memory for it and wiped:
+ * never stored, never reused. (The step is libsodium's KDF, BLAKE2b-256
+ * keyed with chain_e with the subkey id as its salt and "veil-log" as
+ * its personalization, with r_e as the message the KDF leaves empty;
+ * salt_e is that KDF itself.) Advancing overwrites the chain key in
+ * place, so memory only ever holds the current one. Two properties
+ * follow:
+ *
+ *   forward security: BLAKE2b is one-way, so neither chain_{e+1} nor
+ *   any salt gives back chain_e or an earlier salt;
+ *   post-compromise security: whoever copies the state on day e (chain_e
+ *   and the retained salts) learns nothing of salt_{e+1} or any later
+ *   salt, since each step mixes in a secret they never saw.
+ *
+ * The price: a step is not repeatable. Two processes that step the same
+ * chain key to the same day (veild and `veil-admin log purge` both
+ * crossing a day change) reach different keys; the first to write the
+ * day's files wins on disk (saltchain_sync() keeps files that exist),
+ * and the other holds its own salt for that day in memory until it
+ * loads the chain again.
  *
  * Files, in the log directory, each a common/keyfile.h file (mode 0600):
  *
@@ -43,11 +59,13 @@
 
 #include "error.h"
 
-#define SALTCHAIN_KEY_SIZE      32
-#define SALTCHAIN_CHAIN_KIND    "veil-log-chain-v1"
-#define SALTCHAIN_SALT_KIND     "veil-log-salt-v1"
+#define SALTCHAIN_KEY_SIZE         32
+/* Fresh random bytes mixed into each step of the chain. */
+#define SALTCHAIN_STEP_RANDOM_SIZE 32
+#define SALTCHAIN_CHAIN_KIND       "veil-log-chain-v1"
+#define SALTCHAIN_SALT_KIND        "veil-log-salt-v1"
 /* The retention a chain can be made with (days). */
-#define SALTCHAIN_MAX_RETENTION 3660
+#define SALTCHAIN_MAX_RETENTION    3660
 
 typedef struct saltchain saltchain;
 
@@ -66,7 +84,8 @@ void saltchain_free(saltchain *c);
  * Loads c (empty, as from saltchain_new) from dir: the newest chain file,
  * then the salt files of the days within the retention of the current
  * day, which is the later of the chain's day and today; then advances the
- * chain to that day. With no chain file, create makes a random chain key
+ * chain to that day (saltchain_advance(): each day stepped draws fresh
+ * randomness). With no chain file, create makes a random chain key
  * for today; without create the chain stays keyless and only the loaded
  * salts are held. Touches no file (saltchain_sync() erases what is
  * obsolete). Errors: VEIL_ERR_PERMISSION (a file the group or others may
@@ -85,8 +104,11 @@ uint32_t saltchain_day(const saltchain *c);
 /*
  * Moves c forward to day (nothing when day is before its current day):
  * derives the salts of the days of the new window, steps the chain
- * key, and wipes the salts that fell out of the window. Memory only, no
- * I/O; a keyless chain only forgets salts. Takes one KDF per day.
+ * key once per day with fresh randomness (so two chains advanced from
+ * the same state reach different keys and salts), and wipes the salts
+ * that fell out of the window. Memory only, no I/O; a keyless chain only
+ * forgets salts. Takes one KDF and SALTCHAIN_STEP_RANDOM_SIZE random
+ * bytes per day.
  */
 void saltchain_advance(saltchain *c, uint32_t day);
 

@@ -48,6 +48,10 @@ struct veil_state {
 	loaded_key *loaded;
 };
 
+/* A macro's value as a string literal. */
+#define TEXT(x)    #x
+#define TEXT_OF(x) TEXT(x)
+
 static void
 oprf_key_name(char name[OPRF_KEY_NAME_SIZE], uint32_t key_id)
 {
@@ -590,8 +594,13 @@ state_rotate(veil_state *st, uint64_t now, uint64_t grace_seconds,
 	set_why(why, "registry");
 	const registry_key new_key = {out->new_key_id, key};
 	if ((err = registry_rotate(st->reg, &new_key, now, now + grace_seconds, options,
-	                           &rotation)) != VEIL_OK)
+	                           &rotation)) != VEIL_OK) {
+		if (err == VEIL_ERR_LIMIT && rotation.crowded > 0)
+			set_why(why,
+			        "a bucket holds more handles than the cap of " TEXT_OF(
+			                REGISTRY_MAX_PER_BUCKET) " per bucket; remove some first");
 		goto out;
+	}
 	made = 0; /* live now */
 	out->retire_at = now + grace_seconds;
 	err = rotation_cleanup(st, &rotation, out, why);

@@ -834,14 +834,16 @@ any_file_holds(const char *dir, const uint8_t *bytes, size_t len)
 
 /*
  * The chain moves one way: after a day ends, no file holds its chain key
- * (raw or hex), and what is stored follows from it by qlog.h's KDF.
+ * (raw or hex), and the salts follow from the chain keys by qlog.h's KDF.
+ * The next key is not the bare KDF of the old one: the step mixes in
+ * fresh randomness (saltchain.h).
  */
 static void
 case_chain_forward_only(void)
 {
 	qlog_config c;
 	fixture f;
-	uint8_t old_chain[32], next[32], salt[32], stored_salt[32], stored_chain[32];
+	uint8_t old_chain[32], next[32], salt[32], stored_salt[32];
 	uint32_t prefixes[HANDLE_COUNT];
 	char name[64];
 
@@ -859,11 +861,13 @@ case_chain_forward_only(void)
 	qlog_record(f.log, at(1, 0, 30), client_keys[0], 16, prefixes, 1, 0);
 	CHECK(qlog_flush(f.log) == VEIL_OK);
 	CHECK(access(old_path, F_OK) != 0);
-	crypto_kdf_derive_from_key(next, 32, 1, "veil-log", old_chain);
+	uint8_t unmixed[32];
+	crypto_kdf_derive_from_key(unmixed, 32, 1, "veil-log", old_chain);
 	snprintf(name, sizeof(name), "chain-%u.key", base_day + 1);
 	char *new_path = proc_join(f.log_dir, name);
-	REQUIRE(keyfile_read(new_path, SALTCHAIN_CHAIN_KIND, stored_chain, 32) == VEIL_OK);
-	CHECK_BYTES(stored_chain, next, 32);
+	REQUIRE(keyfile_read(new_path, SALTCHAIN_CHAIN_KIND, next, 32) == VEIL_OK);
+	CHECK(memcmp(next, unmixed, 32) != 0);
+	CHECK(memcmp(next, old_chain, 32) != 0);
 	crypto_kdf_derive_from_key(salt, 32, 2, "veil-log", next);
 	REQUIRE(saltchain_read_salt(f.log_dir, base_day + 1, stored_salt) == VEIL_OK);
 	CHECK_BYTES(stored_salt, salt, 32);
@@ -880,8 +884,142 @@ case_chain_forward_only(void)
 	      qlog_salt_held(f.log, base_day + 3));
 	sodium_memzero(old_chain, 32);
 	sodium_memzero(next, 32);
+	sodium_memzero(unmixed, 32);
 	free(old_path);
 	free(new_path);
+	fixture_free(&f);
+}
+
+/* Copies the files of the log under state into a new state directory (returned, malloc'd). */
+static char *
+copy_log(const char *state)
+{
+	char *from = proc_join(state, QLOG_DIR);
+	char *copy = proc_temp_dir("qlog-copy");
+	char *to = proc_join(copy, QLOG_DIR);
+	DIR *d = opendir(from);
+	struct dirent *e;
+
+	if (d == NULL || mkdir(to, 0700) != 0)
+		abort();
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char *src = proc_join(from, e->d_name), *dst = proc_join(to, e->d_name);
+		size_t len = 0;
+		char *data = test_read_file(src, &len);
+		FILE *out = fopen(dst, "wb");
+		if (data == NULL || out == NULL || chmod(dst, 0600) != 0 ||
+		    fwrite(data, 1, len, out) != len || fclose(out) != 0)
+			abort();
+		sodium_memzero(data, len);
+		free(data);
+		free(src);
+		free(dst);
+	}
+	closedir(d);
+	free(from);
+	free(to);
+	return copy;
+}
+
+/*
+ * Post-compromise security: two copies of one log directory, taken on
+ * day 0, each go on to day 1, one through qlog_purge() (veil-admin log
+ * purge) and one through qlog_open() (veild). They agree on day 0's salt,
+ * which existed when they were copied, and disagree on day 1's: the copy
+ * did not give the next day's salt. Each day-1 salt is still the KDF of
+ * its own chain key, and the day-0 chain key is erased from both.
+ */
+static void
+case_chain_copies_diverge(void)
+{
+	qlog_config c;
+	fixture f;
+	uint32_t prefixes[HANDLE_COUNT];
+	uint8_t day0[2][32], day1[2][32], chain[2][32], expected[32], original[32];
+	char *copies[2];
+
+	config_for_tests(&c);
+	prefixes_at(16, prefixes);
+	REQUIRE(fixture_open_recorded(&f, &c, 6, prefixes) == 0);
+	fixture_close(&f);
+	REQUIRE(saltchain_read_salt(f.log_dir, base_day, original) == VEIL_OK);
+	copies[0] = copy_log(f.state);
+	copies[1] = copy_log(f.state);
+
+	char why[256];
+	qlog *log = NULL;
+	CHECK(qlog_purge(copies[0], at(1, 0, 10), NULL, why, sizeof(why)) == VEIL_OK);
+	CHECK(qlog_open(copies[1], &c, at(1, 0, 10), &log, why, sizeof(why)) == VEIL_OK);
+	qlog_close(log);
+	for (int i = 0; i < 2; i++) {
+		char *dir = proc_join(copies[i], QLOG_DIR);
+		char name[64];
+		snprintf(name, sizeof(name), "chain-%u.key", base_day + 1);
+		char *chain_path = proc_join(dir, name);
+		CHECK(saltchain_read_salt(dir, base_day, day0[i]) == VEIL_OK);
+		CHECK(saltchain_read_salt(dir, base_day + 1, day1[i]) == VEIL_OK);
+		CHECK(keyfile_read(chain_path, SALTCHAIN_CHAIN_KIND, chain[i], 32) == VEIL_OK);
+		crypto_kdf_derive_from_key(expected, 32, 2, "veil-log", chain[i]);
+		CHECK_BYTES(day1[i], expected, 32);
+		CHECK(!file_exists(dir, "chain", base_day));
+		free(chain_path);
+		free(dir);
+	}
+	CHECK_BYTES(day0[0], original, 32);
+	CHECK_BYTES(day0[1], original, 32);
+	CHECK(memcmp(day1[0], day1[1], 32) != 0);
+	CHECK(memcmp(chain[0], chain[1], 32) != 0);
+	for (int i = 0; i < 2; i++) {
+		proc_remove_tree(copies[i]);
+		free(copies[i]);
+	}
+	sodium_memzero(day0, sizeof(day0));
+	sodium_memzero(day1, sizeof(day1));
+	sodium_memzero(chain, sizeof(chain));
+	sodium_memzero(expected, sizeof(expected));
+	sodium_memzero(original, sizeof(original));
+	fixture_free(&f);
+}
+
+/*
+ * No step reuses randomness: two chains in the same state (one a
+ * saltchain_copy() of the other) advanced over the same days agree on
+ * the salts they already held and on none of the days stepped to.
+ */
+static void
+case_chain_steps_fresh(void)
+{
+	qlog_config c;
+	fixture f;
+	saltchain *a = NULL, *b = NULL;
+	const uint32_t retention = 4;
+
+	config_for_tests(&c);
+	REQUIRE(fixture_open(&f, &c, at(0, 6, 0)) == 0);
+	fixture_close(&f);
+	REQUIRE(saltchain_new(retention, &a) == VEIL_OK);
+	REQUIRE(saltchain_new(retention, &b) == VEIL_OK);
+	REQUIRE(saltchain_load(a, f.log_dir, base_day, 0) == VEIL_OK);
+	REQUIRE(saltchain_has_key(a) && saltchain_day(a) == base_day);
+	saltchain_copy(b, a);
+	saltchain_advance(a, base_day + 3);
+	saltchain_advance(b, base_day + 3);
+	CHECK(saltchain_day(a) == base_day + 3 && saltchain_day(b) == base_day + 3);
+	const uint8_t *sa = saltchain_salt(a, base_day), *sb = saltchain_salt(b, base_day);
+	CHECK(sa != NULL && sb != NULL);
+	if (sa != NULL && sb != NULL)
+		CHECK_BYTES(sa, sb, SALTCHAIN_KEY_SIZE);
+	for (uint32_t d = base_day + 1; d <= base_day + 3; d++) {
+		sa = saltchain_salt(a, d);
+		sb = saltchain_salt(b, d);
+		CHECK(sa != NULL && sb != NULL);
+		if (sa != NULL && sb != NULL)
+			CHECK(memcmp(sa, sb, SALTCHAIN_KEY_SIZE) != 0);
+	}
+	saltchain_free(a);
+	saltchain_free(b);
 	fixture_free(&f);
 }
 
@@ -1206,6 +1344,8 @@ static const test_case cases[] = {
         {"files_hold_no_secrets", case_files_hold_no_secrets},
         {"retention", case_retention},
         {"chain_forward_only", case_chain_forward_only},
+        {"chain_copies_diverge", case_chain_copies_diverge},
+        {"chain_steps_fresh", case_chain_steps_fresh},
         {"drops_when_full", case_drops_when_full},
         {"unusable_requests_dropped", case_unusable_requests_dropped},
         {"reopen_same_day", case_reopen_same_day},
