@@ -24,6 +24,9 @@
 /* BUSY backoff: first wait, and the most any one wait grows to. */
 #define BACKOFF_FIRST_MS    50
 #define BACKOFF_MAX_MS      2000
+/* The privacy floor's defaults: buckets of at least 10^4 of 10^10 handles. */
+#define DEFAULT_MIN_BUCKET  10000ULL
+#define DEFAULT_UNIVERSE    10000000000ULL
 
 struct veil_client {
 	char *url;
@@ -31,6 +34,9 @@ struct veil_client {
 	int timeout_ms;
 	int deadline_ms;
 	unsigned prefix_bits;
+	unsigned floor_bits; /* the most prefix bits the privacy floor allows */
+	uint64_t min_bucket, universe;
+	int require_verifiable;
 	oprf_mode mode;
 	uint8_t server_key[VEIL_KEY_SIZE];
 	uint8_t client_public[VEIL_KEY_SIZE];
@@ -122,6 +128,10 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 		return VEIL_ERR_ARGUMENT;
 	if (options->region != NULL && !normalize_region_valid(options->region))
 		return VEIL_ERR_ARGUMENT;
+	const uint64_t min_bucket = options->min_bucket ? options->min_bucket : DEFAULT_MIN_BUCKET;
+	const uint64_t universe = options->universe ? options->universe : DEFAULT_UNIVERSE;
+	if (min_bucket > universe)
+		return VEIL_ERR_ARGUMENT;
 	if (veil_crypto_init() != VEIL_OK)
 		return VEIL_ERR_CRYPTO;
 
@@ -143,6 +153,13 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 	c->deadline_ms = options->deadline_ms > 0 ? options->deadline_ms : DEFAULT_DEADLINE_MS;
 	c->refresh_seconds = options->refresh_seconds;
 	c->prefix_bits = options->prefix_bits;
+	/* floor(log2(universe / min_bucket)): the bits that keep min_bucket. */
+	c->min_bucket = min_bucket;
+	c->universe = universe;
+	c->floor_bits = (unsigned)(63 - __builtin_clzll(universe / min_bucket));
+	if (c->floor_bits > PROTO_MAX_PREFIX_BITS)
+		c->floor_bits = PROTO_MAX_PREFIX_BITS;
+	c->require_verifiable = options->require_verifiable != 0;
 	c->mode = OPRF_MODE_OPRF; /* until INFO says which mode the registry serves */
 	c->suite = proto_suite(PROTO_SUITE_RISTRETTO255_SHA512);
 	if ((err = transport_client_open(c->url, c->timeout_ms, PROTO_MAX_REPLY_SIZE,
@@ -197,6 +214,13 @@ exchange(veil_client *c, const buf *inner, const uint8_t *request_id, buf *frame
 		          err == VEIL_ERR_VERIFY ? "reply not sealed by the pinned server key"
 		                                 : "malformed reply frame");
 		return err == VEIL_ERR_VERIFY ? VEIL_ERR_VERIFY : VEIL_ERR_PARSE;
+	}
+	if (frame_error != 0 && frame_error != PROTO_STATUS_BUSY &&
+	    frame_error != PROTO_STATUS_BAD_FRAME && frame_error != PROTO_STATUS_BAD_ENVELOPE) {
+		/* A server sends every other code sealed: this one is not its. */
+		set_error(c, "unsealed error frame (code %u) that a server sends only sealed",
+		          (unsigned)frame_error);
+		return VEIL_ERR_VERIFY;
 	}
 	if (frame_error != 0) {
 		*status = frame_error;
@@ -253,6 +277,10 @@ fetch_info(veil_client *c, buf *inner, buf *frame, buf *reply, buf *reply_inner)
 		mode = (oprf_mode)-1;
 	if (current->suite != PROTO_SUITE_RISTRETTO255_SHA512 || (int)mode < 0) {
 		set_error(c, "%s", "server offers no suite and mode this client knows");
+		return VEIL_ERR_UNSUPPORTED;
+	}
+	if (c->require_verifiable && mode != OPRF_MODE_VOPRF) {
+		set_error(c, "%s", "server offers only OPRF, and this client requires VOPRF");
 		return VEIL_ERR_UNSUPPORTED;
 	}
 	if (c->ctx == NULL || oprf_ctx_mode(c->ctx) != mode) {
@@ -318,6 +346,13 @@ lookup_batch(veil_client *c, pending *items, size_t count, unsigned bits, buf *i
 		set_error(c, "%s", "lookup reply does not match the request");
 		goto out;
 	}
+	/* fetch_info and the mode check above already refuse this; kept so
+	 * that no later change lets an unproven answer through. */
+	if (c->require_verifiable && (r->mode != OPRF_MODE_VOPRF || r->proof == NULL)) {
+		set_error(c, "%s", "lookup reply without a proof, and this client requires VOPRF");
+		err = VEIL_ERR_VERIFY;
+		goto out;
+	}
 	for (size_t i = 0; i < count; i++) {
 		const uint8_t *element, *entries;
 		proto_lookup_reply_item(r, i, &element, &entries);
@@ -361,6 +396,34 @@ out:
 	free(inputs);
 	free(input_lens);
 	return err;
+}
+
+/*
+ * The prefix bits to reveal: the least of the server's advice, the
+ * caller's choice and the privacy floor, so that no server can make this
+ * client reveal more. VEIL_ERR_UNSUPPORTED when that is fewer than the
+ * server accepts.
+ */
+static veil_err
+prefix_bits_to_reveal(veil_client *c, unsigned *bits_out)
+{
+	unsigned bits = c->info.p_recommended;
+	if (c->prefix_bits != 0 && c->prefix_bits < bits)
+		bits = c->prefix_bits;
+	if (c->floor_bits < bits)
+		bits = c->floor_bits;
+	*bits_out = bits;
+	if (bits >= c->info.p_min)
+		return VEIL_OK;
+	if (c->floor_bits < c->info.p_min)
+		set_error(c,
+		          "the privacy floor (buckets of %llu of %llu handles) allows at most %u "
+		          "prefix bits; the server needs at least %u",
+		          (unsigned long long)c->min_bucket, (unsigned long long)c->universe,
+		          c->floor_bits, c->info.p_min);
+	else
+		set_error(c, "prefix of %u bits below the server's least, %u", bits, c->info.p_min);
+	return VEIL_ERR_UNSUPPORTED;
 }
 
 static int64_t
@@ -551,14 +614,9 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 			;
 	}
 	for (size_t done = 0; err == VEIL_OK && done < asked;) {
-		unsigned bits = c->prefix_bits ? c->prefix_bits : c->info.p_recommended;
-		if (bits < c->info.p_min || bits > c->info.p_max) {
-			snprintf(c->last_error, sizeof(c->last_error),
-			         "prefix of %u bits outside the server's range %u..%u", bits,
-			         c->info.p_min, c->info.p_max);
-			err = VEIL_ERR_ARGUMENT;
+		unsigned bits;
+		if ((err = prefix_bits_to_reveal(c, &bits)) != VEIL_OK)
 			break;
-		}
 		const size_t n =
 		        asked - done < c->info.batch_cap ? asked - done : c->info.batch_cap;
 		for (size_t i = done; i < done + n; i++)

@@ -42,6 +42,9 @@ static struct {
 	const char *region;
 	uint32_t prefix_bits; /* 0: the server's recommendation */
 	uint32_t timeout;     /* seconds per request */
+	uint64_t min_bucket;  /* the privacy floor; 0: the library's default */
+	uint64_t universe;
+	bool verifiable;
 	bool json;
 } opt = {.timeout = 10};
 
@@ -227,6 +230,9 @@ cmd_lookup(const cli_command *cmd, int argc, char **argv)
 	options.server_url = opt.server;
 	options.region = opt.region;
 	options.prefix_bits = opt.prefix_bits;
+	options.min_bucket = opt.min_bucket;
+	options.universe = opt.universe;
+	options.require_verifiable = opt.verifiable;
 	options.timeout_ms = (int)opt.timeout * 1000;
 
 	if (opt.server == NULL || opt.server_key == NULL)
@@ -289,7 +295,9 @@ cmd_lookup(const cli_command *cmd, int argc, char **argv)
 	err = veil_client_new(&options, &client);
 	if (err != VEIL_OK) {
 		cli_error(cmd->name, "%s%s", veil_strerror(err),
-		          err == VEIL_ERR_ARGUMENT ? " (check --server and --region)" : "");
+		          err == VEIL_ERR_ARGUMENT
+		                  ? " (check --server, --region, --min-bucket and --universe)"
+		                  : "");
 		goto out;
 	}
 	err = veil_client_lookup(client, texts, n, results);
@@ -325,6 +333,9 @@ static const cli_option lookup_options[] = {
         CLI_TEXT_OPTION("region", &opt.region),
         CLI_U32_OPTION("prefix-bits", &opt.prefix_bits, 1, 32),
         CLI_U32_OPTION("timeout", &opt.timeout, 1, 3600),
+        CLI_U64_OPTION("min-bucket", &opt.min_bucket, 1, UINT64_MAX),
+        CLI_U64_OPTION("universe", &opt.universe, 1, UINT64_MAX),
+        CLI_FLAG_OPTION("verifiable", &opt.verifiable),
         CLI_FLAG_OPTION("json", &opt.json),
         CLI_END,
 };
@@ -359,8 +370,17 @@ static const struct subcommand {
          "  --client-key FILE    this client's key (default $XDG_CONFIG_HOME/veil/\n"
          "                       client.key, created on first use)\n"
          "  --region CC          default region for national phone numbers (e.g. US)\n"
-         "  --prefix-bits N      bucket prefix bits to reveal, 1..32 (default: the\n"
-         "                       server's recommendation; fewer is more private)\n"
+         "  --prefix-bits N      bucket prefix bits to reveal, 1..32 (default and\n"
+         "                       most: the server's recommendation; fewer is more\n"
+         "                       private)\n"
+         "  --min-bucket N       privacy floor: never reveal a prefix whose bucket\n"
+         "                       holds fewer than N handles of the numbering space\n"
+         "                       (default 10000), whatever the server advises\n"
+         "  --universe N         handles in the numbering space (default 10^10);\n"
+         "                       at most log2(universe / min-bucket) bits are revealed,\n"
+         "                       and a server that needs more is refused\n"
+         "  --verifiable         require VOPRF: refuse a server that cannot prove\n"
+         "                       it evaluated with the key it shows every client\n"
          "  --timeout SECONDS    per request, 1..3600 (default 10)\n"
          "  --json               one JSON object per line\n"
          "\n"

@@ -6,7 +6,8 @@
  * library normalizes each contact (phone numbers to E.164 with a default
  * region, emails lowercased), computes its public bucket, blinds it with
  * an RFC 9497 OPRF, sends only the blinded element and a short bucket
- * prefix, and finds the match itself. The server never sees a contact, a
+ * prefix (never longer than the client's own privacy floor allows,
+ * whatever the server advises), and finds the match itself. The server never sees a contact, a
  * plain hash of one, or whether it matched. When the registry serves
  * VOPRF, the library checks the server's proof that it evaluated with the
  * key it advertises to every client.
@@ -62,8 +63,27 @@ typedef struct veil_client_options {
 	 * 0 means 30000. */
 	int deadline_ms;
 	/* Bucket prefix bits to reveal per contact; 0 means the server's
-	 * recommendation. Fewer bits: more privacy, more bandwidth. */
+	 * recommendation. Fewer bits: more privacy, more bandwidth. Never
+	 * more than the server recommends, nor than the privacy floor below
+	 * allows: the bits revealed are the least of the three. */
 	unsigned prefix_bits;
+	/*
+	 * The privacy floor, which the client enforces whatever the server
+	 * advises: a revealed prefix must leave at least min_bucket handles of
+	 * a numbering space of universe handles in its bucket, so at most
+	 * floor(log2(universe / min_bucket)) bits are revealed (19 with the
+	 * defaults). When that is fewer than the server's least accepted
+	 * prefix, lookups fail with VEIL_ERR_UNSUPPORTED rather than reveal
+	 * more. 0 means the default: min_bucket 10^4, universe 10^10 (the
+	 * phone numbers of a plan like NANP). min_bucket above universe is
+	 * VEIL_ERR_ARGUMENT.
+	 */
+	uint64_t min_bucket;
+	uint64_t universe;
+	/* Nonzero: accept only a VOPRF registry, whose every answer carries a
+	 * proof the server evaluated with the key it shows every client; a
+	 * server offering only OPRF is refused (VEIL_ERR_UNSUPPORTED). */
+	int require_verifiable;
 	/* Seconds an answer stays good: a contact answered less than this long
 	 * ago is answered again from the client's memory, without asking the
 	 * server (fewer requests, quota tokens and log entries); new contacts
@@ -93,8 +113,9 @@ typedef struct veil_lookup_result {
 /*
  * Makes a client. Connects lazily: a server that is down shows up as
  * VEIL_ERR_TIMEOUT on the first lookup. *out is NULL on error.
- * Errors: VEIL_ERR_ARGUMENT (missing URL or key, unknown region),
- * VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO, VEIL_ERR_TRANSPORT (bad URL).
+ * Errors: VEIL_ERR_ARGUMENT (missing URL or key, unknown region,
+ * min_bucket above universe), VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO,
+ * VEIL_ERR_TRANSPORT (bad URL).
  */
 veil_err veil_client_new(const veil_client_options *options, veil_client **out)
         __attribute__((warn_unused_result));
@@ -110,10 +131,16 @@ void veil_client_free(veil_client *client);
  * handles: a failed lookup never reports a contact as registered.
  * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_NOMEM, VEIL_ERR_TIMEOUT (no reply),
  * VEIL_ERR_TRANSPORT, VEIL_ERR_BUSY (the server stayed busy past the
- * deadline), VEIL_ERR_VERIFY (a reply that does not open, or a
- * proof that does not hold), VEIL_ERR_PARSE (a malformed reply),
- * VEIL_ERR_UNSUPPORTED (the server refused the request: see
- * veil_client_last_error).
+ * deadline), VEIL_ERR_VERIFY (a reply that does not open, a proof
+ * that does not hold, or an unsealed ERROR frame of a code other than
+ * BUSY, BAD_FRAME and BAD_ENVELOPE: a server sends every other code
+ * sealed, so such a frame may come from anyone on the path),
+ * VEIL_ERR_PARSE (a malformed reply), VEIL_ERR_UNSUPPORTED (the server
+ * refused the request, or the client refused the server: the privacy
+ * floor allows fewer prefix bits than the server accepts, or
+ * require_verifiable and the server offers only OPRF; see
+ * veil_client_last_error). Nothing is evaluated for a lookup the client
+ * refuses: it asks only INFO.
  */
 veil_err veil_client_lookup(veil_client *client, const char *const contacts[], size_t count,
                             veil_lookup_result *results) __attribute__((warn_unused_result));

@@ -1,5 +1,6 @@
 #include "msg.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,6 +52,15 @@ proto_suite(uint8_t suite_id)
 		return oprf_suite_by_name("ristretto255-SHA512");
 	}
 	return NULL;
+}
+
+int
+proto_items_size(size_t count, size_t item_size, size_t *out)
+{
+	if (item_size != 0 && count > SIZE_MAX / item_size)
+		return -1;
+	*out = count * item_size;
+	return 0;
 }
 
 static int
@@ -127,8 +137,9 @@ decode_lookup(wire_reader *r, proto_lookup *lookup)
 	if (err != VEIL_OK)
 		return err;
 	lookup->element_size = oprf_suite_element_size(suite);
-	const size_t items_len = (size_t)lookup->count * (4 + lookup->element_size);
-	if (wire_get_view(r, &lookup->items, items_len))
+	size_t items_len;
+	if (proto_items_size(lookup->count, 4 + lookup->element_size, &items_len) ||
+	    wire_get_view(r, &lookup->items, items_len))
 		return VEIL_ERR_PARSE;
 	return VEIL_OK;
 }
@@ -149,9 +160,14 @@ decode_lookup_reply(wire_reader *r, proto_lookup_reply *reply)
 	if (err != VEIL_OK)
 		return err;
 	reply->element_size = oprf_suite_element_size(suite);
-	/* At most 4096 * (67 + 65535 * 1056) bytes: no overflow in size_t. */
-	const size_t item_size = reply->element_size + (size_t)reply->slots * reply->entry_size;
-	if (wire_get_view(r, &reply->items, (size_t)reply->count * item_size))
+	/* Up to 4096 * (32 + 65535 * 1056) bytes, past a 32-bit size_t: the
+	 * products are checked (the sum cannot wrap once the product fits in
+	 * 32 bits, since slots * entry_size < 2^32 - 2^16). */
+	size_t entries_size, items_len;
+	if (proto_items_size(reply->slots, reply->entry_size, &entries_size) ||
+	    entries_size > SIZE_MAX - reply->element_size ||
+	    proto_items_size(reply->count, reply->element_size + entries_size, &items_len) ||
+	    wire_get_view(r, &reply->items, items_len))
 		return VEIL_ERR_PARSE;
 	reply->proof = NULL;
 	reply->proof_size = 0;

@@ -130,6 +130,15 @@ typedef struct proto_msg {
 veil_err proto_msg_decode(const uint8_t *data, size_t len, proto_msg *out)
         __attribute__((warn_unused_result));
 
+/*
+ * The decoders' one multiplication: *out = count * item_size. Returns 0,
+ * or -1 when the product does not fit in size_t (*out is then left
+ * alone): a count and item size read from the wire can wrap a 32-bit
+ * size_t, and a wrapped size would let a short message pass as a long one.
+ */
+int proto_items_size(size_t count, size_t item_size, size_t *out)
+        __attribute__((warn_unused_result));
+
 /* Item i of a decoded LOOKUP (i < count): its prefix and element. */
 void proto_lookup_item(const proto_lookup *lookup, size_t i, uint32_t *prefix,
                        const uint8_t **element);

@@ -179,6 +179,44 @@ case_no_server_is_a_clear_failure(void)
 	proc_result_free(&r);
 }
 
+/*
+ * --min-bucket and --universe reach the library: a floor of 0 bits (buckets
+ * of the whole space) still answers right against this tiny registry,
+ * which accepts 0 bits; a floor that no prefix can keep is refused.
+ */
+static void
+case_privacy_floor_options(void)
+{
+	const char *input = test_case_path("floor.txt");
+	proc_write_file(input, "(415) 555-0100\n+1 415 555 0199\n", 31);
+	proc_result r = proc_call(veil_path, "lookup", "--server", url, "--server-key", info_path,
+	                          "--client-key", key_path, "--region", "US", "--min-bucket",
+	                          "1000", "--universe", "1999", input, NULL);
+	CHECK(r.status == 0);
+	CHECK(strstr(r.out, "tel:+14155550100\tregistered") != NULL);
+	CHECK(strstr(r.out, "tel:+14155550199\tnot registered") != NULL);
+	proc_result_free(&r);
+
+	r = proc_call(veil_path, "lookup", "--server", url, "--server-key", info_path,
+	              "--client-key", key_path, "--min-bucket", "100", "--universe", "10", input,
+	              NULL);
+	CHECK(r.status == 1);
+	CHECK(strstr(r.err, "--min-bucket") != NULL);
+	CHECK(r.out[0] == '\0');
+	proc_result_free(&r);
+}
+
+/* This registry serves OPRF: --verifiable refuses it, with no answer. */
+static void
+case_verifiable_refuses_an_oprf_server(void)
+{
+	proc_result r = lookup_text("one.txt", "(415) 555-0100\n", "--verifiable");
+	CHECK(r.status == 1);
+	CHECK(strstr(r.err, "lookup failed") != NULL && strstr(r.err, "requires VOPRF") != NULL);
+	CHECK(r.out[0] == '\0');
+	proc_result_free(&r);
+}
+
 static const test_case cases[] = {
         {"keygen writes 0600 and never overwrites", case_keygen_writes_0600_and_never_overwrites},
         {"plain input: one line per contact, in order", case_plain_input_one_line_per_contact},
@@ -187,6 +225,8 @@ static const test_case cases[] = {
         {"a key readable by others is refused", case_key_readable_by_others_is_refused},
         {"usage errors and --help", case_usage_errors_and_help},
         {"no server is a clear failure", case_no_server_is_a_clear_failure},
+        {"--min-bucket and --universe set the privacy floor", case_privacy_floor_options},
+        {"--verifiable refuses an OPRF server", case_verifiable_refuses_an_oprf_server},
 };
 
 static void

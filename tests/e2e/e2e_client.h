@@ -13,27 +13,35 @@
 #include "veil_client.h"
 
 /*
- * Makes *out a client with the options of some (NULL: none), completed:
- * the server at fx.url unless they name one, fx's server key pinned, the
- * client secret, region US, and, unless they set one, a reply timeout
- * only a hang reaches. Returns veil_client_new()'s error.
+ * Makes *out a client of f's veild with the options of some (NULL: none),
+ * completed: the server at f->url unless they name one, f's server key
+ * pinned, the client secret, region US, and, unless they set one, a reply
+ * timeout only a hang reaches. Returns veil_client_new()'s error.
  */
 static inline veil_err
-fixture_client(const veil_client_options *some, const uint8_t secret[VEIL_KEY_SIZE],
-               veil_client **out)
+fixture_client_of(const fixture *f, const veil_client_options *some,
+                  const uint8_t secret[VEIL_KEY_SIZE], veil_client **out)
 {
 	veil_client_options o;
 	memset(&o, 0, sizeof(o));
 	if (some != NULL)
 		o = *some;
 	if (o.server_url == NULL)
-		o.server_url = fx.url;
+		o.server_url = f->url;
 	if (o.timeout_ms == 0)
 		o.timeout_ms = 1000 * (int)TEST_PATIENCE_SECONDS;
 	o.client_secret = secret;
 	o.region = "US";
-	memcpy(o.server_key, fx.server_key, VEIL_KEY_SIZE);
+	memcpy(o.server_key, f->server_key, VEIL_KEY_SIZE);
 	return veil_client_new(&o, out);
+}
+
+/* fixture_client_of() the program's fixture, fx. */
+static inline veil_err
+fixture_client(const veil_client_options *some, const uint8_t secret[VEIL_KEY_SIZE],
+               veil_client **out)
+{
+	return fixture_client_of(&fx, some, secret, out);
 }
 
 #endif

@@ -2,6 +2,7 @@
  * The inner-message codec: round trips, and for every decoder truncated,
  * oversized, trailing and wrong-type input, each leaving the output zeroed.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,6 +192,51 @@ case_lookup_reply_sizes(void)
 }
 
 static void
+case_items_size_refuses_a_product_past_size_t(void)
+{
+	size_t n = 7;
+	CHECK(proto_items_size(SIZE_MAX / 2 + 1, 2, &n) == -1 && n == 7);
+	CHECK(proto_items_size(2, SIZE_MAX / 2 + 1, &n) == -1 && n == 7);
+	CHECK(proto_items_size(SIZE_MAX / 3, 3, &n) == 0 && n == SIZE_MAX / 3 * 3);
+	CHECK(proto_items_size(SIZE_MAX, 0, &n) == 0 && n == 0);
+	CHECK(proto_items_size(0, SIZE_MAX, &n) == 0 && n == 0);
+	/* The largest reply the format allows fits only a 64-bit size_t. */
+	const size_t largest_item = NE + (size_t)65535 * (PROTO_MAX_TAG + PROTO_MAX_PAYLOAD_SIZE);
+	const int fits = SIZE_MAX / PROTO_MAX_BATCH >= largest_item;
+	CHECK(proto_items_size(PROTO_MAX_BATCH, largest_item, &n) == (fits ? 0 : -1));
+	CHECK(!fits || n == (size_t)PROTO_MAX_BATCH * largest_item);
+}
+
+/*
+ * 4096 items of 32 + 65534 * 16 = 2^20 bytes: 2^32 bytes in all, which a
+ * 32-bit size_t would wrap to 0, letting an empty body pass for them.
+ */
+static void
+case_lookup_reply_whose_size_wraps_32_bits_is_refused(void)
+{
+	buf b;
+	proto_msg m;
+	buf_init(&b);
+	proto_encode_lookup_reply_head(&b, request_id, PROTO_SUITE_RISTRETTO255_SHA512,
+	                               OPRF_MODE_OPRF, 1, PROTO_MAX_BATCH, 65534, 16);
+	REQUIRE(buf_error(&b) == VEIL_OK);
+	CHECK((uint64_t)PROTO_MAX_BATCH * (NE + 65534 * 16) == (uint64_t)1 << 32);
+	memset(&m, 0x77, sizeof(m));
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_ERR_PARSE);
+	CHECK(msg_is_zero(&m));
+	/* And the largest counts, slots and entry size the format allows. */
+	buf_reset(&b);
+	proto_encode_lookup_reply_head(&b, request_id, PROTO_SUITE_RISTRETTO255_SHA512,
+	                               OPRF_MODE_VOPRF, 1, PROTO_MAX_BATCH, 65535,
+	                               PROTO_MAX_TAG + PROTO_MAX_PAYLOAD_SIZE);
+	uint8_t some[4096] = {0};
+	wire_put_bytes(&b, some, sizeof(some));
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_ERR_PARSE);
+	CHECK(msg_is_zero(&m));
+	buf_free(&b);
+}
+
+static void
 case_error_round_trip(void)
 {
 	buf b;
@@ -225,6 +271,9 @@ static const test_case cases[] = {
         {"fields out of range", case_fields_out_of_range},
         {"info reply round trip and checks", case_info_reply_round_trip_and_checks},
         {"lookup reply sizes", case_lookup_reply_sizes},
+        {"items size refuses a product past size_t", case_items_size_refuses_a_product_past_size_t},
+        {"lookup reply whose size wraps 32 bits is refused",
+         case_lookup_reply_whose_size_wraps_32_bits_is_refused},
         {"error round trip", case_error_round_trip},
         {"reader consumes nothing on failure", case_reader_consumes_nothing_on_failure},
 };
