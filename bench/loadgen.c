@@ -14,7 +14,7 @@ struct loadgen_peer {
 	uint8_t server_key[ENVELOPE_PUBLIC_KEY_SIZE];
 	uint8_t client_public[ENVELOPE_PUBLIC_KEY_SIZE];
 	uint8_t *client_secret; /* guarded */
-	uint8_t *shared;        /* guarded: envelope_shared_key(server, client) */
+	uint8_t *identity;      /* guarded: envelope_identity_key(server, client) */
 };
 
 struct loadgen_pool {
@@ -26,6 +26,7 @@ struct loadgen_pool {
 	size_t ne, ns, nh;
 	buf *frames;                                   /* plan.frames */
 	uint8_t (*request_ids)[PROTO_REQUEST_ID_SIZE]; /* per frame */
+	envelope_exchange *exchanges;                  /* per frame, guarded */
 	uint32_t *indices;                             /* frames * batch: the handle of each item */
 	uint8_t *registered;                           /* frames * batch: the truth */
 	uint8_t *blinds;                               /* frames * batch * Ns, guarded */
@@ -58,7 +59,7 @@ loadgen_peer_free(loadgen_peer *peer)
 	if (peer == NULL)
 		return;
 	sodium_free(peer->client_secret); /* NULL ok */
-	sodium_free(peer->shared);
+	sodium_free(peer->identity);
 	sodium_memzero(peer, sizeof(*peer));
 	free(peer);
 }
@@ -73,8 +74,8 @@ loadgen_peer_new(const uint8_t server_key[static ENVELOPE_PUBLIC_KEY_SIZE],
 		return VEIL_ERR_NOMEM;
 	veil_err err = VEIL_ERR_NOMEM;
 	peer->client_secret = sodium_malloc(ENVELOPE_SECRET_KEY_SIZE);
-	peer->shared = sodium_malloc(ENVELOPE_SHARED_KEY_SIZE);
-	if (peer->client_secret == NULL || peer->shared == NULL)
+	peer->identity = sodium_malloc(ENVELOPE_KEY_SIZE);
+	if (peer->client_secret == NULL || peer->identity == NULL)
 		goto fail;
 	memcpy(peer->server_key, server_key, ENVELOPE_PUBLIC_KEY_SIZE);
 	err = VEIL_ERR_CRYPTO;
@@ -85,7 +86,7 @@ loadgen_peer_new(const uint8_t server_key[static ENVELOPE_PUBLIC_KEY_SIZE],
 	} else if (crypto_box_keypair(peer->client_public, peer->client_secret) != 0) {
 		goto fail;
 	}
-	if ((err = envelope_shared_key(peer->server_key, peer->client_secret, peer->shared)) !=
+	if ((err = envelope_identity_key(peer->server_key, peer->client_secret, peer->identity)) !=
 	    VEIL_OK)
 		goto fail;
 	*out = peer;
@@ -101,10 +102,12 @@ loadgen_info(const loadgen_peer *peer, transport_client *transport, proto_info_r
 {
 	uint8_t request_id[PROTO_REQUEST_ID_SIZE];
 	buf inner, frame, reply, reply_inner;
+	envelope_exchange ex;
 	proto_msg msg;
 	veil_err err;
 
 	memset(info_out, 0, sizeof(*info_out));
+	memset(&ex, 0, sizeof(ex));
 	*status = 0;
 	buf_init(&inner);
 	buf_init(&frame);
@@ -115,14 +118,14 @@ loadgen_info(const loadgen_peer *peer, transport_client *transport, proto_info_r
 	if ((err = buf_error(&inner)) != VEIL_OK)
 		goto out;
 	if ((err = envelope_seal_request(peer->client_public, peer->client_secret, peer->server_key,
-	                                 (const uint8_t *)buf_data(&inner), buf_len(&inner),
-	                                 &frame)) != VEIL_OK)
+	                                 (const uint8_t *)buf_data(&inner), buf_len(&inner), &frame,
+	                                 &ex)) != VEIL_OK)
 		goto out;
 	if ((err = transport_client_request(transport, (const uint8_t *)buf_data(&frame),
 	                                    buf_len(&frame), &reply)) != VEIL_OK)
 		goto out;
-	err = envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply),
-	                          peer->server_key, peer->client_secret, &reply_inner, status);
+	err = envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply), &ex,
+	                          &reply_inner, status);
 	if (err != VEIL_OK || *status != 0) {
 		err = err != VEIL_OK ? err : VEIL_ERR_UNSUPPORTED;
 		goto out;
@@ -149,6 +152,7 @@ loadgen_info(const loadgen_peer *peer, transport_client *transport, proto_info_r
 	*info_out = msg.u.info_reply;
 	err = VEIL_OK;
 out:
+	envelope_exchange_wipe(&ex);
 	buf_free(&inner);
 	buf_free(&frame);
 	buf_free(&reply);
@@ -237,6 +241,7 @@ loadgen_pool_new(const loadgen_peer *peer, const loadgen_plan *plan, loadgen_poo
 
 	pool->frames = calloc(frames, sizeof(*pool->frames));
 	pool->request_ids = calloc(frames, sizeof(*pool->request_ids));
+	pool->exchanges = sodium_allocarray(frames, sizeof(*pool->exchanges));
 	pool->indices = calloc(items, sizeof(*pool->indices));
 	pool->registered = calloc(items, 1);
 	pool->blinds = sodium_malloc(items * pool->ns);
@@ -247,14 +252,19 @@ loadgen_pool_new(const loadgen_peer *peer, const loadgen_plan *plan, loadgen_poo
 	pool->evaluated = malloc(batch * pool->ne);
 	pool->outputs = sodium_malloc(batch * pool->nh);
 	if (prefixes == NULL || pool->frames == NULL || pool->request_ids == NULL ||
-	    pool->indices == NULL || pool->registered == NULL || pool->blinds == NULL ||
-	    pool->blinded == NULL || pool->handles == NULL || pool->inputs == NULL ||
-	    pool->input_lens == NULL || pool->evaluated == NULL || pool->outputs == NULL)
+	    pool->exchanges == NULL || pool->indices == NULL || pool->registered == NULL ||
+	    pool->blinds == NULL || pool->blinded == NULL || pool->handles == NULL ||
+	    pool->inputs == NULL || pool->input_lens == NULL || pool->evaluated == NULL ||
+	    pool->outputs == NULL)
 		goto out;
 	for (size_t f = 0; f < frames; f++)
 		buf_init(&pool->frames[f]);
 	if ((err = oprf_ctx_new(pool->suite, served_mode(&pool->info), &pool->ctx)) != VEIL_OK)
 		goto out;
+	/* Each request its own ephemeral key, made here, before any clock
+	 * starts: a send seals with it and its reply opens with it. */
+	for (size_t f = 0; f < frames && err == VEIL_OK; f++)
+		err = envelope_exchange_begin(&pool->exchanges[f], peer->server_key);
 	for (size_t f = 0; f < frames && err == VEIL_OK; f++)
 		err = pool_build_frame(pool, f, prefixes, &inner);
 out:
@@ -288,6 +298,7 @@ loadgen_pool_free(loadgen_pool *pool)
 			buf_free(&pool->frames[f]);
 	free(pool->frames);
 	free(pool->request_ids);
+	sodium_free(pool->exchanges); /* wipes */
 	free(pool->indices);
 	free(pool->registered);
 	sodium_free(pool->blinds); /* NULL ok, as for free() */
@@ -312,9 +323,10 @@ veil_err
 loadgen_pool_seal(const loadgen_pool *pool, size_t i, buf *frame_out)
 {
 	buf_reset(frame_out);
-	return envelope_seal_request_shared(
-	        pool->peer->client_public, pool->peer->shared, (uint64_t)time(NULL),
-	        (const uint8_t *)buf_data(&pool->frames[i]), buf_len(&pool->frames[i]), frame_out);
+	return envelope_seal_request_with(&pool->exchanges[i], pool->peer->client_public,
+	                                  pool->peer->identity, (uint64_t)time(NULL), NULL,
+	                                  (const uint8_t *)buf_data(&pool->frames[i]),
+	                                  buf_len(&pool->frames[i]), frame_out);
 }
 
 /* The reply's fields that must repeat the request's, or its shape. */
@@ -344,7 +356,7 @@ loadgen_pool_classify(loadgen_pool *pool, size_t i, const uint8_t *reply, size_t
 	if (frame.type != PROTO_FRAME_SEALED_REPLY)
 		return LOADGEN_REPLY_INVALID;
 
-	const size_t plain_len = frame.box_len - crypto_box_MACBYTES;
+	const size_t plain_len = frame.box_len - ENVELOPE_MAC_SIZE;
 	if (plain_len > pool->plain_cap) {
 		/* Grows to the largest reply once; the old block is wiped. */
 		uint8_t *bigger = malloc(plain_len);
@@ -354,10 +366,10 @@ loadgen_pool_classify(loadgen_pool *pool, size_t i, const uint8_t *reply, size_t
 		pool->plain = bigger;
 		pool->plain_cap = plain_len;
 	}
-	/* The same box as envelope_open_reply opens, with the X25519 step
-	 * done once per peer instead of once per reply. */
-	if (crypto_box_open_easy_afternm(pool->plain, frame.box, frame.box_len, frame.nonce,
-	                                 pool->peer->shared) != 0 ||
+	/* The same box as envelope_open_reply opens, into the pool's
+	 * scratch instead of a buffer of its own. */
+	if (crypto_secretbox_open_easy(pool->plain, frame.box, frame.box_len, frame.nonce,
+	                               pool->exchanges[i].reply_key) != 0 ||
 	    proto_msg_decode(pool->plain, plain_len, &msg) != VEIL_OK ||
 	    memcmp(msg.request_id, pool->request_ids[i], PROTO_REQUEST_ID_SIZE) != 0)
 		return LOADGEN_REPLY_INVALID;
@@ -392,8 +404,7 @@ loadgen_pool_check(loadgen_pool *pool, size_t i, const uint8_t *reply, size_t le
 
 	memset(out, 0, sizeof(*out));
 	buf_init(&inner);
-	err = envelope_open_reply(reply, len, pool->peer->server_key, pool->peer->client_secret,
-	                          &inner, &status);
+	err = envelope_open_reply(reply, len, &pool->exchanges[i], &inner, &status);
 	if (err != VEIL_OK) {
 		err = check_failed(out, err == VEIL_ERR_NOMEM ? err : VEIL_ERR_PARSE,
 		                   err == VEIL_ERR_VERIFY ? "reply not sealed by the pinned key"

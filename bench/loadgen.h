@@ -11,8 +11,9 @@
  * import's normalization leaves them as they are.
  *
  * A pool belongs to one connection and is used by one thread at a time.
- * Its frames are sealed once and sent again and again: each carries its own
- * random request id, and the server does not reject repeats. The blinds of
+ * Its requests are built once and sent again and again, each resealed per
+ * send under its own ephemeral key (made with the pool) with a new nonce:
+ * each carries its own random request id. The blinds of
  * every frame are kept (in guarded memory, wiped on free) so that any
  * reply can be finalized and checked against the truth after the clock has
  * stopped.
@@ -38,7 +39,7 @@
 size_t loadgen_handle(char out[static LOADGEN_HANDLE_SIZE], int registered, uint32_t index);
 
 /* A client identity pinned to one server: an X25519 key pair (guarded
- * memory) and the box key it shares with the server. */
+ * memory) and the key of its identity proof to that server. */
 typedef struct loadgen_peer loadgen_peer;
 
 /*
@@ -93,8 +94,9 @@ void loadgen_pool_free(loadgen_pool *pool);
 
 size_t loadgen_pool_frames(const loadgen_pool *pool);
 /* Seals request i (i < frames) afresh into frame_out: a new nonce and the
- * current time, with the precomputed shared key (no X25519 per send). The
- * server serves a sealed request once, so every send needs its own. */
+ * current time, under request i's own ephemeral key made with the pool
+ * (no X25519 per send). The server serves a sealed request once, so every
+ * send needs its own. Errors: envelope_seal_request_with's. */
 veil_err loadgen_pool_seal(const loadgen_pool *pool, size_t i, buf *frame_out)
         __attribute__((warn_unused_result));
 
@@ -111,10 +113,10 @@ typedef enum loadgen_verdict {
 
 /*
  * The check made on every reply while the clock runs, kept cheap: it
- * opens the box with the key precomputed in the peer (no X25519 per
- * reply), decodes the inner message and compares its request id and
- * shape with frame i. It does not finalize. Not for concurrent use of
- * one pool (it uses the pool's scratch buffer).
+ * opens the box with request i's exchange keys (no X25519 per reply),
+ * decodes the inner message and compares its request id and shape with
+ * frame i. It does not finalize. Not for concurrent use of one pool (it
+ * uses the pool's scratch buffer).
  */
 loadgen_verdict loadgen_pool_classify(loadgen_pool *pool, size_t i, const uint8_t *reply,
                                       size_t len, uint16_t *status);
@@ -131,7 +133,7 @@ typedef struct loadgen_check {
 
 /*
  * The full check of a reply to frame i, by the same steps as libveil-
- * client: envelope_open_reply under the pinned key, decode, match the
+ * client: envelope_open_reply under request i's exchange, decode, match the
  * request, verify the VOPRF proof against the advertised key and finalize
  * with the kept blinds, derive each tag and look for it among the item's
  * entries; then compare registered / not registered with the truth.

@@ -191,24 +191,31 @@ exchange(veil_client *c, const buf *inner, const uint8_t *request_id, buf *frame
 	buf_reset(frame);
 	buf_reset(reply);
 	buf_reset(reply_inner);
+	/* A fresh ephemeral key per request: nothing in the frame names the
+	 * client or links its requests; the reply opens only with this
+	 * exchange's keys, wiped when it is done. */
+	envelope_exchange ex;
 	veil_err err =
 	        envelope_seal_request(c->client_public, c->client_secret, c->server_key,
-	                              (const uint8_t *)buf_data(inner), buf_len(inner), frame);
+	                              (const uint8_t *)buf_data(inner), buf_len(inner), frame, &ex);
 	if (err != VEIL_OK)
 		return err;
 	err = transport_client_request(c->transport, (const uint8_t *)buf_data(frame),
 	                               buf_len(frame), reply);
 	if (err == VEIL_ERR_TIMEOUT) {
+		envelope_exchange_wipe(&ex);
 		set_error(c, "no reply from %s in time", c->url);
 		return err;
 	}
 	if (err != VEIL_OK) {
+		envelope_exchange_wipe(&ex);
 		set_error(c, "transport: %s", transport_strerror());
 		return err;
 	}
 	uint16_t frame_error = 0;
-	err = envelope_open_reply((const uint8_t *)buf_data(reply), buf_len(reply), c->server_key,
-	                          c->client_secret, reply_inner, &frame_error);
+	err = envelope_open_reply((const uint8_t *)buf_data(reply), buf_len(reply), &ex,
+	                          reply_inner, &frame_error);
+	envelope_exchange_wipe(&ex);
 	if (err != VEIL_OK) {
 		set_error(c, "%s",
 		          err == VEIL_ERR_VERIFY ? "reply not sealed by the pinned server key"

@@ -6,6 +6,11 @@
 
 #include "wire.h"
 
+/* Labels of the key derivations (PROTOCOL.md, "Frames"). */
+static const char label_request[] = "veil-req-v2";
+static const char label_reply[] = "veil-rep-v2";
+static const char label_identity[] = "veil-id-v2";
+
 int
 proto_frame_has_header(const uint8_t *data, size_t len)
 {
@@ -14,6 +19,13 @@ proto_frame_has_header(const uint8_t *data, size_t len)
 		return 0;
 	return data[5] == PROTO_FRAME_SEALED || data[5] == PROTO_FRAME_SEALED_REPLY ||
 	       data[5] == PROTO_FRAME_ERROR;
+}
+
+int
+proto_frame_is_old_version(const uint8_t *data, size_t len)
+{
+	return data != NULL && len >= PROTO_FRAME_HEADER_SIZE &&
+	       memcmp(data, PROTO_MAGIC, 4) == 0 && data[4] >= 1 && data[4] < PROTO_VERSION;
 }
 
 veil_err
@@ -33,14 +45,14 @@ proto_frame_decode(const uint8_t *data, size_t len, proto_frame *out)
 		if (wire_get_u16(&r, &out->error_code))
 			err = VEIL_ERR_PARSE;
 	} else {
-		/* [client key (SEALED only)] | nonce | box, the box being the
-		 * rest and holding at least its MAC. */
+		/* [ephemeral key (SEALED only)] | nonce | box, the box being
+		 * the rest and holding at least its MAC. */
 		if (out->type == PROTO_FRAME_SEALED &&
-		    wire_get_view(&r, &out->client_key, ENVELOPE_PUBLIC_KEY_SIZE))
+		    wire_get_view(&r, &out->ephemeral_key, ENVELOPE_PUBLIC_KEY_SIZE))
 			err = VEIL_ERR_PARSE;
 		if (err == VEIL_OK && wire_get_view(&r, &out->nonce, ENVELOPE_NONCE_SIZE))
 			err = VEIL_ERR_PARSE;
-		if (err == VEIL_OK && r.left < crypto_box_MACBYTES)
+		if (err == VEIL_OK && r.left < ENVELOPE_MAC_SIZE)
 			err = VEIL_ERR_PARSE;
 		if (err == VEIL_OK) {
 			out->box_len = r.left;
@@ -63,62 +75,125 @@ put_frame_header(buf *out, proto_frame_type type)
 	wire_put_u8(out, (uint8_t)type);
 }
 
-/* Appends nonce | box(inner) sealed from sk to pk. */
-static veil_err
-put_box(buf *out, const uint8_t *pk, const uint8_t *sk, const uint8_t *inner, size_t inner_len)
+/* One direction's key: BLAKE2b-256(key = shared, label || ephemeral_pk). */
+static void
+direction_key(uint8_t out[ENVELOPE_KEY_SIZE], const uint8_t shared[ENVELOPE_KEY_SIZE],
+              const char *label, const uint8_t ephemeral_pk[ENVELOPE_PUBLIC_KEY_SIZE])
 {
-	if (inner_len > PROTO_MAX_REPLY_SIZE)
-		return VEIL_ERR_LIMIT;
-	uint8_t *nonce = wire_put_space(out, ENVELOPE_NONCE_SIZE + crypto_box_MACBYTES + inner_len);
-	if (nonce == NULL)
-		return buf_error(out);
-	randombytes_buf(nonce, ENVELOPE_NONCE_SIZE);
-	if (crypto_box_easy(nonce + ENVELOPE_NONCE_SIZE, inner, inner_len, nonce, pk, sk) != 0)
-		return VEIL_ERR_CRYPTO; /* pk is a small-order point */
-	return VEIL_OK;
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, shared, ENVELOPE_KEY_SIZE, ENVELOPE_KEY_SIZE);
+	crypto_generichash_update(&st, (const uint8_t *)label, strlen(label));
+	crypto_generichash_update(&st, ephemeral_pk, ENVELOPE_PUBLIC_KEY_SIZE);
+	crypto_generichash_final(&st, out, ENVELOPE_KEY_SIZE);
+	sodium_memzero(&st, sizeof(st));
 }
 
-veil_err
-envelope_shared_key(const uint8_t peer_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
-		    const uint8_t own_sk[static ENVELOPE_SECRET_KEY_SIZE],
-		    uint8_t shared_out[static ENVELOPE_SHARED_KEY_SIZE])
+/* Both directions' keys of an exchange from its X25519 (the crypto_box
+ * shared key of the ephemeral and the server's static key pair). */
+static veil_err
+exchange_from(envelope_exchange *ex, const uint8_t ephemeral_pk[ENVELOPE_PUBLIC_KEY_SIZE],
+              const uint8_t *peer_pk, const uint8_t *own_sk)
 {
-	if (crypto_box_beforenm(shared_out, peer_pk, own_sk) != 0) {
-		sodium_memzero(shared_out, ENVELOPE_SHARED_KEY_SIZE);
+	uint8_t shared[crypto_box_BEFORENMBYTES];
+	memcpy(ex->ephemeral_pk, ephemeral_pk, ENVELOPE_PUBLIC_KEY_SIZE);
+	if (crypto_box_beforenm(shared, peer_pk, own_sk) != 0) {
+		sodium_memzero(shared, sizeof(shared));
+		envelope_exchange_wipe(ex);
 		return VEIL_ERR_CRYPTO; /* a small-order public key */
 	}
+	direction_key(ex->request_key, shared, label_request, ephemeral_pk);
+	direction_key(ex->reply_key, shared, label_reply, ephemeral_pk);
+	sodium_memzero(shared, sizeof(shared));
 	return VEIL_OK;
 }
 
 veil_err
-envelope_seal_request_shared(const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
-			     const uint8_t shared[static ENVELOPE_SHARED_KEY_SIZE],
-			     uint64_t sent_at, const uint8_t *inner, size_t inner_len,
-			     buf *frame_out)
+envelope_exchange_begin(envelope_exchange *out,
+                        const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE])
+{
+	uint8_t ephemeral_pk[ENVELOPE_PUBLIC_KEY_SIZE], ephemeral_sk[ENVELOPE_SECRET_KEY_SIZE];
+	crypto_box_keypair(ephemeral_pk, ephemeral_sk);
+	veil_err err = exchange_from(out, ephemeral_pk, server_pk, ephemeral_sk);
+	sodium_memzero(ephemeral_sk, sizeof(ephemeral_sk));
+	return err;
+}
+
+void
+envelope_exchange_wipe(envelope_exchange *ex)
+{
+	if (ex != NULL)
+		sodium_memzero(ex, sizeof(*ex));
+}
+
+veil_err
+envelope_identity_key(const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
+                      const uint8_t client_sk[static ENVELOPE_SECRET_KEY_SIZE],
+                      uint8_t identity_out[static ENVELOPE_KEY_SIZE])
+{
+	uint8_t shared[crypto_box_BEFORENMBYTES];
+	veil_err err = VEIL_OK;
+	if (crypto_box_beforenm(shared, server_pk, client_sk) != 0) {
+		sodium_memzero(identity_out, ENVELOPE_KEY_SIZE);
+		err = VEIL_ERR_CRYPTO; /* a small-order public key */
+	} else {
+		crypto_generichash(identity_out, ENVELOPE_KEY_SIZE, (const uint8_t *)label_identity,
+		                   strlen(label_identity), shared, sizeof(shared));
+	}
+	sodium_memzero(shared, sizeof(shared));
+	return err;
+}
+
+/* The proof's message: ephemeral_pk | nonce | sent_at u64. */
+#define PROOF_MESSAGE_SIZE (ENVELOPE_PUBLIC_KEY_SIZE + ENVELOPE_NONCE_SIZE + ENVELOPE_TIME_SIZE)
+
+static void
+proof_message(uint8_t out[PROOF_MESSAGE_SIZE], const uint8_t *ephemeral_pk, const uint8_t *nonce,
+              const uint8_t time_be[ENVELOPE_TIME_SIZE])
+{
+	memcpy(out, ephemeral_pk, ENVELOPE_PUBLIC_KEY_SIZE);
+	memcpy(out + ENVELOPE_PUBLIC_KEY_SIZE, nonce, ENVELOPE_NONCE_SIZE);
+	memcpy(out + ENVELOPE_PUBLIC_KEY_SIZE + ENVELOPE_NONCE_SIZE, time_be, ENVELOPE_TIME_SIZE);
+}
+
+veil_err
+envelope_seal_request_with(const envelope_exchange *ex,
+                           const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
+                           const uint8_t identity[static ENVELOPE_KEY_SIZE], uint64_t sent_at,
+                           const uint8_t *nonce, const uint8_t *inner, size_t inner_len,
+                           buf *frame_out)
 {
 	if (inner_len > PROTO_MAX_REQUEST_SIZE)
 		return VEIL_ERR_LIMIT;
-	const size_t plain_len = ENVELOPE_TIME_SIZE + inner_len;
+	/* client_pk | proof | sent_at u64 | inner */
+	const size_t plain_len = ENVELOPE_REQUEST_OVERHEAD + inner_len;
 	uint8_t *plain = malloc(plain_len);
 	if (plain == NULL)
 		return VEIL_ERR_NOMEM;
+	uint8_t *time_be = plain + ENVELOPE_PUBLIC_KEY_SIZE + ENVELOPE_PROOF_SIZE;
+	memcpy(plain, client_pk, ENVELOPE_PUBLIC_KEY_SIZE);
 	for (size_t i = 0; i < ENVELOPE_TIME_SIZE; i++)
-		plain[i] = (uint8_t)(sent_at >> (56 - 8 * i));
+		time_be[i] = (uint8_t)(sent_at >> (56 - 8 * i));
 	if (inner_len != 0)
-		memcpy(plain + ENVELOPE_TIME_SIZE, inner, inner_len);
+		memcpy(plain + ENVELOPE_REQUEST_OVERHEAD, inner, inner_len);
 
 	const size_t start = buf_len(frame_out);
 	put_frame_header(frame_out, PROTO_FRAME_SEALED);
-	wire_put_bytes(frame_out, client_pk, ENVELOPE_PUBLIC_KEY_SIZE);
+	wire_put_bytes(frame_out, ex->ephemeral_pk, ENVELOPE_PUBLIC_KEY_SIZE);
 	veil_err err = VEIL_OK;
-	uint8_t *nonce = wire_put_space(frame_out,
-					ENVELOPE_NONCE_SIZE + crypto_box_MACBYTES + plain_len);
-	if (nonce == NULL) {
+	uint8_t *at =
+	        wire_put_space(frame_out, ENVELOPE_NONCE_SIZE + ENVELOPE_MAC_SIZE + plain_len);
+	if (at == NULL) {
 		err = buf_error(frame_out);
 	} else {
-		randombytes_buf(nonce, ENVELOPE_NONCE_SIZE);
-		crypto_box_easy_afternm(nonce + ENVELOPE_NONCE_SIZE, plain, plain_len, nonce,
-					shared);
+		uint8_t message[PROOF_MESSAGE_SIZE];
+		if (nonce != NULL)
+			memcpy(at, nonce, ENVELOPE_NONCE_SIZE);
+		else
+			randombytes_buf(at, ENVELOPE_NONCE_SIZE);
+		proof_message(message, ex->ephemeral_pk, at, time_be);
+		crypto_auth(plain + ENVELOPE_PUBLIC_KEY_SIZE, message, sizeof(message), identity);
+		crypto_secretbox_easy(at + ENVELOPE_NONCE_SIZE, plain, plain_len, at,
+		                      ex->request_key);
 	}
 	if (err != VEIL_OK && buf_error(frame_out) == VEIL_OK)
 		buf_truncate(frame_out, start);
@@ -129,29 +204,40 @@ envelope_seal_request_shared(const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_
 
 veil_err
 envelope_seal_request(const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
-		      const uint8_t client_sk[static ENVELOPE_SECRET_KEY_SIZE],
-		      const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE], const uint8_t *inner,
-		      size_t inner_len, buf *frame_out)
+                      const uint8_t client_sk[static ENVELOPE_SECRET_KEY_SIZE],
+                      const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
+                      const uint8_t *inner, size_t inner_len, buf *frame_out,
+                      envelope_exchange *ex_out)
 {
-	uint8_t shared[ENVELOPE_SHARED_KEY_SIZE];
-	veil_err err = envelope_shared_key(server_pk, client_sk, shared);
+	uint8_t identity[ENVELOPE_KEY_SIZE];
+	veil_err err = envelope_exchange_begin(ex_out, server_pk);
 	if (err == VEIL_OK)
-		err = envelope_seal_request_shared(client_pk, shared, (uint64_t)time(NULL), inner,
-						   inner_len, frame_out);
-	sodium_memzero(shared, sizeof(shared));
+		err = envelope_identity_key(server_pk, client_sk, identity);
+	if (err == VEIL_OK)
+		err = envelope_seal_request_with(ex_out, client_pk, identity, (uint64_t)time(NULL),
+		                                 NULL, inner, inner_len, frame_out);
+	sodium_memzero(identity, sizeof(identity));
+	if (err != VEIL_OK)
+		envelope_exchange_wipe(ex_out);
 	return err;
 }
 
 veil_err
-envelope_seal_reply(const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
-		    const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE], const uint8_t *inner,
-		    size_t inner_len, buf *frame_out)
+envelope_seal_reply(const envelope_exchange *ex, const uint8_t *inner, size_t inner_len,
+                    buf *frame_out)
 {
+	if (inner_len > PROTO_MAX_REPLY_SIZE)
+		return VEIL_ERR_LIMIT;
 	const size_t start = buf_len(frame_out);
 	put_frame_header(frame_out, PROTO_FRAME_SEALED_REPLY);
-	veil_err err = put_box(frame_out, client_pk, server_sk, inner, inner_len);
-	if (err == VEIL_OK)
-		err = buf_error(frame_out);
+	uint8_t *nonce =
+	        wire_put_space(frame_out, ENVELOPE_NONCE_SIZE + ENVELOPE_MAC_SIZE + inner_len);
+	veil_err err = buf_error(frame_out);
+	if (nonce != NULL) {
+		randombytes_buf(nonce, ENVELOPE_NONCE_SIZE);
+		crypto_secretbox_easy(nonce + ENVELOPE_NONCE_SIZE, inner, inner_len, nonce,
+		                      ex->reply_key);
+	}
 	if (err != VEIL_OK && buf_error(frame_out) == VEIL_OK)
 		buf_truncate(frame_out, start);
 	return err;
@@ -164,16 +250,16 @@ envelope_error_frame(buf *frame_out, uint16_t code)
 	wire_put_u16(frame_out, code);
 }
 
-/* Opens nonce/box from pk to sk, appending the plaintext to out. */
+/* Opens a frame's nonce/box under key, appending the plaintext to out. */
 static veil_err
-open_box(const proto_frame *frame, const uint8_t *pk, const uint8_t *sk, buf *out)
+open_box(const proto_frame *frame, const uint8_t *key, buf *out)
 {
-	const size_t plain_len = frame->box_len - crypto_box_MACBYTES;
+	const size_t plain_len = frame->box_len - ENVELOPE_MAC_SIZE;
 	const size_t start = buf_len(out);
 	uint8_t *plain = wire_put_space(out, plain_len);
 	if (plain == NULL)
 		return buf_error(out);
-	if (crypto_box_open_easy(plain, frame->box, frame->box_len, frame->nonce, pk, sk) != 0) {
+	if (crypto_secretbox_open_easy(plain, frame->box, frame->box_len, frame->nonce, key) != 0) {
 		buf_truncate(out, start);
 		return VEIL_ERR_VERIFY;
 	}
@@ -182,37 +268,59 @@ open_box(const proto_frame *frame, const uint8_t *pk, const uint8_t *sk, buf *ou
 
 veil_err
 envelope_open_request(const proto_frame *frame,
-		      const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE], buf *inner_out,
-		      uint64_t *sent_at)
+                      const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE], buf *inner_out,
+                      uint64_t *sent_at, uint8_t client_pk_out[static ENVELOPE_PUBLIC_KEY_SIZE],
+                      envelope_exchange *ex_out)
 {
 	*sent_at = 0;
+	memset(client_pk_out, 0, ENVELOPE_PUBLIC_KEY_SIZE);
+	memset(ex_out, 0, sizeof(*ex_out));
 	if (frame->type != PROTO_FRAME_SEALED)
 		return VEIL_ERR_ARGUMENT;
+	if (exchange_from(ex_out, frame->ephemeral_key, frame->ephemeral_key, server_sk) != VEIL_OK)
+		return VEIL_ERR_VERIFY; /* a small-order ephemeral key */
 	const size_t start = buf_len(inner_out);
-	veil_err err = open_box(frame, frame->client_key, server_sk, inner_out);
+	veil_err err = open_box(frame, ex_out->request_key, inner_out);
 	if (err != VEIL_OK)
-		return err;
-	/* sent_at u64 | inner: a box too short for the time is no request. */
-	if (buf_len(inner_out) - start < ENVELOPE_TIME_SIZE) {
-		buf_truncate(inner_out, start);
-		return VEIL_ERR_VERIFY;
-	}
+		goto fail;
+	/* client_pk | proof | sent_at u64 | inner: shorter is no request. */
+	err = VEIL_ERR_VERIFY;
+	if (buf_len(inner_out) - start < ENVELOPE_REQUEST_OVERHEAD)
+		goto fail;
 	uint8_t *plain = (uint8_t *)inner_out->data + start;
+	const uint8_t *proof = plain + ENVELOPE_PUBLIC_KEY_SIZE;
+	const uint8_t *time_be = proof + ENVELOPE_PROOF_SIZE;
+	uint8_t identity[ENVELOPE_KEY_SIZE], message[PROOF_MESSAGE_SIZE];
+	/* envelope_identity_key(client_pk, server_sk) is the client's
+	 * envelope_identity_key(server_pk, client_sk): X25519 is symmetric. */
+	proof_message(message, frame->ephemeral_key, frame->nonce, time_be);
+	const int proven = envelope_identity_key(plain, server_sk, identity) == VEIL_OK &&
+	                   crypto_auth_verify(proof, message, sizeof(message), identity) == 0;
+	sodium_memzero(identity, sizeof(identity));
+	if (!proven)
+		goto fail;
 	uint64_t t = 0;
 	for (size_t i = 0; i < ENVELOPE_TIME_SIZE; i++)
-		t = t << 8 | plain[i];
-	const size_t inner_len = buf_len(inner_out) - start - ENVELOPE_TIME_SIZE;
-	memmove(plain, plain + ENVELOPE_TIME_SIZE, inner_len);
+		t = t << 8 | time_be[i];
+	memcpy(client_pk_out, plain, ENVELOPE_PUBLIC_KEY_SIZE);
+	const size_t inner_len = buf_len(inner_out) - start - ENVELOPE_REQUEST_OVERHEAD;
+	memmove(plain, plain + ENVELOPE_REQUEST_OVERHEAD, inner_len);
+	sodium_memzero(plain + inner_len, ENVELOPE_REQUEST_OVERHEAD);
 	buf_truncate(inner_out, start + inner_len);
 	*sent_at = t;
 	return VEIL_OK;
+fail:
+	if (buf_len(inner_out) > start) {
+		sodium_memzero((uint8_t *)inner_out->data + start, buf_len(inner_out) - start);
+		buf_truncate(inner_out, start);
+	}
+	envelope_exchange_wipe(ex_out);
+	return err;
 }
 
 veil_err
-envelope_open_reply(const uint8_t *data, size_t len,
-		    const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
-		    const uint8_t client_sk[static ENVELOPE_SECRET_KEY_SIZE], buf *inner_out,
-		    uint16_t *error_code)
+envelope_open_reply(const uint8_t *data, size_t len, const envelope_exchange *ex, buf *inner_out,
+                    uint16_t *error_code)
 {
 	proto_frame frame;
 	*error_code = 0;
@@ -225,5 +333,5 @@ envelope_open_reply(const uint8_t *data, size_t len,
 	}
 	if (frame.type != PROTO_FRAME_SEALED_REPLY)
 		return VEIL_ERR_PARSE;
-	return open_box(&frame, server_pk, client_sk, inner_out);
+	return open_box(&frame, ex->reply_key, inner_out);
 }

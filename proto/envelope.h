@@ -1,7 +1,14 @@
 /*
- * Frames and sealing (proto/PROTOCOL.md, "Frames"): a request is
- * crypto_box'ed by the client's static X25519 key to the server's static
- * key, the reply crypto_box'ed back. libsodium's construction, unchanged.
+ * Frames and sealing (proto/PROTOCOL.md, "Frames"), version 2. Each
+ * request is sealed from a fresh ephemeral X25519 key pair to the server's
+ * pinned transport key, and its reply back under the same exchange's
+ * keys: one key per direction, derived from that X25519 with a label, so
+ * a request box never opens as a reply nor the reverse. The client's
+ * static key travels only inside the request box, with a proof (a
+ * crypto_auth under a key of the client's and server's static keys) that
+ * binds it to the ephemeral key, the nonce and the time. libsodium's
+ * constructions only: crypto_box_beforenm, crypto_generichash (keyed
+ * BLAKE2b, as a key derivation), crypto_secretbox, crypto_auth.
  *
  * Decoded frames point into the bytes they came from; keep those alive.
  * Secret keys are the caller's (in guarded memory); nothing here keeps a
@@ -19,18 +26,23 @@
 #include "buf.h"
 #include "error.h"
 
-#define PROTO_MAGIC "VEIL"
-#define PROTO_VERSION 1
+#define PROTO_MAGIC             "VEIL"
+#define PROTO_VERSION           2
 #define PROTO_FRAME_HEADER_SIZE 6
-#define PROTO_MAX_REQUEST_SIZE ((size_t)1 << 20)
-#define PROTO_MAX_REPLY_SIZE ((size_t)16 << 20)
+#define PROTO_MAX_REQUEST_SIZE  ((size_t)1 << 20)
+#define PROTO_MAX_REPLY_SIZE    ((size_t)16 << 20)
 
 #define ENVELOPE_PUBLIC_KEY_SIZE crypto_box_PUBLICKEYBYTES
 #define ENVELOPE_SECRET_KEY_SIZE crypto_box_SECRETKEYBYTES
-#define ENVELOPE_NONCE_SIZE crypto_box_NONCEBYTES
-#define ENVELOPE_SHARED_KEY_SIZE crypto_box_BEFORENMBYTES
-/* A request's box holds the client's time (unix seconds, u64 BE) first. */
-#define ENVELOPE_TIME_SIZE 8
+#define ENVELOPE_NONCE_SIZE      crypto_box_NONCEBYTES
+#define ENVELOPE_KEY_SIZE        crypto_secretbox_KEYBYTES
+#define ENVELOPE_MAC_SIZE        crypto_secretbox_MACBYTES
+#define ENVELOPE_PROOF_SIZE      crypto_auth_BYTES
+/* A request's box holds the client's static key, its proof and the
+ * client's time (unix seconds, u64 BE) before the inner message. */
+#define ENVELOPE_TIME_SIZE       8
+#define ENVELOPE_REQUEST_OVERHEAD                                                                  \
+	(ENVELOPE_PUBLIC_KEY_SIZE + ENVELOPE_PROOF_SIZE + ENVELOPE_TIME_SIZE)
 
 typedef enum proto_frame_type {
 	PROTO_FRAME_SEALED = 0x01,
@@ -40,16 +52,21 @@ typedef enum proto_frame_type {
 
 typedef struct proto_frame {
 	proto_frame_type type;
-	const uint8_t *client_key; /* SEALED */
-	const uint8_t *nonce;	   /* SEALED, SEALED_REPLY */
-	const uint8_t *box;	   /* SEALED, SEALED_REPLY */
+	const uint8_t *ephemeral_key; /* SEALED: the exchange's public key */
+	const uint8_t *nonce;         /* SEALED, SEALED_REPLY */
+	const uint8_t *box;           /* SEALED, SEALED_REPLY */
 	size_t box_len;
 	uint16_t error_code; /* ERROR */
 } proto_frame;
 
-/* 1 when data starts with a version-1 frame header: magic, version and a
- * known frame type. A server silently drops anything else. */
+/* 1 when data starts with a version-2 frame header: magic, version and a
+ * known frame type. */
 int proto_frame_has_header(const uint8_t *data, size_t len);
+
+/* 1 when data starts with the magic and a version below PROTO_VERSION:
+ * a client of an older protocol, which a server answers BAD_FRAME. A
+ * server silently drops what is neither this nor a frame header. */
+int proto_frame_is_old_version(const uint8_t *data, size_t len);
 
 /*
  * Decodes a whole frame. On failure *out is zeroed. Errors:
@@ -57,61 +74,110 @@ int proto_frame_has_header(const uint8_t *data, size_t len);
  * trailing bytes), VEIL_ERR_LIMIT (larger than PROTO_MAX_REPLY_SIZE).
  */
 veil_err proto_frame_decode(const uint8_t *data, size_t len, proto_frame *out)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 
 /*
- * The crypto_box shared key of a key pair and a peer's public key, for
- * sealing many requests without an X25519 each. The caller wipes it.
- * Errors: VEIL_ERR_CRYPTO (peer_pk is a small-order point).
+ * The keys of one exchange (one request and its reply). A client makes
+ * one with envelope_exchange_begin per request; a server gets one from
+ * envelope_open_request. Callers treat the fields as opaque, keep the
+ * struct only as long as the exchange and wipe it with
+ * envelope_exchange_wipe.
  */
-veil_err envelope_shared_key(const uint8_t peer_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
-			     const uint8_t own_sk[static ENVELOPE_SECRET_KEY_SIZE],
-			     uint8_t shared_out[static ENVELOPE_SHARED_KEY_SIZE])
-	__attribute__((warn_unused_result));
-
-/* Client: appends a SEALED frame carrying sent_at and inner, sealed under
- * a shared key from envelope_shared_key(server_pk, client_sk). */
-veil_err envelope_seal_request_shared(const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
-				      const uint8_t shared[static ENVELOPE_SHARED_KEY_SIZE],
-				      uint64_t sent_at, const uint8_t *inner, size_t inner_len,
-				      buf *frame_out) __attribute__((warn_unused_result));
-
-/* Client: appends a SEALED frame carrying inner, stamped with the clock. */
-veil_err envelope_seal_request(const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
-			       const uint8_t client_sk[static ENVELOPE_SECRET_KEY_SIZE],
-			       const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
-			       const uint8_t *inner, size_t inner_len, buf *frame_out)
-	__attribute__((warn_unused_result));
+typedef struct envelope_exchange {
+	uint8_t ephemeral_pk[ENVELOPE_PUBLIC_KEY_SIZE];
+	uint8_t request_key[ENVELOPE_KEY_SIZE];
+	uint8_t reply_key[ENVELOPE_KEY_SIZE];
+} envelope_exchange;
 
 /*
- * Server: opens a decoded SEALED frame into inner_out (appended) and
- * *sent_at (the client's time). Errors: VEIL_ERR_ARGUMENT (not a SEALED
- * frame), VEIL_ERR_VERIFY (the box does not open: wrong key, tampered,
- * truncated, or too short to hold the time), VEIL_ERR_NOMEM.
+ * Client: a fresh ephemeral key pair and its keys with server_pk; the
+ * ephemeral secret key is wiped before returning, so only this exchange
+ * can be opened with *out. Errors: VEIL_ERR_CRYPTO (server_pk is a
+ * small-order point); *out is wiped then.
+ */
+veil_err envelope_exchange_begin(envelope_exchange *out,
+                                 const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE])
+        __attribute__((warn_unused_result));
+
+/* Wipes an exchange's keys. NULL ok. */
+void envelope_exchange_wipe(envelope_exchange *ex);
+
+/*
+ * Client: the key that proves the client's static key to the server
+ * (derived from X25519(client_sk, server_pk)), computed once per server
+ * for many requests. The caller wipes it. Errors: VEIL_ERR_CRYPTO
+ * (server_pk is a small-order point; identity_out is wiped).
+ */
+veil_err envelope_identity_key(const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
+                               const uint8_t client_sk[static ENVELOPE_SECRET_KEY_SIZE],
+                               uint8_t identity_out[static ENVELOPE_KEY_SIZE])
+        __attribute__((warn_unused_result));
+
+/*
+ * Client: appends a SEALED frame under exchange ex carrying the client's
+ * static key client_pk, its proof under identity (from
+ * envelope_identity_key), sent_at and inner. nonce is the frame's nonce,
+ * NULL for a random one (the protocol's way; a chosen nonce is for tests
+ * that replay). Sealing again under one exchange is allowed with distinct
+ * nonces. Errors: VEIL_ERR_LIMIT (inner longer than
+ * PROTO_MAX_REQUEST_SIZE), VEIL_ERR_NOMEM; frame_out is left as it was.
+ */
+veil_err envelope_seal_request_with(const envelope_exchange *ex,
+                                    const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
+                                    const uint8_t identity[static ENVELOPE_KEY_SIZE],
+                                    uint64_t sent_at, const uint8_t *nonce, const uint8_t *inner,
+                                    size_t inner_len, buf *frame_out)
+        __attribute__((warn_unused_result));
+
+/*
+ * Client: the whole of it for one request stamped with the clock: begins
+ * *ex_out (which the reply opens with; wipe it after), derives the
+ * identity key and appends the SEALED frame. Errors: VEIL_ERR_CRYPTO
+ * (server_pk is a small-order point), VEIL_ERR_LIMIT, VEIL_ERR_NOMEM;
+ * *ex_out is wiped on any error.
+ */
+veil_err envelope_seal_request(const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
+                               const uint8_t client_sk[static ENVELOPE_SECRET_KEY_SIZE],
+                               const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
+                               const uint8_t *inner, size_t inner_len, buf *frame_out,
+                               envelope_exchange *ex_out) __attribute__((warn_unused_result));
+
+/*
+ * Server: opens a decoded SEALED frame into inner_out (appended),
+ * *sent_at (the client's time), client_pk_out (the client's static key,
+ * authenticated by its proof) and *ex_out (for envelope_seal_reply; wipe
+ * it after). Errors: VEIL_ERR_ARGUMENT (not a SEALED frame),
+ * VEIL_ERR_VERIFY (the box does not open: wrong key, tampered, truncated,
+ * too short for its fields; or the proof does not verify for the claimed
+ * client key, or that key is a small-order point), VEIL_ERR_NOMEM. On
+ * error inner_out is as it was and the outputs are zeroed.
  */
 veil_err envelope_open_request(const proto_frame *frame,
-			       const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE],
-			       buf *inner_out, uint64_t *sent_at) __attribute__((warn_unused_result));
+                               const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE],
+                               buf *inner_out, uint64_t *sent_at,
+                               uint8_t client_pk_out[static ENVELOPE_PUBLIC_KEY_SIZE],
+                               envelope_exchange *ex_out) __attribute__((warn_unused_result));
 
-/* Server: appends a SEALED_REPLY frame carrying inner, boxed to client_pk. */
-veil_err envelope_seal_reply(const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
-			     const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE],
-			     const uint8_t *inner, size_t inner_len, buf *frame_out)
-	__attribute__((warn_unused_result));
+/* Server: appends a SEALED_REPLY frame carrying inner under the reply key
+ * of ex, with a fresh random nonce. Errors: VEIL_ERR_LIMIT (inner longer
+ * than PROTO_MAX_REPLY_SIZE), VEIL_ERR_NOMEM; frame_out is left as it
+ * was. */
+veil_err envelope_seal_reply(const envelope_exchange *ex, const uint8_t *inner, size_t inner_len,
+                             buf *frame_out) __attribute__((warn_unused_result));
 
 /* Server: appends a plaintext ERROR frame. */
 void envelope_error_frame(buf *frame_out, uint16_t code);
 
 /*
- * Client: opens a reply. A SEALED_REPLY is opened into inner_out and
- * *error_code set to 0; an ERROR frame sets *error_code and leaves
- * inner_out alone. Errors: VEIL_ERR_PARSE (not a reply frame),
- * VEIL_ERR_VERIFY (the box does not open under the pinned server key),
- * VEIL_ERR_NOMEM.
+ * Client: opens a reply to the request of exchange ex. A SEALED_REPLY is
+ * opened into inner_out and *error_code set to 0; an ERROR frame sets
+ * *error_code and leaves inner_out alone. Errors: VEIL_ERR_PARSE (not a
+ * reply frame), VEIL_ERR_VERIFY (the box does not open under this
+ * exchange's reply key: not the server's, another exchange's, or a
+ * request box), VEIL_ERR_NOMEM.
  */
-veil_err envelope_open_reply(const uint8_t *data, size_t len,
-			     const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
-			     const uint8_t client_sk[static ENVELOPE_SECRET_KEY_SIZE],
-			     buf *inner_out, uint16_t *error_code) __attribute__((warn_unused_result));
+veil_err envelope_open_reply(const uint8_t *data, size_t len, const envelope_exchange *ex,
+                             buf *inner_out, uint16_t *error_code)
+        __attribute__((warn_unused_result));
 
 #endif

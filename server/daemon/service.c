@@ -421,7 +421,8 @@ request_id_of(const buf *inner)
  * its wait) already replied.
  */
 static int
-check_replay(service_worker *w, const proto_frame *frame, uint64_t sent_at)
+check_replay(service_worker *w, const uint8_t *client_key, const proto_frame *frame,
+             uint64_t sent_at)
 {
 	replay_guard *guard = w->svc->config.replay;
 	if (guard == NULL)
@@ -432,8 +433,8 @@ check_replay(service_worker *w, const proto_frame *frame, uint64_t sent_at)
 	uint32_t retry_after = 0;
 	/* Against the real clock, which the client's shares: the offset of
 	 * drills and simulations moves only what the log records. */
-	switch (replay_guard_check(guard, frame->client_key, frame->nonce, sent_at,
-	                           (int64_t)time(NULL), (int64_t)mono.tv_sec, &retry_after)) {
+	switch (replay_guard_check(guard, client_key, frame->nonce, sent_at, (int64_t)time(NULL),
+	                           (int64_t)mono.tv_sec, &retry_after)) {
 	case REPLAY_FRESH:
 		return 0;
 	case REPLAY_SEEN:
@@ -472,15 +473,19 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 	proto_frame frame;
 	proto_msg msg;
 	registry_view view;
+	envelope_exchange exchange;
+	uint8_t client_key[ENVELOPE_PUBLIC_KEY_SIZE];
 	veil_err err;
 
 	w->stats.requests++;
 	w->status = PROTO_STATUS_OK;
 	w->charged = 0;
-	if (!proto_frame_has_header(request, len)) {
+	if (!proto_frame_has_header(request, len) && !proto_frame_is_old_version(request, len)) {
 		w->stats.dropped++;
 		return;
 	}
+	/* A frame of an older version decodes as none: BAD_FRAME tells its
+	 * client at once, where a drop would leave it waiting. */
 	if (proto_frame_decode(request, len, &frame) != VEIL_OK ||
 	    frame.type != PROTO_FRAME_SEALED) {
 		envelope_error_frame(reply, PROTO_STATUS_BAD_FRAME);
@@ -489,8 +494,8 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 	}
 	buf_reset(&w->inner);
 	uint64_t sent_at;
-	if (envelope_open_request(&frame, state_transport_secret(state), &w->inner, &sent_at) !=
-	    VEIL_OK) {
+	if (envelope_open_request(&frame, state_transport_secret(state), &w->inner, &sent_at,
+	                          client_key, &exchange) != VEIL_OK) {
 		envelope_error_frame(reply, PROTO_STATUS_BAD_ENVELOPE);
 		w->stats.errors[PROTO_STATUS_BAD_ENVELOPE]++;
 		return;
@@ -500,8 +505,8 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 	 * fill: enrolment (a read), then the replay guard (a sealed request
 	 * is served once, and only while it is fresh; nothing of a replay is
 	 * served again, not even its errors), then the message. */
-	if (charge(w, request_id_of(&w->inner), frame.client_key, 0) != 0 ||
-	    check_replay(w, &frame, sent_at) != 0) {
+	if (charge(w, request_id_of(&w->inner), client_key, 0) != 0 ||
+	    check_replay(w, client_key, &frame, sent_at) != 0) {
 		/* refused: counted, not logged */
 	} else if ((err = proto_msg_decode((const uint8_t *)buf_data(&w->inner), buf_len(&w->inner),
 	                                   &msg)) != VEIL_OK) {
@@ -515,21 +520,23 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 		if (msg.type == PROTO_MSG_INFO)
 			handle_info(w, &msg, &view);
 		else
-			handle_lookup(w, &msg, &view, frame.client_key);
+			handle_lookup(w, &msg, &view, client_key);
 		registry_reader_end(w->reader);
 	}
 
 	/* The log keeps what was evaluated: the lookups the quota paid for. */
 	if (w->svc->config.log != NULL && w->charged)
-		log_lookup(w, &msg, frame.client_key);
+		log_lookup(w, &msg, client_key);
 
-	if (envelope_seal_reply(frame.client_key, state_transport_secret(state),
-	                        (const uint8_t *)buf_data(&w->reply_inner),
+	if (envelope_seal_reply(&exchange, (const uint8_t *)buf_data(&w->reply_inner),
 	                        buf_len(&w->reply_inner), reply) != VEIL_OK) {
-		/* A client key that is a small-order point cannot be answered. */
+		/* Out of memory: of the codes an ERROR frame may carry, the
+		 * one that says this exchange failed. */
 		buf_reset(reply);
 		envelope_error_frame(reply, PROTO_STATUS_BAD_ENVELOPE);
 	}
+	envelope_exchange_wipe(&exchange);
+	sodium_memzero(client_key, sizeof(client_key));
 	buf_reset(&w->inner);
 	buf_reset(&w->reply_inner);
 }

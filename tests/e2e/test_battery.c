@@ -39,6 +39,9 @@ static uint8_t registry_digest[32];
  * machine needs, and one that gives up soon, for what must get none. */
 static transport_client *raw, *raw_unanswered;
 static int64_t started; /* when the battery began, unix seconds */
+/* The keys of the request sealed last: the battery has one request in
+ * flight at a time, and its reply opens with them. */
+static envelope_exchange last_exchange;
 
 /* ---- plumbing ---- */
 
@@ -70,8 +73,8 @@ seal(const buf *inner, buf *frame)
 {
 	buf_reset(frame);
 	if (envelope_seal_request(client_pk, client_sk, fx.server_key,
-	                          (const uint8_t *)buf_data(inner), buf_len(inner),
-	                          frame) != VEIL_OK)
+	                          (const uint8_t *)buf_data(inner), buf_len(inner), frame,
+	                          &last_exchange) != VEIL_OK)
 		abort();
 }
 
@@ -81,8 +84,8 @@ open_reply(const buf *reply, buf *inner, proto_msg *msg)
 {
 	uint16_t frame_error;
 	buf_reset(inner);
-	if (envelope_open_reply((const uint8_t *)buf_data(reply), buf_len(reply), fx.server_key,
-	                        client_sk, inner, &frame_error) != VEIL_OK ||
+	if (envelope_open_reply((const uint8_t *)buf_data(reply), buf_len(reply), &last_exchange,
+	                        inner, &frame_error) != VEIL_OK ||
 	    frame_error != 0)
 		return -1;
 	return proto_msg_decode((const uint8_t *)buf_data(inner), buf_len(inner), msg) == VEIL_OK
@@ -271,14 +274,14 @@ case_bytes_that_are_no_frame_are_dropped(void)
 	expect("empty message", junk, 0, EXPECT_DROP, 0);
 	uint8_t wrong_version[] = {'V', 'E', 'I', 'L', 9, PROTO_FRAME_SEALED, 0};
 	expect("wrong version", wrong_version, sizeof(wrong_version), EXPECT_DROP, 0);
-	uint8_t wrong_type[] = {'V', 'E', 'I', 'L', 1, 0x44, 0};
+	uint8_t wrong_type[] = {'V', 'E', 'I', 'L', PROTO_VERSION, 0x44, 0};
 	expect("unknown frame type", wrong_type, sizeof(wrong_type), EXPECT_DROP, 0);
 
 	/* Larger than the server takes: the transport discards it unread. */
 	const size_t big_len = PROTO_MAX_REQUEST_SIZE + 1024;
 	uint8_t *big = calloc(1, big_len);
 	REQUIRE(big != NULL);
-	memcpy(big, "VEIL\x01\x01", 6);
+	memcpy(big, "VEIL\x02\x01", 6);
 	expect("oversized frame", big, big_len, EXPECT_DROP, 0);
 	free(big);
 }
@@ -286,15 +289,27 @@ case_bytes_that_are_no_frame_are_dropped(void)
 static void
 case_bad_frame_bodies(void)
 {
-	uint8_t short_sealed[6 + 10] = {'V', 'E', 'I', 'L', 1, PROTO_FRAME_SEALED};
+	uint8_t short_sealed[6 + 10] = {'V', 'E', 'I', 'L', PROTO_VERSION, PROTO_FRAME_SEALED};
 	expect("truncated sealed frame", short_sealed, sizeof(short_sealed), EXPECT_FRAME_ERROR,
 	       PROTO_STATUS_BAD_FRAME);
-	uint8_t reply_type[6 + 24 + 16] = {'V', 'E', 'I', 'L', 1, PROTO_FRAME_SEALED_REPLY};
+	uint8_t reply_type[6 + 24 + 16] = {'V', 'E',           'I',
+	                                   'L', PROTO_VERSION, PROTO_FRAME_SEALED_REPLY};
 	expect("a reply frame as request", reply_type, sizeof(reply_type), EXPECT_FRAME_ERROR,
 	       PROTO_STATUS_BAD_FRAME);
-	uint8_t error_type[] = {'V', 'E', 'I', 'L', 1, PROTO_FRAME_ERROR, 0, 1};
+	uint8_t error_type[] = {'V', 'E', 'I', 'L', PROTO_VERSION, PROTO_FRAME_ERROR, 0, 1};
 	expect("an error frame as request", error_type, sizeof(error_type), EXPECT_FRAME_ERROR,
 	       PROTO_STATUS_BAD_FRAME);
+
+	/* A version-1 request (client key in clear | nonce | box): its
+	 * client is told at once rather than left waiting. */
+	uint8_t version_1[6 + 32 + 24 + 16 + 8 + 17] = {'V', 'E', 'I', 'L', 1, PROTO_FRAME_SEALED};
+	randombytes_buf(version_1 + 6, sizeof(version_1) - 6);
+	memcpy(version_1 + 6, client_pk, 32);
+	expect("a version-1 frame", version_1, sizeof(version_1), EXPECT_FRAME_ERROR,
+	       PROTO_STATUS_BAD_FRAME);
+	uint8_t version_1_info[] = {'V', 'E', 'I', 'L', 1, PROTO_FRAME_ERROR, 0, 1};
+	expect("a version-1 error frame", version_1_info, sizeof(version_1_info),
+	       EXPECT_FRAME_ERROR, PROTO_STATUS_BAD_FRAME);
 }
 
 static void
@@ -304,7 +319,7 @@ case_bad_envelopes(void)
 	exchange_init(&x);
 	proto_encode_info(&x.inner, request_id);
 
-	uint8_t garbage[6 + 32 + 24 + 64] = {'V', 'E', 'I', 'L', 1, PROTO_FRAME_SEALED};
+	uint8_t garbage[6 + 32 + 24 + 64] = {'V', 'E', 'I', 'L', PROTO_VERSION, PROTO_FRAME_SEALED};
 	randombytes_buf(garbage + 6, sizeof(garbage) - 6);
 	expect("random box", garbage, sizeof(garbage), EXPECT_FRAME_ERROR,
 	       PROTO_STATUS_BAD_ENVELOPE);
@@ -314,7 +329,7 @@ case_bad_envelopes(void)
 	crypto_box_keypair(other_pk, other_sk);
 	REQUIRE(envelope_seal_request(client_pk, client_sk, other_pk,
 	                              (const uint8_t *)buf_data(&x.inner), buf_len(&x.inner),
-	                              &x.frame) == VEIL_OK);
+	                              &x.frame, &last_exchange) == VEIL_OK);
 	expect("sealed to another server", (const uint8_t *)buf_data(&x.frame), buf_len(&x.frame),
 	       EXPECT_FRAME_ERROR, PROTO_STATUS_BAD_ENVELOPE);
 
@@ -324,11 +339,25 @@ case_bad_envelopes(void)
 	expect("tampered box", (const uint8_t *)buf_data(&x.frame), buf_len(&x.frame),
 	       EXPECT_FRAME_ERROR, PROTO_STATUS_BAD_ENVELOPE);
 
-	/* A small-order client key: no box opens under it. */
+	/* A small-order ephemeral key: no box opens under it. */
 	seal(&x.inner, &x.frame);
 	memset(x.frame.data + 6, 0, 32);
-	expect("all-zero client key", (const uint8_t *)buf_data(&x.frame), buf_len(&x.frame),
+	expect("all-zero ephemeral key", (const uint8_t *)buf_data(&x.frame), buf_len(&x.frame),
 	       EXPECT_FRAME_ERROR, PROTO_STATUS_BAD_ENVELOPE);
+
+	/* A box that opens, claiming this client with another's proof. */
+	uint8_t other_client_pk[32], other_client_sk[32], identity[ENVELOPE_KEY_SIZE];
+	crypto_box_keypair(other_client_pk, other_client_sk);
+	REQUIRE(envelope_exchange_begin(&last_exchange, fx.server_key) == VEIL_OK);
+	REQUIRE(envelope_identity_key(fx.server_key, other_client_sk, identity) == VEIL_OK);
+	buf_reset(&x.frame);
+	REQUIRE(envelope_seal_request_with(&last_exchange, client_pk, identity,
+	                                   (uint64_t)time(NULL), NULL,
+	                                   (const uint8_t *)buf_data(&x.inner), buf_len(&x.inner),
+	                                   &x.frame) == VEIL_OK);
+	expect("a client key with another's proof", (const uint8_t *)buf_data(&x.frame),
+	       buf_len(&x.frame), EXPECT_FRAME_ERROR, PROTO_STATUS_BAD_ENVELOPE);
+	sodium_memzero(identity, sizeof(identity));
 	exchange_free(&x);
 }
 
@@ -378,11 +407,21 @@ case_unknown_suite_mode_and_key(void)
 static void
 case_oversized_batches(void)
 {
+	/* veild takes no request larger than a sealed LOOKUP of its batch cap:
+	 * a batch above it is discarded unread, unanswered, and costs nothing. */
 	lookup_spec s = lookup_default();
-	s.count = BATCH_CAP + 1;
-	expect_lookup("batch above the server's cap", &s, PROTO_STATUS_BATCH_TOO_LARGE);
-	s.count = PROTO_MAX_BATCH + 1;
-	expect_lookup("batch above the codec's cap", &s, PROTO_STATUS_BATCH_TOO_LARGE);
+	exchange big;
+	const size_t counts[] = {BATCH_CAP + 1, PROTO_MAX_BATCH + 1};
+	const char *const names[] = {"batch above the server's cap", "batch above the codec's cap"};
+	for (size_t i = 0; i < 2; i++) {
+		exchange_init(&big);
+		s.count = (uint16_t)counts[i];
+		encode_lookup(&s, &big.inner);
+		seal(&big.inner, &big.frame);
+		expect(names[i], (const uint8_t *)buf_data(&big.frame), buf_len(&big.frame),
+		       EXPECT_DROP, 0);
+		exchange_free(&big);
+	}
 
 	/* At the cap exactly, the same request is served. */
 	exchange x;
@@ -457,14 +496,15 @@ case_server_still_answers_right_and_registry_unchanged(void)
 static void
 seal_at(const buf *inner, uint64_t sent_at, buf *frame)
 {
-	uint8_t shared[ENVELOPE_SHARED_KEY_SIZE];
+	uint8_t identity[ENVELOPE_KEY_SIZE];
 	buf_reset(frame);
-	if (envelope_shared_key(fx.server_key, client_sk, shared) != VEIL_OK ||
-	    envelope_seal_request_shared(client_pk, shared, sent_at,
-	                                 (const uint8_t *)buf_data(inner), buf_len(inner),
-	                                 frame) != VEIL_OK)
+	if (envelope_exchange_begin(&last_exchange, fx.server_key) != VEIL_OK ||
+	    envelope_identity_key(fx.server_key, client_sk, identity) != VEIL_OK ||
+	    envelope_seal_request_with(&last_exchange, client_pk, identity, sent_at, NULL,
+	                               (const uint8_t *)buf_data(inner), buf_len(inner),
+	                               frame) != VEIL_OK)
 		abort();
-	sodium_memzero(shared, sizeof(shared));
+	sodium_memzero(identity, sizeof(identity));
 }
 
 static void
@@ -597,36 +637,22 @@ count_clients(unsigned long long *enrolled, unsigned long long *tracked)
 }
 
 /*
- * Seals inner from the key pair (pk, sk) with the given box nonce (NULL:
+ * Seals inner from the key pair (pk, sk) with the given frame nonce (NULL:
  * a random one), as a peer that chooses its nonces can.
  */
 static void
 seal_as(const uint8_t pk[32], const uint8_t sk[32], const uint8_t *nonce, const buf *inner,
         buf *frame)
 {
-	uint8_t shared[ENVELOPE_SHARED_KEY_SIZE];
-	const uint64_t sent_at = (uint64_t)time(NULL);
+	uint8_t identity[ENVELOPE_KEY_SIZE];
 	buf_reset(frame);
-	if (envelope_shared_key(fx.server_key, sk, shared) != VEIL_OK ||
-	    envelope_seal_request_shared(pk, shared, sent_at, (const uint8_t *)buf_data(inner),
-	                                 buf_len(inner), frame) != VEIL_OK)
+	if (envelope_exchange_begin(&last_exchange, fx.server_key) != VEIL_OK ||
+	    envelope_identity_key(fx.server_key, sk, identity) != VEIL_OK ||
+	    envelope_seal_request_with(&last_exchange, pk, identity, (uint64_t)time(NULL), nonce,
+	                               (const uint8_t *)buf_data(inner), buf_len(inner),
+	                               frame) != VEIL_OK)
 		abort();
-	if (nonce != NULL) {
-		/* header 6 | client key 32 | nonce 24 | box(sent_at u64 | inner) */
-		const size_t plain_len = ENVELOPE_TIME_SIZE + buf_len(inner);
-		uint8_t *plain = malloc(plain_len);
-		if (plain == NULL || buf_len(frame) != 6 + 32 + ENVELOPE_NONCE_SIZE +
-		                                               crypto_box_MACBYTES + plain_len)
-			abort();
-		for (size_t i = 0; i < ENVELOPE_TIME_SIZE; i++)
-			plain[i] = (uint8_t)(sent_at >> (56 - 8 * i));
-		memcpy(plain + ENVELOPE_TIME_SIZE, buf_data(inner), buf_len(inner));
-		uint8_t *at = (uint8_t *)frame->data + 6 + 32;
-		memcpy(at, nonce, ENVELOPE_NONCE_SIZE);
-		crypto_box_easy_afternm(at + ENVELOPE_NONCE_SIZE, plain, plain_len, nonce, shared);
-		free(plain);
-	}
-	sodium_memzero(shared, sizeof(shared));
+	sodium_memzero(identity, sizeof(identity));
 }
 
 /* Sends frame on t; the opened reply's type, and its error code in *code
@@ -643,8 +669,8 @@ send_as(transport_client *t, const uint8_t sk[32], const buf *frame, uint16_t *c
 	*code = 0;
 	if (transport_client_request(t, (const uint8_t *)buf_data(frame), buf_len(frame), &reply) ==
 	            VEIL_OK &&
-	    envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply), fx.server_key,
-	                        sk, &opened, &frame_error) == VEIL_OK &&
+	    envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply), &last_exchange,
+	                        &opened, &frame_error) == VEIL_OK &&
 	    frame_error == 0 &&
 	    proto_msg_decode((const uint8_t *)buf_data(&opened), buf_len(&opened), &msg) ==
 	            VEIL_OK) {

@@ -2,6 +2,10 @@
  * Fuzz target for the wire decoders: frames and inner messages. Every
  * message that decodes must re-encode to exactly the same bytes (the
  * encoding is canonical), and decoding must never read out of bounds.
+ * Frames are also opened: a SEALED frame with the fixed server key below,
+ * a SEALED_REPLY with the fixed exchange below (the seed corpus holds
+ * frames sealed to them, so the fuzzer gets past the MAC); whatever opens
+ * must have the lengths the protocol gives.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,7 +37,7 @@ reencode(const proto_msg *m, buf *out)
 			memcpy(elements + i * l->element_size, e, l->element_size);
 		}
 		proto_encode_lookup(out, m->request_id, l->suite, l->mode, l->key_id,
-				    l->prefix_bits, l->count, prefixes, elements);
+		                    l->prefix_bits, l->count, prefixes, elements);
 		free(prefixes);
 		free(elements);
 		break;
@@ -41,7 +45,7 @@ reencode(const proto_msg *m, buf *out)
 	case PROTO_MSG_LOOKUP_REPLY: {
 		const proto_lookup_reply *r = &m->u.lookup_reply;
 		proto_encode_lookup_reply_head(out, m->request_id, r->suite, r->mode, r->key_id,
-					       r->count, r->slots, r->entry_size);
+		                               r->count, r->slots, r->entry_size);
 		const size_t item = r->element_size + (size_t)r->slots * r->entry_size;
 		wire_put_bytes(out, r->items, r->count * item);
 		if (r->proof != NULL)
@@ -52,6 +56,36 @@ reencode(const proto_msg *m, buf *out)
 		proto_encode_error(out, m->request_id, m->u.error.code, m->u.error.retry_after);
 		break;
 	}
+}
+
+/* The fixed keys of the seeds: the server's secret key is 32 bytes of
+ * 0x42; the reply key of the exchange, 32 bytes of 0x24. */
+#define FUZZ_SERVER_SECRET_BYTE 0x42
+#define FUZZ_REPLY_KEY_BYTE     0x24
+
+static void
+open_frame(const proto_frame *frame, const uint8_t *data, size_t size)
+{
+	uint8_t server_sk[ENVELOPE_SECRET_KEY_SIZE], client_pk[ENVELOPE_PUBLIC_KEY_SIZE];
+	envelope_exchange ex;
+	uint64_t sent_at;
+	uint16_t code;
+	buf opened;
+	buf_init(&opened);
+	memset(server_sk, FUZZ_SERVER_SECRET_BYTE, sizeof(server_sk));
+	if (frame->type == PROTO_FRAME_SEALED &&
+	    envelope_open_request(frame, server_sk, &opened, &sent_at, client_pk, &ex) == VEIL_OK &&
+	    buf_len(&opened) != frame->box_len - ENVELOPE_MAC_SIZE - ENVELOPE_REQUEST_OVERHEAD)
+		abort();
+	memset(&ex, 0, sizeof(ex));
+	memset(ex.reply_key, FUZZ_REPLY_KEY_BYTE, sizeof(ex.reply_key));
+	buf_reset(&opened);
+	if (envelope_open_reply(data, size, &ex, &opened, &code) == VEIL_OK &&
+	    (frame->type == PROTO_FRAME_ERROR
+	             ? buf_len(&opened) != 0 || code == 0
+	             : buf_len(&opened) != frame->box_len - ENVELOPE_MAC_SIZE || code != 0))
+		abort();
+	buf_free(&opened);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -69,8 +103,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (proto_frame_decode(data, size, &frame) == VEIL_OK) {
 		if (!proto_frame_has_header(data, size))
 			abort();
-		if (frame.box != NULL && (frame.box < data || frame.box + frame.box_len != data + size))
+		if (frame.box != NULL &&
+		    (frame.box < data || frame.box + frame.box_len != data + size))
 			abort();
+		open_frame(&frame, data, size);
 	}
 
 	proto_msg msg;

@@ -1,6 +1,10 @@
 /*
  * Frames and sealing: round trips both ways, and every way a frame can be
- * wrong: bad header, short body, trailing bytes, tampered box, wrong key.
+ * wrong: bad or old header, short body, trailing bytes, tampered box,
+ * wrong key, another exchange's keys, a box of the other direction, an
+ * identity proof moved to another ephemeral key. And what an observer
+ * sees: two seals of one message by one client share nothing past the
+ * fixed header.
  */
 #include <string.h>
 #include <time.h>
@@ -25,12 +29,26 @@ keys_make(keys *k)
 
 static const uint8_t inner[] = "\x10 sixteen byte id";
 
+/* Decodes and opens a request frame; the open's result. */
+static veil_err
+open_request_bytes(const uint8_t *bytes, size_t len, const uint8_t server_sk[32], buf *opened,
+                   uint8_t client_pk[32], envelope_exchange *ex)
+{
+	proto_frame f;
+	uint64_t sent_at;
+	if (proto_frame_decode(bytes, len, &f) != VEIL_OK)
+		return VEIL_ERR_PARSE;
+	return envelope_open_request(&f, server_sk, opened, &sent_at, client_pk, ex);
+}
+
 static void
 case_request_and_reply_round_trip(void)
 {
 	keys k;
 	buf frame, opened, reply, reply_opened;
 	proto_frame f;
+	envelope_exchange client_ex, server_ex;
+	uint8_t client_pk[32];
 	uint16_t error_code = 99;
 	uint64_t sent_at = 0;
 	keys_make(&k);
@@ -42,24 +60,34 @@ case_request_and_reply_round_trip(void)
 	/* Stamped with the time of sealing, however long the sealing takes. */
 	const uint64_t before = (uint64_t)time(NULL);
 	CHECK(envelope_seal_request(k.client_pk, k.client_sk, k.server_pk, inner, sizeof(inner),
-	                            &frame) == VEIL_OK);
+	                            &frame, &client_ex) == VEIL_OK);
 	const uint64_t after = (uint64_t)time(NULL);
-	CHECK(buf_len(&frame) == 6 + 32 + 24 + 16 + 8 + sizeof(inner));
+	CHECK(buf_len(&frame) == 6 + 32 + 24 + 16 + 32 + 32 + 8 + sizeof(inner));
+	CHECK(((const uint8_t *)buf_data(&frame))[4] == 2);
 	CHECK(proto_frame_decode((const uint8_t *)buf_data(&frame), buf_len(&frame), &f) ==
 	      VEIL_OK);
 	CHECK(f.type == PROTO_FRAME_SEALED);
-	CHECK(memcmp(f.client_key, k.client_pk, 32) == 0);
-	REQUIRE(envelope_open_request(&f, k.server_sk, &opened, &sent_at) == VEIL_OK);
+	CHECK(memcmp(f.ephemeral_key, client_ex.ephemeral_pk, 32) == 0);
+	REQUIRE(envelope_open_request(&f, k.server_sk, &opened, &sent_at, client_pk, &server_ex) ==
+	        VEIL_OK);
 	CHECK(buf_len(&opened) == sizeof(inner) &&
 	      memcmp(buf_data(&opened), inner, sizeof(inner)) == 0);
 	CHECK(sent_at >= before && sent_at <= after);
+	CHECK(memcmp(client_pk, k.client_pk, 32) == 0);
 
-	CHECK(envelope_seal_reply(f.client_key, k.server_sk, inner, sizeof(inner), &reply) ==
-	      VEIL_OK);
-	CHECK(envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply), k.server_pk,
-	                          k.client_sk, &reply_opened, &error_code) == VEIL_OK);
+	CHECK(envelope_seal_reply(&server_ex, inner, sizeof(inner), &reply) == VEIL_OK);
+	CHECK(buf_len(&reply) == 6 + 24 + 16 + sizeof(inner));
+	CHECK(envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply), &client_ex,
+	                          &reply_opened, &error_code) == VEIL_OK);
 	CHECK(error_code == 0);
-	CHECK(buf_len(&reply_opened) == sizeof(inner));
+	CHECK(buf_len(&reply_opened) == sizeof(inner) &&
+	      memcmp(buf_data(&reply_opened), inner, sizeof(inner)) == 0);
+
+	/* Wiping leaves nothing to open with. */
+	envelope_exchange_wipe(&client_ex);
+	CHECK(sodium_is_zero((const unsigned char *)&client_ex, sizeof(client_ex)));
+	envelope_exchange_wipe(&server_ex);
+	envelope_exchange_wipe(NULL);
 	buf_free(&frame);
 	buf_free(&opened);
 	buf_free(&reply);
@@ -67,65 +95,324 @@ case_request_and_reply_round_trip(void)
 }
 
 static void
-case_tampered_or_misaddressed_boxes_do_not_open(void)
+case_tampered_or_misaddressed_requests_do_not_open(void)
 {
 	keys k, other;
 	buf frame, opened;
-	proto_frame f;
-	uint64_t sent_at;
+	envelope_exchange ex, server_ex;
+	uint8_t client_pk[32];
 	keys_make(&k);
 	keys_make(&other);
 	buf_init(&frame);
 	buf_init(&opened);
 	REQUIRE(envelope_seal_request(k.client_pk, k.client_sk, k.server_pk, inner, sizeof(inner),
-	                              &frame) == VEIL_OK);
+	                              &frame, &ex) == VEIL_OK);
 	uint8_t *bytes = (uint8_t *)frame.data;
 	const size_t len = buf_len(&frame);
-
-	/* Every single-bit flip past the header breaks the box (or the
-	 * claimed client key, which breaks it too). */
-	for (size_t i = 6; i < len; i += 7) {
-		bytes[i] ^= 0x01;
-		REQUIRE(proto_frame_decode(bytes, len, &f) == VEIL_OK);
-		CHECK(envelope_open_request(&f, k.server_sk, &opened, &sent_at) == VEIL_ERR_VERIFY);
-		CHECK(buf_len(&opened) == 0);
-		bytes[i] ^= 0x01;
-	}
-	/* Sealed to another server. */
-	REQUIRE(proto_frame_decode(bytes, len, &f) == VEIL_OK);
-	CHECK(envelope_open_request(&f, other.server_sk, &opened, &sent_at) == VEIL_ERR_VERIFY);
-
-	/* A reply opened under the wrong pinned key. */
-	buf reply;
-	uint16_t error_code;
-	buf_init(&reply);
-	REQUIRE(envelope_seal_reply(k.client_pk, other.server_sk, inner, sizeof(inner), &reply) ==
+	REQUIRE(open_request_bytes(bytes, len, k.server_sk, &opened, client_pk, &server_ex) ==
 	        VEIL_OK);
-	CHECK(envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply), k.server_pk,
-	                          k.client_sk, &opened, &error_code) == VEIL_ERR_VERIFY);
+	buf_reset(&opened);
+
+	/* Every byte past the header, low bit and high bit (X25519 ignores
+	 * the top bit of a key, the box's key derivation does not): the
+	 * ephemeral key, the nonce, the box. */
+	int refused = 0, tried = 0;
+	for (size_t i = 6; i < len; i++) {
+		for (unsigned bit = 0x01; bit <= 0x80; bit <<= 7) {
+			bytes[i] ^= (uint8_t)bit;
+			memset(client_pk, 0x55, sizeof(client_pk));
+			refused += open_request_bytes(bytes, len, k.server_sk, &opened, client_pk,
+			                              &server_ex) == VEIL_ERR_VERIFY &&
+			           buf_len(&opened) == 0 && sodium_is_zero(client_pk, 32) &&
+			           sodium_is_zero((const unsigned char *)&server_ex,
+			                          sizeof(server_ex));
+			tried++;
+			bytes[i] ^= (uint8_t)bit;
+		}
+	}
+	CHECK(refused == tried);
+
+	/* Sealed to another server. */
+	CHECK(open_request_bytes(bytes, len, other.server_sk, &opened, client_pk, &server_ex) ==
+	      VEIL_ERR_VERIFY);
+	/* A small-order ephemeral key. */
+	memset(bytes + 6, 0, 32);
+	CHECK(open_request_bytes(bytes, len, k.server_sk, &opened, client_pk, &server_ex) ==
+	      VEIL_ERR_VERIFY);
 	CHECK(buf_len(&opened) == 0);
-	buf_free(&reply);
+
+	/* Too short for the client key, proof and time: sealed by hand. */
+	buf_reset(&frame);
+	envelope_exchange_wipe(&ex);
+	REQUIRE(envelope_exchange_begin(&ex, k.server_pk) == VEIL_OK);
+	uint8_t nonce[24], plain[32 + 32 + 7] = {0}, box[sizeof(plain) + 16];
+	randombytes_buf(nonce, sizeof(nonce));
+	crypto_secretbox_easy(box, plain, sizeof(plain), nonce, ex.request_key);
+	const uint8_t header[] = {'V', 'E', 'I', 'L', 2, PROTO_FRAME_SEALED};
+	wire_put_bytes(&frame, header, sizeof(header));
+	wire_put_bytes(&frame, ex.ephemeral_pk, 32);
+	wire_put_bytes(&frame, nonce, sizeof(nonce));
+	wire_put_bytes(&frame, box, sizeof(box));
+	CHECK(open_request_bytes((const uint8_t *)buf_data(&frame), buf_len(&frame), k.server_sk,
+	                         &opened, client_pk, &server_ex) == VEIL_ERR_VERIFY);
+	CHECK(buf_len(&opened) == 0);
+	envelope_exchange_wipe(&ex);
 	buf_free(&frame);
 	buf_free(&opened);
+}
+
+/* A client key whose proof was made with another client's secret. */
+static void
+case_a_claimed_client_key_needs_its_own_proof(void)
+{
+	keys k, other;
+	buf frame, opened;
+	envelope_exchange ex, server_ex;
+	uint8_t identity[ENVELOPE_KEY_SIZE], client_pk[32];
+	keys_make(&k);
+	keys_make(&other);
+	buf_init(&frame);
+	buf_init(&opened);
+	REQUIRE(envelope_exchange_begin(&ex, k.server_pk) == VEIL_OK);
+	REQUIRE(envelope_identity_key(k.server_pk, other.client_sk, identity) == VEIL_OK);
+	REQUIRE(envelope_seal_request_with(&ex, k.client_pk, identity, 1, NULL, inner,
+	                                   sizeof(inner), &frame) == VEIL_OK);
+	CHECK(open_request_bytes((const uint8_t *)buf_data(&frame), buf_len(&frame), k.server_sk,
+	                         &opened, client_pk, &server_ex) == VEIL_ERR_VERIFY);
+	/* The same with the right proof opens: the refusal was the proof's. */
+	buf_reset(&frame);
+	REQUIRE(envelope_identity_key(k.server_pk, k.client_sk, identity) == VEIL_OK);
+	REQUIRE(envelope_seal_request_with(&ex, k.client_pk, identity, 1, NULL, inner,
+	                                   sizeof(inner), &frame) == VEIL_OK);
+	CHECK(open_request_bytes((const uint8_t *)buf_data(&frame), buf_len(&frame), k.server_sk,
+	                         &opened, client_pk, &server_ex) == VEIL_OK);
+	CHECK(memcmp(client_pk, k.client_pk, 32) == 0);
+	/* A small-order server key has no identity key. */
+	uint8_t zero[32] = {0};
+	CHECK(envelope_identity_key(zero, k.client_sk, identity) == VEIL_ERR_CRYPTO);
+	CHECK(sodium_is_zero(identity, sizeof(identity)));
+	CHECK(envelope_exchange_begin(&ex, zero) == VEIL_ERR_CRYPTO);
+	envelope_exchange_wipe(&server_ex);
+	buf_free(&frame);
+	buf_free(&opened);
+}
+
+/*
+ * One who can open a request (the server, or a thief of its key) takes
+ * its client key, proof and time and seals them under an ephemeral key of
+ * its own, with the same nonce: the proof names the first ephemeral key,
+ * so the request does not open. Re-sealing under the original key does:
+ * the refusal is the proof's binding, not the hand sealing.
+ */
+static void
+case_an_identity_proof_cannot_move_to_another_ephemeral_key(void)
+{
+	keys k;
+	buf frame, plain, moved;
+	proto_frame f;
+	envelope_exchange ex, thief, server_ex;
+	uint8_t client_pk[32];
+	uint64_t sent_at;
+	keys_make(&k);
+	buf_init(&frame);
+	buf_init(&plain);
+	buf_init(&moved);
+	REQUIRE(envelope_seal_request(k.client_pk, k.client_sk, k.server_pk, inner, sizeof(inner),
+	                              &frame, &ex) == VEIL_OK);
+	REQUIRE(proto_frame_decode((const uint8_t *)buf_data(&frame), buf_len(&frame), &f) ==
+	        VEIL_OK);
+	/* The whole plaintext, client key and proof included. */
+	REQUIRE(envelope_open_request(&f, k.server_sk, &moved, &sent_at, client_pk, &server_ex) ==
+	        VEIL_OK);
+	const size_t plain_len = f.box_len - ENVELOPE_MAC_SIZE;
+	uint8_t *space = wire_put_space(&plain, plain_len);
+	REQUIRE(space != NULL);
+	REQUIRE(crypto_secretbox_open_easy(space, f.box, f.box_len, f.nonce,
+	                                   server_ex.request_key) == 0);
+
+	const envelope_exchange *under[] = {&ex, &thief};
+	const veil_err want[] = {VEIL_OK, VEIL_ERR_VERIFY};
+	REQUIRE(envelope_exchange_begin(&thief, k.server_pk) == VEIL_OK);
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t box[1024];
+		REQUIRE(plain_len + ENVELOPE_MAC_SIZE <= sizeof(box));
+		crypto_secretbox_easy(box, space, plain_len, f.nonce, under[i]->request_key);
+		buf_reset(&moved);
+		wire_put_bytes(&moved, (const uint8_t *)buf_data(&frame), 6);
+		wire_put_bytes(&moved, under[i]->ephemeral_pk, 32);
+		wire_put_bytes(&moved, f.nonce, 24);
+		wire_put_bytes(&moved, box, plain_len + ENVELOPE_MAC_SIZE);
+		buf opened;
+		buf_init(&opened);
+		CHECK(open_request_bytes((const uint8_t *)buf_data(&moved), buf_len(&moved),
+		                         k.server_sk, &opened, client_pk, &server_ex) == want[i]);
+		buf_free(&opened);
+	}
+	envelope_exchange_wipe(&ex);
+	envelope_exchange_wipe(&thief);
+	envelope_exchange_wipe(&server_ex);
+	buf_free(&frame);
+	buf_free(&plain);
+	buf_free(&moved);
+}
+
+/* Turns a SEALED frame into a SEALED_REPLY of the same nonce and box, or
+ * the reverse (ephemeral_pk given), into out. */
+static void
+retype(const proto_frame *f, proto_frame_type type, const uint8_t *ephemeral_pk, buf *out)
+{
+	const uint8_t header[] = {'V', 'E', 'I', 'L', 2, (uint8_t)type};
+	buf_reset(out);
+	wire_put_bytes(out, header, sizeof(header));
+	if (ephemeral_pk != NULL)
+		wire_put_bytes(out, ephemeral_pk, 32);
+	wire_put_bytes(out, f->nonce, 24);
+	wire_put_bytes(out, f->box, f->box_len);
+}
+
+static void
+case_replies_open_only_in_their_exchange_and_direction(void)
+{
+	keys k, other;
+	buf frame, reply, opened, swapped;
+	proto_frame f, rf;
+	envelope_exchange ex, ex2, server_ex, wrong_server_ex;
+	uint8_t client_pk[32];
+	uint16_t error_code;
+	keys_make(&k);
+	keys_make(&other);
+	buf_init(&frame);
+	buf_init(&reply);
+	buf_init(&opened);
+	buf_init(&swapped);
+	REQUIRE(envelope_seal_request(k.client_pk, k.client_sk, k.server_pk, inner, sizeof(inner),
+	                              &frame, &ex) == VEIL_OK);
+	REQUIRE(envelope_exchange_begin(&ex2, k.server_pk) == VEIL_OK);
+	REQUIRE(open_request_bytes((const uint8_t *)buf_data(&frame), buf_len(&frame), k.server_sk,
+	                           &opened, client_pk, &server_ex) == VEIL_OK);
+	REQUIRE(envelope_seal_reply(&server_ex, inner, sizeof(inner), &reply) == VEIL_OK);
+	buf_reset(&opened);
+
+	/* Another exchange of the same client and server. */
+	CHECK(envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply), &ex2, &opened,
+	                          &error_code) == VEIL_ERR_VERIFY);
+	CHECK(buf_len(&opened) == 0);
+	/* The same ephemeral key, answered by another server key (what one
+	 * who does not hold the pinned key can make). */
+	REQUIRE(proto_frame_decode((const uint8_t *)buf_data(&frame), buf_len(&frame), &f) ==
+	        VEIL_OK);
+	memset(&wrong_server_ex, 0, sizeof(wrong_server_ex));
+	memcpy(wrong_server_ex.ephemeral_pk, ex.ephemeral_pk, 32);
+	randombytes_buf(wrong_server_ex.reply_key, sizeof(wrong_server_ex.reply_key));
+	buf_reset(&swapped);
+	REQUIRE(envelope_seal_reply(&wrong_server_ex, inner, sizeof(inner), &swapped) == VEIL_OK);
+	CHECK(envelope_open_reply((const uint8_t *)buf_data(&swapped), buf_len(&swapped), &ex,
+	                          &opened, &error_code) == VEIL_ERR_VERIFY);
+
+	/* The request's own box, presented as a reply. */
+	retype(&f, PROTO_FRAME_SEALED_REPLY, NULL, &swapped);
+	CHECK(envelope_open_reply((const uint8_t *)buf_data(&swapped), buf_len(&swapped), &ex,
+	                          &opened, &error_code) == VEIL_ERR_VERIFY);
+	/* The reply's box, presented as a request under the exchange's key. */
+	REQUIRE(proto_frame_decode((const uint8_t *)buf_data(&reply), buf_len(&reply), &rf) ==
+	        VEIL_OK);
+	retype(&rf, PROTO_FRAME_SEALED, ex.ephemeral_pk, &swapped);
+	CHECK(open_request_bytes((const uint8_t *)buf_data(&swapped), buf_len(&swapped),
+	                         k.server_sk, &opened, client_pk, &server_ex) == VEIL_ERR_VERIFY);
+	CHECK(buf_len(&opened) == 0);
+	/* The right exchange opens it. */
+	REQUIRE(envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply), &ex,
+	                            &opened, &error_code) == VEIL_OK);
+	CHECK(error_code == 0 && buf_len(&opened) == sizeof(inner));
+	/* A request frame is no reply at all. */
+	CHECK(envelope_open_reply((const uint8_t *)buf_data(&frame), buf_len(&frame), &ex, &opened,
+	                          &error_code) == VEIL_ERR_PARSE);
+	envelope_exchange_wipe(&ex);
+	envelope_exchange_wipe(&ex2);
+	envelope_exchange_wipe(&server_ex);
+	buf_free(&frame);
+	buf_free(&reply);
+	buf_free(&opened);
+	buf_free(&swapped);
+}
+
+/* 1 when a and b (past their first skip bytes) share a run of 8 bytes. */
+static int
+share_a_run(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, size_t skip)
+{
+	for (size_t i = skip; i + 8 <= a_len; i++)
+		for (size_t j = skip; j + 8 <= b_len; j++)
+			if (memcmp(a + i, b + j, 8) == 0)
+				return 1;
+	return 0;
+}
+
+/* 1 when needle (len bytes) occurs in hay. */
+static int
+contains(const uint8_t *hay, size_t hay_len, const uint8_t *needle, size_t len)
+{
+	for (size_t i = 0; i + len <= hay_len; i++)
+		if (memcmp(hay + i, needle, len) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+case_two_seals_of_one_message_share_nothing_past_the_header(void)
+{
+	keys k;
+	buf a, b;
+	envelope_exchange ea, eb;
+	keys_make(&k);
+	buf_init(&a);
+	buf_init(&b);
+	REQUIRE(envelope_seal_request(k.client_pk, k.client_sk, k.server_pk, inner, sizeof(inner),
+	                              &a, &ea) == VEIL_OK);
+	REQUIRE(envelope_seal_request(k.client_pk, k.client_sk, k.server_pk, inner, sizeof(inner),
+	                              &b, &eb) == VEIL_OK);
+	const uint8_t *pa = (const uint8_t *)buf_data(&a), *pb = (const uint8_t *)buf_data(&b);
+	CHECK(buf_len(&a) == buf_len(&b));
+	CHECK(memcmp(pa, pb, PROTO_FRAME_HEADER_SIZE) == 0);
+	CHECK(!share_a_run(pa, buf_len(&a), pb, buf_len(&b), PROTO_FRAME_HEADER_SIZE));
+	/* Neither names the client, by its key or by a run of it. */
+	CHECK(!share_a_run(pa, buf_len(&a), k.client_pk, 32, 0));
+	CHECK(!share_a_run(pb, buf_len(&b), k.client_pk, 32, 0));
+	CHECK(!contains(pa, buf_len(&a), k.client_pk, 32));
+	envelope_exchange_wipe(&ea);
+	envelope_exchange_wipe(&eb);
+	buf_free(&a);
+	buf_free(&b);
 }
 
 static void
 case_frame_headers(void)
 {
-	uint8_t frame[6 + 32 + 24 + 16] = {'V', 'E', 'I', 'L', 1, PROTO_FRAME_SEALED};
+	uint8_t frame[6 + 32 + 24 + 16] = {'V', 'E', 'I', 'L', 2, PROTO_FRAME_SEALED};
 	proto_frame f;
 	CHECK(proto_frame_has_header(frame, sizeof(frame)));
+	CHECK(!proto_frame_is_old_version(frame, sizeof(frame)));
 	CHECK(proto_frame_decode(frame, sizeof(frame), &f) == VEIL_OK);
 	CHECK(f.box_len == 16);
+	CHECK(f.ephemeral_key == frame + 6 && f.nonce == frame + 38);
 
 	CHECK(!proto_frame_has_header(frame, 5));
 	frame[0] = 'X';
 	CHECK(!proto_frame_has_header(frame, sizeof(frame)));
+	CHECK(!proto_frame_is_old_version(frame, sizeof(frame)));
 	CHECK(proto_frame_decode(frame, sizeof(frame), &f) == VEIL_ERR_PARSE);
 	frame[0] = 'V';
-	frame[4] = 2; /* version */
-	CHECK(!proto_frame_has_header(frame, sizeof(frame)));
+	/* Version 1: not a frame of this version, but one of an older one. */
 	frame[4] = 1;
+	CHECK(!proto_frame_has_header(frame, sizeof(frame)));
+	CHECK(proto_frame_is_old_version(frame, sizeof(frame)));
+	CHECK(!proto_frame_is_old_version(frame, 5));
+	CHECK(proto_frame_decode(frame, sizeof(frame), &f) == VEIL_ERR_PARSE);
+	frame[4] = 3;
+	CHECK(!proto_frame_has_header(frame, sizeof(frame)));
+	CHECK(!proto_frame_is_old_version(frame, sizeof(frame)));
+	frame[4] = 0;
+	CHECK(!proto_frame_is_old_version(frame, sizeof(frame)));
+	frame[4] = 2;
 	frame[5] = 9; /* type */
 	CHECK(!proto_frame_has_header(frame, sizeof(frame)));
 	frame[5] = PROTO_FRAME_SEALED;
@@ -141,17 +428,18 @@ case_error_frames(void)
 {
 	buf b, opened;
 	uint16_t code = 0;
-	uint8_t key[32] = {0};
+	envelope_exchange ex;
+	memset(&ex, 0, sizeof(ex));
 	buf_init(&b);
 	buf_init(&opened);
 	envelope_error_frame(&b, 7);
 	CHECK(buf_len(&b) == 8);
-	CHECK(envelope_open_reply((const uint8_t *)buf_data(&b), buf_len(&b), key, key, &opened,
+	CHECK(envelope_open_reply((const uint8_t *)buf_data(&b), buf_len(&b), &ex, &opened,
 	                          &code) == VEIL_OK);
 	CHECK(code == 7 && buf_len(&opened) == 0);
 	/* A trailing byte makes it no frame. */
 	wire_put_u8(&b, 0);
-	CHECK(envelope_open_reply((const uint8_t *)buf_data(&b), buf_len(&b), key, key, &opened,
+	CHECK(envelope_open_reply((const uint8_t *)buf_data(&b), buf_len(&b), &ex, &opened,
 	                          &code) == VEIL_ERR_PARSE);
 	buf_free(&b);
 	buf_free(&opened);
@@ -159,8 +447,15 @@ case_error_frames(void)
 
 static const test_case cases[] = {
         {"request and reply round trip", case_request_and_reply_round_trip},
-        {"tampered or misaddressed boxes do not open",
-         case_tampered_or_misaddressed_boxes_do_not_open},
+        {"tampered or misaddressed requests do not open",
+         case_tampered_or_misaddressed_requests_do_not_open},
+        {"a claimed client key needs its own proof", case_a_claimed_client_key_needs_its_own_proof},
+        {"an identity proof cannot move to another ephemeral key",
+         case_an_identity_proof_cannot_move_to_another_ephemeral_key},
+        {"replies open only in their exchange and direction",
+         case_replies_open_only_in_their_exchange_and_direction},
+        {"two seals of one message share nothing past the header",
+         case_two_seals_of_one_message_share_nothing_past_the_header},
         {"frame headers", case_frame_headers},
         {"error frames", case_error_frames},
 };
