@@ -279,8 +279,11 @@ veild_start(sim *s, long long offset)
 {
 	char offset_text[32];
 	snprintf(offset_text, sizeof(offset_text), "%lld", offset);
-	const char *const argv[] = {s->veild,         "--config",  s->config,
-	                            "--clock-offset", offset_text, NULL};
+	/* The simulation's own log, on its own shifted clock from the start. */
+	const char *const argv[] = {s->veild,    "--config",
+	                            s->config,   "--clock-offset",
+	                            offset_text, "--force-clock-offset",
+	                            NULL};
 	if (spawn(argv, NULL, s->veild_err, &s->veild_pid) != 0) {
 		cli_error(PROGRAM, "cannot run %s: %s", s->veild, strerror(errno));
 		s->veild_pid = 0;

@@ -475,9 +475,49 @@ challenge(const oprf_ctx *ctx, const uint8_t *B, const uint8_t *M, const uint8_t
 	return hash_to_scalar(ctx, transcript, (size_t)(p - transcript), c);
 }
 
+/* Fresh bytes mixed into every hedged proof nonce. */
+#define HEDGE_RANDOM_SIZE 32
+#define HEDGE_TRANSCRIPT_MAX                                                                       \
+	(2 + OPRF_MAX_SCALAR_SIZE + 3 * (2 + OPRF_MAX_ELEMENT_SIZE) + 2 + HEDGE_RANDOM_SIZE +      \
+	 sizeof("HedgedNonce") - 1)
+
+/*
+ * The hedged nonce of a proof: r = HashToScalar(I2OSP(Ns, 2) || k ||
+ * I2OSP(Ne, 2) || B || I2OSP(Ne, 2) || M || I2OSP(Ne, 2) || Z ||
+ * I2OSP(32, 2) || random || "HedgedNonce"), with 32 fresh random bytes,
+ * drawn again in the negligible case of a zero r. A broken random source
+ * then still gives distinct nonces for distinct statements under one key,
+ * and the same statement never gets a predictable nonce from k alone.
+ */
+static veil_err
+hedged_nonce(const oprf_ctx *ctx, const uint8_t *k, const uint8_t *B, const uint8_t *M,
+             const uint8_t *Z, uint8_t *r)
+{
+	const group *g = ctx->suite->group;
+	const size_t ne = g->element_size;
+	uint8_t transcript[HEDGE_TRANSCRIPT_MAX];
+	uint8_t random[HEDGE_RANDOM_SIZE];
+	veil_err err;
+
+	do {
+		randombytes_buf(random, sizeof(random));
+		uint8_t *p = put_prefixed(transcript, k, g->scalar_size);
+		p = put_prefixed(p, B, ne);
+		p = put_prefixed(p, M, ne);
+		p = put_prefixed(p, Z, ne);
+		p = put_prefixed(p, random, sizeof(random));
+		memcpy(p, "HedgedNonce", 11);
+		p += 11;
+		err = hash_to_scalar(ctx, transcript, (size_t)(p - transcript), r);
+	} while (err == VEIL_OK && g->scalar_is_zero(r));
+	sodium_memzero(transcript, sizeof(transcript));
+	sodium_memzero(random, sizeof(random));
+	return err;
+}
+
 /*
  * GenerateProof(k, G, B, C, D) with A the generator: proof = c || s where
- * s = r - c * k. r is the caller's (already validated) or fresh.
+ * s = r - c * k. r is the caller's (already validated) or hedged_nonce's.
  */
 static veil_err
 generate_proof(const oprf_ctx *ctx, const uint8_t *k, const uint8_t *B, size_t count,
@@ -490,11 +530,11 @@ generate_proof(const oprf_ctx *ctx, const uint8_t *k, const uint8_t *B, size_t c
 	uint8_t r[OPRF_MAX_SCALAR_SIZE], ck[OPRF_MAX_SCALAR_SIZE];
 	veil_err err;
 
+	if ((err = compute_composites(ctx, k, B, count, C, D, M, Z)) != VEIL_OK)
+		goto out;
 	if (r_in != NULL)
 		memcpy(r, r_in, ns);
-	else
-		g->scalar_random(r);
-	if ((err = compute_composites(ctx, k, B, count, C, D, M, Z)) != VEIL_OK)
+	else if ((err = hedged_nonce(ctx, k, B, M, Z, r)) != VEIL_OK)
 		goto out;
 	if ((err = g->scalar_mult_base(t2, r)) != VEIL_OK)
 		goto out;

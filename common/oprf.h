@@ -145,9 +145,15 @@ veil_err oprf_blind(const oprf_ctx *ctx, const uint8_t *input, size_t input_len,
  * (count * Ne bytes) into count evaluated elements (count * Ne bytes).
  * In VOPRF and POPRF modes it also writes one proof (2 * Ns bytes) for the
  * whole batch, made with proof_random_scalar (Ns bytes, non-zero, below
- * the order) or, when that is NULL, a fresh random scalar; in OPRF mode
- * proof_random_scalar and proof_out must be NULL. info is used in POPRF
- * mode only (NULL with info_len 0 elsewhere).
+ * the order; for reproducing test vectors only) or, when that is NULL, a
+ * hedged nonce: HashToScalar over the secret key, the public key, the
+ * batch's composite elements M and Z, 32 fresh random bytes and the label
+ * "HedgedNonce". A weak or repeated random source thus cannot give the
+ * same nonce to two different statements, which would reveal the key, and
+ * the nonce is still unpredictable from the key alone. The proof stays an
+ * ordinary RFC 9497 proof: verifiers cannot tell and need not care. In
+ * OPRF mode proof_random_scalar and proof_out must be NULL. info is used
+ * in POPRF mode only (NULL with info_len 0 elsewhere).
  * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_LIMIT (count 0 or above
  * OPRF_MAX_BATCH, info too long), VEIL_ERR_ELEMENT (any blinded element
  * invalid: nothing is evaluated), VEIL_ERR_SCALAR, VEIL_ERR_INVERSE.

@@ -59,15 +59,22 @@ fail:;
 	return -1;
 }
 
+/* The header a REQ socket adds to each request on the wire: its 32-bit
+ * request id (one hop: no device between client and server). */
+#define REQ_HEADER_SIZE 4
+
 veil_err
 transport_server_open(const char *url, size_t max_request, transport_server **out)
 {
 	if (out == NULL)
 		return VEIL_ERR_ARGUMENT;
 	*out = NULL;
-	if (url == NULL || max_request == 0 || max_request > (size_t)INT32_MAX)
+	if (url == NULL || max_request == 0 || max_request > (size_t)INT32_MAX - REQ_HEADER_SIZE)
 		return VEIL_ERR_ARGUMENT;
-	const socket_option options[] = {{NN_SOL_SOCKET, NN_RCVMAXSIZE, (int)max_request}};
+	/* nanomsg's limit counts the request id the REQ socket puts before
+	 * the body; max_request is the body's. */
+	const socket_option options[] = {
+	        {NN_SOL_SOCKET, NN_RCVMAXSIZE, (int)(max_request + REQ_HEADER_SIZE)}};
 	transport_server *server = calloc(1, sizeof(*server));
 	if (server == NULL)
 		return VEIL_ERR_NOMEM;

@@ -27,8 +27,9 @@ typedef struct transport_request {
 } transport_request;
 
 /*
- * Listens on url. Requests larger than max_request bytes are discarded by
- * the transport unread. Thread safety: after open, any number of threads
+ * Listens on url. Requests larger than max_request bytes (the requests'
+ * own bytes: the transport's framing aside) are discarded by the
+ * transport unread. Thread safety: after open, any number of threads
  * may call receive, reply and drop concurrently.
  * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_NOMEM, VEIL_ERR_TRANSPORT (bad URL,
  * address in use; transport_strerror() says which).

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include "cli.h"
 #include "envelope.h"
 #include "qlog.h"
+#include "qlog_store.h"
 #include "service.h"
 #include "state.h"
 #include "transport.h"
@@ -39,13 +41,14 @@ typedef struct options {
 	const char *listen;
 	uint32_t threads; /* 0: the number of cores */
 	uint32_t batch_cap;
-	uint32_t queue;         /* requests waiting for a worker; more get BUSY; 0: 4 per thread */
-	uint32_t replay_budget; /* one client's requests per replay generation; 0: the default */
-	int64_t clock_offset;   /* seconds added to the clock: drills and simulations */
-	const char *enrolment;  /* --enrolment, over [clients] enrolment */
-	const char *config;     /* --config FILE */
-	qlog_config log;        /* the [log] section */
-	clients_config clients; /* the [clients] section */
+	uint32_t queue;          /* requests waiting for a worker; more get BUSY; 0: 4 per thread */
+	uint32_t replay_budget;  /* one client's requests per replay generation; 0: the default */
+	int64_t clock_offset;    /* seconds added to the clock: drills and simulations */
+	bool force_clock_offset; /* --force-clock-offset: even over a log that holds entries */
+	const char *enrolment;   /* --enrolment, over [clients] enrolment */
+	const char *config;      /* --config FILE */
+	qlog_config log;         /* the [log] section */
+	clients_config clients;  /* the [clients] section */
 } options;
 
 /* Accounts the requester-anonymity target refers to, until enrolment
@@ -77,7 +80,7 @@ stop_signals(sigset_t *set)
 static const char synopsis[] =
         "--state DIR --listen URL [--threads N] [--batch-cap N] [--queue N]\n"
         "             [--enrolment required|open] [--replay-budget N] [--clock-offset S]\n"
-        "             [--config FILE]";
+        "             [--force-clock-offset] [--config FILE]";
 
 /* --help, after the usage line. */
 static void
@@ -98,9 +101,13 @@ print_help(void)
 	       "                   requests one client may send in one replay generation\n"
 	       "                   (%d s), 1..%zu (default %zu); more are answered BUSY\n"
 	       "  --clock-offset S shift the server's clock by S seconds (may be negative);\n"
-	       "                   for drills and simulations only (default 0)\n"
+	       "                   for drills and simulations only (default 0); refused\n"
+	       "                   when the query log holds entries\n"
+	       "  --force-clock-offset\n"
+	       "                   allow --clock-offset over a log that holds entries\n"
 	       "  --config FILE    INI file; section [veild] with keys state, listen,\n"
-	       "                   threads, batch_cap, queue, replay_budget, clock_offset;\n"
+	       "                   threads, batch_cap, queue, replay_budget, clock_offset,\n"
+	       "                   force_clock_offset (yes or no);\n"
 	       "                   section [log] with keys accounts (default %d),\n"
 	       "                   universe, k_r, k_b, t_r, t_b,\n"
 	       "                   entry_retention_days, salt_retention_days,\n"
@@ -230,6 +237,11 @@ veild_config_entry(config_reader *r, const char *name, const char *value)
 				                  o->target);
 			case CLI_I64:
 				return cli_parse_i64(value, o->smin, o->smax, o->target) == 0;
+			case CLI_FLAG:
+				if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+					return 0;
+				*(bool *)o->target = strcmp(value, "yes") == 0;
+				return 1;
 			default:
 				return 0;
 			}
@@ -274,6 +286,7 @@ parse_options(int argc, char **argv, options *opt, char *texts[CLI_MAX_OPTIONS])
 	        CLI_U32_OPTION("queue", &opt->queue, 1, WORKQUEUE_MAX_CAPACITY),
 	        CLI_I64_OPTION("clock-offset", &opt->clock_offset, -MAX_CLOCK_OFFSET,
 	                       MAX_CLOCK_OFFSET),
+	        CLI_FLAG_OPTION("force-clock-offset", &opt->force_clock_offset),
 	        CLI_TEXT_OPTION("enrolment", &opt->enrolment),
 	        CLI_U32_OPTION("replay-budget", &opt->replay_budget, 1, REPLAY_DEFAULT_CAPACITY),
 	        CLI_TEXT_OPTION("config", &opt->config),
@@ -305,6 +318,57 @@ parse_options(int argc, char **argv, options *opt, char *texts[CLI_MAX_OPTIONS])
 	if (opt->state_dir == NULL || opt->listen == NULL)
 		return cli_usage_error(&cmd, "--state and --listen are required");
 	return -1;
+}
+
+/*
+ * The largest request a client of this server has reason to send: a
+ * sealed LOOKUP of batch_cap items of element_size bytes. The frame is
+ * header | ephemeral key | nonce | MAC | (client key | proof | time |
+ * inner), the inner LOOKUP msg_type u8 | request_id | suite u8 | mode u8
+ * | key_id u32 | prefix_bits u8 | count u16, then count * (prefix u32 |
+ * element). The transport discards anything larger unread.
+ */
+static size_t
+max_request_size(uint32_t batch_cap, size_t element_size)
+{
+	const size_t frame = PROTO_FRAME_HEADER_SIZE + ENVELOPE_PUBLIC_KEY_SIZE +
+	                     ENVELOPE_NONCE_SIZE + ENVELOPE_MAC_SIZE + ENVELOPE_REQUEST_OVERHEAD;
+	const size_t lookup_head = 1 + PROTO_REQUEST_ID_SIZE + 1 + 1 + 4 + 1 + 2;
+	return frame + lookup_head + (size_t)batch_cap * (4 + element_size);
+}
+
+/* qlog_store_scan's callback: stops at the first entry. */
+static veil_err
+stop_at_entry(void *arg, const qlog_entry *entry)
+{
+	(void)entry;
+	*(int *)arg = 1;
+	return VEIL_ERR_EXISTS;
+}
+
+/*
+ * Whether the query log under state_dir holds any entry: 1 yes, 0 no (or
+ * no log yet), -1 when it cannot be read. Read before qlog_open(), which
+ * advances the salt chain to the (offset) clock's day for good.
+ */
+static int
+log_has_entries(const char *state_dir)
+{
+	char *dir = malloc(strlen(state_dir) + sizeof("/" QLOG_DIR));
+	if (dir == NULL)
+		return -1;
+	sprintf(dir, "%s/%s", state_dir, QLOG_DIR);
+	int found = 0;
+	qlog_store *store = NULL;
+	veil_err err =
+	        access(dir, F_OK) != 0 ? VEIL_ERR_NOT_FOUND : qlog_store_open(dir, 1, &store);
+	free(dir);
+	if (err == VEIL_ERR_NOT_FOUND)
+		return 0;
+	if (err == VEIL_OK)
+		err = qlog_store_scan(store, 0, UINT32_MAX, stop_at_entry, &found);
+	qlog_store_close(store);
+	return found ? 1 : err == VEIL_OK ? 0 : -1;
 }
 
 typedef struct worker {
@@ -432,6 +496,24 @@ main(int argc, char **argv)
 		        veil_strerror(err), why ? ": " : "", why ? why : "");
 		goto out;
 	}
+	/* A shifted clock over entries recorded on the real one would mix
+	 * two timelines in one log (and move its salt chain to the shifted
+	 * day for good): only on an empty log, unless forced. */
+	if (opt.clock_offset != 0 && !opt.force_clock_offset) {
+		const int has = log_has_entries(opt.state_dir);
+		if (has != 0) {
+			const char *why_refused =
+			        has > 0 ? "the query log is not empty (use a fresh state, or "
+			                  "--force-clock-offset)"
+			                : "the query log could not be read to see that it is empty";
+			fprintf(stderr, "veild: --clock-offset refused: %s\n", why_refused);
+			goto out;
+		}
+	}
+	if ((err = clients_open(opt.state_dir, &opt.clients, &enrolled)) != VEIL_OK) {
+		fprintf(stderr, "veild: cannot open the client store: %s\n", veil_strerror(err));
+		goto out;
+	}
 	/* The log refuses a configuration that breaks an anonymity target,
 	 * and says by how much. */
 	char why_log[256] = "";
@@ -440,10 +522,6 @@ main(int argc, char **argv)
 	    VEIL_OK) {
 		fprintf(stderr, "veild: cannot open the query log: %s%s%s\n", veil_strerror(err),
 		        why_log[0] ? ": " : "", why_log);
-		goto out;
-	}
-	if ((err = clients_open(opt.state_dir, &opt.clients, &enrolled)) != VEIL_OK) {
-		fprintf(stderr, "veild: cannot open the client store: %s\n", veil_strerror(err));
 		goto out;
 	}
 	/* Requests sealed before this start were never remembered here. */
@@ -464,7 +542,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "veild: %s\n", veil_strerror(err));
 		goto out;
 	}
-	if ((err = transport_server_open(opt.listen, PROTO_MAX_REQUEST_SIZE, &server)) != VEIL_OK) {
+	const oprf_suite *suite =
+	        oprf_key_suite(state_oprf_key(state, state_current_key_id(state)));
+	const size_t max_request = max_request_size(opt.batch_cap, oprf_suite_element_size(suite));
+	if ((err = transport_server_open(opt.listen, max_request, &server)) != VEIL_OK) {
 		fprintf(stderr, "veild: cannot listen on %s: %s\n", opt.listen,
 		        transport_strerror());
 		goto out;

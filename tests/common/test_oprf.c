@@ -407,6 +407,21 @@ proof_against_wrong_public_key_fails(exchange *x)
 	oprf_key_free(other);
 }
 
+/* Proofs made without a given nonce verify, and a fresh one is mixed into
+ * each: the same statement proved twice gives two different proofs. */
+static void
+hedged_proofs_verify_and_differ(exchange *x)
+{
+	uint8_t evaluated[3 * NE], proof[2 * NS];
+	CHECK(exchange_finalize(x, x->pk, x->info, x->info_len) == VEIL_OK);
+	CHECK(oprf_blind_evaluate(x->ctx, x->key, x->info, x->info_len, 3, x->blinded, evaluated,
+	                          NULL, proof) == VEIL_OK);
+	CHECK_BYTES(evaluated, x->evaluated, sizeof(evaluated));
+	CHECK(memcmp(proof, x->proof, sizeof(proof)) != 0);
+	memcpy(x->proof, proof, sizeof(proof));
+	CHECK(exchange_finalize(x, x->pk, x->info, x->info_len) == VEIL_OK);
+}
+
 /* A check on a fresh exchange in each mode from first to POPRF. */
 typedef struct mode_case {
 	const char *name;
@@ -423,6 +438,8 @@ static const mode_case mode_cases[] = {
         {"tampered proof fails", OPRF_MODE_VOPRF, tampered_proof_fails},
         {"proof against the wrong public key fails", OPRF_MODE_VOPRF,
          proof_against_wrong_public_key_fails},
+        {"hedged proofs verify and differ each time", OPRF_MODE_VOPRF,
+         hedged_proofs_verify_and_differ},
 };
 
 static int
