@@ -677,9 +677,9 @@ static const command commands[] = {
         {"log export", "--state DIR [--since DAY] [--until DAY]",
          "write the query log as JSON Lines, exactly as stored",
          "First line: the schema and the widths and targets in force; then one line\n"
-         "per entry (day, seq, hour, requester and bucket digests, status). DAY is\n"
-         "YYYY-MM-DD (UTC) or a day number; both bounds are inclusive. Reads the\n"
-         "log in DIR/log while veild runs, if it does.\n",
+         "per entry (day, hour, requester, item size class, sorted bucket digests,\n"
+         "status). DAY is YYYY-MM-DD (UTC) or a day number; both bounds are\n"
+         "inclusive. Reads the log in DIR/log while veild runs, if it does.\n",
          admin_log_export_options, 0, 0, admin_log_export, false},
         {"log purge", "--state DIR [--now UNIXTIME]", "run the query log's retention sweep",
          "Advances the salt chain to today (or the day of --now, for tests and drills),\n"

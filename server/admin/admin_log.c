@@ -167,8 +167,9 @@ static veil_err
 export_entry(void *arg, const qlog_entry *e)
 {
 	const export_state *x = arg;
-	printf("{\"day\":%u,\"seq\":%llu,\"hour\":%u,\"requester\":%u,\"items\":%u,\"buckets\":[",
-	       e->day, (unsigned long long)e->seq, e->hour, e->requester, e->item_count);
+	/* No id: the key's random part says nothing, an old entry's sequence number too much. */
+	printf("{\"day\":%u,\"hour\":%u,\"requester\":%u,\"items\":%u,\"buckets\":[", e->day,
+	       e->hour, e->requester, e->item_count);
 	for (uint32_t i = 0; i < e->item_count; i++)
 		printf("%s%u", i == 0 ? "" : ",", qlog_entry_bucket(e, i));
 	printf("],\"status\":%u", e->status);
@@ -198,7 +199,7 @@ admin_log_export(const cli_command *cmd, int argc, char **argv)
 	const qlog_config *c = &config.config;
 	printf("{\"schema\":\"%s\",\"t_r\":%u,\"t_b\":%u,\"k_r\":%u,\"k_b\":%u,"
 	       "\"accounts\":%llu,\"universe\":%llu,\"entry_retention_days\":%u,"
-	       "\"salt_retention_days\":%u,\"max_prefix_bits\":%u,\"fields\":[\"day\",\"seq\","
+	       "\"salt_retention_days\":%u,\"max_prefix_bits\":%u,\"fields\":[\"day\","
 	       "\"hour\",\"requester\",\"items\",\"buckets\",\"status\"]}\n",
 	       QLOG_STORE_FORMAT, config.t_r, config.t_b, c->k_r, c->k_b,
 	       (unsigned long long)c->accounts, (unsigned long long)c->universe,

@@ -27,7 +27,7 @@
 /* Handle figures are memoized per digest value up to this width. */
 #define MEMO_MAX_WIDTH      20
 #define NO_DAY              UINT32_MAX
-/* An entry's LMDB key: day u32 | seq u64 (qlog_store.h). */
+/* An entry's LMDB key: day u32 | id u64 (qlog_store.h). */
 #define QLOG_ENTRY_KEY_SIZE 12
 /* ------------------------------------------------------------------ */
 /* Digests */
@@ -276,8 +276,9 @@ parse_header(const json_value *v, exposure_log_header *h, char *why, size_t why_
 {
 	size_t n = 0;
 	const char *schema = json_string(json_object_get(v, "schema"), &n);
-	if (schema == NULL || strcmp(schema, "veil-log-v1") != 0) {
-		say(why, why_len, "line 1: not a veil-log-v1 header");
+	if (schema == NULL ||
+	    (strcmp(schema, "veil-log-v2") != 0 && strcmp(schema, "veil-log-v1") != 0)) {
+		say(why, why_len, "line 1: not a veil-log-v2 (or v1) header");
 		return VEIL_ERR_PARSE;
 	}
 	uint64_t t_r, t_b, k_r, k_b, accounts, universe, er, sr;
@@ -315,17 +316,18 @@ fits_width(uint64_t v, uint64_t width)
 static veil_err
 parse_entry(exposure_log *log, const json_value *v, uint64_t line, char *why, size_t why_len)
 {
-	uint64_t day, hour, requester, items, status, seq, t_r, t_b;
+	uint64_t day, hour, requester, items, status, t_r, t_b;
 	const json_value *buckets = json_object_get(v, "buckets");
+	/* A veil-log-v1 entry also has "seq", which nothing here uses. */
 	if (member_uint(v, "day", UINT32_MAX - 1, &day) != 0 ||
-	    member_uint(v, "seq", INT64_MAX, &seq) != 0 || member_uint(v, "hour", 23, &hour) != 0 ||
+	    member_uint(v, "hour", 23, &hour) != 0 ||
 	    member_uint(v, "requester", UINT32_MAX, &requester) != 0 ||
 	    member_uint(v, "items", UINT32_MAX, &items) != 0 ||
 	    member_uint(v, "status", UINT16_MAX, &status) != 0 || buckets == NULL ||
 	    json_type_of(buckets) != JSON_ARRAY) {
 		say(why, why_len,
-		    "line %llu: an entry needs day, seq, hour, requester, items, "
-		    "buckets and status",
+		    "line %llu: an entry needs day, hour, requester, items, buckets and "
+		    "status",
 		    (unsigned long long)line);
 		return VEIL_ERR_PARSE;
 	}

@@ -39,6 +39,17 @@
  * with p one byte and prefix the bucket's top p bits in place, 4 bytes
  * big-endian; the digest of width t is the lead's top t bits.
  *
+ * An export's entries list as many bucket digests as their item count's
+ * size class (store/qlog.h): the real ones and padding, the digests of
+ * random prefixes, which nothing here can tell apart from the real ones
+ * (nor could an adversary). So every digest is treated alike: "lookups"
+ * and the handle figures count the padding too (at most twice the real
+ * lookups), a padding digest matches a prefix as a real one does (the
+ * unmatched-items check keeps its meaning), and in the pair test a
+ * padding digest equal to B's bucket digest is a false positive, as it
+ * would be to the adversary. Older exports (veil-log-v1: exact counts, a
+ * "seq" member, no padding) are read too.
+ *
  * Every adversary is assumed to know the prefix lengths clients send
  * (the server advertises them to anyone who asks): the conservative
  * choice. Salts are held in guarded memory and wiped; nothing here
@@ -111,7 +122,7 @@ typedef struct exposure_log_header {
 	uint32_t k_r, k_b;
 	uint64_t accounts, universe;
 	uint32_t entry_retention_days, salt_retention_days;
-	uint64_t entries, items;
+	uint64_t entries, items; /* items: bucket digests, padding included */
 	uint32_t first_day, last_day; /* 0 when there is no entry */
 } exposure_log_header;
 
@@ -119,7 +130,7 @@ typedef struct exposure_log_header {
  * Parses a log export (qlog.h's JSON Lines): the header line, then one
  * entry per line. Refuses anything that does not follow the format: a
  * digest at or above 2^width, an item count that is not the number of
- * bucket digests, an unknown schema. On error, why (when not NULL) gets
+ * bucket digests, a schema other than veil-log-v2 or veil-log-v1. On error, why (when not NULL) gets
  * the line number and what is wrong with it (never its content).
  * Errors: VEIL_ERR_PARSE, VEIL_ERR_LIMIT, VEIL_ERR_NOMEM.
  */
@@ -186,7 +197,7 @@ typedef struct exposure_stat {
 
 typedef struct exposure_figures {
 	int baseline;
-	uint64_t entries, entries_salted, lookups;
+	uint64_t entries, entries_salted, lookups; /* lookups: bucket digests, padding included */
 	exposure_stat requester, handle;
 	int requester_measured; /* 0: the expected figure (no account list) */
 	double requester_expected, handle_expected;

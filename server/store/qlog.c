@@ -368,6 +368,49 @@ enqueue(qlog *log, uint32_t day, uint8_t *value, size_t len)
 	atomic_fetch_add(&log->recorded, 1);
 }
 
+uint32_t
+qlog_size_class(uint32_t item_count)
+{
+	if (item_count == 0)
+		return 0;
+	if (item_count > QLOG_MAX_ITEMS / 2 + 1)
+		return QLOG_MAX_ITEMS;
+	uint32_t size_class = 1;
+	while (size_class < item_count)
+		size_class <<= 1;
+	return size_class;
+}
+
+static int
+compare_digest(const void *a, const void *b)
+{
+	const uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* The bucket digest of width width of a prefix_bits-bit prefix, under keyed. */
+static uint32_t
+bucket_digest(const crypto_auth_hmacsha256_state *keyed, unsigned prefix_bits, uint32_t prefix,
+              unsigned width)
+{
+	crypto_auth_hmacsha256_state state = *keyed;
+	uint8_t mac[crypto_auth_hmacsha256_BYTES];
+	const uint8_t p = (uint8_t)prefix_bits;
+	prefix &= prefix_mask(prefix_bits);
+	const uint8_t prefix_be[4] = {(uint8_t)(prefix >> 24), (uint8_t)(prefix >> 16),
+	                              (uint8_t)(prefix >> 8), (uint8_t)prefix};
+	crypto_auth_hmacsha256_update(&state, (const uint8_t *)bucket_label,
+	                              sizeof(bucket_label) - 1);
+	crypto_auth_hmacsha256_update(&state, &p, 1);
+	crypto_auth_hmacsha256_update(&state, prefix_be, sizeof(prefix_be));
+	crypto_auth_hmacsha256_final(&state, mac);
+	const uint32_t digest = leading_bits(mac, width);
+	/* The keyed states are as good as the salt. */
+	sodium_memzero(&state, sizeof(state));
+	sodium_memzero(mac, sizeof(mac));
+	return digest;
+}
+
 void
 qlog_record(qlog *log, int64_t now, const uint8_t client_key[QLOG_KEY_SIZE], unsigned prefix_bits,
             const uint32_t *prefixes, size_t item_count, uint16_t status)
@@ -375,6 +418,7 @@ qlog_record(qlog *log, int64_t now, const uint8_t client_key[QLOG_KEY_SIZE], uns
 	crypto_auth_hmacsha256_state keyed, state;
 	uint8_t mac[crypto_auth_hmacsha256_BYTES];
 	uint8_t *value = NULL;
+	uint32_t *digests = NULL;
 
 	if (log == NULL || client_key == NULL || (item_count > 0 && prefixes == NULL))
 		abort(); /* a caller bug */
@@ -386,7 +430,8 @@ qlog_record(qlog *log, int64_t now, const uint8_t client_key[QLOG_KEY_SIZE], uns
 	const uint32_t day = (uint32_t)(now / SECONDS_PER_DAY);
 	const uint8_t hour = (uint8_t)(now % SECONDS_PER_DAY / SECONDS_PER_HOUR);
 	const uint8_t width = log->t_b < prefix_bits ? log->t_b : (uint8_t)prefix_bits;
-	const size_t len = qlog_value_size(log->t_r, width, (uint32_t)item_count);
+	const uint32_t size_class = qlog_size_class((uint32_t)item_count);
+	const size_t len = qlog_value_size(log->t_r, width, size_class);
 
 	const uint32_t current = chain_day(log);
 	if (day > current) {
@@ -398,7 +443,9 @@ qlog_record(qlog *log, int64_t now, const uint8_t client_key[QLOG_KEY_SIZE], uns
 	}
 	/* Only a plausible now may drive the writer's sweeps. */
 	note_now(log, now);
-	if ((value = malloc(len)) == NULL) {
+	if ((value = malloc(len)) == NULL ||
+	    (digests = malloc(((size_t)size_class + 1) * sizeof(*digests))) == NULL) {
+		free(value);
 		count_drops(log, 1);
 		return;
 	}
@@ -410,6 +457,7 @@ qlog_record(qlog *log, int64_t now, const uint8_t client_key[QLOG_KEY_SIZE], uns
 	if (salt == NULL) {
 		/* The clock stepped back past an erased salt: nothing can digest it. */
 		free(value);
+		free(digests);
 		count_drops(log, 1);
 		return;
 	}
@@ -419,26 +467,22 @@ qlog_record(qlog *log, int64_t now, const uint8_t client_key[QLOG_KEY_SIZE], uns
 	                              sizeof(requester_label) - 1);
 	crypto_auth_hmacsha256_update(&state, client_key, QLOG_KEY_SIZE);
 	crypto_auth_hmacsha256_final(&state, mac);
-	qlog_value_encode_head(value, hour, status, log->t_r, width, (uint32_t)item_count,
+	qlog_value_encode_head(value, hour, status, log->t_r, width, size_class,
 	                       leading_bits(mac, log->t_r));
-	const uint8_t p = (uint8_t)prefix_bits;
-	for (size_t i = 0; i < item_count; i++) {
-		const uint32_t prefix = prefixes[i] & prefix_mask(prefix_bits);
-		const uint8_t prefix_be[4] = {(uint8_t)(prefix >> 24), (uint8_t)(prefix >> 16),
-		                              (uint8_t)(prefix >> 8), (uint8_t)prefix};
-		state = keyed;
-		crypto_auth_hmacsha256_update(&state, (const uint8_t *)bucket_label,
-		                              sizeof(bucket_label) - 1);
-		crypto_auth_hmacsha256_update(&state, &p, 1);
-		crypto_auth_hmacsha256_update(&state, prefix_be, sizeof(prefix_be));
-		crypto_auth_hmacsha256_final(&state, mac);
-		qlog_value_set_bucket(value, log->t_r, width, (uint32_t)i,
-		                      leading_bits(mac, width));
-	}
-	/* The keyed states are as good as the salt. */
+	/* The real digests, then padding: the digests of random prefixes. */
+	for (uint32_t i = 0; i < size_class; i++)
+		digests[i] =
+		        bucket_digest(&keyed, prefix_bits,
+		                      i < item_count ? prefixes[i] : randombytes_random(), width);
+	qsort(digests, size_class, sizeof(*digests), compare_digest);
+	for (uint32_t i = 0; i < size_class; i++)
+		qlog_value_set_bucket(value, log->t_r, width, i, digests[i]);
+	/* The keyed states are as good as the salt; the digests were in the client's order. */
 	sodium_memzero(&keyed, sizeof(keyed));
 	sodium_memzero(&state, sizeof(state));
 	sodium_memzero(mac, sizeof(mac));
+	sodium_memzero(digests, (size_t)size_class * sizeof(*digests));
+	free(digests);
 	enqueue(log, day, value, len);
 }
 

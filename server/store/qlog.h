@@ -3,11 +3,25 @@
  * The query log: what veild keeps about each answered request, built so
  * that a compelled export names no one (docs/DESIGN.md, "The query log").
  *
- * An entry holds: the epoch day and a sequence number (the key), the hour
- * of day, a requester digest of t_r bits, the item count, one bucket
- * digest of t_b bits per item, and the wire status. Never a peer address,
- * an exact time, a blinded element, a handle, a key or a salt. (Each
- * entry also stores the two widths it was made with.)
+ * An entry holds: the epoch day and a random id (the key), the hour of
+ * day, a requester digest of t_r bits, the item count's size class, as
+ * many bucket digests of t_b bits, in ascending order, and the wire
+ * status. Never a peer address, an exact time, a blinded element, a
+ * handle, a key or a salt. (Each entry also stores the two widths it was
+ * made with.) Nothing in an entry's metadata says more than its digests:
+ *
+ *   - the id is random, so the entries of a day are stored, and
+ *     exported, in an order that says nothing of their arrival;
+ *   - the item count is stored as its size class (qlog_size_class(): 0,
+ *     or the least power of two at or above it), since an exact count
+ *     (an address book's size) can single a requester out;
+ *   - the bucket digests are padded to the class with the digests of
+ *     prefixes drawn uniformly at random (of the request's prefix
+ *     length), then sorted: the list's length is the class and its order
+ *     is not the client's. Without the salt a padding digest is a
+ *     uniform value like a real one; with the salt it matches a prefix
+ *     just as a real one does, so nothing but a prior on which buckets
+ *     people look up tells it apart.
  *
  *   requester digest = HMAC-SHA256(salt_e, "veil-log-requester-v1" || client_pk) >> (256 - t_r)
  *   bucket digest    = HMAC-SHA256(salt_e, "veil-log-bucket-v1" || p u8 || prefix u32 BE) >> (256 - t_b)
@@ -75,18 +89,24 @@
  *
  * Export format (JSON Lines, `veil-admin log export`), normative for
  * `veil-admin exposure analyze`:
- *   line 1: {"schema": "veil-log-v1", "t_r": 10, "t_b": 14,
+ *   line 1: {"schema": "veil-log-v2", "t_r": 10, "t_b": 14,
  *            "k_r": 1000, "k_b": 10000, "accounts": N, "universe": U,
  *            "entry_retention_days": 30, "salt_retention_days": 2,
  *            "max_prefix_bits": 32,
- *            "fields": ["day", "seq", "hour", "requester", "items", "buckets", "status"]}
- *   then per entry:
- *           {"day": 20419, "seq": 7, "hour": 14, "requester": 613, "items": 2,
- *            "buckets": [9120, 77], "status": 0}
+ *            "fields": ["day", "hour", "requester", "items", "buckets", "status"]}
+ *   then per entry, by day, in random order within a day:
+ *           {"day": 20419, "hour": 14, "requester": 613, "items": 4,
+ *            "buckets": [77, 1203, 9120, 15001], "status": 0}
  *   day = days since 1970-01-01 (UTC); requester and buckets are the
- *   digests as integers below 2^t_r and 2^t_b. Entries carry their own
- *   widths when they differ from the header's ("t_r", "t_b" members).
+ *   digests as integers below 2^t_r and 2^t_b; items is the item count's
+ *   size class and the number of bucket digests, padding included (the
+ *   request above had 3 or 4 items). Entries carry their own widths when
+ *   they differ from the header's ("t_r", "t_b" members).
  *   The header's figures are those the log was last opened with.
+ *   Entries written before this format (schema "veil-log-v1", which also
+ *   had a "seq" member) are exported as they were stored: their items is
+ *   the exact count and their digests are in the client's order, until
+ *   retention deletes them.
  *   Salts export (`veil-admin log salts`, for drills and the A1
  *   adversary): {"day": 20419, "salt": "<64 hex>"} per retained salt.
  *
@@ -127,6 +147,15 @@
 #define QLOG_MAX_ITEMS                    65535
 
 typedef struct qlog qlog;
+
+/*
+ * The size class an entry stores for item_count items: 0 for 0, else the
+ * least power of two at or above item_count, but never more than
+ * QLOG_MAX_ITEMS (the class of every count above 32768). For veild's
+ * batches (at most 4096 items) the classes are 1, 2, 4, ..., 4096.
+ * item_count above QLOG_MAX_ITEMS gives QLOG_MAX_ITEMS.
+ */
+uint32_t qlog_size_class(uint32_t item_count);
 
 typedef struct qlog_config {
 	uint64_t accounts;             /* enrolled population the requester target refers to */
@@ -175,7 +204,8 @@ veil_err qlog_open(const char *state_dir, const qlog_config *config, int64_t now
 
 /*
  * Records one answered request: off the caller's path (the entry is
- * digested and queued; the writer thread commits in groups). When the
+ * digested, padded to its size class, sorted and queued; the writer
+ * thread commits in groups). When the
  * queue is full the entry is dropped and counted, never waited for.
  * prefixes holds item_count bucket prefixes of prefix_bits bits. Thread
  * safe. now is the server's clock (unix seconds).

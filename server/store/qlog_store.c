@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <lmdb.h>
+#include <sodium.h>
 
 #include "lmdb_util.h"
 #include "store_file.h"
@@ -21,7 +22,8 @@
 #define META_DROPPED "dropped"
 
 #define KEY_SIZE      12
-#define VALUE_VERSION 1
+#define VALUE_VERSION 2
+#define VALUE_V1      1 /* exact count, the client's order */
 #define VALUE_HEAD    8
 
 #define CONFIG_VERSION 1
@@ -41,10 +43,10 @@ struct qlog_store {
 };
 
 static void
-entry_key(uint8_t key[KEY_SIZE], uint32_t day, uint64_t seq)
+entry_key(uint8_t key[KEY_SIZE], uint32_t day, uint64_t id)
 {
 	put_be32(key, day);
-	put_be64(key + 4, seq);
+	put_be64(key + 4, id);
 }
 
 /* ------------------------------------------------------------------ */
@@ -111,20 +113,27 @@ digest_fits(uint32_t digest, uint8_t width)
 veil_err
 qlog_value_decode(const uint8_t *value, size_t len, qlog_entry *out)
 {
-	if (len < VALUE_HEAD || value[0] != VALUE_VERSION || value[1] > 23 ||
-	    value[4] > QLOG_MAX_WIDTH || value[5] > QLOG_MAX_WIDTH)
+	if (len < VALUE_HEAD || (value[0] != VALUE_VERSION && value[0] != VALUE_V1) ||
+	    value[1] > 23 || value[4] > QLOG_MAX_WIDTH || value[5] > QLOG_MAX_WIDTH)
 		return VEIL_ERR_CORRUPT;
-	const uint8_t t_r = value[4], t_b = value[5];
+	const uint8_t version = value[0], t_r = value[4], t_b = value[5];
 	const uint32_t count = get_be16(value + 6);
-	if (len != qlog_value_size(t_r, t_b, count))
+	if (len != qlog_value_size(t_r, t_b, count) ||
+	    (version == VALUE_VERSION && qlog_size_class(count) != count))
 		return VEIL_ERR_CORRUPT;
 	const uint32_t requester = get_digest(value + VALUE_HEAD, t_r);
 	if (!digest_fits(requester, t_r))
 		return VEIL_ERR_CORRUPT;
 	const uint8_t *buckets = value + VALUE_HEAD + digest_bytes(t_r);
-	for (uint32_t i = 0; i < count; i++)
-		if (!digest_fits(get_digest(buckets + (size_t)i * digest_bytes(t_b), t_b), t_b))
+	uint32_t previous = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		const uint32_t d = get_digest(buckets + (size_t)i * digest_bytes(t_b), t_b);
+		/* Version 2 stores its digests ascending. */
+		if (!digest_fits(d, t_b) || (version == VALUE_VERSION && d < previous))
 			return VEIL_ERR_CORRUPT;
+		previous = d;
+	}
+	out->version = version;
 	out->hour = value[1];
 	out->status = get_be16(value + 2);
 	out->t_r = t_r;
@@ -146,7 +155,13 @@ qlog_entry_bucket(const qlog_entry *entry, uint32_t index)
 /* ------------------------------------------------------------------ */
 /* The environment */
 
-/* Opens the databases and checks (or, writing, makes) meta "format". */
+static int
+is_format(const MDB_val *v, const char *format)
+{
+	return v->mv_size == strlen(format) && memcmp(v->mv_data, format, v->mv_size) == 0;
+}
+
+/* Opens the databases and checks (or, writing, makes or updates) meta "format". */
 static veil_err
 open_txn(void *arg, MDB_txn *txn)
 {
@@ -161,10 +176,16 @@ open_txn(void *arg, MDB_txn *txn)
 	if (rc == MDB_NOTFOUND && !s->read_only)
 		return lmdb_meta_put(txn, s->meta, META_FORMAT, QLOG_STORE_FORMAT,
 		                     strlen(QLOG_STORE_FORMAT));
-	if (rc == 0 && (v.mv_size != strlen(QLOG_STORE_FORMAT) ||
-	                memcmp(v.mv_data, QLOG_STORE_FORMAT, v.mv_size) != 0))
+	if (rc != 0)
+		return rc == MDB_NOTFOUND ? VEIL_ERR_CORRUPT : lmdb_err(rc);
+	if (is_format(&v, QLOG_STORE_FORMAT))
+		return VEIL_OK;
+	if (!is_format(&v, QLOG_STORE_FORMAT_V1))
 		return VEIL_ERR_CORRUPT;
-	return rc == MDB_NOTFOUND ? VEIL_ERR_CORRUPT : lmdb_err(rc);
+	/* The older layout: read as it is; from now on written as the new one. */
+	return s->read_only ? VEIL_OK
+	                    : lmdb_meta_put(txn, s->meta, META_FORMAT, QLOG_STORE_FORMAT,
+	                                    strlen(QLOG_STORE_FORMAT));
 }
 
 void
@@ -311,37 +332,6 @@ qlog_store_read_dropped(qlog_store *s, uint64_t *out)
 	return lmdb_meta_read(s->env, s->meta, META_DROPPED, dropped_decode, out);
 }
 
-/* The next sequence number of day: one past its last entry, or 0. */
-static int
-next_seq(MDB_cursor *c, uint32_t day, uint64_t *seq)
-{
-	uint8_t key[KEY_SIZE];
-	MDB_val k, v;
-	int rc;
-
-	*seq = 0;
-	if (day == UINT32_MAX) {
-		rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-	} else {
-		entry_key(key, day + 1, 0);
-		k = val_of(key, sizeof(key));
-		rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE);
-		if (rc == 0)
-			rc = mdb_cursor_get(c, &k, &v, MDB_PREV);
-		else if (rc == MDB_NOTFOUND)
-			rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
-	}
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc != 0)
-		return rc;
-	if (k.mv_size != KEY_SIZE)
-		return MDB_CORRUPTED;
-	if (get_be32(k.mv_data) == day)
-		*seq = get_be64((const uint8_t *)k.mv_data + 4) + 1;
-	return 0;
-}
-
 /* What qlog_store_append() writes. */
 typedef struct append {
 	qlog_store *s;
@@ -350,30 +340,33 @@ typedef struct append {
 	uint64_t add_dropped;
 } append;
 
+/* Stores value under day and a random id, drawing again while the key is taken. */
+static int
+put_random(MDB_txn *txn, MDB_dbi dbi, uint32_t day, MDB_val *v)
+{
+	uint8_t key[KEY_SIZE], id[8];
+	int rc;
+	do {
+		randombytes_buf(id, sizeof(id));
+		entry_key(key, day, get_be64(id));
+		MDB_val k = val_of(key, sizeof(key));
+		rc = mdb_put(txn, dbi, &k, v, MDB_NOOVERWRITE);
+	} while (rc == MDB_KEYEXIST);
+	return rc;
+}
+
 static veil_err
 append_txn(void *arg, MDB_txn *txn)
 {
 	const append *a = arg;
-	MDB_cursor *cursor = NULL;
-	uint8_t key[KEY_SIZE], dropped_be[8];
-	uint32_t day = 0;
-	uint64_t seq = 0, dropped = 0;
-	int have_day = 0;
+	uint8_t dropped_be[8];
+	uint64_t dropped = 0;
+	int rc = 0;
 
-	int rc = mdb_cursor_open(txn, a->s->entries, &cursor);
 	for (size_t i = 0; rc == 0 && i < a->count; i++) {
-		if (!have_day || a->entries[i].day != day) {
-			day = a->entries[i].day;
-			have_day = 1;
-			if ((rc = next_seq(cursor, day, &seq)) != 0)
-				break;
-		}
-		entry_key(key, day, seq++);
-		MDB_val k = val_of(key, sizeof(key));
 		MDB_val v = val_of(a->entries[i].value, a->entries[i].value_len);
-		rc = mdb_put(txn, a->s->entries, &k, &v, MDB_NOOVERWRITE);
+		rc = put_random(txn, a->s->entries, a->entries[i].day, &v);
 	}
-	mdb_cursor_close(cursor);
 	veil_err err = lmdb_err(rc);
 	if (err != VEIL_OK || a->add_dropped == 0 ||
 	    (err = lmdb_meta_decode(txn, a->s->meta, META_DROPPED, dropped_decode, &dropped)) !=
@@ -466,7 +459,7 @@ scan_one(void *arg, const MDB_val *k, const MDB_val *v, int *stop)
 		*stop = 1;
 		return VEIL_OK;
 	}
-	e.seq = get_be64((const uint8_t *)k->mv_data + 4);
+	e.id = get_be64((const uint8_t *)k->mv_data + 4);
 	veil_err err = qlog_value_decode(v->mv_data, v->mv_size, &e);
 	return err != VEIL_OK ? err : sc->fn(sc->arg, &e);
 }

@@ -2,19 +2,23 @@
  * `veil-admin log ...` (the real binary, path in argv[1]) on logs written
  * by the library in temporary directories: the export read back with
  * common/json.h and checked digest by digest against qlog.h's formulas
- * under the salts `log salts` prints; the day window; `log purge --now`;
- * `log stats`; and the errors.
+ * under the salts `log salts` prints (padded to size classes, sorted, in
+ * no arrival order); entries of the older layout exported as they were
+ * stored; the day window; `log purge --now`; `log stats`; and the errors.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include <lmdb.h>
 #include <sodium.h>
 
 #include "entry.h"
 #include "harness.h"
 #include "json.h"
+#include "lmdb_util.h"
 #include "log_digest.h"
 #include "oprf.h"
 #include "proc.h"
@@ -180,28 +184,41 @@ salt_of(const salts *s, uint32_t day)
 	return NULL;
 }
 
-/* Does export line doc hold exactly recorded entry r (seq its rank in its day)? */
+/*
+ * Does export line doc hold exactly recorded entry r: its size class of
+ * bucket digests, ascending, among them the real ones?
+ */
 static int
-entry_matches(const json_value *doc, const recorded *r, uint64_t seq, const salts *s)
+entry_matches(const json_value *doc, const recorded *r, const salts *s)
 {
 	const unsigned t_r = 10, t_b = r->p < 14 ? r->p : 14;
 	const uint8_t *salt = salt_of(s, base_day + r->day_offset);
 	const json_value *buckets = json_object_get(doc, "buckets");
-	if (salt == NULL || json_array_size(buckets) != r->items)
+	const size_t size_class = qlog_size_class((uint32_t)r->items);
+	if (salt == NULL || json_array_size(buckets) != size_class)
 		return 0;
 	int ok = integer(doc, "day") == base_day + r->day_offset &&
-	         integer(doc, "seq") == (int64_t)seq && integer(doc, "hour") == r->hour &&
-	         integer(doc, "items") == (int64_t)r->items &&
+	         integer(doc, "hour") == r->hour && integer(doc, "items") == (int64_t)size_class &&
 	         integer(doc, "status") == r->status &&
 	         integer(doc, "requester") ==
 	                 log_digest_requester(salt, client_keys[r->client], t_r);
-	for (size_t k = 0; k < r->items; k++) {
-		int64_t got = -1;
-		json_integer(json_array_get(buckets, k), &got);
-		ok &= got == log_digest_bucket(salt, r->p, prefix_of(k, r->p), t_b);
+	int64_t got[MAX_ITEMS];
+	int used[MAX_ITEMS] = {0};
+	for (size_t k = 0; k < size_class; k++) {
+		got[k] = -1;
+		json_integer(json_array_get(buckets, k), &got[k]);
+		ok &= k == 0 || got[k - 1] <= got[k];
 	}
-	/* Seven members, and "t_b" only where the entry's width differs. */
-	const size_t members = t_b != 14 ? 8 : 7;
+	for (size_t k = 0; k < r->items; k++) {
+		const int64_t want = log_digest_bucket(salt, r->p, prefix_of(k, r->p), t_b);
+		int found = 0;
+		for (size_t m = 0; m < size_class && !found; m++)
+			if (!used[m] && got[m] == want)
+				found = used[m] = 1;
+		ok &= found;
+	}
+	/* Six members, and "t_b" only where the entry's width differs. */
+	const size_t members = t_b != 14 ? 7 : 6;
 	ok &= json_object_size(doc) == members && json_object_get(doc, "t_r") == NULL;
 	ok &= t_b == 14 ? json_object_get(doc, "t_b") == NULL : integer(doc, "t_b") == t_b;
 	return ok;
@@ -224,7 +241,7 @@ case_export_round_trip(void)
 	qlog_config c;
 	salts s;
 	json_value *docs[MAX_LINES];
-	const char *fields[] = {"day", "seq", "hour", "requester", "items", "buckets", "status"};
+	const char *fields[] = {"day", "hour", "requester", "items", "buckets", "status"};
 
 	config_for_tests(&c);
 	const char *state = new_log(&c, 1);
@@ -240,30 +257,128 @@ case_export_round_trip(void)
 	const json_value *h = docs[0];
 	size_t len = 0;
 	const char *schema = json_string(json_object_get(h, "schema"), &len);
-	CHECK(schema != NULL && strcmp(schema, "veil-log-v1") == 0);
+	CHECK(schema != NULL && strcmp(schema, "veil-log-v2") == 0);
 	CHECK(integer(h, "t_r") == 10 && integer(h, "t_b") == 14);
 	CHECK(integer(h, "k_r") == 1000 && integer(h, "k_b") == 10000);
 	CHECK(integer(h, "accounts") == 2000000 && integer(h, "universe") == 10000000000LL);
 	CHECK(integer(h, "entry_retention_days") == 30 && integer(h, "salt_retention_days") == 2);
 	CHECK(integer(h, "max_prefix_bits") == 32);
 	const json_value *names = json_object_get(h, "fields");
-	REQUIRE(json_array_size(names) == 7);
-	for (size_t i = 0; i < 7; i++) {
+	REQUIRE(json_array_size(names) == TEST_COUNT(fields));
+	for (size_t i = 0; i < TEST_COUNT(fields); i++) {
 		const char *name = json_string(json_array_get(names, i), NULL);
 		CHECK(name != NULL && strcmp(name, fields[i]) == 0);
 	}
 
-	uint64_t seq = 0;
+	/* By day, in no particular order within one: each recorded entry is on exactly one line. */
 	for (size_t i = 0; i < ENTRY_COUNT; i++) {
-		seq = i > 0 && entries[i].day_offset == entries[i - 1].day_offset ? seq + 1 : 0;
-		const int ok = entry_matches(docs[i + 1], &entries[i], seq, &s);
-		if (!ok)
-			printf("# entry %zu differs\n", i);
-		CHECK(ok);
+		int lines = 0;
+		for (size_t j = 0; j < ENTRY_COUNT; j++)
+			lines += entry_matches(docs[j + 1], &entries[i], &s);
+		if (lines != 1)
+			printf("# entry %zu is on %d lines\n", i, lines);
+		CHECK(lines == 1);
 	}
+	for (size_t j = 1; j < ENTRY_COUNT; j++)
+		CHECK(integer(docs[j], "day") <= integer(docs[j + 1], "day"));
 	free_docs(docs, n);
 	proc_result_free(&r);
 	sodium_memzero(&s, sizeof(s));
+}
+
+/* Two entries of the older layout (qlog_store.h): key day | seq, value version 1. */
+static const struct {
+	uint8_t hour;
+	uint16_t requester;
+	uint16_t buckets[3]; /* as the client sent them */
+} old_entries[] = {{4, 613, {900, 5, 77}}, {5, 12, {16000, 16000, 1}}};
+
+/* Writes a log of the older layout into state/log; 0 or -1. */
+static int
+write_old_log(const char *state)
+{
+	char dir[512];
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi entries_db, meta;
+
+	snprintf(dir, sizeof(dir), "%s/%s", state, QLOG_DIR);
+	if (mkdir(dir, 0700) != 0 || mdb_env_create(&env) != 0)
+		return -1;
+	int rc = mdb_env_set_maxdbs(env, 4);
+	if (rc == 0 && (rc = mdb_env_open(env, dir, 0, 0600)) == 0 &&
+	    (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0 &&
+	    (rc = mdb_dbi_open(txn, "entries", MDB_CREATE, &entries_db)) == 0 &&
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta)) == 0) {
+		MDB_val k = val_of("format", 6), v = val_of("veil-log-v1", 11);
+		rc = mdb_put(txn, meta, &k, &v, 0);
+	}
+	for (size_t i = 0; rc == 0 && i < TEST_COUNT(old_entries); i++) {
+		uint8_t key[12], value[8 + 2 + 3 * 2];
+		put_be32(key, base_day);
+		put_be64(key + 4, i);
+		value[0] = 1;
+		value[1] = old_entries[i].hour;
+		put_be16(value + 2, 0);
+		value[4] = 10;
+		value[5] = 14;
+		put_be16(value + 6, 3);
+		put_be16(value + 8, old_entries[i].requester);
+		for (size_t b = 0; b < 3; b++)
+			put_be16(value + 10 + 2 * b, old_entries[i].buckets[b]);
+		MDB_val k = val_of(key, sizeof(key)), v = val_of(value, sizeof(value));
+		rc = mdb_put(txn, entries_db, &k, &v, MDB_NOOVERWRITE);
+	}
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc == 0 ? 0 : -1;
+}
+
+/*
+ * Entries of the older layout, in a log veild has since opened, are
+ * exported as they were stored (exact count, the client's order), under
+ * the new header and without their sequence number.
+ */
+static void
+case_export_old_layout(void)
+{
+	qlog_config c;
+	json_value *docs[MAX_LINES];
+	char why[256];
+	qlog *log = NULL;
+	const char *state = test_case_dir();
+
+	REQUIRE(write_old_log(state) == 0);
+	config_for_tests(&c);
+	REQUIRE(qlog_open(state, &c, at(0, 6, 0), &log, why, sizeof(why)) == VEIL_OK);
+	qlog_close(log);
+
+	const char *args[] = {"log", "export", "--state", state, NULL};
+	proc_result r = admin_run(args);
+	CHECK(r.status == 0 && r.err[0] == '\0');
+	const int n = parse_lines(r.out, docs);
+	REQUIRE(n == 1 + (int)TEST_COUNT(old_entries));
+	const char *schema = json_string(json_object_get(docs[0], "schema"), NULL);
+	CHECK(schema != NULL && strcmp(schema, "veil-log-v2") == 0);
+	for (size_t i = 0; i < TEST_COUNT(old_entries); i++) {
+		const json_value *doc = docs[1 + i];
+		const json_value *buckets = json_object_get(doc, "buckets");
+		CHECK(json_object_size(doc) == 6 && json_object_get(doc, "seq") == NULL);
+		CHECK(integer(doc, "day") == base_day &&
+		      integer(doc, "hour") == old_entries[i].hour);
+		CHECK(integer(doc, "requester") == old_entries[i].requester);
+		CHECK(integer(doc, "items") == 3 && json_array_size(buckets) == 3);
+		for (size_t b = 0; b < 3; b++) {
+			int64_t got = -1;
+			json_integer(json_array_get(buckets, b), &got);
+			CHECK(got == old_entries[i].buckets[b]);
+		}
+	}
+	free_docs(docs, n);
+	proc_result_free(&r);
 }
 
 typedef struct window_case {
@@ -471,6 +586,7 @@ case_errors(void)
 
 static const test_case cases[] = {
         {"export_round_trip", case_export_round_trip},
+        {"export_old_layout", case_export_old_layout},
         {"export_window", case_export_window},
         {"purge_now", case_purge_now},
         {"stats", case_stats},

@@ -3,7 +3,9 @@
  * against their targets (by formula and by experiment), what the files
  * hold and do not hold, digests recomputed from qlog.h's formulas, the
  * retention of entries and salts, the chain's forward security, drops
- * under a full queue, and a file that stops growing under a steady load.
+ * under a full queue, a file that stops growing under a steady load, and
+ * metadata that says no more than the digests: random order within a
+ * day, size classes, padding, sorted digests; and the older layout read.
  *
  * Simulated days start tomorrow, so that the wall clock, which the
  * writer's hourly sweep also reads, never runs ahead of them.
@@ -19,11 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <lmdb.h>
 #include <sodium.h>
 
 #include "entry.h"
 #include "harness.h"
 #include "keyfile.h"
+#include "lmdb_util.h"
 #include "log_digest.h"
 #include "oprf.h"
 #include "proc.h"
@@ -137,10 +141,13 @@ prefixes_at(unsigned p, uint32_t out[HANDLE_COUNT])
 		out[i] = entry_prefix(bucket_of(i), p);
 }
 
+/* Bucket digests kept per entry read back. */
+#define KEPT_BUCKETS 64
+
 /* Entries read back from a closed log. */
 typedef struct stored {
 	qlog_entry e[64];
-	uint32_t buckets[64][HANDLE_COUNT];
+	uint32_t buckets[64][KEPT_BUCKETS];
 	size_t count;
 	size_t total; /* including those beyond e[] */
 } stored;
@@ -151,7 +158,7 @@ keep_entry(void *arg, const qlog_entry *e)
 	stored *s = arg;
 	if (s->count < 64) {
 		s->e[s->count] = *e;
-		for (uint32_t i = 0; i < e->item_count && i < HANDLE_COUNT; i++)
+		for (uint32_t i = 0; i < e->item_count && i < KEPT_BUCKETS; i++)
 			s->buckets[s->count][i] = qlog_entry_bucket(e, i);
 		s->e[s->count].buckets = NULL;
 		s->count++;
@@ -637,25 +644,44 @@ case_digests_as_documented(void)
 	REQUIRE(s.count == 4);
 	const struct {
 		size_t client;
-		unsigned p, hour, items, status;
+		unsigned p, hour, items, size_class, status;
 		const uint32_t *prefixes;
 	} want[] = {
-	        {0, 16, 14, 3, 0, pre16},
-	        {1, 10, 15, 1, 3, pre10 + 3},
-	        {2, 0, 23, 2, 7, pre0},
-	        {3, 16, 0, 1, 0, pre16},
+	        {0, 16, 14, 3, 4, 0, pre16},
+	        {1, 10, 15, 1, 1, 3, pre10 + 3},
+	        {2, 0, 23, 2, 2, 7, pre0},
+	        {3, 16, 0, 1, 1, 0, pre16},
 	};
+	/* The entries of a day come in random order: each is found by its hour. */
 	for (size_t i = 0; i < 4; i++) {
-		const qlog_entry *e = &s.e[i];
+		const qlog_entry *e = NULL;
+		size_t at_index = 0;
+		for (size_t j = 0; j < s.count; j++)
+			if (s.e[j].hour == want[i].hour) {
+				e = &s.e[j];
+				at_index = j;
+			}
+		REQUIRE(e != NULL);
 		const unsigned width = want[i].p < 14 ? want[i].p : 14;
-		CHECK(e->day == base_day && e->seq == i);
-		CHECK(e->hour == want[i].hour && e->status == want[i].status);
-		CHECK(e->item_count == want[i].items);
+		CHECK(e->day == base_day && e->version == 2);
+		CHECK(e->status == want[i].status);
+		CHECK(e->item_count == want[i].size_class);
 		CHECK(e->t_r == 10 && e->t_b == width);
 		CHECK(e->requester == log_digest_requester(salt, client_keys[want[i].client], 10));
-		for (size_t k = 0; k < want[i].items; k++)
-			CHECK(s.buckets[i][k] ==
-			      log_digest_bucket(salt, want[i].p, want[i].prefixes[k], width));
+		/* Each real digest is in the list (ascending), the rest is padding. */
+		const uint32_t *got = s.buckets[at_index];
+		for (size_t k = 1; k < e->item_count; k++)
+			CHECK(got[k - 1] <= got[k]);
+		uint8_t used[KEPT_BUCKETS] = {0};
+		for (size_t k = 0; k < want[i].items; k++) {
+			const uint32_t d =
+			        log_digest_bucket(salt, want[i].p, want[i].prefixes[k], width);
+			int found = 0;
+			for (size_t m = 0; m < e->item_count && !found; m++)
+				if (!used[m] && got[m] == d)
+					found = used[m] = 1;
+			CHECK(found);
+		}
 	}
 	sodium_memzero(salt, sizeof(salt));
 	fixture_free(&f);
@@ -1134,7 +1160,7 @@ case_unusable_requests_dropped(void)
 	fixture_free(&f);
 }
 
-/* Reopened the same day: the same salt, and sequence numbers that go on. */
+/* Reopened the same day: the same salt, and the entries of both runs. */
 static void
 case_reopen_same_day(void)
 {
@@ -1156,7 +1182,7 @@ case_reopen_same_day(void)
 	CHECK_BYTES(second, first, 32);
 	REQUIRE(read_entries(f.log_dir, 0, UINT32_MAX, &s) == 0);
 	REQUIRE(s.count == 2);
-	CHECK(s.e[0].seq == 0 && s.e[1].seq == 1 && s.e[0].hour == 6 && s.e[1].hour == 7);
+	CHECK((s.e[0].hour == 6 && s.e[1].hour == 7) || (s.e[0].hour == 7 && s.e[1].hour == 6));
 	CHECK(s.e[0].requester == s.e[1].requester && s.buckets[0][0] == s.buckets[1][0]);
 	sodium_memzero(first, 32);
 	sodium_memzero(second, 32);
@@ -1328,6 +1354,266 @@ case_writer_sweeps(void)
 	fixture_free(&f);
 }
 
+/* ------------------------------------------------------------------ */
+/* What the metadata says */
+
+typedef struct class_case {
+	uint32_t count, size_class;
+} class_case;
+
+static const class_case class_cases[] = {
+        {0, 0},         {1, 1},         {2, 2},         {3, 4},         {4, 4},       {5, 8},
+        {255, 256},     {256, 256},     {257, 512},     {4095, 4096},   {4096, 4096}, {4097, 8192},
+        {32768, 32768}, {32769, 65535}, {65535, 65535}, {65536, 65535},
+};
+
+/* Counts are stored as the least power of two at or above them, capped by the u16 field. */
+static void
+case_size_classes(void)
+{
+	for (size_t i = 0; i < TEST_COUNT(class_cases); i++) {
+		const uint32_t got = qlog_size_class(class_cases[i].count);
+		if (got != class_cases[i].size_class)
+			printf("# %u items: class %u\n", class_cases[i].count, got);
+		CHECK(got == class_cases[i].size_class);
+	}
+}
+
+enum { ORDERED = 64 };
+
+/*
+ * Entries recorded in a known order (their status numbers them) are not
+ * stored in it: the chance that 64 entries under random ids come back in
+ * their arrival order is 1 / 64! (about 10^-89).
+ */
+static void
+case_arrival_order_hidden(void)
+{
+	qlog_config c;
+	fixture f;
+	uint32_t prefixes[HANDLE_COUNT];
+	stored s;
+	uint8_t seen[ORDERED] = {0};
+
+	config_for_tests(&c);
+	prefixes_at(16, prefixes);
+	REQUIRE(fixture_open(&f, &c, at(0, 8, 0)) == 0);
+	for (uint16_t i = 0; i < ORDERED; i++)
+		qlog_record(f.log, at(0, 8, i), client_keys[0], 16, prefixes, 1, i);
+	CHECK(qlog_flush(f.log) == VEIL_OK);
+	fixture_close(&f);
+	REQUIRE(read_entries(f.log_dir, 0, UINT32_MAX, &s) == 0);
+	REQUIRE(s.count == ORDERED);
+	size_t in_order = 0, small_ids = 0;
+	for (size_t i = 0; i < ORDERED; i++) {
+		REQUIRE(s.e[i].status < ORDERED);
+		seen[s.e[i].status]++;
+		in_order += s.e[i].status == i;
+		small_ids += s.e[i].id < ORDERED; /* a sequence number would be */
+	}
+	for (size_t i = 0; i < ORDERED; i++)
+		CHECK(seen[i] == 1);
+	printf("# %zu of %d entries at their arrival rank\n", in_order, ORDERED);
+	CHECK(in_order < ORDERED);
+	CHECK(small_ids < ORDERED);
+	fixture_free(&f);
+}
+
+enum { PADDED_P = 10, PADDED_ITEMS = 33, PADDED_CLASS = 64 };
+
+/*
+ * Padding: at p = t = 10 about 37% of the 2^10 digest values are no
+ * prefix's, so 31 uniformly random values would all be some prefix's
+ * with chance 0.63^31 (about 10^-6): every stored digest is a prefix's,
+ * the real ones are all there, the list is ascending and as long as the
+ * class, and the same request padded twice differs.
+ */
+static void
+case_padding_looks_real(void)
+{
+	static uint32_t of_prefix[1u << PADDED_P];
+	qlog_config c;
+	fixture f;
+	uint32_t prefixes[PADDED_ITEMS];
+	uint8_t salt[32];
+	stored s;
+
+	config_for_tests(&c);
+	for (uint32_t i = 0; i < PADDED_ITEMS; i++)
+		prefixes[i] = i * 29u << (32 - PADDED_P);
+	REQUIRE(fixture_open(&f, &c, at(0, 9, 0)) == 0);
+	for (unsigned run = 0; run < 2; run++)
+		qlog_record(f.log, at(0, 9, run), client_keys[1], PADDED_P, prefixes, PADDED_ITEMS,
+		            0);
+	CHECK(qlog_flush(f.log) == VEIL_OK);
+	fixture_close(&f);
+	REQUIRE(saltchain_read_salt(f.log_dir, base_day, salt) == VEIL_OK);
+	REQUIRE(read_entries(f.log_dir, 0, UINT32_MAX, &s) == 0);
+	REQUIRE(s.count == 2);
+	for (uint32_t v = 0; v < (1u << PADDED_P); v++)
+		of_prefix[v] = log_digest_bucket(salt, PADDED_P, v << (32 - PADDED_P), PADDED_P);
+	for (size_t i = 0; i < 2; i++) {
+		const uint32_t *got = s.buckets[i];
+		REQUIRE(s.e[i].item_count == PADDED_CLASS && s.e[i].t_b == PADDED_P);
+		size_t not_prefix = 0;
+		for (size_t k = 0; k < PADDED_CLASS; k++) {
+			int found = 0;
+			for (uint32_t v = 0; v < (1u << PADDED_P) && !found; v++)
+				found = of_prefix[v] == got[k];
+			not_prefix += !found;
+			CHECK(k == 0 || got[k - 1] <= got[k]);
+		}
+		CHECK(not_prefix == 0);
+		uint8_t used[PADDED_CLASS] = {0};
+		for (size_t k = 0; k < PADDED_ITEMS; k++) {
+			const uint32_t d = of_prefix[prefixes[k] >> (32 - PADDED_P)];
+			int found = 0;
+			for (size_t m = 0; m < PADDED_CLASS && !found; m++)
+				if (!used[m] && got[m] == d)
+					found = used[m] = 1;
+			CHECK(found);
+		}
+	}
+	CHECK(memcmp(s.buckets[0], s.buckets[1], PADDED_CLASS * sizeof(uint32_t)) != 0);
+	sodium_memzero(salt, sizeof(salt));
+	sodium_memzero(of_prefix, sizeof(of_prefix));
+	fixture_free(&f);
+}
+
+/* An entry of the older layout (qlog_store.h): the key holds seq, the value version 1. */
+typedef struct old_entry {
+	uint64_t seq;
+	uint8_t hour;
+	uint16_t status;
+	uint16_t requester;
+	uint16_t buckets[3];
+} old_entry;
+
+static const old_entry old_entries[] = {
+        {0, 4, 0, 613, {900, 5, 77}},
+        {1, 5, 3, 12, {16000, 16000, 1}},
+};
+
+/* Writes a log of the older layout into log_dir: meta "format" and old_entries on day. */
+static int
+write_old_log(const char *log_dir, uint32_t day)
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi entries, meta;
+	int rc;
+
+	if (mkdir(log_dir, 0700) != 0)
+		return -1;
+	if ((rc = mdb_env_create(&env)) != 0)
+		return -1;
+	if ((rc = mdb_env_set_maxdbs(env, 4)) == 0 &&
+	    (rc = mdb_env_open(env, log_dir, 0, 0600)) == 0 &&
+	    (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0 &&
+	    (rc = mdb_dbi_open(txn, "entries", MDB_CREATE, &entries)) == 0 &&
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta)) == 0) {
+		MDB_val k = val_of("format", 6), v = val_of("veil-log-v1", 11);
+		rc = mdb_put(txn, meta, &k, &v, 0);
+	}
+	for (size_t i = 0; rc == 0 && i < TEST_COUNT(old_entries); i++) {
+		const old_entry *o = &old_entries[i];
+		uint8_t key[12], value[8 + 2 + 3 * 2];
+		put_be32(key, day);
+		put_be64(key + 4, o->seq);
+		value[0] = 1;
+		value[1] = o->hour;
+		put_be16(value + 2, o->status);
+		value[4] = 10; /* t_r */
+		value[5] = 14; /* t_b */
+		put_be16(value + 6, 3);
+		put_be16(value + 8, o->requester);
+		for (size_t b = 0; b < 3; b++)
+			put_be16(value + 10 + 2 * b, o->buckets[b]);
+		MDB_val k = {sizeof(key), key}, v = {sizeof(value), value};
+		rc = mdb_put(txn, entries, &k, &v, MDB_NOOVERWRITE);
+	}
+	if (rc == 0)
+		rc = mdb_txn_commit(txn);
+	else if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc == 0 ? 0 : -1;
+}
+
+/* The meta "format" a log holds, into out; -1 when it cannot be read. */
+static int
+read_format(const char *log_dir, char out[32])
+{
+	MDB_env *env = NULL;
+	MDB_txn *txn = NULL;
+	MDB_dbi meta;
+	MDB_val k = val_of("format", 6), v;
+	int rc = mdb_env_create(&env);
+	if (rc == 0 && (rc = mdb_env_set_maxdbs(env, 4)) == 0 &&
+	    (rc = mdb_env_open(env, log_dir, MDB_RDONLY, 0600)) == 0 &&
+	    (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) == 0 &&
+	    (rc = mdb_dbi_open(txn, "meta", 0, &meta)) == 0 &&
+	    (rc = mdb_get(txn, meta, &k, &v)) == 0)
+		snprintf(out, 32, "%.*s", v.mv_size < 31 ? (int)v.mv_size : 31,
+		         (const char *)v.mv_data);
+	if (txn != NULL)
+		mdb_txn_abort(txn);
+	mdb_env_close(env);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Does a read-back entry hold old_entries[i] as it was stored? */
+static int
+old_entry_intact(const stored *s, size_t at_index, const old_entry *o)
+{
+	const qlog_entry *e = &s->e[at_index];
+	return e->day == base_day && e->id == o->seq && e->version == 1 && e->hour == o->hour &&
+	       e->status == o->status && e->t_r == 10 && e->t_b == 14 && e->item_count == 3 &&
+	       e->requester == o->requester && s->buckets[at_index][0] == o->buckets[0] &&
+	       s->buckets[at_index][1] == o->buckets[1] && s->buckets[at_index][2] == o->buckets[2];
+}
+
+/*
+ * A log of the older layout (sequence numbers, exact counts, the
+ * client's order) is read as it is; opened for writing it takes new
+ * entries and is marked veil-log-v2, its old entries unchanged.
+ */
+static void
+case_old_layout_read(void)
+{
+	qlog_config c;
+	uint32_t prefixes[HANDLE_COUNT];
+	char format[32] = "";
+	stored s;
+	fixture f;
+
+	memset(&f, 0, sizeof(f));
+	f.state = proc_temp_dir("qlog");
+	f.log_dir = proc_join(f.state, QLOG_DIR);
+	REQUIRE(write_old_log(f.log_dir, base_day) == 0);
+	REQUIRE(read_entries(f.log_dir, 0, UINT32_MAX, &s) == 0);
+	REQUIRE(s.count == 2);
+	CHECK(old_entry_intact(&s, 0, &old_entries[0]) && old_entry_intact(&s, 1, &old_entries[1]));
+
+	config_for_tests(&c);
+	prefixes_at(16, prefixes);
+	REQUIRE(fixture_reopen(&f, &c, at(0, 10, 0)) == 0);
+	qlog_record(f.log, at(0, 10, 1), client_keys[0], 16, prefixes, 3, 0);
+	fixture_close(&f);
+	CHECK(read_format(f.log_dir, format) == 0 && strcmp(format, "veil-log-v2") == 0);
+	REQUIRE(read_entries(f.log_dir, 0, UINT32_MAX, &s) == 0);
+	REQUIRE(s.count == 3);
+	size_t old = 0, fresh = 0;
+	for (size_t i = 0; i < s.count; i++) {
+		if (s.e[i].version == 1)
+			old += old_entry_intact(&s, i, &old_entries[s.e[i].id == 0 ? 0 : 1]);
+		else
+			fresh += s.e[i].version == 2 && s.e[i].item_count == 4 && s.e[i].hour == 10;
+	}
+	CHECK(old == 2 && fresh == 1);
+	fixture_free(&f);
+}
+
 static void
 setup(void)
 {
@@ -1353,6 +1639,10 @@ static const test_case cases[] = {
         {"purge", case_purge},
         {"concurrent_recorders", case_concurrent_recorders},
         {"writer_sweeps", case_writer_sweeps},
+        {"size_classes", case_size_classes},
+        {"arrival_order_hidden", case_arrival_order_hidden},
+        {"padding_looks_real", case_padding_looks_real},
+        {"old_layout_read", case_old_layout_read},
 };
 
 TEST_MAIN_WITH(cases, .setup = setup)
