@@ -1705,8 +1705,8 @@ exposure_report_table(const exposure_report *r, buf *out)
 			           "salt is erased.\n",
 			           s->tpr_salted, (unsigned long long)s->true_pairs_salted);
 		if (r->population == NULL)
-			buf_printf(out, "- pair test: no ground truth for a real export; `exposure "
-			                "simulate` scores it.\n");
+			buf_printf(out, "- pair test: no ground truth for a real export; "
+			                "veil-exposure-sim scores it on a synthetic population.\n");
 		if (!s->requester_measured)
 			buf_printf(out,
 			           "- no account list: requester figures are the expected ones "
