@@ -134,17 +134,6 @@ split_frames(const uint8_t *s, size_t len, const uint8_t *frames[], size_t frame
 	return count;
 }
 
-/* 1 when a and b (past their first skip bytes) share a run of 8 bytes. */
-static int
-share_a_run(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, size_t skip)
-{
-	for (size_t i = skip; i + 8 <= a_len; i++)
-		for (size_t j = skip; j + 8 <= b_len; j++)
-			if (memcmp(a + i, b + j, 8) == 0)
-				return 1;
-	return 0;
-}
-
 static void
 case_a_tap_cannot_link_two_lookups(void)
 {
@@ -207,7 +196,7 @@ case_a_tap_cannot_link_two_lookups(void)
 		CHECK(frame_lens[i] > PROTO_FRAME_HEADER_SIZE && frames[i][4] == PROTO_VERSION &&
 		      frames[i][5] == PROTO_FRAME_SEALED);
 		for (int j = i + 1; j < count; j++)
-			linked += share_a_run(frames[i], frame_lens[i], frames[j], frame_lens[j],
+			linked += test_share_run(frames[i], frame_lens[i], frames[j], frame_lens[j],
 			                      PROTO_FRAME_HEADER_SIZE);
 	}
 	CHECK(linked == 0);
@@ -217,9 +206,9 @@ case_a_tap_cannot_link_two_lookups(void)
 	uint8_t x25519[32], box_key[32];
 	REQUIRE(crypto_scalarmult(x25519, client_secret, fx.server_key) == 0);
 	REQUIRE(crypto_box_beforenm(box_key, fx.server_key, client_secret) == 0);
-	CHECK(!share_a_run(s, len, client_public, sizeof(client_public), 0));
-	CHECK(!share_a_run(s, len, x25519, sizeof(x25519), 0));
-	CHECK(!share_a_run(s, len, box_key, sizeof(box_key), 0));
+	CHECK(!test_share_run(s, len, client_public, sizeof(client_public), 0));
+	CHECK(!test_share_run(s, len, x25519, sizeof(x25519), 0));
+	CHECK(!test_share_run(s, len, box_key, sizeof(box_key), 0));
 	sodium_memzero(x25519, sizeof(x25519));
 	sodium_memzero(box_key, sizeof(box_key));
 	buf_free(&r.sent);

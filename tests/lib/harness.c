@@ -71,6 +71,16 @@ test_count_char(const char *s, char c)
 }
 
 int
+test_share_run(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, size_t skip)
+{
+	for (size_t i = skip; i + 8 <= a_len; i++)
+		for (size_t j = skip; j + 8 <= b_len; j++)
+			if (memcmp(a + i, b + j, 8) == 0)
+				return 1;
+	return 0;
+}
+
+int
 test_contains(const void *hay, size_t len, const void *needle, size_t n)
 {
 	const uint8_t *at = hay, *end = at + len;

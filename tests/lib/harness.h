@@ -168,6 +168,10 @@ size_t test_count_char(const char *s, char c);
 /* Whether the n bytes of needle occur in the len bytes of hay. */
 int test_contains(const void *hay, size_t len, const void *needle, size_t n);
 
+/* 1 when a and b, past their first skip bytes each, share a run of 8
+ * bytes: what a wiretap could link two messages by. */
+int test_share_run(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, size_t skip);
+
 /* Decodes hex of exactly 2 * n digits into out (n bytes); returns 0 or -1. */
 int test_unhex(const char *hex, uint8_t *out, size_t n);
 

@@ -336,27 +336,6 @@ case_replies_open_only_in_their_exchange_and_direction(void)
 	buf_free(&swapped);
 }
 
-/* 1 when a and b (past their first skip bytes) share a run of 8 bytes. */
-static int
-share_a_run(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len, size_t skip)
-{
-	for (size_t i = skip; i + 8 <= a_len; i++)
-		for (size_t j = skip; j + 8 <= b_len; j++)
-			if (memcmp(a + i, b + j, 8) == 0)
-				return 1;
-	return 0;
-}
-
-/* 1 when needle (len bytes) occurs in hay. */
-static int
-contains(const uint8_t *hay, size_t hay_len, const uint8_t *needle, size_t len)
-{
-	for (size_t i = 0; i + len <= hay_len; i++)
-		if (memcmp(hay + i, needle, len) == 0)
-			return 1;
-	return 0;
-}
-
 static void
 case_two_seals_of_one_message_share_nothing_past_the_header(void)
 {
@@ -373,11 +352,11 @@ case_two_seals_of_one_message_share_nothing_past_the_header(void)
 	const uint8_t *pa = (const uint8_t *)buf_data(&a), *pb = (const uint8_t *)buf_data(&b);
 	CHECK(buf_len(&a) == buf_len(&b));
 	CHECK(memcmp(pa, pb, PROTO_FRAME_HEADER_SIZE) == 0);
-	CHECK(!share_a_run(pa, buf_len(&a), pb, buf_len(&b), PROTO_FRAME_HEADER_SIZE));
+	CHECK(!test_share_run(pa, buf_len(&a), pb, buf_len(&b), PROTO_FRAME_HEADER_SIZE));
 	/* Neither names the client, by its key or by a run of it. */
-	CHECK(!share_a_run(pa, buf_len(&a), k.client_pk, 32, 0));
-	CHECK(!share_a_run(pb, buf_len(&b), k.client_pk, 32, 0));
-	CHECK(!contains(pa, buf_len(&a), k.client_pk, 32));
+	CHECK(!test_share_run(pa, buf_len(&a), k.client_pk, 32, 0));
+	CHECK(!test_share_run(pb, buf_len(&b), k.client_pk, 32, 0));
+	CHECK(!test_contains(pa, buf_len(&a), k.client_pk, 32));
 	envelope_exchange_wipe(&ea);
 	envelope_exchange_wipe(&eb);
 	buf_free(&a);

@@ -287,55 +287,10 @@ case_export_round_trip(void)
 }
 
 /* Two entries of the older layout (qlog_store.h): key day | seq, value version 1. */
-static const struct {
-	uint8_t hour;
-	uint16_t requester;
-	uint16_t buckets[3]; /* as the client sent them */
-} old_entries[] = {{4, 613, {900, 5, 77}}, {5, 12, {16000, 16000, 1}}};
-
-/* Writes a log of the older layout into state/log; 0 or -1. */
-static int
-write_old_log(const char *state)
-{
-	char dir[512];
-	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_dbi entries_db, meta;
-
-	snprintf(dir, sizeof(dir), "%s/%s", state, QLOG_DIR);
-	if (mkdir(dir, 0700) != 0 || mdb_env_create(&env) != 0)
-		return -1;
-	int rc = mdb_env_set_maxdbs(env, 4);
-	if (rc == 0 && (rc = mdb_env_open(env, dir, 0, 0600)) == 0 &&
-	    (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0 &&
-	    (rc = mdb_dbi_open(txn, "entries", MDB_CREATE, &entries_db)) == 0 &&
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta)) == 0) {
-		MDB_val k = val_of("format", 6), v = val_of("veil-log-v1", 11);
-		rc = mdb_put(txn, meta, &k, &v, 0);
-	}
-	for (size_t i = 0; rc == 0 && i < TEST_COUNT(old_entries); i++) {
-		uint8_t key[12], value[8 + 2 + 3 * 2];
-		put_be32(key, base_day);
-		put_be64(key + 4, i);
-		value[0] = 1;
-		value[1] = old_entries[i].hour;
-		put_be16(value + 2, 0);
-		value[4] = 10;
-		value[5] = 14;
-		put_be16(value + 6, 3);
-		put_be16(value + 8, old_entries[i].requester);
-		for (size_t b = 0; b < 3; b++)
-			put_be16(value + 10 + 2 * b, old_entries[i].buckets[b]);
-		MDB_val k = val_of(key, sizeof(key)), v = val_of(value, sizeof(value));
-		rc = mdb_put(txn, entries_db, &k, &v, MDB_NOOVERWRITE);
-	}
-	if (rc == 0)
-		rc = mdb_txn_commit(txn);
-	else if (txn != NULL)
-		mdb_txn_abort(txn);
-	mdb_env_close(env);
-	return rc == 0 ? 0 : -1;
-}
+static const log_v1_entry old_entries[] = {
+        {0, 4, 0, 613, {900, 5, 77}},
+        {1, 5, 0, 12, {16000, 16000, 1}},
+};
 
 /*
  * Entries of the older layout, in a log veild has since opened, are
@@ -351,7 +306,9 @@ case_export_old_layout(void)
 	qlog *log = NULL;
 	const char *state = test_case_dir();
 
-	REQUIRE(write_old_log(state) == 0);
+	char log_dir[512];
+	snprintf(log_dir, sizeof(log_dir), "%s/%s", state, QLOG_DIR);
+	REQUIRE(log_write_v1(log_dir, base_day, old_entries, TEST_COUNT(old_entries)) == 0);
 	config_for_tests(&c);
 	REQUIRE(qlog_open(state, &c, at(0, 6, 0), &log, why, sizeof(why)) == VEIL_OK);
 	qlog_close(log);

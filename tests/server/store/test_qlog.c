@@ -1480,65 +1480,11 @@ case_padding_looks_real(void)
 	fixture_free(&f);
 }
 
-/* An entry of the older layout (qlog_store.h): the key holds seq, the value version 1. */
-typedef struct old_entry {
-	uint64_t seq;
-	uint8_t hour;
-	uint16_t status;
-	uint16_t requester;
-	uint16_t buckets[3];
-} old_entry;
-
-static const old_entry old_entries[] = {
+/* Entries of the older layout (qlog_store.h): the key holds seq, the value version 1. */
+static const log_v1_entry old_entries[] = {
         {0, 4, 0, 613, {900, 5, 77}},
         {1, 5, 3, 12, {16000, 16000, 1}},
 };
-
-/* Writes a log of the older layout into log_dir: meta "format" and old_entries on day. */
-static int
-write_old_log(const char *log_dir, uint32_t day)
-{
-	MDB_env *env = NULL;
-	MDB_txn *txn = NULL;
-	MDB_dbi entries, meta;
-	int rc;
-
-	if (mkdir(log_dir, 0700) != 0)
-		return -1;
-	if ((rc = mdb_env_create(&env)) != 0)
-		return -1;
-	if ((rc = mdb_env_set_maxdbs(env, 4)) == 0 &&
-	    (rc = mdb_env_open(env, log_dir, 0, 0600)) == 0 &&
-	    (rc = mdb_txn_begin(env, NULL, 0, &txn)) == 0 &&
-	    (rc = mdb_dbi_open(txn, "entries", MDB_CREATE, &entries)) == 0 &&
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta)) == 0) {
-		MDB_val k = val_of("format", 6), v = val_of("veil-log-v1", 11);
-		rc = mdb_put(txn, meta, &k, &v, 0);
-	}
-	for (size_t i = 0; rc == 0 && i < TEST_COUNT(old_entries); i++) {
-		const old_entry *o = &old_entries[i];
-		uint8_t key[12], value[8 + 2 + 3 * 2];
-		put_be32(key, day);
-		put_be64(key + 4, o->seq);
-		value[0] = 1;
-		value[1] = o->hour;
-		put_be16(value + 2, o->status);
-		value[4] = 10; /* t_r */
-		value[5] = 14; /* t_b */
-		put_be16(value + 6, 3);
-		put_be16(value + 8, o->requester);
-		for (size_t b = 0; b < 3; b++)
-			put_be16(value + 10 + 2 * b, o->buckets[b]);
-		MDB_val k = {sizeof(key), key}, v = {sizeof(value), value};
-		rc = mdb_put(txn, entries, &k, &v, MDB_NOOVERWRITE);
-	}
-	if (rc == 0)
-		rc = mdb_txn_commit(txn);
-	else if (txn != NULL)
-		mdb_txn_abort(txn);
-	mdb_env_close(env);
-	return rc == 0 ? 0 : -1;
-}
 
 /* The meta "format" a log holds, into out; -1 when it cannot be read. */
 static int
@@ -1564,7 +1510,7 @@ read_format(const char *log_dir, char out[32])
 
 /* Does a read-back entry hold old_entries[i] as it was stored? */
 static int
-old_entry_intact(const stored *s, size_t at_index, const old_entry *o)
+old_entry_intact(const stored *s, size_t at_index, const log_v1_entry *o)
 {
 	const qlog_entry *e = &s->e[at_index];
 	return e->day == base_day && e->id == o->seq && e->version == 1 && e->hour == o->hour &&
@@ -1590,7 +1536,7 @@ case_old_layout_read(void)
 	memset(&f, 0, sizeof(f));
 	f.state = proc_temp_dir("qlog");
 	f.log_dir = proc_join(f.state, QLOG_DIR);
-	REQUIRE(write_old_log(f.log_dir, base_day) == 0);
+	REQUIRE(log_write_v1(f.log_dir, base_day, old_entries, TEST_COUNT(old_entries)) == 0);
 	REQUIRE(read_entries(f.log_dir, 0, UINT32_MAX, &s) == 0);
 	REQUIRE(s.count == 2);
 	CHECK(old_entry_intact(&s, 0, &old_entries[0]) && old_entry_intact(&s, 1, &old_entries[1]));
