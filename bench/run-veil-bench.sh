@@ -131,6 +131,9 @@ client_public=$("$veil" keygen --out "$client_key" 2>"$work/client.err") ||
 "$admin" client add --state "$state" --quota unlimited "$client_public" \
 	>/dev/null 2>"$work/client.err" ||
 	fail "veil-admin client add failed: $(cat "$work/client.err")"
+# The log's requester target refers to the enrolled clients, here one or a
+# few: only a target of 1 can be met (nobody is hidden among them).
+printf '[log]\nk_r = 1\n' >"$work/veild.ini"
 
 # 3. veild on a port that is free; another process may take it first, so
 # a bind failure is retried on another.
@@ -138,7 +141,7 @@ port=
 for _ in 1 2 3 4 5 6 7 8 9 10; do
 	try=$(( (RANDOM * 32768 + RANDOM) % 30000 + 20000 ))
 	"$veild" --state "$state" --listen "tcp://127.0.0.1:$try" --threads "$server_threads" \
-		--enrolment required --replay-budget 262144 ${batch_cap:+--batch-cap "$batch_cap"} 2>"$work/veild.err" &
+		--enrolment required --replay-budget 262144 --config "$work/veild.ini" ${batch_cap:+--batch-cap "$batch_cap"} 2>"$work/veild.err" &
 	veild_pid=$!
 	deadline=$((SECONDS + ready_seconds))
 	until grep -q '^veild: ready' "$work/veild.err"; do

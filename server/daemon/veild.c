@@ -371,6 +371,63 @@ log_has_entries(const char *state_dir)
 	return found ? 1 : err == VEIL_OK ? 0 : -1;
 }
 
+/* clients_list's callback: counts the enrolled. */
+static int
+count_enrolled(void *arg, const clients_record *r)
+{
+	if (r->enrolled)
+		(*(uint64_t *)arg)++;
+	return 0;
+}
+
+/* The number of enrolled clients into *out; VEIL_OK or clients_list's error. */
+static veil_err
+enrolled_count(clients *c, uint64_t *out)
+{
+	*out = 0;
+	return clients_list(c, (int64_t)time(NULL), count_enrolled, out);
+}
+
+/*
+ * What the running server checks hourly: the enrolled population against
+ * the log's requester target. Clients enrolled or removed since the
+ * start do not change the widths in force (a restart does); when the
+ * count has moved so that a restart would refuse, it says so on stderr,
+ * with the figures (never a key).
+ */
+typedef struct population_check {
+	clients *clients;
+	qlog_config log; /* as the log was opened, accounts included */
+	int enrolment_required;
+	uint64_t last_count;
+	int64_t next; /* time(NULL) of the next check */
+} population_check;
+
+#define POPULATION_CHECK_SECONDS 3600
+
+static void
+population_check_run(population_check *pc)
+{
+	const int64_t now = (int64_t)time(NULL);
+	if (!pc->enrolment_required || now < pc->next)
+		return;
+	pc->next = now + POPULATION_CHECK_SECONDS;
+	uint64_t count;
+	if (enrolled_count(pc->clients, &count) != VEIL_OK || count == pc->last_count)
+		return;
+	pc->last_count = count;
+	qlog_config at_restart = pc->log;
+	if (count < at_restart.accounts)
+		at_restart.accounts = count;
+	uint8_t t_r, t_b;
+	char why[256] = "";
+	if (qlog_widths(&at_restart, &t_r, &t_b, why, sizeof(why)) != VEIL_OK)
+		fprintf(stderr,
+		        "veild: warning: %llu clients are enrolled now (the log counts %llu "
+		        "accounts); a restart would refuse: %s\n",
+		        (unsigned long long)count, (unsigned long long)pc->log.accounts, why);
+}
+
 typedef struct worker {
 	pthread_t thread;
 	transport_server *server;
@@ -412,13 +469,14 @@ worker_main(void *arg)
  * the number of BUSY answers, or -1 when the transport failed.
  */
 static long long
-receive_loop(transport_server *server, workqueue *queue)
+receive_loop(transport_server *server, workqueue *queue, population_check *pc)
 {
 	long long busy = 0;
 	buf frame;
 	buf_init(&frame);
 	envelope_error_frame(&frame, PROTO_STATUS_BUSY);
 	while (!atomic_load(&stopping)) {
+		population_check_run(pc);
 		transport_request req;
 		veil_err err = transport_server_receive(server, POLL_MS, &req);
 		if (err == VEIL_ERR_TIMEOUT)
@@ -514,13 +572,34 @@ main(int argc, char **argv)
 		fprintf(stderr, "veild: cannot open the client store: %s\n", veil_strerror(err));
 		goto out;
 	}
+	/* With enrolment required, the requester target refers to those
+	 * enrolled: when they are fewer than the configured figure, the
+	 * log counts them instead. None yet (a new deployment, enrolling
+	 * while it runs): the configured figure, said in the ready line, and
+	 * the hourly check warns once the enrolled cannot meet the target. */
+	uint64_t enrolled_now = 0;
+	const char *accounts_from = "configured";
+	if (opt.clients.enrolment_required) {
+		if ((err = enrolled_count(enrolled, &enrolled_now)) != VEIL_OK) {
+			fprintf(stderr, "veild: cannot count the enrolled clients: %s\n",
+			        veil_strerror(err));
+			goto out;
+		}
+		if (enrolled_now == 0) {
+			accounts_from = "configured, none enrolled yet";
+		} else if (enrolled_now < opt.log.accounts) {
+			opt.log.accounts = enrolled_now;
+			accounts_from = "enrolled";
+		}
+	}
 	/* The log refuses a configuration that breaks an anonymity target,
 	 * and says by how much. */
 	char why_log[256] = "";
 	const int64_t now = (int64_t)time(NULL) + opt.clock_offset;
 	if ((err = qlog_open(opt.state_dir, &opt.log, now, &log, why_log, sizeof(why_log))) !=
 	    VEIL_OK) {
-		fprintf(stderr, "veild: cannot open the query log: %s%s%s\n", veil_strerror(err),
+		fprintf(stderr, "veild: cannot open the query log (%llu accounts, %s): %s%s%s\n",
+		        (unsigned long long)opt.log.accounts, accounts_from, veil_strerror(err),
 		        why_log[0] ? ": " : "", why_log);
 		goto out;
 	}
@@ -573,11 +652,16 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);
 	if (!atomic_load(&stopping)) {
 		fprintf(stderr,
-		        "veild: ready on %s, %u threads, batch cap %u, queue %u, enrolment %s%s\n",
+		        "veild: ready on %s, %u threads, batch cap %u, queue %u, enrolment %s, "
+		        "log accounts %llu (%s)%s\n",
 		        opt.listen, opt.threads, opt.batch_cap, opt.queue,
 		        opt.clients.enrolment_required ? "required" : "open",
+		        (unsigned long long)opt.log.accounts, accounts_from,
 		        opt.clock_offset != 0 ? ", clock offset in force" : "");
-		busy = receive_loop(server, queue);
+		population_check pc = {enrolled, opt.log, opt.clients.enrolment_required,
+		                       enrolled_now,
+		                       (int64_t)time(NULL) + POPULATION_CHECK_SECONDS};
+		busy = receive_loop(server, queue, &pc);
 		rc = busy < 0 ? 1 : 0;
 	}
 	atomic_store(&stopping, 1);

@@ -706,8 +706,11 @@ case_a_stranger_writes_neither_log_nor_clients(void)
 	proc_result added = proc_call(fx.admin, "client", "add", "--state", fx.state, hex, NULL);
 	REQUIRE(added.status == 0);
 	proc_result_free(&added);
+	/* A handful of enrolled clients: the log's requester target must be 1. */
+	char *config = fixture_file(&fx, "veild.ini", "[log]\nk_r = 1\n");
 	REQUIRE(fixture_start(&fx, url, "ready", "--enrolment", "required", "--threads", "2",
-	                      "--batch-cap", "16", NULL) == 0);
+	                      "--batch-cap", "16", "--config", config, NULL) == 0);
+	free(config);
 	transport_client *t = NULL;
 	REQUIRE(transport_client_open(url, 1000 * (int)TEST_PATIENCE_SECONDS, PROTO_MAX_REPLY_SIZE,
 	                              &t) == VEIL_OK);

@@ -3,7 +3,9 @@
  * largest request the transport takes follows from the batch cap (one
  * byte more is dropped unread, and the server goes on serving), and a
  * --clock-offset is refused over a query log that holds entries unless
- * --force-clock-offset is given.
+ * --force-clock-offset is given; with enrolment required, the log's
+ * accounts are the enrolled clients when fewer than configured, and a
+ * population below k_r is refused.
  *
  * Arguments: veil-admin veild
  */
@@ -131,11 +133,68 @@ case_clock_offset_refused_over_a_log_with_entries(void)
 	free(config);
 }
 
+/* veil-admin client add of a fresh key; its exit status. */
+static int
+enrol_one(void)
+{
+	uint8_t key[VEIL_KEY_SIZE], pub[VEIL_KEY_SIZE];
+	char hex[2 * VEIL_KEY_SIZE + 1];
+	randombytes_buf(key, sizeof(key));
+	if (veil_client_public_key(key, pub) != VEIL_OK)
+		abort();
+	sodium_bin2hex(hex, sizeof(hex), pub, sizeof(pub));
+	proc_result r = proc_call(fx.admin, "client", "add", "--state", fx.state, hex, NULL);
+	proc_result_free(&r);
+	return r.status;
+}
+
+static void
+case_log_accounts_are_the_enrolled(void)
+{
+	/* None enrolled yet: the configured figure, and the ready line says so. */
+	REQUIRE(fixture_start(&fx, NULL, "ready on", "--threads", "1", NULL) == 0);
+	CHECK(fixture_stop(&fx) == 0);
+	char *said = proc_stderr(&fx.daemon);
+	CHECK(strstr(said, "log accounts 1000000 (configured, none enrolled yet)") != NULL);
+	free(said);
+
+	for (int i = 0; i < 3; i++)
+		REQUIRE(enrol_one() == 0);
+	/* Three cannot meet the default k_r: refused, with the figures. */
+	CHECK(fixture_start(&fx, NULL, "ready on", "--threads", "1", NULL) != 0);
+	said = proc_stderr(&fx.daemon);
+	CHECK(strstr(said, "3 accounts, enrolled") != NULL);
+	CHECK(strstr(said, "k_r = 1000") != NULL);
+	free(said);
+
+	/* They meet k_r = 2, and the log counts them. */
+	char *config = fixture_file(&fx, "k_r.ini", "[log]\nk_r = 2\n");
+	REQUIRE(fixture_start(&fx, NULL, "ready on", "--threads", "1", "--config", config, NULL) ==
+	        0);
+	CHECK(fixture_stop(&fx) == 0);
+	said = proc_stderr(&fx.daemon);
+	CHECK(strstr(said, "log accounts 3 (enrolled)") != NULL);
+	free(said);
+	proc_result r = proc_call(fx.admin, "log", "export", "--state", fx.state, NULL);
+	CHECK(r.status == 0 && strstr(r.out, "\"accounts\":3,") != NULL);
+	proc_result_free(&r);
+	free(config);
+
+	/* Open enrolment keeps the configured figure. */
+	REQUIRE(fixture_start(&fx, NULL, "ready on", "--threads", "1", "--enrolment", "open",
+	                      NULL) == 0);
+	CHECK(fixture_stop(&fx) == 0);
+	said = proc_stderr(&fx.daemon);
+	CHECK(strstr(said, "log accounts 1000000 (configured)") != NULL);
+	free(said);
+}
+
 static const test_case cases[] = {
         {"--clock-offset is taken on an empty log", case_clock_offset_taken_on_an_empty_log},
         {"the largest request follows the batch cap", case_request_size_follows_the_batch_cap},
         {"--clock-offset is refused over a log with entries, unless forced",
          case_clock_offset_refused_over_a_log_with_entries},
+        {"the log counts the enrolled clients", case_log_accounts_are_the_enrolled},
 };
 
 static void
