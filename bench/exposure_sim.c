@@ -180,7 +180,7 @@ spawn(const char *const argv[], const char *out_path, const char *err_path, pid_
 		rc = posix_spawn_file_actions_addopen(&fa, 2, err_path,
 		                                      O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	if (rc == 0)
-		rc = posix_spawn(pid, copy[0], &fa, NULL, copy, environ);
+		rc = posix_spawnp(pid, copy[0], &fa, NULL, copy, environ);
 	if (have_actions)
 		posix_spawn_file_actions_destroy(&fa);
 	for (size_t i = 0; copy != NULL && i < n; i++)

@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "clock.h"
 #include "entry.h"
 #include "envelope.h"
 #include "msg.h"
@@ -41,6 +42,10 @@ struct veil_client {
 	uint8_t server_key[VEIL_KEY_SIZE];
 	uint8_t client_public[VEIL_KEY_SIZE];
 	uint8_t *client_secret; /* guarded */
+	/* The key proving client_public to server_key (guarded): computed on
+	 * the first request, then reused, since neither key changes. */
+	uint8_t *identity;
+	int have_identity;
 	transport_client *transport;
 	const oprf_suite *suite;
 	oprf_ctx *ctx;
@@ -107,6 +112,8 @@ veil_client_free(veil_client *c)
 	oprf_ctx_free(c->ctx);
 	if (c->client_secret != NULL)
 		sodium_free(c->client_secret);
+	if (c->identity != NULL)
+		sodium_free(c->identity);
 	if (c->cache != NULL) {
 		sodium_memzero(c->cache, c->cache_cap * sizeof(*c->cache));
 		free(c->cache);
@@ -142,8 +149,9 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 	c->url = strdup(options->server_url);
 	c->region = options->region != NULL ? strdup(options->region) : NULL;
 	c->client_secret = sodium_malloc(VEIL_KEY_SIZE);
+	c->identity = sodium_malloc(ENVELOPE_KEY_SIZE);
 	if (c->url == NULL || (options->region != NULL && c->region == NULL) ||
-	    c->client_secret == NULL)
+	    c->client_secret == NULL || c->identity == NULL)
 		goto fail;
 	memcpy(c->client_secret, options->client_secret, VEIL_KEY_SIZE);
 	memcpy(c->server_key, options->server_key, VEIL_KEY_SIZE);
@@ -195,11 +203,19 @@ exchange(veil_client *c, const buf *inner, const uint8_t *request_id, buf *frame
 	 * client or links its requests; the reply opens only with this
 	 * exchange's keys, wiped when it is done. */
 	envelope_exchange ex;
-	veil_err err =
-	        envelope_seal_request(c->client_public, c->client_secret, c->server_key,
-	                              (const uint8_t *)buf_data(inner), buf_len(inner), frame, &ex);
-	if (err != VEIL_OK)
+	veil_err err = VEIL_OK;
+	if (!c->have_identity &&
+	    (err = envelope_identity_key(c->server_key, c->client_secret, c->identity)) != VEIL_OK)
 		return err;
+	c->have_identity = 1;
+	if ((err = envelope_exchange_begin(&ex, c->server_key)) != VEIL_OK)
+		return err;
+	if ((err = envelope_seal_request_with(
+	             &ex, c->client_public, c->identity, (uint64_t)time(NULL), NULL,
+	             (const uint8_t *)buf_data(inner), buf_len(inner), frame)) != VEIL_OK) {
+		envelope_exchange_wipe(&ex);
+		return err;
+	}
 	err = transport_client_request(c->transport, (const uint8_t *)buf_data(frame),
 	                               buf_len(frame), reply);
 	if (err == VEIL_ERR_TIMEOUT) {
@@ -436,9 +452,7 @@ prefix_bits_to_reveal(veil_client *c, unsigned *bits_out)
 static int64_t
 monotonic_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)(clock_monotonic_seconds() * 1000.0);
 }
 
 /*
@@ -460,10 +474,7 @@ backoff(veil_client *c, int64_t deadline, unsigned *tries)
 		set_error(c, "server busy; gave up after %d ms of retries", c->deadline_ms);
 		return -1;
 	}
-	struct timespec ts = {.tv_sec = (time_t)(wait / 1000),
-	                      .tv_nsec = (long)(wait % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	clock_sleep_seconds((double)wait / 1000.0);
 	return 0;
 }
 

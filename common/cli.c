@@ -27,26 +27,34 @@ cli_print_usage(const cli_command *cmd, FILE *f)
 	fprintf(f, "usage: %s %s\n", cmd->name, cmd->synopsis != NULL ? cmd->synopsis : "");
 }
 
+/* "NAME: <message>\n" on stderr. */
+static void verror(const char *name, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
+
+static void
+verror(const char *name, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", name);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void
 cli_error(const char *name, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: ", name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verror(name, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int
 cli_usage_error(const cli_command *cmd, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "%s: ", cmd->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	verror(cmd->name, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	cli_print_usage(cmd, stderr);
 	fprintf(stderr, "('%s --help' says more)\n", cmd->name);
 	return CLI_EXIT_USAGE;
@@ -114,8 +122,9 @@ store(const cli_command *cmd, const cli_option *o, const char *value)
 		const uint64_t max = o->max == 0 || o->max > type_max ? type_max : o->max;
 		uint64_t v;
 		if (cli_parse_u64(value, o->min, max, &v) != 0)
-			return cli_usage_error(cmd, "--%s takes a whole number from %" PRIu64
-			                            " to %" PRIu64 ", not '%s'",
+			return cli_usage_error(cmd,
+			                       "--%s takes a whole number from %" PRIu64
+			                       " to %" PRIu64 ", not '%s'",
 			                       o->name, o->min, max, value);
 		if (o->kind == CLI_U32)
 			*(uint32_t *)o->target = (uint32_t)v;
@@ -127,8 +136,9 @@ store(const cli_command *cmd, const cli_option *o, const char *value)
 		const bool any = o->smin == 0 && o->smax == 0;
 		const int64_t min = any ? INT64_MIN : o->smin, max = any ? INT64_MAX : o->smax;
 		if (cli_parse_i64(value, min, max, (int64_t *)o->target) != 0)
-			return cli_usage_error(cmd, "--%s takes a whole number from %" PRId64
-			                            " to %" PRId64 ", not '%s'",
+			return cli_usage_error(cmd,
+			                       "--%s takes a whole number from %" PRId64
+			                       " to %" PRId64 ", not '%s'",
 			                       o->name, min, max, value);
 		return 0;
 	}
@@ -137,8 +147,8 @@ store(const cli_command *cmd, const cli_option *o, const char *value)
 		const double low = any ? -HUGE_VAL : o->low, high = any ? HUGE_VAL : o->high;
 		if (cli_parse_double(value, low, high, (double *)o->target) != 0) {
 			if (any)
-				return cli_usage_error(cmd, "--%s takes a number, not '%s'", o->name,
-				                       value);
+				return cli_usage_error(cmd, "--%s takes a number, not '%s'",
+				                       o->name, value);
 			return cli_usage_error(cmd, "--%s takes a number from %g to %g, not '%s'",
 			                       o->name, low, high, value);
 		}
@@ -188,7 +198,8 @@ cli_parse(const cli_command *cmd, int argc, char **argv, int *first)
 			return CLI_USAGE;
 		}
 		if (c == '?') {
-			if (optopt >= OPTION_BASE || optopt == OPTION_VERSION || optopt == OPTION_HELP)
+			if (optopt >= OPTION_BASE || optopt == OPTION_VERSION ||
+			    optopt == OPTION_HELP)
 				cli_usage_error(cmd, "%.*s takes no value", (int)strcspn(word, "="),
 				                word);
 			else if (optopt != 0)

@@ -43,6 +43,10 @@
 #define ENVELOPE_TIME_SIZE       8
 #define ENVELOPE_REQUEST_OVERHEAD                                                                  \
 	(ENVELOPE_PUBLIC_KEY_SIZE + ENVELOPE_PROOF_SIZE + ENVELOPE_TIME_SIZE)
+/* A SEALED frame's bytes beyond its inner message. */
+#define ENVELOPE_SEALED_OVERHEAD                                                                   \
+	(PROTO_FRAME_HEADER_SIZE + ENVELOPE_PUBLIC_KEY_SIZE + ENVELOPE_NONCE_SIZE +                \
+	 ENVELOPE_MAC_SIZE + ENVELOPE_REQUEST_OVERHEAD)
 
 typedef enum proto_frame_type {
 	PROTO_FRAME_SEALED = 0x01,

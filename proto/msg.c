@@ -296,6 +296,14 @@ proto_encode_lookup_head(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZ
 	wire_put_u16(out, count);
 }
 
+size_t
+proto_lookup_size(size_t count, size_t element_size)
+{
+	/* type, request id, suite, mode, key id, prefix bits, count; then items */
+	const size_t head = 1 + PROTO_REQUEST_ID_SIZE + 1 + 1 + 4 + 1 + 2;
+	return head + count * (4 + element_size);
+}
+
 void
 proto_encode_lookup(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], uint8_t suite_id,
                     uint8_t mode, uint32_t key_id, uint8_t prefix_bits, uint16_t count,

@@ -168,6 +168,10 @@ void proto_encode_lookup(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZ
 void proto_encode_lookup_head(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
                               uint8_t suite, uint8_t mode, uint32_t key_id, uint8_t prefix_bits,
                               uint16_t count);
+
+/* The bytes of a LOOKUP message of count items of element_size bytes each,
+ * as proto_encode_lookup() writes it. */
+size_t proto_lookup_size(size_t count, size_t element_size);
 /*
  * The head of a LOOKUP_REPLY; the caller then appends count items of
  * Ne + slots * entry_size bytes each and, in VOPRF mode, the proof.

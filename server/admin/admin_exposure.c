@@ -163,11 +163,9 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 		cli_error(PROGRAM, "%s", why);
 		goto out;
 	}
-	if (o.accounts != NULL) {
-		if (account_count == 0) {
-			cli_error(PROGRAM, "%s holds no public key", o.accounts);
-			goto out;
-		}
+	if (o.accounts != NULL && account_count == 0) {
+		cli_error(PROGRAM, "%s holds no public key", o.accounts);
+		goto out;
 	}
 	exposure_log_header h;
 	exposure_log_header_get(log, &h);
@@ -199,7 +197,7 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 		/* Without salts no digest is computed: any width does. */
 		prefix_note = "unknown; without a salted entry not needed";
 		prefix_unknown = 1;
-		widths = (uint64_t)1 << (h.t_b < EXPOSURE_MAX_PREFIX_BITS ? h.t_b : 24);
+		widths = (uint64_t)1 << (h.t_b < EXPOSURE_MAX_PREFIX_BITS ? h.t_b : EXPOSURE_MAX_PREFIX_BITS);
 	}
 
 	const exposure_view a0 = {log,    NULL, accounts, account_count, universe,

@@ -7,7 +7,10 @@
 #include <sodium.h>
 
 /* A request's or a client's identity: a keyed BLAKE2b of this size. */
-#define ID_SIZE  16
+#define ID_SIZE 16
+
+/* The id of an empty slot. */
+static const uint8_t empty[ID_SIZE];
 #define KEY_SIZE crypto_generichash_KEYBYTES
 
 /* Domain separation of the two identities under one key. */
@@ -96,7 +99,6 @@ static void
 identity(const replay_guard *g, uint8_t domain, const uint8_t *a, size_t a_len, const uint8_t *b,
          size_t b_len, uint8_t id[ID_SIZE])
 {
-	static const uint8_t empty[ID_SIZE];
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, g->key, sizeof(g->key), ID_SIZE);
 	crypto_generichash_update(&st, &domain, 1);
@@ -122,7 +124,6 @@ slot_of(const replay_guard *g, const uint8_t id[ID_SIZE])
 static int
 lookup(const replay_guard *g, const generation *gen, const uint8_t id[ID_SIZE], size_t *free_slot)
 {
-	static const uint8_t empty[ID_SIZE];
 	for (size_t i = slot_of(g, id);; i = (i + 1) & (g->slots - 1)) {
 		const uint8_t *slot = gen->ids + i * ID_SIZE;
 		if (memcmp(slot, id, ID_SIZE) == 0)
@@ -138,7 +139,6 @@ lookup(const replay_guard *g, const generation *gen, const uint8_t id[ID_SIZE], 
 static client_count *
 client_of(const replay_guard *g, const uint8_t id[ID_SIZE])
 {
-	static const uint8_t empty[ID_SIZE];
 	for (size_t i = slot_of(g, id);; i = (i + 1) & (g->slots - 1)) {
 		client_count *c = &g->clients[i];
 		if (memcmp(c->id, id, ID_SIZE) == 0 || memcmp(c->id, empty, ID_SIZE) == 0)

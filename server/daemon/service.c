@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "clock.h"
 #include "entry.h"
 #include "envelope.h"
 #include "replay.h"
@@ -35,11 +36,9 @@ live_key(service *svc, const registry_view *view, uint32_t key_id)
 	const oprf_key *key = state_oprf_key(svc->state, key_id);
 	if (key != NULL)
 		return key;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	const int64_t now = (int64_t)clock_monotonic_seconds();
 	int64_t last = atomic_load(&svc->last_refresh);
-	if (ts.tv_sec > last &&
-	    atomic_compare_exchange_strong(&svc->last_refresh, &last, (int64_t)ts.tv_sec) &&
+	if (now > last && atomic_compare_exchange_strong(&svc->last_refresh, &last, now) &&
 	    state_refresh_keys(svc->state) != VEIL_OK)
 		fprintf(stderr, "veild: a rotated-in OPRF key could not be loaded\n");
 	return state_oprf_key(svc->state, key_id);
@@ -181,7 +180,16 @@ prefix_fits(uint32_t slots, size_t entry_size, unsigned count)
 	       OPRF_MAX_ELEMENT_SIZE + (size_t)slots * entry_size <= budget / count;
 }
 
-void
+/*
+ * The prefix lengths a registry view allows, as INFO advertises them: the
+ * recommended one gives about 64 handles per bucket; the largest is two
+ * bits past it. Every length from p_min to p_max keeps a full batch's
+ * reply under PROTO_MAX_REPLY_SIZE: the recommendation is raised to p_min
+ * and p_max lowered to the last length that fits. When no length fits,
+ * all three are PROTO_MAX_PREFIX_BITS and every LOOKUP is refused
+ * BAD_PREFIX.
+ */
+static void
 service_prefix_range(const registry_view *view, unsigned batch_cap, size_t entry_size,
                      uint8_t *p_min, uint8_t *p_recommended, uint8_t *p_max)
 {
@@ -358,6 +366,7 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 			reply_error(w, msg->request_id, PROTO_STATUS_BAD_PREFIX);
 			return;
 		}
+		w->prefixes[i] = prefix; /* for the log, if the lookup is evaluated */
 		memcpy(w->blinded + i * ne, element, ne);
 	}
 
@@ -428,13 +437,11 @@ check_replay(service_worker *w, const uint8_t *client_key, const proto_frame *fr
 	if (guard == NULL)
 		return 0;
 	const uint8_t *id = request_id_of(&w->inner);
-	struct timespec mono;
-	clock_gettime(CLOCK_MONOTONIC, &mono);
 	uint32_t retry_after = 0;
 	/* Against the real clock, which the client's shares: the offset of
 	 * drills and simulations moves only what the log records. */
 	switch (replay_guard_check(guard, client_key, frame->nonce, sent_at, (int64_t)time(NULL),
-	                           (int64_t)mono.tv_sec, &retry_after)) {
+	                           (int64_t)clock_monotonic_seconds(), &retry_after)) {
 	case REPLAY_FRESH:
 		return 0;
 	case REPLAY_SEEN:
@@ -451,19 +458,13 @@ check_replay(service_worker *w, const uint8_t *client_key, const proto_frame *fr
 	}
 }
 
-/* Records an evaluated LOOKUP in the query log: its items' prefixes. */
+/* Records an evaluated LOOKUP in the query log: its items' prefixes, as
+ * handle_lookup checked them. */
 static void
 log_lookup(service_worker *w, const proto_msg *msg, const uint8_t *client_key)
 {
-	const size_t items = msg->u.lookup.count;
-	const unsigned bits = msg->u.lookup.prefix_bits;
-	for (size_t i = 0; i < items; i++) {
-		const uint8_t *element;
-		proto_lookup_item(&msg->u.lookup, i, &w->prefixes[i], &element);
-		w->prefixes[i] = entry_prefix(w->prefixes[i], bits);
-	}
-	qlog_record(w->svc->config.log, service_now(w->svc), client_key, bits, w->prefixes, items,
-	            w->status);
+	qlog_record(w->svc->config.log, service_now(w->svc), client_key, msg->u.lookup.prefix_bits,
+	            w->prefixes, msg->u.lookup.count, w->status);
 }
 
 void

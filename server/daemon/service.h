@@ -8,7 +8,7 @@
  * contexts, reusable buffers). Nothing a peer sends can change the
  * registry: the handler only reads it.
  *
- * May use: common/ (buf.h, entry.h, error.h, oprf.h); proto/ (envelope.h,
+ * May use: common/ (buf.h, clock.h, entry.h, error.h, oprf.h); proto/ (envelope.h,
  * msg.h, wire.h); server/store/ (clients.h, qlog.h, registry.h, state.h);
  * its own folder (replay.h); nothing else of the project.
  */
@@ -78,19 +78,6 @@ void service_handle(service_worker *w, const uint8_t *request, size_t len, buf *
 
 /* Adds this worker's counters to *total. */
 void service_worker_stats(const service_worker *w, service_stats *total);
-
-/*
- * The prefix lengths a registry view allows, as INFO advertises them: the
- * recommended one gives about 64 handles per bucket; the smallest is the
- * shortest whose fullest bucket keeps a full batch's reply under
- * PROTO_MAX_REPLY_SIZE; the largest is two bits past the recommendation.
- * Every length from p_min to p_max keeps a full batch's reply under
- * PROTO_MAX_REPLY_SIZE: the recommendation is raised to p_min and p_max
- * lowered to the last length that fits. When no length fits, all three
- * are PROTO_MAX_PREFIX_BITS and every LOOKUP is refused BAD_PREFIX.
- */
-void service_prefix_range(const registry_view *view, unsigned batch_cap, size_t entry_size,
-                          uint8_t *p_min, uint8_t *p_recommended, uint8_t *p_max);
 
 /*
  * The prefix length a veild with the default batch cap recommends for the

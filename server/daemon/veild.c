@@ -26,6 +26,7 @@
 #include "qlog_store.h"
 #include "service.h"
 #include "state.h"
+#include "store_file.h"
 #include "transport.h"
 #include "workqueue.h"
 #include "replay.h"
@@ -331,10 +332,7 @@ parse_options(int argc, char **argv, options *opt, char *texts[CLI_MAX_OPTIONS])
 static size_t
 max_request_size(uint32_t batch_cap, size_t element_size)
 {
-	const size_t frame = PROTO_FRAME_HEADER_SIZE + ENVELOPE_PUBLIC_KEY_SIZE +
-	                     ENVELOPE_NONCE_SIZE + ENVELOPE_MAC_SIZE + ENVELOPE_REQUEST_OVERHEAD;
-	const size_t lookup_head = 1 + PROTO_REQUEST_ID_SIZE + 1 + 1 + 4 + 1 + 2;
-	return frame + lookup_head + (size_t)batch_cap * (4 + element_size);
+	return ENVELOPE_SEALED_OVERHEAD + proto_lookup_size(batch_cap, element_size);
 }
 
 /* qlog_store_scan's callback: stops at the first entry. */
@@ -354,14 +352,12 @@ stop_at_entry(void *arg, const qlog_entry *entry)
 static int
 log_has_entries(const char *state_dir)
 {
-	char *dir = malloc(strlen(state_dir) + sizeof("/" QLOG_DIR));
+	char *dir = store_file_join(state_dir, QLOG_DIR);
 	if (dir == NULL)
 		return -1;
-	sprintf(dir, "%s/%s", state_dir, QLOG_DIR);
 	int found = 0;
 	qlog_store *store = NULL;
-	veil_err err =
-	        access(dir, F_OK) != 0 ? VEIL_ERR_NOT_FOUND : qlog_store_open(dir, 1, &store);
+	veil_err err = qlog_store_open(dir, 1, &store); /* NOT_FOUND: no log yet */
 	free(dir);
 	if (err == VEIL_ERR_NOT_FOUND)
 		return 0;

@@ -96,12 +96,3 @@ workqueue_close(workqueue *q)
 	pthread_cond_broadcast(&q->nonempty);
 	pthread_mutex_unlock(&q->lock);
 }
-
-size_t
-workqueue_length(workqueue *q)
-{
-	pthread_mutex_lock(&q->lock);
-	const size_t n = q->length;
-	pthread_mutex_unlock(&q->lock);
-	return n;
-}

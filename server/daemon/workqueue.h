@@ -36,7 +36,4 @@ int workqueue_pop(workqueue *q, int timeout_ms, transport_request *req);
 /* Wakes every waiter; later pushes fail. */
 void workqueue_close(workqueue *q);
 
-/* Requests waiting now. */
-size_t workqueue_length(workqueue *q);
-
 #endif

@@ -404,27 +404,42 @@ reference_line(chart *c, double x1, double y1, double x2, double y2, const char 
 }
 
 /*
- * A dashed line across panel index where v falls on its y axis
- * (horizontal) or its x axis (vertical), with its label; nothing when v
- * falls outside the panel.
+ * The panel index and where v falls on its x axis (vertical) or y axis,
+ * in *at; NULL when there is no such panel or v falls outside it.
  */
-static void
-reference(chart *c, int index, double v, int vertical, const char *color, const char *label)
+static const panel *
+panel_position(chart *c, int index, double v, int vertical, double *at)
 {
 	const panel *p = panel_get(c, index);
 	if (p == NULL)
-		return;
+		return NULL;
 	const double start = vertical ? p->x : p->y, size = vertical ? p->width : p->height;
-	const double at = vertical ? panel_x(p, v) : panel_y(p, v);
-	if (isnan(at) || at < start - 0.5 || at > start + size + 0.5)
+	*at = vertical ? panel_x(p, v) : panel_y(p, v);
+	if (isnan(*at) || *at < start - 0.5 || *at > start + size + 0.5)
+		return NULL;
+	return p;
+}
+
+void
+chart_hline(chart *c, int index, double y, const char *color, const char *label)
+{
+	double at;
+	const panel *p = panel_position(c, index, y, 0, &at);
+	if (p == NULL)
 		return;
-	if (!vertical) {
-		/* The label sits above the line, or below it at the top of the panel. */
-		const double ly = at - 4 < p->y + 10 ? at + 12 : at - 4;
-		reference_line(c, p->x, at, p->x + p->width, at, color, label, p->x + p->width - 4,
-		               ly, "end");
+	/* The label sits above the line, or below it at the top of the panel. */
+	const double ly = at - 4 < p->y + 10 ? at + 12 : at - 4;
+	reference_line(c, p->x, at, p->x + p->width, at, color, label, p->x + p->width - 4, ly,
+	               "end");
+}
+
+void
+chart_vline(chart *c, int index, double x, const char *color, const char *label)
+{
+	double at;
+	const panel *p = panel_position(c, index, x, 1, &at);
+	if (p == NULL)
 		return;
-	}
 	reference_line(c, at, p->y, at, p->y + p->height, color, NULL, 0, 0, NULL);
 	if (label != NULL) {
 		/* Along the line, reading upwards, clear of the bottom reference. */
@@ -434,18 +449,6 @@ reference(chart *c, int index, double v, int vertical, const char *color, const 
 		         safe_color(color), lx, ly);
 		text_at(c, lx, ly, "start", 10, extra, label);
 	}
-}
-
-void
-chart_hline(chart *c, int index, double y, const char *color, const char *label)
-{
-	reference(c, index, y, 0, color, label);
-}
-
-void
-chart_vline(chart *c, int index, double x, const char *color, const char *label)
-{
-	reference(c, index, x, 1, color, label);
 }
 
 void

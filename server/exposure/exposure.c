@@ -16,7 +16,6 @@
 #include "chart.h"
 #include "entry.h"
 #include "json.h"
-#include "normalize.h"
 #include "qlog_store.h"
 
 #define REQUESTER_LABEL "veil-log-requester-v1"
@@ -26,7 +25,6 @@
 #define WIDTH_SAMPLE        50000
 /* Handle figures are memoized per digest value up to this width. */
 #define MEMO_MAX_WIDTH      20
-#define NO_DAY              UINT32_MAX
 /* An entry's LMDB key: day u32 | id u64 (qlog_store.h). */
 #define QLOG_ENTRY_KEY_SIZE 12
 /* ------------------------------------------------------------------ */
@@ -456,6 +454,22 @@ struct exposure_salts {
 	uint32_t *days; /* ascending */
 	uint8_t *salts; /* guarded, count * 32 */
 };
+
+size_t
+exposure_salted_days(const exposure_log *log, const exposure_salts *salts, uint32_t *days,
+                     size_t cap)
+{
+	exposure_log_header h;
+	exposure_log_header_get(log, &h);
+	size_t n = 0;
+	if (h.entries == 0 || salts == NULL)
+		return 0;
+	/* The salts held are few and sorted: walk them, not the days. */
+	for (size_t i = 0; i < salts->count && n < cap; i++)
+		if (salts->days[i] >= h.first_day && salts->days[i] <= h.last_day)
+			days[n++] = salts->days[i];
+	return n;
+}
 
 /* A line {"day": D, "salt": "<64 hex>"}, into the next slot; others are skipped. */
 static veil_err

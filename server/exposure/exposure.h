@@ -299,7 +299,7 @@ veil_err exposure_report_chart(const exposure_report *r, buf *out)
         __attribute__((warn_unused_result));
 
 /* ------------------------------------------------------------------ */
-/* Files (exposure_files.c) */
+/* Files (exposure_files.c; exposure_salted_days in exposure.c) */
 
 /* The largest export, salts, accounts or baseline file read: 4 GiB. */
 #define EXPOSURE_MAX_FILE ((size_t)1 << 32)

@@ -101,21 +101,6 @@ exposure_baseline_load(const char *path, exposure_baseline **out, char *why, siz
 	return load(path, FILE_BASELINE, out, NULL, NULL, why, why_len);
 }
 
-size_t
-exposure_salted_days(const exposure_log *log, const exposure_salts *salts, uint32_t *days,
-                     size_t cap)
-{
-	exposure_log_header h;
-	exposure_log_header_get(log, &h);
-	size_t n = 0;
-	if (h.entries == 0 || salts == NULL)
-		return 0;
-	for (uint32_t d = h.first_day; d <= h.last_day && n < cap; d++)
-		if (exposure_salts_get(salts, d) != NULL)
-			days[n++] = d;
-	return n;
-}
-
 veil_err
 exposure_report_write(const exposure_report *r, int json, FILE *out, const char *chart_path,
                       char *why, size_t why_len)

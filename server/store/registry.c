@@ -1415,6 +1415,7 @@ registry_import(registry *reg, const registry_key *keys, size_t key_count,
                 const registry_record *records, size_t count,
                 const registry_import_options *options, registry_change *change)
 {
+	uint64_t crowded = 0; /* the fullest bucket, when the cap refused the commit */
 	static const registry_import_options defaults = {0, NULL, NULL};
 	writer w;
 	import_job job;
@@ -1503,21 +1504,16 @@ registry_import(registry *reg, const registry_key *keys, size_t key_count,
 		progress(progress_arg, REGISTRY_STAGE_COMMIT, 0, 1);
 	}
 	begun = 0;
-	uint64_t crowded = 0;
-	if ((err = writer_commit(&w, handles, payloads, reg->max_per_bucket, &crowded)) !=
-	    VEIL_OK) {
-		change->crowded = crowded; /* kept below, the rest zeroed */
+	if ((err = writer_commit(&w, handles, payloads, reg->max_per_bucket, &crowded)) != VEIL_OK)
 		goto out;
-	}
 	if (progress != NULL)
 		progress(progress_arg, REGISTRY_STAGE_COMMIT, 1, 1);
 out:
 	if (begun)
 		writer_abort(&w);
 	if (err != VEIL_OK) {
-		const uint64_t crowded_kept = change->crowded;
 		memset(change, 0, sizeof(*change));
-		change->crowded = crowded_kept;
+		change->crowded = crowded;
 	}
 	import_job_free(&job);
 	free(existed);

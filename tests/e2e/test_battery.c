@@ -281,7 +281,8 @@ case_bytes_that_are_no_frame_are_dropped(void)
 	const size_t big_len = PROTO_MAX_REQUEST_SIZE + 1024;
 	uint8_t *big = calloc(1, big_len);
 	REQUIRE(big != NULL);
-	memcpy(big, "VEIL\x02\x01", 6);
+	const uint8_t header[] = {'V', 'E', 'I', 'L', PROTO_VERSION, PROTO_FRAME_SEALED};
+	memcpy(big, header, sizeof(header));
 	expect("oversized frame", big, big_len, EXPECT_DROP, 0);
 	free(big);
 }

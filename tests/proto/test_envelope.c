@@ -261,7 +261,7 @@ case_an_identity_proof_cannot_move_to_another_ephemeral_key(void)
 static void
 retype(const proto_frame *f, proto_frame_type type, const uint8_t *ephemeral_pk, buf *out)
 {
-	const uint8_t header[] = {'V', 'E', 'I', 'L', 2, (uint8_t)type};
+	const uint8_t header[] = {'V', 'E', 'I', 'L', PROTO_VERSION, (uint8_t)type};
 	buf_reset(out);
 	wire_put_bytes(out, header, sizeof(header));
 	if (ephemeral_pk != NULL)
