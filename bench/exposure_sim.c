@@ -36,6 +36,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "clients.h"
 #include "clock.h"
 #include "entry.h"
 #include "exposure.h"
@@ -71,7 +72,10 @@ static const char details[] =
         "then measures what the query log export reveals to each adversary, beside\n"
         "an Apple-style log of the same traffic (requester, handle, IP, exact time):\n"
         "  A0 the export; A1 also the live salts; A2 also the OPRF key and the\n"
-        "  registry; A3 the export after the salts were erased.\n"
+        "  registry; A3 the export after the salts were erased; A4 a copy of the\n"
+        "  whole state directory (A2, and the clients database: the day of each\n"
+        "  account's last charge); A5 a wiretap on veild for the last 30 days (the\n"
+        "  sender of every request and its items' prefixes, padding included).\n"
         "Prints a table (or JSON) and writes an SVG chart.\n"
         "\n"
         "  --users N        accounts, each with a phone number, half with an email (1000)\n"
@@ -239,7 +243,7 @@ typedef struct sim {
 	bool keep_work;
 	exposure_population_config pop_config;
 	exposure_population *pop;
-	uint8_t server_key[VEIL_KEY_SIZE];
+	veil_client_options pin; /* the server as `veil-admin info` describes it */
 	unsigned prefix_bits;
 	uint32_t day_zero, last_day;
 	pid_t veild_pid;
@@ -387,12 +391,12 @@ run_request(slot_run *run, const exposure_request *q, buf *lines)
 	}
 	for (uint32_t i = 0; i < q->count; i++)
 		written[i] = exposure_handle_written(pop, contacts[i]);
-	veil_client_options o = {.server_url = s->url,
-	                         .client_secret = exposure_user_secret(pop, q->user),
-	                         .region = "US",
-	                         .timeout_ms = CLIENT_TIMEOUT_MS,
-	                         .prefix_bits = s->prefix_bits};
-	memcpy(o.server_key, s->server_key, VEIL_KEY_SIZE);
+	veil_client_options o = s->pin;
+	o.server_url = s->url;
+	o.client_secret = exposure_user_secret(pop, q->user);
+	o.region = "US";
+	o.timeout_ms = CLIENT_TIMEOUT_MS;
+	o.prefix_bits = s->prefix_bits;
 	veil_err err = veil_client_new(&o, &client);
 	if (err != VEIL_OK) {
 		run_failed(run, "cannot make a client", err, NULL);
@@ -534,10 +538,11 @@ static int
 make_state(sim *s)
 {
 	const char *const keygen[] = {"keygen", "--state", s->state, NULL};
-	if (run_admin(s, keygen, NULL) != 0)
+	const char *const info[] = {"info", "--state", s->state, NULL};
+	if (run_admin(s, keygen, NULL) != 0 || run_admin(s, info, NULL) != 0)
 		return -1;
-	if (veil_server_key_read(s->tool_out, s->server_key) != VEIL_OK) {
-		cli_error(PROGRAM, "veil-admin keygen printed no server key");
+	if (veil_server_info_read(s->tool_out, &s->pin) != VEIL_OK) {
+		cli_error(PROGRAM, "veil-admin info printed no server key, mode or OPRF key");
 		return -1;
 	}
 
@@ -624,6 +629,91 @@ collect_exports(sim *s, uint32_t salt_retention)
 	return 0;
 }
 
+/*
+ * A4's reading of the clients database the run left: for each user, the
+ * day of its last charge (malloc'd; NULL after saying why).
+ */
+static uint32_t *
+read_last_use(const sim *s)
+{
+	clients *c = NULL;
+	veil_err err = clients_open(s->state, NULL, &c);
+	const uint32_t users = exposure_population_users(s->pop);
+	uint32_t *days = err == VEIL_OK ? calloc(users + 1, sizeof(uint32_t)) : NULL;
+	if (err == VEIL_OK && days == NULL)
+		err = VEIL_ERR_NOMEM;
+	for (uint32_t u = 0; err == VEIL_OK && u < users; u++)
+		err = clients_last_use(c, exposure_user_public(s->pop, u), &days[u]);
+	clients_close(c);
+	if (err != VEIL_OK) {
+		cli_error(PROGRAM, "cannot read the clients database: %s", veil_strerror(err));
+		free(days);
+		return NULL;
+	}
+	return days;
+}
+
+/* The days a wiretap order covers: the last ones of the run. */
+#define TAP_DAYS 30
+
+/* splitmix64: the padding's prefixes, deterministic for the seed. */
+static uint64_t
+next_random(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/*
+ * A5's view, from what the simulation knows the clients sent in the last
+ * TAP_DAYS days: per request its user and day, and per item its prefix,
+ * the real contacts' and the padding up to the size class (random
+ * prefixes, as the client draws them). Into *requests and *prefixes
+ * (malloc'd); -1 when out of memory.
+ */
+static int
+build_tap(const sim *s, exposure_tap_request **requests, size_t *request_count, uint32_t **prefixes,
+          size_t *prefix_count)
+{
+	const uint32_t first = s->opt.days > TAP_DAYS ? s->opt.days - TAP_DAYS : 0;
+	size_t nq = 0, np = 0;
+	for (uint32_t day = first; day < s->opt.days; day++) {
+		size_t count = 0;
+		const exposure_request *q = exposure_population_day(s->pop, day, &count);
+		nq += count;
+		for (size_t i = 0; i < count; i++)
+			np += qlog_size_class(q[i].count);
+	}
+	*requests = malloc((nq + 1) * sizeof(**requests));
+	*prefixes = malloc((np + 1) * sizeof(**prefixes));
+	if (*requests == NULL || *prefixes == NULL)
+		return -1;
+	uint64_t rng = s->opt.seed ^ 0x7461702d70616464ULL; /* "tap-padd" */
+	const unsigned p = s->prefix_bits;
+	nq = np = 0;
+	for (uint32_t day = first; day < s->opt.days; day++) {
+		size_t count = 0;
+		const exposure_request *q = exposure_population_day(s->pop, day, &count);
+		for (size_t i = 0; i < count; i++) {
+			const uint32_t padded = qlog_size_class(q[i].count);
+			const uint32_t *contacts = exposure_request_contacts(s->pop, &q[i]);
+			(*requests)[nq++] =
+			        (exposure_tap_request){q[i].user, s->day_zero + day, padded, np};
+			for (uint32_t k = 0; k < padded; k++) {
+				const uint32_t bucket =
+				        k < q[i].count ? exposure_handle_bucket(s->pop, contacts[k])
+				                       : (uint32_t)(next_random(&rng) >> 32);
+				(*prefixes)[np++] = entry_prefix(bucket, p);
+			}
+		}
+	}
+	*request_count = nq;
+	*prefix_count = np;
+	return 0;
+}
+
 /* The digests of qlog.c and exposure.c must agree, or nothing measured means anything. */
 static int
 check_digests(const char *name, const exposure_figures *f)
@@ -646,8 +736,11 @@ analyze_simulation(sim *s, double started)
 	exposure_salts *salts = NULL, *salts_after = NULL;
 	exposure_baseline *baseline = NULL;
 	exposure_pair *pairs = NULL;
+	uint32_t *last_use = NULL, *prefixes = NULL;
+	exposure_tap_request *requests = NULL;
+	size_t request_count = 0, prefix_count = 0;
 	uint64_t export_bytes = 0, erased_bytes = 0;
-	exposure_row rows[5];
+	exposure_row rows[7];
 	int rc = -1;
 	veil_err err;
 
@@ -681,38 +774,59 @@ analyze_simulation(sim *s, double started)
 	const uint32_t *registered =
 	        exposure_population_registered_buckets(s->pop, &registered_count);
 	const uint64_t widths = (uint64_t)1 << s->prefix_bits;
+	if ((last_use = read_last_use(s)) == NULL)
+		goto out;
+	if (build_tap(s, &requests, &request_count, &prefixes, &prefix_count) != 0) {
+		cli_error(PROGRAM, "out of memory");
+		goto out;
+	}
 
 	rows[0] = (exposure_row){"baseline", "Apple-style log", {0}};
 	err = exposure_analyze_baseline(baseline, accounts, users, EXPOSURE_NANP_UNIVERSE,
 	                                s->baseline_bytes, pairs, 2 * pair_count, &rows[0].figures);
-	const exposure_view views[4] = {
-	        {log, NULL, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, NULL, 0, export_bytes},
-	        {log, salts, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, NULL, 0,
-	         export_bytes},
+	const exposure_view views[5] = {
+	        {log, NULL, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, NULL, 0, export_bytes,
+	         NULL},
+	        {log, salts, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, NULL, 0, export_bytes,
+	         NULL},
 	        {log, salts, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, registered,
-	         registered_count, export_bytes},
+	         registered_count, export_bytes, NULL},
 	        {erased, salts_after, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, NULL, 0,
-	         erased_bytes},
+	         erased_bytes, NULL},
+	        {log, salts, accounts, users, EXPOSURE_NANP_UNIVERSE, widths, registered,
+	         registered_count, export_bytes, last_use},
 	};
-	static const char *const names[4][2] = {{"A0", "export"},
+	static const char *const names[6][2] = {{"A0", "export"},
 	                                        {"A1", "export + salts"},
 	                                        {"A2", "+ OPRF key, registry"},
-	                                        {"A3", "export, salts erased"}};
-	for (size_t i = 0; i < 4 && err == VEIL_OK; i++) {
+	                                        {"A3", "export, salts erased"},
+	                                        {"A4", "state directory copy"},
+	                                        {"A5", "wiretap, 30 days"}};
+	for (size_t i = 0; i < 5 && err == VEIL_OK; i++) {
 		rows[i + 1] = (exposure_row){names[i][0], names[i][1], {0}};
 		err = exposure_analyze(&views[i], pairs, 2 * pair_count, &rows[i + 1].figures);
 	}
+	const exposure_tap tap = {requests, request_count,          prefixes,   s->prefix_bits,
+	                          users,    EXPOSURE_NANP_UNIVERSE, registered, registered_count};
+	rows[6] = (exposure_row){names[5][0], names[5][1], {0}};
+	if (err == VEIL_OK)
+		err = exposure_analyze_tap(&tap, prefix_count, pairs, 2 * pair_count,
+		                           &rows[6].figures);
 	if (err != VEIL_OK) {
 		cli_error(PROGRAM, "analysis failed: %s", veil_strerror(err));
 		goto out;
 	}
-	if (check_digests("A1", &rows[2].figures) != 0)
+	/* A4's narrowing must never drop the true requester: the clients
+	 * database and the log must agree on the days too. */
+	if (check_digests("A1", &rows[2].figures) != 0 ||
+	    check_digests("A4", &rows[5].figures) != 0)
 		goto out;
 	if (rows[4].figures.entries_salted > 0)
 		fprintf(stderr, "%s: warning: %llu entries still have a salt after the purge\n",
 		        PROGRAM, (unsigned long long)rows[4].figures.entries_salted);
 
 	uint32_t days[EXPOSURE_MAX_DAYS];
+	const char *const notes[2] = {exposure_note_a4, exposure_note_a5};
 	exposure_report report = {
 	        .source = "simulate",
 	        .header = h,
@@ -727,7 +841,9 @@ analyze_simulation(sim *s, double started)
 	        .salted_day_count = exposure_salted_days(log, salts, days, EXPOSURE_MAX_DAYS),
 	        .seconds = clock_monotonic_seconds() - started,
 	        .rows = rows,
-	        .row_count = 5,
+	        .row_count = 7,
+	        .notes = notes,
+	        .note_count = 2,
 	};
 	if (exposure_report_write(&report, s->opt.json, stdout, s->opt.chart, why, sizeof(why)) ==
 	    VEIL_OK)
@@ -741,6 +857,9 @@ out:
 	exposure_salts_free(salts_after);
 	exposure_baseline_free(baseline);
 	free(pairs);
+	free(last_use);
+	free(requests);
+	free(prefixes);
 	return rc;
 }
 

@@ -183,7 +183,8 @@ print_help(void)
 	       "  --handles N           the registry holds the N handles of --print-handles N\n"
 	       "                        (the truth sampled answers are checked against)\n"
 	       "  --connections C       concurrent connections, a thread each (default %d)\n"
-	       "  --batch B             items per request, up to the server's cap (default %d)\n"
+	       "  --batch B             items per request: a size class, a power of two below\n"
+	       "                        the server's cap or the cap (default %d)\n"
 	       "  --seconds T           measured seconds (default %.0f)\n"
 	       "  --warmup S            seconds of load before the measure (default %.0f)\n"
 	       "  --prefix-bits P       bucket prefix length (default: the server's advice)\n"
@@ -920,6 +921,10 @@ main(int argc, char **argv)
 	if (opt.batch > r.info.batch_cap)
 		DIE("--batch %u is above the server's batch cap of %u", opt.batch,
 		    r.info.batch_cap);
+	if (!proto_is_size_class(opt.batch, r.info.batch_cap))
+		DIE("--batch %u is not a size class of the server's cap %u: a power of two "
+		    "below it, or the cap",
+		    opt.batch, r.info.batch_cap);
 	r.prefix_bits = opt.prefix_bits ? opt.prefix_bits : r.info.p_recommended;
 	if (r.prefix_bits < r.info.p_min || r.prefix_bits > r.info.p_max)
 		DIE("--prefix-bits %u is outside the server's range %u..%u", r.prefix_bits,

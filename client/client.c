@@ -37,8 +37,10 @@ struct veil_client {
 	unsigned prefix_bits;
 	unsigned floor_bits; /* the most prefix bits the privacy floor allows */
 	uint64_t min_bucket, universe;
-	int require_verifiable;
-	oprf_mode mode;
+	oprf_mode mode; /* the pinned mode */
+	size_t pin_count;
+	veil_oprf_key pins[VEIL_MAX_OPRF_KEYS];
+	const proto_key_info *key; /* the pinned key INFO offers, in info */
 	uint8_t server_key[VEIL_KEY_SIZE];
 	uint8_t client_public[VEIL_KEY_SIZE];
 	uint8_t *client_secret; /* guarded */
@@ -135,6 +137,14 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 		return VEIL_ERR_ARGUMENT;
 	if (options->region != NULL && !normalize_region_valid(options->region))
 		return VEIL_ERR_ARGUMENT;
+	if ((options->mode != VEIL_MODE_OPRF && options->mode != VEIL_MODE_VOPRF) ||
+	    (options->require_verifiable && options->mode != VEIL_MODE_VOPRF) ||
+	    options->oprf_key_count == 0 || options->oprf_key_count > VEIL_MAX_OPRF_KEYS)
+		return VEIL_ERR_ARGUMENT;
+	for (size_t i = 0; i < options->oprf_key_count; i++)
+		for (size_t j = 0; j < i; j++)
+			if (options->oprf_keys[i].key_id == options->oprf_keys[j].key_id)
+				return VEIL_ERR_ARGUMENT;
 	const uint64_t min_bucket = options->min_bucket ? options->min_bucket : DEFAULT_MIN_BUCKET;
 	const uint64_t universe = options->universe ? options->universe : DEFAULT_UNIVERSE;
 	if (min_bucket > universe)
@@ -167,9 +177,12 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 	c->floor_bits = (unsigned)(63 - __builtin_clzll(universe / min_bucket));
 	if (c->floor_bits > PROTO_MAX_PREFIX_BITS)
 		c->floor_bits = PROTO_MAX_PREFIX_BITS;
-	c->require_verifiable = options->require_verifiable != 0;
-	c->mode = OPRF_MODE_OPRF; /* until INFO says which mode the registry serves */
+	c->mode = options->mode == VEIL_MODE_VOPRF ? OPRF_MODE_VOPRF : OPRF_MODE_OPRF;
+	c->pin_count = options->oprf_key_count;
+	memcpy(c->pins, options->oprf_keys, c->pin_count * sizeof(c->pins[0]));
 	c->suite = proto_suite(PROTO_SUITE_RISTRETTO255_SHA512);
+	if ((err = oprf_ctx_new(c->suite, c->mode, &c->ctx)) != VEIL_OK)
+		goto fail;
 	if ((err = transport_client_open(c->url, c->timeout_ms, PROTO_MAX_REPLY_SIZE,
 	                                 &c->transport)) != VEIL_OK)
 		goto fail;
@@ -289,71 +302,110 @@ fetch_info(veil_client *c, buf *inner, buf *frame, buf *reply, buf *reply_inner)
 		set_error(c, "%s", "server answered INFO with another message");
 		return VEIL_ERR_PARSE;
 	}
-	/* The registry serves one mode; VOPRF (with its proof) when offered. */
-	const proto_key_info *current = &msg.u.info_reply.keys[0];
-	oprf_mode mode;
-	if (current->modes & PROTO_MODE_BIT_VOPRF)
-		mode = OPRF_MODE_VOPRF;
-	else if (current->modes & PROTO_MODE_BIT_OPRF)
-		mode = OPRF_MODE_OPRF;
-	else
-		mode = (oprf_mode)-1;
-	if (current->suite != PROTO_SUITE_RISTRETTO255_SHA512 || (int)mode < 0) {
-		set_error(c, "%s", "server offers no suite and mode this client knows");
+	/* Only what was pinned: the mode, and a key of a pinned id with
+	 * the pinned public key (INFO lists the current key first). */
+	const proto_info_reply *info = &msg.u.info_reply;
+	const uint8_t mode_bit =
+	        c->mode == OPRF_MODE_VOPRF ? PROTO_MODE_BIT_VOPRF : PROTO_MODE_BIT_OPRF;
+	int chosen = -1;
+	for (size_t i = 0; i < info->key_count; i++) {
+		const proto_key_info *k = &info->keys[i];
+		const veil_oprf_key *pin = NULL;
+		for (size_t j = 0; j < c->pin_count && pin == NULL; j++)
+			if (c->pins[j].key_id == k->key_id)
+				pin = &c->pins[j];
+		if (pin == NULL)
+			continue;
+		if (k->suite != PROTO_SUITE_RISTRETTO255_SHA512 ||
+		    k->pk_len != VEIL_OPRF_KEY_SIZE ||
+		    sodium_memcmp(k->pk, pin->public_key, VEIL_OPRF_KEY_SIZE) != 0) {
+			set_error(c, "server's OPRF key %u is not the one pinned for that id",
+			          (unsigned)k->key_id);
+			return VEIL_ERR_VERIFY;
+		}
+		if (!(k->modes & mode_bit)) {
+			set_error(c, "server serves key %u in another mode than the pinned %s",
+			          (unsigned)k->key_id,
+			          c->mode == OPRF_MODE_VOPRF ? "voprf" : "oprf");
+			return VEIL_ERR_UNSUPPORTED;
+		}
+		if (chosen < 0)
+			chosen = (int)i;
+	}
+	if (chosen < 0) {
+		set_error(c, "%s",
+		          "server offers no pinned OPRF key (rotated? pin the keys veil-admin info "
+		          "prints now)");
 		return VEIL_ERR_UNSUPPORTED;
 	}
-	if (c->require_verifiable && mode != OPRF_MODE_VOPRF) {
-		set_error(c, "%s", "server offers only OPRF, and this client requires VOPRF");
-		return VEIL_ERR_UNSUPPORTED;
-	}
-	if (c->ctx == NULL || oprf_ctx_mode(c->ctx) != mode) {
-		oprf_ctx_free(c->ctx);
-		c->ctx = NULL;
-		err = oprf_ctx_new(c->suite, mode, &c->ctx);
-		if (err != VEIL_OK)
-			return err;
-		c->mode = mode;
-	}
-	c->info = msg.u.info_reply;
+	c->info = *info;
+	c->key = &c->info.keys[chosen];
 	c->have_info = 1;
 	return VEIL_OK;
 }
 
-/* Looks up handles[0..count) in one LOOKUP. */
+/* A dummy item's input: random bytes, so that its blinded element is a
+ * fresh random point, as every real one is. */
+#define DUMMY_INPUT_SIZE 32
+
+/*
+ * Looks up items[0..count) in one LOOKUP of count's size class: the real
+ * items and, to fill the class, dummies (random inputs under random
+ * prefixes), all in a random order. The server evaluates every item and
+ * a VOPRF proof covers them all; only the real ones are matched.
+ */
 static veil_err
 lookup_batch(veil_client *c, pending *items, size_t count, unsigned bits, buf *inner, buf *frame,
              buf *reply, buf *reply_inner, uint16_t *status)
 {
 	const size_t ne = oprf_suite_element_size(c->suite), ns = oprf_suite_scalar_size(c->suite);
 	const size_t nh = oprf_suite_output_size(c->suite);
-	const proto_key_info *key = &c->info.keys[0];
+	const proto_key_info *key = c->key;
+	const size_t n = proto_size_class((uint32_t)count, c->info.batch_cap);
 	uint8_t request_id[PROTO_REQUEST_ID_SIZE];
 	/* The secrets, blinds and outputs, share one guarded region. */
-	uint8_t *secrets = sodium_malloc(count * (ns + nh));
-	uint8_t *blinds = secrets, *outputs = secrets != NULL ? secrets + count * ns : NULL;
-	uint8_t *blinded = malloc(count * ne);
-	uint8_t *evaluated = malloc(count * ne);
-	uint32_t *prefixes = malloc(count * sizeof(*prefixes));
-	const uint8_t **inputs = malloc(count * sizeof(*inputs));
-	size_t *input_lens = malloc(count * sizeof(*input_lens));
+	uint8_t *secrets = sodium_malloc(n * (ns + nh));
+	uint8_t *blinds = secrets, *outputs = secrets != NULL ? secrets + n * ns : NULL;
+	uint8_t *blinded = malloc(n * ne);
+	uint8_t *evaluated = malloc(n * ne);
+	uint8_t *dummy_inputs = malloc((n - count) * DUMMY_INPUT_SIZE + 1);
+	uint32_t *prefixes = malloc(n * sizeof(*prefixes));
+	size_t *order = malloc(n * sizeof(*order)); /* sent k: item order[k], a dummy past count */
+	const uint8_t **inputs = malloc(n * sizeof(*inputs));
+	size_t *input_lens = malloc(n * sizeof(*input_lens));
 	veil_err err = VEIL_ERR_NOMEM;
 	proto_msg msg;
 
-	if (secrets == NULL || blinded == NULL || evaluated == NULL || prefixes == NULL ||
-	    inputs == NULL || input_lens == NULL)
+	if (secrets == NULL || blinded == NULL || evaluated == NULL || dummy_inputs == NULL ||
+	    prefixes == NULL || order == NULL || inputs == NULL || input_lens == NULL)
 		goto out;
-	for (size_t i = 0; i < count; i++) {
-		inputs[i] = (const uint8_t *)items[i].handle;
-		input_lens[i] = items[i].handle_len;
-		prefixes[i] = items[i].prefix;
-		if ((err = oprf_blind(c->ctx, inputs[i], input_lens[i], NULL, blinds + i * ns,
-		                      blinded + i * ne)) != VEIL_OK)
+	for (size_t k = 0; k < n; k++)
+		order[k] = k;
+	for (size_t k = n - 1; k > 0; k--) { /* Fisher-Yates */
+		const size_t j = randombytes_uniform((uint32_t)k + 1), t = order[k];
+		order[k] = order[j];
+		order[j] = t;
+	}
+	randombytes_buf(dummy_inputs, (n - count) * DUMMY_INPUT_SIZE);
+	for (size_t k = 0; k < n; k++) {
+		if (order[k] < count) {
+			const pending *item = &items[order[k]];
+			inputs[k] = (const uint8_t *)item->handle;
+			input_lens[k] = item->handle_len;
+			prefixes[k] = item->prefix;
+		} else {
+			inputs[k] = dummy_inputs + (order[k] - count) * DUMMY_INPUT_SIZE;
+			input_lens[k] = DUMMY_INPUT_SIZE;
+			prefixes[k] = entry_prefix(randombytes_random(), bits);
+		}
+		if ((err = oprf_blind(c->ctx, inputs[k], input_lens[k], NULL, blinds + k * ns,
+		                      blinded + k * ne)) != VEIL_OK)
 			goto out;
 	}
 	randombytes_buf(request_id, sizeof(request_id));
 	buf_reset(inner);
 	proto_encode_lookup(inner, request_id, PROTO_SUITE_RISTRETTO255_SHA512, (uint8_t)c->mode,
-	                    key->key_id, (uint8_t)bits, (uint16_t)count, prefixes, blinded);
+	                    key->key_id, (uint8_t)bits, (uint16_t)n, prefixes, blinded);
 	if ((err = buf_error(inner)) != VEIL_OK)
 		goto out;
 	if ((err = exchange(c, inner, request_id, frame, reply, reply_inner, &msg, status)) !=
@@ -364,25 +416,25 @@ lookup_batch(veil_client *c, pending *items, size_t count, unsigned bits, buf *i
 	const size_t tag_len = c->info.tag_len, payload_size = c->info.payload_size;
 	err = VEIL_ERR_PARSE;
 	if (msg.type != PROTO_MSG_LOOKUP_REPLY || r->suite != PROTO_SUITE_RISTRETTO255_SHA512 ||
-	    r->mode != c->mode || r->key_id != key->key_id || r->count != count ||
+	    r->mode != c->mode || r->key_id != key->key_id || r->count != n ||
 	    r->entry_size != tag_len + payload_size) {
 		set_error(c, "%s", "lookup reply does not match the request");
 		goto out;
 	}
-	/* fetch_info and the mode check above already refuse this; kept so
+	/* The decoder and the mode check above already refuse this; kept so
 	 * that no later change lets an unproven answer through. */
-	if (c->require_verifiable && (r->mode != OPRF_MODE_VOPRF || r->proof == NULL)) {
-		set_error(c, "%s", "lookup reply without a proof, and this client requires VOPRF");
+	if (c->mode == OPRF_MODE_VOPRF && r->proof == NULL) {
+		set_error(c, "%s", "lookup reply without a proof from a VOPRF registry");
 		err = VEIL_ERR_VERIFY;
 		goto out;
 	}
-	for (size_t i = 0; i < count; i++) {
+	for (size_t k = 0; k < n; k++) {
 		const uint8_t *element, *entries;
-		proto_lookup_reply_item(r, i, &element, &entries);
-		memcpy(evaluated + i * ne, element, ne);
+		proto_lookup_reply_item(r, k, &element, &entries);
+		memcpy(evaluated + k * ne, element, ne);
 	}
-	err = oprf_finalize(c->ctx, c->mode == OPRF_MODE_VOPRF ? key->pk : NULL, NULL, 0, count,
-	                    inputs, input_lens, blinds, blinded, evaluated, r->proof, outputs);
+	err = oprf_finalize(c->ctx, c->mode == OPRF_MODE_VOPRF ? key->pk : NULL, NULL, 0, n, inputs,
+	                    input_lens, blinds, blinded, evaluated, r->proof, outputs);
 	if (err != VEIL_OK) {
 		set_error(c, "%s",
 		          err == VEIL_ERR_VERIFY ? "server's proof does not verify"
@@ -390,20 +442,22 @@ lookup_batch(veil_client *c, pending *items, size_t count, unsigned bits, buf *i
 		err = err == VEIL_ERR_VERIFY ? VEIL_ERR_VERIFY : VEIL_ERR_PARSE;
 		goto out;
 	}
-	for (size_t i = 0; i < count; i++) {
+	for (size_t k = 0; k < n; k++) {
+		if (order[k] >= count)
+			continue; /* a dummy */
 		const uint8_t *element, *entries;
 		uint8_t tag[ENTRY_MAX_TAG_SIZE];
-		proto_lookup_reply_item(r, i, &element, &entries);
-		if ((err = entry_tag(outputs + i * nh, nh, tag, tag_len)) != VEIL_OK)
+		proto_lookup_reply_item(r, k, &element, &entries);
+		if ((err = entry_tag(outputs + k * nh, nh, tag, tag_len)) != VEIL_OK)
 			goto out;
 		for (size_t s = 0; s < r->slots; s++) {
 			const uint8_t *entry = entries + s * r->entry_size;
 			if (memcmp(entry, tag, tag_len) != 0)
 				continue;
-			answer *a = &items[i].answer;
+			answer *a = &items[order[k]].answer;
 			a->registered = 1;
 			if (payload_size == ENTRY_SEALED_PAYLOAD_SIZE &&
-			    entry_open_payload(outputs + i * nh, nh, entry + tag_len, a->payload,
+			    entry_open_payload(outputs + k * nh, nh, entry + tag_len, a->payload,
 			                       &a->payload_len) == VEIL_OK)
 				a->has_payload = 1;
 			break;
@@ -415,7 +469,9 @@ out:
 		sodium_free(secrets); /* wipes */
 	free(blinded);
 	free(evaluated);
+	free(dummy_inputs);
 	free(prefixes);
+	free(order);
 	free(inputs);
 	free(input_lens);
 	return err;
@@ -713,5 +769,77 @@ veil_server_key_read(const char *hex_or_file, uint8_t key[VEIL_KEY_SIZE])
 			err = VEIL_OK;
 	}
 	fclose(f);
+	return err;
+}
+
+/* One "oprf-key ID SUITE HEX" line's fields, after the word: into key. */
+static int
+oprf_key_line(const char *fields, veil_oprf_key *key)
+{
+	char suite[32], hex[2 * VEIL_OPRF_KEY_SIZE + 2];
+	unsigned long id;
+	int end = 0;
+	size_t bin_len = 0;
+	if (sscanf(fields, "%lu %31s %65s%n", &id, suite, hex, &end) != 3 || fields[end] != '\0' ||
+	    id > UINT32_MAX || strcmp(suite, "ristretto255-SHA512") != 0 ||
+	    strlen(hex) != 2 * VEIL_OPRF_KEY_SIZE ||
+	    sodium_hex2bin(key->public_key, VEIL_OPRF_KEY_SIZE, hex, strlen(hex), NULL, &bin_len,
+	                   NULL) != 0 ||
+	    bin_len != VEIL_OPRF_KEY_SIZE)
+		return 0;
+	key->key_id = (uint32_t)id;
+	return 1;
+}
+
+veil_err
+veil_server_info_read(const char *path, veil_client_options *options)
+{
+	if (path == NULL || options == NULL)
+		return VEIL_ERR_ARGUMENT;
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return VEIL_ERR_SYSTEM;
+	uint8_t server_key[VEIL_KEY_SIZE];
+	veil_oprf_key keys[VEIL_MAX_OPRF_KEYS];
+	veil_mode mode = VEIL_MODE_NONE;
+	size_t key_count = 0;
+	int have_server_key = 0;
+	veil_err err = VEIL_OK;
+	char line[256];
+	while (err == VEIL_OK && fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (strncmp(line, "server-key ", 11) == 0) {
+			if (have_server_key || !hex_key(line + 11, strlen(line + 11), server_key))
+				err = VEIL_ERR_PARSE;
+			have_server_key = 1;
+		} else if (strncmp(line, "mode ", 5) == 0) {
+			const veil_mode m = strcmp(line + 5, "oprf") == 0    ? VEIL_MODE_OPRF
+			                    : strcmp(line + 5, "voprf") == 0 ? VEIL_MODE_VOPRF
+			                                                     : VEIL_MODE_NONE;
+			if (mode != VEIL_MODE_NONE || m == VEIL_MODE_NONE)
+				err = VEIL_ERR_PARSE;
+			mode = m;
+		} else if (strncmp(line, "oprf-key ", 9) == 0) {
+			veil_oprf_key k;
+			if (key_count == VEIL_MAX_OPRF_KEYS)
+				err = VEIL_ERR_LIMIT;
+			else if (!oprf_key_line(line + 9, &k))
+				err = VEIL_ERR_PARSE;
+			for (size_t i = 0; err == VEIL_OK && i < key_count; i++)
+				if (keys[i].key_id == k.key_id)
+					err = VEIL_ERR_PARSE;
+			if (err == VEIL_OK)
+				keys[key_count++] = k;
+		}
+	}
+	fclose(f);
+	if (err == VEIL_OK && (!have_server_key || mode == VEIL_MODE_NONE || key_count == 0))
+		err = VEIL_ERR_PARSE;
+	if (err == VEIL_OK) {
+		memcpy(options->server_key, server_key, VEIL_KEY_SIZE);
+		options->mode = mode;
+		options->oprf_key_count = key_count;
+		memcpy(options->oprf_keys, keys, key_count * sizeof(keys[0]));
+	}
 	return err;
 }

@@ -3,7 +3,7 @@
  * libveil-client, each with its own options and --help.
  *
  *   veil keygen [--out FILE]
- *   veil lookup --server URL --server-key HEX|FILE [options] [FILE|-]
+ *   veil lookup --server URL --server-info FILE [options] [FILE|-]
  *
  * Exit status: 0 done, 1 failed, 2 usage error.
  */
@@ -35,9 +35,9 @@
  * veil runs one command, so they start at their defaults.
  */
 static struct {
-	const char *out;        /* keygen */
-	const char *server;     /* lookup, and the rest */
-	const char *server_key; /* 64 hex digits or a file */
+	const char *out;         /* keygen */
+	const char *server;      /* lookup, and the rest */
+	const char *server_info; /* veil-admin info's output */
 	const char *client_key;
 	const char *region;
 	uint32_t prefix_bits; /* 0: the server's recommendation */
@@ -235,13 +235,21 @@ cmd_lookup(const cli_command *cmd, int argc, char **argv)
 	options.require_verifiable = opt.verifiable;
 	options.timeout_ms = (int)opt.timeout * 1000;
 
-	if (opt.server == NULL || opt.server_key == NULL)
-		return cli_usage_error(cmd, "--server and --server-key are required");
-	if (veil_server_key_read(opt.server_key, options.server_key) != VEIL_OK)
-		return cli_usage_error(cmd,
-		                       "--server-key: %s is neither 64 hex digits nor a file "
-		                       "holding them",
-		                       opt.server_key);
+	if (opt.server == NULL || opt.server_info == NULL)
+		return cli_usage_error(cmd, "--server and --server-info are required");
+	const veil_err info_err = veil_server_info_read(opt.server_info, &options);
+	if (info_err == VEIL_ERR_SYSTEM)
+		return cli_usage_error(cmd, "--server-info: cannot read %s: %s", opt.server_info,
+		                       strerror(errno));
+	if (info_err != VEIL_OK)
+		return cli_usage_error(
+		        cmd,
+		        "--server-info: %s is not what veil-admin info prints (%s: it "
+		        "needs its server-key, mode and oprf-key lines)",
+		        opt.server_info, veil_strerror(info_err));
+	if (opt.verifiable && options.mode != VEIL_MODE_VOPRF)
+		return cli_usage_error(cmd, "--verifiable: %s pins mode oprf, not voprf",
+		                       opt.server_info);
 
 	char default_path[PATH_MAX];
 	const char *client_key = key_path(cmd, opt.client_key, "--client-key", default_path);
@@ -328,7 +336,7 @@ out:
 static const cli_option keygen_options[] = {CLI_TEXT_OPTION("out", &opt.out), CLI_END};
 static const cli_option lookup_options[] = {
         CLI_TEXT_OPTION("server", &opt.server),
-        CLI_TEXT_OPTION("server-key", &opt.server_key),
+        CLI_TEXT_OPTION("server-info", &opt.server_info),
         CLI_TEXT_OPTION("client-key", &opt.client_key),
         CLI_TEXT_OPTION("region", &opt.region),
         CLI_U32_OPTION("prefix-bits", &opt.prefix_bits, 1, 32),
@@ -355,7 +363,7 @@ static const struct subcommand {
          "as 64 hex digits: that is what a server operator enrols.\n"
          "Never overwrites an existing key file.\n",
          keygen_options, 0, cmd_keygen},
-        {"lookup", "--server URL --server-key HEX|FILE [options] [FILE|-]",
+        {"lookup", "--server URL --server-info FILE [options] [FILE|-]",
          "find out which contacts are registered",
          "Asks the server which contacts are registered, without revealing them.\n"
          "Contacts come from FILE (default: standard input) as plain lines, CSV\n"
@@ -365,8 +373,9 @@ static const struct subcommand {
          "for a contact that cannot be normalized.\n"
          "\n"
          "  --server URL         tcp://HOST:PORT or ipc:///PATH\n"
-         "  --server-key K       the server's key: 64 hex digits, or a file holding\n"
-         "                       them (e.g. the output of veil-admin info)\n"
+         "  --server-info FILE   what the client pins, as veil-admin info prints it:\n"
+         "                       the server's key, its mode and its OPRF keys; a\n"
+         "                       server that shows another mode or key is refused\n"
          "  --client-key FILE    this client's key (default $XDG_CONFIG_HOME/veil/\n"
          "                       client.key, created on first use)\n"
          "  --region CC          default region for national phone numbers (e.g. US)\n"
@@ -379,8 +388,8 @@ static const struct subcommand {
          "  --universe N         handles in the numbering space (default 10^10);\n"
          "                       at most log2(universe / min-bucket) bits are revealed,\n"
          "                       and a server that needs more is refused\n"
-         "  --verifiable         require VOPRF: refuse a server that cannot prove\n"
-         "                       it evaluated with the key it shows every client\n"
+         "  --verifiable         require VOPRF: refuse pins of mode oprf, and any\n"
+         "                       answer without a proof it came from a pinned key\n"
          "  --timeout SECONDS    per request, 1..3600 (default 10)\n"
          "  --json               one JSON object per line\n"
          "\n"

@@ -8,15 +8,18 @@
  * an RFC 9497 OPRF, sends only the blinded element and a short bucket
  * prefix (never longer than the client's own privacy floor allows,
  * whatever the server advises), and finds the match itself. The server never sees a contact, a
- * plain hash of one, or whether it matched. When the registry serves
- * VOPRF, the library checks the server's proof that it evaluated with the
- * key it advertises to every client.
+ * plain hash of one, or whether it matched. Each batch is filled up to a
+ * size class (proto/PROTOCOL.md) with dummy items and shuffled, so its
+ * size tells little of the address book. The client pins the registry's
+ * mode and OPRF public keys as `veil-admin info` prints them; when the
+ * registry serves VOPRF, it checks the server's proof that every answer
+ * came from a pinned key, the one every client is given.
  *
  *   veil_client_options o = { .server_url = "tcp://127.0.0.1:7000",
  *                             .client_secret = key, .region = "US" };
- *   memcpy(o.server_key, pinned, VEIL_KEY_SIZE);
  *   veil_client *c;
- *   if (veil_client_new(&o, &c) == VEIL_OK) {
+ *   if (veil_server_info_read("server.info", &o) == VEIL_OK &&
+ *       veil_client_new(&o, &c) == VEIL_OK) {
  *           veil_lookup_result r[2];
  *           const char *contacts[] = { "(415) 555-0100", "ann@example.org" };
  *           if (veil_client_lookup(c, contacts, 2, r) == VEIL_OK) ...
@@ -39,17 +42,51 @@
 
 #include "error.h"
 
-#define VEIL_KEY_SIZE    32
-#define VEIL_MAX_HANDLE  320
-#define VEIL_MAX_PAYLOAD 64
+#define VEIL_KEY_SIZE      32
+#define VEIL_MAX_HANDLE    320
+#define VEIL_MAX_PAYLOAD   64
+/* An OPRF public key: a ristretto255 element. */
+#define VEIL_OPRF_KEY_SIZE 32
+/* The most OPRF keys a client pins (a rotation has two live at once). */
+#define VEIL_MAX_OPRF_KEYS 8
 
 typedef struct veil_client veil_client;
+
+/* The OPRF mode a registry serves (RFC 9497). */
+typedef enum veil_mode {
+	VEIL_MODE_NONE = 0, /* not given: veil_client_new() refuses */
+	VEIL_MODE_OPRF = 1,
+	VEIL_MODE_VOPRF = 2, /* every answer carries a proof of the key used */
+} veil_mode;
+
+/* A pinned OPRF public key: an `oprf-key ID SUITE HEX` line of `veil-admin info`. */
+typedef struct veil_oprf_key {
+	uint32_t key_id;
+	uint8_t public_key[VEIL_OPRF_KEY_SIZE];
+} veil_oprf_key;
 
 typedef struct veil_client_options {
 	/* tcp://HOST:PORT or ipc:///PATH. Copied. */
 	const char *server_url;
 	/* The server's transport public key, as `veil-admin info` prints it. */
 	uint8_t server_key[VEIL_KEY_SIZE];
+	/*
+	 * The registry's mode and OPRF public keys, as `veil-admin info`
+	 * prints them ("mode" and "oprf-key" lines); veil_server_info_read()
+	 * fills these and server_key from that output. Required: a mode and
+	 * 1..VEIL_MAX_OPRF_KEYS keys of distinct ids. The client refuses a
+	 * server whose INFO names another mode (VEIL_ERR_UNSUPPORTED) or a
+	 * pinned key id with another public key (VEIL_ERR_VERIFY), and asks
+	 * only under a pinned key: a server that offers none, after a key
+	 * rotation this client was not given, is refused with
+	 * VEIL_ERR_UNSUPPORTED. In VOPRF mode each answer is proven to come
+	 * from the pinned key, so a server cannot give one user a key of its
+	 * own; in OPRF mode nothing proves which key answered, and the pin
+	 * only checks what INFO claims.
+	 */
+	veil_mode mode;
+	size_t oprf_key_count;
+	veil_oprf_key oprf_keys[VEIL_MAX_OPRF_KEYS];
 	/* This client's X25519 secret key (VEIL_KEY_SIZE bytes). Copied into
 	 * guarded memory; the caller may wipe its copy after veil_client_new. */
 	const uint8_t *client_secret;
@@ -81,8 +118,9 @@ typedef struct veil_client_options {
 	uint64_t min_bucket;
 	uint64_t universe;
 	/* Nonzero: accept only a VOPRF registry, whose every answer carries a
-	 * proof the server evaluated with the key it shows every client; a
-	 * server offering only OPRF is refused (VEIL_ERR_UNSUPPORTED). */
+	 * proof the server evaluated with the pinned key: a pinned mode other
+	 * than VOPRF is VEIL_ERR_ARGUMENT, and a reply without a valid proof
+	 * VEIL_ERR_VERIFY. */
 	int require_verifiable;
 	/* Seconds an answer stays good: a contact answered less than this long
 	 * ago is answered again from the client's memory, without asking the
@@ -113,8 +151,10 @@ typedef struct veil_lookup_result {
 /*
  * Makes a client. Connects lazily: a server that is down shows up as
  * VEIL_ERR_TIMEOUT on the first lookup. *out is NULL on error.
- * Errors: VEIL_ERR_ARGUMENT (missing URL or key, unknown region,
- * min_bucket above universe), VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO,
+ * Errors: VEIL_ERR_ARGUMENT (missing URL or key, no mode or OPRF key
+ * pinned, more than VEIL_MAX_OPRF_KEYS or two of one id, mode OPRF with
+ * require_verifiable, unknown region, min_bucket above universe),
+ * VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO,
  * VEIL_ERR_TRANSPORT (bad URL).
  */
 veil_err veil_client_new(const veil_client_options *options, veil_client **out)
@@ -125,7 +165,9 @@ void veil_client_free(veil_client *client);
 
 /*
  * Looks up count contacts (NUL-terminated strings, any format) and fills
- * results[i] for contacts[i]. Splits into batches by the server's cap.
+ * results[i] for contacts[i]. Splits into batches by the server's cap,
+ * each filled up to its size class with dummy items (random elements
+ * under random prefixes, which cost quota like real ones) and shuffled.
  * Returns VEIL_OK when every batch was answered; then every result is
  * final. On error, results are all reset to NOT_REGISTERED with empty
  * handles: a failed lookup never reports a contact as registered.
@@ -137,10 +179,11 @@ void veil_client_free(veil_client *client);
  * sealed, so such a frame may come from anyone on the path),
  * VEIL_ERR_PARSE (a malformed reply), VEIL_ERR_UNSUPPORTED (the server
  * refused the request, or the client refused the server: the privacy
- * floor allows fewer prefix bits than the server accepts, or
- * require_verifiable and the server offers only OPRF; see
- * veil_client_last_error). Nothing is evaluated for a lookup the client
- * refuses: it asks only INFO.
+ * floor allows fewer prefix bits than the server accepts, the server
+ * names another mode than the pinned one, or offers no pinned key; see
+ * veil_client_last_error); VEIL_ERR_VERIFY also when INFO gives a pinned
+ * key id another public key. Nothing is evaluated for a lookup the
+ * client refuses: it asks only INFO.
  */
 veil_err veil_client_lookup(veil_client *client, const char *const contacts[], size_t count,
                             veil_lookup_result *results) __attribute__((warn_unused_result));
@@ -156,6 +199,20 @@ const char *veil_client_last_error(const veil_client *client);
  * VEIL_ERR_PARSE (neither; key is then unspecified).
  */
 veil_err veil_server_key_read(const char *hex_or_file, uint8_t key[VEIL_KEY_SIZE])
+        __attribute__((warn_unused_result));
+
+/*
+ * Pins the server as `veil-admin info` describes it: reads the file path
+ * and sets options->server_key, ->mode, ->oprf_keys and ->oprf_key_count
+ * from its "server-key HEX", "mode oprf|voprf" and "oprf-key ID SUITE HEX"
+ * lines; other lines are skipped, nothing else in options is touched.
+ * Errors: VEIL_ERR_SYSTEM (the file cannot be read), VEIL_ERR_PARSE (no
+ * server-key, mode or oprf-key line, or one of them malformed: a suite
+ * other than ristretto255-SHA512, a key that is not 64 hex digits, an id
+ * given twice), VEIL_ERR_LIMIT (more than VEIL_MAX_OPRF_KEYS keys). On
+ * error options is as it was.
+ */
+veil_err veil_server_info_read(const char *path, veil_client_options *options)
         __attribute__((warn_unused_result));
 
 /* The label of a client key file (common/keyfile.h) as `veil keygen`

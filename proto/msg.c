@@ -342,3 +342,20 @@ proto_encode_error(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], ui
 	wire_put_u16(out, code);
 	wire_put_u32(out, retry_after);
 }
+
+uint32_t
+proto_size_class(uint32_t count, uint32_t cap)
+{
+	if (count == 0 || count > cap)
+		return 0;
+	uint64_t size_class = 1;
+	while (size_class < count)
+		size_class <<= 1;
+	return size_class < cap ? (uint32_t)size_class : cap;
+}
+
+int
+proto_is_size_class(uint32_t count, uint32_t cap)
+{
+	return count != 0 && proto_size_class(count, cap) == count;
+}

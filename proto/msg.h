@@ -169,6 +169,21 @@ void proto_encode_lookup_head(buf *out, const uint8_t request_id[PROTO_REQUEST_I
                               uint8_t suite, uint8_t mode, uint32_t key_id, uint8_t prefix_bits,
                               uint16_t count);
 
+/*
+ * Batch size classes. A LOOKUP carries a count from a small set, so that
+ * its size and its reply's say little about how many contacts the client
+ * has: the classes under a batch cap of cap items are the powers of two
+ * below cap, and cap itself (1, 2, 4, ..., 128, 256 under the default
+ * 256). Clients fill a batch up to its class with dummy items; veild
+ * refuses a count that is not a class (BAD_REQUEST).
+ *
+ * proto_size_class() is the least class holding count items (1..cap):
+ * 0 when count is 0 or above cap. proto_is_size_class() says whether
+ * count is a class under cap.
+ */
+uint32_t proto_size_class(uint32_t count, uint32_t cap);
+int proto_is_size_class(uint32_t count, uint32_t cap);
+
 /* The bytes of a LOOKUP message of count items of element_size bytes each,
  * as proto_encode_lookup() writes it. */
 size_t proto_lookup_size(size_t count, size_t element_size);

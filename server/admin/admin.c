@@ -455,7 +455,7 @@ run_info(const cli_command *cmd, int argc, char **argv)
 		return 1;
 	printf("server-key ");
 	print_hex(state_transport_public(st), STATE_TRANSPORT_KEY_SIZE);
-	printf("\n");
+	printf("\nmode %s\n", s.view.mode == OPRF_MODE_VOPRF ? "voprf" : "oprf");
 	for (uint32_t i = 0; i < s.view.key_count; i++) {
 		const oprf_key *key = state_oprf_key(st, s.view.key_ids[i]);
 		if (key == NULL)
@@ -652,9 +652,11 @@ static const command commands[] = {
          "bucket for prefix lengths around the recommended one.\n",
          state_options, 0, 0, run_stats, false},
         {"info", "--state DIR", "show the public keys clients pin",
-         "First line: server-key <hex>, the transport public key clients pin.\n"
-         "Then one line per live OPRF key: oprf-key <key id> <suite> <public key hex>,\n"
-         "and the registry figures. Never prints a secret.\n",
+         "What clients pin, then the registry figures; never a secret:\n"
+         "  server-key <hex>                      the transport public key\n"
+         "  mode oprf|voprf                       the OPRF mode the registry serves\n"
+         "  oprf-key <key id> <suite> <hex>       one line per live OPRF key\n"
+         "Hand the whole output to clients (veil lookup --server-info FILE).\n",
          state_options, 0, 0, run_info, false},
         {"verify", "--state DIR [--threads N]", "check the registry's consistency",
          "Recomputes every handle's index entry under every live key and checks\n"

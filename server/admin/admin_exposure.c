@@ -15,10 +15,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include "cli.h"
+#include "clients.h"
 #include "clock.h"
 #include "exposure.h"
 #include "service.h"
+#include "store_file.h"
 
 #define PROGRAM "veil-admin exposure analyze"
 
@@ -26,9 +30,13 @@ const char admin_exposure_analyze_synopsis[] =
         "--export FILE [--salts FILE] [--universe SPEC] [--accounts FILE] [OPTIONS]";
 
 const char admin_exposure_analyze_details[] =
-        "What an export someone hands over reveals: adversary A0 (the export), and A1\n"
-        "(also the salts) when they are given. No ground truth: the pair test is not\n"
-        "scored (bench/veil-exposure-sim measures it on a synthetic population).\n"
+        "What an export someone hands over reveals: adversary A0 (the export), A1\n"
+        "(also the salts) when they are given, A4 (a copy of the whole state directory:\n"
+        "also the clients database's day of each account's last charge) with --state,\n"
+        "--salts and --accounts, and A5 (a wiretap on veild: each entry a request whose\n"
+        "sender is named) when the prefix length is known. No ground truth: the pair\n"
+        "test is not scored (bench/veil-exposure-sim measures it on a synthetic\n"
+        "population).\n"
         "\n"
         "  --export FILE    a log export (`veil-admin log export`), JSON Lines\n"
         "  --salts FILE     the salts (`veil-admin log salts`): adds adversary A1\n"
@@ -38,7 +46,9 @@ const char admin_exposure_analyze_details[] =
         "  --universe SPEC  handles of the numbering space: nanp (the simulator's plan,\n"
         "                   2178000000) or a number; default: the export's header\n"
         "  --prefix-bits L  prefix lengths clients sent: P, P,Q or P-Q (0..24)\n"
-        "  --state DIR      take the prefix length veild recommends for DIR's registry\n"
+        "  --state DIR      take the prefix length veild recommends for DIR's registry;\n"
+        "                   with --salts and --accounts, read each account's last charge\n"
+        "                   in DIR's clients database (nothing is written): adds A4\n"
         "  --json           print JSON (schema veil-exposure-v1) instead of the table\n"
         "  --chart FILE     write the SVG chart to FILE\n"
         "\n"
@@ -47,6 +57,63 @@ const char admin_exposure_analyze_details[] =
 
 /* ------------------------------------------------------------------ */
 /* analyze */
+
+/* Whether dir holds name. */
+static bool
+holds(const char *dir, const char *name)
+{
+	char *path = store_file_join(dir, name);
+	struct stat st;
+	const bool found = path != NULL && stat(path, &st) == 0;
+	free(path);
+	return found;
+}
+
+/*
+ * A4's view of the clients database of dir: for each of the count
+ * accounts, the day of its last charge, into *out (malloc'd), or *out
+ * NULL when dir has no clients database. Opened as `veil-admin client
+ * list` opens it, after checking it exists, so nothing is created; the
+ * open's sweep deletes only what veild's own sweep would. 0, or -1 after
+ * saying why.
+ */
+static int
+state_last_use(const char *dir, const uint8_t *accounts, size_t count, uint32_t **out)
+{
+	*out = NULL;
+	char *data = store_file_join(CLIENTS_DIR, "data.mdb");
+	const bool present = data != NULL && holds(dir, CLIENTS_KEY_FILE) && holds(dir, data);
+	free(data);
+	if (!present)
+		return 0;
+	clients *c = NULL;
+	veil_err err = clients_open(dir, NULL, &c);
+	uint32_t *days = err == VEIL_OK ? calloc(count + 1, sizeof(uint32_t)) : NULL;
+	if (err == VEIL_OK && days == NULL)
+		err = VEIL_ERR_NOMEM;
+	for (size_t i = 0; err == VEIL_OK && i < count; i++)
+		err = clients_last_use(c, accounts + i * EXPOSURE_KEY_SIZE, &days[i]);
+	clients_close(c);
+	if (err != VEIL_OK) {
+		cli_error(PROGRAM, "cannot read the clients database of %s: %s", dir,
+		          veil_strerror(err));
+		free(days);
+		return -1;
+	}
+	*out = days;
+	return 0;
+}
+
+/* The highest width of mask. */
+static unsigned
+longest_width(uint64_t mask)
+{
+	unsigned p = 0;
+	for (unsigned w = 0; w < 64; w++)
+		if ((mask >> w) & 1)
+			p = w;
+	return p;
+}
 
 /* The options, as cli_parse() leaves them (veil-admin parses them). */
 static struct {
@@ -151,9 +218,14 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 	uint8_t *accounts = NULL;
 	size_t account_count = 0;
 	uint64_t bytes = 0;
-	exposure_row rows[2];
+	exposure_row rows[4];
 	size_t row_count = 0;
-	char why[320];
+	const char *notes[4];
+	size_t note_count = 0;
+	uint32_t *last_use = NULL;
+	exposure_tap_request *requests = NULL;
+	size_t request_count = 0;
+	char why[320], a4_why[200];
 	int rc = 1;
 	if (exposure_log_load(o.export_path, &log, &bytes, why, sizeof(why)) != VEIL_OK ||
 	    (o.salts != NULL &&
@@ -200,15 +272,58 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 		widths = (uint64_t)1 << (h.t_b < EXPOSURE_MAX_PREFIX_BITS ? h.t_b : EXPOSURE_MAX_PREFIX_BITS);
 	}
 
-	const exposure_view a0 = {log,    NULL, accounts, account_count, universe,
-	                          widths, NULL, 0,        bytes};
+	if (o.state != NULL && salts != NULL && accounts != NULL &&
+	    state_last_use(o.state, accounts, account_count, &last_use) != 0)
+		goto out;
+
+	exposure_view view = {.log = log,
+	                      .accounts = accounts,
+	                      .account_count = account_count,
+	                      .universe = universe,
+	                      .prefix_widths = widths,
+	                      .export_bytes = bytes};
 	rows[row_count] = (exposure_row){"A0", "export", {0}};
-	veil_err err = exposure_analyze(&a0, NULL, 0, &rows[row_count++].figures);
+	veil_err err = exposure_analyze(&view, NULL, 0, &rows[row_count++].figures);
+	view.salts = salts;
 	if (err == VEIL_OK && salts != NULL) {
-		const exposure_view a1 = {log,    salts, accounts, account_count, universe,
-		                          widths, NULL,  0,        bytes};
 		rows[row_count] = (exposure_row){"A1", "export + salts", {0}};
-		err = exposure_analyze(&a1, NULL, 0, &rows[row_count++].figures);
+		err = exposure_analyze(&view, NULL, 0, &rows[row_count++].figures);
+	}
+	if (err == VEIL_OK && last_use != NULL) {
+		/* The registry is in the copy too, but its buckets are not read
+		 * here: A4's handle figures are A1's, without the registered count. */
+		view.last_use = last_use;
+		rows[row_count] = (exposure_row){"A4", "state directory copy", {0}};
+		err = exposure_analyze(&view, NULL, 0, &rows[row_count++].figures);
+		notes[note_count++] = exposure_note_a4;
+	} else if (err == VEIL_OK) {
+		snprintf(a4_why, sizeof(a4_why),
+		         "A4 (a copy of the state directory) is not computed: %s",
+		         o.state == NULL || salts == NULL || accounts == NULL
+		                 ? "it needs --state, --salts and --accounts (the state directory "
+		                   "holds the salts; the candidate keys come from --accounts)."
+		                 : "--state holds no clients database.");
+		notes[note_count++] = a4_why;
+	}
+	if (err == VEIL_OK && !prefix_unknown) {
+		err = exposure_log_tap(log, &requests, &request_count);
+		const exposure_tap tap = {.requests = requests,
+		                          .request_count = request_count,
+		                          .prefix_bits = longest_width(widths),
+		                          .accounts = accounts != NULL ? account_count : h.accounts,
+		                          .universe = universe};
+		if (err == VEIL_OK) {
+			rows[row_count] = (exposure_row){"A5", "wiretap, 30 days", {0}};
+			err = exposure_analyze_tap(&tap, 0, NULL, 0, &rows[row_count++].figures);
+			notes[note_count++] = exposure_note_a5;
+			if ((widths & (widths - 1)) != 0)
+				notes[note_count++] =
+				        "A5 takes the longest prefix length inferred; a "
+				        "wiretap reads the one each request carries.";
+		}
+	} else if (err == VEIL_OK) {
+		notes[note_count++] = "A5 (a wiretap on veild) is not computed: its handle figure "
+		                      "needs the prefix length (--state or --prefix-bits).";
 	}
 	if (err != VEIL_OK) {
 		cli_error(PROGRAM, "analysis failed: %s", veil_strerror(err));
@@ -233,6 +348,8 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 	        .seconds = clock_monotonic_seconds() - started,
 	        .rows = rows,
 	        .row_count = row_count,
+	        .notes = notes,
+	        .note_count = note_count,
 	};
 	if (exposure_report_write(&report, o.json, stdout, o.chart, why, sizeof(why)) != VEIL_OK) {
 		cli_error(PROGRAM, "%s", why);
@@ -243,5 +360,7 @@ out:
 	exposure_log_free(log);
 	exposure_salts_free(salts);
 	free(accounts);
+	free(last_use);
+	free(requests);
 	return rc;
 }

@@ -343,6 +343,12 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 		reply_error(w, msg->request_id, PROTO_STATUS_BATCH_TOO_LARGE);
 		return;
 	}
+	if (!proto_is_size_class(lookup->count, config->batch_cap)) {
+		/* Every client pads to a class: a count that is none would
+		 * single its sender out. */
+		reply_error(w, msg->request_id, PROTO_STATUS_BAD_REQUEST);
+		return;
+	}
 	if (key == NULL ||
 	    registry_reader_slots(w->reader, lookup->key_id, slots_by_prefix) != VEIL_OK) {
 		reply_error(w, msg->request_id, PROTO_STATUS_KEY_UNKNOWN);

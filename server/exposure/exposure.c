@@ -860,7 +860,8 @@ typedef struct day_tables {
 	uint32_t day;
 	const uint8_t *salt;
 	uint32_t *account_leads;  /* by account */
-	uint32_t *account_sorted; /* sorted */
+	uint32_t *account_sorted; /* sorted: those that may have made an entry of the day */
+	size_t account_sorted_count;
 	width_table width[EXPOSURE_MAX_PREFIX_BITS + 1];
 	double *memo[MEMO_MAX_WIDTH + 1]; /* handle measure by digest value; NaN unknown */
 	double *memo_registered;          /* at memo_width */
@@ -969,11 +970,14 @@ build_day(analysis *an, day_tables *d)
 		d->account_sorted = malloc((v->account_count + 1) * sizeof(uint32_t));
 		if (d->account_leads == NULL || d->account_sorted == NULL)
 			return VEIL_ERR_NOMEM;
-		for (size_t i = 0; i < v->account_count; i++)
+		for (size_t i = 0; i < v->account_count; i++) {
 			d->account_leads[i] = exposure_requester_lead(
 			        d->salt, v->accounts + i * EXPOSURE_KEY_SIZE);
-		memcpy(d->account_sorted, d->account_leads, v->account_count * sizeof(uint32_t));
-		qsort(d->account_sorted, v->account_count, sizeof(uint32_t), compare_u32);
+			/* A4: an account last charged before the day made none of its entries. */
+			if (v->last_use == NULL || v->last_use[i] >= d->day)
+				d->account_sorted[d->account_sorted_count++] = d->account_leads[i];
+		}
+		qsort(d->account_sorted, d->account_sorted_count, sizeof(uint32_t), compare_u32);
 	}
 	for (unsigned p = 0; p <= EXPOSURE_MAX_PREFIX_BITS; p++)
 		if ((v->prefix_widths >> p) & 1)
@@ -1006,7 +1010,7 @@ requester_count(const analysis *an, const day_tables *d, unsigned width, uint32_
 		return exposure_expected_requester(an->accounts_total, width);
 	uint64_t lo, hi;
 	lead_range(value, width, &lo, &hi);
-	return (double)count_in_range(d->account_sorted, an->view->account_count, lo, hi);
+	return (double)count_in_range(d->account_sorted, d->account_sorted_count, lo, hi);
 }
 
 static int
@@ -1145,7 +1149,8 @@ pair_shown(const analysis *an, const exposure_pair *pair)
 	const exposure_log *log = an->log;
 	for (size_t k = 0; k < an->day_count; k++) {
 		const day_tables *d = &an->days[k];
-		if (d->entry_count == 0)
+		if (d->entry_count == 0 ||
+		    (v->last_use != NULL && v->last_use[pair->account] < d->day))
 			continue;
 		const uint32_t lead =
 		        d->account_leads != NULL
@@ -1337,7 +1342,8 @@ exposure_analyze(const exposure_view *view, const exposure_pair *pairs, size_t p
 		return VEIL_ERR_ARGUMENT;
 	memset(out, 0, sizeof(*out));
 	if (view == NULL || view->log == NULL || view->prefix_widths == 0 ||
-	    (pair_count > 0 && (pairs == NULL || view->accounts == NULL)))
+	    (pair_count > 0 && (pairs == NULL || view->accounts == NULL)) ||
+	    (view->last_use != NULL && view->accounts == NULL))
 		return VEIL_ERR_ARGUMENT;
 	for (size_t i = 0; i < pair_count; i++)
 		if (pairs[i].account >= view->account_count)
@@ -1578,7 +1584,130 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
+/* Analysis of a wiretap */
+
+veil_err
+exposure_analyze_tap(const exposure_tap *tap, size_t prefix_count, const exposure_pair *pairs,
+                     size_t pair_count, exposure_figures *out)
+{
+	if (out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	memset(out, 0, sizeof(*out));
+	if (tap == NULL || tap->prefix_bits > 32 ||
+	    (tap->request_count > 0 && tap->requests == NULL) ||
+	    (pair_count > 0 && (pairs == NULL || tap->prefixes == NULL)))
+		return VEIL_ERR_ARGUMENT;
+	for (size_t i = 0; i < pair_count; i++)
+		if (pairs[i].account >= tap->accounts)
+			return VEIL_ERR_ARGUMENT;
+	uint64_t items = 0;
+	for (size_t i = 0; i < tap->request_count; i++) {
+		const exposure_tap_request *q = &tap->requests[i];
+		if (tap->prefixes != NULL && (q->first_prefix > prefix_count ||
+		                              q->item_count > prefix_count - q->first_prefix))
+			return VEIL_ERR_ARGUMENT;
+		items += q->item_count;
+	}
+	const int with_registered = tap->prefixes != NULL && tap->registered_buckets != NULL;
+	double *registered = with_registered ? malloc((items + 1) * sizeof(double)) : NULL;
+	/* What was seen: account << 32 | item prefix, sorted. */
+	uint64_t *seen = tap->prefixes != NULL ? malloc((items + 1) * sizeof(uint64_t)) : NULL;
+	if ((with_registered && registered == NULL) || (tap->prefixes != NULL && seen == NULL)) {
+		free(registered);
+		free(seen);
+		return VEIL_ERR_NOMEM;
+	}
+	const unsigned p = tap->prefix_bits;
+	const double per_prefix = (double)tap->universe / ldexp(1.0, (int)p);
+	size_t n = 0;
+	for (size_t i = 0; i < tap->request_count && tap->prefixes != NULL; i++) {
+		const exposure_tap_request *q = &tap->requests[i];
+		for (uint32_t it = 0; it < q->item_count; it++) {
+			const uint32_t prefix =
+			        entry_prefix(tap->prefixes[q->first_prefix + it], p);
+			if (registered != NULL) {
+				const uint64_t lo = prefix, hi = lo + ((uint64_t)1 << (32 - p));
+				registered[n] = (double)count_in_range(
+				        tap->registered_buckets, tap->registered_count, lo, hi);
+			}
+			seen[n++] = (uint64_t)q->account << 32 | prefix;
+		}
+	}
+
+	exposure_figures *f = out;
+	f->entries = f->entries_salted = tap->request_count;
+	f->lookups = items;
+	f->requester = constant_stat(1.0, tap->request_count);
+	f->handle = constant_stat(per_prefix, items);
+	f->requester_measured = 1;
+	f->requester_expected = 1.0;
+	f->handle_expected = per_prefix;
+	if (registered != NULL) {
+		f->has_registered = 1;
+		f->registered = summarize(registered, n);
+	}
+	const double total_bits = (double)tap->request_count * bits((double)tap->accounts, 1.0) +
+	                          (double)items * bits((double)tap->universe, per_prefix);
+	f->bits_per_entry = tap->request_count > 0 ? total_bits / (double)tap->request_count : 0;
+	f->bits_per_lookup = items > 0 ? total_bits / (double)items : 0;
+	f->bytes_per_lookup = f->export_bytes_per_lookup = NAN;
+	for (unsigned w = 0; w <= EXPOSURE_MAX_WIDTH; w++)
+		f->requester_by_width[w] = f->handle_by_width[w] = constant_stat(NAN, 0);
+
+	/* The pair test: one of A's requests carries B's prefix, any day. */
+	f->pair_test_possible = 1;
+	pair_tally tally = {0, 0};
+	if (seen != NULL)
+		qsort(seen, n, sizeof(uint64_t), compare_u64);
+	for (size_t i = 0; i < pair_count; i++) {
+		const uint64_t want =
+		        (uint64_t)pairs[i].account << 32 | entry_prefix(pairs[i].bucket, p);
+		const int shown = bsearch(&want, seen, n, sizeof(uint64_t), compare_u64) != NULL;
+		pair_count_one(f, &tally, pairs[i].looked_up, shown);
+	}
+	pair_rates(f, &tally);
+	f->true_pairs_salted = f->true_pairs;
+	f->tpr_salted = f->tpr;
+	free(registered);
+	free(seen);
+	return VEIL_OK;
+}
+
+veil_err
+exposure_log_tap(const exposure_log *log, exposure_tap_request **requests, size_t *count)
+{
+	if (requests != NULL)
+		*requests = NULL;
+	if (count != NULL)
+		*count = 0;
+	if (log == NULL || requests == NULL || count == NULL)
+		return VEIL_ERR_ARGUMENT;
+	if (log->entry_count == 0)
+		return VEIL_OK;
+	exposure_tap_request *q = calloc(log->entry_count, sizeof(*q));
+	if (q == NULL)
+		return VEIL_ERR_NOMEM;
+	for (size_t i = 0; i < log->entry_count; i++) {
+		q[i].day = log->entries[i].day;
+		q[i].item_count = log->entries[i].item_count;
+	}
+	*requests = q;
+	*count = log->entry_count;
+	return VEIL_OK;
+}
+
+/* ------------------------------------------------------------------ */
 /* The table */
+
+const char exposure_note_a4[] =
+        "A4 (a copy of the state directory) also reads, with clients.key, each candidate "
+        "key's record in the clients database: an entry of day d fits only the accounts "
+        "whose digest matches and whose last charge was on day d or later.";
+const char exposure_note_a5[] =
+        "A5 (a wiretap on veild for 30 days) sees the client each request is sealed by, its "
+        "exact time and address, and every item's prefix, the client's padding among them: "
+        "the requester is named, an item fits universe / 2^p handles, and the pair test "
+        "runs over every day, salted or not.";
 
 /* An anonymity figure in at most 8 characters: 1, 1250, 3.4e7. */
 static void
@@ -1726,19 +1855,29 @@ exposure_report_table(const exposure_report *r, buf *out)
 			           "- no account list: requester figures are the expected ones "
 			           "for the header's accounts.\n");
 	}
+	/* Those holding the registry, in one note: "A2 2569, A5 79". */
+	int registry_rows = 0;
 	for (size_t i = 0; i < r->row_count; i++) {
 		const exposure_figures *f = &r->rows[i].figures;
 		if (!f->has_registered || f->registered.count == 0)
 			continue;
 		format_count(a, sizeof(a), f->registered.median);
-		buf_printf(out,
-		           "- %s adds the registry and the OPRF key: it knows which handles are "
-		           "registered and every registered handle's bucket (buckets are public "
-		           "anyway). A median of %s registered handles fit an entry's bucket "
-		           "digest, but narrowing to them is not valid: %.0f%% of the handles "
-		           "looked up were not registered.\n",
-		           r->rows[i].name, a, r->unregistered_share * 100);
+		buf_printf(out, "%s%s %s",
+		           registry_rows++ == 0 ? "- registered handles that fit an "
+		                                  "item (its bucket digest; for a "
+		                                  "wiretap, its prefix), median: "
+		                                : ", ",
+		           r->rows[i].name, a);
 	}
+	if (registry_rows > 0)
+		buf_printf(out,
+		           ". These hold the registry: they know which handles are registered and "
+		           "every registered handle's bucket (buckets are public anyway), but "
+		           "narrowing to them is not valid: %.0f%% of the handles looked up were "
+		           "not registered.\n",
+		           r->unregistered_share * 100);
+	for (size_t i = 0; i < r->note_count; i++)
+		buf_printf(out, "- %s\n", r->notes[i]);
 	buf_printf(out, "- no test possible: without the salt of an entry's day, no digest can be "
 	                "computed for a guess (A0, A3).\n");
 	buf_printf(out, "- bits/entry: what an entry tells about who and what, "
@@ -1909,6 +2048,15 @@ exposure_report_json(const exposure_report *r, buf *out)
 		json_row(out, &r->rows[i]);
 	}
 	buf_append_byte(out, ']');
+	if (r->note_count > 0) {
+		buf_append_str(out, ",\"notes\":[");
+		for (size_t i = 0; i < r->note_count; i++) {
+			if (i > 0)
+				buf_append_byte(out, ',');
+			json_write_string(out, r->notes[i], strlen(r->notes[i]));
+		}
+		buf_append_byte(out, ']');
+	}
 	if (r->seconds > 0)
 		buf_printf(out, ",\"seconds\":%.1f", r->seconds);
 	buf_append_str(out, "}\n");

@@ -27,6 +27,12 @@
  *      that of B's bucket), its true and false positive rates; bits per
  *      entry and bytes per lookup.
  *
+ *      With a clients database's last charges (A4, a copy of the state
+ *      directory) the requester candidates of a day narrow to the accounts
+ *      charged on it or later. A wiretap on veild (A5,
+ *      exposure_analyze_tap) needs no digest: it names the requester and
+ *      sees each item's prefix.
+ *
  *   3. The same figures as a table, JSON and an SVG chart.
  *
  * Digests are recomputed here from qlog.h's definitions, independently
@@ -188,6 +194,13 @@ typedef struct exposure_view {
 	const uint32_t *registered_buckets;
 	size_t registered_count;
 	uint64_t export_bytes; /* size of the export file */
+	/* A4 (a copy of the state directory): per account, the day of its
+	 * last charge in the clients database (store/clients.h), 0 for none
+	 * or never; NULL otherwise. When set, an entry of day d fits only the
+	 * accounts whose digest matches AND whose last charge was on day d or
+	 * later, and the pair test counts "A looked up B" on day d only when
+	 * A's last charge is on day d or later. Needs accounts. */
+	const uint32_t *last_use;
 } exposure_view;
 
 typedef struct exposure_stat {
@@ -243,6 +256,64 @@ veil_err exposure_analyze_baseline(const exposure_baseline *b, const uint8_t *ac
                                    exposure_figures *out) __attribute__((warn_unused_result));
 
 /*
+ * A5, a wiretap order: what a live veild sees of each request. The seal
+ * names the enrolled client; the time and the peer address are exact;
+ * every item's bucket prefix is on the wire, the client's padding (items
+ * up to the size class, qlog_size_class(), with random prefixes) among
+ * them, indistinguishable.
+ */
+typedef struct exposure_tap_request {
+	uint32_t account;    /* index into the accounts */
+	uint32_t day;        /* epoch day */
+	uint32_t item_count; /* on the wire: the real items and the padding */
+	size_t first_prefix; /* its item_count prefixes in exposure_tap.prefixes */
+} exposure_tap_request;
+
+typedef struct exposure_tap {
+	const exposure_tap_request *requests;
+	size_t request_count;
+	/* Per item, its prefix (top prefix_bits bits in place, the rest zero);
+	 * NULL when not known (a tap derived from an export): then neither
+	 * the registered figure nor the pair test is computed. */
+	const uint32_t *prefixes;
+	unsigned prefix_bits; /* 0..32 */
+	uint64_t accounts;    /* enrolled accounts (for bits/entry) */
+	uint64_t universe;
+	/* The registry's buckets, sorted (veild holds it); NULL: none. */
+	const uint32_t *registered_buckets;
+	size_t registered_count;
+} exposure_tap;
+
+/*
+ * The figures for a wiretap: requester anonymity 1 (named) for every
+ * request; handle anonymity universe / 2^p for every item, and, with
+ * registered buckets and prefixes, the registered handles in the item's
+ * prefix beside it; the pair test "A looked up B" is positive when one
+ * of A's requests, on any day, carries B's bucket prefix (true pairs:
+ * TPR; a padding item or another contact sharing B's prefix: FPR); with
+ * prefixes NULL no pair is scored (the rates are NaN). bits/entry is
+ * log2(accounts) plus p per item. Nothing is stored: bytes/lookup is NaN.
+ * prefix_count is the length of tap->prefixes (ignored when NULL).
+ * out is cleared first. Errors: VEIL_ERR_ARGUMENT (tap or out NULL,
+ * prefix_bits above 32, a request's prefixes out of range, pairs without
+ * prefixes, a pair's account at or above accounts), VEIL_ERR_NOMEM.
+ */
+veil_err exposure_analyze_tap(const exposure_tap *tap, size_t prefix_count,
+                              const exposure_pair *pairs, size_t pair_count, exposure_figures *out)
+        __attribute__((warn_unused_result));
+
+/*
+ * The requests a wiretap on veild saw, as far as an export tells them:
+ * one per entry of log, with its day and item count (the size class, as
+ * on the wire), account 0 and first_prefix 0 (who and which prefixes are
+ * not in an export): for exposure_analyze_tap() with prefixes NULL.
+ * *requests is malloc'd (free() it); NULL when the log has no entry.
+ * Errors: VEIL_ERR_ARGUMENT (an argument NULL), VEIL_ERR_NOMEM.
+ */
+veil_err exposure_log_tap(const exposure_log *log, exposure_tap_request **requests, size_t *count)
+        __attribute__((warn_unused_result));
+
+/*
  * The prefix lengths 0..max_bits (at most EXPOSURE_MAX_PREFIX_BITS) under
  * which every bucket digest of every entry whose day's salt is held
  * matches some prefix, as a mask (bit p); 0 when none does or no entry
@@ -281,7 +352,15 @@ typedef struct exposure_report {
 	double seconds; /* wall time of the run; 0: not shown */
 	const exposure_row *rows;
 	size_t row_count;
+	/* More notes (one sentence each, e.g. why an adversary is not
+	 * computed), printed under the table and listed in the JSON. */
+	const char *const *notes;
+	size_t note_count;
 } exposure_report;
+
+/* Notes on what A4 and A5 hold and how they are measured, for a report's notes. */
+extern const char exposure_note_a4[];
+extern const char exposure_note_a5[];
 
 /* The readable table, with notes under it. */
 void exposure_report_table(const exposure_report *r, buf *out);

@@ -636,6 +636,39 @@ clients_list(clients *c, int64_t now, int (*fn)(void *arg, const clients_record 
 	return lmdb_read_each(c->env, c->records, NULL, list_one, &l);
 }
 
+/* A last-use lookup in progress (clients_last_use()). */
+typedef struct last_use {
+	const clients *c;
+	uint8_t digest[CLIENTS_DIGEST_SIZE];
+	uint32_t day;
+} last_use;
+
+static veil_err
+last_use_txn(void *arg, MDB_txn *txn)
+{
+	last_use *l = arg;
+	record r = {0};
+	const veil_err err = load(l->c, txn, l->digest, 0, &r);
+	if (err == VEIL_OK)
+		l->day = r.last_use_day;
+	return err == VEIL_ERR_NOT_FOUND ? VEIL_OK : err;
+}
+
+veil_err
+clients_last_use(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t *day)
+{
+	if (day != NULL)
+		*day = 0;
+	if (c == NULL || client_key == NULL || day == NULL)
+		return VEIL_ERR_ARGUMENT;
+	last_use l = {c, {0}, 0};
+	clients_digest(c, client_key, l.digest);
+	const veil_err err = lmdb_read(c->env, last_use_txn, &l);
+	if (err == VEIL_OK)
+		*day = l.day;
+	return err;
+}
+
 /* ------------------------------------------------------------------ */
 /* The sync thread */
 

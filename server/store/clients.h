@@ -221,6 +221,17 @@ veil_err clients_list(clients *c, int64_t now, int (*fn)(void *arg, const client
 veil_err clients_sweep(clients *c, int64_t now, uint64_t *erased)
         __attribute__((warn_unused_result));
 
+/*
+ * The day (unix seconds / 86400) of client_key's last charge into *day:
+ * 0 when it has no record or was never charged. What a holder of the
+ * state directory reads of a candidate key (see "What a copy of the state
+ * directory reveals"); one read transaction, nothing written. Errors:
+ * VEIL_ERR_ARGUMENT (c, client_key or day NULL), VEIL_ERR_CORRUPT (a
+ * damaged record), LMDB's. On error *day is 0.
+ */
+veil_err clients_last_use(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t *day)
+        __attribute__((warn_unused_result));
+
 /* The digest client_key is stored under (its first bytes are its fingerprint). */
 void clients_digest(const clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE],
                     uint8_t out[CLIENTS_DIGEST_SIZE]);

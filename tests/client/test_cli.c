@@ -20,13 +20,14 @@
 #include "json.h"
 
 static const char *veil_path, *sample_path;
-static char *url, *info_path, *key_path;
+static char *url, *key_only_path, *key_path;
+static const char *info_path;
 
 /* veil lookup against the test's veild, with extra (NULL: none), on input_path. */
 static proc_result
 lookup(const char *input_path, const char *extra)
 {
-	return proc_call(veil_path, "lookup", "--server", url, "--server-key", info_path,
+	return proc_call(veil_path, "lookup", "--server", url, "--server-info", info_path,
 	                 "--client-key", key_path, "--region", "US", "--timeout", "60",
 	                 extra != NULL ? extra : input_path, extra != NULL ? input_path : NULL,
 	                 NULL);
@@ -140,7 +141,7 @@ case_key_readable_by_others_is_refused(void)
 	REQUIRE(chmod(loose, 0644) == 0);
 	const char *input = test_case_path("one.txt");
 	proc_write_file(input, "+1 415 555 0100\n", 16);
-	r = proc_call(veil_path, "lookup", "--server", url, "--server-key", info_path,
+	r = proc_call(veil_path, "lookup", "--server", url, "--server-info", info_path,
 	              "--client-key", loose, input, NULL);
 	CHECK(r.status == 1);
 	CHECK(strstr(r.err, "readable by others") != NULL);
@@ -152,12 +153,18 @@ static void
 case_usage_errors_and_help(void)
 {
 	const proc_expect runs[] = {
-	        {"no server", {"lookup", "--server-key", info_path}, 2, NULL, "--server"},
-	        {"bad key",
-	         {"lookup", "--server", url, "--server-key", "abcd"},
+	        {"no server", {"lookup", "--server-info", info_path}, 2, NULL, "--server"},
+	        {"no pins", {"lookup", "--server", url}, 2, NULL, "--server-info"},
+	        {"pins that are not a file",
+	         {"lookup", "--server", url, "--server-info", "abcd"},
 	         2,
 	         NULL,
-	         "--server-key"},
+	         "cannot read abcd"},
+	        {"pins without a mode or OPRF key",
+	         {"lookup", "--server", url, "--server-info", key_only_path},
+	         2,
+	         NULL,
+	         "needs its server-key, mode and oprf-key lines"},
 	        {"unknown command", {"frobnicate"}, 2, NULL, NULL},
 	        {"help", {"lookup", "--help"}, 0, "usage: veil lookup", NULL},
 	};
@@ -171,7 +178,7 @@ case_no_server_is_a_clear_failure(void)
 	proc_write_file(input, "+1 415 555 0100\n", 16);
 	char dead[64];
 	snprintf(dead, sizeof(dead), "tcp://127.0.0.1:%d", proc_free_port());
-	proc_result r = proc_call(veil_path, "lookup", "--server", dead, "--server-key", info_path,
+	proc_result r = proc_call(veil_path, "lookup", "--server", dead, "--server-info", info_path,
 	                          "--client-key", key_path, "--timeout", "1", input, NULL);
 	CHECK(r.status == 1);
 	CHECK(strstr(r.err, "lookup failed") != NULL && strstr(r.err, "no reply") != NULL);
@@ -189,7 +196,7 @@ case_privacy_floor_options(void)
 {
 	const char *input = test_case_path("floor.txt");
 	proc_write_file(input, "(415) 555-0100\n+1 415 555 0199\n", 31);
-	proc_result r = proc_call(veil_path, "lookup", "--server", url, "--server-key", info_path,
+	proc_result r = proc_call(veil_path, "lookup", "--server", url, "--server-info", info_path,
 	                          "--client-key", key_path, "--region", "US", "--min-bucket",
 	                          "1000", "--universe", "1999", input, NULL);
 	CHECK(r.status == 0);
@@ -197,7 +204,7 @@ case_privacy_floor_options(void)
 	CHECK(strstr(r.out, "tel:+14155550199\tnot registered") != NULL);
 	proc_result_free(&r);
 
-	r = proc_call(veil_path, "lookup", "--server", url, "--server-key", info_path,
+	r = proc_call(veil_path, "lookup", "--server", url, "--server-info", info_path,
 	              "--client-key", key_path, "--min-bucket", "100", "--universe", "10", input,
 	              NULL);
 	CHECK(r.status == 1);
@@ -206,13 +213,14 @@ case_privacy_floor_options(void)
 	proc_result_free(&r);
 }
 
-/* This registry serves OPRF: --verifiable refuses it, with no answer. */
+/* This registry serves OPRF, and the pins say so: --verifiable refuses
+ * them before asking anything. */
 static void
 case_verifiable_refuses_an_oprf_server(void)
 {
 	proc_result r = lookup_text("one.txt", "(415) 555-0100\n", "--verifiable");
-	CHECK(r.status == 1);
-	CHECK(strstr(r.err, "lookup failed") != NULL && strstr(r.err, "requires VOPRF") != NULL);
+	CHECK(r.status == 2);
+	CHECK(strstr(r.err, "--verifiable") != NULL && strstr(r.err, "pins mode oprf") != NULL);
 	CHECK(r.out[0] == '\0');
 	proc_result_free(&r);
 }
@@ -238,10 +246,13 @@ setup(void)
 	fixture_state(&fx, NULL);
 	fixture_import(&fx, "(415) 555-0100,friend\nann@example.org\n+1 212 555 0104\n");
 	key_path = proc_join(fx.dir, "client.key");
-	proc_result r = proc_call(fx.admin, "info", "--state", fx.state, NULL);
-	info_path = fixture_file(&fx, "server.info", r.out);
-	proc_result_free(&r);
-	r = proc_call(veil_path, "keygen", "--out", key_path, NULL);
+	info_path = fx.info_path;
+	/* The transport key alone: no mode, no OPRF key. */
+	char line[11 + 64 + 2] = "server-key ";
+	sodium_bin2hex(line + 11, 65, fx.server_key, 32);
+	strcat(line, "\n");
+	key_only_path = fixture_file(&fx, "key-only.info", line);
+	proc_result r = proc_call(veil_path, "keygen", "--out", key_path, NULL);
 	if (r.status != 0)
 		abort();
 	proc_result_free(&r);
@@ -254,7 +265,7 @@ static int
 teardown(void)
 {
 	free(url);
-	free(info_path);
+	free(key_only_path);
 	free(key_path);
 	return fixture_end(&fx);
 }

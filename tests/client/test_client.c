@@ -1,7 +1,8 @@
 /*
  * libveil-client's helpers that need no server (client/veil_client.h):
  * veil_server_key_read() on every form an operator hands a key out in,
- * and on what is not a key. Lookups are tested against a real veild in
+ * and on what is not a key; veil_server_info_read() on `veil-admin info`
+ * output and on what is not. Lookups are tested against a real veild in
  * tests/e2e/.
  */
 #include <stdio.h>
@@ -67,8 +68,88 @@ check_key(const void *p)
 
 TEST_ROWS_CASE(case_server_key, key_rows, check_key)
 
+#define OPRF_HEX  "e2f2aef3b4ed9b2a4e4a63f5ea9d47e19d4b6cbfa1d1f9a63a4d6a3e1ac4a76b"
+#define OPRF2_HEX "0a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20212223242526272829"
+#define INFO_HEAD "server-key " KEY_HEX "\nmode voprf\n"
+#define KEY_LINE  "oprf-key 2 ristretto255-SHA512 " OPRF_HEX "\n"
+#define KEY2_LINE "oprf-key 1 ristretto255-SHA512 " OPRF2_HEX "\n"
+
+/* A row: the file's text, the error expected, and when it reads, the mode
+ * and the key count. */
+typedef struct info_row {
+	const char *name;
+	const char *text;
+	veil_err err;
+	veil_mode mode;
+	size_t keys;
+} info_row;
+
+static const info_row info_rows[] = {
+        {"veil-admin info", INFO_HEAD KEY_LINE "handles 3\ntag-len 8\n", VEIL_OK, VEIL_MODE_VOPRF,
+         1},
+        {"two keys, mode oprf", "server-key " KEY_HEX "\nmode oprf\n" KEY_LINE KEY2_LINE, VEIL_OK,
+         VEIL_MODE_OPRF, 2},
+        {"CRLF", "server-key " KEY_HEX "\r\nmode voprf\r\n" KEY_LINE, VEIL_OK, VEIL_MODE_VOPRF, 1},
+        {"no file", NULL, VEIL_ERR_SYSTEM, 0, 0},
+        {"the server key alone", "server-key " KEY_HEX "\n", VEIL_ERR_PARSE, 0, 0},
+        {"no mode", "server-key " KEY_HEX "\n" KEY_LINE, VEIL_ERR_PARSE, 0, 0},
+        {"no OPRF key", INFO_HEAD, VEIL_ERR_PARSE, 0, 0},
+        {"no server key", "mode voprf\n" KEY_LINE, VEIL_ERR_PARSE, 0, 0},
+        {"an unknown mode", "server-key " KEY_HEX "\nmode poprf\n" KEY_LINE, VEIL_ERR_PARSE, 0, 0},
+        {"two modes", INFO_HEAD "mode oprf\n" KEY_LINE, VEIL_ERR_PARSE, 0, 0},
+        {"another suite", INFO_HEAD "oprf-key 2 P256-SHA256 " OPRF_HEX "\n", VEIL_ERR_PARSE, 0, 0},
+        {"a short OPRF key", INFO_HEAD "oprf-key 2 ristretto255-SHA512 e2f2\n", VEIL_ERR_PARSE, 0,
+         0},
+        {"words after the key", INFO_HEAD "oprf-key 2 ristretto255-SHA512 " OPRF_HEX " x\n",
+         VEIL_ERR_PARSE, 0, 0},
+        {"an id past 32 bits", INFO_HEAD "oprf-key 4294967296 ristretto255-SHA512 " OPRF_HEX "\n",
+         VEIL_ERR_PARSE, 0, 0},
+        {"one id twice", INFO_HEAD KEY_LINE KEY_LINE, VEIL_ERR_PARSE, 0, 0},
+        {"nine keys",
+         INFO_HEAD
+         "oprf-key 1 ristretto255-SHA512 " OPRF_HEX "\noprf-key 2 ristretto255-SHA512 " OPRF_HEX
+         "\noprf-key 3 ristretto255-SHA512 " OPRF_HEX "\noprf-key 4 ristretto255-SHA512 " OPRF_HEX
+         "\noprf-key 5 ristretto255-SHA512 " OPRF_HEX "\noprf-key 6 ristretto255-SHA512 " OPRF_HEX
+         "\noprf-key 7 ristretto255-SHA512 " OPRF_HEX "\noprf-key 8 ristretto255-SHA512 " OPRF_HEX
+         "\noprf-key 9 ristretto255-SHA512 " OPRF_HEX "\n",
+         VEIL_ERR_LIMIT, 0, 0},
+};
+
+static int
+check_info(const void *p)
+{
+	const info_row *row = p;
+	const char *path = test_case_path("pins.info");
+	if (row->text != NULL)
+		proc_write_file(path, row->text, strlen(row->text));
+	else
+		path = "/nonexistent/veil/server.info";
+	veil_client_options o, before;
+	memset(&o, 0x5a, sizeof(o));
+	before = o;
+	const veil_err err = veil_server_info_read(path, &o);
+	if (err != row->err) {
+		printf("# %s: %s\n", row->name, veil_strerror(err));
+		return 0;
+	}
+	if (err != VEIL_OK) /* nothing is touched */
+		return memcmp(&o, &before, sizeof(o)) == 0;
+	uint8_t key[VEIL_KEY_SIZE], oprf[VEIL_OPRF_KEY_SIZE];
+	if (test_unhex(KEY_HEX, key, sizeof(key)) != 0 ||
+	    test_unhex(OPRF_HEX, oprf, sizeof(oprf)) != 0)
+		return 0;
+	return o.mode == row->mode && o.oprf_key_count == row->keys &&
+	       memcmp(o.server_key, key, sizeof(key)) == 0 && o.oprf_keys[0].key_id == 2 &&
+	       memcmp(o.oprf_keys[0].public_key, oprf, sizeof(oprf)) == 0 &&
+	       (row->keys < 2 || o.oprf_keys[1].key_id == 1) &&
+	       o.server_url == before.server_url; /* the rest untouched */
+}
+
+TEST_ROWS_CASE(case_server_info, info_rows, check_info)
+
 static const test_case cases[] = {
         {"server key: every form, and what is not a key", case_server_key},
+        {"server info: the pins, and what is not them", case_server_info},
 };
 
 TEST_MAIN(cases)

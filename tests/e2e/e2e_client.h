@@ -14,9 +14,11 @@
 
 /*
  * Makes *out a client of f's veild with the options of some (NULL: none),
- * completed: the server at f->url unless they name one, f's server key
- * pinned, the client secret, region US, and, unless they set one, a reply
- * timeout only a hang reaches. Returns veil_client_new()'s error.
+ * completed: the server at f->url unless they name one, f's server key,
+ * mode and OPRF keys pinned from f->info_path unless they pin keys of
+ * their own, the client secret, region US, and, unless they set one, a
+ * reply timeout only a hang reaches. Returns veil_server_info_read()'s
+ * or veil_client_new()'s error.
  */
 static inline veil_err
 fixture_client_of(const fixture *f, const veil_client_options *some,
@@ -32,7 +34,13 @@ fixture_client_of(const fixture *f, const veil_client_options *some,
 		o.timeout_ms = 1000 * (int)TEST_PATIENCE_SECONDS;
 	o.client_secret = secret;
 	o.region = "US";
-	memcpy(o.server_key, f->server_key, VEIL_KEY_SIZE);
+	if (o.oprf_key_count == 0) {
+		const veil_err err = veil_server_info_read(f->info_path, &o);
+		if (err != VEIL_OK) {
+			*out = NULL;
+			return err;
+		}
+	}
 	return veil_client_new(&o, out);
 }
 

@@ -386,6 +386,16 @@ case_undecodable_requests(void)
 	proto_encode_info_reply(&x.inner, request_id, &info);
 	expect_sealed("a reply message as request", &x, PROTO_STATUS_UNSUPPORTED);
 	exchange_free(&x);
+
+	/* Clients pad every batch to a size class; any other count would
+	 * single its sender out, so veild refuses it. */
+	const uint16_t unpadded[] = {3, 5, BATCH_CAP - 1};
+	for (size_t i = 0; i < TEST_COUNT(unpadded); i++) {
+		s.count = unpadded[i];
+		char name[48];
+		snprintf(name, sizeof(name), "a batch of %u, no size class", (unsigned)s.count);
+		expect_lookup(name, &s, PROTO_STATUS_BAD_REQUEST);
+	}
 }
 
 static void

@@ -7,6 +7,11 @@
  * their fixed header, and neither the client's public key nor its X25519
  * shared key with the server appears anywhere in the stream.
  *
+ * A second case opens the captured requests with the server's transport
+ * key, as the live server does: each batch is filled to its size class
+ * with dummies and shuffled, and request and reply sizes depend only on
+ * the class.
+ *
  * The stream is nanomsg's: an 8-byte handshake, then per message a u64
  * length and the REQ request id (u32) before the frame.
  *
@@ -27,22 +32,29 @@
 
 #include "buf.h"
 #include "e2e_client.h"
+#include "entry.h"
 #include "envelope.h"
 #include "fixture.h"
 #include "harness.h"
+#include "keyfile.h"
+#include "msg.h"
 #include "veil_client.h"
 
 #define SP_HANDSHAKE_SIZE 8
 #define SP_LENGTH_SIZE    8
 #define REQ_ID_SIZE       4
 #define MAX_FRAMES        16
+/* The registry: even lines of +1 212 555, 5,000 handles, so that the
+ * server advises prefixes of several bits. */
+#define REGISTRY_END      10000
 
 static uint8_t client_secret[VEIL_KEY_SIZE], client_public[VEIL_KEY_SIZE];
 
 typedef struct relay {
 	int listener;
 	int server_port;
-	buf sent; /* what the client sent, in order */
+	buf sent;     /* what the client sent, in order */
+	buf received; /* what veild sent back */
 	int failed;
 } relay;
 
@@ -85,7 +97,7 @@ relay_run(void *arg)
 				break;
 			if (fds[0].revents != 0 && !pass(client, server, &r->sent))
 				break;
-			if (fds[1].revents != 0 && !pass(server, client, NULL))
+			if (fds[1].revents != 0 && !pass(server, client, &r->received))
 				break;
 		}
 	}
@@ -134,26 +146,44 @@ split_frames(const uint8_t *s, size_t len, const uint8_t *frames[], size_t frame
 	return count;
 }
 
+/* Starts veild on a fresh TCP port and the relay in front of it; the relay's URL. */
+static char *
+start_relayed(relay *r, pthread_t *thread)
+{
+	char *url = NULL, *relay_url = NULL;
+	buf_init(&r->sent);
+	buf_init(&r->received);
+	r->server_port = proc_free_port();
+	const int relay_port = relay_listen(r);
+	if (relay_port <= 0 || asprintf(&url, "tcp://127.0.0.1:%d", r->server_port) < 0 ||
+	    asprintf(&relay_url, "tcp://127.0.0.1:%d", relay_port) < 0)
+		abort();
+	if (fixture_start(&fx, url, "ready", "--enrolment", "open", "--threads", "1", NULL) != 0) {
+		char *said = proc_stderr(&fx.daemon);
+		printf("# veild did not start: %s\n", said != NULL ? said : "");
+		free(said);
+		abort();
+	}
+	if (pthread_create(thread, NULL, relay_run, r) != 0)
+		abort();
+	free(url);
+	return relay_url;
+}
+
+/* The written form of line i of +1 212 555. */
+static const char *
+line_text(char text[32], unsigned i)
+{
+	snprintf(text, 32, "+1 212 555 %04u", i);
+	return text;
+}
+
 static void
 case_a_tap_cannot_link_two_lookups(void)
 {
 	relay r = {.listener = -1, .server_port = 0};
 	pthread_t thread;
-	char *url = NULL, *relay_url = NULL;
-	buf_init(&r.sent);
-
-	r.server_port = proc_free_port();
-	const int relay_port = relay_listen(&r);
-	REQUIRE(relay_port > 0);
-	REQUIRE(asprintf(&url, "tcp://127.0.0.1:%d", r.server_port) > 0);
-	REQUIRE(asprintf(&relay_url, "tcp://127.0.0.1:%d", relay_port) > 0);
-	if (fixture_start(&fx, url, "ready", "--enrolment", "open", "--threads", "1", NULL) != 0) {
-		char *said = proc_stderr(&fx.daemon);
-		printf("# veild did not start: %s\n", said != NULL ? said : "");
-		free(said);
-		REQUIRE(0);
-	}
-	REQUIRE(pthread_create(&thread, NULL, relay_run, &r) == 0);
+	char *relay_url = start_relayed(&r, &thread);
 
 	veil_client *client = NULL;
 	REQUIRE(fixture_client(&(veil_client_options){.server_url = relay_url}, client_secret,
@@ -197,7 +227,7 @@ case_a_tap_cannot_link_two_lookups(void)
 		      frames[i][5] == PROTO_FRAME_SEALED);
 		for (int j = i + 1; j < count; j++)
 			linked += test_share_run(frames[i], frame_lens[i], frames[j], frame_lens[j],
-			                      PROTO_FRAME_HEADER_SIZE);
+			                         PROTO_FRAME_HEADER_SIZE);
 	}
 	CHECK(linked == 0);
 
@@ -212,12 +242,140 @@ case_a_tap_cannot_link_two_lookups(void)
 	sodium_memzero(x25519, sizeof(x25519));
 	sodium_memzero(box_key, sizeof(box_key));
 	buf_free(&r.sent);
-	free(url);
+	buf_free(&r.received);
+	free(relay_url);
+}
+
+/* What the server opened of one captured LOOKUP request. */
+typedef struct opened {
+	unsigned count, prefix_bits;
+	uint32_t prefixes[256];
+} opened;
+
+/* Opens request frame with the server's secret key; 0 when it is a LOOKUP. */
+static int
+open_lookup(const uint8_t *frame, size_t len, const uint8_t *server_sk, opened *out)
+{
+	proto_frame f;
+	buf inner;
+	uint64_t sent_at;
+	uint8_t client_pk[32];
+	envelope_exchange ex;
+	proto_msg msg;
+	int rc = -1;
+	buf_init(&inner);
+	if (proto_frame_decode(frame, len, &f) == VEIL_OK &&
+	    envelope_open_request(&f, server_sk, &inner, &sent_at, client_pk, &ex) == VEIL_OK) {
+		envelope_exchange_wipe(&ex);
+		if (proto_msg_decode((const uint8_t *)buf_data(&inner), buf_len(&inner), &msg) ==
+		            VEIL_OK &&
+		    msg.type == PROTO_MSG_LOOKUP && msg.u.lookup.count <= 256) {
+			out->count = msg.u.lookup.count;
+			out->prefix_bits = msg.u.lookup.prefix_bits;
+			for (unsigned i = 0; i < out->count; i++) {
+				const uint8_t *element;
+				proto_lookup_item(&msg.u.lookup, i, &out->prefixes[i], &element);
+			}
+			rc = 0;
+		}
+	}
+	buf_free(&inner);
+	return rc;
+}
+
+/* Every prefix of the contacts first..first+count of +1 212 555 is among
+ * the request's, as often as it is asked. */
+static int
+holds_prefixes(const opened *o, unsigned first, unsigned count)
+{
+	uint8_t used[256] = {0};
+	for (unsigned i = first; i < first + count; i++) {
+		char handle[32];
+		snprintf(handle, sizeof(handle), "tel:+1212555%04u", i);
+		const uint32_t want =
+		        entry_prefix(entry_bucket(handle, strlen(handle)), o->prefix_bits);
+		unsigned k = 0;
+		while (k < o->count && (used[k] || o->prefixes[k] != want))
+			k++;
+		if (k == o->count)
+			return 0;
+		used[k] = 1;
+	}
+	return 1;
+}
+
+/*
+ * Four lookups through the relay: 3, 4 and 5 contacts, then 100 twice.
+ * Opened as the server opens them, each carries its size class of items
+ * (4, 4, 8, 128, 128) with every contact's prefix among them; the two
+ * lookups of the same 100 contacts send their prefixes in different
+ * orders; requests of one class have one size, and so do their replies.
+ */
+static void
+case_batches_are_padded_and_shuffled(void)
+{
+	relay r = {.listener = -1, .server_port = 0};
+	pthread_t thread;
+	char *relay_url = start_relayed(&r, &thread);
+	veil_client *client = NULL;
+	REQUIRE(fixture_client(&(veil_client_options){.server_url = relay_url}, client_secret,
+	                       &client) == VEIL_OK);
+	static const unsigned sizes[] = {3, 4, 5, 100, 100}, classes[] = {4, 4, 8, 128, 128};
+	char texts[100][32];
+	const char *contacts[100];
+	veil_lookup_result results[100];
+	for (unsigned i = 0; i < 100; i++)
+		contacts[i] = line_text(texts[i], i);
+	for (size_t q = 0; q < TEST_COUNT(sizes); q++) {
+		CHECK(veil_client_lookup(client, contacts, sizes[q], results) == VEIL_OK);
+		for (unsigned i = 0; i < sizes[q]; i++)
+			CHECK(results[i].status ==
+			      (i % 2 == 0 ? VEIL_LOOKUP_REGISTERED : VEIL_LOOKUP_NOT_REGISTERED));
+	}
+	veil_client_free(client);
+	pthread_join(thread, NULL);
+	close(r.listener);
+	CHECK(!r.failed);
+	CHECK(fixture_stop(&fx) == 0);
+
+	uint8_t *server_sk = sodium_malloc(32);
+	char *key_path = proc_join(fx.state, "transport.key");
+	REQUIRE(server_sk != NULL);
+	REQUIRE(keyfile_read(key_path, "veil-transport-key-v1", server_sk, 32) == VEIL_OK);
+	const uint8_t *frames[MAX_FRAMES], *replies[MAX_FRAMES];
+	size_t frame_lens[MAX_FRAMES], reply_lens[MAX_FRAMES];
+	const int count = split_frames((const uint8_t *)buf_data(&r.sent), buf_len(&r.sent), frames,
+	                               frame_lens);
+	const int reply_count = split_frames((const uint8_t *)buf_data(&r.received),
+	                                     buf_len(&r.received), replies, reply_lens);
+	/* INFO, then the five lookups, each answered. */
+	REQUIRE(count == 6 && reply_count == 6);
+	opened o[5];
+	for (int i = 0; i < 5; i++) {
+		REQUIRE(open_lookup(frames[i + 1], frame_lens[i + 1], server_sk, &o[i]) == 0);
+		CHECK(o[i].count == classes[i]);
+		CHECK(o[i].prefix_bits > 0);
+		CHECK(holds_prefixes(&o[i], 0, sizes[i]));
+	}
+	CHECK(memcmp(o[3].prefixes, o[4].prefixes, sizeof(o[3].prefixes[0]) * 128) != 0);
+	CHECK(frame_lens[1] == frame_lens[2] && reply_lens[1] == reply_lens[2]); /* 3 and 4 */
+	CHECK(frame_lens[3] > frame_lens[2] && reply_lens[3] > reply_lens[2]);   /* 5: 8 */
+	CHECK(frame_lens[4] == frame_lens[5] && reply_lens[4] == reply_lens[5]);
+	printf("# %u-bit prefixes; request bytes %zu, %zu, %zu, %zu; reply bytes %zu, %zu, %zu, "
+	       "%zu\n",
+	       o[0].prefix_bits, frame_lens[1], frame_lens[2], frame_lens[3], frame_lens[4],
+	       reply_lens[1], reply_lens[2], reply_lens[3], reply_lens[4]);
+	sodium_free(server_sk);
+	free(key_path);
+	buf_free(&r.sent);
+	buf_free(&r.received);
 	free(relay_url);
 }
 
 static const test_case cases[] = {
         {"a tap cannot link two lookups of one client", case_a_tap_cannot_link_two_lookups},
+        {"batches are padded to their size class and shuffled",
+         case_batches_are_padded_and_shuffled},
 };
 
 static void
@@ -228,5 +386,5 @@ setup(void)
 		abort();
 }
 
-FIXTURE_MAIN(cases, .label = "capture", .numbered = "+1 212 555 ", .end = 100, .step = 2,
+FIXTURE_MAIN(cases, .label = "capture", .numbered = "+1 212 555 ", .end = REGISTRY_END, .step = 2,
              .setup = setup)

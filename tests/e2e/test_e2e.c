@@ -449,26 +449,69 @@ case_floor_below_the_servers_least_fails_clearly(void)
 	CHECK(logged_items(&fx, NULL) == before);
 }
 
-/* A client requiring VOPRF refuses the OPRF registry before it evaluates
- * anything, and looks up in the VOPRF one. */
-static void
-case_require_voprf(void)
+/* Looks up one contact of fx's veild with options o; its error, and why. */
+static veil_err
+lookup_one_pinned(const veil_client_options *o, char *why, size_t why_size)
 {
-	REQUIRE(fixture_start(&fx, NULL, "ready", "--threads", "1", "--enrolment", "open", NULL) ==
-	        0);
 	veil_client *client = NULL;
 	veil_lookup_result r;
 	const char *contact = registry_people[0].written;
-	REQUIRE(fixture_client(&(veil_client_options){.require_verifiable = 1}, client_secret,
-	                       &client) == VEIL_OK);
-	CHECK(veil_client_lookup(client, &contact, 1, &r) == VEIL_ERR_UNSUPPORTED);
-	CHECK(strstr(veil_client_last_error(client), "requires VOPRF") != NULL);
-	CHECK(r.status == VEIL_LOOKUP_NOT_REGISTERED);
+	veil_err err = fixture_client(o, client_secret, &client);
+	CHECK(err == VEIL_OK);
+	if (err != VEIL_OK)
+		return err;
+	err = veil_client_lookup(client, &contact, 1, &r);
+	snprintf(why, why_size, "%s", veil_client_last_error(client));
+	CHECK(r.status == (err == VEIL_OK ? VEIL_LOOKUP_REGISTERED : VEIL_LOOKUP_NOT_REGISTERED));
 	veil_client_free(client);
+	return err;
+}
+
+/*
+ * The client asks only under what it pinned. Against the OPRF registry
+ * (fx): pins of another mode, another public key under its key id, or
+ * only a key id it does not serve are refused after INFO, with nothing
+ * evaluated; pins of mode oprf cannot be made to require VOPRF. The
+ * VOPRF registry (small) answers a client that requires VOPRF.
+ */
+static void
+case_pins_and_require_voprf(void)
+{
+	char why[160];
+	veil_client_options own, voprf, other_key, other_id;
+	memset(&own, 0, sizeof(own));
+	REQUIRE(veil_server_info_read(fx.info_path, &own) == VEIL_OK);
+	CHECK(own.mode == VEIL_MODE_OPRF && own.oprf_key_count == 1);
+	voprf = own;
+	voprf.mode = VEIL_MODE_VOPRF;
+	other_key = own;
+	other_key.oprf_keys[0].public_key[0] ^= 1; /* a key of its own for one user */
+	other_id = own;
+	other_id.oprf_keys[0].key_id += 1;
+
+	veil_client *client = NULL;
+	veil_client_options strict = own;
+	strict.require_verifiable = 1;
+	CHECK(fixture_client(&strict, client_secret, &client) == VEIL_ERR_ARGUMENT);
+	CHECK(client == NULL);
+
+	REQUIRE(fixture_start(&fx, NULL, "ready", "--threads", "1", "--enrolment", "open", NULL) ==
+	        0);
+	CHECK(lookup_one_pinned(&voprf, why, sizeof(why)) == VEIL_ERR_UNSUPPORTED);
+	CHECK(strstr(why, "another mode") != NULL);
+	CHECK(lookup_one_pinned(&other_key, why, sizeof(why)) == VEIL_ERR_VERIFY);
+	CHECK(strstr(why, "not the one pinned") != NULL);
+	CHECK(lookup_one_pinned(&other_id, why, sizeof(why)) == VEIL_ERR_UNSUPPORTED);
+	CHECK(strstr(why, "no pinned OPRF key") != NULL);
 	CHECK(fixture_stop(&fx) == 0);
 	CHECK(evaluated_by_veild() == 0);
 
-	char why[160];
+	/* The same pins, right, are answered. */
+	REQUIRE(fixture_start(&fx, NULL, "ready", "--threads", "1", "--enrolment", "open", NULL) ==
+	        0);
+	CHECK(lookup_one_pinned(&own, why, sizeof(why)) == VEIL_OK);
+	CHECK(fixture_stop(&fx) == 0);
+
 	REQUIRE(fixture_start(&small, NULL, "ready", "--threads", "1", "--enrolment", "open",
 	                      NULL) == 0);
 	CHECK(lookup_small(&(veil_client_options){.require_verifiable = 1}, why, sizeof(why)) ==
@@ -551,7 +594,8 @@ static const test_case cases[] = {
          case_floor_wins_over_the_servers_advice},
         {"a floor below the server's least prefix fails clearly",
          case_floor_below_the_servers_least_fails_clearly},
-        {"require VOPRF: an OPRF registry is refused, a VOPRF one works", case_require_voprf},
+        {"pins: another mode, key or key id is refused; VOPRF can be required",
+         case_pins_and_require_voprf},
         {"an unsealed ERROR of a sealed-only code is refused",
          case_unsealed_error_of_a_sealed_only_code_is_refused},
 };

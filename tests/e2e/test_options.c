@@ -57,7 +57,8 @@ static const program_spec programs[] = {
         {"veil keygen", "out", {"--out=DIR/client.key"}, 0},
         {"veil lookup",
          "server",
-         {"--server=ipc://DIR/no.sock", "--server-key=" KEY, "--client-key=DIR/no-such.key"},
+         {"--server=ipc://DIR/no.sock", "--server-info=DIR/server.info",
+          "--client-key=DIR/no-such.key"},
          1},
         {"veil-oprf-demo", NULL, {NULL}, 0},
         {"veil-oprf", NULL, {NULL}, 0},
@@ -309,6 +310,14 @@ setup(void)
 	if (r.status != 0)
 		abort();
 	proc_result_free(&r);
+	/* What veil lookup pins. */
+	r = proc_call(path, "info", "--state", state, NULL);
+	char *info = proc_join(test_dir, "server.info");
+	if (r.status != 0)
+		abort();
+	proc_write_file(info, r.out, strlen(r.out));
+	proc_result_free(&r);
+	free(info);
 	proc_write_file(import, "+1 415 555 0100\n", 16);
 	free(import);
 	free(state);

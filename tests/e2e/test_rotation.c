@@ -1,8 +1,11 @@
 /*
  * Key rotation under load: a client looks up continuously against a real
  * veild while veil-admin rotates the OPRF key, the grace period runs, and
- * the old key is retired. Every answer stays right, veild picks up the new
- * key without a restart, and verify passes before, during and after.
+ * the old key is retired. The client pins OPRF keys: it is handed the new
+ * `veil-admin info` during the grace period, as an operator would, and
+ * until then keeps asking under the old key. Every answer stays right,
+ * veild picks up the new key without a restart, and verify passes before,
+ * during and after.
  *
  * Each phase lasts until the load has completed PHASE_LOOKUPS more
  * lookups, however long that takes on this machine.
@@ -28,6 +31,10 @@
 #define PHASE_LOOKUPS 10
 
 static atomic_int stop_load;
+/* Bumped each time the pins in fx.info_path change; fixture_info() and
+ * making a client from the pins hold pins_lock. */
+static atomic_int pins_generation;
+static pthread_mutex_t pins_lock = PTHREAD_MUTEX_INITIALIZER;
 
 typedef struct load {
 	pthread_t thread;
@@ -35,6 +42,16 @@ typedef struct load {
 	unsigned long mark; /* for load_passed() */
 	char last_error[200];
 } load;
+
+/* A client of the current pins. */
+static veil_err
+pinned_client(const uint8_t secret[VEIL_KEY_SIZE], veil_client **client)
+{
+	pthread_mutex_lock(&pins_lock);
+	const veil_err err = fixture_client(NULL, secret, client);
+	pthread_mutex_unlock(&pins_lock);
+	return err;
+}
 
 /* Even lines 0..1998 of 415-555 are registered (see setup). */
 static void *
@@ -46,11 +63,21 @@ load_main(void *arg)
 	veil_lookup_result results[BATCH];
 	veil_client *client = NULL;
 	randombytes_buf(secret, sizeof(secret));
-	if (fixture_client(NULL, secret, &client) != VEIL_OK) {
+	int generation = atomic_load(&pins_generation);
+	if (pinned_client(secret, &client) != VEIL_OK) {
 		atomic_fetch_add(&l->failures, 1);
 		return NULL;
 	}
 	for (unsigned round = 0; !atomic_load(&stop_load); round++) {
+		if (generation != atomic_load(&pins_generation)) {
+			/* New pins: the client an app update would bring. */
+			generation = atomic_load(&pins_generation);
+			veil_client_free(client);
+			if (pinned_client(secret, &client) != VEIL_OK) {
+				atomic_fetch_add(&l->failures, 1);
+				return NULL;
+			}
+		}
 		for (unsigned i = 0; i < BATCH; i++)
 			if (asprintf(&texts[i], "(415) 555-%04u", (round * BATCH + i) % 4000) < 0)
 				abort();
@@ -129,8 +156,13 @@ case_rotation_under_load(void)
 	CHECK(verify());
 	const char *rotate[] = {"rotate", "--state", fx.state, "--grace", "1", NULL};
 	CHECK(admin_ok(rotate, NULL));
-	const unsigned long during = next_phase(&l);
-	CHECK(verify()); /* two live keys */
+	const unsigned long during = next_phase(&l); /* still under the old key */
+	CHECK(verify());                             /* two live keys */
+	pthread_mutex_lock(&pins_lock);
+	fixture_info(&fx); /* the new key handed out within the grace period */
+	pthread_mutex_unlock(&pins_lock);
+	atomic_fetch_add(&pins_generation, 1);
+	next_phase(&l);
 
 	/* Past the grace period: the old key and its index go. */
 	char now[32];

@@ -55,13 +55,29 @@ fixture_state(fixture *f, const char *keygen_flag)
 {
 	proc_result r = step(f, "keygen", keygen_flag, NULL, NULL, NULL);
 	proc_result_free(&r);
-	r = step(f, "info", NULL, NULL, NULL, NULL);
+	fixture_info(f);
+}
+
+void
+fixture_info(fixture *f)
+{
+	proc_result r = step(f, "info", NULL, NULL, NULL, NULL);
 	if (strncmp(r.out, "server-key ", 11) != 0 ||
 	    sodium_hex2bin(f->server_key, sizeof(f->server_key), r.out + 11, 64, NULL, NULL,
 	                   NULL) != 0) {
 		fprintf(stderr, "test setup: no server-key line from veil-admin info\n");
 		abort();
 	}
+	/* Renamed into place: a client reading the pins meanwhile sees the
+	 * old file or the new one, never half of one. */
+	char *next = fixture_file(f, "server.info.next", r.out);
+	if (f->info_path == NULL)
+		f->info_path = test_keep(proc_join(f->dir, "server.info"));
+	if (rename(next, f->info_path) != 0) {
+		fprintf(stderr, "test setup: cannot rename %s\n", next);
+		abort();
+	}
+	free(next);
 	proc_result_free(&r);
 }
 

@@ -28,6 +28,7 @@ typedef struct fixture {
 	const char *url;         /* ipc://dir/veild.sock */
 	const char *import_path; /* dir/import.txt, once fixture_import wrote it */
 	uint8_t server_key[32];  /* the transport public key clients pin */
+	const char *info_path;   /* dir/server.info: veil-admin info, what clients pin */
 	proc_daemon daemon;      /* veild, between fixture_start and fixture_stop */
 } fixture;
 
@@ -42,8 +43,12 @@ void fixture_begin(fixture *f, const char *label, const char *admin, const char 
 char *fixture_file(const fixture *f, const char *name, const char *text);
 
 /* veil-admin keygen (with keygen_flag unless it is NULL, e.g.
- * "--verifiable"), then info, for server_key. */
+ * "--verifiable"), then fixture_info(). */
 void fixture_state(fixture *f, const char *keygen_flag);
+
+/* veil-admin info into info_path (replaced whole, by a rename) and
+ * server_key: again after a key rotation, for clients to pin the new key. */
+void fixture_info(fixture *f);
 
 /* veil-admin import --strict --region US of text, from dir/import.txt. */
 void fixture_import(fixture *f, const char *text);

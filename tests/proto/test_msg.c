@@ -3,6 +3,7 @@
  * oversized, trailing and wrong-type input, each leaving the output zeroed.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -264,6 +265,40 @@ case_reader_consumes_nothing_on_failure(void)
 	CHECK(wire_get_u16(&r, &v16) == 0 && v16 == 0xaabb && r.left == 1);
 }
 
+typedef struct class_row {
+	const char *name;
+	uint32_t count, cap, size_class;
+} class_row;
+
+/* The least class holding count items, and which counts are classes. */
+static const class_row class_rows[] = {
+        {"no items", 0, 256, 0},
+        {"one item", 1, 256, 1},
+        {"two items", 2, 256, 2},
+        {"three items fill four", 3, 256, 4},
+        {"a power of two is its own class", 64, 256, 64},
+        {"one past a power of two", 129, 256, 256},
+        {"the cap", 256, 256, 256},
+        {"above the cap", 257, 256, 0},
+        {"under a cap that is no power of two", 600, 1000, 1000},
+        {"a power of two under that cap", 300, 1000, 512},
+        {"the codec's cap", PROTO_MAX_BATCH, PROTO_MAX_BATCH, PROTO_MAX_BATCH},
+        {"past 2^31 under the largest cap", 0x80000001u, UINT32_MAX, UINT32_MAX},
+};
+
+static int
+check_class(const void *p)
+{
+	const class_row *row = p;
+	const uint32_t got = proto_size_class(row->count, row->cap);
+	const int is_class = row->count != 0 && row->size_class == row->count;
+	if (got != row->size_class)
+		printf("# %s: class %u, expected %u\n", row->name, got, row->size_class);
+	return got == row->size_class && proto_is_size_class(row->count, row->cap) == is_class;
+}
+
+TEST_ROWS_CASE(case_size_classes, class_rows, check_class)
+
 static const test_case cases[] = {
         {"lookup round trip", case_lookup_round_trip},
         {"every truncation fails cleanly", case_every_truncation_fails_cleanly},
@@ -274,6 +309,7 @@ static const test_case cases[] = {
         {"items size refuses a product past size_t", case_items_size_refuses_a_product_past_size_t},
         {"lookup reply whose size wraps 32 bits is refused",
          case_lookup_reply_whose_size_wraps_32_bits_is_refused},
+        {"batch size classes", case_size_classes},
         {"error round trip", case_error_round_trip},
         {"reader consumes nothing on failure", case_reader_consumes_nothing_on_failure},
 };

@@ -5,7 +5,8 @@
  * Library cases: the digests against qlog.h's definition (recomputed by
  * tests/lib/log_digest.h); the readers (refusals name the line); the
  * counting against brute force on a synthetic log, one prefix length and
- * several; the baseline log; the chart.
+ * several, and narrowed by the clients database's last charges (A4); the
+ * baseline log; the wiretap (A5); the chart.
  *
  * Program case (arguments: veil-admin veild): the digests of a real
  * qlog.c log, exported by `veil-admin log`, match. The simulation that
@@ -288,8 +289,8 @@ case_counting(void)
 
 	/* Pairs: account 5 looked up its bucket 0; account 6 a bucket of nobody's. */
 	exposure_pair pairs[2] = {{5, 5 * 2654435761u, "x", 1, 101}, {6, 0x12345678u, "y", 0, 0}};
-	const exposure_view view = {log,  salts, accounts,    ACCOUNTS, UNIVERSE, (uint64_t)1 << p,
-	                            NULL, 0,     strlen(text)};
+	const exposure_view view = {log,  salts, accounts,     ACCOUNTS, UNIVERSE, (uint64_t)1 << p,
+	                            NULL, 0,     strlen(text), NULL};
 	exposure_figures f;
 	REQUIRE(exposure_analyze(&view, pairs, 2, &f) == VEIL_OK);
 	CHECK(f.entries == 2 * ACCOUNTS && f.entries_salted == ACCOUNTS &&
@@ -313,8 +314,8 @@ case_counting(void)
 	CHECK(fabs(f.requester_expected - exposure_expected_requester(ACCOUNTS, t_r)) < 1e-9);
 
 	/* No salt: all accounts, the whole universe, no test. */
-	const exposure_view blind = {log,  NULL, accounts,    ACCOUNTS, UNIVERSE, (uint64_t)1 << p,
-	                             NULL, 0,    strlen(text)};
+	const exposure_view blind = {log,  NULL, accounts,     ACCOUNTS, UNIVERSE, (uint64_t)1 << p,
+	                             NULL, 0,    strlen(text), NULL};
 	REQUIRE(exposure_analyze(&blind, pairs, 2, &f) == VEIL_OK);
 	CHECK(!f.pair_test_possible && isnan(f.tpr) && f.bits_per_entry == 0);
 	CHECK(f.requester.median == ACCOUNTS && f.handle.min == (double)UNIVERSE);
@@ -322,7 +323,8 @@ case_counting(void)
 	/* Several prefix lengths: the union, against brute force at the finest. */
 	const exposure_view both = {log,      salts,    accounts,
 	                            ACCOUNTS, UNIVERSE, (uint64_t)1 << p | (uint64_t)1 << (p - 1),
-	                            NULL,     0,        1};
+	                            NULL,     0,        1,
+	                            NULL};
 	REQUIRE(exposure_analyze(&both, NULL, 0, &f) == VEIL_OK);
 	double unions[3 * ACCOUNTS];
 	for (uint32_t i = 0; i < ACCOUNTS; i++)
@@ -347,12 +349,51 @@ case_counting(void)
 	CHECK(fabs(f.handle.min - unions[0]) < 1e-3);
 	CHECK(isnan(f.handle_expected));
 
+	/* A4: odd accounts were last charged on day 100, before the salted
+	 * day, account 0 never: an entry of day 101 fits only the even ones
+	 * from 2 on whose digest matches (brute force), and the pair test
+	 * sees no odd account on day 101. */
+	uint32_t last_use[ACCOUNTS];
+	for (uint32_t i = 0; i < ACCOUNTS; i++)
+		last_use[i] = i == 0 ? 0 : i % 2 == 1 ? 100 : 101;
+	double narrowed[ACCOUNTS];
+	uint64_t none = 0;
+	for (uint32_t i = 0; i < ACCOUNTS; i++) {
+		const uint32_t mine =
+		        exposure_truncate(exposure_requester_lead(salt, accounts + 32 * i), t_r);
+		int n = 0;
+		for (uint32_t j = 0; j < ACCOUNTS; j++)
+			n += last_use[j] >= 101 &&
+			     exposure_truncate(exposure_requester_lead(salt, accounts + 32 * j),
+			                       t_r) == mine;
+		narrowed[i] = n;
+		none += n == 0;
+	}
+	qsort(narrowed, ACCOUNTS, sizeof(double), compare_doubles);
+	exposure_pair a4_pairs[3] = {{5, 5 * 2654435761u, "x", 1, 101},
+	                             {4, 4 * 2654435761u, "w", 1, 101},
+	                             {0, 0, "v", 1, 101}};
+	exposure_view a4 = view;
+	a4.last_use = last_use;
+	exposure_figures g, a1;
+	REQUIRE(exposure_analyze(&view, a4_pairs, 3, &a1) == VEIL_OK);
+	REQUIRE(exposure_analyze(&a4, a4_pairs, 3, &g) == VEIL_OK);
+	CHECK(g.requester.median == (narrowed[31] + narrowed[32]) / 2);
+	CHECK(g.requester.min == narrowed[0] && g.unmatched_requesters == none);
+	CHECK(g.requester.median < a1.requester.median && a1.tpr == 1.0);
+	CHECK(g.handle.median == a1.handle.median);
+	/* Account 4 shows; 5 (last charged before) and 0 (never) do not. */
+	CHECK(g.true_pairs == 3 && fabs(g.tpr - 1.0 / 3) < 1e-9);
+	a4.accounts = NULL;
+	CHECK(exposure_analyze(&a4, NULL, 0, &g) == VEIL_ERR_ARGUMENT);
+
 	/* The widths clients sent, recovered from the digests. */
 	const uint64_t inferred = exposure_infer_prefix_widths(log, salts, 12);
 	CHECK((inferred >> p) & 1);
 
 	/* Misuse is refused. */
-	const exposure_view no_widths = {log, salts, accounts, ACCOUNTS, UNIVERSE, 0, NULL, 0, 0};
+	const exposure_view no_widths = {log, salts, accounts, ACCOUNTS, UNIVERSE,
+	                                 0,   NULL,  0,        0,        NULL};
 	CHECK(exposure_analyze(&no_widths, NULL, 0, &f) == VEIL_ERR_ARGUMENT);
 	exposure_pair stranger = {ACCOUNTS, 0, "z", 1, 0};
 	CHECK(exposure_analyze(&view, &stranger, 1, &f) == VEIL_ERR_ARGUMENT);
@@ -388,6 +429,70 @@ case_baseline(void)
 	CHECK(fabs(f.bits_per_entry - (log2(3.0) + log2((double)UNIVERSE))) < 1e-9);
 	exposure_baseline_free(base);
 	buf_free(&b);
+}
+
+/* A5: a wiretap names the requester and sees each item's prefix. */
+static void
+case_tap(void)
+{
+	const unsigned p = 8;
+	const uint32_t step = 1u << (32 - p); /* one prefix */
+	/* Account 0 looks up prefixes 1 and 2 (padded with 9) on day 5;
+	 * account 1 prefix 3 on day 6, then prefixes 3 and 4 on day 40. */
+	const uint32_t prefixes[] = {1 * step + 77, 2 * step, 9 * step,
+	                             3 * step + 1,  3 * step, 4 * step};
+	const exposure_tap_request requests[] = {{0, 5, 3, 0}, {1, 6, 1, 3}, {1, 40, 2, 4}};
+	/* Registered: two handles under prefix 1, one under prefix 4. */
+	const uint32_t registered[] = {1 * step + 5, 1 * step + 9, 4 * step + 3};
+	const exposure_tap tap = {requests, 3, prefixes, p, 10, UNIVERSE, registered, 3};
+	const exposure_pair pairs[] = {
+	        {0, 2 * step + 123, "a", 1, 5}, /* true: shown */
+	        {1, 4 * step + 1, "b", 1, 40},  /* true, a later day: shown */
+	        {0, 9 * step + 4, "c", 0, 0},   /* false: the padding shares its prefix */
+	        {0, 3 * step, "d", 0, 0},       /* false: another account's prefix */
+	        {1, 200 * step, "e", 0, 0},     /* false */
+	};
+	exposure_figures f;
+	REQUIRE(exposure_analyze_tap(&tap, 6, pairs, 5, &f) == VEIL_OK);
+	CHECK(f.entries == 3 && f.entries_salted == 3 && f.lookups == 6);
+	CHECK(f.requester.median == 1 && f.requester.min == 1 && f.requester.count == 3);
+	CHECK(f.handle.median == (double)UNIVERSE / 256 && f.handle.min == (double)UNIVERSE / 256);
+	CHECK(f.handle.count == 6 && f.handle_expected == (double)UNIVERSE / 256);
+	/* Per item 2, 0, 0, 0, 0, 1 registered. */
+	CHECK(f.has_registered && f.registered.median == 0 && f.registered.p95 == 2);
+	CHECK(f.pair_test_possible && f.true_pairs == 2 && f.false_pairs == 3);
+	CHECK(f.tpr == 1.0 && fabs(f.fpr - 1.0 / 3) < 1e-9);
+	CHECK(fabs(f.bits_per_entry - (log2(10.0) + 2.0 * p)) < 1e-9);
+	CHECK(isnan(f.bytes_per_lookup));
+
+	/* From an export: one request per entry, prefixes unknown, no pair scored. */
+	uint8_t accounts[ACCOUNTS * 32], salt[32];
+	for (size_t i = 0; i < ACCOUNTS; i++)
+		fill(accounts + 32 * i, 32, (uint8_t)(i * 3 + 1));
+	fill(salt, 32, 77);
+	char *text = synthetic_log(accounts, salt, 3, 4, 7);
+	exposure_log *log = NULL;
+	char why[160];
+	REQUIRE(exposure_log_parse(text, strlen(text), &log, why, sizeof(why)) == VEIL_OK);
+	exposure_tap_request *derived = NULL;
+	size_t count = 0;
+	REQUIRE(exposure_log_tap(log, &derived, &count) == VEIL_OK);
+	CHECK(count == 2 * ACCOUNTS && derived[0].item_count == 3);
+	const exposure_tap from_log = {derived, count, NULL, 7, ACCOUNTS, UNIVERSE, NULL, 0};
+	REQUIRE(exposure_analyze_tap(&from_log, 0, NULL, 0, &f) == VEIL_OK);
+	CHECK(f.requester.median == 1 && f.lookups == 6 * ACCOUNTS);
+	CHECK(f.handle.median == (double)UNIVERSE / 128 && !f.has_registered);
+	CHECK(isnan(f.tpr) && isnan(f.fpr));
+
+	/* Misuse is refused. */
+	CHECK(exposure_analyze_tap(&from_log, 0, pairs, 1, &f) == VEIL_ERR_ARGUMENT);
+	CHECK(exposure_analyze_tap(&tap, 5, NULL, 0, &f) == VEIL_ERR_ARGUMENT);
+	const exposure_pair stranger = {10, 0, "z", 1, 0};
+	CHECK(exposure_analyze_tap(&tap, 6, &stranger, 1, &f) == VEIL_ERR_ARGUMENT);
+	free(derived);
+	CHECK(exposure_log_tap(NULL, &derived, &count) == VEIL_ERR_ARGUMENT && derived == NULL);
+	exposure_log_free(log);
+	free(text);
 }
 
 /* ------------------------------------------------------------------ */
@@ -468,7 +573,7 @@ case_real_log(void)
 	      VEIL_OK);
 	if (parsed != NULL && salts != NULL) {
 		const exposure_view view = {parsed,  salts, keys, 5, 1000000000ULL,
-		                            1 << 10, NULL,  0,    1};
+		                            1 << 10, NULL,  0,    1, NULL};
 		exposure_pair pair = {3, 20 * 2654435761u, "h", 1, (uint32_t)(now / 86400)};
 		exposure_figures f;
 		CHECK(exposure_analyze(&view, &pair, 1, &f) == VEIL_OK);
@@ -492,6 +597,7 @@ static const test_case cases[] = {
         {"salts and accounts readers", case_salts_and_accounts},
         {"counting against brute force", case_counting},
         {"baseline log", case_baseline},
+        {"wiretap (A5)", case_tap},
         {"chart", case_chart},
         {"digests of a real qlog.c log", case_real_log},
 };

@@ -495,6 +495,35 @@ case_list(void)
 	clients_close(c);
 }
 
+/* The day of a key's last charge: 0 with no record, or a record never charged. */
+static void
+case_last_use(void)
+{
+	const char *dir = test_case_dir();
+	clients *c = open_with(dir, 0, 100, 10);
+	uint32_t retry = 0, day = 7;
+	CHECK(clients_last_use(c, key_a, &day) == VEIL_OK && day == 0);
+	enrol(c, key_b, 0, T0);
+	CHECK(clients_last_use(c, key_b, &day) == VEIL_OK && day == 0);
+	CHECK(clients_charge(c, key_a, 5, T0 + DAY + 5, &retry) == CLIENTS_OK);
+	CHECK(clients_charge(c, key_a, 5, T0 + 3 * DAY + 5, &retry) == CLIENTS_OK);
+	CHECK(clients_last_use(c, key_a, &day) == VEIL_OK && day == T0 / DAY + 3);
+	/* A refused charge is no use; a charge of nothing neither. */
+	CHECK(clients_charge(c, key_a, 1000, T0 + 4 * DAY, &retry) == CLIENTS_RATE_LIMITED);
+	CHECK(clients_charge(c, key_a, 0, T0 + 5 * DAY, &retry) == CLIENTS_OK);
+	CHECK(clients_last_use(c, key_a, &day) == VEIL_OK && day == T0 / DAY + 3);
+	CHECK(clients_last_use(c, key_c, &day) == VEIL_OK && day == 0);
+	day = 9;
+	CHECK(clients_last_use(NULL, key_a, &day) == VEIL_ERR_ARGUMENT && day == 0);
+	CHECK(clients_last_use(c, NULL, &day) == VEIL_ERR_ARGUMENT);
+	CHECK(clients_last_use(c, key_a, NULL) == VEIL_ERR_ARGUMENT);
+	clients_close(c);
+	/* Kept across a restart, read by a handle without a configuration. */
+	REQUIRE(clients_open(dir, NULL, &c) == VEIL_OK);
+	CHECK(clients_last_use(c, key_a, &day) == VEIL_OK && day == T0 / DAY + 3);
+	clients_close(c);
+}
+
 /* Raw LMDB on the clients environment of dir: put (value not NULL) or get digest's record. */
 static int
 raw_record(const char *dir, const uint8_t digest[CLIENTS_DIGEST_SIZE], const uint8_t *value,
@@ -901,6 +930,7 @@ static const test_case cases[] = {
         {"digests differ per state", case_digests_differ_per_state},
         {"open errors", case_open_errors},
         {"list", case_list},
+        {"last use", case_last_use},
         {"removed record gone", case_removed_record_gone},
         {"idle unenrolled swept", case_idle_swept},
         {"version 1 record", case_version_1_record},
