@@ -297,15 +297,20 @@ chain_day(qlog *log)
 	return day;
 }
 
-/* Moves the chain forward to day in memory (never back); the writer writes the files. */
+/*
+ * Moves the chain forward to day (never back), in step with any other
+ * process of this log (saltchain_step_shared(): the files are written
+ * under its lock, once a day). When that fails the chain has moved in
+ * memory alone and the writer writes the files later.
+ */
 static void
 advance_to(qlog *log, uint32_t day)
 {
 	pthread_rwlock_wrlock(&log->chain_lock);
-	if (day > saltchain_day(log->chain)) {
-		saltchain_advance(log->chain, day);
+	if (day > saltchain_day(log->chain) &&
+	    saltchain_step_shared(log->chain, log->dir, day, saltchain_has_key(log->chain), NULL) !=
+	            VEIL_OK)
 		atomic_store(&log->chain_dirty, 1);
-	}
 	pthread_rwlock_unlock(&log->chain_lock);
 }
 
@@ -789,7 +794,9 @@ start(const char *state_dir, const qlog_config *config, int64_t now, qlog **out,
 		explain(why, why_len, "cannot hold the salts: %s", veil_strerror(err));
 		goto out;
 	}
-	if ((err = saltchain_load(log->chain, log->dir, day_of(now), !purge_only)) != VEIL_OK) {
+	uint32_t erased_at_load = 0;
+	if ((err = saltchain_step_shared(log->chain, log->dir, day_of(now), !purge_only,
+	                                 &erased_at_load)) != VEIL_OK) {
 		explain(why, why_len, "cannot read the salt chain in %s: %s", log->dir,
 		        open_failure(err));
 		goto out;
@@ -799,6 +806,8 @@ start(const char *state_dir, const qlog_config *config, int64_t now, qlog **out,
 		explain(why, why_len, "the retention sweep failed: %s", veil_strerror(err));
 		goto out;
 	}
+	if (result != NULL)
+		result->salts_erased += erased_at_load;
 	if (!purge_only) {
 		log->last_sweep_hour = now / SECONDS_PER_HOUR;
 		if ((err = store_thread_start(&log->writer, writer_main, log)) != VEIL_OK) {

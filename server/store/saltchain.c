@@ -2,9 +2,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -513,5 +516,67 @@ saltchain_read_salt(const char *dir, uint32_t day, uint8_t salt[SALTCHAIN_KEY_SI
 		return VEIL_ERR_NOMEM;
 	veil_err err = keyfile_read(path, SALTCHAIN_SALT_KIND, salt, SALTCHAIN_KEY_SIZE);
 	free(path);
+	return err;
+}
+
+/* The day of the newest chain file in dir, in *day; 0 when there is none. */
+static veil_err
+newest_chain_day(const char *dir, uint32_t *day)
+{
+	dir_file *files = NULL;
+	size_t count = 0;
+	const veil_err err = list_files(dir, &files, &count);
+	*day = 0;
+	for (size_t i = 0; err == VEIL_OK && i < count; i++)
+		if (files[i].kind == FILE_CHAIN && files[i].day > *day)
+			*day = files[i].day;
+	free(files);
+	return err;
+}
+
+veil_err
+saltchain_step_shared(saltchain *c, const char *dir, uint32_t day, int create,
+                      uint32_t *salts_erased)
+{
+	char *lock_path = malloc(strlen(dir) + sizeof("/" SALTCHAIN_LOCK_FILE));
+	if (lock_path == NULL)
+		return VEIL_ERR_NOMEM;
+	sprintf(lock_path, "%s/%s", dir, SALTCHAIN_LOCK_FILE);
+	const int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(lock_path);
+	int rc = -1;
+	if (fd >= 0)
+		while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR)
+			;
+	if (fd < 0 || rc != 0) {
+		const int saved = errno;
+		if (fd >= 0)
+			close(fd);
+		if (c->day != 0)
+			saltchain_advance(c, day); /* alone, as before the lock existed */
+		errno = saved;
+		return VEIL_ERR_SYSTEM;
+	}
+	uint32_t on_disk = 0;
+	veil_err err = newest_chain_day(dir, &on_disk);
+	if (err == VEIL_OK && c->day == 0) {
+		saltchain_clear(c);
+		err = saltchain_load(c, dir, day, create);
+	} else if (err == VEIL_OK && on_disk > c->day) {
+		/* Another process stepped further: its files are the log's
+		 * chain. Loaded aside, so that a failure leaves c as it was. */
+		saltchain *theirs = NULL;
+		if ((err = saltchain_new(c->retention, &theirs)) == VEIL_OK &&
+		    (err = saltchain_load(theirs, dir, day, create)) == VEIL_OK)
+			saltchain_copy(c, theirs);
+		saltchain_free(theirs);
+		if (err != VEIL_OK)
+			saltchain_advance(c, day); /* alone; the files follow later */
+	} else if (c->day != 0) {
+		saltchain_advance(c, day); /* c is the newest: it steps for everyone */
+	}
+	if (err == VEIL_OK)
+		err = saltchain_sync(c, dir, salts_erased);
+	close(fd); /* releases the lock */
 	return err;
 }

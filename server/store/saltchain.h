@@ -23,10 +23,11 @@
  *
  * The price: a step is not repeatable. Two processes that step the same
  * chain key to the same day (veild and `veil-admin log purge` both
- * crossing a day change) reach different keys; the first to write the
- * day's files wins on disk (saltchain_sync() keeps files that exist),
- * and the other holds its own salt for that day in memory until it
- * loads the chain again.
+ * crossing a day change) would reach different keys, and one of them
+ * would digest the day's entries under a salt no file holds. So the
+ * processes of one log step only through saltchain_step_shared(), which
+ * holds a lock on the directory while it steps and writes the files, and
+ * takes the files' chain when another process has stepped further.
  *
  * Files, in the log directory, each a common/keyfile.h file (mode 0600):
  *
@@ -34,6 +35,8 @@
  *                     one file (two for a moment during an advance: the
  *                     newer is written before the older is erased)
  *   salt-<day>.key    "veil-log-salt-v1 <hex>": a retained salt
+ *   chain.lock        empty (mode 0600): the lock saltchain_step_shared()
+ *                     holds while it steps
  *
  * <day> is the epoch day in decimal (days since 1970-01-01 UTC). Erasing
  * a file overwrites its bytes with zeros, fsyncs, unlinks it and fsyncs
@@ -64,6 +67,7 @@
 #define SALTCHAIN_STEP_RANDOM_SIZE 32
 #define SALTCHAIN_CHAIN_KIND       "veil-log-chain-v1"
 #define SALTCHAIN_SALT_KIND        "veil-log-salt-v1"
+#define SALTCHAIN_LOCK_FILE        "chain.lock"
 /* The retention a chain can be made with (days). */
 #define SALTCHAIN_MAX_RETENTION    3660
 
@@ -139,6 +143,24 @@ void saltchain_clear(saltchain *c);
  */
 veil_err saltchain_sync(const saltchain *c, const char *dir, uint32_t *salts_erased)
         __attribute__((warn_unused_result));
+
+/*
+ * Brings c and dir to day together, as every process of one log must:
+ * holds an exclusive lock on dir/SALTCHAIN_LOCK_FILE (flock(2), waiting
+ * for it) while it finds the day of the newest chain file, then, when c
+ * was never loaded or that file is of a later day than c (another process
+ * stepped further), loads c from dir as saltchain_load(c, dir, day,
+ * create) does; otherwise advances c to day. Either way it writes the
+ * files (saltchain_sync(), *salts_erased when not NULL) before the lock
+ * is released. So two processes crossing one midnight end with one salt
+ * for the new day, whichever steps first. Errors: VEIL_ERR_NOMEM;
+ * VEIL_ERR_SYSTEM (the lock cannot be taken: c is then advanced alone, as
+ * saltchain_advance() would; or the directory cannot be read or written:
+ * the next call writes what is missing); those of saltchain_load() (c is
+ * then empty).
+ */
+veil_err saltchain_step_shared(saltchain *c, const char *dir, uint32_t day, int create,
+                               uint32_t *salts_erased) __attribute__((warn_unused_result));
 
 /*
  * The days of the salt files in dir, ascending, in *days (malloc'd; free

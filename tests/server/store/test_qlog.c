@@ -1272,6 +1272,41 @@ case_purge(void)
 	fixture_free(&f);
 }
 
+/*
+ * veild's log and a `log purge` cross one midnight: the purge steps the
+ * chain first (as a cron job at 00:00 would), then veild records its
+ * first entry of the day. Both must end with the one salt the files
+ * hold, or the day's entries would be digested under a salt nobody has.
+ */
+static void
+case_purge_and_log_agree_on_a_new_day(void)
+{
+	qlog_config c;
+	fixture f;
+	uint32_t prefixes[HANDLE_COUNT];
+	qlog_sweep_result r;
+	char why[256];
+	uint8_t salt[32];
+	stored s;
+
+	config_for_tests(&c);
+	prefixes_at(16, prefixes);
+	REQUIRE(fixture_open_recorded(&f, &c, 23, prefixes) == 0);
+	CHECK(qlog_purge(f.state, at(1, 0, 0), &r, why, sizeof(why)) == VEIL_OK);
+	CHECK(r.day == base_day + 1);
+	qlog_record(f.log, at(1, 0, 5), client_keys[1], 16, prefixes, 1, 0);
+	CHECK(qlog_flush(f.log) == VEIL_OK);
+	fixture_close(&f);
+
+	REQUIRE(saltchain_read_salt(f.log_dir, base_day + 1, salt) == VEIL_OK);
+	REQUIRE(read_entries(f.log_dir, base_day + 1, base_day + 1, &s) == 0);
+	REQUIRE(s.count == 1);
+	CHECK(s.e[0].requester == log_digest_requester(salt, client_keys[1], s.e[0].t_r));
+	CHECK(s.buckets[0][0] == log_digest_bucket(salt, 16, prefixes[0], s.e[0].t_b));
+	sodium_memzero(salt, sizeof(salt));
+	fixture_free(&f);
+}
+
 typedef struct recorder {
 	qlog *log;
 	size_t index;
@@ -1583,6 +1618,7 @@ static const test_case cases[] = {
         {"reopen_same_day", case_reopen_same_day},
         {"file_size_bounded", case_file_size_bounded},
         {"purge", case_purge},
+        {"a purge and the log agree on a new day's salt", case_purge_and_log_agree_on_a_new_day},
         {"concurrent_recorders", case_concurrent_recorders},
         {"writer_sweeps", case_writer_sweeps},
         {"size_classes", case_size_classes},
