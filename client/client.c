@@ -791,29 +791,42 @@ oprf_key_line(const char *fields, veil_oprf_key *key)
 	return 1;
 }
 
+/* The longest line of `veil-admin info` output that the parser reads. */
+#define INFO_MAX_LINE 255
+/* The largest file veil_server_info_read() takes. */
+#define INFO_MAX_FILE 65536
+
 veil_err
-veil_server_info_read(const char *path, veil_client_options *options)
+veil_server_info_parse(const char *text, size_t len, veil_client_options *options)
 {
-	if (path == NULL || options == NULL)
+	if ((text == NULL && len != 0) || options == NULL)
 		return VEIL_ERR_ARGUMENT;
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return VEIL_ERR_SYSTEM;
 	uint8_t server_key[VEIL_KEY_SIZE];
 	veil_oprf_key keys[VEIL_MAX_OPRF_KEYS];
 	veil_mode mode = VEIL_MODE_NONE;
 	size_t key_count = 0;
 	int have_server_key = 0;
 	veil_err err = VEIL_OK;
-	char line[256];
-	while (err == VEIL_OK && fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "\r\n")] = '\0';
+	for (size_t at = 0; err == VEIL_OK && at < len;) {
+		const char *start = text + at, *nl = memchr(start, '\n', len - at);
+		size_t n = nl != NULL ? (size_t)(nl - start) : len - at;
+		at += n + (nl != NULL);
+		if (n > 0 && start[n - 1] == '\r')
+			n--;
+		char line[INFO_MAX_LINE + 1];
+		const size_t kept = n < INFO_MAX_LINE ? n : INFO_MAX_LINE;
+		memcpy(line, start, kept);
+		line[kept] = '\0';
+		/* A line the parser reads whole: no NUL in it, not cut short. */
+		const int whole = kept == n && strlen(line) == n;
 		if (strncmp(line, "server-key ", 11) == 0) {
-			if (have_server_key || !hex_key(line + 11, strlen(line + 11), server_key))
+			if (!whole || have_server_key ||
+			    !hex_key(line + 11, strlen(line + 11), server_key))
 				err = VEIL_ERR_PARSE;
 			have_server_key = 1;
 		} else if (strncmp(line, "mode ", 5) == 0) {
-			const veil_mode m = strcmp(line + 5, "oprf") == 0    ? VEIL_MODE_OPRF
+			const veil_mode m = !whole                           ? VEIL_MODE_NONE
+			                    : strcmp(line + 5, "oprf") == 0  ? VEIL_MODE_OPRF
 			                    : strcmp(line + 5, "voprf") == 0 ? VEIL_MODE_VOPRF
 			                                                     : VEIL_MODE_NONE;
 			if (mode != VEIL_MODE_NONE || m == VEIL_MODE_NONE)
@@ -823,7 +836,7 @@ veil_server_info_read(const char *path, veil_client_options *options)
 			veil_oprf_key k;
 			if (key_count == VEIL_MAX_OPRF_KEYS)
 				err = VEIL_ERR_LIMIT;
-			else if (!oprf_key_line(line + 9, &k))
+			else if (!whole || !oprf_key_line(line + 9, &k))
 				err = VEIL_ERR_PARSE;
 			for (size_t i = 0; err == VEIL_OK && i < key_count; i++)
 				if (keys[i].key_id == k.key_id)
@@ -832,7 +845,6 @@ veil_server_info_read(const char *path, veil_client_options *options)
 				keys[key_count++] = k;
 		}
 	}
-	fclose(f);
 	if (err == VEIL_OK && (!have_server_key || mode == VEIL_MODE_NONE || key_count == 0))
 		err = VEIL_ERR_PARSE;
 	if (err == VEIL_OK) {
@@ -841,5 +853,30 @@ veil_server_info_read(const char *path, veil_client_options *options)
 		options->oprf_key_count = key_count;
 		memcpy(options->oprf_keys, keys, key_count * sizeof(keys[0]));
 	}
+	return err;
+}
+
+veil_err
+veil_server_info_read(const char *path, veil_client_options *options)
+{
+	if (path == NULL || options == NULL)
+		return VEIL_ERR_ARGUMENT;
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return VEIL_ERR_SYSTEM;
+	char *text = malloc(INFO_MAX_FILE + 1);
+	if (text == NULL) {
+		fclose(f);
+		return VEIL_ERR_NOMEM;
+	}
+	const size_t len = fread(text, 1, INFO_MAX_FILE + 1, f);
+	const int failed = ferror(f);
+	const int saved = errno;
+	fclose(f);
+	veil_err err = failed                ? VEIL_ERR_SYSTEM
+	               : len > INFO_MAX_FILE ? VEIL_ERR_PARSE
+	                                     : veil_server_info_parse(text, len, options);
+	free(text);
+	errno = saved;
 	return err;
 }

@@ -202,15 +202,24 @@ veil_err veil_server_key_read(const char *hex_or_file, uint8_t key[VEIL_KEY_SIZE
         __attribute__((warn_unused_result));
 
 /*
- * Pins the server as `veil-admin info` describes it: reads the file path
- * and sets options->server_key, ->mode, ->oprf_keys and ->oprf_key_count
- * from its "server-key HEX", "mode oprf|voprf" and "oprf-key ID SUITE HEX"
- * lines; other lines are skipped, nothing else in options is touched.
- * Errors: VEIL_ERR_SYSTEM (the file cannot be read), VEIL_ERR_PARSE (no
- * server-key, mode or oprf-key line, or one of them malformed: a suite
- * other than ristretto255-SHA512, a key that is not 64 hex digits, an id
- * given twice), VEIL_ERR_LIMIT (more than VEIL_MAX_OPRF_KEYS keys). On
- * error options is as it was.
+ * Pins the server as `veil-admin info` describes it: sets
+ * options->server_key, ->mode, ->oprf_keys and ->oprf_key_count from the
+ * text's "server-key HEX", "mode oprf|voprf" and "oprf-key ID SUITE HEX"
+ * lines (LF or CRLF); other lines are skipped, nothing else in options is
+ * touched. Errors: VEIL_ERR_ARGUMENT (text NULL with a length, options
+ * NULL), VEIL_ERR_PARSE (no server-key, mode or oprf-key line, or one of
+ * them malformed: given twice, a suite other than ristretto255-SHA512, a
+ * key that is not 64 hex digits, an id given twice, a NUL, longer than
+ * 255 bytes), VEIL_ERR_LIMIT (more than VEIL_MAX_OPRF_KEYS keys). On error
+ * options is as it was.
+ */
+veil_err veil_server_info_parse(const char *text, size_t len, veil_client_options *options)
+        __attribute__((warn_unused_result));
+
+/*
+ * veil_server_info_parse() of the file path (at most 64 KiB). Errors:
+ * VEIL_ERR_SYSTEM (the file cannot be read; errno says why), VEIL_ERR_NOMEM,
+ * VEIL_ERR_PARSE (also a file over 64 KiB), those of the parser.
  */
 veil_err veil_server_info_read(const char *path, veil_client_options *options)
         __attribute__((warn_unused_result));

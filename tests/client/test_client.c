@@ -147,9 +147,35 @@ check_info(const void *p)
 
 TEST_ROWS_CASE(case_server_info, info_rows, check_info)
 
+/* What only a length can say: a NUL inside a line, and long lines. */
+static void
+case_server_info_parse_by_length(void)
+{
+	veil_client_options o;
+	memset(&o, 0, sizeof(o));
+	static const char nul[] = INFO_HEAD "oprf-key 2 ristretto255-SHA512 " OPRF_HEX "\0x\n";
+	CHECK(veil_server_info_parse(nul, sizeof(nul) - 1, &o) == VEIL_ERR_PARSE);
+	/* The same text cut before the NUL is whole. */
+	CHECK(veil_server_info_parse(nul, strlen(nul), &o) == VEIL_OK && o.oprf_key_count == 1);
+
+	char text[2048];
+	char filler[600];
+	memset(filler, 'x', sizeof(filler) - 1);
+	filler[sizeof(filler) - 1] = '\0';
+	snprintf(text, sizeof(text), "# %s\n" INFO_HEAD KEY_LINE, filler);
+	CHECK(veil_server_info_parse(text, strlen(text), &o) ==
+	      VEIL_OK); /* another line, skipped */
+	snprintf(text, sizeof(text), INFO_HEAD "oprf-key 2 ristretto255-SHA512 " OPRF_HEX " %s\n",
+	         filler);
+	CHECK(veil_server_info_parse(text, strlen(text), &o) == VEIL_ERR_PARSE);
+	CHECK(veil_server_info_parse(NULL, 0, &o) == VEIL_ERR_PARSE);
+	CHECK(veil_server_info_parse(NULL, 1, &o) == VEIL_ERR_ARGUMENT);
+}
+
 static const test_case cases[] = {
         {"server key: every form, and what is not a key", case_server_key},
         {"server info: the pins, and what is not them", case_server_info},
+        {"server info: a NUL or a long line by length", case_server_info_parse_by_length},
 };
 
 TEST_MAIN(cases)
