@@ -1,7 +1,12 @@
 /*
- * veil-bench-oprf: what each RFC 9497 operation costs for
- * ristretto255-SHA512, as a ratio to the floor, one raw libsodium
- * crypto_scalarmult_ristretto255 on one core, measured in the same run.
+ * veil-bench-oprf: what each RFC 9497 operation costs for a suite
+ * (--suite, ristretto255-SHA512 by default), as a ratio to the floor
+ * measured in the same run on one core: for ristretto255-SHA512 one raw
+ * libsodium crypto_scalarmult_ristretto255 (decoding and encoding
+ * included); for the NIST suites one raw OpenSSL EC_POINT_mul of a random
+ * point by a random scalar on the same curve (points already decoded, no
+ * encoding, so the OPRF's SEC1 decompression and compression count against
+ * the suite).
  *
  * Every figure is per element: a call on a batch of n elements counts n.
  * ratio = elements/s of the operation / scalar multiplications/s, so an
@@ -18,14 +23,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/obj_mac.h>
 #include <sodium.h>
 
 #include "cli.h"
 #include "oprf.h"
 #include "timing.h"
 
-#define PROGRAM    "veil-bench-oprf"
-#define SUITE_NAME "ristretto255-SHA512"
+#define PROGRAM       "veil-bench-oprf"
+#define DEFAULT_SUITE "ristretto255-SHA512"
 
 /* Handles "tel:+14155550000" to "tel:+14155551023": the largest batch. */
 #define HANDLE_COUNT 1024
@@ -101,6 +109,7 @@ struct options {
 	bool seconds_given;
 	bool quick;
 	bool json;
+	const char *suite;
 };
 
 static void
@@ -191,11 +200,11 @@ mode_fixture_check(struct fixture *fx, const struct mode_fixture *m)
 }
 
 static void
-fixture_init(struct fixture *fx)
+fixture_init(struct fixture *fx, const char *suite_name)
 {
-	fx->suite = oprf_suite_by_name(SUITE_NAME);
+	fx->suite = oprf_suite_by_name(suite_name);
 	if (fx->suite == NULL)
-		die(SUITE_NAME, "suite not served by this build");
+		die(suite_name, "suite not served by this build");
 	fx->ne = oprf_suite_element_size(fx->suite);
 	fx->ns = oprf_suite_scalar_size(fx->suite);
 	fx->nh = oprf_suite_output_size(fx->suite);
@@ -246,6 +255,86 @@ fixture_free(struct fixture *fx)
 	free(fx->out_proof);
 	free(fx->out_outputs);
 	oprf_key_free(fx->key);
+}
+
+/* ---- the floor of the NIST suites: OpenSSL's EC_POINT_mul ---- */
+
+#define EC_FLOOR_PAIRS BENCH_FLOOR_PAIRS
+
+struct ec_floor {
+	EC_GROUP *group;
+	BN_CTX *ctx;
+	BIGNUM *scalars[EC_FLOOR_PAIRS];
+	EC_POINT *points[EC_FLOOR_PAIRS];
+	EC_POINT *product;
+	size_t next;
+};
+
+/* The curve of a NIST suite, or NID_undef. */
+static int
+suite_curve(const char *suite, const char **operation)
+{
+	static const struct {
+		const char *suite, *operation;
+		int nid;
+	} curves[] = {
+	        {"P256-SHA256", "EC_POINT_mul P-256", NID_X9_62_prime256v1},
+	        {"P384-SHA384", "EC_POINT_mul P-384", NID_secp384r1},
+	        {"P521-SHA512", "EC_POINT_mul P-521", NID_secp521r1},
+	};
+	for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+		if (strcmp(curves[i].suite, suite) == 0) {
+			*operation = curves[i].operation;
+			return curves[i].nid;
+		}
+	return NID_undef;
+}
+
+/* Random scalars (flagged constant-time, as the OPRF's are) and random points. */
+static void
+ec_floor_init(struct ec_floor *f, int nid)
+{
+	BIGNUM *r = BN_new();
+	if ((f->group = EC_GROUP_new_by_curve_name(nid)) == NULL ||
+	    (f->ctx = BN_CTX_new()) == NULL || (f->product = EC_POINT_new(f->group)) == NULL ||
+	    r == NULL)
+		die("floor", "OpenSSL could not allocate");
+	const BIGNUM *order = EC_GROUP_get0_order(f->group);
+	for (size_t i = 0; i < EC_FLOOR_PAIRS; i++) {
+		f->scalars[i] = BN_new();
+		f->points[i] = EC_POINT_new(f->group);
+		if (f->scalars[i] == NULL || f->points[i] == NULL ||
+		    !BN_priv_rand_range(f->scalars[i], order) || !BN_priv_rand_range(r, order) ||
+		    !EC_POINT_mul(f->group, f->points[i], r, NULL, NULL, f->ctx))
+			die("floor", "OpenSSL failed");
+		BN_set_flags(f->scalars[i], BN_FLG_CONSTTIME);
+	}
+	BN_clear_free(r);
+	f->next = 0;
+}
+
+static void
+ec_floor_free(struct ec_floor *f)
+{
+	if (f->group == NULL)
+		return;
+	for (size_t i = 0; i < EC_FLOOR_PAIRS; i++) {
+		BN_clear_free(f->scalars[i]);
+		EC_POINT_free(f->points[i]);
+	}
+	EC_POINT_free(f->product);
+	BN_CTX_free(f->ctx);
+	EC_GROUP_free(f->group);
+}
+
+static void
+ec_floor_call(void *arg)
+{
+	struct ec_floor *f = arg;
+	const size_t i = f->next++ % EC_FLOOR_PAIRS;
+
+	if (!EC_POINT_mul(f->group, f->product, NULL, f->points[i], f->scalars[i], f->ctx))
+		die("floor", "EC_POINT_mul failed");
 }
 
 /* Which inputs a row's calls cycle through. */
@@ -339,9 +428,10 @@ time_evaluate(void *arg)
 }
 
 /*
- * The rows, in the order printed. The targets the project set: OPRF
- * BlindEvaluate within 5% of a raw scalar multiplication, and VOPRF at
- * 1024 per batch at least 0.45 of one per element.
+ * The rows, in the order printed. The targets the project set, for
+ * ristretto255-SHA512 only: OPRF BlindEvaluate within 5% of a raw scalar
+ * multiplication, and VOPRF at 1024 per batch at least 0.45 of one per
+ * element. The NIST suites are reported without targets.
  */
 static const struct row rows[] = {
         {"Blind", time_blind, OPRF_MODE_OPRF, 1, 0},
@@ -357,11 +447,17 @@ static const struct row rows[] = {
 };
 #define ROW_COUNT (sizeof(rows) / sizeof(rows[0]))
 
+/* The rows of a run: rows[], without targets for the NIST suites. */
+static struct row run_rows[ROW_COUNT];
+
 static bool
 target_met(const struct row_result *r)
 {
 	return r->cmp.ratio >= r->row->target;
 }
+
+/* What the floor of this run is, as printed. */
+static const char *floor_operation = "crypto_scalarmult_ristretto255";
 
 /* The floor over the whole run: the median of every round's floor rate. */
 struct floor_summary {
@@ -392,11 +488,12 @@ static void
 print_table(const struct options *opt, const bench_plan *plan, const struct row_result *results,
             const struct floor_summary *floor)
 {
-	printf("veil-bench-oprf: %s, %.2f s per row in %u round%s\n", SUITE_NAME, opt->seconds,
+	printf("veil-bench-oprf: %s, %.2f s per row in %u round%s\n", opt->suite, opt->seconds,
 	       plan->rounds, plan->rounds == 1 ? "" : "s");
-	printf("floor: crypto_scalarmult_ristretto255, one core: %.0f ops/s (%.2f µs/op),\n"
+	printf("floor: %s, one core: %.0f ops/s (%.2f µs/op),\n"
 	       "       median of %zu rounds interleaved with the rows; min %.0f, max %.0f\n\n",
-	       floor->median, 1e6 / floor->median, floor->rounds, floor->min, floor->max);
+	       floor_operation, floor->median, 1e6 / floor->median, floor->rounds, floor->min,
+	       floor->max);
 	printf("operation      mode   batch  µs/element  elements/s   ratio  rounds' range  "
 	       "target\n");
 	for (size_t i = 0; i < ROW_COUNT; i++) {
@@ -421,11 +518,12 @@ print_json(const struct options *opt, const bench_plan *plan, const struct row_r
 
 	printf("{\"benchmark\":\"veil-bench-oprf\",\"suite\":\"%s\",\"seconds_per_row\":%g,"
 	       "\"rounds\":%u,\"quick\":%s,",
-	       SUITE_NAME, opt->seconds, plan->rounds, opt->quick ? "true" : "false");
-	printf("\"floor\":{\"operation\":\"crypto_scalarmult_ristretto255\",\"threads\":1,"
+	       opt->suite, opt->seconds, plan->rounds, opt->quick ? "true" : "false");
+	printf("\"floor\":{\"operation\":\"%s\",\"threads\":1,"
 	       "\"ops_per_s\":%.1f,\"us_per_op\":%.3f,\"figure\":\"median of all rounds\","
 	       "\"rounds\":%zu,\"min_ops_per_s\":%.1f,\"max_ops_per_s\":%.1f},",
-	       floor->median, 1e6 / floor->median, floor->rounds, floor->min, floor->max);
+	       floor_operation, floor->median, 1e6 / floor->median, floor->rounds, floor->min,
+	       floor->max);
 	printf("\"ratio_method\":\"%s\",\"rows\":[", ratio_method);
 	for (size_t i = 0; i < ROW_COUNT; i++) {
 		const struct row_result *r = &results[i];
@@ -453,9 +551,12 @@ print_json(const struct options *opt, const bench_plan *plan, const struct row_r
 static void
 print_help(void)
 {
-	printf("Times the RFC 9497 operations for %s against a raw\n"
-	       "crypto_scalarmult_ristretto255 floor measured in the same run.\n"
+	printf("Times the RFC 9497 operations of a suite against a floor measured in the\n"
+	       "same run: a raw crypto_scalarmult_ristretto255 for ristretto255-SHA512, a raw\n"
+	       "OpenSSL EC_POINT_mul on the same curve for the NIST suites.\n"
 	       "\n"
+	       "  --suite NAME one of ristretto255-SHA512 (default), P256-SHA256,\n"
+	       "               P384-SHA384, P521-SHA512; targets apply to the first only\n"
 	       "  --seconds S  time each row's operation for at least S seconds in all,\n"
 	       "               and the floor as long (default %.1f, in %d rounds)\n"
 	       "  --quick      a very short run in one round without warm-up, for smoke\n"
@@ -466,7 +567,7 @@ print_help(void)
 	       "\n"
 	       "Exit status: 0 when every call succeeded, whether or not a row met its\n"
 	       "target; 1 when one failed; 2 for a usage error.\n",
-	       SUITE_NAME, DEFAULT_SECONDS, DEFAULT_ROUNDS, QUICK_SECONDS);
+	       DEFAULT_SECONDS, DEFAULT_ROUNDS, QUICK_SECONDS);
 }
 
 /* Returns -1 to run, else the exit status (the help, the version, a usage error). */
@@ -483,14 +584,17 @@ parse_options(int argc, char **argv, struct options *opt)
 	         .given = &opt->seconds_given},
 	        CLI_FLAG_OPTION("quick", &opt->quick),
 	        CLI_FLAG_OPTION("json", &opt->json),
+	        CLI_TEXT_OPTION("suite", &opt->suite),
 	        CLI_END,
 	};
-	const cli_command cmd = {PROGRAM, "[--seconds S] [--quick] [--json]", table};
+	const cli_command cmd = {PROGRAM, "[--suite NAME] [--seconds S] [--quick] [--json]", table};
 	const int status = cli_parse_options(&cmd, argc, argv, print_help);
 	if (status >= 0)
 		return status;
 	if (!opt->seconds_given)
 		opt->seconds = opt->quick ? QUICK_SECONDS : DEFAULT_SECONDS;
+	if (opt->suite == NULL)
+		opt->suite = DEFAULT_SUITE;
 	return -1;
 }
 
@@ -500,6 +604,7 @@ main(int argc, char **argv)
 	struct options opt;
 	static struct fixture fx;
 	static bench_floor floor_fixture;
+	static struct ec_floor ec_floor_fixture;
 	struct row_state states[ROW_COUNT];
 	struct row_result results[ROW_COUNT];
 	struct floor_summary floor;
@@ -515,18 +620,29 @@ main(int argc, char **argv)
 	plan.warmup_seconds = opt.quick ? 0 : plan.round_seconds;
 
 	require(veil_crypto_init(), "veil_crypto_init");
-	fixture_init(&fx);
-	bench_floor_init(&floor_fixture);
-
-	const bench_work floor_work = bench_floor_work(&floor_fixture);
+	fixture_init(&fx, opt.suite);
+	const int nid = suite_curve(opt.suite, &floor_operation);
+	bench_work floor_work;
+	if (nid == NID_undef) {
+		bench_floor_init(&floor_fixture);
+		floor_work = bench_floor_work(&floor_fixture);
+	} else {
+		ec_floor_init(&ec_floor_fixture, nid);
+		floor_work = (bench_work){ec_floor_call, &ec_floor_fixture, 1};
+	}
+	for (size_t i = 0; i < ROW_COUNT; i++) {
+		run_rows[i] = rows[i];
+		if (nid != NID_undef)
+			run_rows[i].target = 0;
+	}
 	if (!opt.quick)
 		(void)bench_rate(&floor_work, BENCH_FLOOR_WARMUP_SECONDS, NULL);
 
 	for (size_t i = 0; i < ROW_COUNT; i++) {
-		states[i] = (struct row_state){&fx, &rows[i], 0};
-		bench_work work = {rows[i].run, &states[i], rows[i].batch};
+		states[i] = (struct row_state){&fx, &run_rows[i], 0};
+		bench_work work = {run_rows[i].run, &states[i], run_rows[i].batch};
 
-		results[i].row = &rows[i];
+		results[i].row = &run_rows[i];
 		bench_compare(&work, &floor_work, &plan, &results[i].cmp);
 	}
 
@@ -537,5 +653,6 @@ main(int argc, char **argv)
 		print_table(&opt, &plan, results, &floor);
 
 	fixture_free(&fx);
+	ec_floor_free(&ec_floor_fixture);
 	return fflush(stdout) == 0 ? 0 : 1;
 }

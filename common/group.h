@@ -7,6 +7,11 @@
  * not the identity) and returns VEIL_ERR_ELEMENT otherwise. Scalars passed
  * in are assumed canonical (below the order): callers validate external
  * scalars with scalar_check first.
+ *
+ * The functions returning veil_err may also fail with VEIL_ERR_NOMEM or
+ * VEIL_ERR_CRYPTO where the group's library can fail (the NIST groups, on
+ * OpenSSL: group_nist.h), or VEIL_ERR_SYSTEM when a lock cannot be taken;
+ * ristretto255 never does. Callers pass these on as they are.
  */
 #ifndef VEIL_COMMON_GROUP_H
 #define VEIL_COMMON_GROUP_H
@@ -23,8 +28,9 @@ typedef struct group {
 	size_t scalar_size;  /* Ns */
 
 	/* HashToGroup and HashToScalar under the given DST. hash_to_group
-	 * may yield the identity (the OPRF checks); both fail only with
-	 * VEIL_ERR_LIMIT for oversized messages. */
+	 * may yield the identity (the OPRF checks); both fail with
+	 * VEIL_ERR_LIMIT for oversized messages, and hash_to_group also as
+	 * said above. */
 	veil_err (*hash_to_group)(uint8_t *out, const uint8_t *msg, size_t len, const uint8_t *dst,
 				  size_t dst_len);
 	veil_err (*hash_to_scalar)(uint8_t *out, const uint8_t *msg, size_t len, const uint8_t *dst,
@@ -55,5 +61,9 @@ typedef struct group {
 } group;
 
 extern const group group_ristretto255;
+/* NIST P-256, P-384 and P-521 with RFC 9380 hashing (group_nist.h). */
+extern const group group_p256;
+extern const group group_p384;
+extern const group group_p521;
 
 #endif

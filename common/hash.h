@@ -14,7 +14,7 @@
 
 typedef union hash_state {
 	crypto_hash_sha256_state sha256;
-	crypto_hash_sha512_state sha512;
+	crypto_hash_sha512_state sha512; /* also SHA-384's */
 } hash_state;
 
 typedef struct hash_alg {
@@ -27,7 +27,11 @@ typedef struct hash_alg {
 	void (*final)(hash_state *state, uint8_t *out);
 } hash_alg;
 
+#define HASH_SHA384_BYTES 48
+
 extern const hash_alg hash_sha256;
+/* SHA-384 of FIPS 180-4, built on libsodium's SHA-512 (which has no SHA-384). */
+extern const hash_alg hash_sha384;
 extern const hash_alg hash_sha512;
 
 /* One-shot hash of data into out (h->output_size bytes). */

@@ -21,6 +21,9 @@ struct oprf_suite {
 
 static const oprf_suite suites[] = {
         {"ristretto255-SHA512", &group_ristretto255, &hash_sha512},
+        {"P256-SHA256", &group_p256, &hash_sha256},
+        {"P384-SHA384", &group_p384, &hash_sha384},
+        {"P521-SHA512", &group_p521, &hash_sha512},
 };
 
 /* "HashToScalar-" is the longest DST prefix; identifiers stay short. */
@@ -200,7 +203,7 @@ oprf_key_derive(const oprf_ctx *ctx, const uint8_t *seed, size_t seed_len, const
 	if (ctx == NULL || seed == NULL || (info == NULL && info_len != 0))
 		return VEIL_ERR_ARGUMENT;
 	const group *g = ctx->suite->group;
-	if (seed_len != g->scalar_size)
+	if (seed_len < OPRF_MIN_SEED_SIZE || seed_len > g->scalar_size)
 		return VEIL_ERR_ARGUMENT;
 	if (info_len > OPRF_MAX_INFO_SIZE)
 		return VEIL_ERR_LIMIT;
@@ -551,7 +554,19 @@ out:
 	return err;
 }
 
-/* VerifyProof(G, B, C, D, proof): VEIL_OK or VEIL_ERR_VERIFY. */
+/*
+ * Whether err is the group's library failing (memory, an internal error,
+ * a lock) rather than a verdict on the input: such errors pass through as
+ * they are, never turned into a failed proof or an invalid input.
+ */
+static int
+resource_failure(veil_err err)
+{
+	return err == VEIL_ERR_NOMEM || err == VEIL_ERR_CRYPTO || err == VEIL_ERR_SYSTEM;
+}
+
+/* VerifyProof(G, B, C, D, proof): VEIL_OK or VEIL_ERR_VERIFY (and
+ * VEIL_ERR_ELEMENT for an invalid element, or a resource_failure). */
 static veil_err
 verify_proof(const oprf_ctx *ctx, const uint8_t *B, size_t count, const uint8_t *C,
              const uint8_t *D, const uint8_t *proof)
@@ -568,16 +583,18 @@ verify_proof(const oprf_ctx *ctx, const uint8_t *B, size_t count, const uint8_t 
 		return VEIL_ERR_VERIFY;
 	veil_err err = compute_composites(ctx, NULL, B, count, C, D, M, Z);
 	if (err != VEIL_OK)
-		return err == VEIL_ERR_ELEMENT ? VEIL_ERR_ELEMENT : VEIL_ERR_VERIFY;
+		return err == VEIL_ERR_ELEMENT || resource_failure(err) ? err : VEIL_ERR_VERIFY;
 	/* t2 = s * G + c * B; t3 = s * M + c * Z. A zero s or c makes a term
 	 * the identity, which an honest prover produces with negligible
 	 * probability: treat it as a failed proof. */
-	if (g->scalar_mult_base(t2, s) != VEIL_OK || g->scalar_mult(term, c, B) != VEIL_OK ||
-	    g->element_add(t2, t2, term) != VEIL_OK || g->scalar_mult(t3, s, M) != VEIL_OK ||
-	    g->scalar_mult(term, c, Z) != VEIL_OK || g->element_add(t3, t3, term) != VEIL_OK)
-		return VEIL_ERR_VERIFY;
-	if (challenge(ctx, B, M, Z, t2, t3, expected_c) != VEIL_OK)
-		return VEIL_ERR_VERIFY;
+	if ((err = g->scalar_mult_base(t2, s)) != VEIL_OK ||
+	    (err = g->scalar_mult(term, c, B)) != VEIL_OK ||
+	    (err = g->element_add(t2, t2, term)) != VEIL_OK ||
+	    (err = g->scalar_mult(t3, s, M)) != VEIL_OK ||
+	    (err = g->scalar_mult(term, c, Z)) != VEIL_OK ||
+	    (err = g->element_add(t3, t3, term)) != VEIL_OK ||
+	    (err = challenge(ctx, B, M, Z, t2, t3, expected_c)) != VEIL_OK)
+		return resource_failure(err) ? err : VEIL_ERR_VERIFY;
 	return sodium_memcmp(expected_c, c, ns) == 0 ? VEIL_OK : VEIL_ERR_VERIFY;
 }
 
@@ -726,10 +743,11 @@ oprf_finalize(const oprf_ctx *ctx, const uint8_t *pk, const uint8_t *info, size_
 			goto out;
 		if ((err = info_tweak(ctx, info, info_len, m)) != VEIL_OK)
 			goto out;
-		if (g->scalar_mult_base(tweak, m) != VEIL_OK ||
-		    g->element_add(tweaked_key, tweak, pk) != VEIL_OK ||
+		if ((err = g->scalar_mult_base(tweak, m)) != VEIL_OK ||
+		    (err = g->element_add(tweaked_key, tweak, pk)) != VEIL_OK ||
 		    g->element_is_identity(tweaked_key)) {
-			err = VEIL_ERR_INVALID_INPUT;
+			if (!resource_failure(err))
+				err = VEIL_ERR_INVALID_INPUT;
 			goto out;
 		}
 		if ((err = verify_proof(ctx, tweaked_key, count, evaluated, blinded, proof)) !=
@@ -740,7 +758,7 @@ oprf_finalize(const oprf_ctx *ctx, const uint8_t *pk, const uint8_t *info, size_
 	for (size_t i = 0; i < count; i++) {
 		const uint8_t *blind = blinds + i * ns;
 		if (g->scalar_check(blind) != VEIL_OK ||
-		    g->scalar_invert(blind_inverse, blind) != VEIL_OK) {
+		    g->scalar_invert(blind_inverse, blind) != VEIL_OK) { /* zero */
 			err = VEIL_ERR_SCALAR;
 			goto out;
 		}

@@ -1,7 +1,9 @@
 /*
  * RFC 9497 oblivious pseudorandom functions.
  *
- * The three modes of RFC 9497 over a suite chosen at run time:
+ * The three modes of RFC 9497 over a suite chosen at run time, one of
+ * "ristretto255-SHA512" (libsodium), "P256-SHA256", "P384-SHA384" and
+ * "P521-SHA512" (OpenSSL; what is constant-time there: group_nist.h):
  *
  *   OPRF  (0x00)  client learns F(k, x); server learns nothing about x.
  *   VOPRF (0x01)  as OPRF, plus a batched DLEQ proof that the server used
@@ -29,6 +31,13 @@
  * Output parameters are written only when the function returns VEIL_OK;
  * on any error their contents are zeroed.
  *
+ * On the NIST suites, every function below that computes on elements
+ * (key derivation, generation and import, Blind, BlindEvaluate, Finalize,
+ * Evaluate) may also fail with VEIL_ERR_NOMEM (OpenSSL could not allocate)
+ * or VEIL_ERR_CRYPTO (OpenSSL reported an internal failure), and in the
+ * unlikely event that a lock cannot be taken, VEIL_ERR_SYSTEM. These are
+ * never reported as a failed proof or an invalid input.
+ *
  * Thread safety: suites and contexts are immutable once made and may be
  * shared by any number of threads; so may a key. veil_crypto_init() must
  * have succeeded before any function here is called.
@@ -48,6 +57,9 @@
 #define OPRF_MAX_SCALAR_SIZE 66	 /* P521 scalar */
 #define OPRF_MAX_HASH_SIZE 64	 /* SHA-512 */
 #define OPRF_MAX_PROOF_SIZE (2 * OPRF_MAX_SCALAR_SIZE)
+
+/* DeriveKeyPair's seed: RFC 9497's vectors use 32 bytes in every suite. */
+#define OPRF_MIN_SEED_SIZE 32
 
 /* Lengths the RFC encodes in two bytes cannot exceed this. */
 #define OPRF_MAX_INPUT_SIZE 65535
@@ -78,7 +90,8 @@ veil_err veil_crypto_init(void) OPRF_WARN_UNUSED;
 
 /*
  * The suite whose RFC 9497 identifier is `identifier` (for example
- * "ristretto255-SHA512"), or NULL when this build does not serve it.
+ * "ristretto255-SHA512" or "P384-SHA384"; the match is exact, case
+ * included), or NULL when this build does not serve it.
  */
 const oprf_suite *oprf_suite_by_name(const char *identifier);
 
@@ -100,8 +113,9 @@ const oprf_suite *oprf_ctx_suite(const oprf_ctx *ctx);
 oprf_mode oprf_ctx_mode(const oprf_ctx *ctx);
 
 /*
- * RFC 9497 DeriveKeyPair: a key pair from seed (exactly Ns bytes) and
- * info (at most OPRF_MAX_INFO_SIZE bytes; may be NULL when info_len is 0).
+ * RFC 9497 DeriveKeyPair: a key pair from seed (from OPRF_MIN_SEED_SIZE
+ * to Ns bytes) and info (at most OPRF_MAX_INFO_SIZE bytes; may be NULL
+ * when info_len is 0).
  * The derivation depends on the context's mode, as the RFC specifies.
  * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_LIMIT, VEIL_ERR_DERIVE_KEY_PAIR,
  * VEIL_ERR_NOMEM. Free with oprf_key_free().

@@ -24,6 +24,7 @@ typedef struct job {
 	int has_sk; /* skSm given; else seed and keyInfo */
 	uint8_t sk[OPRF_MAX_SCALAR_SIZE];
 	uint8_t seed[OPRF_MAX_SCALAR_SIZE];
+	size_t seed_len;
 	uint8_t *key_info;
 	size_t key_info_len;
 
@@ -127,19 +128,29 @@ hex_text(const json_value *v, const char *field, size_t max, size_t *len_out, fa
 	return NULL;
 }
 
-/* Decodes the hex string v of exactly n bytes into out. */
+/* Decodes the hex string v of min to max bytes into out; *len_out gets the length. */
 static int
-take_fixed(const json_value *v, const char *field, uint8_t *out, size_t n, failure *f)
+take_between(const json_value *v, const char *field, uint8_t *out, size_t min, size_t max,
+             size_t *len_out, failure *f)
 {
 	size_t len;
 	const char *s = hex_text(v, field, SIZE_MAX, &len, f);
 	if (s == NULL)
 		return -1;
-	if (len != 2 * n)
+	if (len < 2 * min || len > 2 * max)
 		return fail(f, field, "wrong length");
 	if (hex_decode(s, len, out) != 0)
 		return fail(f, field, "bad hex");
+	*len_out = len / 2;
 	return 0;
+}
+
+/* Decodes the hex string v of exactly n bytes into out. */
+static int
+take_fixed(const json_value *v, const char *field, uint8_t *out, size_t n, failure *f)
+{
+	size_t len;
+	return take_between(v, field, out, n, n, &len, f);
 }
 
 /* Decodes the hex string v of at most max bytes into a new block. */
@@ -215,7 +226,7 @@ read_key(job *j, const json_value *request, failure *f)
 		j->has_sk = 1;
 		return take_fixed(sk, "skSm", j->sk, j->ns, f);
 	}
-	if (take_fixed(seed, "seed", j->seed, j->ns, f) != 0)
+	if (take_between(seed, "seed", j->seed, OPRF_MIN_SEED_SIZE, j->ns, &j->seed_len, f) != 0)
 		return -1;
 	return take_variable(key_info, "keyInfo", OPRF_MAX_INFO_SIZE, &j->key_info,
 	                     &j->key_info_len, f);
@@ -338,7 +349,8 @@ job_run(job *j, failure *f)
 	if (j->has_sk)
 		err = oprf_key_import(j->suite, j->sk, &key);
 	else
-		err = oprf_key_derive(ctx, j->seed, j->ns, j->key_info, j->key_info_len, &key);
+		err = oprf_key_derive(ctx, j->seed, j->seed_len, j->key_info, j->key_info_len,
+		                      &key);
 	if (err != VEIL_OK) {
 		fail(f, j->has_sk ? "skSm" : "seed", veil_strerror(err));
 		goto out;

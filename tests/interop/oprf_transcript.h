@@ -7,7 +7,8 @@
  * A request is one JSON object on one line:
  *
  *   {"id": any JSON value (optional; echoed back),
- *    "suite": "ristretto255-SHA512",
+ *    "suite": "ristretto255-SHA512" | "P256-SHA256" | "P384-SHA384"
+ *             | "P521-SHA512",
  *    "mode": 0 | 1 | 2,                    OPRF, VOPRF, POPRF
  *    "seed": hex, "keyInfo": hex,          the key by DeriveKeyPair, or
  *    "skSm": hex,                          the key itself (not both ways)
@@ -17,8 +18,9 @@
  *    "proofRandomScalar": hex}             modes 1 and 2 only; optional
  *
  * Hex is accepted in either case and must have exactly two digits per
- * byte; seed, skSm, each blind and proofRandomScalar must be exactly Ns
- * bytes. Any other member name is an error, as is a member that does not
+ * byte; skSm, each blind and proofRandomScalar must be exactly Ns bytes,
+ * and seed from OPRF_MIN_SEED_SIZE (32) to Ns bytes (RFC 9497's vectors
+ * use 32 in every suite). Any other member name is an error, as is a member that does not
  * belong to the mode (info outside mode 2, proofRandomScalar in mode 0):
  * a typo must not pass silently for a default.
  *

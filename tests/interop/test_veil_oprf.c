@@ -1,6 +1,8 @@
 /*
  * Runs the real veil-oprf executable (argv[1]) over the RFC 9497 vectors
- * (argv[2]) and over broken requests, and checks every answer.
+ * (argv[2]: ristretto255-SHA512 as in the RFC's appendix; argv[3]: every
+ * suite, in the CFRG proof-of-concept's form, for the NIST suites) and
+ * over broken requests, and checks every answer.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <fcntl.h>
@@ -18,16 +20,21 @@
 #include "proc.h"
 #include "vectors.h"
 
-#define SUITE    "ristretto255-SHA512"
-#define SEED     "a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3"
-#define KEY_INFO "74657374206b6579"
-#define BLIND    "64d37aed22a27f5191de1c1d69fadb899d8862b58eb4220029e036ec4c1f6706"
-#define PRS      "222a5e897cf59db8145db8d16e597e8facb80ae7d4e26d9881aa6f61d645fc0e"
-#define INFO     "7465737420696e666f"
+#define SUITE      "ristretto255-SHA512"
+#define SEED       "a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3"
+#define KEY_INFO   "74657374206b6579"
+#define BLIND      "64d37aed22a27f5191de1c1d69fadb899d8862b58eb4220029e036ec4c1f6706"
+#define PRS        "222a5e897cf59db8145db8d16e597e8facb80ae7d4e26d9881aa6f61d645fc0e"
+#define INFO       "7465737420696e666f"
 /* The ristretto255 group order, little-endian: the least invalid scalar. */
-#define ORDER    "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"
-#define ZERO     "0000000000000000000000000000000000000000000000000000000000000000"
-#define ALL_FF   "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+#define ORDER      "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010"
+#define ZERO       "0000000000000000000000000000000000000000000000000000000000000000"
+#define ALL_FF     "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+/* Seeds one byte short of 32 and one byte over P-384's Ns (48) with SEED. */
+#define SEED31     "a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3"
+#define SEED17     "a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3a3"
+/* The P-256 group order, big-endian. */
+#define P256_ORDER "ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551"
 /* Mode 0, input 00: RFC 9497 A.1.1.1 gives this output for SEED/KEY_INFO. */
 #define MODE0_OUTPUT                                                                               \
 	"527759c3d9366f277d8c6020418d96bb393ba2afb20ff90df23fb7708264e2f3ab9135e3bd69955851de4b1f" \
@@ -46,7 +53,42 @@ enum {
 };
 
 static const char *tool_path;
-static json_value *vectors;
+static json_value *vectors;     /* the appendix's form: {"suites": [...]} */
+static json_value *all_vectors; /* every suite: [...], other member names */
+
+/* The suite entries that hold identifier's vectors: SUITE's from the
+ * appendix file, the others' from the file of every suite. */
+static const json_value *
+entries_of(const char *identifier)
+{
+	if (strcmp(identifier, SUITE) == 0)
+		return json_object_get(vectors, "suites");
+	return all_vectors;
+}
+
+/* A member that the two files spell differently: "Seed" or "seed", ... */
+static const char *
+either_string(const json_value *obj, const char *key, const char *other_key)
+{
+	const char *s = vectors_string(obj, key);
+	return s != NULL ? s : vectors_string(obj, other_key);
+}
+
+/* The vector's proof (c || s) and its proof random scalar; the file of
+ * every suite keeps both in a "Proof" object. */
+static const char *
+vector_proof(const json_value *vector)
+{
+	const char *s = vectors_string(vector, "Proof");
+	return s != NULL ? s : vectors_string(json_object_get(vector, "Proof"), "proof");
+}
+
+static const char *
+vector_proof_random_scalar(const json_value *vector)
+{
+	const char *s = vectors_string(vector, "ProofRandomScalar");
+	return s != NULL ? s : vectors_string(json_object_get(vector, "Proof"), "r");
+}
 
 /* The answers of one run, one parsed value per line (NULL if it did not parse). */
 typedef struct answers {
@@ -276,9 +318,9 @@ vector_request(buf *b, int64_t id, const json_value *entry, const json_value *ve
 		s = vectors_string(entry, "skSm");
 		add_hex(b, "skSm", s, strlen(s), flags);
 	} else {
-		s = vectors_string(entry, "Seed");
+		s = either_string(entry, "Seed", "seed");
 		add_hex(b, "seed", s, strlen(s), flags);
-		s = vectors_string(entry, "KeyInfo");
+		s = either_string(entry, "KeyInfo", "keyInfo");
 		add_hex(b, "keyInfo", s, strlen(s), flags);
 	}
 	add_hex_list(b, "input", vectors_string(vector, "Input"), flags);
@@ -287,7 +329,7 @@ vector_request(buf *b, int64_t id, const json_value *entry, const json_value *ve
 	if ((s = vectors_string(vector, "Info")) != NULL)
 		add_hex(b, "info", s, strlen(s), flags);
 	if (mode != 0 && !(flags & OMIT_PROOF_RANDOM_SCALAR)) {
-		s = vectors_string(vector, "ProofRandomScalar");
+		s = vector_proof_random_scalar(vector);
 		add_hex(b, "proofRandomScalar", s, strlen(s), flags);
 	}
 	buf_append_str(b, "}\n");
@@ -325,11 +367,13 @@ check_vector_answer(const json_value *answer, int64_t id, const json_value *entr
 	if (mode == 0) {
 		CHECK(json_object_get(answer, "proof") == NULL);
 	} else if (flags & (OMIT_BLIND | OMIT_PROOF_RANDOM_SCALAR)) {
+		/* c || s: twice the hex of a scalar such as skSm. */
+		const size_t want_len = 2 * strlen(vectors_string(entry, "skSm"));
 		size_t len;
 		s = json_string(json_object_get(answer, "proof"), &len);
-		CHECK(s != NULL && len == 128 && is_lowercase_hex(s, len));
+		CHECK(s != NULL && len == want_len && is_lowercase_hex(s, len));
 	} else {
-		s = vectors_string(vector, "Proof");
+		s = vector_proof(vector);
 		check_hex(json_object_get(answer, "proof"), s, strlen(s));
 	}
 	check_hex_list(json_object_get(answer, "output"), vectors_string(vector, "Output"));
@@ -351,7 +395,7 @@ entry_is(const json_value *entry, const char *identifier, int64_t mode)
 static size_t
 vector_requests(buf *requests, const char *identifier, int64_t mode, int others, unsigned flags)
 {
-	const json_value *suites = json_object_get(vectors, "suites");
+	const json_value *suites = entries_of(identifier);
 	size_t n = 0;
 	for (size_t i = 0; i < json_array_size(suites); i++) {
 		const json_value *entry = json_array_get(suites, i);
@@ -372,7 +416,7 @@ vector_requests(buf *requests, const char *identifier, int64_t mode, int others,
 static size_t
 run_vectors(const char *identifier, int64_t mode, unsigned flags)
 {
-	const json_value *suites = json_object_get(vectors, "suites");
+	const json_value *suites = entries_of(identifier);
 	buf requests;
 	answers a;
 
@@ -440,15 +484,50 @@ case_vectors_random_proof_scalar(void)
 	CHECK(run_vectors(SUITE, 2, OMIT_PROOF_RANDOM_SCALAR) == 3);
 }
 
-static void
-case_nist_suites_unsupported(void)
+/* The NIST suites: every vector in every mode, and the request variants. */
+typedef struct nist_run {
+	const char *name;
+	const char *identifier;
+	int64_t mode; /* all modes when < 0 */
+	unsigned flags;
+	size_t want; /* vectors */
+} nist_run;
+
+static const nist_run nist_runs[] = {
+        {"P256-SHA256 vectors", "P256-SHA256", -1, 0, 8},
+        {"P256-SHA256 vectors with skSm", "P256-SHA256", -1, USE_SKSM, 8},
+        {"P256-SHA256 vectors with random blinds", "P256-SHA256", -1, OMIT_BLIND, 8},
+        {"P256-SHA256 vectors with a random proof scalar", "P256-SHA256", 2,
+         OMIT_PROOF_RANDOM_SCALAR, 3},
+        {"P384-SHA384 vectors", "P384-SHA384", -1, 0, 8},
+        {"P384-SHA384 vectors in upper-case hex", "P384-SHA384", -1, UPPERCASE_HEX, 8},
+        {"P384-SHA384 vectors with random blinds", "P384-SHA384", -1, OMIT_BLIND, 8},
+        {"P521-SHA512 vectors", "P521-SHA512", -1, 0, 8},
+        {"P521-SHA512 vectors with skSm", "P521-SHA512", -1, USE_SKSM, 8},
+        {"P521-SHA512 vectors with a random proof scalar", "P521-SHA512", 1,
+         OMIT_PROOF_RANDOM_SCALAR, 3},
+};
+
+static int
+check_nist_run(const void *row)
 {
-	/* P256-SHA256 is in the vector file but not served yet. */
+	const nist_run *r = row;
+	size_t n = run_vectors(r->identifier, r->mode, r->flags);
+	printf("# %s: %zu answers checked\n", r->name, n);
+	return n == r->want;
+}
+
+TEST_ROWS_CASE(case_vectors_nist, nist_runs, check_nist_run)
+
+static void
+case_unbuilt_suite_unsupported(void)
+{
+	/* decaf448-SHAKE256 is in the vector file but not served. */
 	buf requests;
 	answers a;
 
 	buf_init(&requests);
-	const size_t n = vector_requests(&requests, SUITE, -1, 1, 0);
+	const size_t n = vector_requests(&requests, "decaf448-SHAKE256", -1, 0, 0);
 	buf_append_str(&requests, "{\"id\":\"after\"," VALID_BODY "\n");
 	CHECK(n > 0);
 	serve(buf_data(&requests), buf_len(&requests), &a);
@@ -495,7 +574,10 @@ static const bad_request bad_requests[] = {
         {"suite_not_string", 0, "\"suite\":7,\"mode\":0," K I B "}", "suite: not a string"},
         {"unknown_suite", 0, "\"suite\":\"ristretto255-SHA256\",\"mode\":0," K I B "}",
          "suite: unsupported"},
-        {"nist_suite", 0, "\"suite\":\"P256-SHA256\",\"mode\":0," K I B "}", "suite: unsupported"},
+        {"decaf448_suite", 0, "\"suite\":\"decaf448-SHAKE256\",\"mode\":0," K I B "}",
+         "suite: unsupported"},
+        {"nist_suite_case", 0, "\"suite\":\"p256-sha256\",\"mode\":0," K I B "}",
+         "suite: unsupported"},
         {"suite_with_nul", 0, "\"suite\":\"" SUITE "\\u0000\",\"mode\":0," K I B "}",
          "suite: unsupported"},
         {"missing_mode", 0, S K I B "}", "mode: missing"},
@@ -528,6 +610,21 @@ static const bad_request bad_requests[] = {
         {"sksm_order", 0, S "\"mode\":0,\"skSm\":\"" ORDER "\"," I B "}", "skSm: scalar"},
         {"sksm_all_ff", 0, S "\"mode\":1,\"skSm\":\"" ALL_FF "\"," I B "}", "skSm: scalar"},
         {"sksm_short", 0, S "\"mode\":0,\"skSm\":\"00\"," I B "}", "skSm: wrong length"},
+        /* The NIST suites: a seed of 32 to Ns bytes, scalars of Ns bytes below the order. */
+        {"p384_seed_31_bytes", 0,
+         "\"suite\":\"P384-SHA384\",\"mode\":0,\"seed\":\"" SEED31 "\",\"keyInfo\":\"\"," I "}",
+         "seed: wrong length"},
+        {"p384_seed_49_bytes", 0,
+         "\"suite\":\"P384-SHA384\",\"mode\":0,\"seed\":\"" SEED SEED17 "\",\"keyInfo\":\"\"," I
+         "}",
+         "seed: wrong length"},
+        {"p256_sksm_order", 0,
+         "\"suite\":\"P256-SHA256\",\"mode\":0,\"skSm\":\"" P256_ORDER "\"," I "}", "skSm: scalar"},
+        {"p256_blind_order", 0,
+         "\"suite\":\"P256-SHA256\",\"mode\":0," K I ",\"blind\":[\"" P256_ORDER "\"]}",
+         "blind: scalar"},
+        {"p521_blind_32_bytes", 0, "\"suite\":\"P521-SHA512\",\"mode\":0," K I B "}",
+         "blind: wrong length"},
         /* Inputs and blinds. */
         {"missing_input", 0, S "\"mode\":0," K "\"blind\":[]}", "input: missing"},
         {"input_not_array", 0, S "\"mode\":0," K "\"input\":\"00\"" B "}", "input: not an array"},
@@ -918,7 +1015,8 @@ static const test_case cases[] = {
         {"vectors_uppercase_hex", case_vectors_uppercase_hex},
         {"vectors_random_blinds", case_vectors_random_blinds},
         {"vectors_random_proof_scalar", case_vectors_random_proof_scalar},
-        {"nist_suites_unsupported", case_nist_suites_unsupported},
+        {"vectors_nist", case_vectors_nist},
+        {"unbuilt_suite_unsupported", case_unbuilt_suite_unsupported},
         {"bad_requests", case_bad_requests},
         {"json_limits", case_json_limits},
         {"id_echo", case_id_echo},
@@ -939,6 +1037,7 @@ setup(void)
 {
 	tool_path = test_argv[0];
 	vectors = vectors_load(test_argv[1]);
+	all_vectors = vectors_load(test_argv[2]);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -946,8 +1045,11 @@ static int
 teardown(void)
 {
 	json_free(vectors);
+	json_free(all_vectors);
 	return 0;
 }
 
-TEST_MAIN_WITH(cases, .usage = "path/to/veil-oprf path/to/rfc9497_vectors.json", .arguments = 2,
-               .temp_dir = "interop", .setup = setup, .teardown = teardown)
+TEST_MAIN_WITH(cases,
+               .usage = "path/to/veil-oprf path/to/rfc9497_vectors.json "
+                        "path/to/rfc9497_all_suites.json",
+               .arguments = 3, .temp_dir = "interop", .setup = setup, .teardown = teardown)
