@@ -104,6 +104,10 @@ wire_put_space(buf *b, size_t n)
 {
 	static const uint8_t zeros[256];
 	const size_t start = buf_len(b);
+	/* Storage even for n == 0, so that the pointer is never NULL + 0 (a
+	 * box of no plaintext opens into it). */
+	if (b->data == NULL && buf_append(b, zeros, 1) == VEIL_OK)
+		buf_truncate(b, start);
 	for (size_t done = 0; done < n;) {
 		const size_t chunk = n - done < sizeof(zeros) ? n - done : sizeof(zeros);
 		if (buf_append(b, zeros, chunk) != VEIL_OK)

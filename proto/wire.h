@@ -38,7 +38,8 @@ void wire_put_u32(buf *b, uint32_t v);
 void wire_put_u64(buf *b, uint64_t v);
 void wire_put_bytes(buf *b, const uint8_t *data, size_t n);
 /* Appends n zero bytes and returns where they start, or NULL when the
- * buffer has failed (buf_error). The pointer lives until the next append. */
+ * buffer has failed (buf_error). For n == 0 too the pointer is a real one
+ * (into the buffer's storage). It lives until the next append. */
 uint8_t *wire_put_space(buf *b, size_t n);
 
 /* Big-endian loads and stores on plain memory. */
