@@ -62,6 +62,7 @@ static const program_spec programs[] = {
          1},
         {"veil-oprf-demo", NULL, {NULL}, 0},
         {"veil-oprf", NULL, {NULL}, 0},
+        {"veil-token", NULL, {NULL}, 0},
         {"veil-bench", "server", {"--print-handles=2"}, 0},
         /* Runs that would measure for seconds: --help after the option
          * shows it was taken (a refused one exits 2 first). */

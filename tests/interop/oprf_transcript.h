@@ -2,7 +2,8 @@
  * RFC 9497 transcripts as JSON Lines, for interoperability testing against
  * other implementations: one request line in, one answer line out. This is
  * the logic of the veil-oprf tool (tests/interop/veil-oprf.c), kept apart
- * from its main so that tests and the fuzzer can drive it directly.
+ * from its main so that tests and the fuzzer can drive it directly; the
+ * line handling shared with veil-token (ids, errors, hex) is in jsonl.h.
  *
  * A request is one JSON object on one line:
  *

@@ -10,13 +10,11 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "jsonl.h"
 #include "oprf.h"
 #include "oprf_transcript.h"
 
 #define PROGRAM "veil-oprf"
-
-/* A failed answer that could not even be built (out of memory). */
-static const char answer_no_memory[] = "{\"id\":null,\"ok\":false,\"error\":\"out of memory\"}\n";
 
 /* --help, after the usage line. */
 static void
@@ -38,49 +36,11 @@ print_help(void)
 	      stdout);
 }
 
-/*
- * Reads one line, without its newline, into line. Bytes past
- * OPRF_TRANSCRIPT_MAX_LINE are read and dropped, and *too_long is set, so a
- * huge line costs no more memory than the cap. Returns 1 for a line, 0 at
- * the end of input, -1 on a read error or when line cannot grow.
- */
-static int
-read_line(FILE *in, buf *line, int *too_long)
-{
-	char chunk[4096];
-	size_t n = 0;
-	int c, any = 0;
-
-	buf_reset(line);
-	*too_long = 0;
-	while ((c = getc_unlocked(in)) != EOF) {
-		any = 1;
-		if (c == '\n')
-			break;
-		if (buf_len(line) + n >= OPRF_TRANSCRIPT_MAX_LINE) {
-			*too_long = 1;
-			continue;
-		}
-		chunk[n++] = (char)c;
-		if (n == sizeof(chunk)) {
-			if (buf_append(line, chunk, n) != VEIL_OK)
-				return -1;
-			n = 0;
-		}
-	}
-	if (ferror(in))
-		return -1;
-	if (buf_append(line, chunk, n) != VEIL_OK)
-		return -1;
-	return any;
-}
-
 int
 main(int argc, char **argv)
 {
 	static const cli_command command = {PROGRAM, "[--help | --version] < REQUESTS", NULL};
-	buf line, answer;
-	int first = 0, too_long, got, status = 0;
+	int first = 0;
 
 	const cli_result parsed = cli_parse(&command, argc, argv, &first);
 	if (parsed == CLI_HELP) {
@@ -101,34 +61,5 @@ main(int argc, char **argv)
 		return 1;
 	}
 
-	buf_init(&line);
-	buf_init(&answer);
-	while ((got = read_line(stdin, &line, &too_long)) == 1) {
-		veil_err err;
-		buf_reset(&answer);
-		if (too_long)
-			err = oprf_transcript_refuse(&answer, "line too long");
-		else
-			err = oprf_transcript_line(buf_data(&line), buf_len(&line), &answer);
-		if (err != VEIL_OK) {
-			buf_reset(&answer);
-			buf_append_str(&answer, answer_no_memory);
-		}
-		if (buf_len(&answer) == 0)
-			continue; /* a blank line */
-		if (fwrite(buf_data(&answer), 1, buf_len(&answer), stdout) != buf_len(&answer) ||
-		    fflush(stdout) != 0) {
-			cli_error(PROGRAM, "cannot write to stdout");
-			status = 1;
-			goto out;
-		}
-	}
-	if (got < 0) {
-		cli_error(PROGRAM, "cannot read a line from stdin");
-		status = 1;
-	}
-out:
-	buf_free(&line);
-	buf_free(&answer);
-	return status;
+	return jsonl_serve_stream(PROGRAM, stdin, stdout, oprf_transcript_line);
 }
