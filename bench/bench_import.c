@@ -208,7 +208,7 @@ main(int argc, char **argv)
 	const char *why = NULL;
 	veil_err err;
 	veil_state *st = NULL;
-	if ((err = state_create(state_dir, OPRF_MODE_OPRF, &why)) != VEIL_OK ||
+	if ((err = state_create(state_dir, OPRF_MODE_OPRF, NULL, &why)) != VEIL_OK ||
 	    (err = state_open(state_dir, &st, &why)) != VEIL_OK)
 		die(why != NULL ? why : "state", err);
 

@@ -23,13 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bn.h>
-#include <openssl/ec.h>
-#include <openssl/obj_mac.h>
 #include <sodium.h>
 
 #include "cli.h"
 #include "oprf.h"
+#include "suite_floor.h"
 #include "timing.h"
 
 #define PROGRAM       "veil-bench-oprf"
@@ -255,86 +253,6 @@ fixture_free(struct fixture *fx)
 	free(fx->out_proof);
 	free(fx->out_outputs);
 	oprf_key_free(fx->key);
-}
-
-/* ---- the floor of the NIST suites: OpenSSL's EC_POINT_mul ---- */
-
-#define EC_FLOOR_PAIRS BENCH_FLOOR_PAIRS
-
-struct ec_floor {
-	EC_GROUP *group;
-	BN_CTX *ctx;
-	BIGNUM *scalars[EC_FLOOR_PAIRS];
-	EC_POINT *points[EC_FLOOR_PAIRS];
-	EC_POINT *product;
-	size_t next;
-};
-
-/* The curve of a NIST suite, or NID_undef. */
-static int
-suite_curve(const char *suite, const char **operation)
-{
-	static const struct {
-		const char *suite, *operation;
-		int nid;
-	} curves[] = {
-	        {"P256-SHA256", "EC_POINT_mul P-256", NID_X9_62_prime256v1},
-	        {"P384-SHA384", "EC_POINT_mul P-384", NID_secp384r1},
-	        {"P521-SHA512", "EC_POINT_mul P-521", NID_secp521r1},
-	};
-	for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
-		if (strcmp(curves[i].suite, suite) == 0) {
-			*operation = curves[i].operation;
-			return curves[i].nid;
-		}
-	return NID_undef;
-}
-
-/* Random scalars (flagged constant-time, as the OPRF's are) and random points. */
-static void
-ec_floor_init(struct ec_floor *f, int nid)
-{
-	BIGNUM *r = BN_new();
-	if ((f->group = EC_GROUP_new_by_curve_name(nid)) == NULL ||
-	    (f->ctx = BN_CTX_new()) == NULL || (f->product = EC_POINT_new(f->group)) == NULL ||
-	    r == NULL)
-		die("floor", "OpenSSL could not allocate");
-	const BIGNUM *order = EC_GROUP_get0_order(f->group);
-	for (size_t i = 0; i < EC_FLOOR_PAIRS; i++) {
-		f->scalars[i] = BN_new();
-		f->points[i] = EC_POINT_new(f->group);
-		if (f->scalars[i] == NULL || f->points[i] == NULL ||
-		    !BN_priv_rand_range(f->scalars[i], order) || !BN_priv_rand_range(r, order) ||
-		    !EC_POINT_mul(f->group, f->points[i], r, NULL, NULL, f->ctx))
-			die("floor", "OpenSSL failed");
-		BN_set_flags(f->scalars[i], BN_FLG_CONSTTIME);
-	}
-	BN_clear_free(r);
-	f->next = 0;
-}
-
-static void
-ec_floor_free(struct ec_floor *f)
-{
-	if (f->group == NULL)
-		return;
-	for (size_t i = 0; i < EC_FLOOR_PAIRS; i++) {
-		BN_clear_free(f->scalars[i]);
-		EC_POINT_free(f->points[i]);
-	}
-	EC_POINT_free(f->product);
-	BN_CTX_free(f->ctx);
-	EC_GROUP_free(f->group);
-}
-
-static void
-ec_floor_call(void *arg)
-{
-	struct ec_floor *f = arg;
-	const size_t i = f->next++ % EC_FLOOR_PAIRS;
-
-	if (!EC_POINT_mul(f->group, f->product, NULL, f->points[i], f->scalars[i], f->ctx))
-		die("floor", "EC_POINT_mul failed");
 }
 
 /* Which inputs a row's calls cycle through. */
@@ -603,8 +521,6 @@ main(int argc, char **argv)
 {
 	struct options opt;
 	static struct fixture fx;
-	static bench_floor floor_fixture;
-	static struct ec_floor ec_floor_fixture;
 	struct row_state states[ROW_COUNT];
 	struct row_result results[ROW_COUNT];
 	struct floor_summary floor;
@@ -621,18 +537,15 @@ main(int argc, char **argv)
 
 	require(veil_crypto_init(), "veil_crypto_init");
 	fixture_init(&fx, opt.suite);
-	const int nid = suite_curve(opt.suite, &floor_operation);
-	bench_work floor_work;
-	if (nid == NID_undef) {
-		bench_floor_init(&floor_fixture);
-		floor_work = bench_floor_work(&floor_fixture);
-	} else {
-		ec_floor_init(&ec_floor_fixture, nid);
-		floor_work = (bench_work){ec_floor_call, &ec_floor_fixture, 1};
-	}
+	bench_suite_floor *suite_floor = bench_suite_floor_new(opt.suite);
+	if (suite_floor == NULL)
+		die("floor", "no floor for this suite");
+	floor_operation = bench_suite_floor_operation(suite_floor);
+	const bench_work floor_work = bench_suite_floor_work(suite_floor);
+	const int nist = strcmp(opt.suite, "ristretto255-SHA512") != 0;
 	for (size_t i = 0; i < ROW_COUNT; i++) {
 		run_rows[i] = rows[i];
-		if (nid != NID_undef)
+		if (nist)
 			run_rows[i].target = 0;
 	}
 	if (!opt.quick)
@@ -653,6 +566,6 @@ main(int argc, char **argv)
 		print_table(&opt, &plan, results, &floor);
 
 	fixture_free(&fx);
-	ec_floor_free(&ec_floor_fixture);
+	bench_suite_floor_free(suite_floor);
 	return fflush(stdout) == 0 ? 0 : 1;
 }

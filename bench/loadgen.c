@@ -143,9 +143,9 @@ loadgen_info(const loadgen_peer *peer, transport_client *transport, proto_info_r
 	if (msg.type != PROTO_MSG_INFO_REPLY)
 		goto out;
 	const proto_key_info *current = &msg.u.info_reply.keys[0];
-	const oprf_suite *suite = proto_suite(PROTO_SUITE_RISTRETTO255_SHA512);
+	const oprf_suite *suite = proto_suite(current->suite);
 	err = VEIL_ERR_UNSUPPORTED;
-	if (msg.u.info_reply.key_count == 0 || current->suite != PROTO_SUITE_RISTRETTO255_SHA512 ||
+	if (msg.u.info_reply.key_count == 0 || suite == NULL ||
 	    !(current->modes & (PROTO_MODE_BIT_OPRF | PROTO_MODE_BIT_VOPRF)) ||
 	    current->pk_len != oprf_suite_element_size(suite))
 		goto out;
@@ -204,7 +204,7 @@ pool_build_frame(loadgen_pool *pool, size_t f, uint32_t *prefixes, buf *inner)
 		return err;
 
 	buf_reset(inner);
-	proto_encode_lookup(inner, pool->request_ids[f], PROTO_SUITE_RISTRETTO255_SHA512,
+	proto_encode_lookup(inner, pool->request_ids[f], pool->info.keys[0].suite,
 	                    (uint8_t)served_mode(&pool->info), pool->info.keys[0].key_id,
 	                    (uint8_t)pool->plan.prefix_bits, (uint16_t)batch, prefixes,
 	                    pool->blinded + first * pool->ne);
@@ -228,7 +228,11 @@ loadgen_pool_new(const loadgen_peer *peer, const loadgen_plan *plan, loadgen_poo
 	pool->plan = *plan;
 	pool->info = *plan->info;
 	pool->plan.info = &pool->info;
-	pool->suite = proto_suite(PROTO_SUITE_RISTRETTO255_SHA512);
+	pool->suite = proto_suite(pool->info.keys[0].suite); /* served: loadgen_info() checked */
+	if (pool->suite == NULL) {
+		free(pool);
+		return VEIL_ERR_UNSUPPORTED;
+	}
 	pool->ne = oprf_suite_element_size(pool->suite);
 	pool->ns = oprf_suite_scalar_size(pool->suite);
 	pool->nh = oprf_suite_output_size(pool->suite);
@@ -333,7 +337,7 @@ loadgen_pool_seal(const loadgen_pool *pool, size_t i, buf *frame_out)
 static int
 reply_matches(const loadgen_pool *pool, const proto_lookup_reply *r)
 {
-	return r->suite == PROTO_SUITE_RISTRETTO255_SHA512 && r->mode == served_mode(&pool->info) &&
+	return r->suite == pool->info.keys[0].suite && r->mode == served_mode(&pool->info) &&
 	       r->key_id == pool->info.keys[0].key_id && r->count == pool->plan.batch &&
 	       r->entry_size == (size_t)pool->info.tag_len + pool->info.payload_size &&
 	       (r->proof != NULL) == (r->mode == OPRF_MODE_VOPRF);

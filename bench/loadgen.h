@@ -56,8 +56,9 @@ void loadgen_peer_free(loadgen_peer *peer);
 
 /*
  * Asks INFO over transport and checks the answer as the real client does
- * (sealed by the pinned key, answers this request, ristretto255 in VOPRF
- * mode offered). *status gets a server's refusal code, else 0.
+ * (sealed by the pinned key, answers this request, a current key of a
+ * suite this build serves, in OPRF or VOPRF mode). Pools then work on that
+ * key's suite. *status gets a server's refusal code, else 0.
  * Errors: VEIL_ERR_TIMEOUT, VEIL_ERR_TRANSPORT (transport_strerror() says
  * why), VEIL_ERR_VERIFY (not sealed by the pinned server key),
  * VEIL_ERR_UNSUPPORTED (the server refused, *status set, or offers no
@@ -85,6 +86,7 @@ typedef struct loadgen_pool loadgen_pool;
  * plan->registered is 0), each blinded with a fresh blind. This is where
  * all the client-side OPRF work happens, before any clock starts.
  * Errors: VEIL_ERR_ARGUMENT (a plan the server's INFO rules out),
+ * VEIL_ERR_UNSUPPORTED (INFO's current key of no suite served),
  * VEIL_ERR_NOMEM, and oprf_blind's errors.
  */
 veil_err loadgen_pool_new(const loadgen_peer *peer, const loadgen_plan *plan, loadgen_pool **out)

@@ -2,12 +2,14 @@
 # run-veil-bench.sh: a registry, a veild serving it, and veil-bench against it.
 #
 #   bench/run-veil-bench.sh [--build DIR] [--handles N] [--server-threads N]
-#                           [--batch-cap N] [--state DIR] [--perf FILE]
+#                           [--batch-cap N] [--suite NAME] [--state DIR] [--perf FILE]
 #                           [--veild PATH] [--admin PATH] [--veil PATH]
 #                           [--bench PATH] [-- VEIL-BENCH OPTIONS]
 #
-# 1. A state directory (veil-admin keygen) holding the N handles (default
-#    10000) of `veil-bench --print-handles N` (veil-admin import).
+# 1. A state directory (veil-admin keygen, of --suite NAME: an RFC 9497
+#    suite, ristretto255-SHA512 by default, or P256-SHA256, P384-SHA384,
+#    P521-SHA512) holding the N handles (default 10000) of
+#    `veil-bench --print-handles N` (veil-admin import).
 # 2. A client key of its own (veil keygen), enrolled with `veil-admin client
 #    add --quota unlimited`: the load never runs out of quota, however fast
 #    the machine sends it.
@@ -20,7 +22,8 @@
 #    did not stop cleanly; 2 for a usage error).
 #
 # --state DIR keeps the state in DIR and reuses it when it already holds N
-# handles: importing 10^6 takes about a minute on 2 cores. Each run enrols
+# handles (and is of --suite, when given): importing 10^6 takes about a
+# minute on 2 cores. Each run enrols
 # a new key in it. Without it the state lives in a temporary directory
 # removed at the end.
 # --perf FILE records veild with `perf record -g` while veil-bench runs
@@ -35,7 +38,7 @@ set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 name=run-veil-bench
 build='' veild='' admin='' veil='' bench='' state='' perf=''
-handles=10000 server_threads=2 batch_cap=''
+handles=10000 server_threads=2 batch_cap='' suite=''
 # How long veild may take to say it is ready: a deadline, not a count of
 # tries, so that a slow machine only waits longer.
 ready_seconds=60
@@ -73,7 +76,7 @@ while [ $# -gt 0 ]; do
 	esac
 	case $option in
 	--build | --veild | --admin | --veil | --bench | --handles | --server-threads | \
-		--batch-cap | --state | --perf) ;;
+		--batch-cap | --suite | --state | --perf) ;;
 	*) usage_error "unknown option $option" ;;
 	esac
 	[ -n "$value" ] || usage_error "$option needs a value"
@@ -115,9 +118,12 @@ if [ -d "$state/registry" ]; then
 	have=$("$admin" info --state "$state" | sed -n 's/^handles //p')
 	[ "$have" = "$handles" ] ||
 		fail "$state holds $have handles, not $handles: remove it or choose another"
-	echo "$name: reusing $state ($handles handles)" >&2
+	have=$("$admin" info --state "$state" | sed -n 's/^oprf-key [0-9]* \([^ ]*\) .*/\1/p' | head -n 1)
+	[ -z "$suite" ] || [ "$have" = "$suite" ] ||
+		fail "$state is of suite $have, not $suite: remove it or choose another"
+	echo "$name: reusing $state ($handles handles, $have)" >&2
 else
-	"$admin" keygen --state "$state" >/dev/null 2>"$work/keygen.err" ||
+	"$admin" keygen --state "$state" ${suite:+--suite "$suite"} >/dev/null 2>"$work/keygen.err" ||
 		fail "veil-admin keygen failed: $(cat "$work/keygen.err")"
 	"$bench" --print-handles "$handles" | "$admin" import --state "$state" - >&2 ||
 		fail "importing $handles handles failed"

@@ -1,9 +1,11 @@
 /*
  * veil-bench: drives a running veild with LOOKUPs and reports what it
  * serves, as a ratio to a floor measured in the same run (benchmarks are
- * not tests; see bench/timing.h): one core's raw
- * crypto_scalarmult_ristretto255 per second, times the server's worker
- * threads.
+ * not tests; see bench/timing.h): one core's raw scalar multiplications
+ * per second on the curve of the suite the server serves (its INFO's
+ * current key; bench/suite_floor.h: crypto_scalarmult_ristretto255 for
+ * ristretto255-SHA512, OpenSSL's EC_POINT_mul for the NIST suites), times
+ * the server's worker threads.
  *
  * C connections, one thread and one REQ socket each, send batches of B
  * items back to back for a warm-up and then T measured seconds. All the
@@ -52,6 +54,8 @@
 #include "clock.h"
 #include "keyfile.h"
 #include "loadgen.h"
+#include "oprf.h"
+#include "suite_floor.h"
 #include "timing.h"
 #include "veil_client.h"
 
@@ -169,7 +173,9 @@ print_help(void)
 {
 	printf("Drives a running veild with LOOKUPs from pre-blinded, pre-sealed requests\n"
 	       "and reports evaluated items/s as a ratio to a floor measured in the same\n"
-	       "run: raw crypto_scalarmult_ristretto255/s on one core x the server's threads.\n"
+	       "run: raw scalar multiplications/s on the curve of the server's suite\n"
+	       "(crypto_scalarmult_ristretto255, or OpenSSL EC_POINT_mul on P-256, P-384,\n"
+	       "P-521) on one core x the server's threads.\n"
 	       "bench/run-veil-bench.sh sets up a registry and a veild and runs this.\n"
 	       "\n"
 	       "  --server URL          veild's URL, tcp://HOST:PORT or ipc:///PATH\n"
@@ -587,6 +593,8 @@ typedef struct report {
 	size_t slots;
 	unsigned prefix_bits;
 	size_t frames;
+	const char *suite;           /* the server's, from INFO */
+	const char *floor_operation; /* bench_suite_floor_operation() */
 } report;
 
 static void
@@ -685,18 +693,18 @@ print_text(const options *opt, const report *rep)
 	buf_init(&refusals);
 	format_refusals(&rep->window, &refusals);
 
-	printf("%s: %s, %u connection%s, batch %u, prefix %u bits (%zu slots), "
+	printf("%s: %s (%s), %u connection%s, batch %u, prefix %u bits (%zu slots), "
 	       "%zu pre-sealed requests each\n",
-	       PROGRAM, opt->server, opt->connections, opt->connections == 1 ? "" : "s", opt->batch,
-	       rep->prefix_bits, rep->slots, rep->frames);
+	       PROGRAM, opt->server, rep->suite, opt->connections, opt->connections == 1 ? "" : "s",
+	       opt->batch, rep->prefix_bits, rep->slots, rep->frames);
 	printf("window         %.2f s after %.2f s of warm-up\n", rep->window_seconds, opt->warmup);
 	printf("throughput     %.0f items/s (%.1f requests/s)\n", items_per_s,
 	       (double)requests / rep->window_seconds);
-	printf("floor          crypto_scalarmult_ristretto255 on one core: %.0f/s (before %.0f, "
+	printf("floor          %s on one core: %.0f/s (before %.0f, "
 	       "after %.0f;\n"
 	       "               per CPU-second %.0f) x %u server threads = %.0f/s\n",
-	       rep->floor_per_core, rep->floor_before, rep->floor_after, rep->floor_per_cpu,
-	       opt->floor_threads, rep->floor_total);
+	       rep->floor_operation, rep->floor_per_core, rep->floor_before, rep->floor_after,
+	       rep->floor_per_cpu, opt->floor_threads, rep->floor_total);
 	printf("ratio          %.3f of the floor\n", rep->ratio);
 	printf("latency        p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu requests of %u items)\n",
 	       rep->p50 * 1e3, rep->p99 * 1e3, rep->latency_max * 1e3, rep->latency_count,
@@ -785,10 +793,11 @@ print_json(const options *opt, const report *rep)
 			buf_append_byte(&out, *p);
 	}
 	buf_printf(&out,
-	           "\",\"connections\":%u,\"batch\":%u,\"prefix_bits\":%u,\"slots\":%zu,"
+	           "\",\"suite\":\"%s\",\"connections\":%u,\"batch\":%u,\"prefix_bits\":%u,"
+	           "\"slots\":%zu,"
 	           "\"pool_frames\":%zu,\"handles\":%u,\"warmup_s\":%g,",
-	           opt->connections, opt->batch, rep->prefix_bits, rep->slots, rep->frames,
-	           opt->handles, opt->warmup);
+	           rep->suite, opt->connections, opt->batch, rep->prefix_bits, rep->slots,
+	           rep->frames, opt->handles, opt->warmup);
 	json_number(&out, "window_s", rep->window_seconds, false);
 	buf_printf(&out, "\"items\":%llu,", (unsigned long long)rep->items);
 	json_number(&out, "items_per_s", items_per_s, false);
@@ -809,9 +818,9 @@ print_json(const options *opt, const report *rep)
 	buf_append_str(&out, ",\"outside_window\":");
 	json_tally(&out, &rep->outside);
 	buf_printf(&out,
-	           ",\"floor\":{\"operation\":\"crypto_scalarmult_ristretto255\","
+	           ",\"floor\":{\"operation\":\"%s\","
 	           "\"threads\":%u,",
-	           opt->floor_threads);
+	           rep->floor_operation, opt->floor_threads);
 	json_number(&out, "per_core_before", rep->floor_before, false);
 	json_number(&out, "per_core_after", rep->floor_after, false);
 	json_number(&out, "per_core", rep->floor_per_core, false);
@@ -889,7 +898,7 @@ ask_info(const options *opt, run *r)
 			                            : "give --client-key, a key enrolled there");
 		if (status != 0)
 			DIE("%s refused INFO: %s", opt->server, proto_status_str(status));
-		DIE("%s offers no ristretto255-SHA512 key in a mode this bench knows", opt->server);
+		DIE("%s offers no key of a suite and mode this bench knows", opt->server);
 	default:
 		DIE("INFO to %s failed: %s", opt->server, veil_strerror(err));
 	}
@@ -902,7 +911,6 @@ main(int argc, char **argv)
 {
 	options opt;
 	static run r;
-	static bench_floor floor_fixture;
 	report rep;
 
 	const int status = parse_options(argc, argv, &opt, r.server_key);
@@ -935,6 +943,7 @@ main(int argc, char **argv)
 	                                                     : r.frames;
 	rep.prefix_bits = r.prefix_bits;
 	rep.frames = r.frames;
+	rep.suite = oprf_suite_name(proto_suite(r.info.keys[0].suite)); /* ask_info checked it */
 
 	/* Pools are built by the connection threads, in parallel. */
 	connection *conns = calloc(opt.connections, sizeof(*conns));
@@ -955,9 +964,13 @@ main(int argc, char **argv)
 			failed = &conns[k];
 	r.abandon = failed != NULL;
 
-	/* The floor, before: the server idle, our threads waiting. */
-	bench_floor_init(&floor_fixture);
-	const bench_work floor_work = bench_floor_work(&floor_fixture);
+	/* The floor, before: the server idle, our threads waiting. It is
+	 * made here, after the pools, so its pairs are drawn fresh. */
+	bench_suite_floor *floor = bench_suite_floor_new(rep.suite);
+	if (floor == NULL)
+		DIE("no floor for suite %s", rep.suite);
+	rep.floor_operation = bench_suite_floor_operation(floor);
+	const bench_work floor_work = bench_suite_floor_work(floor);
 	if (!r.abandon) {
 		(void)bench_rate(&floor_work, BENCH_FLOOR_WARMUP_SECONDS, NULL);
 		rep.floor_before =
@@ -1020,6 +1033,7 @@ main(int argc, char **argv)
 	for (unsigned k = 0; k < opt.connections; k++)
 		connection_free(&conns[k]);
 	free(conns);
+	bench_suite_floor_free(floor);
 	pthread_barrier_destroy(&r.ready);
 	pthread_barrier_destroy(&r.start);
 	if (r.client_secret != NULL)

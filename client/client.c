@@ -49,7 +49,8 @@ struct veil_client {
 	uint8_t *identity;
 	int have_identity;
 	transport_client *transport;
-	const oprf_suite *suite;
+	const oprf_suite *suite; /* the pins' */
+	uint8_t suite_id;        /* its wire number */
 	oprf_ctx *ctx;
 	int have_info;
 	proto_info_reply info;
@@ -126,6 +127,17 @@ veil_client_free(veil_client *c)
 	free(c);
 }
 
+/* The suite a pin names (empty: ristretto255-SHA512), or NULL when it names none served. */
+static const oprf_suite *
+pin_suite(const veil_oprf_key *pin)
+{
+	if (memchr(pin->suite, '\0', sizeof(pin->suite)) == NULL)
+		return NULL;
+	const oprf_suite *suite =
+	        oprf_suite_by_name(pin->suite[0] != '\0' ? pin->suite : "ristretto255-SHA512");
+	return proto_suite_id(suite) != 0 ? suite : NULL;
+}
+
 veil_err
 veil_client_new(const veil_client_options *options, veil_client **out)
 {
@@ -145,12 +157,20 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 		for (size_t j = 0; j < i; j++)
 			if (options->oprf_keys[i].key_id == options->oprf_keys[j].key_id)
 				return VEIL_ERR_ARGUMENT;
+	if (veil_crypto_init() != VEIL_OK)
+		return VEIL_ERR_CRYPTO;
+	const oprf_suite *suite = pin_suite(&options->oprf_keys[0]);
+	for (size_t i = 0; i < options->oprf_key_count; i++) {
+		const veil_oprf_key *pin = &options->oprf_keys[i];
+		if (suite == NULL || pin_suite(pin) != suite ||
+		    (pin->public_key_len != 0 &&
+		     pin->public_key_len != oprf_suite_element_size(suite)))
+			return VEIL_ERR_ARGUMENT;
+	}
 	const uint64_t min_bucket = options->min_bucket ? options->min_bucket : DEFAULT_MIN_BUCKET;
 	const uint64_t universe = options->universe ? options->universe : DEFAULT_UNIVERSE;
 	if (min_bucket > universe)
 		return VEIL_ERR_ARGUMENT;
-	if (veil_crypto_init() != VEIL_OK)
-		return VEIL_ERR_CRYPTO;
 
 	veil_err err = VEIL_ERR_NOMEM;
 	veil_client *c = calloc(1, sizeof(*c));
@@ -180,7 +200,8 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 	c->mode = options->mode == VEIL_MODE_VOPRF ? OPRF_MODE_VOPRF : OPRF_MODE_OPRF;
 	c->pin_count = options->oprf_key_count;
 	memcpy(c->pins, options->oprf_keys, c->pin_count * sizeof(c->pins[0]));
-	c->suite = proto_suite(PROTO_SUITE_RISTRETTO255_SHA512);
+	c->suite = suite;
+	c->suite_id = proto_suite_id(suite);
 	if ((err = oprf_ctx_new(c->suite, c->mode, &c->ctx)) != VEIL_OK)
 		goto fail;
 	if ((err = transport_client_open(c->url, c->timeout_ms, PROTO_MAX_REPLY_SIZE,
@@ -316,9 +337,16 @@ fetch_info(veil_client *c, buf *inner, buf *frame, buf *reply, buf *reply_inner)
 				pin = &c->pins[j];
 		if (pin == NULL)
 			continue;
-		if (k->suite != PROTO_SUITE_RISTRETTO255_SHA512 ||
-		    k->pk_len != VEIL_OPRF_KEY_SIZE ||
-		    sodium_memcmp(k->pk, pin->public_key, VEIL_OPRF_KEY_SIZE) != 0) {
+		if (k->suite != c->suite_id) {
+			const oprf_suite *offered = proto_suite(k->suite);
+			set_error(c, "server's OPRF key %u is of suite %s, not the pinned %s",
+			          (unsigned)k->key_id,
+			          offered != NULL ? oprf_suite_name(offered) : "unknown",
+			          oprf_suite_name(c->suite));
+			return VEIL_ERR_VERIFY;
+		}
+		const size_t ne = oprf_suite_element_size(c->suite);
+		if (k->pk_len != ne || sodium_memcmp(k->pk, pin->public_key, ne) != 0) {
 			set_error(c, "server's OPRF key %u is not the one pinned for that id",
 			          (unsigned)k->key_id);
 			return VEIL_ERR_VERIFY;
@@ -404,8 +432,8 @@ lookup_batch(veil_client *c, pending *items, size_t count, unsigned bits, buf *i
 	}
 	randombytes_buf(request_id, sizeof(request_id));
 	buf_reset(inner);
-	proto_encode_lookup(inner, request_id, PROTO_SUITE_RISTRETTO255_SHA512, (uint8_t)c->mode,
-	                    key->key_id, (uint8_t)bits, (uint16_t)n, prefixes, blinded);
+	proto_encode_lookup(inner, request_id, c->suite_id, (uint8_t)c->mode, key->key_id,
+	                    (uint8_t)bits, (uint16_t)n, prefixes, blinded);
 	if ((err = buf_error(inner)) != VEIL_OK)
 		goto out;
 	if ((err = exchange(c, inner, request_id, frame, reply, reply_inner, &msg, status)) !=
@@ -415,9 +443,8 @@ lookup_batch(veil_client *c, pending *items, size_t count, unsigned bits, buf *i
 	const proto_lookup_reply *r = &msg.u.lookup_reply;
 	const size_t tag_len = c->info.tag_len, payload_size = c->info.payload_size;
 	err = VEIL_ERR_PARSE;
-	if (msg.type != PROTO_MSG_LOOKUP_REPLY || r->suite != PROTO_SUITE_RISTRETTO255_SHA512 ||
-	    r->mode != c->mode || r->key_id != key->key_id || r->count != n ||
-	    r->entry_size != tag_len + payload_size) {
+	if (msg.type != PROTO_MSG_LOOKUP_REPLY || r->suite != c->suite_id || r->mode != c->mode ||
+	    r->key_id != key->key_id || r->count != n || r->entry_size != tag_len + payload_size) {
 		set_error(c, "%s", "lookup reply does not match the request");
 		goto out;
 	}
@@ -776,18 +803,26 @@ veil_server_key_read(const char *hex_or_file, uint8_t key[VEIL_KEY_SIZE])
 static int
 oprf_key_line(const char *fields, veil_oprf_key *key)
 {
-	char suite[32], hex[2 * VEIL_OPRF_KEY_SIZE + 2];
+	char suite_name[32], hex[2 * VEIL_OPRF_KEY_SIZE + 2];
 	unsigned long id;
 	int end = 0;
 	size_t bin_len = 0;
-	if (sscanf(fields, "%lu %31s %65s%n", &id, suite, hex, &end) != 3 || fields[end] != '\0' ||
-	    id > UINT32_MAX || strcmp(suite, "ristretto255-SHA512") != 0 ||
-	    strlen(hex) != 2 * VEIL_OPRF_KEY_SIZE ||
-	    sodium_hex2bin(key->public_key, VEIL_OPRF_KEY_SIZE, hex, strlen(hex), NULL, &bin_len,
-	                   NULL) != 0 ||
-	    bin_len != VEIL_OPRF_KEY_SIZE)
+	if (sscanf(fields, "%lu %31s %135s%n", &id, suite_name, hex, &end) != 3 ||
+	    fields[end] != '\0' || id > UINT32_MAX)
+		return 0;
+	const oprf_suite *suite = oprf_suite_by_name(suite_name);
+	if (suite == NULL || proto_suite_id(suite) == 0 ||
+	    strlen(suite_name) >= VEIL_SUITE_NAME_SIZE)
+		return 0;
+	const size_t ne = oprf_suite_element_size(suite);
+	memset(key, 0, sizeof(*key));
+	if (strlen(hex) != 2 * ne ||
+	    sodium_hex2bin(key->public_key, ne, hex, strlen(hex), NULL, &bin_len, NULL) != 0 ||
+	    bin_len != ne)
 		return 0;
 	key->key_id = (uint32_t)id;
+	memcpy(key->suite, suite_name, strlen(suite_name) + 1);
+	key->public_key_len = ne;
 	return 1;
 }
 
@@ -804,6 +839,7 @@ veil_server_info_parse(const char *text, size_t len, veil_client_options *option
 	uint8_t server_key[VEIL_KEY_SIZE];
 	veil_oprf_key keys[VEIL_MAX_OPRF_KEYS];
 	veil_mode mode = VEIL_MODE_NONE;
+	memset(keys, 0, sizeof(keys)); /* padding too: the pins copied out are all defined */
 	size_t key_count = 0;
 	int have_server_key = 0;
 	veil_err err = VEIL_OK;
@@ -839,10 +875,11 @@ veil_server_info_parse(const char *text, size_t len, veil_client_options *option
 			else if (!whole || !oprf_key_line(line + 9, &k))
 				err = VEIL_ERR_PARSE;
 			for (size_t i = 0; err == VEIL_OK && i < key_count; i++)
-				if (keys[i].key_id == k.key_id)
-					err = VEIL_ERR_PARSE;
+				if (keys[i].key_id == k.key_id ||
+				    strcmp(keys[i].suite, k.suite) != 0)
+					err = VEIL_ERR_PARSE; /* an id twice, or two suites */
 			if (err == VEIL_OK)
-				keys[key_count++] = k;
+				memcpy(&keys[key_count++], &k, sizeof(k));
 		}
 	}
 	if (err == VEIL_OK && (!have_server_key || mode == VEIL_MODE_NONE || key_count == 0))

@@ -42,13 +42,19 @@
 
 #include "error.h"
 
-#define VEIL_KEY_SIZE      32
-#define VEIL_MAX_HANDLE    320
-#define VEIL_MAX_PAYLOAD   64
-/* An OPRF public key: a ristretto255 element. */
-#define VEIL_OPRF_KEY_SIZE 32
+#define VEIL_KEY_SIZE        32
+#define VEIL_MAX_HANDLE      320
+#define VEIL_MAX_PAYLOAD     64
+/*
+ * Room for an OPRF public key: a serialized element of the largest suite
+ * (P521-SHA512, 67 bytes); a key fills public_key_len bytes of it (32 for
+ * ristretto255-SHA512, 33 for P256-SHA256, 49 for P384-SHA384).
+ */
+#define VEIL_OPRF_KEY_SIZE   67
+/* Room for an RFC 9497 suite identifier and its NUL ("ristretto255-SHA512"). */
+#define VEIL_SUITE_NAME_SIZE 24
 /* The most OPRF keys a client pins (a rotation has two live at once). */
-#define VEIL_MAX_OPRF_KEYS 8
+#define VEIL_MAX_OPRF_KEYS   8
 
 typedef struct veil_client veil_client;
 
@@ -59,9 +65,17 @@ typedef enum veil_mode {
 	VEIL_MODE_VOPRF = 2, /* every answer carries a proof of the key used */
 } veil_mode;
 
-/* A pinned OPRF public key: an `oprf-key ID SUITE HEX` line of `veil-admin info`. */
+/*
+ * A pinned OPRF public key: an `oprf-key ID SUITE HEX` line of `veil-admin
+ * info`. suite is the RFC 9497 identifier, NUL-terminated: one of
+ * "ristretto255-SHA512", "P256-SHA256", "P384-SHA384", "P521-SHA512"; an
+ * empty string means ristretto255-SHA512 (pins made before suites were
+ * named). public_key_len is the suite's element size, or 0 for that size.
+ */
 typedef struct veil_oprf_key {
 	uint32_t key_id;
+	char suite[VEIL_SUITE_NAME_SIZE];
+	size_t public_key_len;
 	uint8_t public_key[VEIL_OPRF_KEY_SIZE];
 } veil_oprf_key;
 
@@ -74,9 +88,12 @@ typedef struct veil_client_options {
 	 * The registry's mode and OPRF public keys, as `veil-admin info`
 	 * prints them ("mode" and "oprf-key" lines); veil_server_info_read()
 	 * fills these and server_key from that output. Required: a mode and
-	 * 1..VEIL_MAX_OPRF_KEYS keys of distinct ids. The client refuses a
-	 * server whose INFO names another mode (VEIL_ERR_UNSUPPORTED) or a
-	 * pinned key id with another public key (VEIL_ERR_VERIFY), and asks
+	 * 1..VEIL_MAX_OPRF_KEYS keys of distinct ids, all of one suite (a
+	 * registry has one), each of that suite's length. The client blinds
+	 * and finalizes on that suite. It refuses a server whose INFO names
+	 * another mode (VEIL_ERR_UNSUPPORTED), or a pinned key id with
+	 * another suite or another public key (VEIL_ERR_VERIFY: either way
+	 * not the key pinned; nothing is sent for evaluation), and asks
 	 * only under a pinned key: a server that offers none, after a key
 	 * rotation this client was not given, is refused with
 	 * VEIL_ERR_UNSUPPORTED. In VOPRF mode each answer is proven to come
@@ -152,7 +169,8 @@ typedef struct veil_lookup_result {
  * Makes a client. Connects lazily: a server that is down shows up as
  * VEIL_ERR_TIMEOUT on the first lookup. *out is NULL on error.
  * Errors: VEIL_ERR_ARGUMENT (missing URL or key, no mode or OPRF key
- * pinned, more than VEIL_MAX_OPRF_KEYS or two of one id, mode OPRF with
+ * pinned, more than VEIL_MAX_OPRF_KEYS or two of one id, pins of an
+ * unknown suite, of two suites or of a length not their suite's, mode OPRF with
  * require_verifiable, unknown region, min_bucket above universe),
  * VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO,
  * VEIL_ERR_TRANSPORT (bad URL).
@@ -208,9 +226,10 @@ veil_err veil_server_key_read(const char *hex_or_file, uint8_t key[VEIL_KEY_SIZE
  * lines (LF or CRLF); other lines are skipped, nothing else in options is
  * touched. Errors: VEIL_ERR_ARGUMENT (text NULL with a length, options
  * NULL), VEIL_ERR_PARSE (no server-key, mode or oprf-key line, or one of
- * them malformed: given twice, a suite other than ristretto255-SHA512, a
- * key that is not 64 hex digits, an id given twice, a NUL, longer than
- * 255 bytes), VEIL_ERR_LIMIT (more than VEIL_MAX_OPRF_KEYS keys). On error
+ * them malformed: given twice, a suite that is none of the four RFC 9497
+ * identifiers above, a key that is not 2 * Ne hex digits of its suite,
+ * keys of different suites, an id given twice, a NUL, longer than 255
+ * bytes), VEIL_ERR_LIMIT (more than VEIL_MAX_OPRF_KEYS keys). On error
  * options is as it was.
  */
 veil_err veil_server_info_parse(const char *text, size_t len, veil_client_options *options)

@@ -11,7 +11,8 @@
 
 #include "error.h"
 
-#define KEYFILE_MAX_SECRET 64
+/* The longest secret a key file holds: a P521-SHA512 OPRF scalar. */
+#define KEYFILE_MAX_SECRET 66
 
 /*
  * Creates path (O_EXCL, mode 0600) holding secret (len bytes, at most

@@ -50,8 +50,25 @@ proto_suite(uint8_t suite_id)
 	switch (suite_id) {
 	case PROTO_SUITE_RISTRETTO255_SHA512:
 		return oprf_suite_by_name("ristretto255-SHA512");
+	case PROTO_SUITE_P256_SHA256:
+		return oprf_suite_by_name("P256-SHA256");
+	case PROTO_SUITE_P384_SHA384:
+		return oprf_suite_by_name("P384-SHA384");
+	case PROTO_SUITE_P521_SHA512:
+		return oprf_suite_by_name("P521-SHA512");
 	}
 	return NULL;
+}
+
+uint8_t
+proto_suite_id(const oprf_suite *suite)
+{
+	static const uint8_t ids[] = {PROTO_SUITE_RISTRETTO255_SHA512, PROTO_SUITE_P256_SHA256,
+	                              PROTO_SUITE_P384_SHA384, PROTO_SUITE_P521_SHA512};
+	for (size_t i = 0; suite != NULL && i < sizeof(ids); i++)
+		if (proto_suite(ids[i]) == suite)
+			return ids[i];
+	return 0;
 }
 
 int

@@ -25,8 +25,11 @@
 #define PROTO_MAX_PREFIX_BITS  32
 #define PROTO_MAX_PAYLOAD_SIZE 1024
 
-/* Suite numbers on the wire. */
+/* Suite numbers on the wire (PROTOCOL.md, "Suites"): RFC 9497's suites. */
 #define PROTO_SUITE_RISTRETTO255_SHA512 1
+#define PROTO_SUITE_P256_SHA256         2
+#define PROTO_SUITE_P384_SHA384         3
+#define PROTO_SUITE_P521_SHA512         4
 /* Bits of the INFO `modes` field. */
 #define PROTO_MODE_BIT_OPRF             0x01
 #define PROTO_MODE_BIT_VOPRF            0x02
@@ -61,8 +64,11 @@ typedef enum proto_status {
 /* A fixed description of a wire status; "unknown status" otherwise. */
 const char *proto_status_str(uint16_t status);
 
-/* The oprf suite of a wire suite number, or NULL. */
+/* The oprf suite of a wire suite number, or NULL for a number that names none. */
 const oprf_suite *proto_suite(uint8_t suite_id);
+
+/* The wire suite number of suite (the reverse of proto_suite()), or 0 for NULL. */
+uint8_t proto_suite_id(const oprf_suite *suite);
 
 typedef struct proto_key_info {
 	uint32_t key_id;

@@ -37,8 +37,11 @@
 #define PROGRESS_INTERVAL   0.2
 /* Hours of grace at most: ten years. */
 #define MAX_GRACE_HOURS     87600
+/* The suites keygen --suite takes (RFC 9497's identifiers). */
+#define KNOWN_SUITES        "ristretto255-SHA512, P256-SHA256, P384-SHA384, P521-SHA512"
+
 /* rotate --now at most: unix seconds, about the year 36812. */
-#define MAX_NOW             ((uint64_t)1 << 40)
+#define MAX_NOW ((uint64_t)1 << 40)
 
 /*
  * The options of the commands in this file. cli_parse() writes them
@@ -48,6 +51,7 @@
 static struct {
 	const char *state;
 	const char *region;
+	const char *suite; /* keygen: an RFC 9497 identifier; NULL: REGISTRY_DEFAULT_SUITE */
 	bool strict;
 	bool verifiable;
 	uint32_t threads; /* 0: every online CPU */
@@ -103,8 +107,13 @@ run_keygen(const cli_command *cmd, int argc, char **argv)
 {
 	const char *why = NULL;
 	veil_state *st = NULL;
-	veil_err err =
-	        state_create(opt.state, opt.verifiable ? OPRF_MODE_VOPRF : OPRF_MODE_OPRF, &why);
+	const oprf_suite *suite =
+	        oprf_suite_by_name(opt.suite != NULL ? opt.suite : REGISTRY_DEFAULT_SUITE);
+	if (suite == NULL)
+		return cli_usage_error(cmd, "unknown suite %s (known: %s)", opt.suite,
+		                       KNOWN_SUITES);
+	veil_err err = state_create(opt.state, opt.verifiable ? OPRF_MODE_VOPRF : OPRF_MODE_OPRF,
+	                            suite, &why);
 	if (err != VEIL_OK) {
 		cli_error(cmd->name, "cannot create state in %s: %s%s%s", opt.state,
 		          veil_strerror(err), why != NULL ? ": " : "", why != NULL ? why : "");
@@ -413,6 +422,7 @@ run_stats(const cli_command *cmd, int argc, char **argv)
 	printf("%-16s %llu\n", "handles", (unsigned long long)s.view.handles);
 	printf("%-16s %llu\n", "payloads", (unsigned long long)s.view.payloads);
 	printf("%-16s %u\n", "tag-len", s.view.tag_len);
+	printf("%-16s %s\n", "suite", oprf_suite_name(s.view.suite));
 	printf("%-16s", "key-ids");
 	for (uint32_t i = 0; i < s.view.key_count; i++)
 		printf(" %u%s", s.view.key_ids[i], i == 0 ? " (current)" : "");
@@ -578,6 +588,7 @@ run_rotate(const cli_command *cmd, int argc, char **argv)
 static const cli_option keygen_options[] = {
         STATE_OPTION,
         CLI_FLAG_OPTION("verifiable", &opt.verifiable),
+        CLI_TEXT_OPTION("suite", &opt.suite),
         CLI_END,
 };
 static const cli_option import_file_options[] = {
@@ -614,7 +625,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-        {"keygen", "--state DIR [--verifiable]",
+        {"keygen", "--state DIR [--verifiable] [--suite NAME]",
          "create a state directory: keys and an empty registry",
          "Creates DIR (mode 0700) unless it exists, the transport key pair\n"
          "(transport.key), OPRF key id 1 (oprf-00000001.key) and an empty registry\n"
@@ -623,7 +634,11 @@ static const command commands[] = {
          "--verifiable: the registry serves RFC 9497 VOPRF, whose proof lets every\n"
          "client check the server evaluated with the key it publishes to all; each\n"
          "contact then costs the server about 2.3 scalar multiplications instead of\n"
-         "one. Default: OPRF. The mode is fixed for the life of the registry.\n",
+         "one. Default: OPRF. The mode is fixed for the life of the registry.\n"
+         "--suite NAME: the RFC 9497 suite of the keys and the registry, one of\n" KNOWN_SUITES
+         " (default\n"
+         "ristretto255-SHA512). Fixed for the life of the registry: rotated keys are\n"
+         "of it too, and clients pin it with the keys.\n",
          keygen_options, 0, 0, run_keygen, false},
         {"import", "--state DIR [--region CC] [--strict] [--threads N] FILE|-",
          "add or update handles from a file, in one transaction",

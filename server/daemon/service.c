@@ -19,7 +19,8 @@
 struct service {
 	veil_state *state;
 	service_config config;
-	const oprf_suite *suite;
+	const oprf_suite *suite;      /* the state's, served alone */
+	uint8_t suite_id;             /* its wire number */
 	_Atomic int64_t last_refresh; /* when keys were last reloaded (monotonic s) */
 };
 
@@ -103,7 +104,12 @@ service_new(veil_state *state, const service_config *config, service **out)
 		return VEIL_ERR_NOMEM;
 	svc->state = state;
 	svc->config = *config;
-	svc->suite = proto_suite(PROTO_SUITE_RISTRETTO255_SHA512);
+	svc->suite = state_suite(state);
+	svc->suite_id = proto_suite_id(svc->suite);
+	if (svc->suite_id == 0) {
+		free(svc);
+		return VEIL_ERR_UNSUPPORTED;
+	}
 	*out = svc;
 	return VEIL_OK;
 }
@@ -310,7 +316,7 @@ handle_info(service_worker *w, const proto_msg *msg, const registry_view *view)
 			continue; /* listed but not loaded: not served */
 		proto_key_info *k = &info.keys[info.key_count++];
 		k->key_id = view->key_ids[i];
-		k->suite = PROTO_SUITE_RISTRETTO255_SHA512;
+		k->suite = w->svc->suite_id;
 		k->modes =
 		        view->mode == OPRF_MODE_VOPRF ? PROTO_MODE_BIT_VOPRF : PROTO_MODE_BIT_OPRF;
 		k->pk_len = (uint16_t)ne;
@@ -334,8 +340,9 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 	const oprf_key *key = live_key(w->svc, view, lookup->key_id);
 	uint32_t slots_by_prefix[33];
 
-	if (lookup->mode != view->mode) {
-		/* Outputs of another mode match no tag: refuse, do not mislead. */
+	if (lookup->suite != w->svc->suite_id || lookup->mode != view->mode) {
+		/* Outputs of another suite or mode match no tag: refuse, do
+		 * not mislead. */
 		reply_error(w, msg->request_id, PROTO_STATUS_UNSUPPORTED);
 		return;
 	}

@@ -48,8 +48,11 @@ typedef struct service service;
 typedef struct service_worker service_worker;
 
 /*
- * Makes a service over an open state (which must outlive it).
- * Errors: VEIL_ERR_ARGUMENT (batch cap out of range), VEIL_ERR_NOMEM.
+ * Makes a service over an open state (which must outlive it). It serves
+ * the state's suite (state_suite()) alone: INFO advertises its wire
+ * number, and a LOOKUP of another suite is refused UNSUPPORTED.
+ * Errors: VEIL_ERR_ARGUMENT (batch cap out of range), VEIL_ERR_UNSUPPORTED
+ * (a suite with no wire number), VEIL_ERR_NOMEM.
  */
 veil_err service_new(veil_state *state, const service_config *config, service **out)
         __attribute__((warn_unused_result));

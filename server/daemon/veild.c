@@ -617,9 +617,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "veild: %s\n", veil_strerror(err));
 		goto out;
 	}
-	const oprf_suite *suite =
-	        oprf_key_suite(state_oprf_key(state, state_current_key_id(state)));
-	const size_t max_request = max_request_size(opt.batch_cap, oprf_suite_element_size(suite));
+	/* Sized by the suite served: Ne is 32 to 67 bytes. */
+	const size_t max_request =
+	        max_request_size(opt.batch_cap, oprf_suite_element_size(state_suite(state)));
 	if ((err = transport_server_open(opt.listen, max_request, &server)) != VEIL_OK) {
 		fprintf(stderr, "veild: cannot listen on %s: %s\n", opt.listen,
 		        transport_strerror());

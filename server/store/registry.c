@@ -38,14 +38,17 @@
 #define PROGRESS_NS      100000000L
 #define PROGRESS_RECORDS 65536
 
-#define DB_HANDLES    "handles"
-#define DB_META       "meta"
-#define META_FORMAT   "format"
-#define META_TAG_LEN  "tag_len"
-#define META_KEYS     "keys"
-#define META_HANDLES  "handles"
-#define META_PAYLOADS "payloads"
-#define META_MODE     "mode"
+#define DB_HANDLES     "handles"
+#define DB_META        "meta"
+#define META_FORMAT    "format"
+#define META_TAG_LEN   "tag_len"
+#define META_KEYS      "keys"
+#define META_HANDLES   "handles"
+#define META_PAYLOADS  "payloads"
+#define META_MODE      "mode"
+#define META_SUITE     "suite"
+/* The longest RFC 9497 suite identifier a meta suite record may hold. */
+#define SUITE_NAME_MAX 32
 
 typedef struct index_dbi {
 	uint32_t key_id;
@@ -204,6 +207,31 @@ meta_write_slots(MDB_txn *txn, MDB_dbi meta, uint32_t key_id,
 	return lmdb_meta_put(txn, meta, name, raw, sizeof(raw));
 }
 
+/*
+ * The registry's suite: the meta suite record, or REGISTRY_DEFAULT_SUITE
+ * when there is none (a registry made before suites were recorded). A
+ * record that names no suite this build serves is VEIL_ERR_CORRUPT.
+ */
+static veil_err
+meta_read_suite(MDB_txn *txn, MDB_dbi meta, const oprf_suite **suite)
+{
+	char name[SUITE_NAME_MAX + 1];
+	MDB_val v;
+	const int rc = lmdb_meta_get(txn, meta, META_SUITE, &v);
+	if (rc == MDB_NOTFOUND) {
+		*suite = oprf_suite_by_name(REGISTRY_DEFAULT_SUITE);
+		return *suite != NULL ? VEIL_OK : VEIL_ERR_CORRUPT;
+	}
+	if (rc != 0)
+		return lmdb_err(rc);
+	if (v.mv_size == 0 || v.mv_size > SUITE_NAME_MAX)
+		return VEIL_ERR_CORRUPT;
+	memcpy(name, v.mv_data, v.mv_size);
+	name[v.mv_size] = '\0';
+	*suite = oprf_suite_by_name(name);
+	return *suite != NULL ? VEIL_OK : VEIL_ERR_CORRUPT;
+}
+
 /* The view of a snapshot, slots of the current key included; zeroed on error. */
 static veil_err
 meta_read_view(MDB_txn *txn, MDB_dbi meta, registry_view *view)
@@ -232,6 +260,8 @@ meta_read_view(MDB_txn *txn, MDB_dbi meta, registry_view *view)
 		err = VEIL_ERR_CORRUPT;
 		goto out;
 	}
+	if ((err = meta_read_suite(txn, meta, &view->suite)) != VEIL_OK)
+		goto out;
 	if ((err = meta_get(txn, meta, META_KEYS, 0, &v)) != VEIL_OK)
 		goto out;
 	if (v.mv_size == 0 || v.mv_size % 4 != 0 || v.mv_size / 4 > REGISTRY_MAX_KEYS) {
@@ -438,6 +468,9 @@ create_txn(void *arg, MDB_txn *txn)
 	    (err = lmdb_meta_put(txn, meta, META_TAG_LEN, &view->tag_len, 1)) != VEIL_OK ||
 	    (err = lmdb_meta_put(txn, meta, META_MODE, &view->mode, 1)) != VEIL_OK)
 		return err;
+	const char *suite = oprf_suite_name(view->suite);
+	if ((err = lmdb_meta_put(txn, meta, META_SUITE, suite, strlen(suite))) != VEIL_OK)
+		return err;
 	put_be32(raw, key_id);
 	if ((err = lmdb_meta_put(txn, meta, META_KEYS, raw, 4)) != VEIL_OK ||
 	    (err = meta_write_counts(txn, meta, view->handles, view->payloads)) != VEIL_OK)
@@ -446,7 +479,8 @@ create_txn(void *arg, MDB_txn *txn)
 }
 
 veil_err
-registry_create(const char *path, uint8_t tag_len, uint32_t key_id, uint8_t mode)
+registry_create(const char *path, uint8_t tag_len, uint32_t key_id, uint8_t mode,
+                const oprf_suite *suite)
 {
 	MDB_env *env = NULL;
 	char *parent = NULL;
@@ -454,7 +488,8 @@ registry_create(const char *path, uint8_t tag_len, uint32_t key_id, uint8_t mode
 	veil_err err;
 
 	if (path == NULL || path[0] == '\0' || tag_len < ENTRY_MIN_TAG_SIZE ||
-	    tag_len > ENTRY_MAX_TAG_SIZE || (mode != OPRF_MODE_OPRF && mode != OPRF_MODE_VOPRF))
+	    tag_len > ENTRY_MAX_TAG_SIZE || (mode != OPRF_MODE_OPRF && mode != OPRF_MODE_VOPRF) ||
+	    suite == NULL || strlen(oprf_suite_name(suite)) > SUITE_NAME_MAX)
 		return VEIL_ERR_ARGUMENT;
 	if (mkdir(path, 0700) != 0) {
 		err = errno == EEXIST ? VEIL_ERR_EXISTS : VEIL_ERR_SYSTEM;
@@ -462,7 +497,7 @@ registry_create(const char *path, uint8_t tag_len, uint32_t key_id, uint8_t mode
 	}
 	made = 1;
 	/* One key, no handles, the least slots. */
-	registry_view view = {.tag_len = tag_len, .mode = mode, .key_count = 1};
+	registry_view view = {.tag_len = tag_len, .mode = mode, .suite = suite, .key_count = 1};
 	view.key_ids[0] = key_id;
 	for (size_t p = 0; p < REGISTRY_PREFIXES; p++)
 		view.slots[p] = REGISTRY_SLOT_QUANTUM;
@@ -1027,7 +1062,7 @@ check_keys(const registry_key *keys, size_t key_count, const oprf_suite *suite)
 	if (keys == NULL && key_count != 0)
 		return VEIL_ERR_ARGUMENT;
 	for (size_t i = 0; i < key_count; i++)
-		if (keys[i].key == NULL || oprf_key_suite(keys[i].key) != suite)
+		if (keys[i].key == NULL || (suite != NULL && oprf_key_suite(keys[i].key) != suite))
 			return VEIL_ERR_ARGUMENT;
 	return VEIL_OK;
 }
@@ -1050,14 +1085,13 @@ writer_abort(writer *w)
 static veil_err
 writer_begin(registry *reg, const registry_key *keys, size_t key_count, writer *w)
 {
-	const oprf_suite *suite = oprf_suite_by_name(REGISTRY_SUITE);
 	veil_err err;
 
 	memset(w, 0, sizeof(*w));
 	w->reg = reg;
-	if (reg == NULL || suite == NULL)
+	if (reg == NULL)
 		return VEIL_ERR_ARGUMENT;
-	if ((err = check_keys(keys, key_count, suite)) != VEIL_OK)
+	if ((err = check_keys(keys, key_count, NULL)) != VEIL_OK)
 		return err;
 	for (int attempt = 0; attempt < 3; attempt++) {
 		int rc = mdb_txn_begin(reg->env, NULL, 0, &w->txn);
@@ -1068,10 +1102,13 @@ writer_begin(registry *reg, const registry_key *keys, size_t key_count, writer *
 		}
 		if ((err = meta_read_view(w->txn, reg->meta, &w->view)) != VEIL_OK)
 			goto out;
-		/* Entries are made in the registry's mode (entry.h). */
+		/* Entries are made in the registry's suite and mode (entry.h). */
+		if ((err = check_keys(keys, key_count, w->view.suite)) != VEIL_OK)
+			goto out;
 		oprf_ctx_free(w->ctx);
 		w->ctx = NULL;
-		if ((err = oprf_ctx_new(suite, (oprf_mode)w->view.mode, &w->ctx)) != VEIL_OK)
+		if ((err = oprf_ctx_new(w->view.suite, (oprf_mode)w->view.mode, &w->ctx)) !=
+		    VEIL_OK)
 			goto out;
 		int known = 1;
 		for (uint32_t i = 0; i < w->view.key_count; i++) {
@@ -1853,7 +1890,6 @@ veil_err
 registry_verify(registry *reg, const registry_key *keys, size_t key_count, unsigned threads,
                 registry_verify_summary *out)
 {
-	const oprf_suite *suite = oprf_suite_by_name(REGISTRY_SUITE);
 	MDB_txn *txn = NULL;
 	MDB_dbi dbis[REGISTRY_MAX_KEYS];
 	registry_view view;
@@ -1869,16 +1905,17 @@ registry_verify(registry *reg, const registry_key *keys, size_t key_count, unsig
 	if (out == NULL)
 		return VEIL_ERR_ARGUMENT;
 	memset(out, 0, sizeof(*out));
-	if (reg == NULL || suite == NULL)
+	if (reg == NULL)
 		return VEIL_ERR_ARGUMENT;
-	if ((err = check_keys(keys, key_count, suite)) != VEIL_OK)
+	if ((err = check_keys(keys, key_count, NULL)) != VEIL_OK)
 		return err;
 	if ((err = snapshot_begin(reg, MDB_RDONLY, &txn, &view, dbis)) != VEIL_OK)
 		goto out;
-	if ((err = oprf_ctx_new(suite, (oprf_mode)view.mode, &ctx)) != VEIL_OK)
+	if ((err = check_keys(keys, key_count, view.suite)) != VEIL_OK ||
+	    (err = oprf_ctx_new(view.suite, (oprf_mode)view.mode, &ctx)) != VEIL_OK)
 		goto out;
 	job.ctx = ctx;
-	job.output_size = oprf_suite_output_size(suite);
+	job.output_size = oprf_suite_output_size(view.suite);
 	job.tag_len = view.tag_len;
 	job.key_count = view.key_count;
 	for (uint32_t k = 0; k < view.key_count; k++) {
@@ -2206,7 +2243,6 @@ registry_rotate(registry *reg, const registry_key *new_key, uint64_t now, uint64
                 const registry_import_options *options, registry_rotation *result)
 {
 	static const registry_import_options defaults = {0, NULL, NULL};
-	const oprf_suite *suite = oprf_suite_by_name(REGISTRY_SUITE);
 	MDB_txn *txn = NULL;
 	MDB_dbi dbis[REGISTRY_MAX_KEYS], dbi;
 	registry_view view;
@@ -2224,8 +2260,8 @@ registry_rotate(registry *reg, const registry_key *new_key, uint64_t now, uint64
 	if (result == NULL)
 		return VEIL_ERR_ARGUMENT;
 	memset(result, 0, sizeof(*result));
-	if (reg == NULL || suite == NULL || new_key == NULL || new_key->key == NULL ||
-	    new_key->id == 0 || oprf_key_suite(new_key->key) != suite || retire_at == 0)
+	if (reg == NULL || new_key == NULL || new_key->key == NULL || new_key->id == 0 ||
+	    retire_at == 0)
 		return VEIL_ERR_ARGUMENT;
 	if (options == NULL)
 		options = &defaults;
@@ -2236,7 +2272,11 @@ registry_rotate(registry *reg, const registry_key *new_key, uint64_t now, uint64
 			err = VEIL_ERR_EXISTS;
 			goto out;
 		}
-	if ((err = oprf_ctx_new(suite, (oprf_mode)view.mode, &ctx)) != VEIL_OK)
+	if (oprf_key_suite(new_key->key) != view.suite) {
+		err = VEIL_ERR_ARGUMENT;
+		goto out;
+	}
+	if ((err = oprf_ctx_new(view.suite, (oprf_mode)view.mode, &ctx)) != VEIL_OK)
 		goto out;
 	if ((err = rotation_collect(reg, txn, &records, &blob, &blob_size, &n)) != VEIL_OK)
 		goto out;
@@ -2266,7 +2306,7 @@ registry_rotate(registry *reg, const registry_key *new_key, uint64_t now, uint64
 	job.order = order;
 	job.n = n;
 	job.ctx = ctx;
-	job.output_size = oprf_suite_output_size(suite);
+	job.output_size = oprf_suite_output_size(view.suite);
 	job.tag_len = view.tag_len;
 	job.key_count = 1;
 	job.keys[0] = new_key->key;

@@ -10,7 +10,11 @@
  *                   (ENTRY_SEALED_PAYLOAD_SIZE bytes) when the handle has a
  *                   payload, else nothing. y = F(k, handle) under that key,
  *                   bucket, tag and sealing as common/entry.h computes them.
- *   meta            format u32 (1), tag_len u8, keys (u32 each, the current
+ *   meta            format u32 (1), tag_len u8, mode u8, suite (the RFC 9497
+ *                   identifier of the suite entries are made in, ASCII, for
+ *                   example "P256-SHA256"; a registry without this record,
+ *                   made before suites were recorded, is of
+ *                   REGISTRY_DEFAULT_SUITE), keys (u32 each, the current
  *                   one first), handles u64, payloads u64, and per key id
  *                   slots/<id>: 33 u32, for each prefix length p the most
  *                   index entries any bucket of that prefix holds, rounded
@@ -60,8 +64,8 @@
 #define REGISTRY_MAX_HANDLE     320
 /* Slots are a multiple of this, and at least this. */
 #define REGISTRY_SLOT_QUANTUM   8
-/* The only suite the index is defined for. */
-#define REGISTRY_SUITE          "ristretto255-SHA512"
+/* The suite of a registry whose meta has no suite record, and keygen's default. */
+#define REGISTRY_DEFAULT_SUITE  "ristretto255-SHA512"
 /*
  * The most handles one 32-bit bucket may hold. Buckets are a public,
  * unkeyed hash (common/entry.h), so whoever can register handles of their
@@ -84,9 +88,10 @@ typedef struct registry_reader registry_reader;
 /* What a read snapshot shows. */
 typedef struct registry_view {
 	uint8_t tag_len;
-	uint8_t mode;      /* the RFC 9497 mode entries are made in: OPRF or VOPRF */
-	uint64_t handles;  /* registered handles */
-	uint64_t payloads; /* handles with a payload */
+	uint8_t mode;            /* the RFC 9497 mode entries are made in: OPRF or VOPRF */
+	const oprf_suite *suite; /* the RFC 9497 suite entries are made in (meta suite) */
+	uint64_t handles;        /* registered handles */
+	uint64_t payloads;       /* handles with a payload */
 	uint32_t key_count;
 	uint32_t key_ids[REGISTRY_MAX_KEYS]; /* current first */
 	uint32_t slots[REGISTRY_PREFIXES];   /* for the current key id, per prefix length */
@@ -167,20 +172,23 @@ typedef struct registry_verify_summary {
  * exist), the LMDB files (0600), and the meta for tag_len
  * (ENTRY_MIN_TAG_SIZE..ENTRY_MAX_TAG_SIZE) and the single live key id
  * key_id, with no handles, whose entries are made in RFC 9497 mode mode
- * (OPRF_MODE_OPRF or OPRF_MODE_VOPRF). Synced to disk before returning.
- * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_EXISTS (path exists),
+ * (OPRF_MODE_OPRF or OPRF_MODE_VOPRF) on suite (borrowed; recorded in the
+ * meta: every writer then takes keys of that suite only). Synced to disk
+ * before returning.
+ * Errors: VEIL_ERR_ARGUMENT (also a NULL suite), VEIL_ERR_EXISTS (path exists),
  * VEIL_ERR_SYSTEM (errno may tell), VEIL_ERR_NOMEM. On error nothing
  * is left behind.
  */
-veil_err registry_create(const char *path, uint8_t tag_len, uint32_t key_id,
-                         uint8_t mode) REGISTRY_WARN_UNUSED;
+veil_err registry_create(const char *path, uint8_t tag_len, uint32_t key_id, uint8_t mode,
+                         const oprf_suite *suite) REGISTRY_WARN_UNUSED;
 
 /*
  * Opens the registry at path. *out is set to NULL first; on success it
  * owns the environment until registry_free(). Checks the meta (format,
- * tag_len, key list) and opens the index of every live key.
+ * tag_len, mode, suite, key list) and opens the index of every live key.
  * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_NOT_FOUND (no registry there),
- * VEIL_ERR_CORRUPT (not a registry, or of another format),
+ * VEIL_ERR_CORRUPT (not a registry, or of another format, or of a suite
+ * this build does not serve),
  * VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM.
  */
 veil_err registry_open(const char *path, registry **out) REGISTRY_WARN_UNUSED;
@@ -251,10 +259,11 @@ void registry_reader_end(registry_reader *r);
 
 /*
  * The writers below take the OPRF keys: keys[0..key_count) must hold a
- * key for every live key id (more are ignored), each of REGISTRY_SUITE
- * (else VEIL_ERR_ARGUMENT, or VEIL_ERR_NOT_FOUND for a live id without
- * a key). On any error the registry is unchanged and *change is zeroed
- * (but for crowded, when the bucket cap refused it).
+ * key for every live key id (more are ignored), each of the registry's
+ * suite (registry_view.suite; else VEIL_ERR_ARGUMENT, or
+ * VEIL_ERR_NOT_FOUND for a live id without a key). On any error the
+ * registry is unchanged and *change is zeroed (but for crowded, when the
+ * bucket cap refused it).
  *
  * The bucket cap (registry_set_max_per_bucket()) is checked on the
  * registry as the change would leave it, every bucket, not only those
@@ -361,7 +370,8 @@ typedef struct registry_schedule {
  * The write lock is held from the first read to the commit; readers keep
  * seeing the registry before until then. *result says what was retired
  * (zeroed on error, and then the registry is unchanged).
- * Errors: VEIL_ERR_ARGUMENT (no key, id 0, another suite, retire_at 0),
+ * Errors: VEIL_ERR_ARGUMENT (no key, id 0, a key of another suite than the
+ * registry's, retire_at 0),
  * VEIL_ERR_EXISTS (a live id not below new_key->id: rotated meanwhile),
  * VEIL_ERR_LIMIT (REGISTRY_MAX_KEYS live keys, or the file is full, or,
  * with result->crowded set, a bucket holds more handles than the cap),

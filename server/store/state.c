@@ -39,6 +39,7 @@ typedef struct key_set {
 
 struct veil_state {
 	registry *reg;
+	const oprf_suite *suite; /* the registry's, fixed at creation */
 	char *dir;
 	uint8_t *transport_secret; /* guarded */
 	uint8_t transport_public[STATE_TRANSPORT_KEY_SIZE];
@@ -81,10 +82,27 @@ exists(const char *path)
 	return errno == ENOENT ? 0 : -1;
 }
 
-veil_err
-state_create(const char *dir, oprf_mode mode, const char **why)
+const char *
+state_oprf_key_kind(const oprf_suite *suite)
 {
-	const oprf_suite *suite = oprf_suite_by_name(REGISTRY_SUITE);
+	static const char *const kinds[][2] = {
+	        {"ristretto255-SHA512", STATE_OPRF_KEY_KIND},
+	        {"P256-SHA256", STATE_OPRF_KEY_KIND "-P256-SHA256"},
+	        {"P384-SHA384", STATE_OPRF_KEY_KIND "-P384-SHA384"},
+	        {"P521-SHA512", STATE_OPRF_KEY_KIND "-P521-SHA512"},
+	};
+	for (size_t i = 0; suite != NULL && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(oprf_suite_name(suite), kinds[i][0]) == 0)
+			return kinds[i][1];
+	return NULL;
+}
+
+veil_err
+state_create(const char *dir, oprf_mode mode, const oprf_suite *suite, const char **why)
+{
+	if (suite == NULL)
+		suite = oprf_suite_by_name(REGISTRY_DEFAULT_SUITE);
+	const char *kind = state_oprf_key_kind(suite);
 	char name[OPRF_KEY_NAME_SIZE];
 	char *transport_path = NULL, *oprf_path = NULL, *registry_path = NULL;
 	uint8_t *secret = NULL;
@@ -94,7 +112,11 @@ state_create(const char *dir, oprf_mode mode, const char **why)
 	veil_err err;
 
 	set_why(why, NULL);
-	if (dir == NULL || dir[0] == '\0' || suite == NULL) {
+	if (kind == NULL) {
+		set_why(why, "suite");
+		return VEIL_ERR_UNSUPPORTED;
+	}
+	if (dir == NULL || dir[0] == '\0') {
 		set_why(why, "state directory");
 		return VEIL_ERR_ARGUMENT;
 	}
@@ -102,7 +124,7 @@ state_create(const char *dir, oprf_mode mode, const char **why)
 	if ((transport_path = store_file_join(dir, STATE_TRANSPORT_KEY_FILE)) == NULL ||
 	    (oprf_path = store_file_join(dir, name)) == NULL ||
 	    (registry_path = state_registry_path(dir)) == NULL ||
-	    (secret = sodium_malloc(STATE_TRANSPORT_KEY_SIZE)) == NULL) {
+	    (secret = sodium_malloc(OPRF_MAX_SCALAR_SIZE)) == NULL) {
 		err = VEIL_ERR_NOMEM;
 		goto out;
 	}
@@ -144,16 +166,16 @@ state_create(const char *dir, oprf_mode mode, const char **why)
 		goto out;
 	}
 	oprf_key_export_secret(key, secret);
-	err = keyfile_write(oprf_path, STATE_OPRF_KEY_KIND, secret, oprf_suite_scalar_size(suite));
-	sodium_memzero(secret, STATE_TRANSPORT_KEY_SIZE);
+	err = keyfile_write(oprf_path, kind, secret, oprf_suite_scalar_size(suite));
+	sodium_memzero(secret, OPRF_MAX_SCALAR_SIZE);
 	if (err != VEIL_OK) {
 		set_why(why, names[1]);
 		goto out;
 	}
 	made_oprf = 1;
 
-	if ((err = registry_create(registry_path, STATE_TAG_LEN, STATE_FIRST_KEY_ID,
-	                           (uint8_t)mode)) != VEIL_OK) {
+	if ((err = registry_create(registry_path, STATE_TAG_LEN, STATE_FIRST_KEY_ID, (uint8_t)mode,
+	                           suite)) != VEIL_OK) {
 		set_why(why, names[2]);
 		goto out;
 	}
@@ -200,7 +222,6 @@ state_free(veil_state *st)
 veil_err
 state_open(const char *dir, veil_state **out, const char **why)
 {
-	const oprf_suite *suite = oprf_suite_by_name(REGISTRY_SUITE);
 	veil_state *st = NULL;
 	char *path = NULL;
 	registry_reader *reader = NULL;
@@ -211,7 +232,7 @@ state_open(const char *dir, veil_state **out, const char **why)
 	if (out == NULL)
 		return VEIL_ERR_ARGUMENT;
 	*out = NULL;
-	if (dir == NULL || suite == NULL) {
+	if (dir == NULL) {
 		set_why(why, "state directory");
 		return VEIL_ERR_ARGUMENT;
 	}
@@ -241,6 +262,7 @@ state_open(const char *dir, veil_state **out, const char **why)
 	    (err = registry_reader_begin(reader, &view)) != VEIL_OK)
 		goto out;
 	registry_reader_end(reader);
+	st->suite = view.suite;
 	free(path);
 
 	set_why(why, "transport key file transport.key");
@@ -267,8 +289,13 @@ state_open(const char *dir, veil_state **out, const char **why)
 		goto out;
 	}
 	st->lock_made = 1;
-	if ((err = state_refresh_keys(st)) != VEIL_OK)
+	if ((err = state_refresh_keys(st)) != VEIL_OK) {
+		if (err == VEIL_ERR_UNSUPPORTED)
+			set_why(why,
+			        "an OPRF key file (oprf-<key id>.key) of another suite than the "
+			        "registry's");
 		goto out;
+	}
 	set_why(why, NULL);
 	*out = st;
 	st = NULL;
@@ -283,6 +310,12 @@ registry *
 state_registry(const veil_state *st)
 {
 	return st->reg;
+}
+
+const oprf_suite *
+state_suite(const veil_state *st)
+{
+	return st->suite;
 }
 
 const uint8_t *
@@ -340,12 +373,33 @@ loaded_find(const veil_state *st, uint32_t key_id)
 	return NULL;
 }
 
+/*
+ * Whether the key file at path holds a key of a suite other than st's:
+ * one that reads under that suite's label and length.
+ */
+static int
+of_another_suite(const veil_state *st, const char *path, uint8_t *secret)
+{
+	static const char *const names[] = {"ristretto255-SHA512", "P256-SHA256", "P384-SHA384",
+	                                    "P521-SHA512"};
+	int found = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !found; i++) {
+		const oprf_suite *other = oprf_suite_by_name(names[i]);
+		if (other == NULL || other == st->suite)
+			continue;
+		found = keyfile_read(path, state_oprf_key_kind(other), secret,
+		                     oprf_suite_scalar_size(other)) == VEIL_OK;
+	}
+	sodium_memzero(secret, OPRF_MAX_SCALAR_SIZE);
+	return found;
+}
+
 /* Reads DIR/oprf-<id>.key and adds it to st->loaded. Under refresh_lock. */
 static veil_err
 load_key(veil_state *st, uint32_t key_id)
 {
-	const oprf_suite *suite = oprf_suite_by_name(REGISTRY_SUITE);
-	const size_t ns = oprf_suite_scalar_size(suite);
+	const oprf_suite *suite = st->suite;
+	const size_t ns = OPRF_MAX_SCALAR_SIZE;
 	char name[OPRF_KEY_NAME_SIZE];
 	char *path = NULL;
 	uint8_t *secret = NULL;
@@ -358,8 +412,12 @@ load_key(veil_state *st, uint32_t key_id)
 		err = VEIL_ERR_NOMEM;
 		goto out;
 	}
-	if ((err = keyfile_read(path, STATE_OPRF_KEY_KIND, secret, ns)) != VEIL_OK)
+	if ((err = keyfile_read(path, state_oprf_key_kind(suite), secret,
+	                        oprf_suite_scalar_size(suite))) != VEIL_OK) {
+		if (err == VEIL_ERR_CORRUPT && of_another_suite(st, path, secret))
+			err = VEIL_ERR_UNSUPPORTED;
 		goto out;
+	}
 	if ((err = oprf_key_import(suite, secret, &k->key)) != VEIL_OK)
 		goto out;
 	k->id = key_id;
@@ -545,7 +603,7 @@ veil_err
 state_rotate(veil_state *st, uint64_t now, uint64_t grace_seconds,
              const registry_import_options *options, state_rotation *out, const char **why)
 {
-	const oprf_suite *suite = oprf_suite_by_name(REGISTRY_SUITE);
+	const oprf_suite *suite = st != NULL ? st->suite : NULL;
 	registry_schedule schedule;
 	registry_rotation rotation;
 	char name[OPRF_KEY_NAME_SIZE];
@@ -583,7 +641,8 @@ state_rotate(veil_state *st, uint64_t now, uint64_t grace_seconds,
 	if ((err = oprf_key_generate(suite, &key)) != VEIL_OK)
 		goto out;
 	oprf_key_export_secret(key, secret);
-	err = keyfile_write(path, STATE_OPRF_KEY_KIND, secret, oprf_suite_scalar_size(suite));
+	err = keyfile_write(path, state_oprf_key_kind(suite), secret,
+	                    oprf_suite_scalar_size(suite));
 	sodium_memzero(secret, OPRF_MAX_SCALAR_SIZE);
 	if (err != VEIL_OK)
 		goto out;

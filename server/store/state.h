@@ -4,13 +4,22 @@
  *   DIR/                       mode 0700
  *   DIR/transport.key          X25519 secret key, "veil-transport-key-v1"
  *   DIR/oprf-<id>.key          OPRF secret scalar of key id <id> (8 lowercase
- *                              hex digits), "veil-oprf-key-v1",
- *                              suite ristretto255-SHA512
- *   DIR/registry/              the LMDB registry (server/store/registry.h)
+ *                              hex digits), Ns bytes of the registry's
+ *                              suite, labelled state_oprf_key_kind():
+ *                              "veil-oprf-key-v1" for ristretto255-SHA512,
+ *                              "veil-oprf-key-v1-<suite>" for the others
+ *                              ("veil-oprf-key-v1-P256-SHA256")
+ *   DIR/registry/              the LMDB registry (server/store/registry.h),
+ *                              whose meta records the state's RFC 9497
+ *                              suite (absent in a registry made before
+ *                              suites were recorded: ristretto255-SHA512)
  *
  * Key files are common/keyfile.h files (0600, refused when the group or
  * others may read them). The live key ids are those the registry's meta
- * lists, the current one first.
+ * lists, the current one first. The suite is chosen at state_create() and
+ * never changes: every key of the state is of it, and a key file labelled
+ * for another suite is refused (VEIL_ERR_UNSUPPORTED), not read as one of
+ * this suite.
  *
  * Secrets: the transport secret and the OPRF keys live in libsodium
  * guarded memory for the life of the state, read-only once loaded, and
@@ -55,23 +64,34 @@
 typedef struct veil_state veil_state;
 
 /*
+ * The label of an OPRF key file of suite (keyfile.h), as above; NULL for
+ * a suite that has none (NULL, or one this code does not know).
+ */
+const char *state_oprf_key_kind(const oprf_suite *suite);
+
+/*
  * Makes a new state in dir: creates dir (0700) unless it exists, then a
- * transport key pair, OPRF key id STATE_FIRST_KEY_ID, and an empty
- * registry (tag length STATE_TAG_LEN, that single key live).
- * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_EXISTS (a key file or the
+ * transport key pair, OPRF key id STATE_FIRST_KEY_ID of suite, and an
+ * empty registry (tag length STATE_TAG_LEN, that single key live, mode
+ * mode, suite recorded). suite NULL means REGISTRY_DEFAULT_SUITE.
+ * Errors: VEIL_ERR_UNSUPPORTED (a suite with no key file label: *why is
+ * "suite"), VEIL_ERR_ARGUMENT, VEIL_ERR_EXISTS (a key file or the
  * registry already exists: nothing is touched), VEIL_ERR_SYSTEM,
  * VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO. On error what this call created is
  * removed again.
  */
-veil_err state_create(const char *dir, oprf_mode mode, const char **why)
+veil_err state_create(const char *dir, oprf_mode mode, const oprf_suite *suite, const char **why)
         __attribute__((warn_unused_result));
 
 /*
  * Opens the state in dir: the registry, the transport key pair, and the
- * OPRF key of every live key id. *out is set to NULL first.
+ * OPRF key of every live key id, of the registry's suite. *out is set to
+ * NULL first.
  * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_NOT_FOUND (a file is missing),
  * VEIL_ERR_PERMISSION (a key file readable or writable by the group or
- * others), VEIL_ERR_CORRUPT (a key file or the registry damaged),
+ * others), VEIL_ERR_UNSUPPORTED (an OPRF key file labelled for another
+ * suite than the registry's; *why says so), VEIL_ERR_CORRUPT (a key file
+ * or the registry damaged, or a registry of a suite this build does not serve),
  * VEIL_ERR_SCALAR (an OPRF key out of range), VEIL_ERR_LIMIT,
  * VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM; *why names the file.
  */
@@ -83,6 +103,9 @@ void state_free(veil_state *st);
 
 /* The registry; owned by the state and valid until state_free(). */
 registry *state_registry(const veil_state *st);
+
+/* The state's RFC 9497 suite (its registry's; static, never NULL for an open state). */
+const oprf_suite *state_suite(const veil_state *st);
 
 /* The transport public key (STATE_TRANSPORT_KEY_SIZE bytes), the one clients pin. */
 const uint8_t *state_transport_public(const veil_state *st);
@@ -116,7 +139,8 @@ const registry_key *state_keys(const veil_state *st, size_t *count);
  * should rate-limit it (veild: at most once a second).
  * Errors: VEIL_ERR_ARGUMENT, what registry_schedule_read() returns, and
  * for a key file VEIL_ERR_NOT_FOUND, VEIL_ERR_PERMISSION,
- * VEIL_ERR_CORRUPT, VEIL_ERR_SCALAR, VEIL_ERR_NOMEM: the keys that did
+ * VEIL_ERR_UNSUPPORTED (labelled for another suite), VEIL_ERR_CORRUPT,
+ * VEIL_ERR_SCALAR, VEIL_ERR_NOMEM: the keys that did
  * load are published all the same.
  */
 veil_err state_refresh_keys(veil_state *st) __attribute__((warn_unused_result));

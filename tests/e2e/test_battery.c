@@ -2,11 +2,10 @@
  * The malformed-frame battery: a live veild gets every kind of bad input
  * a peer can send (bytes that are no frame, bad envelopes, undecodable or
  * out-of-range requests, invalid group elements, oversized batches,
- * unknown suites, modes and key ids). Each gets its ERROR code, or is
- * dropped when it is not a frame at all; afterwards the server still
- * answers a correct lookup exactly, and its registry file is unchanged.
- * The registry here serves VOPRF (keygen --verifiable), so the final
- * lookup also checks the server's proof.
+ * unknown suites, a suite other than the one served, modes and key ids). Each gets its ERROR code,
+ * or is dropped when it is not a frame at all; afterwards the server still answers a correct lookup
+ * exactly, and its registry file is unchanged. The registry here serves VOPRF (keygen
+ * --verifiable), so the final lookup also checks the server's proof.
  *
  * Arguments: veil-admin veild
  */
@@ -398,12 +397,44 @@ case_undecodable_requests(void)
 	}
 }
 
+/*
+ * A well-formed LOOKUP of P256-SHA256 (a suite the codec knows, with valid
+ * P-256 elements of 33 bytes) to this ristretto255-SHA512 server: refused
+ * UNSUPPORTED before anything is evaluated, as an unknown suite is.
+ */
+static void
+expect_p256_lookup_refused(void)
+{
+	const oprf_suite *suite = proto_suite(PROTO_SUITE_P256_SHA256);
+	enum { COUNT = 4, P256_NE = 33 };
+	uint8_t blind[32], elements[COUNT * P256_NE];
+	uint32_t prefixes[COUNT];
+	oprf_ctx *ctx = NULL;
+	REQUIRE(suite != NULL && oprf_suite_element_size(suite) == P256_NE &&
+	        oprf_ctx_new(suite, OPRF_MODE_VOPRF, &ctx) == VEIL_OK);
+	for (size_t i = 0; i < COUNT; i++) {
+		prefixes[i] = entry_prefix((uint32_t)(i * 0x9e3779b9u), info.p_recommended);
+		REQUIRE(oprf_blind(ctx, (const uint8_t *)"tel:+14155550100", 16, NULL, blind,
+		                   elements + i * P256_NE) == VEIL_OK);
+	}
+	oprf_ctx_free(ctx);
+	exchange x;
+	exchange_init(&x);
+	proto_encode_lookup(&x.inner, request_id, PROTO_SUITE_P256_SHA256, OPRF_MODE_VOPRF,
+	                    info.keys[0].key_id, info.p_recommended, COUNT, prefixes, elements);
+	expect_sealed("a P256-SHA256 lookup to a ristretto255-SHA512 server", &x,
+	              PROTO_STATUS_UNSUPPORTED);
+	exchange_free(&x);
+}
+
 static void
 case_unknown_suite_mode_and_key(void)
 {
 	lookup_spec s = lookup_default();
 	s.suite = 0x42;
 	expect_lookup("unknown suite", &s, PROTO_STATUS_UNSUPPORTED);
+	CHECK(info.keys[0].suite == PROTO_SUITE_RISTRETTO255_SHA512 && info.keys[0].pk_len == NE);
+	expect_p256_lookup_refused();
 	CHECK(info.keys[0].modes == PROTO_MODE_BIT_VOPRF);
 	s = lookup_default();
 	s.mode = OPRF_MODE_OPRF;

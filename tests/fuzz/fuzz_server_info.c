@@ -6,8 +6,9 @@
  *   - on failure the error is a parse or limit error and the options are
  *     untouched, byte for byte;
  *   - on success the mode is OPRF or VOPRF, 1 to VEIL_MAX_OPRF_KEYS keys
- *     of distinct ids were read, the other fields are untouched, and a
- *     client can be made from the pins (veil_client_new takes them).
+ *     of distinct ids and of one suite were read, each of that suite's
+ *     length, the other fields are untouched, and a client can be made
+ *     from the pins (veil_client_new takes them).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -39,7 +40,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (size_t i = 0; i < first.oprf_key_count; i++)
 		for (size_t j = 0; j < i; j++)
-			if (first.oprf_keys[i].key_id == first.oprf_keys[j].key_id)
+			if (first.oprf_keys[i].key_id == first.oprf_keys[j].key_id ||
+			    strcmp(first.oprf_keys[i].suite, first.oprf_keys[j].suite) != 0 ||
+			    first.oprf_keys[i].public_key_len != first.oprf_keys[j].public_key_len)
 				abort();
 	static const uint8_t secret[VEIL_KEY_SIZE] = {1};
 	veil_client_options o;

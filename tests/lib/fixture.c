@@ -59,6 +59,14 @@ fixture_state(fixture *f, const char *keygen_flag)
 }
 
 void
+fixture_state_of_suite(fixture *f, const char *suite, const char *keygen_flag)
+{
+	proc_result r = step(f, "keygen", "--suite", suite, keygen_flag, NULL);
+	proc_result_free(&r);
+	fixture_info(f);
+}
+
+void
 fixture_info(fixture *f)
 {
 	proc_result r = step(f, "info", NULL, NULL, NULL, NULL);

@@ -46,6 +46,10 @@ char *fixture_file(const fixture *f, const char *name, const char *text);
  * "--verifiable"), then fixture_info(). */
 void fixture_state(fixture *f, const char *keygen_flag);
 
+/* veil-admin keygen --suite suite (an RFC 9497 identifier), with
+ * keygen_flag unless it is NULL, then fixture_info(). */
+void fixture_state_of_suite(fixture *f, const char *suite, const char *keygen_flag);
+
 /* veil-admin info into info_path (replaced whole, by a rename) and
  * server_key: again after a key rotation, for clients to pin the new key. */
 void fixture_info(fixture *f);

@@ -299,6 +299,98 @@ check_class(const void *p)
 
 TEST_ROWS_CASE(case_size_classes, class_rows, check_class)
 
+/* A wire suite number: the suite it names (NULL: none), its Ne and Ns. */
+typedef struct suite_row {
+	const char *name;
+	uint8_t id;
+	const char *suite;
+	size_t ne, ns;
+} suite_row;
+
+static const suite_row suite_rows[] = {
+        {"1: ristretto255-SHA512", PROTO_SUITE_RISTRETTO255_SHA512, "ristretto255-SHA512", 32, 32},
+        {"2: P256-SHA256", PROTO_SUITE_P256_SHA256, "P256-SHA256", 33, 32},
+        {"3: P384-SHA384", PROTO_SUITE_P384_SHA384, "P384-SHA384", 49, 48},
+        {"4: P521-SHA512", PROTO_SUITE_P521_SHA512, "P521-SHA512", 67, 66},
+        {"0: none", 0, NULL, 0, 0},
+        {"5: none", 5, NULL, 0, 0},
+        {"255: none", 255, NULL, 0, 0},
+};
+
+/*
+ * Both directions of the mapping; for a suite, a LOOKUP of 3 items sized
+ * by its Ne (encoded and decoded), a LOOKUP_REPLY whose VOPRF proof is
+ * 2 * Ns, and an INFO key of another length refused. For none, a LOOKUP
+ * head of that number is UNSUPPORTED.
+ */
+static int
+check_suite(const void *p)
+{
+	const suite_row *row = p;
+	const oprf_suite *suite = proto_suite(row->id);
+	buf b;
+	proto_msg m;
+	int ok = 1;
+	buf_init(&b);
+	if (row->suite == NULL) {
+		proto_encode_lookup_head(&b, request_id, row->id, OPRF_MODE_OPRF, 1, 8, 1);
+		wire_put_u32(&b, 0);
+		wire_put_bytes(&b, (const uint8_t[32]){1}, 32);
+		ok = suite == NULL && proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b),
+		                                       &m) == VEIL_ERR_UNSUPPORTED;
+		buf_free(&b);
+		return ok;
+	}
+	ok = suite != NULL && suite == oprf_suite_by_name(row->suite) &&
+	     proto_suite_id(suite) == row->id && oprf_suite_element_size(suite) == row->ne &&
+	     oprf_suite_scalar_size(suite) == row->ns;
+	if (!ok)
+		return 0;
+	uint32_t prefixes[3] = {0, 1u << 31, 1u << 30};
+	uint8_t elements[3 * OPRF_MAX_ELEMENT_SIZE];
+	memset(elements, 0x5a, sizeof(elements));
+	proto_encode_lookup(&b, request_id, row->id, OPRF_MODE_VOPRF, 7, 2, 3, prefixes, elements);
+	ok &= buf_len(&b) == proto_lookup_size(3, row->ne) &&
+	      buf_len(&b) == 1 + 16 + 1 + 1 + 4 + 1 + 2 + 3 * (4 + row->ne) &&
+	      proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_OK &&
+	      m.u.lookup.suite == row->id && m.u.lookup.element_size == row->ne;
+
+	/* A reply of 2 items, 1 slot of 8 bytes each, and the proof. */
+	buf_reset(&b);
+	proto_encode_lookup_reply_head(&b, request_id, row->id, OPRF_MODE_VOPRF, 7, 2, 1, 8);
+	wire_put_bytes(&b, elements, 2 * (row->ne + 8));
+	wire_put_bytes(&b, elements, 2 * row->ns);
+	ok &= proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_OK &&
+	      m.u.lookup_reply.element_size == row->ne &&
+	      m.u.lookup_reply.proof_size == 2 * row->ns;
+	wire_put_u8(&b, 0);
+	ok &= proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_ERR_PARSE;
+
+	/* INFO: a key of the suite's length is read, one byte short is not. */
+	proto_info_reply info;
+	memset(&info, 0, sizeof(info));
+	info.p_min = 1;
+	info.p_recommended = 2;
+	info.p_max = 3;
+	info.batch_cap = 16;
+	info.tag_len = 8;
+	info.key_count = 1;
+	info.keys[0] = (proto_key_info){
+	        .key_id = 1, .suite = row->id, .modes = 2, .pk_len = (uint16_t)row->ne};
+	buf_reset(&b);
+	proto_encode_info_reply(&b, request_id, &info);
+	ok &= proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_OK &&
+	      m.u.info_reply.keys[0].pk_len == row->ne;
+	info.keys[0].pk_len = (uint16_t)(row->ne - 1);
+	buf_reset(&b);
+	proto_encode_info_reply(&b, request_id, &info);
+	ok &= proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_ERR_PARSE;
+	buf_free(&b);
+	return ok;
+}
+
+TEST_ROWS_CASE(case_suites, suite_rows, check_suite)
+
 static const test_case cases[] = {
         {"lookup round trip", case_lookup_round_trip},
         {"every truncation fails cleanly", case_every_truncation_fails_cleanly},
@@ -310,6 +402,7 @@ static const test_case cases[] = {
         {"lookup reply whose size wraps 32 bits is refused",
          case_lookup_reply_whose_size_wraps_32_bits_is_refused},
         {"batch size classes", case_size_classes},
+        {"suite numbers: the four suites, their sizes, and none", case_suites},
         {"error round trip", case_error_round_trip},
         {"reader consumes nothing on failure", case_reader_consumes_nothing_on_failure},
 };

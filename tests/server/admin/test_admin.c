@@ -77,6 +77,23 @@ static const proc_expect usage_and_help[] = {
         {"help command", {"help", "remove"}, 0, "usage: veil-admin remove", NULL},
         {"unknown command", {"frobnicate"}, 2, NULL, "unknown command"},
         {"keygen help", {"keygen", "--help"}, 0, "usage: veil-admin keygen", NULL},
+        {"keygen help names the suites", {"keygen", "--help"}, 0, "P384-SHA384, P521-SHA512", NULL},
+        {"an unknown suite",
+         {"keygen", "--state", "x", "--suite", "P224-SHA224"},
+         2,
+         NULL,
+         "unknown suite P224-SHA224 (known: ristretto255-SHA512, P256-SHA256, P384-SHA384, "
+         "P521-SHA512)"},
+        {"a suite in lowercase",
+         {"keygen", "--state", "x", "--suite", "p256-sha256"},
+         2,
+         NULL,
+         "unknown suite"},
+        {"a suite without a value",
+         {"keygen", "--state", "x", "--suite"},
+         2,
+         NULL,
+         "needs a value"},
         {"import help", {"import", "--help"}, 0, "--strict", NULL},
         {"add help", {"add", "-h"}, 0, "usage: veil-admin add", NULL},
         {"remove help", {"remove", "--help"}, 0, "usage: veil-admin remove", NULL},
@@ -108,6 +125,45 @@ case_usage_and_help(void)
 	proc_check_runs(admin, usage_and_help, TEST_COUNT(usage_and_help), NULL);
 }
 
+/*
+ * keygen --suite P521-SHA512 (the largest keys: 66-byte scalars, 67-byte
+ * elements): info and stats name the suite and print the whole key; an
+ * OPRF key file of another suite put in its place is refused, saying so.
+ */
+static void
+case_keygen_of_a_nist_suite(void)
+{
+	const char *dir = test_case_path("p521");
+	proc_result r = proc_call(admin, "keygen", "--state", dir, "--suite", "P521-SHA512", NULL);
+	REQUIRE(r.status == 0);
+	proc_result_free(&r);
+	veil_state *st = NULL;
+	uint8_t pk[67];
+	char hex[2 * 67 + 1], want[200];
+	REQUIRE(state_open(dir, &st, NULL) == VEIL_OK);
+	CHECK(state_suite(st) == oprf_suite_by_name("P521-SHA512"));
+	oprf_key_public(state_oprf_key(st, 1), pk);
+	state_free(st);
+	sodium_bin2hex(hex, sizeof(hex), pk, sizeof(pk));
+	snprintf(want, sizeof(want), "\noprf-key 1 P521-SHA512 %s\n", hex);
+	const char *info[] = {"info", "--state", dir, NULL};
+	r = run(info, NULL);
+	CHECK(r.status == 0 && strstr(r.out, want) != NULL);
+	proc_result_free(&r);
+	const char *stats[] = {"stats", "--state", dir, NULL};
+	r = run(stats, NULL);
+	CHECK(r.status == 0 && strstr(r.out, "\nsuite            P521-SHA512\n") != NULL);
+	proc_result_free(&r);
+
+	/* The key file of a ristretto255-SHA512 state, in place of its own. */
+	const char *other = fresh_state("r255");
+	const char *own_path = proc_path(dir, "oprf-00000001.key");
+	REQUIRE(rename(proc_path(other, "oprf-00000001.key"), own_path) == 0);
+	r = run(info, NULL);
+	CHECK(r.status == 1 && strstr(r.err, "of another suite than the registry's") != NULL);
+	proc_result_free(&r);
+}
+
 static void
 case_keygen_and_info(void)
 {
@@ -135,6 +191,7 @@ case_keygen_and_info(void)
 	snprintf(want, sizeof(want), "\noprf-key 1 ristretto255-SHA512 %s\n", hex);
 	CHECK(strstr(r.out, want) != NULL);
 	CHECK(strstr(r.out, "\nhandles 0\n") != NULL);
+	CHECK(state_suite(st) == oprf_suite_by_name(REGISTRY_DEFAULT_SUITE));
 	state_free(st);
 
 	/* No secret key appears anywhere. */
@@ -398,6 +455,8 @@ case_kill_during_import(void)
 static const test_case cases[] = {
         {"usage and help", case_usage_and_help},
         {"keygen and info", case_keygen_and_info},
+        {"keygen --suite P521-SHA512, and a key file of another suite",
+         case_keygen_of_a_nist_suite},
         {"import, add, remove, stats", case_import_add_remove_stats},
         {"strict refuses and changes nothing", case_strict_refuses_and_changes_nothing},
         {"progress bar on a terminal only", case_progress_bar_on_a_terminal_only},

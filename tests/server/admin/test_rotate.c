@@ -51,11 +51,14 @@ admin_run(const char *const args[], char **out)
 	return r.status;
 }
 
+/* A new state of suite (NULL: the default) with user0 .. user<handles - 1>. */
 static const char *
-fresh_state(const char *name, int handles)
+fresh_state_of(const char *name, int handles, const char *suite)
 {
 	const char *dir = test_case_path(name);
-	const char *keygen[] = {"keygen", "--state", dir, NULL};
+	const char *keygen[] = {"keygen", "--state", dir, "--suite", suite, NULL};
+	if (suite == NULL)
+		keygen[3] = NULL;
 	if (admin_run(keygen, NULL) != 0)
 		abort();
 	if (handles > 0) {
@@ -73,17 +76,23 @@ fresh_state(const char *name, int handles)
 	return dir;
 }
 
-/* The key of key_id read from its file, independently of the state. */
-static oprf_key *
-key_from_file(const char *dir, uint32_t key_id)
+static const char *
+fresh_state(const char *name, int handles)
 {
-	const oprf_suite *suite = oprf_suite_by_name(REGISTRY_SUITE);
+	return fresh_state_of(name, handles, NULL);
+}
+
+/* The key of key_id of suite read from its file, independently of the state. */
+static oprf_key *
+key_from_file(const char *dir, uint32_t key_id, const oprf_suite *suite)
+{
 	char name[32];
-	uint8_t sk[32];
+	uint8_t sk[OPRF_MAX_SCALAR_SIZE];
 	oprf_key *key = NULL;
 	snprintf(name, sizeof(name), "oprf-%08x.key", key_id);
 	const char *path = proc_path(dir, name);
-	if (keyfile_read(path, STATE_OPRF_KEY_KIND, sk, sizeof(sk)) != VEIL_OK ||
+	if (keyfile_read(path, state_oprf_key_kind(suite), sk, oprf_suite_scalar_size(suite)) !=
+	            VEIL_OK ||
 	    oprf_key_import(suite, sk, &key) != VEIL_OK)
 		key = NULL;
 	sodium_memzero(sk, sizeof(sk));
@@ -119,7 +128,7 @@ static int
 index_holds(registry_reader *r, oprf_ctx *ctx, const oprf_key *key, uint32_t key_id, int i)
 {
 	enum { MAX = 64, ENTRY = 8 + ENTRY_SEALED_PAYLOAD_SIZE };
-	const size_t y_len = oprf_suite_output_size(oprf_suite_by_name(REGISTRY_SUITE));
+	const size_t y_len = oprf_suite_output_size(oprf_ctx_suite(ctx));
 	uint8_t entries[MAX * ENTRY], y[OPRF_MAX_HASH_SIZE], tag[8], opened[ENTRY_MAX_PAYLOAD];
 	char text[64], handle[NORMALIZE_MAX_HANDLE];
 	size_t handle_len = 0, n = 0, opened_len = 0;
@@ -150,12 +159,13 @@ index_answers(const char *dir, uint32_t key_id, int count)
 	registry_reader *r = NULL;
 	registry_view view;
 	oprf_ctx *ctx = NULL;
-	oprf_key *key = key_from_file(dir, key_id);
-	int good = key != NULL && state_open(dir, &st, NULL) == VEIL_OK &&
+	oprf_key *key = NULL;
+	int good = state_open(dir, &st, NULL) == VEIL_OK &&
+	           (key = key_from_file(dir, key_id, state_suite(st))) != NULL &&
 	           registry_reader_new(state_registry(st), &r) == VEIL_OK &&
 	           registry_reader_begin(r, &view) == VEIL_OK && view.tag_len == 8 &&
-	           oprf_ctx_new(oprf_suite_by_name(REGISTRY_SUITE), (oprf_mode)view.mode, &ctx) ==
-	                   VEIL_OK;
+	           view.suite == state_suite(st) &&
+	           oprf_ctx_new(view.suite, (oprf_mode)view.mode, &ctx) == VEIL_OK;
 	for (int i = 0; good && i < count; i++)
 		good = index_holds(r, ctx, key, key_id, i);
 	registry_reader_free(r);
@@ -269,10 +279,11 @@ case_rotation_with_grace(void)
 	CHECK(verified(dir));
 }
 
+/* Import, add, remove, rotate and verify keep every live key's index, on suite. */
 static void
-case_writers_keep_every_live_key(void)
+writers_keep_every_live_key(const char *suite)
 {
-	const char *dir = fresh_state("writers", 30);
+	const char *dir = fresh_state_of("writers", 30, suite);
 	const char *rotate[] = {"rotate", "--state", dir, NULL};
 	REQUIRE(admin_run(rotate, NULL) == 0);
 	REQUIRE(schedule_of(dir).key_count == 2);
@@ -303,6 +314,28 @@ case_writers_keep_every_live_key(void)
 	CHECK(admin_run(add, NULL) == 0);
 	CHECK(index_answers(dir, 1, 46) && index_answers(dir, 2, 46) && index_answers(dir, 3, 46));
 	CHECK(verified(dir));
+	/* Every key info lists is of the state's suite, the rotated ones too. */
+	const char *info[] = {"info", "--state", dir, NULL};
+	char *out = NULL, want[64];
+	REQUIRE(admin_run(info, &out) == 0);
+	for (int id = 1; id <= 3; id++) {
+		snprintf(want, sizeof(want), "\noprf-key %d %s ", id,
+		         suite != NULL ? suite : REGISTRY_DEFAULT_SUITE);
+		CHECK(strstr(out, want) != NULL);
+	}
+	free(out);
+}
+
+static void
+case_writers_keep_every_live_key(void)
+{
+	writers_keep_every_live_key(NULL);
+}
+
+static void
+case_writers_keep_every_live_key_p384(void)
+{
+	writers_keep_every_live_key("P384-SHA384");
 }
 
 static void
@@ -402,7 +435,7 @@ case_refresh_while_readers_run(void)
 	const registry_key *keys = state_keys(a.st, &count);
 	CHECK(count == 2 && keys[0].id == 2 && keys[1].id == 1);
 	/* The key loaded is the one in the file. */
-	oprf_key *file_key = key_from_file(dir, 2);
+	oprf_key *file_key = key_from_file(dir, 2, oprf_suite_by_name(REGISTRY_DEFAULT_SUITE));
 	REQUIRE(file_key != NULL && state_oprf_key(a.st, 2) != NULL);
 	uint8_t pk1[32], pk2[32];
 	oprf_key_public(file_key, pk1);
@@ -500,6 +533,7 @@ static const test_case cases[] = {
         {"usage", case_usage},
         {"rotation with grace, then finish", case_rotation_with_grace},
         {"writers keep every live key", case_writers_keep_every_live_key},
+        {"writers keep every live key, P384-SHA384", case_writers_keep_every_live_key_p384},
         {"orphan key file ignored, then erased", case_orphan_key_file_ignored_then_erased},
         {"refresh while readers run", case_refresh_while_readers_run},
         {"kill -9 during rotate leaves before or after", case_kill_during_rotate},

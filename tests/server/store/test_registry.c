@@ -84,7 +84,7 @@ fixture_open(void)
 	const oprf_suite *suite = oprf_suite_by_name("ristretto255-SHA512");
 	if (suite == NULL || oprf_ctx_new(suite, OPRF_MODE_OPRF, &f->ctx) != VEIL_OK ||
 	    oprf_key_generate(suite, &f->key) != VEIL_OK ||
-	    registry_create(f->path, TAG_LEN, KEY_ID, OPRF_MODE_OPRF) != VEIL_OK ||
+	    registry_create(f->path, TAG_LEN, KEY_ID, OPRF_MODE_OPRF, suite) != VEIL_OK ||
 	    registry_open(f->path, &f->reg) != VEIL_OK)
 		return NULL;
 	f->keys[0].id = KEY_ID;
@@ -203,8 +203,10 @@ case_create_and_open_errors(void)
 	fixture *f;
 	registry *other = NULL;
 	REQUIRE((f = fixture_open()) != NULL);
-	CHECK(registry_create(f->path, TAG_LEN, KEY_ID, OPRF_MODE_OPRF) == VEIL_ERR_EXISTS);
-	CHECK(registry_create(f->path, 7, KEY_ID, OPRF_MODE_OPRF) == VEIL_ERR_ARGUMENT);
+	CHECK(registry_create(f->path, TAG_LEN, KEY_ID, OPRF_MODE_OPRF, oprf_ctx_suite(f->ctx)) ==
+	      VEIL_ERR_EXISTS);
+	CHECK(registry_create(f->path, 7, KEY_ID, OPRF_MODE_OPRF, oprf_ctx_suite(f->ctx)) ==
+	      VEIL_ERR_ARGUMENT);
 	const char *missing = test_case_path("missing");
 	CHECK(registry_open(missing, &other) == VEIL_ERR_NOT_FOUND && other == NULL);
 	/* An empty directory is not silently made into a registry. */
@@ -665,6 +667,102 @@ case_verify_finds_damage(void)
 	CHECK(s.missing_entries == 2 && s.dangling_entries == 1);
 }
 
+/* What the edits below write as the meta suite record; NULL deletes it. */
+static const char *meta_suite;
+
+static int
+set_meta_suite(MDB_txn *txn, MDB_dbi index)
+{
+	MDB_dbi meta;
+	(void)index;
+	int rc = mdb_dbi_open(txn, "meta", 0, &meta);
+	MDB_val k = {strlen("suite"), (void *)(uintptr_t) "suite"};
+	if (rc != 0)
+		return rc;
+	if (meta_suite == NULL)
+		return mdb_del(txn, meta, &k, NULL);
+	MDB_val v = {strlen(meta_suite), (void *)(uintptr_t)meta_suite};
+	return mdb_put(txn, meta, &k, &v, 0);
+}
+
+/* The suite of the registry's current snapshot, or NULL. */
+static const oprf_suite *
+suite_of(fixture *f)
+{
+	registry_reader *r = NULL;
+	registry_view view;
+	const oprf_suite *suite = NULL;
+	if (registry_reader_new(f->reg, &r) == VEIL_OK &&
+	    registry_reader_begin(r, &view) == VEIL_OK)
+		suite = view.suite;
+	registry_reader_free(r);
+	return suite;
+}
+
+/*
+ * The meta records the suite: a registry made before suites were recorded
+ * (no record) is of ristretto255-SHA512; writers and verify take keys of
+ * the recorded suite only; a suite this build does not serve is damage.
+ */
+static void
+case_the_suite_is_recorded(void)
+{
+	fixture *f;
+	registry_change change;
+	registry_verify_summary s;
+	const oprf_suite *ristretto = oprf_suite_by_name("ristretto255-SHA512");
+	const oprf_suite *p384 = oprf_suite_by_name("P384-SHA384");
+	REQUIRE((f = fixture_filled(20, 12, 1, &change)) != NULL);
+	CHECK(suite_of(f) == ristretto);
+
+	meta_suite = NULL;
+	REQUIRE(tamper_closed(f, set_meta_suite) == 0);
+	CHECK(suite_of(f) == ristretto);
+	make_handles(f, 25, 12); /* the 20 imported, and 5 more */
+	CHECK(import_n(f, 25, 1, &change) == VEIL_OK && change.added == 5);
+	CHECK(registry_verify(f->reg, f->keys, 1, 1, &s) == VEIL_OK && registry_verify_ok(&s));
+
+	/* Recorded as P384-SHA384: the ristretto255 key is refused. */
+	meta_suite = "P384-SHA384";
+	REQUIRE(tamper_closed(f, set_meta_suite) == 0);
+	CHECK(suite_of(f) == p384);
+	CHECK(import_n(f, 25, 1, &change) == VEIL_ERR_ARGUMENT);
+	CHECK(registry_verify(f->reg, f->keys, 1, 1, &s) == VEIL_ERR_ARGUMENT);
+
+	/* A suite this build does not serve, or none named. */
+	static const char *const bad[] = {"P224-SHA224", "p384-sha384", ""};
+	for (size_t i = 0; i < TEST_COUNT(bad); i++) {
+		registry_free(f->reg);
+		f->reg = NULL;
+		meta_suite = bad[i];
+		REQUIRE(tamper(f, set_meta_suite) == 0);
+		CHECK(registry_open(f->path, &f->reg) == VEIL_ERR_CORRUPT && f->reg == NULL);
+	}
+	meta_suite = "ristretto255-SHA512";
+	REQUIRE(tamper(f, set_meta_suite) == 0);
+	REQUIRE(registry_open(f->path, &f->reg) == VEIL_OK);
+	CHECK(suite_of(f) == ristretto);
+
+	/* Made on P384-SHA384: its keys are taken, entries made on it. */
+	const char *path = test_case_path("p384");
+	registry *reg = NULL;
+	oprf_key *key = NULL;
+	REQUIRE(p384 != NULL && oprf_key_generate(p384, &key) == VEIL_OK);
+	REQUIRE(registry_create(path, TAG_LEN, KEY_ID, OPRF_MODE_VOPRF, p384) == VEIL_OK);
+	REQUIRE(registry_open(path, &reg) == VEIL_OK);
+	registry_key keys[1] = {{KEY_ID, key}};
+	registry_record records[10];
+	records_of(10, records);
+	CHECK(registry_import(reg, keys, 1, records, 10, NULL, &change) == VEIL_OK &&
+	      change.added == 10);
+	CHECK(registry_verify(reg, keys, 1, 1, &s) == VEIL_OK && registry_verify_ok(&s));
+	CHECK(registry_import(reg, f->keys, 1, records, 10, NULL, &change) == VEIL_ERR_ARGUMENT);
+	CHECK(registry_create(test_case_path("none"), TAG_LEN, KEY_ID, OPRF_MODE_OPRF, NULL) ==
+	      VEIL_ERR_ARGUMENT);
+	registry_free(reg);
+	oprf_key_free(key);
+}
+
 static void
 case_stats(void)
 {
@@ -865,6 +963,7 @@ static const test_case cases[] = {
         {"threads do not change the index", case_threads_do_not_change_the_index},
         {"verify finds damage", case_verify_finds_damage},
         {"stats", case_stats},
+        {"the suite is recorded; none recorded is ristretto255-SHA512", case_the_suite_is_recorded},
         {"bucket cap refuses imports", case_bucket_cap_refuses_imports},
         {"bucket cap refuses rotation", case_bucket_cap_refuses_rotation},
 };

@@ -31,7 +31,7 @@ case_create_makes_private_files(void)
 {
 	const char *dir = test_case_path("create");
 	const char *why = "unset";
-	REQUIRE(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_OK);
+	REQUIRE(state_create(dir, OPRF_MODE_OPRF, NULL, &why) == VEIL_OK);
 	CHECK(why == NULL);
 	const char *transport = proc_path(dir, "transport.key");
 	const char *oprf = proc_path(dir, "oprf-00000001.key");
@@ -65,7 +65,7 @@ case_create_refuses_and_touches_nothing(void)
 		else
 			proc_write_file(existing, "x", 1);
 		const char *why = NULL;
-		CHECK(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_ERR_EXISTS);
+		CHECK(state_create(dir, OPRF_MODE_OPRF, NULL, &why) == VEIL_ERR_EXISTS);
 		CHECK(why != NULL && strstr(why, cases[i].why_part) != NULL);
 		/* Only what the test made is there. */
 		DIR *d = opendir(dir);
@@ -81,8 +81,8 @@ case_create_refuses_and_touches_nothing(void)
 	/* A second keygen over a complete state. */
 	const char *dir = test_case_path("twice");
 	const char *why = NULL;
-	REQUIRE(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_OK);
-	CHECK(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_ERR_EXISTS);
+	REQUIRE(state_create(dir, OPRF_MODE_OPRF, NULL, &why) == VEIL_OK);
+	CHECK(state_create(dir, OPRF_MODE_OPRF, NULL, &why) == VEIL_ERR_EXISTS);
 	CHECK(why != NULL && strstr(why, "transport") != NULL);
 }
 
@@ -93,7 +93,7 @@ case_open_loads_the_keys(void)
 	const char *why = NULL;
 	veil_state *st = NULL;
 	uint8_t secret[32], pk[32], oprf_sk[32], oprf_pk[32], want_pk[32];
-	REQUIRE(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_OK);
+	REQUIRE(state_create(dir, OPRF_MODE_OPRF, NULL, &why) == VEIL_OK);
 	REQUIRE(state_open(dir, &st, &why) == VEIL_OK);
 	CHECK(why == NULL);
 
@@ -157,7 +157,7 @@ case_open_refusals_name_the_file(void)
 		const char *dir = test_case_path(cases[i].name);
 		const char *why = NULL;
 		veil_state *st = NULL;
-		REQUIRE(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_OK);
+		REQUIRE(state_create(dir, OPRF_MODE_OPRF, NULL, &why) == VEIL_OK);
 		const char *file = proc_path(dir, cases[i].file);
 		switch (cases[i].action) {
 		case 0:
@@ -187,7 +187,7 @@ case_open_refusals_name_the_file(void)
 	CHECK(state_open(missing, &st, &why) == VEIL_ERR_NOT_FOUND);
 	CHECK(why != NULL && strstr(why, "state directory") != NULL);
 	CHECK(state_open(NULL, &st, NULL) == VEIL_ERR_ARGUMENT);
-	CHECK(state_create(NULL, OPRF_MODE_OPRF, NULL) == VEIL_ERR_ARGUMENT);
+	CHECK(state_create(NULL, OPRF_MODE_OPRF, NULL, NULL) == VEIL_ERR_ARGUMENT);
 }
 
 static void
@@ -197,9 +197,46 @@ case_create_in_an_existing_empty_directory(void)
 	const char *why = NULL;
 	veil_state *st = NULL;
 	REQUIRE(mkdir(dir, 0700) == 0);
-	CHECK(state_create(dir, OPRF_MODE_OPRF, &why) == VEIL_OK);
+	CHECK(state_create(dir, OPRF_MODE_OPRF, NULL, &why) == VEIL_OK);
 	CHECK(state_open(dir, &st, &why) == VEIL_OK);
 	state_free(st);
+}
+
+/*
+ * A state of each suite: its registry records it, its key file carries the
+ * suite's label and Ns bytes, and the key loaded is of the suite. The
+ * labels are distinct; a suite without one is refused.
+ */
+static void
+case_a_state_of_each_suite(void)
+{
+	static const struct {
+		const char *suite, *kind;
+		size_t ns;
+	} suites[] = {
+	        {"ristretto255-SHA512", "veil-oprf-key-v1", 32},
+	        {"P256-SHA256", "veil-oprf-key-v1-P256-SHA256", 32},
+	        {"P384-SHA384", "veil-oprf-key-v1-P384-SHA384", 48},
+	        {"P521-SHA512", "veil-oprf-key-v1-P521-SHA512", 66},
+	};
+	for (size_t i = 0; i < TEST_COUNT(suites); i++) {
+		const oprf_suite *suite = oprf_suite_by_name(suites[i].suite);
+		const char *dir = test_case_path(suites[i].suite);
+		const char *why = NULL;
+		veil_state *st = NULL;
+		uint8_t sk[OPRF_MAX_SCALAR_SIZE];
+		REQUIRE(suite != NULL);
+		CHECK(strcmp(state_oprf_key_kind(suite), suites[i].kind) == 0);
+		REQUIRE(state_create(dir, OPRF_MODE_VOPRF, suite, &why) == VEIL_OK);
+		CHECK(keyfile_read(proc_path(dir, "oprf-00000001.key"), suites[i].kind, sk,
+		                   suites[i].ns) == VEIL_OK);
+		sodium_memzero(sk, sizeof(sk));
+		REQUIRE(state_open(dir, &st, &why) == VEIL_OK);
+		CHECK(state_suite(st) == suite);
+		CHECK(oprf_key_suite(state_oprf_key(st, STATE_FIRST_KEY_ID)) == suite);
+		state_free(st);
+	}
+	CHECK(state_oprf_key_kind(NULL) == NULL);
 }
 
 static const test_case cases[] = {
@@ -208,6 +245,7 @@ static const test_case cases[] = {
         {"open loads the keys", case_open_loads_the_keys},
         {"open refusals name the file", case_open_refusals_name_the_file},
         {"create in an existing empty directory", case_create_in_an_existing_empty_directory},
+        {"a state of each suite", case_a_state_of_each_suite},
 };
 
 TEST_MAIN(cases)
