@@ -146,6 +146,7 @@ printf '[log]\nk_r = 1\n' >"$work/veild.ini"
 port=
 for _ in 1 2 3 4 5 6 7 8 9 10; do
 	try=$(( (RANDOM * 32768 + RANDOM) % 30000 + 20000 ))
+	: >"$work/veild.err" # exists before the ready-wait reads it
 	"$veild" --state "$state" --listen "tcp://127.0.0.1:$try" --threads "$server_threads" \
 		--enrolment required --replay-budget 262144 --config "$work/veild.ini" ${batch_cap:+--batch-cap "$batch_cap"} 2>"$work/veild.err" &
 	veild_pid=$!
