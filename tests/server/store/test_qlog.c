@@ -1201,7 +1201,10 @@ file_size(const char *dir, const char *name)
 
 /*
  * A steady load for longer than the retention, swept daily: LMDB reuses
- * the pages of deleted entries, so data.mdb stops growing.
+ * the pages of deleted entries, so data.mdb stops growing. Entry keys are
+ * random, so the tree's fill varies from run to run by some 10%; without
+ * reuse the file would grow with every day written, by 16/20 = 80% from
+ * day 2R to the last, so a bound of 25% tells the two apart on any run.
  */
 static void
 case_file_size_bounded(void)
@@ -1234,7 +1237,7 @@ case_file_size_bounded(void)
 	fixture_close(&f);
 	printf("# data.mdb: %lld bytes on day %d, %lld on day %d\n", (long long)steady,
 	       2 * RETENTION, (long long)last, DAYS);
-	CHECK(steady > 0 && last <= steady + steady / 20);
+	CHECK(steady > 0 && last <= steady + steady / 4);
 	CHECK(read_entries(f.log_dir, 0, UINT32_MAX, &s) == 0);
 	CHECK(s.total == (size_t)RETENTION * PER_DAY);
 	CHECK(s.count > 0 && s.e[0].day == base_day + DAYS - RETENTION);
