@@ -381,112 +381,11 @@ clients_enrol(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t q
 /* ------------------------------------------------------------------ */
 /* Scrubbing freed pages */
 
-/* The meta keys of the scrub: a marker, and fillers "scrub" + index u32 BE. */
-#define SCRUB_KEY      "scrub"
-#define SCRUB_KEY_SIZE 5
-/* LMDB's page header and a margin: a filler of a page less this is one overflow page. */
-#define SCRUB_SLACK    64
-
-/* The scrub's step in one write transaction (scrub_txn()). */
-typedef enum scrub_step { SCRUB_AGE, SCRUB_FILL, SCRUB_EMPTY } scrub_step;
-
-typedef struct scrubbing {
-	clients *c;
-	scrub_step step;
-} scrubbing;
-
-/* Pages of dbi in txn, or 0 when LMDB cannot say. */
-static uint64_t
-pages_of(MDB_txn *txn, MDB_dbi dbi)
-{
-	MDB_stat st;
-	if (mdb_stat(txn, dbi, &st) != 0)
-		return 0;
-	return (uint64_t)st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
-}
-
-/* SCRUB_FILL: one zeroed filler of one overflow page for each free page. */
-static veil_err
-scrub_fill(clients *c, MDB_txn *txn)
-{
-	MDB_envinfo info;
-	MDB_stat st;
-	int rc = mdb_env_info(c->env, &info);
-	if (rc == 0)
-		rc = mdb_env_stat(c->env, &st);
-	if (rc != 0)
-		return lmdb_err(rc);
-	/* Pages 0 and 1 are LMDB's meta pages; database 0 is its free list, 1 its main. */
-	const uint64_t used = 2 + pages_of(txn, 0) + pages_of(txn, 1) + pages_of(txn, c->records) +
-	                      pages_of(txn, c->meta);
-	const uint64_t total = (uint64_t)info.me_last_pgno + 1;
-	const uint64_t free_pages = total > used ? total - used : 0;
-	for (uint64_t i = 0; i < free_pages && i < UINT32_MAX; i++) {
-		uint8_t key[SCRUB_KEY_SIZE + 4];
-		memcpy(key, SCRUB_KEY, SCRUB_KEY_SIZE);
-		put_be32(key + SCRUB_KEY_SIZE, (uint32_t)i);
-		MDB_val k = val_of(key, sizeof(key)), v = val_of(NULL, st.ms_psize - SCRUB_SLACK);
-		if ((rc = mdb_put(txn, c->meta, &k, &v, MDB_RESERVE)) != 0)
-			return lmdb_err(rc);
-		memset(v.mv_data, 0, v.mv_size);
-	}
-	return VEIL_OK;
-}
-
-/* SCRUB_EMPTY: deletes the marker and every filler. */
-static veil_err
-scrub_empty(clients *c, MDB_txn *txn)
-{
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	int rc = mdb_cursor_open(txn, c->meta, &cur);
-	if (rc != 0)
-		return lmdb_err(rc);
-	for (;;) {
-		k = val_of(SCRUB_KEY, SCRUB_KEY_SIZE);
-		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) != 0)
-			break;
-		if (k.mv_size < SCRUB_KEY_SIZE || memcmp(k.mv_data, SCRUB_KEY, SCRUB_KEY_SIZE) != 0)
-			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	return rc == 0 || rc == MDB_NOTFOUND ? VEIL_OK : lmdb_err(rc);
-}
-
-static veil_err
-scrub_txn(void *arg, MDB_txn *txn)
-{
-	const scrubbing *s = arg;
-	MDB_val k = val_of(SCRUB_KEY, SCRUB_KEY_SIZE), v = val_of("", 1);
-	switch (s->step) {
-	case SCRUB_AGE:
-		return lmdb_err(mdb_put(txn, s->c->meta, &k, &v, 0));
-	case SCRUB_FILL:
-		return scrub_fill(s->c, txn);
-	case SCRUB_EMPTY:
-		return scrub_empty(s->c, txn);
-	}
-	return VEIL_ERR_ARGUMENT;
-}
-
-/*
- * After a deletion: overwrites with zeros the pages LMDB has freed (which
- * may hold copies of the deleted records) in three write transactions. The
- * first makes the pages the deletion freed reusable (LMDB keeps them for
- * the previous snapshot), the second takes every free page for a zeroed
- * filler and commits it, the third deletes the fillers. Pages a reader
- * still holds are not reused, so this is best effort.
- */
+/* After a deletion: lmdb_scrub() of the records' freed pages (best effort). */
 static veil_err
 scrub(clients *c)
 {
-	veil_err err = VEIL_OK;
-	for (int step = SCRUB_AGE; step <= SCRUB_EMPTY && err == VEIL_OK; step++) {
-		scrubbing s = {c, (scrub_step)step};
-		err = lmdb_run(c->env, 0, scrub_txn, &s);
-	}
+	const veil_err err = lmdb_scrub(c->env, c->meta);
 	note_write(c);
 	return err;
 }

@@ -183,3 +183,124 @@ lmdb_meta_read(MDB_env *env, MDB_dbi dbi, const char *name, lmdb_decode_fn *deco
 	own_read r = {.dbi = dbi, .name = name, .decode = decode, .arg = out};
 	return lmdb_read(env, own_read_txn, &r);
 }
+
+/* ------------------------------------------------------------------ */
+/* Scrubbing freed pages */
+
+/* The meta keys of the scrub: a marker, and fillers "scrub" + index u32 BE. */
+#define SCRUB_KEY      "scrub"
+#define SCRUB_KEY_SIZE 5
+/* LMDB's page header and a margin: a filler of a page less this is one overflow page. */
+#define SCRUB_SLACK    64
+
+typedef enum scrub_step { SCRUB_AGE, SCRUB_FILL, SCRUB_EMPTY } scrub_step;
+
+typedef struct scrubbing {
+	MDB_env *env;
+	MDB_dbi meta;
+	scrub_step step;
+	uint64_t free_pages; /* SCRUB_FILL: how many fillers */
+} scrubbing;
+
+/*
+ * The pages on LMDB's free list, in a read transaction: each record of
+ * database 0 is a list of page numbers led by its length (as mdb_stat -f
+ * reads it). Counted rather than derived from the databases' page
+ * counts, which leave out the pages of sorted duplicates.
+ */
+static veil_err
+free_pages_txn(void *arg, MDB_txn *txn)
+{
+	scrubbing *sc = arg;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, 0, &cur);
+	if (rc != 0)
+		return lmdb_err(rc);
+	sc->free_pages = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		size_t n;
+		if (v.mv_size < sizeof(n)) {
+			mdb_cursor_close(cur);
+			return VEIL_ERR_CORRUPT;
+		}
+		memcpy(&n, v.mv_data, sizeof(n));
+		sc->free_pages += n;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? VEIL_OK : lmdb_err(rc);
+}
+
+/* SCRUB_FILL: one zeroed filler of one overflow page for each free page. */
+static veil_err
+scrub_fill(const scrubbing *sc, MDB_txn *txn)
+{
+	MDB_stat st;
+	int rc = mdb_env_stat(sc->env, &st);
+	if (rc != 0)
+		return lmdb_err(rc);
+	for (uint64_t i = 0; i < sc->free_pages && i < UINT32_MAX; i++) {
+		uint8_t key[SCRUB_KEY_SIZE + 4];
+		memcpy(key, SCRUB_KEY, SCRUB_KEY_SIZE);
+		put_be32(key + SCRUB_KEY_SIZE, (uint32_t)i);
+		MDB_val k = val_of(key, sizeof(key)), v = val_of(NULL, st.ms_psize - SCRUB_SLACK);
+		if ((rc = mdb_put(txn, sc->meta, &k, &v, MDB_RESERVE)) != 0)
+			return lmdb_err(rc);
+		memset(v.mv_data, 0, v.mv_size);
+	}
+	return VEIL_OK;
+}
+
+/* SCRUB_EMPTY: deletes the marker and every filler. */
+static veil_err
+scrub_empty(const scrubbing *sc, MDB_txn *txn)
+{
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, sc->meta, &cur);
+	if (rc != 0)
+		return lmdb_err(rc);
+	for (;;) {
+		k = val_of(SCRUB_KEY, SCRUB_KEY_SIZE);
+		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) != 0)
+			break;
+		if (k.mv_size < SCRUB_KEY_SIZE || memcmp(k.mv_data, SCRUB_KEY, SCRUB_KEY_SIZE) != 0)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 || rc == MDB_NOTFOUND ? VEIL_OK : lmdb_err(rc);
+}
+
+static veil_err
+scrub_txn(void *arg, MDB_txn *txn)
+{
+	const scrubbing *sc = arg;
+	MDB_val k = val_of(SCRUB_KEY, SCRUB_KEY_SIZE), v = val_of("", 1);
+	switch (sc->step) {
+	case SCRUB_AGE:
+		return lmdb_err(mdb_put(txn, sc->meta, &k, &v, 0));
+	case SCRUB_FILL:
+		return scrub_fill(sc, txn);
+	case SCRUB_EMPTY:
+		return scrub_empty(sc, txn);
+	}
+	return VEIL_ERR_ARGUMENT;
+}
+
+veil_err
+lmdb_scrub(MDB_env *env, MDB_dbi meta)
+{
+	scrubbing sc = {env, meta, SCRUB_AGE, 0};
+	veil_err err = lmdb_run(env, 0, scrub_txn, &sc);
+	if (err == VEIL_OK)
+		err = lmdb_read(env, free_pages_txn, &sc);
+	sc.step = SCRUB_FILL;
+	if (err == VEIL_OK)
+		err = lmdb_run(env, 0, scrub_txn, &sc);
+	sc.step = SCRUB_EMPTY; /* also after a failed fill: the marker goes */
+	const veil_err emptied = lmdb_run(env, 0, scrub_txn, &sc);
+	return err != VEIL_OK ? err : emptied;
+}

@@ -140,6 +140,22 @@ veil_err lmdb_run(MDB_env *env, unsigned flags, lmdb_txn_fn *fn, void *arg)
         __attribute__((warn_unused_result));
 
 /*
+ * After a deletion in env: overwrites with zeros the pages LMDB has freed,
+ * which may still hold copies of what was deleted, in three write
+ * transactions. The first (a marker record in meta) makes the pages the
+ * deletion freed reusable, since LMDB keeps them for the snapshot before
+ * it; the free list is then counted (a read), and the second takes that
+ * many pages for zeroed fillers of one overflow page each and commits
+ * them; the third deletes the marker and the fillers, also after a failed
+ * fill. meta is a database of the store's own where the records "scrub"
+ * and "scrub" + index u32 BE may live for the while. Pages a reader still
+ * holds (another charge, another process) are not reused: best effort.
+ * Errors: those of lmdb_err(); VEIL_ERR_CORRUPT for a free list LMDB
+ * cannot have written.
+ */
+veil_err lmdb_scrub(MDB_env *env, MDB_dbi meta) __attribute__((warn_unused_result));
+
+/*
  * Runs fn(arg, txn) in a new read-only transaction of env, then aborts
  * it, whatever fn returns. Returns fn's error, or lmdb_err() of beginning.
  */

@@ -262,135 +262,6 @@ spent_keys(spent *s, int (*fn)(void *arg, const uint8_t label[SPENT_LABEL_SIZE],
 }
 
 /* ------------------------------------------------------------------ */
-/* Scrubbing freed pages (as the clients' store does, clients.c) */
-
-/* The meta keys of the scrub: a marker, and fillers "scrub" + index u32 BE. */
-#define SCRUB_KEY      "scrub"
-#define SCRUB_KEY_SIZE 5
-/* LMDB's page header and a margin: a filler of a page less this is one overflow page. */
-#define SCRUB_SLACK    64
-
-typedef enum scrub_step { SCRUB_AGE, SCRUB_FILL, SCRUB_EMPTY } scrub_step;
-
-typedef struct scrubbing {
-	const spent *s;
-	scrub_step step;
-	uint64_t free_pages; /* SCRUB_FILL: how many fillers */
-} scrubbing;
-
-/*
- * The pages on LMDB's free list, in a read transaction: each record of
- * database 0 is a list of page numbers led by its length (as mdb_stat -f
- * reads it). Counted here rather than derived from the databases' page
- * counts, which leave out the pages of sorted duplicates.
- */
-static veil_err
-free_pages_txn(void *arg, MDB_txn *txn)
-{
-	scrubbing *sc = arg;
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	int rc = mdb_cursor_open(txn, 0, &cur);
-	if (rc != 0)
-		return lmdb_err(rc);
-	sc->free_pages = 0;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		size_t n;
-		if (v.mv_size < sizeof(n)) {
-			mdb_cursor_close(cur);
-			return VEIL_ERR_CORRUPT;
-		}
-		memcpy(&n, v.mv_data, sizeof(n));
-		sc->free_pages += n;
-	}
-	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND ? VEIL_OK : lmdb_err(rc);
-}
-
-/* SCRUB_FILL: one zeroed filler of one overflow page for each free page. */
-static veil_err
-scrub_fill(const scrubbing *sc, MDB_txn *txn)
-{
-	MDB_stat st;
-	int rc = mdb_env_stat(sc->s->env, &st);
-	if (rc != 0)
-		return lmdb_err(rc);
-	for (uint64_t i = 0; i < sc->free_pages && i < UINT32_MAX; i++) {
-		uint8_t key[SCRUB_KEY_SIZE + 4];
-		memcpy(key, SCRUB_KEY, SCRUB_KEY_SIZE);
-		put_be32(key + SCRUB_KEY_SIZE, (uint32_t)i);
-		MDB_val k = val_of(key, sizeof(key)), v = val_of(NULL, st.ms_psize - SCRUB_SLACK);
-		if ((rc = mdb_put(txn, sc->s->meta, &k, &v, MDB_RESERVE)) != 0)
-			return lmdb_err(rc);
-		memset(v.mv_data, 0, v.mv_size);
-	}
-	return VEIL_OK;
-}
-
-/* SCRUB_EMPTY: deletes the marker and every filler. */
-static veil_err
-scrub_empty(const spent *s, MDB_txn *txn)
-{
-	MDB_cursor *cur = NULL;
-	MDB_val k, v;
-	int rc = mdb_cursor_open(txn, s->meta, &cur);
-	if (rc != 0)
-		return lmdb_err(rc);
-	for (;;) {
-		k = val_of(SCRUB_KEY, SCRUB_KEY_SIZE);
-		if ((rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE)) != 0)
-			break;
-		if (k.mv_size < SCRUB_KEY_SIZE || memcmp(k.mv_data, SCRUB_KEY, SCRUB_KEY_SIZE) != 0)
-			break;
-		if ((rc = mdb_cursor_del(cur, 0)) != 0)
-			break;
-	}
-	mdb_cursor_close(cur);
-	return rc == 0 || rc == MDB_NOTFOUND ? VEIL_OK : lmdb_err(rc);
-}
-
-static veil_err
-scrub_txn(void *arg, MDB_txn *txn)
-{
-	const scrubbing *sc = arg;
-	MDB_val k = val_of(SCRUB_KEY, SCRUB_KEY_SIZE), v = val_of("", 1);
-	switch (sc->step) {
-	case SCRUB_AGE:
-		return lmdb_err(mdb_put(txn, sc->s->meta, &k, &v, 0));
-	case SCRUB_FILL:
-		return scrub_fill(sc, txn);
-	case SCRUB_EMPTY:
-		return scrub_empty(sc->s, txn);
-	}
-	return VEIL_ERR_ARGUMENT;
-}
-
-/*
- * After a deletion: overwrites with zeros the pages LMDB has freed (which
- * may hold copies of the deleted digests) in three write transactions. The
- * first makes the pages the deletion freed reusable (LMDB keeps them for
- * the previous snapshot); then the free list is counted, and the second
- * takes that many pages for zeroed fillers and commits them; the third
- * deletes the fillers. Pages a reader still holds are not reused, so this
- * is best effort.
- */
-static veil_err
-scrub(const spent *s)
-{
-	scrubbing sc = {s, SCRUB_AGE, 0};
-	veil_err err = lmdb_run(s->env, 0, scrub_txn, &sc);
-	if (err == VEIL_OK)
-		err = lmdb_read(s->env, free_pages_txn, &sc);
-	sc.step = SCRUB_FILL;
-	if (err == VEIL_OK)
-		err = lmdb_run(s->env, 0, scrub_txn, &sc);
-	sc.step = SCRUB_EMPTY; /* also after a failed fill: the marker goes */
-	const veil_err emptied = lmdb_run(s->env, 0, scrub_txn, &sc);
-	return err != VEIL_OK ? err : emptied;
-}
-
-/* ------------------------------------------------------------------ */
 /* Forgetting a key */
 
 static veil_err
@@ -465,7 +336,7 @@ forget_clean(spent *s, counting *c)
 	if (err != VEIL_OK)
 		return err;
 	err = lmdb_run(s->env, 0, touch_txn, c);
-	const veil_err scrubbed = scrub(s);
+	const veil_err scrubbed = lmdb_scrub(s->env, s->meta);
 	return err != VEIL_OK ? err : scrubbed;
 }
 
