@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include "cli.h"
+#include "oprf.h"
 
 int
 jsonl_fail(jsonl_failure *f, const char *field, const char *reason)
@@ -293,4 +294,32 @@ out:
 	buf_free(&line);
 	buf_free(&answer);
 	return status;
+}
+
+int
+jsonl_tool_main(const char *program, void (*help)(void), jsonl_serve_fn serve, int argc,
+                char **argv)
+{
+	const cli_command command = {program, "[--help | --version] < REQUESTS", NULL};
+	int first = 0;
+
+	const cli_result parsed = cli_parse(&command, argc, argv, &first);
+	if (parsed == CLI_HELP) {
+		cli_print_usage(&command, stdout);
+		fputc('\n', stdout);
+		help();
+		return 0;
+	}
+	if (parsed != CLI_RUN)
+		return parsed == CLI_USAGE ? CLI_EXIT_USAGE : 0; /* explained, or --version */
+	/* A word, not an option: perhaps a file meant as the input. */
+	if (first < argc)
+		return cli_usage_error(&command,
+		                       "unknown argument %s: the requests come on standard input",
+		                       argv[first]);
+	if (veil_crypto_init() != VEIL_OK) {
+		cli_error(program, "cannot initialize the crypto library");
+		return 1;
+	}
+	return jsonl_serve_stream(program, stdin, stdout, serve);
 }

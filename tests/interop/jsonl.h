@@ -142,4 +142,18 @@ typedef veil_err (*jsonl_serve_fn)(const char *line, size_t len, buf *out);
  */
 int jsonl_serve_stream(const char *program, FILE *in, FILE *out, jsonl_serve_fn serve);
 
+/*
+ * The main of a JSON Lines tool named program, taking argc and argv as
+ * main() does. --help prints the usage line, a blank line and then calls
+ * help (which writes the rest to stdout); --version prints the version; a
+ * word that is not an option is a usage error (the requests come on
+ * standard input). Otherwise initializes the crypto library and serves
+ * stdin to stdout with jsonl_serve_stream(). Returns the exit status: 0 at
+ * the end of input and after --help or --version; 1 when stdin or stdout
+ * fails or the crypto library cannot be initialized (reported on stderr);
+ * CLI_EXIT_USAGE (2) for bad arguments (explained on stderr).
+ */
+int jsonl_tool_main(const char *program, void (*help)(void), jsonl_serve_fn serve, int argc,
+                    char **argv);
+
 #endif

@@ -114,69 +114,66 @@ client_failure(veil_err err, jsonl_failure *f)
 	}
 }
 
+/* Appends the member ,"name": with the n bytes at bytes as a hex string. */
+static void
+append_member(buf *b, const char *name, const uint8_t *bytes, size_t n)
+{
+	buf_append_str(b, ",\"");
+	buf_append_str(b, name);
+	buf_append_str(b, "\":");
+	jsonl_append_hex(b, bytes, n);
+}
+
 static int
-run_key(job *j, const json_value *request, buf *b, jsonl_failure *f)
+run_key(job *j, buf *b, jsonl_failure *f)
 {
 	uint8_t key_id[TOKEN_KEY_ID_SIZE];
-	if (read_key(j, request, f) != 0)
-		return -1;
 	const veil_err err = token_issuer_public(j->key, j->pk, key_id);
 	if (err != VEIL_OK)
 		return jsonl_fail(f, "skI", reason_of(err));
-	buf_append_str(b, ",\"pkI\":");
-	jsonl_append_hex(b, j->pk, sizeof(j->pk));
-	buf_append_str(b, ",\"token_key_id\":");
-	jsonl_append_hex(b, key_id, sizeof(key_id));
+	append_member(b, "pkI", j->pk, sizeof(j->pk));
+	append_member(b, "token_key_id", key_id, sizeof(key_id));
 	return 0;
 }
 
 static int
-run_issue(job *j, const json_value *request, buf *b, jsonl_failure *f)
+run_issue(job *j, buf *b, jsonl_failure *f)
 {
 	token_request decoded;
 	token_response response;
 	uint8_t encoded[TOKEN_RESPONSE_SIZE];
 	veil_err err;
 
-	if (read_key(j, request, f) != 0 || read_bytes(j, request, "request", f) != 0)
-		return -1;
 	if ((err = token_request_decode(j->bytes, j->bytes_len, &decoded)) != VEIL_OK ||
 	    (err = token_issue(j->key, 1, &decoded, &response)) != VEIL_OK)
 		return jsonl_fail(f, "request", reason_of(err));
 	token_response_encode(&response, encoded);
-	buf_append_str(b, ",\"response\":");
-	jsonl_append_hex(b, encoded, sizeof(encoded));
+	append_member(b, "response", encoded, sizeof(encoded));
 	return 0;
 }
 
 static int
-run_request(job *j, const json_value *request, buf *b, jsonl_failure *f)
+run_request(job *j, buf *b, jsonl_failure *f)
 {
 	token_request made;
 	uint8_t encoded[TOKEN_REQUEST_SIZE];
-
-	if (read_client(j, request, f) != 0)
-		return -1;
 	const veil_err err = token_client_request(j->pk, j->challenge, j->challenge_len, j->nonce,
 	                                          j->blind, j->nonce, j->blind, &made);
 	if (err != VEIL_OK)
 		return client_failure(err, f);
 	token_request_encode(&made, encoded);
-	buf_append_str(b, ",\"request\":");
-	jsonl_append_hex(b, encoded, sizeof(encoded));
+	append_member(b, "request", encoded, sizeof(encoded));
 	return 0;
 }
 
 static int
-run_finalize(job *j, const json_value *request, buf *b, jsonl_failure *f)
+run_finalize(job *j, buf *b, jsonl_failure *f)
 {
 	token_response response;
 	token t;
 	uint8_t encoded[TOKEN_SIZE];
 	veil_err err;
 
-	if (read_client(j, request, f) != 0 || read_bytes(j, request, "response", f) != 0)
-		return -1;
 	if ((err = token_response_decode(j->bytes, j->bytes_len, &response)) != VEIL_OK)
 		return jsonl_fail(f, "response", reason_of(err));
 	err = token_client_finalize(j->pk, j->challenge, j->challenge_len, j->nonce, j->blind,
@@ -184,20 +181,17 @@ run_finalize(job *j, const json_value *request, buf *b, jsonl_failure *f)
 	if (err != VEIL_OK)
 		return client_failure(err, f);
 	token_encode(&t, encoded);
-	buf_append_str(b, ",\"token\":");
-	jsonl_append_hex(b, encoded, sizeof(encoded));
+	append_member(b, "token", encoded, sizeof(encoded));
 	return 0;
 }
 
 static int
-run_verify(job *j, const json_value *request, buf *b, jsonl_failure *f)
+run_verify(job *j, buf *b, jsonl_failure *f)
 {
 	token t;
 	int valid = 0;
 	veil_err err;
 
-	if (read_key(j, request, f) != 0 || read_bytes(j, request, "token", f) != 0)
-		return -1;
 	if ((err = token_decode(j->bytes, j->bytes_len, &t)) != VEIL_OK)
 		return jsonl_fail(f, "token", reason_of(err));
 	if ((err = token_verify(j->key, &t, &valid)) != VEIL_OK)
@@ -206,19 +200,32 @@ run_verify(job *j, const json_value *request, buf *b, jsonl_failure *f)
 	return 0;
 }
 
-/* An operation: its name, the members it takes (besides id and op), its run. */
+/* What an operation reads first: the issuer's key, or what the client's steps share. */
+typedef enum inputs { KEY, CLIENT } inputs;
+
+/*
+ * An operation: its name, the members it takes, what it reads before it
+ * runs (its inputs, then the hex member bytes into j->bytes unless NULL),
+ * and its run, which appends the members of a success to b.
+ */
 typedef struct operation {
 	const char *name;
 	const char *fields[7];
-	int (*run)(job *j, const json_value *request, buf *b, jsonl_failure *f);
+	inputs inputs;
+	const char *bytes;
+	int (*run)(job *j, buf *b, jsonl_failure *f);
 } operation;
 
 static const operation operations[] = {
-        {"key", {"id", "op", "skI"}, run_key},
-        {"issue", {"id", "op", "skI", "request"}, run_issue},
-        {"request", {"id", "op", "pkI", "challenge", "nonce", "blind"}, run_request},
-        {"finalize", {"id", "op", "pkI", "challenge", "nonce", "blind", "response"}, run_finalize},
-        {"verify", {"id", "op", "skI", "token"}, run_verify},
+        {"key", {"id", "op", "skI"}, KEY, NULL, run_key},
+        {"issue", {"id", "op", "skI", "request"}, KEY, "request", run_issue},
+        {"request", {"id", "op", "pkI", "challenge", "nonce", "blind"}, CLIENT, NULL, run_request},
+        {"finalize",
+         {"id", "op", "pkI", "challenge", "nonce", "blind", "response"},
+         CLIENT,
+         "response",
+         run_finalize},
+        {"verify", {"id", "op", "skI", "token"}, KEY, "token", run_verify},
 };
 
 static const operation *
@@ -258,7 +265,11 @@ serve(const json_value *request, buf *result, jsonl_failure *f)
 	if (jsonl_check_fields(request, op->fields, count, f) != 0)
 		return -1;
 	memset(&j, 0, sizeof(j));
-	const int rc = op->run(&j, request, result, f);
+	int rc = op->inputs == KEY ? read_key(&j, request, f) : read_client(&j, request, f);
+	if (rc == 0 && op->bytes != NULL)
+		rc = read_bytes(&j, request, op->bytes, f);
+	if (rc == 0)
+		rc = op->run(&j, result, f);
 	job_free(&j);
 	if (rc == 0 && buf_error(result) != VEIL_OK)
 		return jsonl_fail(f, NULL, "out of memory");

@@ -10,9 +10,7 @@
  */
 #include <stdio.h>
 
-#include "cli.h"
 #include "jsonl.h"
-#include "oprf.h"
 #include "token_transcript.h"
 
 #define PROGRAM "veil-token"
@@ -41,26 +39,5 @@ print_help(void)
 int
 main(int argc, char **argv)
 {
-	static const cli_command command = {PROGRAM, "[--help | --version] < REQUESTS", NULL};
-	int first = 0;
-
-	const cli_result parsed = cli_parse(&command, argc, argv, &first);
-	if (parsed == CLI_HELP) {
-		cli_print_usage(&command, stdout);
-		fputc('\n', stdout);
-		print_help();
-		return 0;
-	}
-	if (parsed != CLI_RUN)
-		return parsed == CLI_USAGE ? CLI_EXIT_USAGE : 0; /* explained, or --version */
-	/* A word, not an option: perhaps a file meant as the input. */
-	if (first < argc)
-		return cli_usage_error(&command,
-		                       "unknown argument %s: the requests come on standard input",
-		                       argv[first]);
-	if (veil_crypto_init() != VEIL_OK) {
-		cli_error(PROGRAM, "cannot initialize the crypto library");
-		return 1;
-	}
-	return jsonl_serve_stream(PROGRAM, stdin, stdout, token_transcript_line);
+	return jsonl_tool_main(PROGRAM, print_help, token_transcript_line, argc, argv);
 }
