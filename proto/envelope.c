@@ -10,6 +10,9 @@
 static const char label_request[] = "veil-req-v2";
 static const char label_reply[] = "veil-rep-v2";
 static const char label_identity[] = "veil-id-v2";
+/* SEALED_ANONYMOUS exchanges (PROTOCOL.md, "Tokens mode"). */
+static const char label_anonymous_request[] = "veil-anon-req-v2";
+static const char label_anonymous_reply[] = "veil-anon-rep-v2";
 
 int
 proto_frame_has_header(const uint8_t *data, size_t len)
@@ -18,7 +21,7 @@ proto_frame_has_header(const uint8_t *data, size_t len)
 	    data[4] != PROTO_VERSION)
 		return 0;
 	return data[5] == PROTO_FRAME_SEALED || data[5] == PROTO_FRAME_SEALED_REPLY ||
-	       data[5] == PROTO_FRAME_ERROR;
+	       data[5] == PROTO_FRAME_ERROR || data[5] == PROTO_FRAME_SEALED_ANONYMOUS;
 }
 
 int
@@ -45,9 +48,9 @@ proto_frame_decode(const uint8_t *data, size_t len, proto_frame *out)
 		if (wire_get_u16(&r, &out->error_code))
 			err = VEIL_ERR_PARSE;
 	} else {
-		/* [ephemeral key (SEALED only)] | nonce | box, the box being
-		 * the rest and holding at least its MAC. */
-		if (out->type == PROTO_FRAME_SEALED &&
+		/* [ephemeral key (requests only)] | nonce | box, the box
+		 * being the rest and holding at least its MAC. */
+		if (out->type != PROTO_FRAME_SEALED_REPLY &&
 		    wire_get_view(&r, &out->ephemeral_key, ENVELOPE_PUBLIC_KEY_SIZE))
 			err = VEIL_ERR_PARSE;
 		if (err == VEIL_OK && wire_get_view(&r, &out->nonce, ENVELOPE_NONCE_SIZE))
@@ -89,10 +92,11 @@ direction_key(uint8_t out[ENVELOPE_KEY_SIZE], const uint8_t shared[ENVELOPE_KEY_
 }
 
 /* Both directions' keys of an exchange from its X25519 (the crypto_box
- * shared key of the ephemeral and the server's static key pair). */
+ * shared key of the ephemeral and the server's static key pair), for a
+ * SEALED frame or, when anonymous, a SEALED_ANONYMOUS one. */
 static veil_err
 exchange_from(envelope_exchange *ex, const uint8_t ephemeral_pk[ENVELOPE_PUBLIC_KEY_SIZE],
-              const uint8_t *peer_pk, const uint8_t *own_sk)
+              const uint8_t *peer_pk, const uint8_t *own_sk, int anonymous)
 {
 	uint8_t shared[crypto_box_BEFORENMBYTES];
 	memcpy(ex->ephemeral_pk, ephemeral_pk, ENVELOPE_PUBLIC_KEY_SIZE);
@@ -101,21 +105,36 @@ exchange_from(envelope_exchange *ex, const uint8_t ephemeral_pk[ENVELOPE_PUBLIC_
 		envelope_exchange_wipe(ex);
 		return VEIL_ERR_CRYPTO; /* a small-order public key */
 	}
-	direction_key(ex->request_key, shared, label_request, ephemeral_pk);
-	direction_key(ex->reply_key, shared, label_reply, ephemeral_pk);
+	direction_key(ex->request_key, shared, anonymous ? label_anonymous_request : label_request,
+	              ephemeral_pk);
+	direction_key(ex->reply_key, shared, anonymous ? label_anonymous_reply : label_reply,
+	              ephemeral_pk);
 	sodium_memzero(shared, sizeof(shared));
 	return VEIL_OK;
+}
+
+static veil_err
+exchange_begin(envelope_exchange *out, const uint8_t *server_pk, int anonymous)
+{
+	uint8_t ephemeral_pk[ENVELOPE_PUBLIC_KEY_SIZE], ephemeral_sk[ENVELOPE_SECRET_KEY_SIZE];
+	crypto_box_keypair(ephemeral_pk, ephemeral_sk);
+	veil_err err = exchange_from(out, ephemeral_pk, server_pk, ephemeral_sk, anonymous);
+	sodium_memzero(ephemeral_sk, sizeof(ephemeral_sk));
+	return err;
 }
 
 veil_err
 envelope_exchange_begin(envelope_exchange *out,
                         const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE])
 {
-	uint8_t ephemeral_pk[ENVELOPE_PUBLIC_KEY_SIZE], ephemeral_sk[ENVELOPE_SECRET_KEY_SIZE];
-	crypto_box_keypair(ephemeral_pk, ephemeral_sk);
-	veil_err err = exchange_from(out, ephemeral_pk, server_pk, ephemeral_sk);
-	sodium_memzero(ephemeral_sk, sizeof(ephemeral_sk));
-	return err;
+	return exchange_begin(out, server_pk, 0);
+}
+
+veil_err
+envelope_exchange_begin_anonymous(envelope_exchange *out,
+                                  const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE])
+{
+	return exchange_begin(out, server_pk, 1);
 }
 
 void
@@ -223,6 +242,43 @@ envelope_seal_request(const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
 }
 
 veil_err
+envelope_seal_anonymous(const envelope_exchange *ex, uint64_t sent_at, const uint8_t *nonce,
+                        const uint8_t *inner, size_t inner_len, buf *frame_out)
+{
+	if (inner_len > PROTO_MAX_REQUEST_SIZE)
+		return VEIL_ERR_LIMIT;
+	/* sent_at u64 | inner */
+	const size_t plain_len = ENVELOPE_TIME_SIZE + inner_len;
+	uint8_t *plain = malloc(plain_len);
+	if (plain == NULL)
+		return VEIL_ERR_NOMEM;
+	for (size_t i = 0; i < ENVELOPE_TIME_SIZE; i++)
+		plain[i] = (uint8_t)(sent_at >> (56 - 8 * i));
+	if (inner_len != 0)
+		memcpy(plain + ENVELOPE_TIME_SIZE, inner, inner_len);
+
+	const size_t start = buf_len(frame_out);
+	put_frame_header(frame_out, PROTO_FRAME_SEALED_ANONYMOUS);
+	wire_put_bytes(frame_out, ex->ephemeral_pk, ENVELOPE_PUBLIC_KEY_SIZE);
+	uint8_t *at =
+	        wire_put_space(frame_out, ENVELOPE_NONCE_SIZE + ENVELOPE_MAC_SIZE + plain_len);
+	veil_err err = buf_error(frame_out);
+	if (at != NULL) {
+		if (nonce != NULL)
+			memcpy(at, nonce, ENVELOPE_NONCE_SIZE);
+		else
+			randombytes_buf(at, ENVELOPE_NONCE_SIZE);
+		crypto_secretbox_easy(at + ENVELOPE_NONCE_SIZE, plain, plain_len, at,
+		                      ex->request_key);
+	}
+	if (err != VEIL_OK && buf_error(frame_out) == VEIL_OK)
+		buf_truncate(frame_out, start);
+	sodium_memzero(plain, plain_len);
+	free(plain);
+	return err;
+}
+
+veil_err
 envelope_seal_reply(const envelope_exchange *ex, const uint8_t *inner, size_t inner_len,
                     buf *frame_out)
 {
@@ -277,7 +333,8 @@ envelope_open_request(const proto_frame *frame,
 	memset(ex_out, 0, sizeof(*ex_out));
 	if (frame->type != PROTO_FRAME_SEALED)
 		return VEIL_ERR_ARGUMENT;
-	if (exchange_from(ex_out, frame->ephemeral_key, frame->ephemeral_key, server_sk) != VEIL_OK)
+	if (exchange_from(ex_out, frame->ephemeral_key, frame->ephemeral_key, server_sk, 0) !=
+	    VEIL_OK)
 		return VEIL_ERR_VERIFY; /* a small-order ephemeral key */
 	const size_t start = buf_len(inner_out);
 	veil_err err = open_box(frame, ex_out->request_key, inner_out);
@@ -316,6 +373,42 @@ fail:
 	}
 	envelope_exchange_wipe(ex_out);
 	return err;
+}
+
+veil_err
+envelope_open_anonymous(const proto_frame *frame,
+                        const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE], buf *inner_out,
+                        uint64_t *sent_at, envelope_exchange *ex_out)
+{
+	*sent_at = 0;
+	memset(ex_out, 0, sizeof(*ex_out));
+	if (frame->type != PROTO_FRAME_SEALED_ANONYMOUS)
+		return VEIL_ERR_ARGUMENT;
+	if (exchange_from(ex_out, frame->ephemeral_key, frame->ephemeral_key, server_sk, 1) !=
+	    VEIL_OK)
+		return VEIL_ERR_VERIFY; /* a small-order ephemeral key */
+	const size_t start = buf_len(inner_out);
+	veil_err err = open_box(frame, ex_out->request_key, inner_out);
+	if (err == VEIL_OK && buf_len(inner_out) - start < ENVELOPE_TIME_SIZE) {
+		/* sent_at u64 | inner: shorter is no request. */
+		sodium_memzero((uint8_t *)inner_out->data + start, buf_len(inner_out) - start);
+		buf_truncate(inner_out, start);
+		err = VEIL_ERR_VERIFY;
+	}
+	if (err != VEIL_OK) {
+		envelope_exchange_wipe(ex_out);
+		return err;
+	}
+	uint8_t *plain = (uint8_t *)inner_out->data + start;
+	uint64_t t = 0;
+	for (size_t i = 0; i < ENVELOPE_TIME_SIZE; i++)
+		t = t << 8 | plain[i];
+	const size_t inner_len = buf_len(inner_out) - start - ENVELOPE_TIME_SIZE;
+	memmove(plain, plain + ENVELOPE_TIME_SIZE, inner_len);
+	sodium_memzero(plain + inner_len, ENVELOPE_TIME_SIZE);
+	buf_truncate(inner_out, start + inner_len);
+	*sent_at = t;
+	return VEIL_OK;
 }
 
 veil_err

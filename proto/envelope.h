@@ -14,6 +14,12 @@
  * Secret keys are the caller's (in guarded memory); nothing here keeps a
  * copy. Plaintext output buffers hold secrets of the peer (blinded
  * elements): callers wipe them with buf_free (which wipes).
+ *
+ * Tokens mode adds the SEALED_ANONYMOUS frame: the same sealing to a fresh
+ * ephemeral key, with no client key and no proof in the box (the inner
+ * message carries a Privacy Pass token instead). Its exchange's keys are
+ * derived under labels of their own, so an anonymous box never opens as
+ * a SEALED one nor the reverse, and their replies cannot be swapped.
  */
 #ifndef VEIL_PROTO_ENVELOPE_H
 #define VEIL_PROTO_ENVELOPE_H
@@ -43,6 +49,11 @@
 #define ENVELOPE_TIME_SIZE       8
 #define ENVELOPE_REQUEST_OVERHEAD                                                                  \
 	(ENVELOPE_PUBLIC_KEY_SIZE + ENVELOPE_PROOF_SIZE + ENVELOPE_TIME_SIZE)
+/* A SEALED_ANONYMOUS frame's bytes beyond its inner message: the box
+ * holds only the client's time before it. */
+#define ENVELOPE_ANONYMOUS_OVERHEAD                                                                \
+	(PROTO_FRAME_HEADER_SIZE + ENVELOPE_PUBLIC_KEY_SIZE + ENVELOPE_NONCE_SIZE +                \
+	 ENVELOPE_MAC_SIZE + ENVELOPE_TIME_SIZE)
 /* A SEALED frame's bytes beyond its inner message. */
 #define ENVELOPE_SEALED_OVERHEAD                                                                   \
 	(PROTO_FRAME_HEADER_SIZE + ENVELOPE_PUBLIC_KEY_SIZE + ENVELOPE_NONCE_SIZE +                \
@@ -52,13 +63,14 @@ typedef enum proto_frame_type {
 	PROTO_FRAME_SEALED = 0x01,
 	PROTO_FRAME_SEALED_REPLY = 0x02,
 	PROTO_FRAME_ERROR = 0x03,
+	PROTO_FRAME_SEALED_ANONYMOUS = 0x04, /* tokens mode */
 } proto_frame_type;
 
 typedef struct proto_frame {
 	proto_frame_type type;
-	const uint8_t *ephemeral_key; /* SEALED: the exchange's public key */
-	const uint8_t *nonce;         /* SEALED, SEALED_REPLY */
-	const uint8_t *box;           /* SEALED, SEALED_REPLY */
+	const uint8_t *ephemeral_key; /* SEALED, SEALED_ANONYMOUS: the exchange's public key */
+	const uint8_t *nonce;         /* SEALED, SEALED_ANONYMOUS, SEALED_REPLY */
+	const uint8_t *box;           /* SEALED, SEALED_ANONYMOUS, SEALED_REPLY */
 	size_t box_len;
 	uint16_t error_code; /* ERROR */
 } proto_frame;
@@ -101,6 +113,16 @@ typedef struct envelope_exchange {
  */
 veil_err envelope_exchange_begin(envelope_exchange *out,
                                  const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE])
+        __attribute__((warn_unused_result));
+
+/*
+ * Client: as envelope_exchange_begin, for a SEALED_ANONYMOUS request (the
+ * keys derived under the anonymous labels). An exchange of one kind seals
+ * nothing that opens as the other kind. Errors: VEIL_ERR_CRYPTO
+ * (server_pk is a small-order point); *out is wiped then.
+ */
+veil_err envelope_exchange_begin_anonymous(envelope_exchange *out,
+                                           const uint8_t server_pk[static ENVELOPE_PUBLIC_KEY_SIZE])
         __attribute__((warn_unused_result));
 
 /* Wipes an exchange's keys. NULL ok. */
@@ -161,6 +183,34 @@ veil_err envelope_open_request(const proto_frame *frame,
                                buf *inner_out, uint64_t *sent_at,
                                uint8_t client_pk_out[static ENVELOPE_PUBLIC_KEY_SIZE],
                                envelope_exchange *ex_out) __attribute__((warn_unused_result));
+
+/*
+ * Client: appends a SEALED_ANONYMOUS frame under exchange ex (from
+ * envelope_exchange_begin_anonymous) carrying sent_at (unix seconds) and
+ * inner; nothing in it names the client. nonce as for
+ * envelope_seal_request_with: NULL for a random one. The reply opens with
+ * envelope_open_reply under ex. Errors: VEIL_ERR_LIMIT (inner longer than
+ * PROTO_MAX_REQUEST_SIZE), VEIL_ERR_NOMEM; frame_out is left as it was.
+ */
+veil_err envelope_seal_anonymous(const envelope_exchange *ex, uint64_t sent_at,
+                                 const uint8_t *nonce, const uint8_t *inner, size_t inner_len,
+                                 buf *frame_out) __attribute__((warn_unused_result));
+
+/*
+ * Server: opens a decoded SEALED_ANONYMOUS frame into inner_out
+ * (appended), *sent_at (the client's time) and *ex_out (for
+ * envelope_seal_reply; wipe it after). Nothing authenticates the sender:
+ * the inner message must (a token). Errors: VEIL_ERR_ARGUMENT (not a
+ * SEALED_ANONYMOUS frame), VEIL_ERR_VERIFY (the box does not open under
+ * the anonymous request key: wrong server key, tampered, truncated, a
+ * small-order ephemeral key, a SEALED frame's box; or its plaintext is
+ * shorter than sent_at), VEIL_ERR_NOMEM. On error inner_out is as it was
+ * and the outputs are zeroed.
+ */
+veil_err envelope_open_anonymous(const proto_frame *frame,
+                                 const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE],
+                                 buf *inner_out, uint64_t *sent_at, envelope_exchange *ex_out)
+        __attribute__((warn_unused_result));
 
 /* Server: appends a SEALED_REPLY frame carrying inner under the reply key
  * of ex, with a fresh random nonce. Errors: VEIL_ERR_LIMIT (inner longer

@@ -40,6 +40,10 @@ proto_status_str(uint16_t status)
 		return "request replayed";
 	case PROTO_STATUS_STALE:
 		return "request outside the time window";
+	case PROTO_STATUS_TOKEN_INVALID:
+		return "token not valid";
+	case PROTO_STATUS_TOKEN_SPENT:
+		return "token already spent";
 	}
 	return "unknown status";
 }
@@ -196,6 +200,51 @@ decode_lookup_reply(wire_reader *r, proto_lookup_reply *reply)
 	return VEIL_OK;
 }
 
+/*
+ * The count of a tokens-mode batch, then count items of item_size bytes
+ * (*items points at them): at least one (VEIL_ERR_PARSE), at most
+ * PROTO_MAX_TOKEN_BATCH (VEIL_ERR_LIMIT), all present (VEIL_ERR_PARSE).
+ */
+static veil_err
+decode_token_batch(wire_reader *r, size_t item_size, uint16_t *count, const uint8_t **items)
+{
+	if (wire_get_u16(r, count) || *count == 0)
+		return VEIL_ERR_PARSE;
+	if (*count > PROTO_MAX_TOKEN_BATCH)
+		return VEIL_ERR_LIMIT;
+	/* At most 1024 * 145 bytes: no product here can wrap. */
+	if (wire_get_view(r, items, (size_t)*count * item_size))
+		return VEIL_ERR_PARSE;
+	return VEIL_OK;
+}
+
+/* Whether the bytes at p start with the token type this codec serves. */
+static int
+token_type_known(const uint8_t *p)
+{
+	return ((uint16_t)p[0] << 8 | p[1]) == TOKEN_TYPE_PRIVATE;
+}
+
+static veil_err
+decode_token_issue(wire_reader *r, proto_token_issue *issue)
+{
+	veil_err err = decode_token_batch(r, TOKEN_REQUEST_SIZE, &issue->count, &issue->requests);
+	for (size_t i = 0; err == VEIL_OK && i < issue->count; i++)
+		if (!token_type_known(issue->requests + i * TOKEN_REQUEST_SIZE))
+			err = VEIL_ERR_UNSUPPORTED;
+	return err;
+}
+
+static veil_err
+decode_lookup_token(wire_reader *r, proto_lookup_token *lookup_token)
+{
+	if (wire_get_view(r, &lookup_token->token, TOKEN_SIZE))
+		return VEIL_ERR_PARSE;
+	if (!token_type_known(lookup_token->token))
+		return VEIL_ERR_UNSUPPORTED;
+	return decode_lookup(r, &lookup_token->lookup);
+}
+
 veil_err
 proto_msg_decode(const uint8_t *data, size_t len, proto_msg *out)
 {
@@ -225,6 +274,16 @@ proto_msg_decode(const uint8_t *data, size_t len, proto_msg *out)
 		break;
 	case PROTO_MSG_LOOKUP_REPLY:
 		err = decode_lookup_reply(&r, &out->u.lookup_reply);
+		break;
+	case PROTO_MSG_TOKEN_ISSUE:
+		err = decode_token_issue(&r, &out->u.token_issue);
+		break;
+	case PROTO_MSG_TOKEN_ISSUE_REPLY:
+		err = decode_token_batch(&r, TOKEN_RESPONSE_SIZE, &out->u.token_issue_reply.count,
+		                         &out->u.token_issue_reply.responses);
+		break;
+	case PROTO_MSG_LOOKUP_TOKEN:
+		err = decode_lookup_token(&r, &out->u.lookup_token);
 		break;
 	case PROTO_MSG_ERROR:
 		if (wire_get_u16(&r, &out->u.error.code) ||
@@ -301,16 +360,36 @@ proto_encode_info_reply(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE
 	}
 }
 
-void
-proto_encode_lookup_head(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], uint8_t suite,
-                         uint8_t mode, uint32_t key_id, uint8_t prefix_bits, uint16_t count)
+/* A LOOKUP's body up to its items: suite, mode, key id, prefix bits, count. */
+static void
+put_lookup_fields(buf *out, uint8_t suite, uint8_t mode, uint32_t key_id, uint8_t prefix_bits,
+                  uint16_t count)
 {
-	put_head(out, PROTO_MSG_LOOKUP, request_id);
 	wire_put_u8(out, suite);
 	wire_put_u8(out, mode);
 	wire_put_u32(out, key_id);
 	wire_put_u8(out, prefix_bits);
 	wire_put_u16(out, count);
+}
+
+/* A LOOKUP's items; aborts unless suite_id names a suite and count is in range. */
+static void
+put_lookup_items(buf *out, uint8_t suite_id, uint16_t count, const uint32_t *prefixes,
+                 const uint8_t *elements)
+{
+	const size_t ne = oprf_suite_element_size(proto_suite(suite_id));
+	for (size_t i = 0; i < count; i++) {
+		wire_put_u32(out, prefixes[i]);
+		wire_put_bytes(out, elements + i * ne, ne);
+	}
+}
+
+void
+proto_encode_lookup_head(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], uint8_t suite,
+                         uint8_t mode, uint32_t key_id, uint8_t prefix_bits, uint16_t count)
+{
+	put_head(out, PROTO_MSG_LOOKUP, request_id);
+	put_lookup_fields(out, suite, mode, key_id, prefix_bits, count);
 }
 
 size_t
@@ -326,15 +405,81 @@ proto_encode_lookup(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], u
                     uint8_t mode, uint32_t key_id, uint8_t prefix_bits, uint16_t count,
                     const uint32_t *prefixes, const uint8_t *elements)
 {
-	const oprf_suite *suite = proto_suite(suite_id);
-	if (suite == NULL || count == 0 || count > PROTO_MAX_BATCH)
+	if (proto_suite(suite_id) == NULL || count == 0 || count > PROTO_MAX_BATCH)
 		abort();
-	const size_t ne = oprf_suite_element_size(suite);
 	proto_encode_lookup_head(out, request_id, suite_id, mode, key_id, prefix_bits, count);
-	for (size_t i = 0; i < count; i++) {
-		wire_put_u32(out, prefixes[i]);
-		wire_put_bytes(out, elements + i * ne, ne);
-	}
+	put_lookup_items(out, suite_id, count, prefixes, elements);
+}
+
+void
+proto_encode_lookup_token_head(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
+                               const token *t, uint8_t suite, uint8_t mode, uint32_t key_id,
+                               uint8_t prefix_bits, uint16_t count)
+{
+	uint8_t *at;
+	put_head(out, PROTO_MSG_LOOKUP_TOKEN, request_id);
+	if ((at = wire_put_space(out, TOKEN_SIZE)) != NULL)
+		token_encode(t, at);
+	put_lookup_fields(out, suite, mode, key_id, prefix_bits, count);
+}
+
+void
+proto_encode_lookup_token(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], const token *t,
+                          uint8_t suite_id, uint8_t mode, uint32_t key_id, uint8_t prefix_bits,
+                          uint16_t count, const uint32_t *prefixes, const uint8_t *elements)
+{
+	if (proto_suite(suite_id) == NULL || count == 0 || count > PROTO_MAX_BATCH)
+		abort();
+	proto_encode_lookup_token_head(out, request_id, t, suite_id, mode, key_id, prefix_bits,
+	                               count);
+	put_lookup_items(out, suite_id, count, prefixes, elements);
+}
+
+size_t
+proto_lookup_token_size(size_t count, size_t element_size)
+{
+	return TOKEN_SIZE + proto_lookup_size(count, element_size);
+}
+
+/* type, request id, count */
+#define TOKEN_BATCH_HEAD_SIZE (1 + PROTO_REQUEST_ID_SIZE + 2)
+
+size_t
+proto_token_issue_size(size_t count)
+{
+	return TOKEN_BATCH_HEAD_SIZE + count * TOKEN_REQUEST_SIZE;
+}
+
+size_t
+proto_token_issue_reply_size(size_t count)
+{
+	return TOKEN_BATCH_HEAD_SIZE + count * TOKEN_RESPONSE_SIZE;
+}
+
+void
+proto_encode_token_issue(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], uint16_t count,
+                         const token_request requests[])
+{
+	if (count == 0 || count > PROTO_MAX_TOKEN_BATCH)
+		abort();
+	put_head(out, PROTO_MSG_TOKEN_ISSUE, request_id);
+	wire_put_u16(out, count);
+	uint8_t *at = wire_put_space(out, (size_t)count * TOKEN_REQUEST_SIZE);
+	for (size_t i = 0; at != NULL && i < count; i++)
+		token_request_encode(&requests[i], at + i * TOKEN_REQUEST_SIZE);
+}
+
+void
+proto_encode_token_issue_reply(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
+                               uint16_t count, const token_response responses[])
+{
+	if (count == 0 || count > PROTO_MAX_TOKEN_BATCH)
+		abort();
+	put_head(out, PROTO_MSG_TOKEN_ISSUE_REPLY, request_id);
+	wire_put_u16(out, count);
+	uint8_t *at = wire_put_space(out, (size_t)count * TOKEN_RESPONSE_SIZE);
+	for (size_t i = 0; at != NULL && i < count; i++)
+		token_response_encode(&responses[i], at + i * TOKEN_RESPONSE_SIZE);
 }
 
 void

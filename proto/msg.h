@@ -15,6 +15,7 @@
 #include "buf.h"
 #include "error.h"
 #include "oprf.h"
+#include "token.h"
 
 #define PROTO_REQUEST_ID_SIZE  16
 /* The codec's own bounds; a server's advertised caps are at most these. */
@@ -24,6 +25,8 @@
 #define PROTO_MAX_TAG          32
 #define PROTO_MAX_PREFIX_BITS  32
 #define PROTO_MAX_PAYLOAD_SIZE 1024
+/* The most TokenRequests one TOKEN_ISSUE carries (PROTOCOL.md, "Tokens mode"). */
+#define PROTO_MAX_TOKEN_BATCH  1024
 
 /* Suite numbers on the wire (PROTOCOL.md, "Suites"): RFC 9497's suites. */
 #define PROTO_SUITE_RISTRETTO255_SHA512 1
@@ -37,8 +40,11 @@
 typedef enum proto_msg_type {
 	PROTO_MSG_INFO = 0x10,
 	PROTO_MSG_LOOKUP = 0x11,
+	PROTO_MSG_TOKEN_ISSUE = 0x12,  /* tokens mode: client to issuer, in a SEALED frame */
+	PROTO_MSG_LOOKUP_TOKEN = 0x13, /* tokens mode: client to veild, in SEALED_ANONYMOUS */
 	PROTO_MSG_INFO_REPLY = 0x20,
 	PROTO_MSG_LOOKUP_REPLY = 0x21,
+	PROTO_MSG_TOKEN_ISSUE_REPLY = 0x22,
 	PROTO_MSG_ERROR = 0x2f,
 } proto_msg_type;
 
@@ -59,6 +65,11 @@ typedef enum proto_status {
 	PROTO_STATUS_RATE_LIMITED = 12,
 	PROTO_STATUS_REPLAYED = 13,
 	PROTO_STATUS_STALE = 14,
+	/* Tokens mode: the token does not verify, names an issuer key that is
+	 * unknown or retired, or answers another challenge. */
+	PROTO_STATUS_TOKEN_INVALID = 15,
+	/* Tokens mode: the token was redeemed before. */
+	PROTO_STATUS_TOKEN_SPENT = 16,
 } proto_status;
 
 /* A fixed description of a wire status; "unknown status" otherwise. */
@@ -110,6 +121,37 @@ typedef struct proto_lookup_reply {
 	size_t proof_size;
 } proto_lookup_reply;
 
+/*
+ * TOKEN_ISSUE: count (1..PROTO_MAX_TOKEN_BATCH) RFC 9578 TokenRequests of
+ * type 0x0001, TOKEN_REQUEST_SIZE bytes each; request i starts at
+ * requests + i * TOKEN_REQUEST_SIZE and token_request_decode() reads it.
+ */
+typedef struct proto_token_issue {
+	uint16_t count;
+	const uint8_t *requests; /* count * TOKEN_REQUEST_SIZE bytes */
+} proto_token_issue;
+
+/*
+ * TOKEN_ISSUE_REPLY: count (1..PROTO_MAX_TOKEN_BATCH) RFC 9578
+ * TokenResponses, TOKEN_RESPONSE_SIZE bytes each, response i (for request
+ * i) at responses + i * TOKEN_RESPONSE_SIZE; token_response_decode()
+ * reads it.
+ */
+typedef struct proto_token_issue_reply {
+	uint16_t count;
+	const uint8_t *responses; /* count * TOKEN_RESPONSE_SIZE bytes */
+} proto_token_issue_reply;
+
+/*
+ * LOOKUP_TOKEN: an RFC 9577 Token of type 0x0001 (TOKEN_SIZE bytes, which
+ * token_decode() reads; only its length and type are checked here), then
+ * a LOOKUP's body, decoded and checked as a LOOKUP's.
+ */
+typedef struct proto_lookup_token {
+	const uint8_t *token; /* TOKEN_SIZE bytes */
+	proto_lookup lookup;
+} proto_lookup_token;
+
 typedef struct proto_error {
 	uint16_t code;
 	uint32_t retry_after;
@@ -122,6 +164,9 @@ typedef struct proto_msg {
 		proto_info_reply info_reply;
 		proto_lookup lookup;
 		proto_lookup_reply lookup_reply;
+		proto_token_issue token_issue;
+		proto_token_issue_reply token_issue_reply;
+		proto_lookup_token lookup_token;
 		proto_error error;
 	} u;
 } proto_msg;
@@ -129,9 +174,11 @@ typedef struct proto_msg {
 /*
  * Decodes one inner message that fills data exactly. On failure *out is
  * zeroed. Errors: VEIL_ERR_ARGUMENT; VEIL_ERR_PARSE (truncated, trailing
- * bytes, unknown type, a field out of range); VEIL_ERR_UNSUPPORTED (a
- * suite or mode this build does not know); VEIL_ERR_LIMIT (a count above
- * the codec's bounds).
+ * bytes, unknown type, a field out of range, a count of 0);
+ * VEIL_ERR_UNSUPPORTED (a suite or mode this build does not know, or a
+ * token or TokenRequest of a type other than 0x0001); VEIL_ERR_LIMIT (a
+ * count above the codec's bounds: PROTO_MAX_BATCH items of a LOOKUP or
+ * LOOKUP_TOKEN, PROTO_MAX_TOKEN_BATCH of a TOKEN_ISSUE or its reply).
  */
 veil_err proto_msg_decode(const uint8_t *data, size_t len, proto_msg *out)
         __attribute__((warn_unused_result));
@@ -200,6 +247,46 @@ size_t proto_lookup_size(size_t count, size_t element_size);
 void proto_encode_lookup_reply_head(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
                                     uint8_t suite, uint8_t mode, uint32_t key_id, uint16_t count,
                                     uint16_t slots, uint16_t entry_size);
+/*
+ * TOKEN_ISSUE of count requests (1..PROTO_MAX_TOKEN_BATCH), each written
+ * as token_request_encode() writes it (type 0x0001).
+ */
+void proto_encode_token_issue(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
+                              uint16_t count, const token_request requests[]);
+/* TOKEN_ISSUE_REPLY of count responses (1..PROTO_MAX_TOKEN_BATCH). */
+void proto_encode_token_issue_reply(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
+                                    uint16_t count, const token_response responses[]);
+/*
+ * LOOKUP_TOKEN: the token t (written as token_encode() writes it), then
+ * the body proto_encode_lookup() writes for the same arguments (a suite
+ * this build knows, count 1..PROTO_MAX_BATCH; prefixes: count values;
+ * elements: count * Ne bytes).
+ */
+void proto_encode_lookup_token(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
+                               const token *t, uint8_t suite, uint8_t mode, uint32_t key_id,
+                               uint8_t prefix_bits, uint16_t count, const uint32_t *prefixes,
+                               const uint8_t *elements);
+/*
+ * The head of a LOOKUP_TOKEN, as proto_encode_lookup_token() writes it,
+ * for any field values (it checks none); the caller then appends count
+ * items of a u32 prefix and Ne bytes of element each.
+ */
+void proto_encode_lookup_token_head(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE],
+                                    const token *t, uint8_t suite, uint8_t mode, uint32_t key_id,
+                                    uint8_t prefix_bits, uint16_t count);
+
+/*
+ * The bytes of the tokens-mode messages as their encoders write them, so
+ * that a server can bound its requests and a client its replies: a
+ * LOOKUP_TOKEN of count items of element_size bytes (TOKEN_SIZE more
+ * than proto_lookup_size()), a TOKEN_ISSUE and a TOKEN_ISSUE_REPLY of
+ * count requests or responses. The caller keeps count within the codec's
+ * bounds (the products cannot wrap then).
+ */
+size_t proto_lookup_token_size(size_t count, size_t element_size);
+size_t proto_token_issue_size(size_t count);
+size_t proto_token_issue_reply_size(size_t count);
+
 void proto_encode_error(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], uint16_t code,
                         uint32_t retry_after);
 

@@ -4,7 +4,9 @@
  * wrong key, another exchange's keys, a box of the other direction, an
  * identity proof moved to another ephemeral key. And what an observer
  * sees: two seals of one message by one client share nothing past the
- * fixed header.
+ * fixed header. And the SEALED_ANONYMOUS frame of tokens mode: its round
+ * trip, tampering, and that its boxes and a SEALED frame's never open as
+ * each other.
  */
 #include <string.h>
 #include <time.h>
@@ -424,6 +426,309 @@ case_error_frames(void)
 	buf_free(&opened);
 }
 
+/* ---- SEALED_ANONYMOUS ---- */
+
+/* Decodes and opens an anonymous frame; the open's result. */
+static veil_err
+open_anonymous_bytes(const uint8_t *bytes, size_t len, const uint8_t server_sk[32], buf *opened,
+                     uint64_t *sent_at, envelope_exchange *ex)
+{
+	proto_frame f;
+	if (proto_frame_decode(bytes, len, &f) != VEIL_OK)
+		return VEIL_ERR_PARSE;
+	return envelope_open_anonymous(&f, server_sk, opened, sent_at, ex);
+}
+
+static void
+case_anonymous_request_and_reply_round_trip(void)
+{
+	const uint64_t times[] = {0, 1, 1767225600, UINT64_MAX};
+	keys k;
+	keys_make(&k);
+	for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		buf frame, opened, reply, reply_opened;
+		proto_frame f;
+		envelope_exchange client_ex, server_ex;
+		uint64_t sent_at = 99;
+		uint16_t error_code = 99;
+		buf_init(&frame);
+		buf_init(&opened);
+		buf_init(&reply);
+		buf_init(&reply_opened);
+		REQUIRE(envelope_exchange_begin_anonymous(&client_ex, k.server_pk) == VEIL_OK);
+		REQUIRE(envelope_seal_anonymous(&client_ex, times[i], NULL, inner, sizeof(inner),
+		                                &frame) == VEIL_OK);
+		CHECK(buf_len(&frame) == ENVELOPE_ANONYMOUS_OVERHEAD + sizeof(inner));
+		CHECK(buf_len(&frame) == 6 + 32 + 24 + 16 + 8 + sizeof(inner));
+		const uint8_t *bytes = (const uint8_t *)buf_data(&frame);
+		CHECK(bytes[4] == 2 && bytes[5] == 0x04);
+		REQUIRE(proto_frame_decode(bytes, buf_len(&frame), &f) == VEIL_OK);
+		CHECK(f.type == PROTO_FRAME_SEALED_ANONYMOUS);
+		CHECK(f.ephemeral_key == bytes + 6 && f.nonce == bytes + 38);
+		CHECK(memcmp(f.ephemeral_key, client_ex.ephemeral_pk, 32) == 0);
+		CHECK(!test_contains(bytes, buf_len(&frame), inner, sizeof(inner)));
+		REQUIRE(envelope_open_anonymous(&f, k.server_sk, &opened, &sent_at, &server_ex) ==
+		        VEIL_OK);
+		CHECK(sent_at == times[i]);
+		CHECK(buf_len(&opened) == sizeof(inner) &&
+		      memcmp(buf_data(&opened), inner, sizeof(inner)) == 0);
+
+		/* An ordinary SEALED_REPLY under the exchange's reply key. */
+		REQUIRE(envelope_seal_reply(&server_ex, inner, sizeof(inner), &reply) == VEIL_OK);
+		CHECK(((const uint8_t *)buf_data(&reply))[5] == PROTO_FRAME_SEALED_REPLY);
+		CHECK(envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply),
+		                          &client_ex, &reply_opened, &error_code) == VEIL_OK);
+		CHECK(error_code == 0 && buf_len(&reply_opened) == sizeof(inner) &&
+		      memcmp(buf_data(&reply_opened), inner, sizeof(inner)) == 0);
+		envelope_exchange_wipe(&client_ex);
+		envelope_exchange_wipe(&server_ex);
+		buf_free(&frame);
+		buf_free(&opened);
+		buf_free(&reply);
+		buf_free(&reply_opened);
+	}
+}
+
+static void
+case_tampered_or_misaddressed_anonymous_requests_do_not_open(void)
+{
+	keys k, other;
+	buf frame, opened;
+	envelope_exchange ex, server_ex;
+	uint64_t sent_at;
+	keys_make(&k);
+	keys_make(&other);
+	buf_init(&frame);
+	buf_init(&opened);
+	REQUIRE(envelope_exchange_begin_anonymous(&ex, k.server_pk) == VEIL_OK);
+	REQUIRE(envelope_seal_anonymous(&ex, 1234, NULL, inner, sizeof(inner), &frame) == VEIL_OK);
+	uint8_t *bytes = (uint8_t *)frame.data;
+	const size_t len = buf_len(&frame);
+	REQUIRE(open_anonymous_bytes(bytes, len, k.server_sk, &opened, &sent_at, &server_ex) ==
+	        VEIL_OK);
+	buf_reset(&opened);
+
+	/* Every byte past the header, low bit and high bit: the ephemeral
+	 * key, the nonce, the box. */
+	int refused = 0, tried = 0;
+	for (size_t i = 6; i < len; i++) {
+		for (unsigned bit = 0x01; bit <= 0x80; bit <<= 7) {
+			bytes[i] ^= (uint8_t)bit;
+			sent_at = 77;
+			refused += open_anonymous_bytes(bytes, len, k.server_sk, &opened, &sent_at,
+			                                &server_ex) == VEIL_ERR_VERIFY &&
+			           buf_len(&opened) == 0 && sent_at == 0 &&
+			           sodium_is_zero((const unsigned char *)&server_ex,
+			                          sizeof(server_ex));
+			tried++;
+			bytes[i] ^= (uint8_t)bit;
+		}
+	}
+	CHECK(refused == tried);
+
+	/* Sealed to another server. */
+	CHECK(open_anonymous_bytes(bytes, len, other.server_sk, &opened, &sent_at, &server_ex) ==
+	      VEIL_ERR_VERIFY);
+	/* A small-order ephemeral key. */
+	memset(bytes + 6, 0, 32);
+	CHECK(open_anonymous_bytes(bytes, len, k.server_sk, &opened, &sent_at, &server_ex) ==
+	      VEIL_ERR_VERIFY);
+	CHECK(buf_len(&opened) == 0);
+
+	/* A box too short for sent_at (7 bytes), sealed by hand, does not
+	 * open; one of sent_at alone opens to an empty inner message. */
+	for (size_t plain_len = 7; plain_len <= 8; plain_len++) {
+		uint8_t nonce[24], plain[8] = {0, 0, 0, 0, 0, 0, 0, 5}, box[8 + 16];
+		randombytes_buf(nonce, sizeof(nonce));
+		crypto_secretbox_easy(box, plain, plain_len, nonce, ex.request_key);
+		const uint8_t header[] = {'V', 'E', 'I', 'L', 2, PROTO_FRAME_SEALED_ANONYMOUS};
+		buf_reset(&frame);
+		wire_put_bytes(&frame, header, sizeof(header));
+		wire_put_bytes(&frame, ex.ephemeral_pk, 32);
+		wire_put_bytes(&frame, nonce, sizeof(nonce));
+		wire_put_bytes(&frame, box, plain_len + 16);
+		buf_reset(&opened);
+		CHECK(open_anonymous_bytes((const uint8_t *)buf_data(&frame), buf_len(&frame),
+		                           k.server_sk, &opened, &sent_at, &server_ex) ==
+		      (plain_len == 8 ? VEIL_OK : VEIL_ERR_VERIFY));
+		CHECK(buf_len(&opened) == 0 && sent_at == (plain_len == 8 ? 5 : 0));
+	}
+	envelope_exchange_wipe(&ex);
+	envelope_exchange_wipe(&server_ex);
+	buf_free(&frame);
+	buf_free(&opened);
+}
+
+/*
+ * A SEALED_ANONYMOUS box never opens as a SEALED one, nor the reverse,
+ * however the frame is typed: the two kinds derive their keys under
+ * different labels. Without that, a SEALED box read as anonymous would
+ * open, its client key taken for a time and an inner message.
+ */
+static void
+case_anonymous_and_sealed_boxes_do_not_open_as_each_other(void)
+{
+	keys k;
+	buf anonymous, sealed, swapped, opened;
+	proto_frame af, sf;
+	envelope_exchange ex, sealed_ex, server_ex;
+	uint8_t client_pk[32], identity[ENVELOPE_KEY_SIZE];
+	uint64_t sent_at;
+	keys_make(&k);
+	buf_init(&anonymous);
+	buf_init(&sealed);
+	buf_init(&swapped);
+	buf_init(&opened);
+	REQUIRE(envelope_exchange_begin_anonymous(&ex, k.server_pk) == VEIL_OK);
+	REQUIRE(envelope_seal_anonymous(&ex, 1, NULL, inner, sizeof(inner), &anonymous) == VEIL_OK);
+	REQUIRE(envelope_seal_request(k.client_pk, k.client_sk, k.server_pk, inner, sizeof(inner),
+	                              &sealed, &sealed_ex) == VEIL_OK);
+	REQUIRE(proto_frame_decode((const uint8_t *)buf_data(&anonymous), buf_len(&anonymous),
+	                           &af) == VEIL_OK);
+	REQUIRE(proto_frame_decode((const uint8_t *)buf_data(&sealed), buf_len(&sealed), &sf) ==
+	        VEIL_OK);
+
+	/* Each opener refuses the other's frame type outright. */
+	CHECK(envelope_open_request(&af, k.server_sk, &opened, &sent_at, client_pk, &server_ex) ==
+	      VEIL_ERR_ARGUMENT);
+	CHECK(envelope_open_anonymous(&sf, k.server_sk, &opened, &sent_at, &server_ex) ==
+	      VEIL_ERR_ARGUMENT);
+	/* Retyped: the anonymous box as SEALED, the SEALED box as anonymous. */
+	retype(&af, PROTO_FRAME_SEALED, af.ephemeral_key, &swapped);
+	CHECK(open_request_bytes((const uint8_t *)buf_data(&swapped), buf_len(&swapped),
+	                         k.server_sk, &opened, client_pk, &server_ex) == VEIL_ERR_VERIFY);
+	retype(&sf, PROTO_FRAME_SEALED_ANONYMOUS, sf.ephemeral_key, &swapped);
+	CHECK(open_anonymous_bytes((const uint8_t *)buf_data(&swapped), buf_len(&swapped),
+	                           k.server_sk, &opened, &sent_at, &server_ex) == VEIL_ERR_VERIFY);
+	CHECK(buf_len(&opened) == 0);
+
+	/* One ephemeral key, the other kind's sealing: a request sealed under
+	 * an anonymous exchange, and an anonymous box under a SEALED one. */
+	REQUIRE(envelope_identity_key(k.server_pk, k.client_sk, identity) == VEIL_OK);
+	buf_reset(&swapped);
+	REQUIRE(envelope_seal_request_with(&ex, k.client_pk, identity, 1, NULL, inner,
+	                                   sizeof(inner), &swapped) == VEIL_OK);
+	CHECK(open_request_bytes((const uint8_t *)buf_data(&swapped), buf_len(&swapped),
+	                         k.server_sk, &opened, client_pk, &server_ex) == VEIL_ERR_VERIFY);
+	buf_reset(&swapped);
+	REQUIRE(envelope_seal_anonymous(&sealed_ex, 1, NULL, inner, sizeof(inner), &swapped) ==
+	        VEIL_OK);
+	CHECK(open_anonymous_bytes((const uint8_t *)buf_data(&swapped), buf_len(&swapped),
+	                           k.server_sk, &opened, &sent_at, &server_ex) == VEIL_ERR_VERIFY);
+	CHECK(buf_len(&opened) == 0);
+	/* The originals still open as their own kind. */
+	CHECK(envelope_open_anonymous(&af, k.server_sk, &opened, &sent_at, &server_ex) == VEIL_OK);
+	buf_reset(&opened);
+	CHECK(envelope_open_request(&sf, k.server_sk, &opened, &sent_at, client_pk, &server_ex) ==
+	      VEIL_OK);
+	sodium_memzero(identity, sizeof(identity));
+	envelope_exchange_wipe(&ex);
+	envelope_exchange_wipe(&sealed_ex);
+	envelope_exchange_wipe(&server_ex);
+	buf_free(&anonymous);
+	buf_free(&sealed);
+	buf_free(&swapped);
+	buf_free(&opened);
+}
+
+static void
+case_anonymous_replies_open_only_in_their_exchange(void)
+{
+	keys k;
+	buf frame, reply, opened, swapped;
+	proto_frame f;
+	envelope_exchange ex, ex2, sealed_ex, server_ex;
+	uint64_t sent_at;
+	uint16_t error_code;
+	keys_make(&k);
+	buf_init(&frame);
+	buf_init(&reply);
+	buf_init(&opened);
+	buf_init(&swapped);
+	REQUIRE(envelope_exchange_begin_anonymous(&ex, k.server_pk) == VEIL_OK);
+	REQUIRE(envelope_exchange_begin_anonymous(&ex2, k.server_pk) == VEIL_OK);
+	REQUIRE(envelope_exchange_begin(&sealed_ex, k.server_pk) == VEIL_OK);
+	REQUIRE(envelope_seal_anonymous(&ex, 1, NULL, inner, sizeof(inner), &frame) == VEIL_OK);
+	REQUIRE(open_anonymous_bytes((const uint8_t *)buf_data(&frame), buf_len(&frame),
+	                             k.server_sk, &opened, &sent_at, &server_ex) == VEIL_OK);
+	REQUIRE(envelope_seal_reply(&server_ex, inner, sizeof(inner), &reply) == VEIL_OK);
+	buf_reset(&opened);
+
+	/* Another anonymous exchange, a SEALED exchange: neither opens it. */
+	CHECK(envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply), &ex2, &opened,
+	                          &error_code) == VEIL_ERR_VERIFY);
+	CHECK(envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply), &sealed_ex,
+	                          &opened, &error_code) == VEIL_ERR_VERIFY);
+	/* The request's own box, presented as a reply. */
+	REQUIRE(proto_frame_decode((const uint8_t *)buf_data(&frame), buf_len(&frame), &f) ==
+	        VEIL_OK);
+	retype(&f, PROTO_FRAME_SEALED_REPLY, NULL, &swapped);
+	CHECK(envelope_open_reply((const uint8_t *)buf_data(&swapped), buf_len(&swapped), &ex,
+	                          &opened, &error_code) == VEIL_ERR_VERIFY);
+	CHECK(buf_len(&opened) == 0);
+	/* An anonymous request frame is no reply at all. */
+	CHECK(envelope_open_reply((const uint8_t *)buf_data(&frame), buf_len(&frame), &ex, &opened,
+	                          &error_code) == VEIL_ERR_PARSE);
+	/* Its own exchange does. */
+	CHECK(envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply), &ex, &opened,
+	                          &error_code) == VEIL_OK);
+	CHECK(error_code == 0 && buf_len(&opened) == sizeof(inner));
+	envelope_exchange_wipe(&ex);
+	envelope_exchange_wipe(&ex2);
+	envelope_exchange_wipe(&sealed_ex);
+	envelope_exchange_wipe(&server_ex);
+	buf_free(&frame);
+	buf_free(&reply);
+	buf_free(&opened);
+	buf_free(&swapped);
+}
+
+/* Two anonymous seals of one message, even under one exchange, share no
+ * bytes past the header, and no small-order server key begins one. */
+static void
+case_two_anonymous_seals_share_nothing_past_the_header(void)
+{
+	keys k;
+	buf a, b;
+	envelope_exchange ea, eb;
+	uint8_t zero[32] = {0};
+	keys_make(&k);
+	buf_init(&a);
+	buf_init(&b);
+	REQUIRE(envelope_exchange_begin_anonymous(&ea, k.server_pk) == VEIL_OK);
+	REQUIRE(envelope_exchange_begin_anonymous(&eb, k.server_pk) == VEIL_OK);
+	REQUIRE(envelope_seal_anonymous(&ea, 7, NULL, inner, sizeof(inner), &a) == VEIL_OK);
+	REQUIRE(envelope_seal_anonymous(&eb, 7, NULL, inner, sizeof(inner), &b) == VEIL_OK);
+	const uint8_t *pa = (const uint8_t *)buf_data(&a), *pb = (const uint8_t *)buf_data(&b);
+	CHECK(buf_len(&a) == buf_len(&b));
+	CHECK(memcmp(pa, pb, PROTO_FRAME_HEADER_SIZE) == 0);
+	CHECK(!test_share_run(pa, buf_len(&a), pb, buf_len(&b), PROTO_FRAME_HEADER_SIZE));
+	CHECK(envelope_exchange_begin_anonymous(&ea, zero) == VEIL_ERR_CRYPTO);
+	CHECK(sodium_is_zero((const unsigned char *)&ea, sizeof(ea)));
+	envelope_exchange_wipe(&eb);
+	buf_free(&a);
+	buf_free(&b);
+}
+
+static void
+case_anonymous_frame_header_and_body(void)
+{
+	uint8_t frame[6 + 32 + 24 + 16] = {'V', 'E', 'I', 'L', 2, PROTO_FRAME_SEALED_ANONYMOUS};
+	proto_frame f;
+	CHECK(proto_frame_has_header(frame, sizeof(frame)));
+	CHECK(!proto_frame_is_old_version(frame, sizeof(frame)));
+	CHECK(proto_frame_decode(frame, sizeof(frame), &f) == VEIL_OK);
+	CHECK(f.type == PROTO_FRAME_SEALED_ANONYMOUS && f.box_len == 16);
+	CHECK(f.ephemeral_key == frame + 6 && f.nonce == frame + 38 && f.box == frame + 62);
+	/* A body one byte short of a MAC. */
+	memset(&f, 0x55, sizeof(f));
+	CHECK(proto_frame_decode(frame, sizeof(frame) - 1, &f) == VEIL_ERR_PARSE);
+	CHECK(sodium_is_zero((const unsigned char *)&f, sizeof(f)));
+	/* Type 0x05 is still no frame type. */
+	frame[5] = 0x05;
+	CHECK(!proto_frame_has_header(frame, sizeof(frame)));
+}
+
 static const test_case cases[] = {
         {"request and reply round trip", case_request_and_reply_round_trip},
         {"tampered or misaddressed requests do not open",
@@ -437,6 +742,16 @@ static const test_case cases[] = {
          case_two_seals_of_one_message_share_nothing_past_the_header},
         {"frame headers", case_frame_headers},
         {"error frames", case_error_frames},
+        {"anonymous request and reply round trip", case_anonymous_request_and_reply_round_trip},
+        {"tampered or misaddressed anonymous requests do not open",
+         case_tampered_or_misaddressed_anonymous_requests_do_not_open},
+        {"anonymous and sealed boxes do not open as each other",
+         case_anonymous_and_sealed_boxes_do_not_open_as_each_other},
+        {"anonymous replies open only in their exchange",
+         case_anonymous_replies_open_only_in_their_exchange},
+        {"two anonymous seals share nothing past the header",
+         case_two_anonymous_seals_share_nothing_past_the_header},
+        {"anonymous frame header and body", case_anonymous_frame_header_and_body},
 };
 
 TEST_MAIN(cases)

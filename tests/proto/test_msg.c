@@ -1,6 +1,8 @@
 /*
  * The inner-message codec: round trips, and for every decoder truncated,
  * oversized, trailing and wrong-type input, each leaving the output zeroed.
+ * The tokens-mode messages (TOKEN_ISSUE, its reply, LOOKUP_TOKEN) too:
+ * counts 0, at and above their cap, and tokens of another type.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -391,6 +393,318 @@ check_suite(const void *p)
 
 TEST_ROWS_CASE(case_suites, suite_rows, check_suite)
 
+/* ---- tokens mode ---- */
+
+static void
+sample_token(token *t)
+{
+	memset(t->nonce, 0xa1, sizeof(t->nonce));
+	memset(t->challenge_digest, 0xa2, sizeof(t->challenge_digest));
+	memset(t->token_key_id, 0xa3, sizeof(t->token_key_id));
+	memset(t->authenticator, 0xa4, sizeof(t->authenticator));
+}
+
+/* Requests and responses whose bytes differ per index i. */
+static void
+sample_request(token_request *r, size_t i)
+{
+	r->truncated_token_key_id = (uint8_t)(0x30 + i);
+	memset(r->blinded_msg, (int)(0x40 + i), sizeof(r->blinded_msg));
+}
+
+static void
+sample_response(token_response *r, size_t i)
+{
+	memset(r->evaluate_msg, (int)(0x50 + i), sizeof(r->evaluate_msg));
+	memset(r->evaluate_proof, (int)(0x60 + i), sizeof(r->evaluate_proof));
+}
+
+typedef enum token_msg { TOKEN_MSG_ISSUE, TOKEN_MSG_ISSUE_REPLY, TOKEN_MSG_LOOKUP } token_msg;
+
+/* A sample of each tokens-mode message: 2 requests, 2 responses, or a
+ * LOOKUP_TOKEN of 2 ristretto255 items under sample_token(). */
+static void
+encode_sample_token_msg(buf *b, token_msg which)
+{
+	token_request requests[2];
+	token_response responses[2];
+	token t;
+	uint32_t prefixes[2] = {1u << 20, 2u << 20};
+	uint8_t elements[2 * NE];
+	for (size_t i = 0; i < 2; i++) {
+		sample_request(&requests[i], i);
+		sample_response(&responses[i], i);
+		memset(elements + i * NE, (int)(0x10 + i), NE);
+	}
+	sample_token(&t);
+	switch (which) {
+	case TOKEN_MSG_ISSUE:
+		proto_encode_token_issue(b, request_id, 2, requests);
+		break;
+	case TOKEN_MSG_ISSUE_REPLY:
+		proto_encode_token_issue_reply(b, request_id, 2, responses);
+		break;
+	case TOKEN_MSG_LOOKUP:
+		proto_encode_lookup_token(b, request_id, &t, PROTO_SUITE_RISTRETTO255_SHA512,
+		                          OPRF_MODE_OPRF, 7, 12, 2, prefixes, elements);
+		break;
+	}
+}
+
+static void
+case_token_issue_round_trip(void)
+{
+	buf b;
+	proto_msg m;
+	uint8_t want[TOKEN_REQUEST_SIZE];
+	buf_init(&b);
+	encode_sample_token_msg(&b, TOKEN_MSG_ISSUE);
+	REQUIRE(buf_error(&b) == VEIL_OK);
+	CHECK(buf_len(&b) == 1 + 16 + 2 + 2 * 52);
+	CHECK(buf_len(&b) == proto_token_issue_size(2));
+	REQUIRE(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_OK);
+	CHECK(m.type == PROTO_MSG_TOKEN_ISSUE);
+	CHECK(memcmp(m.request_id, request_id, sizeof(request_id)) == 0);
+	CHECK(m.u.token_issue.count == 2);
+	for (size_t i = 0; i < 2; i++) {
+		token_request r, got;
+		sample_request(&r, i);
+		token_request_encode(&r, want);
+		const uint8_t *at = m.u.token_issue.requests + i * TOKEN_REQUEST_SIZE;
+		CHECK_BYTES(at, want, TOKEN_REQUEST_SIZE);
+		CHECK(at[0] == 0x00 && at[1] == 0x01 && at[2] == 0x30 + i);
+		CHECK(token_request_decode(at, TOKEN_REQUEST_SIZE, &got) == VEIL_OK &&
+		      memcmp(&got, &r, sizeof(r)) == 0);
+	}
+	buf_free(&b);
+}
+
+static void
+case_token_issue_reply_round_trip(void)
+{
+	buf b;
+	proto_msg m;
+	uint8_t want[TOKEN_RESPONSE_SIZE];
+	buf_init(&b);
+	encode_sample_token_msg(&b, TOKEN_MSG_ISSUE_REPLY);
+	REQUIRE(buf_error(&b) == VEIL_OK);
+	CHECK(buf_len(&b) == 1 + 16 + 2 + 2 * 145);
+	CHECK(buf_len(&b) == proto_token_issue_reply_size(2));
+	REQUIRE(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_OK);
+	CHECK(m.type == PROTO_MSG_TOKEN_ISSUE_REPLY);
+	CHECK(memcmp(m.request_id, request_id, sizeof(request_id)) == 0);
+	CHECK(m.u.token_issue_reply.count == 2);
+	for (size_t i = 0; i < 2; i++) {
+		token_response r;
+		sample_response(&r, i);
+		token_response_encode(&r, want);
+		CHECK_BYTES(m.u.token_issue_reply.responses + i * TOKEN_RESPONSE_SIZE, want,
+		            TOKEN_RESPONSE_SIZE);
+	}
+	buf_free(&b);
+}
+
+static void
+case_lookup_token_round_trip(void)
+{
+	buf b, plain;
+	proto_msg m;
+	token t, got;
+	uint8_t want[TOKEN_SIZE];
+	buf_init(&b);
+	buf_init(&plain);
+	encode_sample_token_msg(&b, TOKEN_MSG_LOOKUP);
+	REQUIRE(buf_error(&b) == VEIL_OK);
+	CHECK(buf_len(&b) == 1 + 16 + 146 + 1 + 1 + 4 + 1 + 2 + 2 * (4 + NE));
+	CHECK(buf_len(&b) == proto_lookup_token_size(2, NE));
+	REQUIRE(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_OK);
+	CHECK(m.type == PROTO_MSG_LOOKUP_TOKEN);
+	CHECK(memcmp(m.request_id, request_id, sizeof(request_id)) == 0);
+	sample_token(&t);
+	token_encode(&t, want);
+	CHECK_BYTES(m.u.lookup_token.token, want, TOKEN_SIZE);
+	CHECK(token_decode(m.u.lookup_token.token, TOKEN_SIZE, &got) == VEIL_OK &&
+	      memcmp(&got, &t, sizeof(t)) == 0);
+	const proto_lookup *l = &m.u.lookup_token.lookup;
+	CHECK(l->suite == PROTO_SUITE_RISTRETTO255_SHA512 && l->mode == OPRF_MODE_OPRF);
+	CHECK(l->key_id == 7 && l->prefix_bits == 12 && l->count == 2 && l->element_size == NE);
+	for (size_t i = 0; i < 2; i++) {
+		uint32_t prefix;
+		const uint8_t *element;
+		proto_lookup_item(l, i, &prefix, &element);
+		CHECK(prefix == (uint32_t)(i + 1) << 20);
+		CHECK(element[0] == 0x10 + i && element[NE - 1] == 0x10 + i);
+	}
+	/* Past the token, exactly the body of the same LOOKUP. */
+	uint32_t prefixes[2] = {1u << 20, 2u << 20};
+	uint8_t elements[2 * NE];
+	memset(elements, 0x10, NE);
+	memset(elements + NE, 0x11, NE);
+	proto_encode_lookup(&plain, request_id, PROTO_SUITE_RISTRETTO255_SHA512, OPRF_MODE_OPRF, 7,
+	                    12, 2, prefixes, elements);
+	REQUIRE(buf_len(&plain) + TOKEN_SIZE == buf_len(&b));
+	CHECK_BYTES((const uint8_t *)buf_data(&b) + 17 + TOKEN_SIZE,
+	            (const uint8_t *)buf_data(&plain) + 17, buf_len(&plain) - 17);
+	/* The head alone, then the items, writes the same bytes. */
+	buf_reset(&plain);
+	proto_encode_lookup_token_head(&plain, request_id, &t, PROTO_SUITE_RISTRETTO255_SHA512,
+	                               OPRF_MODE_OPRF, 7, 12, 2);
+	for (size_t i = 0; i < 2; i++) {
+		wire_put_u32(&plain, prefixes[i]);
+		wire_put_bytes(&plain, elements + i * NE, NE);
+	}
+	CHECK(buf_len(&plain) == buf_len(&b) &&
+	      memcmp(buf_data(&plain), buf_data(&b), buf_len(&b)) == 0);
+	buf_free(&b);
+	buf_free(&plain);
+}
+
+/* Every proper prefix of each tokens-mode message fails, output zeroed;
+ * one byte more fails too. */
+static void
+case_token_messages_truncated_or_trailing_fail(void)
+{
+	const token_msg all[] = {TOKEN_MSG_ISSUE, TOKEN_MSG_ISSUE_REPLY, TOKEN_MSG_LOOKUP};
+	for (size_t k = 0; k < sizeof(all) / sizeof(all[0]); k++) {
+		buf b;
+		proto_msg m;
+		buf_init(&b);
+		encode_sample_token_msg(&b, all[k]);
+		const uint8_t *data = (const uint8_t *)buf_data(&b);
+		int clean = 0;
+		for (size_t len = 0; len < buf_len(&b); len++) {
+			memset(&m, 0x77, sizeof(m));
+			clean += proto_msg_decode(data, len, &m) == VEIL_ERR_PARSE &&
+			         msg_is_zero(&m);
+		}
+		CHECK(clean == (int)buf_len(&b));
+		CHECK(proto_msg_decode(data, buf_len(&b), &m) == VEIL_OK);
+		wire_put_u8(&b, 0);
+		memset(&m, 0x77, sizeof(m));
+		CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) ==
+		      VEIL_ERR_PARSE);
+		CHECK(msg_is_zero(&m));
+		buf_free(&b);
+	}
+}
+
+/* One u16 of a sample tokens-mode message rewritten, and the decoder's
+ * verdict. */
+typedef struct token_patch_row {
+	const char *name;
+	token_msg which;
+	size_t offset; /* of the big-endian u16 rewritten */
+	uint16_t value;
+	veil_err want;
+} token_patch_row;
+
+/*
+ * Layouts. TOKEN_ISSUE and its reply: type 0 | id 1..16 | count 17..18 |
+ * items from 19 (a request's token_type at 19 + 52 i). LOOKUP_TOKEN:
+ * token 17..162 (its token_type at 17..18) | suite 163 | mode 164 |
+ * key 165..168 | bits 169 | count 170..171 | items.
+ */
+static const token_patch_row token_patch_rows[] = {
+        {"issue: unchanged", TOKEN_MSG_ISSUE, 17, 2, VEIL_OK},
+        {"issue: count 0", TOKEN_MSG_ISSUE, 17, 0, VEIL_ERR_PARSE},
+        {"issue: count 1, a request left over", TOKEN_MSG_ISSUE, 17, 1, VEIL_ERR_PARSE},
+        {"issue: count past the data", TOKEN_MSG_ISSUE, 17, 3, VEIL_ERR_PARSE},
+        {"issue: count one above the cap", TOKEN_MSG_ISSUE, 17, PROTO_MAX_TOKEN_BATCH + 1,
+         VEIL_ERR_LIMIT},
+        {"issue: count 65535", TOKEN_MSG_ISSUE, 17, 0xffff, VEIL_ERR_LIMIT},
+        {"issue: first request of type 2", TOKEN_MSG_ISSUE, 19, 0x0002, VEIL_ERR_UNSUPPORTED},
+        {"issue: second request of type 0", TOKEN_MSG_ISSUE, 19 + 52, 0x0000, VEIL_ERR_UNSUPPORTED},
+        {"issue: second request of type 0x0100", TOKEN_MSG_ISSUE, 19 + 52, 0x0100,
+         VEIL_ERR_UNSUPPORTED},
+        {"issue reply: unchanged", TOKEN_MSG_ISSUE_REPLY, 17, 2, VEIL_OK},
+        {"issue reply: count 0", TOKEN_MSG_ISSUE_REPLY, 17, 0, VEIL_ERR_PARSE},
+        {"issue reply: count 1, a response left over", TOKEN_MSG_ISSUE_REPLY, 17, 1,
+         VEIL_ERR_PARSE},
+        {"issue reply: count past the data", TOKEN_MSG_ISSUE_REPLY, 17, 3, VEIL_ERR_PARSE},
+        {"issue reply: count one above the cap", TOKEN_MSG_ISSUE_REPLY, 17,
+         PROTO_MAX_TOKEN_BATCH + 1, VEIL_ERR_LIMIT},
+        {"lookup token: unchanged", TOKEN_MSG_LOOKUP, 17, TOKEN_TYPE_PRIVATE, VEIL_OK},
+        {"lookup token: token of type 2", TOKEN_MSG_LOOKUP, 17, 0x0002, VEIL_ERR_UNSUPPORTED},
+        {"lookup token: token of type 0", TOKEN_MSG_LOOKUP, 17, 0x0000, VEIL_ERR_UNSUPPORTED},
+        {"lookup token: unknown suite", TOKEN_MSG_LOOKUP, 163, 0x0900, VEIL_ERR_UNSUPPORTED},
+        {"lookup token: POPRF mode", TOKEN_MSG_LOOKUP, 163, 0x0100 | OPRF_MODE_POPRF,
+         VEIL_ERR_UNSUPPORTED},
+        {"lookup token: 33 prefix bits", TOKEN_MSG_LOOKUP, 169, 0x2100, VEIL_ERR_PARSE},
+        {"lookup token: count 0", TOKEN_MSG_LOOKUP, 170, 0, VEIL_ERR_PARSE},
+        {"lookup token: count past the data", TOKEN_MSG_LOOKUP, 170, 3, VEIL_ERR_PARSE},
+        {"lookup token: count above the codec's cap", TOKEN_MSG_LOOKUP, 170, PROTO_MAX_BATCH + 1,
+         VEIL_ERR_LIMIT},
+        /* Read as a LOOKUP, the token's type 0x0001 is suite 0: no suite. */
+        {"lookup token: type byte of a LOOKUP", TOKEN_MSG_LOOKUP, 0, PROTO_MSG_LOOKUP << 8 | 1,
+         VEIL_ERR_UNSUPPORTED},
+};
+
+static int
+check_token_patch(const void *p)
+{
+	const token_patch_row *row = p;
+	buf b;
+	proto_msg m;
+	buf_init(&b);
+	encode_sample_token_msg(&b, row->which);
+	uint8_t *bytes = (uint8_t *)b.data;
+	bytes[row->offset] = (uint8_t)(row->value >> 8);
+	bytes[row->offset + 1] = (uint8_t)row->value;
+	memset(&m, 0x77, sizeof(m));
+	const veil_err got = proto_msg_decode(bytes, buf_len(&b), &m);
+	buf_free(&b);
+	if (got != row->want)
+		printf("# %s: %s, expected %s\n", row->name, veil_strerror(got),
+		       veil_strerror(row->want));
+	return got == row->want && (got == VEIL_OK || msg_is_zero(&m));
+}
+
+TEST_ROWS_CASE(case_token_patches, token_patch_rows, check_token_patch)
+
+/* PROTO_MAX_TOKEN_BATCH requests and responses, the most a message holds. */
+static void
+case_token_batches_at_the_cap(void)
+{
+	token_request *requests = calloc(PROTO_MAX_TOKEN_BATCH, sizeof(*requests));
+	token_response *responses = calloc(PROTO_MAX_TOKEN_BATCH, sizeof(*responses));
+	REQUIRE(requests != NULL && responses != NULL);
+	for (size_t i = 0; i < PROTO_MAX_TOKEN_BATCH; i++) {
+		sample_request(&requests[i], i % 7);
+		sample_response(&responses[i], i % 7);
+	}
+	buf b;
+	proto_msg m;
+	buf_init(&b);
+	proto_encode_token_issue(&b, request_id, PROTO_MAX_TOKEN_BATCH, requests);
+	CHECK(buf_len(&b) == proto_token_issue_size(PROTO_MAX_TOKEN_BATCH));
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_OK &&
+	      m.u.token_issue.count == PROTO_MAX_TOKEN_BATCH);
+	buf_reset(&b);
+	proto_encode_token_issue_reply(&b, request_id, PROTO_MAX_TOKEN_BATCH, responses);
+	CHECK(buf_len(&b) == proto_token_issue_reply_size(PROTO_MAX_TOKEN_BATCH));
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_OK &&
+	      m.u.token_issue_reply.count == PROTO_MAX_TOKEN_BATCH);
+	buf_free(&b);
+	free(requests);
+	free(responses);
+}
+
+static void
+case_token_status_codes(void)
+{
+	CHECK(PROTO_STATUS_TOKEN_INVALID == 15 && PROTO_STATUS_TOKEN_SPENT == 16);
+	CHECK(strcmp(proto_status_str(PROTO_STATUS_TOKEN_INVALID), "token not valid") == 0);
+	CHECK(strcmp(proto_status_str(PROTO_STATUS_TOKEN_SPENT), "token already spent") == 0);
+	CHECK(strcmp(proto_status_str(17), "unknown status") == 0);
+	buf b;
+	proto_msg m;
+	buf_init(&b);
+	proto_encode_error(&b, request_id, PROTO_STATUS_TOKEN_SPENT, 0);
+	CHECK(proto_msg_decode((const uint8_t *)buf_data(&b), buf_len(&b), &m) == VEIL_OK &&
+	      m.u.error.code == PROTO_STATUS_TOKEN_SPENT);
+	buf_free(&b);
+}
+
 static const test_case cases[] = {
         {"lookup round trip", case_lookup_round_trip},
         {"every truncation fails cleanly", case_every_truncation_fails_cleanly},
@@ -405,6 +719,14 @@ static const test_case cases[] = {
         {"suite numbers: the four suites, their sizes, and none", case_suites},
         {"error round trip", case_error_round_trip},
         {"reader consumes nothing on failure", case_reader_consumes_nothing_on_failure},
+        {"token issue round trip", case_token_issue_round_trip},
+        {"token issue reply round trip", case_token_issue_reply_round_trip},
+        {"lookup token round trip", case_lookup_token_round_trip},
+        {"token messages: every truncation and a trailing byte fail",
+         case_token_messages_truncated_or_trailing_fail},
+        {"token messages: counts, caps and token types", case_token_patches},
+        {"token batches at the cap", case_token_batches_at_the_cap},
+        {"token status codes", case_token_status_codes},
 };
 
 TEST_MAIN(cases)
