@@ -39,9 +39,10 @@ typedef struct service_config {
 /* Counters a service keeps for operators (no secrets, no peers). */
 typedef struct service_stats {
 	uint64_t requests;
-	uint64_t dropped;    /* not a frame */
-	uint64_t items;      /* elements evaluated */
-	uint64_t errors[16]; /* error replies (refusals included) by wire status code */
+	uint64_t dropped; /* not a frame */
+	uint64_t items;   /* elements evaluated */
+	/* Error replies (refusals included) by wire status code. */
+	uint64_t errors[PROTO_STATUS_TOKEN_SPENT + 1];
 } service_stats;
 
 typedef struct service service;

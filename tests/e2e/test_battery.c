@@ -299,6 +299,11 @@ case_bad_frame_bodies(void)
 	uint8_t error_type[] = {'V', 'E', 'I', 'L', PROTO_VERSION, PROTO_FRAME_ERROR, 0, 1};
 	expect("an error frame as request", error_type, sizeof(error_type), EXPECT_FRAME_ERROR,
 	       PROTO_STATUS_BAD_FRAME);
+	/* Tokens mode's frame, which this veild (keys mode) does not serve. */
+	uint8_t anonymous[6 + 32 + 24 + 16] = {'V', 'E',           'I',
+	                                       'L', PROTO_VERSION, PROTO_FRAME_SEALED_ANONYMOUS};
+	expect("an anonymous frame in keys mode", anonymous, sizeof(anonymous), EXPECT_FRAME_ERROR,
+	       PROTO_STATUS_BAD_FRAME);
 
 	/* A version-1 request (client key in clear | nonce | box): its
 	 * client is told at once rather than left waiting. */
