@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "entry.h"
 #include "envelope.h"
+#include "file.h"
 #include "msg.h"
 #include "normalize.h"
 #include "oprf.h"
@@ -497,7 +498,11 @@ out:
 	free(blinded);
 	free(evaluated);
 	free(dummy_inputs);
+	if (prefixes != NULL)
+		sodium_memzero(prefixes, n * sizeof(*prefixes)); /* the contacts' buckets */
 	free(prefixes);
+	if (order != NULL)
+		sodium_memzero(order, n * sizeof(*order)); /* which items were real */
 	free(order);
 	free(inputs);
 	free(input_lens);
@@ -898,22 +903,13 @@ veil_server_info_read(const char *path, veil_client_options *options)
 {
 	if (path == NULL || options == NULL)
 		return VEIL_ERR_ARGUMENT;
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
-		return VEIL_ERR_SYSTEM;
-	char *text = malloc(INFO_MAX_FILE + 1);
-	if (text == NULL) {
-		fclose(f);
-		return VEIL_ERR_NOMEM;
-	}
-	const size_t len = fread(text, 1, INFO_MAX_FILE + 1, f);
-	const int failed = ferror(f);
-	const int saved = errno;
-	fclose(f);
-	veil_err err = failed                ? VEIL_ERR_SYSTEM
-	               : len > INFO_MAX_FILE ? VEIL_ERR_PARSE
-	                                     : veil_server_info_parse(text, len, options);
+	char *text = NULL;
+	size_t len = 0;
+	if (file_read_all(path, INFO_MAX_FILE, &text, &len) != 0)
+		return errno == EFBIG    ? VEIL_ERR_PARSE
+		       : errno == ENOMEM ? VEIL_ERR_NOMEM
+		                         : VEIL_ERR_SYSTEM;
+	const veil_err err = veil_server_info_parse(text, len, options);
 	free(text);
-	errno = saved;
 	return err;
 }

@@ -10,6 +10,7 @@
 #include "group_nist.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <openssl/bn.h>
@@ -38,7 +39,7 @@ typedef struct scalar_field {
 
 /* The OpenSSL side of a curve, made on first use (see ec_ready). */
 typedef struct ec_state {
-	int ready;
+	atomic_int ready; /* 1 once every member below is made (release) */
 	EC_GROUP *group;
 	BIGNUM *p, *a, *b;
 	BIGNUM *z;              /* SSWU's Z, as a field element */
@@ -438,7 +439,7 @@ ec_state_make(const curve *c, ec_state *s)
 	RUN(BN_copy(s->inv_exponent, s->p));
 	RUN(BN_sub_word(s->inv_exponent, 2));
 	RUN(BN_MONT_CTX_set(s->mont, s->p, ctx));
-	s->ready = 1;
+	atomic_store_explicit(&s->ready, 1, memory_order_release);
 out:
 	BN_free(t);
 	BN_free(inv);
@@ -453,9 +454,14 @@ static veil_err
 ec_ready(const curve *c, const ec_state **out)
 {
 	veil_err err = VEIL_OK;
+	*out = c->ec;
+	/* Made once, then only read: the lock is for the first calls alone,
+	 * not for every element operation of every thread. */
+	if (atomic_load_explicit(&c->ec->ready, memory_order_acquire))
+		return VEIL_OK;
 	if (pthread_mutex_lock(&ec_lock) != 0)
 		return VEIL_ERR_SYSTEM;
-	if (!c->ec->ready)
+	if (!atomic_load_explicit(&c->ec->ready, memory_order_relaxed))
 		err = ec_state_make(c, c->ec);
 	(void)pthread_mutex_unlock(&ec_lock);
 	*out = c->ec;

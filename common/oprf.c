@@ -302,6 +302,14 @@ oprf_key_suite(const oprf_key *key)
 	return key->suite;
 }
 
+veil_err
+oprf_element_check(const oprf_suite *suite, const uint8_t *element)
+{
+	if (suite == NULL || element == NULL)
+		return VEIL_ERR_ARGUMENT;
+	return suite->group->element_check(element);
+}
+
 void
 oprf_key_free(oprf_key *key)
 {
@@ -725,11 +733,11 @@ oprf_finalize(const oprf_ctx *ctx, const uint8_t *pk, const uint8_t *info, size_
 			err = VEIL_ERR_LIMIT;
 			goto out;
 		}
-		if (g->element_check(blinded + i * ne) != VEIL_OK ||
-		    g->element_check(evaluated + i * ne) != VEIL_OK) {
-			err = VEIL_ERR_ELEMENT;
+		/* VEIL_ERR_ELEMENT for an invalid one; a resource failure
+		 * (NOMEM, CRYPTO on the NIST groups) is passed on as it is. */
+		if ((err = g->element_check(blinded + i * ne)) != VEIL_OK ||
+		    (err = g->element_check(evaluated + i * ne)) != VEIL_OK)
 			goto out;
-		}
 	}
 
 	if (ctx->mode == OPRF_MODE_VOPRF) {

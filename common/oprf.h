@@ -54,18 +54,18 @@
 
 /* Upper bounds over every suite, for callers that size buffers statically. */
 #define OPRF_MAX_ELEMENT_SIZE 67 /* P521 compressed point */
-#define OPRF_MAX_SCALAR_SIZE 66	 /* P521 scalar */
-#define OPRF_MAX_HASH_SIZE 64	 /* SHA-512 */
-#define OPRF_MAX_PROOF_SIZE (2 * OPRF_MAX_SCALAR_SIZE)
+#define OPRF_MAX_SCALAR_SIZE  66 /* P521 scalar */
+#define OPRF_MAX_HASH_SIZE    64 /* SHA-512 */
+#define OPRF_MAX_PROOF_SIZE   (2 * OPRF_MAX_SCALAR_SIZE)
 
 /* DeriveKeyPair's seed: RFC 9497's vectors use 32 bytes in every suite. */
 #define OPRF_MIN_SEED_SIZE 32
 
 /* Lengths the RFC encodes in two bytes cannot exceed this. */
 #define OPRF_MAX_INPUT_SIZE 65535
-#define OPRF_MAX_INFO_SIZE 65535
+#define OPRF_MAX_INFO_SIZE  65535
 /* Batch index i is encoded in two bytes in ComputeComposites. */
-#define OPRF_MAX_BATCH 65535
+#define OPRF_MAX_BATCH      65535
 
 typedef enum oprf_mode {
 	OPRF_MODE_OPRF = 0x00,
@@ -98,9 +98,9 @@ const oprf_suite *oprf_suite_by_name(const char *identifier);
 /* Properties of a suite. */
 const char *oprf_suite_name(const oprf_suite *suite);
 size_t oprf_suite_element_size(const oprf_suite *suite); /* Ne */
-size_t oprf_suite_scalar_size(const oprf_suite *suite);	 /* Ns */
-size_t oprf_suite_output_size(const oprf_suite *suite);	 /* Nh */
-size_t oprf_suite_proof_size(const oprf_suite *suite);	 /* 2 * Ns */
+size_t oprf_suite_scalar_size(const oprf_suite *suite);  /* Ns */
+size_t oprf_suite_output_size(const oprf_suite *suite);  /* Nh */
+size_t oprf_suite_proof_size(const oprf_suite *suite);   /* 2 * Ns */
 
 /*
  * Makes a context for suite and mode. *out is set to NULL first.
@@ -121,7 +121,7 @@ oprf_mode oprf_ctx_mode(const oprf_ctx *ctx);
  * VEIL_ERR_NOMEM. Free with oprf_key_free().
  */
 veil_err oprf_key_derive(const oprf_ctx *ctx, const uint8_t *seed, size_t seed_len,
-			 const uint8_t *info, size_t info_len, oprf_key **out) OPRF_WARN_UNUSED;
+                         const uint8_t *info, size_t info_len, oprf_key **out) OPRF_WARN_UNUSED;
 
 /* A fresh random key pair. Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_NOMEM. */
 veil_err oprf_key_generate(const oprf_suite *suite, oprf_key **out) OPRF_WARN_UNUSED;
@@ -131,13 +131,23 @@ veil_err oprf_key_generate(const oprf_suite *suite, oprf_key **out) OPRF_WARN_UN
  * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_SCALAR (zero or not below the
  * order), VEIL_ERR_NOMEM.
  */
-veil_err oprf_key_import(const oprf_suite *suite, const uint8_t *sk, oprf_key **out) OPRF_WARN_UNUSED;
+veil_err oprf_key_import(const oprf_suite *suite, const uint8_t *sk,
+                         oprf_key **out) OPRF_WARN_UNUSED;
 
 /* Copies the secret scalar (Ns bytes) out. The caller must wipe it. */
 void oprf_key_export_secret(const oprf_key *key, uint8_t *sk_out);
 /* Copies the public element pkS (Ne bytes) out. */
 void oprf_key_public(const oprf_key *key, uint8_t *pk_out);
 const oprf_suite *oprf_key_suite(const oprf_key *key);
+
+/*
+ * RFC 9497's input check of one serialized element (Ne bytes of suite):
+ * VEIL_OK for a canonical encoding of a non-identity element; else
+ * VEIL_ERR_ELEMENT, or on the NIST suites VEIL_ERR_NOMEM / VEIL_ERR_CRYPTO
+ * when OpenSSL fails. Far cheaper than an evaluation: lets a server
+ * refuse bad input before it charges for work.
+ */
+veil_err oprf_element_check(const oprf_suite *suite, const uint8_t *element) OPRF_WARN_UNUSED;
 /* Wipes and frees. NULL is a no-op. */
 void oprf_key_free(oprf_key *key);
 
@@ -152,7 +162,8 @@ void oprf_key_free(oprf_key *key);
  * VEIL_ERR_SCALAR (bad blind_in), VEIL_ERR_INVALID_INPUT.
  */
 veil_err oprf_blind(const oprf_ctx *ctx, const uint8_t *input, size_t input_len,
-		    const uint8_t *blind_in, uint8_t *blind_out, uint8_t *blinded_out) OPRF_WARN_UNUSED;
+                    const uint8_t *blind_in, uint8_t *blind_out,
+                    uint8_t *blinded_out) OPRF_WARN_UNUSED;
 
 /*
  * Server, RFC 9497 BlindEvaluate over a batch of count blinded elements
@@ -173,9 +184,9 @@ veil_err oprf_blind(const oprf_ctx *ctx, const uint8_t *input, size_t input_len,
  * invalid: nothing is evaluated), VEIL_ERR_SCALAR, VEIL_ERR_INVERSE.
  */
 veil_err oprf_blind_evaluate(const oprf_ctx *ctx, const oprf_key *key, const uint8_t *info,
-			     size_t info_len, size_t count, const uint8_t *blinded,
-			     uint8_t *evaluated_out, const uint8_t *proof_random_scalar,
-			     uint8_t *proof_out) OPRF_WARN_UNUSED;
+                             size_t info_len, size_t count, const uint8_t *blinded,
+                             uint8_t *evaluated_out, const uint8_t *proof_random_scalar,
+                             uint8_t *proof_out) OPRF_WARN_UNUSED;
 
 /*
  * Client, RFC 9497 Finalize over a batch. inputs[i] (input_lens[i] bytes)
@@ -189,9 +200,9 @@ veil_err oprf_blind_evaluate(const oprf_ctx *ctx, const oprf_key *key, const uin
  * key is the identity).
  */
 veil_err oprf_finalize(const oprf_ctx *ctx, const uint8_t *pk, const uint8_t *info, size_t info_len,
-		       size_t count, const uint8_t *const inputs[], const size_t input_lens[],
-		       const uint8_t *blinds, const uint8_t *blinded, const uint8_t *evaluated,
-		       const uint8_t *proof, uint8_t *outputs_out) OPRF_WARN_UNUSED;
+                       size_t count, const uint8_t *const inputs[], const size_t input_lens[],
+                       const uint8_t *blinds, const uint8_t *blinded, const uint8_t *evaluated,
+                       const uint8_t *proof, uint8_t *outputs_out) OPRF_WARN_UNUSED;
 
 /*
  * Server, RFC 9497 Evaluate: F(k, input) computed directly, Nh bytes to
@@ -199,7 +210,8 @@ veil_err oprf_finalize(const oprf_ctx *ctx, const uint8_t *pk, const uint8_t *in
  * and info. Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_LIMIT,
  * VEIL_ERR_INVALID_INPUT, VEIL_ERR_INVERSE.
  */
-veil_err oprf_evaluate(const oprf_ctx *ctx, const oprf_key *key, const uint8_t *info, size_t info_len,
-		       const uint8_t *input, size_t input_len, uint8_t *output_out) OPRF_WARN_UNUSED;
+veil_err oprf_evaluate(const oprf_ctx *ctx, const oprf_key *key, const uint8_t *info,
+                       size_t info_len, const uint8_t *input, size_t input_len,
+                       uint8_t *output_out) OPRF_WARN_UNUSED;
 
 #endif

@@ -555,12 +555,20 @@ issuer_issue(issuer *is, const uint8_t client_key[ISSUER_CLIENT_KEY_SIZE], int64
 		return VEIL_ERR_SYSTEM;
 	}
 
-	if ((err = token_issue(is->keys[0], count, requests, responses_out)) != VEIL_OK)
-		return err;
+	/* Bad elements are refused uncharged, by the cheap check; the
+	 * evaluations and proofs are paid for before they are made, so an
+	 * account past its ration costs the issuer no scalar multiplication. */
+	const oprf_suite *suite = oprf_key_suite(is->keys[0]);
+	for (size_t i = 0; i < count; i++)
+		if ((err = oprf_element_check(suite, requests[i].blinded_msg)) != VEIL_OK)
+			return err;
 
 	switch (clients_charge(is->clients, client_key, (uint32_t)count, now, retry_after)) {
 	case CLIENTS_OK:
-		return VEIL_OK;
+		/* Charged: a failure from here on (memory, OpenSSL) has been paid for. */
+		if ((err = token_issue(is->keys[0], count, requests, responses_out)) != VEIL_OK)
+			sodium_memzero(responses_out, count * sizeof(responses_out[0]));
+		return err;
 	case CLIENTS_UNAUTHORIZED: /* withdrawn in between */
 		err = VEIL_ERR_PERMISSION;
 		*retry_after = 0;

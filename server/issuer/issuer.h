@@ -171,23 +171,22 @@ const oprf_key *issuer_key(const issuer *is, const uint8_t key_id[TOKEN_KEY_ID_S
  *     "Why never a token under a retiring key");
  *   - the account must be enrolled (when the store's configuration
  *     requires it), else VEIL_ERR_PERMISSION;
- *   - the responses are computed (token_issue(), a proof each), else
- *     VEIL_ERR_ELEMENT (a blinded_msg that is not a valid point);
+ *   - every blinded_msg must be a valid point (oprf_element_check(), far
+ *     cheaper than an evaluation), else VEIL_ERR_ELEMENT;
  *   - count tokens are charged to the account's ration (clients_charge()),
  *     else VEIL_ERR_LIMIT with *retry_after the seconds until the UTC
  *     midnight by which enough tokens return (1 to 86400 for one day),
  *     or ISSUER_RETRY_NEVER when the batch can never fit (more than the
- *     bucket holds, or more than TOKEN_MAX_BATCH).
- * Nothing is charged when any of these refuses, and no response is
- * output: responses_out is zeroed on every error. The responses are
- * computed before the charge so that a bad element refuses without
- * charging; the cost is that an enrolled account over its ration still
- * makes the issuer evaluate once per refused request.
- * *retry_after is 0 unless VEIL_ERR_LIMIT. Other errors:
- * VEIL_ERR_ARGUMENT (a NULL pointer, count 0); VEIL_ERR_SYSTEM (the
- * clients store failed: nothing charged, or, when the charge's own write
- * failed, as clients.h says); VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO (from
- * token_issue()). Thread safe.
+ *     bucket holds, or more than TOKEN_MAX_BATCH);
+ *   - then the responses are computed (token_issue(), a proof each).
+ * Nothing is charged when any of the checks refuses, and an account past
+ * its ration costs no scalar multiplication. No response is output on an
+ * error: responses_out is zeroed. *retry_after is 0 unless
+ * VEIL_ERR_LIMIT. Other errors: VEIL_ERR_ARGUMENT (a NULL pointer, count
+ * 0); VEIL_ERR_SYSTEM (the clients store failed: nothing charged, or,
+ * when the charge's own write failed, as clients.h says); VEIL_ERR_NOMEM,
+ * VEIL_ERR_CRYPTO (from the element check, nothing charged, or from
+ * token_issue() after the charge, which then stands). Thread safe.
  */
 veil_err issuer_issue(issuer *is, const uint8_t client_key[ISSUER_CLIENT_KEY_SIZE], int64_t now,
                       const token_request requests[], size_t count, token_response responses_out[],

@@ -221,11 +221,12 @@ free_pages_txn(void *arg, MDB_txn *txn)
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		size_t n;
-		if (v.mv_size < sizeof(n)) {
+		/* The length, then that many page numbers: no more than fit. */
+		if (v.mv_size < sizeof(n) ||
+		    (memcpy(&n, v.mv_data, sizeof(n)), n > v.mv_size / sizeof(n) - 1)) {
 			mdb_cursor_close(cur);
 			return VEIL_ERR_CORRUPT;
 		}
-		memcpy(&n, v.mv_data, sizeof(n));
 		sc->free_pages += n;
 	}
 	mdb_cursor_close(cur);

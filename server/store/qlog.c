@@ -308,8 +308,8 @@ advance_to(qlog *log, uint32_t day)
 {
 	pthread_rwlock_wrlock(&log->chain_lock);
 	if (day > saltchain_day(log->chain) &&
-	    saltchain_step_shared(log->chain, log->dir, day, saltchain_has_key(log->chain), NULL) !=
-	            VEIL_OK)
+	    saltchain_step_shared(log->chain, log->dir, day, saltchain_has_key(log->chain), 0,
+	                          NULL) != VEIL_OK)
 		atomic_store(&log->chain_dirty, 1);
 	pthread_rwlock_unlock(&log->chain_lock);
 }
@@ -795,7 +795,7 @@ start(const char *state_dir, const qlog_config *config, int64_t now, qlog **out,
 		goto out;
 	}
 	uint32_t erased_at_load = 0;
-	if ((err = saltchain_step_shared(log->chain, log->dir, day_of(now), !purge_only,
+	if ((err = saltchain_step_shared(log->chain, log->dir, day_of(now), !purge_only, 1,
 	                                 &erased_at_load)) != VEIL_OK) {
 		explain(why, why_len, "cannot read the salt chain in %s: %s", log->dir,
 		        open_failure(err));

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -534,35 +535,50 @@ newest_chain_day(const char *dir, uint32_t *day)
 	return err;
 }
 
+/* How long the record path waits for another process's step (ms). */
+#define LOCK_PATIENCE_MS 2000
+
+/* Takes fd's exclusive lock: waiting as long as it takes, or when patient
+ * is 0 up to LOCK_PATIENCE_MS. Returns 0, or -1 with errno set. */
+static int
+take_lock(int fd, int patient)
+{
+	for (int waited = 0;; waited += 10) {
+		if (flock(fd, patient ? LOCK_EX : LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if (patient || errno != EWOULDBLOCK || waited >= LOCK_PATIENCE_MS)
+			return -1;
+		const struct timespec pause = {0, 10 * 1000 * 1000};
+		nanosleep(&pause, NULL);
+	}
+}
+
 veil_err
-saltchain_step_shared(saltchain *c, const char *dir, uint32_t day, int create,
+saltchain_step_shared(saltchain *c, const char *dir, uint32_t day, int create, int patient,
                       uint32_t *salts_erased)
 {
-	char *lock_path = malloc(strlen(dir) + sizeof("/" SALTCHAIN_LOCK_FILE));
+	char *lock_path = store_file_join(dir, SALTCHAIN_LOCK_FILE);
 	if (lock_path == NULL)
 		return VEIL_ERR_NOMEM;
-	sprintf(lock_path, "%s/%s", dir, SALTCHAIN_LOCK_FILE);
 	const int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(lock_path);
-	int rc = -1;
-	if (fd >= 0)
-		while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR)
-			;
-	if (fd < 0 || rc != 0) {
+	if (fd < 0 || take_lock(fd, patient) != 0) {
 		const int saved = errno;
 		if (fd >= 0)
 			close(fd);
 		if (c->day != 0)
-			saltchain_advance(c, day); /* alone, as before the lock existed */
+			saltchain_advance(c, day); /* alone; the files follow later */
 		errno = saved;
 		return VEIL_ERR_SYSTEM;
 	}
 	uint32_t on_disk = 0;
-	veil_err err = newest_chain_day(dir, &on_disk);
-	if (err == VEIL_OK && c->day == 0) {
+	veil_err err = VEIL_OK;
+	if (c->day == 0) {
 		saltchain_clear(c);
 		err = saltchain_load(c, dir, day, create);
-	} else if (err == VEIL_OK && on_disk > c->day) {
+	} else if ((err = newest_chain_day(dir, &on_disk)) == VEIL_OK && on_disk > c->day) {
 		/* Another process stepped further: its files are the log's
 		 * chain. Loaded aside, so that a failure leaves c as it was. */
 		saltchain *theirs = NULL;
@@ -572,7 +588,7 @@ saltchain_step_shared(saltchain *c, const char *dir, uint32_t day, int create,
 		saltchain_free(theirs);
 		if (err != VEIL_OK)
 			saltchain_advance(c, day); /* alone; the files follow later */
-	} else if (c->day != 0) {
+	} else {
 		saltchain_advance(c, day); /* c is the newest: it steps for everyone */
 	}
 	if (err == VEIL_OK)

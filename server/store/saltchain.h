@@ -153,13 +153,17 @@ veil_err saltchain_sync(const saltchain *c, const char *dir, uint32_t *salts_era
  * create) does; otherwise advances c to day. Either way it writes the
  * files (saltchain_sync(), *salts_erased when not NULL) before the lock
  * is released. So two processes crossing one midnight end with one salt
- * for the new day, whichever steps first. Errors: VEIL_ERR_NOMEM;
- * VEIL_ERR_SYSTEM (the lock cannot be taken: c is then advanced alone, as
- * saltchain_advance() would; or the directory cannot be read or written:
- * the next call writes what is missing); those of saltchain_load() (c is
- * then empty).
+ * for the new day, whichever steps first. patient: wait for the lock as
+ * long as it takes (veil-admin, veild's start); 0 (veild's record path,
+ * whose workers wait meanwhile): at most 2 s, for a process that holds
+ * the lock longer than a step takes is not stepping. Errors:
+ * VEIL_ERR_NOMEM; VEIL_ERR_SYSTEM (the lock cannot be taken, or not in
+ * time: c is then advanced alone, as saltchain_advance() would; or the
+ * directory cannot be read or written: the next call writes what is
+ * missing); those of saltchain_load() (c is then empty when it was
+ * never loaded, else advanced alone).
  */
-veil_err saltchain_step_shared(saltchain *c, const char *dir, uint32_t day, int create,
+veil_err saltchain_step_shared(saltchain *c, const char *dir, uint32_t day, int create, int patient,
                                uint32_t *salts_erased) __attribute__((warn_unused_result));
 
 /*

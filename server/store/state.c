@@ -82,15 +82,17 @@ exists(const char *path)
 	return errno == ENOENT ? 0 : -1;
 }
 
+/* Each suite a registry may be made on, and the label of its key files. */
+static const char *const kinds[][2] = {
+        {"ristretto255-SHA512", STATE_OPRF_KEY_KIND},
+        {"P256-SHA256", STATE_OPRF_KEY_KIND "-P256-SHA256"},
+        {"P384-SHA384", STATE_OPRF_KEY_KIND "-P384-SHA384"},
+        {"P521-SHA512", STATE_OPRF_KEY_KIND "-P521-SHA512"},
+};
+
 const char *
 state_oprf_key_kind(const oprf_suite *suite)
 {
-	static const char *const kinds[][2] = {
-	        {"ristretto255-SHA512", STATE_OPRF_KEY_KIND},
-	        {"P256-SHA256", STATE_OPRF_KEY_KIND "-P256-SHA256"},
-	        {"P384-SHA384", STATE_OPRF_KEY_KIND "-P384-SHA384"},
-	        {"P521-SHA512", STATE_OPRF_KEY_KIND "-P521-SHA512"},
-	};
 	for (size_t i = 0; suite != NULL && i < sizeof(kinds) / sizeof(kinds[0]); i++)
 		if (strcmp(oprf_suite_name(suite), kinds[i][0]) == 0)
 			return kinds[i][1];
@@ -380,11 +382,9 @@ loaded_find(const veil_state *st, uint32_t key_id)
 static int
 of_another_suite(const veil_state *st, const char *path, uint8_t *secret)
 {
-	static const char *const names[] = {"ristretto255-SHA512", "P256-SHA256", "P384-SHA384",
-	                                    "P521-SHA512"};
 	int found = 0;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !found; i++) {
-		const oprf_suite *other = oprf_suite_by_name(names[i]);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]) && !found; i++) {
+		const oprf_suite *other = oprf_suite_by_name(kinds[i][0]);
 		if (other == NULL || other == st->suite)
 			continue;
 		found = keyfile_read(path, state_oprf_key_kind(other), secret,
@@ -399,7 +399,6 @@ static veil_err
 load_key(veil_state *st, uint32_t key_id)
 {
 	const oprf_suite *suite = st->suite;
-	const size_t ns = OPRF_MAX_SCALAR_SIZE;
 	char name[OPRF_KEY_NAME_SIZE];
 	char *path = NULL;
 	uint8_t *secret = NULL;
@@ -408,7 +407,8 @@ load_key(veil_state *st, uint32_t key_id)
 
 	oprf_key_name(name, key_id);
 	if ((path = store_file_join(st->dir, name)) == NULL ||
-	    (secret = sodium_malloc(ns)) == NULL || (k = calloc(1, sizeof(*k))) == NULL) {
+	    (secret = sodium_malloc(OPRF_MAX_SCALAR_SIZE)) == NULL ||
+	    (k = calloc(1, sizeof(*k))) == NULL) {
 		err = VEIL_ERR_NOMEM;
 		goto out;
 	}
@@ -426,7 +426,7 @@ load_key(veil_state *st, uint32_t key_id)
 	k = NULL;
 out:
 	if (secret != NULL) {
-		sodium_memzero(secret, ns);
+		sodium_memzero(secret, OPRF_MAX_SCALAR_SIZE);
 		sodium_free(secret);
 	}
 	free(k);
