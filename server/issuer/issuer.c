@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -331,18 +330,9 @@ erase_unlisted(const char *dir, const key_list *list, uint32_t *erased)
 static int
 lock_dir(const char *dir, veil_err *err)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
+	const int fd = store_file_lock_dir(dir);
+	if (fd < 0)
 		*err = errno_err(errno);
-		return -1;
-	}
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			close(fd);
-			*err = VEIL_ERR_SYSTEM;
-			return -1;
-		}
-	}
 	return fd;
 }
 

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -538,22 +537,6 @@ erase_orphans(const char *dir, const registry_schedule *schedule, uint32_t *eras
 	return err;
 }
 
-/* Excludes other rotations of the same state (released by close, or by death). */
-static int
-rotation_lock(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			close(fd);
-			return -1;
-		}
-	}
-	return fd;
-}
-
 /*
  * The start of a rotation or a retirement: clears *out, refuses bad
  * arguments (st NULL, or args_ok 0), and takes the rotation lock into
@@ -572,7 +555,8 @@ rotation_start(veil_state *st, int args_ok, state_rotation *out, const char **wh
 		return VEIL_ERR_ARGUMENT;
 	}
 	set_why(why, "state directory");
-	if ((*lock = rotation_lock(st->dir)) < 0)
+	/* Excludes other rotations of the same state (released by close, or by death). */
+	if ((*lock = store_file_lock_dir(st->dir)) < 0)
 		return VEIL_ERR_SYSTEM;
 	set_why(why, "registry");
 	return VEIL_OK;

@@ -21,6 +21,15 @@
 char *store_file_join(const char *dir, const char *name) __attribute__((warn_unused_result));
 
 /*
+ * Takes an exclusive flock(2) of the directory dir itself, waiting for it
+ * (the lock of a multi-step change that two processes must not make at
+ * once: a key rotation). Returns the descriptor that holds it (close it to
+ * release), or -1 with errno set (the directory cannot be opened, or the
+ * lock failed other than by a signal).
+ */
+int store_file_lock_dir(const char *dir) __attribute__((warn_unused_result));
+
+/*
  * fsyncs the directory dir, so that the entries made or removed in it
  * survive a crash. Errors: VEIL_ERR_SYSTEM.
  */
