@@ -174,43 +174,50 @@ proof_message(uint8_t out[PROOF_MESSAGE_SIZE], const uint8_t *ephemeral_pk, cons
 	memcpy(out + ENVELOPE_PUBLIC_KEY_SIZE + ENVELOPE_NONCE_SIZE, time_be, ENVELOPE_TIME_SIZE);
 }
 
-veil_err
-envelope_seal_request_with(const envelope_exchange *ex,
-                           const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
-                           const uint8_t identity[static ENVELOPE_KEY_SIZE], uint64_t sent_at,
-                           const uint8_t *nonce, const uint8_t *inner, size_t inner_len,
-                           buf *frame_out)
+/*
+ * Seals a request frame of type under ex's request key, with nonce (NULL:
+ * fresh): the box holds client_pk | proof | sent_at u64 | inner when
+ * client_pk is given (the proof made under identity once the nonce is
+ * known), else sent_at u64 | inner. frame_out is left as it was on error.
+ */
+static veil_err
+seal_request_frame(const envelope_exchange *ex, proto_frame_type type, const uint8_t *client_pk,
+                   const uint8_t *identity, uint64_t sent_at, const uint8_t *nonce,
+                   const uint8_t *inner, size_t inner_len, buf *frame_out)
 {
 	if (inner_len > PROTO_MAX_REQUEST_SIZE)
 		return VEIL_ERR_LIMIT;
-	/* client_pk | proof | sent_at u64 | inner */
-	const size_t plain_len = ENVELOPE_REQUEST_OVERHEAD + inner_len;
+	const size_t head_len =
+	        client_pk != NULL ? ENVELOPE_PUBLIC_KEY_SIZE + ENVELOPE_PROOF_SIZE : 0;
+	const size_t plain_len = head_len + ENVELOPE_TIME_SIZE + inner_len;
 	uint8_t *plain = malloc(plain_len);
 	if (plain == NULL)
 		return VEIL_ERR_NOMEM;
-	uint8_t *time_be = plain + ENVELOPE_PUBLIC_KEY_SIZE + ENVELOPE_PROOF_SIZE;
-	memcpy(plain, client_pk, ENVELOPE_PUBLIC_KEY_SIZE);
+	uint8_t *time_be = plain + head_len;
+	if (client_pk != NULL)
+		memcpy(plain, client_pk, ENVELOPE_PUBLIC_KEY_SIZE);
 	for (size_t i = 0; i < ENVELOPE_TIME_SIZE; i++)
 		time_be[i] = (uint8_t)(sent_at >> (56 - 8 * i));
 	if (inner_len != 0)
-		memcpy(plain + ENVELOPE_REQUEST_OVERHEAD, inner, inner_len);
+		memcpy(time_be + ENVELOPE_TIME_SIZE, inner, inner_len);
 
 	const size_t start = buf_len(frame_out);
-	put_frame_header(frame_out, PROTO_FRAME_SEALED);
+	put_frame_header(frame_out, type);
 	wire_put_bytes(frame_out, ex->ephemeral_pk, ENVELOPE_PUBLIC_KEY_SIZE);
-	veil_err err = VEIL_OK;
 	uint8_t *at =
 	        wire_put_space(frame_out, ENVELOPE_NONCE_SIZE + ENVELOPE_MAC_SIZE + plain_len);
-	if (at == NULL) {
-		err = buf_error(frame_out);
-	} else {
-		uint8_t message[PROOF_MESSAGE_SIZE];
+	const veil_err err = buf_error(frame_out);
+	if (at != NULL) {
 		if (nonce != NULL)
 			memcpy(at, nonce, ENVELOPE_NONCE_SIZE);
 		else
 			randombytes_buf(at, ENVELOPE_NONCE_SIZE);
-		proof_message(message, ex->ephemeral_pk, at, time_be);
-		crypto_auth(plain + ENVELOPE_PUBLIC_KEY_SIZE, message, sizeof(message), identity);
+		if (client_pk != NULL) {
+			uint8_t message[PROOF_MESSAGE_SIZE];
+			proof_message(message, ex->ephemeral_pk, at, time_be);
+			crypto_auth(plain + ENVELOPE_PUBLIC_KEY_SIZE, message, sizeof(message),
+			            identity);
+		}
 		crypto_secretbox_easy(at + ENVELOPE_NONCE_SIZE, plain, plain_len, at,
 		                      ex->request_key);
 	}
@@ -219,6 +226,17 @@ envelope_seal_request_with(const envelope_exchange *ex,
 	sodium_memzero(plain, plain_len);
 	free(plain);
 	return err;
+}
+
+veil_err
+envelope_seal_request_with(const envelope_exchange *ex,
+                           const uint8_t client_pk[static ENVELOPE_PUBLIC_KEY_SIZE],
+                           const uint8_t identity[static ENVELOPE_KEY_SIZE], uint64_t sent_at,
+                           const uint8_t *nonce, const uint8_t *inner, size_t inner_len,
+                           buf *frame_out)
+{
+	return seal_request_frame(ex, PROTO_FRAME_SEALED, client_pk, identity, sent_at, nonce,
+	                          inner, inner_len, frame_out);
 }
 
 veil_err
@@ -245,37 +263,8 @@ veil_err
 envelope_seal_anonymous(const envelope_exchange *ex, uint64_t sent_at, const uint8_t *nonce,
                         const uint8_t *inner, size_t inner_len, buf *frame_out)
 {
-	if (inner_len > PROTO_MAX_REQUEST_SIZE)
-		return VEIL_ERR_LIMIT;
-	/* sent_at u64 | inner */
-	const size_t plain_len = ENVELOPE_TIME_SIZE + inner_len;
-	uint8_t *plain = malloc(plain_len);
-	if (plain == NULL)
-		return VEIL_ERR_NOMEM;
-	for (size_t i = 0; i < ENVELOPE_TIME_SIZE; i++)
-		plain[i] = (uint8_t)(sent_at >> (56 - 8 * i));
-	if (inner_len != 0)
-		memcpy(plain + ENVELOPE_TIME_SIZE, inner, inner_len);
-
-	const size_t start = buf_len(frame_out);
-	put_frame_header(frame_out, PROTO_FRAME_SEALED_ANONYMOUS);
-	wire_put_bytes(frame_out, ex->ephemeral_pk, ENVELOPE_PUBLIC_KEY_SIZE);
-	uint8_t *at =
-	        wire_put_space(frame_out, ENVELOPE_NONCE_SIZE + ENVELOPE_MAC_SIZE + plain_len);
-	veil_err err = buf_error(frame_out);
-	if (at != NULL) {
-		if (nonce != NULL)
-			memcpy(at, nonce, ENVELOPE_NONCE_SIZE);
-		else
-			randombytes_buf(at, ENVELOPE_NONCE_SIZE);
-		crypto_secretbox_easy(at + ENVELOPE_NONCE_SIZE, plain, plain_len, at,
-		                      ex->request_key);
-	}
-	if (err != VEIL_OK && buf_error(frame_out) == VEIL_OK)
-		buf_truncate(frame_out, start);
-	sodium_memzero(plain, plain_len);
-	free(plain);
-	return err;
+	return seal_request_frame(ex, PROTO_FRAME_SEALED_ANONYMOUS, NULL, NULL, sent_at, nonce,
+	                          inner, inner_len, frame_out);
 }
 
 veil_err
@@ -322,6 +311,26 @@ open_box(const proto_frame *frame, const uint8_t *key, buf *out)
 	return VEIL_OK;
 }
 
+/*
+ * The opened request at start of inner_out begins with head_len bytes of
+ * fields ending in sent_at u64: *sent_at gets that time, and the inner
+ * message after the fields moves to start, the fields wiped.
+ */
+static void
+strip_request_head(buf *inner_out, size_t start, size_t head_len, uint64_t *sent_at)
+{
+	uint8_t *plain = (uint8_t *)inner_out->data + start;
+	const uint8_t *time_be = plain + head_len - ENVELOPE_TIME_SIZE;
+	uint64_t t = 0;
+	for (size_t i = 0; i < ENVELOPE_TIME_SIZE; i++)
+		t = t << 8 | time_be[i];
+	const size_t inner_len = buf_len(inner_out) - start - head_len;
+	memmove(plain, plain + head_len, inner_len);
+	sodium_memzero(plain + inner_len, head_len);
+	buf_truncate(inner_out, start + inner_len);
+	*sent_at = t;
+}
+
 veil_err
 envelope_open_request(const proto_frame *frame,
                       const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE], buf *inner_out,
@@ -356,15 +365,8 @@ envelope_open_request(const proto_frame *frame,
 	sodium_memzero(identity, sizeof(identity));
 	if (!proven)
 		goto fail;
-	uint64_t t = 0;
-	for (size_t i = 0; i < ENVELOPE_TIME_SIZE; i++)
-		t = t << 8 | time_be[i];
 	memcpy(client_pk_out, plain, ENVELOPE_PUBLIC_KEY_SIZE);
-	const size_t inner_len = buf_len(inner_out) - start - ENVELOPE_REQUEST_OVERHEAD;
-	memmove(plain, plain + ENVELOPE_REQUEST_OVERHEAD, inner_len);
-	sodium_memzero(plain + inner_len, ENVELOPE_REQUEST_OVERHEAD);
-	buf_truncate(inner_out, start + inner_len);
-	*sent_at = t;
+	strip_request_head(inner_out, start, ENVELOPE_REQUEST_OVERHEAD, sent_at);
 	return VEIL_OK;
 fail:
 	if (buf_len(inner_out) > start) {
@@ -399,15 +401,7 @@ envelope_open_anonymous(const proto_frame *frame,
 		envelope_exchange_wipe(ex_out);
 		return err;
 	}
-	uint8_t *plain = (uint8_t *)inner_out->data + start;
-	uint64_t t = 0;
-	for (size_t i = 0; i < ENVELOPE_TIME_SIZE; i++)
-		t = t << 8 | plain[i];
-	const size_t inner_len = buf_len(inner_out) - start - ENVELOPE_TIME_SIZE;
-	memmove(plain, plain + ENVELOPE_TIME_SIZE, inner_len);
-	sodium_memzero(plain + inner_len, ENVELOPE_TIME_SIZE);
-	buf_truncate(inner_out, start + inner_len);
-	*sent_at = t;
+	strip_request_head(inner_out, start, ENVELOPE_TIME_SIZE, sent_at);
 	return VEIL_OK;
 }
 
