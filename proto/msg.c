@@ -372,12 +372,11 @@ put_lookup_fields(buf *out, uint8_t suite, uint8_t mode, uint32_t key_id, uint8_
 	wire_put_u16(out, count);
 }
 
-/* A LOOKUP's items; aborts unless suite_id names a suite and count is in range. */
+/* A LOOKUP's items, each a u32 prefix and an element of ne bytes. */
 static void
-put_lookup_items(buf *out, uint8_t suite_id, uint16_t count, const uint32_t *prefixes,
+put_lookup_items(buf *out, size_t ne, uint16_t count, const uint32_t *prefixes,
                  const uint8_t *elements)
 {
-	const size_t ne = oprf_suite_element_size(proto_suite(suite_id));
 	for (size_t i = 0; i < count; i++) {
 		wire_put_u32(out, prefixes[i]);
 		wire_put_bytes(out, elements + i * ne, ne);
@@ -405,10 +404,11 @@ proto_encode_lookup(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SIZE], u
                     uint8_t mode, uint32_t key_id, uint8_t prefix_bits, uint16_t count,
                     const uint32_t *prefixes, const uint8_t *elements)
 {
-	if (proto_suite(suite_id) == NULL || count == 0 || count > PROTO_MAX_BATCH)
+	const oprf_suite *suite = proto_suite(suite_id);
+	if (suite == NULL || count == 0 || count > PROTO_MAX_BATCH)
 		abort();
 	proto_encode_lookup_head(out, request_id, suite_id, mode, key_id, prefix_bits, count);
-	put_lookup_items(out, suite_id, count, prefixes, elements);
+	put_lookup_items(out, oprf_suite_element_size(suite), count, prefixes, elements);
 }
 
 void
@@ -428,11 +428,12 @@ proto_encode_lookup_token(buf *out, const uint8_t request_id[PROTO_REQUEST_ID_SI
                           uint8_t suite_id, uint8_t mode, uint32_t key_id, uint8_t prefix_bits,
                           uint16_t count, const uint32_t *prefixes, const uint8_t *elements)
 {
-	if (proto_suite(suite_id) == NULL || count == 0 || count > PROTO_MAX_BATCH)
+	const oprf_suite *suite = proto_suite(suite_id);
+	if (suite == NULL || count == 0 || count > PROTO_MAX_BATCH)
 		abort();
 	proto_encode_lookup_token_head(out, request_id, t, suite_id, mode, key_id, prefix_bits,
 	                               count);
-	put_lookup_items(out, suite_id, count, prefixes, elements);
+	put_lookup_items(out, oprf_suite_element_size(suite), count, prefixes, elements);
 }
 
 size_t

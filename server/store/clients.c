@@ -598,20 +598,6 @@ syncer_main(void *arg)
 /* ------------------------------------------------------------------ */
 /* Opening and closing */
 
-/* Reads the digest key at path, or makes it (0600) when there is none. */
-static veil_err
-load_secret(const char *path, uint8_t *secret)
-{
-	veil_err err = keyfile_read(path, KEY_KIND, secret, SECRET_SIZE);
-	if (err != VEIL_ERR_NOT_FOUND)
-		return err;
-	randombytes_buf(secret, SECRET_SIZE);
-	err = keyfile_write(path, KEY_KIND, secret, SECRET_SIZE);
-	if (err == VEIL_ERR_EXISTS) /* another process made it first */
-		err = keyfile_read(path, KEY_KIND, secret, SECRET_SIZE);
-	return err;
-}
-
 /* meta "config" into *out: the defaults when there is none. */
 static veil_err
 config_decode(void *arg, const MDB_val *v)
@@ -683,7 +669,7 @@ veil_err
 clients_open(const char *state_dir, const clients_config *config, clients **out)
 {
 	clients *c = NULL;
-	char *dir = NULL, *key_path = NULL;
+	char *dir = NULL;
 	struct stat st;
 	veil_err err;
 	int rc;
@@ -697,13 +683,13 @@ clients_open(const char *state_dir, const clients_config *config, clients **out)
 		return VEIL_ERR_NOT_FOUND;
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (dir = store_file_join(state_dir, CLIENTS_DIR)) == NULL ||
-	    (key_path = store_file_join(state_dir, CLIENTS_KEY_FILE)) == NULL ||
 	    (c->secret = sodium_malloc(SECRET_SIZE)) == NULL) {
 		err = VEIL_ERR_NOMEM;
 		goto out;
 	}
 	c->background_sync = config != NULL;
-	if ((err = load_secret(key_path, c->secret)) != VEIL_OK)
+	if ((err = store_file_secret(state_dir, CLIENTS_KEY_FILE, KEY_KIND, c->secret,
+	                             SECRET_SIZE)) != VEIL_OK)
 		goto out;
 	if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
 		err = VEIL_ERR_SYSTEM;
@@ -734,6 +720,5 @@ clients_open(const char *state_dir, const clients_config *config, clients **out)
 out:
 	clients_close(c);
 	free(dir);
-	free(key_path);
 	return err;
 }

@@ -362,24 +362,6 @@ spent_forget_key(spent *s, const uint8_t token_key_id[SPENT_KEY_ID_SIZE], uint64
 /* ------------------------------------------------------------------ */
 /* Opening and closing */
 
-/*
- * Reads the digest key at path, or makes it (0600) when there is none and
- * fsyncs state_dir, so that the key is durable before any digest made
- * with it.
- */
-static veil_err
-load_secret(const char *state_dir, const char *path, uint8_t *secret)
-{
-	veil_err err = keyfile_read(path, KEY_KIND, secret, SECRET_SIZE);
-	if (err != VEIL_ERR_NOT_FOUND)
-		return err;
-	randombytes_buf(secret, SECRET_SIZE);
-	err = keyfile_write(path, KEY_KIND, secret, SECRET_SIZE);
-	if (err == VEIL_ERR_EXISTS) /* another process made it first */
-		return keyfile_read(path, KEY_KIND, secret, SECRET_SIZE);
-	return err != VEIL_OK ? err : store_file_sync_dir(state_dir);
-}
-
 /* What spent_open() does in its write transaction: the databases, and the key's check. */
 static veil_err
 open_txn(void *arg, MDB_txn *txn)
@@ -440,7 +422,6 @@ veil_err
 spent_open(const char *state_dir, const spent_config *config, spent **out)
 {
 	spent *s = NULL;
-	char *key_path = NULL;
 	struct stat st;
 	veil_err err = VEIL_OK;
 
@@ -454,7 +435,6 @@ spent_open(const char *state_dir, const spent_config *config, spent **out)
 		return VEIL_ERR_NOT_FOUND;
 	if ((s = calloc(1, sizeof(*s))) == NULL ||
 	    (s->dir = store_file_join(state_dir, SPENT_DIR)) == NULL ||
-	    (key_path = store_file_join(state_dir, SPENT_KEY_FILE)) == NULL ||
 	    (s->secret = sodium_malloc(SECRET_SIZE)) == NULL) {
 		err = VEIL_ERR_NOMEM;
 		goto out;
@@ -465,7 +445,8 @@ spent_open(const char *state_dir, const spent_config *config, spent **out)
 	}
 	s->locked = 1;
 	s->capacity = config != NULL ? config->capacity : SPENT_DEFAULT_CAPACITY;
-	if ((err = load_secret(state_dir, key_path, s->secret)) != VEIL_OK)
+	if ((err = store_file_secret(state_dir, SPENT_KEY_FILE, KEY_KIND, s->secret,
+	                             SECRET_SIZE)) != VEIL_OK)
 		goto out;
 	if (mkdir(s->dir, 0700) == 0)
 		err = store_file_sync_dir(state_dir);
@@ -477,6 +458,5 @@ spent_open(const char *state_dir, const spent_config *config, spent **out)
 	s = NULL;
 out:
 	spent_close(s);
-	free(key_path);
 	return err;
 }

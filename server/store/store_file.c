@@ -10,6 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "keyfile.h"
+
 char *
 store_file_join(const char *dir, const char *name)
 {
@@ -82,4 +86,23 @@ store_file_lock_dir(const char *dir)
 		}
 	}
 	return fd;
+}
+
+veil_err
+store_file_secret(const char *dir, const char *name, const char *kind, uint8_t *secret, size_t len)
+{
+	char *path = store_file_join(dir, name);
+	if (path == NULL)
+		return VEIL_ERR_NOMEM;
+	veil_err err = keyfile_read(path, kind, secret, len);
+	if (err == VEIL_ERR_NOT_FOUND) {
+		randombytes_buf(secret, len);
+		err = keyfile_write(path, kind, secret, len);
+		if (err == VEIL_ERR_EXISTS) /* another process made it first */
+			err = keyfile_read(path, kind, secret, len);
+		else if (err == VEIL_OK)
+			err = store_file_sync_dir(dir);
+	}
+	free(path);
+	return err;
 }

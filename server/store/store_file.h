@@ -7,10 +7,13 @@
  * leaves either no entry or the whole file; an erased file is zeroed and
  * fsynced before it is unlinked, and the directory fsynced after.
  *
- * May use: common/ (error.h); nothing else of the project.
+ * May use: common/ (error.h, keyfile.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_STORE_FILE_H
 #define VEIL_SERVER_STORE_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -28,6 +31,17 @@ char *store_file_join(const char *dir, const char *name) __attribute__((warn_unu
  * lock failed other than by a signal).
  */
 int store_file_lock_dir(const char *dir) __attribute__((warn_unused_result));
+
+/*
+ * The secret of a store's key file: reads the common/keyfile.h file
+ * dir/name of kind into secret (len bytes, the caller's guarded memory),
+ * or, when there is none, makes one of random bytes (0600) and fsyncs dir,
+ * so that the key is durable before anything keyed with it. When another
+ * process makes it first, that one is read. Errors: those of
+ * keyfile_read() and keyfile_write(), VEIL_ERR_NOMEM, VEIL_ERR_SYSTEM.
+ */
+veil_err store_file_secret(const char *dir, const char *name, const char *kind, uint8_t *secret,
+                           size_t len) __attribute__((warn_unused_result));
 
 /*
  * fsyncs the directory dir, so that the entries made or removed in it

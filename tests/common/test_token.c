@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "harness.h"
 #include "oprf.h"
 #include "token.h"
@@ -85,11 +87,7 @@ import_key(const uint8_t *sk)
 static int
 all_zero(const void *p, size_t n)
 {
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
+	return sodium_is_zero(p, n);
 }
 
 /* ---- the vectors ---- */

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "token.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,11 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int
 all_zero(const void *p, size_t n)
 {
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
+	return sodium_is_zero(p, n);
 }
 
 /* A refusal must be one of the documented ones, with nothing written. */

@@ -323,3 +323,11 @@ jsonl_tool_main(const char *program, void (*help)(void), jsonl_serve_fn serve, i
 	}
 	return jsonl_serve_stream(program, stdin, stdout, serve);
 }
+
+void
+jsonl_free_wiped(void *p, size_t n)
+{
+	if (p != NULL)
+		sodium_memzero(p, n);
+	free(p);
+}

@@ -97,6 +97,10 @@ int jsonl_take_variable(const json_value *v, const char *field, size_t max, uint
 /* Appends the n bytes as a quoted lowercase hex string (wiping its scratch). */
 void jsonl_append_hex(buf *b, const uint8_t *bytes, size_t n);
 
+/* Wipes the n bytes at p (which may be NULL) and frees them: a job's
+ * secrets and the client's private data. */
+void jsonl_free_wiped(void *p, size_t n);
+
 /* Appends count items of size bytes each, from flat, as a JSON array of hex strings. */
 void jsonl_append_hex_list(buf *b, const uint8_t *flat, size_t count, size_t size);
 

@@ -54,22 +54,13 @@ results_size(const job *j)
 	return j->count * (2 * j->ne + j->nh);
 }
 
-/* Wipes the n bytes at p (which may be NULL) and frees them. */
-static void
-free_wiped(void *p, size_t n)
-{
-	if (p != NULL)
-		sodium_memzero(p, n);
-	free(p);
-}
-
 static void
 job_free(job *j)
 {
 	/* Wiped: the blinds, and the inputs and outputs (the client's private data). */
-	free_wiped(j->blinds, j->count * j->ns);
-	free_wiped(j->input_bytes, j->input_size);
-	free_wiped(j->results, results_size(j));
+	jsonl_free_wiped(j->blinds, j->count * j->ns);
+	jsonl_free_wiped(j->input_bytes, j->input_size);
+	jsonl_free_wiped(j->results, results_size(j));
 	free(j->key_info);
 	free(j->inputs);
 	free(j->input_lens);

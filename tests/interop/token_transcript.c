@@ -25,19 +25,11 @@ typedef struct job {
 } job;
 
 static void
-free_wiped(uint8_t *p, size_t n)
-{
-	if (p != NULL)
-		sodium_memzero(p, n);
-	free(p);
-}
-
-static void
 job_free(job *j)
 {
 	oprf_key_free(j->key);
-	free_wiped(j->challenge, j->challenge_len);
-	free_wiped(j->bytes, j->bytes_len);
+	jsonl_free_wiped(j->challenge, j->challenge_len);
+	jsonl_free_wiped(j->bytes, j->bytes_len);
 	sodium_memzero(j, sizeof(*j));
 }
 

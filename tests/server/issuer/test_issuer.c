@@ -144,11 +144,7 @@ tokens_left(issuer *is, const uint8_t key[ISSUER_CLIENT_KEY_SIZE], int64_t now)
 static int
 all_zero(const void *p, size_t n)
 {
-	const uint8_t *b = p;
-	for (size_t i = 0; i < n; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
+	return sodium_is_zero(p, n);
 }
 
 /* ------------------------------------------------------------------ */
