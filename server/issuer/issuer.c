@@ -12,6 +12,7 @@
 
 #include <sodium.h>
 
+#include "file.h"
 #include "keyfile.h"
 #include "store_file.h"
 
@@ -421,8 +422,9 @@ out:
 	return err;
 }
 
-veil_err
-issuer_open(const char *dir, const issuer_config *config, issuer **out)
+/* Opens the live keys of dir; with the clients store unless keys_only. */
+static veil_err
+open_handle(const char *dir, const issuer_config *config, int keys_only, issuer **out)
 {
 	key_list list;
 	issuer *is = NULL;
@@ -448,7 +450,8 @@ issuer_open(const char *dir, const issuer_config *config, issuer **out)
 		info->truncated_token_key_id = info->token_key_id[TOKEN_KEY_ID_SIZE - 1];
 		info->not_after = list.keys[i].not_after;
 	}
-	err = clients_open(dir, config != NULL ? &config->clients : NULL, &is->clients);
+	if (!keys_only)
+		err = clients_open(dir, config != NULL ? &config->clients : NULL, &is->clients);
 out:
 	if (err != VEIL_OK) {
 		issuer_close(is);
@@ -456,6 +459,93 @@ out:
 	}
 	*out = is;
 	return VEIL_OK;
+}
+
+veil_err
+issuer_open(const char *dir, const issuer_config *config, issuer **out)
+{
+	return open_handle(dir, config, 0, out);
+}
+
+veil_err
+issuer_open_keys(const char *dir, issuer **out)
+{
+	return open_handle(dir, NULL, 1, out);
+}
+
+/* ------------------------------------------------------------------ */
+/* The issuer's name */
+
+int
+issuer_name_valid(const char *name)
+{
+	if (name == NULL)
+		return 0;
+	size_t len = strlen(name);
+	if (len == 0 || len > ISSUER_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] <= ' ' || name[i] > '~')
+			return 0;
+	return 1;
+}
+
+veil_err
+issuer_name_write(const char *dir, const char *name)
+{
+	char line[ISSUER_NAME_MAX + 2];
+	if (dir == NULL || !issuer_name_valid(name))
+		return VEIL_ERR_ARGUMENT;
+	int n = snprintf(line, sizeof(line), "%s\n", name);
+	char *path = store_file_join(dir, ISSUER_NAME_FILE);
+	char *tmp = store_file_join(dir, ISSUER_NAME_FILE ".tmp");
+	veil_err err = VEIL_ERR_NOMEM;
+	if (path != NULL && tmp != NULL) {
+		err = VEIL_ERR_SYSTEM;
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			int ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
+			ok = close(fd) == 0 && ok;
+			if (ok && rename(tmp, path) == 0)
+				err = store_file_sync_dir(dir);
+			else
+				unlink(tmp);
+		}
+	}
+	free(path);
+	free(tmp);
+	return err;
+}
+
+veil_err
+issuer_name_read(const char *dir, char out[ISSUER_NAME_MAX + 1])
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (out != NULL)
+		out[0] = '\0';
+	if (dir == NULL || out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	char *path = store_file_join(dir, ISSUER_NAME_FILE);
+	if (path == NULL)
+		return VEIL_ERR_NOMEM;
+	int rc = file_read_all(path, ISSUER_NAME_MAX + 2, &text, &len);
+	int e = errno;
+	free(path);
+	if (rc != 0)
+		return e == ENOENT  ? VEIL_ERR_NOT_FOUND
+		       : e == EFBIG ? VEIL_ERR_CORRUPT
+		                    : VEIL_ERR_SYSTEM;
+	veil_err err = VEIL_ERR_CORRUPT;
+	if (len >= 2 && text[len - 1] == '\n' && memchr(text, '\0', len) == NULL) {
+		text[len - 1] = '\0';
+		if (issuer_name_valid(text)) {
+			memcpy(out, text, len);
+			err = VEIL_OK;
+		}
+	}
+	free(text);
+	return err;
 }
 
 void
@@ -522,6 +612,8 @@ issuer_issue(issuer *is, const uint8_t client_key[ISSUER_CLIENT_KEY_SIZE], int64
 	if (is == NULL || client_key == NULL || requests == NULL || responses_out == NULL ||
 	    count == 0)
 		return VEIL_ERR_ARGUMENT;
+	if (is->clients == NULL)
+		return VEIL_ERR_UNSUPPORTED; /* issuer_open_keys(): keys alone */
 	if (count > TOKEN_MAX_BATCH) {
 		*retry_after = ISSUER_RETRY_NEVER;
 		return VEIL_ERR_LIMIT;

@@ -83,6 +83,8 @@
 #define ISSUER_KEYS_FILE       "issuer.keys"
 #define ISSUER_KEYS_HEADER     "veil-issuer-keys-v1"
 #define ISSUER_FIRST_KEY_ID    1
+#define ISSUER_NAME_FILE       "issuer.name"
+#define ISSUER_NAME_MAX        255
 /* Live keys at most: the current one and the retiring ones. */
 #define ISSUER_MAX_KEYS        16
 #define ISSUER_CLIENT_KEY_SIZE CLIENTS_KEY_SIZE /* an account's X25519 public key */
@@ -125,6 +127,41 @@ veil_err issuer_create(const char *dir) __attribute__((warn_unused_result));
  * errors of clients_open(). On error nothing stays open.
  */
 veil_err issuer_open(const char *dir, const issuer_config *config, issuer **out)
+        __attribute__((warn_unused_result));
+
+/*
+ * Opens the live keys of dir alone, without a clients store: what an
+ * origin that redeems tokens needs (issuer_key(), issuer_keys()), from a
+ * copy of issuer.keys and the key files. Such a handle issues nothing
+ * (issuer_issue() is VEIL_ERR_UNSUPPORTED) and issuer_clients() is NULL.
+ * Errors: as issuer_open(), but none of the clients store's.
+ */
+veil_err issuer_open_keys(const char *dir, issuer **out) __attribute__((warn_unused_result));
+
+/*
+ * The issuer's name, the issuer_name of the TokenChallenges its tokens
+ * answer (RFC 9577): 1 to ISSUER_NAME_MAX bytes of printable ASCII
+ * without spaces (a host name, say "issuer.example.org"), kept in
+ * DIR/ISSUER_NAME_FILE as one line. issuer_name_valid() is 1 for such a
+ * string, else 0 (NULL too).
+ */
+int issuer_name_valid(const char *name);
+
+/*
+ * Writes name to dir/ISSUER_NAME_FILE (0644: the name is public),
+ * replacing it whole (a temporary file, fsynced, renamed, dir fsynced).
+ * Errors: VEIL_ERR_ARGUMENT (dir NULL, a name not valid),
+ * VEIL_ERR_SYSTEM.
+ */
+veil_err issuer_name_write(const char *dir, const char *name) __attribute__((warn_unused_result));
+
+/*
+ * Reads dir/ISSUER_NAME_FILE into out (NUL-terminated). Errors:
+ * VEIL_ERR_ARGUMENT (a NULL pointer), VEIL_ERR_NOT_FOUND (no such file),
+ * VEIL_ERR_CORRUPT (not one line of a valid name), VEIL_ERR_SYSTEM.
+ * out is "" on error.
+ */
+veil_err issuer_name_read(const char *dir, char out[ISSUER_NAME_MAX + 1])
         __attribute__((warn_unused_result));
 
 /* Closes the clients store, wipes and frees the keys. NULL is a no-op. */
@@ -179,6 +216,7 @@ const oprf_key *issuer_key(const issuer *is, const uint8_t key_id[TOKEN_KEY_ID_S
  *     or ISSUER_RETRY_NEVER when the batch can never fit (more than the
  *     bucket holds, or more than TOKEN_MAX_BATCH);
  *   - then the responses are computed (token_issue(), a proof each).
+ * A handle of issuer_open_keys() refuses with VEIL_ERR_UNSUPPORTED.
  * Nothing is charged when any of the checks refuses, and an account past
  * its ration costs no scalar multiplication. No response is output on an
  * error: responses_out is zeroed. *retry_after is 0 unless

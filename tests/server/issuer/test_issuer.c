@@ -426,6 +426,78 @@ case_files_hold_nothing(void)
 	CHECK(proc_tree_holds(dir, ISSUER_KEYS_HEADER, strlen(ISSUER_KEYS_HEADER)));
 }
 
+/* issuer_open_keys(): the keys a redeeming origin needs, no clients, no issuing. */
+static void
+case_keys_only(void)
+{
+	const char *dir = NULL;
+	issuer *is = fresh(&dir, 4), *keys = NULL;
+	CHECK(is != NULL);
+	if (is == NULL)
+		return;
+	issuer_key_info a[ISSUER_MAX_KEYS], b[ISSUER_MAX_KEYS];
+	size_t na = 0, nb = 0;
+	CHECK(issuer_keys(is, a, &na) == VEIL_OK);
+	CHECK(issuer_open_keys(dir, &keys) == VEIL_OK);
+	CHECK(keys != NULL && issuer_clients(keys) == NULL);
+	CHECK(issuer_keys(keys, b, &nb) == VEIL_OK);
+	CHECK(na == 1 && nb == 1 && memcmp(&a[0], &b[0], sizeof(a[0])) == 0);
+	CHECK(issuer_key(keys, a[0].token_key_id, NOW) != NULL);
+
+	pending p;
+	uint8_t ck[ISSUER_CLIENT_KEY_SIZE];
+	uint32_t retry = 7;
+	client_key(ck, 1);
+	CHECK(enrol(is, ck, NOW));
+	CHECK(make_requests(is, &p, 1));
+	CHECK(issuer_issue(keys, ck, NOW, p.req, 1, p.resp, &retry) == VEIL_ERR_UNSUPPORTED);
+	CHECK(retry == 0);
+	CHECK(issuer_open_keys(test_case_path("none"), &keys) == VEIL_ERR_NOT_FOUND);
+	CHECK(keys == NULL);
+	issuer_close(keys);
+	issuer_close(is);
+}
+
+/* The name file: written whole, read back, damage and bad names refused. */
+static void
+case_name(void)
+{
+	const char *dir = test_case_path("named");
+	char name[ISSUER_NAME_MAX + 1], longest[ISSUER_NAME_MAX + 2];
+	memset(longest, 'a', sizeof(longest) - 1);
+	longest[ISSUER_NAME_MAX + 1] = '\0';
+	CHECK(mkdir(dir, 0700) == 0);
+	CHECK(issuer_name_read(dir, name) == VEIL_ERR_NOT_FOUND);
+	CHECK(name[0] == '\0');
+	static const char *const bad[] = {"", "two words", "tab\there", "caf\xc3\xa9"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(!issuer_name_valid(bad[i]));
+		CHECK(issuer_name_write(dir, bad[i]) == VEIL_ERR_ARGUMENT);
+	}
+	CHECK(issuer_name_write(dir, longest) == VEIL_ERR_ARGUMENT);
+	longest[ISSUER_NAME_MAX] = '\0';
+	CHECK(issuer_name_write(dir, longest) == VEIL_OK);
+	CHECK(issuer_name_read(dir, name) == VEIL_OK);
+	CHECK(strcmp(name, longest) == 0);
+	CHECK(issuer_name_write(dir, "issuer.example.org") == VEIL_OK);
+	CHECK(issuer_name_read(dir, name) == VEIL_OK);
+	CHECK(strcmp(name, "issuer.example.org") == 0);
+
+	static const char *const damaged[] = {"no-newline", "two\nlines\n", "\n", "sp ace\n"};
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, ISSUER_NAME_FILE);
+	for (size_t i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+		FILE *f = fopen(path, "w");
+		CHECK(f != NULL);
+		if (f == NULL)
+			return;
+		fputs(damaged[i], f);
+		fclose(f);
+		CHECK(issuer_name_read(dir, name) == VEIL_ERR_CORRUPT);
+		CHECK(name[0] == '\0');
+	}
+}
+
 static const test_case cases[] = {
         {"create and open", case_create_open},
         {"end to end: request, issue, finalize, verify", case_end_to_end},
@@ -436,6 +508,8 @@ static const test_case cases[] = {
         {"a killed rotation's orphan key file is erased", case_orphan},
         {"key files 0600, refused when open to others, damage detected", case_key_files},
         {"no client key, element or nonce in the files", case_files_hold_nothing},
+        {"keys alone: verify, never issue", case_keys_only},
+        {"the issuer's name file", case_name},
 };
 
 TEST_MAIN(cases)
