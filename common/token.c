@@ -398,28 +398,50 @@ token_issue(const oprf_key *key, size_t count, const token_request requests[],
 	return err;
 }
 
+/* authenticator_out = F(skI, token_input of t), the token's authenticator as the issuer computes
+ * it. */
+static veil_err
+authenticator_of(const oprf_key *key, const token *t,
+                 uint8_t authenticator_out[TOKEN_AUTHENTICATOR_SIZE])
+{
+	uint8_t input[TOKEN_INPUT_SIZE];
+	oprf_ctx *ctx = NULL;
+	veil_err err;
+
+	if (!is_token_key(key))
+		return VEIL_ERR_UNSUPPORTED;
+	if ((err = token_ctx(&ctx)) != VEIL_OK)
+		return err;
+	write_token_input(input, t->nonce, t->challenge_digest, t->token_key_id);
+	err = oprf_evaluate(ctx, key, NULL, 0, input, sizeof(input), authenticator_out);
+	oprf_ctx_free(ctx);
+	return err;
+}
+
 veil_err
 token_verify(const oprf_key *key, const token *t, int *valid_out)
 {
-	uint8_t input[TOKEN_INPUT_SIZE], authenticator[TOKEN_AUTHENTICATOR_SIZE];
-	oprf_ctx *ctx = NULL;
-	veil_err err;
+	uint8_t authenticator[TOKEN_AUTHENTICATOR_SIZE];
 
 	if (valid_out == NULL)
 		return VEIL_ERR_ARGUMENT;
 	*valid_out = 0;
 	if (key == NULL || t == NULL)
 		return VEIL_ERR_ARGUMENT;
-	if (!is_token_key(key))
-		return VEIL_ERR_UNSUPPORTED;
-	if ((err = token_ctx(&ctx)) != VEIL_OK)
-		return err;
-	write_token_input(input, t->nonce, t->challenge_digest, t->token_key_id);
-	err = oprf_evaluate(ctx, key, NULL, 0, input, sizeof(input), authenticator);
+	veil_err err = authenticator_of(key, t, authenticator);
 	if (err == VEIL_OK)
 		*valid_out = sodium_memcmp(authenticator, t->authenticator,
 		                           TOKEN_AUTHENTICATOR_SIZE) == 0;
-	oprf_ctx_free(ctx);
 	sodium_memzero(authenticator, sizeof(authenticator));
 	return err;
+}
+
+veil_err
+token_authenticate(const oprf_key *key, token *t)
+{
+	if (t != NULL)
+		sodium_memzero(t->authenticator, sizeof(t->authenticator));
+	if (key == NULL || t == NULL)
+		return VEIL_ERR_ARGUMENT;
+	return authenticator_of(key, t, t->authenticator);
 }

@@ -254,4 +254,15 @@ veil_err token_issue(const oprf_key *key, size_t count, const token_request requ
  */
 veil_err token_verify(const oprf_key *key, const token *t, int *valid_out) TOKEN_WARN_UNUSED;
 
+/*
+ * Issuer: sets t->authenticator to F(skI, token_input) for t's nonce,
+ * challenge_digest and token_key_id: a valid token made without the blind issuance
+ * protocol, which only the holder of skI can do. For load generators and
+ * tests that need many tokens; a client never holds skI and always uses
+ * token_client_request(). Errors: VEIL_ERR_ARGUMENT (a NULL pointer);
+ * t's authenticator is zeroed on every error;
+ * VEIL_ERR_UNSUPPORTED and VEIL_ERR_INVALID_INPUT as token_verify().
+ */
+veil_err token_authenticate(const oprf_key *key, token *t) TOKEN_WARN_UNUSED;
+
 #endif
