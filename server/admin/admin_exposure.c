@@ -27,7 +27,8 @@
 #define PROGRAM "veil-admin exposure analyze"
 
 const char admin_exposure_analyze_synopsis[] =
-        "--export FILE [--salts FILE] [--universe SPEC] [--accounts FILE] [OPTIONS]";
+        "--export FILE [--salts FILE] [--universe SPEC] [--accounts FILE] [--issuer-state "
+        "IDIR] [OPTIONS]";
 
 const char admin_exposure_analyze_details[] =
         "What an export someone hands over reveals: adversary A0 (the export), A1\n"
@@ -37,6 +38,12 @@ const char admin_exposure_analyze_details[] =
         "sender is named) when the prefix length is known. No ground truth: the pair\n"
         "test is not scored (bench/veil-exposure-sim measures it on a synthetic\n"
         "population).\n"
+        "\n"
+        "An export of a veild in tokens mode (its header says \"auth\": \"tokens\") names\n"
+        "no requester: every adversary's requester figure is every account and the pair\n"
+        "test does not apply; A4 then needs --state and --salts only (veild's state holds\n"
+        "no clients database), and --issuer-state adds adversary I (a copy of the token\n"
+        "issuer's state directory) and its fetch records.\n"
         "\n"
         "  --export FILE    a log export (`veil-admin log export`), JSON Lines\n"
         "  --salts FILE     the salts (`veil-admin log salts`): adds adversary A1\n"
@@ -49,6 +56,10 @@ const char admin_exposure_analyze_details[] =
         "  --state DIR      take the prefix length veild recommends for DIR's registry;\n"
         "                   with --salts and --accounts, read each account's last charge\n"
         "                   in DIR's clients database (nothing is written): adds A4\n"
+        "  --issuer-state IDIR  tokens mode: the token issuer's state directory; reads\n"
+        "                   its clients database (as `client list` does): adds I and\n"
+        "                   the accounts by day of their last fetch; without\n"
+        "                   --accounts its enrolled accounts are the population\n"
         "  --json           print JSON (schema veil-exposure-v1) instead of the table\n"
         "  --chart FILE     write the SVG chart to FILE\n"
         "\n"
@@ -117,7 +128,8 @@ longest_width(uint64_t mask)
 
 /* The options, as cli_parse() leaves them (veil-admin parses them). */
 static struct {
-	const char *export_path, *salts, *accounts, *universe, *prefix_bits, *state, *chart;
+	const char *export_path, *salts, *accounts, *universe, *prefix_bits, *state, *chart,
+	        *issuer_state;
 	bool json;
 } o;
 
@@ -128,6 +140,7 @@ const cli_option admin_exposure_analyze_options[] = {
         CLI_TEXT_OPTION("universe", &o.universe),
         CLI_TEXT_OPTION("prefix-bits", &o.prefix_bits),
         CLI_TEXT_OPTION("state", &o.state),
+        CLI_TEXT_OPTION("issuer-state", &o.issuer_state),
         CLI_FLAG_OPTION("json", &o.json),
         CLI_TEXT_OPTION("chart", &o.chart),
         CLI_END,
@@ -218,13 +231,16 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 	uint8_t *accounts = NULL;
 	size_t account_count = 0;
 	uint64_t bytes = 0;
-	exposure_row rows[4];
+	exposure_row rows[5];
 	size_t row_count = 0;
-	const char *notes[4];
+	const char *notes[8];
 	size_t note_count = 0;
 	uint32_t *last_use = NULL;
 	exposure_tap_request *requests = NULL;
 	size_t request_count = 0;
+	exposure_issuer_record *issuer_records = NULL;
+	size_t issuer_count = 0;
+	exposure_issuer issuer = {0};
 	char why[320], a4_why[200];
 	int rc = 1;
 	if (exposure_log_load(o.export_path, &log, &bytes, why, sizeof(why)) != VEIL_OK ||
@@ -241,6 +257,29 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 	}
 	exposure_log_header h;
 	exposure_log_header_get(log, &h);
+	if (o.issuer_state != NULL && !h.tokens) {
+		cli_error(PROGRAM,
+		          "--issuer-state goes with an export of a veild in tokens mode; %s says "
+		          "\"auth\": \"keys\"",
+		          o.export_path);
+		goto out;
+	}
+	if (o.issuer_state != NULL) {
+		veil_err ierr = exposure_issuer_load(o.issuer_state, &issuer_records, &issuer_count,
+		                                     why, sizeof(why));
+		if (ierr == VEIL_OK)
+			ierr = exposure_issuer_summarize(issuer_records, issuer_count, &issuer);
+		if (ierr != VEIL_OK) {
+			cli_error(PROGRAM, "%s",
+			          ierr == VEIL_ERR_NOMEM ? veil_strerror(ierr) : why);
+			goto out;
+		}
+		/* veild enrols nobody in tokens mode: the issuer's accounts are the population. */
+		if (accounts == NULL && issuer.enrolled > 0) {
+			exposure_log_set_accounts(log, issuer.enrolled);
+			exposure_log_header_get(log, &h);
+		}
+	}
 	if (universe == 0)
 		universe = h.universe;
 	if (o.state != NULL && state_prefix_bits(o.state, &widths) != 0)
@@ -269,12 +308,16 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 		/* Without salts no digest is computed: any width does. */
 		prefix_note = "unknown; without a salted entry not needed";
 		prefix_unknown = 1;
-		widths = (uint64_t)1 << (h.t_b < EXPOSURE_MAX_PREFIX_BITS ? h.t_b : EXPOSURE_MAX_PREFIX_BITS);
+		widths = (uint64_t)1
+		         << (h.t_b < EXPOSURE_MAX_PREFIX_BITS ? h.t_b : EXPOSURE_MAX_PREFIX_BITS);
 	}
 
-	if (o.state != NULL && salts != NULL && accounts != NULL &&
+	/* Tokens mode: veild charges no account; its state's charges say nothing. */
+	if (!h.tokens && o.state != NULL && salts != NULL && accounts != NULL &&
 	    state_last_use(o.state, accounts, account_count, &last_use) != 0)
 		goto out;
+	if (h.tokens)
+		notes[note_count++] = exposure_note_tokens;
 
 	exposure_view view = {.log = log,
 	                      .accounts = accounts,
@@ -289,7 +332,17 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 		rows[row_count] = (exposure_row){"A1", "export + salts", {0}};
 		err = exposure_analyze(&view, NULL, 0, &rows[row_count++].figures);
 	}
-	if (err == VEIL_OK && last_use != NULL) {
+	if (err == VEIL_OK && h.tokens && o.state != NULL && salts != NULL) {
+		/* No clients database in veild's state: A1's figures (the registry's
+		 * buckets are not read here either). */
+		rows[row_count] = (exposure_row){"A4", "state directory copy", {0}};
+		err = exposure_analyze(&view, NULL, 0, &rows[row_count++].figures);
+		notes[note_count++] = exposure_note_a4_tokens;
+	} else if (err == VEIL_OK && h.tokens) {
+		notes[note_count++] =
+		        "A4 (a copy of the state directory) is not computed: it needs "
+		        "--state and --salts (the state directory holds the salts).";
+	} else if (err == VEIL_OK && last_use != NULL) {
 		/* The registry is in the copy too, but its buckets are not read
 		 * here: A4's handle figures are A1's, without the registered count. */
 		view.last_use = last_use;
@@ -314,8 +367,10 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 		                          .universe = universe};
 		if (err == VEIL_OK) {
 			rows[row_count] = (exposure_row){"A5", "wiretap, 30 days", {0}};
-			err = exposure_analyze_tap(&tap, 0, NULL, 0, &rows[row_count++].figures);
-			notes[note_count++] = exposure_note_a5;
+			exposure_figures *f = &rows[row_count++].figures;
+			err = h.tokens ? exposure_analyze_tap_anonymous(&tap, 0, f)
+			               : exposure_analyze_tap(&tap, 0, NULL, 0, f);
+			notes[note_count++] = h.tokens ? exposure_note_a5_tokens : exposure_note_a5;
 			if ((widths & (widths - 1)) != 0)
 				notes[note_count++] =
 				        "A5 takes the longest prefix length inferred; a "
@@ -324,6 +379,15 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 	} else if (err == VEIL_OK) {
 		notes[note_count++] = "A5 (a wiretap on veild) is not computed: its handle figure "
 		                      "needs the prefix length (--state or --prefix-bits).";
+	}
+	if (err == VEIL_OK && o.issuer_state != NULL) {
+		rows[row_count] = (exposure_row){"I", "issuer's state copy", {0}};
+		err = exposure_analyze_issuer(log, accounts != NULL ? account_count : h.accounts,
+		                              universe, &rows[row_count++].figures);
+		notes[note_count++] = exposure_note_issuer;
+	} else if (err == VEIL_OK && h.tokens) {
+		notes[note_count++] = "I (a copy of the token issuer's state directory) is not "
+		                      "computed: it needs --issuer-state.";
 	}
 	if (err != VEIL_OK) {
 		cli_error(PROGRAM, "analysis failed: %s", veil_strerror(err));
@@ -350,6 +414,7 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 	        .row_count = row_count,
 	        .notes = notes,
 	        .note_count = note_count,
+	        .issuer = o.issuer_state != NULL ? &issuer : NULL,
 	};
 	if (exposure_report_write(&report, o.json, stdout, o.chart, why, sizeof(why)) != VEIL_OK) {
 		cli_error(PROGRAM, "%s", why);
@@ -362,5 +427,7 @@ out:
 	free(accounts);
 	free(last_use);
 	free(requests);
+	free(issuer_records);
+	exposure_issuer_free(&issuer);
 	return rc;
 }

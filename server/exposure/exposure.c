@@ -291,6 +291,19 @@ parse_header(const json_value *v, exposure_log_header *h, char *why, size_t why_
 		    "out of range");
 		return VEIL_ERR_PARSE;
 	}
+	/* "auth": "keys" or "tokens"; exports made before tokens mode have none: keys. */
+	const json_value *auth = json_object_get(v, "auth");
+	if (auth != NULL) {
+		size_t auth_len = 0;
+		const char *a = json_string(auth, &auth_len);
+		const int keys = a != NULL && auth_len == 4 && memcmp(a, "keys", 4) == 0;
+		const int tokens = a != NULL && auth_len == 6 && memcmp(a, "tokens", 6) == 0;
+		if (!keys && !tokens) {
+			say(why, why_len, "line 1: auth is neither \"keys\" nor \"tokens\"");
+			return VEIL_ERR_PARSE;
+		}
+		h->tokens = tokens;
+	}
 	/* The retentions are informative; tolerate their absence. */
 	h->entry_retention_days =
 	        member_uint(v, "entry_retention_days", UINT32_MAX, &er) == 0 ? (uint32_t)er : 0;
@@ -1170,6 +1183,15 @@ pair_shown(const analysis *an, const exposure_pair *pair)
 			const unsigned t_r = log->entries[d->by_requester[i]].t_r;
 			const uint32_t want = exposure_truncate(lead, t_r);
 			size_t j = i;
+			/* Tokens mode: an entry of 0 requester bits names nobody (and
+			 * would show "A looked up B" for every A): not tested. */
+			if (t_r == 0 && log->header.tokens) {
+				while (j < d->entry_count &&
+				       log->entries[d->by_requester[j]].t_r == 0)
+					j++;
+				i = j;
+				continue;
+			}
 			while (j < d->entry_count && log->entries[d->by_requester[j]].t_r == t_r &&
 			       log->entries[d->by_requester[j]].requester < want)
 				j++;
@@ -1233,6 +1255,23 @@ pair_rates(exposure_figures *f, const pair_tally *t)
 	f->fpr = rate(t->false_shown, f->false_pairs);
 }
 
+/*
+ * Whether an entry of the log (of a day whose salt is held, when salted)
+ * carries a requester: in keys mode always; in tokens mode only one with
+ * a requester digest of more than 0 bits.
+ */
+static int
+any_requester(const analysis *an, int salted)
+{
+	const exposure_log *log = an->log;
+	if (!log->header.tokens)
+		return 1;
+	for (size_t i = 0; i < log->entry_count; i++)
+		if (log->entries[i].t_r > 0 && (!salted || day_of(an, log->entries[i].day) != NULL))
+			return 1;
+	return 0;
+}
+
 /* The figures of an adversary holding no usable salt. */
 static void
 figures_unsalted(const analysis *an, exposure_figures *f)
@@ -1245,6 +1284,7 @@ figures_unsalted(const analysis *an, exposure_figures *f)
 	f->handle_expected = universe;
 	f->requester_measured = an->view->accounts != NULL;
 	f->pair_test_possible = 0;
+	f->no_requester = !any_requester(an, 0);
 	f->tpr = f->fpr = f->tpr_salted = NAN;
 	f->bits_per_entry = f->bits_per_lookup = 0;
 	f->requester_by_width[0] = constant_stat(accounts, an->log->entry_count);
@@ -1349,10 +1389,15 @@ exposure_analyze(const exposure_view *view, const exposure_pair *pairs, size_t p
 		if (pairs[i].account >= view->account_count)
 			return VEIL_ERR_ARGUMENT;
 	const exposure_log *log = view->log;
-	analysis an = {
-	        view,    log,  view->accounts != NULL ? view->account_count : log->header.accounts,
-	        255,     0,    NULL,
-	        VEIL_OK, NULL, 0};
+	/* Tokens mode: no charge is tied to an entry (exposure_view.last_use). */
+	exposure_view tokens_view = *view;
+	if (log->header.tokens) {
+		tokens_view.last_use = NULL;
+		view = &tokens_view;
+	}
+	const uint64_t accounts =
+	        view->accounts != NULL ? view->account_count : log->header.accounts;
+	analysis an = {view, log, accounts, 255, 0, NULL, VEIL_OK, NULL, 0};
 	if ((view->prefix_widths & (view->prefix_widths - 1)) == 0)
 		for (unsigned p = 0; p < 64; p++)
 			if (view->prefix_widths >> p == 1)
@@ -1411,6 +1456,12 @@ exposure_analyze(const exposure_view *view, const exposure_pair *pairs, size_t p
 	if ((err = measure_entries(&an, f)) != VEIL_OK)
 		goto out;
 
+	if (!any_requester(&an, 1)) {
+		/* Tokens mode: no salted entry names anybody. */
+		f->no_requester = 1;
+		f->tpr = f->fpr = f->tpr_salted = NAN;
+		goto out;
+	}
 	f->pair_test_possible = 1;
 	pair_tally tally = {0, 0};
 	uint64_t tp_salted = 0;
@@ -1586,9 +1637,10 @@ out:
 /* ------------------------------------------------------------------ */
 /* Analysis of a wiretap */
 
-veil_err
-exposure_analyze_tap(const exposure_tap *tap, size_t prefix_count, const exposure_pair *pairs,
-                     size_t pair_count, exposure_figures *out)
+/* A5's figures; anonymous: tokens mode (exposure_analyze_tap_anonymous()). */
+static veil_err
+analyze_tap(const exposure_tap *tap, size_t prefix_count, const exposure_pair *pairs,
+            size_t pair_count, int anonymous, exposure_figures *out)
 {
 	if (out == NULL)
 		return VEIL_ERR_ARGUMENT;
@@ -1635,19 +1687,22 @@ exposure_analyze_tap(const exposure_tap *tap, size_t prefix_count, const exposur
 	}
 
 	exposure_figures *f = out;
+	/* Tokens mode: no sender named, so every request fits every account. */
+	const double requester = anonymous ? (double)tap->accounts : 1.0;
 	f->entries = f->entries_salted = tap->request_count;
 	f->lookups = items;
-	f->requester = constant_stat(1.0, tap->request_count);
+	f->requester = constant_stat(requester, tap->request_count);
 	f->handle = constant_stat(per_prefix, items);
 	f->requester_measured = 1;
-	f->requester_expected = 1.0;
+	f->requester_expected = requester;
 	f->handle_expected = per_prefix;
 	if (registered != NULL) {
 		f->has_registered = 1;
 		f->registered = summarize(registered, n);
 	}
-	const double total_bits = (double)tap->request_count * bits((double)tap->accounts, 1.0) +
-	                          (double)items * bits((double)tap->universe, per_prefix);
+	const double total_bits =
+	        (double)tap->request_count * bits((double)tap->accounts, requester) +
+	        (double)items * bits((double)tap->universe, per_prefix);
 	f->bits_per_entry = tap->request_count > 0 ? total_bits / (double)tap->request_count : 0;
 	f->bits_per_lookup = items > 0 ? total_bits / (double)items : 0;
 	f->bytes_per_lookup = f->export_bytes_per_lookup = NAN;
@@ -1655,11 +1710,12 @@ exposure_analyze_tap(const exposure_tap *tap, size_t prefix_count, const exposur
 		f->requester_by_width[w] = f->handle_by_width[w] = constant_stat(NAN, 0);
 
 	/* The pair test: one of A's requests carries B's prefix, any day. */
-	f->pair_test_possible = 1;
+	f->pair_test_possible = !anonymous;
+	f->no_requester = anonymous;
 	pair_tally tally = {0, 0};
 	if (seen != NULL)
 		qsort(seen, n, sizeof(uint64_t), compare_u64);
-	for (size_t i = 0; i < pair_count; i++) {
+	for (size_t i = 0; i < pair_count && !anonymous; i++) {
 		const uint64_t want =
 		        (uint64_t)pairs[i].account << 32 | entry_prefix(pairs[i].bucket, p);
 		const int shown = bsearch(&want, seen, n, sizeof(uint64_t), compare_u64) != NULL;
@@ -1671,6 +1727,26 @@ exposure_analyze_tap(const exposure_tap *tap, size_t prefix_count, const exposur
 	free(registered);
 	free(seen);
 	return VEIL_OK;
+}
+
+veil_err
+exposure_analyze_tap(const exposure_tap *tap, size_t prefix_count, const exposure_pair *pairs,
+                     size_t pair_count, exposure_figures *out)
+{
+	return analyze_tap(tap, prefix_count, pairs, pair_count, 0, out);
+}
+
+veil_err
+exposure_analyze_tap_anonymous(const exposure_tap *tap, size_t prefix_count, exposure_figures *out)
+{
+	return analyze_tap(tap, prefix_count, NULL, 0, 1, out);
+}
+
+void
+exposure_log_set_accounts(exposure_log *log, uint64_t accounts)
+{
+	if (log != NULL)
+		log->header.accounts = accounts;
 }
 
 veil_err
@@ -1697,6 +1773,88 @@ exposure_log_tap(const exposure_log *log, exposure_tap_request **requests, size_
 }
 
 /* ------------------------------------------------------------------ */
+/* The token issuer's records (tokens mode) */
+
+static int
+compare_issuer_day(const void *a, const void *b)
+{
+	const exposure_issuer_day *x = a, *y = b;
+	return x->day < y->day ? -1 : x->day > y->day;
+}
+
+veil_err
+exposure_issuer_summarize(const exposure_issuer_record *records, size_t count, exposure_issuer *out)
+{
+	if (out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	memset(out, 0, sizeof(*out));
+	if (records == NULL && count > 0)
+		return VEIL_ERR_ARGUMENT;
+	exposure_issuer_day *days = malloc((count + 1) * sizeof(*days));
+	if (days == NULL)
+		return VEIL_ERR_NOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < count; i++) {
+		const exposure_issuer_record *r = &records[i];
+		out->records++;
+		out->enrolled += r->enrolled != 0;
+		if (r->last_fetch_day == 0)
+			continue;
+		out->fetched++;
+		days[n++] = (exposure_issuer_day){r->last_fetch_day, 1, r->tokens_left};
+	}
+	/* One entry per day: sort, then merge runs. */
+	qsort(days, n, sizeof(*days), compare_issuer_day);
+	size_t merged = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (merged > 0 && days[merged - 1].day == days[i].day) {
+			days[merged - 1].accounts++;
+			days[merged - 1].tokens_left += days[i].tokens_left;
+		} else {
+			days[merged++] = days[i];
+		}
+	}
+	out->days = days;
+	out->day_count = merged;
+	return VEIL_OK;
+}
+
+void
+exposure_issuer_free(exposure_issuer *out)
+{
+	if (out == NULL)
+		return;
+	free(out->days);
+	memset(out, 0, sizeof(*out));
+}
+
+veil_err
+exposure_analyze_issuer(const exposure_log *log, uint64_t accounts, uint64_t universe,
+                        exposure_figures *out)
+{
+	if (out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	memset(out, 0, sizeof(*out));
+	if (log == NULL)
+		return VEIL_ERR_ARGUMENT;
+	exposure_figures *f = out;
+	f->entries = log->entry_count;
+	f->lookups = log->item_count;
+	/* No handle, no digest, no time finer than a day: nothing narrows an entry. */
+	f->requester = constant_stat((double)accounts, log->entry_count);
+	f->handle = constant_stat((double)universe, log->item_count);
+	f->requester_measured = 1;
+	f->requester_expected = (double)accounts;
+	f->handle_expected = (double)universe;
+	f->no_requester = 1;
+	f->tpr = f->fpr = f->tpr_salted = NAN;
+	f->bytes_per_lookup = f->export_bytes_per_lookup = NAN;
+	for (unsigned w = 0; w <= EXPOSURE_MAX_WIDTH; w++)
+		f->requester_by_width[w] = f->handle_by_width[w] = constant_stat(NAN, 0);
+	return VEIL_OK;
+}
+
+/* ------------------------------------------------------------------ */
 /* The table */
 
 const char exposure_note_a4[] =
@@ -1708,6 +1866,31 @@ const char exposure_note_a5[] =
         "exact time and address, and every item's prefix, the client's padding among them: "
         "the requester is named, an item fits universe / 2^p handles, and the pair test "
         "runs over every day, salted or not.";
+
+const char exposure_note_tokens[] =
+        "tokens mode: veild learns no requester (each lookup redeems a token in a "
+        "SEALED_ANONYMOUS frame; entries carry a requester digest of 0 bits), so every entry "
+        "fits every account, whatever the day and whichever salts are held; the pair test "
+        "\"A looked up B\" does not apply (n/a): it could only say that someone looked up "
+        "B's bucket, the same answer for every A.";
+const char exposure_note_a4_tokens[] =
+        "A4 (a copy of the state directory) in tokens mode: veild's state holds no clients "
+        "database (no account is enrolled or charged there), so A4 learns of requesters "
+        "what A1 and A2 learn: nothing.";
+const char exposure_note_a5_tokens[] =
+        "A5 (a wiretap on veild for 30 days) in tokens mode: requests come in "
+        "SEALED_ANONYMOUS frames under a fresh key and a token, naming no sender, so every "
+        "request fits every account; it still sees every item's prefix. The peer address "
+        "and the exact time are outside this model: a network that links them to a person "
+        "links that person's requests.";
+const char exposure_note_issuer[] =
+        "I (a copy of the issuer's state directory) holds per account its enrolment, the "
+        "day of its last fetch of tokens and the tokens it had left that day: with "
+        "clients.key and candidate keys it names who fetched and how much on that day, and "
+        "nothing of what was looked up or when (clients fetch at a random time of day). "
+        "Issuance is blinded (VOPRF), so no record links a token to its redemption: I "
+        "together with veild's log and salts (I + A2) still fits every account to every "
+        "entry.";
 
 /* An anonymity figure in at most 8 characters: 1, 1250, 3.4e7. */
 static void
@@ -1751,7 +1934,9 @@ table_row(buf *out, const exposure_row *row)
 	format_count(c[5], sizeof(c[5]), f->handle.min);
 	buf_printf(out, "%-34s %8s %8s %8s  %8s %8s %8s  ", label, c[0], c[1], c[2], c[3], c[4],
 	           c[5]);
-	if (f->pair_test_possible) {
+	if (f->no_requester) {
+		buf_printf(out, "%-15s", "n/a: anonymous");
+	} else if (f->pair_test_possible) {
 		format_rate(tpr, sizeof(tpr), f->tpr);
 		format_rate(fpr, sizeof(fpr), f->fpr);
 		buf_printf(out, "%7s %7s", tpr, fpr);
@@ -1766,13 +1951,38 @@ table_row(buf *out, const exposure_row *row)
 	buf_printf(out, "  %7.1f %8s\n", f->bits_per_entry, bytes);
 }
 
+/*
+ * The first row measured from digests under held salts (A1 in both
+ * modes): the baseline, a wiretap and I measure none (no figure by
+ * width), A0 and A3 hold no salt.
+ */
 static const exposure_figures *
 first_salted(const exposure_report *r)
 {
-	for (size_t i = 0; i < r->row_count; i++)
-		if (!r->rows[i].figures.baseline && r->rows[i].figures.pair_test_possible)
-			return &r->rows[i].figures;
+	for (size_t i = 0; i < r->row_count; i++) {
+		const exposure_figures *f = &r->rows[i].figures;
+		if (!f->baseline && f->entries_salted > 0 &&
+		    (f->requester_by_width[0].count > 0 || f->handle_by_width[0].count > 0))
+			return f;
+	}
 	return NULL;
+}
+
+/* The issuer's fetch records, one line under the table. */
+static void
+issuer_lines(const exposure_issuer *is, buf *out)
+{
+	buf_printf(out,
+	           "issuer's records (I): %llu accounts with a record, %llu enrolled, %llu with "
+	           "a fetch on record; accounts by day of last fetch:",
+	           (unsigned long long)is->records, (unsigned long long)is->enrolled,
+	           (unsigned long long)is->fetched);
+	for (size_t i = 0; i < is->day_count; i++)
+		buf_printf(out, "%s day %u: %llu", i == 0 ? "" : ",", is->days[i].day,
+		           (unsigned long long)is->days[i].accounts);
+	if (is->day_count == 0)
+		buf_append_str(out, " none");
+	buf_append_byte(out, '\n');
 }
 
 static unsigned
@@ -1798,7 +2008,8 @@ exposure_report_table(const exposure_report *r, buf *out)
 		           r->population->registered * 100, r->population->registry_padding,
 		           r->population->days, (unsigned long long)r->population->seed);
 	const unsigned single = single_prefix(r->prefix_widths);
-	buf_printf(out, "log: t_r = %u bits, t_b = %u bits", h->t_r, h->t_b);
+	buf_printf(out, "log: auth %s; t_r = %u bits, t_b = %u bits",
+	           h->tokens ? "tokens (no requester)" : "keys", h->t_r, h->t_b);
 	if (single != 255 && single < h->t_b)
 		buf_printf(out, " (%u in entries: never more than p)", single);
 	buf_printf(out, " (targets k_r = %u, k_b = %u); prefix bits", h->k_r, h->k_b);
@@ -1816,6 +2027,10 @@ exposure_report_table(const exposure_report *r, buf *out)
 	           "median", "p5", "min", "median", "p5", "min", "TPR", "FPR", "entry", "lookup");
 	for (size_t i = 0; i < r->row_count; i++)
 		table_row(out, &r->rows[i]);
+	if (r->issuer != NULL) {
+		buf_append_byte(out, '\n');
+		issuer_lines(r->issuer, out);
+	}
 
 	const exposure_figures *s = first_salted(r);
 	char a[16], b[16];
@@ -1847,7 +2062,7 @@ exposure_report_table(const exposure_report *r, buf *out)
 			           "their "
 			           "salt is erased.\n",
 			           s->tpr_salted, (unsigned long long)s->true_pairs_salted);
-		if (r->population == NULL)
+		if (r->population == NULL && !s->no_requester)
 			buf_printf(out, "- pair test: no ground truth for a real export; "
 			                "veil-exposure-sim scores it on a synthetic population.\n");
 		if (!s->requester_measured)
@@ -1880,6 +2095,9 @@ exposure_report_table(const exposure_report *r, buf *out)
 		buf_printf(out, "- %s\n", r->notes[i]);
 	buf_printf(out, "- no test possible: without the salt of an entry's day, no digest can be "
 	                "computed for a guess (A0, A3).\n");
+	if (h->tokens)
+		buf_printf(out, "- n/a: anonymous: nothing held names or digests a requester "
+		                "(tokens mode).\n");
 	buf_printf(out, "- bits/entry: what an entry tells about who and what, "
 	                "log2(accounts / requester anonymity) + sum over items of "
 	                "log2(universe / handle anonymity).\n");
@@ -1973,7 +2191,11 @@ json_row(buf *out, const exposure_row *row)
 	          f->requester_measured);
 	buf_append_byte(out, ',');
 	json_stat(out, "handle_anonymity", &f->handle, f->handle_expected, 1);
-	if (f->pair_test_possible) {
+	if (f->no_requester) {
+		buf_append_str(out, ",\"pair_test\":{\"possible\":false,\"applicable\":false,"
+		                    "\"why\":\"tokens mode: nothing held names or digests a "
+		                    "requester\"}");
+	} else if (f->pair_test_possible) {
 		buf_append_str(out, ",\"pair_test\":{\"possible\":true");
 		json_field(out, "tpr", f->tpr);
 		json_field(out, "fpr", f->fpr);
@@ -2021,12 +2243,14 @@ exposure_report_json(const exposure_report *r, buf *out)
 		           (unsigned long long)r->population_lookups, r->unregistered_share);
 	}
 	buf_printf(out,
-	           ",\"log\":{\"t_r\":%u,\"t_b\":%u,\"k_r\":%u,\"k_b\":%u,\"accounts\":%llu,"
+	           ",\"log\":{\"auth\":\"%s\",\"t_r\":%u,\"t_b\":%u,\"k_r\":%u,\"k_b\":%u,"
+	           "\"accounts\":%llu,"
 	           "\"universe\":%llu,\"entries\":%llu,\"items\":%llu,\"first_day\":%u,"
 	           "\"last_day\":%u,\"prefix_bits\":[",
-	           h->t_r, h->t_b, h->k_r, h->k_b, (unsigned long long)r->accounts,
-	           (unsigned long long)r->universe, (unsigned long long)h->entries,
-	           (unsigned long long)h->items, h->first_day, h->last_day);
+	           h->tokens ? "tokens" : "keys", h->t_r, h->t_b, h->k_r, h->k_b,
+	           (unsigned long long)r->accounts, (unsigned long long)r->universe,
+	           (unsigned long long)h->entries, (unsigned long long)h->items, h->first_day,
+	           h->last_day);
 	int first = 1;
 	for (unsigned p = 0; p < 64 && !r->prefix_unknown; p++)
 		if ((r->prefix_widths >> p) & 1) {
@@ -2048,6 +2272,20 @@ exposure_report_json(const exposure_report *r, buf *out)
 		json_row(out, &r->rows[i]);
 	}
 	buf_append_byte(out, ']');
+	if (r->issuer != NULL) {
+		const exposure_issuer *is = r->issuer;
+		buf_printf(out,
+		           ",\"issuer\":{\"records\":%llu,\"enrolled\":%llu,\"fetched\":%llu,"
+		           "\"last_fetch\":[",
+		           (unsigned long long)is->records, (unsigned long long)is->enrolled,
+		           (unsigned long long)is->fetched);
+		for (size_t i = 0; i < is->day_count; i++)
+			buf_printf(out, "%s{\"day\":%u,\"accounts\":%llu,\"tokens_left\":%llu}",
+			           i == 0 ? "" : ",", is->days[i].day,
+			           (unsigned long long)is->days[i].accounts,
+			           (unsigned long long)is->days[i].tokens_left);
+		buf_append_str(out, "]}");
+	}
 	if (r->note_count > 0) {
 		buf_append_str(out, ",\"notes\":[");
 		for (size_t i = 0; i < r->note_count; i++) {
@@ -2137,7 +2375,11 @@ exposure_report_chart(const exposure_report *r, buf *out)
 	chart *c = NULL;
 	veil_err err =
 	        chart_new(CHART_WIDTH, CHART_HEIGHT,
-	                  "What a veil query log export reveals, beside an Apple-style log", &c);
+	                  r->header.tokens ? "What a veil query log export reveals in tokens mode "
+	                                     "(no requester), beside an Apple-style log"
+	                                   : "What a veil query log export reveals, beside an "
+	                                     "Apple-style log",
+	                  &c);
 	if (err != VEIL_OK)
 		return err;
 	const exposure_figures *measured = first_salted(r);
@@ -2161,7 +2403,9 @@ exposure_report_chart(const exposure_report *r, buf *out)
 	for (size_t i = 0; i < rows; i++) {
 		const exposure_figures *f = &r->rows[i].figures;
 		groups[i] = r->rows[i].name;
-		notes[i] = f->pair_test_possible ? NULL : "no test\npossible";
+		notes[i] = f->no_requester         ? "n/a:\nanonymous"
+		           : f->pair_test_possible ? NULL
+		                                   : "no test\npossible";
 		values[2 * i] = f->pair_test_possible ? f->tpr : NAN;
 		values[2 * i + 1] = f->pair_test_possible ? f->fpr : NAN;
 	}
@@ -2185,7 +2429,12 @@ exposure_report_chart(const exposure_report *r, buf *out)
 	chart_note(c, 90, CHART_HEIGHT - 58,
 	           "The baseline log names requester and handle (anonymity 1) and confirms every "
 	           "true pair; without a salt no pair can be tested at all.");
-	if (measured != NULL && !isnan(measured->tpr_salted)) {
+	if (r->header.tokens) {
+		chart_note(
+		        c, 90, CHART_HEIGHT - 42,
+		        "Tokens mode: no entry, state copy or wiretap on veild names a requester "
+		        "(every account fits); the pair test does not apply (n/a).");
+	} else if (measured != NULL && !isnan(measured->tpr_salted)) {
 		snprintf(line, sizeof(line),
 		         "A1 TPR among pairs last looked up on a day whose salt is held: %.3f; the "
 		         "rest were looked up under salts already erased.",

@@ -5,15 +5,17 @@
  * bench/ (veil-exposure-sim), which drives a synthetic population through
  * the real client and veild and then measures its own export here.
  *
- * May use: common/, and the query log's formats (store/qlog.h,
- * store/qlog_store.h). Nothing here opens a socket or runs a program.
+ * May use: common/, the query log's formats (store/qlog.h,
+ * store/qlog_store.h), and the clients store (store/clients.h) to read an
+ * issuer's records. Nothing here opens a socket or runs a program.
  *
  * Three parts:
  *
  *   1. Readers of what an adversary holds: a log export (JSON Lines,
  *      store/qlog.h), the salts export, a list of enrolled public keys,
- *      and the Apple-style baseline log (requester, looked-up handle, IP,
- *      exact time: one line per looked-up handle).
+ *      the Apple-style baseline log (requester, looked-up handle, IP,
+ *      exact time: one line per looked-up handle), and, in tokens mode,
+ *      the token issuer's clients database.
  *
  *   2. The analysis (exposure_analyze): for one adversary's holdings, the
  *      anonymity of each entry's requester (how many enrolled accounts
@@ -32,6 +34,21 @@
  *      charged on it or later. A wiretap on veild (A5,
  *      exposure_analyze_tap) needs no digest: it names the requester and
  *      sees each item's prefix.
+ *
+ *      Tokens mode (the export's header says "auth": "tokens"): veild
+ *      learns no requester, its entries carry a requester digest of 0
+ *      bits, it charges no account and a wiretap on it sees
+ *      SEALED_ANONYMOUS requests that name no sender. Every adversary's
+ *      requester figure is then every account, and the pair test "A
+ *      looked up B" does not apply (exposure_figures.no_requester): it
+ *      could only say that someone looked up B's bucket, the same answer
+ *      for every A. The issuer's state (adversary I,
+ *      exposure_analyze_issuer) names the accounts that fetched tokens
+ *      and, per account, the day of its last fetch (exposure_issuer_load,
+ *      exposure_issuer_summarize), and nothing of what was looked up:
+ *      tokens are blinded at issuance, so no record links a token to a
+ *      redemption, and I together with veild's log still fits every
+ *      account.
  *
  *   3. The same figures as a table, JSON and an SVG chart.
  *
@@ -75,14 +92,14 @@
 #include "buf.h"
 #include "error.h"
 
-#define EXPOSURE_KEY_SIZE         32
-#define EXPOSURE_SALT_SIZE        32
-#define EXPOSURE_MAX_WIDTH        32
+#define EXPOSURE_KEY_SIZE        32
+#define EXPOSURE_SALT_SIZE       32
+#define EXPOSURE_MAX_WIDTH       32
 /* The longest prefix the handle figures are computed for: 2^24 digests per day. */
-#define EXPOSURE_MAX_PREFIX_BITS  24
+#define EXPOSURE_MAX_PREFIX_BITS 24
 /* The NANP numbering space: 275 area codes of 792 exchanges of 10^4 lines. */
-#define EXPOSURE_NANP_UNIVERSE    (275ULL * 792ULL * 10000ULL)
-#define EXPOSURE_MAX_DAYS         366u
+#define EXPOSURE_NANP_UNIVERSE   (275ULL * 792ULL * 10000ULL)
+#define EXPOSURE_MAX_DAYS        366u
 
 /* ------------------------------------------------------------------ */
 /* Digests (qlog.h) */
@@ -128,15 +145,19 @@ typedef struct exposure_log_header {
 	uint32_t k_r, k_b;
 	uint64_t accounts, universe;
 	uint32_t entry_retention_days, salt_retention_days;
-	uint64_t entries, items; /* items: bucket digests, padding included */
+	uint64_t entries, items;      /* items: bucket digests, padding included */
 	uint32_t first_day, last_day; /* 0 when there is no entry */
+	/* 1: the header's "auth" is "tokens" (veild learns no requester);
+	 * 0: "keys", or no "auth" member (exports made before tokens mode). */
+	int tokens;
 } exposure_log_header;
 
 /*
  * Parses a log export (qlog.h's JSON Lines): the header line, then one
  * entry per line. Refuses anything that does not follow the format: a
  * digest at or above 2^width, an item count that is not the number of
- * bucket digests, a schema other than veil-log-v2 or veil-log-v1. On error, why (when not NULL) gets
+ * bucket digests, a schema other than veil-log-v2 or veil-log-v1, an
+ * "auth" member other than "keys" or "tokens". On error, why (when not NULL) gets
  * the line number and what is wrong with it (never its content).
  * Errors: VEIL_ERR_PARSE, VEIL_ERR_LIMIT, VEIL_ERR_NOMEM.
  */
@@ -199,7 +220,9 @@ typedef struct exposure_view {
 	 * or never; NULL otherwise. When set, an entry of day d fits only the
 	 * accounts whose digest matches AND whose last charge was on day d or
 	 * later, and the pair test counts "A looked up B" on day d only when
-	 * A's last charge is on day d or later. Needs accounts. */
+	 * A's last charge is on day d or later. Needs accounts. Ignored for a
+	 * tokens-mode log: veild charges no account, and no charge (of veild
+	 * or of the token issuer) is tied to an entry. */
 	const uint32_t *last_use;
 } exposure_view;
 
@@ -214,7 +237,11 @@ typedef struct exposure_figures {
 	exposure_stat requester, handle;
 	int requester_measured; /* 0: the expected figure (no account list) */
 	double requester_expected, handle_expected;
-	int pair_test_possible; /* 0: no salt held, no test can be run */
+	int pair_test_possible; /* 0: no salt held, or no requester: no test can be run */
+	/* 1: tokens mode: nothing held names or digests a requester, so the
+	 * pair test does not apply (pair_test_possible 0, rates NaN) and the
+	 * requester figure is every account. */
+	int no_requester;
 	double tpr, fpr;
 	double tpr_salted; /* among true pairs looked up on a day whose salt is held */
 	uint64_t true_pairs, false_pairs, true_pairs_salted;
@@ -238,6 +265,14 @@ typedef struct exposure_figures {
  * The figures for one adversary's holdings; pairs (may be NULL when
  * pair_count is 0) are the suspected pairs to test, their account an
  * index into view->accounts. out is cleared first.
+ *
+ * A tokens-mode log (header.tokens): an entry with a requester digest of
+ * 0 bits fits every account, however many salts are held, and is left
+ * out of the pair test, which would otherwise show "A looked up B" for
+ * every A at once; when no salted entry carries a wider requester
+ * digest, the pair test does not apply (no_requester 1,
+ * pair_test_possible 0, the rates NaN; pairs are checked but not
+ * scored). The handle figures are computed as in keys mode.
  * Errors: VEIL_ERR_ARGUMENT (no log, no prefix width, a width above
  * EXPOSURE_MAX_PREFIX_BITS with salts held, a pair's account out of
  * range), VEIL_ERR_NOMEM.
@@ -303,6 +338,27 @@ veil_err exposure_analyze_tap(const exposure_tap *tap, size_t prefix_count,
         __attribute__((warn_unused_result));
 
 /*
+ * A5 in tokens mode: the requests come in SEALED_ANONYMOUS frames under
+ * a fresh key and a token, and name no sender, so each request's account
+ * is not seen (ignored here). The figures are exposure_analyze_tap()'s
+ * but: requester anonymity is every account (tap->accounts) for every
+ * request, bits/entry p per item only, and the pair test does not apply
+ * (no_requester 1, pair_test_possible 0, the rates NaN). The peer
+ * address and the exact time are outside this model. Errors: as
+ * exposure_analyze_tap() without pairs.
+ */
+veil_err exposure_analyze_tap_anonymous(const exposure_tap *tap, size_t prefix_count,
+                                        exposure_figures *out) __attribute__((warn_unused_result));
+
+/*
+ * Sets the accounts log's header counts (exposure_log_header.accounts):
+ * the requester figures' population when no account list is given. For
+ * a tokens-mode export, whose header holds veild's configured figure
+ * (veild enrols nobody then), the token issuer's enrolled accounts.
+ */
+void exposure_log_set_accounts(exposure_log *log, uint64_t accounts);
+
+/*
  * The requests a wiretap on veild saw, as far as an export tells them:
  * one per entry of log, with its day and item count (the size class, as
  * on the wire), account 0 and first_prefix 0 (who and which prefixes are
@@ -312,6 +368,74 @@ veil_err exposure_analyze_tap(const exposure_tap *tap, size_t prefix_count,
  */
 veil_err exposure_log_tap(const exposure_log *log, exposure_tap_request **requests, size_t *count)
         __attribute__((warn_unused_result));
+
+/*
+ * I, the token issuer's state (tokens mode): a copy of its state
+ * directory, whose clients database (store/clients.h, the same store
+ * veild keeps in keys mode) holds per account its enrolment, the day of
+ * its last charge (its last fetch of tokens) and the tokens it had left
+ * that day; with the clients.key beside it and candidate public keys,
+ * each record is named. No record holds a handle, a digest, a time of
+ * day, a token or a blinded element.
+ */
+typedef struct exposure_issuer_record {
+	int enrolled;
+	uint32_t last_fetch_day; /* epoch day of its last charge; 0: never fetched */
+	uint32_t tokens_left;    /* on the day the record is as of */
+} exposure_issuer_record;
+
+/* The accounts whose last fetch was on one day. */
+typedef struct exposure_issuer_day {
+	uint32_t day;
+	uint64_t accounts;
+	uint64_t tokens_left; /* theirs that day, summed */
+} exposure_issuer_day;
+
+/* What I's records say, summed up: the fetch-records figure. */
+typedef struct exposure_issuer {
+	uint64_t records;          /* accounts with a record */
+	uint64_t enrolled;         /* of them enrolled */
+	uint64_t fetched;          /* of them with a fetch on record */
+	exposure_issuer_day *days; /* by day of last fetch, ascending; malloc'd */
+	size_t day_count;
+} exposure_issuer;
+
+/*
+ * Reads the clients database of the issuer's state directory dir (its
+ * clients.key and clients/), as `veil-admin client list` reads it: after
+ * checking it exists, so nothing is created; the open's sweep deletes
+ * only what the issuer's own would (store/clients.h). *records is
+ * malloc'd (free() it), NULL when there is none; tokens_left is as of
+ * each record's own day (no refill counted). On error *records is NULL
+ * and why says what failed (never a key or a digest). Errors:
+ * VEIL_ERR_ARGUMENT (an argument NULL), VEIL_ERR_NOT_FOUND (dir holds no
+ * clients database), VEIL_ERR_NOMEM, those of clients_open() and
+ * clients_list().
+ */
+veil_err exposure_issuer_load(const char *dir, exposure_issuer_record **records, size_t *count,
+                              char *why, size_t why_len) __attribute__((warn_unused_result));
+
+/*
+ * Sums count records (records may be NULL when count is 0) up into *out
+ * (cleared first; free its days with exposure_issuer_free()).
+ * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_NOMEM.
+ */
+veil_err exposure_issuer_summarize(const exposure_issuer_record *records, size_t count,
+                                   exposure_issuer *out) __attribute__((warn_unused_result));
+/* Frees out's days and clears it. NULL is a no-op. */
+void exposure_issuer_free(exposure_issuer *out);
+
+/*
+ * I's figures against log (a tokens-mode export, or the log the issuer's
+ * records are set beside): the records hold no handle and no digest, so
+ * every entry fits all accounts (requester) and every item the whole
+ * universe (handle); the pair test does not apply (no_requester 1);
+ * bits/entry 0; bytes/lookup NaN (nothing of the log is stored by the
+ * issuer). The fetch records are exposure_issuer_summarize()'s. out is
+ * cleared first. Errors: VEIL_ERR_ARGUMENT (log or out NULL).
+ */
+veil_err exposure_analyze_issuer(const exposure_log *log, uint64_t accounts, uint64_t universe,
+                                 exposure_figures *out) __attribute__((warn_unused_result));
 
 /*
  * The prefix lengths 0..max_bits (at most EXPOSURE_MAX_PREFIX_BITS) under
@@ -356,11 +480,20 @@ typedef struct exposure_report {
 	 * computed), printed under the table and listed in the JSON. */
 	const char *const *notes;
 	size_t note_count;
+	/* Tokens mode: the issuer's records summed up (row I), shown under
+	 * the table and in the JSON; NULL: not held. The mode itself is
+	 * header.tokens. */
+	const exposure_issuer *issuer;
 } exposure_report;
 
 /* Notes on what A4 and A5 hold and how they are measured, for a report's notes. */
 extern const char exposure_note_a4[];
 extern const char exposure_note_a5[];
+/* The same in tokens mode, and on the issuer's records (I, and I with veild's log). */
+extern const char exposure_note_tokens[];
+extern const char exposure_note_a4_tokens[];
+extern const char exposure_note_a5_tokens[];
+extern const char exposure_note_issuer[];
 
 /* The readable table, with notes under it. */
 void exposure_report_table(const exposure_report *r, buf *out);

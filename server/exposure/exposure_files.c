@@ -9,9 +9,13 @@
 #include <string.h>
 
 #include <sodium.h>
+#include <sys/stat.h>
 
+#include "array.h"
+#include "clients.h"
 #include "exposure.h"
 #include "file.h"
+#include "store_file.h"
 
 static void say(char *why, size_t why_len, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
@@ -99,6 +103,79 @@ exposure_baseline_load(const char *path, exposure_baseline **out, char *why, siz
 {
 	*out = NULL;
 	return load(path, FILE_BASELINE, out, NULL, NULL, why, why_len);
+}
+
+/* Whether dir holds name. */
+static int
+holds(const char *dir, const char *name)
+{
+	char *path = store_file_join(dir, name);
+	struct stat st;
+	const int found = path != NULL && stat(path, &st) == 0;
+	free(path);
+	return found;
+}
+
+/* The records read so far (exposure_issuer_load()). */
+typedef struct issuer_reading {
+	exposure_issuer_record *records;
+	size_t count, cap;
+	int failed; /* out of memory */
+} issuer_reading;
+
+static int
+issuer_record(void *arg, const clients_record *r)
+{
+	issuer_reading *rd = arg;
+	if (array_reserve((void **)&rd->records, &rd->cap, rd->count + 1, sizeof(*rd->records),
+	                  64) != VEIL_OK) {
+		rd->failed = 1;
+		return 1;
+	}
+	/* The digest stays behind: a count needs no name. */
+	rd->records[rd->count++] =
+	        (exposure_issuer_record){r->enrolled != 0, r->last_use_day, r->tokens};
+	return 0;
+}
+
+veil_err
+exposure_issuer_load(const char *dir, exposure_issuer_record **records, size_t *count, char *why,
+                     size_t why_len)
+{
+	if (records != NULL)
+		*records = NULL;
+	if (count != NULL)
+		*count = 0;
+	if (dir == NULL || records == NULL || count == NULL)
+		return VEIL_ERR_ARGUMENT;
+	char *data = store_file_join(CLIENTS_DIR, "data.mdb");
+	if (data == NULL)
+		return VEIL_ERR_NOMEM;
+	const int present = holds(dir, CLIENTS_KEY_FILE) && holds(dir, data);
+	free(data);
+	if (!present) {
+		say(why, why_len, "%s holds no clients database (%s and %s/)", dir,
+		    CLIENTS_KEY_FILE, CLIENTS_DIR);
+		return VEIL_ERR_NOT_FOUND;
+	}
+	clients *c = NULL;
+	veil_err err = clients_open(dir, NULL, &c);
+	issuer_reading rd = {NULL, 0, 0, 0};
+	/* now 0: each record's tokens as of its own day, no refill counted. */
+	if (err == VEIL_OK)
+		err = clients_list(c, 0, issuer_record, &rd);
+	if (err == VEIL_OK && rd.failed)
+		err = VEIL_ERR_NOMEM;
+	clients_close(c);
+	if (err != VEIL_OK) {
+		say(why, why_len, "cannot read the clients database of %s: %s", dir,
+		    veil_strerror(err));
+		free(rd.records);
+		return err;
+	}
+	*records = rd.records;
+	*count = rd.count;
+	return VEIL_OK;
 }
 
 veil_err

@@ -6,10 +6,15 @@
  * tests/lib/log_digest.h); the readers (refusals name the line); the
  * counting against brute force on a synthetic log, one prefix length and
  * several, and narrowed by the clients database's last charges (A4); the
- * baseline log; the wiretap (A5); the chart.
+ * baseline log; the wiretap (A5); tokens mode (hand-built exports whose
+ * header says "auth": "tokens": every adversary, A0 to A5 and the
+ * issuer's state I, finds every account behind every entry, beside the
+ * same entries in keys mode); the issuer's records read from a real
+ * clients database; the chart.
  *
- * Program case (arguments: veil-admin veild): the digests of a real
- * qlog.c log, exported by `veil-admin log`, match. The simulation that
+ * Program cases (arguments: veil-admin veild): the digests of a real
+ * qlog.c log, exported by `veil-admin log`, match; `veil-admin exposure
+ * analyze` on a tokens-mode export with --issuer-state. The simulation that
  * runs a synthetic population end to end is tested with its program
  * (tests/bench/test_exposure_sim.c).
  */
@@ -21,10 +26,13 @@
 #include <time.h>
 
 #include <sodium.h>
+#include <sys/stat.h>
 
 #include "chart.h"
+#include "clients.h"
 #include "entry.h"
 #include "exposure.h"
+#include "file.h"
 #include "harness.h"
 #include "json.h"
 #include "log_digest.h"
@@ -114,10 +122,43 @@ case_log_reader(void)
 	CHECK(h.entries == 1 && h.items == 3 && h.first_day == 5);
 	exposure_log_free(log);
 
+	/* "auth": a missing member is keys mode. */
+	static const struct {
+		const char *name, *member;
+		int tokens;
+	} auth[] = {
+	        {"no auth member", "", 0},
+	        {"auth keys", "\"auth\":\"keys\",", 0},
+	        {"auth tokens", "\"auth\":\"tokens\",", 1},
+	};
+	for (size_t i = 0; i < sizeof(auth) / sizeof(auth[0]); i++) {
+		char text[256];
+		snprintf(text, sizeof(text),
+		         "{\"schema\":\"veil-log-v2\",%s\"t_r\":0,\"t_b\":5,\"k_r\":2,"
+		         "\"k_b\":10,\"accounts\":8,\"universe\":1000}\n",
+		         auth[i].member);
+		log = NULL;
+		const veil_err err = exposure_log_parse(text, strlen(text), &log, why, sizeof(why));
+		if (err == VEIL_OK)
+			exposure_log_header_get(log, &h);
+		if (err != VEIL_OK || h.tokens != auth[i].tokens)
+			fprintf(stderr, "# %s: %s (%s)\n", auth[i].name, veil_strerror(err), why);
+		CHECK(err == VEIL_OK && h.tokens == auth[i].tokens);
+		exposure_log_free(log);
+	}
+
 	static const struct {
 		const char *name, *text, *line;
 	} bad[] = {
 	        {"no header", "", "no header"},
+	        {"auth neither keys nor tokens",
+	         "{\"schema\":\"veil-log-v2\",\"auth\":\"token\",\"t_r\":0,\"t_b\":5,\"k_r\":2,"
+	         "\"k_b\":10,\"accounts\":8,\"universe\":1000}\n",
+	         "line 1: auth"},
+	        {"auth not a string",
+	         "{\"schema\":\"veil-log-v2\",\"auth\":1,\"t_r\":0,\"t_b\":5,\"k_r\":2,"
+	         "\"k_b\":10,\"accounts\":8,\"universe\":1000}\n",
+	         "line 1: auth"},
 	        {"other schema", "{\"schema\":\"veil-log-v3\"}\n", "line 1"},
 	        {"not JSON", HEADER "{\"day\":5,\n", "line 2"},
 	        {"requester too wide",
@@ -207,13 +248,20 @@ case_salts_and_accounts(void)
  * qlog.h: account i looks up buckets (i * 2654435761) and two more.
  */
 static char *
-synthetic_log(const uint8_t *accounts, const uint8_t salt[32], unsigned t_r, unsigned t_b,
-              unsigned p)
+synthetic_log_auth(const uint8_t *accounts, const uint8_t salt[32], unsigned t_r, unsigned t_b,
+                   unsigned p, const char *auth)
 {
+	/* Tokens mode: veild records no requester (t_r 0, digest 0). */
+	const int tokens = auth != NULL && strcmp(auth, "tokens") == 0;
+	if (tokens)
+		t_r = 0;
 	buf b;
 	buf_init(&b);
+	buf_printf(&b, "{\"schema\":\"veil-log-v2\",");
+	if (auth != NULL)
+		buf_printf(&b, "\"auth\":\"%s\",", auth);
 	buf_printf(&b,
-	           "{\"schema\":\"veil-log-v2\",\"t_r\":%u,\"t_b\":%u,\"k_r\":1,\"k_b\":1,"
+	           "\"t_r\":%u,\"t_b\":%u,\"k_r\":1,\"k_b\":1,"
 	           "\"accounts\":%d,\"universe\":%llu}\n",
 	           t_r, t_b, ACCOUNTS, UNIVERSE);
 	for (unsigned day = 100; day <= 101; day++)
@@ -235,6 +283,21 @@ synthetic_log(const uint8_t *accounts, const uint8_t salt[32], unsigned t_r, uns
 	char *text = strdup(buf_data(&b));
 	buf_free(&b);
 	return text;
+}
+
+/* The log of the other cases, without an "auth" member (keys mode). */
+static char *
+synthetic_log(const uint8_t *accounts, const uint8_t salt[32], unsigned t_r, unsigned t_b,
+              unsigned p)
+{
+	return synthetic_log_auth(accounts, salt, t_r, t_b, p, NULL);
+}
+
+static int
+compare_u32s(const void *a, const void *b)
+{
+	const uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
 }
 
 static int
@@ -496,6 +559,409 @@ case_tap(void)
 }
 
 /* ------------------------------------------------------------------ */
+/* Tokens mode */
+
+/* The holdings every adversary case below is computed from. */
+typedef struct holdings {
+	uint8_t accounts[ACCOUNTS * 32], salt[32];
+	exposure_salts *salts, *other_salts; /* the salted day; a day without entries */
+	uint32_t registered[3];              /* sorted */
+	uint32_t last_use[ACCOUNTS];
+	exposure_pair pairs[2];
+	exposure_tap_request *requests;
+	size_t request_count;
+	uint32_t *prefixes; /* the tap's, by request: each entry's three buckets */
+} holdings;
+
+enum adversary { ADV_A0, ADV_A1, ADV_A2, ADV_A3, ADV_A4, ADV_NO_LIST, ADV_A5, ADV_I };
+
+/* One adversary's figures on log (tokens or keys mode, per its header). */
+static veil_err
+adversary_figures(enum adversary a, const holdings *hd, const exposure_log *log,
+                  exposure_figures *f)
+{
+	exposure_log_header h;
+	exposure_log_header_get(log, &h);
+	exposure_view v = {log, NULL, hd->accounts, ACCOUNTS, UNIVERSE, (uint64_t)1 << 7, NULL,
+	                   0,   1,    NULL};
+	const exposure_tap tap = {hd->requests, hd->request_count, hd->prefixes,   7,
+	                          ACCOUNTS,     UNIVERSE,          hd->registered, 3};
+	switch (a) {
+	case ADV_A0:
+		break;
+	case ADV_A1:
+		v.salts = hd->salts;
+		break;
+	case ADV_A2:
+		v.salts = hd->salts;
+		v.registered_buckets = hd->registered;
+		v.registered_count = 3;
+		break;
+	case ADV_A3:
+		v.salts = hd->other_salts;
+		break;
+	case ADV_A4:
+		v.salts = hd->salts;
+		v.last_use = hd->last_use;
+		break;
+	case ADV_NO_LIST:
+		v.salts = hd->salts;
+		v.accounts = NULL;
+		v.account_count = 0;
+		return exposure_analyze(&v, NULL, 0, f);
+	case ADV_A5:
+		return h.tokens
+		               ? exposure_analyze_tap_anonymous(&tap, 3 * hd->request_count, f)
+		               : exposure_analyze_tap(&tap, 3 * hd->request_count, hd->pairs, 2, f);
+	case ADV_I:
+		return exposure_analyze_issuer(log, ACCOUNTS, UNIVERSE, f);
+	}
+	return exposure_analyze(&v, hd->pairs, 2, f);
+}
+
+static void
+same_stat(const exposure_stat *a, const exposure_stat *b)
+{
+	CHECK(a->count == b->count);
+	CHECK(a->median == b->median && a->min == b->min && a->p5 == b->p5);
+}
+
+/*
+ * The same entries logged by a veild in tokens mode and in keys mode:
+ * in tokens mode every adversary's requester figure is every account and
+ * the pair test does not apply; the handle figures are those of keys
+ * mode; and keys mode is the same with "auth": "keys" as without it.
+ */
+static void
+case_tokens_mode(void)
+{
+	holdings *hd = test_keep(calloc(1, sizeof(holdings)));
+	REQUIRE(hd != NULL);
+	for (size_t i = 0; i < ACCOUNTS; i++)
+		fill(hd->accounts + 32 * i, 32, (uint8_t)(i * 3 + 1));
+	fill(hd->salt, 32, 77);
+	char hex[65], text[160], why[160];
+	sodium_bin2hex(hex, sizeof(hex), hd->salt, 32);
+	snprintf(text, sizeof(text), "{\"day\":101,\"salt\":\"%s\"}\n", hex);
+	REQUIRE(exposure_salts_parse(text, strlen(text), &hd->salts, why, sizeof(why)) == VEIL_OK);
+	snprintf(text, sizeof(text), "{\"day\":300,\"salt\":\"%s\"}\n", hex);
+	REQUIRE(exposure_salts_parse(text, strlen(text), &hd->other_salts, why, sizeof(why)) ==
+	        VEIL_OK);
+	for (uint32_t i = 0; i < ACCOUNTS; i++)
+		hd->last_use[i] = i % 2 == 0 ? 100 : 101; /* 5 on the salted day */
+	hd->pairs[0] = (exposure_pair){5, 5 * 2654435761u, "x", 1, 101};
+	hd->pairs[1] = (exposure_pair){6, 0x12345678u, "y", 0, 0};
+	hd->registered[0] = 3 * 2654435761u;
+	hd->registered[1] = 0x80000000u;
+	hd->registered[2] = 0xf0000000u;
+	qsort(hd->registered, 3, sizeof(uint32_t), compare_u32s);
+
+	/* keys mode without "auth", with "auth": "keys", and tokens mode. */
+	char *keys_text = synthetic_log(hd->accounts, hd->salt, 3, 4, 7);
+	char *keys_auth_text = synthetic_log_auth(hd->accounts, hd->salt, 3, 4, 7, "keys");
+	char *tokens_text = synthetic_log_auth(hd->accounts, hd->salt, 3, 4, 7, "tokens");
+	exposure_log *keys = NULL, *keys_auth = NULL, *tokens = NULL;
+	REQUIRE(exposure_log_parse(keys_text, strlen(keys_text), &keys, why, sizeof(why)) ==
+	        VEIL_OK);
+	REQUIRE(exposure_log_parse(keys_auth_text, strlen(keys_auth_text), &keys_auth, why,
+	                           sizeof(why)) == VEIL_OK);
+	REQUIRE(exposure_log_parse(tokens_text, strlen(tokens_text), &tokens, why, sizeof(why)) ==
+	        VEIL_OK);
+	/* The wiretap's requests: one per entry, its buckets as prefixes. */
+	REQUIRE(exposure_log_tap(keys, &hd->requests, &hd->request_count) == VEIL_OK);
+	hd->prefixes = malloc(3 * hd->request_count * sizeof(uint32_t));
+	REQUIRE(hd->prefixes != NULL);
+	for (size_t r = 0; r < hd->request_count; r++) {
+		const uint32_t i = (uint32_t)(r % ACCOUNTS);
+		hd->requests[r].account = i;
+		hd->requests[r].first_prefix = 3 * r;
+		for (uint32_t k = 0; k < 3; k++)
+			hd->prefixes[3 * r + k] = entry_prefix((i + 977 * k) * 2654435761u, 7);
+	}
+
+	static const struct {
+		const char *name;
+		enum adversary adversary;
+		int salted;        /* digests recomputed: keys mode narrows the requester */
+		double requesters; /* tokens mode: every one of them */
+	} cases[] = {
+	        {"A0 export", ADV_A0, 0, ACCOUNTS},
+	        {"A1 export + salts", ADV_A1, 1, ACCOUNTS},
+	        {"A2 + registry", ADV_A2, 1, ACCOUNTS},
+	        {"A3 salts erased", ADV_A3, 0, ACCOUNTS},
+	        {"A4 state copy (last charges ignored)", ADV_A4, 1, ACCOUNTS},
+	        {"A1 without an account list", ADV_NO_LIST, 1, 5000},
+	        {"A5 wiretap", ADV_A5, 1, ACCOUNTS},
+	        {"I issuer's state", ADV_I, 0, ACCOUNTS},
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		const enum adversary a = cases[c].adversary;
+		/* Without an account list the population is the header's: set to
+		 * the issuer's 5000 enrolled in tokens mode. */
+		exposure_log_set_accounts(tokens, a == ADV_NO_LIST ? 5000 : ACCOUNTS);
+		exposure_figures t, k, k_auth;
+		const veil_err te = adversary_figures(a, hd, tokens, &t);
+		const veil_err ke = adversary_figures(a, hd, keys, &k);
+		const veil_err ka = adversary_figures(a, hd, keys_auth, &k_auth);
+		const int ok = te == VEIL_OK && t.requester.min == cases[c].requesters &&
+		               t.requester.median == cases[c].requesters && t.no_requester &&
+		               !t.pair_test_possible && isnan(t.tpr) && isnan(t.fpr);
+		if (!ok)
+			fprintf(stderr, "# %s: %s, requester min %g median %g, no_requester %d\n",
+			        cases[c].name, veil_strerror(te), t.requester.min,
+			        t.requester.median, t.no_requester);
+		CHECK(te == VEIL_OK && ke == VEIL_OK && ka == VEIL_OK);
+		CHECK(ok);
+		CHECK(t.entries == 2 * ACCOUNTS && t.lookups == 6 * ACCOUNTS);
+		CHECK(t.bits_per_entry * (double)t.entries <= k.bits_per_entry * (double)k.entries);
+		/* The handle figures do not depend on the mode. */
+		if (a != ADV_I) {
+			same_stat(&t.handle, &k.handle);
+			CHECK(t.has_registered == k.has_registered);
+			if (t.has_registered)
+				same_stat(&t.registered, &k.registered);
+		}
+		/* Keys mode: "auth": "keys" reads as no member, and names more
+		 * (I holds the issuer's records: tokens mode only). */
+		if (a == ADV_I)
+			continue;
+		same_stat(&k.requester, &k_auth.requester);
+		same_stat(&k.handle, &k_auth.handle);
+		CHECK(k.pair_test_possible == k_auth.pair_test_possible && !k.no_requester);
+		CHECK((isnan(k.tpr) && isnan(k_auth.tpr)) || k.tpr == k_auth.tpr);
+		if (cases[c].salted && a != ADV_NO_LIST)
+			CHECK(k.requester.median < ACCOUNTS && k.pair_test_possible &&
+			      k.tpr == 1.0);
+	}
+	exposure_log_set_accounts(tokens, ACCOUNTS);
+
+	/* A tokens-mode export that still holds an entry of keys-mode days (a
+	 * requester digest of 3 bits): that entry alone is tested and
+	 * narrowed; the others fit everyone. */
+	const uint32_t lead5 = exposure_requester_lead(hd->salt, hd->accounts + 5 * 32);
+	buf b;
+	buf_init(&b);
+	buf_append_str(&b, tokens_text);
+	buf_printf(&b,
+	           "{\"day\":101,\"hour\":2,\"requester\":%u,\"items\":1,\"buckets\":[%u],"
+	           "\"status\":0,\"t_r\":3}\n",
+	           exposure_truncate(lead5, 3),
+	           exposure_truncate(
+	                   exposure_bucket_lead(hd->salt, 7, entry_prefix(5 * 2654435761u, 7)), 4));
+	exposure_log *mixed = NULL;
+	REQUIRE(exposure_log_parse(buf_data(&b), buf_len(&b), &mixed, why, sizeof(why)) == VEIL_OK);
+	exposure_figures m;
+	REQUIRE(adversary_figures(ADV_A1, hd, mixed, &m) == VEIL_OK);
+	if (!(m.pair_test_possible && !m.no_requester && m.tpr == 1.0))
+		fprintf(stderr, "# mixed: possible %d no_requester %d tpr %g fpr %g\n",
+		        m.pair_test_possible, m.no_requester, m.tpr, m.fpr);
+	CHECK(m.pair_test_possible && !m.no_requester && m.tpr == 1.0);
+	CHECK(m.requester.median == ACCOUNTS && m.requester.min < ACCOUNTS);
+	exposure_log_free(mixed);
+	buf_free(&b);
+
+	exposure_log_free(keys);
+	exposure_log_free(keys_auth);
+	exposure_log_free(tokens);
+	exposure_salts_free(hd->salts);
+	exposure_salts_free(hd->other_salts);
+	free(hd->requests);
+	free(hd->prefixes);
+	free(keys_text);
+	free(keys_auth_text);
+	free(tokens_text);
+}
+
+/* A client key of the issuer's accounts. */
+static const uint8_t *
+issuer_key(uint8_t key[32], uint8_t seed)
+{
+	fill(key, 32, seed);
+	return key;
+}
+
+/* Enrols four accounts in dir's clients database at day 20000 and charges
+ * three: 5 tokens on day 20000, 7 and 1 on day 20002. */
+static void
+write_issuer_records(const char *dir)
+{
+	clients *c = NULL;
+	REQUIRE(clients_open(dir, NULL, &c) == VEIL_OK);
+	uint8_t key[32];
+	const int64_t day = 86400;
+	for (uint8_t i = 0; i < 4; i++)
+		CHECK(clients_enrol(c, issuer_key(key, (uint8_t)(50 + i)), 0, 20000 * day, NULL) ==
+		      VEIL_OK);
+	uint32_t retry = 0;
+	CHECK(clients_charge(c, issuer_key(key, 50), 5, 20000 * day + 100, &retry) == CLIENTS_OK);
+	CHECK(clients_charge(c, issuer_key(key, 51), 7, 20002 * day + 5, &retry) == CLIENTS_OK);
+	CHECK(clients_charge(c, issuer_key(key, 52), 1, 20002 * day + 9, &retry) == CLIENTS_OK);
+	clients_close(c);
+}
+
+/* I: the issuer's records, read from a real clients database, summed up and reported. */
+static void
+case_issuer_records(void)
+{
+	const char *dir = test_case_path("issuer");
+	REQUIRE(mkdir(dir, 0700) == 0);
+	exposure_issuer_record *records = NULL;
+	size_t count = 0;
+	char why[200];
+	/* No clients database yet: refused, and none is made. */
+	CHECK(exposure_issuer_load(dir, &records, &count, why, sizeof(why)) == VEIL_ERR_NOT_FOUND);
+	CHECK(records == NULL && count == 0 && strstr(why, "no clients database") != NULL);
+	struct stat st;
+	CHECK(stat(test_case_path("issuer/clients.key"), &st) != 0);
+
+	write_issuer_records(dir);
+	REQUIRE(exposure_issuer_load(dir, &records, &count, why, sizeof(why)) == VEIL_OK);
+	CHECK(count == 4);
+	exposure_issuer is;
+	REQUIRE(exposure_issuer_summarize(records, count, &is) == VEIL_OK);
+	CHECK(is.records == 4 && is.enrolled == 4 && is.fetched == 3 && is.day_count == 2);
+	if (is.day_count == 2) {
+		const uint32_t full = CLIENTS_DEFAULT_CAPACITY;
+		CHECK(is.days[0].day == 20000 && is.days[0].accounts == 1);
+		CHECK(is.days[0].tokens_left == full - 5);
+		CHECK(is.days[1].day == 20002 && is.days[1].accounts == 2);
+		CHECK(is.days[1].tokens_left == (full - 7) + (full - 1));
+	}
+	free(records);
+
+	/* The report of a tokens-mode export with I beside it. */
+	uint8_t accounts[ACCOUNTS * 32], salt[32];
+	for (size_t i = 0; i < ACCOUNTS; i++)
+		fill(accounts + 32 * i, 32, (uint8_t)(i * 3 + 1));
+	fill(salt, 32, 77);
+	char *text = synthetic_log_auth(accounts, salt, 3, 4, 7, "tokens");
+	exposure_log *log = NULL;
+	REQUIRE(exposure_log_parse(text, strlen(text), &log, why, sizeof(why)) == VEIL_OK);
+	exposure_row rows[2] = {{"A0", "export", {0}}, {"I", "issuer's state copy", {0}}};
+	const exposure_view view = {log,  NULL, NULL, 0,   UNIVERSE, (uint64_t)1 << 7,
+	                            NULL, 0,    1,    NULL};
+	REQUIRE(exposure_analyze(&view, NULL, 0, &rows[0].figures) == VEIL_OK);
+	REQUIRE(exposure_analyze_issuer(log, ACCOUNTS, UNIVERSE, &rows[1].figures) == VEIL_OK);
+	CHECK(rows[1].figures.requester.min == ACCOUNTS && rows[1].figures.no_requester);
+	CHECK(rows[1].figures.handle.min == (double)UNIVERSE &&
+	      rows[1].figures.bits_per_entry == 0);
+	exposure_figures scratch;
+	CHECK(exposure_analyze_issuer(NULL, 1, 1, &scratch) == VEIL_ERR_ARGUMENT);
+	exposure_log_header h;
+	exposure_log_header_get(log, &h);
+	const char *const notes[] = {exposure_note_tokens, exposure_note_issuer};
+	const exposure_report report = {.source = "analyze",
+	                                .header = h,
+	                                .universe = UNIVERSE,
+	                                .accounts = ACCOUNTS,
+	                                .prefix_widths = (uint64_t)1 << 7,
+	                                .rows = rows,
+	                                .row_count = 2,
+	                                .notes = notes,
+	                                .note_count = 2,
+	                                .issuer = &is};
+	buf out;
+	buf_init(&out);
+	exposure_report_table(&report, &out);
+	const char *table = buf_data(&out);
+	CHECK(strstr(table, "log: auth tokens") != NULL);
+	CHECK(strstr(table, "n/a: anonymous") != NULL);
+	CHECK(strstr(table, "issuer's records (I): 4 accounts with a record, 4 enrolled, 3 with a "
+	                    "fetch on record; accounts by day of last fetch: day 20000: 1, day "
+	                    "20002: 2") != NULL);
+	buf_reset(&out);
+	exposure_report_json(&report, &out);
+	json_value *doc = NULL;
+	REQUIRE(json_parse(buf_data(&out), buf_len(&out), &doc) == VEIL_OK);
+	int64_t n = -1;
+	CHECK(strcmp(json_string(json_object_get(json_object_get(doc, "log"), "auth"), NULL),
+	             "tokens") == 0);
+	const json_value *issuer = json_object_get(doc, "issuer");
+	CHECK(json_integer(json_object_get(issuer, "fetched"), &n) == 0 && n == 3);
+	CHECK(json_array_size(json_object_get(issuer, "last_fetch")) == 2);
+	const json_value *i_row = json_array_get(json_object_get(doc, "adversaries"), 1);
+	CHECK(json_type_of(json_object_get(json_object_get(i_row, "pair_test"), "applicable")) ==
+	      JSON_FALSE);
+	json_free(doc);
+	buf_reset(&out);
+	REQUIRE(exposure_report_chart(&report, &out) == VEIL_OK);
+	CHECK(strstr(buf_data(&out), "tokens mode") != NULL);
+	buf_free(&out);
+	exposure_issuer_free(&is);
+	CHECK(is.days == NULL && is.day_count == 0);
+	exposure_log_free(log);
+	free(text);
+}
+
+/* `veil-admin exposure analyze` on a tokens-mode export, with the issuer's state. */
+static void
+case_tokens_program(void)
+{
+	uint8_t accounts[ACCOUNTS * 32], salt[32];
+	for (size_t i = 0; i < ACCOUNTS; i++)
+		fill(accounts + 32 * i, 32, (uint8_t)(i * 3 + 1));
+	fill(salt, 32, 77);
+	char hex[65], salts_text[128];
+	sodium_bin2hex(hex, sizeof(hex), salt, 32);
+	snprintf(salts_text, sizeof(salts_text), "{\"day\":101,\"salt\":\"%s\"}\n", hex);
+	char *tokens_text = synthetic_log_auth(accounts, salt, 3, 4, 7, "tokens");
+	char *keys_text = synthetic_log_auth(accounts, salt, 3, 4, 7, "keys");
+	const char *tokens_path = test_case_path("tokens.jsonl");
+	const char *keys_path = test_case_path("keys.jsonl");
+	const char *salts_path = test_case_path("salts.jsonl");
+	const char *idir = test_case_path("issuer");
+	REQUIRE(file_write_all(tokens_path, tokens_text, strlen(tokens_text), 0600) == 0);
+	REQUIRE(file_write_all(keys_path, keys_text, strlen(keys_text), 0600) == 0);
+	REQUIRE(file_write_all(salts_path, salts_text, strlen(salts_text), 0600) == 0);
+	REQUIRE(mkdir(idir, 0700) == 0);
+	write_issuer_records(idir);
+
+	proc_result r =
+	        proc_call(admin_path, "exposure", "analyze", "--export", tokens_path, "--salts",
+	                  salts_path, "--prefix-bits", "7", "--issuer-state", idir, "--json", NULL);
+	CHECK(r.status == 0);
+	json_value *doc = NULL;
+	REQUIRE(json_parse(r.out, strlen(r.out), &doc) == VEIL_OK);
+	CHECK(strcmp(json_string(json_object_get(json_object_get(doc, "log"), "auth"), NULL),
+	             "tokens") == 0);
+	/* Without --accounts, the population is the issuer's 4 enrolled accounts. */
+	const json_value *rows = json_object_get(doc, "adversaries");
+	static const char *const want[] = {"A0", "A1", "A5", "I"};
+	CHECK(json_array_size(rows) == 4);
+	for (size_t i = 0; i < json_array_size(rows) && i < 4; i++) {
+		const json_value *row = json_array_get(rows, i);
+		const json_value *req = json_object_get(row, "requester_anonymity");
+		int64_t min = -1, median = -1;
+		CHECK(strcmp(json_string(json_object_get(row, "name"), NULL), want[i]) == 0);
+		CHECK(json_integer(json_object_get(req, "min"), &min) == 0 && min == 4);
+		CHECK(json_integer(json_object_get(req, "median"), &median) == 0 && median == 4);
+		CHECK(json_type_of(json_object_get(json_object_get(row, "pair_test"),
+		                                   "applicable")) == JSON_FALSE);
+	}
+	int64_t fetched = -1;
+	CHECK(json_integer(json_object_get(json_object_get(doc, "issuer"), "fetched"), &fetched) ==
+	              0 &&
+	      fetched == 3);
+	json_free(doc);
+	proc_result_free(&r);
+
+	/* The table labels the mode. */
+	r = proc_call(admin_path, "exposure", "analyze", "--export", tokens_path, "--salts",
+	              salts_path, "--prefix-bits", "7", NULL);
+	CHECK(r.status == 0 && strstr(r.out, "auth tokens") != NULL);
+	CHECK(strstr(r.out, "it needs --issuer-state") != NULL);
+	proc_result_free(&r);
+
+	/* The issuer's records go with a tokens-mode export only. */
+	r = proc_call(admin_path, "exposure", "analyze", "--export", keys_path, "--issuer-state",
+	              idir, NULL);
+	CHECK(r.status != 0 && strstr(r.err, "tokens mode") != NULL);
+	proc_result_free(&r);
+	free(tokens_text);
+	free(keys_text);
+}
+
+/* ------------------------------------------------------------------ */
 /* The chart */
 
 static void
@@ -598,6 +1064,9 @@ static const test_case cases[] = {
         {"counting against brute force", case_counting},
         {"baseline log", case_baseline},
         {"wiretap (A5)", case_tap},
+        {"tokens mode: every adversary, beside keys mode", case_tokens_mode},
+        {"issuer's records (I)", case_issuer_records},
+        {"veil-admin exposure analyze in tokens mode", case_tokens_program},
         {"chart", case_chart},
         {"digests of a real qlog.c log", case_real_log},
 };
