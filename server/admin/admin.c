@@ -723,6 +723,18 @@ static const command commands[] = {
          admin_client_remove_details, admin_client_state_options, 1, 1, admin_client_remove, false},
         {"client list", "--state DIR", "show enrolled clients and their quotas, never keys",
          admin_client_list_details, admin_client_state_options, 0, 0, admin_client_list, false},
+        {"issuer create", "--state DIR --name NAME", "create a token issuer's state directory",
+         admin_issuer_create_details, admin_issuer_create_options, 0, 0, admin_issuer_create,
+         false},
+        {"issuer info", "--state DIR", "show the issuer's public keys and name clients pin",
+         admin_issuer_info_details, admin_issuer_state_options, 0, 0, admin_issuer_info, false},
+        {"issuer rotate", "--state DIR [--grace-hours HOURS] [--now UNIXTIME]",
+         "make a new current issuer key; retire old keys after their grace",
+         admin_issuer_rotate_details, admin_issuer_rotate_options, 0, 0, admin_issuer_rotate,
+         false},
+        {"issuer retire", "--state DIR [--now UNIXTIME]",
+         "retire the issuer keys whose grace has passed", admin_issuer_retire_details,
+         admin_issuer_retire_options, 0, 0, admin_issuer_retire, false},
 };
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
 

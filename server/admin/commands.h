@@ -8,9 +8,12 @@
  *   client add|remove|list         admin_clients.c: enrolment and quotas
  *   exposure analyze               admin_exposure.c: what a log export
  *                                  reveals (server/exposure/exposure.h)
+ *   issuer create|info|rotate|retire
+ *                                  admin_issuer.c: the token issuer's state
+ *                                  directory (server/issuer/issuer.h)
  *
- * May use: common/, server/store/, server/exposure/ and the prefix rule of
- * server/daemon/service.h; never a client/ header.
+ * May use: common/, server/store/, server/exposure/, server/issuer/issuer.h
+ * and the prefix rule of server/daemon/service.h; never a client/ header.
  *
  * The contract every command here keeps: its options are a table
  * (cli_option, below) whose values land in its module; veil-admin parses
@@ -65,5 +68,21 @@ extern const char admin_client_add_details[], admin_client_remove_details[],
 admin_command_fn admin_exposure_analyze;
 extern const cli_option admin_exposure_analyze_options[];
 extern const char admin_exposure_analyze_synopsis[], admin_exposure_analyze_details[];
+
+/*
+ * issuer (admin_issuer.c). create --state DIR --name NAME: a new issuer
+ * state (issuer_create()), printing its issuer-key line; info --state
+ * DIR: what clients pin (issuer-key, issuer-name, one token-key line per
+ * live key, the current first); rotate --state DIR [--grace-hours H]
+ * [--now T]: a new current key, the old one live H hours more (default
+ * 48: two days, so that a client that fetched its tokens the day before
+ * can still spend them); retire --state DIR [--now T]: drops the keys
+ * whose grace has passed. The details are what `--help` prints.
+ */
+admin_command_fn admin_issuer_create, admin_issuer_info, admin_issuer_rotate, admin_issuer_retire;
+extern const cli_option admin_issuer_create_options[], admin_issuer_state_options[],
+        admin_issuer_rotate_options[], admin_issuer_retire_options[];
+extern const char admin_issuer_create_details[], admin_issuer_info_details[],
+        admin_issuer_rotate_details[], admin_issuer_retire_details[];
 
 #endif

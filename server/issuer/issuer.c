@@ -14,7 +14,11 @@
 
 #include "file.h"
 #include "keyfile.h"
+#include "state.h"
 #include "store_file.h"
+
+_Static_assert(ISSUER_TRANSPORT_KEY_SIZE == STATE_TRANSPORT_KEY_SIZE,
+               "the issuer's transport key is veild's kind of key");
 
 /* The longest issuer.keys: the header and ISSUER_MAX_KEYS lines. */
 #define KEYS_FILE_MAX 2048
@@ -35,6 +39,8 @@ typedef struct key_list {
 
 struct issuer {
 	clients *clients;
+	uint8_t *transport_secret; /* guarded, read-only; NULL for issuer_open_keys() */
+	uint8_t transport_public[ISSUER_TRANSPORT_KEY_SIZE];
 	size_t count;
 	issuer_key_info info[ISSUER_MAX_KEYS];
 	oprf_key *keys[ISSUER_MAX_KEYS];
@@ -358,16 +364,66 @@ erase_quietly(const char *path)
 	(void)err;
 }
 
+/* Writes a fresh X25519 secret to dir/transport.key (any 32 random bytes are one). */
+static veil_err
+transport_make(const char *dir)
+{
+	char *path = store_file_join(dir, STATE_TRANSPORT_KEY_FILE);
+	uint8_t *secret = sodium_malloc(ISSUER_TRANSPORT_KEY_SIZE);
+	veil_err err = VEIL_ERR_NOMEM;
+	if (path != NULL && secret != NULL) {
+		randombytes_buf(secret, ISSUER_TRANSPORT_KEY_SIZE);
+		err = keyfile_write(path, STATE_TRANSPORT_KEY_KIND, secret,
+		                    ISSUER_TRANSPORT_KEY_SIZE);
+	}
+	sodium_free(secret); /* wipes */
+	free(path);
+	return err;
+}
+
+/*
+ * Reads dir/transport.key into secret (guarded, ISSUER_TRANSPORT_KEY_SIZE
+ * bytes) and its public key into public_out.
+ */
+static veil_err
+transport_load(const char *dir, uint8_t *secret, uint8_t public_out[ISSUER_TRANSPORT_KEY_SIZE])
+{
+	char *path = store_file_join(dir, STATE_TRANSPORT_KEY_FILE);
+	veil_err err;
+	if (path == NULL)
+		return VEIL_ERR_NOMEM;
+	err = keyfile_read(path, STATE_TRANSPORT_KEY_KIND, secret, ISSUER_TRANSPORT_KEY_SIZE);
+	free(path);
+	if (err == VEIL_OK && crypto_scalarmult_base(public_out, secret) != 0)
+		err = VEIL_ERR_CORRUPT;
+	if (err != VEIL_OK) {
+		sodium_memzero(secret, ISSUER_TRANSPORT_KEY_SIZE);
+		sodium_memzero(public_out, ISSUER_TRANSPORT_KEY_SIZE);
+	}
+	return err;
+}
+
+/* Erases dir/name when this call made it (made non-zero). */
+static void
+undo_file(const char *dir, const char *name, int made)
+{
+	char *path;
+	if (made && (path = store_file_join(dir, name)) != NULL) {
+		erase_quietly(path);
+		free(path);
+	}
+}
+
 veil_err
-issuer_create(const char *dir)
+issuer_create(const char *dir, const char *name)
 {
 	char first[32];
 	key_list list = {1, {{ISSUER_FIRST_KEY_ID, 0}}};
-	int made_dir = 0, made_key = 0, lock = -1;
+	int made_dir = 0, made_key = 0, made_transport = 0, made_name = 0, lock = -1;
 	clients *c = NULL;
 	veil_err err;
 
-	if (dir == NULL)
+	if (dir == NULL || !issuer_name_valid(name))
 		return VEIL_ERR_ARGUMENT;
 	if (token_suite() == NULL)
 		return VEIL_ERR_UNSUPPORTED;
@@ -378,11 +434,18 @@ issuer_create(const char *dir)
 	if ((lock = lock_dir(dir, &err)) < 0)
 		goto out;
 	snprintf(first, sizeof(first), "issuer-%08x.key", ISSUER_FIRST_KEY_ID);
-	if (exists(dir, ISSUER_KEYS_FILE) || exists(dir, first) || exists(dir, CLIENTS_KEY_FILE) ||
+	if (exists(dir, STATE_TRANSPORT_KEY_FILE) || exists(dir, ISSUER_NAME_FILE) ||
+	    exists(dir, ISSUER_KEYS_FILE) || exists(dir, first) || exists(dir, CLIENTS_KEY_FILE) ||
 	    exists(dir, CLIENTS_DIR)) {
 		err = VEIL_ERR_EXISTS;
 		goto out;
 	}
+	if ((err = transport_make(dir)) != VEIL_OK)
+		goto out;
+	made_transport = 1;
+	if ((err = issuer_name_write(dir, name)) != VEIL_OK)
+		goto out;
+	made_name = 1;
 	if ((err = key_make(dir, ISSUER_FIRST_KEY_ID, NULL, 0)) != VEIL_OK)
 		goto out;
 	made_key = 1;
@@ -392,12 +455,11 @@ issuer_create(const char *dir)
 	err = keys_write(dir, &list);
 out:
 	if (err != VEIL_OK && err != VEIL_ERR_EXISTS) {
-		/* Remove what this call made: the key, the clients store. */
+		/* Remove what this call made: the keys, the name, the clients store. */
 		char *path;
-		if (made_key && (path = key_path(dir, ISSUER_FIRST_KEY_ID)) != NULL) {
-			erase_quietly(path);
-			free(path);
-		}
+		undo_file(dir, STATE_TRANSPORT_KEY_FILE, made_transport);
+		undo_file(dir, ISSUER_NAME_FILE, made_name);
+		undo_file(dir, first, made_key);
 		if ((path = store_file_join(dir, CLIENTS_KEY_FILE)) != NULL) {
 			erase_quietly(path);
 			free(path);
@@ -422,6 +484,34 @@ out:
 	return err;
 }
 
+veil_err
+issuer_transport_public_read(const char *dir, uint8_t public_out[ISSUER_TRANSPORT_KEY_SIZE])
+{
+	uint8_t *secret;
+	veil_err err;
+	if (public_out != NULL)
+		memset(public_out, 0, ISSUER_TRANSPORT_KEY_SIZE);
+	if (dir == NULL || public_out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	if ((secret = sodium_malloc(ISSUER_TRANSPORT_KEY_SIZE)) == NULL)
+		return VEIL_ERR_NOMEM;
+	err = transport_load(dir, secret, public_out);
+	sodium_free(secret); /* wipes */
+	return err;
+}
+
+const uint8_t *
+issuer_transport_public(const issuer *is)
+{
+	return is != NULL && is->transport_secret != NULL ? is->transport_public : NULL;
+}
+
+const uint8_t *
+issuer_transport_secret(const issuer *is)
+{
+	return is != NULL ? is->transport_secret : NULL;
+}
+
 /* Opens the live keys of dir; with the clients store unless keys_only. */
 static veil_err
 open_handle(const char *dir, const issuer_config *config, int keys_only, issuer **out)
@@ -438,6 +528,16 @@ open_handle(const char *dir, const issuer_config *config, int keys_only, issuer 
 		return err;
 	if ((is = calloc(1, sizeof(*is))) == NULL)
 		return VEIL_ERR_NOMEM;
+	if (!keys_only) {
+		if ((is->transport_secret = sodium_malloc(ISSUER_TRANSPORT_KEY_SIZE)) == NULL) {
+			err = VEIL_ERR_NOMEM;
+			goto out;
+		}
+		if ((err = transport_load(dir, is->transport_secret, is->transport_public)) !=
+		    VEIL_OK)
+			goto out;
+		sodium_mprotect_readonly(is->transport_secret);
+	}
 	for (size_t i = 0; i < list.count; i++) {
 		issuer_key_info *info = &is->info[i];
 		if ((err = key_load(dir, list.keys[i].id, &is->keys[i])) != VEIL_OK)
@@ -556,6 +656,8 @@ issuer_close(issuer *is)
 	clients_close(is->clients);
 	for (size_t i = 0; i < is->count; i++)
 		oprf_key_free(is->keys[i]);
+	sodium_free(is->transport_secret); /* wipes, read-only or not */
+	sodium_memzero(is->transport_public, sizeof(is->transport_public));
 	free(is);
 }
 

@@ -6,6 +6,11 @@
  * not learn from it who that was.
  *
  * The state directory DIR (mode 0700):
+ *   DIR/transport.key     the X25519 secret key of the issuer's transport
+ *                         (the key clients seal their requests to: the
+ *                         same file, kind and label as veild's,
+ *                         server/store/state.h), 32 bytes, 0600
+ *   DIR/issuer.name       the issuer's name (issuer_name_write())
  *   DIR/issuer-<id>.key   the secret scalar skI of key id <id> (8
  *                         lowercase hex digits), 48 bytes of P-384,
  *                         common/keyfile.h (0600, refused when the group
@@ -53,8 +58,9 @@
  *
  * Secrets: the issuer keys are oprf_keys (libsodium guarded memory);
  * every scalar read from a file passes through guarded memory, wiped
- * after import. Nothing here logs or prints; no error carries a key, a
- * client key or an element.
+ * after import. The transport secret of an issuer_open() handle lives in
+ * guarded memory, read-only once loaded, wiped by issuer_close(). Nothing here logs or prints; no
+ * error carries a key, a client key or an element.
  *
  * Threads: issuer_issue(), issuer_keys() and issuer_key() on one handle
  * from any number of threads at once (the handle's keys are fixed at
@@ -66,7 +72,8 @@
  * have succeeded first.
  *
  * May use: common/ (error.h, keyfile.h, oprf.h, token.h); server/store/
- * (clients.h, store_file.h); nothing else of the project.
+ * (clients.h, state.h for the transport key's file and label,
+ * store_file.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_ISSUER_H
 #define VEIL_SERVER_ISSUER_H
@@ -79,17 +86,19 @@
 #include "oprf.h"
 #include "token.h"
 
-#define ISSUER_KEY_KIND        "veil-issuer-key-v1"
-#define ISSUER_KEYS_FILE       "issuer.keys"
-#define ISSUER_KEYS_HEADER     "veil-issuer-keys-v1"
-#define ISSUER_FIRST_KEY_ID    1
-#define ISSUER_NAME_FILE       "issuer.name"
-#define ISSUER_NAME_MAX        255
+#define ISSUER_KEY_KIND           "veil-issuer-key-v1"
+#define ISSUER_KEYS_FILE          "issuer.keys"
+#define ISSUER_KEYS_HEADER        "veil-issuer-keys-v1"
+#define ISSUER_FIRST_KEY_ID       1
+#define ISSUER_NAME_FILE          "issuer.name"
+#define ISSUER_NAME_MAX           255
 /* Live keys at most: the current one and the retiring ones. */
-#define ISSUER_MAX_KEYS        16
-#define ISSUER_CLIENT_KEY_SIZE CLIENTS_KEY_SIZE /* an account's X25519 public key */
+#define ISSUER_MAX_KEYS           16
+#define ISSUER_CLIENT_KEY_SIZE    CLIENTS_KEY_SIZE /* an account's X25519 public key */
+/* The transport key pair's halves, X25519 (state.h's STATE_TRANSPORT_KEY_SIZE). */
+#define ISSUER_TRANSPORT_KEY_SIZE 32
 /* retry_after of a batch that can never be answered (clients.h's). */
-#define ISSUER_RETRY_NEVER     CLIENTS_RETRY_NEVER
+#define ISSUER_RETRY_NEVER        CLIENTS_RETRY_NEVER
 
 typedef struct issuer issuer;
 
@@ -101,20 +110,23 @@ typedef struct issuer_config {
 void issuer_config_defaults(issuer_config *c);
 
 /*
- * Makes a new issuer state in dir: creates dir (0700) unless it exists,
- * key id ISSUER_FIRST_KEY_ID (a fresh random P-384 key) as the current
- * one, issuer.keys, and a fresh clients store (clients_open() with the
- * defaults, closed again). Errors: VEIL_ERR_ARGUMENT (dir NULL);
- * VEIL_ERR_EXISTS (issuer.keys, the key file, clients.key or clients/
- * already exists: nothing is touched); VEIL_ERR_UNSUPPORTED (a build
- * without P-384); VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM, and the errors of
- * clients_open(). On error what this call created is removed again.
+ * Makes a new issuer state in dir named name (issuer_name_valid()):
+ * creates dir (0700) unless it exists, a fresh transport key
+ * (transport.key, 0600), issuer.name, key id ISSUER_FIRST_KEY_ID (a
+ * fresh random P-384 key) as the current one, a fresh clients store
+ * (clients_open() with the defaults, closed again), and issuer.keys last.
+ * Errors: VEIL_ERR_ARGUMENT (dir NULL, name not valid); VEIL_ERR_EXISTS
+ * (transport.key, issuer.name, issuer.keys, the key file, clients.key or
+ * clients/ already exists: nothing is touched); VEIL_ERR_UNSUPPORTED (a
+ * build without P-384); VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM, and the errors
+ * of clients_open(). On error what this call created is removed again.
  */
-veil_err issuer_create(const char *dir) __attribute__((warn_unused_result));
+veil_err issuer_create(const char *dir, const char *name) __attribute__((warn_unused_result));
 
 /*
  * Opens the issuer state in dir into *out (NULL first; the caller's to
- * issuer_close()): every live key and the clients store, opened with
+ * issuer_close()): the transport key, every live key and the clients
+ * store, opened with
  * config->clients (the configuration the issuer counts with, recorded in
  * the store; config NULL: the store's recorded configuration, every
  * charge synced, as clients_open() with NULL). Errors: VEIL_ERR_ARGUMENT
@@ -124,7 +136,10 @@ veil_err issuer_create(const char *dir) __attribute__((warn_unused_result));
  * VEIL_ERR_CORRUPT (a damaged issuer.keys, key file, or clients store,
  * or a key file whose scalar is not a P-384 key); VEIL_ERR_UNSUPPORTED
  * (a build without P-384); VEIL_ERR_NOMEM, VEIL_ERR_SYSTEM, and the
- * errors of clients_open(). On error nothing stays open.
+ * errors of clients_open(). A missing transport.key is
+ * VEIL_ERR_NOT_FOUND, one open to others VEIL_ERR_PERMISSION, a damaged
+ * one VEIL_ERR_CORRUPT, as for the key files. On error nothing stays
+ * open.
  */
 veil_err issuer_open(const char *dir, const issuer_config *config, issuer **out)
         __attribute__((warn_unused_result));
@@ -166,6 +181,29 @@ veil_err issuer_name_read(const char *dir, char out[ISSUER_NAME_MAX + 1])
 
 /* Closes the clients store, wipes and frees the keys. NULL is a no-op. */
 void issuer_close(issuer *is);
+
+/*
+ * The transport key pair of an issuer_open() handle: the public key
+ * (ISSUER_TRANSPORT_KEY_SIZE bytes, what clients pin as the issuer-key)
+ * and the secret (likewise, guarded, read-only: what opens the SEALED
+ * requests sent to the issuer; never copy it out). Owned by the handle,
+ * valid until issuer_close(). NULL for a handle of issuer_open_keys(),
+ * which loads no transport key, and for NULL.
+ */
+const uint8_t *issuer_transport_public(const issuer *is);
+const uint8_t *issuer_transport_secret(const issuer *is);
+
+/*
+ * The transport public key of the state in dir, from its transport.key,
+ * without opening anything else (veil-admin issuer info): the secret is
+ * read into guarded memory and wiped at once. Errors: VEIL_ERR_ARGUMENT
+ * (a NULL pointer), VEIL_ERR_NOT_FOUND (no transport.key),
+ * VEIL_ERR_PERMISSION (open to the group or others), VEIL_ERR_CORRUPT,
+ * VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM. public_out is zeroed on error.
+ */
+veil_err issuer_transport_public_read(const char *dir,
+                                      uint8_t public_out[ISSUER_TRANSPORT_KEY_SIZE])
+        __attribute__((warn_unused_result));
 
 /*
  * The clients store, for enrolment (clients_enrol(), clients_remove(),

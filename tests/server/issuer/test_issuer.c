@@ -20,6 +20,7 @@
 #define DAY      86400
 #define NOW      ((int64_t)20000 * DAY + 12 * 3600) /* noon of a UTC day */
 #define MAX_REQS 8
+#define NAME     "issuer.example.org"
 
 static const uint8_t challenge[] = {0x00, 0x01, 0x00, 0x04, 'v', 'e', 'i', 'l', 0x00, 0x00, 0x00};
 
@@ -40,7 +41,7 @@ fresh(const char **dir_out, uint32_t quota)
 	const char *dir = test_case_path("issuer");
 	issuer_config config;
 	issuer *is = NULL;
-	if (issuer_create(dir) != VEIL_OK)
+	if (issuer_create(dir, NAME) != VEIL_OK)
 		return NULL;
 	issuer_config_defaults(&config);
 	config.clients.capacity = quota;
@@ -169,8 +170,10 @@ case_create_open(void)
 	CHECK(access(proc_path(dir, "issuer-00000001.key"), F_OK) == 0);
 	CHECK(access(proc_path(dir, ISSUER_KEYS_FILE), F_OK) == 0);
 	CHECK(access(proc_path(dir, CLIENTS_KEY_FILE), F_OK) == 0);
+	CHECK(access(proc_path(dir, "transport.key"), F_OK) == 0);
+	CHECK(access(proc_path(dir, ISSUER_NAME_FILE), F_OK) == 0);
 	/* A second create touches nothing. */
-	CHECK(issuer_create(dir) == VEIL_ERR_EXISTS);
+	CHECK(issuer_create(dir, NAME) == VEIL_ERR_EXISTS);
 	issuer *none = (issuer *)1;
 	CHECK(issuer_open(proc_path(dir, "absent"), NULL, &none) == VEIL_ERR_NOT_FOUND);
 	CHECK(none == NULL);
@@ -498,6 +501,93 @@ case_name(void)
 	}
 }
 
+/* What create writes besides the keys: the name, the transport key. */
+static void
+case_create_writes_name_and_transport_key(void)
+{
+	const char *dir = NULL;
+	issuer *is = fresh(&dir, 4), *keys = NULL;
+	char name[ISSUER_NAME_MAX + 1];
+	struct stat st;
+	REQUIRE(is != NULL);
+	CHECK(issuer_name_read(dir, name) == VEIL_OK);
+	CHECK(strcmp(name, NAME) == 0);
+	const char *path = proc_path(dir, "transport.key");
+	REQUIRE(stat(path, &st) == 0);
+	CHECK((st.st_mode & 0777) == 0600);
+
+	/* The file holds veild's kind of key; the handle's pair is its. */
+	uint8_t secret[ISSUER_TRANSPORT_KEY_SIZE], pub[ISSUER_TRANSPORT_KEY_SIZE],
+	        read_pub[ISSUER_TRANSPORT_KEY_SIZE];
+	char text[200], hex[2 * ISSUER_TRANSPORT_KEY_SIZE + 1];
+	FILE *f = fopen(path, "r");
+	REQUIRE(f != NULL);
+	CHECK(fgets(text, sizeof(text), f) != NULL);
+	fclose(f);
+	CHECK(sscanf(text, "veil-transport-key-v1 %64s", hex) == 1);
+	CHECK(sodium_hex2bin(secret, sizeof(secret), hex, strlen(hex), NULL, NULL, NULL) == 0);
+	CHECK(crypto_scalarmult_base(pub, secret) == 0);
+	REQUIRE(issuer_transport_public(is) != NULL && issuer_transport_secret(is) != NULL);
+	CHECK(memcmp(issuer_transport_public(is), pub, sizeof(pub)) == 0);
+	CHECK(memcmp(issuer_transport_secret(is), secret, sizeof(secret)) == 0);
+	CHECK(issuer_transport_public_read(dir, read_pub) == VEIL_OK);
+	CHECK(memcmp(read_pub, pub, sizeof(pub)) == 0);
+	sodium_memzero(secret, sizeof(secret));
+	sodium_memzero(hex, sizeof(hex));
+	sodium_memzero(text, sizeof(text));
+
+	/* A keys-only handle has no transport key. */
+	REQUIRE(issuer_open_keys(dir, &keys) == VEIL_OK);
+	CHECK(issuer_transport_public(keys) == NULL && issuer_transport_secret(keys) == NULL);
+	issuer_close(keys);
+	CHECK(issuer_transport_public(NULL) == NULL);
+	issuer_close(is);
+	is = NULL;
+
+	/* Open to others: refused, as a key file; missing: not found. */
+	REQUIRE(chmod(path, 0640) == 0);
+	CHECK(issuer_open(dir, NULL, &is) == VEIL_ERR_PERMISSION);
+	CHECK(issuer_transport_public_read(dir, read_pub) == VEIL_ERR_PERMISSION);
+	CHECK(sodium_is_zero(read_pub, sizeof(read_pub)));
+	CHECK(is == NULL);
+	REQUIRE(chmod(path, 0600) == 0);
+	REQUIRE(rename(path, proc_path(dir, "moved.key")) == 0);
+	CHECK(issuer_open(dir, NULL, &is) == VEIL_ERR_NOT_FOUND);
+	CHECK(is == NULL);
+	CHECK(issuer_transport_public_read(dir, read_pub) == VEIL_ERR_NOT_FOUND);
+	/* The keys alone still open: a redeeming origin's copy has no transport key. */
+	REQUIRE(issuer_open_keys(dir, &keys) == VEIL_OK);
+	issuer_close(keys);
+}
+
+/* A bad name, or any one of the files there already: nothing made or touched. */
+static void
+case_create_refusals(void)
+{
+	const char *dir = test_case_path("refused");
+	CHECK(issuer_create(dir, "two words") == VEIL_ERR_ARGUMENT);
+	CHECK(issuer_create(dir, NULL) == VEIL_ERR_ARGUMENT);
+	CHECK(issuer_create(NULL, NAME) == VEIL_ERR_ARGUMENT);
+	CHECK(access(dir, F_OK) != 0);
+
+	static const char *const present[] = {"transport.key", ISSUER_NAME_FILE};
+	for (size_t i = 0; i < sizeof(present) / sizeof(present[0]); i++) {
+		const char *state = proc_path(test_case_dir(), i == 0 ? "with-key" : "with-name");
+		REQUIRE(mkdir(state, 0700) == 0);
+		static const char text[] = "left alone\n";
+		const char *file = proc_path(state, present[i]);
+		proc_write_file(file, text, sizeof(text) - 1);
+		CHECK(issuer_create(state, NAME) == VEIL_ERR_EXISTS);
+		/* Nothing else made, the file as it was. */
+		CHECK(access(proc_path(state, ISSUER_KEYS_FILE), F_OK) != 0);
+		CHECK(access(proc_path(state, "issuer-00000001.key"), F_OK) != 0);
+		CHECK(access(proc_path(state, CLIENTS_KEY_FILE), F_OK) != 0);
+		CHECK(access(proc_path(state, i == 0 ? ISSUER_NAME_FILE : "transport.key"), F_OK) !=
+		      0);
+		CHECK(proc_tree_holds(state, text, sizeof(text) - 1));
+	}
+}
+
 static const test_case cases[] = {
         {"create and open", case_create_open},
         {"end to end: request, issue, finalize, verify", case_end_to_end},
@@ -510,6 +600,9 @@ static const test_case cases[] = {
         {"no client key, element or nonce in the files", case_files_hold_nothing},
         {"keys alone: verify, never issue", case_keys_only},
         {"the issuer's name file", case_name},
+        {"create writes the name and a transport key; open loads it",
+         case_create_writes_name_and_transport_key},
+        {"create refuses a bad name or files already there", case_create_refusals},
 };
 
 TEST_MAIN(cases)
