@@ -8,9 +8,11 @@
  *   client add|remove|list         admin_clients.c: enrolment and quotas
  *   exposure analyze               admin_exposure.c: what a log export
  *                                  reveals (server/exposure/exposure.h)
+ *   tokens link                    admin_tokens.c: the token issuer's keys
+ *                                  veild --auth tokens redeems with
  *
- * May use: common/, server/store/, server/exposure/ and the prefix rule of
- * server/daemon/service.h; never a client/ header.
+ * May use: common/, server/store/, server/exposure/, server/issuer/ and
+ * the prefix rule of server/daemon/service.h; never a client/ header.
  *
  * The contract every command here keeps: its options are a table
  * (cli_option, below) whose values land in its module; veil-admin parses
@@ -65,5 +67,19 @@ extern const char admin_client_add_details[], admin_client_remove_details[],
 admin_command_fn admin_exposure_analyze;
 extern const cli_option admin_exposure_analyze_options[];
 extern const char admin_exposure_analyze_synopsis[], admin_exposure_analyze_details[];
+
+/*
+ * tokens link (admin_tokens.c): redeem_link() of --issuer IDIR into
+ * --state DIR, with --origin NAME (required the first time); prints
+ * token-issuer, token-origin, keys, keys-removed and tokens-forgotten
+ * lines. admin_tokens_info() prints the lines veil-admin info adds for dir:
+ * "auth keys", or, once linked, "auth tokens", "token-issuer NAME" and
+ * "token-origin NAME"; it returns 0, or -1 (nothing printed) when the
+ * copy's challenge cannot be read.
+ */
+admin_command_fn admin_tokens_link;
+extern const cli_option admin_tokens_link_options[];
+extern const char admin_tokens_link_details[];
+int admin_tokens_info(const char *dir);
 
 #endif
