@@ -481,6 +481,10 @@ run_info(const cli_command *cmd, int argc, char **argv)
 	printf("tag-len %u\n", s.view.tag_len);
 	printf("payload-size %u\n", s.view.payloads > 0 ? ENTRY_SEALED_PAYLOAD_SIZE : 0);
 	state_free(st);
+	if (admin_tokens_info(opt.state) != 0) {
+		cli_error(cmd->name, "the token issuer's copy in %s/tokens is damaged", opt.state);
+		return 1;
+	}
 	return 0;
 }
 
@@ -671,6 +675,9 @@ static const command commands[] = {
          "  server-key <hex>                      the transport public key\n"
          "  mode oprf|voprf                       the OPRF mode the registry serves\n"
          "  oprf-key <key id> <suite> <hex>       one line per live OPRF key\n"
+         "  auth keys|tokens                      tokens once `tokens link` ran, then:\n"
+         "  token-issuer <name>                   the token issuer's name\n"
+         "  token-origin <name>                   this server's name in its tokens\n"
          "Hand the whole output to clients (veil lookup --server-info FILE).\n",
          state_options, 0, 0, run_info, false},
         {"verify", "--state DIR [--threads N]", "check the registry's consistency",
@@ -735,6 +742,9 @@ static const command commands[] = {
         {"issuer retire", "--state DIR [--now UNIXTIME]",
          "retire the issuer keys whose grace has passed", admin_issuer_retire_details,
          admin_issuer_retire_options, 0, 0, admin_issuer_retire, false},
+        {"tokens link", "--state DIR --issuer IDIR [--origin NAME]",
+         "copy a token issuer's keys for veild --auth tokens", admin_tokens_link_details,
+         admin_tokens_link_options, 0, 0, admin_tokens_link, false},
 };
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
 

@@ -240,7 +240,7 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 	size_t request_count = 0;
 	exposure_issuer_record *issuer_records = NULL;
 	size_t issuer_count = 0;
-	exposure_issuer issuer = {0};
+	exposure_issuer fetches = {0};
 	char why[320], a4_why[200];
 	int rc = 1;
 	if (exposure_log_load(o.export_path, &log, &bytes, why, sizeof(why)) != VEIL_OK ||
@@ -268,15 +268,15 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 		veil_err ierr = exposure_issuer_load(o.issuer_state, &issuer_records, &issuer_count,
 		                                     why, sizeof(why));
 		if (ierr == VEIL_OK)
-			ierr = exposure_issuer_summarize(issuer_records, issuer_count, &issuer);
+			ierr = exposure_issuer_summarize(issuer_records, issuer_count, &fetches);
 		if (ierr != VEIL_OK) {
 			cli_error(PROGRAM, "%s",
 			          ierr == VEIL_ERR_NOMEM ? veil_strerror(ierr) : why);
 			goto out;
 		}
 		/* veild enrols nobody in tokens mode: the issuer's accounts are the population. */
-		if (accounts == NULL && issuer.enrolled > 0) {
-			exposure_log_set_accounts(log, issuer.enrolled);
+		if (accounts == NULL && fetches.enrolled > 0) {
+			exposure_log_set_accounts(log, fetches.enrolled);
 			exposure_log_header_get(log, &h);
 		}
 	}
@@ -414,7 +414,7 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 	        .row_count = row_count,
 	        .notes = notes,
 	        .note_count = note_count,
-	        .issuer = o.issuer_state != NULL ? &issuer : NULL,
+	        .issuer = o.issuer_state != NULL ? &fetches : NULL,
 	};
 	if (exposure_report_write(&report, o.json, stdout, o.chart, why, sizeof(why)) != VEIL_OK) {
 		cli_error(PROGRAM, "%s", why);
@@ -428,6 +428,6 @@ out:
 	free(last_use);
 	free(requests);
 	free(issuer_records);
-	exposure_issuer_free(&issuer);
+	exposure_issuer_free(&fetches);
 	return rc;
 }

@@ -199,11 +199,12 @@ admin_log_export(const cli_command *cmd, int argc, char **argv)
 	const qlog_config *c = &config.config;
 	printf("{\"schema\":\"%s\",\"t_r\":%u,\"t_b\":%u,\"k_r\":%u,\"k_b\":%u,"
 	       "\"accounts\":%llu,\"universe\":%llu,\"entry_retention_days\":%u,"
-	       "\"salt_retention_days\":%u,\"max_prefix_bits\":%u,\"fields\":[\"day\","
-	       "\"hour\",\"requester\",\"items\",\"buckets\",\"status\"]}\n",
+	       "\"salt_retention_days\":%u,\"max_prefix_bits\":%u,\"auth\":\"%s\","
+	       "\"fields\":[\"day\",\"hour\",\"requester\",\"items\",\"buckets\",\"status\"]}\n",
 	       QLOG_STORE_FORMAT, config.t_r, config.t_b, c->k_r, c->k_b,
 	       (unsigned long long)c->accounts, (unsigned long long)c->universe,
-	       c->entry_retention_days, c->salt_retention_days, c->max_prefix_bits);
+	       c->entry_retention_days, c->salt_retention_days, c->max_prefix_bits,
+	       c->anonymous ? "tokens" : "keys");
 	export_state x = {&config};
 	veil_err err = from <= to ? qlog_store_scan(store, from, to, export_entry, &x) : VEIL_OK;
 	qlog_store_close(store);

@@ -11,9 +11,11 @@
  *   issuer create|info|rotate|retire
  *                                  admin_issuer.c: the token issuer's state
  *                                  directory (server/issuer/issuer.h)
+ *   tokens link                    admin_tokens.c: the token issuer's keys
+ *                                  veild --auth tokens redeems with
  *
- * May use: common/, server/store/, server/exposure/, server/issuer/issuer.h
- * and the prefix rule of server/daemon/service.h; never a client/ header.
+ * May use: common/, server/store/, server/exposure/, server/issuer/ and
+ * the prefix rule of server/daemon/service.h; never a client/ header.
  *
  * The contract every command here keeps: its options are a table
  * (cli_option, below) whose values land in its module; veil-admin parses
@@ -84,5 +86,19 @@ extern const cli_option admin_issuer_create_options[], admin_issuer_state_option
         admin_issuer_rotate_options[], admin_issuer_retire_options[];
 extern const char admin_issuer_create_details[], admin_issuer_info_details[],
         admin_issuer_rotate_details[], admin_issuer_retire_details[];
+
+/*
+ * tokens link (admin_tokens.c): redeem_link() of --issuer IDIR into
+ * --state DIR, with --origin NAME (required the first time); prints
+ * token-issuer, token-origin, keys, keys-removed and tokens-forgotten
+ * lines. admin_tokens_info() prints the lines veil-admin info adds for dir:
+ * "auth keys", or, once linked, "auth tokens", "token-issuer NAME" and
+ * "token-origin NAME"; it returns 0, or -1 (nothing printed) when the
+ * copy's challenge cannot be read.
+ */
+admin_command_fn admin_tokens_link;
+extern const cli_option admin_tokens_link_options[];
+extern const char admin_tokens_link_details[];
+int admin_tokens_info(const char *dir);
 
 #endif

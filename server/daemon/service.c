@@ -97,7 +97,8 @@ service_new(veil_state *state, const service_config *config, service **out)
 		return VEIL_ERR_ARGUMENT;
 	*out = NULL;
 	if (state == NULL || config == NULL || config->batch_cap == 0 ||
-	    config->batch_cap > PROTO_MAX_BATCH)
+	    config->batch_cap > PROTO_MAX_BATCH ||
+	    (config->redeemer != NULL && (config->clients != NULL || config->replay != NULL)))
 		return VEIL_ERR_ARGUMENT;
 	service *svc = calloc(1, sizeof(*svc));
 	if (svc == NULL)
@@ -167,6 +168,7 @@ service_worker_stats(const service_worker *w, service_stats *total)
 	total->requests += w->stats.requests;
 	total->dropped += w->stats.dropped;
 	total->items += w->stats.items;
+	total->tokens += w->stats.tokens;
 	for (size_t i = 0; i < sizeof(total->errors) / sizeof(total->errors[0]); i++)
 		total->errors[i] += w->stats.errors[i];
 }
@@ -330,11 +332,47 @@ handle_info(service_worker *w, const proto_msg *msg, const registry_view *view)
 	proto_encode_info_reply(&w->reply_inner, msg->request_id, &info);
 }
 
+/*
+ * The token of a LOOKUP_TOKEN pays for its lookup: redeemed once every
+ * other check has passed. Returns 0 to go on, or -1 with the refusal
+ * (TOKEN_INVALID, TOKEN_SPENT, INTERNAL) already replied.
+ */
+static int
+redeem(service_worker *w, const uint8_t *request_id, const token *t)
+{
+	switch (redeemer_redeem(w->svc->config.redeemer, t, service_now(w->svc))) {
+	case REDEEM_OK:
+		w->stats.tokens++;
+		return 0;
+	case REDEEM_INVALID:
+		reply_error(w, request_id, PROTO_STATUS_TOKEN_INVALID);
+		return -1;
+	case REDEEM_SPENT:
+		reply_error(w, request_id, PROTO_STATUS_TOKEN_SPENT);
+		return -1;
+	case REDEEM_ERROR:
+	default:
+		reply_error(w, request_id, PROTO_STATUS_INTERNAL);
+		return -1;
+	}
+}
+
+/* The lookup body of a LOOKUP or a LOOKUP_TOKEN. */
+static const proto_lookup *
+lookup_of(const proto_msg *msg)
+{
+	return msg->type == PROTO_MSG_LOOKUP_TOKEN ? &msg->u.lookup_token.lookup : &msg->u.lookup;
+}
+
+/*
+ * A LOOKUP (client_key the requester's, t NULL) or, in tokens mode, a
+ * LOOKUP_TOKEN (client_key NULL, t its token).
+ */
 static void
 handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view,
-              const uint8_t *client_key)
+              const uint8_t *client_key, const token *t)
 {
-	const proto_lookup *lookup = &msg->u.lookup;
+	const proto_lookup *lookup = lookup_of(msg);
 	const service_config *config = &w->svc->config;
 	const size_t ne = lookup->element_size;
 	const oprf_key *key = live_key(w->svc, view, lookup->key_id);
@@ -384,8 +422,9 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 	}
 
 	/* Every request is valid from here on but for its elements: the
-	 * quota pays for them before any scalar multiplication. */
-	if (charge(w, msg->request_id, client_key, lookup->count) != 0)
+	 * quota, or the token, pays for them before any scalar multiplication. */
+	if (t != NULL ? redeem(w, msg->request_id, t) != 0
+	              : charge(w, msg->request_id, client_key, lookup->count) != 0)
 		return;
 	w->charged = 1;
 	const int verifiable = lookup->mode == OPRF_MODE_VOPRF;
@@ -476,71 +515,138 @@ check_replay(service_worker *w, const uint8_t *client_key, const proto_frame *fr
 static void
 log_lookup(service_worker *w, const proto_msg *msg, const uint8_t *client_key)
 {
-	qlog_record(w->svc->config.log, service_now(w->svc), client_key, msg->u.lookup.prefix_bits,
-	            w->prefixes, msg->u.lookup.count, w->status);
+	const proto_lookup *lookup = lookup_of(msg);
+	qlog_record(w->svc->config.log, service_now(w->svc), client_key, lookup->prefix_bits,
+	            w->prefixes, lookup->count, w->status);
+}
+
+/*
+ * Keys mode: an opened SEALED request of client_key, its inner message
+ * in w->inner, decoded into *msg; the reply is left in w->reply_inner.
+ */
+static void
+handle_identified(service_worker *w, const proto_frame *frame, uint64_t sent_at,
+                  const uint8_t *client_key, proto_msg *msg)
+{
+	registry_view view;
+	veil_err err;
+	/* The cheap checks first, each before anything a stranger could
+	 * fill: enrolment (a read), then the replay guard (a sealed request
+	 * is served once, and only while it is fresh; nothing of a replay is
+	 * served again, not even its errors), then the message. */
+	if (charge(w, request_id_of(&w->inner), client_key, 0) != 0 ||
+	    check_replay(w, client_key, frame, sent_at) != 0) {
+		/* refused: counted, not logged */
+	} else if ((err = proto_msg_decode((const uint8_t *)buf_data(&w->inner), buf_len(&w->inner),
+	                                   msg)) != VEIL_OK) {
+		/* Answer under the request id when there is one to read. */
+		reply_error(w, request_id_of(&w->inner), status_of(err));
+	} else if (msg->type != PROTO_MSG_INFO && msg->type != PROTO_MSG_LOOKUP) {
+		reply_error(w, msg->request_id, PROTO_STATUS_UNSUPPORTED);
+	} else if (registry_reader_begin(w->reader, &view) != VEIL_OK) {
+		reply_error(w, msg->request_id, PROTO_STATUS_INTERNAL);
+	} else {
+		if (msg->type == PROTO_MSG_INFO)
+			handle_info(w, msg, &view);
+		else
+			handle_lookup(w, msg, &view, client_key, NULL);
+		registry_reader_end(w->reader);
+	}
+}
+
+/* Whether sent_at is within the window of a fresh request (replay.h's defaults). */
+static int
+sent_at_fresh(uint64_t sent_at)
+{
+	/* Against the real clock, which the client's shares (as check_replay()). */
+	const int64_t now = (int64_t)time(NULL);
+	return sent_at <= (uint64_t)INT64_MAX && (int64_t)sent_at >= now - REPLAY_DEFAULT_WINDOW &&
+	       (int64_t)sent_at <= now + REPLAY_DEFAULT_SKEW;
+}
+
+/*
+ * Tokens mode: an opened SEALED_ANONYMOUS request, its inner message in
+ * w->inner, decoded into *msg; the reply is left in w->reply_inner.
+ */
+static void
+handle_anonymous(service_worker *w, uint64_t sent_at, proto_msg *msg)
+{
+	registry_view view;
+	token t;
+	veil_err err;
+	memset(&t, 0, sizeof(t));
+	if (!sent_at_fresh(sent_at)) {
+		reply_error(w, request_id_of(&w->inner), PROTO_STATUS_STALE);
+	} else if ((err = proto_msg_decode((const uint8_t *)buf_data(&w->inner), buf_len(&w->inner),
+	                                   msg)) != VEIL_OK) {
+		reply_error(w, request_id_of(&w->inner), status_of(err));
+	} else if (msg->type != PROTO_MSG_INFO && msg->type != PROTO_MSG_LOOKUP_TOKEN) {
+		reply_error(w, msg->request_id, PROTO_STATUS_UNSUPPORTED);
+	} else if (msg->type == PROTO_MSG_LOOKUP_TOKEN &&
+	           token_decode(msg->u.lookup_token.token, TOKEN_SIZE, &t) != VEIL_OK) {
+		reply_error(w, msg->request_id, PROTO_STATUS_BAD_REQUEST);
+	} else if (registry_reader_begin(w->reader, &view) != VEIL_OK) {
+		reply_error(w, msg->request_id, PROTO_STATUS_INTERNAL);
+	} else {
+		if (msg->type == PROTO_MSG_INFO)
+			handle_info(w, msg, &view);
+		else
+			handle_lookup(w, msg, &view, NULL, &t);
+		registry_reader_end(w->reader);
+	}
+	sodium_memzero(&t, sizeof(t));
 }
 
 void
 service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply)
 {
 	veil_state *state = w->svc->state;
+	const int tokens = w->svc->config.redeemer != NULL;
 	proto_frame frame;
 	proto_msg msg;
-	registry_view view;
 	envelope_exchange exchange;
 	uint8_t client_key[ENVELOPE_PUBLIC_KEY_SIZE];
-	veil_err err;
 
 	w->stats.requests++;
 	w->status = PROTO_STATUS_OK;
 	w->charged = 0;
+	memset(&msg, 0, sizeof(msg));
 	if (!proto_frame_has_header(request, len) && !proto_frame_is_old_version(request, len)) {
 		w->stats.dropped++;
 		return;
 	}
 	/* A frame of an older version decodes as none: BAD_FRAME tells its
-	 * client at once, where a drop would leave it waiting. */
+	 * client at once, where a drop would leave it waiting. A frame of the
+	 * other mode is not opened: in tokens mode veild never reads a client
+	 * key. */
 	if (proto_frame_decode(request, len, &frame) != VEIL_OK ||
-	    frame.type != PROTO_FRAME_SEALED) {
+	    frame.type != (tokens ? PROTO_FRAME_SEALED_ANONYMOUS : PROTO_FRAME_SEALED)) {
 		envelope_error_frame(reply, PROTO_STATUS_BAD_FRAME);
 		w->stats.errors[PROTO_STATUS_BAD_FRAME]++;
 		return;
 	}
 	buf_reset(&w->inner);
 	uint64_t sent_at;
-	if (envelope_open_request(&frame, state_transport_secret(state), &w->inner, &sent_at,
-	                          client_key, &exchange) != VEIL_OK) {
+	const veil_err opened =
+	        tokens ? envelope_open_anonymous(&frame, state_transport_secret(state), &w->inner,
+	                                         &sent_at, &exchange)
+	               : envelope_open_request(&frame, state_transport_secret(state), &w->inner,
+	                                       &sent_at, client_key, &exchange);
+	if (opened != VEIL_OK) {
 		envelope_error_frame(reply, PROTO_STATUS_BAD_ENVELOPE);
 		w->stats.errors[PROTO_STATUS_BAD_ENVELOPE]++;
 		return;
 	}
 
-	/* The cheap checks first, each before anything a stranger could
-	 * fill: enrolment (a read), then the replay guard (a sealed request
-	 * is served once, and only while it is fresh; nothing of a replay is
-	 * served again, not even its errors), then the message. */
-	if (charge(w, request_id_of(&w->inner), client_key, 0) != 0 ||
-	    check_replay(w, client_key, &frame, sent_at) != 0) {
-		/* refused: counted, not logged */
-	} else if ((err = proto_msg_decode((const uint8_t *)buf_data(&w->inner), buf_len(&w->inner),
-	                                   &msg)) != VEIL_OK) {
-		/* Answer under the request id when there is one to read. */
-		reply_error(w, request_id_of(&w->inner), status_of(err));
-	} else if (msg.type != PROTO_MSG_INFO && msg.type != PROTO_MSG_LOOKUP) {
-		reply_error(w, msg.request_id, PROTO_STATUS_UNSUPPORTED);
-	} else if (registry_reader_begin(w->reader, &view) != VEIL_OK) {
-		reply_error(w, msg.request_id, PROTO_STATUS_INTERNAL);
-	} else {
-		if (msg.type == PROTO_MSG_INFO)
-			handle_info(w, &msg, &view);
-		else
-			handle_lookup(w, &msg, &view, client_key);
-		registry_reader_end(w->reader);
-	}
+	if (tokens)
+		handle_anonymous(w, sent_at, &msg);
+	else
+		handle_identified(w, &frame, sent_at, client_key, &msg);
 
-	/* The log keeps what was evaluated: the lookups the quota paid for. */
+	/* The log keeps what was evaluated: the lookups the quota, or a token,
+	 * paid for; in tokens mode with no requester. */
 	if (w->svc->config.log != NULL && w->charged)
-		log_lookup(w, &msg, client_key);
+		log_lookup(w, &msg, tokens ? NULL : client_key);
 
 	if (envelope_seal_reply(&exchange, (const uint8_t *)buf_data(&w->reply_inner),
 	                        buf_len(&w->reply_inner), reply) != VEIL_OK) {

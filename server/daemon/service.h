@@ -8,9 +8,22 @@
  * contexts, reusable buffers). Nothing a peer sends can change the
  * registry: the handler only reads it.
  *
- * May use: common/ (buf.h, clock.h, entry.h, error.h, oprf.h); proto/ (envelope.h,
- * msg.h, wire.h); server/store/ (clients.h, qlog.h, registry.h, state.h);
- * its own folder (replay.h); nothing else of the project.
+ * Two modes (PROTOCOL.md, "Tokens mode"). In keys mode (the default)
+ * a request comes in a SEALED frame that proves its client key, by which
+ * it is enrolled, charged, guarded against replay and logged. In tokens
+ * mode (service_config.redeemer set) veild never learns a client key: it
+ * serves INFO and LOOKUP_TOKEN in SEALED_ANONYMOUS frames only, and
+ * answers a SEALED frame with an ERROR frame BAD_FRAME without opening
+ * it; a LOOKUP_TOKEN pays with one Privacy Pass token (redeem.h) instead
+ * of a quota, the spent set is its replay guard (a sealed request
+ * carries a token that redeems once), and the log records it with no
+ * requester (qlog.h, Anonymous logs). Keys mode answers a
+ * SEALED_ANONYMOUS frame BAD_FRAME.
+ *
+ * May use: common/ (buf.h, clock.h, entry.h, error.h, oprf.h, token.h);
+ * proto/ (envelope.h, msg.h, wire.h); server/store/ (clients.h, qlog.h,
+ * registry.h, state.h); server/issuer/ (redeem.h); its own folder
+ * (replay.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_SERVICE_H
 #define VEIL_SERVER_SERVICE_H
@@ -23,6 +36,7 @@
 #include "msg.h"
 #include "clients.h"
 #include "qlog.h"
+#include "redeem.h"
 #include "registry.h"
 #include "state.h"
 
@@ -34,6 +48,10 @@ typedef struct service_config {
 	qlog *log;                   /* where evaluated lookups are recorded; NULL: nowhere */
 	struct replay_guard *replay; /* refuses repeated and stale requests; NULL: none */
 	clients *clients;            /* enrolment and quotas; NULL: anyone, unlimited */
+	/* Tokens mode when not NULL: the tokens that pay for lookups. clients
+	 * and replay are then not used (leave them NULL), and log must be
+	 * an anonymous one (qlog_config.anonymous). */
+	redeemer *redeemer;
 } service_config;
 
 /* Counters a service keeps for operators (no secrets, no peers). */
@@ -41,6 +59,7 @@ typedef struct service_stats {
 	uint64_t requests;
 	uint64_t dropped; /* not a frame */
 	uint64_t items;   /* elements evaluated */
+	uint64_t tokens;  /* tokens mode: tokens redeemed (each paid for one lookup) */
 	/* Error replies (refusals included) by wire status code. */
 	uint64_t errors[PROTO_STATUS_TOKEN_SPENT + 1];
 } service_stats;
@@ -52,7 +71,8 @@ typedef struct service_worker service_worker;
  * Makes a service over an open state (which must outlive it). It serves
  * the state's suite (state_suite()) alone: INFO advertises its wire
  * number, and a LOOKUP of another suite is refused UNSUPPORTED.
- * Errors: VEIL_ERR_ARGUMENT (batch cap out of range), VEIL_ERR_UNSUPPORTED
+ * Errors: VEIL_ERR_ARGUMENT (batch cap out of range; a redeemer with
+ * clients or a replay guard), VEIL_ERR_UNSUPPORTED
  * (a suite with no wire number), VEIL_ERR_NOMEM.
  */
 veil_err service_new(veil_state *state, const service_config *config, service **out)
@@ -77,6 +97,17 @@ void service_worker_free(service_worker *w);
  * (the quota paid for its items) is recorded in the query log, with its
  * status; INFO and every refusal are not, and are counted in the
  * worker's stats by status instead.
+ *
+ * In tokens mode: the frame (SEALED_ANONYMOUS only, else BAD_FRAME in an
+ * ERROR frame); the envelope (BAD_ENVELOPE); sent_at within the replay
+ * guard's default window, REPLAY_DEFAULT_WINDOW seconds back and
+ * REPLAY_DEFAULT_SKEW ahead (STALE); the message (INFO or LOOKUP_TOKEN,
+ * else UNSUPPORTED) and every check of its lookup body (suite, mode,
+ * batch cap and size class, key, prefixes), all before the token is
+ * redeemed, so a request refused for its body spends nothing; then the
+ * token (TOKEN_INVALID, TOKEN_SPENT, or INTERNAL when the spent set
+ * fails); then evaluation. A LOOKUP_TOKEN whose token redeemed is
+ * logged, with no requester.
  */
 void service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply);
 

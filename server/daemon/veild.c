@@ -31,6 +31,7 @@
 #include "workqueue.h"
 #include "replay.h"
 #include "clients.h"
+#include "redeem.h"
 
 #define MAX_THREADS      256
 #define POLL_MS          200
@@ -47,6 +48,7 @@ typedef struct options {
 	int64_t clock_offset;    /* seconds added to the clock: drills and simulations */
 	bool force_clock_offset; /* --force-clock-offset: even over a log that holds entries */
 	const char *enrolment;   /* --enrolment, over [clients] enrolment */
+	const char *auth;        /* --auth keys|tokens; NULL: keys */
 	const char *config;      /* --config FILE */
 	qlog_config log;         /* the [log] section */
 	clients_config clients;  /* the [clients] section */
@@ -81,7 +83,7 @@ stop_signals(sigset_t *set)
 static const char synopsis[] =
         "--state DIR --listen URL [--threads N] [--batch-cap N] [--queue N]\n"
         "             [--enrolment required|open] [--replay-budget N] [--clock-offset S]\n"
-        "             [--force-clock-offset] [--config FILE]";
+        "             [--force-clock-offset] [--auth keys|tokens] [--config FILE]";
 
 /* --help, after the usage line. */
 static void
@@ -106,9 +108,15 @@ print_help(void)
 	       "                   when the query log holds entries\n"
 	       "  --force-clock-offset\n"
 	       "                   allow --clock-offset over a log that holds entries\n"
+	       "  --auth A         keys (default): requests sealed under enrolled client\n"
+	       "                   keys, charged to their quotas; tokens: anonymous\n"
+	       "                   requests, each lookup paid with one Privacy Pass token\n"
+	       "                   of the issuer linked by veil-admin tokens link (no\n"
+	       "                   client keys, quotas or [clients]; the log records no\n"
+	       "                   requester)\n"
 	       "  --config FILE    INI file; section [veild] with keys state, listen,\n"
 	       "                   threads, batch_cap, queue, replay_budget, clock_offset,\n"
-	       "                   force_clock_offset (yes or no);\n"
+	       "                   force_clock_offset (yes or no), auth;\n"
 	       "                   section [log] with keys accounts (default %d),\n"
 	       "                   universe, k_r, k_b, t_r, t_b,\n"
 	       "                   entry_retention_days, salt_retention_days,\n"
@@ -290,6 +298,7 @@ parse_options(int argc, char **argv, options *opt, char *texts[CLI_MAX_OPTIONS])
 	        CLI_FLAG_OPTION("force-clock-offset", &opt->force_clock_offset),
 	        CLI_TEXT_OPTION("enrolment", &opt->enrolment),
 	        CLI_U32_OPTION("replay-budget", &opt->replay_budget, 1, REPLAY_DEFAULT_CAPACITY),
+	        CLI_TEXT_OPTION("auth", &opt->auth),
 	        CLI_TEXT_OPTION("config", &opt->config),
 	        CLI_END,
 	};
@@ -316,6 +325,8 @@ parse_options(int argc, char **argv, options *opt, char *texts[CLI_MAX_OPTIONS])
 	    parse_enrolment(opt->enrolment, &opt->clients.enrolment_required) != 0)
 		return cli_usage_error(&cmd, "--enrolment takes required or open, not %s",
 		                       opt->enrolment);
+	if (opt->auth != NULL && strcmp(opt->auth, "keys") != 0 && strcmp(opt->auth, "tokens") != 0)
+		return cli_usage_error(&cmd, "--auth takes keys or tokens, not %s", opt->auth);
 	if (opt->state_dir == NULL || opt->listen == NULL)
 		return cli_usage_error(&cmd, "--state and --listen are required");
 	return -1;
@@ -330,9 +341,12 @@ parse_options(int argc, char **argv, options *opt, char *texts[CLI_MAX_OPTIONS])
  * element). The transport discards anything larger unread.
  */
 static size_t
-max_request_size(uint32_t batch_cap, size_t element_size)
+max_request_size(uint32_t batch_cap, size_t element_size, bool tokens)
 {
-	return ENVELOPE_SEALED_OVERHEAD + proto_lookup_size(batch_cap, element_size);
+	/* Tokens mode: a SEALED_ANONYMOUS LOOKUP_TOKEN, the token before the body. */
+	return tokens ? ENVELOPE_ANONYMOUS_OVERHEAD +
+	                        proto_lookup_token_size(batch_cap, element_size)
+	              : ENVELOPE_SEALED_OVERHEAD + proto_lookup_size(batch_cap, element_size);
 }
 
 /* qlog_store_scan's callback: stops at the first entry. */
@@ -506,6 +520,8 @@ main(int argc, char **argv)
 	opt.log.accounts = DEFAULT_LOG_ACCOUNTS;
 	clients_config_defaults(&opt.clients);
 	clients *enrolled = NULL;
+	redeemer *tokens_redeemer = NULL;
+	char token_issuer[ISSUER_NAME_MAX + 1] = "", token_origin[REDEEM_ORIGIN_MAX + 1] = "";
 	veil_state *state = NULL;
 	service *svc = NULL;
 	transport_server *server = NULL;
@@ -519,6 +535,7 @@ main(int argc, char **argv)
 		rc = parsed;
 		goto out;
 	}
+	const bool tokens = opt.auth != NULL && strcmp(opt.auth, "tokens") == 0;
 	if (opt.threads == 0) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 		opt.threads = cores < 1 ? 1 : cores > MAX_THREADS ? MAX_THREADS : (unsigned)cores;
@@ -564,7 +581,29 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
-	if ((err = clients_open(opt.state_dir, &opt.clients, &enrolled)) != VEIL_OK) {
+	uint64_t enrolled_now = 0;
+	const char *accounts_from = "configured";
+	if (tokens) {
+		/* Tokens mode: the issuer's keys and the spent set, no client store. */
+		err = redeemer_open(opt.state_dir, NULL, &tokens_redeemer);
+		if (err == VEIL_ERR_NOT_FOUND) {
+			fprintf(stderr,
+			        "veild: --auth tokens needs the token issuer's keys in %s/%s: run "
+			        "`veil-admin tokens link --state %s --issuer IDIR --origin NAME` "
+			        "first\n",
+			        opt.state_dir, REDEEM_DIR, opt.state_dir);
+			goto out;
+		}
+		if (err == VEIL_OK)
+			err = redeem_challenge_read(opt.state_dir, token_issuer, token_origin);
+		if (err != VEIL_OK) {
+			fprintf(stderr, "veild: cannot open the token keys or the spent set: %s\n",
+			        veil_strerror(err));
+			goto out;
+		}
+		opt.log.anonymous = 1;
+		opt.clients.enrolment_required = 0;
+	} else if ((err = clients_open(opt.state_dir, &opt.clients, &enrolled)) != VEIL_OK) {
 		fprintf(stderr, "veild: cannot open the client store: %s\n", veil_strerror(err));
 		goto out;
 	}
@@ -573,8 +612,6 @@ main(int argc, char **argv)
 	 * log counts them instead. None yet (a new deployment, enrolling
 	 * while it runs): the configured figure, said in the ready line, and
 	 * the hourly check warns once the enrolled cannot meet the target. */
-	uint64_t enrolled_now = 0;
-	const char *accounts_from = "configured";
 	if (opt.clients.enrolment_required) {
 		if ((err = enrolled_count(enrolled, &enrolled_now)) != VEIL_OK) {
 			fprintf(stderr, "veild: cannot count the enrolled clients: %s\n",
@@ -599,12 +636,13 @@ main(int argc, char **argv)
 		        why_log[0] ? ": " : "", why_log);
 		goto out;
 	}
-	/* Requests sealed before this start were never remembered here. */
+	/* Requests sealed before this start were never remembered here. In
+	 * tokens mode the spent set is the guard: a token redeems once. */
 	replay_config guard_config;
 	replay_config_defaults(&guard_config, (int64_t)time(NULL));
 	if (opt.replay_budget != 0)
 		guard_config.client_budget = opt.replay_budget;
-	if ((err = replay_guard_new(&guard_config, &replay)) != VEIL_OK) {
+	if (!tokens && (err = replay_guard_new(&guard_config, &replay)) != VEIL_OK) {
 		fprintf(stderr, "veild: %s\n", veil_strerror(err));
 		goto out;
 	}
@@ -612,14 +650,15 @@ main(int argc, char **argv)
 	                         .clock_offset = opt.clock_offset,
 	                         .log = log,
 	                         .replay = replay,
-	                         .clients = enrolled};
+	                         .clients = enrolled,
+	                         .redeemer = tokens_redeemer};
 	if ((err = service_new(state, &config, &svc)) != VEIL_OK) {
 		fprintf(stderr, "veild: %s\n", veil_strerror(err));
 		goto out;
 	}
 	/* Sized by the suite served: Ne is 32 to 67 bytes. */
-	const size_t max_request =
-	        max_request_size(opt.batch_cap, oprf_suite_element_size(state_suite(state)));
+	const size_t max_request = max_request_size(
+	        opt.batch_cap, oprf_suite_element_size(state_suite(state)), tokens);
 	if ((err = transport_server_open(opt.listen, max_request, &server)) != VEIL_OK) {
 		fprintf(stderr, "veild: cannot listen on %s: %s\n", opt.listen,
 		        transport_strerror());
@@ -646,7 +685,13 @@ main(int argc, char **argv)
 		}
 	}
 	pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);
-	if (!atomic_load(&stopping)) {
+	if (!atomic_load(&stopping) && tokens) {
+		fprintf(stderr,
+		        "veild: ready on %s, %u threads, batch cap %u, queue %u, auth tokens "
+		        "(issuer %s, origin %s)%s\n",
+		        opt.listen, opt.threads, opt.batch_cap, opt.queue, token_issuer,
+		        token_origin, opt.clock_offset != 0 ? ", clock offset in force" : "");
+	} else if (!atomic_load(&stopping)) {
 		fprintf(stderr,
 		        "veild: ready on %s, %u threads, batch cap %u, queue %u, enrolment %s, "
 		        "log accounts %llu (%s)%s\n",
@@ -654,6 +699,8 @@ main(int argc, char **argv)
 		        opt.clients.enrolment_required ? "required" : "open",
 		        (unsigned long long)opt.log.accounts, accounts_from,
 		        opt.clock_offset != 0 ? ", clock offset in force" : "");
+	}
+	if (!atomic_load(&stopping)) {
 		population_check pc = {enrolled, opt.log, opt.clients.enrolment_required,
 		                       enrolled_now,
 		                       (int64_t)time(NULL) + POPULATION_CHECK_SECONDS};
@@ -687,6 +734,12 @@ main(int argc, char **argv)
 		        (unsigned long long)errors, (unsigned long long)total.dropped,
 		        busy > 0 ? busy : 0, (unsigned long long)counters.written,
 		        (unsigned long long)counters.dropped);
+		if (tokens)
+			fprintf(stderr,
+			        "veild: tokens: %llu redeemed, %llu invalid, %llu spent before\n",
+			        (unsigned long long)total.tokens,
+			        (unsigned long long)total.errors[PROTO_STATUS_TOKEN_INVALID],
+			        (unsigned long long)total.errors[PROTO_STATUS_TOKEN_SPENT]);
 	}
 out:
 	free(workers);
@@ -694,6 +747,7 @@ out:
 	replay_guard_free(replay);
 	clients_close(enrolled);
 	transport_server_close(server);
+	redeemer_close(tokens_redeemer);
 	qlog_close(log);
 	service_free(svc);
 	state_free(state);

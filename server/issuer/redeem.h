@@ -14,6 +14,8 @@
  *     challenge                 (0644, public) three lines:
  *                               "veil-token-challenge-v1",
  *                               "issuer <issuer name>", "origin <origin>"
+ *   STATE/tokens.new/          a new copy being written, or an old one
+ *                               being erased (redeem_link())
  *   STATE/spent.key, STATE/spent/   the double-spend set (spent.h)
  *
  * The TokenChallenge (RFC 9577) is token_type 0x0001, issuer_name = the
@@ -25,8 +27,12 @@
  * authenticator verifies under that key, and its nonce was not spent
  * under that key before.
  *
- * May use: common/ (error.h, token.h); server/store/ (spent.h,
- * store_file.h); its own folder (issuer.h); nothing else of the project.
+ * Nothing here logs or prints; no error carries a key, a nonce or a
+ * token.
+ *
+ * May use: common/ (buf.h, clock.h, error.h, file.h, keyfile.h,
+ * token.h); server/store/ (spent.h, store_file.h); its own folder
+ * (issuer.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_REDEEM_H
 #define VEIL_SERVER_REDEEM_H
@@ -51,20 +57,55 @@ typedef struct redeem_link_result {
 } redeem_link_result;
 
 /*
- * Makes or refreshes state_dir's copy of the issuer in issuer_dir: its
- * live keys valid at now and its name, with origin as the origin's name
- * (origin NULL: the origin of the existing copy). Replaces the copy
- * whole; keys that leave it have their files erased and their spent sets
- * forgotten (spent_forget_key()). Run again after every issuer rotation
- * or retirement. out may be NULL.
+ * Makes or refreshes state_dir's copy of the issuer in issuer_dir: the
+ * issuer's live keys valid at now (unix seconds; a retiring key whose
+ * not-after has passed is left out) and its name (issuer_name_read()),
+ * with origin as the origin's name (origin NULL: the origin of the
+ * existing copy). Run again after every issuer rotation or retirement.
+ * out may be NULL.
+ *
+ * How, under an exclusive flock of state_dir (store_file_lock_dir(): two
+ * links, or a link and a key rotation of the state, wait for each other):
+ * the new copy is written whole beside the old one, in
+ * STATE/tokens.new/ (key files 0600 through keyfile.h, issuer.keys 0600,
+ * challenge 0644, each fsynced, then the directory), opened once as
+ * veild will open it, and then exchanged with STATE/tokens/ in one
+ * rename (renameat2() RENAME_EXCHANGE; a plain rename the first time),
+ * STATE fsynced. A crash at any moment leaves STATE/tokens/ the old copy
+ * or the new one, never a mix; a STATE/tokens.new/ left behind (the new
+ * copy unfinished, or the old one not yet erased) is erased by the next
+ * link, which also counts its keys among those that may leave. After
+ * the exchange the spent sets of the keys that left (in the old copy or
+ * in a leftover, not in the new one) are forgotten (spent_forget_key())
+ * and the old copy is erased: every file zeroed, fsynced and unlinked
+ * (store_file_erase()). A crash between the exchange and the forgetting
+ * leaves those sets in place, only taking room: the keys are gone, so
+ * none of their tokens redeems.
+ *
+ * Errors: VEIL_ERR_ARGUMENT (issuer_dir or state_dir NULL, now not
+ * positive, an origin that is not a valid name (issuer_name_valid()), or
+ * origin NULL with no copy yet); VEIL_ERR_NOT_FOUND (no state_dir, no
+ * issuer name file, no issuer.keys or a key file in issuer_dir);
+ * VEIL_ERR_PERMISSION (a key file of the issuer that the group or others
+ * may read or write); VEIL_ERR_CORRUPT (a damaged issuer name, key list
+ * or key file; with origin NULL, a damaged challenge in the existing
+ * copy: link with an origin); VEIL_ERR_UNSUPPORTED (a
+ * build without P-384); VEIL_ERR_SYSTEM (a file could not be written or
+ * erased, or the file system cannot exchange directories); those of
+ * spent_open() and spent_forget_key(); VEIL_ERR_NOMEM. On an error
+ * before the exchange the old copy is untouched and STATE/tokens.new/
+ * erased; after it (forgetting or erasing failed), the new copy is in
+ * place and a later link finishes the rest.
  */
 veil_err redeem_link(const char *issuer_dir, const char *state_dir, const char *origin, int64_t now,
                      redeem_link_result *out) __attribute__((warn_unused_result));
 
 /*
  * Reads the challenge of state_dir's copy: the issuer's name and the
- * origin's (NUL-terminated). Errors: VEIL_ERR_NOT_FOUND (no copy),
- * VEIL_ERR_CORRUPT, VEIL_ERR_SYSTEM, VEIL_ERR_ARGUMENT.
+ * origin's (NUL-terminated; "" on error). Errors: VEIL_ERR_ARGUMENT (a
+ * NULL pointer), VEIL_ERR_NOT_FOUND (no copy), VEIL_ERR_CORRUPT (not the
+ * three lines of a challenge file, or a name that is not valid),
+ * VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM.
  */
 veil_err redeem_challenge_read(const char *state_dir, char issuer_name[ISSUER_NAME_MAX + 1],
                                char origin[REDEEM_ORIGIN_MAX + 1])
@@ -72,19 +113,50 @@ veil_err redeem_challenge_read(const char *state_dir, char issuer_name[ISSUER_NA
 
 typedef struct redeemer redeemer;
 
-/* Opens the copy and the spent set of state_dir. */
+/*
+ * Opens the copy (issuer_open_keys() of STATE/tokens and its challenge)
+ * and the spent set of state_dir (spent_open() with spent, NULL: the
+ * defaults) into *out, the caller's to redeemer_close(). Errors:
+ * VEIL_ERR_ARGUMENT (state_dir or out NULL); VEIL_ERR_NOT_FOUND (no
+ * copy: run redeem_link() first); VEIL_ERR_PERMISSION (a key file of the
+ * copy that the group or others may read or write); VEIL_ERR_CORRUPT (a
+ * damaged copy: key list, key file or challenge); VEIL_ERR_BUSY (the
+ * copy was relinked three times while it was read); VEIL_ERR_SYSTEM,
+ * VEIL_ERR_NOMEM, VEIL_ERR_UNSUPPORTED and the errors of spent_open().
+ * On error *out is NULL and nothing stays open.
+ *
+ * A running redeemer follows a relink: at most once a second, a
+ * redemption looks at STATE/tokens/issuer.keys (a stat), and when it is
+ * another file than the one loaded, loads the new copy and swaps it in
+ * under a write lock (redemptions in flight finish on the old one). A
+ * copy that does not load leaves the loaded one in force, and is tried
+ * again a second later. So for about a second after a link, tokens are
+ * checked against the copy before it: a key that left a copy because
+ * its grace ended is refused by both (its not-after has passed).
+ */
 veil_err redeemer_open(const char *state_dir, const spent_config *spent, redeemer **out)
         __attribute__((warn_unused_result));
+
+/* Closes the spent set and wipes and frees the keys. NULL is a no-op. */
 void redeemer_close(redeemer *r);
 
 typedef enum redeem_verdict {
 	REDEEM_OK,      /* valid and not spent before: spent now */
 	REDEEM_INVALID, /* another challenge, an unknown or retired key, or it does not verify */
 	REDEEM_SPENT,   /* redeemed before */
-	REDEEM_ERROR,   /* the spent set failed or is full: refuse, nothing recorded */
+	REDEEM_ERROR,   /* the spent set failed or is full, or the check could not be
+	                   computed (memory): refuse, nothing recorded */
 } redeem_verdict;
 
-/* Checks and spends t at now (unix seconds). Thread safe. */
+/*
+ * Checks and spends t at now (unix seconds), in order: its
+ * challenge_digest is the copy's (compared in constant time); its
+ * token_key_id names a key of the copy valid at now (issuer_key());
+ * token_verify() under that key holds; then spent_redeem(). Nothing is
+ * recorded unless all checks pass: an invalid token is never spent.
+ * REDEEM_ERROR for r or t NULL. Thread safe: any number of threads at
+ * once on one handle.
+ */
 redeem_verdict redeemer_redeem(redeemer *r, const token *t, int64_t now)
         __attribute__((warn_unused_result));
 

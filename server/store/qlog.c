@@ -159,15 +159,16 @@ qlog_widths(const qlog_config *c, uint8_t *t_r, uint8_t *t_b, char *why, size_t 
 		return VEIL_ERR_ARGUMENT;
 	}
 
-	if (c->accounts < c->k_r) {
+	uint8_t requester = c->t_r;
+	if (c->anonymous) {
+		requester = 0; /* no requester to digest: nothing to hide it among */
+	} else if (c->accounts < c->k_r) {
 		explain(why, why_len,
 		        "%llu enrolled accounts are fewer than k_r = %u: no requester digest "
 		        "width can meet the target",
 		        (unsigned long long)c->accounts, c->k_r);
 		return VEIL_ERR_ARGUMENT;
-	}
-	uint8_t requester = c->t_r;
-	if (requester != 0) {
+	} else if (requester != 0) {
 		const double least = requester_floor(c->accounts, requester);
 		if (least < (double)c->k_r) {
 			explain(why, why_len,
@@ -425,7 +426,8 @@ qlog_record(qlog *log, int64_t now, const uint8_t client_key[QLOG_KEY_SIZE], uns
 	uint8_t *value = NULL;
 	uint32_t *digests = NULL;
 
-	if (log == NULL || client_key == NULL || (item_count > 0 && prefixes == NULL))
+	if (log == NULL || (client_key == NULL) != (log->config.anonymous != 0) ||
+	    (item_count > 0 && prefixes == NULL))
 		abort(); /* a caller bug */
 	if (now < 0 || now / SECONDS_PER_DAY > UINT32_MAX || prefix_bits > 32 ||
 	    item_count > QLOG_MAX_ITEMS || atomic_load(&log->queued) >= log->capacity) {
@@ -467,13 +469,16 @@ qlog_record(qlog *log, int64_t now, const uint8_t client_key[QLOG_KEY_SIZE], uns
 		return;
 	}
 
-	state = keyed;
-	crypto_auth_hmacsha256_update(&state, (const uint8_t *)requester_label,
-	                              sizeof(requester_label) - 1);
-	crypto_auth_hmacsha256_update(&state, client_key, QLOG_KEY_SIZE);
-	crypto_auth_hmacsha256_final(&state, mac);
-	qlog_value_encode_head(value, hour, status, log->t_r, width, size_class,
-	                       leading_bits(mac, log->t_r));
+	uint32_t requester = 0; /* an anonymous log: none */
+	if (client_key != NULL) {
+		state = keyed;
+		crypto_auth_hmacsha256_update(&state, (const uint8_t *)requester_label,
+		                              sizeof(requester_label) - 1);
+		crypto_auth_hmacsha256_update(&state, client_key, QLOG_KEY_SIZE);
+		crypto_auth_hmacsha256_final(&state, mac);
+		requester = leading_bits(mac, log->t_r);
+	}
+	qlog_value_encode_head(value, hour, status, log->t_r, width, size_class, requester);
 	/* The real digests, then padding: the digests of random prefixes. */
 	for (uint32_t i = 0; i < size_class; i++)
 		digests[i] =

@@ -92,7 +92,7 @@
  *   line 1: {"schema": "veil-log-v2", "t_r": 10, "t_b": 14,
  *            "k_r": 1000, "k_b": 10000, "accounts": N, "universe": U,
  *            "entry_retention_days": 30, "salt_retention_days": 2,
- *            "max_prefix_bits": 32,
+ *            "max_prefix_bits": 32, "auth": "keys",
  *            "fields": ["day", "hour", "requester", "items", "buckets", "status"]}
  *   then per entry, by day, in random order within a day:
  *           {"day": 20419, "hour": 14, "requester": 613, "items": 4,
@@ -109,6 +109,15 @@
  *   retention deletes them.
  *   Salts export (`veil-admin log salts`, for drills and the A1
  *   adversary): {"day": 20419, "salt": "<64 hex>"} per retained salt.
+ *
+ * Anonymous logs (veild in tokens mode, qlog_config.anonymous): the
+ * server never learns who asks, so no entry has a requester: t_r is 0
+ * whatever the configuration says (its requester digest is always 0 and
+ * takes no bytes), the requester target (accounts, k_r) is not applied,
+ * and qlog_record() takes no client key. The log records the mode with
+ * its configuration, and the export's header carries it as "auth":
+ * "tokens" ("keys" for a log of identified requests; a reader takes a
+ * header without the member for "keys", as every log before it was).
  *
  * Threads: qlog_record() may be called from any number of threads; the
  * other calls on one log from one thread at a time. veil_crypto_init()
@@ -167,6 +176,7 @@ typedef struct qlog_config {
 	uint32_t salt_retention_days;  /* 1..entry_retention_days */
 	int allow_long_retention;
 	size_t queue_capacity; /* entries waiting for the writer; more are dropped */
+	int anonymous;         /* tokens mode: no requester (see Anonymous logs) */
 } qlog_config;
 
 /* Defaults for every field; accounts must still be set by the caller. */
@@ -181,7 +191,8 @@ void qlog_config_defaults(qlog_config *config);
  * A derived width may be 0 (no bits: the digest is always 0), which
  * meets its target whenever the population does (accounts >= k_r,
  * universe >= k_b); when the population is below the target no width
- * can meet it and the configuration is refused. An explicit t_b above
+ * can meet it and the configuration is refused. With anonymous set, *t_r
+ * is 0 and accounts, k_r and t_r are not looked at. An explicit t_b above
  * max_prefix_bits is cut to max_prefix_bits (it could carry no more).
  * Widths above QLOG_MAX_WIDTH and max_prefix_bits above 32 are
  * refused. *t_r and *t_b are 0 on error.
@@ -207,8 +218,10 @@ veil_err qlog_open(const char *state_dir, const qlog_config *config, int64_t now
  * digested, padded to its size class, sorted and queued; the writer
  * thread commits in groups). When the
  * queue is full the entry is dropped and counted, never waited for.
- * prefixes holds item_count bucket prefixes of prefix_bits bits. Thread
- * safe. now is the server's clock (unix seconds).
+ * prefixes holds item_count bucket prefixes of prefix_bits bits.
+ * client_key is the requester's; in an anonymous log it must be NULL
+ * (and a key given is a caller bug, as a NULL one is in any other log:
+ * both abort). Thread safe. now is the server's clock (unix seconds).
  *
  * Also dropped and counted: a now before 1970 or a day whose salt is
  * already erased (the clock stepped back), prefix_bits above 32, more

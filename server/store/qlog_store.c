@@ -26,11 +26,13 @@
 #define VALUE_V1      1 /* exact count, the client's order */
 #define VALUE_HEAD    8
 
-#define CONFIG_VERSION 1
+#define CONFIG_VERSION   1
 /* version | accounts u64 | universe u64 | k_r u32 | k_b u32 | t_r u8 | t_b u8 |
  * max_prefix_bits u8 | entry_retention u32 | salt_retention u32 | allow_long u8 |
- * t_r in force u8 | t_b in force u8 */
-#define CONFIG_SIZE    40
+ * t_r in force u8 | t_b in force u8 | flags u8 (bit 0: anonymous, tokens mode; a log
+ * written before the flag has 0 there) */
+#define CONFIG_SIZE      40
+#define CONFIG_ANONYMOUS 0x01
 
 /* Deletions per write transaction during a sweep. */
 #define DELETE_CHUNK 8192
@@ -268,7 +270,7 @@ qlog_store_write_config(qlog_store *s, const qlog_store_config *c)
 	b[36] = c->config.allow_long_retention ? 1 : 0;
 	b[37] = c->t_r;
 	b[38] = c->t_b;
-	b[39] = 0;
+	b[39] = c->config.anonymous ? CONFIG_ANONYMOUS : 0;
 	return lmdb_run(s->env, 0, config_put, &r);
 }
 
@@ -279,9 +281,9 @@ config_decode(void *arg, const MDB_val *v)
 	if (v == NULL)
 		return VEIL_ERR_NOT_FOUND;
 	const uint8_t *b = v->mv_data;
-	if (v->mv_size != CONFIG_SIZE || b[0] != CONFIG_VERSION || b[36] > 1 || b[39] != 0 ||
-	    b[25] > QLOG_MAX_WIDTH || b[26] > QLOG_MAX_WIDTH || b[27] > QLOG_MAX_WIDTH ||
-	    b[37] > QLOG_MAX_WIDTH || b[38] > QLOG_MAX_WIDTH)
+	if (v->mv_size != CONFIG_SIZE || b[0] != CONFIG_VERSION || b[36] > 1 ||
+	    (b[39] & ~CONFIG_ANONYMOUS) != 0 || b[25] > QLOG_MAX_WIDTH || b[26] > QLOG_MAX_WIDTH ||
+	    b[27] > QLOG_MAX_WIDTH || b[37] > QLOG_MAX_WIDTH || b[38] > QLOG_MAX_WIDTH)
 		return VEIL_ERR_CORRUPT;
 	out->config.accounts = get_be64(b + 1);
 	out->config.universe = get_be64(b + 9);
@@ -293,6 +295,7 @@ config_decode(void *arg, const MDB_val *v)
 	out->config.entry_retention_days = get_be32(b + 28);
 	out->config.salt_retention_days = get_be32(b + 32);
 	out->config.allow_long_retention = b[36];
+	out->config.anonymous = (b[39] & CONFIG_ANONYMOUS) != 0;
 	out->t_r = b[37];
 	out->t_b = b[38];
 	if (out->config.entry_retention_days < 1 || out->config.salt_retention_days < 1 ||

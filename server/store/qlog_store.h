@@ -11,8 +11,9 @@
  *             where a digest of width t takes ceil(t / 8) bytes, big-endian
  *             (none for t = 0), and t_b is this entry's bucket width.
  *   meta      "format"  "veil-log-v2"
- *             "config"  the configuration the log was last opened with,
- *                       and the widths then in force (qlog_store_config)
+ *             "config"  the configuration the log was last opened with
+ *                       (its anonymous flag included: tokens mode), and
+ *                       the widths then in force (qlog_store_config)
  *             "dropped" u64 BE: entries dropped, all time
  *
  * id is random (libsodium's randombytes; drawn again on the rare clash
