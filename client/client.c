@@ -15,10 +15,12 @@
 #include "clock.h"
 #include "entry.h"
 #include "envelope.h"
+#include "exchange.h"
 #include "file.h"
 #include "msg.h"
 #include "normalize.h"
 #include "oprf.h"
+#include "tokens.h"
 #include "transport.h"
 
 #define DEFAULT_TIMEOUT_MS  10000
@@ -56,6 +58,10 @@ struct veil_client {
 	int have_info;
 	proto_info_reply info;
 	unsigned refresh_seconds;
+	/* Tokens mode: the token file, and the challenge its tokens must answer. */
+	veil_auth auth;
+	char *token_file;
+	uint8_t challenge_digest[TOKEN_DIGEST_SIZE];
 	struct cache_entry *cache; /* sorted by handle */
 	size_t cache_count, cache_cap;
 	char last_error[160];
@@ -124,6 +130,7 @@ veil_client_free(veil_client *c)
 	}
 	free(c->url);
 	free(c->region);
+	free(c->token_file);
 	sodium_memzero(c, sizeof(*c));
 	free(c);
 }
@@ -145,8 +152,16 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 	if (out == NULL)
 		return VEIL_ERR_ARGUMENT;
 	*out = NULL;
-	if (options == NULL || options->server_url == NULL || options->client_secret == NULL ||
-	    options->timeout_ms < 0 || options->prefix_bits > PROTO_MAX_PREFIX_BITS)
+	if (options == NULL || options->server_url == NULL || options->timeout_ms < 0 ||
+	    options->prefix_bits > PROTO_MAX_PREFIX_BITS)
+		return VEIL_ERR_ARGUMENT;
+	const int tokens = options->auth == VEIL_AUTH_TOKENS;
+	if (tokens ? options->token_file == NULL ||
+	                     !tokens_name_valid(options->token_issuer,
+	                                        sizeof(options->token_issuer)) ||
+	                     !tokens_name_valid(options->token_origin,
+	                                        sizeof(options->token_origin))
+	           : options->auth != VEIL_AUTH_KEYS || options->client_secret == NULL)
 		return VEIL_ERR_ARGUMENT;
 	if (options->region != NULL && !normalize_region_valid(options->region))
 		return VEIL_ERR_ARGUMENT;
@@ -179,15 +194,26 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 		return VEIL_ERR_NOMEM;
 	c->url = strdup(options->server_url);
 	c->region = options->region != NULL ? strdup(options->region) : NULL;
-	c->client_secret = sodium_malloc(VEIL_KEY_SIZE);
-	c->identity = sodium_malloc(ENVELOPE_KEY_SIZE);
-	if (c->url == NULL || (options->region != NULL && c->region == NULL) ||
-	    c->client_secret == NULL || c->identity == NULL)
+	if (c->url == NULL || (options->region != NULL && c->region == NULL))
 		goto fail;
-	memcpy(c->client_secret, options->client_secret, VEIL_KEY_SIZE);
 	memcpy(c->server_key, options->server_key, VEIL_KEY_SIZE);
-	if ((err = veil_client_public_key(c->client_secret, c->client_public)) != VEIL_OK)
-		goto fail;
+	c->auth = options->auth;
+	if (tokens) {
+		/* No client key: nothing sent names this client. */
+		if ((c->token_file = strdup(options->token_file)) == NULL ||
+		    (err = veil_tokens_challenge_digest(options->token_issuer,
+		                                        options->token_origin,
+		                                        c->challenge_digest)) != VEIL_OK)
+			goto fail;
+	} else {
+		c->client_secret = sodium_malloc(VEIL_KEY_SIZE);
+		c->identity = sodium_malloc(ENVELOPE_KEY_SIZE);
+		if (c->client_secret == NULL || c->identity == NULL)
+			goto fail;
+		memcpy(c->client_secret, options->client_secret, VEIL_KEY_SIZE);
+		if ((err = veil_client_public_key(c->client_secret, c->client_public)) != VEIL_OK)
+			goto fail;
+	}
 	c->timeout_ms = options->timeout_ms ? options->timeout_ms : DEFAULT_TIMEOUT_MS;
 	c->deadline_ms = options->deadline_ms > 0 ? options->deadline_ms : DEFAULT_DEADLINE_MS;
 	c->refresh_seconds = options->refresh_seconds;
@@ -222,88 +248,31 @@ veil_client_last_error(const veil_client *c)
 }
 
 /*
- * Seals inner, sends it, opens the reply into *reply_inner and decodes it
- * into *msg, checking it answers request_id. A server ERROR message is
- * returned as VEIL_ERR_UNSUPPORTED with *status set.
+ * client_exchange() with this client: a SEALED frame under its key, or in
+ * tokens mode a SEALED_ANONYMOUS one. The identity key is computed on
+ * the first request.
  */
 static veil_err
 exchange(veil_client *c, const buf *inner, const uint8_t *request_id, buf *frame, buf *reply,
-         buf *reply_inner, proto_msg *msg, uint16_t *status)
+         buf *reply_inner, proto_msg *msg, client_outcome *outcome)
 {
-	*status = 0;
-	buf_reset(frame);
-	buf_reset(reply);
-	buf_reset(reply_inner);
-	/* A fresh ephemeral key per request: nothing in the frame names the
-	 * client or links its requests; the reply opens only with this
-	 * exchange's keys, wiped when it is done. */
-	envelope_exchange ex;
-	veil_err err = VEIL_OK;
-	if (!c->have_identity &&
+	memset(outcome, 0, sizeof(*outcome));
+	const int anonymous = c->auth == VEIL_AUTH_TOKENS;
+	veil_err err;
+	if (!anonymous && !c->have_identity &&
 	    (err = envelope_identity_key(c->server_key, c->client_secret, c->identity)) != VEIL_OK)
 		return err;
-	c->have_identity = 1;
-	if ((err = envelope_exchange_begin(&ex, c->server_key)) != VEIL_OK)
-		return err;
-	if ((err = envelope_seal_request_with(
-	             &ex, c->client_public, c->identity, (uint64_t)time(NULL), NULL,
-	             (const uint8_t *)buf_data(inner), buf_len(inner), frame)) != VEIL_OK) {
-		envelope_exchange_wipe(&ex);
-		return err;
-	}
-	err = transport_client_request(c->transport, (const uint8_t *)buf_data(frame),
-	                               buf_len(frame), reply);
-	if (err == VEIL_ERR_TIMEOUT) {
-		envelope_exchange_wipe(&ex);
-		set_error(c, "no reply from %s in time", c->url);
-		return err;
-	}
-	if (err != VEIL_OK) {
-		envelope_exchange_wipe(&ex);
-		set_error(c, "transport: %s", transport_strerror());
-		return err;
-	}
-	uint16_t frame_error = 0;
-	err = envelope_open_reply((const uint8_t *)buf_data(reply), buf_len(reply), &ex,
-	                          reply_inner, &frame_error);
-	envelope_exchange_wipe(&ex);
-	if (err != VEIL_OK) {
-		set_error(c, "%s",
-		          err == VEIL_ERR_VERIFY ? "reply not sealed by the pinned server key"
-		                                 : "malformed reply frame");
-		return err == VEIL_ERR_VERIFY ? VEIL_ERR_VERIFY : VEIL_ERR_PARSE;
-	}
-	if (frame_error != 0 && frame_error != PROTO_STATUS_BUSY &&
-	    frame_error != PROTO_STATUS_BAD_FRAME && frame_error != PROTO_STATUS_BAD_ENVELOPE) {
-		/* A server sends every other code sealed: this one is not its. */
-		set_error(c, "unsealed error frame (code %u) that a server sends only sealed",
-		          (unsigned)frame_error);
-		return VEIL_ERR_VERIFY;
-	}
-	if (frame_error != 0) {
-		*status = frame_error;
-		set_error(c, "server refused the request: %s", proto_status_str(frame_error));
-		return frame_error == PROTO_STATUS_BUSY ? VEIL_ERR_BUSY : VEIL_ERR_UNSUPPORTED;
-	}
-	err = proto_msg_decode((const uint8_t *)buf_data(reply_inner), buf_len(reply_inner), msg);
-	if (err != VEIL_OK) {
-		set_error(c, "%s", "malformed reply from server");
-		return VEIL_ERR_PARSE;
-	}
-	if (sodium_memcmp(msg->request_id, request_id, PROTO_REQUEST_ID_SIZE) != 0) {
-		set_error(c, "%s", "reply answers another request");
-		return VEIL_ERR_PARSE;
-	}
-	if (msg->type == PROTO_MSG_ERROR) {
-		*status = msg->u.error.code;
-		if (*status == PROTO_STATUS_RATE_LIMITED)
-			set_error(c, "server refused the request: %s; enough quota returns in %u s",
-			          proto_status_str(*status), (unsigned)msg->u.error.retry_after);
-		else
-			set_error(c, "server refused the request: %s", proto_status_str(*status));
-		return *status == PROTO_STATUS_BUSY ? VEIL_ERR_BUSY : VEIL_ERR_UNSUPPORTED;
-	}
-	return VEIL_OK;
+	c->have_identity = !anonymous;
+	const client_peer peer = {
+	        .transport = c->transport,
+	        .url = c->url,
+	        .server_key = c->server_key,
+	        .client_public = anonymous ? NULL : c->client_public,
+	        .identity = anonymous ? NULL : c->identity,
+	        .error = c->last_error,
+	        .error_size = sizeof(c->last_error),
+	};
+	return client_exchange(&peer, inner, request_id, frame, reply, reply_inner, msg, outcome);
 }
 
 /* Asks INFO and keeps the answer. */
@@ -312,12 +281,12 @@ fetch_info(veil_client *c, buf *inner, buf *frame, buf *reply, buf *reply_inner)
 {
 	uint8_t request_id[PROTO_REQUEST_ID_SIZE];
 	proto_msg msg;
-	uint16_t status;
+	client_outcome outcome;
 
 	randombytes_buf(request_id, sizeof(request_id));
 	buf_reset(inner);
 	proto_encode_info(inner, request_id);
-	veil_err err = exchange(c, inner, request_id, frame, reply, reply_inner, &msg, &status);
+	veil_err err = exchange(c, inner, request_id, frame, reply, reply_inner, &msg, &outcome);
 	if (err != VEIL_OK)
 		return err;
 	if (msg.type != PROTO_MSG_INFO_REPLY) {
@@ -371,6 +340,76 @@ fetch_info(veil_client *c, buf *inner, buf *frame, buf *reply, buf *reply_inner)
 	c->key = &c->info.keys[chosen];
 	c->have_info = 1;
 	return VEIL_OK;
+}
+
+/* What the token file's trouble means, as the last error. */
+static void
+token_file_error(veil_client *c, veil_err err)
+{
+	if (err == VEIL_ERR_LIMIT)
+		set_error(c, "%s", "no tokens left: run veil tokens fetch");
+	else
+		set_error(c, "token file %s: %s%s", c->token_file, veil_strerror(err),
+		          err == VEIL_ERR_PERMISSION ? " (make it chmod 600)" : "");
+}
+
+/*
+ * Sends the LOOKUP of n blinded elements under prefixes and decodes its
+ * answer into *msg. In tokens mode it is a LOOKUP_TOKEN with the oldest
+ * token of the pinned challenge, taken out of the token file first; the
+ * token goes back only when the server cannot have seen it: it was not
+ * sent, or the answer is BUSY in an ERROR frame (not opened). A token
+ * the server refuses is VEIL_ERR_PERMISSION.
+ */
+static veil_err
+send_lookup(veil_client *c, const uint8_t *request_id, unsigned bits, size_t n,
+            const uint32_t *prefixes, const uint8_t *blinded, buf *inner, buf *frame, buf *reply,
+            buf *reply_inner, proto_msg *msg, uint16_t *status)
+{
+	const proto_key_info *key = c->key;
+	client_outcome outcome;
+	veil_err err;
+	buf_reset(inner);
+	if (c->auth != VEIL_AUTH_TOKENS) {
+		proto_encode_lookup(inner, request_id, c->suite_id, (uint8_t)c->mode, key->key_id,
+		                    (uint8_t)bits, (uint16_t)n, prefixes, blinded);
+		if ((err = buf_error(inner)) != VEIL_OK)
+			return err;
+		err = exchange(c, inner, request_id, frame, reply, reply_inner, msg, &outcome);
+		*status = outcome.status;
+		return err;
+	}
+	token t;
+	if ((err = tokens_file_take(c->token_file, c->challenge_digest, &t)) != VEIL_OK) {
+		token_file_error(c, err);
+		return err;
+	}
+	proto_encode_lookup_token(inner, request_id, &t, c->suite_id, (uint8_t)c->mode, key->key_id,
+	                          (uint8_t)bits, (uint16_t)n, prefixes, blinded);
+	memset(&outcome, 0, sizeof(outcome));
+	if ((err = buf_error(inner)) == VEIL_OK)
+		err = exchange(c, inner, request_id, frame, reply, reply_inner, msg, &outcome);
+	*status = outcome.status;
+	if (!outcome.sent || (outcome.unsealed && outcome.status == PROTO_STATUS_BUSY)) {
+		/* Unseen: back in front for the retry. Should that fail, the
+		 * token is lost, never sent twice. */
+		if (tokens_file_give_back(c->token_file, &t) != VEIL_OK)
+			outcome.sent = 1;
+	}
+	sodium_memzero(&t, sizeof(t));
+	if (err == VEIL_ERR_UNSUPPORTED && outcome.status == PROTO_STATUS_TOKEN_SPENT) {
+		set_error(c, "%s",
+		          "token refused: spent (redeemed before: was the token file copied or "
+		          "restored?)");
+		return VEIL_ERR_PERMISSION;
+	}
+	if (err == VEIL_ERR_UNSUPPORTED && outcome.status == PROTO_STATUS_TOKEN_INVALID) {
+		set_error(c, "%s",
+		          "token refused: invalid (of a retired issuer key, or for another issuer "
+		          "or origin: run veil tokens fetch)");
+		return VEIL_ERR_PERMISSION;
+	}
+	return err;
 }
 
 /* A dummy item's input: random bytes, so that its blinded element is a
@@ -432,13 +471,8 @@ lookup_batch(veil_client *c, pending *items, size_t count, unsigned bits, buf *i
 			goto out;
 	}
 	randombytes_buf(request_id, sizeof(request_id));
-	buf_reset(inner);
-	proto_encode_lookup(inner, request_id, c->suite_id, (uint8_t)c->mode, key->key_id,
-	                    (uint8_t)bits, (uint16_t)n, prefixes, blinded);
-	if ((err = buf_error(inner)) != VEIL_OK)
-		goto out;
-	if ((err = exchange(c, inner, request_id, frame, reply, reply_inner, &msg, status)) !=
-	    VEIL_OK)
+	if ((err = send_lookup(c, request_id, bits, n, prefixes, blinded, inner, frame, reply,
+	                       reply_inner, &msg, status)) != VEIL_OK)
 		goto out;
 
 	const proto_lookup_reply *r = &msg.u.lookup_reply;
@@ -713,7 +747,17 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 
 	const int64_t deadline = monotonic_ms() + c->deadline_ms;
 	unsigned busy_tries = 0;
-	if (asked > 0 && !c->have_info) {
+	if (asked > 0 && c->auth == VEIL_AUTH_TOKENS) {
+		/* Nothing is asked, not even INFO, without a token to ask with. */
+		size_t usable = 0;
+		if ((err = tokens_file_count(c->token_file, c->challenge_digest, &usable)) ==
+		            VEIL_OK &&
+		    usable == 0)
+			err = VEIL_ERR_LIMIT;
+		if (err != VEIL_OK)
+			token_file_error(c, err);
+	}
+	if (err == VEIL_OK && asked > 0 && !c->have_info) {
 		while ((err = fetch_info(c, &inner, &frame, &reply, &reply_inner)) ==
 		               VEIL_ERR_BUSY &&
 		       backoff(c, deadline, &busy_tries) == 0)
@@ -836,6 +880,38 @@ oprf_key_line(const char *fields, veil_oprf_key *key)
 /* The largest file veil_server_info_read() takes. */
 #define INFO_MAX_FILE 65536
 
+/*
+ * The line of text (len bytes) at *at, without its LF or CRLF, into line
+ * (its first INFO_MAX_LINE bytes, NUL-terminated); *at moves past it.
+ * Returns 1 when the line was read whole: no NUL in it, not cut short.
+ */
+static int
+info_next_line(const char *text, size_t len, size_t *at, char line[INFO_MAX_LINE + 1])
+{
+	const char *start = text + *at, *nl = memchr(start, '\n', len - *at);
+	size_t n = nl != NULL ? (size_t)(nl - start) : len - *at;
+	*at += n + (nl != NULL);
+	if (n > 0 && start[n - 1] == '\r')
+		n--;
+	const size_t kept = n < INFO_MAX_LINE ? n : INFO_MAX_LINE;
+	memcpy(line, start, kept);
+	line[kept] = '\0';
+	return kept == n && strlen(line) == n;
+}
+
+/* A "WORD NAME" line's name, read once into name (VEIL_TOKEN_NAME_SIZE):
+ * 0 when the line is not whole, was seen before or its name is not one. */
+static int
+info_name(const char *value, int whole, int *seen, char *name)
+{
+	if (!whole || *seen || !tokens_name_valid(value, VEIL_TOKEN_NAME_SIZE))
+		return 0;
+	*seen = 1;
+	memset(name, 0, VEIL_TOKEN_NAME_SIZE);
+	memcpy(name, value, strlen(value));
+	return 1;
+}
+
 veil_err
 veil_server_info_parse(const char *text, size_t len, veil_client_options *options)
 {
@@ -846,21 +922,28 @@ veil_server_info_parse(const char *text, size_t len, veil_client_options *option
 	veil_mode mode = VEIL_MODE_NONE;
 	memset(keys, 0, sizeof(keys)); /* padding too: the pins copied out are all defined */
 	size_t key_count = 0;
-	int have_server_key = 0;
+	int have_server_key = 0, have_auth = 0, have_issuer = 0, have_origin = 0;
+	veil_auth auth = VEIL_AUTH_KEYS;
+	char issuer[VEIL_TOKEN_NAME_SIZE], origin[VEIL_TOKEN_NAME_SIZE];
+	memset(issuer, 0, sizeof(issuer));
+	memset(origin, 0, sizeof(origin));
 	veil_err err = VEIL_OK;
 	for (size_t at = 0; err == VEIL_OK && at < len;) {
-		const char *start = text + at, *nl = memchr(start, '\n', len - at);
-		size_t n = nl != NULL ? (size_t)(nl - start) : len - at;
-		at += n + (nl != NULL);
-		if (n > 0 && start[n - 1] == '\r')
-			n--;
 		char line[INFO_MAX_LINE + 1];
-		const size_t kept = n < INFO_MAX_LINE ? n : INFO_MAX_LINE;
-		memcpy(line, start, kept);
-		line[kept] = '\0';
-		/* A line the parser reads whole: no NUL in it, not cut short. */
-		const int whole = kept == n && strlen(line) == n;
-		if (strncmp(line, "server-key ", 11) == 0) {
+		const int whole = info_next_line(text, len, &at, line);
+		if (strncmp(line, "auth ", 5) == 0) {
+			if (!whole || have_auth ||
+			    (strcmp(line + 5, "keys") != 0 && strcmp(line + 5, "tokens") != 0))
+				err = VEIL_ERR_PARSE;
+			have_auth = 1;
+			auth = strcmp(line + 5, "tokens") == 0 ? VEIL_AUTH_TOKENS : VEIL_AUTH_KEYS;
+		} else if (strncmp(line, "token-issuer ", 13) == 0) {
+			if (!info_name(line + 13, whole, &have_issuer, issuer))
+				err = VEIL_ERR_PARSE;
+		} else if (strncmp(line, "token-origin ", 13) == 0) {
+			if (!info_name(line + 13, whole, &have_origin, origin))
+				err = VEIL_ERR_PARSE;
+		} else if (strncmp(line, "server-key ", 11) == 0) {
 			if (!whole || have_server_key ||
 			    !hex_key(line + 11, strlen(line + 11), server_key))
 				err = VEIL_ERR_PARSE;
@@ -889,12 +972,105 @@ veil_server_info_parse(const char *text, size_t len, veil_client_options *option
 	}
 	if (err == VEIL_OK && (!have_server_key || mode == VEIL_MODE_NONE || key_count == 0))
 		err = VEIL_ERR_PARSE;
+	/* Tokens mode names its issuer and origin; keys mode names neither. */
+	if (err == VEIL_OK &&
+	    (auth == VEIL_AUTH_TOKENS ? !(have_issuer && have_origin) : have_issuer || have_origin))
+		err = VEIL_ERR_PARSE;
 	if (err == VEIL_OK) {
 		memcpy(options->server_key, server_key, VEIL_KEY_SIZE);
 		options->mode = mode;
 		options->oprf_key_count = key_count;
 		memcpy(options->oprf_keys, keys, key_count * sizeof(keys[0]));
+		options->auth = auth;
+		memcpy(options->token_issuer, issuer, sizeof(issuer));
+		memcpy(options->token_origin, origin, sizeof(origin));
 	}
+	return err;
+}
+
+/* One "token-key ID HEX" line's fields, after the word: into key. */
+static int
+token_key_line(const char *fields, veil_token_key *key)
+{
+	char hex[2 * VEIL_TOKEN_KEY_SIZE + 2];
+	unsigned long id;
+	int end = 0;
+	size_t bin_len = 0;
+	const char *hex_end = NULL;
+	if (fields[0] < '0' || fields[0] > '9' ||
+	    sscanf(fields, "%lu %99s%n", &id, hex, &end) != 2 || fields[end] != '\0' ||
+	    id > UINT32_MAX || strlen(hex) != 2 * VEIL_TOKEN_KEY_SIZE)
+		return 0;
+	memset(key, 0, sizeof(*key));
+	if (sodium_hex2bin(key->public_key, VEIL_TOKEN_KEY_SIZE, hex, strlen(hex), NULL, &bin_len,
+	                   &hex_end) != 0 ||
+	    bin_len != VEIL_TOKEN_KEY_SIZE || hex_end != hex + strlen(hex))
+		return 0;
+	key->key_id = (uint32_t)id;
+	return 1;
+}
+
+veil_err
+veil_issuer_info_parse(const char *text, size_t len, veil_issuer_options *options)
+{
+	if ((text == NULL && len != 0) || options == NULL)
+		return VEIL_ERR_ARGUMENT;
+	uint8_t issuer_key[VEIL_KEY_SIZE];
+	char name[VEIL_TOKEN_NAME_SIZE];
+	veil_token_key keys[VEIL_MAX_TOKEN_KEYS];
+	memset(keys, 0, sizeof(keys));
+	memset(name, 0, sizeof(name));
+	size_t key_count = 0;
+	int have_key = 0, have_name = 0;
+	veil_err err = VEIL_OK;
+	for (size_t at = 0; err == VEIL_OK && at < len;) {
+		char line[INFO_MAX_LINE + 1];
+		const int whole = info_next_line(text, len, &at, line);
+		if (strncmp(line, "issuer-key ", 11) == 0) {
+			if (!whole || have_key ||
+			    !hex_key(line + 11, strlen(line + 11), issuer_key))
+				err = VEIL_ERR_PARSE;
+			have_key = 1;
+		} else if (strncmp(line, "issuer-name ", 12) == 0) {
+			if (!info_name(line + 12, whole, &have_name, name))
+				err = VEIL_ERR_PARSE;
+		} else if (strncmp(line, "token-key ", 10) == 0) {
+			veil_token_key k;
+			if (key_count == VEIL_MAX_TOKEN_KEYS)
+				err = VEIL_ERR_LIMIT;
+			else if (!whole || !token_key_line(line + 10, &k))
+				err = VEIL_ERR_PARSE;
+			for (size_t i = 0; err == VEIL_OK && i < key_count; i++)
+				if (keys[i].key_id == k.key_id)
+					err = VEIL_ERR_PARSE;
+			if (err == VEIL_OK)
+				memcpy(&keys[key_count++], &k, sizeof(k));
+		}
+	}
+	if (err == VEIL_OK && (!have_key || !have_name || key_count == 0))
+		err = VEIL_ERR_PARSE;
+	if (err == VEIL_OK) {
+		memcpy(options->issuer_key, issuer_key, VEIL_KEY_SIZE);
+		memcpy(options->issuer_name, name, sizeof(name));
+		options->token_key_count = key_count;
+		memcpy(options->token_keys, keys, key_count * sizeof(keys[0]));
+	}
+	return err;
+}
+
+veil_err
+veil_issuer_info_read(const char *path, veil_issuer_options *options)
+{
+	if (path == NULL || options == NULL)
+		return VEIL_ERR_ARGUMENT;
+	char *text = NULL;
+	size_t len = 0;
+	if (file_read_all(path, INFO_MAX_FILE, &text, &len) != 0)
+		return errno == EFBIG    ? VEIL_ERR_PARSE
+		       : errno == ENOMEM ? VEIL_ERR_NOMEM
+		                         : VEIL_ERR_SYSTEM;
+	const veil_err err = veil_issuer_info_parse(text, len, options);
+	free(text);
 	return err;
 }
 

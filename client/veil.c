@@ -4,6 +4,9 @@
  *
  *   veil keygen [--out FILE]
  *   veil lookup --server URL --server-info FILE [options] [FILE|-]
+ *   veil tokens fetch --issuer URL --issuer-info FILE --server-info FILE
+ *                     --tokens FILE [--key FILE] [--count N] [--at-random-time]
+ *   veil tokens status --tokens FILE [--server-info FILE]
  *
  * Exit status: 0 done, 1 failed, 2 usage error.
  */
@@ -46,7 +49,12 @@ static struct {
 	uint64_t universe;
 	bool verifiable;
 	bool json;
-} opt = {.timeout = 10};
+	const char *tokens;      /* the token file: lookup (tokens mode), tokens */
+	const char *issuer;      /* tokens fetch */
+	const char *issuer_info; /* veil-admin issuer info's output */
+	uint32_t count;          /* tokens to fetch */
+	bool at_random_time;
+} opt = {.timeout = 10, .count = 64};
 
 /* ---- key files ---- */
 
@@ -250,10 +258,23 @@ cmd_lookup(const cli_command *cmd, int argc, char **argv)
 	if (opt.verifiable && options.mode != VEIL_MODE_VOPRF)
 		return cli_usage_error(cmd, "--verifiable: %s pins mode oprf, not voprf",
 		                       opt.server_info);
+	const bool tokens = options.auth == VEIL_AUTH_TOKENS;
+	if (tokens && opt.tokens == NULL)
+		return cli_usage_error(cmd,
+		                       "--server-info: %s pins auth tokens: give --tokens FILE "
+		                       "(filled by veil tokens fetch)",
+		                       opt.server_info);
+	if (!tokens && opt.tokens != NULL)
+		return cli_usage_error(cmd,
+		                       "--tokens: %s pins auth keys: that server takes no tokens",
+		                       opt.server_info);
+	options.token_file = opt.tokens;
 
+	/* Tokens mode needs no client key: nothing sent names this client. */
 	char default_path[PATH_MAX];
-	const char *client_key = key_path(cmd, opt.client_key, "--client-key", default_path);
-	if (client_key == NULL)
+	const char *client_key =
+	        tokens ? NULL : key_path(cmd, opt.client_key, "--client-key", default_path);
+	if (!tokens && client_key == NULL)
 		return 1;
 
 	int rc = 1;
@@ -267,7 +288,8 @@ cmd_lookup(const cli_command *cmd, int argc, char **argv)
 	buf_init(&input);
 	if (secret == NULL)
 		goto out;
-	if (load_or_create_client_key(cmd->name, client_key, opt.client_key == NULL, secret) != 0)
+	if (!tokens &&
+	    load_or_create_client_key(cmd->name, client_key, opt.client_key == NULL, secret) != 0)
 		goto out;
 
 	FILE *in = stdin;
@@ -299,7 +321,7 @@ cmd_lookup(const cli_command *cmd, int argc, char **argv)
 	for (size_t i = 0; i < n; i++)
 		texts[i] = contacts_get(contacts, i)->input;
 
-	options.client_secret = secret;
+	options.client_secret = tokens ? NULL : secret;
 	err = veil_client_new(&options, &client);
 	if (err != VEIL_OK) {
 		cli_error(cmd->name, "%s%s", veil_strerror(err),
@@ -331,6 +353,154 @@ out:
 	return rc;
 }
 
+/* ---- tokens ---- */
+
+static int
+cmd_tokens_fetch(const cli_command *cmd, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (opt.issuer == NULL || opt.issuer_info == NULL || opt.server_info == NULL ||
+	    opt.tokens == NULL)
+		return cli_usage_error(
+		        cmd, "--issuer, --issuer-info, --server-info and --tokens are required");
+	veil_issuer_options issuer;
+	veil_client_options server;
+	memset(&issuer, 0, sizeof(issuer));
+	memset(&server, 0, sizeof(server));
+	veil_err err = veil_issuer_info_read(opt.issuer_info, &issuer);
+	if (err == VEIL_ERR_SYSTEM)
+		return cli_usage_error(cmd, "--issuer-info: cannot read %s: %s", opt.issuer_info,
+		                       strerror(errno));
+	if (err != VEIL_OK)
+		return cli_usage_error(
+		        cmd,
+		        "--issuer-info: %s is not what veil-admin issuer info prints "
+		        "(%s: it needs its issuer-key, issuer-name and token-key lines)",
+		        opt.issuer_info, veil_strerror(err));
+	err = veil_server_info_read(opt.server_info, &server);
+	if (err == VEIL_ERR_SYSTEM)
+		return cli_usage_error(cmd, "--server-info: cannot read %s: %s", opt.server_info,
+		                       strerror(errno));
+	if (err != VEIL_OK)
+		return cli_usage_error(cmd,
+		                       "--server-info: %s is not what veil-admin info prints (%s)",
+		                       opt.server_info, veil_strerror(err));
+	if (server.auth != VEIL_AUTH_TOKENS)
+		return cli_usage_error(cmd,
+		                       "--server-info: %s pins auth keys: that server takes no "
+		                       "tokens",
+		                       opt.server_info);
+	if (strcmp(server.token_issuer, issuer.issuer_name) != 0)
+		return cli_usage_error(cmd,
+		                       "the server takes tokens of issuer %s (token-issuer in %s), "
+		                       "not of %s (issuer-name in %s)",
+		                       server.token_issuer, opt.server_info, issuer.issuer_name,
+		                       opt.issuer_info);
+
+	char default_path[PATH_MAX];
+	const char *client_key = key_path(cmd, opt.client_key, "--key", default_path);
+	if (client_key == NULL)
+		return 1;
+	uint8_t *secret = sodium_malloc(VEIL_KEY_SIZE);
+	if (secret == NULL || load_or_create_client_key(cmd->name, client_key, 0, secret) != 0) {
+		if (secret != NULL)
+			sodium_free(secret);
+		return 1;
+	}
+	if (opt.at_random_time) {
+		const uint32_t delay = veil_tokens_fetch_delay();
+		cli_error(cmd->name, "waiting %u s (a random time within the day) before fetching",
+		          (unsigned)delay);
+		sleep(delay);
+	}
+	issuer.issuer_url = opt.issuer;
+	issuer.client_secret = secret;
+	issuer.timeout_ms = (int)opt.timeout * 1000;
+	size_t fetched = 0;
+	uint32_t retry_after = 0;
+	err = veil_tokens_fetch(&issuer, server.token_origin, opt.tokens, opt.count, &fetched,
+	                        &retry_after);
+	sodium_free(secret);
+	if (fetched > 0)
+		printf("fetched %zu tokens into %s\n", fetched, opt.tokens);
+	if (err != VEIL_OK) {
+		cli_error(cmd->name, "fetch failed%s: %s; %s",
+		          fetched > 0 ? " after the tokens above" : "", veil_strerror(err),
+		          veil_tokens_last_error());
+		return 1;
+	}
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* The bytes as hex on stdout. */
+static void
+print_hex(const uint8_t *bytes, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		printf("%02x", bytes[i]);
+}
+
+static int
+cmd_tokens_status(const cli_command *cmd, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (opt.tokens == NULL)
+		return cli_usage_error(cmd, "--tokens is required");
+	veil_client_options server;
+	memset(&server, 0, sizeof(server));
+	uint8_t digest[32];
+	if (opt.server_info != NULL) {
+		const veil_err err = veil_server_info_read(opt.server_info, &server);
+		if (err == VEIL_ERR_SYSTEM)
+			return cli_usage_error(cmd, "--server-info: cannot read %s: %s",
+			                       opt.server_info, strerror(errno));
+		if (err != VEIL_OK || server.auth != VEIL_AUTH_TOKENS ||
+		    veil_tokens_challenge_digest(server.token_issuer, server.token_origin,
+		                                 digest) != VEIL_OK)
+			return cli_usage_error(
+			        cmd,
+			        "--server-info: %s is not what veil-admin info prints "
+			        "for a server of auth tokens",
+			        opt.server_info);
+	}
+	size_t count = 0, group_count = 0;
+	veil_err err = veil_tokens_status(opt.tokens, &count, NULL, 0, &group_count);
+	veil_token_group *groups = NULL;
+	if (err == VEIL_OK && group_count > 0) {
+		if ((groups = calloc(group_count, sizeof(*groups))) == NULL)
+			err = VEIL_ERR_NOMEM;
+		else
+			err = veil_tokens_status(opt.tokens, &count, groups, group_count,
+			                         &group_count);
+	}
+	if (err != VEIL_OK) {
+		cli_error(cmd->name, "token file %s: %s%s", opt.tokens, veil_strerror(err),
+		          err == VEIL_ERR_NOT_FOUND    ? " (veil tokens fetch makes it)"
+		          : err == VEIL_ERR_PERMISSION ? " (make it chmod 600)"
+		                                       : "");
+		free(groups);
+		return 1;
+	}
+	size_t usable = 0;
+	printf("tokens %zu\n", count);
+	for (size_t g = 0; g < group_count; g++) {
+		printf("group %zu token-key-id ", groups[g].count);
+		print_hex(groups[g].token_key_id, sizeof(groups[g].token_key_id));
+		printf(" challenge ");
+		print_hex(groups[g].challenge_digest, sizeof(groups[g].challenge_digest));
+		printf("\n");
+		if (opt.server_info != NULL &&
+		    memcmp(groups[g].challenge_digest, digest, sizeof(digest)) == 0)
+			usable += groups[g].count;
+	}
+	if (opt.server_info != NULL)
+		printf("usable %zu\n", usable);
+	free(groups);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 /* ---- dispatch ---- */
 
 static const cli_option keygen_options[] = {CLI_TEXT_OPTION("out", &opt.out), CLI_END};
@@ -345,6 +515,23 @@ static const cli_option lookup_options[] = {
         CLI_U64_OPTION("universe", &opt.universe, 1, UINT64_MAX),
         CLI_FLAG_OPTION("verifiable", &opt.verifiable),
         CLI_FLAG_OPTION("json", &opt.json),
+        CLI_TEXT_OPTION("tokens", &opt.tokens),
+        CLI_END,
+};
+static const cli_option tokens_fetch_options[] = {
+        CLI_TEXT_OPTION("issuer", &opt.issuer),
+        CLI_TEXT_OPTION("issuer-info", &opt.issuer_info),
+        CLI_TEXT_OPTION("server-info", &opt.server_info),
+        CLI_TEXT_OPTION("key", &opt.client_key),
+        CLI_TEXT_OPTION("tokens", &opt.tokens),
+        CLI_U32_OPTION("count", &opt.count, 1, VEIL_MAX_TOKENS),
+        CLI_U32_OPTION("timeout", &opt.timeout, 1, 3600),
+        CLI_FLAG_OPTION("at-random-time", &opt.at_random_time),
+        CLI_END,
+};
+static const cli_option tokens_status_options[] = {
+        CLI_TEXT_OPTION("tokens", &opt.tokens),
+        CLI_TEXT_OPTION("server-info", &opt.server_info),
         CLI_END,
 };
 
@@ -392,9 +579,42 @@ static const struct subcommand {
          "                       answer without a proof it came from a pinned key\n"
          "  --timeout SECONDS    per request, 1..3600 (default 10)\n"
          "  --json               one JSON object per line\n"
+         "  --tokens FILE        the token file, for a server whose --server-info pins\n"
+         "                       auth tokens (required then): each request spends one\n"
+         "                       token and names no client; no client key is used\n"
          "\n"
          "Exit status 0 when every batch was answered, 1 otherwise, 2 on usage errors.\n",
          lookup_options, 1, cmd_lookup},
+        {"tokens fetch",
+         "--issuer URL --issuer-info FILE --server-info FILE --tokens FILE [options]",
+         "get tokens from an issuer for a tokens-mode server",
+         "Asks the issuer for tokens (Privacy Pass, RFC 9578 type 0x0001) for the\n"
+         "server of --server-info, under this client's enrolled key, checks the\n"
+         "issuer's proof of each against its pinned token key, and appends them to\n"
+         "the token file (made 0600; refused when others may read it).\n"
+         "\n"
+         "  --issuer URL         the issuer, tcp://HOST:PORT or ipc:///PATH\n"
+         "  --issuer-info FILE   what the client pins of the issuer, as veil-admin\n"
+         "                       issuer info prints it; its issuer-name must be the\n"
+         "                       server's token-issuer\n"
+         "  --server-info FILE   the server's pins (veil-admin info): auth tokens\n"
+         "  --tokens FILE        the token file\n"
+         "  --key FILE           this client's key, enrolled at the issuer (default\n"
+         "                       $XDG_CONFIG_HOME/veil/client.key)\n"
+         "  --count N            tokens to fetch, 1..65536 (default 64)\n"
+         "  --at-random-time     first wait a uniformly random time within the day\n"
+         "                       (said on standard error), so that the issuer cannot\n"
+         "                       tell this client by the hour of its fetches\n"
+         "  --timeout SECONDS    per request, 1..3600 (default 10)\n"
+         "\n"
+         "Exit status 0 when all were fetched, 1 otherwise (the tokens fetched before a\n"
+         "failure are kept), 2 on usage errors.\n",
+         tokens_fetch_options, 0, cmd_tokens_fetch},
+        {"tokens status", "--tokens FILE [--server-info FILE]", "count the tokens held",
+         "Prints \"tokens N\", then one line per issuer key and challenge of the tokens:\n"
+         "\"group N token-key-id HEX challenge HEX\"; with --server-info, then \"usable N\",\n"
+         "the tokens that server takes.\n",
+         tokens_status_options, 0, cmd_tokens_status},
 };
 #define SUBCOMMAND_COUNT (sizeof(subcommands) / sizeof(subcommands[0]))
 
@@ -403,7 +623,7 @@ list_commands(void)
 {
 	printf("commands:\n");
 	for (size_t i = 0; i < SUBCOMMAND_COUNT; i++)
-		printf("  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+		printf("  %-14s %s\n", subcommands[i].name, subcommands[i].summary);
 	printf("\n`veil COMMAND --help` or `veil help COMMAND` describes each; `veil --version`\n"
 	       "says which veil.\n");
 }
@@ -444,15 +664,24 @@ main(int argc, char **argv)
 	const int rc = cli_parse_program(&program, argc, argv, list_commands);
 	if (rc >= 0)
 		return rc;
-	/* "veil help COMMAND" is "veil COMMAND --help". */
+	/* "veil help COMMAND" is "veil COMMAND --help". A command of two
+	 * words ("tokens fetch") is found by both. */
 	const bool help = strcmp(argv[1], "help") == 0;
-	const char *name = help ? argv[2] : argv[1];
+	const int at = help ? 2 : 1; /* the command's first word */
+	if (at >= argc)
+		return cli_usage_error(&program, "help on which command?");
+	char name[32];
+	const bool two = strcmp(argv[at], "tokens") == 0;
+	if (two && at + 1 >= argc)
+		return cli_usage_error(&program, "tokens: which? fetch or status");
+	snprintf(name, sizeof(name), "%s%s%s", argv[at], two ? " " : "", two ? argv[at + 1] : "");
+	const int words = two ? 2 : 1;
 	for (size_t i = 0; i < SUBCOMMAND_COUNT; i++) {
 		if (strcmp(name, subcommands[i].name) != 0)
 			continue;
-		char *words[] = {argv[2], (char[]){"--help"}, NULL};
-		return help ? run_subcommand(&subcommands[i], 2, words)
-		            : run_subcommand(&subcommands[i], argc - 1, argv + 1);
+		char *help_words[] = {argv[at + words - 1], (char[]){"--help"}, NULL};
+		return help ? run_subcommand(&subcommands[i], 2, help_words)
+		            : run_subcommand(&subcommands[i], argc - words, argv + words);
 	}
 	return cli_usage_error(&program, "unknown command '%s'", name);
 }

@@ -58,6 +58,30 @@
 
 typedef struct veil_client veil_client;
 
+/*
+ * How a registry knows who may ask (the "auth" line of `veil-admin info`).
+ * In keys mode every request is sealed under the client's key, by which
+ * the server counts its quota. In tokens mode the client first gets
+ * Privacy Pass tokens (RFC 9576-9578, type 0x0001) from an issuer that
+ * knows its key (veil_tokens_fetch()), and then asks the registry with
+ * one token per request, in frames that name no client: the registry
+ * learns that a request is paid for, not by whom.
+ */
+typedef enum veil_auth {
+	VEIL_AUTH_KEYS = 0, /* the default */
+	VEIL_AUTH_TOKENS = 1,
+} veil_auth;
+
+/* Room for an issuer or origin name and its NUL: 1 to 255 bytes of
+ * printable ASCII without spaces ("issuer.example.org"). */
+#define VEIL_TOKEN_NAME_SIZE 256
+/* A token issuer's public key: a compressed P-384 point. */
+#define VEIL_TOKEN_KEY_SIZE  49
+/* The most token keys an issuer's pins hold (a rotation has two live). */
+#define VEIL_MAX_TOKEN_KEYS  8
+/* The most tokens a token file holds. */
+#define VEIL_MAX_TOKENS      65536
+
 /* The OPRF mode a registry serves (RFC 9497). */
 typedef enum veil_mode {
 	VEIL_MODE_NONE = 0, /* not given: veil_client_new() refuses */
@@ -145,6 +169,25 @@ typedef struct veil_client_options {
 	 * are always asked at once. 0: no cache. The cache lives as long as the
 	 * client and is wiped with it. */
 	unsigned refresh_seconds;
+	/*
+	 * Tokens mode (see veil_auth), pinned with the rest by
+	 * veil_server_info_read() from the "auth", "token-issuer" and
+	 * "token-origin" lines. In tokens mode client_secret is not used
+	 * (it may be NULL), token_issuer and token_origin must be valid
+	 * names, and token_file is required (VEIL_ERR_ARGUMENT otherwise).
+	 * Each LOOKUP then spends one token of token_file (format below)
+	 * whose challenge is this issuer's and origin's, taken out of the
+	 * file before the request is sent, so that a crash never sends one
+	 * token twice; INFO spends none. Both go in SEALED_ANONYMOUS frames.
+	 * A server that answers BUSY in an ERROR frame never looked at the
+	 * token: it goes back to the file for the retry. Any other outcome
+	 * (an answer, a refusal, no reply) uses it up.
+	 */
+	veil_auth auth;
+	char token_issuer[VEIL_TOKEN_NAME_SIZE];
+	char token_origin[VEIL_TOKEN_NAME_SIZE];
+	/* The token file's path. Copied. */
+	const char *token_file;
 } veil_client_options;
 
 typedef enum veil_lookup_status {
@@ -173,7 +216,9 @@ typedef struct veil_lookup_result {
  * unknown suite, of two suites or of a length not their suite's, mode OPRF with
  * require_verifiable, unknown region, min_bucket above universe),
  * VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO,
- * VEIL_ERR_TRANSPORT (bad URL).
+ * VEIL_ERR_TRANSPORT (bad URL). In tokens mode also VEIL_ERR_ARGUMENT for
+ * no token_file, or a token_issuer or token_origin that is not a name;
+ * the token file is not read here.
  */
 veil_err veil_client_new(const veil_client_options *options, veil_client **out)
         __attribute__((warn_unused_result));
@@ -202,6 +247,15 @@ void veil_client_free(veil_client *client);
  * veil_client_last_error); VEIL_ERR_VERIFY also when INFO gives a pinned
  * key id another public key. Nothing is evaluated for a lookup the
  * client refuses: it asks only INFO.
+ * In tokens mode, before anything is sent, the token file must hold a
+ * token for the pinned issuer and origin, and each batch takes one:
+ * VEIL_ERR_LIMIT when none is left (last error "no tokens left: run veil
+ * tokens fetch"), VEIL_ERR_PERMISSION, VEIL_ERR_CORRUPT or
+ * VEIL_ERR_SYSTEM for a token file that cannot be used (as
+ * veil_tokens_status()), and VEIL_ERR_PERMISSION when the server refuses
+ * a token (last error "token refused: spent" for one redeemed before,
+ * "token refused: invalid" for one that does not verify, of a retired
+ * issuer key or of another challenge).
  */
 veil_err veil_client_lookup(veil_client *client, const char *const contacts[], size_t count,
                             veil_lookup_result *results) __attribute__((warn_unused_result));
@@ -223,14 +277,20 @@ veil_err veil_server_key_read(const char *hex_or_file, uint8_t key[VEIL_KEY_SIZE
  * Pins the server as `veil-admin info` describes it: sets
  * options->server_key, ->mode, ->oprf_keys and ->oprf_key_count from the
  * text's "server-key HEX", "mode oprf|voprf" and "oprf-key ID SUITE HEX"
- * lines (LF or CRLF); other lines are skipped, nothing else in options is
- * touched. Errors: VEIL_ERR_ARGUMENT (text NULL with a length, options
- * NULL), VEIL_ERR_PARSE (no server-key, mode or oprf-key line, or one of
- * them malformed: given twice, a suite that is none of the four RFC 9497
+ * lines (LF or CRLF), and ->auth, ->token_issuer and ->token_origin from
+ * its "auth keys|tokens", "token-issuer NAME" and "token-origin NAME"
+ * lines (no auth line: keys mode, and both names empty); other lines are
+ * skipped, nothing else in options is touched. Errors:
+ * VEIL_ERR_ARGUMENT (text NULL with a length, options NULL),
+ * VEIL_ERR_PARSE (no server-key, mode or oprf-key line, or one of them
+ * malformed: given twice, a suite that is none of the four RFC 9497
  * identifiers above, a key that is not 2 * Ne hex digits of its suite,
  * keys of different suites, an id given twice, a NUL, longer than 255
- * bytes), VEIL_ERR_LIMIT (more than VEIL_MAX_OPRF_KEYS keys). On error
- * options is as it was.
+ * bytes; an auth line of another word; a token-issuer or token-origin
+ * line given twice or whose name is not 1 to 255 printable ASCII
+ * characters without spaces; auth tokens without both of those lines,
+ * or either of them without auth tokens), VEIL_ERR_LIMIT (more than
+ * VEIL_MAX_OPRF_KEYS keys). On error options is as it was.
  */
 veil_err veil_server_info_parse(const char *text, size_t len, veil_client_options *options)
         __attribute__((warn_unused_result));
@@ -242,6 +302,158 @@ veil_err veil_server_info_parse(const char *text, size_t len, veil_client_option
  */
 veil_err veil_server_info_read(const char *path, veil_client_options *options)
         __attribute__((warn_unused_result));
+
+/* ---- Tokens mode: the issuer, and the token file ---- */
+
+/* A token key of an issuer: a `token-key ID HEX` line of `veil-admin
+ * issuer info`, pkI in its compressed form. */
+typedef struct veil_token_key {
+	uint32_t key_id;
+	uint8_t public_key[VEIL_TOKEN_KEY_SIZE];
+} veil_token_key;
+
+/* What a client needs to fetch tokens from an issuer. */
+typedef struct veil_issuer_options {
+	/* tcp://HOST:PORT or ipc:///PATH of veil-issuer. Not kept. */
+	const char *issuer_url;
+	/* The issuer's transport public key ("issuer-key" line). */
+	uint8_t issuer_key[VEIL_KEY_SIZE];
+	/* The issuer's name ("issuer-name" line): the issuer_name of the
+	 * tokens' challenge. */
+	char issuer_name[VEIL_TOKEN_NAME_SIZE];
+	/* Its live token keys, the current one first ("token-key" lines):
+	 * tokens are asked under the first, and each answer's proof must
+	 * hold for its public key. */
+	size_t token_key_count;
+	veil_token_key token_keys[VEIL_MAX_TOKEN_KEYS];
+	/* This client's X25519 secret key, enrolled at the issuer (the
+	 * account its tokens are counted to). Copied into guarded memory
+	 * for the fetch and wiped after. */
+	const uint8_t *client_secret;
+	/* Milliseconds to wait for each reply; 0 means 10000. */
+	int timeout_ms;
+} veil_issuer_options;
+
+/*
+ * Pins an issuer as `veil-admin issuer info` describes it: sets
+ * options->issuer_key, ->issuer_name, ->token_keys and
+ * ->token_key_count from the text's "issuer-key HEX" (64 hex digits),
+ * "issuer-name NAME" and "token-key ID HEX" lines (ID a decimal u32, HEX
+ * 98 hex digits; the current key first), LF or CRLF; other lines are
+ * skipped, nothing else in options is touched. Errors: VEIL_ERR_ARGUMENT
+ * (text NULL with a length, options NULL), VEIL_ERR_PARSE (no
+ * issuer-key, issuer-name or token-key line, one given twice or
+ * malformed, a name that is not 1 to 255 printable ASCII characters
+ * without spaces, a token key id given twice, a NUL, a line longer than
+ * 255 bytes), VEIL_ERR_LIMIT (more than VEIL_MAX_TOKEN_KEYS keys). The
+ * keys are not checked to be curve points here: veil_tokens_fetch() does
+ * (a proof does not verify under a key that is none). On error options
+ * is as it was.
+ */
+veil_err veil_issuer_info_parse(const char *text, size_t len, veil_issuer_options *options)
+        __attribute__((warn_unused_result));
+
+/* veil_issuer_info_parse() of the file path (at most 64 KiB). Errors:
+ * VEIL_ERR_SYSTEM (the file cannot be read; errno says why),
+ * VEIL_ERR_NOMEM, VEIL_ERR_PARSE (also a file over 64 KiB), those of the
+ * parser. */
+veil_err veil_issuer_info_read(const char *path, veil_issuer_options *options)
+        __attribute__((warn_unused_result));
+
+/*
+ * The token file: the tokens a client holds and has not spent. They are
+ * its secrets until spent (whoever reads them can spend them), so the
+ * file is made 0600, refused when its mode lets the group or others read
+ * or write it (VEIL_ERR_PERMISSION), and always replaced whole: written
+ * to PATH.tmp (0600), fsynced, renamed over PATH, the directory fsynced.
+ * Changes take an exclusive lock (flock) on PATH.lock, so that a fetch
+ * and a lookup of two processes do not undo each other's change.
+ *
+ * The format, text with LF line ends:
+ *
+ *   veil-tokens-v1
+ *   <292 hex digits>      one line per token, oldest first
+ *
+ * each token line the RFC 9577 Token of type 0x0001 (146 bytes: type,
+ * nonce, challenge_digest, token_key_id, authenticator). A lookup spends
+ * the oldest token of its challenge; a fetch appends. Anything else (a
+ * missing or other header, a line that is not such a token, a missing
+ * last LF, more than VEIL_MAX_TOKENS tokens) is VEIL_ERR_CORRUPT; the
+ * file is then left as it is.
+ */
+
+/* A token file's tokens of one issuer key and one challenge. */
+typedef struct veil_token_group {
+	uint8_t token_key_id[32];     /* SHA-256 of the issuer key's pkI */
+	uint8_t challenge_digest[32]; /* SHA-256 of the TokenChallenge */
+	size_t count;
+} veil_token_group;
+
+/*
+ * The tokens of token_file: *count_out in all, and the groups of one
+ * token_key_id and challenge_digest in the order of their first token,
+ * the first max_groups of them to groups (which may be NULL when
+ * max_groups is 0) and their number to *group_count_out (which may be
+ * larger than max_groups). Errors: VEIL_ERR_ARGUMENT (a NULL pointer but
+ * groups), VEIL_ERR_NOT_FOUND (no such file), VEIL_ERR_PERMISSION (not
+ * a regular file owned alone: group or others may read or write it),
+ * VEIL_ERR_CORRUPT (not a token file, see above), VEIL_ERR_SYSTEM,
+ * VEIL_ERR_NOMEM. Outputs are zero on error.
+ */
+veil_err veil_tokens_status(const char *token_file, size_t *count_out, veil_token_group *groups,
+                            size_t max_groups, size_t *group_count_out)
+        __attribute__((warn_unused_result));
+
+/*
+ * The challenge_digest of the tokens a tokens-mode server takes: SHA-256
+ * of the RFC 9577 TokenChallenge of type 0x0001, issuer_name issuer, an
+ * empty redemption context, origin_info origin. Errors:
+ * VEIL_ERR_ARGUMENT (a NULL pointer, a name that is not 1 to 255
+ * printable ASCII characters without spaces), VEIL_ERR_NOMEM.
+ */
+veil_err veil_tokens_challenge_digest(const char *issuer, const char *origin,
+                                      uint8_t digest_out[32]) __attribute__((warn_unused_result));
+
+/*
+ * Asks the issuer for count tokens (1..VEIL_MAX_TOKENS) for the origin
+ * (a tokens-mode server's "token-origin"), under its current token key,
+ * and appends them to token_file (made when missing). The requests go in
+ * SEALED frames under the client key (the issuer's account), at most
+ * 1024 TokenRequests each; each answer's proof must hold for the pinned
+ * public key before its tokens are finalized and stored, each batch's as
+ * it comes (the blinds and nonces wiped after). The file is checked
+ * first: one that cannot be used costs no tokens. A BUSY issuer is asked
+ * again with jittered backoff for up to 30 s. *fetched (may be NULL) is
+ * the number of tokens stored, also on error; *retry_after (may be
+ * NULL) is set on a rate limit, else 0.
+ * Errors: VEIL_ERR_ARGUMENT (a NULL pointer, no URL, client_secret or
+ * token key, a count out of range, an issuer or origin that is not a
+ * name), VEIL_ERR_LIMIT (the issuer's ration is used up: *retry_after
+ * seconds until enough tokens return; or the file would hold more than
+ * VEIL_MAX_TOKENS), VEIL_ERR_PERMISSION (the issuer does not know this
+ * client key; or a token file others may read), VEIL_ERR_UNSUPPORTED
+ * (the issuer no longer issues under the pinned current key: its key
+ * rotated; or it refused the request otherwise), VEIL_ERR_VERIFY (an
+ * answer not sealed by the pinned issuer key, or a proof that does not
+ * hold for the pinned token key), VEIL_ERR_PARSE (a malformed answer),
+ * VEIL_ERR_TIMEOUT, VEIL_ERR_TRANSPORT, VEIL_ERR_BUSY (busy past 30 s),
+ * VEIL_ERR_CORRUPT, VEIL_ERR_SYSTEM (the token file),
+ * VEIL_ERR_NOMEM, VEIL_ERR_CRYPTO. veil_tokens_last_error() says more.
+ */
+veil_err veil_tokens_fetch(const veil_issuer_options *options, const char *origin,
+                           const char *token_file, size_t count, size_t *fetched,
+                           uint32_t *retry_after) __attribute__((warn_unused_result));
+
+/* A description of the calling thread's last failed veil_tokens_fetch(),
+ * or "" after one that succeeded. */
+const char *veil_tokens_last_error(void);
+
+/*
+ * A uniformly random delay in [0, 86400) seconds, for a fetch at a random
+ * time of the day: the issuer then cannot tell a client's fetches by
+ * their hour, nor link them by time to its first lookups.
+ */
+uint32_t veil_tokens_fetch_delay(void);
 
 /* The label of a client key file (common/keyfile.h) as `veil keygen`
  * writes it: the library's users and tools read the same files. */

@@ -3,7 +3,10 @@
  * and never overwrites; lookup reads plain, CSV and vCard input, prints
  * one line per contact in order (plain and --json), reports unparseable
  * contacts without dropping them, refuses a key file readable by others,
- * and exits non-zero with a clear message when no server answers.
+ * and exits non-zero with a clear message when no server answers;
+ * tokens mode: `veil tokens fetch` and `status` and `lookup --tokens`
+ * refuse what does not fit before they ask anything, and status counts
+ * a token file's tokens.
  *
  * Arguments: veil veil-admin veild address-book.vcf
  */
@@ -225,6 +228,133 @@ case_verifiable_refuses_an_oprf_server(void)
 	proc_result_free(&r);
 }
 
+#define ISSUER_KEY_HEX "fbfb3e73cd739b5b735bf9ae42fdffe926ac42907338bc80e5453a2efba5735f"
+/* 146 bytes of type 0x0001: a token's form. */
+#define A_TOKEN_HEX                                                                                \
+	"0001" ISSUER_KEY_HEX ISSUER_KEY_HEX ISSUER_KEY_HEX ISSUER_KEY_HEX                         \
+	"00112233445566778899aabbccddeeff"
+
+/* The test's pins with the tokens-mode lines of issuer (and origin veil.test), into a file. */
+static const char *
+tokens_pins(const char *name, const char *issuer)
+{
+	size_t len;
+	char *pins = test_read_file(info_path, &len), *text;
+	if (asprintf(&text, "%sauth tokens\ntoken-issuer %s\ntoken-origin veil.test\n", pins,
+	             issuer) < 0)
+		abort();
+	const char *path = test_case_path(name);
+	proc_write_file(path, text, strlen(text));
+	free(pins);
+	free(text);
+	return path;
+}
+
+static void
+case_tokens_usage_errors(void)
+{
+	const char *tokens_info = tokens_pins("tokens.info", "issuer.test");
+	const char *other_info = tokens_pins("other.info", "other.test");
+	const char *issuer_info = test_case_path("issuer.info");
+	const char *text = "issuer-key " ISSUER_KEY_HEX "\nissuer-name issuer.test\ntoken-key 3 "
+	                   "02" ISSUER_KEY_HEX "00112233445566778899aabbccddeeff\n";
+	proc_write_file(issuer_info, text, strlen(text));
+	const char *t = test_case_path("tokens");
+	const proc_expect runs[] = {
+	        {"tokens alone", {"tokens"}, 2, NULL, "fetch or status"},
+	        {"tokens of another kind", {"tokens", "spend"}, 2, NULL, "unknown command"},
+	        {"fetch without its options",
+	         {"tokens", "fetch", "--tokens", t},
+	         2,
+	         NULL,
+	         "--issuer, --issuer-info, --server-info and --tokens are required"},
+	        {"fetch for a keys-mode server",
+	         {"tokens", "fetch", "--issuer", url, "--issuer-info", issuer_info, "--server-info",
+	          info_path, "--tokens", t},
+	         2,
+	         NULL,
+	         "pins auth keys"},
+	        {"fetch from another issuer",
+	         {"tokens", "fetch", "--issuer", url, "--issuer-info", issuer_info, "--server-info",
+	          other_info, "--tokens", t},
+	         2,
+	         NULL,
+	         "takes tokens of issuer other.test"},
+	        {"fetch with server pins as issuer pins",
+	         {"tokens", "fetch", "--issuer", url, "--issuer-info", info_path, "--server-info",
+	          tokens_info, "--tokens", t},
+	         2,
+	         NULL,
+	         "needs its issuer-key, issuer-name and token-key lines"},
+	        {"fetch of no tokens",
+	         {"tokens", "fetch", "--issuer", url, "--issuer-info", issuer_info, "--server-info",
+	          tokens_info, "--tokens", t, "--count", "0"},
+	         2,
+	         NULL,
+	         "--count"},
+	        {"fetch with a key that is not there",
+	         {"tokens", "fetch", "--issuer", url, "--issuer-info", issuer_info, "--server-info",
+	          tokens_info, "--tokens", t, "--key", "/nonexistent/client.key"},
+	         1,
+	         NULL,
+	         "client key /nonexistent/client.key"},
+	        {"lookup of tokens pins without --tokens",
+	         {"lookup", "--server", url, "--server-info", tokens_info},
+	         2,
+	         NULL,
+	         "give --tokens FILE"},
+	        {"lookup --tokens of keys pins",
+	         {"lookup", "--server", url, "--server-info", info_path, "--tokens", t},
+	         2,
+	         NULL,
+	         "takes no tokens"},
+	        {"status without --tokens", {"tokens", "status"}, 2, NULL, "--tokens is required"},
+	        {"status of no file", {"tokens", "status", "--tokens", t}, 1, NULL, "not found"},
+	        {"help tokens fetch",
+	         {"help", "tokens", "fetch"},
+	         0,
+	         "usage: veil tokens fetch",
+	         NULL},
+	        {"tokens status --help",
+	         {"tokens", "status", "--help"},
+	         0,
+	         "usage: veil tokens status",
+	         NULL},
+	};
+	proc_check_runs(veil_path, runs, TEST_COUNT(runs), NULL);
+}
+
+/* status counts by key and challenge; a lookup without a usable token asks nothing. */
+static void
+case_tokens_status_and_lookup(void)
+{
+	const char *tokens_info = tokens_pins("tokens.info", "issuer.test");
+	const char *t = test_case_path("tokens");
+	const char *text = "veil-tokens-v1\n" A_TOKEN_HEX "\n" A_TOKEN_HEX "\n";
+	proc_write_file(t, text, strlen(text));
+	REQUIRE(chmod(t, 0600) == 0);
+	proc_result r = proc_call(veil_path, "tokens", "status", "--tokens", t, "--server-info",
+	                          tokens_info, NULL);
+	CHECK(r.status == 0);
+	CHECK(strcmp(r.out, "tokens 2\ngroup 2 token-key-id " ISSUER_KEY_HEX
+	                    " challenge " ISSUER_KEY_HEX "\nusable 0\n") == 0);
+	proc_result_free(&r);
+
+	const char *input = test_case_path("one.txt");
+	proc_write_file(input, "+1 415 555 0100\n", 16);
+	r = proc_call(veil_path, "lookup", "--server", url, "--server-info", tokens_info,
+	              "--tokens", t, input, NULL);
+	CHECK(r.status == 1);
+	CHECK(strstr(r.err, "no tokens left: run veil tokens fetch") != NULL);
+	CHECK(r.out[0] == '\0');
+	proc_result_free(&r);
+
+	REQUIRE(chmod(t, 0644) == 0);
+	r = proc_call(veil_path, "tokens", "status", "--tokens", t, NULL);
+	CHECK(r.status == 1 && strstr(r.err, "chmod 600") != NULL);
+	proc_result_free(&r);
+}
+
 static const test_case cases[] = {
         {"keygen writes 0600 and never overwrites", case_keygen_writes_0600_and_never_overwrites},
         {"plain input: one line per contact, in order", case_plain_input_one_line_per_contact},
@@ -235,6 +365,9 @@ static const test_case cases[] = {
         {"no server is a clear failure", case_no_server_is_a_clear_failure},
         {"--min-bucket and --universe set the privacy floor", case_privacy_floor_options},
         {"--verifiable refuses an OPRF server", case_verifiable_refuses_an_oprf_server},
+        {"tokens: usage errors and --help", case_tokens_usage_errors},
+        {"tokens: status counts, a lookup without a token asks nothing",
+         case_tokens_status_and_lookup},
 };
 
 static void

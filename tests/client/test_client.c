@@ -3,14 +3,24 @@
  * veil_server_key_read() on every form an operator hands a key out in,
  * and on what is not a key; veil_server_info_read() on `veil-admin info`
  * output of every suite and on what is not; veil_client_new() on pins
- * of one suite or several. Lookups are tested against a real veild in
- * tests/e2e/.
+ * of one suite or several; tokens mode: the pins of a tokens-mode server
+ * and of an issuer, the token file (real tokens, made with common/token.h:
+ * round trip, spend order, permissions, damage), and what a lookup or a
+ * fetch refuses before it sends anything. Lookups are tested against a
+ * real veild in tests/e2e/.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
 
 #include "harness.h"
 #include "proc.h"
+#include "token.h"
+#include "tokens.h"
 #include "veil_client.h"
 
 #define KEY_HEX "fbfb3e73cd739b5b735bf9ae42fdffe926ac42907338bc80e5453a2efba5735f"
@@ -253,11 +263,531 @@ check_pins(const void *p)
 
 TEST_ROWS_CASE(case_client_pins, pins_rows, check_pins)
 
+/* ---- tokens mode: the pins ---- */
+
+#define PINS        INFO_HEAD KEY_LINE
+#define ISSUER_LINE "token-issuer issuer.example.org\n"
+#define ORIGIN_LINE "token-origin veil.example.org\n"
+
+/* A row of tokens-mode pins: the error, and when they read, the mode and names. */
+typedef struct auth_row {
+	const char *name;
+	const char *text;
+	veil_err err;
+	veil_auth auth;
+	const char *issuer, *origin;
+} auth_row;
+
+static const auth_row auth_rows[] = {
+        {"no auth line: keys", PINS, VEIL_OK, VEIL_AUTH_KEYS, "", ""},
+        {"auth keys", PINS "auth keys\n", VEIL_OK, VEIL_AUTH_KEYS, "", ""},
+        {"auth tokens", PINS "auth tokens\n" ISSUER_LINE ORIGIN_LINE, VEIL_OK, VEIL_AUTH_TOKENS,
+         "issuer.example.org", "veil.example.org"},
+        {"auth tokens first, CRLF", "auth tokens\r\ntoken-origin o\r\ntoken-issuer i\r\n" PINS,
+         VEIL_OK, VEIL_AUTH_TOKENS, "i", "o"},
+        {"an unknown line is skipped", PINS "auth tokens\ntoken-ration 5\n" ISSUER_LINE ORIGIN_LINE,
+         VEIL_OK, VEIL_AUTH_TOKENS, "issuer.example.org", "veil.example.org"},
+        {"auth tokens without an origin", PINS "auth tokens\n" ISSUER_LINE, VEIL_ERR_PARSE, 0, NULL,
+         NULL},
+        {"auth tokens without an issuer", PINS "auth tokens\n" ORIGIN_LINE, VEIL_ERR_PARSE, 0, NULL,
+         NULL},
+        {"an issuer without auth tokens", PINS ISSUER_LINE ORIGIN_LINE, VEIL_ERR_PARSE, 0, NULL,
+         NULL},
+        {"auth keys with an origin", PINS "auth keys\n" ORIGIN_LINE, VEIL_ERR_PARSE, 0, NULL, NULL},
+        {"auth twice", PINS "auth keys\nauth keys\n", VEIL_ERR_PARSE, 0, NULL, NULL},
+        {"auth of another word", PINS "auth token\n", VEIL_ERR_PARSE, 0, NULL, NULL},
+        {"auth in capitals", PINS "auth TOKENS\n" ISSUER_LINE ORIGIN_LINE, VEIL_ERR_PARSE, 0, NULL,
+         NULL},
+        {"an issuer twice", PINS "auth tokens\n" ISSUER_LINE ISSUER_LINE ORIGIN_LINE,
+         VEIL_ERR_PARSE, 0, NULL, NULL},
+        {"a name with a space", PINS "auth tokens\ntoken-issuer a b\n" ORIGIN_LINE, VEIL_ERR_PARSE,
+         0, NULL, NULL},
+        {"an empty name", PINS "auth tokens\ntoken-issuer \n" ORIGIN_LINE, VEIL_ERR_PARSE, 0, NULL,
+         NULL},
+        {"a name with a tab", PINS "auth tokens\n" ISSUER_LINE "token-origin a\tb\n",
+         VEIL_ERR_PARSE, 0, NULL, NULL},
+        {"a name of a non-ASCII byte",
+         PINS "auth tokens\n" ISSUER_LINE "token-origin caf\xc3\xa9\n", VEIL_ERR_PARSE, 0, NULL,
+         NULL},
+};
+
+static int
+check_auth(const void *p)
+{
+	const auth_row *row = p;
+	veil_client_options o, before;
+	memset(&o, 0x5a, sizeof(o));
+	before = o;
+	const veil_err err = veil_server_info_parse(row->text, strlen(row->text), &o);
+	if (err != row->err) {
+		printf("# %s: %s\n", row->name, veil_strerror(err));
+		return 0;
+	}
+	if (err != VEIL_OK) /* nothing is touched */
+		return memcmp(&o, &before, sizeof(o)) == 0;
+	return o.auth == row->auth && strcmp(o.token_issuer, row->issuer) == 0 &&
+	       strcmp(o.token_origin, row->origin) == 0 && o.oprf_key_count == 1 &&
+	       o.token_file == before.token_file;
+}
+
+TEST_ROWS_CASE(case_server_info_auth, auth_rows, check_auth)
+
+/* A long name: 255 bytes is one, 256 is not (nor a line of 255 bytes). */
+static void
+case_server_info_name_lengths(void)
+{
+	char name[300], text[1024];
+	memset(name, 'n', sizeof(name));
+	veil_client_options o;
+	memset(&o, 0, sizeof(o));
+	name[242] = '\0'; /* "token-origin " and 242 bytes: a line of 255 */
+	snprintf(text, sizeof(text), PINS "auth tokens\n" ISSUER_LINE "token-origin %s\n", name);
+	CHECK(veil_server_info_parse(text, strlen(text), &o) == VEIL_OK);
+	CHECK(strlen(o.token_origin) == 242);
+	name[242] = 'n';
+	name[243] = '\0';
+	snprintf(text, sizeof(text), PINS "auth tokens\n" ISSUER_LINE "token-origin %s\n", name);
+	CHECK(veil_server_info_parse(text, strlen(text), &o) == VEIL_ERR_PARSE);
+}
+
+#define PK_HEX      "02" OPRF_HEX "0a0b0c0d0e0f10111213141516171819" /* 49 bytes: 98 digits */
+#define ISSUER_HEAD "issuer-key " KEY_HEX "\nissuer-name issuer.example.org\n"
+
+/* A row of issuer pins: the error, and when they read, the key count and first id. */
+typedef struct issuer_row {
+	const char *name;
+	const char *text;
+	veil_err err;
+	size_t keys;
+	uint32_t first_id;
+} issuer_row;
+
+static const issuer_row issuer_rows[] = {
+        {"veil-admin issuer info", ISSUER_HEAD "token-key 7 " PK_HEX "\ntoken-key 6 " PK_HEX "\n",
+         VEIL_OK, 2, 7},
+        {"CRLF, other lines skipped",
+         "# pinned today\r\nissuer-name issuer.example.org\r\ntoken-key 4294967295 " PK_HEX
+         "\r\nissuer-key " KEY_HEX "\r\n",
+         VEIL_OK, 1, 4294967295u},
+        {"no file", NULL, VEIL_ERR_SYSTEM, 0, 0},
+        {"no issuer key", "issuer-name i\ntoken-key 1 " PK_HEX "\n", VEIL_ERR_PARSE, 0, 0},
+        {"no name", "issuer-key " KEY_HEX "\ntoken-key 1 " PK_HEX "\n", VEIL_ERR_PARSE, 0, 0},
+        {"no token key", ISSUER_HEAD, VEIL_ERR_PARSE, 0, 0},
+        {"the issuer key twice", ISSUER_HEAD "issuer-key " KEY_HEX "\ntoken-key 1 " PK_HEX "\n",
+         VEIL_ERR_PARSE, 0, 0},
+        {"the name twice", ISSUER_HEAD "issuer-name j\ntoken-key 1 " PK_HEX "\n", VEIL_ERR_PARSE, 0,
+         0},
+        {"a name with a space", "issuer-key " KEY_HEX "\nissuer-name a b\ntoken-key 1 " PK_HEX "\n",
+         VEIL_ERR_PARSE, 0, 0},
+        {"a short issuer key", "issuer-key fbfb\nissuer-name i\ntoken-key 1 " PK_HEX "\n",
+         VEIL_ERR_PARSE, 0, 0},
+        {"a token key of 48 bytes", ISSUER_HEAD "token-key 1 " OPRF_HEX OPRF_HEX "\n",
+         VEIL_ERR_PARSE, 0, 0},
+        {"a token key of 50 bytes", ISSUER_HEAD "token-key 1 " PK_HEX "00\n", VEIL_ERR_PARSE, 0, 0},
+        {"a token key not hex",
+         ISSUER_HEAD "token-key 1 zz" OPRF_HEX "0a0b0c0d0e0f10111213141516171819\n", VEIL_ERR_PARSE,
+         0, 0},
+        {"words after the key", ISSUER_HEAD "token-key 1 " PK_HEX " x\n", VEIL_ERR_PARSE, 0, 0},
+        {"no id", ISSUER_HEAD "token-key " PK_HEX "\n", VEIL_ERR_PARSE, 0, 0},
+        {"a negative id", ISSUER_HEAD "token-key -1 " PK_HEX "\n", VEIL_ERR_PARSE, 0, 0},
+        {"an id past 32 bits", ISSUER_HEAD "token-key 4294967296 " PK_HEX "\n", VEIL_ERR_PARSE, 0,
+         0},
+        {"one id twice", ISSUER_HEAD "token-key 1 " PK_HEX "\ntoken-key 1 " PK_HEX "\n",
+         VEIL_ERR_PARSE, 0, 0},
+        {"nine keys",
+         ISSUER_HEAD "token-key 1 " PK_HEX "\ntoken-key 2 " PK_HEX "\ntoken-key 3 " PK_HEX
+                     "\ntoken-key 4 " PK_HEX "\ntoken-key 5 " PK_HEX "\ntoken-key 6 " PK_HEX
+                     "\ntoken-key 7 " PK_HEX "\ntoken-key 8 " PK_HEX "\ntoken-key 9 " PK_HEX "\n",
+         VEIL_ERR_LIMIT, 0, 0},
+};
+
+static int
+check_issuer(const void *p)
+{
+	const issuer_row *row = p;
+	const char *path = test_case_path("issuer.info");
+	if (row->text != NULL)
+		proc_write_file(path, row->text, strlen(row->text));
+	else
+		path = "/nonexistent/veil/issuer.info";
+	veil_issuer_options o, before;
+	memset(&o, 0x5a, sizeof(o));
+	before = o;
+	const veil_err err = veil_issuer_info_read(path, &o);
+	if (err != row->err) {
+		printf("# %s: %s\n", row->name, veil_strerror(err));
+		return 0;
+	}
+	if (err != VEIL_OK)
+		return memcmp(&o, &before, sizeof(o)) == 0;
+	uint8_t key[VEIL_KEY_SIZE], pk[VEIL_TOKEN_KEY_SIZE];
+	if (test_unhex(KEY_HEX, key, sizeof(key)) != 0 || test_unhex(PK_HEX, pk, sizeof(pk)) != 0)
+		return 0;
+	return o.token_key_count == row->keys && o.token_keys[0].key_id == row->first_id &&
+	       memcmp(o.token_keys[0].public_key, pk, sizeof(pk)) == 0 &&
+	       memcmp(o.issuer_key, key, sizeof(key)) == 0 &&
+	       strcmp(o.issuer_name, "issuer.example.org") == 0 &&
+	       o.issuer_url == before.issuer_url && o.client_secret == before.client_secret;
+}
+
+TEST_ROWS_CASE(case_issuer_info, issuer_rows, check_issuer)
+
+/* ---- tokens mode: the token file ---- */
+
+/* n real tokens of a fresh issuer key for issuer and origin, into out. */
+static void
+make_tokens(const char *issuer, const char *origin, size_t n, token *out)
+{
+	oprf_key *key = NULL;
+	uint8_t pk[TOKEN_ELEMENT_SIZE], key_id[TOKEN_KEY_ID_SIZE];
+	buf challenge;
+	buf_init(&challenge);
+	if (oprf_key_generate(token_suite(), &key) != VEIL_OK ||
+	    token_issuer_public(key, pk, key_id) != VEIL_OK ||
+	    tokens_challenge(issuer, origin, &challenge) != VEIL_OK)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		uint8_t nonce[TOKEN_NONCE_SIZE], blind[TOKEN_SCALAR_SIZE];
+		token_request request;
+		token_response response;
+		const uint8_t *c = (const uint8_t *)buf_data(&challenge);
+		if (token_client_request(pk, c, buf_len(&challenge), NULL, NULL, nonce, blind,
+		                         &request) != VEIL_OK ||
+		    token_issue(key, 1, &request, &response) != VEIL_OK ||
+		    token_client_finalize(pk, c, buf_len(&challenge), nonce, blind, &response,
+		                          &out[i]) != VEIL_OK)
+			abort();
+	}
+	buf_free(&challenge);
+	oprf_key_free(key);
+}
+
+static int
+same_token(const token *a, const token *b)
+{
+	return memcmp(a, b, sizeof(*a)) == 0;
+}
+
+/* The file's tokens, compared with want (count of them). */
+static int
+file_holds(const char *path, const token *want, size_t count)
+{
+	token *got;
+	size_t n;
+	if (tokens_file_load(path, &got, &n) != VEIL_OK)
+		return 0;
+	int same = n == count;
+	for (size_t i = 0; same && i < n; i++)
+		same = same_token(&got[i], &want[i]);
+	sodium_free(got);
+	return same;
+}
+
+static void
+case_token_file_round_trip(void)
+{
+	const char *path = test_case_path("tokens");
+	token t[3];
+	make_tokens("issuer.example.org", "veil.example.org", 3, t);
+	size_t count = 9, groups = 9;
+	CHECK(veil_tokens_status(path, &count, NULL, 0, &groups) == VEIL_ERR_NOT_FOUND);
+	CHECK(count == 0 && groups == 0);
+	REQUIRE(tokens_file_append(path, t, 2) == VEIL_OK);
+	REQUIRE(tokens_file_append(path, t + 2, 1) == VEIL_OK);
+	CHECK(file_holds(path, t, 3));
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	size_t len;
+	char *text = test_read_file(path, &len);
+	CHECK(len == 15 + 3 * 293 && memcmp(text, "veil-tokens-v1\n", 15) == 0);
+	CHECK(strncmp(text + 15, "0001", 4) == 0 && text[15 + 292] == '\n');
+	free(text);
+
+	veil_token_group g[2];
+	uint8_t digest[32];
+	CHECK(veil_tokens_status(path, &count, g, 2, &groups) == VEIL_OK);
+	CHECK(count == 3 && groups == 1 && g[0].count == 3 && g[1].count == 0);
+	CHECK(memcmp(g[0].token_key_id, t[0].token_key_id, 32) == 0);
+	REQUIRE(veil_tokens_challenge_digest("issuer.example.org", "veil.example.org", digest) ==
+	        VEIL_OK);
+	CHECK(memcmp(g[0].challenge_digest, digest, 32) == 0);
+	CHECK(veil_tokens_challenge_digest("issuer example", "o", digest) == VEIL_ERR_ARGUMENT);
+	CHECK(veil_tokens_challenge_digest("i", "", digest) == VEIL_ERR_ARGUMENT);
+	CHECK(veil_tokens_status(path, &count, NULL, 1, &groups) == VEIL_ERR_ARGUMENT);
+}
+
+/* The oldest token of the challenge asked is taken; one given back is next. */
+static void
+case_token_file_spend_order(void)
+{
+	const char *path = test_case_path("tokens");
+	token x[3], y[1], got;
+	make_tokens("issuer.example.org", "veil.example.org", 3, x);
+	make_tokens("issuer.example.org", "other.example.org", 1, y);
+	uint8_t dx[32], dy[32];
+	REQUIRE(veil_tokens_challenge_digest("issuer.example.org", "veil.example.org", dx) ==
+	        VEIL_OK);
+	REQUIRE(veil_tokens_challenge_digest("issuer.example.org", "other.example.org", dy) ==
+	        VEIL_OK);
+	const token order[] = {x[0], y[0], x[1], x[2]};
+	REQUIRE(tokens_file_append(path, order, 4) == VEIL_OK);
+	veil_token_group g[3];
+	size_t count, groups;
+	CHECK(veil_tokens_status(path, &count, g, 3, &groups) == VEIL_OK);
+	CHECK(count == 4 && groups == 2 && g[0].count == 3 && g[1].count == 1);
+	CHECK(memcmp(g[1].challenge_digest, dy, 32) == 0);
+
+	CHECK(tokens_file_take(path, dy, &got) == VEIL_OK && same_token(&got, &y[0]));
+	CHECK(tokens_file_take(path, dy, &got) == VEIL_ERR_LIMIT &&
+	      sodium_is_zero((void *)&got, sizeof(got)));
+	CHECK(tokens_file_take(path, dx, &got) == VEIL_OK && same_token(&got, &x[0]));
+	CHECK(file_holds(path, x + 1, 2)); /* gone from the file once taken */
+	CHECK(tokens_file_give_back(path, &got) == VEIL_OK);
+	CHECK(file_holds(path, x, 3)); /* back in front */
+	size_t usable = 0;
+	CHECK(tokens_file_count(path, dx, &usable) == VEIL_OK && usable == 3);
+	for (size_t i = 0; i < 3; i++)
+		CHECK(tokens_file_take(path, dx, &got) == VEIL_OK && same_token(&got, &x[i]));
+	CHECK(tokens_file_take(path, dx, &got) == VEIL_ERR_LIMIT);
+	CHECK(file_holds(path, NULL, 0));
+	CHECK(tokens_file_take(test_case_path("none"), dx, &got) == VEIL_ERR_LIMIT);
+	CHECK(tokens_file_count(test_case_path("none"), dx, &usable) == VEIL_OK && usable == 0);
+}
+
+/* A token file the group or others may read is refused by every reader. */
+static void
+case_token_file_permissions(void)
+{
+	const char *path = test_case_path("tokens");
+	token t[1], got;
+	make_tokens("i", "o", 1, t);
+	REQUIRE(tokens_file_append(path, t, 1) == VEIL_OK);
+	uint8_t digest[32];
+	REQUIRE(veil_tokens_challenge_digest("i", "o", digest) == VEIL_OK);
+	size_t count, groups;
+	const mode_t modes[] = {0640, 0604, 0620, 0602};
+	for (size_t i = 0; i < TEST_COUNT(modes); i++) {
+		REQUIRE(chmod(path, modes[i]) == 0);
+		CHECK(veil_tokens_status(path, &count, NULL, 0, &groups) == VEIL_ERR_PERMISSION);
+		CHECK(tokens_file_take(path, digest, &got) == VEIL_ERR_PERMISSION);
+		CHECK(tokens_file_append(path, t, 1) == VEIL_ERR_PERMISSION);
+	}
+	REQUIRE(chmod(path, 0600) == 0);
+	CHECK(file_holds(path, t, 1)); /* untouched */
+	const char *link = test_case_path("link");
+	REQUIRE(symlink(path, link) == 0);
+	CHECK(veil_tokens_status(link, &count, NULL, 0, &groups) == VEIL_ERR_PERMISSION);
+	CHECK(veil_tokens_status(test_case_dir(), &count, NULL, 0, &groups) ==
+	      VEIL_ERR_PERMISSION); /* not a regular file */
+}
+
+/* 146 bytes of type 0x0001: a token's form (its values are the issuer's to check). */
+#define A_TOKEN_HEX "0001" OPRF_HEX OPRF_HEX OPRF_HEX OPRF_HEX "0a0b0c0d0e0f10111213141516171819"
+
+/* A row: a token file's text that is not one. */
+typedef struct damage_row {
+	const char *name;
+	const char *text;
+} damage_row;
+
+static const damage_row damage_rows[] = {
+        {"empty", ""},
+        {"no header", A_TOKEN_HEX "\n"},
+        {"another version", "veil-tokens-v2\n" A_TOKEN_HEX "\n"},
+        {"the header without its LF", "veil-tokens-v1"},
+        {"a CRLF header", "veil-tokens-v1\r\n" A_TOKEN_HEX "\n"},
+        {"a token cut short", "veil-tokens-v1\n" A_TOKEN_HEX "\n" A_TOKEN_HEX},
+        {"no last LF", "veil-tokens-v1\n" A_TOKEN_HEX},
+        {"a CRLF line", "veil-tokens-v1\n" A_TOKEN_HEX "\r\n"},
+        {"a token of type 2", "veil-tokens-v1\n0002" OPRF_HEX OPRF_HEX OPRF_HEX OPRF_HEX
+                              "0a0b0c0d0e0f10111213141516171819\n"},
+        {"not hex", "veil-tokens-v1\n0001zz" OPRF_HEX OPRF_HEX OPRF_HEX OPRF_HEX
+                    "0b0c0d0e0f10111213141516171819\n"},
+        {"a token line one digit short", "veil-tokens-v1\n0001" OPRF_HEX OPRF_HEX OPRF_HEX OPRF_HEX
+                                         "0a0b0c0d0e0f1011121314151617181\n"},
+        {"a line of text after", "veil-tokens-v1\n" A_TOKEN_HEX "\n# note\n"},
+        {"a blank line", "veil-tokens-v1\n\n" A_TOKEN_HEX "\n"},
+};
+
+static int
+check_damage(const void *p)
+{
+	const damage_row *row = p;
+	const char *path = test_case_path("tokens");
+	proc_write_file(path, row->text, strlen(row->text));
+	if (chmod(path, 0600) != 0)
+		return 0;
+	size_t count = 7, groups = 7;
+	token got;
+	uint8_t digest[32] = {0};
+	const veil_err status = veil_tokens_status(path, &count, NULL, 0, &groups);
+	const veil_err take = tokens_file_take(path, digest, &got);
+	const veil_err append = tokens_file_append(path, &got, 1);
+	size_t len;
+	char *after = test_read_file(path, &len);
+	const int same = len == strlen(row->text) && memcmp(after, row->text, len) == 0;
+	free(after);
+	if (status != VEIL_ERR_CORRUPT)
+		printf("# %s: %s\n", row->name, veil_strerror(status));
+	return status == VEIL_ERR_CORRUPT && count == 0 && take == VEIL_ERR_CORRUPT &&
+	       append == VEIL_ERR_CORRUPT && same;
+}
+
+TEST_ROWS_CASE(case_token_file_damage, damage_rows, check_damage)
+
+/* The well-formed line of the rows above reads, so each row fails for its damage. */
+static void
+case_token_file_hand_made(void)
+{
+	const char *text = "veil-tokens-v1\n" A_TOKEN_HEX "\n" A_TOKEN_HEX "\n";
+	token *tokens;
+	size_t count;
+	CHECK(tokens_parse(text, strlen(text), &tokens, &count) == VEIL_OK && count == 2);
+	if (count == 2)
+		sodium_free(tokens);
+	CHECK(tokens_parse("veil-tokens-v1\n", 15, &tokens, &count) == VEIL_OK && count == 0);
+	if (tokens != NULL)
+		sodium_free(tokens);
+}
+
+/* Tokens-mode options: what veil_client_new() takes and refuses. */
+static void
+case_tokens_client_options(void)
+{
+	veil_client_options o;
+	memset(&o, 0, sizeof(o));
+	REQUIRE(veil_server_info_parse(PINS "auth tokens\n" ISSUER_LINE ORIGIN_LINE,
+	                               strlen(PINS "auth tokens\n" ISSUER_LINE ORIGIN_LINE),
+	                               &o) == VEIL_OK);
+	o.server_url = "ipc:///nonexistent/veil.sock";
+	veil_client *c = NULL;
+	CHECK(veil_client_new(&o, &c) == VEIL_ERR_ARGUMENT && c == NULL); /* no token file */
+	o.token_file = "/nonexistent/tokens";
+	CHECK(veil_client_new(&o, &c) == VEIL_OK); /* no client key needed */
+	veil_client_free(c);
+	c = NULL;
+	snprintf(o.token_origin, sizeof(o.token_origin), "%s", "a b");
+	CHECK(veil_client_new(&o, &c) == VEIL_ERR_ARGUMENT);
+	o.token_origin[0] = '\0';
+	CHECK(veil_client_new(&o, &c) == VEIL_ERR_ARGUMENT);
+	o.auth = VEIL_AUTH_KEYS; /* keys mode: the client key is needed */
+	CHECK(veil_client_new(&o, &c) == VEIL_ERR_ARGUMENT);
+	o.auth = (veil_auth)7;
+	CHECK(veil_client_new(&o, &c) == VEIL_ERR_ARGUMENT);
+	CHECK(c == NULL);
+}
+
+/*
+ * A tokens-mode lookup asks nothing, not even INFO, without a token of
+ * its challenge, and says so; a token file it cannot use is its error;
+ * with a token, a server that is not there costs none (INFO spends none).
+ */
+static void
+case_tokens_lookup_before_sending(void)
+{
+	const char *path = test_case_path("tokens");
+	veil_client_options o;
+	memset(&o, 0, sizeof(o));
+	REQUIRE(veil_server_info_parse(PINS "auth tokens\n" ISSUER_LINE ORIGIN_LINE,
+	                               strlen(PINS "auth tokens\n" ISSUER_LINE ORIGIN_LINE),
+	                               &o) == VEIL_OK);
+	o.server_url = "ipc:///nonexistent/veil.sock";
+	o.token_file = path;
+	o.timeout_ms = 200;
+	o.deadline_ms = 200;
+	veil_client *c = NULL;
+	REQUIRE(veil_client_new(&o, &c) == VEIL_OK);
+	const char *contacts[] = {"+14155550100"};
+	veil_lookup_result r[1];
+	CHECK(veil_client_lookup(c, contacts, 1, r) == VEIL_ERR_LIMIT);
+	CHECK(strncmp(veil_client_last_error(c), "no tokens left: run veil tokens fetch", 37) == 0);
+	token other[1], mine[1];
+	make_tokens("issuer.example.org", "other.example.org", 1, other);
+	REQUIRE(tokens_file_append(path, other, 1) == VEIL_OK);
+	CHECK(veil_client_lookup(c, contacts, 1, r) == VEIL_ERR_LIMIT); /* not this challenge */
+	CHECK(file_holds(path, other, 1));
+	REQUIRE(chmod(path, 0644) == 0);
+	CHECK(veil_client_lookup(c, contacts, 1, r) == VEIL_ERR_PERMISSION);
+	CHECK(strstr(veil_client_last_error(c), "chmod 600") != NULL);
+	REQUIRE(chmod(path, 0600) == 0);
+	make_tokens("issuer.example.org", "veil.example.org", 1, mine);
+	REQUIRE(tokens_file_append(path, mine, 1) == VEIL_OK);
+	const veil_err err = veil_client_lookup(c, contacts, 1, r);
+	CHECK(err == VEIL_ERR_TIMEOUT || err == VEIL_ERR_TRANSPORT);
+	const token both[] = {other[0], mine[0]};
+	CHECK(file_holds(path, both, 2));
+	CHECK(veil_client_lookup(c, contacts, 0, r) == VEIL_OK); /* nothing asked */
+	veil_client_free(c);
+}
+
+/* A fetch checks its arguments and the token file before it asks. */
+static void
+case_tokens_fetch_before_sending(void)
+{
+	veil_issuer_options o;
+	memset(&o, 0, sizeof(o));
+	const char *text = ISSUER_HEAD "token-key 7 " PK_HEX "\n";
+	REQUIRE(veil_issuer_info_parse(text, strlen(text), &o) == VEIL_OK);
+	uint8_t secret[VEIL_KEY_SIZE];
+	memset(secret, 7, sizeof(secret));
+	o.issuer_url = "ipc:///nonexistent/issuer.sock";
+	o.client_secret = secret;
+	o.timeout_ms = 200;
+	const char *path = test_case_path("tokens");
+	size_t fetched = 9;
+	uint32_t retry = 9;
+	CHECK(veil_tokens_fetch(&o, "a b", path, 1, &fetched, &retry) == VEIL_ERR_ARGUMENT);
+	CHECK(fetched == 0 && retry == 0);
+	CHECK(veil_tokens_fetch(&o, "o", path, 0, NULL, NULL) == VEIL_ERR_ARGUMENT);
+	CHECK(veil_tokens_fetch(&o, "o", path, VEIL_MAX_TOKENS + 1, NULL, NULL) ==
+	      VEIL_ERR_ARGUMENT);
+	CHECK(veil_tokens_fetch(&o, "o", NULL, 1, NULL, NULL) == VEIL_ERR_ARGUMENT);
+	proc_write_file(path, "veil-tokens-v1\nx\n", 17);
+	REQUIRE(chmod(path, 0600) == 0);
+	CHECK(veil_tokens_fetch(&o, "o", path, 1, &fetched, NULL) == VEIL_ERR_CORRUPT);
+	CHECK(strstr(veil_tokens_last_error(), path) != NULL);
+	REQUIRE(chmod(path, 0644) == 0);
+	CHECK(veil_tokens_fetch(&o, "o", path, 1, &fetched, NULL) == VEIL_ERR_PERMISSION);
+	REQUIRE(unlink(path) == 0);
+	/* A good file and no issuer: no reply, and no file made. */
+	const veil_err err = veil_tokens_fetch(&o, "o", path, 1, &fetched, NULL);
+	CHECK(err == VEIL_ERR_TIMEOUT || err == VEIL_ERR_TRANSPORT);
+	CHECK(fetched == 0 && access(path, F_OK) != 0);
+	o.token_key_count = 0;
+	CHECK(veil_tokens_fetch(&o, "o", path, 1, NULL, NULL) == VEIL_ERR_ARGUMENT);
+}
+
+/* The delay of --at-random-time is within the day. */
+static void
+case_tokens_fetch_delay(void)
+{
+	uint32_t least = UINT32_MAX, most = 0;
+	for (int i = 0; i < 1000; i++) {
+		const uint32_t d = veil_tokens_fetch_delay();
+		least = d < least ? d : least;
+		most = d > most ? d : most;
+	}
+	CHECK(most < 86400 && least < most);
+}
+
 static const test_case cases[] = {
         {"server key: every form, and what is not a key", case_server_key},
         {"server info: the pins, and what is not them", case_server_info},
         {"server info: a NUL or a long line by length", case_server_info_parse_by_length},
         {"client pins: one suite, of its length", case_client_pins},
+        {"server info: auth, token-issuer and token-origin", case_server_info_auth},
+        {"server info: names up to 255 bytes", case_server_info_name_lengths},
+        {"issuer info: the pins, and what is not them", case_issuer_info},
+        {"token file: round trip, 0600, status", case_token_file_round_trip},
+        {"token file: oldest of the challenge first, given back in front",
+         case_token_file_spend_order},
+        {"token file: refused when others may read it", case_token_file_permissions},
+        {"token file: damage is refused, the file left alone", case_token_file_damage},
+        {"token file: a hand-made file reads", case_token_file_hand_made},
+        {"tokens mode: client options", case_tokens_client_options},
+        {"tokens mode: a lookup needs a token before it asks", case_tokens_lookup_before_sending},
+        {"tokens mode: a fetch checks the file before it asks", case_tokens_fetch_before_sending},
+        {"tokens mode: the random fetch delay is within the day", case_tokens_fetch_delay},
 };
 
 TEST_MAIN(cases)

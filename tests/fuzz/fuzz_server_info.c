@@ -8,7 +8,9 @@
  *   - on success the mode is OPRF or VOPRF, 1 to VEIL_MAX_OPRF_KEYS keys
  *     of distinct ids and of one suite were read, each of that suite's
  *     length, the other fields are untouched, and a client can be made
- *     from the pins (veil_client_new takes them).
+ *     from the pins (veil_client_new takes them); in tokens mode the
+ *     issuer and origin are names (a tokens-mode client can be made),
+ *     in keys mode both are empty.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -53,6 +55,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.mode = first.mode;
 	o.oprf_key_count = first.oprf_key_count;
 	memcpy(o.oprf_keys, first.oprf_keys, sizeof(o.oprf_keys));
+	if (first.auth == VEIL_AUTH_TOKENS) {
+		o.auth = VEIL_AUTH_TOKENS;
+		memcpy(o.token_issuer, first.token_issuer, sizeof(o.token_issuer));
+		memcpy(o.token_origin, first.token_origin, sizeof(o.token_origin));
+		o.token_file = "/nonexistent/veil-fuzz.tokens";
+	} else if (first.auth != VEIL_AUTH_KEYS || first.token_issuer[0] != '\0' ||
+	           first.token_origin[0] != '\0')
+		abort();
 	veil_client *client = NULL;
 	if (veil_client_new(&o, &client) != VEIL_OK)
 		abort();
