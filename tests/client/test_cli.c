@@ -234,12 +234,18 @@ case_verifiable_refuses_an_oprf_server(void)
 	"0001" ISSUER_KEY_HEX ISSUER_KEY_HEX ISSUER_KEY_HEX ISSUER_KEY_HEX                         \
 	"00112233445566778899aabbccddeeff"
 
-/* The test's pins with the tokens-mode lines of issuer (and origin veil.test), into a file. */
+/*
+ * The test's pins (of a keys-mode state: their "auth keys" line dropped)
+ * with the tokens-mode lines of issuer (and origin veil.test), into a file.
+ */
 static const char *
 tokens_pins(const char *name, const char *issuer)
 {
 	size_t len;
-	char *pins = test_read_file(info_path, &len), *text;
+	char *pins = test_read_file(info_path, &len), *text, *auth = strstr(pins, "auth keys\n");
+	if (auth == NULL)
+		abort();
+	memmove(auth, auth + strlen("auth keys\n"), strlen(auth + strlen("auth keys\n")) + 1);
 	if (asprintf(&text, "%sauth tokens\ntoken-issuer %s\ntoken-origin veil.test\n", pins,
 	             issuer) < 0)
 		abort();
