@@ -1,5 +1,7 @@
 #include "loadgen.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "clock.h"
 #include "entry.h"
 #include "oprf.h"
 
@@ -15,6 +18,13 @@ struct loadgen_peer {
 	uint8_t client_public[ENVELOPE_PUBLIC_KEY_SIZE];
 	uint8_t *client_secret; /* guarded */
 	uint8_t *identity;      /* guarded: envelope_identity_key(server, client) */
+	int anonymous;          /* tokens mode: no client key, SEALED_ANONYMOUS frames */
+};
+
+struct loadgen_tokens {
+	token *all; /* guarded */
+	size_t count;
+	atomic_size_t next;
 };
 
 struct loadgen_pool {
@@ -24,7 +34,9 @@ struct loadgen_pool {
 	const oprf_suite *suite;
 	oprf_ctx *ctx;
 	size_t ne, ns, nh;
-	buf *frames;                                   /* plan.frames */
+	buf *frames;         /* plan.frames; tokens mode: LOOKUP_TOKEN */
+	size_t token_offset; /* tokens mode: where a frame's token starts */
+	buf sending;         /* tokens mode: the message with its token */
 	uint8_t (*request_ids)[PROTO_REQUEST_ID_SIZE]; /* per frame */
 	envelope_exchange *exchanges;                  /* per frame, guarded */
 	uint32_t *indices;                             /* frames * batch: the handle of each item */
@@ -97,6 +109,125 @@ fail:
 }
 
 veil_err
+loadgen_peer_new_anonymous(const uint8_t server_key[static ENVELOPE_PUBLIC_KEY_SIZE],
+                           loadgen_peer **out)
+{
+	*out = NULL;
+	loadgen_peer *peer = calloc(1, sizeof(*peer));
+	if (peer == NULL)
+		return VEIL_ERR_NOMEM;
+	memcpy(peer->server_key, server_key, ENVELOPE_PUBLIC_KEY_SIZE);
+	peer->anonymous = 1;
+	*out = peer;
+	return VEIL_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tokens */
+
+typedef struct mint_job {
+	const oprf_key *key;
+	token *first;
+	size_t count;
+	veil_err err;
+} mint_job;
+
+static void *
+mint(void *arg)
+{
+	mint_job *job = arg;
+	for (size_t i = 0; i < job->count && job->err == VEIL_OK; i++)
+		job->err = token_authenticate(job->key, &job->first[i]);
+	return NULL;
+}
+
+veil_err
+loadgen_tokens_new(const oprf_key *issuer_key, const uint8_t challenge_digest[TOKEN_DIGEST_SIZE],
+                   size_t count, unsigned threads, double *seconds_each, loadgen_tokens **out)
+{
+	uint8_t pk[TOKEN_ELEMENT_SIZE], key_id[TOKEN_KEY_ID_SIZE];
+	*out = NULL;
+	if (issuer_key == NULL || challenge_digest == NULL || count == 0 || threads == 0)
+		return VEIL_ERR_ARGUMENT;
+	veil_err err = token_issuer_public(issuer_key, pk, key_id);
+	if (err != VEIL_OK)
+		return err;
+	loadgen_tokens *t = calloc(1, sizeof(*t));
+	if (t == NULL || (t->all = sodium_allocarray(count, sizeof(token))) == NULL) {
+		free(t);
+		return VEIL_ERR_NOMEM;
+	}
+	t->count = count;
+	atomic_init(&t->next, 0);
+	for (size_t i = 0; i < count; i++) {
+		randombytes_buf(t->all[i].nonce, TOKEN_NONCE_SIZE);
+		memcpy(t->all[i].challenge_digest, challenge_digest, TOKEN_DIGEST_SIZE);
+		memcpy(t->all[i].token_key_id, key_id, TOKEN_KEY_ID_SIZE);
+	}
+	if (threads > count)
+		threads = (unsigned)count;
+	mint_job *jobs = calloc(threads, sizeof(*jobs));
+	pthread_t *ids = calloc(threads, sizeof(*ids));
+	err = jobs != NULL && ids != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
+	const double start = clock_monotonic_seconds();
+	size_t started = 0, done = 0;
+	for (unsigned j = 0; j < threads && err == VEIL_OK; j++) {
+		const size_t share = count / threads + (j < count % threads ? 1 : 0);
+		jobs[j] = (mint_job){issuer_key, t->all + done, share, VEIL_OK};
+		done += share;
+		if (pthread_create(&ids[j], NULL, mint, &jobs[j]) != 0)
+			err = VEIL_ERR_SYSTEM;
+		else
+			started++;
+	}
+	for (size_t j = 0; j < started; j++) {
+		pthread_join(ids[j], NULL);
+		if (err == VEIL_OK)
+			err = jobs[j].err;
+	}
+	/* Each thread made count / threads tokens in the elapsed time. */
+	if (seconds_each != NULL && err == VEIL_OK)
+		*seconds_each = (clock_monotonic_seconds() - start) * started / (double)count;
+	free(jobs);
+	free(ids);
+	if (err != VEIL_OK) {
+		loadgen_tokens_free(t);
+		return err;
+	}
+	*out = t;
+	return VEIL_OK;
+}
+
+void
+loadgen_tokens_free(loadgen_tokens *tokens)
+{
+	if (tokens == NULL)
+		return;
+	sodium_free(tokens->all); /* wipes */
+	free(tokens);
+}
+
+int
+loadgen_tokens_take(loadgen_tokens *tokens, token *out)
+{
+	const size_t i = atomic_fetch_add(&tokens->next, 1);
+	if (i >= tokens->count)
+		return 0;
+	*out = tokens->all[i];
+	sodium_memzero(&tokens->all[i], sizeof(tokens->all[i]));
+	return 1;
+}
+
+size_t
+loadgen_tokens_taken(loadgen_tokens *tokens)
+{
+	const size_t n = atomic_load(&tokens->next);
+	return n < tokens->count ? n : tokens->count;
+}
+
+/* ------------------------------------------------------------------ */
+
+veil_err
 loadgen_info(const loadgen_peer *peer, transport_client *transport, proto_info_reply *info_out,
              uint16_t *status)
 {
@@ -117,9 +248,17 @@ loadgen_info(const loadgen_peer *peer, transport_client *transport, proto_info_r
 	proto_encode_info(&inner, request_id);
 	if ((err = buf_error(&inner)) != VEIL_OK)
 		goto out;
-	if ((err = envelope_seal_request(peer->client_public, peer->client_secret, peer->server_key,
-	                                 (const uint8_t *)buf_data(&inner), buf_len(&inner), &frame,
-	                                 &ex)) != VEIL_OK)
+	if (peer->anonymous)
+		err = envelope_exchange_begin_anonymous(&ex, peer->server_key);
+	if (peer->anonymous && err == VEIL_OK)
+		err = envelope_seal_anonymous(&ex, (uint64_t)time(NULL), NULL,
+		                              (const uint8_t *)buf_data(&inner), buf_len(&inner),
+		                              &frame);
+	else if (!peer->anonymous)
+		err = envelope_seal_request(peer->client_public, peer->client_secret,
+		                            peer->server_key, (const uint8_t *)buf_data(&inner),
+		                            buf_len(&inner), &frame, &ex);
+	if (err != VEIL_OK)
 		goto out;
 	if ((err = transport_client_request(transport, (const uint8_t *)buf_data(&frame),
 	                                    buf_len(&frame), &reply)) != VEIL_OK)
@@ -204,10 +343,21 @@ pool_build_frame(loadgen_pool *pool, size_t f, uint32_t *prefixes, buf *inner)
 		return err;
 
 	buf_reset(inner);
-	proto_encode_lookup(inner, pool->request_ids[f], pool->info.keys[0].suite,
-	                    (uint8_t)served_mode(&pool->info), pool->info.keys[0].key_id,
-	                    (uint8_t)pool->plan.prefix_bits, (uint16_t)batch, prefixes,
-	                    pool->blinded + first * pool->ne);
+	if (pool->peer->anonymous) {
+		/* A placeholder token, replaced by a fresh one at each send. */
+		token none;
+		memset(&none, 0, sizeof(none));
+		proto_encode_lookup_token(
+		        inner, pool->request_ids[f], &none, pool->info.keys[0].suite,
+		        (uint8_t)served_mode(&pool->info), pool->info.keys[0].key_id,
+		        (uint8_t)pool->plan.prefix_bits, (uint16_t)batch, prefixes,
+		        pool->blinded + first * pool->ne);
+	} else {
+		proto_encode_lookup(inner, pool->request_ids[f], pool->info.keys[0].suite,
+		                    (uint8_t)served_mode(&pool->info), pool->info.keys[0].key_id,
+		                    (uint8_t)pool->plan.prefix_bits, (uint16_t)batch, prefixes,
+		                    pool->blinded + first * pool->ne);
+	}
 	if ((err = buf_error(inner)) != VEIL_OK)
 		return err;
 	/* Kept unsealed: each send seals it afresh (loadgen_pool_seal), since
@@ -219,7 +369,8 @@ veil_err
 loadgen_pool_new(const loadgen_peer *peer, const loadgen_plan *plan, loadgen_pool **out)
 {
 	*out = NULL;
-	if (peer == NULL || plan == NULL || !plan_valid(plan))
+	if (peer == NULL || plan == NULL || !plan_valid(plan) ||
+	    (plan->tokens != NULL) != (peer->anonymous != 0))
 		return VEIL_ERR_ARGUMENT;
 	loadgen_pool *pool = calloc(1, sizeof(*pool));
 	if (pool == NULL)
@@ -235,6 +386,7 @@ loadgen_pool_new(const loadgen_peer *peer, const loadgen_plan *plan, loadgen_poo
 	}
 	pool->ne = oprf_suite_element_size(pool->suite);
 	pool->ns = oprf_suite_scalar_size(pool->suite);
+	buf_init(&pool->sending);
 	pool->nh = oprf_suite_output_size(pool->suite);
 
 	const size_t frames = plan->frames, batch = plan->batch, items = frames * batch;
@@ -268,7 +420,15 @@ loadgen_pool_new(const loadgen_peer *peer, const loadgen_plan *plan, loadgen_poo
 	/* Each request its own ephemeral key, made here, before any clock
 	 * starts: a send seals with it and its reply opens with it. */
 	for (size_t f = 0; f < frames && err == VEIL_OK; f++)
-		err = envelope_exchange_begin(&pool->exchanges[f], peer->server_key);
+		err = peer->anonymous
+		              ? envelope_exchange_begin_anonymous(&pool->exchanges[f],
+		                                                  peer->server_key)
+		              : envelope_exchange_begin(&pool->exchanges[f], peer->server_key);
+	if (peer->anonymous) {
+		/* The token follows the message header, which an INFO is alone. */
+		proto_encode_info(&inner, pool->request_ids[0]);
+		pool->token_offset = buf_len(&inner);
+	}
 	for (size_t f = 0; f < frames && err == VEIL_OK; f++)
 		err = pool_build_frame(pool, f, prefixes, &inner);
 out:
@@ -301,6 +461,7 @@ loadgen_pool_free(loadgen_pool *pool)
 		for (size_t f = 0; f < pool->plan.frames; f++)
 			buf_free(&pool->frames[f]);
 	free(pool->frames);
+	buf_free(&pool->sending);
 	free(pool->request_ids);
 	sodium_free(pool->exchanges); /* wipes */
 	free(pool->indices);
@@ -324,9 +485,31 @@ loadgen_pool_frames(const loadgen_pool *pool)
 }
 
 veil_err
-loadgen_pool_seal(const loadgen_pool *pool, size_t i, buf *frame_out)
+loadgen_pool_seal(loadgen_pool *pool, size_t i, buf *frame_out)
 {
 	buf_reset(frame_out);
+	if (pool->peer->anonymous) {
+		/* The frame's message with the next token in place of its placeholder. */
+		const uint8_t *kept = (const uint8_t *)buf_data(&pool->frames[i]);
+		const size_t len = buf_len(&pool->frames[i]), at = pool->token_offset;
+		uint8_t encoded[TOKEN_SIZE];
+		token t;
+		if (!loadgen_tokens_take(pool->plan.tokens, &t))
+			return VEIL_ERR_LIMIT;
+		token_encode(&t, encoded);
+		sodium_memzero(&t, sizeof(t));
+		buf_reset(&pool->sending);
+		buf_append(&pool->sending, kept, at);
+		buf_append(&pool->sending, encoded, TOKEN_SIZE);
+		veil_err err =
+		        buf_append(&pool->sending, kept + at + TOKEN_SIZE, len - at - TOKEN_SIZE);
+		if (err == VEIL_OK)
+			err = envelope_seal_anonymous(&pool->exchanges[i], (uint64_t)time(NULL),
+			                              NULL,
+			                              (const uint8_t *)buf_data(&pool->sending),
+			                              buf_len(&pool->sending), frame_out);
+		return err;
+	}
 	return envelope_seal_request_with(&pool->exchanges[i], pool->peer->client_public,
 	                                  pool->peer->identity, (uint64_t)time(NULL), NULL,
 	                                  (const uint8_t *)buf_data(&pool->frames[i]),

@@ -27,6 +27,8 @@
 #include "envelope.h"
 #include "error.h"
 #include "msg.h"
+#include "oprf.h"
+#include "token.h"
 #include "transport.h"
 
 /* Bytes a handle of the population takes, with its NUL. */
@@ -55,6 +57,38 @@ veil_err loadgen_peer_new(const uint8_t server_key[static ENVELOPE_PUBLIC_KEY_SI
 void loadgen_peer_free(loadgen_peer *peer);
 
 /*
+ * A peer of a veild in tokens mode: no client key at all. Its INFO and
+ * pools are sealed in SEALED_ANONYMOUS frames, and each send of a pool
+ * carries a LOOKUP_TOKEN with a token of its own (loadgen_tokens).
+ * Errors: VEIL_ERR_NOMEM.
+ */
+veil_err loadgen_peer_new_anonymous(const uint8_t server_key[static ENVELOPE_PUBLIC_KEY_SIZE],
+                                    loadgen_peer **out) __attribute__((warn_unused_result));
+
+/*
+ * Tokens for a tokens-mode load: count valid tokens for the challenge
+ * whose digest is challenge_digest, made by the issuer's own shortcut
+ * (token_authenticate(): the benchmark holds a copy of the issuer key, as
+ * veild does), before any clock starts, on threads threads. Each is taken
+ * once, by any connection (loadgen_tokens_take is thread safe).
+ * *seconds_each (when not NULL) gets the wall time one token took on one
+ * thread: one evaluation under the issuer key, what veild's check of a
+ * token costs too. Errors: VEIL_ERR_ARGUMENT (count 0, threads 0),
+ * VEIL_ERR_NOMEM, token_authenticate()'s.
+ */
+typedef struct loadgen_tokens loadgen_tokens;
+veil_err loadgen_tokens_new(const oprf_key *issuer_key,
+                            const uint8_t challenge_digest[TOKEN_DIGEST_SIZE], size_t count,
+                            unsigned threads, double *seconds_each, loadgen_tokens **out)
+        __attribute__((warn_unused_result));
+/* Wipes and frees. NULL ok. */
+void loadgen_tokens_free(loadgen_tokens *tokens);
+/* The next unspent token into *out: 1, or 0 when none is left. */
+int loadgen_tokens_take(loadgen_tokens *tokens, token *out);
+/* Tokens taken so far. */
+size_t loadgen_tokens_taken(loadgen_tokens *tokens);
+
+/*
  * Asks INFO over transport and checks the answer as the real client does
  * (sealed by the pinned key, answers this request, a current key of a
  * suite this build serves, in OPRF or VOPRF mode). Pools then work on that
@@ -76,6 +110,9 @@ typedef struct loadgen_plan {
 	size_t frames;                /* requests in the pool, >= 1 */
 	/* The registry holds loadgen_handle(1, i) for i < registered. */
 	uint32_t registered;
+	/* For an anonymous peer (tokens mode): where each send takes its
+	 * token (borrowed; must outlive the pool). NULL otherwise. */
+	loadgen_tokens *tokens;
 } loadgen_plan;
 
 typedef struct loadgen_pool loadgen_pool;
@@ -98,8 +135,10 @@ size_t loadgen_pool_frames(const loadgen_pool *pool);
 /* Seals request i (i < frames) afresh into frame_out: a new nonce and the
  * current time, under request i's own ephemeral key made with the pool
  * (no X25519 per send). The server serves a sealed request once, so every
- * send needs its own. Errors: envelope_seal_request_with's. */
-veil_err loadgen_pool_seal(const loadgen_pool *pool, size_t i, buf *frame_out)
+ * send needs its own; in tokens mode each also carries a fresh token.
+ * Errors: envelope_seal_request_with's, envelope_seal_anonymous's;
+ * VEIL_ERR_LIMIT (tokens mode: no token left). */
+veil_err loadgen_pool_seal(loadgen_pool *pool, size_t i, buf *frame_out)
         __attribute__((warn_unused_result));
 
 typedef enum loadgen_verdict {

@@ -3,6 +3,7 @@
 #
 #   bench/run-veil-bench.sh [--build DIR] [--handles N] [--server-threads N]
 #                           [--batch-cap N] [--suite NAME] [--state DIR] [--perf FILE]
+#                           [--auth keys|tokens]
 #                           [--veild PATH] [--admin PATH] [--veil PATH]
 #                           [--bench PATH] [-- VEIL-BENCH OPTIONS]
 #
@@ -18,6 +19,11 @@
 # 4. veil-bench against it, with --client-key, --handles, --server-pid and
 #    --floor-threads set to match; the options after -- follow them (and
 #    win, being later).
+#    With --auth tokens: instead of 2, an issuer state (veil-admin issuer
+#    create) linked into the state (veil-admin tokens link); veild runs
+#    with --auth tokens, and veil-bench with --tokens-state, making one
+#    token per request with the copy of the issuer key before the clock
+#    starts, and reporting the token check's share of a request's cost.
 # 5. veild stopped. The exit status is veil-bench's (1 as well if veild
 #    did not stop cleanly; 2 for a usage error).
 #
@@ -38,7 +44,7 @@ set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 name=run-veil-bench
 build='' veild='' admin='' veil='' bench='' state='' perf=''
-handles=10000 server_threads=2 batch_cap='' suite=''
+handles=10000 server_threads=2 batch_cap='' suite='' auth=keys
 # How long veild may take to say it is ready: a deadline, not a count of
 # tries, so that a slow machine only waits longer.
 ready_seconds=60
@@ -76,7 +82,7 @@ while [ $# -gt 0 ]; do
 	esac
 	case $option in
 	--build | --veild | --admin | --veil | --bench | --handles | --server-threads | \
-		--batch-cap | --suite | --state | --perf) ;;
+		--batch-cap | --suite | --state | --perf | --auth) ;;
 	*) usage_error "unknown option $option" ;;
 	esac
 	[ -n "$value" ] || usage_error "$option needs a value"
@@ -85,6 +91,7 @@ while [ $# -gt 0 ]; do
 	printf -v "${variable//-/_}" '%s' "$value"
 done
 case $handles in *[!0-9]*) usage_error "--handles takes a whole number, not '$handles'" ;; esac
+case $auth in keys | tokens) ;; *) usage_error "--auth takes keys or tokens, not '$auth'" ;; esac
 case $server_threads in *[!0-9]*)
 	usage_error "--server-threads takes a whole number, not '$server_threads'" ;;
 esac
@@ -130,13 +137,26 @@ else
 fi
 "$admin" info --state "$state" >"$work/info" || fail "veil-admin info failed"
 
-# 2. The client key, enrolled with a quota the load cannot exhaust.
-client_key=$work/client.key
-client_public=$("$veil" keygen --out "$client_key" 2>"$work/client.err") ||
-	fail "veil keygen failed: $(cat "$work/client.err")"
-"$admin" client add --state "$state" --quota unlimited "$client_public" \
-	>/dev/null 2>"$work/client.err" ||
-	fail "veil-admin client add failed: $(cat "$work/client.err")"
+# 2. The client key, enrolled with a quota the load cannot exhaust; or, in
+# tokens mode, the issuer's key copied into the state.
+client=()
+if [ "$auth" = tokens ]; then
+	"$admin" issuer create --state "$work/issuer" --name issuer.bench.example \
+		>/dev/null 2>"$work/issuer.err" ||
+		fail "veil-admin issuer create failed: $(cat "$work/issuer.err")"
+	"$admin" tokens link --state "$state" --issuer "$work/issuer" \
+		--origin lookup.bench.example >/dev/null 2>"$work/issuer.err" ||
+		fail "veil-admin tokens link failed: $(cat "$work/issuer.err")"
+	client=(--tokens-state "$state")
+else
+	client_key=$work/client.key
+	client_public=$("$veil" keygen --out "$client_key" 2>"$work/client.err") ||
+		fail "veil keygen failed: $(cat "$work/client.err")"
+	"$admin" client add --state "$state" --quota unlimited "$client_public" \
+		>/dev/null 2>"$work/client.err" ||
+		fail "veil-admin client add failed: $(cat "$work/client.err")"
+	client=(--client-key "$client_key")
+fi
 # The log's requester target refers to the enrolled clients, here one or a
 # few: only a target of 1 can be met (nobody is hidden among them).
 printf '[log]\nk_r = 1\n' >"$work/veild.ini"
@@ -148,7 +168,8 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 	try=$(( (RANDOM * 32768 + RANDOM) % 30000 + 20000 ))
 	: >"$work/veild.err" # exists before the ready-wait reads it
 	"$veild" --state "$state" --listen "tcp://127.0.0.1:$try" --threads "$server_threads" \
-		--enrolment required --replay-budget 262144 --config "$work/veild.ini" ${batch_cap:+--batch-cap "$batch_cap"} 2>"$work/veild.err" &
+		--enrolment required --replay-budget 262144 --auth "$auth" --config "$work/veild.ini" \
+		${batch_cap:+--batch-cap "$batch_cap"} 2>"$work/veild.err" &
 	veild_pid=$!
 	deadline=$((SECONDS + ready_seconds))
 	until grep -q '^veild: ready' "$work/veild.err"; do
@@ -177,7 +198,7 @@ if [ -n "$perf" ]; then
 fi
 
 # 4. The load.
-"$bench" --server "tcp://127.0.0.1:$port" --server-key "$work/info" --client-key "$client_key" \
+"$bench" --server "tcp://127.0.0.1:$port" --server-key "$work/info" "${client[@]}" \
 	--handles "$handles" --server-pid "$veild_pid" --floor-threads "$server_threads" "$@"
 status=$?
 

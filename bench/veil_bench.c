@@ -32,6 +32,17 @@
  * needs --client-key, enrolled with a quota the load cannot exhaust:
  * bench/run-veil-bench.sh sets all that up.
  *
+ * Tokens mode (--tokens-state, for a veild --auth tokens): no client key;
+ * every request is a LOOKUP_TOKEN in a SEALED_ANONYMOUS frame carrying a
+ * token of its own, made before the clock starts from the state's copy
+ * of the issuer key (loadgen_tokens_new). The report adds what checking a
+ * token costs veild, measured here on the same machine: one evaluation
+ * under the issuer key (the minting time of one token, the same P-384
+ * work as the check) and one synced spent-set commit (timed after the
+ * load in a scratch set beside the state), as a share of a request's
+ * server time. A connection that runs out of tokens stops early and the
+ * run says so; that is not an error.
+ *
  * Exit status: 0 when no reply was an error (BUSY is not one), some were
  * answered and every sampled answer was right; 1 otherwise; 2 for a usage
  * error. It never depends on timings: every connection sends at least one
@@ -39,6 +50,7 @@
  * for a machine is reported, not failed. Targets are reported by the
  * caller, never enforced here.
  */
+#define _GNU_SOURCE /* asprintf */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -46,6 +58,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -54,7 +67,10 @@
 #include "clock.h"
 #include "keyfile.h"
 #include "loadgen.h"
+#include "issuer.h"
 #include "oprf.h"
+#include "redeem.h"
+#include "spent.h"
 #include "suite_floor.h"
 #include "timing.h"
 #include "veil_client.h"
@@ -77,7 +93,13 @@
 /* Items of sampled replies kept per connection, so checking stays short. */
 #define SAMPLE_ITEMS          8192
 /* Status codes counted one by one; larger ones share the last slot. */
-#define STATUS_SLOTS          16
+#define STATUS_SLOTS          17
+/* Tokens mode: tokens timed to estimate the cost of one, and spent-set
+ * writes timed after the load. */
+#define TOKEN_CALIBRATION     64
+#define SPENT_SAMPLES         200
+/* Tokens made per request the server could answer at most, for slack. */
+#define TOKEN_SLACK           1.5
 
 typedef struct options {
 	const char *server;
@@ -99,6 +121,8 @@ typedef struct options {
 	bool json;
 	uint32_t print_handles;
 	bool print_handles_given;
+	const char *tokens_state; /* tokens mode: veild's state directory (its tokens/ copy) */
+	uint32_t tokens;          /* tokens to make; 0: estimated */
 } options;
 
 /* Replies by what they were. */
@@ -108,6 +132,8 @@ typedef struct tally {
 	uint64_t invalid;
 	uint64_t timeouts;
 	uint64_t transport_errors;
+	uint64_t out_of_tokens; /* tokens mode: a send found none left (the
+	                           connection stopped; not an error) */
 } tally;
 
 typedef struct sample {
@@ -149,9 +175,10 @@ struct run {
 	unsigned prefix_bits;
 	size_t frames;
 	pthread_barrier_t ready, start;
-	bool abandon;        /* written before the start barrier */
-	double measure_from; /* likewise */
-	double deadline;     /* likewise */
+	bool abandon;           /* written before the start barrier */
+	double measure_from;    /* likewise */
+	double deadline;        /* likewise */
+	loadgen_tokens *tokens; /* tokens mode; made before the start barrier */
 };
 
 /* ------------------------------------------------------------------ */
@@ -205,6 +232,12 @@ print_help(void)
 	       "  --json                one JSON object instead of text\n"
 	       "  --print-handles N     write an import file of N handles for veil-admin import\n"
 	       "                        to standard output, and exit\n"
+	       "  --tokens-state DIR    tokens mode: veild's state directory, whose copy of\n"
+	       "                        the issuer key (veil-admin tokens link) makes one\n"
+	       "                        token per request before the clock starts; reports\n"
+	       "                        the token check's share of a request's cost\n"
+	       "  --tokens N            tokens to make (default: enough for the most requests\n"
+	       "                        the server could answer in the run, from the floor)\n"
 	       "  --version             print the version\n"
 	       "  --help                this text\n"
 	       "\n"
@@ -259,6 +292,8 @@ parse_options(int argc, char **argv, options *opt,
 	         .kind = CLI_U32,
 	         .target = &opt->print_handles,
 	         .given = &opt->print_handles_given},
+	        CLI_TEXT_OPTION("tokens-state", &opt->tokens_state),
+	        CLI_U32_OPTION("tokens", &opt->tokens, 1, 100000000),
 	        CLI_END,
 	};
 	const cli_command cmd = {PROGRAM, synopsis, table};
@@ -334,6 +369,7 @@ tally_add(tally *to, const tally *from)
 	to->invalid += from->invalid;
 	to->timeouts += from->timeouts;
 	to->transport_errors += from->transport_errors;
+	to->out_of_tokens += from->out_of_tokens;
 }
 
 static uint64_t
@@ -404,6 +440,10 @@ connection_load(connection *c)
 		const bool counted = done >= r->measure_from && done <= r->deadline;
 		tally *t = counted ? &c->window : &c->outside;
 
+		if (err == VEIL_ERR_LIMIT) { /* no token left: nothing was sent */
+			t->out_of_tokens++;
+			break;
+		}
 		if (err != VEIL_OK) {
 			/* A REQ socket that timed out or failed is not trusted again. */
 			if (err == VEIL_ERR_TIMEOUT)
@@ -449,10 +489,14 @@ connection_setup(connection *c)
 	        .batch = r->opt->batch,
 	        .frames = r->frames,
 	        .registered = (uint32_t)r->opt->handles,
+	        .tokens = r->opt->tokens_state != NULL ? r->tokens : NULL,
 	};
 
 	c->setup_step = "key pair";
-	if ((c->setup_err = loadgen_peer_new(r->server_key, r->client_secret, &c->peer)) != VEIL_OK)
+	c->setup_err = r->opt->tokens_state != NULL
+	                       ? loadgen_peer_new_anonymous(r->server_key, &c->peer)
+	                       : loadgen_peer_new(r->server_key, r->client_secret, &c->peer);
+	if (c->setup_err != VEIL_OK)
 		return;
 	c->setup_step = "socket";
 	if ((c->setup_err = transport_client_open(r->opt->server, (int)(r->opt->timeout * 1000),
@@ -595,6 +639,13 @@ typedef struct report {
 	size_t frames;
 	const char *suite;           /* the server's, from INFO */
 	const char *floor_operation; /* bench_suite_floor_operation() */
+	/* Tokens mode: made, taken, and what checking one costs veild. */
+	bool tokens_mode;
+	size_t tokens_made, tokens_taken;
+	double token_verify_s;   /* one evaluation under the issuer key, one thread */
+	double spent_write_s;    /* one spent-set redemption (a synced LMDB commit), wall */
+	double request_server_s; /* server threads x window / requests answered */
+	double token_share;      /* (verify + spent write) / request_server_s */
 } report;
 
 static void
@@ -676,6 +727,8 @@ format_refusals(const tally *t, buf *out)
 		buf_printf(out, ", timeouts %llu", (unsigned long long)t->timeouts);
 	if (t->transport_errors > 0)
 		buf_printf(out, ", transport errors %llu", (unsigned long long)t->transport_errors);
+	if (t->out_of_tokens > 0)
+		buf_printf(out, ", out of tokens %llu", (unsigned long long)t->out_of_tokens);
 }
 
 static double
@@ -693,10 +746,11 @@ print_text(const options *opt, const report *rep)
 	buf_init(&refusals);
 	format_refusals(&rep->window, &refusals);
 
-	printf("%s: %s (%s), %u connection%s, batch %u, prefix %u bits (%zu slots), "
+	printf("%s: %s (%s%s), %u connection%s, batch %u, prefix %u bits (%zu slots), "
 	       "%zu pre-sealed requests each\n",
-	       PROGRAM, opt->server, rep->suite, opt->connections, opt->connections == 1 ? "" : "s",
-	       opt->batch, rep->prefix_bits, rep->slots, rep->frames);
+	       PROGRAM, opt->server, rep->suite, rep->tokens_mode ? ", tokens mode" : "",
+	       opt->connections, opt->connections == 1 ? "" : "s", opt->batch, rep->prefix_bits,
+	       rep->slots, rep->frames);
 	printf("window         %.2f s after %.2f s of warm-up\n", rep->window_seconds, opt->warmup);
 	printf("throughput     %.0f items/s (%.1f requests/s)\n", items_per_s,
 	       (double)requests / rep->window_seconds);
@@ -729,6 +783,14 @@ print_text(const options *opt, const report *rep)
 		       items_per_s / rep->server_cpu / rep->floor_per_cpu);
 	else
 		printf(", all other processes %.2f\n", rep->machine_cpu - rep->bench_cpu);
+	if (rep->tokens_mode)
+		printf("tokens         %zu made, %zu spent; a token's check: verify %.3f ms + "
+		       "spent-set write %.3f ms\n"
+		       "               = %.1f%% of a request's server time (%.3f ms: %u threads x "
+		       "window / requests)\n",
+		       rep->tokens_made, rep->tokens_taken, rep->token_verify_s * 1e3,
+		       rep->spent_write_s * 1e3, 100.0 * rep->token_share,
+		       rep->request_server_s * 1e3, opt->floor_threads);
 	printf("checked        %zu sampled replies, %zu answers (%zu registered): ",
 	       rep->checked_replies, rep->checked_items, rep->checked_registered);
 	if (rep->wrong == 0 && rep->check_failures == 0)
@@ -835,8 +897,20 @@ print_json(const options *opt, const report *rep)
 	json_number(&out, "machine_cores", rep->machine_cpu, false);
 	json_number(&out, "ratio_per_server_core",
 	            items_per_s / rep->server_cpu / rep->floor_per_cpu, true);
+	buf_append_str(&out, "},\"tokens\":");
+	if (rep->tokens_mode) {
+		buf_printf(&out, "{\"made\":%zu,\"spent\":%zu,", rep->tokens_made,
+		           rep->tokens_taken);
+		json_number(&out, "verify_ms", rep->token_verify_s * 1e3, false);
+		json_number(&out, "spent_write_ms", rep->spent_write_s * 1e3, false);
+		json_number(&out, "request_server_ms", rep->request_server_s * 1e3, false);
+		json_number(&out, "check_share", rep->token_share, true);
+		buf_append_str(&out, "}");
+	} else {
+		buf_append_str(&out, "null");
+	}
 	buf_printf(&out,
-	           "},\"checked\":{\"replies\":%zu,\"items\":%zu,\"registered\":%zu,"
+	           ",\"checked\":{\"replies\":%zu,\"items\":%zu,\"registered\":%zu,"
 	           "\"wrong\":%zu,\"bad_replies\":%zu},\"ok\":%s}\n",
 	           rep->checked_replies, rep->checked_items, rep->checked_registered, rep->wrong,
 	           rep->check_failures, run_ok(rep) ? "true" : "false");
@@ -844,6 +918,130 @@ print_json(const options *opt, const report *rep)
 		DIE("out of memory");
 	fwrite(buf_data(&out), 1, buf_len(&out), stdout);
 	buf_free(&out);
+}
+
+/* ------------------------------------------------------------------ */
+/* Tokens mode */
+
+/* The issuer's current key in the copy of --tokens-state, and the digest of
+ * the challenge veild accepts. */
+static void
+open_token_key(const char *state, issuer **keys, const oprf_key **key,
+               uint8_t digest[TOKEN_DIGEST_SIZE])
+{
+	char issuer_name[ISSUER_NAME_MAX + 1], origin[REDEEM_ORIGIN_MAX + 1], *copy = NULL;
+	issuer_key_info info[ISSUER_MAX_KEYS];
+	size_t count = 0;
+	buf challenge;
+	veil_err err;
+
+	if (asprintf(&copy, "%s/%s", state, REDEEM_DIR) < 0)
+		DIE("out of memory");
+	if ((err = issuer_open_keys(copy, keys)) != VEIL_OK)
+		DIE("--tokens-state %s: cannot read the issuer key copy %s: %s (veil-admin tokens "
+		    "link)",
+		    state, copy, veil_strerror(err));
+	free(copy);
+	if ((err = redeem_challenge_read(state, issuer_name, origin)) != VEIL_OK)
+		DIE("--tokens-state %s: cannot read the token challenge: %s", state,
+		    veil_strerror(err));
+	if (issuer_keys(*keys, info, &count) != VEIL_OK || count == 0 ||
+	    (*key = issuer_key(*keys, info[0].token_key_id, (int64_t)time(NULL))) == NULL)
+		DIE("--tokens-state %s: no current issuer key", state);
+	const token_challenge c = {
+	        .issuer_name = (const uint8_t *)issuer_name,
+	        .issuer_name_len = strlen(issuer_name),
+	        .origin_info = (const uint8_t *)origin,
+	        .origin_info_len = strlen(origin),
+	};
+	buf_init(&challenge);
+	if (token_challenge_encode(&c, &challenge) != VEIL_OK)
+		DIE("--tokens-state %s: the challenge does not encode", state);
+	token_challenge_digest((const uint8_t *)buf_data(&challenge), buf_len(&challenge), digest);
+	buf_free(&challenge);
+}
+
+/*
+ * Makes the run's tokens: --tokens of them, or enough for the most
+ * requests the server could answer in the whole run, by the lesser of two
+ * bounds: the floor (items/s) over the batch, and the server's threads
+ * over the cost of checking one token; with slack. Each bound is an upper
+ * one, so a run rarely runs out (it says so when it does).
+ */
+static void
+make_tokens(const options *opt, const bench_work *floor_work, run *r, report *rep)
+{
+	uint8_t digest[TOKEN_DIGEST_SIZE];
+	const oprf_key *key = NULL;
+	issuer *keys = NULL;
+	loadgen_tokens *calibration = NULL;
+	const unsigned threads = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+
+	open_token_key(opt->tokens_state, &keys, &key, digest);
+	if (loadgen_tokens_new(key, digest, TOKEN_CALIBRATION, threads, &rep->token_verify_s,
+	                       &calibration) != VEIL_OK)
+		DIE("cannot make tokens");
+	loadgen_tokens_free(calibration);
+	size_t count = opt->tokens;
+	if (count == 0) {
+		const double floor = bench_rate(floor_work, 0.2, NULL) * opt->floor_threads;
+		double per_s = floor / opt->batch;
+		const double check_bound = opt->floor_threads / rep->token_verify_s;
+		per_s = per_s < check_bound ? per_s : check_bound;
+		count = (size_t)(TOKEN_SLACK * per_s * (opt->warmup + opt->seconds + 1.0)) +
+		        4 * opt->connections;
+	}
+	fprintf(stderr, "%s: making %zu tokens (%.3f ms each on one thread)\n", PROGRAM, count,
+	        rep->token_verify_s * 1e3);
+	if (loadgen_tokens_new(key, digest, count, threads, NULL, &r->tokens) != VEIL_OK)
+		DIE("cannot make %zu tokens", count);
+	rep->tokens_mode = true;
+	rep->tokens_made = count;
+	issuer_close(keys);
+}
+
+/*
+ * The wall time of one redemption in a spent set (spent.h): one synced
+ * LMDB commit, as veild makes per token. Measured after the load, in a
+ * scratch set beside --tokens-state (the same file system), then erased.
+ */
+static double
+time_spent_writes(const char *state)
+{
+	char *dir = NULL;
+	spent *set = NULL;
+	uint8_t key_id[SPENT_KEY_ID_SIZE], nonce[SPENT_NONCE_SIZE];
+	double seconds = NAN;
+
+	if (asprintf(&dir, "%s/../veil-bench-spent.XXXXXX", state) < 0 || mkdtemp(dir) == NULL) {
+		free(dir);
+		return NAN;
+	}
+	randombytes_buf(key_id, sizeof(key_id));
+	if (spent_open(dir, NULL, &set) == VEIL_OK) {
+		const double start = clock_monotonic_seconds();
+		size_t n = 0;
+		for (; n < SPENT_SAMPLES; n++) {
+			randombytes_buf(nonce, sizeof(nonce));
+			if (spent_redeem(set, key_id, nonce) != SPENT_OK)
+				break;
+		}
+		if (n == SPENT_SAMPLES)
+			seconds = (clock_monotonic_seconds() - start) / SPENT_SAMPLES;
+		spent_close(set);
+	}
+	/* The scratch set's files, then its directories. */
+	static const char *const made[] = {SPENT_DIR "/data.mdb", SPENT_DIR "/lock.mdb",
+	                                   SPENT_KEY_FILE, SPENT_DIR, ""};
+	for (size_t i = 0; i < sizeof(made) / sizeof(made[0]); i++) {
+		char *path = NULL;
+		if (asprintf(&path, "%s/%s", dir, made[i]) >= 0 && remove(path) != 0 &&
+		    errno != ENOENT)
+			fprintf(stderr, "%s: could not remove %s\n", PROGRAM, path);
+		free(path);
+	}
+	free(dir);
+	return seconds;
 }
 
 /* ------------------------------------------------------------------ */
@@ -871,7 +1069,10 @@ ask_info(const options *opt, run *r)
 	transport_client *transport = NULL;
 	uint16_t status = 0;
 
-	if (loadgen_peer_new(r->server_key, r->client_secret, &peer) != VEIL_OK)
+	const veil_err made = opt->tokens_state != NULL
+	                              ? loadgen_peer_new_anonymous(r->server_key, &peer)
+	                              : loadgen_peer_new(r->server_key, r->client_secret, &peer);
+	if (made != VEIL_OK)
 		DIE("--server-key is not a usable key");
 	if (transport_client_open(opt->server, (int)(opt->timeout * 1000), PROTO_MAX_REPLY_SIZE,
 	                          &transport) != VEIL_OK)
@@ -896,6 +1097,11 @@ ask_info(const options *opt, run *r)
 			    opt->server,
 			    opt->client_key != NULL ? "enrol the key of --client-key"
 			                            : "give --client-key, a key enrolled there");
+		if (status == PROTO_STATUS_BAD_FRAME)
+			DIE("%s refused INFO: %s (%s)", opt->server, proto_status_str(status),
+			    opt->tokens_state != NULL
+			            ? "is it in tokens mode? veild --auth tokens"
+			            : "is it in tokens mode? give --tokens-state");
 		if (status != 0)
 			DIE("%s refused INFO: %s", opt->server, proto_status_str(status));
 		DIE("%s offers no key of a suite and mode this bench knows", opt->server);
@@ -944,6 +1150,13 @@ main(int argc, char **argv)
 	rep.prefix_bits = r.prefix_bits;
 	rep.frames = r.frames;
 	rep.suite = oprf_suite_name(proto_suite(r.info.keys[0].suite)); /* ask_info checked it */
+	bench_suite_floor *floor = bench_suite_floor_new(rep.suite);
+	if (floor == NULL)
+		DIE("no floor for suite %s", rep.suite);
+	rep.floor_operation = bench_suite_floor_operation(floor);
+	const bench_work floor_work = bench_suite_floor_work(floor);
+	if (opt.tokens_state != NULL)
+		make_tokens(&opt, &floor_work, &r, &rep);
 
 	/* Pools are built by the connection threads, in parallel. */
 	connection *conns = calloc(opt.connections, sizeof(*conns));
@@ -964,13 +1177,7 @@ main(int argc, char **argv)
 			failed = &conns[k];
 	r.abandon = failed != NULL;
 
-	/* The floor, before: the server idle, our threads waiting. It is
-	 * made here, after the pools, so its pairs are drawn fresh. */
-	bench_suite_floor *floor = bench_suite_floor_new(rep.suite);
-	if (floor == NULL)
-		DIE("no floor for suite %s", rep.suite);
-	rep.floor_operation = bench_suite_floor_operation(floor);
-	const bench_work floor_work = bench_suite_floor_work(floor);
+	/* The floor, before: the server idle, our threads waiting. */
 	if (!r.abandon) {
 		(void)bench_rate(&floor_work, BENCH_FLOOR_WARMUP_SECONDS, NULL);
 		rep.floor_before =
@@ -1017,6 +1224,18 @@ main(int argc, char **argv)
 	collect(conns, opt.connections, &rep);
 	rep.ratio = (double)rep.items / rep.window_seconds / rep.floor_total;
 	check_samples(conns, opt.connections, &rep);
+	if (rep.tokens_mode) {
+		rep.tokens_taken = loadgen_tokens_taken(r.tokens);
+		rep.spent_write_s = time_spent_writes(opt.tokens_state);
+		rep.request_server_s =
+		        opt.floor_threads * rep.window_seconds / (double)rep.window.ok;
+		rep.token_share = (rep.token_verify_s + rep.spent_write_s) / rep.request_server_s;
+		if (rep.window.out_of_tokens + rep.outside.out_of_tokens > 0)
+			fprintf(stderr,
+			        "%s: ran out of tokens: connections stopped early, so the figures "
+			        "are low; give more --tokens\n",
+			        PROGRAM);
+	}
 	const uint64_t timeouts = rep.window.timeouts + rep.outside.timeouts;
 	if (timeouts > 0)
 		fprintf(stderr,
@@ -1034,6 +1253,7 @@ main(int argc, char **argv)
 		connection_free(&conns[k]);
 	free(conns);
 	bench_suite_floor_free(floor);
+	loadgen_tokens_free(r.tokens);
 	pthread_barrier_destroy(&r.ready);
 	pthread_barrier_destroy(&r.start);
 	if (r.client_secret != NULL)
