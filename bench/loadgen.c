@@ -34,9 +34,8 @@ struct loadgen_pool {
 	const oprf_suite *suite;
 	oprf_ctx *ctx;
 	size_t ne, ns, nh;
-	buf *frames;         /* plan.frames; tokens mode: LOOKUP_TOKEN */
-	size_t token_offset; /* tokens mode: where a frame's token starts */
-	buf sending;         /* tokens mode: the message with its token */
+	buf *frames;                                   /* plan.frames; tokens mode: LOOKUP_TOKEN */
+	buf sending;                                   /* tokens mode: the message with its token */
 	uint8_t (*request_ids)[PROTO_REQUEST_ID_SIZE]; /* per frame */
 	envelope_exchange *exchanges;                  /* per frame, guarded */
 	uint32_t *indices;                             /* frames * batch: the handle of each item */
@@ -248,16 +247,17 @@ loadgen_info(const loadgen_peer *peer, transport_client *transport, proto_info_r
 	proto_encode_info(&inner, request_id);
 	if ((err = buf_error(&inner)) != VEIL_OK)
 		goto out;
-	if (peer->anonymous)
+	if (peer->anonymous) {
 		err = envelope_exchange_begin_anonymous(&ex, peer->server_key);
-	if (peer->anonymous && err == VEIL_OK)
-		err = envelope_seal_anonymous(&ex, (uint64_t)time(NULL), NULL,
-		                              (const uint8_t *)buf_data(&inner), buf_len(&inner),
-		                              &frame);
-	else if (!peer->anonymous)
+		if (err == VEIL_OK)
+			err = envelope_seal_anonymous(&ex, (uint64_t)time(NULL), NULL,
+			                              (const uint8_t *)buf_data(&inner),
+			                              buf_len(&inner), &frame);
+	} else {
 		err = envelope_seal_request(peer->client_public, peer->client_secret,
 		                            peer->server_key, (const uint8_t *)buf_data(&inner),
 		                            buf_len(&inner), &frame, &ex);
+	}
 	if (err != VEIL_OK)
 		goto out;
 	if ((err = transport_client_request(transport, (const uint8_t *)buf_data(&frame),
@@ -424,11 +424,6 @@ loadgen_pool_new(const loadgen_peer *peer, const loadgen_plan *plan, loadgen_poo
 		              ? envelope_exchange_begin_anonymous(&pool->exchanges[f],
 		                                                  peer->server_key)
 		              : envelope_exchange_begin(&pool->exchanges[f], peer->server_key);
-	if (peer->anonymous) {
-		/* The token follows the message header, which an INFO is alone. */
-		proto_encode_info(&inner, pool->request_ids[0]);
-		pool->token_offset = buf_len(&inner);
-	}
 	for (size_t f = 0; f < frames && err == VEIL_OK; f++)
 		err = pool_build_frame(pool, f, prefixes, &inner);
 out:
@@ -491,16 +486,17 @@ loadgen_pool_seal(loadgen_pool *pool, size_t i, buf *frame_out)
 	if (pool->peer->anonymous) {
 		/* The frame's message with the next token in place of its placeholder. */
 		const uint8_t *kept = (const uint8_t *)buf_data(&pool->frames[i]);
-		const size_t len = buf_len(&pool->frames[i]), at = pool->token_offset;
+		const size_t len = buf_len(&pool->frames[i]), at = PROTO_HEAD_SIZE;
 		uint8_t encoded[TOKEN_SIZE];
 		token t;
 		if (!loadgen_tokens_take(pool->plan.tokens, &t))
 			return VEIL_ERR_LIMIT;
 		token_encode(&t, encoded);
 		sodium_memzero(&t, sizeof(t));
-		buf_reset(&pool->sending);
+		buf_reset(&pool->sending); /* wipes the last one */
 		buf_append(&pool->sending, kept, at);
 		buf_append(&pool->sending, encoded, TOKEN_SIZE);
+		sodium_memzero(encoded, sizeof(encoded));
 		veil_err err =
 		        buf_append(&pool->sending, kept + at + TOKEN_SIZE, len - at - TOKEN_SIZE);
 		if (err == VEIL_OK)

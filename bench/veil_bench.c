@@ -477,6 +477,15 @@ connection_load(connection *c)
 	buf_free(&frame);
 }
 
+/* A peer of the run's server: anonymous in tokens mode, else of the run's client key. */
+static veil_err
+new_peer(const run *r, loadgen_peer **out)
+{
+	return r->opt->tokens_state != NULL
+	               ? loadgen_peer_new_anonymous(r->server_key, out)
+	               : loadgen_peer_new(r->server_key, r->client_secret, out);
+}
+
 /* Pool, socket and a first exchange (INFO) so the connection is up. */
 static void
 connection_setup(connection *c)
@@ -489,14 +498,11 @@ connection_setup(connection *c)
 	        .batch = r->opt->batch,
 	        .frames = r->frames,
 	        .registered = (uint32_t)r->opt->handles,
-	        .tokens = r->opt->tokens_state != NULL ? r->tokens : NULL,
+	        .tokens = r->tokens, /* NULL but in tokens mode */
 	};
 
 	c->setup_step = "key pair";
-	c->setup_err = r->opt->tokens_state != NULL
-	                       ? loadgen_peer_new_anonymous(r->server_key, &c->peer)
-	                       : loadgen_peer_new(r->server_key, r->client_secret, &c->peer);
-	if (c->setup_err != VEIL_OK)
+	if ((c->setup_err = new_peer(r, &c->peer)) != VEIL_OK)
 		return;
 	c->setup_step = "socket";
 	if ((c->setup_err = transport_client_open(r->opt->server, (int)(r->opt->timeout * 1000),
@@ -932,7 +938,6 @@ open_token_key(const char *state, issuer **keys, const oprf_key **key,
 	char issuer_name[ISSUER_NAME_MAX + 1], origin[REDEEM_ORIGIN_MAX + 1], *copy = NULL;
 	issuer_key_info info[ISSUER_MAX_KEYS];
 	size_t count = 0;
-	buf challenge;
 	veil_err err;
 
 	if (asprintf(&copy, "%s/%s", state, REDEEM_DIR) < 0)
@@ -948,17 +953,8 @@ open_token_key(const char *state, issuer **keys, const oprf_key **key,
 	if (issuer_keys(*keys, info, &count) != VEIL_OK || count == 0 ||
 	    (*key = issuer_key(*keys, info[0].token_key_id, (int64_t)time(NULL))) == NULL)
 		DIE("--tokens-state %s: no current issuer key", state);
-	const token_challenge c = {
-	        .issuer_name = (const uint8_t *)issuer_name,
-	        .issuer_name_len = strlen(issuer_name),
-	        .origin_info = (const uint8_t *)origin,
-	        .origin_info_len = strlen(origin),
-	};
-	buf_init(&challenge);
-	if (token_challenge_encode(&c, &challenge) != VEIL_OK)
+	if (veil_tokens_challenge_digest(issuer_name, origin, digest) != VEIL_OK)
 		DIE("--tokens-state %s: the challenge does not encode", state);
-	token_challenge_digest((const uint8_t *)buf_data(&challenge), buf_len(&challenge), digest);
-	buf_free(&challenge);
 }
 
 /*
@@ -1069,10 +1065,7 @@ ask_info(const options *opt, run *r)
 	transport_client *transport = NULL;
 	uint16_t status = 0;
 
-	const veil_err made = opt->tokens_state != NULL
-	                              ? loadgen_peer_new_anonymous(r->server_key, &peer)
-	                              : loadgen_peer_new(r->server_key, r->client_secret, &peer);
-	if (made != VEIL_OK)
+	if (new_peer(r, &peer) != VEIL_OK)
 		DIE("--server-key is not a usable key");
 	if (transport_client_open(opt->server, (int)(opt->timeout * 1000), PROTO_MAX_REPLY_SIZE,
 	                          &transport) != VEIL_OK)

@@ -443,7 +443,7 @@ proto_lookup_token_size(size_t count, size_t element_size)
 }
 
 /* type, request id, count */
-#define TOKEN_BATCH_HEAD_SIZE (1 + PROTO_REQUEST_ID_SIZE + 2)
+#define TOKEN_BATCH_HEAD_SIZE (PROTO_HEAD_SIZE + 2)
 
 size_t
 proto_token_issue_size(size_t count)

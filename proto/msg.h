@@ -18,6 +18,8 @@
 #include "token.h"
 
 #define PROTO_REQUEST_ID_SIZE  16
+/* Every inner message begins type u8 | request_id; a LOOKUP_TOKEN's token follows. */
+#define PROTO_HEAD_SIZE        (1 + PROTO_REQUEST_ID_SIZE)
 /* The codec's own bounds; a server's advertised caps are at most these. */
 #define PROTO_MAX_BATCH        4096
 #define PROTO_MAX_KEYS         8
