@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -69,4 +70,26 @@ file_write_all(const char *path, const void *data, size_t len, mode_t mode)
 		done += (size_t)n;
 	}
 	return close(fd);
+}
+
+int
+file_sync_dir(const char *dir)
+{
+	const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	const int rc = fsync(fd);
+	const int saved = errno;
+	close(fd);
+	errno = saved;
+	return rc == 0 ? 0 : -1;
+}
+
+int
+file_lock_exclusive(int fd)
+{
+	while (flock(fd, LOCK_EX) != 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
 }

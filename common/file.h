@@ -25,4 +25,17 @@ int file_read_all(const char *path, size_t max, char **text, size_t *len)
 int file_write_all(const char *path, const void *data, size_t len, mode_t mode)
         __attribute__((warn_unused_result));
 
+/*
+ * fsyncs the directory dir, so that the entries made, renamed or removed
+ * in it survive a crash. Returns 0, or -1 with errno set.
+ */
+int file_sync_dir(const char *dir) __attribute__((warn_unused_result));
+
+/*
+ * Takes an exclusive flock(2) of the open descriptor fd, waiting for
+ * another holder and retrying when a signal interrupts the wait. Returns
+ * 0, or -1 with errno set.
+ */
+int file_lock_exclusive(int fd) __attribute__((warn_unused_result));
+
 #endif

@@ -445,3 +445,46 @@ token_authenticate(const oprf_key *key, token *t)
 		return VEIL_ERR_ARGUMENT;
 	return authenticator_of(key, t, t->authenticator);
 }
+
+int
+token_name_valid(const char *name)
+{
+	if (name == NULL)
+		return 0;
+	const size_t len = strnlen(name, TOKEN_NAME_MAX + 1);
+	if (len == 0 || len > TOKEN_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (name[i] <= ' ' || name[i] > '~')
+			return 0;
+	return 1;
+}
+
+veil_err
+token_challenge_of(const char *issuer_name, const char *origin, buf *out)
+{
+	if (out == NULL || !token_name_valid(issuer_name) || !token_name_valid(origin))
+		return VEIL_ERR_ARGUMENT;
+	const token_challenge c = {
+	        .issuer_name = (const uint8_t *)issuer_name,
+	        .issuer_name_len = strlen(issuer_name),
+	        .origin_info = (const uint8_t *)origin,
+	        .origin_info_len = strlen(origin),
+	};
+	return token_challenge_encode(&c, out);
+}
+
+veil_err
+token_challenge_digest_of(const char *issuer_name, const char *origin,
+                          uint8_t digest_out[TOKEN_DIGEST_SIZE])
+{
+	if (digest_out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	buf c;
+	buf_init(&c);
+	veil_err err = token_challenge_of(issuer_name, origin, &c);
+	if (err == VEIL_OK)
+		token_challenge_digest((const uint8_t *)buf_data(&c), buf_len(&c), digest_out);
+	buf_free(&c);
+	return err;
+}

@@ -255,6 +255,27 @@ veil_err token_issue(const oprf_key *key, size_t count, const token_request requ
 veil_err token_verify(const oprf_key *key, const token *t, int *valid_out) TOKEN_WARN_UNUSED;
 
 /*
+ * The names veil puts in a TokenChallenge (the issuer's, the origin's):
+ * 1 to TOKEN_NAME_MAX bytes of printable ASCII without spaces (a host
+ * name, say "issuer.example.org"). token_name_valid() is 1 for such a
+ * NUL-terminated string, else 0 (NULL too).
+ */
+#define TOKEN_NAME_MAX 255
+int token_name_valid(const char *name);
+
+/*
+ * The TokenChallenge veil uses (RFC 9577): type 0x0001, issuer_name, an
+ * empty redemption context, origin_info = origin. token_challenge_of()
+ * appends its encoding to out; token_challenge_digest_of() writes its
+ * challenge_digest (SHA-256 of the encoding) to digest_out. Errors:
+ * VEIL_ERR_ARGUMENT (a name not valid, a NULL pointer), VEIL_ERR_NOMEM.
+ */
+veil_err token_challenge_of(const char *issuer_name, const char *origin,
+                            buf *out) TOKEN_WARN_UNUSED;
+veil_err token_challenge_digest_of(const char *issuer_name, const char *origin,
+                                   uint8_t digest_out[TOKEN_DIGEST_SIZE]) TOKEN_WARN_UNUSED;
+
+/*
  * Issuer: sets t->authenticator to F(skI, token_input) for t's nonce,
  * challenge_digest and token_key_id: a valid token made without the blind issuance
  * protocol, which only the holder of skI can do. For load generators and

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "file.h"
+
 #include <sodium.h>
 
 #include "keyfile.h"
@@ -27,12 +29,7 @@ store_file_join(const char *dir, const char *name)
 veil_err
 store_file_sync_dir(const char *dir)
 {
-	const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return VEIL_ERR_SYSTEM;
-	const int rc = fsync(fd);
-	close(fd);
-	return rc == 0 ? VEIL_OK : VEIL_ERR_SYSTEM;
+	return file_sync_dir(dir) == 0 ? VEIL_OK : VEIL_ERR_SYSTEM;
 }
 
 veil_err
@@ -77,13 +74,11 @@ store_file_lock_dir(const char *dir)
 	const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			const int saved = errno;
-			close(fd);
-			errno = saved;
-			return -1;
-		}
+	if (file_lock_exclusive(fd) != 0) {
+		const int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
 	}
 	return fd;
 }

@@ -153,6 +153,46 @@ case_vector_verdicts(void)
 	}
 }
 
+/*
+ * veil's challenge (issuer name, empty redemption context, origin) is the
+ * second vector's byte for byte, and its digest the one in that vector's
+ * token; names that are not host-like are refused.
+ */
+static void
+case_challenge_of_names(void)
+{
+	const vector *v = &vectors[1];
+	buf c;
+	uint8_t digest[TOKEN_DIGEST_SIZE];
+	token t;
+	buf_init(&c);
+	CHECK(vector_count >= 2);
+	CHECK(token_challenge_of("issuer.example", "origin.example", &c) == VEIL_OK);
+	CHECK(buf_len(&c) == v->challenge_len);
+	CHECK_BYTES((const uint8_t *)buf_data(&c), v->challenge, v->challenge_len);
+	CHECK(token_challenge_digest_of("issuer.example", "origin.example", digest) == VEIL_OK);
+	CHECK(token_decode(v->token, sizeof(v->token), &t) == VEIL_OK);
+	CHECK_BYTES(digest, t.challenge_digest, TOKEN_DIGEST_SIZE);
+	buf_free(&c);
+
+	char longest[TOKEN_NAME_MAX + 2];
+	memset(longest, 'a', sizeof(longest) - 1);
+	longest[TOKEN_NAME_MAX + 1] = '\0';
+	static const char *const bad[] = {"", "two words", "tab\there", "caf\xc3\xa9", "del\x7f"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		CHECK(!token_name_valid(bad[i]));
+		CHECK(token_challenge_digest_of(bad[i], "origin.example", digest) ==
+		      VEIL_ERR_ARGUMENT);
+		CHECK(token_challenge_digest_of("issuer.example", bad[i], digest) ==
+		      VEIL_ERR_ARGUMENT);
+	}
+	CHECK(!token_name_valid(NULL) && !token_name_valid(longest));
+	longest[TOKEN_NAME_MAX] = '\0';
+	CHECK(token_name_valid(longest));
+	CHECK(token_challenge_digest_of("issuer.example", "origin.example", NULL) ==
+	      VEIL_ERR_ARGUMENT);
+}
+
 /* The issuer's shortcut: the vector's nonce, challenge and key id,
  * authenticated with skI directly, give the vector's authenticator;
  * without a key the token is left with none. */
@@ -749,6 +789,7 @@ static const test_case cases[] = {
         {"vectors: token_request byte for byte", case_vector_requests},
         {"vectors: token byte for byte from the token_response", case_vector_tokens},
         {"vectors: pkS and token_key_id from skS, and the token is valid", case_vector_verdicts},
+        {"veil's challenge of two names is the RFC's, byte for byte", case_challenge_of_names},
         {"vectors: the issuer's shortcut gives the vector's authenticator",
          case_authenticate_gives_the_vector_authenticator},
         {"vectors: an issuer's own response finalizes to the vector's token",
