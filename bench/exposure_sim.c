@@ -10,6 +10,16 @@
  * analysis (server/exposure/exposure.h), which `veil-admin exposure
  * analyze` applies to exports someone hands over.
  *
+ * With --auth tokens the same plan runs in tokens mode: an issuer state
+ * (`veil-admin issuer create`) linked into veild's (`veil-admin tokens
+ * link`), a real veil-issuer beside veild in every hour slot on the same
+ * clock offset, veild with auth = tokens; each user keeps a token file in
+ * the work directory, fetches tokens with its own key
+ * (veil_tokens_fetch) when the file holds fewer than its lookup spends,
+ * and looks up anonymously. The analysis then reads the export as a
+ * tokens-mode one (no requester), A5 as an anonymous wiretap, and adds
+ * I, the issuer's state directory.
+ *
  * Research tooling: it drives the client library and the server side at
  * once, which is why it lives in bench/ and not under server/.
  */
@@ -58,12 +68,17 @@
 #define SLOT_MINUTE        60
 /* The largest file of a program's output read back. */
 #define MAX_OUTPUT         ((size_t)1 << 32)
+/* Tokens mode: the issuer's ready line, its name and veild's origin. */
+#define ISSUER_READY_TEXT  "veil-issuer: ready"
+#define ISSUER_NAME        "issuer.sim.example"
+#define TOKEN_ORIGIN       "lookup.sim.example"
+/* Tokens a user fetches beyond what its check spends (--help says 4). */
+#define TOKEN_SPARE        4u
 
 extern char **environ;
 
-static const char synopsis[] =
-        "[--users N] [--contacts M] [--registered F] [--days D] [--seed S] [--json]\n"
-        "       [--chart FILE] [OPTIONS]";
+static const char synopsis[] = "[--users N] [--contacts M] [--registered F] [--days D] [--seed S]\n"
+                               "       [--auth keys|tokens] [--json] [--chart FILE] [OPTIONS]";
 
 static const char details[] =
         "Builds a synthetic population (NANP phone numbers, emails, address books),\n"
@@ -76,6 +91,7 @@ static const char details[] =
         "  whole state directory (A2, and the clients database: the day of each\n"
         "  account's last charge); A5 a wiretap on veild for the last 30 days (the\n"
         "  sender of every request and its items' prefixes, padding included).\n"
+        "In tokens mode (--auth tokens) also I, a copy of the token issuer's state.\n"
         "Prints a table (or JSON) and writes an SVG chart.\n"
         "\n"
         "  --users N        accounts, each with a phone number, half with an email (1000)\n"
@@ -83,6 +99,13 @@ static const char details[] =
         "  --registered F   share of the population's handles registered, 0..1 (0.3)\n"
         "  --days D         simulated days, 1..366 (7)\n"
         "  --seed S         the population and plan are a function of S (1)\n"
+        "  --auth A         keys (default): every user's requests sealed under its own\n"
+        "                   key, as enrolled; tokens: veild in tokens mode beside a\n"
+        "                   veil-issuer, each user fetching tokens with its key into\n"
+        "                   a token file of the work directory when it holds fewer\n"
+        "                   than its next check spends (one per batch of up to\n"
+        "                   veild's batch cap, and 4 more), and looking up\n"
+        "                   anonymously with them\n"
         "  --pad-registry N also register N numbers of people outside the population,\n"
         "                   so the registry and prefix length are a larger service's (0)\n"
         "  --k-r N, --k-b N veild's anonymity targets ([log] k_r, k_b; defaults: k_r =\n"
@@ -93,6 +116,7 @@ static const char details[] =
         "  --threads N      client threads (twice the online CPUs)\n"
         "  --veild PATH     the veild to run (default: the build tree's, else veild on PATH)\n"
         "  --admin PATH     the veil-admin to run (likewise)\n"
+        "  --issuer PATH    the veil-issuer to run in tokens mode (likewise)\n"
         "  --work-dir DIR   work in DIR (created; kept): state, exports, baseline log;\n"
         "                   default: a temporary directory, removed at the end\n"
         "  --json           print JSON (schema veil-exposure-v1) instead of the table\n"
@@ -101,13 +125,14 @@ static const char details[] =
         "Day d of D runs as the epoch day today + d (a log's day never steps back and\n"
         "follows the wall clock, so the simulation runs into the future); veild\n"
         "restarts with --clock-offset for each hour users check in (08, 12, 17 and\n"
-        "21 h). The state is fresh and temporary: no real log is touched. Every user\n"
-        "checks the whole book on day 0; on later days 1 in 7 re-check it, the others\n"
-        "look up the 0 to 3 contacts they just added. Salts are taken with\n"
-        "`veil-admin log salts` after the last day; A3's export follows `log purge\n"
-        "--now` past the salt retention. Exit status 1 when any answer disagrees with\n"
-        "the registry or the export's digests do not follow qlog.h, 2 for a usage\n"
-        "error.\n";
+        "21 h), and in tokens mode veil-issuer with it, on the same offset (open\n"
+        "enrolment, a ration no plan can use up). The state is fresh and temporary:\n"
+        "no real log is touched. Every user checks the whole book on day 0; on later\n"
+        "days 1 in 7 re-check it, the others look up the 0 to 3 contacts they just\n"
+        "added. Salts are taken with `veil-admin log salts` after the last day; A3's\n"
+        "export follows `log purge --now` past the salt retention. Exit status 1 when\n"
+        "any answer disagrees with the registry, a token fetch fails, or the export's\n"
+        "digests do not follow qlog.h, 2 for a usage error.\n";
 
 /* --help, after the usage line. */
 static void
@@ -232,7 +257,8 @@ typedef struct sim_options {
 	uint64_t seed;
 	uint32_t k_r, k_b, t_r, t_b, salt_retention;
 	bool json;
-	const char *chart, *veild, *admin, *work_dir;
+	bool tokens; /* --auth tokens */
+	const char *chart, *veild, *admin, *issuer, *work_dir, *auth;
 } sim_options;
 
 typedef struct sim {
@@ -240,6 +266,11 @@ typedef struct sim {
 	char *veild, *admin;
 	char *work, *state, *config, *url, *veild_err, *tool_out, *tool_err;
 	char *baseline_path, *export_path, *salts_path, *erased_path, *salts_after_path;
+	/* Tokens mode: veil-issuer, its state, configuration, address and
+	 * stderr, and the directory of the users' token files. */
+	char *issuer, *issuer_state, *issuer_config, *issuer_url, *issuer_err, *tokens_dir;
+	veil_issuer_options issuer_pin; /* as `veil-admin issuer info` describes it */
+	pid_t issuer_pid;
 	bool keep_work;
 	exposure_population_config pop_config;
 	exposure_population *pop;
@@ -278,6 +309,64 @@ run_admin(sim *s, const char *const args[], const char *out_path)
 	return 0;
 }
 
+/*
+ * Starts argv (a daemon) with stderr to err_path and waits for ready
+ * among its stderr: 0 with *pid set, -1 (*pid 0) after saying why.
+ */
+static int
+daemon_start(const char *const argv[], const char *err_path, const char *ready, const char *name,
+             pid_t *pid)
+{
+	if (spawn(argv, NULL, err_path, pid) != 0) {
+		cli_error(PROGRAM, "cannot run %s: %s", argv[0], strerror(errno));
+		*pid = 0;
+		return -1;
+	}
+	const double deadline = clock_monotonic_seconds() + READY_WAIT_SECONDS;
+	for (;;) {
+		char *text = NULL;
+		size_t len = 0;
+		const int is_ready = file_read_all(err_path, MAX_OUTPUT, &text, &len) == 0 &&
+		                     strstr(text, ready) != NULL;
+		free(text);
+		if (is_ready)
+			return 0;
+		int status;
+		const pid_t done = waitpid(*pid, &status, WNOHANG);
+		if (done == *pid || clock_monotonic_seconds() > deadline) {
+			if (done != *pid) {
+				kill(*pid, SIGKILL);
+				wait_child(*pid);
+			}
+			*pid = 0;
+			char *why = last_line(err_path);
+			cli_error(PROGRAM, "%s did not start: %s", name,
+			          why[0] != '\0' ? why : "no ready line");
+			free(why);
+			return -1;
+		}
+		clock_sleep_seconds(0.02);
+	}
+}
+
+/* Stops the daemon *pid (none when 0) with SIGTERM: 0 when it exits 0. */
+static int
+daemon_stop(pid_t *pid, const char *err_path, const char *name)
+{
+	if (*pid <= 0)
+		return 0;
+	kill(*pid, SIGTERM);
+	const int rc = wait_child(*pid);
+	*pid = 0;
+	if (rc != 0) {
+		char *why = last_line(err_path);
+		cli_error(PROGRAM, "%s exited %d: %s", name, rc, why);
+		free(why);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 veild_start(sim *s, long long offset)
 {
@@ -288,53 +377,31 @@ veild_start(sim *s, long long offset)
 	                            s->config,   "--clock-offset",
 	                            offset_text, "--force-clock-offset",
 	                            NULL};
-	if (spawn(argv, NULL, s->veild_err, &s->veild_pid) != 0) {
-		cli_error(PROGRAM, "cannot run %s: %s", s->veild, strerror(errno));
-		s->veild_pid = 0;
-		return -1;
-	}
-	const double deadline = clock_monotonic_seconds() + READY_WAIT_SECONDS;
-	for (;;) {
-		char *text = NULL;
-		size_t len = 0;
-		const int ready = file_read_all(s->veild_err, MAX_OUTPUT, &text, &len) == 0 &&
-		                  strstr(text, READY_TEXT) != NULL;
-		free(text);
-		if (ready)
-			return 0;
-		int status;
-		const pid_t done = waitpid(s->veild_pid, &status, WNOHANG);
-		if (done == s->veild_pid || clock_monotonic_seconds() > deadline) {
-			if (done != s->veild_pid) {
-				kill(s->veild_pid, SIGKILL);
-				wait_child(s->veild_pid);
-			}
-			s->veild_pid = 0;
-			char *why = last_line(s->veild_err);
-			cli_error(PROGRAM, "veild did not start: %s",
-			          why[0] != '\0' ? why : "no ready line");
-			free(why);
-			return -1;
-		}
-		clock_sleep_seconds(0.02);
-	}
+	return daemon_start(argv, s->veild_err, READY_TEXT, "veild", &s->veild_pid);
 }
 
 static int
 veild_stop(sim *s)
 {
-	if (s->veild_pid <= 0)
-		return 0;
-	kill(s->veild_pid, SIGTERM);
-	const int rc = wait_child(s->veild_pid);
-	s->veild_pid = 0;
-	if (rc != 0) {
-		char *why = last_line(s->veild_err);
-		cli_error(PROGRAM, "veild exited %d: %s", rc, why);
-		free(why);
-		return -1;
-	}
-	return 0;
+	return daemon_stop(&s->veild_pid, s->veild_err, "veild");
+}
+
+/* Tokens mode: veil-issuer on veild's clock, so its records carry the
+ * simulated days. */
+static int
+issuer_start(sim *s, long long offset)
+{
+	char offset_text[32];
+	snprintf(offset_text, sizeof(offset_text), "%lld", offset);
+	const char *const argv[] = {s->issuer, "--config",       s->issuer_config, "--enrolment",
+	                            "open",    "--clock-offset", offset_text,      NULL};
+	return daemon_start(argv, s->issuer_err, ISSUER_READY_TEXT, "veil-issuer", &s->issuer_pid);
+}
+
+static int
+issuer_stop(sim *s)
+{
+	return daemon_stop(&s->issuer_pid, s->issuer_err, "veil-issuer");
 }
 
 /* One slot of one day: these requests, on opt.threads client threads. */
@@ -346,6 +413,7 @@ typedef struct slot_run {
 	atomic_size_t next;
 	atomic_bool failed;
 	atomic_ullong wrong_answers;
+	atomic_ullong fetches, tokens_fetched; /* tokens mode */
 	char error[256];
 } slot_run;
 
@@ -375,7 +443,56 @@ run_failed(slot_run *run, const char *what, veil_err err, const char *detail)
 	pthread_mutex_unlock(&run->s->lock);
 }
 
-/* One user's check: the real client library, the user's own key. */
+/* Tokens mode: the path of user's token file (heap; NULL when out of memory). */
+static char *
+token_file_path(const sim *s, uint32_t user)
+{
+	char *path = NULL;
+	if (asprintf(&path, "%s/%u.tok", s->tokens_dir, user) < 0)
+		return NULL;
+	return path;
+}
+
+/*
+ * Tokens mode: makes sure the user's token file holds the tokens a
+ * lookup of count contacts spends (one per batch of veild's batch cap),
+ * fetching those missing and TOKEN_SPARE more from veil-issuer with the
+ * user's own key. 0, or -1 after run_failed().
+ */
+static int
+ensure_tokens(slot_run *run, uint32_t user, uint32_t count, const char *token_file)
+{
+	sim *s = run->s;
+	const size_t need =
+	        ((size_t)count + SERVICE_DEFAULT_BATCH_CAP - 1) / SERVICE_DEFAULT_BATCH_CAP;
+	size_t have = 0, groups = 0;
+	veil_err err = veil_tokens_status(token_file, &have, NULL, 0, &groups);
+	if (err == VEIL_ERR_NOT_FOUND) {
+		have = 0;
+	} else if (err != VEIL_OK) {
+		run_failed(run, "token file", err, NULL);
+		return -1;
+	}
+	if (have >= need)
+		return 0;
+	veil_issuer_options io = s->issuer_pin;
+	io.issuer_url = s->issuer_url;
+	io.client_secret = exposure_user_secret(s->pop, user);
+	io.timeout_ms = CLIENT_TIMEOUT_MS;
+	const size_t want = need - have + TOKEN_SPARE;
+	size_t fetched = 0;
+	err = veil_tokens_fetch(&io, s->pin.token_origin, token_file, want, &fetched, NULL);
+	atomic_fetch_add(&run->fetches, 1);
+	atomic_fetch_add(&run->tokens_fetched, fetched);
+	if (err != VEIL_OK) {
+		run_failed(run, "token fetch failed", err, veil_tokens_last_error());
+		return -1;
+	}
+	return 0;
+}
+
+/* One user's check: the real client library, the user's own key (in
+ * tokens mode, the user's token file, filled with that key first). */
 static void
 run_request(slot_run *run, const exposure_request *q, buf *lines)
 {
@@ -385,15 +502,21 @@ run_request(slot_run *run, const exposure_request *q, buf *lines)
 	const char **written = malloc(q->count * sizeof(*written));
 	veil_lookup_result *results = malloc(q->count * sizeof(*results));
 	veil_client *client = NULL;
-	if (written == NULL || results == NULL) {
+	char *token_file = s->opt.tokens ? token_file_path(s, q->user) : NULL;
+	if (written == NULL || results == NULL || (s->opt.tokens && token_file == NULL)) {
 		run_failed(run, "lookup", VEIL_ERR_NOMEM, NULL);
 		goto out;
 	}
+	if (s->opt.tokens && ensure_tokens(run, q->user, q->count, token_file) != 0)
+		goto out;
 	for (uint32_t i = 0; i < q->count; i++)
 		written[i] = exposure_handle_written(pop, contacts[i]);
 	veil_client_options o = s->pin;
 	o.server_url = s->url;
-	o.client_secret = exposure_user_secret(pop, q->user);
+	if (s->opt.tokens)
+		o.token_file = token_file; /* o.auth and the challenge: pinned */
+	else
+		o.client_secret = exposure_user_secret(pop, q->user);
 	o.region = "US";
 	o.timeout_ms = CLIENT_TIMEOUT_MS;
 	o.prefix_bits = s->prefix_bits;
@@ -422,6 +545,7 @@ run_request(slot_run *run, const exposure_request *q, buf *lines)
 		flush_baseline(run, lines);
 out:
 	veil_client_free(client);
+	free(token_file);
 	free(written);
 	free(results);
 }
@@ -445,19 +569,29 @@ slot_worker(void *arg)
 	return NULL;
 }
 
+/* One hour slot: veild (and veil-issuer) started on its clock, these
+ * requests run, stopped again; the slot's token fetches added to
+ * *fetches and the tokens they brought to *tokens_fetched. */
 static int
-run_slot(sim *s, uint32_t day, unsigned slot, const exposure_request *requests, size_t count)
+run_slot(sim *s, uint32_t day, unsigned slot, const exposure_request *requests, size_t count,
+         uint64_t *fetches, uint64_t *tokens_fetched)
 {
 	/* The offset that puts veild a minute into the slot's hour of the day. */
 	const long long target = (long long)(s->day_zero + day) * 86400 +
 	                         (long long)exposure_hour_slot(slot) * 3600 + SLOT_MINUTE;
 	const long long offset = target - (long long)clock_wall_seconds();
-	if (veild_start(s, offset) != 0)
+	if (s->opt.tokens && issuer_start(s, offset) != 0)
 		return -1;
+	if (veild_start(s, offset) != 0) {
+		issuer_stop(s);
+		return -1;
+	}
 	slot_run run = {.s = s, .requests = requests, .count = count, .offset = offset};
 	atomic_init(&run.next, 0);
 	atomic_init(&run.failed, false);
 	atomic_init(&run.wrong_answers, 0);
+	atomic_init(&run.fetches, 0);
+	atomic_init(&run.tokens_fetched, 0);
 	pthread_t threads[256];
 	unsigned started = 0;
 	for (; started < s->opt.threads; started++)
@@ -467,7 +601,10 @@ run_slot(sim *s, uint32_t day, unsigned slot, const exposure_request *requests, 
 		slot_worker(&run);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(threads[i], NULL);
-	const int stopped = veild_stop(s);
+	const int veild_stopped = veild_stop(s);
+	const int stopped = issuer_stop(s) != 0 ? -1 : veild_stopped;
+	*fetches += atomic_load(&run.fetches);
+	*tokens_fetched += atomic_load(&run.tokens_fetched);
 	if (atomic_load(&run.failed)) {
 		cli_error(PROGRAM, "day %u, %02u h: %s", day, exposure_hour_slot(slot), run.error);
 		return -1;
@@ -486,6 +623,8 @@ write_config(sim *s, uint64_t universe)
 	buf b;
 	buf_init(&b);
 	buf_printf(&b, "; veil-exposure-sim\n[veild]\nstate = %s\nlisten = %s\n", s->state, s->url);
+	if (s->opt.tokens)
+		buf_printf(&b, "auth = tokens\n");
 	/* The simulated users are not enrolled one by one: open enrolment,
 	 * with buckets no plan can empty (a user re-checks the whole book). */
 	buf_printf(&b, "\n[clients]\nenrolment = open\ncapacity = %u\nrefill_per_day = %u\n",
@@ -507,6 +646,28 @@ write_config(sim *s, uint64_t universe)
 	                 : -1;
 	if (rc != 0)
 		cli_error(PROGRAM, "cannot write %s: %s", s->config, strerror(errno));
+	buf_free(&b);
+	return rc;
+}
+
+/*
+ * Tokens mode: veil-issuer's configuration. The simulated users are not
+ * enrolled one by one (--enrolment open), and their buckets hold more
+ * tokens than any plan fetches.
+ */
+static int
+write_issuer_config(sim *s)
+{
+	buf b;
+	buf_init(&b);
+	buf_printf(&b, "; veil-exposure-sim\n[issuer]\nstate = %s\nlisten = %s\n", s->issuer_state,
+	           s->issuer_url);
+	buf_printf(&b, "\n[clients]\ncapacity = %u\nrefill_per_day = %u\n", UINT32_MAX, UINT32_MAX);
+	int rc = buf_error(&b) == VEIL_OK
+	                 ? file_write_all(s->issuer_config, buf_data(&b), buf_len(&b), 0600)
+	                 : -1;
+	if (rc != 0)
+		cli_error(PROGRAM, "cannot write %s: %s", s->issuer_config, strerror(errno));
 	buf_free(&b);
 	return rc;
 }
@@ -533,16 +694,49 @@ write_accounts(sim *s)
 	return rc;
 }
 
-/* keygen, import, and the prefix length clients will send. */
+/*
+ * Tokens mode: the issuer's state, linked into veild's, its pins
+ * (`veil-admin issuer info`) and the directory of the token files.
+ */
+static int
+make_issuer(sim *s)
+{
+	const char *const create[] = {"issuer", "create",    "--state", s->issuer_state,
+	                              "--name", ISSUER_NAME, NULL};
+	const char *const link[] = {"tokens",        "link",     "--state",    s->state, "--issuer",
+	                            s->issuer_state, "--origin", TOKEN_ORIGIN, NULL};
+	const char *const info[] = {"issuer", "info", "--state", s->issuer_state, NULL};
+	if (run_admin(s, create, NULL) != 0 || run_admin(s, link, NULL) != 0 ||
+	    run_admin(s, info, NULL) != 0)
+		return -1;
+	if (veil_issuer_info_read(s->tool_out, &s->issuer_pin) != VEIL_OK) {
+		cli_error(PROGRAM,
+		          "veil-admin issuer info printed no issuer key, name or token key");
+		return -1;
+	}
+	if (mkdir(s->tokens_dir, 0700) != 0) {
+		cli_error(PROGRAM, "cannot create %s: %s", s->tokens_dir, strerror(errno));
+		return -1;
+	}
+	return write_issuer_config(s);
+}
+
+/* keygen (in tokens mode the issuer too), import, and the prefix length
+ * clients will send. */
 static int
 make_state(sim *s)
 {
 	const char *const keygen[] = {"keygen", "--state", s->state, NULL};
 	const char *const info[] = {"info", "--state", s->state, NULL};
-	if (run_admin(s, keygen, NULL) != 0 || run_admin(s, info, NULL) != 0)
+	if (run_admin(s, keygen, NULL) != 0 || (s->opt.tokens && make_issuer(s) != 0) ||
+	    run_admin(s, info, NULL) != 0)
 		return -1;
 	if (veil_server_info_read(s->tool_out, &s->pin) != VEIL_OK) {
 		cli_error(PROGRAM, "veil-admin info printed no server key, mode or OPRF key");
+		return -1;
+	}
+	if (s->opt.tokens && s->pin.auth != VEIL_AUTH_TOKENS) {
+		cli_error(PROGRAM, "veil-admin info does not say auth tokens after tokens link");
 		return -1;
 	}
 
@@ -589,7 +783,7 @@ run_days(sim *s)
 		size_t count = 0;
 		const exposure_request *requests = exposure_population_day(s->pop, day, &count);
 		const double started = clock_monotonic_seconds();
-		uint64_t lookups = 0;
+		uint64_t lookups = 0, fetches = 0, tokens_fetched = 0;
 		size_t i = 0;
 		for (unsigned slot = 0; slot < EXPOSURE_HOUR_SLOTS; slot++) {
 			size_t n = 0;
@@ -597,14 +791,21 @@ run_days(sim *s)
 				lookups += requests[i + n].count;
 				n++;
 			}
-			if (n > 0 && run_slot(s, day, slot, requests + i, n) != 0)
+			if (n > 0 &&
+			    run_slot(s, day, slot, requests + i, n, &fetches, &tokens_fetched) != 0)
 				return -1;
 			i += n;
 		}
+		char token_text[96] = "";
+		if (s->opt.tokens)
+			snprintf(token_text, sizeof(token_text),
+			         ", %llu token fetches (%llu tokens)", (unsigned long long)fetches,
+			         (unsigned long long)tokens_fetched);
 		fprintf(stderr,
-		        "%s: day %u of %u (epoch day %u): %zu checks, %llu lookups, %.1f s\n",
+		        "%s: day %u of %u (epoch day %u): %zu checks, %llu lookups%s, %.1f s\n",
 		        PROGRAM, day + 1, s->opt.days, s->day_zero + day, count,
-		        (unsigned long long)lookups, clock_monotonic_seconds() - started);
+		        (unsigned long long)lookups, token_text,
+		        clock_monotonic_seconds() - started);
 	}
 	return 0;
 }
@@ -740,7 +941,10 @@ analyze_simulation(sim *s, double started)
 	exposure_tap_request *requests = NULL;
 	size_t request_count = 0, prefix_count = 0;
 	uint64_t export_bytes = 0, erased_bytes = 0;
-	exposure_row rows[7];
+	exposure_issuer_record *issuer_records = NULL;
+	size_t issuer_count = 0;
+	exposure_issuer fetches = {0};
+	exposure_row rows[8];
 	int rc = -1;
 	veil_err err;
 
@@ -756,6 +960,22 @@ analyze_simulation(sim *s, double started)
 	}
 	exposure_log_header h;
 	exposure_log_header_get(log, &h);
+	if (h.tokens != (s->opt.tokens ? 1 : 0)) {
+		cli_error(PROGRAM, "the export's header says auth %s",
+		          h.tokens ? "tokens" : "keys");
+		goto out;
+	}
+	if (s->opt.tokens) {
+		/* I: a copy of the issuer's state directory. */
+		err = exposure_issuer_load(s->issuer_state, &issuer_records, &issuer_count, why,
+		                           sizeof(why));
+		if (err == VEIL_OK)
+			err = exposure_issuer_summarize(issuer_records, issuer_count, &fetches);
+		if (err != VEIL_OK) {
+			cli_error(PROGRAM, "%s", err == VEIL_ERR_NOMEM ? veil_strerror(err) : why);
+			goto out;
+		}
+	}
 	if (h.items != exposure_population_lookups(s->pop))
 		fprintf(stderr, "%s: note: the export holds %llu lookups of the %llu sent\n",
 		        PROGRAM, (unsigned long long)h.items,
@@ -774,7 +994,8 @@ analyze_simulation(sim *s, double started)
 	const uint32_t *registered =
 	        exposure_population_registered_buckets(s->pop, &registered_count);
 	const uint64_t widths = (uint64_t)1 << s->prefix_bits;
-	if ((last_use = read_last_use(s)) == NULL)
+	/* Tokens mode: veild charges no account, and keeps no clients database. */
+	if (!s->opt.tokens && (last_use = read_last_use(s)) == NULL)
 		goto out;
 	if (build_tap(s, &requests, &request_count, &prefixes, &prefix_count) != 0) {
 		cli_error(PROGRAM, "out of memory");
@@ -809,9 +1030,17 @@ analyze_simulation(sim *s, double started)
 	const exposure_tap tap = {requests, request_count,          prefixes,   s->prefix_bits,
 	                          users,    EXPOSURE_NANP_UNIVERSE, registered, registered_count};
 	rows[6] = (exposure_row){names[5][0], names[5][1], {0}};
-	if (err == VEIL_OK)
+	if (err == VEIL_OK && s->opt.tokens)
+		err = exposure_analyze_tap_anonymous(&tap, prefix_count, &rows[6].figures);
+	else if (err == VEIL_OK)
 		err = exposure_analyze_tap(&tap, prefix_count, pairs, 2 * pair_count,
 		                           &rows[6].figures);
+	size_t row_count = 7;
+	if (err == VEIL_OK && s->opt.tokens) {
+		rows[row_count] = (exposure_row){"I", "issuer's state copy", {0}};
+		err = exposure_analyze_issuer(log, users, EXPOSURE_NANP_UNIVERSE,
+		                              &rows[row_count++].figures);
+	}
 	if (err != VEIL_OK) {
 		cli_error(PROGRAM, "analysis failed: %s", veil_strerror(err));
 		goto out;
@@ -826,7 +1055,9 @@ analyze_simulation(sim *s, double started)
 		        PROGRAM, (unsigned long long)rows[4].figures.entries_salted);
 
 	uint32_t days[EXPOSURE_MAX_DAYS];
-	const char *const notes[2] = {exposure_note_a4, exposure_note_a5};
+	const char *const key_notes[] = {exposure_note_a4, exposure_note_a5};
+	const char *const token_notes[] = {exposure_note_tokens, exposure_note_a4_tokens,
+	                                   exposure_note_a5_tokens, exposure_note_issuer};
 	exposure_report report = {
 	        .source = "simulate",
 	        .header = h,
@@ -841,9 +1072,11 @@ analyze_simulation(sim *s, double started)
 	        .salted_day_count = exposure_salted_days(log, salts, days, EXPOSURE_MAX_DAYS),
 	        .seconds = clock_monotonic_seconds() - started,
 	        .rows = rows,
-	        .row_count = 7,
-	        .notes = notes,
-	        .note_count = 2,
+	        .row_count = row_count,
+	        .notes = s->opt.tokens ? token_notes : key_notes,
+	        .note_count = s->opt.tokens ? sizeof(token_notes) / sizeof(token_notes[0])
+	                                    : sizeof(key_notes) / sizeof(key_notes[0]),
+	        .issuer = s->opt.tokens ? &fetches : NULL,
 	};
 	if (exposure_report_write(&report, s->opt.json, stdout, s->opt.chart, why, sizeof(why)) ==
 	    VEIL_OK)
@@ -860,17 +1093,24 @@ out:
 	free(last_use);
 	free(requests);
 	free(prefixes);
+	free(issuer_records);
+	exposure_issuer_free(&fetches);
 	return rc;
 }
 
 static void
 sim_free_paths(sim *s)
 {
-	char **paths[] = {&s->veild,         &s->admin,           &s->work,
-	                  &s->state,         &s->config,          &s->url,
-	                  &s->veild_err,     &s->tool_out,        &s->tool_err,
-	                  &s->baseline_path, &s->export_path,     &s->salts_path,
-	                  &s->erased_path,   &s->salts_after_path};
+	char **paths[] = {&s->veild,         &s->admin,
+	                  &s->work,          &s->state,
+	                  &s->config,        &s->url,
+	                  &s->veild_err,     &s->tool_out,
+	                  &s->tool_err,      &s->baseline_path,
+	                  &s->export_path,   &s->salts_path,
+	                  &s->erased_path,   &s->salts_after_path,
+	                  &s->issuer,        &s->issuer_state,
+	                  &s->issuer_config, &s->issuer_url,
+	                  &s->issuer_err,    &s->tokens_dir};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		free(*paths[i]);
 		*paths[i] = NULL;
@@ -918,6 +1158,19 @@ sim_paths(sim *s)
 	    s->tool_err == NULL || s->baseline_path == NULL || s->export_path == NULL ||
 	    s->salts_path == NULL || s->erased_path == NULL || s->salts_after_path == NULL ||
 	    s->url == NULL) {
+		cli_error(PROGRAM, "out of memory");
+		return -1;
+	}
+	if (!s->opt.tokens)
+		return 0;
+	s->issuer_state = join(s->work, "issuer");
+	s->issuer_config = join(s->work, "veil-issuer.ini");
+	s->issuer_err = join(s->work, "veil-issuer.err");
+	s->tokens_dir = join(s->work, "tokens");
+	if (asprintf(&s->issuer_url, "ipc://%s/issuer.sock", s->work) < 0)
+		s->issuer_url = NULL;
+	if (s->issuer_state == NULL || s->issuer_config == NULL || s->issuer_err == NULL ||
+	    s->tokens_dir == NULL || s->issuer_url == NULL) {
 		cli_error(PROGRAM, "out of memory");
 		return -1;
 	}
@@ -989,6 +1242,17 @@ find_programs(sim *s)
 		cli_error(PROGRAM, "no veil-admin at %s (use --admin PATH)", s->admin);
 		return -1;
 	}
+	if (!s->opt.tokens)
+		return 0;
+	s->issuer = find_program(s->opt.issuer, "server/issuer/veil-issuer", "veil-issuer");
+	if (s->issuer == NULL) {
+		cli_error(PROGRAM, "out of memory");
+		return -1;
+	}
+	if (!runnable(s->issuer)) {
+		cli_error(PROGRAM, "no veil-issuer at %s (use --issuer PATH)", s->issuer);
+		return -1;
+	}
 	return 0;
 }
 
@@ -1013,6 +1277,7 @@ main(int argc, char **argv)
 	        CLI_DOUBLE_OPTION("registered", &o->registered, 0, 1),
 	        CLI_U32_OPTION("days", &o->days, 1, EXPOSURE_MAX_DAYS),
 	        CLI_U64_OPTION("seed", &o->seed, 0, UINT64_MAX),
+	        CLI_TEXT_OPTION("auth", &o->auth),
 	        CLI_U32_OPTION("pad-registry", &o->padding, 0, EXPOSURE_MAX_PADDING),
 	        CLI_U32_OPTION("k-r", &o->k_r, 1, UINT32_MAX),
 	        CLI_U32_OPTION("k-b", &o->k_b, 1, UINT32_MAX),
@@ -1023,6 +1288,7 @@ main(int argc, char **argv)
 	        CLI_U32_OPTION("threads", &o->threads, 1, 256),
 	        CLI_TEXT_OPTION("veild", &o->veild),
 	        CLI_TEXT_OPTION("admin", &o->admin),
+	        CLI_TEXT_OPTION("issuer", &o->issuer),
 	        CLI_TEXT_OPTION("work-dir", &o->work_dir),
 	        CLI_FLAG_OPTION("json", &o->json),
 	        CLI_TEXT_OPTION("chart", &o->chart),
@@ -1032,6 +1298,9 @@ main(int argc, char **argv)
 	const int status = cli_parse_options(&cmd, argc, argv, print_details);
 	if (status >= 0)
 		return status;
+	if (o->auth != NULL && strcmp(o->auth, "keys") != 0 && strcmp(o->auth, "tokens") != 0)
+		return cli_usage_error(&cmd, "--auth takes keys or tokens, not %s", o->auth);
+	o->tokens = o->auth != NULL && strcmp(o->auth, "tokens") == 0;
 	if (veil_crypto_init() != VEIL_OK) {
 		cli_error(PROGRAM, "the crypto library failed to start");
 		return 1;
@@ -1087,6 +1356,7 @@ main(int argc, char **argv)
 	rc = 0;
 out:
 	veild_stop(&s);
+	issuer_stop(&s);
 	if (s.baseline != NULL)
 		fclose(s.baseline);
 	exposure_population_free(s.pop);
