@@ -13,7 +13,9 @@
  * by the clients database; A5 names every requester, sees every prefix
  * and finds every true pair. `veil-admin exposure analyze` on the kept
  * files gives A1's and A4's figures again, leaves the clients database
- * as it was, and says why A4 or A5 is missing when its inputs are.
+ * as it was, and says why A4 or A5 is missing when its inputs are. Then
+ * the same in tokens mode: no requester for any adversary, and I's
+ * records of every user's fetch.
  *
  * Arguments: veil-exposure-sim veil-admin veild.
  */
@@ -391,9 +393,83 @@ case_simulate(void)
 	free(chart_path);
 }
 
+/*
+ * Tokens mode: veil-issuer beside veild (the build tree's, found beside
+ * the simulator), every user fetching tokens with its own key before its
+ * first lookup. The export names no requester: every adversary's entries
+ * fit every account and no pair test applies; the baseline still names
+ * everyone; the wiretap still sees every prefix; the issuer's state
+ * holds a fetch record for every user and nothing of what was looked up.
+ */
+static void
+case_simulate_tokens(void)
+{
+	const char *dir = test_case_dir();
+	char *work = NULL, *export_path = NULL, *token_path = NULL;
+	REQUIRE(asprintf(&work, "%s/work", dir) > 0 &&
+	        asprintf(&export_path, "%s/export.jsonl", work) > 0 &&
+	        asprintf(&token_path, "%s/tokens/0.tok", work) > 0);
+	const char *const argv[] = {sim_path,     "--auth",   "tokens",  "--users",   "60",
+	                            "--contacts", "12",       "--days",  "2",         "--seed",
+	                            "5",          "--pairs",  "50",      "--threads", "4",
+	                            "--veild",    veild_path, "--admin", admin_path,  "--work-dir",
+	                            work,         "--json",   NULL};
+	int status;
+	char *out = run(argv, &status);
+	REQUIRE(status == 0);
+	json_value *doc = NULL;
+	REQUIRE(json_parse(out, strlen(out), &doc) == VEIL_OK);
+	const json_value *log = json_object_get(doc, "log");
+	size_t len = 0;
+	const char *auth = json_string(json_object_get(log, "auth"), &len);
+	CHECK(auth != NULL && strcmp(auth, "tokens") == 0);
+	CHECK(number(log, "t_r", NULL) == 0);
+	const double p = number(json_array_get(json_object_get(log, "prefix_bits"), 0), NULL, NULL);
+	const double accounts = 60, universe = (double)EXPOSURE_NANP_UNIVERSE;
+
+	const json_value *base = adversary(doc, "baseline");
+	CHECK(number(base, "requester_anonymity", "median") == 1);
+	CHECK(number(base, "pair_test", "tpr") == 1);
+	static const char *const names[] = {"A0", "A1", "A2", "A3", "A4", "A5", "I"};
+	for (size_t i = 0; i < TEST_COUNT(names); i++) {
+		const json_value *a = adversary(doc, names[i]);
+		REQUIRE(a != NULL);
+		CHECK(number(a, "requester_anonymity", "min") == accounts);
+		CHECK(number(a, "requester_anonymity", "median") == accounts);
+		const json_value *test = json_object_get(a, "pair_test");
+		CHECK(json_type_of(json_object_get(test, "possible")) == JSON_FALSE);
+		CHECK(json_type_of(json_object_get(test, "applicable")) == JSON_FALSE);
+	}
+	const json_value *a5 = adversary(doc, "A5"), *issuer = adversary(doc, "I");
+	CHECK(within(number(a5, "handle_anonymity", "median"), universe / pow(2, p), 1e-5));
+	CHECK(number(issuer, "handle_anonymity", "min") == universe);
+	CHECK(number(issuer, "bits_per_entry", NULL) == 0);
+
+	/* Open enrolment: a record for every user, each with a fetch. */
+	const json_value *records = json_object_get(doc, "issuer");
+	CHECK(number(records, "records", NULL) == accounts);
+	CHECK(number(records, "fetched", NULL) == accounts);
+	CHECK(number(records, "enrolled", NULL) == 0);
+
+	/* The export's header says tokens; user 0 kept its token file. */
+	size_t export_len = 0, token_len = 0;
+	char *export_text = test_read_file(export_path, &export_len);
+	char *tokens = test_read_file(token_path, &token_len);
+	CHECK(export_text != NULL && strstr(export_text, "\"auth\":\"tokens\"") != NULL);
+	CHECK(tokens != NULL && strncmp(tokens, "veil-tokens-v1\n", 15) == 0);
+	free(export_text);
+	free(tokens);
+	json_free(doc);
+	free(out);
+	free(work);
+	free(export_path);
+	free(token_path);
+}
+
 static const test_case cases[] = {
         {"population and plan", case_population},
         {"simulate agrees with the closed forms", case_simulate},
+        {"simulate in tokens mode names no requester", case_simulate_tokens},
 };
 
 TEST_MAIN_WITH(cases, .usage = "VEIL-EXPOSURE-SIM VEIL-ADMIN VEILD", .arguments = 3, .setup = setup)
