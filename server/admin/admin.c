@@ -61,8 +61,8 @@ static struct {
 	uint64_t now; /* rotate: unix seconds; 0: the clock */
 } opt = {.grace = 24};
 
-static void
-print_hex(const uint8_t *b, size_t n)
+void
+admin_print_hex(const uint8_t *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		printf("%02x", b[i]);
@@ -122,7 +122,7 @@ run_keygen(const cli_command *cmd, int argc, char **argv)
 	if ((st = open_state(cmd)) == NULL)
 		return 1;
 	printf("server-key ");
-	print_hex(state_transport_public(st), STATE_TRANSPORT_KEY_SIZE);
+	admin_print_hex(state_transport_public(st), STATE_TRANSPORT_KEY_SIZE);
 	printf("\n");
 	state_free(st);
 	cli_error(cmd->name, "created state in %s", opt.state);
@@ -464,7 +464,7 @@ run_info(const cli_command *cmd, int argc, char **argv)
 	if (st == NULL)
 		return 1;
 	printf("server-key ");
-	print_hex(state_transport_public(st), STATE_TRANSPORT_KEY_SIZE);
+	admin_print_hex(state_transport_public(st), STATE_TRANSPORT_KEY_SIZE);
 	printf("\nmode %s\n", s.view.mode == OPRF_MODE_VOPRF ? "voprf" : "oprf");
 	for (uint32_t i = 0; i < s.view.key_count; i++) {
 		const oprf_key *key = state_oprf_key(st, s.view.key_ids[i]);
@@ -473,7 +473,7 @@ run_info(const cli_command *cmd, int argc, char **argv)
 		const oprf_suite *suite = oprf_key_suite(key);
 		oprf_key_public(key, pk);
 		printf("oprf-key %u %s ", s.view.key_ids[i], oprf_suite_name(suite));
-		print_hex(pk, oprf_suite_element_size(suite));
+		admin_print_hex(pk, oprf_suite_element_size(suite));
 		printf("\n");
 	}
 	printf("handles %llu\n", (unsigned long long)s.view.handles);
@@ -520,8 +520,8 @@ run_verify(const cli_command *cmd, int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* rotate */
 
-static void
-print_time(const char *label, uint64_t t)
+void
+admin_print_time(const char *label, uint64_t t)
 {
 	char when[32] = "";
 	const time_t tt = (time_t)t;
@@ -565,7 +565,7 @@ run_rotate(const cli_command *cmd, int argc, char **argv)
 	}
 	if (!opt.finish) {
 		printf("current key %u\n", rot.new_key_id);
-		print_time("grace-until", rot.retire_at);
+		admin_print_time("grace-until", rot.retire_at);
 	} else if (rot.removed_count == 0) {
 		printf("nothing to retire\n");
 	}

@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sys/stat.h>
-
 #include "cli.h"
 #include "clients.h"
 #include "clock.h"
@@ -69,17 +67,6 @@ const char admin_exposure_analyze_details[] =
 /* ------------------------------------------------------------------ */
 /* analyze */
 
-/* Whether dir holds name. */
-static bool
-holds(const char *dir, const char *name)
-{
-	char *path = store_file_join(dir, name);
-	struct stat st;
-	const bool found = path != NULL && stat(path, &st) == 0;
-	free(path);
-	return found;
-}
-
 /*
  * A4's view of the clients database of dir: for each of the count
  * accounts, the day of its last charge, into *out (malloc'd), or *out
@@ -93,7 +80,8 @@ state_last_use(const char *dir, const uint8_t *accounts, size_t count, uint32_t 
 {
 	*out = NULL;
 	char *data = store_file_join(CLIENTS_DIR, "data.mdb");
-	const bool present = data != NULL && holds(dir, CLIENTS_KEY_FILE) && holds(dir, data);
+	const bool present = data != NULL && store_file_exists(dir, CLIENTS_KEY_FILE) &&
+	                     store_file_exists(dir, data);
 	free(data);
 	if (!present)
 		return 0;

@@ -81,13 +81,6 @@ const cli_option admin_issuer_retire_options[] = {
         CLI_END,
 };
 
-static void
-print_hex(const uint8_t *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", b[i]);
-}
-
 static int64_t
 now_of(void)
 {
@@ -136,7 +129,7 @@ admin_issuer_create(const cli_command *cmd, int argc, char **argv)
 	if ((err = issuer_transport_public_read(state_dir, pk)) != VEIL_OK)
 		return state_error(cmd, "read the new", err);
 	printf("issuer-key ");
-	print_hex(pk, sizeof(pk));
+	admin_print_hex(pk, sizeof(pk));
 	printf("\n");
 	cli_error(cmd->name, "created issuer state in %s", state_dir);
 	return 0;
@@ -164,28 +157,17 @@ admin_issuer_info(const cli_command *cmd, int argc, char **argv)
 	}
 	const int64_t now = (int64_t)time(NULL);
 	printf("issuer-key ");
-	print_hex(pk, sizeof(pk));
+	admin_print_hex(pk, sizeof(pk));
 	printf("\nissuer-name %s\n", issuer_name);
 	for (size_t i = 0; i < count; i++) {
 		if (issuer_key(is, keys[i].token_key_id, now) == NULL)
 			continue; /* past its grace, not retired yet */
 		printf("token-key %" PRIu32 " ", keys[i].id);
-		print_hex(keys[i].public_key, TOKEN_ELEMENT_SIZE);
+		admin_print_hex(keys[i].public_key, TOKEN_ELEMENT_SIZE);
 		printf("\n");
 	}
 	issuer_close(is);
 	return 0;
-}
-
-static void
-print_time(const char *label, uint64_t t)
-{
-	char when[32] = "";
-	const time_t tt = (time_t)t;
-	struct tm tm;
-	if (gmtime_r(&tt, &tm) != NULL)
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	printf("%s %" PRIu64 " (%s)\n", label, t, when);
 }
 
 /* The keys retired, then the live ones as issuer.keys now lists them. */
@@ -206,7 +188,7 @@ print_rotation(const cli_command *cmd, const issuer_rotation *rot)
 	if (rot->new_key_id != 0) {
 		printf("current key %" PRIu32 "\n", rot->new_key_id);
 		if (count > 1)
-			print_time("grace-until", keys[1].not_after);
+			admin_print_time("grace-until", keys[1].not_after);
 	}
 	printf("live-keys");
 	for (size_t i = 0; i < count; i++)

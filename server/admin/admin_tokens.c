@@ -5,14 +5,12 @@
  */
 #include "commands.h"
 
-#include <errno.h>
 #include <stdio.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include "redeem.h"
 #include "state.h"
+#include "store_file.h"
 
 const char admin_tokens_link_details[] =
         "Copies the live keys of the token issuer whose state is IDIR (made by\n"
@@ -38,70 +36,61 @@ const cli_option admin_tokens_link_options[] = {
         CLI_END,
 };
 
-/* Whether dir/name exists. */
+/* Says why redeem_link() refused; returns veil-admin's exit status. */
 static int
-exists_in(const char *dir, const char *name)
+link_failure(const cli_command *cmd, veil_err err)
 {
-	char path[4096];
-	struct stat st;
-	const int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return n > 0 && (size_t)n < sizeof(path) && stat(path, &st) == 0;
-}
-
-static const char *
-link_failure(veil_err err)
-{
+	const char *why;
 	switch (err) {
+	case VEIL_ERR_ARGUMENT: /* the directories and the time are given: the origin */
+		if (origin != NULL)
+			return cli_usage_error(cmd,
+			                       "--origin takes a name of printable ASCII without "
+			                       "spaces, 1 to %d bytes",
+			                       REDEEM_ORIGIN_MAX);
+		cli_error(cmd->name, "the first link needs --origin NAME");
+		return 1;
 	case VEIL_ERR_NOT_FOUND:
-		return "IDIR holds no issuer (issuer.name, issuer.keys and key files)";
+		why = "IDIR holds no issuer (issuer.name, issuer.keys and key files)";
+		break;
 	case VEIL_ERR_PERMISSION:
-		return "an issuer key file may be read or written by the group or others";
+		why = "an issuer key file may be read or written by the group or others";
+		break;
 	case VEIL_ERR_CORRUPT:
-		return "a damaged issuer name, key list, key file or copy (with a damaged copy, "
-		       "give --origin)";
+		why = "a damaged issuer name, key list, key file or copy (with a damaged copy, "
+		      "give --origin)";
+		break;
 	case VEIL_ERR_SYSTEM:
-		return "a file could not be written or erased";
+		why = "a file could not be written or erased";
+		break;
 	default:
-		return veil_strerror(err);
+		why = veil_strerror(err);
+		break;
 	}
+	cli_error(cmd->name, "cannot link %s: %s", issuer_dir, why);
+	return 1;
 }
 
 int
 admin_tokens_link(const cli_command *cmd, int argc, char **argv)
 {
 	redeem_link_result res;
-	char name[ISSUER_NAME_MAX + 1], linked_origin[REDEEM_ORIGIN_MAX + 1];
 
 	if (issuer_dir == NULL)
 		return cli_usage_error(cmd, "--issuer IDIR is required");
-	if (origin != NULL && !issuer_name_valid(origin))
-		return cli_usage_error(cmd,
-		                       "--origin takes a name of printable ASCII without "
-		                       "spaces, 1 to %d bytes",
-		                       REDEEM_ORIGIN_MAX);
 	/* A veild state, not an issuer's: both hold a transport key. */
-	if (!exists_in(state_dir, STATE_TRANSPORT_KEY_FILE) ||
-	    !exists_in(state_dir, STATE_REGISTRY_DIR)) {
+	if (!store_file_exists(state_dir, STATE_TRANSPORT_KEY_FILE) ||
+	    !store_file_exists(state_dir, STATE_REGISTRY_DIR)) {
 		cli_error(cmd->name, "%s is not a veil state directory (no %s or %s)", state_dir,
 		          STATE_TRANSPORT_KEY_FILE, STATE_REGISTRY_DIR);
 		return 1;
 	}
-	if (origin == NULL && !exists_in(state_dir, REDEEM_DIR)) {
-		cli_error(cmd->name, "the first link needs --origin NAME");
-		return 1;
-	}
 	const veil_err err = redeem_link(issuer_dir, state_dir, origin, (int64_t)time(NULL), &res);
-	if (err != VEIL_OK) {
-		cli_error(cmd->name, "cannot link %s: %s", issuer_dir, link_failure(err));
-		return 1;
-	}
-	if (redeem_challenge_read(state_dir, name, linked_origin) != VEIL_OK) {
-		cli_error(cmd->name, "linked, but the challenge cannot be read back");
-		return 1;
-	}
+	if (err != VEIL_OK)
+		return link_failure(cmd, err);
 	printf("token-issuer %s\ntoken-origin %s\nkeys %u\nkeys-removed %u\n"
 	       "tokens-forgotten %llu\n",
-	       name, linked_origin, res.keys, res.keys_removed,
+	       res.issuer_name, res.origin, res.keys, res.keys_removed,
 	       (unsigned long long)res.tokens_forgotten);
 	return 0;
 }

@@ -30,7 +30,19 @@
 #ifndef VEIL_SERVER_ADMIN_COMMANDS_H
 #define VEIL_SERVER_ADMIN_COMMANDS_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "cli.h"
+
+/*
+ * Helpers of admin.c the command modules share. admin_print_hex() prints
+ * n bytes of b as lowercase hex to stdout (public keys only: nothing
+ * secret). admin_print_time() prints the line "<label> <t> (<t as
+ * YYYY-MM-DDTHH:MM:SSZ, UTC>)".
+ */
+void admin_print_hex(const uint8_t *b, size_t n);
+void admin_print_time(const char *label, uint64_t t);
 
 /* Every command runs with the arguments left after its options and cmd
  * for its messages, and returns veil-admin's exit status. */

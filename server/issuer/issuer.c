@@ -22,7 +22,6 @@ _Static_assert(ISSUER_TRANSPORT_KEY_SIZE == STATE_TRANSPORT_KEY_SIZE,
 
 /* The longest issuer.keys: the header and ISSUER_MAX_KEYS lines. */
 #define KEYS_FILE_MAX 2048
-#define KEYS_TMP_FILE ISSUER_KEYS_FILE ".tmp"
 /* Draws of a rotation's new key before giving up on a free truncated id. */
 #define KEY_DRAWS     64
 
@@ -62,12 +61,6 @@ key_path(const char *dir, uint32_t id)
 
 /* ------------------------------------------------------------------ */
 /* issuer.keys */
-
-static veil_err
-errno_err(int e)
-{
-	return e == ENOENT ? VEIL_ERR_NOT_FOUND : e == ENOMEM ? VEIL_ERR_NOMEM : VEIL_ERR_SYSTEM;
-}
 
 /* Parses text (len bytes) as issuer.keys into *out. */
 static veil_err
@@ -120,7 +113,7 @@ keys_read(const char *dir, key_list *out)
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	free(path);
 	if (fd < 0)
-		return errno_err(errno);
+		return store_file_errno_err(errno);
 	for (size_t got = 0;; got += (size_t)n) {
 		if (got == sizeof(text)) {
 			close(fd);
@@ -143,55 +136,17 @@ keys_read(const char *dir, key_list *out)
 	}
 }
 
-/* Replaces dir's issuer.keys by list: tmp file, fsync, rename, fsync dir. */
+/* Replaces dir's issuer.keys by list (store_file_write_synced(), 0600). */
 static veil_err
 keys_write(const char *dir, const key_list *list)
 {
 	char text[KEYS_FILE_MAX];
-	size_t len = 0;
-	char *tmp = store_file_join(dir, KEYS_TMP_FILE),
-	     *path = store_file_join(dir, ISSUER_KEYS_FILE);
-	veil_err err = VEIL_ERR_SYSTEM;
-	int fd = -1;
-
-	if (tmp == NULL || path == NULL) {
-		err = VEIL_ERR_NOMEM;
-		goto out;
-	}
-	len = (size_t)snprintf(text, sizeof(text), "%s\n", ISSUER_KEYS_HEADER);
+	size_t len = (size_t)snprintf(text, sizeof(text), "%s\n", ISSUER_KEYS_HEADER);
 	for (size_t i = 0; i < list->count; i++)
 		len += (size_t)snprintf(text + len, sizeof(text) - len,
 		                        "%08" PRIx32 " %" PRIu64 "\n", list->keys[i].id,
 		                        list->keys[i].not_after);
-	if (unlink(tmp) != 0 && errno != ENOENT)
-		goto out;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		goto out;
-	for (size_t done = 0; done < len;) {
-		ssize_t n = write(fd, text + done, len - done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto out;
-		done += (size_t)n;
-	}
-	if (fsync(fd) != 0 || close(fd) != 0) {
-		fd = -1;
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) != 0)
-		goto out;
-	err = store_file_sync_dir(dir);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (err != VEIL_OK && tmp != NULL)
-		unlink(tmp);
-	free(tmp);
-	free(path);
-	return err;
+	return store_file_write_synced(dir, ISSUER_KEYS_FILE, text, len, 0600);
 }
 
 /* ------------------------------------------------------------------ */
@@ -308,7 +263,7 @@ erase_unlisted(const char *dir, const key_list *list, uint32_t *erased)
 	veil_err err = VEIL_OK;
 
 	if (d == NULL)
-		return errno_err(errno);
+		return store_file_errno_err(errno);
 	while ((e = readdir(d)) != NULL) {
 		uint32_t id;
 		char *path;
@@ -339,7 +294,7 @@ lock_dir(const char *dir, veil_err *err)
 {
 	const int fd = store_file_lock_dir(dir);
 	if (fd < 0)
-		*err = errno_err(errno);
+		*err = store_file_errno_err(errno);
 	return fd;
 }
 
@@ -364,42 +319,19 @@ erase_quietly(const char *path)
 	(void)err;
 }
 
-/* Writes a fresh X25519 secret to dir/transport.key (any 32 random bytes are one). */
+/*
+ * Writes a fresh X25519 secret (any 32 random bytes are one) to
+ * dir/transport.key, which issuer_create() saw absent under the lock.
+ */
 static veil_err
 transport_make(const char *dir)
 {
-	char *path = store_file_join(dir, STATE_TRANSPORT_KEY_FILE);
 	uint8_t *secret = sodium_malloc(ISSUER_TRANSPORT_KEY_SIZE);
 	veil_err err = VEIL_ERR_NOMEM;
-	if (path != NULL && secret != NULL) {
-		randombytes_buf(secret, ISSUER_TRANSPORT_KEY_SIZE);
-		err = keyfile_write(path, STATE_TRANSPORT_KEY_KIND, secret,
-		                    ISSUER_TRANSPORT_KEY_SIZE);
-	}
+	if (secret != NULL)
+		err = store_file_secret(dir, STATE_TRANSPORT_KEY_FILE, STATE_TRANSPORT_KEY_KIND,
+		                        secret, ISSUER_TRANSPORT_KEY_SIZE);
 	sodium_free(secret); /* wipes */
-	free(path);
-	return err;
-}
-
-/*
- * Reads dir/transport.key into secret (guarded, ISSUER_TRANSPORT_KEY_SIZE
- * bytes) and its public key into public_out.
- */
-static veil_err
-transport_load(const char *dir, uint8_t *secret, uint8_t public_out[ISSUER_TRANSPORT_KEY_SIZE])
-{
-	char *path = store_file_join(dir, STATE_TRANSPORT_KEY_FILE);
-	veil_err err;
-	if (path == NULL)
-		return VEIL_ERR_NOMEM;
-	err = keyfile_read(path, STATE_TRANSPORT_KEY_KIND, secret, ISSUER_TRANSPORT_KEY_SIZE);
-	free(path);
-	if (err == VEIL_OK && crypto_scalarmult_base(public_out, secret) != 0)
-		err = VEIL_ERR_CORRUPT;
-	if (err != VEIL_OK) {
-		sodium_memzero(secret, ISSUER_TRANSPORT_KEY_SIZE);
-		sodium_memzero(public_out, ISSUER_TRANSPORT_KEY_SIZE);
-	}
 	return err;
 }
 
@@ -423,14 +355,14 @@ issuer_create(const char *dir, const char *name)
 	clients *c = NULL;
 	veil_err err;
 
-	if (dir == NULL || !issuer_name_valid(name))
+	if (dir == NULL || !token_name_valid(name))
 		return VEIL_ERR_ARGUMENT;
 	if (token_suite() == NULL)
 		return VEIL_ERR_UNSUPPORTED;
 	if (mkdir(dir, 0700) == 0)
 		made_dir = 1;
 	else if (errno != EEXIST)
-		return errno_err(errno);
+		return store_file_errno_err(errno);
 	if ((lock = lock_dir(dir, &err)) < 0)
 		goto out;
 	snprintf(first, sizeof(first), "issuer-%08x.key", ISSUER_FIRST_KEY_ID);
@@ -440,9 +372,10 @@ issuer_create(const char *dir, const char *name)
 		err = VEIL_ERR_EXISTS;
 		goto out;
 	}
+	/* Absent under the lock: whatever is there after a failure is this call's. */
+	made_transport = 1;
 	if ((err = transport_make(dir)) != VEIL_OK)
 		goto out;
-	made_transport = 1;
 	if ((err = issuer_name_write(dir, name)) != VEIL_OK)
 		goto out;
 	made_name = 1;
@@ -495,7 +428,7 @@ issuer_transport_public_read(const char *dir, uint8_t public_out[ISSUER_TRANSPOR
 		return VEIL_ERR_ARGUMENT;
 	if ((secret = sodium_malloc(ISSUER_TRANSPORT_KEY_SIZE)) == NULL)
 		return VEIL_ERR_NOMEM;
-	err = transport_load(dir, secret, public_out);
+	err = state_transport_key_load(dir, secret, public_out);
 	sodium_free(secret); /* wipes */
 	return err;
 }
@@ -533,8 +466,8 @@ open_handle(const char *dir, const issuer_config *config, int keys_only, issuer 
 			err = VEIL_ERR_NOMEM;
 			goto out;
 		}
-		if ((err = transport_load(dir, is->transport_secret, is->transport_public)) !=
-		    VEIL_OK)
+		if ((err = state_transport_key_load(dir, is->transport_secret,
+		                                    is->transport_public)) != VEIL_OK)
 			goto out;
 		sodium_mprotect_readonly(is->transport_secret);
 	}
@@ -579,42 +512,17 @@ issuer_open_keys(const char *dir, issuer **out)
 int
 issuer_name_valid(const char *name)
 {
-	if (name == NULL)
-		return 0;
-	size_t len = strlen(name);
-	if (len == 0 || len > ISSUER_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < len; i++)
-		if (name[i] <= ' ' || name[i] > '~')
-			return 0;
-	return 1;
+	return token_name_valid(name);
 }
 
 veil_err
 issuer_name_write(const char *dir, const char *name)
 {
 	char line[ISSUER_NAME_MAX + 2];
-	if (dir == NULL || !issuer_name_valid(name))
+	if (dir == NULL || !token_name_valid(name))
 		return VEIL_ERR_ARGUMENT;
-	int n = snprintf(line, sizeof(line), "%s\n", name);
-	char *path = store_file_join(dir, ISSUER_NAME_FILE);
-	char *tmp = store_file_join(dir, ISSUER_NAME_FILE ".tmp");
-	veil_err err = VEIL_ERR_NOMEM;
-	if (path != NULL && tmp != NULL) {
-		err = VEIL_ERR_SYSTEM;
-		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (fd >= 0) {
-			int ok = write(fd, line, (size_t)n) == n && fsync(fd) == 0;
-			ok = close(fd) == 0 && ok;
-			if (ok && rename(tmp, path) == 0)
-				err = store_file_sync_dir(dir);
-			else
-				unlink(tmp);
-		}
-	}
-	free(path);
-	free(tmp);
-	return err;
+	const int n = snprintf(line, sizeof(line), "%s\n", name);
+	return store_file_write_synced(dir, ISSUER_NAME_FILE, line, (size_t)n, 0644);
 }
 
 veil_err
@@ -639,7 +547,7 @@ issuer_name_read(const char *dir, char out[ISSUER_NAME_MAX + 1])
 	veil_err err = VEIL_ERR_CORRUPT;
 	if (len >= 2 && text[len - 1] == '\n' && memchr(text, '\0', len) == NULL) {
 		text[len - 1] = '\0';
-		if (issuer_name_valid(text)) {
+		if (token_name_valid(text)) {
 			memcpy(out, text, len);
 			err = VEIL_OK;
 		}
@@ -693,6 +601,53 @@ issuer_key(const issuer *is, const uint8_t key_id[TOKEN_KEY_ID_SIZE], int64_t no
 		return is->keys[i];
 	}
 	return NULL;
+}
+
+veil_err
+issuer_copy_live_keys(const char *from_dir, const char *to_dir, int64_t now,
+                      issuer_key_info kept_out[ISSUER_MAX_KEYS], size_t *count)
+{
+	key_list list = {0};
+	issuer *is = NULL;
+	uint8_t *sk = NULL;
+	veil_err err;
+
+	if (count != NULL)
+		*count = 0;
+	if (from_dir == NULL || to_dir == NULL || kept_out == NULL || count == NULL)
+		return VEIL_ERR_ARGUMENT;
+	if ((err = issuer_open_keys(from_dir, &is)) != VEIL_OK)
+		return err;
+	if ((sk = sodium_malloc(TOKEN_SCALAR_SIZE)) == NULL) {
+		err = VEIL_ERR_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < is->count; i++) {
+		const issuer_key_info *info = &is->info[i];
+		if (issuer_key(is, info->token_key_id, now) == NULL)
+			continue; /* past its grace, not retired yet */
+		char *path = key_path(to_dir, info->id);
+		if (path == NULL) {
+			err = VEIL_ERR_NOMEM;
+			goto out;
+		}
+		oprf_key_export_secret(is->keys[i], sk);
+		err = keyfile_write(path, ISSUER_KEY_KIND, sk, TOKEN_SCALAR_SIZE);
+		sodium_memzero(sk, TOKEN_SCALAR_SIZE);
+		free(path);
+		if (err != VEIL_OK)
+			goto out;
+		kept_out[list.count] = *info;
+		list.keys[list.count++] = (key_entry){info->id, info->not_after};
+	}
+	/* The key files' entries are made durable with issuer.keys'. */
+	err = keys_write(to_dir, &list);
+out:
+	sodium_free(sk); /* wipes */
+	issuer_close(is);
+	if (err == VEIL_OK)
+		*count = list.count;
+	return err;
 }
 
 /* ------------------------------------------------------------------ */

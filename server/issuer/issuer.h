@@ -72,7 +72,7 @@
  * have succeeded first.
  *
  * May use: common/ (error.h, keyfile.h, oprf.h, token.h); server/store/
- * (clients.h, state.h for the transport key's file and label,
+ * (clients.h, state.h for the transport key's file, label and loading,
  * store_file.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_ISSUER_H
@@ -91,7 +91,7 @@
 #define ISSUER_KEYS_HEADER        "veil-issuer-keys-v1"
 #define ISSUER_FIRST_KEY_ID       1
 #define ISSUER_NAME_FILE          "issuer.name"
-#define ISSUER_NAME_MAX           255
+#define ISSUER_NAME_MAX           TOKEN_NAME_MAX
 /* Live keys at most: the current one and the retiring ones. */
 #define ISSUER_MAX_KEYS           16
 #define ISSUER_CLIENT_KEY_SIZE    CLIENTS_KEY_SIZE /* an account's X25519 public key */
@@ -155,16 +155,17 @@ veil_err issuer_open_keys(const char *dir, issuer **out) __attribute__((warn_unu
 
 /*
  * The issuer's name, the issuer_name of the TokenChallenges its tokens
- * answer (RFC 9577): 1 to ISSUER_NAME_MAX bytes of printable ASCII
- * without spaces (a host name, say "issuer.example.org"), kept in
- * DIR/ISSUER_NAME_FILE as one line. issuer_name_valid() is 1 for such a
- * string, else 0 (NULL too).
+ * answer (RFC 9577): a token name (token_name_valid(): 1 to
+ * ISSUER_NAME_MAX bytes of printable ASCII without spaces, a host name,
+ * say "issuer.example.org"), kept in DIR/ISSUER_NAME_FILE as one line.
+ * issuer_name_valid() is token_name_valid(): 1 for such a string, else 0
+ * (NULL too).
  */
 int issuer_name_valid(const char *name);
 
 /*
  * Writes name to dir/ISSUER_NAME_FILE (0644: the name is public),
- * replacing it whole (a temporary file, fsynced, renamed, dir fsynced).
+ * replacing it whole (store_file_write_synced()).
  * Errors: VEIL_ERR_ARGUMENT (dir NULL, a name not valid),
  * VEIL_ERR_SYSTEM.
  */
@@ -236,6 +237,26 @@ veil_err issuer_keys(const issuer *is, issuer_key_info out[ISSUER_MAX_KEYS], siz
  * until issuer_close().
  */
 const oprf_key *issuer_key(const issuer *is, const uint8_t key_id[TOKEN_KEY_ID_SIZE], int64_t now);
+
+/*
+ * Copies the keys of the issuer state in from_dir that are live and
+ * still valid at now (unix seconds; as issuer_key() says: the current
+ * key, and each retiring key whose not-after is after now) into to_dir,
+ * as this file lays them out: each key file written through keyfile.h
+ * (0600, fsynced), then to_dir's issuer.keys listing them
+ * (store_file_write_synced(), which fsyncs to_dir). The copy opens with
+ * issuer_open_keys(). kept_out[] (room for ISSUER_MAX_KEYS) gets the
+ * keys copied, the current one first, *count their number. What an
+ * origin's copy of the issuer is made of (redeem_link()). to_dir must
+ * exist and hold none of the key files. Errors: VEIL_ERR_ARGUMENT (a
+ * NULL pointer); those of issuer_open_keys() on from_dir;
+ * VEIL_ERR_EXISTS (a key file already in to_dir); VEIL_ERR_SYSTEM,
+ * VEIL_ERR_NOMEM. On error *count is 0 and to_dir may hold part of the
+ * copy: the caller erases it.
+ */
+veil_err issuer_copy_live_keys(const char *from_dir, const char *to_dir, int64_t now,
+                               issuer_key_info kept_out[ISSUER_MAX_KEYS], size_t *count)
+        __attribute__((warn_unused_result));
 
 /*
  * Answers count TokenRequests (1 to TOKEN_MAX_BATCH) of the account

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -15,10 +14,8 @@
 
 #include <sodium.h>
 
-#include "buf.h"
 #include "clock.h"
 #include "file.h"
-#include "keyfile.h"
 #include "store_file.h"
 
 #define CHALLENGE_HEADER "veil-token-challenge-v1"
@@ -27,39 +24,8 @@
 /* Key ids a link may forget: the old copy's and a leftover copy's. */
 #define CANDIDATES_MAX   (2 * ISSUER_MAX_KEYS)
 
-static veil_err
-errno_err(int e)
-{
-	return e == ENOENT ? VEIL_ERR_NOT_FOUND : e == ENOMEM ? VEIL_ERR_NOMEM : VEIL_ERR_SYSTEM;
-}
-
-static char *
-key_path(const char *dir, uint32_t id)
-{
-	char name[32];
-	snprintf(name, sizeof(name), "issuer-%08" PRIx32 ".key", id);
-	return store_file_join(dir, name);
-}
-
 /* ------------------------------------------------------------------ */
 /* The challenge */
-
-/* SHA-256 of the TokenChallenge of issuer_name and origin (redeem.h). */
-static veil_err
-challenge_digest(const char *issuer_name, const char *origin, uint8_t out[TOKEN_DIGEST_SIZE])
-{
-	const token_challenge c = {.issuer_name = (const uint8_t *)issuer_name,
-	                           .issuer_name_len = strlen(issuer_name),
-	                           .origin_info = (const uint8_t *)origin,
-	                           .origin_info_len = strlen(origin)};
-	buf b;
-	buf_init(&b);
-	veil_err err = token_challenge_encode(&c, &b);
-	if (err == VEIL_OK)
-		token_challenge_digest((const uint8_t *)buf_data(&b), buf_len(&b), out);
-	buf_free(&b);
-	return err;
-}
 
 /* Copies the rest of line "<key> <value>" into out when it starts with key; 1 on success. */
 static int
@@ -72,7 +38,7 @@ take_line(char **p, const char *key, char out[ISSUER_NAME_MAX + 1])
 	*nl = '\0';
 	const char *value = *p + key_len + 1;
 	*p = nl + 1;
-	if (!issuer_name_valid(value))
+	if (!token_name_valid(value))
 		return 0;
 	memcpy(out, value, strlen(value) + 1);
 	return 1;
@@ -92,7 +58,7 @@ challenge_read_dir(const char *dir, char issuer_name[ISSUER_NAME_MAX + 1],
 	if (rc != 0)
 		return e == ENOENT  ? VEIL_ERR_NOT_FOUND
 		       : e == EFBIG ? VEIL_ERR_CORRUPT
-		                    : errno_err(e);
+		                    : store_file_errno_err(e);
 	char *p = text;
 	veil_err err = VEIL_ERR_CORRUPT;
 	if (memchr(text, '\0', len) == NULL &&
@@ -128,26 +94,14 @@ redeem_challenge_read(const char *state_dir, char issuer_name[ISSUER_NAME_MAX + 
 	return err;
 }
 
-/* Writes dir's challenge file (0644, fsynced). */
+/* Writes dir's challenge file (0644, store_file_write_synced()). */
 static veil_err
 challenge_write(const char *dir, const char *issuer_name, const char *origin)
 {
-	char *path = store_file_join(dir, REDEEM_CHALLENGE_FILE);
-	if (path == NULL)
-		return VEIL_ERR_NOMEM;
 	char text[CHALLENGE_MAX + 1];
 	const int n = snprintf(text, sizeof(text), "%s\nissuer %s\norigin %s\n", CHALLENGE_HEADER,
 	                       issuer_name, origin);
-	veil_err err = VEIL_ERR_SYSTEM;
-	const int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	free(path);
-	if (fd < 0)
-		return errno_err(errno);
-	if (n > 0 && write(fd, text, (size_t)n) == n && fsync(fd) == 0)
-		err = VEIL_OK;
-	if (close(fd) != 0)
-		err = VEIL_ERR_SYSTEM;
-	return err;
+	return store_file_write_synced(dir, REDEEM_CHALLENGE_FILE, text, (size_t)n, 0644);
 }
 
 /* ------------------------------------------------------------------ */
@@ -161,7 +115,7 @@ copy_erase(const char *dir)
 	struct dirent *e;
 	veil_err err = VEIL_OK;
 	if (d == NULL)
-		return errno == ENOENT ? VEIL_OK : errno_err(errno);
+		return errno == ENOENT ? VEIL_OK : store_file_errno_err(errno);
 	while ((e = readdir(d)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
@@ -198,46 +152,6 @@ note_key_ids(const char *dir, uint8_t ids[][TOKEN_KEY_ID_SIZE], size_t *count)
 	issuer_close(old);
 }
 
-/* Copies key id's file from issuer_dir to dir (keyfile.h: 0600, fsynced). */
-static veil_err
-key_copy(const char *issuer_dir, const char *dir, uint32_t id)
-{
-	char *from = key_path(issuer_dir, id), *to = key_path(dir, id);
-	uint8_t *sk = sodium_malloc(TOKEN_SCALAR_SIZE);
-	veil_err err = VEIL_ERR_NOMEM;
-	if (from != NULL && to != NULL && sk != NULL &&
-	    (err = keyfile_read(from, ISSUER_KEY_KIND, sk, TOKEN_SCALAR_SIZE)) == VEIL_OK)
-		err = keyfile_write(to, ISSUER_KEY_KIND, sk, TOKEN_SCALAR_SIZE);
-	sodium_free(sk); /* wipes */
-	free(from);
-	free(to);
-	return err;
-}
-
-/* Writes dir's issuer.keys: count keys of info (fsynced). */
-static veil_err
-keys_write(const char *dir, const issuer_key_info *info, size_t count)
-{
-	char text[64 * (ISSUER_MAX_KEYS + 1)];
-	size_t len = (size_t)snprintf(text, sizeof(text), "%s\n", ISSUER_KEYS_HEADER);
-	for (size_t i = 0; i < count; i++)
-		len += (size_t)snprintf(text + len, sizeof(text) - len,
-		                        "%08" PRIx32 " %" PRIu64 "\n", info[i].id,
-		                        info[i].not_after);
-	char *path = store_file_join(dir, ISSUER_KEYS_FILE);
-	if (path == NULL)
-		return VEIL_ERR_NOMEM;
-	const int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	free(path);
-	if (fd < 0)
-		return errno_err(errno);
-	veil_err err =
-	        write(fd, text, len) == (ssize_t)len && fsync(fd) == 0 ? VEIL_OK : VEIL_ERR_SYSTEM;
-	if (close(fd) != 0)
-		err = VEIL_ERR_SYSTEM;
-	return err;
-}
-
 /* Puts the copy in fresh into place as dir: an atomic exchange when dir exists. */
 static veil_err
 copy_install(const char *fresh, const char *dir, int *exchanged)
@@ -266,13 +180,12 @@ veil_err
 redeem_link(const char *issuer_dir, const char *state_dir, const char *origin, int64_t now,
             redeem_link_result *out)
 {
-	char name[ISSUER_NAME_MAX + 1], old_issuer[ISSUER_NAME_MAX + 1],
-	        old_origin[REDEEM_ORIGIN_MAX + 1];
+	char old_issuer[ISSUER_NAME_MAX + 1];
 	uint8_t candidates[CANDIDATES_MAX][TOKEN_KEY_ID_SIZE];
-	size_t candidate_count = 0, live = 0, count = 0;
-	issuer_key_info info[ISSUER_MAX_KEYS], kept[ISSUER_MAX_KEYS];
+	size_t candidate_count = 0, live = 0;
+	issuer_key_info kept[ISSUER_MAX_KEYS];
 	redeem_link_result done;
-	issuer *is = NULL, *check = NULL;
+	issuer *check = NULL;
 	spent *sp = NULL;
 	char *dir = NULL, *fresh = NULL;
 	int lock = -1, exchanged = 0;
@@ -282,7 +195,7 @@ redeem_link(const char *issuer_dir, const char *state_dir, const char *origin, i
 	if (out != NULL)
 		memset(out, 0, sizeof(*out));
 	if (issuer_dir == NULL || state_dir == NULL || now <= 0 ||
-	    (origin != NULL && !issuer_name_valid(origin)))
+	    (origin != NULL && !token_name_valid(origin)))
 		return VEIL_ERR_ARGUMENT;
 	if ((dir = store_file_join(state_dir, REDEEM_DIR)) == NULL ||
 	    (fresh = store_file_join(state_dir, REDEEM_DIR ".new")) == NULL) {
@@ -290,20 +203,21 @@ redeem_link(const char *issuer_dir, const char *state_dir, const char *origin, i
 		goto out;
 	}
 	if ((lock = store_file_lock_dir(state_dir)) < 0) {
-		err = errno_err(errno);
+		err = store_file_errno_err(errno);
 		goto out;
 	}
-	if ((err = issuer_name_read(issuer_dir, name)) != VEIL_OK)
-		goto out;
 	/* Without an origin, the copy's; a new one replaces a damaged copy too. */
 	if (origin == NULL) {
-		err = challenge_read_dir(dir, old_issuer, old_origin);
+		err = challenge_read_dir(dir, old_issuer, done.origin);
 		if (err == VEIL_ERR_NOT_FOUND)
 			err = VEIL_ERR_ARGUMENT; /* the first link names the origin */
 		if (err != VEIL_OK)
 			goto out;
-		origin = old_origin;
+	} else {
+		memcpy(done.origin, origin, strlen(origin) + 1);
 	}
+	if ((err = issuer_name_read(issuer_dir, done.issuer_name)) != VEIL_OK)
+		goto out;
 
 	/* The keys that may leave: the copy in place, and one a killed link left. */
 	note_key_ids(dir, candidates, &candidate_count);
@@ -311,24 +225,13 @@ redeem_link(const char *issuer_dir, const char *state_dir, const char *origin, i
 	if ((err = copy_erase(fresh)) != VEIL_OK)
 		goto out;
 
-	if ((err = issuer_open_keys(issuer_dir, &is)) != VEIL_OK ||
-	    (err = issuer_keys(is, info, &count)) != VEIL_OK)
-		goto out;
-	for (size_t i = 0; i < count; i++)
-		if (issuer_key(is, info[i].token_key_id, now) != NULL)
-			kept[live++] = info[i];
-
 	/* The new copy beside the old one, whole and synced, then swapped in. */
 	if (mkdir(fresh, 0700) != 0) {
-		err = errno_err(errno);
+		err = store_file_errno_err(errno);
 		goto out;
 	}
-	for (size_t i = 0; i < live; i++)
-		if ((err = key_copy(issuer_dir, fresh, kept[i].id)) != VEIL_OK)
-			goto out;
-	if ((err = keys_write(fresh, kept, live)) != VEIL_OK ||
-	    (err = challenge_write(fresh, name, origin)) != VEIL_OK ||
-	    (err = store_file_sync_dir(fresh)) != VEIL_OK)
+	if ((err = issuer_copy_live_keys(issuer_dir, fresh, now, kept, &live)) != VEIL_OK ||
+	    (err = challenge_write(fresh, done.issuer_name, done.origin)) != VEIL_OK)
 		goto out;
 	/* What veild will load: it must open. */
 	if ((err = issuer_open_keys(fresh, &check)) != VEIL_OK)
@@ -368,7 +271,6 @@ out:
 	if (err != VEIL_OK && fresh != NULL && !exchanged)
 		(void)copy_erase(fresh); /* a failed link leaves the old copy alone */
 	spent_close(sp);
-	issuer_close(is);
 	if (lock >= 0)
 		close(lock);
 	free(dir);
@@ -402,6 +304,9 @@ struct redeemer {
 	pthread_rwlock_t lock; /* over copy: read to redeem, write to swap */
 	loaded_copy copy;
 	_Atomic int64_t last_check; /* monotonic seconds of the last look at the stamp */
+	/* The names of the challenge of the copy loaded at redeemer_open(). */
+	char issuer_name[ISSUER_NAME_MAX + 1];
+	char origin[REDEEM_ORIGIN_MAX + 1];
 };
 
 static veil_err
@@ -416,7 +321,7 @@ stamp_of(const char *dir, copy_stamp *out)
 	const int e = errno;
 	free(path);
 	if (rc != 0)
-		return errno_err(e);
+		return store_file_errno_err(e);
 	out->dev = st.st_dev;
 	out->ino = st.st_ino;
 	out->size = st.st_size;
@@ -431,18 +336,21 @@ stamp_equal(const copy_stamp *a, const copy_stamp *b)
 	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
-/* Loads the copy in dir; VEIL_ERR_BUSY when it was relinked while read (try again). */
+/*
+ * Loads the copy in dir, its challenge's names into name and origin;
+ * VEIL_ERR_BUSY when it was relinked while read (try again).
+ */
 static veil_err
-copy_load(const char *dir, loaded_copy *out)
+copy_load_named(const char *dir, loaded_copy *out, char name[ISSUER_NAME_MAX + 1],
+                char origin[REDEEM_ORIGIN_MAX + 1])
 {
-	char name[ISSUER_NAME_MAX + 1], origin[REDEEM_ORIGIN_MAX + 1];
 	copy_stamp after;
 	veil_err err;
 	memset(out, 0, sizeof(*out));
 	if ((err = stamp_of(dir, &out->stamp)) != VEIL_OK ||
 	    (err = issuer_open_keys(dir, &out->keys)) != VEIL_OK ||
 	    (err = challenge_read_dir(dir, name, origin)) != VEIL_OK ||
-	    (err = challenge_digest(name, origin, out->digest)) != VEIL_OK ||
+	    (err = token_challenge_digest_of(name, origin, out->digest)) != VEIL_OK ||
 	    (err = stamp_of(dir, &after)) != VEIL_OK)
 		goto out;
 	if (!stamp_equal(&out->stamp, &after))
@@ -453,6 +361,14 @@ out:
 		memset(out, 0, sizeof(*out));
 	}
 	return err;
+}
+
+/* copy_load_named() without the names. */
+static veil_err
+copy_load(const char *dir, loaded_copy *out)
+{
+	char name[ISSUER_NAME_MAX + 1], origin[REDEEM_ORIGIN_MAX + 1];
+	return copy_load_named(dir, out, name, origin);
 }
 
 veil_err
@@ -470,7 +386,8 @@ redeemer_open(const char *state_dir, const spent_config *spent_cfg, redeemer **o
 		goto fail;
 	/* A copy relinked while it is read: once more. */
 	for (int attempt = 0; attempt < 3; attempt++)
-		if ((err = copy_load(r->dir, &r->copy)) != VEIL_ERR_BUSY)
+		if ((err = copy_load_named(r->dir, &r->copy, r->issuer_name, r->origin)) !=
+		    VEIL_ERR_BUSY)
 			break;
 	if (err != VEIL_OK)
 		goto fail;
@@ -489,6 +406,18 @@ fail:
 	free(r->dir);
 	free(r);
 	return err;
+}
+
+const char *
+redeemer_issuer_name(const redeemer *r)
+{
+	return r != NULL ? r->issuer_name : NULL;
+}
+
+const char *
+redeemer_origin(const redeemer *r)
+{
+	return r != NULL ? r->origin : NULL;
 }
 
 void

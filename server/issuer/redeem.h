@@ -30,9 +30,9 @@
  * Nothing here logs or prints; no error carries a key, a nonce or a
  * token.
  *
- * May use: common/ (buf.h, clock.h, error.h, file.h, keyfile.h,
- * token.h); server/store/ (spent.h, store_file.h); its own folder
- * (issuer.h); nothing else of the project.
+ * May use: common/ (clock.h, error.h, file.h, token.h); server/store/
+ * (spent.h, store_file.h); its own folder (issuer.h); nothing else of
+ * the project.
  */
 #ifndef VEIL_SERVER_REDEEM_H
 #define VEIL_SERVER_REDEEM_H
@@ -51,9 +51,11 @@
 
 /* What redeem_link() did. */
 typedef struct redeem_link_result {
-	uint32_t keys;             /* live keys in the copy now */
-	uint32_t keys_removed;     /* keys that left the copy (their files erased) */
-	uint64_t tokens_forgotten; /* spent digests erased with them */
+	uint32_t keys;                         /* live keys in the copy now */
+	uint32_t keys_removed;                 /* keys that left the copy (their files erased) */
+	uint64_t tokens_forgotten;             /* spent digests erased with them */
+	char issuer_name[ISSUER_NAME_MAX + 1]; /* the copy's challenge now: the issuer's name */
+	char origin[REDEEM_ORIGIN_MAX + 1];    /* and the origin's */
 } redeem_link_result;
 
 /*
@@ -67,24 +69,23 @@ typedef struct redeem_link_result {
  * How, under an exclusive flock of state_dir (store_file_lock_dir(): two
  * links, or a link and a key rotation of the state, wait for each other):
  * the new copy is written whole beside the old one, in
- * STATE/tokens.new/ (key files 0600 through keyfile.h, issuer.keys 0600,
- * challenge 0644, each fsynced, then the directory), opened once as
- * veild will open it, and then exchanged with STATE/tokens/ in one
- * rename (renameat2() RENAME_EXCHANGE; a plain rename the first time),
- * STATE fsynced. A crash at any moment leaves STATE/tokens/ the old copy
- * or the new one, never a mix; a STATE/tokens.new/ left behind (the new
- * copy unfinished, or the old one not yet erased) is erased by the next
- * link, which also counts its keys among those that may leave. After
- * the exchange the spent sets of the keys that left (in the old copy or
- * in a leftover, not in the new one) are forgotten (spent_forget_key())
- * and the old copy is erased: every file zeroed, fsynced and unlinked
- * (store_file_erase()). A crash between the exchange and the forgetting
- * leaves those sets in place, only taking room: the keys are gone, so
- * none of their tokens redeems.
+ * STATE/tokens.new/ (the keys by issuer_copy_live_keys(), then the
+ * challenge, 0644, by store_file_write_synced(): each file fsynced, then
+ * the directory), opened once as veild will open it, and then exchanged
+ * with STATE/tokens/ in one rename (renameat2() RENAME_EXCHANGE; a
+ * plain rename the first time), STATE fsynced. A crash at any moment leaves STATE/tokens/ the old
+ * copy or the new one, never a mix; a STATE/tokens.new/ left behind (the new copy unfinished, or
+ * the old one not yet erased) is erased by the next link, which also counts its keys among those
+ * that may leave. After the exchange the spent sets of the keys that left (in the old copy or in a
+ * leftover, not in the new one) are forgotten (spent_forget_key()) and the old copy is erased:
+ * every file zeroed, fsynced and unlinked (store_file_erase()). A crash between the exchange and
+ * the forgetting leaves those sets in place, only taking room: the keys are gone, so none of their
+ * tokens redeems.
  *
  * Errors: VEIL_ERR_ARGUMENT (issuer_dir or state_dir NULL, now not
- * positive, an origin that is not a valid name (issuer_name_valid()), or
- * origin NULL with no copy yet); VEIL_ERR_NOT_FOUND (no state_dir, no
+ * positive, an origin that is not a valid name (token_name_valid()), or
+ * origin NULL with no copy yet: both refused before anything of
+ * issuer_dir is read); VEIL_ERR_NOT_FOUND (no state_dir, no
  * issuer name file, no issuer.keys or a key file in issuer_dir);
  * VEIL_ERR_PERMISSION (a key file of the issuer that the group or others
  * may read or write); VEIL_ERR_CORRUPT (a damaged issuer name, key list
@@ -136,6 +137,16 @@ typedef struct redeemer redeemer;
  */
 veil_err redeemer_open(const char *state_dir, const spent_config *spent, redeemer **out)
         __attribute__((warn_unused_result));
+
+/*
+ * The issuer's name and the origin of the challenge of the copy
+ * redeemer_open() loaded (NUL-terminated, valid names), what a server
+ * announces when it starts. Owned by the handle, valid until
+ * redeemer_close(); fixed at open: a later relink that changes them is
+ * followed by redemption, not here. NULL for NULL.
+ */
+const char *redeemer_issuer_name(const redeemer *r);
+const char *redeemer_origin(const redeemer *r);
 
 /* Closes the spent set and wipes and frees the keys. NULL is a no-op. */
 void redeemer_close(redeemer *r);

@@ -221,6 +221,27 @@ state_free(veil_state *st)
 }
 
 veil_err
+state_transport_key_load(const char *dir, uint8_t *secret,
+                         uint8_t public_out[STATE_TRANSPORT_KEY_SIZE])
+{
+	if (dir == NULL || secret == NULL || public_out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	char *path = store_file_join(dir, STATE_TRANSPORT_KEY_FILE);
+	veil_err err = VEIL_ERR_NOMEM;
+	if (path != NULL)
+		err = keyfile_read(path, STATE_TRANSPORT_KEY_KIND, secret,
+		                   STATE_TRANSPORT_KEY_SIZE);
+	free(path);
+	if (err == VEIL_OK && crypto_scalarmult_base(public_out, secret) != 0)
+		err = VEIL_ERR_CORRUPT;
+	if (err != VEIL_OK) {
+		sodium_memzero(secret, STATE_TRANSPORT_KEY_SIZE);
+		sodium_memzero(public_out, STATE_TRANSPORT_KEY_SIZE);
+	}
+	return err;
+}
+
+veil_err
 state_open(const char *dir, veil_state **out, const char **why)
 {
 	veil_state *st = NULL;
@@ -264,20 +285,11 @@ state_open(const char *dir, veil_state **out, const char **why)
 		goto out;
 	registry_reader_end(reader);
 	st->suite = view.suite;
-	free(path);
 
 	set_why(why, "transport key file transport.key");
-	if ((path = store_file_join(dir, STATE_TRANSPORT_KEY_FILE)) == NULL) {
-		err = VEIL_ERR_NOMEM;
+	if ((err = state_transport_key_load(dir, st->transport_secret, st->transport_public)) !=
+	    VEIL_OK)
 		goto out;
-	}
-	if ((err = keyfile_read(path, STATE_TRANSPORT_KEY_KIND, st->transport_secret,
-	                        STATE_TRANSPORT_KEY_SIZE)) != VEIL_OK)
-		goto out;
-	if (crypto_scalarmult_base(st->transport_public, st->transport_secret) != 0) {
-		err = VEIL_ERR_CORRUPT;
-		goto out;
-	}
 	sodium_mprotect_readonly(st->transport_secret);
 
 	set_why(why, "an OPRF key file (oprf-<key id>.key)");

@@ -98,6 +98,20 @@ veil_err state_create(const char *dir, oprf_mode mode, const oprf_suite *suite, 
 veil_err state_open(const char *dir, veil_state **out, const char **why)
         __attribute__((warn_unused_result));
 
+/*
+ * Reads the transport key of the state (or token issuer state) in dir,
+ * DIR/transport.key, into secret (STATE_TRANSPORT_KEY_SIZE bytes, the
+ * caller's guarded memory) and its X25519 public key into public_out,
+ * opening nothing else. Errors: VEIL_ERR_ARGUMENT (a NULL pointer);
+ * VEIL_ERR_NOT_FOUND (no such file), VEIL_ERR_PERMISSION (open to the
+ * group or others), VEIL_ERR_CORRUPT (damaged, or a key with no public
+ * key), VEIL_ERR_SYSTEM: as keyfile_read(); VEIL_ERR_NOMEM. Both outputs
+ * are zeroed on error.
+ */
+veil_err state_transport_key_load(const char *dir, uint8_t *secret,
+                                  uint8_t public_out[STATE_TRANSPORT_KEY_SIZE])
+        __attribute__((warn_unused_result));
+
 /* Wipes the keys, closes the registry, frees. NULL is a no-op. */
 void state_free(veil_state *st);
 

@@ -26,6 +26,66 @@ store_file_join(const char *dir, const char *name)
 	return path;
 }
 
+int
+store_file_exists(const char *dir, const char *name)
+{
+	char *path = store_file_join(dir, name);
+	struct stat st;
+	const int found = path != NULL && stat(path, &st) == 0;
+	free(path);
+	return found;
+}
+
+veil_err
+store_file_errno_err(int e)
+{
+	return e == ENOENT ? VEIL_ERR_NOT_FOUND : e == ENOMEM ? VEIL_ERR_NOMEM : VEIL_ERR_SYSTEM;
+}
+
+veil_err
+store_file_write_synced(const char *dir, const char *name, const void *data, size_t len,
+                        mode_t mode)
+{
+	if (dir == NULL || name == NULL || (data == NULL && len > 0))
+		return VEIL_ERR_ARGUMENT;
+	char *path = store_file_join(dir, name);
+	const size_t tmp_size = path != NULL ? strlen(path) + sizeof(".tmp") : 0;
+	char *tmp = path != NULL ? malloc(tmp_size) : NULL;
+	veil_err err = VEIL_ERR_NOMEM;
+	int fd = -1, written = 0;
+
+	if (tmp == NULL)
+		goto out;
+	snprintf(tmp, tmp_size, "%s.tmp", path);
+	err = VEIL_ERR_SYSTEM;
+	if (unlink(tmp) != 0 && errno != ENOENT)
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		goto out;
+	for (size_t done = 0; done < len;) {
+		const ssize_t n = write(fd, (const uint8_t *)data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		done += (size_t)n;
+	}
+	written = fsync(fd) == 0;
+	written = close(fd) == 0 && written;
+	fd = -1;
+	if (written && rename(tmp, path) == 0)
+		err = store_file_sync_dir(dir);
+out:
+	if (fd >= 0)
+		close(fd);
+	if (err != VEIL_OK && tmp != NULL)
+		unlink(tmp);
+	free(tmp);
+	free(path);
+	return err;
+}
+
 veil_err
 store_file_sync_dir(const char *dir)
 {

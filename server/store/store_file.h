@@ -1,6 +1,7 @@
 /*
  * Files the stores keep beside their databases: paths in a directory,
- * directory entries made durable, and secret files erased.
+ * small files replaced whole, directory entries made durable, and secret
+ * files erased.
  *
  * Durability follows one order everywhere: a file is written and fsynced
  * (keyfile.h does so), then its directory is fsynced, so that a crash
@@ -14,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -22,6 +24,13 @@
  * memory.
  */
 char *store_file_join(const char *dir, const char *name) __attribute__((warn_unused_result));
+
+/*
+ * 1 when dir/name exists (stat(2): a link is followed, so a dangling one
+ * does not count), else 0: also when that cannot be told (out of memory,
+ * a directory that cannot be searched).
+ */
+int store_file_exists(const char *dir, const char *name);
 
 /*
  * Takes an exclusive flock(2) of the directory dir itself, waiting for it
@@ -42,6 +51,28 @@ int store_file_lock_dir(const char *dir) __attribute__((warn_unused_result));
  */
 veil_err store_file_secret(const char *dir, const char *name, const char *kind, uint8_t *secret,
                            size_t len) __attribute__((warn_unused_result));
+
+/*
+ * Writes a small file whole: len bytes of data to dir/name, replacing
+ * what was there in one step. The bytes go to dir/name.tmp first (a
+ * stale one, or a link of that name, removed before; created with mode,
+ * less the umask, never through a link), are fsynced, the temporary is
+ * renamed over dir/name and dir fsynced: a crash leaves the old file or
+ * the new one, never a part. Not for two writers of one name at once
+ * (take store_file_lock_dir() of dir). Errors: VEIL_ERR_ARGUMENT (dir or
+ * name NULL, data NULL with len > 0); VEIL_ERR_NOMEM; VEIL_ERR_SYSTEM (no
+ * such dir, or a write, fsync or rename failed: the temporary is removed
+ * and dir/name untouched; or fsyncing dir after the rename failed: the
+ * new file is in place but may not survive a crash).
+ */
+veil_err store_file_write_synced(const char *dir, const char *name, const void *data, size_t len,
+                                 mode_t mode) __attribute__((warn_unused_result));
+
+/*
+ * The veil_err of a failed system call's errno e: VEIL_ERR_NOT_FOUND for
+ * ENOENT, VEIL_ERR_NOMEM for ENOMEM, else VEIL_ERR_SYSTEM.
+ */
+veil_err store_file_errno_err(int e);
 
 /*
  * fsyncs the directory dir, so that the entries made or removed in it

@@ -7,6 +7,7 @@
  */
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -588,6 +589,71 @@ case_create_refusals(void)
 	}
 }
 
+/* Whether the files dir_a/name and dir_b/name hold the same bytes. */
+static int
+same_file(const char *dir_a, const char *dir_b, const char *name)
+{
+	size_t len_a = 0, len_b = 0;
+	char *a = test_read_file(proc_path(dir_a, name), &len_a);
+	char *b = test_read_file(proc_path(dir_b, name), &len_b);
+	const int same = len_a == len_b && memcmp(a, b, len_a) == 0;
+	free(a);
+	free(b);
+	return same;
+}
+
+/* The copy of the keys valid at a time: the same files, a list that opens. */
+static void
+case_copy_live_keys(void)
+{
+	const char *dir = NULL;
+	issuer *is = fresh(&dir, 4), *copy = NULL;
+	issuer_key_info kept[ISSUER_MAX_KEYS], loaded[ISSUER_MAX_KEYS];
+	size_t count = 0, n = 0;
+	struct stat st;
+	REQUIRE(is != NULL);
+	issuer_close(is);
+	REQUIRE(issuer_rotate(dir, NOW + 10, 24, NULL) == VEIL_OK);
+
+	/* Within the grace: both keys, the current first, as the issuer lists them. */
+	const char *to = test_case_path("copy");
+	REQUIRE(mkdir(to, 0700) == 0);
+	CHECK(issuer_copy_live_keys(dir, to, NOW + 20, kept, &count) == VEIL_OK);
+	REQUIRE(count == 2);
+	CHECK(kept[0].id == 2 && kept[0].not_after == 0);
+	CHECK(kept[1].id == 1 && kept[1].not_after == (uint64_t)(NOW + 10 + DAY));
+	CHECK(same_file(dir, to, "issuer-00000001.key"));
+	CHECK(same_file(dir, to, "issuer-00000002.key"));
+	CHECK(same_file(dir, to, ISSUER_KEYS_FILE));
+	CHECK(stat(proc_path(to, "issuer-00000002.key"), &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(stat(proc_path(to, ISSUER_KEYS_FILE), &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(stat(proc_path(to, ISSUER_KEYS_FILE ".tmp"), &st) != 0);
+	REQUIRE(issuer_open_keys(to, &copy) == VEIL_OK);
+	CHECK(issuer_keys(copy, loaded, &n) == VEIL_OK && n == 2);
+	CHECK(memcmp(loaded, kept, sizeof(kept[0]) * 2) == 0);
+	issuer_close(copy);
+
+	/* Past the grace: the retiring key is left out. */
+	const char *later = test_case_path("later");
+	REQUIRE(mkdir(later, 0700) == 0);
+	CHECK(issuer_copy_live_keys(dir, later, NOW + 10 + DAY, kept, &count) == VEIL_OK);
+	CHECK(count == 1 && kept[0].id == 2);
+	CHECK(stat(proc_path(later, "issuer-00000001.key"), &st) != 0);
+	CHECK(same_file(dir, later, "issuer-00000002.key"));
+
+	/* Refusals: count 0. */
+	CHECK(issuer_copy_live_keys(dir, to, NOW + 20, kept, &count) == VEIL_ERR_EXISTS);
+	CHECK(count == 0);
+	count = 5;
+	CHECK(issuer_copy_live_keys(test_case_path("none"), later, NOW, kept, &count) ==
+	      VEIL_ERR_NOT_FOUND);
+	CHECK(count == 0);
+	CHECK(issuer_copy_live_keys(NULL, to, NOW, kept, &count) == VEIL_ERR_ARGUMENT);
+	CHECK(issuer_copy_live_keys(dir, NULL, NOW, kept, &count) == VEIL_ERR_ARGUMENT);
+	CHECK(issuer_copy_live_keys(dir, to, NOW, NULL, &count) == VEIL_ERR_ARGUMENT);
+	CHECK(issuer_copy_live_keys(dir, to, NOW, kept, NULL) == VEIL_ERR_ARGUMENT);
+}
+
 static const test_case cases[] = {
         {"create and open", case_create_open},
         {"end to end: request, issue, finalize, verify", case_end_to_end},
@@ -603,6 +669,7 @@ static const test_case cases[] = {
         {"create writes the name and a transport key; open loads it",
          case_create_writes_name_and_transport_key},
         {"create refuses a bad name or files already there", case_create_refusals},
+        {"the live keys copied", case_copy_live_keys},
 };
 
 TEST_MAIN(cases)

@@ -343,6 +343,46 @@ case_copy_holds_no_token(void)
 	CHECK(!proc_tree_holds(sdir, encoded, sizeof(encoded)));
 }
 
+/* What the link reports and the redeemer announces: the challenge's names. */
+static void
+case_the_challenge_is_named(void)
+{
+	const char *idir, *sdir;
+	redeem_link_result res;
+	REQUIRE(fresh(&idir, &sdir));
+	/* The first link without an origin, or a bad one: refused before IDIR is read. */
+	memset(&res, 0xff, sizeof(res));
+	CHECK(redeem_link(test_case_path("no-issuer"), sdir, NULL, NOW, &res) == VEIL_ERR_ARGUMENT);
+	CHECK(res.keys == 0 && res.issuer_name[0] == '\0' && res.origin[0] == '\0');
+	CHECK(redeem_link(test_case_path("no-issuer"), sdir, "bad origin", NOW, &res) ==
+	      VEIL_ERR_ARGUMENT);
+	CHECK(redeem_link(test_case_path("no-issuer"), sdir, ORIGIN, NOW, &res) ==
+	      VEIL_ERR_NOT_FOUND);
+
+	REQUIRE(redeem_link(idir, sdir, ORIGIN, NOW, &res) == VEIL_OK);
+	CHECK(strcmp(res.issuer_name, NAME) == 0 && strcmp(res.origin, ORIGIN) == 0);
+	const char *copy = proc_path(sdir, REDEEM_DIR);
+	CHECK(mode_of(copy, ISSUER_KEYS_FILE ".tmp") == -1);
+	CHECK(mode_of(copy, REDEEM_CHALLENGE_FILE ".tmp") == -1);
+	redeemer *r = open_redeemer(sdir);
+	REQUIRE(r != NULL);
+	CHECK(strcmp(redeemer_issuer_name(r), NAME) == 0);
+	CHECK(strcmp(redeemer_origin(r), ORIGIN) == 0);
+	redeemer_close(r);
+	CHECK(redeemer_issuer_name(NULL) == NULL && redeemer_origin(NULL) == NULL);
+
+	/* A relink without an origin reports the copy's; with one, the new one. */
+	memset(&res, 0, sizeof(res));
+	REQUIRE(redeem_link(idir, sdir, NULL, NOW, &res) == VEIL_OK);
+	CHECK(strcmp(res.issuer_name, NAME) == 0 && strcmp(res.origin, ORIGIN) == 0);
+	REQUIRE(redeem_link(idir, sdir, "other.test", NOW, &res) == VEIL_OK);
+	CHECK(strcmp(res.origin, "other.test") == 0);
+	r = open_redeemer(sdir);
+	REQUIRE(r != NULL);
+	CHECK(strcmp(redeemer_origin(r), "other.test") == 0);
+	redeemer_close(r);
+}
+
 static const test_case cases[] = {
         {"link makes the copy", case_link_makes_the_copy},
         {"every verdict", case_every_verdict},
@@ -351,6 +391,7 @@ static const test_case cases[] = {
         {"damage is refused", case_damage_is_refused},
         {"a leftover new copy is erased", case_a_leftover_new_copy_is_erased},
         {"the state holds no token", case_copy_holds_no_token},
+        {"the challenge is named", case_the_challenge_is_named},
 };
 
 TEST_MAIN(cases)

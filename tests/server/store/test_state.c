@@ -11,6 +11,8 @@
 
 #include <sodium.h>
 
+#include <errno.h>
+
 #include "harness.h"
 #include "keyfile.h"
 #include "oprf.h"
@@ -18,6 +20,7 @@
 #include "registry.h"
 #include "server_util.h"
 #include "state.h"
+#include "store_file.h"
 
 static mode_t
 mode_of(const char *path)
@@ -239,6 +242,133 @@ case_a_state_of_each_suite(void)
 	CHECK(state_oprf_key_kind(NULL) == NULL);
 }
 
+/* The transport key alone: the pair state_open() loads, refusals zero both halves. */
+static void
+case_transport_key_load(void)
+{
+	const char *dir = test_case_path("transport");
+	const char *why = NULL;
+	veil_state *st = NULL;
+	uint8_t secret[STATE_TRANSPORT_KEY_SIZE], pk[STATE_TRANSPORT_KEY_SIZE];
+	REQUIRE(state_create(dir, OPRF_MODE_OPRF, NULL, &why) == VEIL_OK);
+	REQUIRE(state_open(dir, &st, &why) == VEIL_OK);
+	CHECK(state_transport_key_load(dir, secret, pk) == VEIL_OK);
+	CHECK_BYTES(pk, state_transport_public(st), sizeof(pk));
+	CHECK(sodium_memcmp(secret, state_transport_secret(st), sizeof(secret)) == 0);
+	state_free(st);
+
+	const char *file = proc_path(dir, STATE_TRANSPORT_KEY_FILE);
+	REQUIRE(chmod(file, 0640) == 0);
+	memset(pk, 0xaa, sizeof(pk));
+	CHECK(state_transport_key_load(dir, secret, pk) == VEIL_ERR_PERMISSION);
+	CHECK(sodium_is_zero(secret, sizeof(secret)) && sodium_is_zero(pk, sizeof(pk)));
+	REQUIRE(unlink(file) == 0);
+	proc_write_file(file, "veil-transport-key-v1 zz\n", 25);
+	REQUIRE(chmod(file, 0600) == 0);
+	CHECK(state_transport_key_load(dir, secret, pk) == VEIL_ERR_CORRUPT);
+	REQUIRE(unlink(file) == 0);
+	CHECK(state_transport_key_load(dir, secret, pk) == VEIL_ERR_NOT_FOUND);
+	CHECK(state_transport_key_load(NULL, secret, pk) == VEIL_ERR_ARGUMENT);
+	CHECK(state_transport_key_load(dir, NULL, pk) == VEIL_ERR_ARGUMENT);
+	CHECK(state_transport_key_load(dir, secret, NULL) == VEIL_ERR_ARGUMENT);
+	sodium_memzero(secret, sizeof(secret));
+}
+
+/* Whether nothing is at path, not even a link. */
+static int
+absent(const char *path)
+{
+	struct stat st;
+	return lstat(path, &st) != 0;
+}
+
+/* A small file written whole: its bytes and mode, replaced whole, no temporary left. */
+static void
+case_write_synced(void)
+{
+	const char *dir = test_case_path("files");
+	const char *file = proc_path(dir, "note");
+	const char *tmp = proc_path(dir, "note.tmp");
+	const mode_t saved = umask(022);
+	size_t len = 0;
+	char *text;
+	REQUIRE(mkdir(dir, 0700) == 0);
+
+	CHECK(store_file_write_synced(dir, "note", "one\n", 4, 0644) == VEIL_OK);
+	text = test_read_file(file, &len);
+	CHECK(text != NULL && len == 4 && memcmp(text, "one\n", 4) == 0);
+	free(text);
+	CHECK(mode_of(file) == 0644);
+	CHECK(absent(tmp));
+
+	/* Replaced whole, shorter or longer, with the new mode. */
+	CHECK(store_file_write_synced(dir, "note", "second\n", 7, 0600) == VEIL_OK);
+	text = test_read_file(file, &len);
+	CHECK(text != NULL && len == 7 && memcmp(text, "second\n", 7) == 0);
+	free(text);
+	CHECK(mode_of(file) == 0600);
+	CHECK(store_file_write_synced(dir, "note", NULL, 0, 0600) == VEIL_OK);
+	text = test_read_file(file, &len);
+	CHECK(text != NULL && len == 0);
+	free(text);
+
+	/* A stale temporary, and a link at its name, are removed, never written through. */
+	proc_write_file(tmp, "stale stale stale\n", 18);
+	CHECK(store_file_write_synced(dir, "note", "third\n", 6, 0600) == VEIL_OK);
+	text = test_read_file(file, &len);
+	CHECK(text != NULL && len == 6 && memcmp(text, "third\n", 6) == 0);
+	free(text);
+	CHECK(absent(tmp));
+	const char *outside = test_case_path("outside");
+	proc_write_file(outside, "keep\n", 5);
+	REQUIRE(symlink(outside, tmp) == 0);
+	CHECK(store_file_write_synced(dir, "note", "fourth\n", 7, 0600) == VEIL_OK);
+	text = test_read_file(outside, &len);
+	CHECK(text != NULL && len == 5 && memcmp(text, "keep\n", 5) == 0);
+	free(text);
+	CHECK(absent(tmp));
+	CHECK(mode_of(file) == 0600);
+
+	/* Refusals: nothing written. */
+	CHECK(store_file_write_synced(test_case_path("no-dir"), "note", "x", 1, 0600) ==
+	      VEIL_ERR_SYSTEM);
+	CHECK(absent(test_case_path("no-dir")));
+	CHECK(store_file_write_synced(NULL, "note", "x", 1, 0600) == VEIL_ERR_ARGUMENT);
+	CHECK(store_file_write_synced(dir, NULL, "x", 1, 0600) == VEIL_ERR_ARGUMENT);
+	CHECK(store_file_write_synced(dir, "note", NULL, 1, 0600) == VEIL_ERR_ARGUMENT);
+	text = test_read_file(file, &len);
+	CHECK(text != NULL && len == 7 && memcmp(text, "fourth\n", 7) == 0);
+	free(text);
+	umask(saved);
+}
+
+/* What exists: a file, a directory, a link to one; not a dangling link, not nothing. */
+static void
+case_exists(void)
+{
+	const char *dir = test_case_path("here");
+	REQUIRE(mkdir(dir, 0700) == 0);
+	proc_write_file(proc_path(dir, "file"), "x", 1);
+	REQUIRE(mkdir(proc_path(dir, "sub"), 0700) == 0);
+	REQUIRE(symlink("file", proc_path(dir, "link")) == 0);
+	REQUIRE(symlink("nothing", proc_path(dir, "dangling")) == 0);
+	CHECK(store_file_exists(dir, "file") == 1);
+	CHECK(store_file_exists(dir, "sub") == 1);
+	CHECK(store_file_exists(dir, "link") == 1);
+	CHECK(store_file_exists(dir, "dangling") == 0);
+	CHECK(store_file_exists(dir, "nothing") == 0);
+	CHECK(store_file_exists(test_case_path("no-dir"), "file") == 0);
+}
+
+static void
+case_errno_err(void)
+{
+	CHECK(store_file_errno_err(ENOENT) == VEIL_ERR_NOT_FOUND);
+	CHECK(store_file_errno_err(ENOMEM) == VEIL_ERR_NOMEM);
+	CHECK(store_file_errno_err(EACCES) == VEIL_ERR_SYSTEM);
+	CHECK(store_file_errno_err(EIO) == VEIL_ERR_SYSTEM);
+}
+
 static const test_case cases[] = {
         {"create makes private files", case_create_makes_private_files},
         {"create refuses and touches nothing", case_create_refuses_and_touches_nothing},
@@ -246,6 +376,10 @@ static const test_case cases[] = {
         {"open refusals name the file", case_open_refusals_name_the_file},
         {"create in an existing empty directory", case_create_in_an_existing_empty_directory},
         {"a state of each suite", case_a_state_of_each_suite},
+        {"the transport key loaded alone", case_transport_key_load},
+        {"a small file written whole", case_write_synced},
+        {"whether a file exists", case_exists},
+        {"errno to veil_err", case_errno_err},
 };
 
 TEST_MAIN(cases)
