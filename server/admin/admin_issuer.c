@@ -111,7 +111,7 @@ admin_issuer_create(const cli_command *cmd, int argc, char **argv)
 	uint8_t pk[ISSUER_TRANSPORT_KEY_SIZE];
 	if (name == NULL)
 		return cli_usage_error(cmd, "--name NAME is required");
-	if (!issuer_name_valid(name))
+	if (!token_name_valid(name))
 		return cli_usage_error(cmd,
 		                       "--name takes 1 to %d bytes of printable ASCII without "
 		                       "spaces, such as issuer.example.org",

@@ -105,17 +105,6 @@ exposure_baseline_load(const char *path, exposure_baseline **out, char *why, siz
 	return load(path, FILE_BASELINE, out, NULL, NULL, why, why_len);
 }
 
-/* Whether dir holds name. */
-static int
-holds(const char *dir, const char *name)
-{
-	char *path = store_file_join(dir, name);
-	struct stat st;
-	const int found = path != NULL && stat(path, &st) == 0;
-	free(path);
-	return found;
-}
-
 /* The records read so far (exposure_issuer_load()). */
 typedef struct issuer_reading {
 	exposure_issuer_record *records;
@@ -151,7 +140,7 @@ exposure_issuer_load(const char *dir, exposure_issuer_record **records, size_t *
 	char *data = store_file_join(CLIENTS_DIR, "data.mdb");
 	if (data == NULL)
 		return VEIL_ERR_NOMEM;
-	const int present = holds(dir, CLIENTS_KEY_FILE) && holds(dir, data);
+	const int present = store_file_exists(dir, CLIENTS_KEY_FILE) && store_file_exists(dir, data);
 	free(data);
 	if (!present) {
 		say(why, why_len, "%s holds no clients database (%s and %s/)", dir,

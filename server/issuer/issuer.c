@@ -509,12 +509,6 @@ issuer_open_keys(const char *dir, issuer **out)
 /* ------------------------------------------------------------------ */
 /* The issuer's name */
 
-int
-issuer_name_valid(const char *name)
-{
-	return token_name_valid(name);
-}
-
 veil_err
 issuer_name_write(const char *dir, const char *name)
 {

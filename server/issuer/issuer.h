@@ -110,7 +110,7 @@ typedef struct issuer_config {
 void issuer_config_defaults(issuer_config *c);
 
 /*
- * Makes a new issuer state in dir named name (issuer_name_valid()):
+ * Makes a new issuer state in dir named name (token_name_valid()):
  * creates dir (0700) unless it exists, a fresh transport key
  * (transport.key, 0600), issuer.name, key id ISSUER_FIRST_KEY_ID (a
  * fresh random P-384 key) as the current one, a fresh clients store
@@ -158,10 +158,7 @@ veil_err issuer_open_keys(const char *dir, issuer **out) __attribute__((warn_unu
  * answer (RFC 9577): a token name (token_name_valid(): 1 to
  * ISSUER_NAME_MAX bytes of printable ASCII without spaces, a host name,
  * say "issuer.example.org"), kept in DIR/ISSUER_NAME_FILE as one line.
- * issuer_name_valid() is token_name_valid(): 1 for such a string, else 0
- * (NULL too).
  */
-int issuer_name_valid(const char *name);
 
 /*
  * Writes name to dir/ISSUER_NAME_FILE (0644: the name is public),

@@ -87,7 +87,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		put(copy, REDEEM_CHALLENGE_FILE, data, size);
 		const veil_err err = redeem_challenge_read(state, name, origin);
 		if (err == VEIL_OK) {
-			if (!issuer_name_valid(name) || !issuer_name_valid(origin) ||
+			if (!token_name_valid(name) || !token_name_valid(origin) ||
 			    redeem_challenge_read(state, name2, origin2) != VEIL_OK ||
 			    strcmp(name, name2) != 0 || strcmp(origin, origin2) != 0)
 				abort();
@@ -98,7 +98,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char name[ISSUER_NAME_MAX + 1];
 		put(copy, ISSUER_NAME_FILE, data, size);
 		const veil_err err = issuer_name_read(copy, name);
-		if (err == VEIL_OK ? !issuer_name_valid(name)
+		if (err == VEIL_OK ? !token_name_valid(name)
 		                   : err != VEIL_ERR_CORRUPT || name[0] != '\0')
 			abort();
 	} else {

@@ -475,7 +475,7 @@ case_name(void)
 	CHECK(name[0] == '\0');
 	static const char *const bad[] = {"", "two words", "tab\there", "caf\xc3\xa9"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		CHECK(!issuer_name_valid(bad[i]));
+		CHECK(!token_name_valid(bad[i]));
 		CHECK(issuer_name_write(dir, bad[i]) == VEIL_ERR_ARGUMENT);
 	}
 	CHECK(issuer_name_write(dir, longest) == VEIL_ERR_ARGUMENT);
