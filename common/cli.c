@@ -103,6 +103,65 @@ cli_parse_double(const char *text, double low, double high, double *out)
 	return 0;
 }
 
+/* The largest value of a CLI_U32 or CLI_U64 option. */
+static uint64_t
+unsigned_max(const cli_option *o)
+{
+	const uint64_t type_max = o->kind == CLI_U32 ? UINT32_MAX : UINT64_MAX;
+	return o->max == 0 || o->max > type_max ? type_max : o->max;
+}
+
+/* The range of a CLI_I64 option. */
+static void
+signed_range(const cli_option *o, int64_t *min, int64_t *max)
+{
+	const bool any = o->smin == 0 && o->smax == 0;
+	*min = any ? INT64_MIN : o->smin;
+	*max = any ? INT64_MAX : o->smax;
+}
+
+/* The range of a CLI_DOUBLE option; any: none was given. */
+static void
+double_range(const cli_option *o, double *low, double *high, bool *any)
+{
+	*any = o->low == 0 && o->high == 0;
+	*low = *any ? -HUGE_VAL : o->low;
+	*high = *any ? HUGE_VAL : o->high;
+}
+
+/* Checks a number's text against o's range and stores it; 0, or -1
+ * (the target untouched). */
+static int
+store_number(const cli_option *o, const char *value)
+{
+	switch (o->kind) {
+	case CLI_U32:
+	case CLI_U64: {
+		uint64_t v;
+		if (cli_parse_u64(value, o->min, unsigned_max(o), &v) != 0)
+			return -1;
+		if (o->kind == CLI_U32)
+			*(uint32_t *)o->target = (uint32_t)v;
+		else
+			*(uint64_t *)o->target = v;
+		return 0;
+	}
+	case CLI_I64: {
+		int64_t min, max;
+		signed_range(o, &min, &max);
+		return cli_parse_i64(value, min, max, (int64_t *)o->target);
+	}
+	case CLI_DOUBLE: {
+		double low, high;
+		bool any;
+		double_range(o, &low, &high, &any);
+		return cli_parse_double(value, low, high, (double *)o->target);
+	}
+	default:
+		return -1;
+	}
+}
+
 /* Checks and stores one value; 0, or CLI_EXIT_USAGE after the message. */
 static int
 store(const cli_command *cmd, const cli_option *o, const char *value)
@@ -117,25 +176,17 @@ store(const cli_command *cmd, const cli_option *o, const char *value)
 		*(const char **)o->target = value;
 		return 0;
 	case CLI_U32:
-	case CLI_U64: {
-		const uint64_t type_max = o->kind == CLI_U32 ? UINT32_MAX : UINT64_MAX;
-		const uint64_t max = o->max == 0 || o->max > type_max ? type_max : o->max;
-		uint64_t v;
-		if (cli_parse_u64(value, o->min, max, &v) != 0)
+	case CLI_U64:
+		if (store_number(o, value) != 0)
 			return cli_usage_error(cmd,
 			                       "--%s takes a whole number from %" PRIu64
 			                       " to %" PRIu64 ", not '%s'",
-			                       o->name, o->min, max, value);
-		if (o->kind == CLI_U32)
-			*(uint32_t *)o->target = (uint32_t)v;
-		else
-			*(uint64_t *)o->target = v;
+			                       o->name, o->min, unsigned_max(o), value);
 		return 0;
-	}
 	case CLI_I64: {
-		const bool any = o->smin == 0 && o->smax == 0;
-		const int64_t min = any ? INT64_MIN : o->smin, max = any ? INT64_MAX : o->smax;
-		if (cli_parse_i64(value, min, max, (int64_t *)o->target) != 0)
+		int64_t min, max;
+		signed_range(o, &min, &max);
+		if (store_number(o, value) != 0)
 			return cli_usage_error(cmd,
 			                       "--%s takes a whole number from %" PRId64
 			                       " to %" PRId64 ", not '%s'",
@@ -143,9 +194,10 @@ store(const cli_command *cmd, const cli_option *o, const char *value)
 		return 0;
 	}
 	case CLI_DOUBLE: {
-		const bool any = o->low == 0 && o->high == 0;
-		const double low = any ? -HUGE_VAL : o->low, high = any ? HUGE_VAL : o->high;
-		if (cli_parse_double(value, low, high, (double *)o->target) != 0) {
+		double low, high;
+		bool any;
+		double_range(o, &low, &high, &any);
+		if (store_number(o, value) != 0) {
 			if (any)
 				return cli_usage_error(cmd, "--%s takes a number, not '%s'",
 				                       o->name, value);
@@ -156,6 +208,48 @@ store(const cli_command *cmd, const cli_option *o, const char *value)
 	}
 	}
 	return cli_usage_error(cmd, "--%s: unknown option kind", o->name);
+}
+
+int
+cli_config_option(const cli_option *table, const char *key, const char *value,
+                  char *texts[CLI_MAX_OPTIONS])
+{
+	char name[64];
+	const size_t len = strlen(key);
+	if (len >= sizeof(name))
+		return CLI_CONFIG_UNKNOWN;
+	for (size_t i = 0; i <= len; i++)
+		name[i] = key[i] == '_' ? '-' : key[i];
+	for (size_t i = 0; table[i].name != NULL && i < CLI_MAX_OPTIONS; i++) {
+		const cli_option *o = &table[i];
+		if (strcmp(o->name, name) != 0)
+			continue;
+		switch (o->kind) {
+		case CLI_FLAG:
+			if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+				return CLI_CONFIG_BAD_VALUE;
+			*(bool *)o->target = strcmp(value, "yes") == 0;
+			return CLI_CONFIG_OK;
+		case CLI_TEXT: /* a key given twice: the last one */
+			free(texts[i]);
+			texts[i] = value[0] != '\0' ? strdup(value) : NULL;
+			*(const char **)o->target = texts[i];
+			return texts[i] != NULL ? CLI_CONFIG_OK : CLI_CONFIG_BAD_VALUE;
+		default:
+			return store_number(o, value) == 0 ? CLI_CONFIG_OK : CLI_CONFIG_BAD_VALUE;
+		}
+	}
+	return CLI_CONFIG_UNKNOWN;
+}
+
+int
+cli_parse_u32(const char *text, uint32_t min, uint32_t max, uint32_t *out)
+{
+	uint64_t v;
+	if (cli_parse_u64(text, min, max, &v) != 0)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
 }
 
 cli_result

@@ -155,4 +155,28 @@ int cli_parse_i64(const char *text, int64_t min, int64_t max, int64_t *out)
 int cli_parse_double(const char *text, double low, double high, double *out)
         __attribute__((warn_unused_result));
 
+/* cli_parse_u64() into a 32-bit value, within [min, max]. */
+int cli_parse_u32(const char *text, uint32_t min, uint32_t max, uint32_t *out)
+        __attribute__((warn_unused_result));
+
+/*
+ * A configuration file whose keys are a program's options: key is an
+ * option's name with '_' for '-' ("batch_cap" for --batch-cap), value
+ * its text, checked against table's entry as the command line's is, but
+ * for a flag, whose value is "yes" or "no" (false). The value of a
+ * CLI_TEXT option is copied into texts[i], i the option's index in
+ * table (any earlier copy freed: a key given twice gives the last
+ * value), and the target points at the copy: the caller frees each
+ * texts[i] after the last use of the targets, and starts with all NULL.
+ * Returns CLI_CONFIG_OK; CLI_CONFIG_BAD_VALUE (out of range, not a
+ * number, an empty text, no memory for the copy; the target untouched
+ * but for a text's, then NULL); CLI_CONFIG_UNKNOWN (no option of that
+ * name). Prints nothing.
+ */
+#define CLI_CONFIG_OK          0
+#define CLI_CONFIG_BAD_VALUE   -1
+#define CLI_CONFIG_UNKNOWN     -2
+int cli_config_option(const cli_option *table, const char *key, const char *value,
+                      char *texts[CLI_MAX_OPTIONS]) __attribute__((warn_unused_result));
+
 #endif

@@ -146,6 +146,15 @@ client_of(const replay_guard *g, const uint8_t id[ID_SIZE])
 	}
 }
 
+int
+replay_fresh(const replay_config *config, uint64_t sent_at, int64_t now)
+{
+	return sent_at <= (uint64_t)INT64_MAX / 2 &&
+	       (int64_t)sent_at >= now - (int64_t)config->window &&
+	       (int64_t)sent_at <= now + (int64_t)config->skew &&
+	       (int64_t)sent_at >= config->started - (int64_t)config->skew;
+}
+
 replay_verdict
 replay_guard_check(replay_guard *g, const uint8_t client_key[REPLAY_CLIENT_KEY_SIZE],
                    const uint8_t nonce[REPLAY_NONCE_SIZE], uint64_t sent_at, int64_t now,
@@ -154,9 +163,7 @@ replay_guard_check(replay_guard *g, const uint8_t client_key[REPLAY_CLIENT_KEY_S
 	const replay_config *cf = &g->config;
 	if (retry_after != NULL)
 		*retry_after = 0;
-	if (sent_at > (uint64_t)INT64_MAX / 2 || (int64_t)sent_at < now - (int64_t)cf->window ||
-	    (int64_t)sent_at > now + (int64_t)cf->skew ||
-	    (int64_t)sent_at < cf->started - (int64_t)cf->skew)
+	if (!replay_fresh(cf, sent_at, now))
 		return REPLAY_STALE;
 
 	uint8_t request_id[ID_SIZE], client_id[ID_SIZE];

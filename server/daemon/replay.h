@@ -78,6 +78,15 @@ typedef enum replay_verdict {
 } replay_verdict;
 
 /*
+ * Whether sent_at (a request's, unix seconds) is fresh at now (the wall
+ * clock): within [now - window, now + skew] and not before started -
+ * skew. 1 yes, 0 no (REPLAY_STALE). What replay_guard_check() asks
+ * first; for requests no guard remembers (tokens mode), the window
+ * alone, with started 0.
+ */
+int replay_fresh(const replay_config *config, uint64_t sent_at, int64_t now);
+
+/*
  * Makes a guard with a fresh random slot key (veil_crypto_init() must
  * have succeeded). Errors: VEIL_ERR_ARGUMENT (window 0, capacity 0 or
  * above the maximum, client_budget 0 or above capacity), VEIL_ERR_NOMEM.

@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "admission.h"
 #include "clock.h"
 #include "entry.h"
 #include "envelope.h"
@@ -21,6 +22,7 @@ struct service {
 	service_config config;
 	const oprf_suite *suite;      /* the state's, served alone */
 	uint8_t suite_id;             /* its wire number */
+	replay_config fresh;          /* tokens mode: the window a sent_at must be in */
 	_Atomic int64_t last_refresh; /* when keys were last reloaded (monotonic s) */
 };
 
@@ -53,35 +55,19 @@ struct service_worker {
 	buf reply_inner;  /* the reply before sealing */
 	uint8_t *blinded; /* PROTO_MAX_BATCH * Ne */
 	uint8_t *evaluated;
-	uint32_t *prefixes; /* of the request being answered, for the log */
-	uint16_t status;    /* of the reply being built */
-	int charged;        /* the request being answered was charged: evaluated */
+	uint32_t *prefixes;    /* of the request being answered, for the log */
+	admission_reply reply; /* into reply_inner; its status, the log's */
+	int charged;           /* the request being answered was charged: evaluated */
 	service_stats stats;
 };
 
-/* Reasons a request fails, mapped to wire status codes. */
-static uint16_t
-status_of(veil_err err)
-{
-	switch (err) {
-	case VEIL_ERR_UNSUPPORTED:
-		return PROTO_STATUS_UNSUPPORTED;
-	case VEIL_ERR_LIMIT:
-		return PROTO_STATUS_BATCH_TOO_LARGE;
-	case VEIL_ERR_ELEMENT:
-		return PROTO_STATUS_BAD_ELEMENT;
-	case VEIL_ERR_PARSE:
-	case VEIL_ERR_ARGUMENT:
-		return PROTO_STATUS_BAD_REQUEST;
-	default:
-		return PROTO_STATUS_INTERNAL;
-	}
-}
+_Static_assert(sizeof(((service_stats *)0)->errors) / sizeof(uint64_t) == ADMISSION_STATUS_COUNT,
+               "the stats count every status admission_error() counts");
 
 int64_t
 service_now(const service *svc)
 {
-	return (int64_t)time(NULL) + svc->config.clock_offset;
+	return admission_now(svc->config.clock_offset);
 }
 
 void
@@ -107,6 +93,9 @@ service_new(veil_state *state, const service_config *config, service **out)
 	svc->config = *config;
 	svc->suite = state_suite(state);
 	svc->suite_id = proto_suite_id(svc->suite);
+	/* Tokens mode: no guard remembers a request, so sent_at is held to
+	 * the window alone (a start of 0 refuses nothing). */
+	replay_config_defaults(&svc->fresh, 0);
 	if (svc->suite_id == 0) {
 		free(svc);
 		return VEIL_ERR_UNSUPPORTED;
@@ -144,6 +133,7 @@ service_worker_new(service *svc, service_worker **out)
 	w->svc = svc;
 	buf_init(&w->inner);
 	buf_init(&w->reply_inner);
+	w->reply = (admission_reply){&w->reply_inner, w->stats.errors, PROTO_STATUS_OK};
 	const size_t ne = oprf_suite_element_size(svc->suite);
 	veil_err err = VEIL_ERR_NOMEM;
 	w->blinded = malloc(PROTO_MAX_BATCH * ne);
@@ -259,46 +249,9 @@ service_state_prefix_bits(const char *dir, uint8_t *recommended, const char **wh
 }
 
 static void
-reply_error_after(service_worker *w, const uint8_t *request_id, uint16_t code, uint32_t retry_after)
-{
-	buf_reset(&w->reply_inner);
-	proto_encode_error(&w->reply_inner, request_id, code, retry_after);
-	w->status = code;
-	if (code < sizeof(w->stats.errors) / sizeof(w->stats.errors[0]))
-		w->stats.errors[code]++;
-}
-
-static void
 reply_error(service_worker *w, const uint8_t *request_id, uint16_t code)
 {
-	reply_error_after(w, request_id, code, 0);
-}
-
-/*
- * Charges items to the requester before anything is evaluated: 0 items
- * only checks enrolment. Returns 0 to go on, or -1 with the refusal
- * (UNAUTHORIZED, RATE_LIMITED with its wait, INTERNAL) already replied.
- */
-static int
-charge(service_worker *w, const uint8_t *request_id, const uint8_t *client_key, uint32_t items)
-{
-	if (w->svc->config.clients == NULL)
-		return 0;
-	uint32_t retry_after = 0;
-	switch (clients_charge(w->svc->config.clients, client_key, items, service_now(w->svc),
-	                       &retry_after)) {
-	case CLIENTS_OK:
-		return 0;
-	case CLIENTS_UNAUTHORIZED:
-		reply_error(w, request_id, PROTO_STATUS_UNAUTHORIZED);
-		return -1;
-	case CLIENTS_RATE_LIMITED:
-		reply_error_after(w, request_id, PROTO_STATUS_RATE_LIMITED, retry_after);
-		return -1;
-	default:
-		reply_error(w, request_id, PROTO_STATUS_INTERNAL);
-		return -1;
-	}
+	admission_error(&w->reply, request_id, code, 0);
 }
 
 static void
@@ -424,7 +377,8 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 	/* Every request is valid from here on but for its elements: the
 	 * quota, or the token, pays for them before any scalar multiplication. */
 	if (t != NULL ? redeem(w, msg->request_id, t) != 0
-	              : charge(w, msg->request_id, client_key, lookup->count) != 0)
+	              : admission_charge(&w->reply, config->clients, msg->request_id, client_key,
+	                                 lookup->count, service_now(w->svc)) != 0)
 		return;
 	w->charged = 1;
 	const int verifiable = lookup->mode == OPRF_MODE_VOPRF;
@@ -434,7 +388,7 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 	        oprf_blind_evaluate(w->ctx[verifiable], key, NULL, 0, lookup->count, w->blinded,
 	                            w->evaluated, NULL, verifiable ? proof : NULL);
 	if (err != VEIL_OK) {
-		reply_error(w, msg->request_id, status_of(err));
+		reply_error(w, msg->request_id, admission_status_of(err));
 		return;
 	}
 	w->stats.items += lookup->count;
@@ -467,49 +421,6 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 		reply_error(w, msg->request_id, PROTO_STATUS_INTERNAL);
 }
 
-/* The request id of an opened inner message, readable even when it does not decode. */
-static const uint8_t *
-request_id_of(const buf *inner)
-{
-	static const uint8_t none[PROTO_REQUEST_ID_SIZE];
-	return buf_len(inner) >= 1 + PROTO_REQUEST_ID_SIZE ? (const uint8_t *)buf_data(inner) + 1
-	                                                   : none;
-}
-
-/*
- * The replay guard's verdict on an opened request of an enrolled client.
- * Returns 0 to go on, or -1 with the refusal (REPLAYED, STALE, BUSY with
- * its wait) already replied.
- */
-static int
-check_replay(service_worker *w, const uint8_t *client_key, const proto_frame *frame,
-             uint64_t sent_at)
-{
-	replay_guard *guard = w->svc->config.replay;
-	if (guard == NULL)
-		return 0;
-	const uint8_t *id = request_id_of(&w->inner);
-	uint32_t retry_after = 0;
-	/* Against the real clock, which the client's shares: the offset of
-	 * drills and simulations moves only what the log records. */
-	switch (replay_guard_check(guard, client_key, frame->nonce, sent_at, (int64_t)time(NULL),
-	                           (int64_t)clock_monotonic_seconds(), &retry_after)) {
-	case REPLAY_FRESH:
-		return 0;
-	case REPLAY_SEEN:
-		reply_error(w, id, PROTO_STATUS_REPLAYED);
-		return -1;
-	case REPLAY_STALE:
-		reply_error(w, id, PROTO_STATUS_STALE);
-		return -1;
-	case REPLAY_FULL:
-	case REPLAY_BUDGET:
-	default:
-		reply_error_after(w, id, PROTO_STATUS_BUSY, retry_after);
-		return -1;
-	}
-}
-
 /* Records an evaluated LOOKUP in the query log: its items' prefixes, as
  * handle_lookup checked them. */
 static void
@@ -517,70 +428,32 @@ log_lookup(service_worker *w, const proto_msg *msg, const uint8_t *client_key)
 {
 	const proto_lookup *lookup = lookup_of(msg);
 	qlog_record(w->svc->config.log, service_now(w->svc), client_key, lookup->prefix_bits,
-	            w->prefixes, lookup->count, w->status);
+	            w->prefixes, lookup->count, w->reply.status);
 }
 
 /*
- * Keys mode: an opened SEALED request of client_key, its inner message
- * in w->inner, decoded into *msg; the reply is left in w->reply_inner.
+ * An opened request, its inner message in w->inner, once admitted
+ * (admitted 0; -1: refused, the refusal replied): decodes it into *msg,
+ * which must be INFO or a lookup of lookup_type (LOOKUP in keys mode,
+ * LOOKUP_TOKEN in tokens mode), and answers it under a read snapshot of
+ * the registry. client_key: the requester in keys mode, NULL in tokens
+ * mode. The reply is left in w->reply_inner.
  */
 static void
-handle_identified(service_worker *w, const proto_frame *frame, uint64_t sent_at,
-                  const uint8_t *client_key, proto_msg *msg)
-{
-	registry_view view;
-	veil_err err;
-	/* The cheap checks first, each before anything a stranger could
-	 * fill: enrolment (a read), then the replay guard (a sealed request
-	 * is served once, and only while it is fresh; nothing of a replay is
-	 * served again, not even its errors), then the message. */
-	if (charge(w, request_id_of(&w->inner), client_key, 0) != 0 ||
-	    check_replay(w, client_key, frame, sent_at) != 0) {
-		/* refused: counted, not logged */
-	} else if ((err = proto_msg_decode((const uint8_t *)buf_data(&w->inner), buf_len(&w->inner),
-	                                   msg)) != VEIL_OK) {
-		/* Answer under the request id when there is one to read. */
-		reply_error(w, request_id_of(&w->inner), status_of(err));
-	} else if (msg->type != PROTO_MSG_INFO && msg->type != PROTO_MSG_LOOKUP) {
-		reply_error(w, msg->request_id, PROTO_STATUS_UNSUPPORTED);
-	} else if (registry_reader_begin(w->reader, &view) != VEIL_OK) {
-		reply_error(w, msg->request_id, PROTO_STATUS_INTERNAL);
-	} else {
-		if (msg->type == PROTO_MSG_INFO)
-			handle_info(w, msg, &view);
-		else
-			handle_lookup(w, msg, &view, client_key, NULL);
-		registry_reader_end(w->reader);
-	}
-}
-
-/* Whether sent_at is within the window of a fresh request (replay.h's defaults). */
-static int
-sent_at_fresh(uint64_t sent_at)
-{
-	/* Against the real clock, which the client's shares (as check_replay()). */
-	const int64_t now = (int64_t)time(NULL);
-	return sent_at <= (uint64_t)INT64_MAX && (int64_t)sent_at >= now - REPLAY_DEFAULT_WINDOW &&
-	       (int64_t)sent_at <= now + REPLAY_DEFAULT_SKEW;
-}
-
-/*
- * Tokens mode: an opened SEALED_ANONYMOUS request, its inner message in
- * w->inner, decoded into *msg; the reply is left in w->reply_inner.
- */
-static void
-handle_anonymous(service_worker *w, uint64_t sent_at, proto_msg *msg)
+dispatch(service_worker *w, int admitted, proto_msg_type lookup_type, const uint8_t *client_key,
+         proto_msg *msg)
 {
 	registry_view view;
 	token t;
 	veil_err err;
 	memset(&t, 0, sizeof(t));
-	if (!sent_at_fresh(sent_at)) {
-		reply_error(w, request_id_of(&w->inner), PROTO_STATUS_STALE);
+	if (admitted != 0) {
+		/* refused: counted, not logged */
 	} else if ((err = proto_msg_decode((const uint8_t *)buf_data(&w->inner), buf_len(&w->inner),
 	                                   msg)) != VEIL_OK) {
-		reply_error(w, request_id_of(&w->inner), status_of(err));
-	} else if (msg->type != PROTO_MSG_INFO && msg->type != PROTO_MSG_LOOKUP_TOKEN) {
+		/* Answer under the request id when there is one to read. */
+		reply_error(w, admission_request_id(&w->inner), admission_status_of(err));
+	} else if (msg->type != PROTO_MSG_INFO && msg->type != lookup_type) {
 		reply_error(w, msg->request_id, PROTO_STATUS_UNSUPPORTED);
 	} else if (msg->type == PROTO_MSG_LOOKUP_TOKEN &&
 	           token_decode(msg->u.lookup_token.token, TOKEN_SIZE, &t) != VEIL_OK) {
@@ -591,7 +464,8 @@ handle_anonymous(service_worker *w, uint64_t sent_at, proto_msg *msg)
 		if (msg->type == PROTO_MSG_INFO)
 			handle_info(w, msg, &view);
 		else
-			handle_lookup(w, msg, &view, NULL, &t);
+			handle_lookup(w, msg, &view, client_key,
+			              msg->type == PROTO_MSG_LOOKUP_TOKEN ? &t : NULL);
 		registry_reader_end(w->reader);
 	}
 	sodium_memzero(&t, sizeof(t));
@@ -608,7 +482,7 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 	uint8_t client_key[ENVELOPE_PUBLIC_KEY_SIZE];
 
 	w->stats.requests++;
-	w->status = PROTO_STATUS_OK;
+	w->reply.status = PROTO_STATUS_OK;
 	w->charged = 0;
 	memset(&msg, 0, sizeof(msg));
 	if (!proto_frame_has_header(request, len) && !proto_frame_is_old_version(request, len)) {
@@ -638,24 +512,33 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 		return;
 	}
 
-	if (tokens)
-		handle_anonymous(w, sent_at, &msg);
-	else
-		handle_identified(w, &frame, sent_at, client_key, &msg);
+	/* The cheap checks first, each before anything a stranger could
+	 * fill. Keys mode: enrolment (a read), then the replay guard (a
+	 * sealed request is served once, and only while it is fresh; nothing
+	 * of a replay is served again, not even its errors). Tokens mode:
+	 * sent_at within the window, against the real clock, which the
+	 * client's shares; the token, redeemed last, is the guard. */
+	const uint8_t *id = admission_request_id(&w->inner);
+	int admitted;
+	if (!tokens) {
+		admitted =
+		        admission_admit(&w->reply, w->svc->config.clients, w->svc->config.replay,
+		                        service_now(w->svc), id, client_key, frame.nonce, sent_at);
+	} else if (!replay_fresh(&w->svc->fresh, sent_at, (int64_t)time(NULL))) {
+		reply_error(w, id, PROTO_STATUS_STALE);
+		admitted = -1;
+	} else {
+		admitted = 0;
+	}
+	dispatch(w, admitted, tokens ? PROTO_MSG_LOOKUP_TOKEN : PROTO_MSG_LOOKUP,
+	         tokens ? NULL : client_key, &msg);
 
 	/* The log keeps what was evaluated: the lookups the quota, or a token,
 	 * paid for; in tokens mode with no requester. */
 	if (w->svc->config.log != NULL && w->charged)
 		log_lookup(w, &msg, tokens ? NULL : client_key);
 
-	if (envelope_seal_reply(&exchange, (const uint8_t *)buf_data(&w->reply_inner),
-	                        buf_len(&w->reply_inner), reply) != VEIL_OK) {
-		/* Out of memory: of the codes an ERROR frame may carry, the
-		 * one that says this exchange failed. */
-		buf_reset(reply);
-		envelope_error_frame(reply, PROTO_STATUS_BAD_ENVELOPE);
-	}
-	envelope_exchange_wipe(&exchange);
+	admission_seal(&exchange, &w->reply_inner, reply);
 	sodium_memzero(client_key, sizeof(client_key));
 	buf_reset(&w->inner);
 	buf_reset(&w->reply_inner);

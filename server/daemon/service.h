@@ -23,7 +23,7 @@
  * May use: common/ (buf.h, clock.h, entry.h, error.h, oprf.h, token.h);
  * proto/ (envelope.h, msg.h, wire.h); server/store/ (clients.h, qlog.h,
  * registry.h, state.h); server/issuer/ (redeem.h); its own folder
- * (replay.h); nothing else of the project.
+ * (admission.h, replay.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_SERVICE_H
 #define VEIL_SERVER_SERVICE_H

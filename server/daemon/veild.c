@@ -6,11 +6,7 @@
  * What it prints: one ready line, operational errors and a summary at
  * shutdown, all on stderr; never a handle, an element, a key or a peer.
  */
-#include <errno.h>
 #include <limits.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "cli.h"
+#include "daemon_config.h"
+#include "daemon_loop.h"
 #include "envelope.h"
 #include "qlog.h"
 #include "qlog_store.h"
@@ -34,7 +30,6 @@
 #include "redeem.h"
 
 #define MAX_THREADS      256
-#define POLL_MS          200
 /* --clock-offset at most, either way: about 100 years. */
 #define MAX_CLOCK_OFFSET 3155760000LL
 
@@ -57,28 +52,6 @@ typedef struct options {
 /* Accounts the requester-anonymity target refers to, until enrolment
  * counts them: the operator's estimate of the population. */
 #define DEFAULT_LOG_ACCOUNTS 1000000
-
-/* Set by SIGINT and SIGTERM (handled in the main thread only: every
- * other thread starts with them blocked) and by the main thread; read by
- * the receiver and the workers. */
-static atomic_int stopping;
-_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler may store to stopping");
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	atomic_store(&stopping, 1);
-}
-
-/* The signals that stop veild. */
-static void
-stop_signals(sigset_t *set)
-{
-	sigemptyset(set);
-	sigaddset(set, SIGINT);
-	sigaddset(set, SIGTERM);
-}
 
 static const char synopsis[] =
         "--state DIR --listen URL [--threads N] [--batch-cap N] [--queue N]\n"
@@ -136,42 +109,32 @@ print_help(void)
 /* ------------------------------------------------------------------ */
 /* The configuration file */
 
-/* A whole decimal number in [min, max] into a 32-bit value; 1 on success. */
+/* One key of the [log] section (arg: the qlog_config); 1 on success. */
 static int
-config_u32(const char *value, uint64_t min, uint64_t max, uint32_t *out)
+log_config_entry(void *arg, const char *name, const char *value)
 {
-	uint64_t v;
-	if (cli_parse_u64(value, min, max, &v) != 0)
-		return 0;
-	*out = (uint32_t)v;
-	return 1;
-}
-
-/* One key of the [log] section; 1 on success. */
-static int
-log_config_entry(qlog_config *log, const char *name, const char *value)
-{
+	qlog_config *log = arg;
 	uint32_t width;
 	if (strcmp(name, "accounts") == 0)
 		return cli_parse_u64(value, 1, UINT64_MAX / 2, &log->accounts) == 0;
 	if (strcmp(name, "universe") == 0)
 		return cli_parse_u64(value, 1, UINT64_MAX / 2, &log->universe) == 0;
 	if (strcmp(name, "k_r") == 0)
-		return config_u32(value, 1, UINT32_MAX, &log->k_r);
+		return cli_parse_u32(value, 1, UINT32_MAX, &log->k_r) == 0;
 	if (strcmp(name, "k_b") == 0)
-		return config_u32(value, 1, UINT32_MAX, &log->k_b);
+		return cli_parse_u32(value, 1, UINT32_MAX, &log->k_b) == 0;
 	if (strcmp(name, "t_r") == 0 || strcmp(name, "t_b") == 0) {
-		if (!config_u32(value, 1, QLOG_MAX_WIDTH, &width))
+		if (cli_parse_u32(value, 1, QLOG_MAX_WIDTH, &width) != 0)
 			return 0;
 		*(name[2] == 'r' ? &log->t_r : &log->t_b) = (uint8_t)width;
 		return 1;
 	}
 	if (strcmp(name, "entry_retention_days") == 0)
-		return config_u32(value, 1, QLOG_MAX_LONG_RETENTION_DAYS,
-		                  &log->entry_retention_days);
+		return cli_parse_u32(value, 1, QLOG_MAX_LONG_RETENTION_DAYS,
+		                     &log->entry_retention_days) == 0;
 	if (strcmp(name, "salt_retention_days") == 0)
-		return config_u32(value, 1, QLOG_MAX_LONG_RETENTION_DAYS,
-		                  &log->salt_retention_days);
+		return cli_parse_u32(value, 1, QLOG_MAX_LONG_RETENTION_DAYS,
+		                     &log->salt_retention_days) == 0;
 	if (strcmp(name, "allow_long_retention") == 0) {
 		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
 			return 0;
@@ -179,99 +142,6 @@ log_config_entry(qlog_config *log, const char *name, const char *value)
 		return 1;
 	}
 	fprintf(stderr, "veild: config: unknown key '%s' in [log]\n", name);
-	return 0;
-}
-
-/* required or open: --enrolment and [clients] enrolment; 0 or -1. */
-static int
-parse_enrolment(const char *value, int *required)
-{
-	if (strcmp(value, "required") == 0)
-		*required = 1;
-	else if (strcmp(value, "open") == 0)
-		*required = 0;
-	else
-		return -1;
-	return 0;
-}
-
-/* One key of the [clients] section; 1 on success. */
-static int
-clients_config_entry(clients_config *c, const char *name, const char *value)
-{
-	if (strcmp(name, "enrolment") == 0)
-		return parse_enrolment(value, &c->enrolment_required) == 0;
-	if (strcmp(name, "capacity") == 0)
-		return config_u32(value, 1, UINT32_MAX, &c->capacity);
-	if (strcmp(name, "refill_per_day") == 0)
-		return config_u32(value, 1, UINT32_MAX, &c->refill_per_day);
-	fprintf(stderr, "veild: config: unknown key '%s' in [clients]\n", name);
-	return 0;
-}
-
-/*
- * Reading the file: its [veild] keys are the command line's options
- * (batch_cap for --batch-cap), checked by the same table; inih keeps no
- * value, so the texts are copied, one per option.
- */
-typedef struct config_reader {
-	options *opt;
-	const cli_option *table;
-	char *texts[CLI_MAX_OPTIONS];
-} config_reader;
-
-/* One key of the [veild] section, by the option of that name; 1 on success. */
-static int
-veild_config_entry(config_reader *r, const char *name, const char *value)
-{
-	char option[32];
-	const size_t len = strlen(name);
-	if (len < sizeof(option)) {
-		for (size_t i = 0; i <= len; i++)
-			option[i] = name[i] == '_' ? '-' : name[i];
-		for (size_t i = 0; r->table[i].name != NULL; i++) {
-			const cli_option *o = &r->table[i];
-			/* --enrolment has its key in [clients]; --config none. */
-			if (strcmp(o->name, option) != 0 || o->target == &r->opt->enrolment ||
-			    o->target == &r->opt->config)
-				continue;
-			switch (o->kind) {
-			case CLI_TEXT: /* a key given twice: the last one */
-				free(r->texts[i]);
-				r->texts[i] = value[0] != '\0' ? strdup(value) : NULL;
-				*(const char **)o->target = r->texts[i];
-				return r->texts[i] != NULL;
-			case CLI_U32:
-				return config_u32(value, o->min, o->max != 0 ? o->max : UINT32_MAX,
-				                  o->target);
-			case CLI_I64:
-				return cli_parse_i64(value, o->smin, o->smax, o->target) == 0;
-			case CLI_FLAG:
-				if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
-					return 0;
-				*(bool *)o->target = strcmp(value, "yes") == 0;
-				return 1;
-			default:
-				return 0;
-			}
-		}
-	}
-	fprintf(stderr, "veild: config: unknown key '%s'\n", name);
-	return 0;
-}
-
-/* inih handler: 1 on success, 0 on error (inih reports the line). */
-static int
-config_entry(void *user, const char *section, const char *name, const char *value)
-{
-	config_reader *r = user;
-	if (strcmp(section, "log") == 0)
-		return log_config_entry(&r->opt->log, name, value);
-	if (strcmp(section, "clients") == 0)
-		return clients_config_entry(&r->opt->clients, name, value);
-	if (strcmp(section, "veild") == 0)
-		return veild_config_entry(r, name, value);
-	fprintf(stderr, "veild: config: unknown section [%s]\n", section);
 	return 0;
 }
 
@@ -303,28 +173,11 @@ parse_options(int argc, char **argv, options *opt, char *texts[CLI_MAX_OPTIONS])
 	        CLI_END,
 	};
 	const cli_command cmd = {"veild", synopsis, table};
-	int rc = cli_parse_options(&cmd, argc, argv, print_help);
-	if (rc < 0 && opt->config != NULL) {
-		config_reader reader = {opt, table, {NULL}};
-		const int line = ini_parse(opt->config, config_entry, &reader);
-		memcpy(texts, reader.texts, sizeof(reader.texts));
-		if (line < 0) {
-			cli_error(cmd.name, "cannot read config %s", opt->config);
-			return CLI_EXIT_USAGE;
-		}
-		if (line > 0) {
-			cli_error(cmd.name, "config %s: bad line %d", opt->config, line);
-			return CLI_EXIT_USAGE;
-		}
-		/* The command line again, over the file. */
-		rc = cli_parse_options(&cmd, argc, argv, print_help);
-	}
+	const daemon_config_file file = {"veild", &opt->clients, "log", log_config_entry,
+	                                 &opt->log};
+	const int rc = daemon_parse_options(&cmd, argc, argv, print_help, &file, texts);
 	if (rc >= 0)
 		return rc;
-	if (opt->enrolment != NULL &&
-	    parse_enrolment(opt->enrolment, &opt->clients.enrolment_required) != 0)
-		return cli_usage_error(&cmd, "--enrolment takes required or open, not %s",
-		                       opt->enrolment);
 	if (opt->auth != NULL && strcmp(opt->auth, "keys") != 0 && strcmp(opt->auth, "tokens") != 0)
 		return cli_usage_error(&cmd, "--auth takes keys or tokens, not %s", opt->auth);
 	if (opt->state_dir == NULL || opt->listen == NULL)
@@ -438,74 +291,26 @@ population_check_run(population_check *pc)
 		        (unsigned long long)count, (unsigned long long)pc->log.accounts, why);
 }
 
-typedef struct worker {
-	pthread_t thread;
-	transport_server *server;
-	workqueue *queue;
-	service_worker *sw;
-} worker;
-
-/* Serves requests from the queue until it is closed and drained. */
-static void *
-worker_main(void *arg)
+/* A worker's handler: service_handle() on its service_worker. */
+static void
+handle(void *state, const uint8_t *request, size_t len, buf *reply)
 {
-	worker *wk = arg;
-	buf reply;
-	buf_init(&reply);
-	for (;;) {
-		transport_request req;
-		if (workqueue_pop(wk->queue, POLL_MS, &req) != 0) {
-			if (atomic_load(&stopping))
-				break;
-			continue;
-		}
-		buf_reset(&reply);
-		service_handle(wk->sw, req.data, req.len, &reply);
-		if (buf_len(&reply) == 0)
-			transport_request_drop(&req);
-		else
-			(void)transport_server_reply(wk->server, &req,
-			                             (const uint8_t *)buf_data(&reply),
-			                             buf_len(&reply));
-	}
-	buf_free(&reply);
-	return NULL;
+	service_handle(state, request, len, reply);
 }
 
-/*
- * The receiver: queues each request for the workers or, when the queue is
- * full, answers BUSY at once (a plaintext ERROR frame: opening the box
- * would already cost what an overloaded server does not have). Returns
- * the number of BUSY answers, or -1 when the transport failed.
- */
-static long long
-receive_loop(transport_server *server, workqueue *queue, population_check *pc)
+/* What veild's receive loop does between requests: the hourly
+ * population check, and in tokens mode following a relink. */
+typedef struct periodic_work {
+	population_check population;
+	redeemer *redeemer; /* NULL: keys mode */
+} periodic_work;
+
+static void
+periodic(void *arg)
 {
-	long long busy = 0;
-	buf frame;
-	buf_init(&frame);
-	envelope_error_frame(&frame, PROTO_STATUS_BUSY);
-	while (!atomic_load(&stopping)) {
-		population_check_run(pc);
-		transport_request req;
-		veil_err err = transport_server_receive(server, POLL_MS, &req);
-		if (err == VEIL_ERR_TIMEOUT)
-			continue;
-		if (err != VEIL_OK) {
-			if (atomic_load(&stopping) || errno == EINTR)
-				continue; /* a signal: the loop condition decides */
-			fprintf(stderr, "veild: receive failed: %s\n", transport_strerror());
-			busy = -1;
-			break;
-		}
-		if (workqueue_push(queue, &req) != 0) {
-			(void)transport_server_reply(
-			        server, &req, (const uint8_t *)buf_data(&frame), buf_len(&frame));
-			busy++;
-		}
-	}
-	buf_free(&frame);
-	return busy;
+	periodic_work *work = arg;
+	population_check_run(&work->population);
+	redeemer_refresh(work->redeemer);
 }
 
 int
@@ -525,7 +330,7 @@ main(int argc, char **argv)
 	veil_state *state = NULL;
 	service *svc = NULL;
 	transport_server *server = NULL;
-	worker *workers = NULL;
+	daemon_worker *workers = NULL;
 	unsigned started = 0;
 	char *config_texts[CLI_MAX_OPTIONS] = {NULL};
 	int rc = 1;
@@ -540,20 +345,9 @@ main(int argc, char **argv)
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 		opt.threads = cores < 1 ? 1 : cores > MAX_THREADS ? MAX_THREADS : (unsigned)cores;
 	}
-	/* Block the stop signals before any thread starts (the stores, the
-	 * transport and the workers start some): they inherit the mask, and
-	 * only the main thread, which unblocks them once everything runs,
-	 * handles them. One that comes before is kept pending until then. */
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sigset_t stop_set;
-	stop_signals(&stop_set);
-	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+	/* Before any thread starts: only the main thread handles the stop
+	 * signals, once everything runs. */
+	daemon_signals_block();
 
 	if (veil_crypto_init() != VEIL_OK) {
 		fprintf(stderr, "veild: crypto library failed to start\n");
@@ -673,25 +467,28 @@ main(int argc, char **argv)
 		goto out;
 	}
 	for (; started < opt.threads; started++) {
-		worker *wk = &workers[started];
-		wk->server = server;
-		wk->queue = queue;
-		if ((err = service_worker_new(svc, &wk->sw)) != VEIL_OK ||
-		    pthread_create(&wk->thread, NULL, worker_main, wk) != 0) {
+		daemon_worker *wk = &workers[started];
+		service_worker *sw = NULL;
+		*wk = (daemon_worker){.server = server, .queue = queue};
+		if ((err = service_worker_new(svc, &sw)) == VEIL_OK) {
+			wk->handle = handle;
+			wk->state = sw;
+		}
+		if (err != VEIL_OK || daemon_worker_start(wk) != 0) {
 			fprintf(stderr, "veild: cannot start worker: %s\n", veil_strerror(err));
-			service_worker_free(wk->sw);
-			atomic_store(&stopping, 1);
+			service_worker_free(sw);
+			daemon_stop();
 			break;
 		}
 	}
-	pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);
-	if (!atomic_load(&stopping) && tokens) {
+	daemon_signals_unblock();
+	if (!daemon_stopping() && tokens) {
 		fprintf(stderr,
 		        "veild: ready on %s, %u threads, batch cap %u, queue %u, auth tokens "
 		        "(issuer %s, origin %s)%s\n",
 		        opt.listen, opt.threads, opt.batch_cap, opt.queue, token_issuer,
 		        token_origin, opt.clock_offset != 0 ? ", clock offset in force" : "");
-	} else if (!atomic_load(&stopping)) {
+	} else if (!daemon_stopping()) {
 		fprintf(stderr,
 		        "veild: ready on %s, %u threads, batch cap %u, queue %u, enrolment %s, "
 		        "log accounts %llu (%s)%s\n",
@@ -700,22 +497,23 @@ main(int argc, char **argv)
 		        (unsigned long long)opt.log.accounts, accounts_from,
 		        opt.clock_offset != 0 ? ", clock offset in force" : "");
 	}
-	if (!atomic_load(&stopping)) {
-		population_check pc = {enrolled, opt.log, opt.clients.enrolment_required,
+	if (!daemon_stopping()) {
+		periodic_work work = {{enrolled, opt.log, opt.clients.enrolment_required,
 		                       enrolled_now,
-		                       (int64_t)time(NULL) + POPULATION_CHECK_SECONDS};
-		busy = receive_loop(server, queue, &pc);
+		                       (int64_t)time(NULL) + POPULATION_CHECK_SECONDS},
+		                      tokens_redeemer};
+		busy = daemon_receive_loop("veild", server, queue, periodic, &work);
 		rc = busy < 0 ? 1 : 0;
 	}
-	atomic_store(&stopping, 1);
+	daemon_stop();
 	workqueue_close(queue);
 
 	service_stats total;
 	memset(&total, 0, sizeof(total));
 	for (unsigned i = 0; i < started; i++) {
-		pthread_join(workers[i].thread, NULL);
-		service_worker_stats(workers[i].sw, &total);
-		service_worker_free(workers[i].sw);
+		daemon_worker_join(&workers[i]);
+		service_worker_stats(workers[i].state, &total);
+		service_worker_free(workers[i].state);
 	}
 	qlog_counters counters = {0};
 	if (log != NULL) {

@@ -2,14 +2,16 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <sodium.h>
 
+#include "admission.h"
 #include "clients.h"
-#include "clock.h"
 #include "envelope.h"
 #include "replay.h"
+
+_Static_assert(sizeof(((issue_stats *)0)->errors) / sizeof(uint64_t) == ADMISSION_STATUS_COUNT,
+               "the stats count every status admission_error() counts");
 
 struct issue_service {
 	issuer *issuer;
@@ -18,8 +20,9 @@ struct issue_service {
 
 struct issue_worker {
 	issue_service *svc;
-	buf inner;       /* the opened request */
-	buf reply_inner; /* the reply before sealing */
+	buf inner;             /* the opened request */
+	buf reply_inner;       /* the reply before sealing */
+	admission_reply reply; /* into reply_inner */
 	token_request *requests;
 	token_response *responses;
 	issue_stats stats;
@@ -31,9 +34,9 @@ issue_service_new(issuer *is, const issue_service_config *config, issue_service 
 	if (out == NULL)
 		return VEIL_ERR_ARGUMENT;
 	*out = NULL;
-	if (is == NULL || config == NULL || issuer_transport_secret(is) == NULL ||
-	    issuer_clients(is) == NULL || config->batch_cap == 0 ||
-	    config->batch_cap > PROTO_MAX_TOKEN_BATCH)
+	if (is == NULL || config == NULL || config->replay == NULL ||
+	    issuer_transport_secret(is) == NULL || issuer_clients(is) == NULL ||
+	    config->batch_cap == 0 || config->batch_cap > PROTO_MAX_TOKEN_BATCH)
 		return VEIL_ERR_ARGUMENT;
 	issue_service *svc = calloc(1, sizeof(*svc));
 	if (svc == NULL)
@@ -80,6 +83,7 @@ issue_worker_new(issue_service *svc, issue_worker **out)
 	w->svc = svc;
 	buf_init(&w->inner);
 	buf_init(&w->reply_inner);
+	w->reply = (admission_reply){&w->reply_inner, w->stats.errors, PROTO_STATUS_OK};
 	w->requests = calloc(svc->config.batch_cap, sizeof(*w->requests));
 	w->responses = calloc(svc->config.batch_cap, sizeof(*w->responses));
 	if (w->requests == NULL || w->responses == NULL) {
@@ -109,92 +113,15 @@ issue_max_request_size(uint32_t batch_cap)
 /* ------------------------------------------------------------------ */
 
 static void
-reply_error_after(issue_worker *w, const uint8_t *request_id, uint16_t code, uint32_t retry_after)
-{
-	buf_reset(&w->reply_inner);
-	proto_encode_error(&w->reply_inner, request_id, code, retry_after);
-	if (code < sizeof(w->stats.errors) / sizeof(w->stats.errors[0]))
-		w->stats.errors[code]++;
-}
-
-static void
 reply_error(issue_worker *w, const uint8_t *request_id, uint16_t code)
 {
-	reply_error_after(w, request_id, code, 0);
-}
-
-/* The request id of an opened inner message, readable even when it does not decode. */
-static const uint8_t *
-request_id_of(const buf *inner)
-{
-	static const uint8_t none[PROTO_REQUEST_ID_SIZE];
-	return buf_len(inner) >= 1 + PROTO_REQUEST_ID_SIZE ? (const uint8_t *)buf_data(inner) + 1
-	                                                   : none;
+	admission_error(&w->reply, request_id, code, 0);
 }
 
 static int64_t
 service_now(const issue_service *svc)
 {
-	return (int64_t)time(NULL) + svc->config.clock_offset;
-}
-
-/*
- * Enrolment, then the replay guard: 0 to go on, or -1 with the refusal
- * replied. Enrolment first, a read, so that a stranger's requests fill
- * nothing of the guard; the guard before the message, so that nothing of
- * a replay is served again, not even its errors.
- */
-static int
-admit(issue_worker *w, const uint8_t *client_key, const proto_frame *frame, uint64_t sent_at)
-{
-	const uint8_t *id = request_id_of(&w->inner);
-	uint32_t retry_after = 0;
-	switch (clients_charge(issuer_clients(w->svc->issuer), client_key, 0, service_now(w->svc),
-	                       &retry_after)) {
-	case CLIENTS_OK:
-		break;
-	case CLIENTS_UNAUTHORIZED:
-		reply_error(w, id, PROTO_STATUS_UNAUTHORIZED);
-		return -1;
-	default: /* a charge of nothing is never limited: a store that says so failed */
-		reply_error(w, id, PROTO_STATUS_INTERNAL);
-		return -1;
-	}
-	replay_guard *guard = w->svc->config.replay;
-	if (guard == NULL)
-		return 0;
-	/* Against the real clock, which the client's shares: the offset of
-	 * drills moves only the ration's days. */
-	switch (replay_guard_check(guard, client_key, frame->nonce, sent_at, (int64_t)time(NULL),
-	                           (int64_t)clock_monotonic_seconds(), &retry_after)) {
-	case REPLAY_FRESH:
-		return 0;
-	case REPLAY_SEEN:
-		reply_error(w, id, PROTO_STATUS_REPLAYED);
-		return -1;
-	case REPLAY_STALE:
-		reply_error(w, id, PROTO_STATUS_STALE);
-		return -1;
-	case REPLAY_FULL:
-	case REPLAY_BUDGET:
-	default:
-		reply_error_after(w, id, PROTO_STATUS_BUSY, retry_after);
-		return -1;
-	}
-}
-
-/* The wire status of a message that does not decode (proto_msg_decode()'s error). */
-static uint16_t
-decode_status(veil_err err)
-{
-	switch (err) {
-	case VEIL_ERR_UNSUPPORTED:
-		return PROTO_STATUS_UNSUPPORTED;
-	case VEIL_ERR_LIMIT:
-		return PROTO_STATUS_BATCH_TOO_LARGE;
-	default:
-		return PROTO_STATUS_BAD_REQUEST;
-	}
+	return admission_now(svc->config.clock_offset);
 }
 
 /* The wire status of issuer_issue()'s refusal (PROTOCOL.md's TOKEN_ISSUE table). */
@@ -232,17 +159,23 @@ handle_token_issue(issue_worker *w, const proto_msg *msg, const uint8_t *client_
 	for (size_t i = 0; i < count; i++) {
 		if ((err = token_request_decode(issue->requests + i * TOKEN_REQUEST_SIZE,
 		                                TOKEN_REQUEST_SIZE, &w->requests[i])) != VEIL_OK) {
-			reply_error(w, msg->request_id, decode_status(err));
+			reply_error(w, msg->request_id, admission_status_of(err));
 			return;
 		}
 	}
+	/* issuer_issue() checks enrolment again, before its element checks:
+	 * one more read of the clients store (no write, no fsync) for an
+	 * account admission_admit() has just found enrolled, next to the
+	 * charge's write and count evaluations with proofs. Kept, so that
+	 * issuer_issue() stays whole for its other callers; an account
+	 * withdrawn in between is refused UNAUTHORIZED there. */
 	err = issuer_issue(w->svc->issuer, client_key, service_now(w->svc), w->requests, count,
 	                   w->responses, &retry_after);
 	sodium_memzero(w->requests, count * sizeof(*w->requests));
 	if (err != VEIL_OK) {
 		const uint16_t code = issue_status(err);
-		reply_error_after(w, msg->request_id, code,
-		                  code == PROTO_STATUS_RATE_LIMITED ? retry_after : 0);
+		admission_error(&w->reply, msg->request_id, code,
+		                code == PROTO_STATUS_RATE_LIMITED ? retry_after : 0);
 		return;
 	}
 	buf_reset(&w->reply_inner);
@@ -286,25 +219,24 @@ issue_handle(issue_worker *w, const uint8_t *request, size_t len, buf *reply)
 		return;
 	}
 
-	if (admit(w, client_key, &frame, sent_at) != 0) {
+	/* Enrolment, a read, then the replay guard (admission.h): a stranger
+	 * fills nothing of the guard, and nothing of a replay is served
+	 * again, not even its errors. */
+	const uint8_t *id = admission_request_id(&w->inner);
+	w->reply.status = PROTO_STATUS_OK;
+	if (admission_admit(&w->reply, issuer_clients(w->svc->issuer), w->svc->config.replay,
+	                    service_now(w->svc), id, client_key, frame.nonce, sent_at) != 0) {
 		/* refused: counted */
 	} else if ((err = proto_msg_decode((const uint8_t *)buf_data(&w->inner), buf_len(&w->inner),
 	                                   &msg)) != VEIL_OK) {
-		reply_error(w, request_id_of(&w->inner), decode_status(err));
+		reply_error(w, id, admission_status_of(err));
 	} else if (msg.type != PROTO_MSG_TOKEN_ISSUE) {
 		reply_error(w, msg.request_id, PROTO_STATUS_UNSUPPORTED);
 	} else {
 		handle_token_issue(w, &msg, client_key);
 	}
 
-	if (envelope_seal_reply(&exchange, (const uint8_t *)buf_data(&w->reply_inner),
-	                        buf_len(&w->reply_inner), reply) != VEIL_OK) {
-		/* Out of memory: of the codes an ERROR frame may carry, the
-		 * one that says this exchange failed. */
-		buf_reset(reply);
-		envelope_error_frame(reply, PROTO_STATUS_BAD_ENVELOPE);
-	}
-	envelope_exchange_wipe(&exchange);
+	admission_seal(&exchange, &w->reply_inner, reply);
 	sodium_memzero(client_key, sizeof(client_key));
 	buf_reset(&w->inner);
 	buf_reset(&w->reply_inner);

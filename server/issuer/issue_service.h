@@ -35,7 +35,8 @@
  *
  * May use: common/ (buf.h, clock.h, error.h, token.h); proto/
  * (envelope.h, msg.h); server/store/ (clients.h); server/daemon/
- * (replay.h, compiled into this folder's service library); its own folder
+ * (admission.h and replay.h, compiled into this folder's service
+ * library); its own folder
  * (issuer.h); nothing else of the project.
  */
 #ifndef VEIL_SERVER_ISSUE_SERVICE_H
@@ -54,7 +55,7 @@ struct replay_guard;
 typedef struct issue_service_config {
 	uint32_t batch_cap;   /* most TokenRequests per TOKEN_ISSUE: 1..PROTO_MAX_TOKEN_BATCH */
 	int64_t clock_offset; /* seconds added to the ration's clock (drills, tests) */
-	struct replay_guard *replay; /* refuses repeated and stale requests; NULL: none */
+	struct replay_guard *replay; /* refuses repeated and stale requests: required */
 } issue_service_config;
 
 /* Counters for operators: no secrets, no peers. */
@@ -71,8 +72,10 @@ typedef struct issue_worker issue_worker;
 /*
  * Makes a service over is, an issuer_open() handle (with its transport
  * key and clients store), which must outlive it, as must config->replay.
- * Errors: VEIL_ERR_ARGUMENT (a NULL pointer, a handle without a transport
- * key or clients store, a batch cap out of range), VEIL_ERR_NOMEM.
+ * Errors: VEIL_ERR_ARGUMENT (a NULL pointer, no replay guard: without
+ * one a replayed TOKEN_ISSUE would be charged again; a handle without a
+ * transport key or clients store, a batch cap out of range),
+ * VEIL_ERR_NOMEM.
  */
 veil_err issue_service_new(issuer *is, const issue_service_config *config, issue_service **out)
         __attribute__((warn_unused_result));

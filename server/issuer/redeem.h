@@ -171,4 +171,19 @@ typedef enum redeem_verdict {
 redeem_verdict redeemer_redeem(redeemer *r, const token *t, int64_t now)
         __attribute__((warn_unused_result));
 
+/*
+ * Follows a relink: at most once a second (on the monotonic clock;
+ * calls in between return at once), looks at STATE/tokens/issuer.keys
+ * (a stat), and when it is another file than the one loaded, loads the
+ * new copy and swaps it in under the write lock (redemptions in flight
+ * finish on the old copy; the lock prefers the writer, so the swap
+ * waits for those alone). A copy that does not load leaves the loaded
+ * one in force, and is tried again at the next call a second later.
+ * Redemption itself never reloads: the caller calls this periodically
+ * (veild: from its receive loop, at least every few hundred
+ * milliseconds), from any thread; the load's file reads happen in the
+ * caller's. NULL is a no-op.
+ */
+void redeemer_refresh(redeemer *r);
+
 #endif

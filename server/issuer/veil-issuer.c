@@ -8,10 +8,6 @@
  * shutdown, all on stderr; never a client key, an element, a key or a
  * peer.
  */
-#include <errno.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "cli.h"
 #include "clients.h"
+#include "daemon_config.h"
+#include "daemon_loop.h"
 #include "envelope.h"
 #include "issue_service.h"
 #include "issuer.h"
@@ -32,7 +28,6 @@
 
 #define PROGRAM          "veil-issuer"
 #define MAX_THREADS      256
-#define POLL_MS          200
 /* --clock-offset at most, either way: about 100 years. */
 #define MAX_CLOCK_OFFSET 3155760000LL
 
@@ -47,18 +42,6 @@ typedef struct options {
 	const char *config;     /* --config FILE */
 	clients_config clients; /* the [clients] section */
 } options;
-
-/* Set by SIGINT and SIGTERM (handled in the main thread only: every other
- * thread starts with them blocked); read by the receiver and the workers. */
-static atomic_int stopping;
-_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "a signal handler may store to stopping");
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	atomic_store(&stopping, 1);
-}
 
 static const char synopsis[] =
         "--state DIR --listen URL [--threads N] [--batch-cap N] [--queue N]\n"
@@ -100,106 +83,6 @@ print_help(void)
 	       CLIENTS_DEFAULT_CAPACITY, CLIENTS_DEFAULT_REFILL_PER_DAY);
 }
 
-/* ------------------------------------------------------------------ */
-/* The configuration file */
-
-/* A whole decimal number in [min, max] into a 32-bit value; 1 on success. */
-static int
-config_u32(const char *value, uint64_t min, uint64_t max, uint32_t *out)
-{
-	uint64_t v;
-	if (cli_parse_u64(value, min, max, &v) != 0)
-		return 0;
-	*out = (uint32_t)v;
-	return 1;
-}
-
-/* required or open: --enrolment and [clients] enrolment; 0 or -1. */
-static int
-parse_enrolment(const char *value, int *required)
-{
-	if (strcmp(value, "required") == 0)
-		*required = 1;
-	else if (strcmp(value, "open") == 0)
-		*required = 0;
-	else
-		return -1;
-	return 0;
-}
-
-/* One key of the [clients] section; 1 on success. */
-static int
-clients_config_entry(clients_config *c, const char *name, const char *value)
-{
-	if (strcmp(name, "enrolment") == 0)
-		return parse_enrolment(value, &c->enrolment_required) == 0;
-	if (strcmp(name, "capacity") == 0)
-		return config_u32(value, 1, UINT32_MAX, &c->capacity);
-	if (strcmp(name, "refill_per_day") == 0)
-		return config_u32(value, 1, UINT32_MAX, &c->refill_per_day);
-	fprintf(stderr, PROGRAM ": config: unknown key '%s' in [clients]\n", name);
-	return 0;
-}
-
-/*
- * Reading the file: its [issuer] keys are the command line's options
- * (batch_cap for --batch-cap), checked by the same table; inih keeps no
- * value, so the texts are copied, one per option.
- */
-typedef struct config_reader {
-	options *opt;
-	const cli_option *table;
-	char *texts[CLI_MAX_OPTIONS];
-} config_reader;
-
-/* One key of the [issuer] section, by the option of that name; 1 on success. */
-static int
-issuer_config_entry(config_reader *r, const char *name, const char *value)
-{
-	char option[32];
-	const size_t len = strlen(name);
-	if (len < sizeof(option)) {
-		for (size_t i = 0; i <= len; i++)
-			option[i] = name[i] == '_' ? '-' : name[i];
-		for (size_t i = 0; r->table[i].name != NULL; i++) {
-			const cli_option *o = &r->table[i];
-			/* --enrolment has its key in [clients]; --config none. */
-			if (strcmp(o->name, option) != 0 || o->target == &r->opt->enrolment ||
-			    o->target == &r->opt->config)
-				continue;
-			switch (o->kind) {
-			case CLI_TEXT: /* a key given twice: the last one */
-				free(r->texts[i]);
-				r->texts[i] = value[0] != '\0' ? strdup(value) : NULL;
-				*(const char **)o->target = r->texts[i];
-				return r->texts[i] != NULL;
-			case CLI_U32:
-				return config_u32(value, o->min, o->max != 0 ? o->max : UINT32_MAX,
-				                  o->target);
-			case CLI_I64:
-				return cli_parse_i64(value, o->smin, o->smax, o->target) == 0;
-			default:
-				return 0;
-			}
-		}
-	}
-	fprintf(stderr, PROGRAM ": config: unknown key '%s' in [issuer]\n", name);
-	return 0;
-}
-
-/* inih handler: 1 on success, 0 on error (inih reports the line). */
-static int
-config_entry(void *user, const char *section, const char *name, const char *value)
-{
-	config_reader *r = user;
-	if (strcmp(section, "clients") == 0)
-		return clients_config_entry(&r->opt->clients, name, value);
-	if (strcmp(section, "issuer") == 0)
-		return issuer_config_entry(r, name, value);
-	fprintf(stderr, PROGRAM ": config: unknown section [%s]\n", section);
-	return 0;
-}
-
 /*
  * Fills opt in from the command line and the configuration file it
  * names, the command line winning. Returns -1 to run, else the exit
@@ -222,28 +105,10 @@ parse_options(int argc, char **argv, options *opt, char *texts[CLI_MAX_OPTIONS])
 	        CLI_END,
 	};
 	const cli_command cmd = {PROGRAM, synopsis, table};
-	int rc = cli_parse_options(&cmd, argc, argv, print_help);
-	if (rc < 0 && opt->config != NULL) {
-		config_reader reader = {opt, table, {NULL}};
-		const int line = ini_parse(opt->config, config_entry, &reader);
-		memcpy(texts, reader.texts, sizeof(reader.texts));
-		if (line < 0) {
-			cli_error(cmd.name, "cannot read config %s", opt->config);
-			return CLI_EXIT_USAGE;
-		}
-		if (line > 0) {
-			cli_error(cmd.name, "config %s: bad line %d", opt->config, line);
-			return CLI_EXIT_USAGE;
-		}
-		/* The command line again, over the file. */
-		rc = cli_parse_options(&cmd, argc, argv, print_help);
-	}
+	const daemon_config_file file = {"issuer", &opt->clients, NULL, NULL, NULL};
+	const int rc = daemon_parse_options(&cmd, argc, argv, print_help, &file, texts);
 	if (rc >= 0)
 		return rc;
-	if (opt->enrolment != NULL &&
-	    parse_enrolment(opt->enrolment, &opt->clients.enrolment_required) != 0)
-		return cli_usage_error(&cmd, "--enrolment takes required or open, not %s",
-		                       opt->enrolment);
 	if (opt->state_dir == NULL || opt->listen == NULL)
 		return cli_usage_error(&cmd, "--state and --listen are required");
 	return -1;
@@ -252,72 +117,11 @@ parse_options(int argc, char **argv, options *opt, char *texts[CLI_MAX_OPTIONS])
 /* ------------------------------------------------------------------ */
 /* Serving */
 
-typedef struct worker {
-	pthread_t thread;
-	transport_server *server;
-	workqueue *queue;
-	issue_worker *iw;
-} worker;
-
-/* Serves requests from the queue until it is closed and drained. */
-static void *
-worker_main(void *arg)
+/* A worker's handler: issue_handle() on its issue_worker. */
+static void
+handle(void *state, const uint8_t *request, size_t len, buf *reply)
 {
-	worker *wk = arg;
-	buf reply;
-	buf_init(&reply);
-	for (;;) {
-		transport_request req;
-		if (workqueue_pop(wk->queue, POLL_MS, &req) != 0) {
-			if (atomic_load(&stopping))
-				break;
-			continue;
-		}
-		buf_reset(&reply);
-		issue_handle(wk->iw, req.data, req.len, &reply);
-		if (buf_len(&reply) == 0)
-			transport_request_drop(&req);
-		else
-			(void)transport_server_reply(wk->server, &req,
-			                             (const uint8_t *)buf_data(&reply),
-			                             buf_len(&reply));
-	}
-	buf_free(&reply);
-	return NULL;
-}
-
-/*
- * The receiver: queues each request for the workers or, when the queue
- * is full, answers BUSY at once in an ERROR frame. Returns the number of
- * BUSY answers, or -1 when the transport failed.
- */
-static long long
-receive_loop(transport_server *server, workqueue *queue)
-{
-	long long busy = 0;
-	buf frame;
-	buf_init(&frame);
-	envelope_error_frame(&frame, PROTO_STATUS_BUSY);
-	while (!atomic_load(&stopping)) {
-		transport_request req;
-		veil_err err = transport_server_receive(server, POLL_MS, &req);
-		if (err == VEIL_ERR_TIMEOUT)
-			continue;
-		if (err != VEIL_OK) {
-			if (atomic_load(&stopping) || errno == EINTR)
-				continue; /* a signal: the loop condition decides */
-			fprintf(stderr, PROGRAM ": receive failed: %s\n", transport_strerror());
-			busy = -1;
-			break;
-		}
-		if (workqueue_push(queue, &req) != 0) {
-			(void)transport_server_reply(
-			        server, &req, (const uint8_t *)buf_data(&frame), buf_len(&frame));
-			busy++;
-		}
-	}
-	buf_free(&frame);
-	return busy;
+	issue_handle(state, request, len, reply);
 }
 
 /* What opening the state failed on, for the message. */
@@ -344,7 +148,7 @@ main(int argc, char **argv)
 	issue_service *svc = NULL;
 	transport_server *server = NULL;
 	workqueue *queue = NULL;
-	worker *workers = NULL;
+	daemon_worker *workers = NULL;
 	unsigned started = 0;
 	long long busy = 0;
 	char *config_texts[CLI_MAX_OPTIONS] = {NULL};
@@ -360,21 +164,9 @@ main(int argc, char **argv)
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 		opt.threads = cores < 1 ? 1 : cores > MAX_THREADS ? MAX_THREADS : (unsigned)cores;
 	}
-	/* Block the stop signals before any thread starts (the stores, the
-	 * transport and the workers start some): only the main thread, which
-	 * unblocks them once everything runs, handles them. */
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	sigset_t stop_set;
-	sigemptyset(&stop_set);
-	sigaddset(&stop_set, SIGINT);
-	sigaddset(&stop_set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+	/* Before any thread starts: only the main thread handles the stop
+	 * signals, once everything runs. */
+	daemon_signals_block();
 
 	if (veil_crypto_init() != VEIL_OK) {
 		fprintf(stderr, PROGRAM ": crypto library failed to start\n");
@@ -418,19 +210,22 @@ main(int argc, char **argv)
 		goto out;
 	}
 	for (; started < opt.threads; started++) {
-		worker *wk = &workers[started];
-		wk->server = server;
-		wk->queue = queue;
-		if ((err = issue_worker_new(svc, &wk->iw)) != VEIL_OK ||
-		    pthread_create(&wk->thread, NULL, worker_main, wk) != 0) {
+		daemon_worker *wk = &workers[started];
+		issue_worker *iw = NULL;
+		*wk = (daemon_worker){.server = server, .queue = queue};
+		if ((err = issue_worker_new(svc, &iw)) == VEIL_OK) {
+			wk->handle = handle;
+			wk->state = iw;
+		}
+		if (err != VEIL_OK || daemon_worker_start(wk) != 0) {
 			fprintf(stderr, PROGRAM ": cannot start worker: %s\n", veil_strerror(err));
-			issue_worker_free(wk->iw);
-			atomic_store(&stopping, 1);
+			issue_worker_free(iw);
+			daemon_stop();
 			break;
 		}
 	}
-	pthread_sigmask(SIG_UNBLOCK, &stop_set, NULL);
-	if (!atomic_load(&stopping)) {
+	daemon_signals_unblock();
+	if (!daemon_stopping()) {
 		issuer_key_info keys[ISSUER_MAX_KEYS];
 		size_t key_count = 0;
 		if (issuer_keys(is, keys, &key_count) != VEIL_OK || key_count == 0)
@@ -442,18 +237,18 @@ main(int argc, char **argv)
 		        opt.clients.enrolment_required ? "required" : "open",
 		        opt.clients.refill_per_day, opt.clients.capacity, keys[0].id,
 		        opt.clock_offset != 0 ? ", clock offset in force" : "");
-		busy = receive_loop(server, queue);
+		busy = daemon_receive_loop(PROGRAM, server, queue, NULL, NULL);
 		rc = busy < 0 ? 1 : 0;
 	}
-	atomic_store(&stopping, 1);
+	daemon_stop();
 	workqueue_close(queue);
 
 	issue_stats total;
 	memset(&total, 0, sizeof(total));
 	for (unsigned i = 0; i < started; i++) {
-		pthread_join(workers[i].thread, NULL);
-		issue_worker_stats(workers[i].iw, &total);
-		issue_worker_free(workers[i].iw);
+		daemon_worker_join(&workers[i]);
+		issue_worker_stats(workers[i].state, &total);
+		issue_worker_free(workers[i].state);
 	}
 	if (started > 0) {
 		uint64_t errors = 0;

@@ -141,6 +141,41 @@ case_sent_before_the_start_is_refused(void)
 	replay_guard_free(g);
 }
 
+/* replay_fresh(), the guard's first test and tokens mode's only one:
+ * the window's edges, the start (0: none), and times that are none. */
+#define NOW (T0 + 1000)
+
+typedef struct fresh_row {
+	const char *name;
+	int64_t started;
+	uint64_t sent_at;
+	int want;
+} fresh_row;
+
+static const fresh_row fresh_rows[] = {
+        {"a window back", T0, NOW - REPLAY_DEFAULT_WINDOW, 1},
+        {"a second more", T0, NOW - REPLAY_DEFAULT_WINDOW - 1, 0},
+        {"the skew ahead", T0, NOW + REPLAY_DEFAULT_SKEW, 1},
+        {"a second more ahead", T0, NOW + REPLAY_DEFAULT_SKEW + 1, 0},
+        {"the skew before the start", NOW, NOW - REPLAY_DEFAULT_SKEW, 1},
+        {"earlier than that", NOW, NOW - REPLAY_DEFAULT_SKEW - 1, 0},
+        {"no start", 0, NOW - REPLAY_DEFAULT_WINDOW, 1},
+        {"zero", 0, 0, 0},
+        {"INT64_MAX", 0, (uint64_t)INT64_MAX, 0},
+        {"UINT64_MAX", 0, UINT64_MAX, 0},
+};
+
+static int
+check_fresh(const void *row)
+{
+	const fresh_row *r = row;
+	replay_config c;
+	replay_config_defaults(&c, r->started);
+	return replay_fresh(&c, r->sent_at, NOW) == r->want;
+}
+
+TEST_ROWS_CASE(case_freshness_alone, fresh_rows, check_fresh)
+
 static void
 case_one_clients_budget_does_not_block_another(void)
 {
@@ -228,6 +263,7 @@ static const test_case cases[] = {
         {"repeats are refused", case_repeats_are_refused},
         {"stale times are refused", case_stale_times_are_refused},
         {"sent before the start is refused", case_sent_before_the_start_is_refused},
+        {"freshness alone", case_freshness_alone},
         {"one client's budget does not block another",
          case_one_clients_budget_does_not_block_another},
         {"colliding nonces do not degrade others", case_colliding_nonces_do_not_degrade_others},

@@ -1,0 +1,91 @@
+/*
+ * The serving loops of veil's daemons (veild, veil-issuer): the stop
+ * signals, the receiver that queues requests for the workers (or
+ * answers BUSY), and the workers that hand each request to the daemon's
+ * handler. The handler is the daemon's: service_handle() (service.h),
+ * issue_handle() (issue_service.h).
+ *
+ * Stopping: SIGINT and SIGTERM set a process-wide flag, handled in the
+ * main thread only (every other thread starts with them blocked); the
+ * receiver stops at the next poll, and the workers once their queue is
+ * closed and drained. One process serves one loop.
+ *
+ * Nothing here prints but the receiver's transport failure, with the
+ * transport's reason (never a peer or a request).
+ *
+ * May use: common/ (buf.h, error.h); proto/ (envelope.h, msg.h,
+ * transport.h); its own folder (workqueue.h); nothing else of the
+ * project.
+ */
+#ifndef VEIL_SERVER_DAEMON_LOOP_H
+#define VEIL_SERVER_DAEMON_LOOP_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "transport.h"
+#include "workqueue.h"
+
+/* How long a worker or the receiver waits before it looks at the stop flag. */
+#define DAEMON_POLL_MS 200
+
+/*
+ * Installs the stop signals' handler, ignores SIGPIPE and blocks SIGINT
+ * and SIGTERM in the calling thread, so that every thread started after
+ * it inherits them blocked. Call from main() before any thread starts
+ * (the stores and the transport start some): a signal that comes before
+ * daemon_signals_unblock() is kept pending until then.
+ */
+void daemon_signals_block(void);
+
+/* Unblocks SIGINT and SIGTERM in the calling thread (main(), once every
+ * worker runs): from then on they stop the loops. */
+void daemon_signals_unblock(void);
+
+/* Sets the stop flag, as the signals do: the loops end. */
+void daemon_stop(void);
+
+/* 1 once the stop flag is set, else 0. */
+int daemon_stopping(void);
+
+/* What a worker runs on each request: appends the reply frame to reply,
+ * or leaves it empty when the request is dropped unanswered. */
+typedef void (*daemon_handler)(void *state, const uint8_t *request, size_t len, buf *reply);
+
+/* One worker thread; the caller fills in all but thread. */
+typedef struct daemon_worker {
+	pthread_t thread;
+	transport_server *server; /* replies go back through it */
+	workqueue *queue;         /* requests come from it */
+	daemon_handler handle;
+	void *state; /* the handler's per-worker state, the caller's */
+} daemon_worker;
+
+/*
+ * Starts w's thread: it serves requests from w->queue until the queue
+ * is closed and drained, or it waits idle with the stop flag set.
+ * Returns 0, or -1 when the thread could not be started (nothing runs;
+ * do not join it).
+ */
+int daemon_worker_start(daemon_worker *w) __attribute__((warn_unused_result));
+
+/* Waits for a started worker's thread to end (daemon_stop() and
+ * workqueue_close() first). */
+void daemon_worker_join(daemon_worker *w);
+
+/*
+ * The receiver, until the stop flag is set: queues each request for the
+ * workers or, when the queue is full, answers BUSY at once (a plaintext
+ * ERROR frame: opening the box would already cost what an overloaded
+ * server does not have). periodic(arg), when not NULL, runs in this
+ * thread before each receive: after each request and at least every
+ * DAEMON_POLL_MS; it paces its own work. Returns the number of BUSY
+ * answers, or -1 when the transport failed ("PROGRAM: receive failed:
+ * REASON" on stderr).
+ */
+long long daemon_receive_loop(const char *program, transport_server *server, workqueue *queue,
+                              void (*periodic)(void *arg), void *arg);
+
+#endif
