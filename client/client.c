@@ -25,9 +25,6 @@
 
 #define DEFAULT_TIMEOUT_MS  10000
 #define DEFAULT_DEADLINE_MS 30000
-/* BUSY backoff: first wait, and the most any one wait grows to. */
-#define BACKOFF_FIRST_MS    50
-#define BACKOFF_MAX_MS      2000
 /* The privacy floor's defaults: buckets of at least 10^4 of 10^10 handles. */
 #define DEFAULT_MIN_BUCKET  10000ULL
 #define DEFAULT_UNIVERSE    10000000000ULL
@@ -58,10 +55,13 @@ struct veil_client {
 	int have_info;
 	proto_info_reply info;
 	unsigned refresh_seconds;
-	/* Tokens mode: the token file, and the challenge its tokens must answer. */
+	/* Tokens mode: the token file, and the challenge its tokens must
+	 * answer; during a lookup, a token taken and not yet sent (have_token). */
 	veil_auth auth;
 	char *token_file;
 	uint8_t challenge_digest[TOKEN_DIGEST_SIZE];
+	int have_token;
+	token token;
 	struct cache_entry *cache; /* sorted by handle */
 	size_t cache_count, cache_cap;
 	char last_error[160];
@@ -156,11 +156,8 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 	    options->prefix_bits > PROTO_MAX_PREFIX_BITS)
 		return VEIL_ERR_ARGUMENT;
 	const int tokens = options->auth == VEIL_AUTH_TOKENS;
-	if (tokens ? options->token_file == NULL ||
-	                     !tokens_name_valid(options->token_issuer,
-	                                        sizeof(options->token_issuer)) ||
-	                     !tokens_name_valid(options->token_origin,
-	                                        sizeof(options->token_origin))
+	if (tokens ? options->token_file == NULL || !token_name_valid(options->token_issuer) ||
+	                     !token_name_valid(options->token_origin)
 	           : options->auth != VEIL_AUTH_KEYS || options->client_secret == NULL)
 		return VEIL_ERR_ARGUMENT;
 	if (options->region != NULL && !normalize_region_valid(options->region))
@@ -349,17 +346,48 @@ token_file_error(veil_client *c, veil_err err)
 	if (err == VEIL_ERR_LIMIT)
 		set_error(c, "%s", "no tokens left: run veil tokens fetch");
 	else
-		set_error(c, "token file %s: %s%s", c->token_file, veil_strerror(err),
-		          err == VEIL_ERR_PERMISSION ? " (make it chmod 600)" : "");
+		tokens_file_describe(c->token_file, err, c->last_error, sizeof(c->last_error));
+}
+
+/*
+ * Tokens mode: the token for the next LOOKUP_TOKEN into *t, the one held
+ * (c->token) if any, else the oldest of the pinned challenge, taken out
+ * of the token file. Errors: those of tokens_file_take, as the last error.
+ */
+static veil_err
+take_token(veil_client *c, token *t)
+{
+	if (c->have_token) {
+		*t = c->token;
+		sodium_memzero(&c->token, sizeof(c->token));
+		c->have_token = 0;
+		return VEIL_OK;
+	}
+	const veil_err err = tokens_file_take(c->token_file, c->challenge_digest, t);
+	if (err != VEIL_OK)
+		token_file_error(c, err);
+	return err;
+}
+
+/* Puts a token that was never sent back into the token file, and wipes
+ * it. Should that fail, the token is lost: it is never sent twice. */
+static void
+give_back(veil_client *c, token *t)
+{
+	if (tokens_file_give_back(c->token_file, t) != VEIL_OK) {
+		/* lost, and so never sent twice */
+	}
+	sodium_memzero(t, sizeof(*t));
 }
 
 /*
  * Sends the LOOKUP of n blinded elements under prefixes and decodes its
- * answer into *msg. In tokens mode it is a LOOKUP_TOKEN with the oldest
- * token of the pinned challenge, taken out of the token file first; the
- * token goes back only when the server cannot have seen it: it was not
- * sent, or the answer is BUSY in an ERROR frame (not opened). A token
- * the server refuses is VEIL_ERR_PERMISSION.
+ * answer into *msg. In tokens mode it is a LOOKUP_TOKEN with a token of
+ * the pinned challenge (take_token()). The token goes back to the file
+ * only when it was never sent; once a frame carrying it has left, it is
+ * spent whatever comes back, even an unsealed BUSY, which anyone on the
+ * path can forge: the same nonce twice would link the two requests. A
+ * token the server refuses is VEIL_ERR_PERMISSION.
  */
 static veil_err
 send_lookup(veil_client *c, const uint8_t *request_id, unsigned bits, size_t n,
@@ -367,36 +395,30 @@ send_lookup(veil_client *c, const uint8_t *request_id, unsigned bits, size_t n,
             buf *reply_inner, proto_msg *msg, uint16_t *status)
 {
 	const proto_key_info *key = c->key;
+	const int tokens = c->auth == VEIL_AUTH_TOKENS;
 	client_outcome outcome;
+	token t;
 	veil_err err;
+	if (tokens && (err = take_token(c, &t)) != VEIL_OK)
+		return err;
 	buf_reset(inner);
-	if (c->auth != VEIL_AUTH_TOKENS) {
+	if (tokens)
+		proto_encode_lookup_token(inner, request_id, &t, c->suite_id, (uint8_t)c->mode,
+		                          key->key_id, (uint8_t)bits, (uint16_t)n, prefixes,
+		                          blinded);
+	else
 		proto_encode_lookup(inner, request_id, c->suite_id, (uint8_t)c->mode, key->key_id,
 		                    (uint8_t)bits, (uint16_t)n, prefixes, blinded);
-		if ((err = buf_error(inner)) != VEIL_OK)
-			return err;
-		err = exchange(c, inner, request_id, frame, reply, reply_inner, msg, &outcome);
-		*status = outcome.status;
-		return err;
-	}
-	token t;
-	if ((err = tokens_file_take(c->token_file, c->challenge_digest, &t)) != VEIL_OK) {
-		token_file_error(c, err);
-		return err;
-	}
-	proto_encode_lookup_token(inner, request_id, &t, c->suite_id, (uint8_t)c->mode, key->key_id,
-	                          (uint8_t)bits, (uint16_t)n, prefixes, blinded);
 	memset(&outcome, 0, sizeof(outcome));
 	if ((err = buf_error(inner)) == VEIL_OK)
 		err = exchange(c, inner, request_id, frame, reply, reply_inner, msg, &outcome);
 	*status = outcome.status;
-	if (!outcome.sent || (outcome.unsealed && outcome.status == PROTO_STATUS_BUSY)) {
-		/* Unseen: back in front for the retry. Should that fail, the
-		 * token is lost, never sent twice. */
-		if (tokens_file_give_back(c->token_file, &t) != VEIL_OK)
-			outcome.sent = 1;
-	}
-	sodium_memzero(&t, sizeof(t));
+	if (!tokens)
+		return err;
+	if (!outcome.sent)
+		give_back(c, &t);
+	else
+		sodium_memzero(&t, sizeof(t));
 	if (err == VEIL_ERR_UNSUPPORTED && outcome.status == PROTO_STATUS_TOKEN_SPENT) {
 		set_error(c, "%s",
 		          "token refused: spent (redeemed before: was the token file copied or "
@@ -577,27 +599,14 @@ monotonic_ms(void)
 	return (int64_t)(clock_monotonic_seconds() * 1000.0);
 }
 
-/*
- * After a BUSY: sleeps a jittered, exponentially growing while (so that
- * clients turned away together do not come back together) and returns 0,
- * or -1 when that would pass the deadline.
- */
+/* client_backoff(), with the message when it gives up. */
 static int
-backoff(veil_client *c, int64_t deadline, unsigned *tries)
+backoff(veil_client *c, double deadline, unsigned *tries)
 {
-	int64_t wait = BACKOFF_FIRST_MS;
-	for (unsigned i = 0; i < *tries && wait < BACKOFF_MAX_MS; i++)
-		wait *= 2;
-	if (wait > BACKOFF_MAX_MS)
-		wait = BACKOFF_MAX_MS;
-	wait = wait / 2 + (int64_t)randombytes_uniform((uint32_t)wait); /* 0.5x to 1.5x */
-	(*tries)++;
-	if (monotonic_ms() + wait > deadline) {
-		set_error(c, "server busy; gave up after %d ms of retries", c->deadline_ms);
-		return -1;
-	}
-	clock_sleep_seconds((double)wait / 1000.0);
-	return 0;
+	if (client_backoff(deadline, tries) == 0)
+		return 0;
+	set_error(c, "server busy; gave up after %d ms of retries", c->deadline_ms);
+	return -1;
 }
 
 static int
@@ -745,18 +754,12 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 	uint16_t status = 0;
 	int key_retry = 1;
 
-	const int64_t deadline = monotonic_ms() + c->deadline_ms;
+	const double deadline = clock_monotonic_seconds() + c->deadline_ms / 1000.0;
 	unsigned busy_tries = 0;
-	if (asked > 0 && c->auth == VEIL_AUTH_TOKENS) {
-		/* Nothing is asked, not even INFO, without a token to ask with. */
-		size_t usable = 0;
-		if ((err = tokens_file_count(c->token_file, c->challenge_digest, &usable)) ==
-		            VEIL_OK &&
-		    usable == 0)
-			err = VEIL_ERR_LIMIT;
-		if (err != VEIL_OK)
-			token_file_error(c, err);
-	}
+	/* Nothing is asked, not even INFO, without a token to ask with: the
+	 * first is taken now, held for the first LOOKUP_TOKEN. */
+	if (asked > 0 && c->auth == VEIL_AUTH_TOKENS && (err = take_token(c, &c->token)) == VEIL_OK)
+		c->have_token = 1;
 	if (err == VEIL_OK && asked > 0 && !c->have_info) {
 		while ((err = fetch_info(c, &inner, &frame, &reply, &reply_inner)) ==
 		               VEIL_ERR_BUSY &&
@@ -788,6 +791,9 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 			done += n;
 	}
 
+	if (c->have_token) /* never sent: INFO failed, or no prefix fits */
+		give_back(c, &c->token);
+	c->have_token = 0;
 	if (err == VEIL_OK) {
 		cache_store(c, items, asked, now_s);
 		qsort(items, unique, sizeof(*items), compare_pending);
@@ -904,7 +910,7 @@ info_next_line(const char *text, size_t len, size_t *at, char line[INFO_MAX_LINE
 static int
 info_name(const char *value, int whole, int *seen, char *name)
 {
-	if (!whole || *seen || !tokens_name_valid(value, VEIL_TOKEN_NAME_SIZE))
+	if (!whole || *seen || !token_name_valid(value))
 		return 0;
 	*seen = 1;
 	memset(name, 0, VEIL_TOKEN_NAME_SIZE);

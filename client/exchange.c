@@ -10,7 +10,12 @@
 
 #include <sodium.h>
 
+#include "clock.h"
 #include "envelope.h"
+
+/* BUSY backoff: the first wait, and the most any one wait grows to. */
+#define BACKOFF_FIRST_MS 50
+#define BACKOFF_MAX_MS   2000
 
 static void peer_error(const client_peer *p, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
@@ -113,4 +118,20 @@ client_exchange(const client_peer *p, const buf *inner,
 		return outcome->status == PROTO_STATUS_BUSY ? VEIL_ERR_BUSY : VEIL_ERR_UNSUPPORTED;
 	}
 	return VEIL_OK;
+}
+
+int
+client_backoff(double deadline, unsigned *tries)
+{
+	double wait = BACKOFF_FIRST_MS;
+	for (unsigned i = 0; i < *tries && wait < BACKOFF_MAX_MS; i++)
+		wait *= 2;
+	if (wait > BACKOFF_MAX_MS)
+		wait = BACKOFF_MAX_MS;
+	wait = wait / 2 + randombytes_uniform((uint32_t)wait); /* 0.5x to 1.5x */
+	(*tries)++;
+	if (clock_monotonic_seconds() + wait / 1000.0 > deadline)
+		return -1;
+	clock_sleep_seconds(wait / 1000.0);
+	return 0;
 }

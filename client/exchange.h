@@ -55,4 +55,14 @@ veil_err client_exchange(const client_peer *peer, const buf *inner,
                          buf *reply_inner, proto_msg *msg, client_outcome *outcome)
         __attribute__((warn_unused_result));
 
+/*
+ * After a BUSY: sleeps a jittered, exponentially growing while (50 ms,
+ * doubling per try up to 2 s, each 0.5x to 1.5x at random), so that
+ * clients turned away together do not come back together, counts the try
+ * in *tries (0 before the first) and returns 0; or returns -1 at once,
+ * without sleeping, when that while would pass deadline (monotonic
+ * seconds, as clock_monotonic_seconds()).
+ */
+int client_backoff(double deadline, unsigned *tries) __attribute__((warn_unused_result));
+
 #endif

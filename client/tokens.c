@@ -2,7 +2,7 @@
  * libveil-client, tokens mode: the token file (tokens.h), the status of
  * one, and fetching tokens from an issuer (veil_tokens_fetch).
  */
-#define _GNU_SOURCE /* O_CLOEXEC, O_NOFOLLOW, O_DIRECTORY */
+#define _GNU_SOURCE /* O_CLOEXEC, O_NOFOLLOW */
 #include "tokens.h"
 
 #include <errno.h>
@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,6 +20,7 @@
 #include "clock.h"
 #include "envelope.h"
 #include "exchange.h"
+#include "file.h"
 #include "msg.h"
 #include "transport.h"
 #include "veil_client.h"
@@ -28,52 +28,13 @@
 #define TOKEN_LINE_SIZE    (2 * TOKEN_SIZE + 1)
 #define TOKENS_FILE_MAX    (sizeof(TOKENS_FILE_HEADER) - 1 + (size_t)VEIL_MAX_TOKENS * TOKEN_LINE_SIZE)
 #define DEFAULT_TIMEOUT_MS 10000
-/* A busy issuer: the first wait, the longest, and when to give up. */
-#define BACKOFF_FIRST_MS   50
-#define BACKOFF_MAX_MS     2000
+/* A busy issuer is asked again for this long. */
 #define FETCH_DEADLINE_MS  30000
-
-int
-tokens_name_valid(const char *name, size_t size)
-{
-	if (name == NULL)
-		return 0;
-	const char *end = memchr(name, '\0', size);
-	if (end == NULL || end == name || end - name > VEIL_TOKEN_NAME_SIZE - 1)
-		return 0;
-	for (const char *c = name; c < end; c++)
-		if (*c <= ' ' || *c > '~')
-			return 0;
-	return 1;
-}
-
-veil_err
-tokens_challenge(const char *issuer, const char *origin, buf *out)
-{
-	if (!tokens_name_valid(issuer, VEIL_TOKEN_NAME_SIZE) ||
-	    !tokens_name_valid(origin, VEIL_TOKEN_NAME_SIZE))
-		return VEIL_ERR_ARGUMENT;
-	const token_challenge c = {
-	        .issuer_name = (const uint8_t *)issuer,
-	        .issuer_name_len = strlen(issuer),
-	        .origin_info = (const uint8_t *)origin,
-	        .origin_info_len = strlen(origin),
-	};
-	return token_challenge_encode(&c, out);
-}
 
 veil_err
 veil_tokens_challenge_digest(const char *issuer, const char *origin, uint8_t digest_out[32])
 {
-	if (digest_out == NULL)
-		return VEIL_ERR_ARGUMENT;
-	buf c;
-	buf_init(&c);
-	const veil_err err = tokens_challenge(issuer, origin, &c);
-	if (err == VEIL_OK)
-		token_challenge_digest((const uint8_t *)buf_data(&c), buf_len(&c), digest_out);
-	buf_free(&c);
-	return err;
+	return token_challenge_digest_of(issuer, origin, digest_out);
 }
 
 /* ---- the file ---- */
@@ -173,33 +134,23 @@ write_all(int fd, const char *data, size_t len)
 	return 0;
 }
 
-/* fsync of the directory holding path; 0 or -1. */
-static int
-sync_parent(const char *path)
-{
-	char *copy = strdup(path);
-	if (copy == NULL)
-		return -1;
-	const int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(copy);
-	if (fd < 0)
-		return -1;
-	const int rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-veil_err
+/*
+ * Replaces path with a token file of count tokens (tokens.h says how).
+ * Errors: VEIL_ERR_SYSTEM (errno says why; path is then as it was),
+ * VEIL_ERR_NOMEM.
+ */
+static veil_err
 tokens_file_store(const char *path, const token *tokens, size_t count)
 {
 	const size_t head = sizeof(TOKENS_FILE_HEADER) - 1;
 	const size_t size = head + count * TOKEN_LINE_SIZE;
 	char *text = sodium_malloc(size + 1);
 	char *tmp = malloc(strlen(path) + 5);
+	char *dir = strdup(path);
 	uint8_t *raw = sodium_malloc(TOKEN_SIZE);
 	veil_err err = VEIL_ERR_NOMEM;
 	int fd = -1, saved = 0;
-	if (text == NULL || tmp == NULL || raw == NULL)
+	if (text == NULL || tmp == NULL || dir == NULL || raw == NULL)
 		goto out;
 	memcpy(text, TOKENS_FILE_HEADER, head);
 	for (size_t i = 0; i < count; i++) {
@@ -223,7 +174,7 @@ tokens_file_store(const char *path, const token *tokens, size_t count)
 	fd = -1;
 	if (rename(tmp, path) != 0)
 		goto out_unlink;
-	err = sync_parent(path) == 0 ? VEIL_OK : VEIL_ERR_SYSTEM;
+	err = file_sync_dir(dirname(dir)) == 0 ? VEIL_OK : VEIL_ERR_SYSTEM;
 	goto out;
 out_unlink:
 	saved = errno;
@@ -241,6 +192,7 @@ out:
 	if (raw != NULL)
 		sodium_free(raw);
 	free(tmp);
+	free(dir);
 	errno = saved;
 	return err;
 }
@@ -257,37 +209,19 @@ lock_file(const char *path)
 	free(name);
 	if (fd < 0)
 		return -1;
-	while (flock(fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			const int saved = errno;
-			close(fd);
-			errno = saved;
-			return -1;
-		}
+	if (file_lock_exclusive(fd) != 0) {
+		const int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
 	}
 	return fd;
 }
 
-veil_err
-tokens_file_count(const char *path, const uint8_t digest[TOKEN_DIGEST_SIZE], size_t *count_out)
-{
-	token *tokens;
-	size_t count;
-	*count_out = 0;
-	veil_err err = tokens_file_load(path, &tokens, &count);
-	if (err == VEIL_ERR_NOT_FOUND)
-		return VEIL_OK;
-	if (err != VEIL_OK)
-		return err;
-	for (size_t i = 0; i < count; i++)
-		*count_out += memcmp(tokens[i].challenge_digest, digest, TOKEN_DIGEST_SIZE) == 0;
-	sodium_free(tokens);
-	return VEIL_OK;
-}
-
 /*
  * The three changes, under the lock: take the first token of digest
- * (into *taken), or put count tokens in front (front) or at the end.
+ * (into *taken), put a token back in front of its challenge's, or
+ * append count tokens.
  */
 typedef enum change { CHANGE_TAKE, CHANGE_FRONT, CHANGE_APPEND } change;
 
@@ -324,11 +258,17 @@ change_file(const char *path, change what, const uint8_t *digest, token *taken, 
 		else if ((all = sodium_malloc((held + count + 1) * sizeof(*all))) == NULL)
 			err = VEIL_ERR_NOMEM;
 		if (err == VEIL_OK) {
-			const size_t first = what == CHANGE_FRONT ? 0 : held;
-			const size_t rest = what == CHANGE_FRONT ? count : 0;
-			if (held > 0)
-				memcpy(all + rest, tokens, held * sizeof(*all));
-			memcpy(all + first, added, count * sizeof(*all));
+			/* Where the added go: at the end, or a token given back
+			 * before the first of its challenge (at the end without one). */
+			size_t at = what == CHANGE_APPEND ? held : 0;
+			while (at < held && memcmp(tokens[at].challenge_digest,
+			                           added->challenge_digest, TOKEN_DIGEST_SIZE) != 0)
+				at++;
+			if (at > 0)
+				memcpy(all, tokens, at * sizeof(*all));
+			memcpy(all + at, added, count * sizeof(*all));
+			if (held > at)
+				memcpy(all + at + count, tokens + at, (held - at) * sizeof(*all));
 			err = tokens_file_store(path, all, held + count);
 		}
 	}
@@ -359,6 +299,15 @@ veil_err
 tokens_file_append(const char *path, const token *tokens, size_t count)
 {
 	return change_file(path, CHANGE_APPEND, NULL, NULL, tokens, count);
+}
+
+void
+tokens_file_describe(const char *path, veil_err err, char *out, size_t size)
+{
+	snprintf(out, size, "token file %s: %s%s", path, veil_strerror(err),
+	         err == VEIL_ERR_NOT_FOUND    ? " (veil tokens fetch makes it)"
+	         : err == VEIL_ERR_PERMISSION ? " (make it chmod 600)"
+	                                      : "");
 }
 
 veil_err
@@ -437,31 +386,6 @@ fetch_fail(const char *fmt, ...)
 	va_end(ap);
 }
 
-/* What a token file error means, for the message. */
-static void
-file_fail(const char *path, veil_err err)
-{
-	fetch_fail("token file %s: %s%s", path, veil_strerror(err),
-	           err == VEIL_ERR_PERMISSION ? " (make it chmod 600)" : "");
-}
-
-/* Sleeps a jittered, growing while after a BUSY; 0, or -1 past the deadline. */
-static int
-backoff(double deadline, unsigned *tries)
-{
-	double wait = BACKOFF_FIRST_MS;
-	for (unsigned i = 0; i < *tries && wait < BACKOFF_MAX_MS; i++)
-		wait *= 2;
-	if (wait > BACKOFF_MAX_MS)
-		wait = BACKOFF_MAX_MS;
-	wait = wait / 2 + randombytes_uniform((uint32_t)wait); /* 0.5x to 1.5x */
-	(*tries)++;
-	if (clock_monotonic_seconds() + wait / 1000.0 > deadline)
-		return -1;
-	clock_sleep_seconds(wait / 1000.0);
-	return 0;
-}
-
 /* The scratch of one fetch. */
 typedef struct fetch {
 	const veil_issuer_options *o;
@@ -515,7 +439,7 @@ fetch_batch(fetch *f, size_t n)
 	/* BUSY: the issuer did not look at the request; the same one again. */
 	while ((err = client_exchange(&f->peer, &f->inner, request_id, &f->frame, &f->reply,
 	                              &f->reply_inner, &msg, &outcome)) == VEIL_ERR_BUSY &&
-	       backoff(deadline, &tries) == 0)
+	       client_backoff(deadline, &tries) == 0)
 		;
 	if (err == VEIL_ERR_BUSY)
 		fetch_fail("issuer busy; gave up after %d ms of retries", FETCH_DEADLINE_MS);
@@ -578,7 +502,7 @@ fetch_batch(fetch *f, size_t n)
 		}
 	}
 	if ((err = tokens_file_append(f->path, tokens, n)) != VEIL_OK)
-		file_fail(f->path, err);
+		tokens_file_describe(f->path, err, fetch_error, sizeof(fetch_error));
 out:
 	if (secrets != NULL)
 		sodium_free(secrets);
@@ -602,8 +526,7 @@ veil_tokens_fetch(const veil_issuer_options *o, const char *origin, const char *
 	if (o == NULL || o->issuer_url == NULL || o->client_secret == NULL || token_file == NULL ||
 	    o->timeout_ms < 0 || o->token_key_count == 0 ||
 	    o->token_key_count > VEIL_MAX_TOKEN_KEYS || count == 0 || count > VEIL_MAX_TOKENS ||
-	    !tokens_name_valid(o->issuer_name, sizeof(o->issuer_name)) ||
-	    !tokens_name_valid(origin, VEIL_TOKEN_NAME_SIZE)) {
+	    !token_name_valid(o->issuer_name) || !token_name_valid(origin)) {
 		fetch_fail("%s", "invalid arguments");
 		return VEIL_ERR_ARGUMENT;
 	}
@@ -618,7 +541,7 @@ veil_tokens_fetch(const veil_issuer_options *o, const char *origin, const char *
 	if (err == VEIL_OK)
 		sodium_free(held_tokens);
 	else if (err != VEIL_ERR_NOT_FOUND) {
-		file_fail(token_file, err);
+		tokens_file_describe(token_file, err, fetch_error, sizeof(fetch_error));
 		return err;
 	}
 	if (held > VEIL_MAX_TOKENS - count) {
@@ -641,7 +564,7 @@ veil_tokens_fetch(const veil_issuer_options *o, const char *origin, const char *
 	uint8_t *keys = sodium_malloc(VEIL_KEY_SIZE + ENVELOPE_KEY_SIZE); /* secret, identity */
 	transport_client *transport = NULL;
 	err = VEIL_ERR_NOMEM;
-	if (keys == NULL || tokens_challenge(o->issuer_name, origin, &challenge) != VEIL_OK) {
+	if (keys == NULL || token_challenge_of(o->issuer_name, origin, &challenge) != VEIL_OK) {
 		fetch_fail("%s", "out of memory");
 		goto out;
 	}

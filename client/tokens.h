@@ -1,9 +1,10 @@
 /*
- * Inside libveil-client: the token file (its format is in veil_client.h)
- * and the challenge of a tokens-mode server. Tokens live in guarded
- * memory (sodium_malloc) while held: free them with sodium_free, which
- * wipes. The changing functions lock PATH.lock (flock) around their
- * read and rewrite.
+ * Inside libveil-client: the token file (its format is in veil_client.h;
+ * a token's challenge is common/token.h's token_challenge_of()). Tokens
+ * live in guarded memory (sodium_malloc) while held: free them with
+ * sodium_free, which wipes. The changing functions lock PATH.lock (flock)
+ * around their read and rewrite, and replace the file whole: PATH.tmp
+ * (0600) written, fsynced, renamed over PATH, the directory fsynced.
  */
 #ifndef VEIL_CLIENT_TOKENS_H
 #define VEIL_CLIENT_TOKENS_H
@@ -11,22 +12,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "buf.h"
 #include "error.h"
 #include "token.h"
 
 /* The first line of a token file. */
 #define TOKENS_FILE_HEADER "veil-tokens-v1\n"
-
-/* 1 when name is 1 to 255 bytes of printable ASCII without spaces (an
- * issuer or origin name), NUL-terminated within VEIL_TOKEN_NAME_SIZE. */
-int tokens_name_valid(const char *name, size_t size);
-
-/* Appends the TokenChallenge of issuer and origin (type 0x0001, empty
- * redemption context) to out. Errors: VEIL_ERR_ARGUMENT (not names),
- * VEIL_ERR_NOMEM. */
-veil_err tokens_challenge(const char *issuer, const char *origin, buf *out)
-        __attribute__((warn_unused_result));
 
 /*
  * Parses the len bytes at text as a token file into *tokens_out (guarded,
@@ -47,39 +37,39 @@ veil_err tokens_file_load(const char *path, token **tokens_out, size_t *count_ou
         __attribute__((warn_unused_result));
 
 /*
- * Replaces path with a token file of count tokens: PATH.tmp (0600)
- * written, fsynced, renamed over path, the directory fsynced. Errors:
- * VEIL_ERR_SYSTEM (errno says why; path is then as it was),
- * VEIL_ERR_NOMEM.
- */
-veil_err tokens_file_store(const char *path, const token *tokens, size_t count)
-        __attribute__((warn_unused_result));
-
-/* The tokens of path whose challenge_digest is digest (a missing file
- * holds none): errors as tokens_file_load's but VEIL_ERR_NOT_FOUND. */
-veil_err tokens_file_count(const char *path, const uint8_t digest[TOKEN_DIGEST_SIZE],
-                           size_t *count_out) __attribute__((warn_unused_result));
-
-/*
  * Takes the oldest token of path whose challenge_digest is digest out of
  * it: the file is rewritten without it before this returns, so the
  * token is never handed out twice. Errors: VEIL_ERR_LIMIT (no such
- * token, or no file), those of tokens_file_load and tokens_file_store;
- * *out is zeroed on error.
+ * token, or no file), those of tokens_file_load but VEIL_ERR_NOT_FOUND,
+ * and VEIL_ERR_SYSTEM (the lock or the rewrite failed: errno says why;
+ * the file is then as it was); *out is zeroed on error.
  */
 veil_err tokens_file_take(const char *path, const uint8_t digest[TOKEN_DIGEST_SIZE], token *out)
         __attribute__((warn_unused_result));
 
-/* Puts a token taken but never shown to a server back in front of
- * path's tokens. Errors: those of tokens_file_load (a missing file is
- * made) and tokens_file_store; VEIL_ERR_LIMIT when it is full. */
+/*
+ * Puts a token taken but never sent back into path, in front of the
+ * tokens of its challenge (at the end when there are none), so that it
+ * is the next one taken. Errors: those of tokens_file_take but
+ * VEIL_ERR_LIMIT for no file (a missing one is made); VEIL_ERR_LIMIT
+ * when it is full.
+ */
 veil_err tokens_file_give_back(const char *path, const token *t)
         __attribute__((warn_unused_result));
 
 /* Appends count tokens to path (made when missing). Errors: those of
- * tokens_file_load but VEIL_ERR_NOT_FOUND, and of tokens_file_store;
- * VEIL_ERR_LIMIT when the file would hold more than VEIL_MAX_TOKENS. */
+ * tokens_file_give_back; VEIL_ERR_LIMIT when the file would hold more
+ * than VEIL_MAX_TOKENS. */
 veil_err tokens_file_append(const char *path, const token *tokens, size_t count)
         __attribute__((warn_unused_result));
+
+/*
+ * What err, returned by a function of this file or veil_tokens_status()
+ * for the token file path, means, as one line into out (size bytes, NUL-
+ * terminated, cut short to fit): "token file PATH: " and
+ * veil_strerror(err), with the remedy for VEIL_ERR_NOT_FOUND (veil tokens
+ * fetch makes it) and VEIL_ERR_PERMISSION (chmod 600).
+ */
+void tokens_file_describe(const char *path, veil_err err, char *out, size_t size);
 
 #endif

@@ -27,6 +27,7 @@
 #include "contacts.h"
 #include "json.h"
 #include "keyfile.h"
+#include "tokens.h"
 #include "veil_client.h"
 
 #define PROGRAM        "veil"
@@ -229,6 +230,23 @@ load_or_create_client_key(const char *name, const char *path, int may_create, ui
 	return 0;
 }
 
+/* Reads --server-info into *options: 0, or the exit status of a usage
+ * error after its message. */
+static int
+read_server_info(const cli_command *cmd, veil_client_options *options)
+{
+	const veil_err err = veil_server_info_read(opt.server_info, options);
+	if (err == VEIL_ERR_SYSTEM)
+		return cli_usage_error(cmd, "--server-info: cannot read %s: %s", opt.server_info,
+		                       strerror(errno));
+	if (err != VEIL_OK)
+		return cli_usage_error(cmd,
+		                       "--server-info: %s is not what veil-admin info prints (%s: "
+		                       "it needs its server-key, mode and oprf-key lines)",
+		                       opt.server_info, veil_strerror(err));
+	return 0;
+}
+
 static int
 cmd_lookup(const cli_command *cmd, int argc, char **argv)
 {
@@ -245,16 +263,9 @@ cmd_lookup(const cli_command *cmd, int argc, char **argv)
 
 	if (opt.server == NULL || opt.server_info == NULL)
 		return cli_usage_error(cmd, "--server and --server-info are required");
-	const veil_err info_err = veil_server_info_read(opt.server_info, &options);
-	if (info_err == VEIL_ERR_SYSTEM)
-		return cli_usage_error(cmd, "--server-info: cannot read %s: %s", opt.server_info,
-		                       strerror(errno));
-	if (info_err != VEIL_OK)
-		return cli_usage_error(
-		        cmd,
-		        "--server-info: %s is not what veil-admin info prints (%s: it "
-		        "needs its server-key, mode and oprf-key lines)",
-		        opt.server_info, veil_strerror(info_err));
+	const int info_rc = read_server_info(cmd, &options);
+	if (info_rc != 0)
+		return info_rc;
 	if (opt.verifiable && options.mode != VEIL_MODE_VOPRF)
 		return cli_usage_error(cmd, "--verifiable: %s pins mode oprf, not voprf",
 		                       opt.server_info);
@@ -378,14 +389,9 @@ cmd_tokens_fetch(const cli_command *cmd, int argc, char **argv)
 		        "--issuer-info: %s is not what veil-admin issuer info prints "
 		        "(%s: it needs its issuer-key, issuer-name and token-key lines)",
 		        opt.issuer_info, veil_strerror(err));
-	err = veil_server_info_read(opt.server_info, &server);
-	if (err == VEIL_ERR_SYSTEM)
-		return cli_usage_error(cmd, "--server-info: cannot read %s: %s", opt.server_info,
-		                       strerror(errno));
-	if (err != VEIL_OK)
-		return cli_usage_error(cmd,
-		                       "--server-info: %s is not what veil-admin info prints (%s)",
-		                       opt.server_info, veil_strerror(err));
+	const int info_rc = read_server_info(cmd, &server);
+	if (info_rc != 0)
+		return info_rc;
 	if (server.auth != VEIL_AUTH_TOKENS)
 		return cli_usage_error(cmd,
 		                       "--server-info: %s pins auth keys: that server takes no "
@@ -452,37 +458,46 @@ cmd_tokens_status(const cli_command *cmd, int argc, char **argv)
 	memset(&server, 0, sizeof(server));
 	uint8_t digest[32];
 	if (opt.server_info != NULL) {
-		const veil_err err = veil_server_info_read(opt.server_info, &server);
-		if (err == VEIL_ERR_SYSTEM)
-			return cli_usage_error(cmd, "--server-info: cannot read %s: %s",
-			                       opt.server_info, strerror(errno));
-		if (err != VEIL_OK || server.auth != VEIL_AUTH_TOKENS ||
-		    veil_tokens_challenge_digest(server.token_issuer, server.token_origin,
-		                                 digest) != VEIL_OK)
+		const int info_rc = read_server_info(cmd, &server);
+		if (info_rc != 0)
+			return info_rc;
+		if (server.auth != VEIL_AUTH_TOKENS)
 			return cli_usage_error(
 			        cmd,
-			        "--server-info: %s is not what veil-admin info prints "
-			        "for a server of auth tokens",
+			        "--server-info: %s pins auth keys: that server takes no "
+			        "tokens",
 			        opt.server_info);
+		const veil_err err = veil_tokens_challenge_digest(server.token_issuer,
+		                                                  server.token_origin, digest);
+		if (err != VEIL_OK) {
+			cli_error(cmd->name, "%s", veil_strerror(err));
+			return 1;
+		}
 	}
-	size_t count = 0, group_count = 0;
-	veil_err err = veil_tokens_status(opt.tokens, &count, NULL, 0, &group_count);
+	/* One reading of the file into room for its groups: a fetch between
+	 * two readings could add groups, so a reading that finds more than
+	 * there is room for is done again with more, a few times at most. */
+	size_t count = 0, group_count = 0, room = 0;
 	veil_token_group *groups = NULL;
-	if (err == VEIL_OK && group_count > 0) {
-		if ((groups = calloc(group_count, sizeof(*groups))) == NULL)
+	veil_err err = VEIL_OK;
+	for (int reading = 0; err == VEIL_OK && reading < 4 && (reading == 0 || group_count > room);
+	     reading++) {
+		room = 2 * group_count + 16;
+		free(groups);
+		if ((groups = calloc(room, sizeof(*groups))) == NULL)
 			err = VEIL_ERR_NOMEM;
 		else
-			err = veil_tokens_status(opt.tokens, &count, groups, group_count,
-			                         &group_count);
+			err = veil_tokens_status(opt.tokens, &count, groups, room, &group_count);
 	}
 	if (err != VEIL_OK) {
-		cli_error(cmd->name, "token file %s: %s%s", opt.tokens, veil_strerror(err),
-		          err == VEIL_ERR_NOT_FOUND    ? " (veil tokens fetch makes it)"
-		          : err == VEIL_ERR_PERMISSION ? " (make it chmod 600)"
-		                                       : "");
+		char message[PATH_MAX + 128];
+		tokens_file_describe(opt.tokens, err, message, sizeof(message));
+		cli_error(cmd->name, "%s", message);
 		free(groups);
 		return 1;
 	}
+	if (group_count > room)
+		group_count = room; /* still growing: the groups read */
 	size_t usable = 0;
 	printf("tokens %zu\n", count);
 	for (size_t g = 0; g < group_count; g++) {

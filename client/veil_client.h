@@ -179,9 +179,12 @@ typedef struct veil_client_options {
 	 * whose challenge is this issuer's and origin's, taken out of the
 	 * file before the request is sent, so that a crash never sends one
 	 * token twice; INFO spends none. Both go in SEALED_ANONYMOUS frames.
-	 * A server that answers BUSY in an ERROR frame never looked at the
-	 * token: it goes back to the file for the retry. Any other outcome
-	 * (an answer, a refusal, no reply) uses it up.
+	 * A token goes back to the file only when it was never sent (the
+	 * lookup failed before, e.g. at INFO). Once sent it is spent, whatever
+	 * comes back: an answer, a refusal, no reply, or BUSY, even an
+	 * unsealed one, which anyone on the path can forge; a retry after
+	 * BUSY takes a new token, so that no two requests carry the same one
+	 * (its nonce would link them).
 	 */
 	veil_auth auth;
 	char token_issuer[VEIL_TOKEN_NAME_SIZE];
@@ -248,14 +251,15 @@ void veil_client_free(veil_client *client);
  * key id another public key. Nothing is evaluated for a lookup the
  * client refuses: it asks only INFO.
  * In tokens mode, before anything is sent, the token file must hold a
- * token for the pinned issuer and origin, and each batch takes one:
- * VEIL_ERR_LIMIT when none is left (last error "no tokens left: run veil
- * tokens fetch"), VEIL_ERR_PERMISSION, VEIL_ERR_CORRUPT or
- * VEIL_ERR_SYSTEM for a token file that cannot be used (as
- * veil_tokens_status()), and VEIL_ERR_PERMISSION when the server refuses
- * a token (last error "token refused: spent" for one redeemed before,
- * "token refused: invalid" for one that does not verify, of a retired
- * issuer key or of another challenge).
+ * token for the pinned issuer and origin, and each batch takes one, as
+ * does each retry of a batch after BUSY: VEIL_ERR_LIMIT when none is
+ * left (last error "no tokens left: run veil tokens fetch"),
+ * VEIL_ERR_PERMISSION, VEIL_ERR_CORRUPT or VEIL_ERR_SYSTEM for a token
+ * file that cannot be used (as veil_tokens_status()), and
+ * VEIL_ERR_PERMISSION when the server refuses a token (last error "token
+ * refused: spent" for one redeemed before, "token refused: invalid" for
+ * one that does not verify, of a retired issuer key or of another
+ * challenge).
  */
 veil_err veil_client_lookup(veil_client *client, const char *const contacts[], size_t count,
                             veil_lookup_result *results) __attribute__((warn_unused_result));

@@ -18,9 +18,11 @@
 
 #include <sodium.h>
 
+#include "buf.h"
 #include "fixture.h"
 #include "harness.h"
 #include "json.h"
+#include "veil_client.h"
 
 static const char *veil_path, *sample_path;
 static char *url, *key_only_path, *key_path;
@@ -361,6 +363,51 @@ case_tokens_status_and_lookup(void)
 	proc_result_free(&r);
 }
 
+/*
+ * status of more groups than one first guess holds: every group is
+ * printed, in the order of its first token, and the usable ones are
+ * counted wherever they are (here the last group is the server's).
+ */
+static void
+case_tokens_status_of_many_groups(void)
+{
+	enum { GROUPS = 40 };
+	const char *tokens_info = tokens_pins("tokens.info", "issuer.test");
+	uint8_t digest[32];
+	char digest_hex[65];
+	REQUIRE(veil_tokens_challenge_digest("issuer.test", "veil.test", digest) == VEIL_OK);
+	sodium_bin2hex(digest_hex, sizeof(digest_hex), digest, sizeof(digest));
+	buf file, want;
+	buf_init(&file);
+	buf_init(&want);
+	buf_append_str(&file, "veil-tokens-v1\n");
+	buf_printf(&want, "tokens %d\n", GROUPS);
+	for (int g = 0; g < GROUPS; g++) {
+		/* The challenge: g in its first byte, or the server's for the last. */
+		char challenge[65];
+		snprintf(challenge, sizeof(challenge), "%02x%s", g, &ISSUER_KEY_HEX[2]);
+		if (g == GROUPS - 1)
+			memcpy(challenge, digest_hex, sizeof(challenge));
+		buf_printf(&file, "0001%s%s%s%s00112233445566778899aabbccddeeff\n", ISSUER_KEY_HEX,
+		           challenge, ISSUER_KEY_HEX, ISSUER_KEY_HEX);
+		buf_printf(&want, "group 1 token-key-id %s challenge %s\n", ISSUER_KEY_HEX,
+		           challenge);
+	}
+	buf_append_str(&want, "usable 1\n");
+	REQUIRE(buf_error(&file) == VEIL_OK && buf_error(&want) == VEIL_OK);
+	const char *t = test_case_path("tokens");
+	proc_write_file(t, buf_data(&file), buf_len(&file));
+	REQUIRE(chmod(t, 0600) == 0);
+	proc_result r = proc_call(veil_path, "tokens", "status", "--tokens", t, "--server-info",
+	                          tokens_info, NULL);
+	CHECK(r.status == 0);
+	CHECK(strlen(r.out) == buf_len(&want) &&
+	      memcmp(r.out, buf_data(&want), buf_len(&want)) == 0);
+	proc_result_free(&r);
+	buf_free(&file);
+	buf_free(&want);
+}
+
 static const test_case cases[] = {
         {"keygen writes 0600 and never overwrites", case_keygen_writes_0600_and_never_overwrites},
         {"plain input: one line per contact, in order", case_plain_input_one_line_per_contact},
@@ -374,6 +421,7 @@ static const test_case cases[] = {
         {"tokens: usage errors and --help", case_tokens_usage_errors},
         {"tokens: status counts, a lookup without a token asks nothing",
          case_tokens_status_and_lookup},
+        {"tokens: status prints every group of many", case_tokens_status_of_many_groups},
 };
 
 static void

@@ -5,10 +5,12 @@
  * output of every suite and on what is not; veil_client_new() on pins
  * of one suite or several; tokens mode: the pins of a tokens-mode server
  * and of an issuer, the token file (real tokens, made with common/token.h:
- * round trip, spend order, permissions, damage), and what a lookup or a
- * fetch refuses before it sends anything. Lookups are tested against a
- * real veild in tests/e2e/.
+ * round trip, spend order, permissions, damage), what a lookup or a
+ * fetch refuses before it sends anything, and that a token once sent is
+ * spent even when someone on the path answers BUSY. Lookups are tested
+ * against a real veild in tests/e2e/.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +19,13 @@
 
 #include <sodium.h>
 
+#include "envelope.h"
 #include "harness.h"
+#include "msg.h"
 #include "proc.h"
 #include "token.h"
 #include "tokens.h"
+#include "transport.h"
 #include "veil_client.h"
 
 #define KEY_HEX "fbfb3e73cd739b5b735bf9ae42fdffe926ac42907338bc80e5453a2efba5735f"
@@ -444,7 +449,7 @@ make_tokens(const char *issuer, const char *origin, size_t n, token *out)
 	buf_init(&challenge);
 	if (oprf_key_generate(token_suite(), &key) != VEIL_OK ||
 	    token_issuer_public(key, pk, key_id) != VEIL_OK ||
-	    tokens_challenge(issuer, origin, &challenge) != VEIL_OK)
+	    token_challenge_of(issuer, origin, &challenge) != VEIL_OK)
 		abort();
 	for (size_t i = 0; i < n; i++) {
 		uint8_t nonce[TOKEN_NONCE_SIZE], blind[TOKEN_SCALAR_SIZE];
@@ -544,14 +549,18 @@ case_token_file_spend_order(void)
 	CHECK(file_holds(path, x + 1, 2)); /* gone from the file once taken */
 	CHECK(tokens_file_give_back(path, &got) == VEIL_OK);
 	CHECK(file_holds(path, x, 3)); /* back in front */
-	size_t usable = 0;
-	CHECK(tokens_file_count(path, dx, &usable) == VEIL_OK && usable == 3);
 	for (size_t i = 0; i < 3; i++)
 		CHECK(tokens_file_take(path, dx, &got) == VEIL_OK && same_token(&got, &x[i]));
 	CHECK(tokens_file_take(path, dx, &got) == VEIL_ERR_LIMIT);
 	CHECK(file_holds(path, NULL, 0));
 	CHECK(tokens_file_take(test_case_path("none"), dx, &got) == VEIL_ERR_LIMIT);
-	CHECK(tokens_file_count(test_case_path("none"), dx, &usable) == VEIL_OK && usable == 0);
+
+	/* Given back behind another challenge's tokens: in front of its own, or at the end. */
+	REQUIRE(tokens_file_append(path, y, 1) == VEIL_OK);
+	CHECK(tokens_file_give_back(path, &x[2]) == VEIL_OK);
+	CHECK(tokens_file_give_back(path, &x[1]) == VEIL_OK);
+	const token mixed[] = {y[0], x[1], x[2]};
+	CHECK(file_holds(path, mixed, 3));
 }
 
 /* A token file the group or others may read is refused by every reader. */
@@ -720,6 +729,149 @@ case_tokens_lookup_before_sending(void)
 	veil_client_free(c);
 }
 
+/*
+ * Someone on the path to a tokens-mode server, or the server itself: it
+ * answers INFO as the pinned server would (it holds the key), then every
+ * LOOKUP_TOKEN with an unsealed ERROR frame BUSY, which needs no key at
+ * all. The tokens those carried are kept, in order.
+ */
+typedef struct on_path {
+	transport_server *server;
+	uint8_t secret[VEIL_KEY_SIZE];
+	size_t lookups; /* the LOOKUP_TOKENs to answer, then it stops */
+	size_t seen;
+	uint8_t tokens[4][TOKEN_SIZE];
+} on_path;
+
+/* One request's sealed answer: INFO_REPLY offering the pins' key. 0 or -1. */
+static int
+answer_info(on_path *p, transport_request *req, const envelope_exchange *ex,
+            const uint8_t *request_id)
+{
+	proto_info_reply info = {.p_min = 1,
+	                         .p_max = 32,
+	                         .p_recommended = 8,
+	                         .batch_cap = 256,
+	                         .tag_len = 16,
+	                         .key_count = 1};
+	info.keys[0] =
+	        (proto_key_info){.key_id = 2,
+	                         .suite = proto_suite_id(oprf_suite_by_name("ristretto255-SHA512")),
+	                         .modes = PROTO_MODE_BIT_VOPRF,
+	                         .pk_len = 32};
+	if (test_unhex(OPRF_HEX, info.keys[0].pk, 32) != 0)
+		return -1;
+	buf inner, frame;
+	buf_init(&inner);
+	buf_init(&frame);
+	proto_encode_info_reply(&inner, request_id, &info);
+	int rc = buf_error(&inner) == VEIL_OK &&
+	                         envelope_seal_reply(ex, (const uint8_t *)buf_data(&inner),
+	                                             buf_len(&inner), &frame) == VEIL_OK
+	                 ? 0
+	                 : -1;
+	if (rc == 0)
+		transport_server_reply(p->server, req, (const uint8_t *)buf_data(&frame),
+		                       buf_len(&frame));
+	buf_free(&inner);
+	buf_free(&frame);
+	return rc;
+}
+
+static void *
+on_path_serve(void *arg)
+{
+	on_path *p = arg;
+	while (p->seen < p->lookups) {
+		transport_request req;
+		if (transport_server_receive(p->server, 1000 * (int)TEST_PATIENCE_SECONDS, &req) !=
+		    VEIL_OK)
+			break;
+		proto_frame frame;
+		envelope_exchange ex;
+		uint64_t sent_at;
+		proto_msg msg;
+		buf inner;
+		buf_init(&inner);
+		int ok = proto_frame_decode(req.data, req.len, &frame) == VEIL_OK &&
+		         envelope_open_anonymous(&frame, p->secret, &inner, &sent_at, &ex) ==
+		                 VEIL_OK &&
+		         proto_msg_decode((const uint8_t *)buf_data(&inner), buf_len(&inner),
+		                          &msg) == VEIL_OK;
+		if (ok && msg.type == PROTO_MSG_INFO) {
+			ok = answer_info(p, &req, &ex, msg.request_id) == 0;
+		} else if (ok && msg.type == PROTO_MSG_LOOKUP_TOKEN) {
+			memcpy(p->tokens[p->seen++], msg.u.lookup_token.token, TOKEN_SIZE);
+			buf busy;
+			buf_init(&busy);
+			envelope_error_frame(&busy, PROTO_STATUS_BUSY);
+			transport_server_reply(p->server, &req, (const uint8_t *)buf_data(&busy),
+			                       buf_len(&busy));
+			buf_free(&busy);
+		} else {
+			ok = 0;
+		}
+		envelope_exchange_wipe(&ex);
+		buf_free(&inner);
+		if (!ok) {
+			transport_request_drop(&req);
+			break;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * An unsealed BUSY proves nothing (anyone on the path can send one), so
+ * a token once sent is spent whatever the answer: each retry takes a new
+ * one, and no two requests carry the same token (its nonce would link
+ * them). With two tokens, two BUSY answers use both, and the lookup ends
+ * with none left.
+ */
+static void
+case_tokens_busy_spends_the_token(void)
+{
+	const char *path = test_case_path("tokens");
+	token mine[2];
+	make_tokens("issuer.example.org", "veil.example.org", 2, mine);
+	REQUIRE(tokens_file_append(path, mine, 2) == VEIL_OK);
+
+	on_path p = {.lookups = 2};
+	veil_client_options o;
+	memset(&o, 0, sizeof(o));
+	REQUIRE(veil_server_info_parse(PINS "auth tokens\n" ISSUER_LINE ORIGIN_LINE,
+	                               strlen(PINS "auth tokens\n" ISSUER_LINE ORIGIN_LINE),
+	                               &o) == VEIL_OK);
+	crypto_box_keypair(o.server_key, p.secret); /* the pins name this server's key */
+	char url[512];
+	snprintf(url, sizeof(url), "ipc://%s", test_case_path("on-path.sock"));
+	REQUIRE(transport_server_open(url, PROTO_MAX_REQUEST_SIZE, &p.server) == VEIL_OK);
+	pthread_t thread;
+	REQUIRE(pthread_create(&thread, NULL, on_path_serve, &p) == 0);
+	o.server_url = url;
+	o.token_file = path;
+	o.timeout_ms = 1000 * (int)TEST_PATIENCE_SECONDS;
+	o.deadline_ms = 1000 * (int)TEST_PATIENCE_SECONDS;
+	veil_client *c = NULL;
+	REQUIRE(veil_client_new(&o, &c) == VEIL_OK);
+	const char *contacts[] = {"+14155550100"};
+	veil_lookup_result r[1];
+	CHECK(veil_client_lookup(c, contacts, 1, r) == VEIL_ERR_LIMIT);
+	CHECK(strncmp(veil_client_last_error(c), "no tokens left", 14) == 0);
+	veil_client_free(c);
+	pthread_join(thread, NULL);
+	transport_server_close(p.server);
+
+	CHECK(p.seen == 2);
+	uint8_t sent[TOKEN_SIZE];
+	for (size_t i = 0; i < p.seen; i++) {
+		token_encode(&mine[i], sent);
+		CHECK(memcmp(p.tokens[i], sent, TOKEN_SIZE) == 0); /* the oldest first, each once */
+	}
+	CHECK(file_holds(path, NULL, 0));
+	sodium_memzero(p.secret, sizeof(p.secret));
+}
+
 /* A fetch checks its arguments and the token file before it asks. */
 static void
 case_tokens_fetch_before_sending(void)
@@ -786,6 +938,8 @@ static const test_case cases[] = {
         {"token file: a hand-made file reads", case_token_file_hand_made},
         {"tokens mode: client options", case_tokens_client_options},
         {"tokens mode: a lookup needs a token before it asks", case_tokens_lookup_before_sending},
+        {"tokens mode: a BUSY costs the token sent, the retry takes another",
+         case_tokens_busy_spends_the_token},
         {"tokens mode: a fetch checks the file before it asks", case_tokens_fetch_before_sending},
         {"tokens mode: the random fetch delay is within the day", case_tokens_fetch_delay},
 };
