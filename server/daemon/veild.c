@@ -326,7 +326,6 @@ main(int argc, char **argv)
 	clients_config_defaults(&opt.clients);
 	clients *enrolled = NULL;
 	redeemer *tokens_redeemer = NULL;
-	char token_issuer[ISSUER_NAME_MAX + 1] = "", token_origin[REDEEM_ORIGIN_MAX + 1] = "";
 	veil_state *state = NULL;
 	service *svc = NULL;
 	transport_server *server = NULL;
@@ -388,8 +387,6 @@ main(int argc, char **argv)
 			        opt.state_dir, REDEEM_DIR, opt.state_dir);
 			goto out;
 		}
-		if (err == VEIL_OK)
-			err = redeem_challenge_read(opt.state_dir, token_issuer, token_origin);
 		if (err != VEIL_OK) {
 			fprintf(stderr, "veild: cannot open the token keys or the spent set: %s\n",
 			        veil_strerror(err));
@@ -486,8 +483,9 @@ main(int argc, char **argv)
 		fprintf(stderr,
 		        "veild: ready on %s, %u threads, batch cap %u, queue %u, auth tokens "
 		        "(issuer %s, origin %s)%s\n",
-		        opt.listen, opt.threads, opt.batch_cap, opt.queue, token_issuer,
-		        token_origin, opt.clock_offset != 0 ? ", clock offset in force" : "");
+		        opt.listen, opt.threads, opt.batch_cap, opt.queue,
+		        redeemer_issuer_name(tokens_redeemer), redeemer_origin(tokens_redeemer),
+		        opt.clock_offset != 0 ? ", clock offset in force" : "");
 	} else if (!daemon_stopping()) {
 		fprintf(stderr,
 		        "veild: ready on %s, %u threads, batch cap %u, queue %u, enrolment %s, "

@@ -126,14 +126,12 @@ typedef struct redeemer redeemer;
  * VEIL_ERR_NOMEM, VEIL_ERR_UNSUPPORTED and the errors of spent_open().
  * On error *out is NULL and nothing stays open.
  *
- * A running redeemer follows a relink: at most once a second, a
- * redemption looks at STATE/tokens/issuer.keys (a stat), and when it is
- * another file than the one loaded, loads the new copy and swaps it in
- * under a write lock (redemptions in flight finish on the old one). A
- * copy that does not load leaves the loaded one in force, and is tried
- * again a second later. So for about a second after a link, tokens are
- * checked against the copy before it: a key that left a copy because
- * its grace ended is refused by both (its not-after has passed).
+ * A running redeemer follows a relink through redeemer_refresh(), which
+ * its owner calls periodically (veild: from its receive loop, outside
+ * any request); redemption never reloads. For about a second after a
+ * link, tokens are checked against the copy before it: a key that left a
+ * copy because its grace ended is refused by both (its not-after has
+ * passed).
  */
 veil_err redeemer_open(const char *state_dir, const spent_config *spent, redeemer **out)
         __attribute__((warn_unused_result));
