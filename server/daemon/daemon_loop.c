@@ -92,16 +92,37 @@ worker_main(void *arg)
 	return NULL;
 }
 
-int
-daemon_worker_start(daemon_worker *w)
+unsigned
+daemon_workers_start(const char *program, daemon_worker *workers, unsigned count,
+                     transport_server *server, workqueue *queue, daemon_handler handle,
+                     const daemon_worker_states *states)
 {
-	return pthread_create(&w->thread, NULL, worker_main, w) == 0 ? 0 : -1;
+	unsigned started = 0;
+	for (; started < count; started++) {
+		daemon_worker *w = &workers[started];
+		void *state = NULL;
+		*w = (daemon_worker){.server = server, .queue = queue};
+		const veil_err err = states->make(states->arg, &state);
+		if (err == VEIL_OK) {
+			w->handle = handle;
+			w->state = state;
+		}
+		if (err != VEIL_OK || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+			fprintf(stderr, "%s: cannot start worker: %s\n", program,
+			        veil_strerror(err));
+			states->release(state);
+			daemon_stop();
+			break;
+		}
+	}
+	return started;
 }
 
 void
-daemon_worker_join(daemon_worker *w)
+daemon_workers_join(daemon_worker *workers, unsigned count)
 {
-	pthread_join(w->thread, NULL);
+	for (unsigned i = 0; i < count; i++)
+		pthread_join(workers[i].thread, NULL);
 }
 
 long long

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "error.h"
 #include "transport.h"
 #include "workqueue.h"
 
@@ -54,7 +55,7 @@ int daemon_stopping(void);
  * or leaves it empty when the request is dropped unanswered. */
 typedef void (*daemon_handler)(void *state, const uint8_t *request, size_t len, buf *reply);
 
-/* One worker thread; the caller fills in all but thread. */
+/* One worker thread, as daemon_workers_start() fills it in. */
 typedef struct daemon_worker {
 	pthread_t thread;
 	transport_server *server; /* replies go back through it */
@@ -63,17 +64,37 @@ typedef struct daemon_worker {
 	void *state; /* the handler's per-worker state, the caller's */
 } daemon_worker;
 
-/*
- * Starts w's thread: it serves requests from w->queue until the queue
- * is closed and drained, or it waits idle with the stop flag set.
- * Returns 0, or -1 when the thread could not be started (nothing runs;
- * do not join it).
- */
-int daemon_worker_start(daemon_worker *w) __attribute__((warn_unused_result));
+/* How each worker's handler state is made and freed: the daemon's
+ * (service_worker_new(), issue_worker_new()). */
+typedef struct daemon_worker_states {
+	/* Makes one worker's state into *state: VEIL_OK, or the error that
+	 * stops the start. */
+	veil_err (*make)(void *arg, void **state);
+	void (*release)(void *state); /* frees one; NULL is a no-op */
+	void *arg;                    /* make's */
+} daemon_worker_states;
 
-/* Waits for a started worker's thread to end (daemon_stop() and
- * workqueue_close() first). */
-void daemon_worker_join(daemon_worker *w);
+/*
+ * Starts count workers in workers[0..count), the caller's array: for
+ * each in turn, states->make() gives its state, then its thread starts
+ * serving requests from queue with handle, replying through server,
+ * until the queue is closed and drained or it waits idle with the stop
+ * flag set. At the first that fails (its state, or its thread) it says
+ * "PROGRAM: cannot start worker: REASON" on stderr (REASON make's
+ * error), frees that worker's state with states->release, sets the stop
+ * flag (daemon_stop()) and starts no more. Returns the number started,
+ * n: workers[0..n) run, each with its state in .state, the caller's to
+ * read and free after daemon_workers_join().
+ */
+unsigned daemon_workers_start(const char *program, daemon_worker *workers, unsigned count,
+                              transport_server *server, workqueue *queue, daemon_handler handle,
+                              const daemon_worker_states *states)
+        __attribute__((warn_unused_result));
+
+/* Waits for the threads of workers[0..count), count what
+ * daemon_workers_start() returned, to end: call daemon_stop() and
+ * workqueue_close() first. Their states stay, the caller's. */
+void daemon_workers_join(daemon_worker *workers, unsigned count);
 
 /*
  * The receiver, until the stop flag is set: queues each request for the

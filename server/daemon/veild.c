@@ -298,6 +298,22 @@ handle(void *state, const uint8_t *request, size_t len, buf *reply)
 	service_handle(state, request, len, reply);
 }
 
+/* A worker's state: a service_worker of the service arg. */
+static veil_err
+worker_state_new(void *arg, void **state)
+{
+	service_worker *sw = NULL;
+	const veil_err err = service_worker_new(arg, &sw);
+	*state = sw;
+	return err;
+}
+
+static void
+worker_state_free(void *state)
+{
+	service_worker_free(state);
+}
+
 /* What veild's receive loop does between requests: the hourly
  * population check, and in tokens mode following a relink. */
 typedef struct periodic_work {
@@ -463,21 +479,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "veild: out of memory\n");
 		goto out;
 	}
-	for (; started < opt.threads; started++) {
-		daemon_worker *wk = &workers[started];
-		service_worker *sw = NULL;
-		*wk = (daemon_worker){.server = server, .queue = queue};
-		if ((err = service_worker_new(svc, &sw)) == VEIL_OK) {
-			wk->handle = handle;
-			wk->state = sw;
-		}
-		if (err != VEIL_OK || daemon_worker_start(wk) != 0) {
-			fprintf(stderr, "veild: cannot start worker: %s\n", veil_strerror(err));
-			service_worker_free(sw);
-			daemon_stop();
-			break;
-		}
-	}
+	const daemon_worker_states states = {worker_state_new, worker_state_free, svc};
+	started =
+	        daemon_workers_start("veild", workers, opt.threads, server, queue, handle, &states);
 	daemon_signals_unblock();
 	if (!daemon_stopping() && tokens) {
 		fprintf(stderr,
@@ -508,8 +512,8 @@ main(int argc, char **argv)
 
 	service_stats total;
 	memset(&total, 0, sizeof(total));
+	daemon_workers_join(workers, started);
 	for (unsigned i = 0; i < started; i++) {
-		daemon_worker_join(&workers[i]);
 		service_worker_stats(workers[i].state, &total);
 		service_worker_free(workers[i].state);
 	}

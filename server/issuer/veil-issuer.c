@@ -124,6 +124,22 @@ handle(void *state, const uint8_t *request, size_t len, buf *reply)
 	issue_handle(state, request, len, reply);
 }
 
+/* A worker's state: an issue_worker of the service arg. */
+static veil_err
+worker_state_new(void *arg, void **state)
+{
+	issue_worker *iw = NULL;
+	const veil_err err = issue_worker_new(arg, &iw);
+	*state = iw;
+	return err;
+}
+
+static void
+worker_state_free(void *state)
+{
+	issue_worker_free(state);
+}
+
 /* What opening the state failed on, for the message. */
 static const char *
 open_hint(veil_err err)
@@ -209,21 +225,9 @@ main(int argc, char **argv)
 		fprintf(stderr, PROGRAM ": out of memory\n");
 		goto out;
 	}
-	for (; started < opt.threads; started++) {
-		daemon_worker *wk = &workers[started];
-		issue_worker *iw = NULL;
-		*wk = (daemon_worker){.server = server, .queue = queue};
-		if ((err = issue_worker_new(svc, &iw)) == VEIL_OK) {
-			wk->handle = handle;
-			wk->state = iw;
-		}
-		if (err != VEIL_OK || daemon_worker_start(wk) != 0) {
-			fprintf(stderr, PROGRAM ": cannot start worker: %s\n", veil_strerror(err));
-			issue_worker_free(iw);
-			daemon_stop();
-			break;
-		}
-	}
+	const daemon_worker_states states = {worker_state_new, worker_state_free, svc};
+	started =
+	        daemon_workers_start(PROGRAM, workers, opt.threads, server, queue, handle, &states);
 	daemon_signals_unblock();
 	if (!daemon_stopping()) {
 		issuer_key_info keys[ISSUER_MAX_KEYS];
@@ -245,8 +249,8 @@ main(int argc, char **argv)
 
 	issue_stats total;
 	memset(&total, 0, sizeof(total));
+	daemon_workers_join(workers, started);
 	for (unsigned i = 0; i < started; i++) {
-		daemon_worker_join(&workers[i]);
 		issue_worker_stats(workers[i].state, &total);
 		issue_worker_free(workers[i].state);
 	}
