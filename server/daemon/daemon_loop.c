@@ -102,12 +102,14 @@ daemon_workers_start(const char *program, daemon_worker *workers, unsigned count
 		daemon_worker *w = &workers[started];
 		void *state = NULL;
 		*w = (daemon_worker){.server = server, .queue = queue};
-		const veil_err err = states->make(states->arg, &state);
+		veil_err err = states->make(states->arg, &state);
 		if (err == VEIL_OK) {
 			w->handle = handle;
 			w->state = state;
+			if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+				err = VEIL_ERR_SYSTEM; /* a thread could not be made */
 		}
-		if (err != VEIL_OK || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+		if (err != VEIL_OK) {
 			fprintf(stderr, "%s: cannot start worker: %s\n", program,
 			        veil_strerror(err));
 			states->release(state);
