@@ -456,9 +456,10 @@ case_keys_only(void)
 	CHECK(make_requests(is, &p, 1));
 	CHECK(issuer_issue(keys, ck, NOW, p.req, 1, p.resp, &retry) == VEIL_ERR_UNSUPPORTED);
 	CHECK(retry == 0);
+	issuer_close(keys);
+	keys = NULL;
 	CHECK(issuer_open_keys(test_case_path("none"), &keys) == VEIL_ERR_NOT_FOUND);
 	CHECK(keys == NULL);
-	issuer_close(keys);
 	issuer_close(is);
 }
 
