@@ -1064,18 +1064,27 @@ veil_issuer_info_parse(const char *text, size_t len, veil_issuer_options *option
 	return err;
 }
 
-veil_err
-veil_issuer_info_read(const char *path, veil_issuer_options *options)
+/* The text of an info file (at most INFO_MAX_FILE bytes) into *text, the caller's to free. */
+static veil_err
+info_file_read(const char *path, char **text, size_t *len)
 {
-	if (path == NULL || options == NULL)
-		return VEIL_ERR_ARGUMENT;
-	char *text = NULL;
-	size_t len = 0;
-	if (file_read_all(path, INFO_MAX_FILE, &text, &len) != 0)
+	if (file_read_all(path, INFO_MAX_FILE, text, len) != 0)
 		return errno == EFBIG    ? VEIL_ERR_PARSE
 		       : errno == ENOMEM ? VEIL_ERR_NOMEM
 		                         : VEIL_ERR_SYSTEM;
-	const veil_err err = veil_issuer_info_parse(text, len, options);
+	return VEIL_OK;
+}
+
+veil_err
+veil_issuer_info_read(const char *path, veil_issuer_options *options)
+{
+	char *text = NULL;
+	size_t len = 0;
+	if (path == NULL || options == NULL)
+		return VEIL_ERR_ARGUMENT;
+	veil_err err = info_file_read(path, &text, &len);
+	if (err == VEIL_OK)
+		err = veil_issuer_info_parse(text, len, options);
 	free(text);
 	return err;
 }
@@ -1083,15 +1092,13 @@ veil_issuer_info_read(const char *path, veil_issuer_options *options)
 veil_err
 veil_server_info_read(const char *path, veil_client_options *options)
 {
-	if (path == NULL || options == NULL)
-		return VEIL_ERR_ARGUMENT;
 	char *text = NULL;
 	size_t len = 0;
-	if (file_read_all(path, INFO_MAX_FILE, &text, &len) != 0)
-		return errno == EFBIG    ? VEIL_ERR_PARSE
-		       : errno == ENOMEM ? VEIL_ERR_NOMEM
-		                         : VEIL_ERR_SYSTEM;
-	const veil_err err = veil_server_info_parse(text, len, options);
+	if (path == NULL || options == NULL)
+		return VEIL_ERR_ARGUMENT;
+	veil_err err = info_file_read(path, &text, &len);
+	if (err == VEIL_OK)
+		err = veil_server_info_parse(text, len, options);
 	free(text);
 	return err;
 }

@@ -205,16 +205,10 @@ lock_file(const char *path)
 	if (name == NULL)
 		return -1;
 	sprintf(name, "%s.lock", path);
-	const int fd = open(name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	const int fd = file_open_locked(name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	const int saved = errno;
 	free(name);
-	if (fd < 0)
-		return -1;
-	if (file_lock_exclusive(fd) != 0) {
-		const int saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+	errno = saved;
 	return fd;
 }
 

@@ -86,10 +86,18 @@ file_sync_dir(const char *dir)
 }
 
 int
-file_lock_exclusive(int fd)
+file_open_locked(const char *path, int flags, mode_t mode)
 {
-	while (flock(fd, LOCK_EX) != 0)
-		if (errno != EINTR)
+	const int fd = open(path, flags, mode);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			const int saved = errno;
+			close(fd);
+			errno = saved;
 			return -1;
-	return 0;
+		}
+	}
+	return fd;
 }

@@ -32,10 +32,12 @@ int file_write_all(const char *path, const void *data, size_t len, mode_t mode)
 int file_sync_dir(const char *dir) __attribute__((warn_unused_result));
 
 /*
- * Takes an exclusive flock(2) of the open descriptor fd, waiting for
- * another holder and retrying when a signal interrupts the wait. Returns
- * 0, or -1 with errno set.
+ * Opens path with flags (and mode, when they create it) and takes an
+ * exclusive flock(2) of it, waiting for another holder and retrying when
+ * a signal interrupts the wait: a lock of a directory (O_DIRECTORY) or of
+ * a lock file, held until the descriptor is closed. Returns the
+ * descriptor, or -1 with errno set (nothing left open).
  */
-int file_lock_exclusive(int fd) __attribute__((warn_unused_result));
+int file_open_locked(const char *path, int flags, mode_t mode) __attribute__((warn_unused_result));
 
 #endif

@@ -131,16 +131,7 @@ out:
 int
 store_file_lock_dir(const char *dir)
 {
-	const int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (file_lock_exclusive(fd) != 0) {
-		const int saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
+	return file_open_locked(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
 }
 
 veil_err
