@@ -18,6 +18,7 @@
 #include "daemon_config.h"
 #include "daemon_loop.h"
 #include "envelope.h"
+#include "notify.h"
 #include "qlog.h"
 #include "qlog_store.h"
 #include "service.h"
@@ -500,11 +501,13 @@ main(int argc, char **argv)
 		        opt.clock_offset != 0 ? ", clock offset in force" : "");
 	}
 	if (!daemon_stopping()) {
+		notify_say("veild", "READY=1"); /* systemd's Type=notify: after the ready line */
 		periodic_work work = {{enrolled, opt.log, opt.clients.enrolment_required,
 		                       enrolled_now,
 		                       (int64_t)time(NULL) + POPULATION_CHECK_SECONDS},
 		                      tokens_redeemer};
 		busy = daemon_receive_loop("veild", server, queue, periodic, &work);
+		notify_say("veild", "STOPPING=1");
 		rc = busy < 0 ? 1 : 0;
 	}
 	daemon_stop();
