@@ -22,6 +22,7 @@
 #include "envelope.h"
 #include "issue_service.h"
 #include "issuer.h"
+#include "notify.h"
 #include "replay.h"
 #include "transport.h"
 #include "workqueue.h"
@@ -241,7 +242,9 @@ main(int argc, char **argv)
 		        opt.clients.enrolment_required ? "required" : "open",
 		        opt.clients.refill_per_day, opt.clients.capacity, keys[0].id,
 		        opt.clock_offset != 0 ? ", clock offset in force" : "");
+		notify_say(PROGRAM, "READY=1");
 		busy = daemon_receive_loop(PROGRAM, server, queue, NULL, NULL);
+		notify_say(PROGRAM, "STOPPING=1");
 		rc = busy < 0 ? 1 : 0;
 	}
 	daemon_stop();

@@ -236,6 +236,33 @@ case_issuer_conf_every_key(void)
 	proc_release(&d);
 }
 
+/* veil-issuer under NOTIFY_SOCKET: READY=1 once ready, STOPPING=1 at SIGTERM. */
+static void
+case_issuer_notify(void)
+{
+	listener l;
+	listener_open(&l, 0);
+	REQUIRE(l.fd >= 0);
+	char text[256], url[512];
+	const char *state = test_case_path("issuer");
+	proc_result made = proc_call(fx.admin, "issuer", "create", "--state", state, "--name",
+	                             "issuer.example.org", NULL);
+	CHECK(made.status == 0);
+	proc_result_free(&made);
+	snprintf(url, sizeof(url), "ipc://%s", test_case_path("issuer.sock"));
+	const char *const argv[] = {test_argv[2], "--state", state, "--listen", url, NULL};
+	proc_daemon d;
+	REQUIRE(setenv("NOTIFY_SOCKET", l.name, 1) == 0);
+	const int started = proc_start(&d, argv, "veil-issuer: ready on");
+	unsetenv("NOTIFY_SOCKET");
+	CHECK(started == 0);
+	CHECK(listener_next(&l, 1, text, sizeof(text)) && strcmp(text, "READY=1") == 0);
+	CHECK(started != 0 || proc_stop(&d) == 0);
+	CHECK(listener_next(&l, 0, text, sizeof(text)) && strcmp(text, "STOPPING=1") == 0);
+	proc_release(&d);
+	close(l.fd);
+}
+
 static const test_case cases[] = {
         {"READY=1 after the ready line, STOPPING=1 at SIGTERM: a path", case_notify_path},
         {"READY=1 after the ready line, STOPPING=1 at SIGTERM: an abstract name",
@@ -243,6 +270,7 @@ static const test_case cases[] = {
         {"a NOTIFY_SOCKET nobody hears: said, and veild serves on", case_notify_unheard},
         {"veild.conf: every key read, the values used", case_veild_conf_every_key},
         {"veil-issuer.conf: every key read, the values used", case_issuer_conf_every_key},
+        {"veil-issuer: READY=1 once ready, STOPPING=1 at SIGTERM", case_issuer_notify},
 };
 
 FIXTURE_MAIN(cases, .label = "dist")
