@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,8 @@
 #include "clock.h"
 #include "entry.h"
 #include "import.h"
+#include "json.h"
+#include "metrics.h"
 #include "normalize.h"
 #include "oprf.h"
 #include "registry.h"
@@ -57,8 +60,11 @@ static struct {
 	uint32_t threads; /* 0: every online CPU */
 	uint64_t grace;   /* rotate: hours */
 	bool grace_given;
-	bool finish;  /* rotate --finish */
-	uint64_t now; /* rotate: unix seconds; 0: the clock */
+	bool finish;              /* rotate --finish */
+	uint64_t now;             /* rotate: unix seconds; 0: the clock */
+	bool json;                /* stats, status: one JSON object */
+	const char *metrics_file; /* status */
+	uint32_t max_age;         /* status: seconds; 0: 3 intervals of the file's */
 } opt = {.grace = 24};
 
 void
@@ -412,6 +418,44 @@ open_with_stats(const cli_command *cmd, registry_stats *s)
 	return st;
 }
 
+/* The prefix length of about 64 handles per bucket, and the range
+ * around it that stats shows. */
+static int
+stats_prefix_range(const registry_stats *s, int *low, int *high)
+{
+	const double handles = s->view.handles > 0 ? (double)s->view.handles : 1.0;
+	int recommended = (int)lround(log2(handles / 64.0));
+	recommended = recommended < 0 ? 0 : recommended > 32 ? 32 : recommended;
+	*low = recommended < 4 ? 0 : recommended - 4;
+	*high = recommended + 4 > 32 ? 32 : recommended + 4;
+	return recommended;
+}
+
+/* stats --json: the same figures as one JSON object. */
+static void
+print_stats_json(const registry_stats *s)
+{
+	int low, high;
+	const int recommended = stats_prefix_range(s, &low, &high);
+	printf("{\"handles\":%llu,\"payloads\":%llu,\"tag_len\":%u,\"suite\":\"%s\","
+	       "\"current_key_id\":%u,\"keys\":[",
+	       (unsigned long long)s->view.handles, (unsigned long long)s->view.payloads,
+	       s->view.tag_len, oprf_suite_name(s->view.suite),
+	       s->view.key_count > 0 ? s->view.key_ids[0] : 0);
+	for (uint32_t i = 0; i < s->view.key_count; i++)
+		printf("%s{\"key_id\":%u,\"index_entries\":%llu}", i == 0 ? "" : ",",
+		       s->view.key_ids[i], (unsigned long long)s->index_entries[i]);
+	printf("],\"file_size\":%llu,\"file_allocated\":%llu,\"pages_in_use\":%llu,"
+	       "\"recommended_prefix_bits\":%d,\"slots\":[",
+	       (unsigned long long)s->file_size, (unsigned long long)s->file_allocated,
+	       (unsigned long long)s->used_size, recommended);
+	for (int p = low; p <= high; p++)
+		printf("%s{\"prefix_bits\":%d,\"buckets\":%.0f,\"mean\":%.2f,\"slots\":%u}",
+		       p == low ? "" : ",", p, ldexp(1.0, p),
+		       (double)s->view.handles / ldexp(1.0, p), s->slots[0][p]);
+	printf("]}\n");
+}
+
 static int
 run_stats(const cli_command *cmd, int argc, char **argv)
 {
@@ -419,6 +463,11 @@ run_stats(const cli_command *cmd, int argc, char **argv)
 	veil_state *st = open_with_stats(cmd, &s);
 	if (st == NULL)
 		return 1;
+	if (opt.json) {
+		print_stats_json(&s);
+		state_free(st);
+		return 0;
+	}
 	printf("%-16s %llu\n", "handles", (unsigned long long)s.view.handles);
 	printf("%-16s %llu\n", "payloads", (unsigned long long)s.view.payloads);
 	printf("%-16s %u\n", "tag-len", s.view.tag_len);
@@ -435,11 +484,8 @@ run_stats(const cli_command *cmd, int argc, char **argv)
 	print_size("pages-in-use", s.used_size);
 
 	/* Around the prefix length that gives about 64 handles per bucket. */
-	const double handles = s.view.handles > 0 ? (double)s.view.handles : 1.0;
-	int recommended = (int)lround(log2(handles / 64.0));
-	recommended = recommended < 0 ? 0 : recommended > 32 ? 32 : recommended;
-	const int low = recommended < 4 ? 0 : recommended - 4;
-	const int high = recommended + 4 > 32 ? 32 : recommended + 4;
+	int low, high;
+	const int recommended = stats_prefix_range(&s, &low, &high);
 	printf("slots of key %u (prefix length: buckets, mean handles per bucket, slots, "
 	       "slots/mean)\n",
 	       s.view.key_ids[0]);
@@ -581,6 +627,125 @@ run_rotate(const cli_command *cmd, int argc, char **argv)
 }
 
 /* ------------------------------------------------------------------ */
+/* status */
+
+/* The most a metrics file may be: a few kilobytes are written. */
+#define MAX_METRICS_FILE (1 << 20)
+
+/* The file at path, NUL-terminated, into *text (the caller frees it) and
+ * its length into *len; -1 with errno set when it cannot be read. */
+static int
+read_metrics_file(const char *path, char **text, size_t *len)
+{
+	*text = NULL;
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return -1;
+	char *data = malloc(MAX_METRICS_FILE + 1);
+	const size_t n = data != NULL ? fread(data, 1, MAX_METRICS_FILE + 1, f) : 0;
+	const int failed = data == NULL || ferror(f) || n > MAX_METRICS_FILE;
+	fclose(f);
+	if (failed) {
+		free(data);
+		errno = data == NULL ? ENOMEM : EFBIG;
+		return -1;
+	}
+	data[n] = '\0';
+	*text = data;
+	*len = n;
+	return 0;
+}
+
+/* A sample's value: integers as integers. */
+static void
+print_value(double v)
+{
+	printf("%.17g", v);
+}
+
+/* status --json: one object, the samples in the file's order. */
+static void
+print_status_json(const char *verdict, double up, long long age, double max_age, double interval,
+                  const metrics_sample *samples, size_t count)
+{
+	buf b;
+	buf_init(&b);
+	(void)json_write_string(&b, opt.metrics_file, strlen(opt.metrics_file));
+	printf("{\"metrics_file\":%.*s,\"status\":\"%s\",\"up\":%s,\"age_seconds\":%lld,"
+	       "\"max_age_seconds\":",
+	       (int)buf_len(&b), (const char *)buf_data(&b), verdict, up == 1 ? "true" : "false",
+	       age);
+	print_value(max_age);
+	printf(",\"interval_seconds\":");
+	print_value(interval);
+	printf(",\"metrics\":{");
+	for (size_t i = 0; i < count; i++) {
+		buf_reset(&b);
+		(void)json_write_string(&b, samples[i].name, strlen(samples[i].name));
+		printf("%s%.*s:", i == 0 ? "" : ",", (int)buf_len(&b), (const char *)buf_data(&b));
+		print_value(samples[i].value);
+	}
+	printf("}}\n");
+	buf_free(&b);
+}
+
+static int
+run_status(const cli_command *cmd, int argc, char **argv)
+{
+	char *text = NULL;
+	size_t len = 0, count = 0;
+	struct stat st;
+	int status = 1;
+	if (opt.metrics_file == NULL)
+		return cli_usage_error(cmd, "--metrics-file PATH is required");
+	metrics_sample *samples = calloc(METRICS_MAX_SAMPLES, sizeof(*samples));
+	if (samples == NULL) {
+		cli_error(cmd->name, "out of memory");
+		return 1;
+	}
+	if (stat(opt.metrics_file, &st) != 0 || read_metrics_file(opt.metrics_file, &text, &len)) {
+		cli_error(cmd->name, "cannot read %s: %s (does veild run with --metrics-file?)",
+		          opt.metrics_file, strerror(errno));
+		goto out;
+	}
+	double up = 0, interval = 0, started = 0;
+	veil_err err = metrics_parse(text, len, samples, METRICS_MAX_SAMPLES, &count);
+	if (err != VEIL_OK || metrics_find(samples, count, "veild_up", &up) != 0) {
+		cli_error(cmd->name, "%s is not a metrics file of veild: %s", opt.metrics_file,
+		          err != VEIL_OK ? veil_strerror(err) : "no veild_up");
+		goto out;
+	}
+	if (metrics_find(samples, count, "veild_metrics_interval_seconds", &interval) != 0 ||
+	    interval < 1)
+		interval = 10;
+	(void)metrics_find(samples, count, "veild_start_time_seconds", &started);
+	const double max_age = opt.max_age > 0 ? (double)opt.max_age : 3 * interval;
+	long long age = (long long)time(NULL) - (long long)st.st_mtime;
+	if (age < 0)
+		age = 0; /* written by a clock ahead of ours */
+	const char *verdict = up != 1 ? "stopped" : (double)age > max_age ? "stale" : "up";
+	if (opt.json) {
+		print_status_json(verdict, up, age, max_age, interval, samples, count);
+	} else {
+		printf("%-16s %s\n", "status", verdict);
+		printf("%-16s %lld s (written every %.0f s; stale after %.0f s)\n", "age", age,
+		       interval, max_age);
+		if (started > 0)
+			admin_print_time("started", (uint64_t)started);
+		for (size_t i = 0; i < count; i++) {
+			printf("%-44s ", samples[i].name);
+			print_value(samples[i].value);
+			printf("\n");
+		}
+	}
+	status = strcmp(verdict, "up") == 0 ? 0 : 1;
+out:
+	free(text);
+	free(samples);
+	return status;
+}
+
+/* ------------------------------------------------------------------ */
 /* The table */
 
 /* Option tables of this file's commands (the log and client commands
@@ -601,6 +766,14 @@ static const cli_option import_file_options[] = {
 };
 static const cli_option handle_options[] = {STATE_OPTION, REGION_OPTION, CLI_END};
 static const cli_option state_options[] = {STATE_OPTION, CLI_END};
+static const cli_option stats_options[] = {STATE_OPTION, CLI_FLAG_OPTION("json", &opt.json),
+                                           CLI_END};
+static const cli_option status_options[] = {
+        CLI_TEXT_OPTION("metrics-file", &opt.metrics_file),
+        CLI_FLAG_OPTION("json", &opt.json),
+        CLI_U32_OPTION("max-age", &opt.max_age, 1, UINT32_MAX),
+        CLI_END,
+};
 static const cli_option verify_options[] = {STATE_OPTION, THREADS_OPTION, CLI_END};
 static const cli_option rotate_options[] = {
         STATE_OPTION,
@@ -666,10 +839,24 @@ static const command commands[] = {
          "Removes HANDLE and its index entries. Fails, changing nothing, when it is\n"
          "not registered.\n",
          handle_options, 1, 1, run_remove, false},
-        {"stats", "--state DIR", "show registry figures",
+        {"stats", "--state DIR [--json]", "show registry figures",
          "Handles, payloads, key ids, index entries, file size, and the slots per\n"
-         "bucket for prefix lengths around the recommended one.\n",
-         state_options, 0, 0, run_stats, false},
+         "bucket for prefix lengths around the recommended one. --json: one JSON\n"
+         "object (handles, payloads, tag_len, suite, current_key_id, keys: [{key_id,\n"
+         "index_entries}], file_size, file_allocated, pages_in_use,\n"
+         "recommended_prefix_bits, slots: [{prefix_bits, buckets, mean, slots}]).\n",
+         stats_options, 0, 0, run_stats, false},
+        {"status", "--metrics-file PATH [--max-age S] [--json]",
+         "show veild's metrics file: is it serving, and its counters",
+         "Reads the Prometheus textfile veild writes (veild --metrics-file) and prints\n"
+         "its status, how old the file is and every counter; sends nothing to veild.\n"
+         "The status is up (veild_up 1 and the file at most S seconds old; default:\n"
+         "three of veild's write intervals), stale (older: veild hangs or died without\n"
+         "a word), or stopped (veild's last write, at shutdown). Exits 0 when up, 1\n"
+         "otherwise, and when the file is missing or not veild's. --json: one JSON\n"
+         "object (metrics_file, status, up, age_seconds, max_age_seconds,\n"
+         "interval_seconds, metrics: {sample name: value}).\n",
+         status_options, 0, 0, run_status, true},
         {"info", "--state DIR", "show the public keys clients pin",
          "What clients pin, then the registry figures; never a secret:\n"
          "  server-key <hex>                      the transport public key\n"
@@ -711,11 +898,14 @@ static const command commands[] = {
          "entries older than the entry retention; the log's own configuration says\n"
          "how long. veild runs the same sweep at start-up and hourly.\n",
          admin_log_purge_options, 0, 0, admin_log_purge, false},
-        {"log stats", "--state DIR", "show the query log's figures",
+        {"log stats", "--state DIR [--json]", "show the query log's figures",
          "Entries in all and per day, entries dropped (all time), the oldest entry,\n"
          "the days whose salts are held (never the salts), widths, targets and\n"
-         "retention.\n",
-         admin_log_state_options, 0, 0, admin_log_stats, false},
+         "retention. --json: one JSON object (entries, dropped, oldest, salts, t_r,\n"
+         "t_b, k_r, accounts, k_b, universe, max_prefix_bits, entry_retention_days,\n"
+         "salt_retention_days, days: [{day, entries}]; days as YYYY-MM-DD, oldest\n"
+         "null when the log is empty).\n",
+         admin_log_stats_options, 0, 0, admin_log_stats, false},
         {"log salts", "--state DIR", "write the retained salts as JSON Lines",
          "One line per retained salt: {\"day\": N, \"salt\": \"<hex>\"}. For drills and\n"
          "the exposure analysis: this output is as sensitive as the salts themselves,\n"
@@ -728,8 +918,9 @@ static const command commands[] = {
          admin_client_add_details, admin_client_add_options, 1, 1, admin_client_add, false},
         {"client remove", "--state DIR PUBKEY", "withdraw a client's enrolment",
          admin_client_remove_details, admin_client_state_options, 1, 1, admin_client_remove, false},
-        {"client list", "--state DIR", "show enrolled clients and their quotas, never keys",
-         admin_client_list_details, admin_client_state_options, 0, 0, admin_client_list, false},
+        {"client list", "--state DIR [--json]",
+         "show enrolled clients and their quotas, never keys", admin_client_list_details,
+         admin_client_list_options, 0, 0, admin_client_list, false},
         {"issuer create", "--state DIR --name NAME", "create a token issuer's state directory",
          admin_issuer_create_details, admin_issuer_create_options, 0, 0, admin_issuer_create,
          false},

@@ -5,6 +5,7 @@
 #include "commands.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,12 +43,16 @@ const char admin_client_list_details[] =
         "day, and the UTC day of its last charge. Then the count of clients tracked\n"
         "without enrolment (open enrolment; forgotten after 30 idle days).\n"
         "Never prints a key. Figures use the configuration veild last opened the\n"
-        "database with.\n";
+        "database with. --json: one JSON object, {\"enrolment\", \"capacity\",\n"
+        "\"refill_per_day\" (the defaults), \"clients\": [{\"fingerprint\", \"quota\"\n"
+        "(null, a number or \"unlimited\"), \"tokens\", \"capacity\", \"refill_per_day\",\n"
+        "\"last_use\" (YYYY-MM-DD or null)}], \"enrolled\", \"tracked_without_enrolment\"}.\n";
 
 /* The options' values, written by veil-admin's parser through the tables
  * below before a command runs. */
 static const char *state_dir;
 static const char *quota_text; /* add */
+static bool json;              /* list --json */
 
 const cli_option admin_client_add_options[] = {
         CLI_TEXT_OPTION("state", &state_dir),
@@ -55,6 +60,11 @@ const cli_option admin_client_add_options[] = {
         CLI_END,
 };
 const cli_option admin_client_state_options[] = {CLI_TEXT_OPTION("state", &state_dir), CLI_END};
+const cli_option admin_client_list_options[] = {
+        CLI_TEXT_OPTION("state", &state_dir),
+        CLI_FLAG_OPTION("json", &json),
+        CLI_END,
+};
 
 /* PUBKEY: 64 hex digits. 0, or the exit status of the usage error (which
  * never echoes the text: it may be someone's key). */
@@ -203,6 +213,23 @@ list_one(void *arg, const clients_record *r)
 		if (gmtime_r(&t, &tm) != NULL)
 			strftime(day, sizeof(day), "%Y-%m-%d", &tm);
 	}
+	if (json) {
+		char quota[16] = "null";
+		if (r->quota == CLIENTS_QUOTA_UNLIMITED)
+			snprintf(quota, sizeof(quota), "\"unlimited\"");
+		else if (r->quota > 0)
+			snprintf(quota, sizeof(quota), "%u", r->quota);
+		printf("%s{\"fingerprint\":\"", s->enrolled == 1 ? "" : ",");
+		print_fingerprint(r->digest);
+		printf("\",\"quota\":%s,\"tokens\":%u,\"capacity\":%u,\"refill_per_day\":%u,"
+		       "\"last_use\":",
+		       quota, r->tokens, r->capacity, r->refill_per_day);
+		if (r->last_use_day > 0)
+			printf("\"%s\"}", day);
+		else
+			printf("null}");
+		return 0;
+	}
 	print_fingerprint(r->digest);
 	char quota[16] = "-";
 	if (r->quota == CLIENTS_QUOTA_UNLIMITED)
@@ -224,17 +251,29 @@ admin_client_list(const cli_command *cmd, int argc, char **argv)
 	if (c == NULL)
 		return 1;
 	clients_config_get(c, &config);
-	printf("# enrolment %s; default bucket %u, refill %u a day\n",
-	       config.enrolment_required ? "required" : "open", config.capacity,
-	       config.refill_per_day);
-	printf("%-16s  %10s %10s %10s %10s  %s\n", "fingerprint", "quota", "tokens", "capacity",
-	       "refill/day", "last-use");
+	if (json) {
+		printf("{\"enrolment\":\"%s\",\"capacity\":%u,\"refill_per_day\":%u,\"clients\":[",
+		       config.enrolment_required ? "required" : "open", config.capacity,
+		       config.refill_per_day);
+	} else {
+		printf("# enrolment %s; default bucket %u, refill %u a day\n",
+		       config.enrolment_required ? "required" : "open", config.capacity,
+		       config.refill_per_day);
+		printf("%-16s  %10s %10s %10s %10s  %s\n", "fingerprint", "quota", "tokens",
+		       "capacity", "refill/day", "last-use");
+	}
 	veil_err err = clients_list(c, (int64_t)time(NULL), list_one, &s);
 	clients_close(c);
 	if (err != VEIL_OK) {
+		if (json)
+			printf("\n"); /* the half-written object is not JSON: the status says so */
 		cli_error(cmd->name, "cannot read the clients: %s", veil_strerror(err));
 		return 1;
 	}
-	printf("# %llu enrolled, %llu tracked without enrolment\n", s.enrolled, s.others);
+	if (json)
+		printf("],\"enrolled\":%llu,\"tracked_without_enrolment\":%llu}\n", s.enrolled,
+		       s.others);
+	else
+		printf("# %llu enrolled, %llu tracked without enrolment\n", s.enrolled, s.others);
 	return 0;
 }

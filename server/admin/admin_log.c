@@ -5,6 +5,7 @@
 #include "commands.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 static const char *state_dir;
 static const char *since, *until; /* export */
 static int64_t now = -1;          /* purge; -1: the clock */
+static bool json;                 /* stats --json */
 
 #define STATE_OPTION CLI_TEXT_OPTION("state", &state_dir)
 
@@ -37,6 +39,8 @@ const cli_option admin_log_purge_options[] = {
         CLI_END,
 };
 const cli_option admin_log_state_options[] = {STATE_OPTION, CLI_END};
+const cli_option admin_log_stats_options[] = {STATE_OPTION, CLI_FLAG_OPTION("json", &json),
+                                              CLI_END};
 
 /* state_dir/log into dir; -1 after the message when it is too long. */
 static int
@@ -273,6 +277,40 @@ count_entry(void *arg, const qlog_entry *e)
 	return VEIL_OK;
 }
 
+/* log stats --json: the same figures as one JSON object. */
+static void
+print_stats_json(const qlog_store_config *config, const stats_state *s, uint64_t dropped,
+                 const uint32_t *salt_days, size_t salt_count)
+{
+	char day[32];
+	const qlog_config *c = &config->config;
+	printf("{\"entries\":%llu,\"dropped\":%llu,\"oldest\":", (unsigned long long)s->entries,
+	       (unsigned long long)dropped);
+	if (s->count > 0) {
+		format_day(day, s->days[0].day);
+		printf("\"%s\"", day);
+	} else {
+		printf("null");
+	}
+	printf(",\"salts\":[");
+	for (size_t i = 0; i < salt_count; i++) {
+		format_day(day, salt_days[i]);
+		printf("%s\"%s\"", i == 0 ? "" : ",", day);
+	}
+	printf("],\"t_r\":%u,\"t_b\":%u,\"k_r\":%u,\"accounts\":%llu,\"k_b\":%u,"
+	       "\"universe\":%llu,\"max_prefix_bits\":%u,\"entry_retention_days\":%u,"
+	       "\"salt_retention_days\":%u,\"days\":[",
+	       config->t_r, config->t_b, c->k_r, (unsigned long long)c->accounts, c->k_b,
+	       (unsigned long long)c->universe, c->max_prefix_bits, c->entry_retention_days,
+	       c->salt_retention_days);
+	for (size_t i = 0; i < s->count; i++) {
+		format_day(day, s->days[i].day);
+		printf("%s{\"day\":\"%s\",\"entries\":%llu}", i == 0 ? "" : ",", day,
+		       (unsigned long long)s->days[i].entries);
+	}
+	printf("]}\n");
+}
+
 int
 admin_log_stats(const cli_command *cmd, int argc, char **argv)
 {
@@ -299,6 +337,11 @@ admin_log_stats(const cli_command *cmd, int argc, char **argv)
 		goto out;
 	if ((err = saltchain_list_salts(dir, &salt_days, &salt_count)) != VEIL_OK) {
 		cli_error(cmd->name, "cannot list the salts: %s", veil_strerror(err));
+		goto out;
+	}
+	if (json) {
+		print_stats_json(&config, &s, dropped, salt_days, salt_count);
+		status = 0;
 		goto out;
 	}
 	printf("%-16s %llu\n", "entries", (unsigned long long)s.entries);

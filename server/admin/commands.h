@@ -51,26 +51,29 @@ typedef int admin_command_fn(const cli_command *cmd, int argc, char **argv);
 /*
  * log (admin_log.c). export: what is stored, as JSON Lines (format in
  * server/store/qlog.h); purge: the retention sweep, now or as of --now;
- * stats: entries per day, drops, oldest entry, salts held (days only);
- * salts: the retained salts as JSON Lines, as sensitive as the salts.
- * Options: export --state DIR --since DAY --until DAY (YYYY-MM-DD, UTC,
- * or a day number; inclusive); purge --state DIR --now UNIXTIME; stats
- * and salts --state DIR alone.
+ * stats: entries per day, drops, oldest entry, salts held (days only),
+ * as text or (--json) one JSON object; salts: the retained salts as JSON
+ * Lines, as sensitive as the salts. Options: export --state DIR --since
+ * DAY --until DAY (YYYY-MM-DD, UTC, or a day number; inclusive); purge
+ * --state DIR --now UNIXTIME; stats --state DIR [--json]; salts --state
+ * DIR alone.
  */
 admin_command_fn admin_log_export, admin_log_purge, admin_log_stats, admin_log_salts;
 extern const cli_option admin_log_export_options[], admin_log_purge_options[],
-        admin_log_state_options[];
+        admin_log_stats_options[], admin_log_state_options[];
 
 /*
  * client (admin_clients.c). add: enrols one PUBKEY, optionally with its
  * own quota (--quota N|unlimited); remove: withdraws one PUBKEY's
  * enrolment, its quota bucket kept; list: the clients known, digest
- * fingerprints and quotas, never keys. Each refuses a directory without a
+ * fingerprints and quotas, never keys, as text or (--json) one JSON
+ * object. Each refuses a directory without a
  * transport.key (not a veil state). The details are what `--help` prints
  * after the synopsis and summary.
  */
 admin_command_fn admin_client_add, admin_client_remove, admin_client_list;
-extern const cli_option admin_client_add_options[], admin_client_state_options[];
+extern const cli_option admin_client_add_options[], admin_client_state_options[],
+        admin_client_list_options[];
 extern const char admin_client_add_details[], admin_client_remove_details[],
         admin_client_list_details[];
 

@@ -10,6 +10,12 @@
  * receiver stops at the next poll, and the workers once their queue is
  * closed and drained. One process serves one loop.
  *
+ * Reloading: SIGHUP sets another flag, handled likewise, which the
+ * daemon reads (daemon_reload_requested()) from its periodic work; a
+ * daemon that does not read it carries on as before. To change what the
+ * workers use, the daemon pauses them (daemon_workers_pause()): requests
+ * keep queueing meanwhile, none is dropped.
+ *
  * Nothing here prints but the receiver's transport failure, with the
  * transport's reason (never a peer or a request).
  *
@@ -33,17 +39,23 @@
 #define DAEMON_POLL_MS 200
 
 /*
- * Installs the stop signals' handler, ignores SIGPIPE and blocks SIGINT
- * and SIGTERM in the calling thread, so that every thread started after
- * it inherits them blocked. Call from main() before any thread starts
- * (the stores and the transport start some): a signal that comes before
- * daemon_signals_unblock() is kept pending until then.
+ * Installs the handler of the stop signals and of SIGHUP, ignores
+ * SIGPIPE and blocks SIGINT, SIGTERM and SIGHUP in the calling thread,
+ * so that every thread started after it inherits them blocked. Call from
+ * main() before any thread starts (the stores and the transport start
+ * some): a signal that comes before daemon_signals_unblock() is kept
+ * pending until then.
  */
 void daemon_signals_block(void);
 
-/* Unblocks SIGINT and SIGTERM in the calling thread (main(), once every
- * worker runs): from then on they stop the loops. */
+/* Unblocks SIGINT, SIGTERM and SIGHUP in the calling thread (main(), once
+ * every worker runs): from then on the first two stop the loops and the
+ * third asks for a reload. */
 void daemon_signals_unblock(void);
+
+/* 1 when SIGHUP came since the last call (several count as one), else
+ * 0; clears the request. */
+int daemon_reload_requested(void);
 
 /* Sets the stop flag, as the signals do: the loops end. */
 void daemon_stop(void);
@@ -91,6 +103,22 @@ unsigned daemon_workers_start(const char *program, daemon_worker *workers, unsig
                               const daemon_worker_states *states)
         __attribute__((warn_unused_result));
 
+/*
+ * Waits until no worker is handling a request, and keeps them from
+ * starting another until daemon_workers_resume(): meanwhile the caller
+ * may change the workers' states and what they share. Requests keep
+ * queueing (a worker that has taken one waits with it); the receiver
+ * answers BUSY when the queue is full, as always. Call from the thread
+ * that runs daemon_receive_loop() (its periodic work), never from a
+ * worker, and pair each call with daemon_workers_resume(), unless the
+ * daemon stops (daemon_stop()): paused workers then drop what they
+ * take, unanswered, so that daemon_workers_join() returns.
+ */
+void daemon_workers_pause(void);
+
+/* Lets the workers paused by daemon_workers_pause() go on. */
+void daemon_workers_resume(void);
+
 /* Waits for the threads of workers[0..count), count what
  * daemon_workers_start() returned, to end: call daemon_stop() and
  * workqueue_close() first. Their states stay, the caller's. */
@@ -108,5 +136,9 @@ void daemon_workers_join(daemon_worker *workers, unsigned count);
  */
 long long daemon_receive_loop(const char *program, transport_server *server, workqueue *queue,
                               void (*periodic)(void *arg), void *arg);
+
+/* The BUSY answers of the receive loop so far (queue full), readable from
+ * any thread while it runs: what the daemon's metrics report. */
+uint64_t daemon_busy_answers(void);
 
 #endif

@@ -1,6 +1,7 @@
 #include "service.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +59,11 @@ struct service_worker {
 	uint32_t *prefixes;    /* of the request being answered, for the log */
 	admission_reply reply; /* into reply_inner; its status, the log's */
 	int charged;           /* the request being answered was charged: evaluated */
-	service_stats stats;
+	service_stats stats;   /* the worker's own, updated as it goes */
+	/* A copy of stats as of the last request handled, for other threads
+	 * (service_worker_stats()), under published_lock. */
+	pthread_mutex_t published_lock;
+	service_stats published;
 };
 
 _Static_assert(sizeof(((service_stats *)0)->errors) / sizeof(uint64_t) == ADMISSION_STATUS_COUNT,
@@ -120,6 +125,7 @@ service_worker_free(service_worker *w)
 	free(w->blinded);
 	free(w->evaluated);
 	free(w->prefixes);
+	pthread_mutex_destroy(&w->published_lock);
 	free(w);
 }
 
@@ -131,6 +137,7 @@ service_worker_new(service *svc, service_worker **out)
 	if (w == NULL)
 		return VEIL_ERR_NOMEM;
 	w->svc = svc;
+	pthread_mutex_init(&w->published_lock, NULL);
 	buf_init(&w->inner);
 	buf_init(&w->reply_inner);
 	w->reply = (admission_reply){&w->reply_inner, w->stats.errors, PROTO_STATUS_OK};
@@ -155,12 +162,16 @@ fail:
 void
 service_worker_stats(const service_worker *w, service_stats *total)
 {
-	total->requests += w->stats.requests;
-	total->dropped += w->stats.dropped;
-	total->items += w->stats.items;
-	total->tokens += w->stats.tokens;
+	service_worker *writable = (service_worker *)(uintptr_t)w; /* for the lock */
+	pthread_mutex_lock(&writable->published_lock);
+	const service_stats s = w->published;
+	pthread_mutex_unlock(&writable->published_lock);
+	total->requests += s.requests;
+	total->dropped += s.dropped;
+	total->items += s.items;
+	total->tokens += s.tokens;
 	for (size_t i = 0; i < sizeof(total->errors) / sizeof(total->errors[0]); i++)
-		total->errors[i] += w->stats.errors[i];
+		total->errors[i] += s.errors[i];
 }
 
 /*
@@ -471,8 +482,9 @@ dispatch(service_worker *w, int admitted, proto_msg_type lookup_type, const uint
 	sodium_memzero(&t, sizeof(t));
 }
 
-void
-service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply)
+/* service_handle() but for publishing the counters. */
+static void
+handle_request(service_worker *w, const uint8_t *request, size_t len, buf *reply)
 {
 	veil_state *state = w->svc->state;
 	const int tokens = w->svc->config.redeemer != NULL;
@@ -542,4 +554,13 @@ service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply
 	sodium_memzero(client_key, sizeof(client_key));
 	buf_reset(&w->inner);
 	buf_reset(&w->reply_inner);
+}
+
+void
+service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply)
+{
+	handle_request(w, request, len, reply);
+	pthread_mutex_lock(&w->published_lock);
+	w->published = w->stats;
+	pthread_mutex_unlock(&w->published_lock);
 }

@@ -111,7 +111,8 @@ void service_worker_free(service_worker *w);
  */
 void service_handle(service_worker *w, const uint8_t *request, size_t len, buf *reply);
 
-/* Adds this worker's counters to *total. */
+/* Adds this worker's counters, as of the last request it finished, to
+ * *total. From any thread, also while the worker handles requests. */
 void service_worker_stats(const service_worker *w, service_stats *total);
 
 /*

@@ -3,9 +3,17 @@
  * the state directory, a transport socket, and N worker threads that each
  * run service_handle on what they receive.
  *
- * What it prints: one ready line, operational errors and a summary at
- * shutdown, all on stderr; never a handle, an element, a key or a peer.
+ * What it prints: one ready line, operational errors, what a reload
+ * changed and a summary at shutdown, all on stderr; never a handle, an
+ * element, a key or a peer. With --metrics-file, its counters as a
+ * Prometheus textfile (metrics.h).
+ *
+ * SIGHUP reloads (reload()): the configuration file, read again as at
+ * the start (the command line winning), and the OPRF keys; [clients]
+ * capacity and refill_per_day and the metrics options take effect, the
+ * other keys at the next start (said on stderr).
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -15,8 +23,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "clock.h"
 #include "daemon_config.h"
 #include "daemon_loop.h"
+#include "metrics.h"
 #include "envelope.h"
 #include "notify.h"
 #include "qlog.h"
@@ -30,9 +40,12 @@
 #include "clients.h"
 #include "redeem.h"
 
-#define MAX_THREADS      256
+#define MAX_THREADS              256
 /* --clock-offset at most, either way: about 100 years. */
-#define MAX_CLOCK_OFFSET 3155760000LL
+#define MAX_CLOCK_OFFSET         3155760000LL
+/* --metrics-interval: the default, and at most a day. */
+#define DEFAULT_METRICS_INTERVAL 10
+#define MAX_METRICS_INTERVAL     86400
 
 typedef struct options {
 	const char *state_dir;
@@ -46,8 +59,10 @@ typedef struct options {
 	const char *enrolment;   /* --enrolment, over [clients] enrolment */
 	const char *auth;        /* --auth keys|tokens; NULL: keys */
 	const char *config;      /* --config FILE */
-	qlog_config log;         /* the [log] section */
-	clients_config clients;  /* the [clients] section */
+	const char *metrics_file;  /* --metrics-file; NULL: none */
+	uint32_t metrics_interval; /* --metrics-interval, seconds */
+	qlog_config log;           /* the [log] section */
+	clients_config clients;    /* the [clients] section */
 } options;
 
 /* Accounts the requester-anonymity target refers to, until enrolment
@@ -57,7 +72,8 @@ typedef struct options {
 static const char synopsis[] =
         "--state DIR --listen URL [--threads N] [--batch-cap N] [--queue N]\n"
         "             [--enrolment required|open] [--replay-budget N] [--clock-offset S]\n"
-        "             [--force-clock-offset] [--auth keys|tokens] [--config FILE]";
+        "             [--force-clock-offset] [--auth keys|tokens] [--config FILE]\n"
+        "             [--metrics-file PATH] [--metrics-interval S]";
 
 /* --help, after the usage line. */
 static void
@@ -88,9 +104,15 @@ print_help(void)
 	       "                   of the issuer linked by veil-admin tokens link (no\n"
 	       "                   client keys, quotas or [clients]; the log records no\n"
 	       "                   requester)\n"
+	       "  --metrics-file PATH\n"
+	       "                   write the counters to PATH as a Prometheus textfile,\n"
+	       "                   replaced whole (by a rename) at each write\n"
+	       "  --metrics-interval S\n"
+	       "                   seconds between writes, 1..%d (default %d)\n"
 	       "  --config FILE    INI file; section [veild] with keys state, listen,\n"
 	       "                   threads, batch_cap, queue, replay_budget, clock_offset,\n"
-	       "                   force_clock_offset (yes or no), auth;\n"
+	       "                   force_clock_offset (yes or no), auth, metrics_file,\n"
+	       "                   metrics_interval;\n"
 	       "                   section [log] with keys accounts (default %d),\n"
 	       "                   universe, k_r, k_b, t_r, t_b,\n"
 	       "                   entry_retention_days, salt_retention_days,\n"
@@ -100,11 +122,14 @@ print_help(void)
 	       "  --help           this text\n"
 	       "  --version        the version\n"
 	       "\n"
-	       "SIGINT or SIGTERM stops it cleanly.\n",
+	       "SIGINT or SIGTERM stops it cleanly. SIGHUP reloads the configuration\n"
+	       "file and the OPRF keys without dropping a request: [clients] capacity\n"
+	       "and refill_per_day, metrics_file and metrics_interval take effect; the\n"
+	       "other keys need a restart (veild says which changed).\n",
 	       MAX_THREADS, PROTO_MAX_BATCH, SERVICE_DEFAULT_BATCH_CAP, WORKQUEUE_MAX_CAPACITY,
 	       REPLAY_DEFAULT_WINDOW + REPLAY_DEFAULT_SKEW + 1, REPLAY_DEFAULT_CAPACITY,
-	       REPLAY_DEFAULT_CLIENT_BUDGET, DEFAULT_LOG_ACCOUNTS, CLIENTS_DEFAULT_CAPACITY,
-	       CLIENTS_DEFAULT_REFILL_PER_DAY);
+	       REPLAY_DEFAULT_CLIENT_BUDGET, MAX_METRICS_INTERVAL, DEFAULT_METRICS_INTERVAL,
+	       DEFAULT_LOG_ACCOUNTS, CLIENTS_DEFAULT_CAPACITY, CLIENTS_DEFAULT_REFILL_PER_DAY);
 }
 
 /* ------------------------------------------------------------------ */
@@ -149,6 +174,18 @@ log_config_entry(void *arg, const char *name, const char *value)
 /* ------------------------------------------------------------------ */
 /* The command line */
 
+/* The options before the command line and the file are read. */
+static void
+options_defaults(options *opt)
+{
+	memset(opt, 0, sizeof(*opt));
+	opt->batch_cap = SERVICE_DEFAULT_BATCH_CAP;
+	opt->metrics_interval = DEFAULT_METRICS_INTERVAL;
+	qlog_config_defaults(&opt->log);
+	opt->log.accounts = DEFAULT_LOG_ACCOUNTS;
+	clients_config_defaults(&opt->clients);
+}
+
 /*
  * Fills opt in from the command line and the configuration file it
  * names, the command line winning. Returns -1 to run, else the exit
@@ -171,6 +208,8 @@ parse_options(int argc, char **argv, options *opt, char *texts[CLI_MAX_OPTIONS])
 	        CLI_U32_OPTION("replay-budget", &opt->replay_budget, 1, REPLAY_DEFAULT_CAPACITY),
 	        CLI_TEXT_OPTION("auth", &opt->auth),
 	        CLI_TEXT_OPTION("config", &opt->config),
+	        CLI_TEXT_OPTION("metrics-file", &opt->metrics_file),
+	        CLI_U32_OPTION("metrics-interval", &opt->metrics_interval, 1, MAX_METRICS_INTERVAL),
 	        CLI_END,
 	};
 	const cli_command cmd = {"veild", synopsis, table};
@@ -315,32 +354,301 @@ worker_state_free(void *state)
 	service_worker_free(state);
 }
 
-/* What veild's receive loop does between requests: the hourly
- * population check, and in tokens mode following a relink. */
+/* ------------------------------------------------------------------ */
+/* Serving, and what SIGHUP changes */
+
+/*
+ * What veild serves with, as main() made it and reload() changes it:
+ * only the main thread (the receiver's periodic work, then the
+ * shutdown) reads or writes it, and it changes what the workers use
+ * only while they are paused.
+ */
+typedef struct serving {
+	int argc;
+	char **argv;                        /* to read the options again */
+	options given;                      /* as last read, before main() filled defaults in */
+	char *given_texts[CLI_MAX_OPTIONS]; /* the last reload's file texts (given's) */
+	const char *state_dir;              /* in force */
+	veil_state *state;                  /* main()'s */
+	service_config config;              /* the service's; clients changes on reload */
+	clients_config clients;             /* what the client store counts with */
+	service **svc;                      /* main()'s */
+	clients **enrolled;                 /* main()'s; NULL in tokens mode */
+	population_check *population;       /* its clients follow *enrolled */
+	daemon_worker *workers;
+	const unsigned *started;   /* workers[0..*started) run */
+	service_stats retired;     /* of worker states a reload freed */
+	const char *metrics_file;  /* in force; NULL: none */
+	uint32_t metrics_interval; /* seconds */
+	double metrics_next;       /* monotonic seconds of the next write */
+	int metrics_failing;       /* the last write failed (said once) */
+	int64_t start_time;
+} serving;
+
+/* The counters of the whole server: the workers' (running or not) and
+ * those a reload retired, the receiver's BUSY and the log's. */
+static void
+serving_counters(const serving *sv, int up, metrics_values *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->service = sv->retired;
+	for (unsigned i = 0; i < *sv->started; i++)
+		service_worker_stats(sv->workers[i].state, &v->service);
+	v->busy = daemon_busy_answers();
+	if (sv->config.log != NULL)
+		qlog_counters_get(sv->config.log, &v->log);
+	v->start_time = sv->start_time;
+	v->interval = sv->metrics_interval;
+	v->up = up;
+}
+
+/* Writes the metrics file now, when there is one; a failure is said
+ * once, until a write succeeds again. */
+static void
+metrics_now(serving *sv, int up)
+{
+	if (sv->metrics_file == NULL)
+		return;
+	metrics_values v;
+	serving_counters(sv, up, &v);
+	if (metrics_write(sv->metrics_file, &v) != VEIL_OK) {
+		if (!sv->metrics_failing)
+			fprintf(stderr, "veild: cannot write the metrics file %s: %s\n",
+			        sv->metrics_file, strerror(errno));
+		sv->metrics_failing = 1;
+	} else {
+		sv->metrics_failing = 0;
+	}
+}
+
+/* 1 when two optional texts differ. */
+static int
+text_changed(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0);
+}
+
+/*
+ * Says which of the keys only a restart applies changed between was and
+ * now (never their values: a path or an address is the operator's
+ * business, not the log's); returns how many.
+ */
+static unsigned
+restart_changes(const options *was, const options *now)
+{
+	const struct {
+		const char *name;
+		int changed;
+	} keys[] = {
+	        {"[veild] state", text_changed(was->state_dir, now->state_dir)},
+	        {"[veild] listen", text_changed(was->listen, now->listen)},
+	        {"[veild] threads", was->threads != now->threads},
+	        {"[veild] batch_cap", was->batch_cap != now->batch_cap},
+	        {"[veild] queue", was->queue != now->queue},
+	        {"[veild] replay_budget", was->replay_budget != now->replay_budget},
+	        {"[veild] clock_offset", was->clock_offset != now->clock_offset},
+	        {"[veild] force_clock_offset", was->force_clock_offset != now->force_clock_offset},
+	        {"[veild] auth", text_changed(was->auth, now->auth)},
+	        {"[clients] enrolment",
+	         was->clients.enrolment_required != now->clients.enrolment_required},
+	        {"[log] accounts", was->log.accounts != now->log.accounts},
+	        {"[log] universe", was->log.universe != now->log.universe},
+	        {"[log] k_r", was->log.k_r != now->log.k_r},
+	        {"[log] k_b", was->log.k_b != now->log.k_b},
+	        {"[log] t_r", was->log.t_r != now->log.t_r},
+	        {"[log] t_b", was->log.t_b != now->log.t_b},
+	        {"[log] entry_retention_days",
+	         was->log.entry_retention_days != now->log.entry_retention_days},
+	        {"[log] salt_retention_days",
+	         was->log.salt_retention_days != now->log.salt_retention_days},
+	        {"[log] allow_long_retention",
+	         was->log.allow_long_retention != now->log.allow_long_retention},
+	};
+	unsigned count = 0;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (keys[i].changed) {
+			fprintf(stderr,
+			        "veild: reload: %s changed; it takes effect at the next start\n",
+			        keys[i].name);
+			count++;
+		}
+	return count;
+}
+
+/*
+ * Reopens the client store counting with wanted (the workers paused),
+ * then makes the service and each worker's state anew over it, the old
+ * ones' counters kept in sv->retired. A store that does not open with
+ * wanted is opened again as it was. Returns 1 when wanted is in force,
+ * 0 when the old configuration stays, -1 when veild cannot go on: said
+ * on stderr, the stop flag set, the old states left for the shutdown
+ * to free (the paused workers drop what they take).
+ */
+static int
+reopen_clients(serving *sv, const clients_config *wanted)
+{
+	clients_close(*sv->enrolled);
+	*sv->enrolled = NULL;
+	clients_config in_force = *wanted;
+	veil_err err = clients_open(sv->state_dir, &in_force, sv->enrolled);
+	if (err != VEIL_OK) {
+		fprintf(stderr,
+		        "veild: reload: the client store does not open with the new "
+		        "[clients] keys (%s); the old ones stay\n",
+		        veil_strerror(err));
+		in_force = sv->clients;
+		err = clients_open(sv->state_dir, &in_force, sv->enrolled);
+	}
+	service *svc = NULL;
+	void **states = NULL;
+	const unsigned count = *sv->started;
+	service_config config = sv->config;
+	config.clients = *sv->enrolled;
+	if (err == VEIL_OK)
+		err = (states = calloc(count, sizeof(*states))) != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
+	if (err == VEIL_OK)
+		err = service_new(sv->state, &config, &svc);
+	for (unsigned i = 0; i < count && err == VEIL_OK; i++)
+		err = worker_state_new(svc, &states[i]);
+	if (err != VEIL_OK) {
+		fprintf(stderr, "veild: reload: cannot reopen the client store: %s; stopping\n",
+		        veil_strerror(err));
+		for (unsigned i = 0; states != NULL && i < count; i++)
+			worker_state_free(states[i]);
+		free(states);
+		service_free(svc);
+		daemon_stop();
+		return -1;
+	}
+	for (unsigned i = 0; i < count; i++) {
+		service_worker_stats(sv->workers[i].state, &sv->retired);
+		worker_state_free(sv->workers[i].state);
+		sv->workers[i].state = states[i];
+	}
+	free(states);
+	service_free(*sv->svc);
+	*sv->svc = svc;
+	sv->config = config;
+	sv->population->clients = *sv->enrolled;
+	sv->clients = in_force;
+	return in_force.capacity == wanted->capacity &&
+	       in_force.refill_per_day == wanted->refill_per_day;
+}
+
+/*
+ * SIGHUP: reads the options again as at the start (the file, then the
+ * command line over it) and, with the workers paused, reloads the OPRF
+ * keys and, in keys mode, reopens the client store when [clients]
+ * capacity or refill_per_day changed; the metrics options take effect
+ * at once. Requests queue meanwhile. What changed is said on stderr,
+ * with the new value for the keys in force now and the name alone for
+ * those that wait for a restart; then one line "veild: reloaded ...".
+ * A file that does not read leaves every option as it was (the keys
+ * are reloaded all the same).
+ */
+static void
+reload(serving *sv)
+{
+	options fresh;
+	options_defaults(&fresh);
+	char *texts[CLI_MAX_OPTIONS] = {NULL};
+	const int parsed = parse_options(sv->argc, sv->argv, &fresh, texts);
+	const int read = parsed < 0;
+	unsigned applied = 0, waiting = 0;
+	if (!read)
+		fprintf(stderr, "veild: reload: the configuration did not read (above); the one in "
+		                "force stays\n");
+
+	daemon_workers_pause();
+	if (state_refresh_keys(sv->state) != VEIL_OK)
+		fprintf(stderr, "veild: reload: not every live OPRF key could be loaded\n");
+	if (read && *sv->enrolled != NULL &&
+	    (fresh.clients.capacity != sv->clients.capacity ||
+	     fresh.clients.refill_per_day != sv->clients.refill_per_day)) {
+		clients_config wanted = sv->clients;
+		wanted.capacity = fresh.clients.capacity;
+		wanted.refill_per_day = fresh.clients.refill_per_day;
+		const clients_config was = sv->clients;
+		const int rc = reopen_clients(sv, &wanted);
+		if (rc < 0) {
+			for (size_t i = 0; i < CLI_MAX_OPTIONS; i++)
+				free(texts[i]);
+			return; /* stopping: the workers stay paused */
+		}
+		if (rc > 0) {
+			fprintf(stderr,
+			        "veild: reload: [clients] capacity %u (was %u), refill_per_day %u "
+			        "(was %u)\n",
+			        wanted.capacity, was.capacity, wanted.refill_per_day,
+			        was.refill_per_day);
+			applied++;
+		}
+	}
+	daemon_workers_resume();
+	redeemer_refresh(sv->config.redeemer);
+
+	if (read) {
+		if (text_changed(fresh.metrics_file, sv->metrics_file) ||
+		    fresh.metrics_interval != sv->metrics_interval) {
+			fprintf(stderr, "veild: reload: metrics %s, every %u s\n",
+			        fresh.metrics_file != NULL ? "file changed" : "off",
+			        fresh.metrics_interval);
+			applied++;
+		}
+		sv->metrics_file = fresh.metrics_file;
+		sv->metrics_interval = fresh.metrics_interval;
+		sv->metrics_next = 0;
+		sv->metrics_failing = 0;
+		waiting = restart_changes(&sv->given, &fresh);
+		/* given now points into texts: the previous texts go. */
+		sv->given = fresh;
+		for (size_t i = 0; i < CLI_MAX_OPTIONS; i++) {
+			free(sv->given_texts[i]);
+			sv->given_texts[i] = texts[i];
+		}
+	}
+	fprintf(stderr,
+	        "veild: reloaded the %sOPRF keys; %u change%s in force, %u waiting for a "
+	        "restart\n",
+	        read ? "configuration and the " : "", applied, applied == 1 ? "" : "s", waiting);
+}
+
+/* What veild's receive loop does between requests: a reload after
+ * SIGHUP, the hourly population check, in tokens mode following a
+ * relink, and the metrics file when it is due. */
 typedef struct periodic_work {
-	population_check population;
+	population_check *population;
 	redeemer *redeemer; /* NULL: keys mode */
+	serving *serving;
 } periodic_work;
 
 static void
 periodic(void *arg)
 {
 	periodic_work *work = arg;
-	population_check_run(&work->population);
+	serving *sv = work->serving;
+	if (daemon_reload_requested())
+		reload(sv);
+	if (daemon_stopping())
+		return;
+	population_check_run(work->population);
 	redeemer_refresh(work->redeemer);
+	const double now = clock_monotonic_seconds();
+	if (sv->metrics_file != NULL && now >= sv->metrics_next) {
+		sv->metrics_next = now + sv->metrics_interval;
+		metrics_now(sv, 1);
+	}
 }
 
 int
 main(int argc, char **argv)
 {
-	options opt = {.batch_cap = SERVICE_DEFAULT_BATCH_CAP};
+	options opt;
+	options_defaults(&opt);
 	workqueue *queue = NULL;
 	replay_guard *replay = NULL;
 	long long busy = 0;
 	qlog *log = NULL;
-	qlog_config_defaults(&opt.log);
-	opt.log.accounts = DEFAULT_LOG_ACCOUNTS;
-	clients_config_defaults(&opt.clients);
 	clients *enrolled = NULL;
 	redeemer *tokens_redeemer = NULL;
 	veil_state *state = NULL;
@@ -349,6 +657,8 @@ main(int argc, char **argv)
 	daemon_worker *workers = NULL;
 	unsigned started = 0;
 	char *config_texts[CLI_MAX_OPTIONS] = {NULL};
+	population_check population = {0};
+	serving sv = {.argc = argc, .argv = argv, .started = &started, .population = &population};
 	int rc = 1;
 
 	const int parsed = parse_options(argc, argv, &opt, config_texts);
@@ -356,6 +666,8 @@ main(int argc, char **argv)
 		rc = parsed;
 		goto out;
 	}
+	sv.given = opt; /* before the defaults below: what a reload compares with */
+	sv.start_time = (int64_t)time(NULL);
 	const bool tokens = opt.auth != NULL && strcmp(opt.auth, "tokens") == 0;
 	if (opt.threads == 0) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -480,6 +792,23 @@ main(int argc, char **argv)
 		fprintf(stderr, "veild: out of memory\n");
 		goto out;
 	}
+	sv = (serving){.argc = argc,
+	               .argv = argv,
+	               .given = sv.given,
+	               .state_dir = opt.state_dir,
+	               .state = state,
+	               .config = config,
+	               .clients = opt.clients,
+	               .svc = &svc,
+	               .enrolled = &enrolled,
+	               .population = &population,
+	               .workers = workers,
+	               .started = &started,
+	               .metrics_file = opt.metrics_file,
+	               .metrics_interval = opt.metrics_interval,
+	               .start_time = sv.start_time};
+	if (!tokens)
+		clients_config_get(enrolled, &sv.clients);
 	const daemon_worker_states states = {worker_state_new, worker_state_free, svc};
 	started =
 	        daemon_workers_start("veild", workers, opt.threads, server, queue, handle, &states);
@@ -502,10 +831,10 @@ main(int argc, char **argv)
 	}
 	if (!daemon_stopping()) {
 		notify_say("veild", "READY=1"); /* systemd's Type=notify: after the ready line */
-		periodic_work work = {{enrolled, opt.log, opt.clients.enrolment_required,
-		                       enrolled_now,
-		                       (int64_t)time(NULL) + POPULATION_CHECK_SECONDS},
-		                      tokens_redeemer};
+		population = (population_check){enrolled, opt.log, opt.clients.enrolment_required,
+		                                enrolled_now,
+		                                (int64_t)time(NULL) + POPULATION_CHECK_SECONDS};
+		periodic_work work = {&population, tokens_redeemer, &sv};
 		busy = daemon_receive_loop("veild", server, queue, periodic, &work);
 		notify_say("veild", "STOPPING=1");
 		rc = busy < 0 ? 1 : 0;
@@ -513,19 +842,18 @@ main(int argc, char **argv)
 	daemon_stop();
 	workqueue_close(queue);
 
-	service_stats total;
-	memset(&total, 0, sizeof(total));
 	daemon_workers_join(workers, started);
-	for (unsigned i = 0; i < started; i++) {
-		service_worker_stats(workers[i].state, &total);
+	if (log != NULL && qlog_flush(log) != VEIL_OK)
+		fprintf(stderr, "veild: the query log could not be flushed\n");
+	/* The last write of the metrics: the final counters, veild_up 0. */
+	metrics_values last;
+	serving_counters(&sv, 0, &last);
+	if (started > 0)
+		metrics_now(&sv, 0);
+	const service_stats total = last.service;
+	const qlog_counters counters = last.log;
+	for (unsigned i = 0; i < started; i++)
 		service_worker_free(workers[i].state);
-	}
-	qlog_counters counters = {0};
-	if (log != NULL) {
-		if (qlog_flush(log) != VEIL_OK)
-			fprintf(stderr, "veild: the query log could not be flushed\n");
-		qlog_counters_get(log, &counters);
-	}
 	if (started > 0) {
 		uint64_t errors = 0;
 		for (size_t i = 0; i < sizeof(total.errors) / sizeof(total.errors[0]); i++)
@@ -554,7 +882,9 @@ out:
 	qlog_close(log);
 	service_free(svc);
 	state_free(state);
-	for (size_t i = 0; i < CLI_MAX_OPTIONS; i++)
+	for (size_t i = 0; i < CLI_MAX_OPTIONS; i++) {
 		free(config_texts[i]);
+		free(sv.given_texts[i]);
+	}
 	return rc;
 }
