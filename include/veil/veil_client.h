@@ -502,6 +502,92 @@ VEIL_EXPORT veil_err veil_client_public_key(const uint8_t secret[VEIL_KEY_SIZE],
  */
 VEIL_EXPORT const char *veil_client_version(void);
 
+/*
+ * ---- The OPRF primitives (RFC 9497), for research and tests ----
+ *
+ * The functions the library computes lookups with, one element at a time,
+ * for studying and checking them (RFC 9497's test vectors, other
+ * implementations); an app never needs them. suite is an RFC 9497
+ * identifier: "ristretto255-SHA512", "P256-SHA256", "P384-SHA384" or
+ * "P521-SHA512" (exact, case included). mode must be VEIL_MODE_OPRF: the
+ * verifiable mode's proofs are not offered here. Encodings are the RFC's:
+ * an element is Ne bytes, a scalar (key, blind) Ns bytes, an output Nh
+ * bytes, as veil_oprf_sizes() gives them. Output buffers are written only
+ * on VEIL_OK; once the suite is known to be served, they are zeroed on
+ * any error. Secrets (keys, blinds) are
+ * the caller's to keep and wipe; the library's temporaries are wiped.
+ *
+ * Every function may fail with VEIL_ERR_ARGUMENT (a NULL pointer, input
+ * NULL with a length, a key of another length than Ns), VEIL_ERR_UNSUPPORTED
+ * (a suite this build does not serve, a mode other than VEIL_MODE_OPRF),
+ * VEIL_ERR_NOMEM and VEIL_ERR_CRYPTO (the crypto library could not start
+ * or failed), besides those each names.
+ */
+
+/*
+ * The sizes of suite's encodings: Ne, Ns and Nh bytes. Each output may be
+ * NULL. Errors: VEIL_ERR_ARGUMENT (suite NULL), VEIL_ERR_UNSUPPORTED.
+ */
+VEIL_EXPORT veil_err veil_oprf_sizes(const char *suite, size_t *element_size, size_t *scalar_size,
+                                     size_t *output_size) __attribute__((warn_unused_result));
+
+/*
+ * RFC 9497 DeriveKeyPair: the secret key (Ns bytes) to sk_out, from seed
+ * (32 to Ns bytes) and info (info_len bytes,
+ * at most 65535; NULL when 0). Errors: VEIL_ERR_LIMIT (a seed or info of
+ * a length out of range), VEIL_ERR_DERIVE_KEY_PAIR.
+ */
+VEIL_EXPORT veil_err veil_oprf_derive_key(const char *suite, veil_mode mode, const uint8_t *seed,
+                                          size_t seed_len, const uint8_t *info, size_t info_len,
+                                          uint8_t *sk_out) __attribute__((warn_unused_result));
+
+/*
+ * Client, RFC 9497 Blind of input (input_len bytes, at most 65535): the
+ * blind used to blind_out (Ns bytes; secret until finalized) and the
+ * blinded element to blinded_out (Ne bytes). The blind is blind_in (Ns
+ * bytes, non-zero and below the group order: for reproducing test
+ * vectors only) or, when blind_in is NULL, a fresh random one. Errors:
+ * VEIL_ERR_LIMIT (input too long), VEIL_ERR_SCALAR (a bad blind_in),
+ * VEIL_ERR_INVALID_INPUT (the input hashes to the identity).
+ */
+VEIL_EXPORT veil_err veil_oprf_blind(const char *suite, veil_mode mode, const uint8_t *input,
+                                     size_t input_len, const uint8_t *blind_in, uint8_t *blind_out,
+                                     uint8_t *blinded_out) __attribute__((warn_unused_result));
+
+/*
+ * Server, RFC 9497 BlindEvaluate: the blinded element (Ne bytes)
+ * multiplied by the secret key sk (sk_len = Ns bytes) to evaluated_out
+ * (Ne bytes). Errors: VEIL_ERR_SCALAR (sk zero or not below the order),
+ * VEIL_ERR_ELEMENT (blinded is not a canonical non-identity element).
+ */
+VEIL_EXPORT veil_err veil_oprf_blind_evaluate(const char *suite, veil_mode mode, const uint8_t *sk,
+                                              size_t sk_len, const uint8_t *blinded,
+                                              uint8_t *evaluated_out)
+        __attribute__((warn_unused_result));
+
+/*
+ * Client, RFC 9497 Finalize: the output F(k, input) (Nh bytes) to
+ * output_out, from the input, the blind (Ns bytes) and blinded element
+ * (Ne bytes) veil_oprf_blind() gave for it, and the server's evaluated
+ * element (Ne bytes). Errors: VEIL_ERR_LIMIT, VEIL_ERR_SCALAR (a bad
+ * blind), VEIL_ERR_ELEMENT (a bad blinded or evaluated element).
+ */
+VEIL_EXPORT veil_err veil_oprf_finalize(const char *suite, veil_mode mode, const uint8_t *input,
+                                        size_t input_len, const uint8_t *blind,
+                                        const uint8_t *blinded, const uint8_t *evaluated,
+                                        uint8_t *output_out) __attribute__((warn_unused_result));
+
+/*
+ * Server, RFC 9497 Evaluate: F(k, input) (Nh bytes) to output_out,
+ * computed directly with the secret key sk (sk_len = Ns bytes); equal to
+ * what blinding, veil_oprf_blind_evaluate() and veil_oprf_finalize() give.
+ * Errors: VEIL_ERR_SCALAR (a bad sk), VEIL_ERR_LIMIT,
+ * VEIL_ERR_INVALID_INPUT.
+ */
+VEIL_EXPORT veil_err veil_oprf_evaluate(const char *suite, veil_mode mode, const uint8_t *sk,
+                                        size_t sk_len, const uint8_t *input, size_t input_len,
+                                        uint8_t *output_out) __attribute__((warn_unused_result));
+
 #ifdef __cplusplus
 }
 #endif
