@@ -56,26 +56,43 @@ typedef enum cli_kind {
 typedef struct cli_option {
 	const char *name; /* without the dashes; NULL ends a table */
 	cli_kind kind;
-	void *target;            /* where the value goes, by kind */
-	uint64_t min, max;       /* CLI_U32, CLI_U64; max 0 means the type's largest */
-	int64_t smin, smax;      /* CLI_I64; both 0 means any int64_t */
-	double low, high;        /* CLI_DOUBLE; both 0 means any finite number */
-	bool *given;             /* optional: set to true when the option appears */
+	void *target;       /* where the value goes, by kind */
+	uint64_t min, max;  /* CLI_U32, CLI_U64; max 0 means the type's largest */
+	int64_t smin, smax; /* CLI_I64; both 0 means any int64_t */
+	double low, high;   /* CLI_DOUBLE; both 0 means any finite number */
+	bool *given;        /* optional: set to true when the option appears */
 } cli_option;
 
 /* Table entries; a table ends with CLI_END. For .given, write the entry
  * out with designated initializers. */
-#define CLI_FLAG_OPTION(n, t) {.name = (n), .kind = CLI_FLAG, .target = (t)}
-#define CLI_TEXT_OPTION(n, t) {.name = (n), .kind = CLI_TEXT, .target = (t)}
+#define CLI_FLAG_OPTION(n, t)                                                                      \
+	{                                                                                          \
+		.name = (n), .kind = CLI_FLAG, .target = (t)                                       \
+	}
+#define CLI_TEXT_OPTION(n, t)                                                                      \
+	{                                                                                          \
+		.name = (n), .kind = CLI_TEXT, .target = (t)                                       \
+	}
 #define CLI_U32_OPTION(n, t, lo, hi)                                                               \
-	{.name = (n), .kind = CLI_U32, .target = (t), .min = (lo), .max = (hi)}
+	{                                                                                          \
+		.name = (n), .kind = CLI_U32, .target = (t), .min = (lo), .max = (hi)              \
+	}
 #define CLI_U64_OPTION(n, t, lo, hi)                                                               \
-	{.name = (n), .kind = CLI_U64, .target = (t), .min = (lo), .max = (hi)}
+	{                                                                                          \
+		.name = (n), .kind = CLI_U64, .target = (t), .min = (lo), .max = (hi)              \
+	}
 #define CLI_I64_OPTION(n, t, lo, hi)                                                               \
-	{.name = (n), .kind = CLI_I64, .target = (t), .smin = (lo), .smax = (hi)}
+	{                                                                                          \
+		.name = (n), .kind = CLI_I64, .target = (t), .smin = (lo), .smax = (hi)            \
+	}
 #define CLI_DOUBLE_OPTION(n, t, lo, hi)                                                            \
-	{.name = (n), .kind = CLI_DOUBLE, .target = (t), .low = (lo), .high = (hi)}
-#define CLI_END {.name = NULL}
+	{                                                                                          \
+		.name = (n), .kind = CLI_DOUBLE, .target = (t), .low = (lo), .high = (hi)          \
+	}
+#define CLI_END                                                                                    \
+	{                                                                                          \
+		.name = NULL                                                                       \
+	}
 
 typedef struct cli_command {
 	const char *name;     /* in messages: "veild", "veil-admin import" */
@@ -173,9 +190,9 @@ int cli_parse_u32(const char *text, uint32_t min, uint32_t max, uint32_t *out)
  * but for a text's, then NULL); CLI_CONFIG_UNKNOWN (no option of that
  * name). Prints nothing.
  */
-#define CLI_CONFIG_OK          0
-#define CLI_CONFIG_BAD_VALUE   -1
-#define CLI_CONFIG_UNKNOWN     -2
+#define CLI_CONFIG_OK        0
+#define CLI_CONFIG_BAD_VALUE -1
+#define CLI_CONFIG_UNKNOWN   -2
 int cli_config_option(const cli_option *table, const char *key, const char *value,
                       char *texts[CLI_MAX_OPTIONS]) __attribute__((warn_unused_result));
 

@@ -4,15 +4,15 @@
 
 #include <sodium.h>
 
-#define BUCKET_DOMAIN "veil-bucket-v1"
-#define TAG_DOMAIN "veil-tag-v1"
+#define BUCKET_DOMAIN  "veil-bucket-v1"
+#define TAG_DOMAIN     "veil-tag-v1"
 #define PAYLOAD_DOMAIN "veil-payload-v1"
-#define PLAIN_SIZE (1 + ENTRY_MAX_PAYLOAD)
-#define NONCE_SIZE crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+#define PLAIN_SIZE     (1 + ENTRY_MAX_PAYLOAD)
+#define NONCE_SIZE     crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
 
 _Static_assert(ENTRY_SEALED_PAYLOAD_SIZE ==
-		       NONCE_SIZE + PLAIN_SIZE + crypto_aead_xchacha20poly1305_ietf_ABYTES,
-	       "sealed payload layout");
+                       NONCE_SIZE + PLAIN_SIZE + crypto_aead_xchacha20poly1305_ietf_ABYTES,
+               "sealed payload layout");
 
 uint32_t
 entry_bucket(const char *handle, size_t handle_len)
@@ -64,7 +64,7 @@ entry_tag(const uint8_t *y, size_t y_len, uint8_t *tag, size_t tag_len)
 
 veil_err
 entry_seal_payload(const uint8_t *y, size_t y_len, const uint8_t *payload, size_t payload_len,
-		   uint8_t out[static ENTRY_SEALED_PAYLOAD_SIZE])
+                   uint8_t out[static ENTRY_SEALED_PAYLOAD_SIZE])
 {
 	uint8_t key[32], plain[PLAIN_SIZE] = {0};
 	if (payload_len > ENTRY_MAX_PAYLOAD || (payload == NULL && payload_len != 0))
@@ -77,7 +77,7 @@ entry_seal_payload(const uint8_t *y, size_t y_len, const uint8_t *payload, size_
 		memcpy(plain + 1, payload, payload_len);
 	randombytes_buf(out, NONCE_SIZE);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(out + NONCE_SIZE, NULL, plain, sizeof(plain),
-						   NULL, 0, NULL, out, key);
+	                                           NULL, 0, NULL, out, key);
 out:
 	sodium_memzero(key, sizeof(key));
 	sodium_memzero(plain, sizeof(plain));
@@ -86,8 +86,8 @@ out:
 
 veil_err
 entry_open_payload(const uint8_t *y, size_t y_len,
-		   const uint8_t sealed[static ENTRY_SEALED_PAYLOAD_SIZE],
-		   uint8_t out[static ENTRY_MAX_PAYLOAD], size_t *out_len)
+                   const uint8_t sealed[static ENTRY_SEALED_PAYLOAD_SIZE],
+                   uint8_t out[static ENTRY_MAX_PAYLOAD], size_t *out_len)
 {
 	uint8_t key[32], plain[PLAIN_SIZE];
 	*out_len = 0;
@@ -95,9 +95,9 @@ entry_open_payload(const uint8_t *y, size_t y_len,
 	veil_err err = derive(y, y_len, PAYLOAD_DOMAIN, key);
 	if (err != VEIL_OK)
 		goto out;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    plain, NULL, NULL, sealed + NONCE_SIZE, ENTRY_SEALED_PAYLOAD_SIZE - NONCE_SIZE,
-		    NULL, 0, sealed, key) != 0 ||
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, NULL, NULL, sealed + NONCE_SIZE,
+	                                               ENTRY_SEALED_PAYLOAD_SIZE - NONCE_SIZE, NULL,
+	                                               0, sealed, key) != 0 ||
 	    plain[0] > ENTRY_MAX_PAYLOAD) {
 		err = VEIL_ERR_VERIFY;
 		goto out;

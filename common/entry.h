@@ -19,10 +19,9 @@
 
 #include "error.h"
 
-
-#define ENTRY_MIN_TAG_SIZE 8
-#define ENTRY_MAX_TAG_SIZE 32
-#define ENTRY_MAX_PAYLOAD 64
+#define ENTRY_MIN_TAG_SIZE        8
+#define ENTRY_MAX_TAG_SIZE        32
+#define ENTRY_MAX_PAYLOAD         64
 /* nonce 24 | ciphertext of 1 + 64 bytes | MAC 16 */
 #define ENTRY_SEALED_PAYLOAD_SIZE (24 + 1 + ENTRY_MAX_PAYLOAD + 16)
 
@@ -34,13 +33,13 @@ uint32_t entry_prefix(uint32_t bucket, unsigned prefix_bits);
 
 /* tag_len (ENTRY_MIN_TAG_SIZE..ENTRY_MAX_TAG_SIZE) bytes of tag from y. */
 veil_err entry_tag(const uint8_t *y, size_t y_len, uint8_t *tag, size_t tag_len)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 
 /* Seals payload (at most ENTRY_MAX_PAYLOAD bytes; may be empty) under y
  * into out (ENTRY_SEALED_PAYLOAD_SIZE bytes), with a random nonce. */
 veil_err entry_seal_payload(const uint8_t *y, size_t y_len, const uint8_t *payload,
-			    size_t payload_len, uint8_t out[static ENTRY_SEALED_PAYLOAD_SIZE])
-	__attribute__((warn_unused_result));
+                            size_t payload_len, uint8_t out[static ENTRY_SEALED_PAYLOAD_SIZE])
+        __attribute__((warn_unused_result));
 
 /*
  * Opens a sealed payload under y into out (ENTRY_MAX_PAYLOAD bytes);
@@ -48,8 +47,8 @@ veil_err entry_seal_payload(const uint8_t *y, size_t y_len, const uint8_t *paylo
  * ours, random filler, tampered): then *out_len is 0 and out zeroed.
  */
 veil_err entry_open_payload(const uint8_t *y, size_t y_len,
-			    const uint8_t sealed[static ENTRY_SEALED_PAYLOAD_SIZE],
-			    uint8_t out[static ENTRY_MAX_PAYLOAD], size_t *out_len)
-	__attribute__((warn_unused_result));
+                            const uint8_t sealed[static ENTRY_SEALED_PAYLOAD_SIZE],
+                            uint8_t out[static ENTRY_MAX_PAYLOAD], size_t *out_len)
+        __attribute__((warn_unused_result));
 
 #endif

@@ -32,9 +32,9 @@ typedef struct group {
 	 * VEIL_ERR_LIMIT for oversized messages, and hash_to_group also as
 	 * said above. */
 	veil_err (*hash_to_group)(uint8_t *out, const uint8_t *msg, size_t len, const uint8_t *dst,
-				  size_t dst_len);
+	                          size_t dst_len);
 	veil_err (*hash_to_scalar)(uint8_t *out, const uint8_t *msg, size_t len, const uint8_t *dst,
-				   size_t dst_len);
+	                           size_t dst_len);
 
 	/* out = s * p. VEIL_ERR_ELEMENT when p is invalid or the product is the
 	 * identity (s zero, or p the identity). */

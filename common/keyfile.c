@@ -104,7 +104,7 @@ keyfile_read(const char *path, const char *kind, uint8_t *secret_out, size_t len
 	if ((size_t)got != want || memcmp(line, kind, kind_len) != 0 || line[kind_len] != ' ' ||
 	    line[want - 1] != '\n' ||
 	    sodium_hex2bin(secret_out, len, line + kind_len + 1, 2 * len, NULL, &bin_len,
-			   &hex_end) != 0 ||
+	                   &hex_end) != 0 ||
 	    bin_len != len || hex_end != line + want - 1) {
 		sodium_memzero(secret_out, len);
 		err = VEIL_ERR_CORRUPT;

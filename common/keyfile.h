@@ -21,7 +21,7 @@
  * (errno tells; a partly written file is removed).
  */
 veil_err keyfile_write(const char *path, const char *kind, const uint8_t *secret, size_t len)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 
 /*
  * Reads exactly len bytes of secret labelled kind from path into
@@ -30,6 +30,6 @@ veil_err keyfile_write(const char *path, const char *kind, const uint8_t *secret
  * others), VEIL_ERR_CORRUPT (wrong label, length or hex), VEIL_ERR_SYSTEM.
  */
 veil_err keyfile_read(const char *path, const char *kind, uint8_t *secret_out, size_t len)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 
 #endif

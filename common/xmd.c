@@ -6,7 +6,7 @@ static const char oversize_prefix[] = "H2C-OVERSIZE-DST-";
 
 veil_err
 xmd_expand(const hash_alg *h, const uint8_t *msg, size_t msg_len, const uint8_t *dst,
-	   size_t dst_len, uint8_t *out, size_t out_len)
+           size_t dst_len, uint8_t *out, size_t out_len)
 {
 	static const uint8_t zero_block[128];
 	uint8_t short_dst[HASH_MAX_OUTPUT_SIZE];

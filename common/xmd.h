@@ -23,6 +23,7 @@
  * hash blocks). On error out is zeroed.
  */
 veil_err xmd_expand(const hash_alg *h, const uint8_t *msg, size_t msg_len, const uint8_t *dst,
-		    size_t dst_len, uint8_t *out, size_t out_len) __attribute__((warn_unused_result));
+                    size_t dst_len, uint8_t *out, size_t out_len)
+        __attribute__((warn_unused_result));
 
 #endif

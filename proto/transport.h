@@ -22,7 +22,7 @@ typedef struct transport_server transport_server;
 typedef struct transport_request {
 	const uint8_t *data;
 	size_t len;
-	void *body_; /* private */
+	void *body_;  /* private */
 	void *route_; /* private */
 } transport_request;
 
@@ -35,7 +35,7 @@ typedef struct transport_request {
  * address in use; transport_strerror() says which).
  */
 veil_err transport_server_open(const char *url, size_t max_request, transport_server **out)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 
 /*
  * Waits up to timeout_ms for a request. Errors: VEIL_ERR_TIMEOUT (none
@@ -43,12 +43,12 @@ veil_err transport_server_open(const char *url, size_t max_request, transport_se
  * passes it to transport_server_reply or transport_request_drop.
  */
 veil_err transport_server_receive(transport_server *server, int timeout_ms, transport_request *req)
-	__attribute__((warn_unused_result));
+        __attribute__((warn_unused_result));
 
 /* Sends data as the reply to req and releases req, whether or not the
  * send succeeds (a peer that went away is not an error of ours). */
 veil_err transport_server_reply(transport_server *server, transport_request *req,
-				const uint8_t *data, size_t len);
+                                const uint8_t *data, size_t len);
 
 /* Releases req without answering it. */
 void transport_request_drop(transport_request *req);
@@ -67,14 +67,14 @@ typedef struct transport_client transport_client;
  * Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_NOMEM, VEIL_ERR_TRANSPORT.
  */
 veil_err transport_client_open(const char *url, int timeout_ms, size_t max_reply,
-			       transport_client **out) __attribute__((warn_unused_result));
+                               transport_client **out) __attribute__((warn_unused_result));
 
 /*
  * Sends a request and appends its reply to reply_out. Errors:
  * VEIL_ERR_TIMEOUT, VEIL_ERR_TRANSPORT, VEIL_ERR_NOMEM.
  */
 veil_err transport_client_request(transport_client *client, const uint8_t *data, size_t len,
-				  buf *reply_out) __attribute__((warn_unused_result));
+                                  buf *reply_out) __attribute__((warn_unused_result));
 
 void transport_client_close(transport_client *client);
 

@@ -17,7 +17,7 @@
 
 typedef struct wire_reader {
 	const uint8_t *p; /* next unread byte */
-	size_t left;	  /* bytes not yet read */
+	size_t left;      /* bytes not yet read */
 } wire_reader;
 
 void wire_reader_init(wire_reader *r, const uint8_t *data, size_t len);
@@ -30,7 +30,8 @@ int wire_get_u64(wire_reader *r, uint64_t *v) __attribute__((warn_unused_result)
 /* Copies n bytes out. */
 int wire_get_bytes(wire_reader *r, uint8_t *out, size_t n) __attribute__((warn_unused_result));
 /* Points *out at the next n bytes, in the reader's range, and skips them. */
-int wire_get_view(wire_reader *r, const uint8_t **out, size_t n) __attribute__((warn_unused_result));
+int wire_get_view(wire_reader *r, const uint8_t **out, size_t n)
+        __attribute__((warn_unused_result));
 
 void wire_put_u8(buf *b, uint8_t v);
 void wire_put_u16(buf *b, uint16_t v);
