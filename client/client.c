@@ -29,8 +29,13 @@
 #define DEFAULT_MIN_BUCKET  10000ULL
 #define DEFAULT_UNIVERSE    10000000000ULL
 
+/* The most server URLs a client takes: server_url and its fallbacks. */
+#define MAX_SERVER_URLS 64
+
 struct veil_client {
-	char *url;
+	char *url;   /* the server asked now: urls[url_at] */
+	char **urls; /* server_url, then the fallback URLs */
+	size_t url_count, url_at;
 	char *region;
 	int timeout_ms;
 	int deadline_ms;
@@ -128,7 +133,9 @@ veil_client_free(veil_client *c)
 		sodium_memzero(c->cache, c->cache_cap * sizeof(*c->cache));
 		free(c->cache);
 	}
-	free(c->url);
+	for (size_t i = 0; c->urls != NULL && i < c->url_count; i++)
+		free(c->urls[i]);
+	free(c->urls);
 	free(c->region);
 	free(c->token_file);
 	sodium_memzero(c, sizeof(*c));
@@ -153,8 +160,13 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 		return VEIL_ERR_ARGUMENT;
 	*out = NULL;
 	if (options == NULL || options->server_url == NULL || options->timeout_ms < 0 ||
-	    options->prefix_bits > PROTO_MAX_PREFIX_BITS)
+	    options->prefix_bits > PROTO_MAX_PREFIX_BITS ||
+	    (options->fallback_url_count > 0 && options->fallback_urls == NULL) ||
+	    options->fallback_url_count >= MAX_SERVER_URLS)
 		return VEIL_ERR_ARGUMENT;
+	for (size_t i = 0; i < options->fallback_url_count; i++)
+		if (options->fallback_urls[i] == NULL)
+			return VEIL_ERR_ARGUMENT;
 	const int tokens = options->auth == VEIL_AUTH_TOKENS;
 	if (tokens ? options->token_file == NULL || !token_name_valid(options->token_issuer) ||
 	                     !token_name_valid(options->token_origin)
@@ -189,9 +201,17 @@ veil_client_new(const veil_client_options *options, veil_client **out)
 	veil_client *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return VEIL_ERR_NOMEM;
-	c->url = strdup(options->server_url);
+	if ((c->urls = calloc(options->fallback_url_count + 1, sizeof(*c->urls))) == NULL)
+		goto fail;
+	for (; c->url_count <= options->fallback_url_count; c->url_count++) {
+		const char *url = c->url_count == 0 ? options->server_url
+		                                    : options->fallback_urls[c->url_count - 1];
+		if ((c->urls[c->url_count] = strdup(url)) == NULL)
+			goto fail;
+	}
+	c->url = c->urls[0];
 	c->region = options->region != NULL ? strdup(options->region) : NULL;
-	if (c->url == NULL || (options->region != NULL && c->region == NULL))
+	if (options->region != NULL && c->region == NULL)
 		goto fail;
 	memcpy(c->server_key, options->server_key, VEIL_KEY_SIZE);
 	c->auth = options->auth;
@@ -609,6 +629,35 @@ backoff(veil_client *c, double deadline, unsigned *tries)
 	return -1;
 }
 
+/*
+ * After a request that got no reply (err VEIL_ERR_TIMEOUT or
+ * VEIL_ERR_TRANSPORT), with fallback URLs: moves to the next server,
+ * round robin, on a fresh connection, and returns 0 for the request to be
+ * made again (anew: freshly blinded, and in tokens mode with a new
+ * token). Once every server has been tried, each further move waits as
+ * client_backoff() does. Returns -1, staying put, for any other error,
+ * without fallbacks, or when the deadline would pass (the error stands).
+ */
+static int
+fail_over(veil_client *c, veil_err err, double deadline, unsigned *moves, unsigned *tries)
+{
+	if ((err != VEIL_ERR_TIMEOUT && err != VEIL_ERR_TRANSPORT) || c->url_count < 2 ||
+	    clock_monotonic_seconds() >= deadline)
+		return -1;
+	if (++*moves >= c->url_count && client_backoff(deadline, tries) != 0)
+		return -1;
+	const size_t next = (c->url_at + 1) % c->url_count;
+	transport_client *t = NULL;
+	if (transport_client_open(c->urls[next], c->timeout_ms, PROTO_MAX_REPLY_SIZE, &t) !=
+	    VEIL_OK)
+		return -1;
+	transport_client_close(c->transport);
+	c->transport = t;
+	c->url_at = next;
+	c->url = c->urls[next];
+	return 0;
+}
+
 static int
 compare_pending(const void *a, const void *b)
 {
@@ -755,15 +804,16 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 	int key_retry = 1;
 
 	const double deadline = clock_monotonic_seconds() + c->deadline_ms / 1000.0;
-	unsigned busy_tries = 0;
+	unsigned busy_tries = 0, moves = 0, move_tries = 0;
 	/* Nothing is asked, not even INFO, without a token to ask with: the
 	 * first is taken now, held for the first LOOKUP_TOKEN. */
 	if (asked > 0 && c->auth == VEIL_AUTH_TOKENS && (err = take_token(c, &c->token)) == VEIL_OK)
 		c->have_token = 1;
 	if (err == VEIL_OK && asked > 0 && !c->have_info) {
-		while ((err = fetch_info(c, &inner, &frame, &reply, &reply_inner)) ==
-		               VEIL_ERR_BUSY &&
-		       backoff(c, deadline, &busy_tries) == 0)
+		while ((err = fetch_info(c, &inner, &frame, &reply, &reply_inner)) != VEIL_OK &&
+		       (err == VEIL_ERR_BUSY
+		                ? backoff(c, deadline, &busy_tries)
+		                : fail_over(c, err, deadline, &moves, &move_tries)) == 0)
 			;
 	}
 	for (size_t done = 0; err == VEIL_OK && done < asked;) {
@@ -787,8 +837,14 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 			err = VEIL_OK; /* the same batch again, freshly blinded */
 			continue;
 		}
-		if (err == VEIL_OK)
+		if (err != VEIL_OK && fail_over(c, err, deadline, &moves, &move_tries) == 0) {
+			err = VEIL_OK; /* the same batch of the next server, freshly blinded */
+			continue;
+		}
+		if (err == VEIL_OK) {
 			done += n;
+			moves = 0; /* a server answered: the next failure may try all again */
+		}
 	}
 
 	if (c->have_token) /* never sent: INFO failed, or no prefix fits */

@@ -247,6 +247,9 @@ read_server_info(const cli_command *cmd, veil_client_options *options)
 	return 0;
 }
 
+/* The most fallback URLs --server takes after the first. */
+#define VEIL_CLI_MAX_SERVERS 15
+
 static int
 cmd_lookup(const cli_command *cmd, int argc, char **argv)
 {
@@ -287,6 +290,29 @@ cmd_lookup(const cli_command *cmd, int argc, char **argv)
 	        tokens ? NULL : key_path(cmd, opt.client_key, "--client-key", default_path);
 	if (!tokens && client_key == NULL)
 		return 1;
+
+	/* --server URL[,URL...]: the first asked first, the others replicas
+	 * to fail over to when one does not reply. */
+	const char *fallbacks[VEIL_CLI_MAX_SERVERS];
+	char *server_list = strdup(opt.server);
+	if (server_list == NULL)
+		return 1;
+	options.server_url = server_list;
+	for (char *comma = strchr(server_list, ','); comma != NULL; comma = strchr(comma, ',')) {
+		*comma++ = '\0';
+		if (options.fallback_url_count == VEIL_CLI_MAX_SERVERS) {
+			free(server_list);
+			return cli_usage_error(cmd, "--server: at most %d URLs",
+			                       VEIL_CLI_MAX_SERVERS + 1);
+		}
+		fallbacks[options.fallback_url_count++] = comma;
+	}
+	for (size_t i = 0; i < options.fallback_url_count; i++)
+		if (*fallbacks[i] == '\0' || *options.server_url == '\0') {
+			free(server_list);
+			return cli_usage_error(cmd, "--server: an empty URL in the list");
+		}
+	options.fallback_urls = fallbacks;
 
 	int rc = 1;
 	uint8_t *secret = sodium_malloc(VEIL_KEY_SIZE);
@@ -352,6 +378,7 @@ cmd_lookup(const cli_command *cmd, int argc, char **argv)
 	rc = fflush(stdout) == 0 ? 0 : 1;
 out:
 	veil_client_free(client);
+	free(server_list);
 	contacts_free(contacts);
 	free(texts);
 	if (results != NULL) {
@@ -574,7 +601,8 @@ static const struct subcommand {
          "registered / not registered (and the payload), tab-separated; or an error\n"
          "for a contact that cannot be normalized.\n"
          "\n"
-         "  --server URL         tcp://HOST:PORT or ipc:///PATH\n"
+         "  --server URL[,URL...] tcp://HOST:PORT or ipc:///PATH; several: replicas\n"
+         "                       of one state, the next asked when one does not reply\n"
          "  --server-info FILE   what the client pins, as veil-admin info prints it:\n"
          "                       the server's key, its mode and its OPRF keys; a\n"
          "                       server that shows another mode or key is refused\n"

@@ -142,9 +142,10 @@ typedef struct veil_client_options {
 	const char *region;
 	/* Milliseconds to wait for each reply; 0 means 10000. */
 	int timeout_ms;
-	/* Milliseconds a whole lookup may take while the server answers BUSY:
-	 * the library retries with jittered exponential backoff until then;
-	 * 0 means 30000. */
+	/* Milliseconds a whole lookup may take while the server answers BUSY
+	 * or, with fallback_urls, servers fail to reply: the library retries
+	 * (with jittered exponential backoff, or on the next server) until
+	 * then; 0 means 30000. */
 	int deadline_ms;
 	/* Bucket prefix bits to reveal per contact; 0 means the server's
 	 * recommendation. Fewer bits: more privacy, more bandwidth. Never
@@ -197,6 +198,25 @@ typedef struct veil_client_options {
 	char token_origin[VEIL_TOKEN_NAME_SIZE];
 	/* The token file's path. Copied. */
 	const char *token_file;
+	/*
+	 * Failover: fallback_url_count more servers (each a URL as
+	 * server_url; copied), replicas of the same state as server_url's
+	 * (`veil-admin snapshot`): they share server_key, mode, OPRF keys and
+	 * token issuer, so every pin above holds for all. 0 (fallback_urls
+	 * may be NULL): server_url only. At most 63, none NULL
+	 * (VEIL_ERR_ARGUMENT otherwise). A request that gets no reply
+	 * (VEIL_ERR_TIMEOUT or VEIL_ERR_TRANSPORT) is made again to the next
+	 * server, round robin from server_url, on a new connection: anew,
+	 * freshly blinded, and in tokens mode with a new token (the one sent
+	 * is spent: no token is sent twice). The client stays with the
+	 * server that answered. Once every server has failed in a row, each
+	 * further move waits as after BUSY. All of it within deadline_ms of
+	 * the lookup's start; then the last error is returned. Any other
+	 * error (a refusal, a proof that does not verify) is returned at
+	 * once, never retried elsewhere.
+	 */
+	const char *const *fallback_urls;
+	size_t fallback_url_count;
 } veil_client_options;
 
 typedef enum veil_lookup_status {

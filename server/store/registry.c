@@ -605,6 +605,17 @@ open_txn(void *arg, MDB_txn *txn)
 	return err != VEIL_OK ? err : meta_read_view(txn, o->reg->meta, &o->view);
 }
 
+veil_err
+registry_copy_compact(registry *reg, int fd)
+{
+	if (reg == NULL || fd < 0)
+		return VEIL_ERR_ARGUMENT;
+	const int rc = mdb_env_copyfd2(reg->env, fd, MDB_CP_COMPACT);
+	if (rc != 0)
+		return rc == ENOMEM ? VEIL_ERR_NOMEM : VEIL_ERR_SYSTEM;
+	return fsync(fd) == 0 ? VEIL_OK : VEIL_ERR_SYSTEM;
+}
+
 void
 registry_free(registry *reg)
 {

@@ -193,6 +193,18 @@ veil_err registry_create(const char *path, uint8_t tag_len, uint32_t key_id, uin
  */
 veil_err registry_open(const char *path, registry **out) REGISTRY_WARN_UNUSED;
 
+/*
+ * Writes a compact copy of the registry to the new file fd (open for
+ * writing, empty; the caller's to close): LMDB's copy with compaction
+ * (free pages left out, pages renumbered) of one read snapshot, so the
+ * copy is the registry as of one moment even while writers commit
+ * meanwhile; they are not held up. The file is fsynced. Made into a
+ * registry by naming it data.mdb in a directory of its own.
+ * Errors: VEIL_ERR_ARGUMENT (reg NULL, fd negative), VEIL_ERR_SYSTEM
+ * (a write or the fsync failed; errno may tell), VEIL_ERR_NOMEM.
+ */
+veil_err registry_copy_compact(registry *reg, int fd) REGISTRY_WARN_UNUSED;
+
 /* Closes the environment. Every reader must have been freed. NULL is a no-op. */
 void registry_free(registry *reg);
 

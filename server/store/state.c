@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* renameat2, RENAME_NOREPLACE */
 #include "state.h"
 
 #include <dirent.h>
@@ -684,5 +685,264 @@ state_retire_keys(veil_state *st, uint64_t now, state_rotation *out, const char 
 	if ((err = registry_retire(st->reg, now, &rotation)) == VEIL_OK)
 		err = rotation_cleanup(st, &rotation, out, why);
 	close(lock);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Snapshots */
+
+/* The most bytes a file copied beside the registry may hold (key files, a challenge). */
+#define SNAPSHOT_MAX_FILE 65536
+
+/*
+ * Copies the regular file dir/name to out/name (0600, fsynced, never
+ * through a link or over a file). The bytes pass through guarded memory,
+ * wiped after.
+ */
+static veil_err
+copy_small_file(const char *dir, const char *out, const char *name)
+{
+	char *from = store_file_join(dir, name), *to = store_file_join(out, name);
+	uint8_t *bytes = sodium_malloc(SNAPSHOT_MAX_FILE);
+	veil_err err = VEIL_ERR_NOMEM;
+	int in = -1, fd = -1;
+	if (from == NULL || to == NULL || bytes == NULL)
+		goto done;
+	if ((in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+		err = store_file_errno_err(errno);
+		goto done;
+	}
+	size_t len = 0;
+	for (ssize_t n; len < SNAPSHOT_MAX_FILE; len += (size_t)n) {
+		n = read(in, bytes + len, SNAPSHOT_MAX_FILE - len);
+		if (n < 0 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n < 0) {
+			err = VEIL_ERR_SYSTEM;
+			goto done;
+		}
+		if (n == 0)
+			break;
+	}
+	err = VEIL_ERR_CORRUPT; /* larger than any file a state keeps */
+	if (len == SNAPSHOT_MAX_FILE)
+		goto done;
+	err = VEIL_ERR_SYSTEM;
+	if ((fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+	    fchmod(fd, 0600) != 0)
+		goto done;
+	for (size_t done = 0; done < len;) {
+		const ssize_t n = write(fd, bytes + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto done;
+		done += (size_t)n;
+	}
+	if (fsync(fd) == 0)
+		err = VEIL_OK;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (in >= 0)
+		close(in);
+	sodium_free(bytes); /* wipes */
+	free(from);
+	free(to);
+	return err;
+}
+
+/* Makes dir (0700 whatever the umask). */
+static veil_err
+make_private_dir(const char *dir)
+{
+	if (mkdir(dir, 0700) != 0)
+		return errno == EEXIST ? VEIL_ERR_EXISTS : store_file_errno_err(errno);
+	return chmod(dir, 0700) == 0 ? VEIL_OK : VEIL_ERR_SYSTEM;
+}
+
+/* Removes dir and the files in it and in its subdirectories, one level
+ * deep (what a snapshot makes); secret files are erased. Best effort. */
+static void
+remove_snapshot_dir(const char *dir, int depth)
+{
+	DIR *d = opendir(dir);
+	if (d != NULL) {
+		for (struct dirent *e; (e = readdir(d)) != NULL;) {
+			if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+				continue;
+			char *path = store_file_join(dir, e->d_name);
+			if (path == NULL)
+				continue;
+			struct stat st;
+			if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && depth > 0)
+				remove_snapshot_dir(path, depth - 1);
+			else if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+			         st.st_size <= SNAPSHOT_MAX_FILE) {
+				if (store_file_erase(path) != VEIL_OK)
+					(void)unlink(path);
+			} else
+				(void)unlink(path);
+			free(path);
+		}
+		closedir(d);
+	}
+	(void)rmdir(dir);
+}
+
+/* Copies every regular file of dir/sub to out/sub (made 0700). */
+static veil_err
+copy_flat_dir(const char *dir, const char *out, const char *sub)
+{
+	char *from = store_file_join(dir, sub), *to = store_file_join(out, sub);
+	veil_err err = VEIL_ERR_NOMEM;
+	DIR *d = NULL;
+	if (from == NULL || to == NULL)
+		goto done;
+	if ((err = make_private_dir(to)) != VEIL_OK)
+		goto done;
+	if ((d = opendir(from)) == NULL) {
+		err = store_file_errno_err(errno);
+		goto done;
+	}
+	for (struct dirent *e; err == VEIL_OK && (e = readdir(d)) != NULL;) {
+		struct stat st;
+		if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISREG(st.st_mode))
+			err = copy_small_file(from, to, e->d_name);
+	}
+	if (err == VEIL_OK)
+		err = store_file_sync_dir(to);
+done:
+	if (d != NULL)
+		closedir(d);
+	free(from);
+	free(to);
+	return err;
+}
+
+/* Writes tmp/registry/data.mdb, the compact copy of dir's registry, and
+ * sets *copy to it opened. */
+static veil_err
+snapshot_registry(const char *dir, const char *tmp, registry **copy, const char **why)
+{
+	char *src = state_registry_path(dir), *dst = state_registry_path(tmp);
+	char *file = dst == NULL ? NULL : store_file_join(dst, "data.mdb");
+	registry *reg = NULL;
+	veil_err err = VEIL_ERR_NOMEM;
+	int fd = -1;
+	*copy = NULL;
+	set_why(why, "registry");
+	if (src == NULL || dst == NULL || file == NULL)
+		goto done;
+	if ((err = registry_open(src, &reg)) != VEIL_OK)
+		goto done;
+	set_why(why, "registry copy");
+	if ((err = make_private_dir(dst)) != VEIL_OK)
+		goto done;
+	err = VEIL_ERR_SYSTEM;
+	if ((fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+	    fchmod(fd, 0600) != 0)
+		goto done;
+	if ((err = registry_copy_compact(reg, fd)) != VEIL_OK)
+		goto done;
+	if (close(fd) != 0) {
+		fd = -1;
+		err = VEIL_ERR_SYSTEM;
+		goto done;
+	}
+	fd = -1;
+	/* Opened as a replica's veild will open it: the copy is a registry. */
+	set_why(why, "registry copy (opening it)");
+	if ((err = registry_open(dst, copy)) != VEIL_OK)
+		goto done;
+	err = store_file_sync_dir(dst);
+done:
+	if (fd >= 0)
+		close(fd);
+	registry_free(reg);
+	free(src);
+	free(dst);
+	free(file);
+	return err;
+}
+
+veil_err
+state_snapshot(const char *dir, const char *out_dir, const char **why)
+{
+	set_why(why, NULL);
+	if (dir == NULL || out_dir == NULL)
+		return VEIL_ERR_ARGUMENT;
+	char *tmp = NULL, *parent = NULL;
+	if (asprintf(&tmp, "%s.tmp", out_dir) < 0)
+		return VEIL_ERR_NOMEM;
+	int lock = -1, made = 0;
+	registry *copy = NULL;
+	veil_err err = VEIL_ERR_EXISTS;
+	set_why(why, "output directory");
+	if (exists(out_dir) != 0)
+		goto done;
+	set_why(why, "output directory's .tmp, left by an interrupted snapshot (remove it)");
+	if (exists(tmp) != 0)
+		goto done;
+	set_why(why, "state directory (lock)");
+	if ((lock = store_file_lock_dir(dir)) < 0) {
+		err = store_file_errno_err(errno);
+		goto done;
+	}
+	set_why(why, "output directory");
+	if ((err = make_private_dir(tmp)) != VEIL_OK)
+		goto done;
+	made = 1;
+	if ((err = snapshot_registry(dir, tmp, &copy, why)) != VEIL_OK)
+		goto done;
+	registry_schedule schedule;
+	set_why(why, "registry copy (its keys)");
+	if ((err = registry_schedule_read(copy, &schedule)) != VEIL_OK)
+		goto done;
+	set_why(why, "transport key file");
+	if ((err = copy_small_file(dir, tmp, STATE_TRANSPORT_KEY_FILE)) != VEIL_OK)
+		goto done;
+	set_why(why, "OPRF key file");
+	for (uint32_t i = 0; i < schedule.key_count; i++) {
+		char name[OPRF_KEY_NAME_SIZE];
+		oprf_key_name(name, schedule.key_ids[i]);
+		if ((err = copy_small_file(dir, tmp, name)) != VEIL_OK)
+			goto done;
+	}
+	set_why(why, "token issuer keys (" STATE_TOKENS_DIR ")");
+	if (store_file_exists(dir, STATE_TOKENS_DIR) &&
+	    (err = copy_flat_dir(dir, tmp, STATE_TOKENS_DIR)) != VEIL_OK)
+		goto done;
+	set_why(why, "output directory");
+	if ((err = store_file_sync_dir(tmp)) != VEIL_OK)
+		goto done;
+	registry_free(copy);
+	copy = NULL;
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out_dir, RENAME_NOREPLACE) != 0) {
+		err = errno == EEXIST ? VEIL_ERR_EXISTS : VEIL_ERR_SYSTEM;
+		goto done;
+	}
+	made = 0;
+	err = VEIL_ERR_NOMEM;
+	if ((parent = strdup(out_dir)) == NULL)
+		goto done;
+	char *slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	err = store_file_sync_dir(slash == NULL ? "." : parent);
+	set_why(why, err == VEIL_OK ? NULL : "output directory's parent (fsync)");
+done:
+	registry_free(copy);
+	if (made)
+		remove_snapshot_dir(tmp, 1);
+	if (lock >= 0)
+		close(lock);
+	free(tmp);
+	free(parent);
 	return err;
 }

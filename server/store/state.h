@@ -196,6 +196,34 @@ veil_err state_rotate(veil_state *st, uint64_t now, uint64_t grace_seconds,
 veil_err state_retire_keys(veil_state *st, uint64_t now, state_rotation *out, const char **why)
         __attribute__((warn_unused_result));
 
+/* A state's copy of a token issuer's keys (veild --auth tokens), when linked. */
+#define STATE_TOKENS_DIR "tokens"
+
+/*
+ * Makes out_dir a replica of the state in dir: what a veild needs to
+ * serve the same lookups, and nothing of what a serving veild gathers.
+ * Under the flock of dir that rotations take (a rotation waits, or is
+ * waited for), it writes out_dir.tmp/ (mode 0700): registry/data.mdb, a
+ * compact copy of one read snapshot of the registry
+ * (registry_copy_compact(); veild may serve and veil-admin write
+ * meanwhile), transport.key, the oprf-<id>.key file of every key id the
+ * copy lists live, and a copy of tokens/ when the state has one; every
+ * file 0600 and fsynced. The query log, the clients store, the spent set
+ * and the salt chain are not copied: a replica's veild starts them fresh.
+ * The copy is then opened as a registry, and out_dir.tmp renamed to
+ * out_dir (never over an existing one) and out_dir's parent fsynced: a
+ * crash leaves no out_dir or a whole one. Secrets pass through guarded
+ * memory only as bytes copied, wiped after. Run with umask 077 or not:
+ * modes are set explicitly.
+ * Errors: VEIL_ERR_ARGUMENT (a NULL path); VEIL_ERR_EXISTS (out_dir or
+ * out_dir.tmp exists: nothing is touched; *why says which);
+ * VEIL_ERR_NOT_FOUND (no registry or key file in dir); VEIL_ERR_CORRUPT,
+ * those of registry_open(); VEIL_ERR_SYSTEM, VEIL_ERR_NOMEM. *why names
+ * what failed. On error out_dir.tmp is removed again.
+ */
+veil_err state_snapshot(const char *dir, const char *out_dir, const char **why)
+        __attribute__((warn_unused_result));
+
 /* The registry's path inside dir ("DIR/registry"), malloc'd; NULL if out of memory. */
 char *state_registry_path(const char *dir);
 

@@ -408,6 +408,30 @@ case_tokens_status_of_many_groups(void)
 	buf_free(&want);
 }
 
+/* --server URL,URL: a first server that does not answer, then the test's
+ * veild, which does; and a list with an empty URL is a usage error. */
+static void
+case_server_list_fails_over(void)
+{
+	const char *input = test_case_path("one.txt");
+	proc_write_file(input, "(415) 555-0100\n", 15);
+	char *servers = NULL;
+	REQUIRE(asprintf(&servers, "ipc://%s,%s", test_case_path("none.sock"), url) > 0);
+	proc_result r = proc_call(veil_path, "lookup", "--server", servers, "--server-info",
+	                          info_path, "--client-key", key_path, "--region", "US",
+	                          "--timeout", "1", input, NULL);
+	CHECK(r.status == 0);
+	CHECK(strcmp(r.out, "(415) 555-0100\ttel:+14155550100\tregistered\tfriend\n") == 0);
+	proc_result_free(&r);
+	free(servers);
+	REQUIRE(asprintf(&servers, "%s,,%s", url, url) > 0);
+	r = proc_call(veil_path, "lookup", "--server", servers, "--server-info", info_path,
+	              "--client-key", key_path, input, NULL);
+	CHECK(r.status == 2 && strstr(r.err, "empty URL") != NULL);
+	proc_result_free(&r);
+	free(servers);
+}
+
 static const test_case cases[] = {
         {"keygen writes 0600 and never overwrites", case_keygen_writes_0600_and_never_overwrites},
         {"plain input: one line per contact, in order", case_plain_input_one_line_per_contact},
@@ -416,6 +440,7 @@ static const test_case cases[] = {
         {"a key readable by others is refused", case_key_readable_by_others_is_refused},
         {"usage errors and --help", case_usage_errors_and_help},
         {"no server is a clear failure", case_no_server_is_a_clear_failure},
+        {"--server URL,URL fails over", case_server_list_fails_over},
         {"--min-bucket and --universe set the privacy floor", case_privacy_floor_options},
         {"--verifiable refuses an OPRF server", case_verifiable_refuses_an_oprf_server},
         {"tokens: usage errors and --help", case_tokens_usage_errors},

@@ -739,6 +739,7 @@ typedef struct on_path {
 	transport_server *server;
 	uint8_t secret[VEIL_KEY_SIZE];
 	size_t lookups; /* the LOOKUP_TOKENs to answer, then it stops */
+	int silent;     /* LOOKUP_TOKENs get no reply at all, not BUSY */
 	size_t seen;
 	uint8_t tokens[4][TOKEN_SIZE];
 } on_path;
@@ -802,6 +803,12 @@ on_path_serve(void *arg)
 			ok = answer_info(p, &req, &ex, msg.request_id) == 0;
 		} else if (ok && msg.type == PROTO_MSG_LOOKUP_TOKEN) {
 			memcpy(p->tokens[p->seen++], msg.u.lookup_token.token, TOKEN_SIZE);
+			if (p->silent) {
+				transport_request_drop(&req);
+				envelope_exchange_wipe(&ex);
+				buf_free(&inner);
+				continue;
+			}
 			buf busy;
 			buf_init(&busy);
 			envelope_error_frame(&busy, PROTO_STATUS_BUSY);
@@ -870,6 +877,101 @@ case_tokens_busy_spends_the_token(void)
 	}
 	CHECK(file_holds(path, NULL, 0));
 	sodium_memzero(p.secret, sizeof(p.secret));
+}
+
+/*
+ * Failover in tokens mode: a request that got no reply is made again to
+ * the next server with a new token, never the one sent (it may have
+ * reached a server, and its nonce would link the two requests). Two
+ * servers that take lookups and never answer: with two tokens, each gets
+ * one, a different one, and the lookup ends with none left.
+ */
+static void
+case_tokens_failover_takes_a_new_token(void)
+{
+	const char *path = test_case_path("tokens");
+	token mine[2];
+	make_tokens("issuer.example.org", "veil.example.org", 2, mine);
+	REQUIRE(tokens_file_append(path, mine, 2) == VEIL_OK);
+
+	on_path p[2] = {{.lookups = 1, .silent = 1}, {.lookups = 1, .silent = 1}};
+	veil_client_options o;
+	memset(&o, 0, sizeof(o));
+	REQUIRE(veil_server_info_parse(PINS "auth tokens\n" ISSUER_LINE ORIGIN_LINE,
+	                               strlen(PINS "auth tokens\n" ISSUER_LINE ORIGIN_LINE),
+	                               &o) == VEIL_OK);
+	crypto_box_keypair(o.server_key, p[0].secret); /* replicas: one key */
+	memcpy(p[1].secret, p[0].secret, sizeof(p[0].secret));
+	char url[2][512];
+	pthread_t thread[2];
+	for (int i = 0; i < 2; i++) {
+		snprintf(url[i], sizeof(url[i]), "ipc://%s",
+		         test_case_path(i ? "b.sock" : "a.sock"));
+		REQUIRE(transport_server_open(url[i], PROTO_MAX_REQUEST_SIZE, &p[i].server) ==
+		        VEIL_OK);
+		REQUIRE(pthread_create(&thread[i], NULL, on_path_serve, &p[i]) == 0);
+	}
+	const char *fallback = url[1];
+	o.server_url = url[0];
+	o.fallback_urls = &fallback;
+	o.fallback_url_count = 1;
+	o.token_file = path;
+	o.timeout_ms = 200; /* a silent server: every wait runs out */
+	o.deadline_ms = 1000 * (int)TEST_PATIENCE_SECONDS;
+	veil_client *c = NULL;
+	REQUIRE(veil_client_new(&o, &c) == VEIL_OK);
+	const char *contacts[] = {"+14155550100"};
+	veil_lookup_result r[1];
+	CHECK(veil_client_lookup(c, contacts, 1, r) == VEIL_ERR_LIMIT);
+	CHECK(strncmp(veil_client_last_error(c), "no tokens left", 14) == 0);
+	veil_client_free(c);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(thread[i], NULL);
+		transport_server_close(p[i].server);
+		sodium_memzero(p[i].secret, sizeof(p[i].secret));
+	}
+	CHECK(p[0].seen == 1 && p[1].seen == 1);
+	CHECK(memcmp(p[0].tokens[0], p[1].tokens[0], TOKEN_SIZE) != 0);
+	uint8_t sent[TOKEN_SIZE];
+	token_encode(&mine[0], sent);
+	CHECK(memcmp(p[0].tokens[0], sent, TOKEN_SIZE) == 0); /* the first server, the oldest */
+	token_encode(&mine[1], sent);
+	CHECK(memcmp(p[1].tokens[0], sent, TOKEN_SIZE) == 0);
+	CHECK(file_holds(path, NULL, 0));
+}
+
+/* Fallback URLs: what veil_client_new() takes and refuses. */
+static void
+case_fallback_url_options(void)
+{
+	veil_client_options o;
+	memset(&o, 0, sizeof(o));
+	REQUIRE(veil_server_info_parse(PINS, strlen(PINS), &o) == VEIL_OK);
+	uint8_t secret[VEIL_KEY_SIZE] = {1};
+	o.client_secret = secret;
+	o.server_url = "ipc:///nonexistent/a.sock";
+	const char *urls[64] = {"ipc:///nonexistent/b.sock", NULL};
+	veil_client *c = NULL;
+	o.fallback_url_count = 1;
+	CHECK(veil_client_new(&o, &c) == VEIL_ERR_ARGUMENT && c == NULL); /* no list */
+	o.fallback_urls = urls;
+	CHECK(veil_client_new(&o, &c) == VEIL_OK);
+	veil_client_free(c);
+	c = NULL;
+	o.fallback_url_count = 2; /* a NULL in the list */
+	CHECK(veil_client_new(&o, &c) == VEIL_ERR_ARGUMENT && c == NULL);
+	for (size_t i = 0; i < 64; i++)
+		urls[i] = "ipc:///nonexistent/b.sock";
+	o.fallback_url_count = 63;
+	CHECK(veil_client_new(&o, &c) == VEIL_OK);
+	veil_client_free(c);
+	c = NULL;
+	o.fallback_url_count = 64;
+	CHECK(veil_client_new(&o, &c) == VEIL_ERR_ARGUMENT && c == NULL);
+	o.fallback_url_count = 0;
+	o.fallback_urls = NULL;
+	CHECK(veil_client_new(&o, &c) == VEIL_OK);
+	veil_client_free(c);
 }
 
 /* A fetch checks its arguments and the token file before it asks. */
@@ -941,6 +1043,8 @@ static const test_case cases[] = {
         {"tokens mode: a BUSY costs the token sent, the retry takes another",
          case_tokens_busy_spends_the_token},
         {"tokens mode: a fetch checks the file before it asks", case_tokens_fetch_before_sending},
+        {"tokens mode: failover takes a new token", case_tokens_failover_takes_a_new_token},
+        {"fallback URLs: taken and refused", case_fallback_url_options},
         {"tokens mode: the random fetch delay is within the day", case_tokens_fetch_delay},
 };
 

@@ -369,6 +369,109 @@ case_errno_err(void)
 	CHECK(store_file_errno_err(EIO) == VEIL_ERR_SYSTEM);
 }
 
+/* The handles and live key ids of the state in dir. */
+static void
+handles_and_keys(const char *dir, uint64_t *handles, uint32_t *key_count)
+{
+	veil_state *st = NULL;
+	registry_stats stats;
+	*handles = UINT64_MAX;
+	*key_count = 0;
+	if (state_open(dir, &st, NULL) != VEIL_OK)
+		return;
+	if (registry_stats_read(state_registry(st), &stats) == VEIL_OK) {
+		*handles = stats.view.handles;
+		*key_count = stats.view.key_count;
+	}
+	state_free(st);
+}
+
+static void
+case_snapshot_copies_what_a_replica_serves(void)
+{
+	const char *dir = test_case_path("state");
+	const char *out = test_case_path("replica");
+	const char *why = NULL;
+	veil_state *st = NULL;
+	REQUIRE(state_create(dir, OPRF_MODE_OPRF, NULL, &why) == VEIL_OK);
+	REQUIRE(state_open(dir, &st, &why) == VEIL_OK);
+	for (unsigned i = 0; i < 50; i++) {
+		char handle[32];
+		const int n = snprintf(handle, sizeof(handle), "+1617555%04u", i);
+		const registry_record rec = {.handle = handle, .handle_len = (size_t)n};
+		size_t count = 0;
+		const registry_key *keys = state_keys(st, &count);
+		registry_change change;
+		REQUIRE(registry_add(state_registry(st), keys, count, &rec, &change) == VEIL_OK);
+	}
+	/* Two live keys: both key files go with the copy. */
+	state_rotation rotation;
+	REQUIRE(state_rotate(st, 1000, 3600, NULL, &rotation, &why) == VEIL_OK);
+	state_free(st);
+	/* What a serving veild gathers stays behind; a token issuer's copy goes. */
+	const char *gathered[] = {"log", "clients", "spent"};
+	for (size_t i = 0; i < sizeof(gathered) / sizeof(gathered[0]); i++)
+		REQUIRE(mkdir(proc_path(dir, gathered[i]), 0700) == 0);
+	proc_write_file(proc_path(dir, "clients.key"), "k", 1);
+	proc_write_file(proc_path(dir, "spent.key"), "k", 1);
+	REQUIRE(mkdir(proc_path(dir, STATE_TOKENS_DIR), 0700) == 0);
+	proc_write_file(proc_path(proc_path(dir, STATE_TOKENS_DIR), "challenge"), "c\n", 2);
+
+	why = "unset";
+	REQUIRE(state_snapshot(dir, out, &why) == VEIL_OK);
+	CHECK(why == NULL);
+	CHECK(mode_of(out) == 0700);
+	CHECK(mode_of(proc_path(out, "transport.key")) == 0600);
+	CHECK(mode_of(proc_path(out, "oprf-00000001.key")) == 0600);
+	CHECK(mode_of(proc_path(out, "oprf-00000002.key")) == 0600);
+	CHECK(mode_of(proc_path(out, "registry")) == 0700);
+	CHECK(mode_of(proc_path(proc_path(out, "registry"), "data.mdb")) == 0600);
+	CHECK(mode_of(proc_path(proc_path(out, STATE_TOKENS_DIR), "challenge")) == 0600);
+	static const char *const never[] = {"log", "clients", "spent", "clients.key", "spent.key"};
+	for (size_t i = 0; i < sizeof(never) / sizeof(never[0]); i++)
+		CHECK_ROW(mode_of(proc_path(out, never[i])) == (mode_t)-1, never[i]);
+	CHECK(mode_of(test_case_path("replica.tmp")) == (mode_t)-1);
+
+	/* The copy opens as a state: the same keys and handles. */
+	uint64_t handles = 0;
+	uint32_t key_count = 0;
+	handles_and_keys(out, &handles, &key_count);
+	CHECK(handles == 50 && key_count == 2);
+	veil_state *a = NULL, *b = NULL;
+	REQUIRE(state_open(dir, &a, NULL) == VEIL_OK);
+	REQUIRE(state_open(out, &b, NULL) == VEIL_OK);
+	CHECK_BYTES(state_transport_public(b), state_transport_public(a), 32);
+	registry_verify_summary v;
+	size_t count = 0;
+	const registry_key *keys = state_keys(b, &count);
+	CHECK(registry_verify(state_registry(b), keys, count, 1, &v) == VEIL_OK &&
+	      registry_verify_ok(&v) && v.handles == 50);
+	state_free(a);
+	state_free(b);
+}
+
+static void
+case_snapshot_refusals(void)
+{
+	const char *dir = test_case_path("state");
+	const char *out = test_case_path("replica");
+	const char *why = NULL;
+	REQUIRE(state_create(dir, OPRF_MODE_OPRF, NULL, &why) == VEIL_OK);
+	CHECK(state_snapshot(NULL, out, NULL) == VEIL_ERR_ARGUMENT);
+	CHECK(state_snapshot(dir, NULL, NULL) == VEIL_ERR_ARGUMENT);
+	/* No state there: nothing is left behind. */
+	CHECK(state_snapshot(test_case_path("none"), out, &why) != VEIL_OK && why != NULL);
+	CHECK(mode_of(out) == (mode_t)-1 && mode_of(test_case_path("replica.tmp")) == (mode_t)-1);
+	/* An existing output, or a leftover .tmp: refused, untouched. */
+	REQUIRE(mkdir(out, 0755) == 0);
+	CHECK(state_snapshot(dir, out, &why) == VEIL_ERR_EXISTS && why != NULL);
+	CHECK(mode_of(out) == 0755 && mode_of(proc_path(out, "registry")) == (mode_t)-1);
+	REQUIRE(rmdir(out) == 0);
+	REQUIRE(mkdir(test_case_path("replica.tmp"), 0755) == 0);
+	CHECK(state_snapshot(dir, out, &why) == VEIL_ERR_EXISTS && why != NULL);
+	CHECK(mode_of(out) == (mode_t)-1 && mode_of(test_case_path("replica.tmp")) == 0755);
+}
+
 static const test_case cases[] = {
         {"create makes private files", case_create_makes_private_files},
         {"create refuses and touches nothing", case_create_refuses_and_touches_nothing},
@@ -380,6 +483,8 @@ static const test_case cases[] = {
         {"a small file written whole", case_write_synced},
         {"whether a file exists", case_exists},
         {"errno to veil_err", case_errno_err},
+        {"a snapshot copies what a replica serves", case_snapshot_copies_what_a_replica_serves},
+        {"a snapshot's refusals", case_snapshot_refusals},
 };
 
 TEST_MAIN(cases)
