@@ -43,7 +43,9 @@ class _Options(ctypes.Structure):
                 ("auth", ctypes.c_int),
                 ("token_issuer", ctypes.c_char * TOKEN_NAME_SIZE),
                 ("token_origin", ctypes.c_char * TOKEN_NAME_SIZE),
-                ("token_file", ctypes.c_char_p)]
+                ("token_file", ctypes.c_char_p),
+                ("fallback_urls", ctypes.POINTER(ctypes.c_char_p)),
+                ("fallback_url_count", ctypes.c_size_t)]
 
 
 class _Result(ctypes.Structure):

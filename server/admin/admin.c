@@ -8,6 +8,7 @@
  * lines are named by number and reason only).
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -567,6 +568,15 @@ run_snapshot(const cli_command *cmd, int argc, char **argv)
 	}
 	print_size("registry-bytes", registry_file_size(opt.state));
 	print_size("snapshot-bytes", registry_file_size(opt.out));
+	char tokens[PATH_MAX];
+	struct stat st;
+	if ((size_t)snprintf(tokens, sizeof(tokens), "%s/%s", opt.out, STATE_TOKENS_DIR) <
+	            sizeof(tokens) &&
+	    stat(tokens, &st) == 0)
+		fprintf(stderr,
+		        "veil-admin snapshot: note: the copy holds the token issuer's keys, and each "
+		        "replica keeps its own spent set: a token could be redeemed once on each "
+		        "(give each replica its own issuer key, or run tokens mode on one)\n");
 	return 0;
 }
 
