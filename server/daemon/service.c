@@ -160,12 +160,11 @@ fail:
 }
 
 void
-service_worker_stats(const service_worker *w, service_stats *total)
+service_worker_stats(service_worker *w, service_stats *total)
 {
-	service_worker *writable = (service_worker *)(uintptr_t)w; /* for the lock */
-	pthread_mutex_lock(&writable->published_lock);
+	pthread_mutex_lock(&w->published_lock);
 	const service_stats s = w->published;
-	pthread_mutex_unlock(&writable->published_lock);
+	pthread_mutex_unlock(&w->published_lock);
 	total->requests += s.requests;
 	total->dropped += s.dropped;
 	total->items += s.items;

@@ -113,7 +113,7 @@ void service_handle(service_worker *w, const uint8_t *request, size_t len, buf *
 
 /* Adds this worker's counters, as of the last request it finished, to
  * *total. From any thread, also while the worker handles requests. */
-void service_worker_stats(const service_worker *w, service_stats *total);
+void service_worker_stats(service_worker *w, service_stats *total);
 
 /*
  * The prefix length a veild with the default batch cap recommends for the
