@@ -50,6 +50,10 @@ static const int area_codes[] = {
         479, 480, 484, 501, 502, 503, 504, 505, 507, 508, 509, 510, 512, 513, 515, 516, 517,
 };
 #define AREA_COUNT (sizeof(area_codes) / sizeof(area_codes[0]))
+/* Subscriber parts of generate(): (2..9)(00..99) 0000..9999. */
+#define SUBSCRIBERS     8000000u
+#define AREAS_PER_BLOCK 13u
+#define MAX_HANDLES     (SUBSCRIBERS * (AREA_COUNT / AREAS_PER_BLOCK))
 
 /* Floor measurements, added up over the runs. */
 static uint64_t floor_ops;
@@ -149,14 +153,20 @@ generate(size_t n, size_t *len_out)
 		die("generate", VEIL_ERR_NOMEM);
 	for (size_t i = 0; i < n; i++) {
 		const uint32_t r = randombytes_uniform(UINT32_MAX);
-		/* Distinct: i picks the subscriber part, r the rest. */
+		/*
+		 * Distinct: i picks the subscriber part (SUBSCRIBERS of them) and
+		 * the block of AREAS_PER_BLOCK area codes it is drawn from, r the
+		 * rest; blocks do not share area codes.
+		 */
+		const size_t block = i / SUBSCRIBERS;
 		if (r % 5 == 0)
 			len += (size_t)snprintf(text + len, cap - len, "user%zu@example%u.org", i,
 			                        r % 100);
 		else
-			len += (size_t)snprintf(text + len, cap - len, "+1 %d %u%02zu %04zu",
-			                        area_codes[r % AREA_COUNT], 2 + (unsigned)(i % 8),
-			                        i / 8 % 100, i / 800 % 10000);
+			len += (size_t)snprintf(
+			        text + len, cap - len, "+1 %d %u%02zu %04zu",
+			        area_codes[block * AREAS_PER_BLOCK + r % AREAS_PER_BLOCK],
+			        2 + (unsigned)(i % 8), i / 8 % 100, i / 800 % 10000);
 		if ((r >> 8) % 2 == 0)
 			len += (size_t)snprintf(text + len, cap - len, ",payload %zu", i);
 		text[len++] = '\n';
@@ -170,12 +180,12 @@ generate(size_t n, size_t *len_out)
 static void
 print_help(void)
 {
-	printf("Imports N generated handles (default 1000000, at most 8000000) into a\n"
+	printf("Imports N generated handles (default 1000000, at most %u) into a\n"
 	       "fresh registry on T threads (default 2, at most %d) and reports handles/s\n"
 	       "as a ratio to the floor of HashToGroup + scalar multiplication on T\n"
 	       "threads, measured for S seconds (default 3) before and after. --keep\n"
 	       "leaves the state directory.\n",
-	       MAX_THREADS);
+	       (unsigned)MAX_HANDLES, MAX_THREADS);
 }
 
 int
@@ -186,7 +196,7 @@ main(int argc, char **argv)
 	double seconds = 3.0;
 	bool keep = false;
 	const cli_option table[] = {
-	        CLI_U32_OPTION("handles", &handles, 1, 8000000),
+	        CLI_U32_OPTION("handles", &handles, 1, MAX_HANDLES),
 	        CLI_U32_OPTION("threads", &threads, 1, MAX_THREADS),
 	        CLI_DOUBLE_OPTION("seconds", &seconds, 0.01, 3600),
 	        CLI_FLAG_OPTION("keep", &keep),

@@ -24,8 +24,10 @@
 #    with --auth tokens, and veil-bench with --tokens-state, making one
 #    token per request with the copy of the issuer key before the clock
 #    starts, and reporting the token check's share of a request's cost.
-# 5. veild stopped. The exit status is veil-bench's (1 as well if veild
-#    did not stop cleanly; 2 for a usage error).
+# 5. veild's peak resident memory reported (a line "run-veil-bench: veild
+#    peak RSS N kB" on stderr, on Linux), and veild stopped. The exit
+#    status is veil-bench's (1 as well if veild did not stop cleanly; 2 for
+#    a usage error).
 #
 # --state DIR keeps the state in DIR and reuses it when it already holds N
 # handles (and is of --suite, when given): importing 10^6 takes about a
@@ -208,6 +210,10 @@ if [ -n "$perf_pid" ]; then
 	perf_pid=
 	tail -n 1 "$work/perf.err" >&2
 fi
+# veild's peak resident memory (Linux): the registry pages it touched
+# count too, being mapped.
+peak_rss=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB$/\1/p' "/proc/$veild_pid/status" 2>/dev/null)
+[ -z "$peak_rss" ] || echo "$name: veild peak RSS $peak_rss kB" >&2
 kill -TERM "$veild_pid"
 wait "$veild_pid"
 veild_status=$?
