@@ -4,25 +4,25 @@
 # registered.
 #
 #   bench/veil-bench-registry-sweep.sh [--sizes LIST] [--batches LIST] [--seconds S]
-#                                      [--state DIR] [--out-json FILE] [--out-svg FILE]
+#                                      [--states DIR] [--out-json FILE] [--out-svg FILE]
 #                                      [--build DIR] [--veild PATH] [--admin PATH]
 #                                      [--veil PATH] [--bench PATH] [--chart PATH]
 #                                      [-- VEIL-BENCH OPTIONS]
 #
-# The registry grows through the sizes of LIST (commas or spaces, in
-# increasing order; default 10000,100000,1000000): at each size N the
-# handles of `veil-bench --print-handles N` not yet in it are imported
-# (veil-admin import, which prints its handles/s), the size of the
-# registry's data file is taken, and run-veil-bench.sh runs
-# `veil-bench --json --batch B` against a fresh veild on it for every B of
-# --batches (default 1,16,256) for S seconds (default veil-bench's own).
-# Each run reports veild's peak resident memory, which counts the
-# registry pages the run touched (they are mapped).
+# For each size N of LIST (commas or spaces, in increasing order; default
+# 10000,100000,1000000) a state directory holds the N handles of
+# `veil-bench --print-handles N`, imported in one go (veil-admin import,
+# which prints its handles/s); the size of its registry's data file is
+# taken, and run-veil-bench.sh runs `veil-bench --json --batch B` against
+# a fresh veild on it for every B of --batches (default 1,16,256) for S
+# seconds (default veil-bench's own). Each run reports veild's peak
+# resident memory, which counts the registry pages the run touched (they
+# are mapped).
 #
-# The registry lives in --state DIR (kept, and grown further by a later
-# run with larger sizes: importing 10^7 handles takes about eight minutes
-# on 2 cores) or else in a temporary directory removed at the end. A
-# state directory that holds more handles than the first size is refused.
+# The state of size N is DIR/N with --states DIR: kept, and reused by a
+# later sweep when it holds N handles (importing 10^7 handles takes about
+# eight minutes on 2 cores; a reused state reports no import rate).
+# Without --states they live in a temporary directory removed at the end.
 # The options after -- go to every veil-bench run and win, being later.
 #
 # Then `veil-bench-chart --by registry` turns the runs into --out-json
@@ -40,7 +40,7 @@ set -u -o pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 name=veil-bench-registry-sweep
-build='' veild='' admin='' veil='' bench='' chart='' seconds='' state=''
+build='' veild='' admin='' veil='' bench='' chart='' seconds='' states=''
 sizes=10000,100000,1000000 batches=1,16,256
 out_json=veil-bench-registry.json out_svg=veil-bench-registry.svg
 
@@ -72,7 +72,7 @@ while [ $# -gt 0 ]; do
 	esac
 	case $option in
 	--build | --veild | --admin | --veil | --bench | --chart | --sizes | --batches | \
-		--seconds | --state | --out-json | --out-svg) ;;
+		--seconds | --states | --out-json | --out-svg) ;;
 	*) usage_error "unknown option $option" ;;
 	esac
 	[ -n "$value" ] || usage_error "$option needs a value"
@@ -110,39 +110,28 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/$name.XXXXXX") || fail "cannot make a temp dir"
 trap 'rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
-[ -n "$state" ] || state=$work/state
-
-# The handles the state holds now (0 for a state not made yet).
-held() {
-	"$admin" info --state "$state" | sed -n 's/^handles //p'
-}
-if [ -d "$state/registry" ]; then
-	have=$(held) || fail "veil-admin info --state $state failed"
-	[ "$have" -le "${size_list[0]}" ] ||
-		fail "$state holds $have handles, more than the first size ${size_list[0]}"
-else
-	"$admin" keygen --state "$state" >/dev/null 2>"$work/keygen.err" ||
-		fail "veil-admin keygen failed: $(cat "$work/keygen.err")"
-	have=0
-fi
+[ -n "$states" ] || states=$work
+mkdir -p "$states" || fail "cannot make $states"
 
 status=0
 runs=()
 : >"$work/facts"
 for n in "${size_list[@]}"; do
-	rate=null
-	if [ "$have" -lt "$n" ]; then
-		echo "$name: importing handles $have..$n" >&2
-		# --print-handles N is a comment line, then the handles of every
-		# smaller N in order.
-		"$bench" --print-handles "$n" | sed '1{/^#/d}' | tail -n "+$((have + 1))" |
+	state=$states/$n rate=null
+	if [ -d "$state/registry" ]; then
+		have=$("$admin" info --state "$state" | sed -n 's/^handles //p')
+		[ "$have" = "$n" ] || fail "$state holds '$have' handles, not $n: remove it"
+		echo "$name: reusing $state ($n handles)" >&2
+	else
+		echo "$name: importing $n handles into $state" >&2
+		"$admin" keygen --state "$state" >/dev/null 2>"$work/keygen.err" ||
+			fail "veil-admin keygen failed: $(cat "$work/keygen.err")"
+		"$bench" --print-handles "$n" |
 			"$admin" import --state "$state" - 2>"$work/import.err" >"$work/import.out" ||
-			fail "importing up to $n handles failed: $(tail -n 3 "$work/import.err")"
+			fail "importing $n handles failed: $(tail -n 3 "$work/import.err")"
 		cat "$work/import.out" >&2
 		rate=$(sed -n 's/.* \([0-9][0-9]*\) handles\/s$/\1/p' "$work/import.out" | tail -n 1)
 		[ -n "$rate" ] || rate=null
-		have=$(held) || fail "veil-admin info --state $state failed"
-		[ "$have" = "$n" ] || fail "$state holds $have handles after the import, not $n"
 	fi
 	bytes=$(stat -c %s "$state/registry/data.mdb") || fail "no registry data file in $state"
 	peak=null
