@@ -3,7 +3,7 @@
 #
 #   bench/run-veil-bench.sh [--build DIR] [--handles N] [--server-threads N]
 #                           [--batch-cap N] [--suite NAME] [--state DIR] [--perf FILE]
-#                           [--auth keys|tokens]
+#                           [--auth keys|tokens] [--queue N]
 #                           [--veild PATH] [--admin PATH] [--veil PATH]
 #                           [--bench PATH] [-- VEIL-BENCH OPTIONS]
 #
@@ -15,7 +15,9 @@
 #    add --quota unlimited`: the load never runs out of quota, however fast
 #    the machine sends it.
 # 3. veild --threads N (default 2) on a free loopback TCP port, serving
-#    enrolled keys only.
+#    enrolled keys only; --queue N sets veild's --queue (default: veild's,
+#    4 per thread). Many connections of small batches fill a short queue
+#    and are answered BUSY; a queue of at least --connections is never full.
 # 4. veil-bench against it, with --client-key, --handles, --server-pid and
 #    --floor-threads set to match; the options after -- follow them (and
 #    win, being later).
@@ -46,7 +48,7 @@ set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 name=run-veil-bench
 build='' veild='' admin='' veil='' bench='' state='' perf=''
-handles=10000 server_threads=2 batch_cap='' suite='' auth=keys
+handles=10000 server_threads=2 batch_cap='' suite='' auth=keys queue=''
 # How long veild may take to say it is ready: a deadline, not a count of
 # tries, so that a slow machine only waits longer.
 ready_seconds=60
@@ -84,7 +86,7 @@ while [ $# -gt 0 ]; do
 	esac
 	case $option in
 	--build | --veild | --admin | --veil | --bench | --handles | --server-threads | \
-		--batch-cap | --suite | --state | --perf | --auth) ;;
+		--batch-cap | --suite | --state | --perf | --auth | --queue) ;;
 	*) usage_error "unknown option $option" ;;
 	esac
 	[ -n "$value" ] || usage_error "$option needs a value"
@@ -97,6 +99,7 @@ case $auth in keys | tokens) ;; *) usage_error "--auth takes keys or tokens, not
 case $server_threads in *[!0-9]*)
 	usage_error "--server-threads takes a whole number, not '$server_threads'" ;;
 esac
+case $queue in *[!0-9]*) usage_error "--queue takes a whole number, not '$queue'" ;; esac
 
 if [ -z "$build" ]; then
 	for b in "$here/../build-vb" "$here/../build"; do
@@ -171,7 +174,7 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 	: >"$work/veild.err" # exists before the ready-wait reads it
 	"$veild" --state "$state" --listen "tcp://127.0.0.1:$try" --threads "$server_threads" \
 		--enrolment required --replay-budget 262144 --auth "$auth" --config "$work/veild.ini" \
-		${batch_cap:+--batch-cap "$batch_cap"} 2>"$work/veild.err" &
+		${batch_cap:+--batch-cap "$batch_cap"} ${queue:+--queue "$queue"} 2>"$work/veild.err" &
 	veild_pid=$!
 	deadline=$((SECONDS + ready_seconds))
 	until grep -q '^veild: ready' "$work/veild.err"; do

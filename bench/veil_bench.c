@@ -7,6 +7,14 @@
  * ristretto255-SHA512, OpenSSL's EC_POINT_mul for the NIST suites), times
  * the server's worker threads.
  *
+ * A second floor judges requests rather than items: the per-request
+ * floor, one call of the suite's floor plus one X25519
+ * (crypto_scalarmult, the key agreement that opens a request's
+ * ephemeral sealing) on one core, times the server's worker threads. A
+ * request of one item can cost no less than that, so requests/s over it
+ * is how near batch 1 comes to its own floor (at larger batches the
+ * item floor says more). Both are measured before and after the load.
+ *
  * C connections, one thread and one REQ socket each, send batches of B
  * items back to back for a warm-up and then T measured seconds. All the
  * client-side work is done before the clock starts: each connection
@@ -202,7 +210,9 @@ print_help(void)
 	       "and reports evaluated items/s as a ratio to a floor measured in the same\n"
 	       "run: raw scalar multiplications/s on the curve of the server's suite\n"
 	       "(crypto_scalarmult_ristretto255, or OpenSSL EC_POINT_mul on P-256, P-384,\n"
-	       "P-521) on one core x the server's threads.\n"
+	       "P-521) on one core x the server's threads; and requests/s as a ratio to a\n"
+	       "per-request floor: that multiplication plus one X25519 (the key agreement\n"
+	       "of a request's sealing) on one core x the server's threads.\n"
 	       "bench/run-veil-bench.sh sets up a registry and a veild and runs this.\n"
 	       "\n"
 	       "  --server URL          veild's URL, tcp://HOST:PORT or ipc:///PATH\n"
@@ -355,6 +365,46 @@ measure_floor(const bench_work *work, double seconds, double *per_cpu)
 	const double rate = bench_rate(work, seconds, &calls);
 	*per_cpu = (double)calls / (thread_cpu_seconds() - cpu);
 	return rate;
+}
+
+/* X25519 pairs the per-request floor cycles through. */
+#define REQUEST_FLOOR_PAIRS 64
+
+/* The per-request floor: one call of the suite's floor and one X25519. */
+typedef struct request_floor {
+	bench_work suite; /* borrowed */
+	uint8_t scalars[REQUEST_FLOOR_PAIRS][crypto_scalarmult_SCALARBYTES];
+	uint8_t points[REQUEST_FLOOR_PAIRS][crypto_scalarmult_BYTES];
+	uint8_t shared[crypto_scalarmult_BYTES];
+	size_t next;
+} request_floor;
+
+static void
+request_floor_run(void *arg)
+{
+	request_floor *f = arg;
+	f->suite.run(f->suite.arg);
+	if (crypto_scalarmult(f->shared, f->scalars[f->next], f->points[f->next]) != 0)
+		DIE("X25519 of the per-request floor failed");
+	bench_consume(f->shared, sizeof(f->shared));
+	f->next = (f->next + 1) % REQUEST_FLOOR_PAIRS;
+}
+
+/* Draws f's pairs (public keys of random secrets, as a client's ephemeral
+ * keys are) over suite, borrowed; one request a call. */
+static bench_work
+request_floor_init(request_floor *f, const bench_work *suite)
+{
+	memset(f, 0, sizeof(*f));
+	f->suite = *suite;
+	for (size_t i = 0; i < REQUEST_FLOOR_PAIRS; i++) {
+		uint8_t other[crypto_scalarmult_SCALARBYTES];
+		randombytes_buf(f->scalars[i], sizeof(f->scalars[i]));
+		randombytes_buf(other, sizeof(other));
+		if (crypto_scalarmult_base(f->points[i], other) != 0)
+			DIE("X25519 of the per-request floor failed");
+	}
+	return (bench_work){request_floor_run, f, 1};
 }
 
 /* ------------------------------------------------------------------ */
@@ -635,7 +685,12 @@ typedef struct report {
 	size_t latency_count;
 	double floor_before, floor_after, floor_per_core, floor_total, ratio;
 	double floor_cpu_before, floor_cpu_after, floor_per_cpu; /* per CPU-second */
-	double bench_cpu, server_cpu, machine_cpu;               /* cores, over the window */
+	/* The per-request floor (request_floor): requests/s on one core, and
+	 * per CPU-second of its thread; requests/s over its total. */
+	double request_floor_before, request_floor_after, request_floor_per_core;
+	double request_floor_cpu_before, request_floor_cpu_after, request_floor_per_cpu;
+	double request_floor_total, request_ratio;
+	double bench_cpu, server_cpu, machine_cpu; /* cores, over the window */
 	long online_cores;
 	size_t checked_replies, checked_items, checked_registered, wrong, check_failures;
 	const char *first_failure;
@@ -766,6 +821,12 @@ print_text(const options *opt, const report *rep)
 	       rep->floor_operation, rep->floor_per_core, rep->floor_before, rep->floor_after,
 	       rep->floor_per_cpu, opt->floor_threads, rep->floor_total);
 	printf("ratio          %.3f of the floor\n", rep->ratio);
+	printf("request floor  %s + X25519 on one core: %.0f requests/s (before %.0f,\n"
+	       "               after %.0f; per CPU-second %.0f) x %u server threads = %.0f/s\n",
+	       rep->floor_operation, rep->request_floor_per_core, rep->request_floor_before,
+	       rep->request_floor_after, rep->request_floor_per_cpu, opt->floor_threads,
+	       rep->request_floor_total);
+	printf("request ratio  %.3f of the per-request floor\n", rep->request_ratio);
 	printf("latency        p50 %.2f ms, p99 %.2f ms, max %.2f ms (%zu requests of %u items)\n",
 	       rep->p50 * 1e3, rep->p99 * 1e3, rep->latency_max * 1e3, rep->latency_count,
 	       opt->batch);
@@ -784,9 +845,12 @@ print_text(const options *opt, const report *rep)
 	       100.0 * rep->bench_cpu / (double)rep->online_cores, rep->online_cores);
 	if (!isnan(rep->server_cpu))
 		printf(", veild %.2f, other processes %.2f\n"
-		       "               %.3f of the floor per veild CPU-second\n",
+		       "               %.3f of the floor, %.3f of the per-request floor,\n"
+		       "               per veild CPU-second\n",
 		       rep->server_cpu, rep->machine_cpu - rep->bench_cpu - rep->server_cpu,
-		       items_per_s / rep->server_cpu / rep->floor_per_cpu);
+		       items_per_s / rep->server_cpu / rep->floor_per_cpu,
+		       (double)requests / rep->window_seconds / rep->server_cpu /
+		               rep->request_floor_per_cpu);
 	else
 		printf(", all other processes %.2f\n", rep->machine_cpu - rep->bench_cpu);
 	if (rep->tokens_mode)
@@ -895,14 +959,27 @@ print_json(const options *opt, const report *rep)
 	json_number(&out, "per_cpu_second_before", rep->floor_cpu_before, false);
 	json_number(&out, "per_cpu_second_after", rep->floor_cpu_after, false);
 	json_number(&out, "ops_per_s", rep->floor_total, true);
+	buf_printf(&out, "},\"request_floor\":{\"operation\":\"%s + X25519\",\"threads\":%u,",
+	           rep->floor_operation, opt->floor_threads);
+	json_number(&out, "per_core_before", rep->request_floor_before, false);
+	json_number(&out, "per_core_after", rep->request_floor_after, false);
+	json_number(&out, "per_core", rep->request_floor_per_core, false);
+	json_number(&out, "per_cpu_second_before", rep->request_floor_cpu_before, false);
+	json_number(&out, "per_cpu_second_after", rep->request_floor_cpu_after, false);
+	json_number(&out, "requests_per_s", rep->request_floor_total, true);
 	buf_append_str(&out, "},");
 	json_number(&out, "ratio", rep->ratio, false);
+	json_number(&out, "request_ratio", rep->request_ratio, false);
 	buf_printf(&out, "\"cpu\":{\"online_cores\":%ld,", rep->online_cores);
 	json_number(&out, "bench_cores", rep->bench_cpu, false);
 	json_number(&out, "server_cores", rep->server_cpu, false);
 	json_number(&out, "machine_cores", rep->machine_cpu, false);
 	json_number(&out, "ratio_per_server_core",
-	            items_per_s / rep->server_cpu / rep->floor_per_cpu, true);
+	            items_per_s / rep->server_cpu / rep->floor_per_cpu, false);
+	json_number(&out, "request_ratio_per_server_core",
+	            (double)rep->window.ok / rep->window_seconds / rep->server_cpu /
+	                    rep->request_floor_per_cpu,
+	            true);
 	buf_append_str(&out, "},\"tokens\":");
 	if (rep->tokens_mode) {
 		buf_printf(&out, "{\"made\":%zu,\"spent\":%zu,", rep->tokens_made,
@@ -1148,6 +1225,8 @@ main(int argc, char **argv)
 		DIE("no floor for suite %s", rep.suite);
 	rep.floor_operation = bench_suite_floor_operation(floor);
 	const bench_work floor_work = bench_suite_floor_work(floor);
+	static request_floor request_floor_state;
+	const bench_work request_floor_work = request_floor_init(&request_floor_state, &floor_work);
 	if (opt.tokens_state != NULL)
 		make_tokens(&opt, &floor_work, &r, &rep);
 
@@ -1175,6 +1254,8 @@ main(int argc, char **argv)
 		(void)bench_rate(&floor_work, BENCH_FLOOR_WARMUP_SECONDS, NULL);
 		rep.floor_before =
 		        measure_floor(&floor_work, opt.floor_seconds, &rep.floor_cpu_before);
+		rep.request_floor_before = measure_floor(&request_floor_work, opt.floor_seconds,
+		                                         &rep.request_floor_cpu_before);
 	}
 
 	const double start = clock_monotonic_seconds();
@@ -1207,6 +1288,12 @@ main(int argc, char **argv)
 		pthread_join(conns[k].thread, NULL);
 
 	rep.floor_after = measure_floor(&floor_work, opt.floor_seconds, &rep.floor_cpu_after);
+	rep.request_floor_after =
+	        measure_floor(&request_floor_work, opt.floor_seconds, &rep.request_floor_cpu_after);
+	rep.request_floor_per_core = (rep.request_floor_before + rep.request_floor_after) / 2;
+	rep.request_floor_per_cpu =
+	        (rep.request_floor_cpu_before + rep.request_floor_cpu_after) / 2;
+	rep.request_floor_total = rep.request_floor_per_core * opt.floor_threads;
 	rep.floor_per_core = (rep.floor_before + rep.floor_after) / 2;
 	rep.floor_per_cpu = (rep.floor_cpu_before + rep.floor_cpu_after) / 2;
 	rep.floor_total = rep.floor_per_core * opt.floor_threads;
@@ -1216,6 +1303,7 @@ main(int argc, char **argv)
 	rep.machine_cpu = (machine1 - machine0) / rep.window_seconds;
 	collect(conns, opt.connections, &rep);
 	rep.ratio = (double)rep.items / rep.window_seconds / rep.floor_total;
+	rep.request_ratio = (double)rep.window.ok / rep.window_seconds / rep.request_floor_total;
 	check_samples(conns, opt.connections, &rep);
 	if (rep.tokens_mode) {
 		rep.tokens_taken = loadgen_tokens_taken(r.tokens);

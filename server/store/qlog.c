@@ -26,6 +26,8 @@
 #define GROUP_INTERVAL_NS 100000000L
 /* qlog_record() advances the chain at most this far (a broken clock). */
 #define MAX_ADVANCE_DAYS  3660
+/* Records of up to this many items digest on the stack (qlog_record()). */
+#define SMALL_DIGESTS     256
 
 static const char requester_label[] = "veil-log-requester-v1";
 static const char bucket_label[] = "veil-log-bucket-v1";
@@ -425,6 +427,9 @@ qlog_record(qlog *log, int64_t now, const uint8_t client_key[QLOG_KEY_SIZE], uns
 	uint8_t mac[crypto_auth_hmacsha256_BYTES];
 	uint8_t *value = NULL;
 	uint32_t *digests = NULL;
+	/* The digests of a record of up to SMALL_DIGESTS items (every batch
+	 * of veild's default cap) need no allocation. */
+	uint32_t small[SMALL_DIGESTS];
 
 	if (log == NULL || (client_key == NULL) != (log->config.anonymous != 0) ||
 	    (item_count > 0 && prefixes == NULL))
@@ -450,9 +455,12 @@ qlog_record(qlog *log, int64_t now, const uint8_t client_key[QLOG_KEY_SIZE], uns
 	}
 	/* Only a plausible now may drive the writer's sweeps. */
 	note_now(log, now);
-	if ((value = malloc(len)) == NULL ||
-	    (digests = malloc(((size_t)size_class + 1) * sizeof(*digests))) == NULL) {
+	digests = size_class <= SMALL_DIGESTS ? small
+	                                      : malloc(((size_t)size_class + 1) * sizeof(*digests));
+	if ((value = malloc(len)) == NULL || digests == NULL) {
 		free(value);
+		if (digests != small)
+			free(digests);
 		count_drops(log, 1);
 		return;
 	}
@@ -464,7 +472,8 @@ qlog_record(qlog *log, int64_t now, const uint8_t client_key[QLOG_KEY_SIZE], uns
 	if (salt == NULL) {
 		/* The clock stepped back past an erased salt: nothing can digest it. */
 		free(value);
-		free(digests);
+		if (digests != small)
+			free(digests);
 		count_drops(log, 1);
 		return;
 	}
@@ -492,7 +501,8 @@ qlog_record(qlog *log, int64_t now, const uint8_t client_key[QLOG_KEY_SIZE], uns
 	sodium_memzero(&state, sizeof(state));
 	sodium_memzero(mac, sizeof(mac));
 	sodium_memzero(digests, (size_t)size_class * sizeof(*digests));
-	free(digests);
+	if (digests != small)
+		free(digests);
 	enqueue(log, day, value, len);
 }
 
