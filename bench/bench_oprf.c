@@ -348,8 +348,9 @@ time_evaluate(void *arg)
 /*
  * The rows, in the order printed. The targets the project set, for
  * ristretto255-SHA512 only: OPRF BlindEvaluate within 5% of a raw scalar
- * multiplication, and VOPRF at 1024 per batch at least 0.45 of one per
- * element. The NIST suites are reported without targets.
+ * multiplication, and VOPRF at 1024 per batch at least 0.75 of one per
+ * element (the proof's composite a multi-scalar multiplication, common/msm.h).
+ * The NIST suites are reported without targets.
  */
 static const struct row rows[] = {
         {"Blind", time_blind, OPRF_MODE_OPRF, 1, 0},
@@ -357,7 +358,7 @@ static const struct row rows[] = {
         {"BlindEvaluate", time_blind_evaluate, OPRF_MODE_OPRF, 64, 0.95},
         {"BlindEvaluate", time_blind_evaluate, OPRF_MODE_VOPRF, 1, 0},
         {"BlindEvaluate", time_blind_evaluate, OPRF_MODE_VOPRF, 64, 0},
-        {"BlindEvaluate", time_blind_evaluate, OPRF_MODE_VOPRF, 1024, 0.45},
+        {"BlindEvaluate", time_blind_evaluate, OPRF_MODE_VOPRF, 1024, 0.75},
         {"BlindEvaluate", time_blind_evaluate, OPRF_MODE_POPRF, 64, 0},
         {"Finalize", time_finalize, OPRF_MODE_OPRF, 1, 0},
         {"Finalize", time_finalize, OPRF_MODE_VOPRF, PROOF_BATCH, 0},

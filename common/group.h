@@ -44,6 +44,15 @@ typedef struct group {
 	/* out = p + q; the sum may be the identity. VEIL_ERR_ELEMENT when p or
 	 * q is not a valid encoding (the identity is accepted here). */
 	veil_err (*element_add)(uint8_t *out, const uint8_t *p, const uint8_t *q);
+	/* out = sum over i < n of scalars[i] * points[i] (n scalars and n
+	 * elements back to back); the sum may be the identity. VARIABLE TIME:
+	 * for public scalars only, never a key. VEIL_ERR_ELEMENT when a point
+	 * is invalid or the identity, VEIL_ERR_SCALAR for a scalar not below
+	 * the order, VEIL_ERR_NOMEM or VEIL_ERR_LIMIT (msm.h). NULL for a
+	 * group without one: callers then loop over scalar_mult and
+	 * element_add. */
+	veil_err (*multi_scalar_mult)(uint8_t *out, const uint8_t *scalars, const uint8_t *points,
+	                              size_t n);
 	/* VEIL_OK when p is a canonical encoding of a non-identity element. */
 	veil_err (*element_check)(const uint8_t *p);
 	int (*element_is_identity)(const uint8_t *p);

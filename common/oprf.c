@@ -408,6 +408,12 @@ put_prefixed(uint8_t *p, const uint8_t *data, size_t len)
  * ComputeComposites (z_scalar NULL: the verifier's form, Z = sum d_i D_i)
  * and ComputeCompositesFast (z_scalar = k: Z = k * M), RFC 9497 2.2.1-2.
  * B is the public key the proof is about, C and D the element batches.
+ *
+ * M = sum d_i C_i (and the verifier's Z) is one multi-scalar
+ * multiplication where the group has one: it is variable time, which is
+ * safe because the weights d_i and the elements are all public (hashes of
+ * B, C and D). The prover's Z = k * M involves the secret key and stays
+ * the group's constant-time scalar_mult.
  */
 static veil_err
 compute_composites(const oprf_ctx *ctx, const uint8_t *z_scalar, const uint8_t *B, size_t count,
@@ -415,13 +421,17 @@ compute_composites(const oprf_ctx *ctx, const uint8_t *z_scalar, const uint8_t *
 {
 	const group *g = ctx->suite->group;
 	const hash_alg *h = ctx->suite->hash;
-	const size_t ne = g->element_size;
+	const size_t ne = g->element_size, ns = g->scalar_size;
 	uint8_t seed[OPRF_MAX_HASH_SIZE];
 	uint8_t transcript[COMPOSITE_TRANSCRIPT_MAX];
-	uint8_t d[OPRF_MAX_SCALAR_SIZE];
 	uint8_t term[OPRF_MAX_ELEMENT_SIZE];
 	hash_state state;
 	veil_err err = VEIL_OK;
+
+	/* count <= OPRF_MAX_BATCH: no overflow. */
+	uint8_t *d = malloc(count * ns);
+	if (d == NULL)
+		return VEIL_ERR_NOMEM;
 
 	/* seed = Hash(I2OSP(len(Bm), 2) || Bm || I2OSP(len(seedDST), 2) || seedDST) */
 	h->init(&state);
@@ -432,35 +442,46 @@ compute_composites(const oprf_ctx *ctx, const uint8_t *z_scalar, const uint8_t *
 	/* The transcript's head, I2OSP(len(seed), 2) || seed, is the same for every i. */
 	uint8_t *const per_item = put_prefixed(transcript, seed, h->output_size);
 	for (size_t i = 0; i < count; i++) {
-		const uint8_t *Ci = C + i * ne, *Di = D + i * ne;
 		uint8_t *p = per_item;
 		*p++ = (uint8_t)(i >> 8);
 		*p++ = (uint8_t)i;
-		p = put_prefixed(p, Ci, ne);
-		p = put_prefixed(p, Di, ne);
+		p = put_prefixed(p, C + i * ne, ne);
+		p = put_prefixed(p, D + i * ne, ne);
 		memcpy(p, "Composite", 9);
 		p += 9;
-		err = hash_to_scalar(ctx, transcript, (size_t)(p - transcript), d);
+		err = hash_to_scalar(ctx, transcript, (size_t)(p - transcript), d + i * ns);
 		if (err != VEIL_OK)
 			goto out;
+	}
 
+	if (g->multi_scalar_mult != NULL) {
+		if ((err = g->multi_scalar_mult(M, d, C, count)) != VEIL_OK)
+			goto out;
+		if (z_scalar == NULL && (err = g->multi_scalar_mult(Z, d, D, count)) != VEIL_OK)
+			goto out;
+	} else {
 		/* M = d_i * C_i + M, starting from the first term rather than
 		 * the identity; likewise Z in the verifier's form. */
-		if ((err = g->scalar_mult(i == 0 ? M : term, d, Ci)) != VEIL_OK)
-			goto out;
-		if (i > 0 && (err = g->element_add(M, term, M)) != VEIL_OK)
-			goto out;
-		if (z_scalar == NULL) {
-			if ((err = g->scalar_mult(i == 0 ? Z : term, d, Di)) != VEIL_OK)
+		for (size_t i = 0; i < count; i++) {
+			const uint8_t *di = d + i * ns, *Ci = C + i * ne, *Di = D + i * ne;
+			if ((err = g->scalar_mult(i == 0 ? M : term, di, Ci)) != VEIL_OK)
 				goto out;
-			if (i > 0 && (err = g->element_add(Z, term, Z)) != VEIL_OK)
+			if (i > 0 && (err = g->element_add(M, term, M)) != VEIL_OK)
 				goto out;
+			if (z_scalar == NULL) {
+				if ((err = g->scalar_mult(i == 0 ? Z : term, di, Di)) != VEIL_OK)
+					goto out;
+				if (i > 0 && (err = g->element_add(Z, term, Z)) != VEIL_OK)
+					goto out;
+			}
 		}
 	}
+	/* Constant time: z_scalar is the secret key (or the POPRF's t). */
 	if (z_scalar != NULL)
 		err = g->scalar_mult(Z, z_scalar, M);
 out:
-	sodium_memzero(d, sizeof(d));
+	sodium_memzero(d, count * ns);
+	free(d);
 	sodium_memzero(term, sizeof(term));
 	return err;
 }
