@@ -36,7 +36,10 @@
  * Evaluate) may also fail with VEIL_ERR_NOMEM (OpenSSL could not allocate)
  * or VEIL_ERR_CRYPTO (OpenSSL reported an internal failure), and in the
  * unlikely event that a lock cannot be taken, VEIL_ERR_SYSTEM. These are
- * never reported as a failed proof or an invalid input.
+ * never reported as a failed proof or an invalid input. On every suite,
+ * BlindEvaluate and Finalize in VOPRF and POPRF modes may fail with
+ * VEIL_ERR_NOMEM: the batch proof's composites take memory in proportion
+ * to count.
  *
  * Thread safety: suites and contexts are immutable once made and may be
  * shared by any number of threads; so may a key. veil_crypto_init() must

@@ -236,7 +236,7 @@ else
 	not_ok "the example answers each contact right against veild, exit 0" \
 		"want:" "$want" "exit 0" "got:" "$got"
 fi
-if LD_LIBRARY_PATH=$libdir ldd "$work/lookup" | grep -q "libveil-client.so.0 => $libdir/"; then
+if LD_LIBRARY_PATH=$libdir ldd "$work/lookup" | grep "libveil-client.so.0 => $libdir/" >/dev/null; then
 	ok "the example runs with the installed libveil-client.so.0"
 else
 	not_ok "the example runs with the installed libveil-client.so.0" \
@@ -269,7 +269,7 @@ if [ -e "$libdir/libveil-client.a" ]; then
 	if out=$("${cc[@]}" -std=c11 -o "$work/lookup-static" "$source/examples/lookup.c" \
 		$(PKG_CONFIG_PATH=${static}${pcdir#"$destdir"} PKG_CONFIG_SYSROOT_DIR=$static \
 			pkg-config --static --cflags --libs veil-client) 2>&1) &&
-		! readelf -d "$work/lookup-static" | grep -q 'libveil-client'; then
+		! readelf -d "$work/lookup-static" | grep 'libveil-client' >/dev/null; then
 		ok "examples/lookup.c links statically with pkg-config --static"
 		got=$(run_lookup "$work/lookup-static" "$work/client.key")
 		if answers_ok "$got"; then
