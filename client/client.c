@@ -4,11 +4,14 @@
 #include "veil_client.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -31,6 +34,12 @@
 
 /* The most server URLs a client takes: server_url and its fallbacks. */
 #define MAX_SERVER_URLS 64
+/* The most LOOKUP requests of one lookup in flight at once, each on a
+ * connection of its own (a lane); a lookup of more batches sends them in
+ * waves of this many. A veild queues 4 requests per worker thread by
+ * default before it answers BUSY, so that even one of a single thread
+ * takes a whole wave; after a BUSY the lookup sends fewer at once. */
+#define CLIENT_LANES    4
 
 struct veil_client {
 	char *url;   /* the server asked now: urls[url_at] */
@@ -54,6 +63,10 @@ struct veil_client {
 	uint8_t *identity;
 	int have_identity;
 	transport_client *transport;
+	/* The connections of lanes 1 and up, opened on the first need, to
+	 * the server asked now; lane 0's is transport. */
+	transport_client *lanes[CLIENT_LANES - 1];
+	unsigned threads;        /* worker threads of a lookup; 0: the online cores */
 	const oprf_suite *suite; /* the pins' */
 	uint8_t suite_id;        /* its wire number */
 	oprf_ctx *ctx;
@@ -124,6 +137,8 @@ veil_client_free(veil_client *c)
 	if (c == NULL)
 		return;
 	transport_client_close(c->transport);
+	for (size_t i = 0; i < CLIENT_LANES - 1; i++)
+		transport_client_close(c->lanes[i]);
 	oprf_ctx_free(c->ctx);
 	if (c->client_secret != NULL)
 		sodium_free(c->client_secret);
@@ -400,188 +415,506 @@ give_back(veil_client *c, token *t)
 	sodium_memzero(t, sizeof(*t));
 }
 
-/*
- * Sends the LOOKUP of n blinded elements under prefixes and decodes its
- * answer into *msg. In tokens mode it is a LOOKUP_TOKEN with a token of
- * the pinned challenge (take_token()). The token goes back to the file
- * only when it was never sent; once a frame carrying it has left, it is
- * spent whatever comes back, even an unsealed BUSY, which anyone on the
- * path can forge: the same nonce twice would link the two requests. A
- * token the server refuses is VEIL_ERR_PERMISSION.
- */
-static veil_err
-send_lookup(veil_client *c, const uint8_t *request_id, unsigned bits, size_t n,
-            const uint32_t *prefixes, const uint8_t *blinded, buf *inner, buf *frame, buf *reply,
-            buf *reply_inner, proto_msg *msg, uint16_t *status)
-{
-	const proto_key_info *key = c->key;
-	const int tokens = c->auth == VEIL_AUTH_TOKENS;
-	client_outcome outcome;
-	token t;
-	veil_err err;
-	if (tokens && (err = take_token(c, &t)) != VEIL_OK)
-		return err;
-	buf_reset(inner);
-	if (tokens)
-		proto_encode_lookup_token(inner, request_id, &t, c->suite_id, (uint8_t)c->mode,
-		                          key->key_id, (uint8_t)bits, (uint16_t)n, prefixes,
-		                          blinded);
-	else
-		proto_encode_lookup(inner, request_id, c->suite_id, (uint8_t)c->mode, key->key_id,
-		                    (uint8_t)bits, (uint16_t)n, prefixes, blinded);
-	memset(&outcome, 0, sizeof(outcome));
-	if ((err = buf_error(inner)) == VEIL_OK)
-		err = exchange(c, inner, request_id, frame, reply, reply_inner, msg, &outcome);
-	*status = outcome.status;
-	if (!tokens)
-		return err;
-	if (!outcome.sent)
-		give_back(c, &t);
-	else
-		sodium_memzero(&t, sizeof(t));
-	if (err == VEIL_ERR_UNSUPPORTED && outcome.status == PROTO_STATUS_TOKEN_SPENT) {
-		set_error(c, "%s",
-		          "token refused: spent (redeemed before: was the token file copied or "
-		          "restored?)");
-		return VEIL_ERR_PERMISSION;
-	}
-	if (err == VEIL_ERR_UNSUPPORTED && outcome.status == PROTO_STATUS_TOKEN_INVALID) {
-		set_error(c, "%s",
-		          "token refused: invalid (of a retired issuer key, or for another issuer "
-		          "or origin: run veil tokens fetch)");
-		return VEIL_ERR_PERMISSION;
-	}
-	return err;
-}
+/* ---- A lookup's batches: blinded and finalized on every core, sent at once ---- */
 
 /* A dummy item's input: random bytes, so that its blinded element is a
  * fresh random point, as every real one is. */
 #define DUMMY_INPUT_SIZE 32
 
+/* Items of one blinding or finalizing task, and contacts of one
+ * normalizing task: enough work per task to outweigh handing it out. */
+#define CHUNK_ITEMS     16
+#define NORMALIZE_CHUNK 32
+
 /*
- * Looks up items[0..count) in one LOOKUP of count's size class: the real
- * items and, to fill the class, dummies (random inputs under random
- * prefixes), all in a random order. The server evaluates every item and
+ * One LOOKUP of a wave: count real items (items, in the lookup's array)
+ * in a request of n, its size class, filled with dummies (random inputs
+ * under random prefixes), all in a random order: sent k is item order[k],
+ * or a dummy when order[k] >= count. The server evaluates every item and
  * a VOPRF proof covers them all; only the real ones are matched.
  */
+typedef struct batch {
+	pending *items;
+	size_t count, n;
+	/* The secrets, blinds (n * Ns) then outputs (n * Nh), share one
+	 * guarded region. */
+	uint8_t *secrets, *blinds, *outputs;
+	uint8_t *blinded, *evaluated, *dummy_inputs;
+	uint32_t *prefixes;
+	size_t *order;
+	const uint8_t **inputs;
+	size_t *input_lens;
+	uint8_t request_id[PROTO_REQUEST_ID_SIZE];
+	int have_token; /* tokens mode: the token this request carries */
+	token token;
+	client_peer peer; /* its own connection, and error text */
+	buf inner, frame, reply, reply_inner;
+	proto_msg msg;
+	client_outcome outcome;
+	veil_err err; /* VEIL_OK: answered, its items' answers filled */
+	char error[sizeof(((veil_client *)0)->last_error)];
+} batch;
+
+/* A share of a batch's items for one worker: [begin, end). */
+typedef struct chunk {
+	batch *batch;
+	size_t begin, end;
+	veil_err err;
+} chunk;
+
+/* What the workers of one wave share. */
+typedef struct wave {
+	veil_client *c;
+	batch *batches;
+	size_t count;
+	chunk *chunks;
+	size_t chunk_count;
+} wave;
+
+/* Tasks [0, count) handed out one at a time to the workers of a job. */
+typedef struct parallel_job {
+	void (*run)(void *arg, size_t task);
+	void *arg;
+	size_t count;
+	atomic_size_t next;
+} parallel_job;
+
+static void *
+parallel_worker(void *arg)
+{
+	parallel_job *job = arg;
+	for (size_t task; (task = atomic_fetch_add(&job->next, 1)) < job->count;)
+		job->run(job->arg, task);
+	return NULL;
+}
+
+/*
+ * Runs run(arg, task) for every task of [0, count), on up to threads
+ * threads, the calling one among them, and returns when all are done.
+ * Tasks must not depend on one another. A thread that cannot be started
+ * leaves its share to the others: the work is done all the same.
+ */
+static void
+parallel_run(unsigned threads, size_t count, void (*run)(void *arg, size_t task), void *arg)
+{
+	parallel_job job = {.run = run, .arg = arg, .count = count};
+	atomic_init(&job.next, 0);
+	pthread_t helpers[VEIL_MAX_THREADS];
+	size_t started = 0;
+	while (started + 1 < threads && started + 1 < count &&
+	       pthread_create(&helpers[started], NULL, parallel_worker, &job) == 0)
+		started++;
+	parallel_worker(&job);
+	for (size_t i = 0; i < started; i++)
+		pthread_join(helpers[i], NULL);
+}
+
+/* The worker threads a lookup uses: as set, or the online cores. */
+static unsigned
+worker_threads(const veil_client *c)
+{
+	if (c->threads != 0)
+		return c->threads;
+	const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	return cores < 1 ? 1 : cores > VEIL_MAX_THREADS ? VEIL_MAX_THREADS : (unsigned)cores;
+}
+
+veil_err
+veil_client_set_threads(veil_client *c, unsigned threads)
+{
+	if (c == NULL || threads > VEIL_MAX_THREADS)
+		return VEIL_ERR_ARGUMENT;
+	c->threads = threads;
+	return VEIL_OK;
+}
+
+/* Wipes and frees what batch_prepare() and the exchange left in b. */
+static void
+batch_release(batch *b)
+{
+	if (b->secrets != NULL)
+		sodium_free(b->secrets); /* wipes */
+	free(b->blinded);
+	free(b->evaluated);
+	free(b->dummy_inputs);
+	if (b->prefixes != NULL) /* the contacts' buckets */
+		sodium_memzero(b->prefixes, b->n * sizeof(*b->prefixes));
+	free(b->prefixes);
+	if (b->order != NULL)
+		sodium_memzero(b->order, b->n * sizeof(*b->order)); /* which items were real */
+	free(b->order);
+	free(b->inputs);
+	free(b->input_lens);
+	sodium_memzero(&b->token, sizeof(b->token));
+	buf_free(&b->inner);
+	buf_free(&b->frame);
+	buf_free(&b->reply);
+	buf_free(&b->reply_inner);
+}
+
+/*
+ * Makes b, of b->count items at b->items, ready to blind: its size class,
+ * order, dummies and prefixes of bits bits. VEIL_ERR_NOMEM when memory
+ * runs out (batch_release() frees what was had).
+ */
 static veil_err
-lookup_batch(veil_client *c, pending *items, size_t count, unsigned bits, buf *inner, buf *frame,
-             buf *reply, buf *reply_inner, uint16_t *status)
+batch_prepare(veil_client *c, batch *b, unsigned bits)
 {
 	const size_t ne = oprf_suite_element_size(c->suite), ns = oprf_suite_scalar_size(c->suite);
 	const size_t nh = oprf_suite_output_size(c->suite);
-	const proto_key_info *key = c->key;
-	const size_t n = proto_size_class((uint32_t)count, c->info.batch_cap);
-	uint8_t request_id[PROTO_REQUEST_ID_SIZE];
-	/* The secrets, blinds and outputs, share one guarded region. */
-	uint8_t *secrets = sodium_malloc(n * (ns + nh));
-	uint8_t *blinds = secrets, *outputs = secrets != NULL ? secrets + n * ns : NULL;
-	uint8_t *blinded = malloc(n * ne);
-	uint8_t *evaluated = malloc(n * ne);
-	uint8_t *dummy_inputs = malloc((n - count) * DUMMY_INPUT_SIZE + 1);
-	uint32_t *prefixes = malloc(n * sizeof(*prefixes));
-	size_t *order = malloc(n * sizeof(*order)); /* sent k: item order[k], a dummy past count */
-	const uint8_t **inputs = malloc(n * sizeof(*inputs));
-	size_t *input_lens = malloc(n * sizeof(*input_lens));
-	veil_err err = VEIL_ERR_NOMEM;
-	proto_msg msg;
-
-	if (secrets == NULL || blinded == NULL || evaluated == NULL || dummy_inputs == NULL ||
-	    prefixes == NULL || order == NULL || inputs == NULL || input_lens == NULL)
-		goto out;
+	const size_t n = proto_size_class((uint32_t)b->count, c->info.batch_cap), count = b->count;
+	b->n = n;
+	b->err = VEIL_ERR_NOMEM;
+	buf_init(&b->inner);
+	buf_init(&b->frame);
+	buf_init(&b->reply);
+	buf_init(&b->reply_inner);
+	b->secrets = sodium_malloc(n * (ns + nh));
+	b->blinded = malloc(n * ne);
+	b->evaluated = malloc(n * ne);
+	b->dummy_inputs = malloc((n - count) * DUMMY_INPUT_SIZE + 1);
+	b->prefixes = malloc(n * sizeof(*b->prefixes));
+	b->order = malloc(n * sizeof(*b->order));
+	b->inputs = malloc(n * sizeof(*b->inputs));
+	b->input_lens = malloc(n * sizeof(*b->input_lens));
+	if (b->secrets == NULL || b->blinded == NULL || b->evaluated == NULL ||
+	    b->dummy_inputs == NULL || b->prefixes == NULL || b->order == NULL ||
+	    b->inputs == NULL || b->input_lens == NULL)
+		return VEIL_ERR_NOMEM;
+	b->blinds = b->secrets;
+	b->outputs = b->secrets + n * ns;
 	for (size_t k = 0; k < n; k++)
-		order[k] = k;
+		b->order[k] = k;
 	for (size_t k = n - 1; k > 0; k--) { /* Fisher-Yates */
-		const size_t j = randombytes_uniform((uint32_t)k + 1), t = order[k];
-		order[k] = order[j];
-		order[j] = t;
+		const size_t j = randombytes_uniform((uint32_t)k + 1), t = b->order[k];
+		b->order[k] = b->order[j];
+		b->order[j] = t;
 	}
-	randombytes_buf(dummy_inputs, (n - count) * DUMMY_INPUT_SIZE);
+	randombytes_buf(b->dummy_inputs, (n - count) * DUMMY_INPUT_SIZE);
 	for (size_t k = 0; k < n; k++) {
-		if (order[k] < count) {
-			const pending *item = &items[order[k]];
-			inputs[k] = (const uint8_t *)item->handle;
-			input_lens[k] = item->handle_len;
-			prefixes[k] = item->prefix;
+		if (b->order[k] < count) {
+			pending *item = &b->items[b->order[k]];
+			item->prefix = entry_prefix(item->bucket, bits);
+			b->inputs[k] = (const uint8_t *)item->handle;
+			b->input_lens[k] = item->handle_len;
+			b->prefixes[k] = item->prefix;
 		} else {
-			inputs[k] = dummy_inputs + (order[k] - count) * DUMMY_INPUT_SIZE;
-			input_lens[k] = DUMMY_INPUT_SIZE;
-			prefixes[k] = entry_prefix(randombytes_random(), bits);
+			b->inputs[k] = b->dummy_inputs + (b->order[k] - count) * DUMMY_INPUT_SIZE;
+			b->input_lens[k] = DUMMY_INPUT_SIZE;
+			b->prefixes[k] = entry_prefix(randombytes_random(), bits);
 		}
-		if ((err = oprf_blind(c->ctx, inputs[k], input_lens[k], NULL, blinds + k * ns,
-		                      blinded + k * ne)) != VEIL_OK)
-			goto out;
 	}
-	randombytes_buf(request_id, sizeof(request_id));
-	if ((err = send_lookup(c, request_id, bits, n, prefixes, blinded, inner, frame, reply,
-	                       reply_inner, &msg, status)) != VEIL_OK)
-		goto out;
+	b->err = VEIL_OK;
+	return VEIL_OK;
+}
 
-	const proto_lookup_reply *r = &msg.u.lookup_reply;
+/* A worker's task: blinds the chunk's items. */
+static void
+blind_chunk(void *arg, size_t task)
+{
+	const wave *w = arg;
+	chunk *ch = &w->chunks[task];
+	const batch *b = ch->batch;
+	const oprf_suite *suite = w->c->suite;
+	const size_t ne = oprf_suite_element_size(suite), ns = oprf_suite_scalar_size(suite);
+	for (size_t k = ch->begin; k < ch->end && ch->err == VEIL_OK; k++)
+		ch->err = oprf_blind(w->c->ctx, b->inputs[k], b->input_lens[k], NULL,
+		                     b->blinds + k * ns, b->blinded + k * ne);
+}
+
+/*
+ * A worker's task: finalizes the chunk's items of an answered batch and
+ * matches the real ones against their bucket's entries. In VOPRF mode a
+ * chunk is its whole batch: the proof covers them all.
+ */
+static void
+finalize_chunk(void *arg, size_t task)
+{
+	const wave *w = arg;
+	chunk *ch = &w->chunks[task];
+	batch *b = ch->batch;
+	const veil_client *c = w->c;
+	if (b->err != VEIL_OK)
+		return;
+	const size_t ne = oprf_suite_element_size(c->suite), ns = oprf_suite_scalar_size(c->suite);
+	const size_t nh = oprf_suite_output_size(c->suite);
+	const proto_lookup_reply *r = &b->msg.u.lookup_reply;
 	const size_t tag_len = c->info.tag_len, payload_size = c->info.payload_size;
-	err = VEIL_ERR_PARSE;
-	if (msg.type != PROTO_MSG_LOOKUP_REPLY || r->suite != c->suite_id || r->mode != c->mode ||
-	    r->key_id != key->key_id || r->count != n || r->entry_size != tag_len + payload_size) {
-		set_error(c, "%s", "lookup reply does not match the request");
-		goto out;
-	}
-	/* The decoder and the mode check above already refuse this; kept so
-	 * that no later change lets an unproven answer through. */
-	if (c->mode == OPRF_MODE_VOPRF && r->proof == NULL) {
-		set_error(c, "%s", "lookup reply without a proof from a VOPRF registry");
-		err = VEIL_ERR_VERIFY;
-		goto out;
-	}
-	for (size_t k = 0; k < n; k++) {
-		const uint8_t *element, *entries;
-		proto_lookup_reply_item(r, k, &element, &entries);
-		memcpy(evaluated + k * ne, element, ne);
-	}
-	err = oprf_finalize(c->ctx, c->mode == OPRF_MODE_VOPRF ? key->pk : NULL, NULL, 0, n, inputs,
-	                    input_lens, blinds, blinded, evaluated, r->proof, outputs);
-	if (err != VEIL_OK) {
-		set_error(c, "%s",
-		          err == VEIL_ERR_VERIFY ? "server's proof does not verify"
-		                                 : "server sent an invalid element");
-		err = err == VEIL_ERR_VERIFY ? VEIL_ERR_VERIFY : VEIL_ERR_PARSE;
-		goto out;
-	}
-	for (size_t k = 0; k < n; k++) {
-		if (order[k] >= count)
+	const size_t at = ch->begin, m = ch->end - ch->begin;
+	ch->err = oprf_finalize(c->ctx, c->mode == OPRF_MODE_VOPRF ? c->key->pk : NULL, NULL, 0, m,
+	                        b->inputs + at, b->input_lens + at, b->blinds + at * ns,
+	                        b->blinded + at * ne, b->evaluated + at * ne, r->proof,
+	                        b->outputs + at * nh);
+	for (size_t k = ch->begin; k < ch->end && ch->err == VEIL_OK; k++) {
+		if (b->order[k] >= b->count)
 			continue; /* a dummy */
 		const uint8_t *element, *entries;
 		uint8_t tag[ENTRY_MAX_TAG_SIZE];
 		proto_lookup_reply_item(r, k, &element, &entries);
-		if ((err = entry_tag(outputs + k * nh, nh, tag, tag_len)) != VEIL_OK)
-			goto out;
+		if ((ch->err = entry_tag(b->outputs + k * nh, nh, tag, tag_len)) != VEIL_OK)
+			break;
 		for (size_t s = 0; s < r->slots; s++) {
 			const uint8_t *entry = entries + s * r->entry_size;
 			if (memcmp(entry, tag, tag_len) != 0)
 				continue;
-			answer *a = &items[order[k]].answer;
+			answer *a = &b->items[b->order[k]].answer;
 			a->registered = 1;
 			if (payload_size == ENTRY_SEALED_PAYLOAD_SIZE &&
-			    entry_open_payload(outputs + k * nh, nh, entry + tag_len, a->payload,
+			    entry_open_payload(b->outputs + k * nh, nh, entry + tag_len, a->payload,
 			                       &a->payload_len) == VEIL_OK)
 				a->has_payload = 1;
 			break;
 		}
 	}
-	err = VEIL_OK;
+}
+
+/* Cuts the wave's batches into chunks for its workers (whole batches when
+ * whole is set); VEIL_ERR_NOMEM. */
+static veil_err
+wave_chunks(wave *w, int whole)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < w->count; i++)
+		total += whole ? 1 : (w->batches[i].n + CHUNK_ITEMS - 1) / CHUNK_ITEMS;
+	free(w->chunks);
+	w->chunk_count = 0;
+	if ((w->chunks = calloc(total, sizeof(*w->chunks))) == NULL)
+		return VEIL_ERR_NOMEM;
+	for (size_t i = 0; i < w->count; i++) {
+		batch *b = &w->batches[i];
+		const size_t step = whole ? b->n : CHUNK_ITEMS;
+		for (size_t at = 0; at < b->n; at += step)
+			w->chunks[w->chunk_count++] =
+			        (chunk){.batch = b,
+			                .begin = at,
+			                .end = at + step < b->n ? at + step : b->n};
+	}
+	return VEIL_OK;
+}
+
+/* The error of a request that went out on the wire, to say in b->error. */
+static void
+batch_error(batch *b, veil_err err, const char *text)
+{
+	b->err = err;
+	snprintf(b->error, sizeof(b->error), "%s", text);
+}
+
+/* The connection of lane i of a wave: the client's own for lane 0, else
+ * one opened on the first need to the server asked now. */
+static veil_err
+lane_transport(veil_client *c, size_t i, transport_client **out)
+{
+	if (i == 0) {
+		*out = c->transport;
+		return VEIL_OK;
+	}
+	if (c->lanes[i - 1] == NULL) {
+		const veil_err err = transport_client_open(c->url, c->timeout_ms,
+		                                           PROTO_MAX_REPLY_SIZE, &c->lanes[i - 1]);
+		if (err != VEIL_OK)
+			return err;
+	}
+	*out = c->lanes[i - 1];
+	return VEIL_OK;
+}
+
+/* Closes the extra connections (those of lanes past the first). */
+static void
+lanes_close(veil_client *c)
+{
+	for (size_t i = 0; i < CLIENT_LANES - 1; i++) {
+		transport_client_close(c->lanes[i]);
+		c->lanes[i] = NULL;
+	}
+}
+
+/* A thread of a wave: one batch's request and its reply. */
+static void *
+exchange_thread(void *arg)
+{
+	batch *b = arg;
+	b->err = client_exchange(&b->peer, &b->inner, b->request_id, &b->frame, &b->reply,
+	                         &b->reply_inner, &b->msg, &b->outcome);
+	return NULL;
+}
+
+/*
+ * Checks b's reply against its request and takes its evaluated elements;
+ * in tokens mode puts back or wipes its token, and names a refused one.
+ */
+static void
+batch_reply(veil_client *c, batch *b)
+{
+	if (b->have_token) {
+		/* Once a frame carrying it has left, a token is spent whatever
+		 * comes back, even an unsealed BUSY, which anyone on the path
+		 * can forge: the same nonce twice would link the two requests. */
+		if (!b->outcome.sent)
+			give_back(c, &b->token);
+		sodium_memzero(&b->token, sizeof(b->token));
+		b->have_token = 0;
+		if (b->err == VEIL_ERR_UNSUPPORTED && b->outcome.status == PROTO_STATUS_TOKEN_SPENT)
+			batch_error(
+			        b, VEIL_ERR_PERMISSION,
+			        "token refused: spent (redeemed before: was the token file copied "
+			        "or restored?)");
+		if (b->err == VEIL_ERR_UNSUPPORTED &&
+		    b->outcome.status == PROTO_STATUS_TOKEN_INVALID)
+			batch_error(
+			        b, VEIL_ERR_PERMISSION,
+			        "token refused: invalid (of a retired issuer key, or for another "
+			        "issuer or origin: run veil tokens fetch)");
+	}
+	if (b->err != VEIL_OK)
+		return;
+	const proto_lookup_reply *r = &b->msg.u.lookup_reply;
+	const size_t ne = oprf_suite_element_size(c->suite);
+	if (b->msg.type != PROTO_MSG_LOOKUP_REPLY || r->suite != c->suite_id ||
+	    r->mode != c->mode || r->key_id != c->key->key_id || r->count != b->n ||
+	    r->entry_size != c->info.tag_len + c->info.payload_size) {
+		batch_error(b, VEIL_ERR_PARSE, "lookup reply does not match the request");
+		return;
+	}
+	/* The decoder and the mode check above already refuse this; kept so
+	 * that no later change lets an unproven answer through. */
+	if (c->mode == OPRF_MODE_VOPRF && r->proof == NULL) {
+		batch_error(b, VEIL_ERR_VERIFY,
+		            "lookup reply without a proof from a VOPRF registry");
+		return;
+	}
+	for (size_t k = 0; k < b->n; k++) {
+		const uint8_t *element, *entries;
+		proto_lookup_reply_item(r, k, &element, &entries);
+		memcpy(b->evaluated + k * ne, element, ne);
+	}
+}
+
+/*
+ * Looks up the wave's batches (count of them, at most CLIENT_LANES, their
+ * items and counts set) under prefixes of bits bits: blinds them all on
+ * the worker threads, sends them at once, each on a connection of its
+ * own, and finalizes the answered ones on the worker threads. Each batch
+ * ends with its own err: VEIL_OK when answered, its items' answers
+ * filled. Returns VEIL_OK when all were answered; else the error of the
+ * first that was not, its wire status in *status and its description as
+ * the client's last error. An error before anything was sent (memory, no
+ * token for the first request) is returned with every batch failed. In
+ * tokens mode each request takes a token first; when they run out, the
+ * requests that have one are sent, the others fail with the token file's
+ * error. Tokens never sent go back to the file.
+ */
+static veil_err
+lookup_wave(veil_client *c, batch *batches, size_t count, unsigned bits, uint16_t *status)
+{
+	const int tokens = c->auth == VEIL_AUTH_TOKENS;
+	const unsigned threads = worker_threads(c);
+	wave w = {.c = c, .batches = batches, .count = count};
+	veil_err err = VEIL_OK;
+	*status = 0;
+	for (size_t i = 0; i < count; i++)
+		if ((err = batch_prepare(c, &batches[i], bits)) != VEIL_OK)
+			goto out;
+	if ((err = wave_chunks(&w, 0)) != VEIL_OK)
+		goto out;
+	parallel_run(threads, w.chunk_count, blind_chunk, &w);
+	for (size_t i = 0; i < w.chunk_count; i++)
+		if ((err = w.chunks[i].err) != VEIL_OK)
+			goto out;
+	if (!tokens && !c->have_identity &&
+	    (err = envelope_identity_key(c->server_key, c->client_secret, c->identity)) != VEIL_OK)
+		goto out;
+	c->have_identity = !tokens;
+	/* A token per request; when they run out, the requests that have one
+	 * still go, and those after fail as the token file says. */
+	for (size_t i = 0; i < count && tokens; i++) {
+		if ((err = take_token(c, &batches[i].token)) != VEIL_OK && i == 0)
+			goto out;
+		if (err != VEIL_OK) {
+			for (size_t j = i; j < count; j++)
+				batch_error(&batches[j], err, c->last_error);
+			err = VEIL_OK;
+			break;
+		}
+		batches[i].have_token = 1;
+	}
+	for (size_t i = 0; i < count; i++) {
+		batch *b = &batches[i];
+		transport_client *t = NULL;
+		if (b->err != VEIL_OK)
+			continue; /* no token */
+		randombytes_buf(b->request_id, sizeof(b->request_id));
+		if (tokens)
+			proto_encode_lookup_token(&b->inner, b->request_id, &b->token, c->suite_id,
+			                          (uint8_t)c->mode, c->key->key_id, (uint8_t)bits,
+			                          (uint16_t)b->n, b->prefixes, b->blinded);
+		else
+			proto_encode_lookup(&b->inner, b->request_id, c->suite_id, (uint8_t)c->mode,
+			                    c->key->key_id, (uint8_t)bits, (uint16_t)b->n,
+			                    b->prefixes, b->blinded);
+		if ((err = buf_error(&b->inner)) != VEIL_OK)
+			goto out;
+		if ((b->err = lane_transport(c, i, &t)) != VEIL_OK)
+			snprintf(b->error, sizeof(b->error), "transport: %s", transport_strerror());
+		b->peer = (client_peer){
+		        .transport = t,
+		        .url = c->url,
+		        .server_key = c->server_key,
+		        .client_public = tokens ? NULL : c->client_public,
+		        .identity = tokens ? NULL : c->identity,
+		        .error = b->error,
+		        .error_size = sizeof(b->error),
+		};
+	}
+	/* The requests go out together; lane 0's is this thread's. */
+	pthread_t senders[CLIENT_LANES];
+	int started[CLIENT_LANES] = {0};
+	for (size_t i = 1; i < count; i++)
+		if (batches[i].err == VEIL_OK)
+			started[i] = pthread_create(&senders[i], NULL, exchange_thread,
+			                            &batches[i]) == 0;
+	for (size_t i = 0; i < count; i++)
+		if (batches[i].err == VEIL_OK && !started[i])
+			exchange_thread(&batches[i]);
+	for (size_t i = 1; i < count; i++)
+		if (started[i])
+			pthread_join(senders[i], NULL);
+	for (size_t i = 0; i < count; i++)
+		batch_reply(c, &batches[i]);
+
+	if ((err = wave_chunks(&w, c->mode == OPRF_MODE_VOPRF)) != VEIL_OK)
+		goto out;
+	parallel_run(threads, w.chunk_count, finalize_chunk, &w);
+	for (size_t i = 0; i < w.chunk_count; i++) {
+		batch *b = w.chunks[i].batch;
+		const veil_err e = w.chunks[i].err;
+		if (e == VEIL_OK || b->err != VEIL_OK)
+			continue;
+		if (e == VEIL_ERR_VERIFY)
+			batch_error(b, VEIL_ERR_VERIFY, "server's proof does not verify");
+		else if (e == VEIL_ERR_ELEMENT || e == VEIL_ERR_SCALAR)
+			batch_error(b, VEIL_ERR_PARSE, "server sent an invalid element");
+		else
+			batch_error(b, e, "");
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (batches[i].err == VEIL_OK)
+			continue;
+		err = batches[i].err;
+		*status = batches[i].outcome.status;
+		set_error(c, "%s", batches[i].error);
+		break;
+	}
 out:
-	if (secrets != NULL)
-		sodium_free(secrets); /* wipes */
-	free(blinded);
-	free(evaluated);
-	free(dummy_inputs);
-	if (prefixes != NULL)
-		sodium_memzero(prefixes, n * sizeof(*prefixes)); /* the contacts' buckets */
-	free(prefixes);
-	if (order != NULL)
-		sodium_memzero(order, n * sizeof(*order)); /* which items were real */
-	free(order);
-	free(inputs);
-	free(input_lens);
+	for (size_t i = 0; i < count; i++) {
+		if (err != VEIL_OK && batches[i].err == VEIL_OK && !batches[i].outcome.sent)
+			batches[i].err = err; /* never sent, not answered */
+		if (batches[i].have_token)    /* never sent */
+			give_back(c, &batches[i].token);
+		batches[i].have_token = 0;
+		batch_release(&batches[i]);
+	}
+	free(w.chunks);
 	return err;
 }
 
@@ -652,6 +985,7 @@ fail_over(veil_client *c, veil_err err, double deadline, unsigned *moves, unsign
 	    VEIL_OK)
 		return -1;
 	transport_client_close(c->transport);
+	lanes_close(c);
 	c->transport = t;
 	c->url_at = next;
 	c->url = c->urls[next];
@@ -744,6 +1078,74 @@ cache_store(veil_client *c, const pending *items, size_t count, int64_t now)
 	qsort(c->cache, c->cache_count, sizeof(*c->cache), compare_cache);
 }
 
+/* What the normalizing workers share: contact i's handle goes to
+ * results[i], and its pending to items[i] (handle NULL when invalid). */
+typedef struct normalize_job {
+	const veil_client *c;
+	const char *const *contacts;
+	size_t count;
+	veil_lookup_result *results;
+	pending *items;
+} normalize_job;
+
+/* A worker's task: normalizes and buckets NORMALIZE_CHUNK contacts. */
+static void
+normalize_chunk(void *arg, size_t task)
+{
+	const normalize_job *job = arg;
+	const size_t end = (task + 1) * NORMALIZE_CHUNK;
+	for (size_t i = task * NORMALIZE_CHUNK; i < end && i < job->count; i++) {
+		veil_lookup_result *res = &job->results[i];
+		if (job->contacts[i] == NULL) {
+			res->status = VEIL_LOOKUP_INVALID;
+			res->error = "no contact";
+			continue;
+		}
+		size_t len = 0;
+		normalize_status ns =
+		        normalize_handle(job->contacts[i], strlen(job->contacts[i]), job->c->region,
+		                         res->handle, sizeof(res->handle), &len);
+		if (ns != NORMALIZE_OK) {
+			res->status = VEIL_LOOKUP_INVALID;
+			res->error = normalize_strerror(ns);
+			res->handle[0] = '\0';
+			continue;
+		}
+		job->items[i].handle = res->handle;
+		job->items[i].handle_len = len;
+		job->items[i].bucket = entry_bucket(res->handle, len);
+	}
+}
+
+/*
+ * Moves the items of the wave's answered batches (batches[0..count), over
+ * items[0..) in order) ahead of those of the others, keeping the order
+ * within each; returns how many were answered. The items to ask again
+ * follow them.
+ */
+static size_t
+answered_first(pending *items, const batch *batches, size_t count, pending *scratch)
+{
+	size_t total = 0, answered = 0;
+	for (size_t pass = 0; pass < 2; pass++) {
+		const pending *from = items;
+		for (size_t i = 0; i < count; i++) {
+			if ((batches[i].err == VEIL_OK) == (pass == 0)) {
+				memcpy(scratch + total, from, batches[i].count * sizeof(*items));
+				for (size_t k = 0; pass == 1 && k < batches[i].count; k++)
+					memset(&scratch[total + k].answer, 0, sizeof(answer));
+				total += batches[i].count;
+			}
+			from += batches[i].count;
+		}
+		if (pass == 0)
+			answered = total;
+	}
+	memcpy(items, scratch, total * sizeof(*items));
+	sodium_memzero(scratch, total * sizeof(*items));
+	return answered;
+}
+
 veil_err
 veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
                    veil_lookup_result *results)
@@ -754,32 +1156,22 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 	for (size_t i = 0; i < count; i++)
 		memset(&results[i], 0, sizeof(results[i]));
 
-	/* Normalize; collect the distinct valid handles. */
+	/* Normalize on the worker threads; collect the distinct valid handles. */
 	pending *items = calloc(count ? count : 1, sizeof(*items));
-	if (items == NULL)
+	pending *scratch = calloc(count ? count : 1, sizeof(*scratch));
+	if (items == NULL || scratch == NULL) {
+		free(items);
+		free(scratch);
 		return VEIL_ERR_NOMEM;
-	size_t distinct = 0;
-	for (size_t i = 0; i < count; i++) {
-		veil_lookup_result *res = &results[i];
-		if (contacts[i] == NULL) {
-			res->status = VEIL_LOOKUP_INVALID;
-			res->error = "no contact";
-			continue;
-		}
-		size_t len = 0;
-		normalize_status ns = normalize_handle(contacts[i], strlen(contacts[i]), c->region,
-		                                       res->handle, sizeof(res->handle), &len);
-		if (ns != NORMALIZE_OK) {
-			res->status = VEIL_LOOKUP_INVALID;
-			res->error = normalize_strerror(ns);
-			res->handle[0] = '\0';
-			continue;
-		}
-		items[distinct].handle = res->handle;
-		items[distinct].handle_len = len;
-		items[distinct].bucket = entry_bucket(res->handle, len);
-		distinct++;
 	}
+	normalize_job job = {
+	        .c = c, .contacts = contacts, .count = count, .results = results, .items = items};
+	parallel_run(worker_threads(c), (count + NORMALIZE_CHUNK - 1) / NORMALIZE_CHUNK,
+	             normalize_chunk, &job);
+	size_t distinct = 0;
+	for (size_t i = 0; i < count; i++)
+		if (items[i].handle != NULL)
+			items[distinct++] = items[i];
 	qsort(items, distinct, sizeof(*items), compare_pending);
 	size_t unique = 0;
 	for (size_t i = 0; i < distinct; i++)
@@ -805,6 +1197,7 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 
 	const double deadline = clock_monotonic_seconds() + c->deadline_ms / 1000.0;
 	unsigned busy_tries = 0, moves = 0, move_tries = 0;
+	size_t lanes = CLIENT_LANES; /* after a BUSY: as many as were answered */
 	/* Nothing is asked, not even INFO, without a token to ask with: the
 	 * first is taken now, held for the first LOOKUP_TOKEN. */
 	if (asked > 0 && c->auth == VEIL_AUTH_TOKENS && (err = take_token(c, &c->token)) == VEIL_OK)
@@ -816,16 +1209,36 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 		                : fail_over(c, err, deadline, &moves, &move_tries)) == 0)
 			;
 	}
+	/* The items [done, asked) are still to be answered: each wave asks
+	 * up to CLIENT_LANES batches of them at once; the answered ones move
+	 * ahead, the others are asked again (anew: freshly blinded). */
 	for (size_t done = 0; err == VEIL_OK && done < asked;) {
 		unsigned bits;
 		if ((err = prefix_bits_to_reveal(c, &bits)) != VEIL_OK)
 			break;
-		const size_t n =
-		        asked - done < c->info.batch_cap ? asked - done : c->info.batch_cap;
-		for (size_t i = done; i < done + n; i++)
-			items[i].prefix = entry_prefix(items[i].bucket, bits);
-		err = lookup_batch(c, items + done, n, bits, &inner, &frame, &reply, &reply_inner,
-		                   &status);
+		batch batches[CLIENT_LANES];
+		memset(batches, 0, sizeof(batches));
+		size_t wave_count = 0;
+		for (size_t at = done; at < asked && wave_count < lanes; wave_count++) {
+			const size_t n =
+			        asked - at < c->info.batch_cap ? asked - at : c->info.batch_cap;
+			batches[wave_count].items = items + at;
+			batches[wave_count].count = n;
+			at += n;
+		}
+		err = lookup_wave(c, batches, wave_count, bits, &status);
+		const size_t answered = answered_first(items + done, batches, wave_count, scratch);
+		done += answered;
+		if (answered > 0)
+			moves = 0; /* a server answered: the next failure may try all again */
+		if (err == VEIL_ERR_BUSY) {
+			/* The server took this many at once; more only cost quota
+			 * (in tokens mode, tokens) to be turned away. */
+			size_t took = 0;
+			for (size_t i = 0; i < wave_count; i++)
+				took += batches[i].err == VEIL_OK;
+			lanes = took > 0 ? took : 1;
+		}
 		if (err == VEIL_ERR_UNSUPPORTED && status == PROTO_STATUS_KEY_UNKNOWN &&
 		    key_retry) {
 			/* The key rotated under us: learn the new one, retry once. */
@@ -834,16 +1247,12 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 			continue;
 		}
 		if (err == VEIL_ERR_BUSY && backoff(c, deadline, &busy_tries) == 0) {
-			err = VEIL_OK; /* the same batch again, freshly blinded */
+			err = VEIL_OK; /* the same batches again, freshly blinded */
 			continue;
 		}
 		if (err != VEIL_OK && fail_over(c, err, deadline, &moves, &move_tries) == 0) {
-			err = VEIL_OK; /* the same batch of the next server, freshly blinded */
+			err = VEIL_OK; /* the same batches of the next server, freshly blinded */
 			continue;
-		}
-		if (err == VEIL_OK) {
-			done += n;
-			moves = 0; /* a server answered: the next failure may try all again */
 		}
 	}
 
@@ -873,6 +1282,7 @@ veil_client_lookup(veil_client *c, const char *const contacts[], size_t count,
 	}
 	sodium_memzero(items, (count ? count : 1) * sizeof(*items));
 	free(items);
+	free(scratch);
 	buf_free(&inner);
 	buf_free(&frame);
 	buf_free(&reply);

@@ -26,9 +26,12 @@
  *           veil_client_free(c);
  *   }
  *
- * Thread safety: a veil_client carries one request at a time and must not
+ * Thread safety: a veil_client carries one lookup at a time and must not
  * be used by two threads at once; use one client per thread. Different
- * clients are independent.
+ * clients are independent. Inside a lookup the library uses threads of
+ * its own (veil_client_set_threads()): it normalizes, blinds and
+ * finalizes on every core, and sends a lookup's requests at once, each on
+ * a connection of its own; they are all joined before the call returns.
  *
  * Errors are veil_err values (<veil/veil_error.h>); veil_strerror()
  * describes them and veil_client_last_error() says more about the last
@@ -61,6 +64,8 @@ extern "C" {
 #define VEIL_SUITE_NAME_SIZE 24
 /* The most OPRF keys a client pins (a rotation has two live at once). */
 #define VEIL_MAX_OPRF_KEYS   8
+/* The most worker threads a client uses in a lookup. */
+#define VEIL_MAX_THREADS     64
 
 typedef struct veil_client veil_client;
 
@@ -256,10 +261,27 @@ VEIL_EXPORT veil_err veil_client_new(const veil_client_options *options, veil_cl
 VEIL_EXPORT void veil_client_free(veil_client *client);
 
 /*
+ * The worker threads client's lookups normalize, blind and finalize on:
+ * 1 to VEIL_MAX_THREADS, or 0 (the default) for the cores online at each
+ * lookup. The answers are the same whatever the number. It does not
+ * bound the requests in flight (see veil_client_lookup()). Errors:
+ * VEIL_ERR_ARGUMENT (client NULL, threads above VEIL_MAX_THREADS); the
+ * client is then unchanged.
+ */
+VEIL_EXPORT veil_err veil_client_set_threads(veil_client *client, unsigned threads)
+        __attribute__((warn_unused_result));
+
+/*
  * Looks up count contacts (NUL-terminated strings, any format) and fills
  * results[i] for contacts[i]. Splits into batches by the server's cap,
  * each filled up to its size class with dummy items (random elements
  * under random prefixes, which cost quota like real ones) and shuffled.
+ * The batches are sent at once, up to 4 in flight, each on a connection
+ * of its own to the server asked (a lookup of more sends them in waves
+ * of 4), so that a lookup takes about one round trip per wave, not one
+ * per batch; a batch that gets BUSY, no reply, or KEY_UNKNOWN is retried
+ * as below, the answered ones kept, and after a BUSY the lookup sends no
+ * more at once than the server last took.
  * Returns VEIL_OK when every batch was answered; then every result is
  * final. On error, results are all reset to NOT_REGISTERED with empty
  * handles: a failed lookup never reports a contact as registered.

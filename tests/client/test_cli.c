@@ -7,10 +7,17 @@
  * tokens mode: `veil tokens fetch` and `status` and `lookup --tokens`
  * refuse what does not fit before they ask anything, and status counts
  * a token file's tokens.
+ * The library's lookups of many contacts: the same answers on one worker
+ * thread and on several, every answer right when the batches go out
+ * together (and in more than one wave); a server that answers INFO but
+ * never a LOOKUP fails the lookup with no answer left standing, or hands
+ * it over to a fallback that answers all.
  *
  * Arguments: veil veil-admin veild address-book.vcf
  */
 #define _GNU_SOURCE /* asprintf */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +29,7 @@
 #include "fixture.h"
 #include "harness.h"
 #include "json.h"
+#include "transport.h"
 #include "veil_client.h"
 
 static const char *veil_path, *sample_path;
@@ -432,6 +440,223 @@ case_server_list_fails_over(void)
 	free(servers);
 }
 
+/*
+ * The many-contact lookups: numbers +1 646 555 0000 to 1399, of which
+ * the registry holds the even ones below NUMBERED_END, each with the
+ * payload "pN" (N its number); every fifth contact is also given again
+ * in another form, and every seventh is not a number at all.
+ */
+#define NUMBERED_END 1200
+#define MANY         1400
+
+static fixture many_fx; /* their registry and veild */
+
+typedef struct many_contacts {
+	char *text[MANY + MANY / 5 + MANY / 7 + 3];
+	size_t count;
+} many_contacts;
+
+static void
+many_make(many_contacts *m)
+{
+	m->count = 0;
+	for (unsigned i = 0; i < MANY; i++) {
+		REQUIRE(asprintf(&m->text[m->count++], "+1 646 555 %04u", i) > 0);
+		if (i % 5 == 0)
+			REQUIRE(asprintf(&m->text[m->count++], "(646) 555-%04u", i) > 0);
+		if (i % 7 == 0)
+			REQUIRE(asprintf(&m->text[m->count++], "no number %u", i) > 0);
+	}
+}
+
+static void
+many_free(many_contacts *m)
+{
+	for (size_t i = 0; i < m->count; i++)
+		free(m->text[i]);
+}
+
+/* The answers that disagree with the registry (see many_make). */
+static size_t
+many_wrong(const many_contacts *m, const veil_lookup_result *results)
+{
+	size_t wrong = 0;
+	for (size_t i = 0; i < m->count; i++) {
+		const veil_lookup_result *r = &results[i];
+		unsigned number = 0;
+		char want[32], payload[16];
+		if (strncmp(m->text[i], "no number", 9) == 0) {
+			wrong += r->status != VEIL_LOOKUP_INVALID || r->handle[0] != '\0';
+			continue;
+		}
+		if (sscanf(m->text[i] + strlen(m->text[i]) - 4, "%u", &number) != 1) {
+			wrong++;
+			continue;
+		}
+		snprintf(want, sizeof(want), "tel:+1646555%04u", number);
+		snprintf(payload, sizeof(payload), "p%u", number);
+		const int registered = number % 2 == 0 && number < NUMBERED_END;
+		wrong += strcmp(r->handle, want) != 0 ||
+		         r->status != (registered ? VEIL_LOOKUP_REGISTERED
+		                                  : VEIL_LOOKUP_NOT_REGISTERED) ||
+		         r->has_payload != registered ||
+		         (registered && (r->payload_len != strlen(payload) ||
+		                         memcmp(r->payload, payload, r->payload_len) != 0));
+	}
+	return wrong;
+}
+
+/* A client of the test's key and pins, asking server_url (then the
+ * fallback, unless NULL) with a timeout of timeout_ms. */
+static veil_client *
+many_client(const char *server_url, const char *fallback, int timeout_ms)
+{
+	veil_client_options o;
+	uint8_t secret[VEIL_KEY_SIZE];
+	memset(&o, 0, sizeof(o));
+	if (veil_client_key_read(key_path, secret) != VEIL_OK ||
+	    veil_server_info_read(many_fx.info_path, &o) != VEIL_OK)
+		abort(); /* the setup made both */
+	static const char *fallbacks[1];
+	fallbacks[0] = fallback;
+	o.server_url = server_url;
+	o.fallback_urls = fallback != NULL ? fallbacks : NULL;
+	o.fallback_url_count = fallback != NULL;
+	o.client_secret = secret;
+	o.region = "US";
+	o.timeout_ms = timeout_ms;
+	veil_client *c = NULL;
+	if (veil_client_new(&o, &c) != VEIL_OK)
+		abort();
+	sodium_memzero(secret, sizeof(secret));
+	return c;
+}
+
+static void
+case_many_contacts_same_answers_on_any_threads(void)
+{
+	many_contacts m;
+	many_make(&m);
+	veil_lookup_result *one = calloc(m.count, sizeof(*one));
+	veil_lookup_result *four = calloc(m.count, sizeof(*four));
+	REQUIRE(one != NULL && four != NULL);
+	veil_client *c = many_client(many_fx.url, NULL, 1000 * (int)TEST_PATIENCE_SECONDS);
+	CHECK(veil_client_set_threads(NULL, 1) == VEIL_ERR_ARGUMENT);
+	CHECK(veil_client_set_threads(c, VEIL_MAX_THREADS + 1) == VEIL_ERR_ARGUMENT);
+	CHECK(veil_client_set_threads(c, 1) == VEIL_OK);
+	CHECK(veil_client_lookup(c, (const char *const *)m.text, m.count, one) == VEIL_OK);
+	CHECK(veil_client_set_threads(c, 4) == VEIL_OK);
+	CHECK(veil_client_lookup(c, (const char *const *)m.text, m.count, four) == VEIL_OK);
+	const size_t wrong_one = many_wrong(&m, one), wrong_four = many_wrong(&m, four);
+	printf("# %zu contacts: %zu wrong on 1 thread, %zu on 4\n", m.count, wrong_one, wrong_four);
+	CHECK(wrong_one == 0 && wrong_four == 0);
+	CHECK(memcmp(one, four, m.count * sizeof(*one)) == 0);
+	/* The default, the online cores. */
+	CHECK(veil_client_set_threads(c, 0) == VEIL_OK);
+	memset(four, 0xff, m.count * sizeof(*four));
+	CHECK(veil_client_lookup(c, (const char *const *)m.text, m.count, four) == VEIL_OK);
+	CHECK(memcmp(one, four, m.count * sizeof(*one)) == 0);
+	veil_client_free(c);
+	free(one);
+	free(four);
+	many_free(&m);
+}
+
+/*
+ * A server that takes every request and answers only the small ones:
+ * INFO is passed on to many_fx's veild, a LOOKUP never answered, as
+ * from a server that stopped after INFO.
+ */
+typedef struct half_server {
+	transport_server *server;
+	const char *url;
+	atomic_int stop;
+	pthread_t thread;
+} half_server;
+
+/* The largest request passed on: an INFO's frame is far smaller. */
+#define HALF_SERVER_PASSES 2048
+
+static void *
+half_server_run(void *arg)
+{
+	half_server *h = arg;
+	transport_client *veild = NULL;
+	buf reply;
+	buf_init(&reply);
+	if (transport_client_open(many_fx.url, 1000 * (int)TEST_PATIENCE_SECONDS, 1 << 24,
+	                          &veild) != VEIL_OK)
+		abort();
+	while (!atomic_load(&h->stop)) {
+		transport_request req;
+		if (transport_server_receive(h->server, 50, &req) != VEIL_OK)
+			continue;
+		buf_reset(&reply);
+		if (req.len > HALF_SERVER_PASSES ||
+		    transport_client_request(veild, req.data, req.len, &reply) != VEIL_OK) {
+			transport_request_drop(&req);
+			continue;
+		}
+		transport_server_reply(h->server, &req, (const uint8_t *)buf_data(&reply),
+		                       buf_len(&reply));
+	}
+	transport_client_close(veild);
+	buf_free(&reply);
+	return NULL;
+}
+
+static void
+half_server_start(half_server *h, const char *name)
+{
+	memset(h, 0, sizeof(*h));
+	h->url = test_keep(proc_join("ipc://", test_case_path(name)));
+	REQUIRE(transport_server_open(h->url, 1 << 24, &h->server) == VEIL_OK);
+	atomic_init(&h->stop, 0);
+	REQUIRE(pthread_create(&h->thread, NULL, half_server_run, h) == 0);
+}
+
+static void
+half_server_stop(half_server *h)
+{
+	atomic_store(&h->stop, 1);
+	pthread_join(h->thread, NULL);
+	transport_server_close(h->server);
+}
+
+static void
+case_server_that_stops_mid_lookup(void)
+{
+	many_contacts m;
+	many_make(&m);
+	veil_lookup_result *results = calloc(m.count, sizeof(*results));
+	REQUIRE(results != NULL);
+	half_server h;
+	half_server_start(&h, "half.sock");
+
+	/* Alone: the lookups time out, and no answer is left standing. */
+	veil_client *c = many_client(h.url, NULL, 2000);
+	CHECK(veil_client_lookup(c, (const char *const *)m.text, m.count, results) ==
+	      VEIL_ERR_TIMEOUT);
+	CHECK(strstr(veil_client_last_error(c), "no reply") != NULL);
+	size_t standing = 0;
+	for (size_t i = 0; i < m.count; i++)
+		standing += results[i].status != VEIL_LOOKUP_NOT_REGISTERED ||
+		            results[i].handle[0] != '\0';
+	CHECK(standing == 0);
+	veil_client_free(c);
+
+	/* With a fallback: it answers every batch, the answers all right. */
+	c = many_client(h.url, many_fx.url, 2000);
+	CHECK(veil_client_lookup(c, (const char *const *)m.text, m.count, results) == VEIL_OK);
+	const size_t wrong = many_wrong(&m, results);
+	printf("# failed over mid-lookup: %zu wrong\n", wrong);
+	CHECK(wrong == 0);
+	veil_client_free(c);
+	half_server_stop(&h);
+	free(results);
+	many_free(&m);
+}
+
 static const test_case cases[] = {
         {"keygen writes 0600 and never overwrites", case_keygen_writes_0600_and_never_overwrites},
         {"plain input: one line per contact, in order", case_plain_input_one_line_per_contact},
@@ -447,6 +672,10 @@ static const test_case cases[] = {
         {"tokens: status counts, a lookup without a token asks nothing",
          case_tokens_status_and_lookup},
         {"tokens: status prints every group of many", case_tokens_status_of_many_groups},
+        {"many contacts: the same answers on 1 and 4 threads, every one right",
+         case_many_contacts_same_answers_on_any_threads},
+        {"a server that stops answering mid-lookup: the error, or the fallback's answers",
+         case_server_that_stops_mid_lookup},
 };
 
 static void
@@ -471,6 +700,21 @@ setup(void)
 	if (asprintf(&url, "tcp://127.0.0.1:%d", proc_free_port()) < 0 ||
 	    fixture_start(&fx, url, "ready", "--enrolment", "open", "--threads", "1", NULL) != 0)
 		abort();
+
+	/* The registry of the many-contact lookups, served by a veild of its own. */
+	buf import;
+	buf_init(&import);
+	for (unsigned i = 0; i < NUMBERED_END; i += 2)
+		buf_printf(&import, "+1 646 555 %04u,p%u\n", i, i);
+	if (buf_error(&import) != VEIL_OK)
+		abort();
+	fixture_begin(&many_fx, "cli-many", test_argv[1], test_argv[2]);
+	fixture_state(&many_fx, NULL);
+	fixture_import(&many_fx, buf_data(&import));
+	buf_free(&import);
+	if (fixture_start(&many_fx, NULL, "ready", "--enrolment", "open", "--threads", "1", NULL) !=
+	    0)
+		abort();
 }
 
 static int
@@ -479,7 +723,8 @@ teardown(void)
 	free(url);
 	free(key_only_path);
 	free(key_path);
-	return fixture_end(&fx);
+	const int many_status = fixture_end(&many_fx);
+	return fixture_end(&fx) != 0 ? 1 : many_status;
 }
 
 TEST_MAIN_WITH(cases, .usage = "VEIL VEIL-ADMIN VEILD ADDRESS-BOOK.VCF", .arguments = 4,
