@@ -331,11 +331,203 @@ strip_request_head(buf *inner_out, size_t start, size_t head_len, uint64_t *sent
 	*sent_at = t;
 }
 
+/* The guarded part of an identity cache, one sodium_malloc() block: bytes
+ * only, so that its unaligned address (sodium_malloc() puts the end
+ * against a guard page) aligns every field. */
+typedef struct identity_entry {
+	uint8_t client_pk[ENVELOPE_PUBLIC_KEY_SIZE];
+	uint8_t identity[ENVELOPE_KEY_SIZE];
+	uint8_t used;
+} identity_entry;
+
+typedef struct identity_secrets {
+	uint8_t index_key[crypto_shorthash_KEYBYTES];         /* picks a client key's set */
+	uint8_t fingerprint_key[crypto_generichash_KEYBYTES]; /* of server_fingerprint */
+	uint8_t server_fingerprint[crypto_generichash_BYTES]; /* of the entries' server key */
+	uint8_t bound;                                        /* server_fingerprint is set */
+	identity_entry entries[];                             /* sets * WAYS */
+} identity_secrets;
+
+struct envelope_identity_cache {
+	identity_secrets *secrets;
+	size_t sets;     /* a power of two */
+	unsigned victim; /* the way a replacement takes when its set is full */
+	envelope_identity_cache_stats stats;
+};
+
+#define CACHE_WAYS ENVELOPE_IDENTITY_CACHE_WAYS
+
+static size_t
+cache_secrets_size(size_t sets)
+{
+	return sizeof(identity_secrets) + sets * CACHE_WAYS * sizeof(identity_entry);
+}
+
 veil_err
-envelope_open_request(const proto_frame *frame,
-                      const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE], buf *inner_out,
-                      uint64_t *sent_at, uint8_t client_pk_out[static ENVELOPE_PUBLIC_KEY_SIZE],
-                      envelope_exchange *ex_out)
+envelope_identity_cache_new(size_t entries, envelope_identity_cache **out)
+{
+	*out = NULL;
+	if (entries < CACHE_WAYS || entries > ENVELOPE_IDENTITY_CACHE_MAX_ENTRIES)
+		return VEIL_ERR_ARGUMENT;
+	size_t sets = 1;
+	while (sets * CACHE_WAYS < entries)
+		sets <<= 1;
+	envelope_identity_cache *c = calloc(1, sizeof(*c));
+	identity_secrets *s = sodium_malloc(cache_secrets_size(sets));
+	if (c == NULL || s == NULL) {
+		free(c);
+		sodium_free(s);
+		return VEIL_ERR_NOMEM;
+	}
+	sodium_memzero(s, cache_secrets_size(sets));
+	crypto_shorthash_keygen(s->index_key);
+	crypto_generichash_keygen(s->fingerprint_key);
+	sodium_mprotect_readonly(s);
+	c->secrets = s;
+	c->sets = sets;
+	*out = c;
+	return VEIL_OK;
+}
+
+void
+envelope_identity_cache_free(envelope_identity_cache *cache)
+{
+	if (cache == NULL)
+		return;
+	/* sodium_free() makes the block writable and wipes it. */
+	sodium_free(cache->secrets);
+	free(cache);
+}
+
+void
+envelope_identity_cache_stats_get(const envelope_identity_cache *cache,
+                                  envelope_identity_cache_stats *out)
+{
+	*out = cache->stats;
+	out->capacity = cache->sets * CACHE_WAYS;
+}
+
+/*
+ * Makes cache hold entries of server_sk only: when its entries were made
+ * under another server key (or none yet), empties it and names
+ * server_sk's. Returns 0, or -1 when the cache cannot be written to (it
+ * is not to be used then).
+ */
+static int
+cache_bind(envelope_identity_cache *cache, const uint8_t *server_sk)
+{
+	identity_secrets *s = cache->secrets;
+	uint8_t fingerprint[crypto_generichash_BYTES];
+	crypto_generichash(fingerprint, sizeof(fingerprint), server_sk, ENVELOPE_SECRET_KEY_SIZE,
+	                   s->fingerprint_key, sizeof(s->fingerprint_key));
+	int rc = 0;
+	if (!s->bound ||
+	    sodium_memcmp(fingerprint, s->server_fingerprint, sizeof(fingerprint)) != 0) {
+		if (sodium_mprotect_readwrite(s) != 0) {
+			rc = -1;
+		} else {
+			sodium_memzero(s->entries,
+			               cache->sets * CACHE_WAYS * sizeof(identity_entry));
+			memcpy(s->server_fingerprint, fingerprint, sizeof(fingerprint));
+			s->bound = 1;
+			sodium_mprotect_readonly(s);
+			cache->stats.entries = 0;
+		}
+	}
+	sodium_memzero(fingerprint, sizeof(fingerprint));
+	return rc;
+}
+
+/* The first entry of client_pk's set. */
+static identity_entry *
+cache_set(const envelope_identity_cache *cache, const uint8_t *client_pk)
+{
+	uint8_t hash[crypto_shorthash_BYTES];
+	crypto_shorthash(hash, client_pk, ENVELOPE_PUBLIC_KEY_SIZE, cache->secrets->index_key);
+	uint64_t h = 0;
+	for (size_t i = 0; i < sizeof(hash); i++)
+		h = h << 8 | hash[i];
+	return cache->secrets->entries + (h & (cache->sets - 1)) * CACHE_WAYS;
+}
+
+/* Stores client_pk's identity in its set: over found (an entry of
+ * client_pk's whose key failed), else in a free way, else over the
+ * victim. Nothing when the cache cannot be written to. */
+static void
+cache_store(envelope_identity_cache *cache, identity_entry *set, identity_entry *found,
+            const uint8_t *client_pk, const uint8_t *identity)
+{
+	identity_entry *e = found;
+	for (size_t w = 0; e == NULL && w < CACHE_WAYS; w++)
+		if (!set[w].used)
+			e = &set[w];
+	if (e == NULL) {
+		e = &set[cache->victim];
+		cache->victim = (cache->victim + 1) % CACHE_WAYS;
+	}
+	if (sodium_mprotect_readwrite(cache->secrets) != 0)
+		return;
+	if (!e->used)
+		cache->stats.entries++;
+	memcpy(e->client_pk, client_pk, ENVELOPE_PUBLIC_KEY_SIZE);
+	memcpy(e->identity, identity, ENVELOPE_KEY_SIZE);
+	e->used = 1;
+	sodium_mprotect_readonly(cache->secrets);
+}
+
+/*
+ * 1 when proof, over message, verifies for client_pk: under its cached
+ * identity key when cache holds one that verifies it, else under the one
+ * computed from client_pk and server_sk (then stored in cache). A proof
+ * that fails is checked under both keys (a key not cached: under none
+ * that counts) whether or not client_pk is cached, so that a refusal
+ * takes as long either way.
+ */
+static int
+proof_verifies(envelope_identity_cache *cache, const uint8_t *server_sk, const uint8_t *client_pk,
+               const uint8_t *proof, const uint8_t *message, size_t message_len)
+{
+	static const uint8_t no_key[ENVELOPE_KEY_SIZE];
+	identity_entry *set = NULL, *found = NULL;
+	if (cache != NULL && cache_bind(cache, server_sk) != 0)
+		cache = NULL;
+	if (cache != NULL) {
+		set = cache_set(cache, client_pk);
+		for (size_t w = 0; w < CACHE_WAYS; w++) {
+			const int same = sodium_memcmp(set[w].client_pk, client_pk,
+			                               ENVELOPE_PUBLIC_KEY_SIZE) == 0;
+			if (same && set[w].used)
+				found = &set[w];
+		}
+		/* A key not cached is checked under none that counts. */
+		const int verified =
+		        crypto_auth_verify(proof, message, message_len,
+		                           found != NULL ? found->identity : no_key) == 0;
+		if (verified && found != NULL) {
+			cache->stats.hits++;
+			return 1;
+		}
+	}
+	/* envelope_identity_key(client_pk, server_sk) is the client's
+	 * envelope_identity_key(server_pk, client_sk): X25519 is symmetric. */
+	uint8_t identity[ENVELOPE_KEY_SIZE];
+	const int proven = envelope_identity_key(client_pk, server_sk, identity) == VEIL_OK &&
+	                   crypto_auth_verify(proof, message, message_len, identity) == 0;
+	if (cache != NULL) {
+		cache->stats.misses++;
+		if (proven)
+			cache_store(cache, set, found, client_pk, identity);
+	}
+	sodium_memzero(identity, sizeof(identity));
+	return proven;
+}
+
+veil_err
+envelope_open_request_cached(const proto_frame *frame,
+                             const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE],
+                             envelope_identity_cache *cache, buf *inner_out, uint64_t *sent_at,
+                             uint8_t client_pk_out[static ENVELOPE_PUBLIC_KEY_SIZE],
+                             envelope_exchange *ex_out)
 {
 	*sent_at = 0;
 	memset(client_pk_out, 0, ENVELOPE_PUBLIC_KEY_SIZE);
@@ -356,14 +548,9 @@ envelope_open_request(const proto_frame *frame,
 	uint8_t *plain = (uint8_t *)inner_out->data + start;
 	const uint8_t *proof = plain + ENVELOPE_PUBLIC_KEY_SIZE;
 	const uint8_t *time_be = proof + ENVELOPE_PROOF_SIZE;
-	uint8_t identity[ENVELOPE_KEY_SIZE], message[PROOF_MESSAGE_SIZE];
-	/* envelope_identity_key(client_pk, server_sk) is the client's
-	 * envelope_identity_key(server_pk, client_sk): X25519 is symmetric. */
+	uint8_t message[PROOF_MESSAGE_SIZE];
 	proof_message(message, frame->ephemeral_key, frame->nonce, time_be);
-	const int proven = envelope_identity_key(plain, server_sk, identity) == VEIL_OK &&
-	                   crypto_auth_verify(proof, message, sizeof(message), identity) == 0;
-	sodium_memzero(identity, sizeof(identity));
-	if (!proven)
+	if (!proof_verifies(cache, server_sk, plain, proof, message, sizeof(message)))
 		goto fail;
 	memcpy(client_pk_out, plain, ENVELOPE_PUBLIC_KEY_SIZE);
 	strip_request_head(inner_out, start, ENVELOPE_REQUEST_OVERHEAD, sent_at);
@@ -375,6 +562,16 @@ fail:
 	}
 	envelope_exchange_wipe(ex_out);
 	return err;
+}
+
+veil_err
+envelope_open_request(const proto_frame *frame,
+                      const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE], buf *inner_out,
+                      uint64_t *sent_at, uint8_t client_pk_out[static ENVELOPE_PUBLIC_KEY_SIZE],
+                      envelope_exchange *ex_out)
+{
+	return envelope_open_request_cached(frame, server_sk, NULL, inner_out, sent_at,
+	                                    client_pk_out, ex_out);
 }
 
 veil_err

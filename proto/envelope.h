@@ -12,8 +12,10 @@
  *
  * Decoded frames point into the bytes they came from; keep those alive.
  * Secret keys are the caller's (in guarded memory); nothing here keeps a
- * copy. Plaintext output buffers hold secrets of the peer (blinded
- * elements): callers wipe them with buf_free (which wipes).
+ * copy (an identity cache, below, keeps keys derived from them, in
+ * guarded memory of its own). Plaintext output buffers hold secrets of
+ * the peer (blinded elements): callers wipe them with buf_free (which
+ * wipes).
  *
  * Tokens mode adds the SEALED_ANONYMOUS frame: the same sealing to a fresh
  * ephemeral key, with no client key and no proof in the box (the inner
@@ -183,6 +185,85 @@ veil_err envelope_open_request(const proto_frame *frame,
                                buf *inner_out, uint64_t *sent_at,
                                uint8_t client_pk_out[static ENVELOPE_PUBLIC_KEY_SIZE],
                                envelope_exchange *ex_out) __attribute__((warn_unused_result));
+
+/*
+ * Server: the identity keys of returning clients, so that opening a
+ * request of a client seen before costs one X25519 (the exchange's)
+ * instead of two. A table of sets of ENVELOPE_IDENTITY_CACHE_WAYS
+ * entries, each a client's static key and its identity key (what
+ * envelope_identity_key() gives the client), in libsodium guarded
+ * memory, read-only but while an entry is written, wiped by
+ * envelope_identity_cache_free(). An entry's set is chosen by a keyed
+ * hash (SipHash under a random key made with the cache), so a peer
+ * cannot aim its keys at another client's set. An entry is written
+ * only once a request's proof verified under the key computed afresh
+ * (by anyone holding the client's secret key: enrolment is the
+ * caller's to check).
+ *
+ * What is secret: the identity keys (each proves its client to this
+ * server), the hash key and the server key's fingerprint. The clients'
+ * keys are the server's to keep private too. Nothing here is written to
+ * disk, logged or printed.
+ *
+ * One server key at a time: the cache remembers a fingerprint (keyed
+ * BLAKE2b) of the server secret key its entries were made under, and
+ * an open under another server key empties it first, so no entry made
+ * for one server key ever verifies a request to another.
+ *
+ * Not thread-safe, and not locked: one cache per thread (a worker).
+ */
+#define ENVELOPE_IDENTITY_CACHE_WAYS        2
+#define ENVELOPE_IDENTITY_CACHE_MAX_ENTRIES ((size_t)1 << 20)
+
+typedef struct envelope_identity_cache envelope_identity_cache;
+
+/* What a cache did, for tests and operators (no secrets). */
+typedef struct envelope_identity_cache_stats {
+	uint64_t hits;     /* opens whose proof verified under a cached key */
+	uint64_t misses;   /* proofs checked under a key computed afresh (one X25519 each) */
+	uint64_t entries;  /* entries in use now */
+	uint64_t capacity; /* entries it holds at most */
+} envelope_identity_cache_stats;
+
+/*
+ * Makes an empty cache of at least entries entries (rounded up to a
+ * power of two, ENVELOPE_IDENTITY_CACHE_WAYS per set). The caller owns
+ * *out and frees it with envelope_identity_cache_free(). Errors:
+ * VEIL_ERR_ARGUMENT (entries below ENVELOPE_IDENTITY_CACHE_WAYS or above
+ * ENVELOPE_IDENTITY_CACHE_MAX_ENTRIES), VEIL_ERR_NOMEM; *out is NULL
+ * then.
+ */
+veil_err envelope_identity_cache_new(size_t entries, envelope_identity_cache **out)
+        __attribute__((warn_unused_result));
+
+/* Wipes and frees a cache. NULL ok. */
+void envelope_identity_cache_free(envelope_identity_cache *cache);
+
+/* What cache has done since it was made, and how full it is now. */
+void envelope_identity_cache_stats_get(const envelope_identity_cache *cache,
+                                       envelope_identity_cache_stats *out);
+
+/*
+ * Server: envelope_open_request() with the identity keys of cache
+ * (NULL: none, the same as envelope_open_request()). The outputs and
+ * errors are exactly envelope_open_request()'s. A client key in the
+ * cache has its proof checked under the cached key; a proof that does
+ * not verify under it (or a key not cached) is checked under the key
+ * computed afresh, so only the computed key ever refuses a request, and
+ * a refused request writes nothing into the cache. A proof that verifies
+ * under the computed key stores it (replacing an entry of its set when
+ * both are in use). A refused request costs the same whether or not its
+ * claimed key is cached. Beyond envelope_open_request(), each open
+ * costs a keyed BLAKE2b of server_sk and a SipHash; a miss that stores
+ * makes the table writable and read-only again (two mprotect calls).
+ */
+veil_err envelope_open_request_cached(const proto_frame *frame,
+                                      const uint8_t server_sk[static ENVELOPE_SECRET_KEY_SIZE],
+                                      envelope_identity_cache *cache, buf *inner_out,
+                                      uint64_t *sent_at,
+                                      uint8_t client_pk_out[static ENVELOPE_PUBLIC_KEY_SIZE],
+                                      envelope_exchange *ex_out)
+        __attribute__((warn_unused_result));
 
 /*
  * Client: appends a SEALED_ANONYMOUS frame under exchange ex (from

@@ -58,8 +58,11 @@ struct service_worker {
 	uint8_t *evaluated;
 	uint32_t *prefixes;    /* of the request being answered, for the log */
 	admission_reply reply; /* into reply_inner; its status, the log's */
-	int charged;           /* the request being answered was charged: evaluated */
-	service_stats stats;   /* the worker's own, updated as it goes */
+	/* Keys mode: the identity keys of the clients this worker served
+	 * lately (envelope.h), so that a returning client costs one X25519. */
+	envelope_identity_cache *identities;
+	int charged;         /* the request being answered was charged: evaluated */
+	service_stats stats; /* the worker's own, updated as it goes */
 	/* A copy of stats as of the last request handled, for other threads
 	 * (service_worker_stats()), under published_lock. */
 	pthread_mutex_t published_lock;
@@ -115,6 +118,7 @@ service_worker_free(service_worker *w)
 	if (w == NULL)
 		return;
 	registry_reader_free(w->reader);
+	envelope_identity_cache_free(w->identities);
 	oprf_ctx_free(w->ctx[0]);
 	oprf_ctx_free(w->ctx[1]);
 	buf_free(&w->inner);
@@ -151,6 +155,10 @@ service_worker_new(service *svc, service_worker **out)
 	if ((err = oprf_ctx_new(svc->suite, OPRF_MODE_OPRF, &w->ctx[0])) != VEIL_OK ||
 	    (err = oprf_ctx_new(svc->suite, OPRF_MODE_VOPRF, &w->ctx[1])) != VEIL_OK ||
 	    (err = registry_reader_new(state_registry(svc->state), &w->reader)) != VEIL_OK)
+		goto fail;
+	if (svc->config.redeemer == NULL &&
+	    (err = envelope_identity_cache_new(SERVICE_IDENTITY_CACHE_ENTRIES, &w->identities)) !=
+	            VEIL_OK)
 		goto fail;
 	*out = w;
 	return VEIL_OK;
@@ -515,8 +523,9 @@ handle_request(service_worker *w, const uint8_t *request, size_t len, buf *reply
 	const veil_err opened =
 	        tokens ? envelope_open_anonymous(&frame, state_transport_secret(state), &w->inner,
 	                                         &sent_at, &exchange)
-	               : envelope_open_request(&frame, state_transport_secret(state), &w->inner,
-	                                       &sent_at, client_key, &exchange);
+	               : envelope_open_request_cached(&frame, state_transport_secret(state),
+	                                              w->identities, &w->inner, &sent_at,
+	                                              client_key, &exchange);
 	if (opened != VEIL_OK) {
 		envelope_error_frame(reply, PROTO_STATUS_BAD_ENVELOPE);
 		w->stats.errors[PROTO_STATUS_BAD_ENVELOPE]++;

@@ -5,8 +5,10 @@
  *
  * A service is shared by all workers and immutable after creation; each
  * worker thread owns one service_worker (registry read snapshot, OPRF
- * contexts, reusable buffers). Nothing a peer sends can change the
- * registry: the handler only reads it.
+ * contexts, reusable buffers and, in keys mode, the identity keys of
+ * the clients it served lately: envelope_identity_cache, in guarded
+ * memory, never written anywhere, gone with the worker). Nothing a peer
+ * sends can change the registry: the handler only reads it.
  *
  * Two modes (PROTOCOL.md, "Tokens mode"). In keys mode (the default)
  * a request comes in a SEALED frame that proves its client key, by which
@@ -40,7 +42,9 @@
 #include "registry.h"
 #include "state.h"
 
-#define SERVICE_DEFAULT_BATCH_CAP 256
+#define SERVICE_DEFAULT_BATCH_CAP      256
+/* Keys mode: the identity keys each worker keeps (envelope_identity_cache_new()). */
+#define SERVICE_IDENTITY_CACHE_ENTRIES 512
 
 typedef struct service_config {
 	unsigned batch_cap;          /* 1..PROTO_MAX_BATCH */
@@ -82,6 +86,14 @@ void service_free(service *svc);
 /* The service's clock: unix seconds plus the configured offset. */
 int64_t service_now(const service *svc);
 
+/*
+ * A worker's state over svc, for one thread at a time; in keys mode it
+ * keeps up to SERVICE_IDENTITY_CACHE_ENTRIES clients' identity keys
+ * (envelope_open_request_cached()), under the state's transport key.
+ * Errors: VEIL_ERR_NOMEM, and those of oprf_ctx_new() and
+ * registry_reader_new(). service_worker_free() wipes what it kept.
+ * NULL ok there.
+ */
 veil_err service_worker_new(service *svc, service_worker **out) __attribute__((warn_unused_result));
 void service_worker_free(service_worker *w);
 

@@ -729,6 +729,320 @@ case_anonymous_frame_header_and_body(void)
 	CHECK(!proto_frame_has_header(frame, sizeof(frame)));
 }
 
+/* Identity caches ------------------------------------------------------ */
+
+/* Decodes and opens a request frame with cache; the open's result. */
+static veil_err
+open_cached_bytes(const buf *frame, const uint8_t server_sk[32], envelope_identity_cache *cache,
+                  buf *opened, uint64_t *sent_at, uint8_t client_pk[32], envelope_exchange *ex)
+{
+	proto_frame f;
+	if (proto_frame_decode((const uint8_t *)buf_data(frame), buf_len(frame), &f) != VEIL_OK)
+		return VEIL_ERR_PARSE;
+	return envelope_open_request_cached(&f, server_sk, cache, opened, sent_at, client_pk, ex);
+}
+
+/* A fresh request of client c to server s (s's keys in *s), in *frame. */
+static int
+seal_fresh(const keys *c, const keys *s, buf *frame)
+{
+	envelope_exchange ex;
+	buf_reset(frame);
+	const veil_err err = envelope_seal_request(c->client_pk, c->client_sk, s->server_pk, inner,
+	                                           sizeof(inner), frame, &ex);
+	envelope_exchange_wipe(&ex);
+	return err == VEIL_OK;
+}
+
+/* 1 when client c's fresh request opens at server s through cache as
+ * from c, with the inner message sealed. */
+static int
+opens_as(const keys *c, const keys *s, envelope_identity_cache *cache)
+{
+	buf frame, opened;
+	envelope_exchange ex;
+	uint8_t client_pk[32];
+	uint64_t sent_at;
+	buf_init(&frame);
+	buf_init(&opened);
+	const int ok = seal_fresh(c, s, &frame) &&
+	               open_cached_bytes(&frame, s->server_sk, cache, &opened, &sent_at, client_pk,
+	                                 &ex) == VEIL_OK &&
+	               memcmp(client_pk, c->client_pk, 32) == 0 &&
+	               buf_len(&opened) == sizeof(inner) &&
+	               memcmp(buf_data(&opened), inner, sizeof(inner)) == 0;
+	envelope_exchange_wipe(&ex);
+	buf_free(&frame);
+	buf_free(&opened);
+	return ok;
+}
+
+static envelope_identity_cache_stats
+stats_of(const envelope_identity_cache *cache)
+{
+	envelope_identity_cache_stats st;
+	envelope_identity_cache_stats_get(cache, &st);
+	return st;
+}
+
+/* Whatever the cache holds, an open through it gives exactly what
+ * envelope_open_request() gives; a client's second request is a hit. */
+static void
+case_a_cached_open_gives_what_an_uncached_one_gives(void)
+{
+	keys k;
+	buf frame, plain, cached;
+	envelope_exchange plain_ex, cached_ex;
+	uint8_t plain_pk[32], cached_pk[32];
+	uint64_t plain_at, cached_at;
+	envelope_identity_cache *cache = NULL;
+	keys_make(&k);
+	buf_init(&frame);
+	buf_init(&plain);
+	buf_init(&cached);
+	REQUIRE(envelope_identity_cache_new(512, &cache) == VEIL_OK);
+	envelope_identity_cache_stats st = stats_of(cache);
+	CHECK(st.hits == 0 && st.misses == 0 && st.entries == 0 && st.capacity == 512);
+
+	/* A miss (stored), then a hit: both as the uncached open. */
+	for (int round = 0; round < 2; round++) {
+		REQUIRE(seal_fresh(&k, &k, &frame));
+		/* Something already in the output buffers stays in front. */
+		buf_reset(&plain);
+		buf_reset(&cached);
+		wire_put_bytes(&plain, (const uint8_t *)"ab", 2);
+		wire_put_bytes(&cached, (const uint8_t *)"ab", 2);
+		proto_frame f;
+		REQUIRE(proto_frame_decode((const uint8_t *)buf_data(&frame), buf_len(&frame),
+		                           &f) == VEIL_OK);
+		REQUIRE(envelope_open_request(&f, k.server_sk, &plain, &plain_at, plain_pk,
+		                              &plain_ex) == VEIL_OK);
+		REQUIRE(envelope_open_request_cached(&f, k.server_sk, cache, &cached, &cached_at,
+		                                     cached_pk, &cached_ex) == VEIL_OK);
+		CHECK(buf_len(&plain) == 2 + sizeof(inner) && buf_len(&cached) == buf_len(&plain) &&
+		      memcmp(buf_data(&plain), buf_data(&cached), buf_len(&plain)) == 0);
+		CHECK(plain_at == cached_at && plain_at != 0);
+		CHECK(memcmp(plain_pk, cached_pk, 32) == 0 &&
+		      memcmp(cached_pk, k.client_pk, 32) == 0);
+		CHECK(memcmp(&plain_ex, &cached_ex, sizeof(plain_ex)) == 0);
+		st = stats_of(cache);
+		CHECK(st.misses == 1 && st.hits == (uint64_t)round && st.entries == 1);
+		envelope_exchange_wipe(&plain_ex);
+		envelope_exchange_wipe(&cached_ex);
+	}
+	/* The same frame again (a replay is the replay guard's to refuse)
+	 * and a NULL cache: as envelope_open_request(). */
+	buf_reset(&cached);
+	CHECK(open_cached_bytes(&frame, k.server_sk, cache, &cached, &cached_at, cached_pk,
+	                        &cached_ex) == VEIL_OK);
+	CHECK(stats_of(cache).hits == 2);
+	buf_reset(&cached);
+	CHECK(open_cached_bytes(&frame, k.server_sk, NULL, &cached, &cached_at, cached_pk,
+	                        &cached_ex) == VEIL_OK);
+	CHECK(buf_len(&cached) == sizeof(inner));
+	CHECK(stats_of(cache).hits == 2 && stats_of(cache).misses == 1);
+	/* Not a SEALED frame: refused before the cache. */
+	proto_frame f;
+	REQUIRE(proto_frame_decode((const uint8_t *)buf_data(&frame), buf_len(&frame), &f) ==
+	        VEIL_OK);
+	f.type = PROTO_FRAME_SEALED_ANONYMOUS;
+	CHECK(envelope_open_request_cached(&f, k.server_sk, cache, &cached, &cached_at, cached_pk,
+	                                   &cached_ex) == VEIL_ERR_ARGUMENT);
+	envelope_exchange_wipe(&cached_ex);
+	envelope_identity_cache_free(cache);
+	envelope_identity_cache_free(NULL);
+	buf_free(&frame);
+	buf_free(&plain);
+	buf_free(&cached);
+}
+
+/*
+ * A request claiming a cached client's key with a proof under another
+ * key is refused, and the entry stays: the client's next request is
+ * still a hit. So is one claiming a small-order key (all zero: an empty
+ * entry's) with a proof under an all-zero key, on an empty cache and on
+ * a used one.
+ */
+static void
+case_a_forged_proof_of_a_cached_client_is_refused_and_evicts_nothing(void)
+{
+	keys k, other;
+	buf frame, opened;
+	envelope_exchange ex, server_ex;
+	uint8_t identity[ENVELOPE_KEY_SIZE], client_pk[32];
+	const uint8_t zero[32] = {0};
+	uint64_t sent_at;
+	envelope_identity_cache *cache = NULL;
+	keys_make(&k);
+	keys_make(&other);
+	buf_init(&frame);
+	buf_init(&opened);
+	REQUIRE(envelope_identity_cache_new(2, &cache) == VEIL_OK);
+	REQUIRE(envelope_exchange_begin(&ex, k.server_pk) == VEIL_OK);
+
+	/* All zero: the key an empty entry holds, the proof under its
+	 * all-zero identity, on an empty cache. */
+	REQUIRE(envelope_seal_request_with(&ex, zero, zero, 1, NULL, inner, sizeof(inner),
+	                                   &frame) == VEIL_OK);
+	CHECK(open_cached_bytes(&frame, k.server_sk, cache, &opened, &sent_at, client_pk,
+	                        &server_ex) == VEIL_ERR_VERIFY);
+	CHECK(stats_of(cache).entries == 0 && stats_of(cache).hits == 0);
+
+	REQUIRE(opens_as(&k, &k, cache));
+	CHECK(stats_of(cache).entries == 1 && stats_of(cache).misses == 2);
+
+	/* k's key, another client's proof. */
+	REQUIRE(envelope_identity_key(k.server_pk, other.client_sk, identity) == VEIL_OK);
+	buf_reset(&frame);
+	REQUIRE(envelope_seal_request_with(&ex, k.client_pk, identity, 1, NULL, inner,
+	                                   sizeof(inner), &frame) == VEIL_OK);
+	buf_reset(&opened);
+	wire_put_bytes(&opened, (const uint8_t *)"ab", 2);
+	CHECK(open_cached_bytes(&frame, k.server_sk, cache, &opened, &sent_at, client_pk,
+	                        &server_ex) == VEIL_ERR_VERIFY);
+	CHECK(buf_len(&opened) == 2 && sent_at == 0 && sodium_is_zero(client_pk, 32) &&
+	      sodium_is_zero((const unsigned char *)&server_ex, sizeof(server_ex)));
+	envelope_identity_cache_stats st = stats_of(cache);
+	CHECK(st.hits == 0 && st.misses == 3 && st.entries == 1);
+	/* The all-zero one again, now that the cache is in use. */
+	buf_reset(&frame);
+	REQUIRE(envelope_seal_request_with(&ex, zero, zero, 1, NULL, inner, sizeof(inner),
+	                                   &frame) == VEIL_OK);
+	CHECK(open_cached_bytes(&frame, k.server_sk, cache, &opened, &sent_at, client_pk,
+	                        &server_ex) == VEIL_ERR_VERIFY);
+	/* k's own next request: a hit, its entry untouched. */
+	CHECK(opens_as(&k, &k, cache));
+	st = stats_of(cache);
+	CHECK(st.hits == 1 && st.misses == 4 && st.entries == 1);
+	sodium_memzero(identity, sizeof(identity));
+	envelope_exchange_wipe(&ex);
+	envelope_identity_cache_free(cache);
+	buf_free(&frame);
+	buf_free(&opened);
+}
+
+/*
+ * The smallest cache, one set of two: every client shares it. Two
+ * clients are both remembered; a third takes one's place; every request
+ * of each opens as its own all along.
+ */
+static void
+case_clients_sharing_a_set_all_open_right(void)
+{
+	keys a, b, c;
+	envelope_identity_cache *cache = NULL;
+	keys_make(&a);
+	keys_make(&b);
+	keys_make(&c);
+	/* One server for all: a's. */
+	memcpy(b.server_pk, a.server_pk, 32);
+	memcpy(b.server_sk, a.server_sk, 32);
+	memcpy(c.server_pk, a.server_pk, 32);
+	memcpy(c.server_sk, a.server_sk, 32);
+	REQUIRE(envelope_identity_cache_new(2, &cache) == VEIL_OK);
+	CHECK(stats_of(cache).capacity == 2);
+
+	CHECK(opens_as(&a, &a, cache));
+	CHECK(opens_as(&b, &a, cache));
+	CHECK(opens_as(&a, &a, cache));
+	CHECK(opens_as(&b, &a, cache));
+	envelope_identity_cache_stats st = stats_of(cache);
+	CHECK(st.misses == 2 && st.hits == 2 && st.entries == 2);
+	/* c replaces a or b; all three still open as themselves. */
+	CHECK(opens_as(&c, &a, cache));
+	CHECK(opens_as(&c, &a, cache));
+	CHECK(opens_as(&a, &a, cache));
+	CHECK(opens_as(&b, &a, cache));
+	st = stats_of(cache);
+	CHECK(st.entries == 2 && st.hits + st.misses == 8 && st.misses >= 4 && st.hits >= 2);
+	envelope_identity_cache_free(cache);
+}
+
+/*
+ * A cache holds one server key's entries. Server one's operator knows
+ * the identity key of each of its clients with server one, and forges
+ * a request to server two claiming client c under that key: refused by
+ * server two, with or without the cache filled at server one. Then c's
+ * requests to two open (a miss, then a hit), and back at one it is a
+ * miss again: the cache was emptied when it changed servers.
+ */
+static void
+case_a_cache_holds_one_server_keys_entries(void)
+{
+	keys c, one, two;
+	buf frame, opened;
+	envelope_exchange ex, server_ex;
+	uint8_t identity[ENVELOPE_KEY_SIZE], client_pk[32];
+	uint64_t sent_at;
+	envelope_identity_cache *cache = NULL;
+	keys_make(&c);
+	keys_make(&one);
+	keys_make(&two);
+	buf_init(&frame);
+	buf_init(&opened);
+	REQUIRE(envelope_identity_cache_new(512, &cache) == VEIL_OK);
+	REQUIRE(opens_as(&c, &one, cache));
+	REQUIRE(opens_as(&c, &one, cache));
+	CHECK(stats_of(cache).hits == 1 && stats_of(cache).entries == 1);
+
+	/* One's operator: c's identity with one, from one's secret key. */
+	REQUIRE(envelope_identity_key(c.client_pk, one.server_sk, identity) == VEIL_OK);
+	REQUIRE(envelope_exchange_begin(&ex, two.server_pk) == VEIL_OK);
+	REQUIRE(envelope_seal_request_with(&ex, c.client_pk, identity, 1, NULL, inner,
+	                                   sizeof(inner), &frame) == VEIL_OK);
+	CHECK(open_cached_bytes(&frame, two.server_sk, NULL, &opened, &sent_at, client_pk,
+	                        &server_ex) == VEIL_ERR_VERIFY);
+	CHECK(open_cached_bytes(&frame, two.server_sk, cache, &opened, &sent_at, client_pk,
+	                        &server_ex) == VEIL_ERR_VERIFY);
+	CHECK(buf_len(&opened) == 0);
+	CHECK(stats_of(cache).entries == 0 && stats_of(cache).hits == 1);
+
+	CHECK(opens_as(&c, &two, cache));
+	CHECK(opens_as(&c, &two, cache));
+	envelope_identity_cache_stats st = stats_of(cache);
+	CHECK(st.hits == 2 && st.misses == 3 && st.entries == 1);
+	CHECK(opens_as(&c, &one, cache));
+	st = stats_of(cache);
+	CHECK(st.hits == 2 && st.misses == 4 && st.entries == 1);
+	sodium_memzero(identity, sizeof(identity));
+	envelope_exchange_wipe(&ex);
+	envelope_identity_cache_free(cache);
+	buf_free(&frame);
+	buf_free(&opened);
+}
+
+typedef struct cache_size_row {
+	const char *name;
+	size_t asked;
+	veil_err expected;
+	uint64_t capacity;
+} cache_size_row;
+
+static const cache_size_row cache_size_rows[] = {
+        {"none", 0, VEIL_ERR_ARGUMENT, 0},
+        {"less than a set", 1, VEIL_ERR_ARGUMENT, 0},
+        {"one set", 2, VEIL_OK, 2},
+        {"rounded up to a power of two", 3, VEIL_OK, 4},
+        {"a power of two", 512, VEIL_OK, 512},
+        {"the most", ENVELOPE_IDENTITY_CACHE_MAX_ENTRIES, VEIL_OK,
+         ENVELOPE_IDENTITY_CACHE_MAX_ENTRIES},
+        {"past the most", ENVELOPE_IDENTITY_CACHE_MAX_ENTRIES + 1, VEIL_ERR_ARGUMENT, 0},
+};
+
+static int
+check_cache_size(const void *row)
+{
+	const cache_size_row *r = row;
+	envelope_identity_cache *cache = (envelope_identity_cache *)&cache;
+	const veil_err err = envelope_identity_cache_new(r->asked, &cache);
+	const int ok = err == r->expected &&
+	               (err != VEIL_OK ? cache == NULL : stats_of(cache).capacity == r->capacity);
+	envelope_identity_cache_free(cache);
+	return ok;
+}
+
+TEST_ROWS_CASE(case_identity_cache_sizes, cache_size_rows, check_cache_size)
+
 static const test_case cases[] = {
         {"request and reply round trip", case_request_and_reply_round_trip},
         {"tampered or misaddressed requests do not open",
@@ -752,6 +1066,13 @@ static const test_case cases[] = {
         {"two anonymous seals share nothing past the header",
          case_two_anonymous_seals_share_nothing_past_the_header},
         {"anonymous frame header and body", case_anonymous_frame_header_and_body},
+        {"a cached open gives what an uncached one gives",
+         case_a_cached_open_gives_what_an_uncached_one_gives},
+        {"a forged proof of a cached client is refused and evicts nothing",
+         case_a_forged_proof_of_a_cached_client_is_refused_and_evicts_nothing},
+        {"clients sharing a set all open right", case_clients_sharing_a_set_all_open_right},
+        {"a cache holds one server key's entries", case_a_cache_holds_one_server_keys_entries},
+        {"identity cache sizes", case_identity_cache_sizes},
 };
 
 TEST_MAIN(cases)
