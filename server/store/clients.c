@@ -589,6 +589,10 @@ syncer_main(void *arg)
 			c->swept_day = day_of(now); /* on failure the next round tries again */
 		if (atomic_exchange(&c->dirty, 0))
 			(void)mdb_env_sync(c->env, 1); /* on failure the next round tries again */
+		/* A process of this state killed inside a transaction leaves its reader
+		 * slot behind, which keeps every page since then from reuse. */
+		int dead = 0;
+		(void)mdb_reader_check(c->env, &dead);
 		pthread_mutex_lock(&c->syncer.lock);
 	}
 	pthread_mutex_unlock(&c->syncer.lock);

@@ -83,9 +83,18 @@
  * crash or kill loses no charge (the pages are in the OS's cache); a
  * power loss or OS crash loses at most the last second of charges. Any
  * number of processes may open the environment (veil-admin beside a
- * running veild); LMDB serializes writers, and a charge sees enrolment
- * changes from the next call on. A sweep is one write transaction over
- * every record.
+ * running veild, several veilds on one state directory); LMDB serializes
+ * writers, and a charge sees enrolment changes from the next call on.
+ * A charge decides and takes its tokens in one write transaction, so a
+ * bucket is one for every process: what one took, another does not give
+ * again (MDB_NOSYNC defers only the fsync, not what other processes
+ * see). Each handle counts with its own config: give every process of
+ * one state the same. A sweep is one write transaction over every
+ * record. A process killed (kill -9) inside a transaction leaves its
+ * LMDB reader slot behind, which would keep every page written since
+ * from reuse and so grow data.mdb while the others charge: clients_open()
+ * frees such slots, and veild's sync thread does so again every
+ * CLIENTS_SYNC_INTERVAL_MS.
  *
  * Threads: clients_charge() from any number of threads at once; the
  * other calls on one handle from one thread at a time. veil_crypto_init()

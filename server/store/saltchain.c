@@ -419,16 +419,25 @@ write_secret(const char *dir, file_kind kind, uint32_t day, const uint8_t *secre
 	return err == VEIL_ERR_EXISTS ? VEIL_OK : err;
 }
 
-veil_err
-saltchain_sync(const saltchain *c, const char *dir, uint32_t *salts_erased)
+static veil_err newest_chain_day(const char *dir, uint32_t *day);
+
+/* saltchain_sync() with the directory's lock held. */
+static veil_err
+sync_files(const saltchain *c, const char *dir, uint32_t *salts_erased)
 {
 	dir_file *files = NULL;
 	size_t count = 0;
-	uint32_t erased = 0;
-	veil_err err = VEIL_OK;
+	uint32_t erased = 0, on_disk = 0;
 
 	if (salts_erased != NULL)
 		*salts_erased = 0;
+	/*
+	 * Another process stepped further: the files are its chain's, and
+	 * ours would bring back the chain key and salts it erased.
+	 */
+	veil_err err = newest_chain_day(dir, &on_disk);
+	if (err != VEIL_OK || on_disk > c->day)
+		return err;
 	/* New files first: a crash between the steps leaves a usable log. */
 	for (size_t slot = 0; slot < c->retention; slot++)
 		if (c->held[slot] && (err = write_secret(dir, FILE_SALT, c->salt_day[slot],
@@ -471,6 +480,23 @@ out:
 	if (salts_erased != NULL)
 		*salts_erased = erased;
 	free(files);
+	return err;
+}
+
+/* Opens dir's lock file and takes its lock (take_lock()): the descriptor;
+ * -1 (errno set) when the file cannot be opened or locked; -2 out of memory. */
+static int lock_dir(const char *dir, int patient);
+
+veil_err
+saltchain_sync(const saltchain *c, const char *dir, uint32_t *salts_erased)
+{
+	if (salts_erased != NULL)
+		*salts_erased = 0;
+	const int fd = lock_dir(dir, 1);
+	if (fd < 0)
+		return fd == -2 ? VEIL_ERR_NOMEM : VEIL_ERR_SYSTEM;
+	const veil_err err = sync_files(c, dir, salts_erased);
+	close(fd); /* releases the lock */
 	return err;
 }
 
@@ -555,19 +581,32 @@ take_lock(int fd, int patient)
 	}
 }
 
+static int
+lock_dir(const char *dir, int patient)
+{
+	char *lock_path = store_file_join(dir, SALTCHAIN_LOCK_FILE);
+	if (lock_path == NULL)
+		return -2;
+	const int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(lock_path);
+	if (fd >= 0 && take_lock(fd, patient) != 0) {
+		const int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
 veil_err
 saltchain_step_shared(saltchain *c, const char *dir, uint32_t day, int create, int patient,
                       uint32_t *salts_erased)
 {
-	char *lock_path = store_file_join(dir, SALTCHAIN_LOCK_FILE);
-	if (lock_path == NULL)
+	const int fd = lock_dir(dir, patient);
+	if (fd == -2)
 		return VEIL_ERR_NOMEM;
-	const int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	free(lock_path);
-	if (fd < 0 || take_lock(fd, patient) != 0) {
+	if (fd < 0) {
 		const int saved = errno;
-		if (fd >= 0)
-			close(fd);
 		if (c->day != 0)
 			saltchain_advance(c, day); /* alone; the files follow later */
 		errno = saved;
@@ -592,7 +631,7 @@ saltchain_step_shared(saltchain *c, const char *dir, uint32_t day, int create, i
 		saltchain_advance(c, day); /* c is the newest: it steps for everyone */
 	}
 	if (err == VEIL_OK)
-		err = saltchain_sync(c, dir, salts_erased);
+		err = sync_files(c, dir, salts_erased);
 	close(fd); /* releases the lock */
 	return err;
 }

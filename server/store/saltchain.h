@@ -27,7 +27,10 @@
  * would digest the day's entries under a salt no file holds. So the
  * processes of one log step only through saltchain_step_shared(), which
  * holds a lock on the directory while it steps and writes the files, and
- * takes the files' chain when another process has stepped further.
+ * takes the files' chain when another process has stepped further; and
+ * they write files only through saltchain_sync(), under the same lock,
+ * which leaves the files alone when another process has stepped further
+ * (a lagging chain would bring back what that process erased).
  *
  * Files, in the log directory, each a common/keyfile.h file (mode 0600):
  *
@@ -36,7 +39,7 @@
  *                     newer is written before the older is erased)
  *   salt-<day>.key    "veil-log-salt-v1 <hex>": a retained salt
  *   chain.lock        empty (mode 0600): the lock saltchain_step_shared()
- *                     holds while it steps
+ *                     and saltchain_sync() hold while they step or write
  *
  * <day> is the epoch day in decimal (days since 1970-01-01 UTC). Erasing
  * a file overwrites its bytes with zeros, fsyncs, unlinks it and fsyncs
@@ -132,14 +135,18 @@ void saltchain_copy(saltchain *dst, const saltchain *src);
 void saltchain_clear(saltchain *c);
 
 /*
- * Makes dir agree with c: writes the files of the held salts and of the
- * chain key that are missing (and fsyncs the directory), then erases
- * every chain file of an earlier day and every salt file of a day before
- * the window. Files of later days are left alone: they belong to another
- * process of the same log that has advanced further, and it erases ours.
- * *salts_erased (when not NULL) gets the number of salt files erased.
- * Errors: VEIL_ERR_SYSTEM (errno tells), VEIL_ERR_NOMEM; what was done
- * stays done, the next call finishes it.
+ * Makes dir agree with c, holding the lock saltchain_step_shared() takes
+ * (waiting for it): writes the files of the held salts and of the chain
+ * key that are missing (and fsyncs the directory), then erases every
+ * chain file of an earlier day and every salt file of a day before the
+ * window. When dir holds a chain file of a later day than c's, another
+ * process of the same log has stepped further: the files are its
+ * chain's, and it writes and erases nothing (c's files would bring back
+ * the chain key and salts that process erased); c catches up at its next
+ * saltchain_step_shared(). *salts_erased (when not NULL) gets the number
+ * of salt files erased. Errors: VEIL_ERR_SYSTEM (errno tells; also: the
+ * lock cannot be taken), VEIL_ERR_NOMEM; what was done stays done, the
+ * next call finishes it.
  */
 veil_err saltchain_sync(const saltchain *c, const char *dir, uint32_t *salts_erased)
         __attribute__((warn_unused_result));
