@@ -67,6 +67,7 @@ static struct {
 	const char *metrics_file; /* status */
 	uint32_t max_age;         /* status: seconds; 0: 3 intervals of the file's */
 	const char *out;          /* snapshot: the new directory */
+	const char *from;         /* snapshot install: the snapshot */
 } opt = {.grace = 24};
 
 void
@@ -78,6 +79,28 @@ admin_print_hex(const uint8_t *b, size_t n)
 
 /* ------------------------------------------------------------------ */
 /* Opening the state */
+
+/*
+ * Refuses (1, said on stderr) a change to a replica's registry: the next
+ * snapshot install would replace it. 0 when the state is no replica.
+ */
+static int
+refuse_replica(const cli_command *cmd)
+{
+	const int replica = state_is_replica(opt.state);
+	if (replica == 0)
+		return 0;
+	if (replica > 0)
+		cli_error(cmd->name,
+		          "refused: %s is a replica (its registry comes from snapshots, and the "
+		          "next `veil-admin snapshot install` replaces it); change the primary, "
+		          "then snapshot and install",
+		          opt.state);
+	else
+		cli_error(cmd->name, "cannot tell whether %s is a replica: %s", opt.state,
+		          strerror(errno));
+	return 1;
+}
 
 static veil_state *
 open_state(const cli_command *cmd)
@@ -276,7 +299,7 @@ run_import(const cli_command *cmd, int argc, char **argv)
 
 	const double started = clock_monotonic_seconds();
 	prog.started = started;
-	if ((st = open_state(cmd)) == NULL)
+	if (refuse_replica(cmd) || (st = open_state(cmd)) == NULL)
 		goto out;
 	if ((err = import_read_file(path, &text, &text_len)) != VEIL_OK) {
 		cli_error(cmd->name, "cannot read %s: %s%s%s",
@@ -345,7 +368,7 @@ change_one(const cli_command *cmd, const char *text, const char *payload)
 	veil_err err;
 	int status = 1;
 
-	if (normalize_argument(cmd, text, handle, &handle_len) != 0)
+	if (refuse_replica(cmd) || normalize_argument(cmd, text, handle, &handle_len) != 0)
 		goto out;
 	const registry_record record = {handle, handle_len, (const uint8_t *)payload,
 	                                payload != NULL ? strlen(payload) : 0};
@@ -574,9 +597,31 @@ run_snapshot(const cli_command *cmd, int argc, char **argv)
 	            sizeof(tokens) &&
 	    stat(tokens, &st) == 0)
 		fprintf(stderr,
-		        "veil-admin snapshot: note: the copy holds the token issuer's keys, and each "
+		        "veil-admin snapshot: note: the copy holds the token issuer's keys, and "
+		        "each "
 		        "replica keeps its own spent set: a token could be redeemed once on each "
 		        "(give each replica its own issuer key, or run tokens mode on one)\n");
+	return 0;
+}
+
+static int
+run_snapshot_install(const cli_command *cmd, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	if (opt.from == NULL)
+		return cli_usage_error(cmd, "--from SNAPSHOT is required");
+	const char *why = NULL;
+	state_install_result r;
+	const veil_err err = state_install(opt.state, opt.from, &r, &why);
+	if (err != VEIL_OK) {
+		cli_error(cmd->name, "cannot install %s into %s: %s%s%s", opt.from, opt.state,
+		          veil_strerror(err), why != NULL ? ": " : "", why != NULL ? why : "");
+		return 1;
+	}
+	printf("generation %u\nprevious %u\nkeys-copied %u\ngenerations-removed %u\n"
+	       "key-files-erased %u\n",
+	       r.generation, r.previous, r.keys_copied, r.removed, r.erased_files);
 	return 0;
 }
 
@@ -634,6 +679,8 @@ run_rotate(const cli_command *cmd, int argc, char **argv)
 
 	if (opt.grace_given && opt.finish)
 		return cli_usage_error(cmd, "--grace does not go with --finish");
+	if (refuse_replica(cmd))
+		return 1;
 	veil_state *st = open_state(cmd);
 	if (st == NULL)
 		return 1;
@@ -823,6 +870,8 @@ static const cli_option status_options[] = {
 static const cli_option verify_options[] = {STATE_OPTION, THREADS_OPTION, CLI_END};
 static const cli_option snapshot_options[] = {STATE_OPTION, CLI_TEXT_OPTION("out", &opt.out),
                                               CLI_END};
+static const cli_option install_options[] = {STATE_OPTION, CLI_TEXT_OPTION("from", &opt.from),
+                                             CLI_END};
 static const cli_option rotate_options[] = {
         STATE_OPTION,
         {.name = "grace",
@@ -920,6 +969,23 @@ static const command commands[] = {
          "that the index holds exactly those, that payloads open, and that the counts\n"
          "and slots agree. Exits 1 when anything is wrong.\n",
          verify_options, 0, 0, run_verify, false},
+        {"snapshot install", "--state DIR --from SNAPSHOT",
+         "make a replica serve a new snapshot, without stopping its veild",
+         "Installs SNAPSHOT (a directory `veil-admin snapshot` wrote, on the same file\n"
+         "system as DIR) as the registry the replica state DIR serves; DIR keeps its\n"
+         "query log, clients, spent tokens, salts and tokens/. Refused, changing\n"
+         "nothing, when SNAPSHOT is no snapshot, its transport key or suite is not\n"
+         "DIR's, a key file is missing from it, or DIR holds a key file of the same\n"
+         "name with other bytes. Copies the OPRF key files DIR lacks, moves the\n"
+         "registry in as DIR/registry.<N> and switches the link DIR/registry to it in\n"
+         "one rename: interrupted at any moment, DIR serves the old registry or the\n"
+         "new one, whole. A veild on DIR switches within a second (or at SIGHUP),\n"
+         "its requests waiting meanwhile. The generation it replaced stays until the\n"
+         "next install; older ones, key files neither lists live, and what is left\n"
+         "of SNAPSHOT are removed (key files overwritten first). Prints the new\n"
+         "generation, the one replaced, and what was copied and removed. A replica's\n"
+         "registry takes no import, add, remove or rotate: change the primary.\n",
+         install_options, 0, 0, run_snapshot_install, false},
         {"snapshot", "--state DIR --out NEWDIR",
          "copy what a replica serves into a new state directory",
          "Writes NEWDIR (mode 0700; refused when it exists), a state directory a\n"
@@ -946,13 +1012,19 @@ static const command commands[] = {
          "--now sets the clock, for tests and drills. Interrupted at any moment, the\n"
          "registry is as before or as after; `verify` passes either way.\n",
          rotate_options, 0, 0, run_rotate, false},
-        {"log export", "--state DIR [--since DAY] [--until DAY]",
+        {"log export", "--state DIR [--since DAY] [--until DAY] [DIR...]",
          "write the query log as JSON Lines, exactly as stored",
          "First line: the schema and the widths and targets in force; then one line\n"
          "per entry (day, hour, requester, item size class, sorted bucket digests,\n"
          "status). DAY is YYYY-MM-DD (UTC) or a day number; both bounds are\n"
-         "inclusive. Reads the log in DIR/log while veild runs, if it does.\n",
-         admin_log_export_options, 0, 0, admin_log_export, false},
+         "inclusive. Reads the log in DIR/log while veild runs, if it does.\n"
+         "More state directories after the options (replicas, each with its own log\n"
+         "and salts): one export with a section per replica, in the order given,\n"
+         "each a header line with \"replica\": i (from 0) and \"replicas\": n, then\n"
+         "its entries. Their digests are under different salts and cannot be\n"
+         "joined, so the sections stay apart. Every log must open, or nothing is\n"
+         "written.\n",
+         admin_log_export_options, 0, 63, admin_log_export, false},
         {"log purge", "--state DIR [--now UNIXTIME]", "run the query log's retention sweep",
          "Advances the salt chain to today (or the day of --now, for tests and drills),\n"
          "erases the chain keys and salts retention no longer allows, and deletes the\n"
@@ -967,11 +1039,13 @@ static const command commands[] = {
          "salt_retention_days, days: [{day, entries}]; days as YYYY-MM-DD, oldest\n"
          "null when the log is empty).\n",
          admin_log_stats_options, 0, 0, admin_log_stats, false},
-        {"log salts", "--state DIR", "write the retained salts as JSON Lines",
+        {"log salts", "--state DIR [DIR...]", "write the retained salts as JSON Lines",
          "One line per retained salt: {\"day\": N, \"salt\": \"<hex>\"}. For drills and\n"
          "the exposure analysis: this output is as sensitive as the salts themselves,\n"
-         "since with it every digest of those days can be tested against guesses.\n",
-         admin_log_state_options, 0, 0, admin_log_salts, false},
+         "since with it every digest of those days can be tested against guesses.\n"
+         "More state directories after the options: a section per replica, as in\n"
+         "log export, each after a line {\"replica\": i, \"replicas\": n}.\n",
+         admin_log_state_options, 0, 63, admin_log_salts, false},
         {"exposure analyze", admin_exposure_analyze_synopsis, "measure what a log export reveals",
          admin_exposure_analyze_details, admin_exposure_analyze_options, 0, 0,
          admin_exposure_analyze, true},

@@ -1,6 +1,14 @@
 /*
  * veil-admin log export|purge|stats|salts (commands.h): the query log of
  * a state directory, read or swept without veild.
+ *
+ * export and salts take more state directories as arguments (replicas,
+ * each with its own log and salt chain) and then write one file with a
+ * section per replica, numbered from 0 in the order given: a header line
+ * carrying "replica": i and "replicas": n, then that replica's lines.
+ * Digests of different replicas are under different salts and cannot be
+ * joined: the sections are kept apart, never merged. With one state the
+ * output is as it always was (no "replica" member).
  */
 #include "commands.h"
 
@@ -17,6 +25,9 @@
 #include "qlog.h"
 #include "qlog_store.h"
 #include "saltchain.h"
+
+/* The most state directories one export or salts command reads. */
+#define MAX_REPLICAS 64
 
 /* The options' values, written by veil-admin's parser through the tables
  * below before a command runs. */
@@ -185,11 +196,31 @@ export_entry(void *arg, const qlog_entry *e)
 	return ferror(stdout) ? VEIL_ERR_SYSTEM : VEIL_OK;
 }
 
+/*
+ * The state directories a command reads: --state, then the arguments
+ * (argc, argv), into states; their number, or 0 after the message.
+ */
+static size_t
+states_of(const cli_command *cmd, int argc, char **argv, const char *states[MAX_REPLICAS])
+{
+	if (argc < 0 || argc >= MAX_REPLICAS) {
+		cli_usage_error(cmd, "at most %d state directories", MAX_REPLICAS);
+		return 0;
+	}
+	states[0] = state_dir;
+	for (int i = 0; i < argc; i++)
+		states[i + 1] = argv[i];
+	return (size_t)argc + 1;
+}
+
 int
 admin_log_export(const cli_command *cmd, int argc, char **argv)
 {
-	qlog_store_config config;
+	qlog_store_config config[MAX_REPLICAS];
+	qlog_store *store[MAX_REPLICAS] = {NULL};
+	const char *states[MAX_REPLICAS];
 	uint32_t from = 0, to = UINT32_MAX;
+	int status = 1;
 
 	if (since != NULL && parse_day(since, &from) != 0)
 		return cli_usage_error(cmd, "--since takes YYYY-MM-DD or a day number, not %s",
@@ -197,26 +228,43 @@ admin_log_export(const cli_command *cmd, int argc, char **argv)
 	if (until != NULL && parse_day(until, &to) != 0)
 		return cli_usage_error(cmd, "--until takes YYYY-MM-DD or a day number, not %s",
 		                       until);
-	qlog_store *store = open_log(cmd, &config);
-	if (store == NULL)
-		return 1;
-	const qlog_config *c = &config.config;
-	printf("{\"schema\":\"%s\",\"t_r\":%u,\"t_b\":%u,\"k_r\":%u,\"k_b\":%u,"
-	       "\"accounts\":%llu,\"universe\":%llu,\"entry_retention_days\":%u,"
-	       "\"salt_retention_days\":%u,\"max_prefix_bits\":%u,\"auth\":\"%s\","
-	       "\"fields\":[\"day\",\"hour\",\"requester\",\"items\",\"buckets\",\"status\"]}\n",
-	       QLOG_STORE_FORMAT, config.t_r, config.t_b, c->k_r, c->k_b,
-	       (unsigned long long)c->accounts, (unsigned long long)c->universe,
-	       c->entry_retention_days, c->salt_retention_days, c->max_prefix_bits,
-	       c->anonymous ? "tokens" : "keys");
-	export_state x = {&config};
-	veil_err err = from <= to ? qlog_store_scan(store, from, to, export_entry, &x) : VEIL_OK;
-	qlog_store_close(store);
-	if (err != VEIL_OK) {
-		cli_error(cmd->name, "the export is incomplete: %s", veil_strerror(err));
-		return 1;
+	const size_t n = states_of(cmd, argc, argv, states);
+	if (n == 0)
+		return CLI_EXIT_USAGE;
+	/* Every log opens before a line is written: all or nothing. */
+	for (size_t i = 0; i < n; i++) {
+		state_dir = states[i];
+		if ((store[i] = open_log(cmd, &config[i])) == NULL)
+			goto out;
 	}
-	return 0;
+	for (size_t i = 0; i < n; i++) {
+		const qlog_config *c = &config[i].config;
+		printf("{\"schema\":\"%s\",", QLOG_STORE_FORMAT);
+		if (n > 1)
+			printf("\"replica\":%zu,\"replicas\":%zu,", i, n);
+		printf("\"t_r\":%u,\"t_b\":%u,\"k_r\":%u,\"k_b\":%u,"
+		       "\"accounts\":%llu,\"universe\":%llu,\"entry_retention_days\":%u,"
+		       "\"salt_retention_days\":%u,\"max_prefix_bits\":%u,\"auth\":\"%s\","
+		       "\"fields\":[\"day\",\"hour\",\"requester\",\"items\",\"buckets\","
+		       "\"status\"]}\n",
+		       config[i].t_r, config[i].t_b, c->k_r, c->k_b,
+		       (unsigned long long)c->accounts, (unsigned long long)c->universe,
+		       c->entry_retention_days, c->salt_retention_days, c->max_prefix_bits,
+		       c->anonymous ? "tokens" : "keys");
+		export_state x = {&config[i]};
+		const veil_err err = from <= to
+		                             ? qlog_store_scan(store[i], from, to, export_entry, &x)
+		                             : VEIL_OK;
+		if (err != VEIL_OK) {
+			cli_error(cmd->name, "the export is incomplete: %s", veil_strerror(err));
+			goto out;
+		}
+	}
+	status = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		qlog_store_close(store[i]);
+	return status;
 }
 
 /* ------------------------------------------------------------------ */
@@ -377,8 +425,9 @@ out:
 /* ------------------------------------------------------------------ */
 /* salts */
 
-int
-admin_log_salts(const cli_command *cmd, int argc, char **argv)
+/* One state's salts, after its header line when replicas is above 1. */
+static int
+write_salts(const cli_command *cmd, size_t replica, size_t replicas)
 {
 	uint32_t *days = NULL;
 	size_t count = 0;
@@ -394,6 +443,8 @@ admin_log_salts(const cli_command *cmd, int argc, char **argv)
 		cli_error(cmd->name, "no query log in %s: %s", dir, veil_strerror(err));
 		goto out;
 	}
+	if (replicas > 1)
+		printf("{\"replica\":%zu,\"replicas\":%zu}\n", replica, replicas);
 	salt = sodium_malloc(QLOG_SALT_SIZE);
 	hex = sodium_malloc(2 * QLOG_SALT_SIZE + 1);
 	if (salt == NULL || hex == NULL) {
@@ -420,4 +471,34 @@ out:
 		sodium_free(hex);
 	free(days);
 	return status;
+}
+
+int
+admin_log_salts(const cli_command *cmd, int argc, char **argv)
+{
+	const char *states[MAX_REPLICAS];
+	const size_t n = states_of(cmd, argc, argv, states);
+	if (n == 0)
+		return CLI_EXIT_USAGE;
+	/* Each log is there before a salt is written. */
+	for (size_t i = 0; i < n; i++) {
+		char dir[PATH_MAX];
+		uint32_t *days = NULL;
+		size_t count = 0;
+		state_dir = states[i];
+		if (log_dir_of(cmd, dir) != 0)
+			return 1;
+		const veil_err err = saltchain_list_salts(dir, &days, &count);
+		free(days);
+		if (err != VEIL_OK) {
+			cli_error(cmd->name, "no query log in %s: %s", dir, veil_strerror(err));
+			return 1;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		state_dir = states[i];
+		if (write_salts(cmd, i, n) != 0)
+			return 1;
+	}
+	return 0;
 }

@@ -12,6 +12,13 @@
  * the start (the command line winning), and the OPRF keys; [clients]
  * capacity and refill_per_day and the metrics options take effect, the
  * other keys at the next start (said on stderr).
+ *
+ * A registry installed into the state directory (veil-admin snapshot
+ * install: DIR/registry switched to a new generation) is served from
+ * within a second, or at SIGHUP (swap_registry()): the receive loop
+ * checks once a second, opens the state again and swaps it in with the
+ * workers paused, so requests wait and none is dropped; the query log,
+ * client store, spent set and salt chain stay open throughout.
  */
 #include <errno.h>
 #include <limits.h>
@@ -21,6 +28,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <sodium.h>
 
 #include "cli.h"
 #include "clock.h"
@@ -369,7 +378,9 @@ typedef struct serving {
 	options given;                      /* as last read, before main() filled defaults in */
 	char *given_texts[CLI_MAX_OPTIONS]; /* the last reload's file texts (given's) */
 	const char *state_dir;              /* in force */
-	veil_state *state;                  /* main()'s */
+	veil_state **state;                 /* main()'s; a registry swap replaces it */
+	double swap_next;                   /* monotonic seconds of the next swap check */
+	int swap_failing;                   /* the last swap failed (said once) */
 	service_config config;              /* the service's; clients changes on reload */
 	clients_config clients;             /* what the client store counts with */
 	service **svc;                      /* main()'s */
@@ -476,6 +487,94 @@ restart_changes(const options *was, const options *now)
 }
 
 /*
+ * Makes the service over state with config, and each worker's state
+ * anew over it, then (all made) puts them in place of the old ones, whose
+ * counters go to sv->retired; sv->config becomes config. The workers
+ * must be paused. On error nothing changed (what was made is freed).
+ */
+static veil_err
+replace_service(serving *sv, veil_state *state, const service_config *config)
+{
+	service *svc = NULL;
+	void **states = NULL;
+	const unsigned count = *sv->started;
+	veil_err err = (states = calloc(count, sizeof(*states))) != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
+	if (err == VEIL_OK)
+		err = service_new(state, config, &svc);
+	for (unsigned i = 0; i < count && err == VEIL_OK; i++)
+		err = worker_state_new(svc, &states[i]);
+	if (err != VEIL_OK) {
+		for (unsigned i = 0; states != NULL && i < count; i++)
+			worker_state_free(states[i]);
+		free(states);
+		service_free(svc);
+		return err;
+	}
+	for (unsigned i = 0; i < count; i++) {
+		service_worker_stats(sv->workers[i].state, &sv->retired);
+		worker_state_free(sv->workers[i].state);
+		sv->workers[i].state = states[i];
+	}
+	free(states);
+	service_free(*sv->svc);
+	*sv->svc = svc;
+	sv->config = *config;
+	return VEIL_OK;
+}
+
+/*
+ * When DIR/registry names another registry than the one served
+ * (veil-admin snapshot install switched it: state_registry_changed()),
+ * opens the state again, which opens the new registry and loads the OPRF
+ * keys it lists live, and, with the workers paused (requests wait in the
+ * queue, none is dropped), serves from it: a new service and worker
+ * states over it, then the old state closed. A new state that does not
+ * open, or has another transport key or suite, is refused: the old one
+ * keeps serving, said once on stderr until a swap succeeds. Returns 1
+ * when it swapped, else 0.
+ */
+static int
+swap_registry(serving *sv)
+{
+	if (!state_registry_changed(*sv->state))
+		return 0;
+	veil_state *fresh = NULL;
+	const char *why = NULL;
+	veil_err err = state_open(sv->state_dir, &fresh, &why);
+	if (err == VEIL_OK &&
+	    (state_suite(fresh) != state_suite(*sv->state) ||
+	     sodium_memcmp(state_transport_public(fresh), state_transport_public(*sv->state),
+	                   STATE_TRANSPORT_KEY_SIZE) != 0)) {
+		err = VEIL_ERR_ARGUMENT;
+		why = "another transport key or suite (restart veild to serve another server)";
+	}
+	if (err == VEIL_OK) {
+		daemon_workers_pause();
+		err = replace_service(sv, fresh, &sv->config);
+		if (err == VEIL_OK) {
+			state_free(*sv->state);
+			*sv->state = fresh;
+			fresh = NULL;
+		}
+		daemon_workers_resume();
+	}
+	state_free(fresh);
+	if (err != VEIL_OK) {
+		if (!sv->swap_failing)
+			fprintf(stderr,
+			        "veild: a new registry was installed but cannot be served: %s%s%s; "
+			        "the old one stays\n",
+			        veil_strerror(err), why != NULL ? ": " : "",
+			        why != NULL ? why : "");
+		sv->swap_failing = 1;
+		return 0;
+	}
+	sv->swap_failing = 0;
+	fprintf(stderr, "veild: serving a newly installed registry\n");
+	return 1;
+}
+
+/*
  * Reopens the client store counting with wanted (the workers paused),
  * then makes the service and each worker's state anew over it, the old
  * ones' counters kept in sv->retired. A store that does not open with
@@ -499,36 +598,16 @@ reopen_clients(serving *sv, const clients_config *wanted)
 		in_force = sv->clients;
 		err = clients_open(sv->state_dir, &in_force, sv->enrolled);
 	}
-	service *svc = NULL;
-	void **states = NULL;
-	const unsigned count = *sv->started;
 	service_config config = sv->config;
 	config.clients = *sv->enrolled;
 	if (err == VEIL_OK)
-		err = (states = calloc(count, sizeof(*states))) != NULL ? VEIL_OK : VEIL_ERR_NOMEM;
-	if (err == VEIL_OK)
-		err = service_new(sv->state, &config, &svc);
-	for (unsigned i = 0; i < count && err == VEIL_OK; i++)
-		err = worker_state_new(svc, &states[i]);
+		err = replace_service(sv, *sv->state, &config);
 	if (err != VEIL_OK) {
 		fprintf(stderr, "veild: reload: cannot reopen the client store: %s; stopping\n",
 		        veil_strerror(err));
-		for (unsigned i = 0; states != NULL && i < count; i++)
-			worker_state_free(states[i]);
-		free(states);
-		service_free(svc);
 		daemon_stop();
 		return -1;
 	}
-	for (unsigned i = 0; i < count; i++) {
-		service_worker_stats(sv->workers[i].state, &sv->retired);
-		worker_state_free(sv->workers[i].state);
-		sv->workers[i].state = states[i];
-	}
-	free(states);
-	service_free(*sv->svc);
-	*sv->svc = svc;
-	sv->config = config;
 	sv->population->clients = *sv->enrolled;
 	sv->clients = in_force;
 	return in_force.capacity == wanted->capacity &&
@@ -559,8 +638,10 @@ reload(serving *sv)
 		fprintf(stderr, "veild: reload: the configuration did not read (above); the one in "
 		                "force stays\n");
 
+	/* A newly installed registry first: its keys come with it. */
+	const int swapped = swap_registry(sv);
 	daemon_workers_pause();
-	if (state_refresh_keys(sv->state) != VEIL_OK)
+	if (!swapped && state_refresh_keys(*sv->state) != VEIL_OK)
 		fprintf(stderr, "veild: reload: not every live OPRF key could be loaded\n");
 	if (read && *sv->enrolled != NULL &&
 	    (fresh.clients.capacity != sv->clients.capacity ||
@@ -634,6 +715,10 @@ periodic(void *arg)
 	population_check_run(work->population);
 	redeemer_refresh(work->redeemer);
 	const double now = clock_monotonic_seconds();
+	if (now >= sv->swap_next) {
+		sv->swap_next = now + 1;
+		swap_registry(sv);
+	}
 	if (sv->metrics_file != NULL && now >= sv->metrics_next) {
 		sv->metrics_next = now + sv->metrics_interval;
 		metrics_now(sv, 1);
@@ -796,7 +881,7 @@ main(int argc, char **argv)
 	               .argv = argv,
 	               .given = sv.given,
 	               .state_dir = opt.state_dir,
-	               .state = state,
+	               .state = &state,
 	               .config = config,
 	               .clients = opt.clients,
 	               .svc = &svc,

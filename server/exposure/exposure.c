@@ -394,7 +394,47 @@ parse_entry(exposure_log *log, const json_value *v, uint64_t line, char *why, si
 typedef struct log_reader {
 	exposure_log *log;
 	int have_header; /* the first line, the header, is read */
+	uint32_t want;   /* the replica whose section is read, or EXPOSURE_NO_REPLICA */
+	int in_wanted;   /* the section being read is want's */
+	int found;       /* want's header was read */
 } log_reader;
+
+/*
+ * A section's header line in an export of several replicas: which one it
+ * is, for a reader that chose a replica (r->want); the wanted one's
+ * header goes to the log.
+ */
+static veil_err
+section_header(log_reader *r, const json_value *v, uint64_t line, char *why, size_t why_len)
+{
+	uint64_t replica, replicas;
+	if (r->want == EXPOSURE_NO_REPLICA) {
+		say(why, why_len,
+		    "line %llu: an export of several replicas, each under its own salts: their "
+		    "digests cannot be joined, so analyze one replica at a time",
+		    (unsigned long long)line);
+		return VEIL_ERR_PARSE;
+	}
+	if (member_uint(v, "replica", UINT32_MAX - 1, &replica) != 0 ||
+	    member_uint(v, "replicas", UINT32_MAX, &replicas) != 0 || replica >= replicas) {
+		say(why, why_len, "line %llu: replica and replicas missing or out of range",
+		    (unsigned long long)line);
+		return VEIL_ERR_PARSE;
+	}
+	r->in_wanted = replica == r->want;
+	if (!r->in_wanted)
+		return VEIL_OK;
+	if (r->found) {
+		say(why, why_len, "line %llu: a second section of replica %u",
+		    (unsigned long long)line, r->want);
+		return VEIL_ERR_PARSE;
+	}
+	r->found = 1;
+	const veil_err err = parse_header(v, &r->log->header, why, why_len);
+	r->log->header.replica = (uint32_t)replica;
+	r->log->header.replicas = (uint32_t)replicas;
+	return err;
+}
 
 static veil_err
 log_line(void *reader, const json_value *v, veil_err parsed, uint64_t line, char *why,
@@ -404,14 +444,38 @@ log_line(void *reader, const json_value *v, veil_err parsed, uint64_t line, char
 	if (!is_object(v, parsed, line, why, why_len))
 		return parsed == VEIL_ERR_NOMEM || parsed == VEIL_ERR_LIMIT ? parsed
 		                                                            : VEIL_ERR_PARSE;
-	if (r->have_header)
-		return parse_entry(r->log, v, line, why, why_len);
+	const int is_header = !r->have_header || json_object_get(v, "schema") != NULL;
+	const int sectioned = json_object_get(v, "replica") != NULL;
+	if (is_header && (sectioned || r->want != EXPOSURE_NO_REPLICA)) {
+		if (!sectioned) {
+			say(why, why_len, "line %llu: not an export of several replicas",
+			    (unsigned long long)line);
+			return VEIL_ERR_PARSE;
+		}
+		r->have_header = 1;
+		return section_header(r, v, line, why, why_len);
+	}
+	if (r->have_header && !is_header)
+		return r->want == EXPOSURE_NO_REPLICA || r->in_wanted
+		               ? parse_entry(r->log, v, line, why, why_len)
+		               : VEIL_OK;
+	if (r->have_header) {
+		say(why, why_len, "line %llu: a second header", (unsigned long long)line);
+		return VEIL_ERR_PARSE;
+	}
 	r->have_header = 1;
 	return parse_header(v, &r->log->header, why, why_len);
 }
 
 veil_err
 exposure_log_parse(const char *text, size_t len, exposure_log **out, char *why, size_t why_len)
+{
+	return exposure_log_parse_replica(text, len, EXPOSURE_NO_REPLICA, out, why, why_len);
+}
+
+veil_err
+exposure_log_parse_replica(const char *text, size_t len, uint32_t replica, exposure_log **out,
+                           char *why, size_t why_len)
 {
 	if (out == NULL || (text == NULL && len > 0))
 		return VEIL_ERR_ARGUMENT;
@@ -420,10 +484,14 @@ exposure_log_parse(const char *text, size_t len, exposure_log **out, char *why, 
 	exposure_log *log = calloc(1, sizeof(*log));
 	if (log == NULL)
 		return VEIL_ERR_NOMEM;
-	log_reader reader = {log, 0};
+	log_reader reader = {log, 0, replica, 0, 0};
 	veil_err err = for_each_json_line(text, len, log_line, &reader, why, why_len);
 	if (err == VEIL_OK && !reader.have_header) {
 		say(why, why_len, "no header line: not a log export");
+		err = VEIL_ERR_PARSE;
+	}
+	if (err == VEIL_OK && replica != EXPOSURE_NO_REPLICA && !reader.found) {
+		say(why, why_len, "no replica %u in the export", replica);
 		err = VEIL_ERR_PARSE;
 	}
 	if (err != VEIL_OK) {
@@ -484,15 +552,52 @@ exposure_salted_days(const exposure_log *log, const exposure_salts *salts, uint3
 	return n;
 }
 
-/* A line {"day": D, "salt": "<64 hex>"}, into the next slot; others are skipped. */
+/* Reading a salts export, maybe one replica's section of it. */
+typedef struct salts_reader {
+	exposure_salts *s;
+	uint32_t want; /* EXPOSURE_NO_REPLICA: a single state's salts */
+	int in_wanted, found;
+} salts_reader;
+
+/*
+ * A line {"day": D, "salt": "<64 hex>"}, into the next slot, when its
+ * section is the one wanted; a line {"replica": i, ...} starts a
+ * section; others are skipped.
+ */
 static veil_err
 salt_line(void *reader, const json_value *v, veil_err parsed, uint64_t line, char *why,
           size_t why_len)
 {
-	exposure_salts *s = reader;
+	salts_reader *r = reader;
+	exposure_salts *s = r->s;
 	if (!is_object(v, parsed, line, why, why_len))
 		return VEIL_ERR_PARSE;
+	if (json_object_get(v, "replica") != NULL) {
+		uint64_t replica;
+		if (r->want == EXPOSURE_NO_REPLICA) {
+			say(why, why_len,
+			    "line %llu: the salts of several replicas: choose one replica, whose "
+			    "export they go with",
+			    (unsigned long long)line);
+			return VEIL_ERR_PARSE;
+		}
+		if (member_uint(v, "replica", UINT32_MAX - 1, &replica) != 0) {
+			say(why, why_len, "line %llu: replica out of range",
+			    (unsigned long long)line);
+			return VEIL_ERR_PARSE;
+		}
+		r->in_wanted = replica == r->want;
+		if (r->in_wanted && r->found) {
+			say(why, why_len, "line %llu: a second section of replica %u",
+			    (unsigned long long)line, r->want);
+			return VEIL_ERR_PARSE;
+		}
+		r->found |= r->in_wanted;
+		return VEIL_OK;
+	}
 	if (json_object_get(v, "salt") == NULL && json_object_get(v, "day") == NULL)
+		return VEIL_OK;
+	if (r->want != EXPOSURE_NO_REPLICA && !r->in_wanted)
 		return VEIL_OK;
 	size_t hex_len = 0, bin_len = 0;
 	uint64_t day;
@@ -524,6 +629,13 @@ exposure_salts_free(exposure_salts *s)
 veil_err
 exposure_salts_parse(const char *text, size_t len, exposure_salts **out, char *why, size_t why_len)
 {
+	return exposure_salts_parse_replica(text, len, EXPOSURE_NO_REPLICA, out, why, why_len);
+}
+
+veil_err
+exposure_salts_parse_replica(const char *text, size_t len, uint32_t replica, exposure_salts **out,
+                             char *why, size_t why_len)
+{
 	if (out == NULL || (text == NULL && len > 0))
 		return VEIL_ERR_ARGUMENT;
 	*out = NULL;
@@ -538,7 +650,12 @@ exposure_salts_parse(const char *text, size_t len, exposure_salts **out, char *w
 		exposure_salts_free(s);
 		return VEIL_ERR_NOMEM;
 	}
-	veil_err err = for_each_json_line(text, len, salt_line, s, why, why_len);
+	salts_reader reader = {s, replica, 0, 0};
+	veil_err err = for_each_json_line(text, len, salt_line, &reader, why, why_len);
+	if (err == VEIL_OK && replica != EXPOSURE_NO_REPLICA && !reader.found) {
+		say(why, why_len, "no replica %u in the salts", replica);
+		err = VEIL_ERR_PARSE;
+	}
 	/* Insertion sort by day, moving salts with their days; few lines. */
 	for (size_t i = 1; err == VEIL_OK && i < s->count; i++) {
 		for (size_t j = i; j > 0 && s->days[j - 1] >= s->days[j]; j--) {

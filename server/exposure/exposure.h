@@ -150,7 +150,25 @@ typedef struct exposure_log_header {
 	/* 1: the header's "auth" is "tokens" (veild learns no requester);
 	 * 0: "keys", or no "auth" member (exports made before tokens mode). */
 	int tokens;
+	/* An export of several replicas (below): the section read, and how
+	 * many the export holds; both 0 for a single state's export. */
+	uint32_t replica, replicas;
 } exposure_log_header;
+
+/*
+ * Several replicas' logs in one file (veil-admin log export with several
+ * state directories): a section per replica, each a header line with
+ * "replica": i (from 0) and "replicas": n, then its entries; the salts
+ * likewise, each section after a line {"replica": i, "replicas": n}.
+ * Each replica has its own salt chain, so its digests cannot be joined
+ * with another's: the analysis reads one replica at a time, its entries
+ * with its salts (exposure_log_parse_replica(),
+ * exposure_salts_parse_replica()), and what an adversary holding every
+ * section learns is what each section tells, taken together, never more.
+ * The parsers without a replica refuse such a file rather than mix the
+ * sections.
+ */
+#define EXPOSURE_NO_REPLICA UINT32_MAX
 
 /*
  * Parses a log export (qlog.h's JSON Lines): the header line, then one
@@ -163,6 +181,18 @@ typedef struct exposure_log_header {
  */
 veil_err exposure_log_parse(const char *text, size_t len, exposure_log **out, char *why,
                             size_t why_len) __attribute__((warn_unused_result));
+/*
+ * As exposure_log_parse(), reading only the section of replica (0..) of
+ * an export of several replicas; EXPOSURE_NO_REPLICA is
+ * exposure_log_parse(), which refuses such an export (VEIL_ERR_PARSE:
+ * why says to choose a replica). Also VEIL_ERR_PARSE: a replica
+ * chosen in an export of one state, a replica the export does not
+ * hold, or two sections of one replica. The header is the section's,
+ * with replica and replicas set.
+ */
+veil_err exposure_log_parse_replica(const char *text, size_t len, uint32_t replica,
+                                    exposure_log **out, char *why, size_t why_len)
+        __attribute__((warn_unused_result));
 void exposure_log_free(exposure_log *log);
 void exposure_log_header_get(const exposure_log *log, exposure_log_header *out);
 
@@ -176,6 +206,15 @@ typedef struct exposure_salts exposure_salts;
  */
 veil_err exposure_salts_parse(const char *text, size_t len, exposure_salts **out, char *why,
                               size_t why_len) __attribute__((warn_unused_result));
+/*
+ * As exposure_salts_parse(), keeping only the salts of replica's section
+ * of a salts export of several replicas (above); EXPOSURE_NO_REPLICA is
+ * exposure_salts_parse(), which refuses such a file (VEIL_ERR_PARSE).
+ * Also VEIL_ERR_PARSE when the file holds no section of replica.
+ */
+veil_err exposure_salts_parse_replica(const char *text, size_t len, uint32_t replica,
+                                      exposure_salts **out, char *why, size_t why_len)
+        __attribute__((warn_unused_result));
 /* Wipes and frees. NULL is a no-op. */
 void exposure_salts_free(exposure_salts *salts);
 size_t exposure_salts_count(const exposure_salts *salts);
@@ -527,6 +566,12 @@ veil_err exposure_log_load(const char *path, exposure_log **out, uint64_t *bytes
                            size_t why_len) __attribute__((warn_unused_result));
 veil_err exposure_salts_load(const char *path, exposure_salts **out, char *why, size_t why_len)
         __attribute__((warn_unused_result));
+/* The same, of one replica's section (exposure_log_parse_replica()). */
+veil_err exposure_log_load_replica(const char *path, uint32_t replica, exposure_log **out,
+                                   uint64_t *bytes, char *why, size_t why_len)
+        __attribute__((warn_unused_result));
+veil_err exposure_salts_load_replica(const char *path, uint32_t replica, exposure_salts **out,
+                                     char *why, size_t why_len) __attribute__((warn_unused_result));
 veil_err exposure_accounts_load(const char *path, uint8_t **keys, size_t *count, char *why,
                                 size_t why_len) __attribute__((warn_unused_result));
 veil_err exposure_baseline_load(const char *path, exposure_baseline **out, char *why,

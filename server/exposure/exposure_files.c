@@ -38,8 +38,8 @@ typedef enum file_kind { FILE_LOG, FILE_SALTS, FILE_ACCOUNTS, FILE_BASELINE } fi
  * On error why holds the file's name and the reason.
  */
 static veil_err
-load(const char *path, file_kind kind, void *out, size_t *count, uint64_t *bytes, char *why,
-     size_t why_len)
+load(const char *path, file_kind kind, uint32_t replica, void *out, size_t *count, uint64_t *bytes,
+     char *why, size_t why_len)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -50,10 +50,10 @@ load(const char *path, file_kind kind, void *out, size_t *count, uint64_t *bytes
 	veil_err err = VEIL_ERR_ARGUMENT;
 	switch (kind) {
 	case FILE_LOG:
-		err = exposure_log_parse(text, len, out, why, why_len);
+		err = exposure_log_parse_replica(text, len, replica, out, why, why_len);
 		break;
 	case FILE_SALTS:
-		err = exposure_salts_parse(text, len, out, why, why_len);
+		err = exposure_salts_parse_replica(text, len, replica, out, why, why_len);
 		break;
 	case FILE_ACCOUNTS:
 		err = exposure_accounts_parse(text, len, out, count, why, why_len);
@@ -80,14 +80,30 @@ veil_err
 exposure_log_load(const char *path, exposure_log **out, uint64_t *bytes, char *why, size_t why_len)
 {
 	*out = NULL;
-	return load(path, FILE_LOG, out, NULL, bytes, why, why_len);
+	return load(path, FILE_LOG, EXPOSURE_NO_REPLICA, out, NULL, bytes, why, why_len);
 }
 
 veil_err
 exposure_salts_load(const char *path, exposure_salts **out, char *why, size_t why_len)
 {
 	*out = NULL;
-	return load(path, FILE_SALTS, out, NULL, NULL, why, why_len);
+	return load(path, FILE_SALTS, EXPOSURE_NO_REPLICA, out, NULL, NULL, why, why_len);
+}
+
+veil_err
+exposure_log_load_replica(const char *path, uint32_t replica, exposure_log **out, uint64_t *bytes,
+                          char *why, size_t why_len)
+{
+	*out = NULL;
+	return load(path, FILE_LOG, replica, out, NULL, bytes, why, why_len);
+}
+
+veil_err
+exposure_salts_load_replica(const char *path, uint32_t replica, exposure_salts **out, char *why,
+                            size_t why_len)
+{
+	*out = NULL;
+	return load(path, FILE_SALTS, replica, out, NULL, NULL, why, why_len);
 }
 
 veil_err
@@ -95,14 +111,14 @@ exposure_accounts_load(const char *path, uint8_t **keys, size_t *count, char *wh
 {
 	*keys = NULL;
 	*count = 0;
-	return load(path, FILE_ACCOUNTS, keys, count, NULL, why, why_len);
+	return load(path, FILE_ACCOUNTS, EXPOSURE_NO_REPLICA, keys, count, NULL, why, why_len);
 }
 
 veil_err
 exposure_baseline_load(const char *path, exposure_baseline **out, char *why, size_t why_len)
 {
 	*out = NULL;
-	return load(path, FILE_BASELINE, out, NULL, NULL, why, why_len);
+	return load(path, FILE_BASELINE, EXPOSURE_NO_REPLICA, out, NULL, NULL, why, why_len);
 }
 
 /* The records read so far (exposure_issuer_load()). */
@@ -140,7 +156,8 @@ exposure_issuer_load(const char *dir, exposure_issuer_record **records, size_t *
 	char *data = store_file_join(CLIENTS_DIR, "data.mdb");
 	if (data == NULL)
 		return VEIL_ERR_NOMEM;
-	const int present = store_file_exists(dir, CLIENTS_KEY_FILE) && store_file_exists(dir, data);
+	const int present =
+	        store_file_exists(dir, CLIENTS_KEY_FILE) && store_file_exists(dir, data);
 	free(data);
 	if (!present) {
 		say(why, why_len, "%s holds no clients database (%s and %s/)", dir,

@@ -628,6 +628,24 @@ registry_free(registry *reg)
 	free(reg);
 }
 
+int
+registry_is_at(const registry *reg, const char *path)
+{
+	int fd = -1;
+	struct stat open_st, named_st;
+	if (reg == NULL || path == NULL)
+		return -1;
+	char *data = store_file_join(path, "data.mdb");
+	if (data == NULL)
+		return -1;
+	int at = -1;
+	if (mdb_env_get_fd(reg->env, &fd) == 0 && fstat(fd, &open_st) == 0)
+		at = stat(data, &named_st) == 0 && named_st.st_dev == open_st.st_dev &&
+		     named_st.st_ino == open_st.st_ino;
+	free(data);
+	return at;
+}
+
 veil_err
 registry_open(const char *path, registry **out)
 {

@@ -209,6 +209,15 @@ veil_err registry_copy_compact(registry *reg, int fd) REGISTRY_WARN_UNUSED;
 void registry_free(registry *reg);
 
 /*
+ * Whether path names the registry reg has open: 1 when path/data.mdb
+ * (links followed) is the very file reg's environment maps, 0 when it is
+ * another file or none, -1 when that cannot be told (reg or path NULL,
+ * out of memory). One stat(2) and one fstat(2). A state directory whose
+ * registry link was switched (state_install()) says 0 here.
+ */
+int registry_is_at(const registry *reg, const char *path);
+
+/*
  * Sets the most handles one 32-bit bucket may hold after this process's
  * writes through reg (registry_open() sets REGISTRY_MAX_PER_BUCKET): cap
  * 1..REGISTRY_MAX_PER_BUCKET, so it can only be made stricter (tests use

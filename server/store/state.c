@@ -47,6 +47,7 @@ struct veil_state {
 	pthread_mutex_t refresh_lock; /* one refresh at a time */
 	int lock_made;
 	loaded_key *loaded;
+	char *registry_path; /* DIR/registry, maybe a link to a generation */
 };
 
 /* A macro's value as a string literal. */
@@ -218,6 +219,7 @@ state_free(veil_state *st)
 	sodium_free(st->transport_secret);
 	sodium_memzero(st->transport_public, sizeof(st->transport_public));
 	free(st->dir);
+	free(st->registry_path);
 	free(st);
 }
 
@@ -311,6 +313,8 @@ state_open(const char *dir, veil_state **out, const char **why)
 		goto out;
 	}
 	set_why(why, NULL);
+	st->registry_path = path;
+	path = NULL;
 	*out = st;
 	st = NULL;
 out:
@@ -699,35 +703,48 @@ state_retire_keys(veil_state *st, uint64_t now, state_rotation *out, const char 
  * through a link or over a file). The bytes pass through guarded memory,
  * wiped after.
  */
+/*
+ * Reads the regular file path (never through a link) whole into bytes
+ * (SNAPSHOT_MAX_FILE bytes, guarded); *len gets its length.
+ */
 static veil_err
-copy_small_file(const char *dir, const char *out, const char *name)
+read_small_file(const char *path, uint8_t *bytes, size_t *len)
 {
-	char *from = store_file_join(dir, name), *to = store_file_join(out, name);
-	uint8_t *bytes = sodium_malloc(SNAPSHOT_MAX_FILE);
-	veil_err err = VEIL_ERR_NOMEM;
-	int in = -1, fd = -1;
-	if (from == NULL || to == NULL || bytes == NULL)
-		goto done;
-	if ((in = open(from, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
-		err = store_file_errno_err(errno);
-		goto done;
-	}
-	size_t len = 0;
-	for (ssize_t n; len < SNAPSHOT_MAX_FILE; len += (size_t)n) {
-		n = read(in, bytes + len, SNAPSHOT_MAX_FILE - len);
+	*len = 0;
+	const int in = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (in < 0)
+		return store_file_errno_err(errno);
+	veil_err err = VEIL_OK;
+	for (ssize_t n; *len < SNAPSHOT_MAX_FILE; *len += (size_t)n) {
+		n = read(in, bytes + *len, SNAPSHOT_MAX_FILE - *len);
 		if (n < 0 && errno == EINTR) {
 			n = 0;
 			continue;
 		}
 		if (n < 0) {
 			err = VEIL_ERR_SYSTEM;
-			goto done;
+			break;
 		}
 		if (n == 0)
 			break;
 	}
-	err = VEIL_ERR_CORRUPT; /* larger than any file a state keeps */
-	if (len == SNAPSHOT_MAX_FILE)
+	close(in);
+	if (err == VEIL_OK && *len == SNAPSHOT_MAX_FILE)
+		err = VEIL_ERR_CORRUPT; /* larger than any file a state keeps */
+	return err;
+}
+
+static veil_err
+copy_small_file(const char *dir, const char *out, const char *name)
+{
+	char *from = store_file_join(dir, name), *to = store_file_join(out, name);
+	uint8_t *bytes = sodium_malloc(SNAPSHOT_MAX_FILE);
+	veil_err err = VEIL_ERR_NOMEM;
+	int fd = -1;
+	size_t len = 0;
+	if (from == NULL || to == NULL || bytes == NULL)
+		goto done;
+	if ((err = read_small_file(from, bytes, &len)) != VEIL_OK)
 		goto done;
 	err = VEIL_ERR_SYSTEM;
 	if ((fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
@@ -746,8 +763,6 @@ copy_small_file(const char *dir, const char *out, const char *name)
 done:
 	if (fd >= 0)
 		close(fd);
-	if (in >= 0)
-		close(in);
 	sodium_free(bytes); /* wipes */
 	free(from);
 	free(to);
@@ -916,6 +931,10 @@ state_snapshot(const char *dir, const char *out_dir, const char **why)
 	if (store_file_exists(dir, STATE_TOKENS_DIR) &&
 	    (err = copy_flat_dir(dir, tmp, STATE_TOKENS_DIR)) != VEIL_OK)
 		goto done;
+	set_why(why, "output directory (its " STATE_SNAPSHOT_MARK " file)");
+	if ((err = store_file_write_synced(tmp, STATE_SNAPSHOT_MARK, STATE_SNAPSHOT_MARK_TEXT,
+	                                   strlen(STATE_SNAPSHOT_MARK_TEXT), 0600)) != VEIL_OK)
+		goto done;
 	set_why(why, "output directory");
 	if ((err = store_file_sync_dir(tmp)) != VEIL_OK)
 		goto done;
@@ -944,5 +963,494 @@ done:
 		close(lock);
 	free(tmp);
 	free(parent);
+	return err;
+}
+
+/* ------------------------------------------------------------------ */
+/* Installing a snapshot into a replica */
+
+#define GENERATION_PREFIX    "registry."
+#define REGISTRY_NEXT        "registry.next"
+/* "registry." and a uint32_t in decimal. */
+#define GENERATION_NAME_SIZE (sizeof(GENERATION_PREFIX) + 10)
+
+int
+state_is_replica(const char *dir)
+{
+	char *reg = state_registry_path(dir), *mark = store_file_join(dir, STATE_SNAPSHOT_MARK);
+	int replica = -1;
+	struct stat st;
+	if (reg != NULL && mark != NULL) {
+		const int link = lstat(reg, &st) == 0 && S_ISLNK(st.st_mode);
+		const int marked = exists(mark);
+		if (marked >= 0)
+			replica = link || marked;
+	}
+	free(reg);
+	free(mark);
+	return replica;
+}
+
+int
+state_registry_changed(const veil_state *st)
+{
+	/* The file open against the one the link names now: no window in
+	 * which an install goes unnoticed, or the registry open is reopened. */
+	return st != NULL && registry_is_at(st->reg, st->registry_path) == 0;
+}
+
+/* Whether name is "registry.<N>", N decimal without leading zeros; *n gets N. */
+static int
+parse_generation(const char *name, uint32_t *n)
+{
+	const size_t prefix = sizeof(GENERATION_PREFIX) - 1;
+	if (strncmp(name, GENERATION_PREFIX, prefix) != 0)
+		return 0;
+	const char *digits = name + prefix;
+	const size_t len = strlen(digits);
+	if (len == 0 || len > 10 || (digits[0] == '0' && len > 1))
+		return 0;
+	uint64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (digits[i] < '0' || digits[i] > '9')
+			return 0;
+		v = v * 10 + (uint64_t)(digits[i] - '0');
+	}
+	if (v > UINT32_MAX)
+		return 0;
+	*n = (uint32_t)v;
+	return 1;
+}
+
+/*
+ * The generation DIR/registry names: *current gets N for a link to
+ * registry.<N>, 0 (and *plain 1) for a plain directory. VEIL_ERR_NOT_FOUND
+ * when there is none, VEIL_ERR_CORRUPT for anything else.
+ */
+static veil_err
+current_generation(const char *dir, uint32_t *current, int *plain)
+{
+	char *reg = state_registry_path(dir);
+	char target[GENERATION_NAME_SIZE + 1];
+	struct stat st;
+	veil_err err = VEIL_ERR_NOMEM;
+	*current = 0;
+	*plain = 0;
+	if (reg == NULL)
+		return err;
+	if (lstat(reg, &st) != 0) {
+		err = store_file_errno_err(errno);
+	} else if (S_ISDIR(st.st_mode)) {
+		*plain = 1;
+		err = VEIL_OK;
+	} else if (S_ISLNK(st.st_mode)) {
+		const ssize_t n = readlink(reg, target, sizeof(target) - 1);
+		err = VEIL_ERR_CORRUPT;
+		if (n > 0 && (size_t)n < sizeof(target) - 1) {
+			target[n] = '\0';
+			if (parse_generation(target, current) && *current > 0)
+				err = VEIL_OK;
+		}
+	} else {
+		err = VEIL_ERR_CORRUPT;
+	}
+	free(reg);
+	return err;
+}
+
+/* The highest generation in dir (registry.<N>, any kind of file), 0 if none. */
+static veil_err
+highest_generation(const char *dir, uint32_t *highest)
+{
+	*highest = 0;
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return store_file_errno_err(errno);
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		uint32_t n;
+		if (parse_generation(e->d_name, &n) && n > *highest)
+			*highest = n;
+	}
+	closedir(d);
+	return VEIL_OK;
+}
+
+/*
+ * Removes dir/name whatever it is: a link, a file, or a generation, whose
+ * files are unlinked, never overwritten (a registry holds no key, and a
+ * veild that has not switched yet keeps reading the files it has open:
+ * their pages stay until it closes them). Best effort.
+ */
+static void
+remove_entry(const char *dir, const char *name)
+{
+	char *path = store_file_join(dir, name);
+	struct stat st;
+	if (path != NULL && lstat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+		(void)unlink(path);
+	if (path != NULL && lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		DIR *d = opendir(path);
+		for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+				(void)unlinkat(dirfd(d), e->d_name, 0);
+		if (d != NULL)
+			closedir(d);
+		(void)rmdir(path);
+	}
+	free(path);
+}
+
+/*
+ * Whether from looks like what state_snapshot() writes: the mark, a
+ * registry that is a plain directory, and nothing but the transport
+ * key, OPRF key files and tokens/ beside them.
+ */
+static veil_err
+check_snapshot_shape(const char *from, const char **why)
+{
+	char *mark = store_file_join(from, STATE_SNAPSHOT_MARK), *reg = state_registry_path(from);
+	uint8_t text[sizeof(STATE_SNAPSHOT_MARK_TEXT)];
+	veil_err err = VEIL_ERR_NOMEM;
+	struct stat st;
+	DIR *d = NULL;
+	if (mark == NULL || reg == NULL)
+		goto done;
+	set_why(why, "source directory: not a snapshot (no " STATE_SNAPSHOT_MARK
+	             " file: make one with veil-admin snapshot)");
+	err = VEIL_ERR_NOT_FOUND;
+	const int fd = open(mark, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		goto done;
+	const ssize_t n = read(fd, text, sizeof(text));
+	close(fd);
+	if (n != (ssize_t)strlen(STATE_SNAPSHOT_MARK_TEXT) ||
+	    memcmp(text, STATE_SNAPSHOT_MARK_TEXT, (size_t)n) != 0)
+		goto done;
+	set_why(why, "source directory: its registry is not a plain directory");
+	err = VEIL_ERR_CORRUPT;
+	if (lstat(reg, &st) != 0) {
+		err = store_file_errno_err(errno);
+		set_why(why, "source directory: no registry (installed already?)");
+		goto done;
+	}
+	if (!S_ISDIR(st.st_mode))
+		goto done;
+	set_why(why, "source directory: it holds more than a snapshot does (a state in use?)");
+	if ((d = opendir(from)) == NULL) {
+		err = store_file_errno_err(errno);
+		goto done;
+	}
+	err = VEIL_OK;
+	for (struct dirent *e; err == VEIL_OK && (e = readdir(d)) != NULL;) {
+		uint32_t id;
+		const char *name = e->d_name;
+		if (strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+		    strcmp(name, STATE_SNAPSHOT_MARK) != 0 &&
+		    strcmp(name, STATE_REGISTRY_DIR) != 0 &&
+		    strcmp(name, STATE_TRANSPORT_KEY_FILE) != 0 &&
+		    strcmp(name, STATE_TOKENS_DIR) != 0 && !parse_key_file_name(name, &id))
+			err = VEIL_ERR_CORRUPT;
+	}
+	if (err == VEIL_OK)
+		set_why(why, NULL);
+done:
+	if (d != NULL)
+		closedir(d);
+	free(mark);
+	free(reg);
+	return err;
+}
+
+/* The live key ids and the suite of the registry at path. */
+static veil_err
+registry_facts(const char *path, registry_schedule *schedule, const oprf_suite **suite)
+{
+	registry *reg = NULL;
+	registry_reader *reader = NULL;
+	registry_view view;
+	veil_err err;
+	if ((err = registry_open(path, &reg)) == VEIL_OK &&
+	    (err = registry_schedule_read(reg, schedule)) == VEIL_OK &&
+	    (err = registry_reader_new(reg, &reader)) == VEIL_OK &&
+	    (err = registry_reader_begin(reader, &view)) == VEIL_OK) {
+		*suite = view.suite;
+		registry_reader_end(reader);
+	}
+	registry_reader_free(reader);
+	registry_free(reg);
+	return err;
+}
+
+/*
+ * Whether dir and from hold the same transport key: VEIL_OK, or
+ * VEIL_ERR_ARGUMENT when they differ, or what loading one returned.
+ */
+static veil_err
+same_transport_key(const char *dir, const char *from)
+{
+	uint8_t *secret = sodium_malloc(STATE_TRANSPORT_KEY_SIZE);
+	uint8_t mine[STATE_TRANSPORT_KEY_SIZE], theirs[STATE_TRANSPORT_KEY_SIZE];
+	veil_err err = VEIL_ERR_NOMEM;
+	if (secret != NULL && (err = state_transport_key_load(dir, secret, mine)) == VEIL_OK &&
+	    (err = state_transport_key_load(from, secret, theirs)) == VEIL_OK)
+		err = sodium_memcmp(mine, theirs, sizeof(mine)) == 0 ? VEIL_OK : VEIL_ERR_ARGUMENT;
+	sodium_free(secret); /* wipes */
+	return err;
+}
+
+/*
+ * For the key file name: VEIL_OK with *present 1 when dir has it and it
+ * holds from's bytes, 0 when dir lacks it; VEIL_ERR_NOT_FOUND when from
+ * lacks it, VEIL_ERR_EXISTS when both have it and they differ.
+ */
+static veil_err
+compare_key_file(const char *dir, const char *from, const char *name, int *present)
+{
+	char *a = store_file_join(dir, name), *b = store_file_join(from, name);
+	uint8_t *mine = sodium_malloc(SNAPSHOT_MAX_FILE),
+	        *theirs = sodium_malloc(SNAPSHOT_MAX_FILE);
+	size_t mine_len = 0, theirs_len = 0;
+	veil_err err = VEIL_ERR_NOMEM;
+	*present = 0;
+	if (a == NULL || b == NULL || mine == NULL || theirs == NULL)
+		goto done;
+	if ((err = read_small_file(b, theirs, &theirs_len)) != VEIL_OK)
+		goto done;
+	err = read_small_file(a, mine, &mine_len);
+	if (err == VEIL_ERR_NOT_FOUND) {
+		err = VEIL_OK;
+		goto done;
+	}
+	if (err != VEIL_OK)
+		goto done;
+	*present = 1;
+	if (mine_len != theirs_len || sodium_memcmp(mine, theirs, mine_len) != 0)
+		err = VEIL_ERR_EXISTS;
+done:
+	sodium_free(mine); /* wipes */
+	sodium_free(theirs);
+	free(a);
+	free(b);
+	return err;
+}
+
+/* dir's parent directory (or "."), fsynced. */
+static veil_err
+sync_parent(const char *path)
+{
+	char *parent = strdup(path);
+	if (parent == NULL)
+		return VEIL_ERR_NOMEM;
+	char *slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	const veil_err err = store_file_sync_dir(slash == NULL ? "." : parent);
+	free(parent);
+	return err;
+}
+
+/* Steps 1 and 2 of state_install(): every check, then the missing key files. */
+static veil_err
+install_check_and_copy_keys(const char *dir, const char *from, registry_schedule *old_keys,
+                            registry_schedule *new_keys, state_install_result *out,
+                            const char **why)
+{
+	char *old_path = state_registry_path(dir), *new_path = state_registry_path(from);
+	const oprf_suite *old_suite = NULL, *new_suite = NULL;
+	int present[REGISTRY_MAX_KEYS] = {0};
+	veil_err err = VEIL_ERR_NOMEM;
+	if (old_path == NULL || new_path == NULL)
+		goto done;
+	set_why(why, "transport key files");
+	if ((err = same_transport_key(dir, from)) != VEIL_OK) {
+		if (err == VEIL_ERR_ARGUMENT)
+			set_why(why,
+			        "the snapshot's transport key is not the replica's (a snapshot "
+			        "of another server)");
+		goto done;
+	}
+	set_why(why, "replica's registry");
+	if ((err = registry_facts(old_path, old_keys, &old_suite)) != VEIL_OK)
+		goto done;
+	set_why(why, "snapshot's registry");
+	if ((err = registry_facts(new_path, new_keys, &new_suite)) != VEIL_OK)
+		goto done;
+	set_why(why, "the snapshot's registry is of another suite than the replica's");
+	if (old_suite != new_suite) {
+		err = VEIL_ERR_ARGUMENT;
+		goto done;
+	}
+	for (uint32_t i = 0; i < new_keys->key_count; i++) {
+		char name[OPRF_KEY_NAME_SIZE];
+		oprf_key_name(name, new_keys->key_ids[i]);
+		set_why(why, "an OPRF key file (oprf-<key id>.key) of the snapshot");
+		err = compare_key_file(dir, from, name, &present[i]);
+		if (err == VEIL_ERR_EXISTS)
+			set_why(why, "an OPRF key file (oprf-<key id>.key) of the replica differs "
+			             "from the snapshot's (a key made on the replica?)");
+		if (err != VEIL_OK)
+			goto done;
+	}
+	set_why(why, "copying an OPRF key file into the replica");
+	for (uint32_t i = 0; i < new_keys->key_count; i++) {
+		char name[OPRF_KEY_NAME_SIZE];
+		oprf_key_name(name, new_keys->key_ids[i]);
+		if (present[i])
+			continue;
+		if ((err = copy_small_file(from, dir, name)) != VEIL_OK)
+			goto done;
+		out->keys_copied++;
+	}
+	if (out->keys_copied > 0 && (err = store_file_sync_dir(dir)) != VEIL_OK)
+		goto done;
+	set_why(why, NULL);
+done:
+	free(old_path);
+	free(new_path);
+	return err;
+}
+
+/* Step 5 of state_install(): what the switch left behind. Best effort. */
+static void
+install_tidy(const char *dir, const char *from, int was_plain, const registry_schedule *old_keys,
+             const registry_schedule *new_keys, state_install_result *out)
+{
+	/* The old pointer: a link goes, a plain directory becomes registry.0. */
+	char *next = store_file_join(dir, REGISTRY_NEXT),
+	     *zero = store_file_join(dir, "registry.0");
+	if (next != NULL && zero != NULL) {
+		if (was_plain)
+			(void)renameat2(AT_FDCWD, next, AT_FDCWD, zero, RENAME_NOREPLACE);
+		else
+			(void)unlink(next);
+	}
+	free(next);
+	free(zero);
+	uint32_t doomed[64];
+	size_t n = 0;
+	DIR *d = opendir(dir);
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL && n < 64;) {
+		uint32_t g;
+		if (parse_generation(e->d_name, &g) && g != out->generation && g != out->previous)
+			doomed[n++] = g;
+	}
+	if (d != NULL)
+		closedir(d);
+	for (size_t i = 0; i < n; i++) {
+		char name[GENERATION_NAME_SIZE];
+		snprintf(name, sizeof(name), GENERATION_PREFIX "%u", doomed[i]);
+		remove_entry(dir, name);
+		out->removed++;
+	}
+	/* Key files live in neither registry go (the old one's stay while it may serve). */
+	registry_schedule both = *new_keys;
+	for (uint32_t i = 0; i < old_keys->key_count && both.key_count < REGISTRY_MAX_KEYS; i++)
+		both.key_ids[both.key_count++] = old_keys->key_ids[i];
+	veil_err err = erase_orphans(dir, &both, &out->erased_files);
+	if (err == VEIL_OK)
+		err = store_file_sync_dir(dir);
+	(void)err; /* in force already: tidying is best effort */
+	/* What is left of the snapshot: its key files (erased) and the mark. */
+	remove_snapshot_dir(from, 1);
+	err = sync_parent(from);
+	(void)err;
+}
+
+veil_err
+state_install(const char *dir, const char *from, state_install_result *out, const char **why)
+{
+	registry_schedule old_keys, new_keys;
+	char gen_name[GENERATION_NAME_SIZE];
+	char *moved_from = NULL, *moved_to = NULL, *next = NULL, *reg = NULL;
+	uint32_t highest = 0;
+	int lock = -1, plain = 0;
+	veil_err err;
+
+	set_why(why, "arguments");
+	if (out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	memset(out, 0, sizeof(*out));
+	if (dir == NULL || from == NULL)
+		return VEIL_ERR_ARGUMENT;
+	if ((err = check_snapshot_shape(from, why)) != VEIL_OK)
+		goto done;
+	set_why(why, "state directory (lock)");
+	if ((lock = store_file_lock_dir(dir)) < 0) {
+		err = store_file_errno_err(errno);
+		goto done;
+	}
+	set_why(why, "replica's registry (" STATE_REGISTRY_DIR " is neither a directory nor a "
+	             "link to a generation)");
+	if ((err = current_generation(dir, &out->previous, &plain)) != VEIL_OK)
+		goto done;
+	if ((err = install_check_and_copy_keys(dir, from, &old_keys, &new_keys, out, why)) !=
+	    VEIL_OK)
+		goto done;
+
+	/* Step 3: the new generation. A registry.next left by a crash goes first. */
+	set_why(why, "state directory");
+	err = VEIL_ERR_NOMEM;
+	if ((next = store_file_join(dir, REGISTRY_NEXT)) == NULL ||
+	    (reg = state_registry_path(dir)) == NULL ||
+	    (moved_from = state_registry_path(from)) == NULL)
+		goto done;
+	remove_entry(dir, REGISTRY_NEXT);
+	if ((err = highest_generation(dir, &highest)) != VEIL_OK)
+		goto done;
+	if (highest < out->previous)
+		highest = out->previous;
+	err = VEIL_ERR_LIMIT;
+	if (highest == UINT32_MAX)
+		goto done;
+	out->generation = highest + 1;
+	snprintf(gen_name, sizeof(gen_name), GENERATION_PREFIX "%u", out->generation);
+	err = VEIL_ERR_NOMEM;
+	if ((moved_to = store_file_join(dir, gen_name)) == NULL)
+		goto done;
+	set_why(why, "moving the snapshot's registry into the replica (it must be on the same "
+	             "file system)");
+	if (renameat2(AT_FDCWD, moved_from, AT_FDCWD, moved_to, RENAME_NOREPLACE) != 0) {
+		err = errno == EEXIST ? VEIL_ERR_EXISTS : VEIL_ERR_SYSTEM;
+		goto done;
+	}
+	if ((err = store_file_sync_dir(dir)) != VEIL_OK ||
+	    (err = store_file_sync_dir(from)) != VEIL_OK)
+		goto done;
+
+	/* Step 4: the switch, one atomic exchange. */
+	set_why(why, "switching the registry link");
+	if (symlink(gen_name, next) != 0 ||
+	    renameat2(AT_FDCWD, next, AT_FDCWD, reg, RENAME_EXCHANGE) != 0) {
+		err = store_file_errno_err(errno);
+		(void)unlink(next);
+		goto done;
+	}
+	set_why(why, "state directory (fsync after the switch)");
+	if ((err = store_file_sync_dir(dir)) != VEIL_OK)
+		goto done;
+	set_why(why, NULL);
+	install_tidy(dir, from, plain, &old_keys, &new_keys, out);
+done:
+	if (err != VEIL_OK && out->generation != 0 && moved_to != NULL && moved_from != NULL) {
+		/* Before the switch: the generation goes back where it came from. */
+		struct stat st;
+		if (lstat(reg, &st) == 0 && S_ISLNK(st.st_mode) &&
+		    current_generation(dir, &highest, &plain) == VEIL_OK &&
+		    highest == out->generation) {
+			/* switched (only the fsync failed): in force, keep it */
+		} else {
+			(void)renameat2(AT_FDCWD, moved_to, AT_FDCWD, moved_from, RENAME_NOREPLACE);
+		}
+	}
+	if (err != VEIL_OK)
+		memset(out, 0, sizeof(*out));
+	if (lock >= 0)
+		close(lock);
+	free(moved_from);
+	free(moved_to);
+	free(next);
+	free(reg);
 	return err;
 }

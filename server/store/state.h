@@ -14,6 +14,26 @@
  *                              suite (absent in a registry made before
  *                              suites were recorded: ristretto255-SHA512)
  *
+ * A replica's state, once state_install() has run on it, holds its
+ * registry in generations instead, and DIR/registry is the pointer:
+ *
+ *   DIR/registry -> registry.<N>   a symbolic link (relative) naming the
+ *                              generation in force; everything that
+ *                              opens DIR/registry follows it
+ *   DIR/registry.<N>/          a generation (N decimal, from 1; 0 is a
+ *                              registry that was a plain directory)
+ *   DIR/snapshot               in a directory state_snapshot() wrote:
+ *                              the line "veil-snapshot-v1"; what
+ *                              state_install() takes as proof that it
+ *                              may move the registry out
+ *
+ * The switch is one rename(2) of a new link over the old one (exchanged,
+ * so that a plain directory is replaced too), so a crash at any point
+ * leaves the old or the new generation in force, whole. The generation
+ * that was in force stays until the next install, so that a veild still
+ * serving from it (it switches within a second, or at SIGHUP:
+ * state_registry_changed()) never has it removed from under it.
+ *
  * Key files are common/keyfile.h files (0600, refused when the group or
  * others may read them). The live key ids are those the registry's meta
  * lists, the current one first. The suite is chosen at state_create() and
@@ -210,11 +230,12 @@ veil_err state_retire_keys(veil_state *st, uint64_t now, state_rotation *out, co
  * copy lists live, and a copy of tokens/ when the state has one; every
  * file 0600 and fsynced. The query log, the clients store, the spent set
  * and the salt chain are not copied: a replica's veild starts them fresh.
- * The copy is then opened as a registry, and out_dir.tmp renamed to
- * out_dir (never over an existing one) and out_dir's parent fsynced: a
- * crash leaves no out_dir or a whole one. Secrets pass through guarded
- * memory only as bytes copied, wiped after. Run with umask 077 or not:
- * modes are set explicitly.
+ * The file out_dir/snapshot (STATE_SNAPSHOT_MARK) marks the copy as a
+ * snapshot, which state_install() requires. The copy is then opened as a
+ * registry, and out_dir.tmp renamed to out_dir (never over an existing
+ * one) and out_dir's parent fsynced: a crash leaves no out_dir or a whole
+ * one. Secrets pass through guarded memory only as bytes copied, wiped
+ * after. Run with umask 077 or not: modes are set explicitly.
  * Errors: VEIL_ERR_ARGUMENT (a NULL path); VEIL_ERR_EXISTS (out_dir or
  * out_dir.tmp exists: nothing is touched; *why says which);
  * VEIL_ERR_NOT_FOUND (no registry or key file in dir); VEIL_ERR_CORRUPT,
@@ -226,5 +247,85 @@ veil_err state_snapshot(const char *dir, const char *out_dir, const char **why)
 
 /* The registry's path inside dir ("DIR/registry"), malloc'd; NULL if out of memory. */
 char *state_registry_path(const char *dir);
+
+/* The file that marks a directory state_snapshot() wrote, and its one line. */
+#define STATE_SNAPSHOT_MARK      "snapshot"
+#define STATE_SNAPSHOT_MARK_TEXT "veil-snapshot-v1\n"
+
+/*
+ * 1 when the state in dir is a replica's: its registry is installed
+ * (DIR/registry is a link, state_install()) or dir is a snapshot
+ * (DIR/snapshot exists); 0 when not; -1 when that cannot be told (out of
+ * memory, or dir cannot be searched). Commands that change the registry
+ * refuse a replica's: the next install would replace what they wrote.
+ */
+int state_is_replica(const char *dir);
+
+/*
+ * 1 when DIR/registry now names another registry than the one st has
+ * open (an install switched it: open the state again to serve the new
+ * one), else 0 (also when that cannot be told): registry_is_at(), the
+ * data file open against the one the link names now, so that no install
+ * goes unnoticed and the registry open is never opened twice. One stat(2)
+ * and one fstat(2); cheap enough to call once a second. Thread-safe.
+ */
+int state_registry_changed(const veil_state *st);
+
+/* What state_install() did. */
+typedef struct state_install_result {
+	uint32_t generation;   /* now in force: DIR/registry -> registry.<generation> */
+	uint32_t previous;     /* the one it replaced, kept (0: a plain directory) */
+	uint32_t keys_copied;  /* OPRF key files the replica lacked */
+	uint32_t removed;      /* older generations removed */
+	uint32_t erased_files; /* key files no longer live in either, erased */
+} state_install_result;
+
+/*
+ * Installs the snapshot in from (a directory state_snapshot() wrote) as
+ * the registry the replica state in dir serves, in place of its own,
+ * keeping everything else of dir (the query log, the clients store, the
+ * spent set, the salt chain, tokens/). Under the flock of dir that
+ * rotations and snapshots take:
+ *
+ *  1. checks, touching nothing on refusal: from holds DIR/snapshot and
+ *     nothing but what a snapshot holds, its registry a plain directory;
+ *     its transport key is dir's; its registry opens and is of dir's
+ *     suite; the key file of every key id it lists live is in from, and
+ *     where dir has a file of that name it holds the same bytes;
+ *  2. copies the key files dir lacks (0600, fsynced, dir fsynced);
+ *  3. renames from/registry to DIR/registry.<N> (N one above every
+ *     generation there), fsyncs both directories;
+ *  4. makes the link DIR/registry.next -> registry.<N> and exchanges it
+ *     with DIR/registry (renameat2 RENAME_EXCHANGE), fsyncs dir: from
+ *     here the new registry is in force;
+ *  5. tidies: the link exchanged out is removed (a plain directory
+ *     exchanged out becomes registry.0); every generation but the new
+ *     one and the one it replaced is removed (its files unlinked, never
+ *     overwritten: a veild two installs behind keeps reading the files
+ *     it has open), and the key files that neither lists live are
+ *     erased (store_file_erase(); a veild holds its keys in memory);
+ *     what is left of from (its key files, erased; the mark) is removed.
+ *
+ * A crash before step 4 leaves the old registry in force (and at worst a
+ * generation nothing points to, or key files not live, which the next
+ * install removes; from may have lost its registry: make a new
+ * snapshot); a crash after it, the new one (a leftover registry.next is
+ * removed by the next install). from must be on dir's file system (a
+ * rename moves it; the registry is not copied).
+ * Errors (*why says which check or step): VEIL_ERR_ARGUMENT (a NULL
+ * path or out; the transport keys differ: a snapshot of another server;
+ * another suite); VEIL_ERR_NOT_FOUND (from is not a snapshot: no mark;
+ * a key file missing from from; no registry in dir); VEIL_ERR_CORRUPT
+ * (from holds more than a snapshot, or its registry is not a plain
+ * directory; DIR/registry is a link to something other than a
+ * generation; what registry_open() says of either registry);
+ * VEIL_ERR_EXISTS (a key file of dir differs from from's);
+ * VEIL_ERR_PERMISSION (a key file open to others); VEIL_ERR_SYSTEM
+ * (also: from on another file system), VEIL_ERR_NOMEM. On an error
+ * before step 4, dir's registry in force is untouched (a registry
+ * already moved in goes back to from). *out is zeroed on error.
+ */
+veil_err state_install(const char *dir, const char *from, state_install_result *out,
+                       const char **why) __attribute__((warn_unused_result));
 
 #endif

@@ -69,12 +69,12 @@ prefix_of(size_t handle, unsigned p)
 	return entry_prefix(entry_bucket(handles[handle], strlen(handles[handle])), p);
 }
 
+/* A log in state (a directory that exists), as new_log(). */
 static const char *
-new_log(const qlog_config *c, int with_entries)
+new_log_at(const char *state, const qlog_config *c, int with_entries)
 {
 	char why[256];
 	qlog *log = NULL;
-	const char *state = test_case_dir();
 	if (qlog_open(state, c, at(0, 0, 0), &log, why, sizeof(why)) != VEIL_OK) {
 		printf("# qlog_open: %s\n", why);
 		abort();
@@ -89,6 +89,13 @@ new_log(const qlog_config *c, int with_entries)
 	}
 	qlog_close(log);
 	return state;
+}
+
+/* A log with the recorded entries (or none) in the case's directory. */
+static const char *
+new_log(const qlog_config *c, int with_entries)
+{
+	return new_log_at(test_case_dir(), c, with_entries);
 }
 
 static void
@@ -144,6 +151,25 @@ typedef struct salts {
 	size_t count;
 } salts;
 
+/* The salt lines docs[first..end), into out; -1 when one is not as documented. */
+static int
+salts_of(json_value *docs[], int first, int end, salts *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (end - first > MAX_SALTS)
+		return -1;
+	for (int i = first; i < end; i++) {
+		size_t len = 0;
+		const char *hex = json_string(json_object_get(docs[i], "salt"), &len);
+		const int64_t day = integer(docs[i], "day");
+		if (json_object_size(docs[i]) != 2 || hex == NULL || day < 0 ||
+		    test_unhex(hex, out->salt[out->count], 32) != 0)
+			return -1;
+		out->day[out->count++] = (uint32_t)day;
+	}
+	return 0;
+}
+
 /* `log salts`, parsed; -1 when the output is not as documented. */
 static int
 read_salts(const char *state, salts *out)
@@ -154,20 +180,9 @@ read_salts(const char *state, salts *out)
 	proc_result r = admin_run(args);
 	memset(out, 0, sizeof(*out));
 	const int n = r.status == 0 ? parse_lines(r.out, docs) : -1;
-	if (n < 0 || n > MAX_SALTS)
+	if (n < 0)
 		goto out;
-	for (int i = 0; i < n; i++) {
-		size_t len = 0;
-		const char *hex = json_string(json_object_get(docs[i], "salt"), &len);
-		const int64_t day = integer(docs[i], "day");
-		if (json_object_size(docs[i]) != 2 || hex == NULL || day < 0 ||
-		    test_unhex(hex, out->salt[i], 32) != 0)
-			goto out_docs;
-		out->day[i] = (uint32_t)day;
-	}
-	out->count = (size_t)n;
-	rc = 0;
-out_docs:
+	rc = salts_of(docs, 0, n, out);
 	free_docs(docs, n);
 out:
 	sodium_memzero(r.out, strlen(r.out));
@@ -263,6 +278,7 @@ case_export_round_trip(void)
 	CHECK(integer(h, "accounts") == 2000000 && integer(h, "universe") == 10000000000LL);
 	CHECK(integer(h, "entry_retention_days") == 30 && integer(h, "salt_retention_days") == 2);
 	CHECK(integer(h, "max_prefix_bits") == 32);
+	CHECK(json_object_get(h, "replica") == NULL); /* one state: no sections */
 	const json_value *names = json_object_get(h, "fields");
 	REQUIRE(json_array_size(names) == TEST_COUNT(fields));
 	for (size_t i = 0; i < TEST_COUNT(fields); i++) {
@@ -541,8 +557,88 @@ case_errors(void)
 	proc_check_runs(admin, error_cases, TEST_COUNT(error_cases), state);
 }
 
+/*
+ * Two replicas' logs, each with its own salt chain, exported together:
+ * a section per replica, in the order given, each a header with its
+ * number, then exactly its entries, which match under its own salts and
+ * not the other's; the salts in sections too. One missing log writes
+ * nothing. `exposure analyze` refuses to read the sections as one log.
+ */
+static void
+case_export_of_two_replicas(void)
+{
+	qlog_config c;
+	config_for_tests(&c);
+	const char *state[2] = {new_log(&c, 1), test_case_path("replica-b")};
+	REQUIRE(mkdir(state[1], 0700) == 0);
+	new_log_at(state[1], &c, 1);
+
+	const char *salts_args[] = {"log", "salts", "--state", state[0], state[1], NULL};
+	proc_result r = admin_run(salts_args);
+	json_value *docs[MAX_LINES];
+	int n = r.status == 0 ? parse_lines(r.out, docs) : -1;
+	REQUIRE(n == 6);
+	salts s[2];
+	for (int i = 0; i < 2; i++) {
+		CHECK(json_object_size(docs[3 * i]) == 2 && integer(docs[3 * i], "replica") == i &&
+		      integer(docs[3 * i], "replicas") == 2);
+		CHECK(salts_of(docs, 3 * i + 1, 3 * i + 3, &s[i]) == 0 && s[i].count == 2);
+	}
+	/* Two chains: the same day, different salts. */
+	CHECK(salt_of(&s[0], base_day) != NULL && salt_of(&s[1], base_day) != NULL &&
+	      memcmp(salt_of(&s[0], base_day), salt_of(&s[1], base_day), 32) != 0);
+	free_docs(docs, n);
+	sodium_memzero(r.out, strlen(r.out));
+	proc_result_free(&r);
+
+	const char *args[] = {"log", "export", "--state", state[0], state[1], NULL};
+	r = admin_run(args);
+	CHECK(r.status == 0 && r.err[0] == '\0');
+	n = parse_lines(r.out, docs);
+	REQUIRE(n == 2 * ((int)ENTRY_COUNT + 1));
+	for (int i = 0; i < 2; i++) {
+		const json_value *h = docs[i * ((int)ENTRY_COUNT + 1)];
+		CHECK(integer(h, "replica") == i && integer(h, "replicas") == 2);
+		CHECK(integer(h, "t_r") == 10 && integer(h, "accounts") == 2000000);
+		for (size_t e = 0; e < ENTRY_COUNT; e++) {
+			int mine = 0, other = 0;
+			for (size_t j = 0; j < ENTRY_COUNT; j++) {
+				const json_value *line =
+				        docs[i * ((int)ENTRY_COUNT + 1) + 1 + (int)j];
+				mine += entry_matches(line, &entries[e], &s[i]);
+				other += entry_matches(line, &entries[e], &s[1 - i]);
+			}
+			CHECK_ROW(mine == 1 && other == 0, i == 0 ? "replica 0" : "replica 1");
+		}
+	}
+	free_docs(docs, n);
+
+	/* The analysis reads one replica at a time, never the sections as one. */
+	const char *export_path = test_case_path("two.jsonl");
+	proc_write_file(export_path, r.out, strlen(r.out));
+	proc_result_free(&r);
+	const char *analyze[] = {"exposure", "analyze", "--export", export_path, NULL};
+	r = admin_run(analyze);
+	CHECK(r.status == 1 && strstr(r.err, "several replicas") != NULL);
+	proc_result_free(&r);
+
+	/* A state without a log: refused before a line is written. */
+	const char *missing[] = {"log", "export", "--state", state[0], test_case_path("none"),
+	                         NULL};
+	r = admin_run(missing);
+	CHECK(r.status == 1 && r.out[0] == '\0' && strstr(r.err, "no query log") != NULL);
+	proc_result_free(&r);
+	const char *missing_salts[] = {"log", "salts", "--state", state[0], test_case_path("none"),
+	                               NULL};
+	r = admin_run(missing_salts);
+	CHECK(r.status == 1 && r.out[0] == '\0' && strstr(r.err, "no query log") != NULL);
+	proc_result_free(&r);
+	sodium_memzero(s, sizeof(s));
+}
+
 static const test_case cases[] = {
         {"export_round_trip", case_export_round_trip},
+        {"export_of_two_replicas", case_export_of_two_replicas},
         {"export_old_layout", case_export_old_layout},
         {"export_window", case_export_window},
         {"purge_now", case_purge_now},

@@ -1057,10 +1057,94 @@ case_real_log(void)
 	proc_result_free(&salted);
 }
 
+/* A header of an export of several replicas: replica i of 2. */
+#define SECTION(i)                                                                                 \
+	"{\"schema\":\"veil-log-v2\",\"replica\":" #i ",\"replicas\":2,\"t_r\":3,\"t_b\":5,"       \
+	"\"k_r\":2,\"k_b\":10,\"accounts\":8,\"universe\":1000}\n"
+#define ENTRY(day)                                                                                 \
+	"{\"day\":" #day                                                                           \
+	",\"hour\":3,\"requester\":7,\"items\":2,\"buckets\":[31,0],\"status\":0}\n"
+
+static void
+case_several_replicas(void)
+{
+	const char *two = SECTION(0) ENTRY(5) ENTRY(6) SECTION(1) ENTRY(7);
+	char why[200];
+	exposure_log *log = NULL;
+	exposure_log_header h;
+	/* Never read as one log: the sections' digests are under different salts. */
+	CHECK(exposure_log_parse(two, strlen(two), &log, why, sizeof(why)) == VEIL_ERR_PARSE);
+	CHECK(log == NULL && strstr(why, "several replicas") != NULL);
+	static const struct {
+		uint32_t replica;
+		uint64_t entries;
+		uint32_t first_day, last_day;
+	} sections[] = {{0, 2, 5, 6}, {1, 1, 7, 7}};
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		REQUIRE(exposure_log_parse_replica(two, strlen(two), sections[i].replica, &log, why,
+		                                   sizeof(why)) == VEIL_OK);
+		exposure_log_header_get(log, &h);
+		CHECK(h.replica == sections[i].replica && h.replicas == 2);
+		CHECK(h.entries == sections[i].entries && h.first_day == sections[i].first_day &&
+		      h.last_day == sections[i].last_day && h.t_r == 3 && h.accounts == 8);
+		exposure_log_free(log);
+	}
+	static const struct {
+		const char *name, *text;
+		uint32_t replica;
+		const char *why;
+	} bad[] = {
+	        {"a replica it does not hold", SECTION(0) ENTRY(5) SECTION(1), 2, "no replica 2"},
+	        {"a replica of a single export", HEADER ENTRY(5), 0, "not an export of several"},
+	        {"two sections of one replica", SECTION(1) SECTION(1), 1, "second section"},
+	        {"a second header in a single export", HEADER ENTRY(5) HEADER, EXPOSURE_NO_REPLICA,
+	         "line 3: a second header"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		why[0] = '\0';
+		log = NULL;
+		const veil_err err = exposure_log_parse_replica(
+		        bad[i].text, strlen(bad[i].text), bad[i].replica, &log, why, sizeof(why));
+		if (err != VEIL_ERR_PARSE || strstr(why, bad[i].why) == NULL)
+			fprintf(stderr, "# %s: %s (%s)\n", bad[i].name, veil_strerror(err), why);
+		CHECK_ROW(err == VEIL_ERR_PARSE && log == NULL && strstr(why, bad[i].why) != NULL,
+		          bad[i].name);
+	}
+
+	/* Salts: one day in both sections, each replica's own salt. */
+	char hex[2][65], text[512];
+	uint8_t salt[2][32];
+	for (int i = 0; i < 2; i++) {
+		fill(salt[i], 32, (uint8_t)(20 + i));
+		sodium_bin2hex(hex[i], sizeof(hex[i]), salt[i], 32);
+	}
+	snprintf(text, sizeof(text),
+	         "{\"replica\":0,\"replicas\":2}\n{\"day\":9,\"salt\":\"%s\"}\n"
+	         "{\"replica\":1,\"replicas\":2}\n{\"day\":9,\"salt\":\"%s\"}\n"
+	         "{\"day\":10,\"salt\":\"%s\"}\n",
+	         hex[0], hex[1], hex[1]);
+	exposure_salts *s = NULL;
+	CHECK(exposure_salts_parse(text, strlen(text), &s, why, sizeof(why)) == VEIL_ERR_PARSE);
+	CHECK(s == NULL && strstr(why, "several replicas") != NULL);
+	for (uint32_t r = 0; r < 2; r++) {
+		REQUIRE(exposure_salts_parse_replica(text, strlen(text), r, &s, why, sizeof(why)) ==
+		        VEIL_OK);
+		CHECK(exposure_salts_count(s) == 1 + r);
+		CHECK(exposure_salts_get(s, 9) != NULL &&
+		      memcmp(exposure_salts_get(s, 9), salt[r], 32) == 0);
+		exposure_salts_free(s);
+	}
+	CHECK(exposure_salts_parse_replica(text, strlen(text), 2, &s, why, sizeof(why)) ==
+	      VEIL_ERR_PARSE);
+	CHECK(s == NULL && strstr(why, "no replica 2") != NULL);
+	sodium_memzero(text, sizeof(text));
+}
+
 static const test_case cases[] = {
         {"digests follow qlog.h", case_digests},
         {"log export reader", case_log_reader},
         {"salts and accounts readers", case_salts_and_accounts},
+        {"an export of several replicas: one section at a time", case_several_replicas},
         {"counting against brute force", case_counting},
         {"baseline log", case_baseline},
         {"wiretap (A5)", case_tap},

@@ -472,6 +472,224 @@ case_snapshot_refusals(void)
 	CHECK(mode_of(out) == (mode_t)-1 && mode_of(test_case_path("replica.tmp")) == 0755);
 }
 
+/* ------------------------------------------------------------------ */
+/* Installing a snapshot into a replica */
+
+/* Registers handles "+1617556<first..end)" in the state in dir. */
+static void
+add_handles(const char *dir, unsigned first, unsigned end)
+{
+	veil_state *st = NULL;
+	REQUIRE(state_open(dir, &st, NULL) == VEIL_OK);
+	for (unsigned i = first; i < end; i++) {
+		char handle[32];
+		const int n = snprintf(handle, sizeof(handle), "+1617556%04u", i);
+		const registry_record rec = {.handle = handle, .handle_len = (size_t)n};
+		size_t count = 0;
+		const registry_key *keys = state_keys(st, &count);
+		registry_change change;
+		REQUIRE(registry_add(state_registry(st), keys, count, &rec, &change) == VEIL_OK);
+	}
+	state_free(st);
+}
+
+/* The names in dir, with a type letter each (d, l, f), sorted, in one string. */
+static char *
+listing(const char *dir)
+{
+	struct dirent **names = NULL;
+	const int n = scandir(dir, &names, NULL, alphasort);
+	size_t cap = 16, len = 0;
+	char *out = calloc(1, cap);
+	if (out == NULL)
+		abort();
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		const char *path = proc_path(dir, names[i]->d_name);
+		const char type = lstat(path, &st) != 0 ? '?'
+		                  : S_ISLNK(st.st_mode) ? 'l'
+		                  : S_ISDIR(st.st_mode) ? 'd'
+		                                        : 'f';
+		const size_t need = len + strlen(names[i]->d_name) + 4;
+		if (need > cap) {
+			cap = need * 2;
+			if ((out = realloc(out, cap)) == NULL)
+				abort();
+		}
+		len += (size_t)sprintf(out + len, "%c:%s ", type, names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+	return test_keep(out);
+}
+
+/* Where dir/registry points ("" for a plain directory). */
+static const char *
+registry_target(const char *dir)
+{
+	static char target[64];
+	const ssize_t n = readlink(proc_path(dir, "registry"), target, sizeof(target) - 1);
+	target[n > 0 ? n : 0] = '\0';
+	return target;
+}
+
+static void
+case_install_switches_and_keeps_the_rest(void)
+{
+	const char *primary = test_case_path("primary");
+	const char *replica = test_case_path("replica");
+	const char *why = "unset";
+	state_install_result r;
+	REQUIRE(state_create(primary, OPRF_MODE_OPRF, NULL, &why) == VEIL_OK);
+	add_handles(primary, 0, 10);
+	REQUIRE(state_snapshot(primary, replica, &why) == VEIL_OK);
+	CHECK(mode_of(proc_path(replica, STATE_SNAPSHOT_MARK)) == 0600);
+	CHECK(state_is_replica(replica) == 1 && state_is_replica(primary) == 0);
+	/* What the replica's veild gathers, which an install must keep. */
+	REQUIRE(mkdir(proc_path(replica, "log"), 0700) == 0);
+	proc_write_file(proc_path(proc_path(replica, "log"), "data.mdb"), "entries", 7);
+	proc_write_file(proc_path(replica, "clients.key"), "k", 1);
+	veil_state *before = NULL;
+	REQUIRE(state_open(replica, &before, NULL) == VEIL_OK);
+	CHECK(state_registry_changed(before) == 0);
+
+	/* A new handle and a rotation on the primary, shipped by snapshot. */
+	add_handles(primary, 10, 15);
+	veil_state *st = NULL;
+	state_rotation rotation;
+	REQUIRE(state_open(primary, &st, NULL) == VEIL_OK);
+	REQUIRE(state_rotate(st, 1000, 3600, NULL, &rotation, &why) == VEIL_OK);
+	state_free(st);
+	const char *snap = test_case_path("snap1");
+	REQUIRE(state_snapshot(primary, snap, &why) == VEIL_OK);
+	why = "unset";
+	CHECK(state_install(replica, snap, &r, &why) == VEIL_OK && why == NULL);
+	CHECK(r.generation == 1 && r.previous == 0 && r.keys_copied == 1 && r.removed == 0);
+	CHECK(strcmp(registry_target(replica), "registry.1") == 0);
+	CHECK(mode_of(proc_path(replica, "registry.0")) == 0700); /* the plain one, kept */
+	CHECK(mode_of(proc_path(replica, "oprf-00000002.key")) == 0600);
+	CHECK(mode_of(snap) == (mode_t)-1); /* consumed */
+	CHECK(mode_of(proc_path(proc_path(replica, "log"), "data.mdb")) != (mode_t)-1);
+	CHECK(mode_of(proc_path(replica, "clients.key")) != (mode_t)-1);
+	/* A state open from before sees the switch; the old one still reads. */
+	CHECK(state_registry_changed(before) == 1);
+	uint64_t handles = 0;
+	uint32_t key_count = 0;
+	registry_stats stats;
+	CHECK(registry_stats_read(state_registry(before), &stats) == VEIL_OK &&
+	      stats.view.handles == 10);
+	handles_and_keys(replica, &handles, &key_count);
+	CHECK(handles == 15 && key_count == 2);
+	veil_state *after = NULL;
+	REQUIRE(state_open(replica, &after, NULL) == VEIL_OK);
+	CHECK(state_registry_changed(after) == 0);
+	CHECK(state_current_key_id(after) == 2);
+	registry_verify_summary v;
+	size_t count = 0;
+	const registry_key *keys = state_keys(after, &count);
+	CHECK(registry_verify(state_registry(after), keys, count, 1, &v) == VEIL_OK &&
+	      registry_verify_ok(&v));
+	state_free(after);
+
+	/* The next install: the plain one goes, generation 1 stays; key 1,
+	 * retired on the primary meanwhile, is erased once neither lists it. */
+	REQUIRE(state_open(primary, &st, NULL) == VEIL_OK);
+	REQUIRE(state_retire_keys(st, 1000 + 3600, &rotation, &why) == VEIL_OK);
+	state_free(st);
+	REQUIRE(state_snapshot(primary, test_case_path("snap2"), &why) == VEIL_OK);
+	CHECK(state_install(replica, test_case_path("snap2"), &r, &why) == VEIL_OK);
+	CHECK(r.generation == 2 && r.previous == 1 && r.keys_copied == 0 && r.removed == 1);
+	CHECK(r.erased_files == 0); /* generation 1 still lists key 1 */
+	CHECK(strcmp(registry_target(replica), "registry.2") == 0);
+	CHECK(mode_of(proc_path(replica, "registry.0")) == (mode_t)-1);
+	CHECK(mode_of(proc_path(replica, "registry.1")) == 0700);
+	/* A reader that never switched (a veild two installs behind) still
+	 * reads the generation removed from under it: unlinked, not wiped. */
+	memset(&stats, 0, sizeof(stats));
+	CHECK(registry_stats_read(state_registry(before), &stats) == VEIL_OK &&
+	      stats.view.handles == 10);
+	state_free(before);
+	REQUIRE(state_snapshot(primary, test_case_path("snap3"), &why) == VEIL_OK);
+	CHECK(state_install(replica, test_case_path("snap3"), &r, &why) == VEIL_OK);
+	CHECK(r.generation == 3 && r.previous == 2 && r.removed == 1 && r.erased_files == 1);
+	CHECK(mode_of(proc_path(replica, "oprf-00000001.key")) == (mode_t)-1);
+	CHECK(mode_of(proc_path(replica, "oprf-00000002.key")) == 0600);
+	handles_and_keys(replica, &handles, &key_count);
+	CHECK(handles == 15 && key_count == 1);
+}
+
+static void
+case_install_refusals_leave_the_replica_untouched(void)
+{
+	const char *primary = test_case_path("primary");
+	const char *other = test_case_path("other");
+	const char *replica = test_case_path("replica");
+	const char *why = NULL;
+	state_install_result r;
+	REQUIRE(state_create(primary, OPRF_MODE_OPRF, NULL, &why) == VEIL_OK);
+	REQUIRE(state_create(other, OPRF_MODE_OPRF, NULL, &why) == VEIL_OK);
+	add_handles(primary, 0, 5);
+	REQUIRE(state_snapshot(primary, replica, &why) == VEIL_OK);
+	add_handles(primary, 5, 8);
+	const char *const replica_was = listing(replica);
+
+	/* Each row: a source directory made as it says, refused with err. */
+	static const struct {
+		const char *name;
+		veil_err err;
+	} rows[] = {
+	        {"another server's snapshot", VEIL_ERR_ARGUMENT},
+	        {"a state, not a snapshot", VEIL_ERR_NOT_FOUND},
+	        {"a snapshot with more in it", VEIL_ERR_CORRUPT},
+	        {"a snapshot missing a key file", VEIL_ERR_NOT_FOUND},
+	        {"a replica key file that differs", VEIL_ERR_EXISTS},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "src%zu", i);
+		const char *src = test_case_path(name);
+		switch (i) {
+		case 0:
+			REQUIRE(state_snapshot(other, src, &why) == VEIL_OK);
+			break;
+		case 1:
+			src = primary;
+			break;
+		case 2:
+			REQUIRE(state_snapshot(primary, src, &why) == VEIL_OK);
+			REQUIRE(mkdir(proc_path(src, "log"), 0700) == 0);
+			break;
+		case 3:
+			REQUIRE(state_snapshot(primary, src, &why) == VEIL_OK);
+			REQUIRE(unlink(proc_path(src, "oprf-00000001.key")) == 0);
+			break;
+		case 4: {
+			/* A key file of the same name with other bytes: the other state's key 1. */
+			REQUIRE(state_snapshot(primary, src, &why) == VEIL_OK);
+			REQUIRE(unlink(proc_path(src, "oprf-00000001.key")) == 0);
+			REQUIRE(link(proc_path(other, "oprf-00000001.key"),
+			             proc_path(src, "oprf-00000001.key")) == 0);
+			break;
+		}
+		}
+		const char *const src_was = listing(src);
+		why = NULL;
+		CHECK_ROW(state_install(replica, src, &r, &why) == rows[i].err, rows[i].name);
+		CHECK_ROW(why != NULL && r.generation == 0, rows[i].name);
+		CHECK_ROW(strcmp(listing(replica), replica_was) == 0, rows[i].name);
+		CHECK_ROW(strcmp(listing(src), src_was) == 0, rows[i].name);
+	}
+	CHECK(state_install(NULL, replica, &r, NULL) == VEIL_ERR_ARGUMENT);
+	CHECK(state_install(replica, NULL, &r, NULL) == VEIL_ERR_ARGUMENT);
+	CHECK(state_install(replica, primary, NULL, NULL) == VEIL_ERR_ARGUMENT);
+	/* The replica still opens and serves what it did. */
+	uint64_t handles = 0;
+	uint32_t key_count = 0;
+	handles_and_keys(replica, &handles, &key_count);
+	CHECK(handles == 5 && key_count == 1);
+	CHECK(strcmp(listing(replica), replica_was) == 0);
+}
+
 static const test_case cases[] = {
         {"create makes private files", case_create_makes_private_files},
         {"create refuses and touches nothing", case_create_refuses_and_touches_nothing},
@@ -485,6 +703,10 @@ static const test_case cases[] = {
         {"errno to veil_err", case_errno_err},
         {"a snapshot copies what a replica serves", case_snapshot_copies_what_a_replica_serves},
         {"a snapshot's refusals", case_snapshot_refusals},
+        {"install switches the registry and keeps the rest",
+         case_install_switches_and_keeps_the_rest},
+        {"install refusals leave the replica untouched",
+         case_install_refusals_leave_the_replica_untouched},
 };
 
 TEST_MAIN(cases)
