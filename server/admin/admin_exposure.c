@@ -25,8 +25,8 @@
 #define PROGRAM "veil-admin exposure analyze"
 
 const char admin_exposure_analyze_synopsis[] =
-        "--export FILE [--salts FILE] [--universe SPEC] [--accounts FILE] [--issuer-state "
-        "IDIR] [OPTIONS]";
+        "--export FILE [--salts FILE] [--replica N] [--universe SPEC] [--accounts FILE] "
+        "[--issuer-state IDIR] [OPTIONS]";
 
 const char admin_exposure_analyze_details[] =
         "What an export someone hands over reveals: adversary A0 (the export), A1\n"
@@ -45,6 +45,10 @@ const char admin_exposure_analyze_details[] =
         "\n"
         "  --export FILE    a log export (`veil-admin log export`), JSON Lines\n"
         "  --salts FILE     the salts (`veil-admin log salts`): adds adversary A1\n"
+        "  --replica N      an export (and salts) of several replicas (`log export\n"
+        "                   --state A B ...`): analyze section N (0, 1, ...); each\n"
+        "                   replica's digests are under its own salts, so one\n"
+        "                   replica is analyzed at a time\n"
         "  --accounts FILE  enrolled public keys, 64 hex digits a line; without it the\n"
         "                   requester figures are the expected ones for the header's\n"
         "                   accounts\n"
@@ -117,13 +121,14 @@ longest_width(uint64_t mask)
 /* The options, as cli_parse() leaves them (veil-admin parses them). */
 static struct {
 	const char *export_path, *salts, *accounts, *universe, *prefix_bits, *state, *chart,
-	        *issuer_state;
+	        *issuer_state, *replica;
 	bool json;
 } o;
 
 const cli_option admin_exposure_analyze_options[] = {
         CLI_TEXT_OPTION("export", &o.export_path),
         CLI_TEXT_OPTION("salts", &o.salts),
+        CLI_TEXT_OPTION("replica", &o.replica),
         CLI_TEXT_OPTION("accounts", &o.accounts),
         CLI_TEXT_OPTION("universe", &o.universe),
         CLI_TEXT_OPTION("prefix-bits", &o.prefix_bits),
@@ -212,6 +217,16 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 	if (o.prefix_bits != NULL && parse_widths(o.prefix_bits, &widths) != 0)
 		return cli_usage_error(cmd, "--prefix-bits takes P, P,Q or P-Q, each 0..%d",
 		                       EXPOSURE_MAX_PREFIX_BITS);
+	uint32_t replica = EXPOSURE_NO_REPLICA;
+	if (o.replica != NULL) {
+		char *end = NULL;
+		errno = 0;
+		const unsigned long long n = strtoull(o.replica, &end, 10);
+		if (o.replica[0] < '0' || o.replica[0] > '9' || *end != '\0' || errno != 0 ||
+		    n >= EXPOSURE_NO_REPLICA)
+			return cli_usage_error(cmd, "--replica takes a section number: 0, 1, ...");
+		replica = (uint32_t)n;
+	}
 
 	const double started = clock_monotonic_seconds();
 	exposure_log *log = NULL;
@@ -231,9 +246,10 @@ admin_exposure_analyze(const cli_command *cmd, int argc, char **argv)
 	exposure_issuer fetches = {0};
 	char why[320], a4_why[200];
 	int rc = 1;
-	if (exposure_log_load(o.export_path, &log, &bytes, why, sizeof(why)) != VEIL_OK ||
+	if (exposure_log_load_replica(o.export_path, replica, &log, &bytes, why, sizeof(why)) !=
+	            VEIL_OK ||
 	    (o.salts != NULL &&
-	     exposure_salts_load(o.salts, &salts, why, sizeof(why)) != VEIL_OK) ||
+	     exposure_salts_load_replica(o.salts, replica, &salts, why, sizeof(why)) != VEIL_OK) ||
 	    (o.accounts != NULL && exposure_accounts_load(o.accounts, &accounts, &account_count,
 	                                                  why, sizeof(why)) != VEIL_OK)) {
 		cli_error(PROGRAM, "%s", why);

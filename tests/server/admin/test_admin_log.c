@@ -562,7 +562,8 @@ case_errors(void)
  * a section per replica, in the order given, each a header with its
  * number, then exactly its entries, which match under its own salts and
  * not the other's; the salts in sections too. One missing log writes
- * nothing. `exposure analyze` refuses to read the sections as one log.
+ * nothing. `exposure analyze` refuses to read the sections as one log,
+ * and analyzes one section with its own salts (--replica N).
  */
 static void
 case_export_of_two_replicas(void)
@@ -575,6 +576,8 @@ case_export_of_two_replicas(void)
 
 	const char *salts_args[] = {"log", "salts", "--state", state[0], state[1], NULL};
 	proc_result r = admin_run(salts_args);
+	const char *salts_path = test_case_path("two-salts.jsonl");
+	proc_write_file(salts_path, r.out, strlen(r.out));
 	json_value *docs[MAX_LINES];
 	int n = r.status == 0 ? parse_lines(r.out, docs) : -1;
 	REQUIRE(n == 6);
@@ -620,6 +623,28 @@ case_export_of_two_replicas(void)
 	const char *analyze[] = {"exposure", "analyze", "--export", export_path, NULL};
 	r = admin_run(analyze);
 	CHECK(r.status == 1 && strstr(r.err, "several replicas") != NULL);
+	proc_result_free(&r);
+	/* One section with its salts: that section's entries only, each with its salt. */
+	char want[96];
+	snprintf(want, sizeof(want), "\"entries\":%zu,\"entries_with_salt\":%zu,", ENTRY_COUNT,
+	         ENTRY_COUNT);
+	for (int i = 0; i < 2; i++) {
+		const char *one[] = {"exposure", "analyze", "--export", export_path, "--salts",
+		                     salts_path, "--replica", i == 0 ? "0" : "1", "--json", NULL};
+		r = admin_run(one);
+		CHECK_ROW(r.status == 0 && strstr(r.out, want) != NULL,
+		          i == 0 ? "--replica 0" : "--replica 1");
+		proc_result_free(&r);
+	}
+	const char *absent[] = {"exposure", "analyze", "--export", export_path, "--replica", "2",
+	                        NULL};
+	r = admin_run(absent);
+	CHECK(r.status == 1 && r.out[0] == '\0');
+	proc_result_free(&r);
+	const char *malformed[] = {"exposure", "analyze", "--export", export_path, "--replica",
+	                           "-1", NULL};
+	r = admin_run(malformed);
+	CHECK(r.status == 2 && strstr(r.err, "--replica") != NULL);
 	proc_result_free(&r);
 
 	/* A state without a log: refused before a line is written. */
