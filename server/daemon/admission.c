@@ -5,6 +5,10 @@
 #include "clock.h"
 
 _Static_assert(CLIENTS_KEY_SIZE == REPLAY_CLIENT_KEY_SIZE, "a client key is one size");
+_Static_assert(CLIENTS_NONCE_SIZE == REPLAY_NONCE_SIZE, "a nonce is one size");
+_Static_assert(CLIENTS_REPLAY_WINDOW == REPLAY_DEFAULT_WINDOW &&
+                       CLIENTS_REPLAY_SKEW == REPLAY_DEFAULT_SKEW,
+               "the clients store remembers a request while the guard finds it fresh");
 
 void
 admission_error(admission_reply *r, const uint8_t *request_id, uint16_t code, uint32_t retry_after)
@@ -64,6 +68,36 @@ admission_charge(admission_reply *r, clients *c, const uint8_t *request_id,
 	case CLIENTS_RATE_LIMITED:
 		admission_error(r, request_id, PROTO_STATUS_RATE_LIMITED, retry_after);
 		return -1;
+	default:
+		admission_error(r, request_id, PROTO_STATUS_INTERNAL, 0);
+		return -1;
+	}
+}
+
+int
+admission_charge_request(admission_reply *r, clients *c, const uint8_t *request_id,
+                         const uint8_t client_key[CLIENTS_KEY_SIZE], const clients_request *request,
+                         uint32_t items, int64_t now)
+{
+	if (c == NULL)
+		return 0;
+	uint32_t retry_after = 0;
+	switch (clients_charge_request(c, client_key, request, items, now, &retry_after)) {
+	case CLIENTS_REQUEST_OK:
+		return 0;
+	case CLIENTS_REQUEST_UNAUTHORIZED:
+		admission_error(r, request_id, PROTO_STATUS_UNAUTHORIZED, 0);
+		return -1;
+	case CLIENTS_REQUEST_RATE_LIMITED:
+		admission_error(r, request_id, PROTO_STATUS_RATE_LIMITED, retry_after);
+		return -1;
+	case CLIENTS_REQUEST_REPLAYED:
+		admission_error(r, request_id, PROTO_STATUS_REPLAYED, 0);
+		return -1;
+	case CLIENTS_REQUEST_STALE:
+		admission_error(r, request_id, PROTO_STATUS_STALE, 0);
+		return -1;
+	case CLIENTS_REQUEST_ERROR:
 	default:
 		admission_error(r, request_id, PROTO_STATUS_INTERNAL, 0);
 		return -1;

@@ -73,6 +73,18 @@ int admission_charge(admission_reply *r, clients *c, const uint8_t *request_id,
                      const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t items, int64_t now);
 
 /*
+ * admission_charge() of one sealed request, charged at most once by all
+ * the processes of the state (clients_charge_request()): also REPLAYED
+ * for a request charged before, and STALE for one whose sent_at is no
+ * longer within the window the clients store remembers (the replay
+ * guard's default window: a request the guard found fresh a moment ago
+ * may have turned stale since).
+ */
+int admission_charge_request(admission_reply *r, clients *c, const uint8_t *request_id,
+                             const uint8_t client_key[CLIENTS_KEY_SIZE],
+                             const clients_request *request, uint32_t items, int64_t now);
+
+/*
  * The replay guard's verdict on an opened request of client_key, whose
  * box had nonce and whose client sealed it at sent_at: judged against
  * the real clock, which the client's shares (an offset moves only what

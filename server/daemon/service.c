@@ -48,6 +48,10 @@ live_key(service *svc, const registry_view *view, uint32_t key_id)
 	return state_oprf_key(svc->state, key_id);
 }
 
+_Static_assert(CLIENTS_EPHEMERAL_KEY_SIZE == ENVELOPE_PUBLIC_KEY_SIZE &&
+                       CLIENTS_NONCE_SIZE == ENVELOPE_NONCE_SIZE,
+               "the clients store tells requests apart by their frame's key and nonce");
+
 struct service_worker {
 	service *svc;
 	registry_reader *reader;
@@ -61,6 +65,9 @@ struct service_worker {
 	/* Keys mode: the identity keys of the clients this worker served
 	 * lately (envelope.h), so that a returning client costs one X25519. */
 	envelope_identity_cache *identities;
+	/* Keys mode: the request being answered, as the clients store tells
+	 * one from another (pointing into its frame). */
+	clients_request request;
 	int charged;         /* the request being answered was charged: evaluated */
 	service_stats stats; /* the worker's own, updated as it goes */
 	/* A copy of stats as of the last request handled, for other threads
@@ -393,10 +400,14 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 	}
 
 	/* Every request is valid from here on but for its elements: the
-	 * quota, or the token, pays for them before any scalar multiplication. */
+	 * quota, or the token, pays for them before any scalar multiplication.
+	 * The quota charges a request once in all the processes of the state:
+	 * the replay guard is this process's only. */
+	w->request.clock = (int64_t)time(NULL);
 	if (t != NULL ? redeem(w, msg->request_id, t) != 0
-	              : admission_charge(&w->reply, config->clients, msg->request_id, client_key,
-	                                 lookup->count, service_now(w->svc)) != 0)
+	              : admission_charge_request(&w->reply, config->clients, msg->request_id,
+	                                         client_key, &w->request, lookup->count,
+	                                         service_now(w->svc)) != 0)
 		return;
 	w->charged = 1;
 	const int verifiable = lookup->mode == OPRF_MODE_VOPRF;
@@ -540,6 +551,7 @@ handle_request(service_worker *w, const uint8_t *request, size_t len, buf *reply
 	 * client's shares; the token, redeemed last, is the guard. */
 	const uint8_t *id = admission_request_id(&w->inner);
 	int admitted;
+	w->request = (clients_request){frame.ephemeral_key, frame.nonce, sent_at, 0};
 	if (!tokens) {
 		admitted =
 		        admission_admit(&w->reply, w->svc->config.clients, w->svc->config.replay,
@@ -560,6 +572,7 @@ handle_request(service_worker *w, const uint8_t *request, size_t len, buf *reply
 
 	admission_seal(&exchange, &w->reply_inner, reply);
 	sodium_memzero(client_key, sizeof(client_key));
+	memset(&w->request, 0, sizeof(w->request)); /* it points into the frame */
 	buf_reset(&w->inner);
 	buf_reset(&w->reply_inner);
 }

@@ -105,7 +105,11 @@ void service_worker_free(service_worker *w);
  * opens names its requester); enrolment (a read of the client store,
  * UNAUTHORIZED); the replay guard (REPLAYED, STALE, BUSY), which so
  * remembers nothing of a stranger; the message and its limits; the quota
- * (RATE_LIMITED); then evaluation. Only a LOOKUP that reached evaluation
+ * (RATE_LIMITED), which charges a request once for all the processes of
+ * the state (clients_charge_request(): REPLAYED for a request another
+ * process, or this one before a restart, already charged; the guard is
+ * this process's alone, and must use the default window); then
+ * evaluation. Only a LOOKUP that reached evaluation
  * (the quota paid for its items) is recorded in the query log, with its
  * status; INFO and every refusal are not, and are counted in the
  * worker's stats by status instead.

@@ -16,28 +16,34 @@
 #include "store_file.h"
 #include "store_thread.h"
 
-#define KEY_KIND        "veil-clients-key-v1"
-#define SECRET_SIZE     32
+#define KEY_KIND            "veil-clients-key-v1"
+#define SECRET_SIZE         32
 /* Sparse: only pages in use take disk space. About 10^7 clients. */
-#define MAP_SIZE        ((size_t)4 << 30)
-#define MAX_DBS         2
-#define DB_CLIENTS      "clients"
-#define DB_META         "meta"
-#define META_CONFIG     "config"
-#define CONFIG_VERSION  1
-#define CONFIG_SIZE     10
-#define VALUE_VERSION   2
-#define VALUE_SIZE      18
-#define FLAG_ENROLLED   0x01
+#define MAP_SIZE            ((size_t)4 << 30)
+#define MAX_DBS             3
+#define DB_CLIENTS          "clients"
+#define DB_REQUESTS         "requests"
+#define DB_META             "meta"
+#define META_CONFIG         "config"
+#define CONFIG_VERSION      1
+#define CONFIG_SIZE         10
+#define VALUE_VERSION       2
+#define VALUE_SIZE          18
+#define FLAG_ENROLLED       0x01
 /* Version 1 (older veild): tokens in 1/86400 units and the exact second they were as of. */
-#define V1_VERSION      1
-#define V1_SIZE         26
-#define V1_UNITS        86400u
-#define SECONDS_PER_DAY 86400
+#define V1_VERSION          1
+#define V1_SIZE             26
+#define V1_UNITS            86400u
+#define SECONDS_PER_DAY     86400
+/* A request's key in requests: its generation u32 BE, then its digest. */
+#define REQUEST_DIGEST_SIZE 16
+#define REQUEST_KEY_SIZE    (4 + REQUEST_DIGEST_SIZE)
+#define REQUEST_LABEL       "veil-clients-request-v1"
 
 struct clients {
 	MDB_env *env;
 	MDB_dbi records;
+	MDB_dbi requests;
 	MDB_dbi meta;
 	clients_config config;
 	uint8_t *secret; /* sodium_malloc'd digest key */
@@ -267,8 +273,38 @@ typedef struct charge {
 	int64_t now;
 	uint32_t *retry_after;
 	int take; /* in a write transaction: store the tokens taken */
-	clients_verdict verdict;
+	/* clients_charge_request(): the request's key in requests, and
+	 * whether its sent_at is stale; request NULL for clients_charge(). */
+	const uint8_t *request;
+	int stale;
+	clients_request_verdict verdict;
 } charge;
+
+static clients_request_verdict
+request_verdict_of(clients_verdict v)
+{
+	switch (v) {
+	case CLIENTS_OK:
+		return CLIENTS_REQUEST_OK;
+	case CLIENTS_UNAUTHORIZED:
+		return CLIENTS_REQUEST_UNAUTHORIZED;
+	case CLIENTS_RATE_LIMITED:
+		return CLIENTS_REQUEST_RATE_LIMITED;
+	case CLIENTS_ERROR:
+	default:
+		return CLIENTS_REQUEST_ERROR;
+	}
+}
+
+/* Refuses ch with verdict (nothing to write): the error that aborts the transaction. */
+static veil_err
+refuse(charge *ch, clients_request_verdict verdict)
+{
+	ch->verdict = verdict;
+	if (verdict != CLIENTS_REQUEST_RATE_LIMITED)
+		*ch->retry_after = 0;
+	return VEIL_ERR_LIMIT;
+}
 
 static veil_err
 charge_txn(void *arg, MDB_txn *txn)
@@ -276,11 +312,52 @@ charge_txn(void *arg, MDB_txn *txn)
 	charge *ch = arg;
 	record r;
 	memset(&r, 0, sizeof(r)); /* load() fills it; -O3 cannot see that it always does */
-	ch->verdict = charge_in(ch->c, txn, ch->digest, ch->items, ch->now, ch->retry_after, &r);
+	const clients_verdict quota =
+	        charge_in(ch->c, txn, ch->digest, ch->items, ch->now, ch->retry_after, &r);
+	if (quota == CLIENTS_UNAUTHORIZED || quota == CLIENTS_ERROR)
+		return refuse(ch, request_verdict_of(quota));
+	MDB_val key = val_of(ch->request, REQUEST_KEY_SIZE), value = val_of(NULL, 0);
+	if (ch->request != NULL) {
+		if (ch->stale)
+			return refuse(ch, CLIENTS_REQUEST_STALE);
+		const int rc = mdb_get(txn, ch->c->requests, &key, &value);
+		if (rc == 0)
+			return refuse(ch, CLIENTS_REQUEST_REPLAYED);
+		if (rc != MDB_NOTFOUND) {
+			refuse(ch, CLIENTS_REQUEST_ERROR);
+			return lmdb_err(rc);
+		}
+	}
 	/* Refused or failed (the verdict says which): nothing to write. */
-	if (ch->verdict != CLIENTS_OK)
-		return VEIL_ERR_LIMIT;
-	return ch->take ? store(ch->c, txn, ch->digest, &r) : VEIL_OK;
+	if (quota != CLIENTS_OK)
+		return refuse(ch, request_verdict_of(quota));
+	ch->verdict = CLIENTS_REQUEST_OK;
+	if (!ch->take)
+		return VEIL_OK;
+	veil_err err = store(ch->c, txn, ch->digest, &r);
+	if (err == VEIL_OK && ch->request != NULL) {
+		value = val_of(NULL, 0);
+		err = lmdb_err(mdb_put(txn, ch->c->requests, &key, &value, MDB_NOOVERWRITE));
+	}
+	return err;
+}
+
+/* Decides ch (its digest, items and request set): a read, then a write for a charge. */
+static clients_request_verdict
+charge_run(charge *ch)
+{
+	ch->verdict = CLIENTS_REQUEST_ERROR;
+	/* Refusals and free requests are decided in a read transaction. */
+	if (lmdb_read(ch->c->env, charge_txn, ch) != VEIL_OK || ch->items == 0)
+		return ch->verdict;
+
+	/* Taking tokens: again, in the write transaction, as other charges may have come first. */
+	ch->take = 1;
+	ch->verdict = CLIENTS_REQUEST_ERROR;
+	if (lmdb_run(ch->c->env, 0, charge_txn, ch) != VEIL_OK)
+		return ch->verdict == CLIENTS_REQUEST_OK ? CLIENTS_REQUEST_ERROR : ch->verdict;
+	note_write(ch->c);
+	return CLIENTS_REQUEST_OK;
 }
 
 clients_verdict
@@ -294,20 +371,205 @@ clients_charge(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE], uint32_t 
 	*retry_after = 0;
 	if (c == NULL || client_key == NULL)
 		return CLIENTS_ERROR;
-	charge ch = {c, {0}, items, now, retry_after, 0, CLIENTS_ERROR};
+	charge ch = {.c = c, .items = items, .now = now, .retry_after = retry_after};
 	clients_digest(c, client_key, ch.digest);
+	switch (charge_run(&ch)) {
+	case CLIENTS_REQUEST_OK:
+		return CLIENTS_OK;
+	case CLIENTS_REQUEST_UNAUTHORIZED:
+		return CLIENTS_UNAUTHORIZED;
+	case CLIENTS_REQUEST_RATE_LIMITED:
+		return CLIENTS_RATE_LIMITED;
+	case CLIENTS_REQUEST_ERROR:
+	case CLIENTS_REQUEST_REPLAYED: /* no request: never */
+	case CLIENTS_REQUEST_STALE:
+	default:
+		return CLIENTS_ERROR;
+	}
+}
 
-	/* Refusals and free requests are decided in a read transaction. */
-	if (lmdb_read(c->env, charge_txn, &ch) != VEIL_OK || items == 0)
-		return ch.verdict;
+/* The generation of sent_at (unix seconds). */
+static uint32_t
+generation_of(uint64_t sent_at)
+{
+	const uint64_t g = sent_at / CLIENTS_REPLAY_GENERATION;
+	return g > UINT32_MAX ? UINT32_MAX : (uint32_t)g;
+}
 
-	/* Taking tokens: again, in the write transaction, as other charges may have come first. */
-	ch.take = 1;
-	ch.verdict = CLIENTS_ERROR;
-	if (lmdb_run(c->env, 0, charge_txn, &ch) != VEIL_OK)
-		return ch.verdict == CLIENTS_OK ? CLIENTS_ERROR : ch.verdict;
-	note_write(c);
-	return CLIENTS_OK;
+/* The key of request in requests (Storage). */
+static void
+request_key(const clients *c, const clients_request *request, uint8_t out[REQUEST_KEY_SIZE])
+{
+	crypto_generichash_state st;
+	put_be32(out, generation_of(request->sent_at));
+	crypto_generichash_init(&st, c->secret, SECRET_SIZE, REQUEST_DIGEST_SIZE);
+	crypto_generichash_update(&st, (const uint8_t *)REQUEST_LABEL, sizeof(REQUEST_LABEL));
+	crypto_generichash_update(&st, request->ephemeral_key, CLIENTS_EPHEMERAL_KEY_SIZE);
+	crypto_generichash_update(&st, request->nonce, CLIENTS_NONCE_SIZE);
+	crypto_generichash_final(&st, out + 4, REQUEST_DIGEST_SIZE);
+	sodium_memzero(&st, sizeof(st));
+}
+
+/* Whether sent_at is outside [clock - window, clock + skew]. */
+static int
+stale(uint64_t sent_at, int64_t clock)
+{
+	return sent_at > (uint64_t)INT64_MAX / 2 ||
+	       (int64_t)sent_at < clock - (int64_t)CLIENTS_REPLAY_WINDOW ||
+	       (int64_t)sent_at > clock + (int64_t)CLIENTS_REPLAY_SKEW;
+}
+
+clients_request_verdict
+clients_charge_request(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE],
+                       const clients_request *request, uint32_t items, int64_t now,
+                       uint32_t *retry_after)
+{
+	uint32_t ignored = 0;
+	uint8_t key[REQUEST_KEY_SIZE];
+
+	if (retry_after == NULL)
+		retry_after = &ignored;
+	*retry_after = 0;
+	if (c == NULL || client_key == NULL || request == NULL || request->ephemeral_key == NULL ||
+	    request->nonce == NULL)
+		return CLIENTS_REQUEST_ERROR;
+	request_key(c, request, key);
+	charge ch = {.c = c,
+	             .items = items,
+	             .now = now,
+	             .retry_after = retry_after,
+	             .request = key,
+	             .stale = stale(request->sent_at, request->clock)};
+	clients_digest(c, client_key, ch.digest);
+	return charge_run(&ch);
+}
+
+/* An expiry in progress (clients_expire_requests()). */
+typedef struct expiry {
+	clients *c;
+	uint32_t cutoff; /* generations before it are deleted */
+	uint64_t erased; /* by the last transaction */
+	int old;         /* the read found one to delete */
+} expiry;
+
+/* Whether key (in requests) is of a generation before cutoff; -1 for a damaged key. */
+static int
+expired(const MDB_val *key, uint32_t cutoff)
+{
+	if (key->mv_size != REQUEST_KEY_SIZE)
+		return -1;
+	return get_be32(key->mv_data) < cutoff;
+}
+
+/* The read: whether the oldest digest is expired. */
+static veil_err
+expiry_peek_txn(void *arg, MDB_txn *txn)
+{
+	expiry *ex = arg;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	int rc = mdb_cursor_open(txn, ex->c->requests, &cur);
+	if (rc != 0)
+		return lmdb_err(rc);
+	rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return VEIL_OK;
+	if (rc != 0)
+		return lmdb_err(rc);
+	ex->old = expired(&k, ex->cutoff);
+	return ex->old < 0 ? VEIL_ERR_CORRUPT : VEIL_OK;
+}
+
+/* One write: up to CLIENTS_REPLAY_SWEEP_BATCH expired digests deleted, from the oldest. */
+static veil_err
+expiry_txn(void *arg, MDB_txn *txn)
+{
+	expiry *ex = arg;
+	MDB_cursor *cur = NULL;
+	MDB_val k, v;
+	veil_err err = VEIL_OK;
+	int rc = mdb_cursor_open(txn, ex->c->requests, &cur);
+	if (rc != 0)
+		return lmdb_err(rc);
+	ex->erased = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	     rc == 0 && ex->erased < CLIENTS_REPLAY_SWEEP_BATCH;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		const int old = expired(&k, ex->cutoff);
+		if (old < 0)
+			err = VEIL_ERR_CORRUPT;
+		if (old != 1)
+			break; /* sorted by generation: the rest are younger */
+		if ((rc = mdb_cursor_del(cur, 0)) != 0)
+			break;
+		ex->erased++;
+	}
+	mdb_cursor_close(cur);
+	if (err == VEIL_OK && rc != 0 && rc != MDB_NOTFOUND)
+		err = lmdb_err(rc);
+	if (err != VEIL_OK)
+		ex->erased = 0; /* aborted */
+	return err;
+}
+
+veil_err
+clients_expire_requests(clients *c, int64_t clock, uint64_t *erased)
+{
+	uint64_t total = 0;
+	veil_err err = VEIL_OK;
+
+	if (erased != NULL)
+		*erased = 0;
+	if (c == NULL)
+		return VEIL_ERR_ARGUMENT;
+	if (clock < CLIENTS_REPLAY_WINDOW)
+		return VEIL_OK;
+	/* Generation g's last sent_at, (g + 1) * G - 1, is stale once it is
+	 * before clock - window: for every g before (clock - window) / G. */
+	expiry ex = {c, generation_of((uint64_t)(clock - CLIENTS_REPLAY_WINDOW)), 0, 0};
+	if ((err = lmdb_read(c->env, expiry_peek_txn, &ex)) == VEIL_OK && ex.old == 1) {
+		do {
+			if ((err = lmdb_run(c->env, 0, expiry_txn, &ex)) != VEIL_OK)
+				break;
+			total += ex.erased;
+		} while (ex.erased == CLIENTS_REPLAY_SWEEP_BATCH);
+		note_write(c);
+	}
+	if (erased != NULL)
+		*erased = total;
+	return err;
+}
+
+/* A count in progress (clients_request_count()). */
+typedef struct counting {
+	const clients *c;
+	uint64_t count;
+} counting;
+
+static veil_err
+request_count_txn(void *arg, MDB_txn *txn)
+{
+	counting *n = arg;
+	MDB_stat st;
+	const int rc = mdb_stat(txn, n->c->requests, &st);
+	if (rc == 0)
+		n->count = st.ms_entries;
+	return lmdb_err(rc);
+}
+
+veil_err
+clients_request_count(clients *c, uint64_t *count)
+{
+	if (count != NULL)
+		*count = 0;
+	if (c == NULL || count == NULL)
+		return VEIL_ERR_ARGUMENT;
+	counting n = {c, 0};
+	const veil_err err = lmdb_read(c->env, request_count_txn, &n);
+	if (err == VEIL_OK)
+		*count = n.count;
+	return err;
 }
 
 /* ------------------------------------------------------------------ */
@@ -587,6 +849,9 @@ syncer_main(void *arg)
 		const int64_t now = (int64_t)time(NULL);
 		if (day_of(now) != c->swept_day && clients_sweep(c, now, NULL) == VEIL_OK)
 			c->swept_day = day_of(now); /* on failure the next round tries again */
+		if (clients_expire_requests(c, now, NULL) != VEIL_OK) {
+			/* likewise */
+		}
 		if (atomic_exchange(&c->dirty, 0))
 			(void)mdb_env_sync(c->env, 1); /* on failure the next round tries again */
 		/* A process of this state killed inside a transaction leaves its reader
@@ -642,7 +907,8 @@ open_txn(void *arg, MDB_txn *txn)
 {
 	const opening *o = arg;
 	clients *c = o->c;
-	const lmdb_db dbs[] = {{DB_CLIENTS, &c->records}, {DB_META, &c->meta}};
+	const lmdb_db dbs[] = {
+	        {DB_CLIENTS, &c->records}, {DB_REQUESTS, &c->requests}, {DB_META, &c->meta}};
 	veil_err err = lmdb_dbs_open(txn, dbs, sizeof(dbs) / sizeof(dbs[0]), MDB_CREATE);
 	if (err != VEIL_OK)
 		return err;
@@ -711,6 +977,8 @@ clients_open(const char *state_dir, const clients_config *config, clients **out)
 	if ((err = clients_sweep(c, now, NULL)) != VEIL_OK)
 		goto out;
 	c->swept_day = day_of(now);
+	if ((err = clients_expire_requests(c, now, NULL)) != VEIL_OK)
+		goto out;
 	if (c->background_sync && (rc = mdb_env_sync(c->env, 1)) != 0) {
 		err = lmdb_err(rc);
 		goto out;

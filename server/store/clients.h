@@ -37,6 +37,13 @@
  *                     tokens u32 BE (whole tokens left on that day) |
  *                     last use u32 BE (the day of the last charge; 0:
  *                     never)
+ *     requests key:   generation u32 BE (the request's sent_at /
+ *                     CLIENTS_REPLAY_GENERATION) | BLAKE2b-128(key =
+ *                     clients.key, message = a label | the request's
+ *                     ephemeral key | its nonce)
+ *              value: empty. One per request charged
+ *                     (clients_charge_request()), kept while its sent_at
+ *                     may still be judged fresh, then deleted (below)
  *     meta     "config"  version u8 (1) | enrolment_required u8 |
  *                        capacity u32 BE | refill_per_day u32 BE: the
  *                        configuration veild last opened with, so that
@@ -52,6 +59,13 @@
  * the day its tokens are as of, the tokens it had left on that day, and
  * the day of its last charge. Never a time of day, so a record cannot be
  * lined up with one query-log entry, only with a day's entries.
+ * requests holds no client key, digest or time beyond its generation (5
+ * minutes 31 seconds): it tells how many requests were charged in each of
+ * the last two or three generations, and, to whoever also holds a
+ * captured request frame, that this request was charged (which its reply
+ * on the wire showed already). Which client made a request it cannot
+ * tell: the digest is of the frame's ephemeral key and nonce, fresh for
+ * every request, and of nothing of the client.
  *
  * LMDB writes a changed page to a free page and keeps the old one, so
  * freed pages of data.mdb hold old versions of records until reused.
@@ -76,6 +90,15 @@
  *     (time(NULL)). Such a key that comes back gets a fresh, full bucket,
  *     as any new key does under open enrolment.
  *   - Enrolled clients keep their records while they are enrolled.
+ *   - A request's digest is deleted once the clock is past its
+ *     generation's end plus CLIENTS_REPLAY_WINDOW: by
+ *     clients_expire_requests(), which runs at clients_open() and then,
+ *     in veild's handle, every CLIENTS_SYNC_INTERVAL_MS from the sync
+ *     thread, in transactions of at most CLIENTS_REPLAY_SWEEP_BATCH
+ *     deletions (charges wait for no long one). These deletions are not
+ *     scrubbed: the pages they free are reused by the next charges, and
+ *     what they held names no client. Removing a client deletes none:
+ *     nothing says which are its.
  *
  * Durability: veild's handle (clients_open() with a config) writes each
  * charge in its own LMDB transaction without fsync, and a thread fsyncs
@@ -96,8 +119,9 @@
  * frees such slots, and veild's sync thread does so again every
  * CLIENTS_SYNC_INTERVAL_MS.
  *
- * Threads: clients_charge() from any number of threads at once; the
- * other calls on one handle from one thread at a time. veil_crypto_init()
+ * Threads: clients_charge() and clients_charge_request() from any
+ * number of threads at once; the other calls on one handle from one
+ * thread at a time. veil_crypto_init()
  * must have succeeded before clients_open().
  *
  * May use: common/ (error.h, keyfile.h); its own folder (lmdb_util.h,
@@ -125,6 +149,16 @@
 #define CLIENTS_QUOTA_UNLIMITED        UINT32_MAX
 /* retry_after when the request can never fit: more items than the bucket holds, or no refill. */
 #define CLIENTS_RETRY_NEVER            UINT32_MAX
+/* Requests (clients_charge_request()): the seconds a sent_at stays fresh,
+ * back and ahead of the clock, as veild's replay guard judges it
+ * (replay.h); a generation of digests lasts window + skew + 1 seconds. */
+#define CLIENTS_REPLAY_WINDOW          300
+#define CLIENTS_REPLAY_SKEW            30
+#define CLIENTS_REPLAY_GENERATION      (CLIENTS_REPLAY_WINDOW + CLIENTS_REPLAY_SKEW + 1)
+/* Digests one transaction of clients_expire_requests() deletes at most. */
+#define CLIENTS_REPLAY_SWEEP_BATCH     4096
+#define CLIENTS_EPHEMERAL_KEY_SIZE     32
+#define CLIENTS_NONCE_SIZE             24
 
 typedef struct clients clients;
 
@@ -143,7 +177,9 @@ void clients_config_defaults(clients_config *c);
  * syncs in the background (see Durability). config NULL (veil-admin): the
  * configuration last recorded, or the defaults; every write is synced.
  * Then sweeps (clients_sweep()) at time(NULL); veild's handle sweeps
- * again at each new UTC day. Errors: VEIL_ERR_ARGUMENT (capacity 0), VEIL_ERR_NOT_FOUND (no
+ * again at each new UTC day. Then deletes expired request digests
+ * (clients_expire_requests()) at time(NULL); veild's handle, every
+ * CLIENTS_SYNC_INTERVAL_MS. Errors: VEIL_ERR_ARGUMENT (capacity 0), VEIL_ERR_NOT_FOUND (no
  * state_dir), VEIL_ERR_PERMISSION (clients.key readable by others),
  * VEIL_ERR_CORRUPT (a damaged key file, database or record),
  * VEIL_ERR_LIMIT (the database is full), VEIL_ERR_NOMEM, VEIL_ERR_SYSTEM.
@@ -172,6 +208,59 @@ typedef enum clients_verdict {
  */
 clients_verdict clients_charge(clients *c, const uint8_t client_key[CLIENTS_KEY_SIZE],
                                uint32_t items, int64_t now, uint32_t *retry_after);
+
+/* A sealed request, as clients_charge_request() tells one from another. */
+typedef struct clients_request {
+	const uint8_t *ephemeral_key; /* CLIENTS_EPHEMERAL_KEY_SIZE: its exchange's public key */
+	const uint8_t *nonce;         /* CLIENTS_NONCE_SIZE: its box's nonce */
+	uint64_t sent_at;             /* the client's time in it, unix seconds */
+	int64_t clock; /* the real clock now, unix seconds: what sent_at is judged by */
+} clients_request;
+
+typedef enum clients_request_verdict {
+	CLIENTS_REQUEST_OK,           /* charged, and remembered */
+	CLIENTS_REQUEST_UNAUTHORIZED, /* as CLIENTS_UNAUTHORIZED */
+	CLIENTS_REQUEST_RATE_LIMITED, /* as CLIENTS_RATE_LIMITED (not remembered) */
+	CLIENTS_REQUEST_ERROR,        /* as CLIENTS_ERROR */
+	CLIENTS_REQUEST_REPLAYED,     /* charged before, by any process of the state */
+	CLIENTS_REQUEST_STALE,        /* sent_at not within [clock - CLIENTS_REPLAY_WINDOW,
+	                                 clock + CLIENTS_REPLAY_SKEW]: its digest may be gone */
+} clients_request_verdict;
+
+/*
+ * clients_charge() of one sealed request, charged at most once by all the
+ * processes of the state: a request charged before, and still within
+ * the window, is refused REPLAYED and takes nothing. The checks, in
+ * order: enrolment (UNAUTHORIZED), sent_at against clock (STALE), the
+ * request's digest (REPLAYED), the quota (RATE_LIMITED); refusals are
+ * decided in a read transaction. A charge (items > 0) stores the tokens
+ * taken and the request's digest (Storage) in one write transaction,
+ * which decides again: two processes given the same request at once
+ * charge it once. items 0 checks enrolment and the digest, and
+ * remembers nothing. Thread safe. Returns CLIENTS_REQUEST_ERROR for c,
+ * client_key, request or its pointers NULL.
+ */
+clients_request_verdict clients_charge_request(clients *c,
+                                               const uint8_t client_key[CLIENTS_KEY_SIZE],
+                                               const clients_request *request, uint32_t items,
+                                               int64_t now, uint32_t *retry_after);
+
+/*
+ * Deletes the digests of requests whose sent_at can no longer be fresh
+ * at clock (unix seconds): those of every generation that ended more
+ * than CLIENTS_REPLAY_WINDOW seconds before it, in write transactions
+ * of at most CLIENTS_REPLAY_SWEEP_BATCH deletions, from the oldest;
+ * first a read, so that with nothing to delete nothing is written.
+ * *erased (when not NULL) is the number deleted, also on failure.
+ * clients_open() and veild's sync thread call it; tests may too. Errors:
+ * VEIL_ERR_ARGUMENT (c NULL), VEIL_ERR_CORRUPT (a key of another size),
+ * VEIL_ERR_LIMIT, VEIL_ERR_SYSTEM.
+ */
+veil_err clients_expire_requests(clients *c, int64_t clock, uint64_t *erased)
+        __attribute__((warn_unused_result));
+
+/* The number of request digests the store holds (a read): for tests and tools. Errors: LMDB's. */
+veil_err clients_request_count(clients *c, uint64_t *count) __attribute__((warn_unused_result));
 
 /* ------------------------------------------------------------------ */
 /* Enrolment (veil-admin client ...) */

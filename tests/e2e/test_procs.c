@@ -8,7 +8,9 @@
  * database leaves a reader slot that the running veilds free (else it
  * would keep every page written since from reuse); the log holds the
  * entries of every process, under one chain; refused requests evaluated
- * nothing; the state verifies clean after; a process whose chain lags
+ * nothing; a sealed request served by one process is refused REPLAYED
+ * by the others, also after a restart of all of them, and charges
+ * nothing again; the state verifies clean after; a process whose chain lags
  * behind another's writes back none of the files the other erased. With
  * a veil-issuer, in tokens mode: a token spent at one process is refused
  * at another.
@@ -23,30 +25,40 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
 #include <sodium.h>
 
 #include "e2e_client.h"
+#include "entry.h"
+#include "envelope.h"
 #include "fixture.h"
 #include "harness.h"
+#include "msg.h"
+#include "oprf.h"
+#include "transport.h"
 #include "veil_client.h"
+#include "wire.h"
 
 #define PROCS       3
 /* Registered: +1 617 556 0000, 0002, ... 1998 (see the spec below). */
 #define CONTACTS    16
 #define ISSUER_NAME "issuer.test"
 #define ORIGIN      "procs.test"
+/* veild's replay guard: the seconds a client's clock may run ahead (replay.h). */
+#define SKEW        30
 /* The tokens case's fetch: one token per lookup it makes, and some. */
 #define TOKENS      4
 
 static proc_daemon procs[PROCS];
 static char *urls[PROCS], *config; /* kept from setup to teardown */
-static uint8_t secret_a[VEIL_KEY_SIZE], secret_b[VEIL_KEY_SIZE];
-static unsigned served_requests;   /* lookups answered VEIL_OK: one request each */
-static unsigned long served_items; /* their items, padded to the size class */
-static int started;                /* the processes run */
+static uint8_t secret_a[VEIL_KEY_SIZE], secret_b[VEIL_KEY_SIZE], secret_c[VEIL_KEY_SIZE];
+static unsigned served_requests;       /* lookups answered VEIL_OK: one request each */
+static unsigned long served_items;     /* their items, padded to the size class */
+static int started;                    /* the processes run */
+static unsigned long evaluated_before; /* items evaluated by processes stopped and restarted */
 
 /* ipc://fx.dir/name.sock (the caller frees it). */
 static char *
@@ -297,6 +309,169 @@ case_a_killed_reader_pins_nothing(void)
 	mdb_env_close(env);
 }
 
+/* ------------------------------------------------------------------ */
+/* A replayed request */
+
+/* A sealed request built by hand, its exchange kept to open the replies. */
+typedef struct sealed_request {
+	envelope_exchange exchange;
+	buf frame;
+} sealed_request;
+
+/* Seals inner as secret's client at sent_at into r. */
+static void
+seal_request(sealed_request *r, const uint8_t *secret, const buf *inner, uint64_t sent_at)
+{
+	uint8_t pub[VEIL_KEY_SIZE], identity[ENVELOPE_KEY_SIZE];
+	buf_reset(&r->frame);
+	if (veil_client_public_key(secret, pub) != VEIL_OK ||
+	    envelope_exchange_begin(&r->exchange, fx.server_key) != VEIL_OK ||
+	    envelope_identity_key(fx.server_key, secret, identity) != VEIL_OK ||
+	    envelope_seal_request_with(&r->exchange, pub, identity, sent_at, NULL,
+	                               (const uint8_t *)buf_data(inner), buf_len(inner),
+	                               &r->frame) != VEIL_OK)
+		abort();
+	sodium_memzero(identity, sizeof(identity));
+}
+
+/*
+ * Sends r's bytes, as they are, to process i: the opened reply's message
+ * type into *type (-1: no sealed reply) and, for an ERROR, its code into
+ * *code (else 0). msg (when not NULL) gets the reply, opened into opened.
+ */
+static void
+send_sealed(int i, const sealed_request *r, int *type, uint16_t *code, proto_msg *msg, buf *opened)
+{
+	transport_client *t = NULL;
+	buf reply, own;
+	proto_msg m;
+	uint16_t frame_error = 0;
+	buf_init(&reply);
+	buf_init(&own);
+	if (opened == NULL)
+		opened = &own;
+	if (msg == NULL)
+		msg = &m;
+	*type = -1;
+	*code = 0;
+	if (transport_client_open(urls[i], 1000 * (int)TEST_PATIENCE_SECONDS, PROTO_MAX_REPLY_SIZE,
+	                          &t) == VEIL_OK &&
+	    transport_client_request(t, (const uint8_t *)buf_data(&r->frame), buf_len(&r->frame),
+	                             &reply) == VEIL_OK &&
+	    envelope_open_reply((const uint8_t *)buf_data(&reply), buf_len(&reply), &r->exchange,
+	                        opened, &frame_error) == VEIL_OK &&
+	    frame_error == 0 &&
+	    proto_msg_decode((const uint8_t *)buf_data(opened), buf_len(opened), msg) == VEIL_OK) {
+		*type = msg->type;
+		if (msg->type == PROTO_MSG_ERROR)
+			*code = msg->u.error.code;
+	}
+	transport_client_close(t);
+	buf_free(&reply);
+	buf_free(&own);
+}
+
+/* A LOOKUP of count items (one valid element each) under info's first key into inner. */
+static void
+encode_lookup(const proto_info_reply *info, uint16_t count, buf *inner)
+{
+	const oprf_suite *suite = oprf_suite_by_name("ristretto255-SHA512");
+	const int voprf = (info->keys[0].modes & PROTO_MODE_BIT_VOPRF) != 0;
+	const oprf_mode mode = voprf ? OPRF_MODE_VOPRF : OPRF_MODE_OPRF;
+	uint8_t request_id[PROTO_REQUEST_ID_SIZE], blind[64], element[OPRF_MAX_ELEMENT_SIZE];
+	oprf_ctx *ctx = NULL;
+	if (oprf_ctx_new(suite, mode, &ctx) != VEIL_OK ||
+	    oprf_blind(ctx, (const uint8_t *)"tel:+16175560000", 16, NULL, blind, element) !=
+	            VEIL_OK)
+		abort();
+	oprf_ctx_free(ctx);
+	randombytes_buf(request_id, sizeof(request_id));
+	buf_reset(inner);
+	proto_encode_lookup_head(inner, request_id, info->keys[0].suite, (uint8_t)mode,
+	                         info->keys[0].key_id, info->p_recommended, count);
+	for (uint16_t k = 0; k < count; k++) {
+		wire_put_u32(inner, entry_prefix((uint32_t)(k * 0x9e3779b9u), info->p_recommended));
+		wire_put_bytes(inner, element, info->keys[0].pk_len);
+	}
+}
+
+/*
+ * --quota 2: a bucket of 8. A LOOKUP of 4 items, captured (its bytes
+ * kept), is served by process 0; the same bytes are refused REPLAYED by
+ * processes 1 and 2 (each process's replay guard has never seen them:
+ * the clients database has), and took no token: a fresh request of 4 is
+ * served, and then the bucket is empty. After a restart of all of them,
+ * still REPLAYED. The request is sealed SKEW - 1 seconds ahead, so that
+ * the restarted guards (which refuse STALE a request sealed more than
+ * SKEW seconds before their start) do not refuse it first; on a machine
+ * that took longer than that to restart, STALE is all that can be seen.
+ */
+static void
+case_a_request_is_served_once_by_all_processes(void)
+{
+	char why[200];
+	sealed_request info_req, captured;
+	buf inner, opened;
+	proto_msg msg;
+	int type;
+	uint16_t code;
+	REQUIRE(started);
+	REQUIRE(enrol(fx.state, secret_c, "2") == 0);
+	buf_init(&inner);
+	buf_init(&opened);
+	buf_init(&info_req.frame);
+	buf_init(&captured.frame);
+
+	uint8_t request_id[PROTO_REQUEST_ID_SIZE];
+	randombytes_buf(request_id, sizeof(request_id));
+	proto_encode_info(&inner, request_id);
+	seal_request(&info_req, secret_c, &inner, (uint64_t)time(NULL));
+	send_sealed(0, &info_req, &type, &code, &msg, &opened);
+	REQUIRE(type == PROTO_MSG_INFO_REPLY && msg.u.info_reply.key_count > 0);
+	const proto_info_reply info = msg.u.info_reply;
+
+	encode_lookup(&info, 4, &inner);
+	const uint64_t sent_at = (uint64_t)time(NULL) + SKEW - 1;
+	seal_request(&captured, secret_c, &inner, sent_at);
+	send_sealed(0, &captured, &type, &code, NULL, NULL);
+	CHECK(type == PROTO_MSG_LOOKUP_REPLY);
+	if (type == PROTO_MSG_LOOKUP_REPLY) {
+		served_requests++;
+		served_items += 4;
+	}
+	for (int i = 1; i < PROCS; i++) {
+		send_sealed(i, &captured, &type, &code, NULL, NULL);
+		CHECK_ROW(type == PROTO_MSG_ERROR && code == PROTO_STATUS_REPLAYED, urls[i]);
+	}
+	/* The replays took nothing: 4 tokens are left, for a fresh request. */
+	CHECK(lookup_at(2, secret_c, NULL, 400, 4, NULL, why, sizeof(why)) == VEIL_OK);
+	CHECK(lookup_at(1, secret_c, NULL, 500, 1, NULL, why, sizeof(why)) == VEIL_ERR_UNSUPPORTED);
+	CHECK(strstr(why, "quota exhausted") != NULL);
+
+	/* Restarted, with the evaluated items of the processes stopped kept. */
+	CHECK(stop_all(&evaluated_before) == PROCS);
+	for (int i = 0; i < PROCS; i++)
+		CHECK_ROW(start_proc(i, NULL) == 0, urls[i]);
+	started = 1;
+	const int64_t ready = (int64_t)time(NULL); /* after every start */
+	for (int i = 0; i < PROCS; i++) {
+		send_sealed(i, &captured, &type, &code, NULL, NULL);
+		if (ready <= (int64_t)sent_at + SKEW) {
+			CHECK_ROW(type == PROTO_MSG_ERROR && code == PROTO_STATUS_REPLAYED,
+			          urls[i]);
+		} else {
+			printf("# the restart took longer than the skew: STALE is expected\n");
+			CHECK_ROW(type == PROTO_MSG_ERROR && code == PROTO_STATUS_STALE, urls[i]);
+		}
+	}
+	envelope_exchange_wipe(&info_req.exchange);
+	envelope_exchange_wipe(&captured.exchange);
+	buf_free(&inner);
+	buf_free(&opened);
+	buf_free(&info_req.frame);
+	buf_free(&captured.frame);
+}
+
 /* The chain-<day>.key files of the log: one chain, however many processes. */
 static unsigned
 chain_files(void)
@@ -338,7 +513,7 @@ export_lines(void)
 static void
 case_one_log_for_all_processes(void)
 {
-	unsigned long evaluated = 0;
+	unsigned long evaluated = evaluated_before;
 	REQUIRE(started);
 	/* A stop flushes each process's queue into the one log. */
 	CHECK(stop_all(&evaluated) == PROCS);
@@ -496,6 +671,7 @@ setup(void)
 	config = fixture_file(&fx, "veild.ini", "[log]\nk_r = 1\n");
 	randombytes_buf(secret_a, sizeof(secret_a));
 	randombytes_buf(secret_b, sizeof(secret_b));
+	randombytes_buf(secret_c, sizeof(secret_c));
 }
 
 static void
@@ -515,6 +691,8 @@ static const test_case cases[] = {
         {"one quota bucket for all processes", case_one_bucket_for_all_processes},
         {"a process killed while reading pins no page: the others free its slot",
          case_a_killed_reader_pins_nothing},
+        {"a request served by one process is REPLAYED by the others, also after a restart",
+         case_a_request_is_served_once_by_all_processes},
         {"one log for all processes, one chain; verify clean", case_one_log_for_all_processes},
         {"a process behind the chain writes back no key another erased",
          case_a_lagging_process_restores_no_erased_key},

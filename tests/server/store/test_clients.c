@@ -910,6 +910,148 @@ case_admin(void)
 	proc_result_free(&r);
 }
 
+/* ------------------------------------------------------------------ */
+/* Requests charged once (clients_charge_request()) */
+
+/* A sealed request's identity, random as a client's, sent at sent_at, judged at clock. */
+typedef struct sealed {
+	uint8_t ephemeral_key[CLIENTS_EPHEMERAL_KEY_SIZE];
+	uint8_t nonce[CLIENTS_NONCE_SIZE];
+	clients_request request;
+} sealed;
+
+static void
+sealed_new(sealed *s, uint64_t sent_at, int64_t clock)
+{
+	randombytes_buf(s->ephemeral_key, sizeof(s->ephemeral_key));
+	randombytes_buf(s->nonce, sizeof(s->nonce));
+	s->request = (clients_request){s->ephemeral_key, s->nonce, sent_at, clock};
+}
+
+static clients_request_verdict
+charge_at(clients *c, const uint8_t *key, sealed *s, uint32_t items, int64_t clock, uint32_t *retry)
+{
+	s->request.clock = clock;
+	return clients_charge_request(c, key, &s->request, items, clock, retry);
+}
+
+static uint64_t
+request_count(clients *c)
+{
+	uint64_t n = UINT64_MAX;
+	CHECK(clients_request_count(c, &n) == VEIL_OK);
+	return n;
+}
+
+/*
+ * A bucket of 8: a request of 4 is charged once, by this handle or
+ * another of the state (another process), and after a restart; a
+ * refusal for the quota is not remembered; the order of the checks;
+ * stale times. Near the real clock: clients_open() expires digests at
+ * time(NULL).
+ */
+static void
+case_request_charged_once(void)
+{
+	const char *dir = test_case_dir();
+	const int64_t now = (int64_t)time(NULL);
+	clients *c = open_with(dir, 1, 8, 2), *other = open_with(dir, 1, 8, 2);
+	uint32_t retry = 7;
+	sealed r, r2, r3, late, early;
+	sealed_new(&r, (uint64_t)now, now);
+	sealed_new(&r2, (uint64_t)now, now);
+	sealed_new(&r3, (uint64_t)now, now);
+	enrol(c, key_a, 0, now);
+
+	CHECK(charge_at(c, key_a, &r, 4, now, &retry) == CLIENTS_REQUEST_OK);
+	CHECK(request_count(c) == 1);
+	CHECK(charge_at(c, key_a, &r, 4, now, &retry) == CLIENTS_REQUEST_REPLAYED && retry == 0);
+	CHECK(charge_at(other, key_a, &r, 4, now + 1, &retry) == CLIENTS_REQUEST_REPLAYED);
+	CHECK(charge_at(other, key_a, &r, 0, now + 1, &retry) == CLIENTS_REQUEST_REPLAYED);
+	/* Neither replay took a token: 4 are left for another request. */
+	CHECK(charge_at(other, key_a, &r2, 4, now, &retry) == CLIENTS_REQUEST_OK);
+	CHECK(charge_at(c, key_a, &r3, 1, now, &retry) == CLIENTS_REQUEST_RATE_LIMITED &&
+	      retry > 0);
+	CHECK(request_count(c) == 2); /* r3, refused, is not remembered */
+	/* A replay is REPLAYED rather than RATE_LIMITED; a stranger UNAUTHORIZED first. */
+	CHECK(charge_at(c, key_a, &r2, 4, now, &retry) == CLIENTS_REQUEST_REPLAYED && retry == 0);
+	CHECK(charge_at(c, key_b, &r, 4, now, &retry) == CLIENTS_REQUEST_UNAUTHORIZED);
+
+	/* sent_at within [clock - window, clock + skew], or STALE, remembering nothing. */
+	enrol(c, key_b, CLIENTS_QUOTA_UNLIMITED, now);
+	const struct {
+		int64_t offset;
+		clients_request_verdict want;
+	} times[] = {{-CLIENTS_REPLAY_WINDOW - 1, CLIENTS_REQUEST_STALE},
+	             {-CLIENTS_REPLAY_WINDOW, CLIENTS_REQUEST_OK},
+	             {CLIENTS_REPLAY_SKEW, CLIENTS_REQUEST_OK},
+	             {CLIENTS_REPLAY_SKEW + 1, CLIENTS_REQUEST_STALE}};
+	for (size_t i = 0; i < TEST_COUNT(times); i++) {
+		sealed_new(&late, (uint64_t)(now + times[i].offset), now);
+		CHECK_ROW(charge_at(c, key_b, &late, 1, now, &retry) == times[i].want, "offset");
+	}
+	CHECK(request_count(c) == 4);
+	sealed_new(&early, (uint64_t)INT64_MAX, now);
+	CHECK(charge_at(c, key_b, &early, 1, now, &retry) == CLIENTS_REQUEST_STALE);
+	CHECK(clients_charge_request(c, key_b, NULL, 1, now, &retry) == CLIENTS_REQUEST_ERROR);
+	clients_close(other);
+	clients_close(c);
+
+	/* Kept across a restart. */
+	c = open_with(dir, 1, 8, 2);
+	CHECK(charge_at(c, key_a, &r, 4, now + 2, &retry) == CLIENTS_REQUEST_REPLAYED);
+	CHECK(charge_at(c, key_b, &r3, 1, now + 2, &retry) == CLIENTS_REQUEST_OK);
+	clients_close(c);
+}
+
+/*
+ * Digests expire by generation, once every sent_at of theirs is stale,
+ * oldest first, in batches of CLIENTS_REPLAY_SWEEP_BATCH. Ten days
+ * ahead of the real clock, so that the sync thread, which expires at
+ * time(NULL), deletes none of them.
+ */
+static void
+case_requests_expire_by_generation(void)
+{
+	const char *dir = test_case_dir();
+	const int64_t G = CLIENTS_REPLAY_GENERATION, W = CLIENTS_REPLAY_WINDOW;
+	const int64_t F = ((int64_t)time(NULL) + 10 * DAY) / G * G; /* a generation's start */
+	clients *c = open_default(dir);
+	uint32_t retry = 0;
+	uint64_t erased = 7;
+	enrol(c, key_a, CLIENTS_QUOTA_UNLIMITED, F);
+	sealed a, b, more;
+	sealed_new(&a, (uint64_t)(F - 1), F); /* the generation before F's */
+	sealed_new(&b, (uint64_t)F, F);       /* F's */
+	CHECK(charge_at(c, key_a, &a, 1, F, &retry) == CLIENTS_REQUEST_OK);
+	CHECK(charge_at(c, key_a, &b, 1, F, &retry) == CLIENTS_REQUEST_OK);
+	/* More than a batch in the generation after F's. */
+	for (unsigned i = 0; i < CLIENTS_REPLAY_SWEEP_BATCH + 5; i++) {
+		sealed_new(&more, (uint64_t)(F + G), F + G);
+		CHECK(charge_at(c, key_a, &more, 1, F + G, &retry) == CLIENTS_REQUEST_OK);
+	}
+	CHECK(request_count(c) == CLIENTS_REPLAY_SWEEP_BATCH + 7);
+
+	/* a's last possible sent_at, F - 1, is stale from F + W on. */
+	CHECK(clients_expire_requests(c, F + W - 1, &erased) == VEIL_OK && erased == 0);
+	CHECK(charge_at(c, key_a, &a, 1, F + W - 1, &retry) == CLIENTS_REQUEST_REPLAYED);
+	CHECK(clients_expire_requests(c, F + W, &erased) == VEIL_OK && erased == 1);
+	CHECK(request_count(c) == CLIENTS_REPLAY_SWEEP_BATCH + 6);
+	CHECK(charge_at(c, key_a, &a, 1, F + W, &retry) == CLIENTS_REQUEST_STALE);
+	CHECK(charge_at(c, key_a, &b, 1, F + W, &retry) == CLIENTS_REQUEST_REPLAYED);
+	CHECK(clients_expire_requests(c, F + W, &erased) == VEIL_OK && erased == 0);
+
+	CHECK(clients_expire_requests(c, F + G + W - 1, &erased) == VEIL_OK && erased == 0);
+	CHECK(clients_expire_requests(c, F + G + W, &erased) == VEIL_OK && erased == 1);
+	CHECK(charge_at(c, key_a, &b, 1, F + G + W, &retry) == CLIENTS_REQUEST_STALE);
+	/* The last generation, in two transactions. */
+	CHECK(clients_expire_requests(c, F + 2 * G + W, &erased) == VEIL_OK &&
+	      erased == CLIENTS_REPLAY_SWEEP_BATCH + 5);
+	CHECK(request_count(c) == 0);
+	CHECK(clients_expire_requests(NULL, F, &erased) == VEIL_ERR_ARGUMENT && erased == 0);
+	clients_close(c);
+}
+
 static const test_case cases[] = {
         {"defaults", case_defaults},
         {"unenrolled refused", run_ledger},
@@ -924,6 +1066,8 @@ static const test_case cases[] = {
         {"other client unaffected", run_ledger},
         {"quota override", run_ledger},
         {"unlimited quota", case_unlimited_quota},
+        {"a request charged once, by every handle, across a restart", case_request_charged_once},
+        {"request digests expire by generation", case_requests_expire_by_generation},
         {"open enrolment", run_ledger},
         {"concurrent charges", case_concurrent_charges},
         {"no key stored", case_no_key_stored},
