@@ -425,6 +425,10 @@ give_back(veil_client *c, token *t)
  * normalizing task: enough work per task to outweigh handing it out. */
 #define CHUNK_ITEMS     16
 #define NORMALIZE_CHUNK 32
+/* Items of one finalizing task: more, since its blinds are inverted at
+ * once (one inversion a task), yet a wave's batches still make several
+ * tasks for each core. */
+#define FINALIZE_CHUNK  64
 
 /*
  * One LOOKUP of a wave: count real items (items, in the lookup's array)
@@ -459,6 +463,7 @@ typedef struct batch {
 typedef struct chunk {
 	batch *batch;
 	size_t begin, end;
+	int verify; /* the task is the batch's proof, not its items */
 	veil_err err;
 } chunk;
 
@@ -622,36 +627,23 @@ blind_chunk(void *arg, size_t task)
 		                     b->blinds + k * ns, b->blinded + k * ne);
 }
 
-/*
- * A worker's task: finalizes the chunk's items of an answered batch and
- * matches the real ones against their bucket's entries. In VOPRF mode a
- * chunk is its whole batch: the proof covers them all.
- */
-static void
-finalize_chunk(void *arg, size_t task)
+/* Matches the real items of the chunk's answered batch, whose outputs
+ * are final, against their bucket's entries. */
+static veil_err
+match_chunk(const veil_client *c, const chunk *ch)
 {
-	const wave *w = arg;
-	chunk *ch = &w->chunks[task];
-	batch *b = ch->batch;
-	const veil_client *c = w->c;
-	if (b->err != VEIL_OK)
-		return;
-	const size_t ne = oprf_suite_element_size(c->suite), ns = oprf_suite_scalar_size(c->suite);
+	const batch *b = ch->batch;
 	const size_t nh = oprf_suite_output_size(c->suite);
 	const proto_lookup_reply *r = &b->msg.u.lookup_reply;
 	const size_t tag_len = c->info.tag_len, payload_size = c->info.payload_size;
-	const size_t at = ch->begin, m = ch->end - ch->begin;
-	ch->err = oprf_finalize(c->ctx, c->mode == OPRF_MODE_VOPRF ? c->key->pk : NULL, NULL, 0, m,
-	                        b->inputs + at, b->input_lens + at, b->blinds + at * ns,
-	                        b->blinded + at * ne, b->evaluated + at * ne, r->proof,
-	                        b->outputs + at * nh);
-	for (size_t k = ch->begin; k < ch->end && ch->err == VEIL_OK; k++) {
+	veil_err err = VEIL_OK;
+	for (size_t k = ch->begin; k < ch->end && err == VEIL_OK; k++) {
 		if (b->order[k] >= b->count)
 			continue; /* a dummy */
 		const uint8_t *element, *entries;
 		uint8_t tag[ENTRY_MAX_TAG_SIZE];
 		proto_lookup_reply_item(r, k, &element, &entries);
-		if ((ch->err = entry_tag(b->outputs + k * nh, nh, tag, tag_len)) != VEIL_OK)
+		if ((err = entry_tag(b->outputs + k * nh, nh, tag, tag_len)) != VEIL_OK)
 			break;
 		for (size_t s = 0; s < r->slots; s++) {
 			const uint8_t *entry = entries + s * r->entry_size;
@@ -666,23 +658,64 @@ finalize_chunk(void *arg, size_t task)
 			break;
 		}
 	}
+	return err;
 }
 
-/* Cuts the wave's batches into chunks for its workers (whole batches when
- * whole is set); VEIL_ERR_NOMEM. */
+/*
+ * A worker's task on an answered batch: verifies its proof (a verify
+ * chunk, VOPRF mode, one per batch), or finalizes the chunk's items;
+ * in OPRF mode it then matches them too. In VOPRF mode the outputs are
+ * matched only after the proof held (lookup_wave). Each chunk's items
+ * are finalized on their own thread: the proof covers the batch, but
+ * unblinding needs only the items' own blinds.
+ */
+static void
+finalize_chunk(void *arg, size_t task)
+{
+	const wave *w = arg;
+	chunk *ch = &w->chunks[task];
+	batch *b = ch->batch;
+	const veil_client *c = w->c;
+	if (b->err != VEIL_OK)
+		return;
+	const size_t ne = oprf_suite_element_size(c->suite), ns = oprf_suite_scalar_size(c->suite);
+	const size_t nh = oprf_suite_output_size(c->suite);
+	const proto_lookup_reply *r = &b->msg.u.lookup_reply;
+	const size_t at = ch->begin, m = ch->end - ch->begin;
+	if (ch->verify) {
+		ch->err = oprf_verify_batch(c->ctx, c->key->pk, NULL, 0, b->n, b->blinded,
+		                            b->evaluated, r->proof);
+		return;
+	}
+	/* The blinded elements are this client's own: only the server's
+	 * evaluated ones need a check, which their multiplication makes. */
+	ch->err = oprf_finalize_unverified(c->ctx, NULL, 0, m, b->inputs + at, b->input_lens + at,
+	                                   b->blinds + at * ns, b->evaluated + at * ne,
+	                                   b->outputs + at * nh);
+	if (ch->err == VEIL_OK && c->mode == OPRF_MODE_OPRF)
+		ch->err = match_chunk(c, ch);
+}
+
+/*
+ * Cuts the wave's batches into chunks of step items for its workers;
+ * with verify set, one verify chunk per batch first (the longest tasks,
+ * handed out first). VEIL_ERR_NOMEM.
+ */
 static veil_err
-wave_chunks(wave *w, int whole)
+wave_chunks(wave *w, size_t step, int verify)
 {
 	size_t total = 0;
 	for (size_t i = 0; i < w->count; i++)
-		total += whole ? 1 : (w->batches[i].n + CHUNK_ITEMS - 1) / CHUNK_ITEMS;
+		total += (verify != 0) + (w->batches[i].n + step - 1) / step;
 	free(w->chunks);
 	w->chunk_count = 0;
 	if ((w->chunks = calloc(total, sizeof(*w->chunks))) == NULL)
 		return VEIL_ERR_NOMEM;
+	for (size_t i = 0; i < w->count && verify; i++)
+		w->chunks[w->chunk_count++] = (chunk){
+		        .batch = &w->batches[i], .begin = 0, .end = w->batches[i].n, .verify = 1};
 	for (size_t i = 0; i < w->count; i++) {
 		batch *b = &w->batches[i];
-		const size_t step = whole ? b->n : CHUNK_ITEMS;
 		for (size_t at = 0; at < b->n; at += step)
 			w->chunks[w->chunk_count++] =
 			        (chunk){.batch = b,
@@ -815,7 +848,7 @@ lookup_wave(veil_client *c, batch *batches, size_t count, unsigned bits, uint16_
 	for (size_t i = 0; i < count; i++)
 		if ((err = batch_prepare(c, &batches[i], bits)) != VEIL_OK)
 			goto out;
-	if ((err = wave_chunks(&w, 0)) != VEIL_OK)
+	if ((err = wave_chunks(&w, CHUNK_ITEMS, 0)) != VEIL_OK)
 		goto out;
 	parallel_run(threads, w.chunk_count, blind_chunk, &w);
 	for (size_t i = 0; i < w.chunk_count; i++)
@@ -882,9 +915,19 @@ lookup_wave(veil_client *c, batch *batches, size_t count, unsigned bits, uint16_
 	for (size_t i = 0; i < count; i++)
 		batch_reply(c, &batches[i]);
 
-	if ((err = wave_chunks(&w, c->mode == OPRF_MODE_VOPRF)) != VEIL_OK)
+	if ((err = wave_chunks(&w, FINALIZE_CHUNK, c->mode == OPRF_MODE_VOPRF)) != VEIL_OK)
 		goto out;
 	parallel_run(threads, w.chunk_count, finalize_chunk, &w);
+	/* VOPRF: a batch's outputs count once its proof held (its verify
+	 * chunk came out VEIL_OK, as did every chunk of its items). */
+	for (size_t i = 0; i < w.chunk_count && c->mode == OPRF_MODE_VOPRF; i++) {
+		batch *b = w.chunks[i].batch;
+		int sound = b->err == VEIL_OK;
+		for (size_t j = 0; j < w.chunk_count && sound; j++)
+			sound = w.chunks[j].batch != b || w.chunks[j].err == VEIL_OK;
+		if (sound && !w.chunks[i].verify)
+			w.chunks[i].err = match_chunk(c, &w.chunks[i]);
+	}
 	for (size_t i = 0; i < w.chunk_count; i++) {
 		batch *b = w.chunks[i].batch;
 		const veil_err e = w.chunks[i].err;

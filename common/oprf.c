@@ -725,6 +725,165 @@ out:
 	return err;
 }
 
+/*
+ * Montgomery's trick: inverses_out[i] = scalars[i]^-1 for i < count with
+ * one inversion and 3 (count - 1) multiplications. Both are constant time
+ * in every group, so the scalars (secret blinds) leak nothing but whether
+ * one is zero or not below the order (VEIL_ERR_SCALAR, nothing written).
+ * inverses_out (count * Ns bytes) must not overlap scalars.
+ */
+static veil_err
+scalars_invert(const group *g, size_t count, const uint8_t *scalars, uint8_t *inverses_out)
+{
+	const size_t ns = g->scalar_size;
+	uint8_t inverse[OPRF_MAX_SCALAR_SIZE], next[OPRF_MAX_SCALAR_SIZE];
+	uint8_t item_inverse[OPRF_MAX_SCALAR_SIZE];
+	veil_err err = VEIL_OK;
+
+	for (size_t i = 0; i < count; i++)
+		if (g->scalar_check(scalars + i * ns) != VEIL_OK ||
+		    g->scalar_is_zero(scalars + i * ns)) {
+			err = VEIL_ERR_SCALAR;
+			goto out;
+		}
+	/* inverses_out[i] = scalars[0] * ... * scalars[i], for now */
+	memcpy(inverses_out, scalars, ns);
+	for (size_t i = 1; i < count; i++)
+		g->scalar_mul(inverses_out + i * ns, inverses_out + (i - 1) * ns, scalars + i * ns);
+	if ((err = g->scalar_invert(inverse, inverses_out + (count - 1) * ns)) != VEIL_OK)
+		goto out;
+	/* Down from the last: inverse = (scalars[0] * ... * scalars[i])^-1. */
+	for (size_t i = count - 1; i > 0; i--) {
+		g->scalar_mul(item_inverse, inverse, inverses_out + (i - 1) * ns);
+		g->scalar_mul(next, inverse, scalars + i * ns);
+		memcpy(inverse, next, ns);
+		memcpy(inverses_out + i * ns, item_inverse, ns);
+	}
+	memcpy(inverses_out, inverse, ns);
+out:
+	if (err != VEIL_OK)
+		sodium_memzero(inverses_out, count * ns);
+	sodium_memzero(inverse, sizeof(inverse));
+	sodium_memzero(next, sizeof(next));
+	sodium_memzero(item_inverse, sizeof(item_inverse));
+	return err;
+}
+
+veil_err
+oprf_scalar_invert_batch(const oprf_suite *suite, size_t count, const uint8_t *scalars,
+                         uint8_t *inverses_out)
+{
+	if (suite == NULL || scalars == NULL || inverses_out == NULL)
+		return VEIL_ERR_ARGUMENT;
+	if (count == 0 || count > OPRF_MAX_BATCH)
+		return VEIL_ERR_LIMIT;
+	const size_t size = count * suite->group->scalar_size;
+	if (inverses_out < scalars + size && scalars < inverses_out + size)
+		return VEIL_ERR_ARGUMENT; /* nothing written: it would be the scalars */
+	return scalars_invert(suite->group, count, scalars, inverses_out);
+}
+
+/* Whether each of the count inputs fits: VEIL_OK or VEIL_ERR_LIMIT. */
+static veil_err
+inputs_check(size_t count, const uint8_t *const inputs[], const size_t input_lens[])
+{
+	for (size_t i = 0; i < count; i++)
+		if ((inputs[i] == NULL && input_lens[i] != 0) ||
+		    input_lens[i] > OPRF_MAX_INPUT_SIZE)
+			return VEIL_ERR_LIMIT;
+	return VEIL_OK;
+}
+
+veil_err
+oprf_verify_batch(const oprf_ctx *ctx, const uint8_t *pk, const uint8_t *info, size_t info_len,
+                  size_t count, const uint8_t *blinded, const uint8_t *evaluated,
+                  const uint8_t *proof)
+{
+	if (ctx == NULL || blinded == NULL || evaluated == NULL || (info == NULL && info_len != 0))
+		return VEIL_ERR_ARGUMENT;
+	const int verifiable = ctx->mode != OPRF_MODE_OPRF;
+	if (verifiable ? (pk == NULL || proof == NULL) : (pk != NULL || proof != NULL))
+		return VEIL_ERR_ARGUMENT;
+	if (count == 0 || count > OPRF_MAX_BATCH || info_len > OPRF_MAX_INFO_SIZE)
+		return VEIL_ERR_LIMIT;
+
+	const group *g = ctx->suite->group;
+	const size_t ne = g->element_size;
+	uint8_t m[OPRF_MAX_SCALAR_SIZE], tweak[OPRF_MAX_ELEMENT_SIZE];
+	uint8_t tweaked_key[OPRF_MAX_ELEMENT_SIZE];
+	veil_err err;
+
+	/* VEIL_ERR_ELEMENT for an invalid one; a resource failure (NOMEM,
+	 * CRYPTO on the NIST groups) is passed on as it is. With a proof,
+	 * its composites check them: their multi-scalar multiplications (or,
+	 * in a group without one, the scalar multiplications) refuse every
+	 * invalid element and the identity, and verify_proof passes that on
+	 * as VEIL_ERR_ELEMENT. */
+	if (ctx->mode == OPRF_MODE_OPRF) {
+		for (size_t i = 0; i < count; i++)
+			if ((err = g->element_check(blinded + i * ne)) != VEIL_OK ||
+			    (err = g->element_check(evaluated + i * ne)) != VEIL_OK)
+				return err;
+		return VEIL_OK;
+	}
+	if ((err = g->element_check(pk)) != VEIL_OK)
+		return err;
+	if (ctx->mode == OPRF_MODE_VOPRF)
+		return verify_proof(ctx, pk, count, blinded, evaluated, proof);
+	/* POPRF: tweakedKey = HashToScalar(framedInfo) * G + pkS */
+	if ((err = info_tweak(ctx, info, info_len, m)) != VEIL_OK)
+		return err;
+	if ((err = g->scalar_mult_base(tweak, m)) != VEIL_OK ||
+	    (err = g->element_add(tweaked_key, tweak, pk)) != VEIL_OK ||
+	    g->element_is_identity(tweaked_key))
+		return resource_failure(err) ? err : VEIL_ERR_INVALID_INPUT;
+	return verify_proof(ctx, tweaked_key, count, evaluated, blinded, proof);
+}
+
+/* Blinds inverted at once by oprf_finalize_unverified: one inversion per
+ * this many items, their inverses on the stack. */
+#define FINALIZE_BLOCK 128
+
+veil_err
+oprf_finalize_unverified(const oprf_ctx *ctx, const uint8_t *info, size_t info_len, size_t count,
+                         const uint8_t *const inputs[], const size_t input_lens[],
+                         const uint8_t *blinds, const uint8_t *evaluated, uint8_t *outputs_out)
+{
+	if (ctx == NULL || inputs == NULL || input_lens == NULL || blinds == NULL ||
+	    evaluated == NULL || outputs_out == NULL || (info == NULL && info_len != 0))
+		return VEIL_ERR_ARGUMENT;
+	if (count == 0 || count > OPRF_MAX_BATCH || info_len > OPRF_MAX_INFO_SIZE)
+		return VEIL_ERR_LIMIT;
+
+	const group *g = ctx->suite->group;
+	const size_t ne = g->element_size, ns = g->scalar_size, nh = ctx->suite->hash->output_size;
+	uint8_t inverses[FINALIZE_BLOCK * OPRF_MAX_SCALAR_SIZE];
+	uint8_t unblinded[OPRF_MAX_ELEMENT_SIZE];
+	veil_err err;
+
+	if ((err = inputs_check(count, inputs, input_lens)) != VEIL_OK)
+		goto out;
+	for (size_t at = 0; at < count; at += FINALIZE_BLOCK) {
+		const size_t n = count - at < FINALIZE_BLOCK ? count - at : FINALIZE_BLOCK;
+		if ((err = scalars_invert(g, n, blinds + at * ns, inverses)) != VEIL_OK)
+			goto out;
+		for (size_t i = at; i < at + n; i++) {
+			/* The multiplication validates the server's element. */
+			if ((err = g->scalar_mult(unblinded, inverses + (i - at) * ns,
+			                          evaluated + i * ne)) != VEIL_OK)
+				goto out;
+			finalize_hash(ctx, inputs[i], input_lens[i], info, info_len, unblinded,
+			              outputs_out + i * nh);
+		}
+	}
+out:
+	if (err != VEIL_OK)
+		sodium_memzero(outputs_out, count * nh);
+	sodium_memzero(inverses, sizeof(inverses));
+	sodium_memzero(unblinded, sizeof(unblinded));
+	return err;
+}
+
 veil_err
 oprf_finalize(const oprf_ctx *ctx, const uint8_t *pk, const uint8_t *info, size_t info_len,
               size_t count, const uint8_t *const inputs[], const size_t input_lens[],
@@ -741,66 +900,14 @@ oprf_finalize(const oprf_ctx *ctx, const uint8_t *pk, const uint8_t *info, size_
 	if (count == 0 || count > OPRF_MAX_BATCH || info_len > OPRF_MAX_INFO_SIZE)
 		return VEIL_ERR_LIMIT;
 
-	const group *g = ctx->suite->group;
-	const size_t ne = g->element_size, ns = g->scalar_size, nh = ctx->suite->hash->output_size;
-	uint8_t m[OPRF_MAX_SCALAR_SIZE], tweak[OPRF_MAX_ELEMENT_SIZE];
-	uint8_t tweaked_key[OPRF_MAX_ELEMENT_SIZE];
-	uint8_t blind_inverse[OPRF_MAX_SCALAR_SIZE], unblinded[OPRF_MAX_ELEMENT_SIZE];
-	veil_err err = VEIL_OK;
-
-	for (size_t i = 0; i < count; i++) {
-		if ((inputs[i] == NULL && input_lens[i] != 0) ||
-		    input_lens[i] > OPRF_MAX_INPUT_SIZE) {
-			err = VEIL_ERR_LIMIT;
-			goto out;
-		}
-		/* VEIL_ERR_ELEMENT for an invalid one; a resource failure
-		 * (NOMEM, CRYPTO on the NIST groups) is passed on as it is. */
-		if ((err = g->element_check(blinded + i * ne)) != VEIL_OK ||
-		    (err = g->element_check(evaluated + i * ne)) != VEIL_OK)
-			goto out;
-	}
-
-	if (ctx->mode == OPRF_MODE_VOPRF) {
-		if ((err = g->element_check(pk)) != VEIL_OK)
-			goto out;
-		if ((err = verify_proof(ctx, pk, count, blinded, evaluated, proof)) != VEIL_OK)
-			goto out;
-	} else if (ctx->mode == OPRF_MODE_POPRF) {
-		/* tweakedKey = HashToScalar(framedInfo) * G + pkS */
-		if ((err = g->element_check(pk)) != VEIL_OK)
-			goto out;
-		if ((err = info_tweak(ctx, info, info_len, m)) != VEIL_OK)
-			goto out;
-		if ((err = g->scalar_mult_base(tweak, m)) != VEIL_OK ||
-		    (err = g->element_add(tweaked_key, tweak, pk)) != VEIL_OK ||
-		    g->element_is_identity(tweaked_key)) {
-			if (!resource_failure(err))
-				err = VEIL_ERR_INVALID_INPUT;
-			goto out;
-		}
-		if ((err = verify_proof(ctx, tweaked_key, count, evaluated, blinded, proof)) !=
-		    VEIL_OK)
-			goto out;
-	}
-
-	for (size_t i = 0; i < count; i++) {
-		const uint8_t *blind = blinds + i * ns;
-		if (g->scalar_check(blind) != VEIL_OK ||
-		    g->scalar_invert(blind_inverse, blind) != VEIL_OK) { /* zero */
-			err = VEIL_ERR_SCALAR;
-			goto out;
-		}
-		if ((err = g->scalar_mult(unblinded, blind_inverse, evaluated + i * ne)) != VEIL_OK)
-			goto out;
-		finalize_hash(ctx, inputs[i], input_lens[i], info, info_len, unblinded,
-		              outputs_out + i * nh);
-	}
-out:
+	veil_err err = inputs_check(count, inputs, input_lens);
+	if (err == VEIL_OK)
+		err = oprf_verify_batch(ctx, pk, info, info_len, count, blinded, evaluated, proof);
+	if (err == VEIL_OK)
+		err = oprf_finalize_unverified(ctx, info, info_len, count, inputs, input_lens,
+		                               blinds, evaluated, outputs_out);
 	if (err != VEIL_OK)
-		sodium_memzero(outputs_out, count <= OPRF_MAX_BATCH ? count * nh : 0);
-	sodium_memzero(blind_inverse, sizeof(blind_inverse));
-	sodium_memzero(unblinded, sizeof(unblinded));
+		sodium_memzero(outputs_out, count * ctx->suite->hash->output_size);
 	return err;
 }
 

@@ -208,6 +208,59 @@ veil_err oprf_finalize(const oprf_ctx *ctx, const uint8_t *pk, const uint8_t *in
                        const uint8_t *proof, uint8_t *outputs_out) OPRF_WARN_UNUSED;
 
 /*
+ * The two halves of oprf_finalize, for a client that finalizes one batch
+ * on several threads: oprf_verify_batch() once over the whole batch, then
+ * oprf_finalize_unverified() over sub-ranges of it, one per thread. Their
+ * outputs equal oprf_finalize's byte for byte.
+ *
+ * oprf_verify_batch: checks every blinded and evaluated element (count
+ * each, Ne bytes apiece) and, in VOPRF and POPRF modes, pk (Ne bytes) and
+ * the batch's proof (2 * Ns bytes) as oprf_finalize does; in OPRF mode pk
+ * and proof must be NULL and only the elements are checked. Writes
+ * nothing. Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_LIMIT (count 0 or above
+ * OPRF_MAX_BATCH, info too long), VEIL_ERR_ELEMENT, VEIL_ERR_VERIFY,
+ * VEIL_ERR_INVALID_INPUT (POPRF tweaked key is the identity), and
+ * VEIL_ERR_NOMEM as the header says.
+ */
+veil_err oprf_verify_batch(const oprf_ctx *ctx, const uint8_t *pk, const uint8_t *info,
+                           size_t info_len, size_t count, const uint8_t *blinded,
+                           const uint8_t *evaluated, const uint8_t *proof) OPRF_WARN_UNUSED;
+
+/*
+ * oprf_finalize_unverified: RFC 9497 Finalize of count items without the
+ * proof: inputs[i] (input_lens[i] bytes) blinded with blinds[i] (Ns
+ * bytes each), evaluated[i] the server's answer (Ne bytes each); writes
+ * count outputs of Nh bytes to outputs_out. The items may be any
+ * sub-range of a batch (pass pointers to its first item). In VOPRF and
+ * POPRF modes its outputs may be used only once oprf_verify_batch()
+ * accepted the whole batch; in OPRF mode there is nothing to verify and
+ * the blinded elements take no part. Every evaluated element is validated
+ * (by its multiplication); blinded elements are not looked at. The blinds
+ * are inverted together (Montgomery's trick, constant time), and the
+ * inverses wiped. Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_LIMIT (count 0 or
+ * above OPRF_MAX_BATCH, an input or info too long), VEIL_ERR_SCALAR (a
+ * blind zero or not below the order), VEIL_ERR_ELEMENT (an evaluated
+ * element invalid or the identity); outputs_out is zeroed on error.
+ */
+veil_err oprf_finalize_unverified(const oprf_ctx *ctx, const uint8_t *info, size_t info_len,
+                                  size_t count, const uint8_t *const inputs[],
+                                  const size_t input_lens[], const uint8_t *blinds,
+                                  const uint8_t *evaluated, uint8_t *outputs_out) OPRF_WARN_UNUSED;
+
+/*
+ * inverses_out[i] = scalars[i]^-1 in suite's scalar field for i < count
+ * (count * Ns bytes each way; inverses_out must not overlap scalars), by
+ * Montgomery's trick: one inversion and 3 (count - 1) multiplications,
+ * all constant time: the scalars may be secret. The caller must wipe the
+ * inverses. Errors: VEIL_ERR_ARGUMENT (NULL, or overlapping buffers),
+ * VEIL_ERR_LIMIT (count 0 or above OPRF_MAX_BATCH), VEIL_ERR_SCALAR (a
+ * scalar zero or not below the order); inverses_out is zeroed on an error
+ * other than VEIL_ERR_ARGUMENT, which writes nothing.
+ */
+veil_err oprf_scalar_invert_batch(const oprf_suite *suite, size_t count, const uint8_t *scalars,
+                                  uint8_t *inverses_out) OPRF_WARN_UNUSED;
+
+/*
  * Server, RFC 9497 Evaluate: F(k, input) computed directly, Nh bytes to
  * output_out. Equal to what oprf_finalize yields for the same input, key
  * and info. Errors: VEIL_ERR_ARGUMENT, VEIL_ERR_LIMIT,

@@ -7,8 +7,10 @@
  * and of an issuer, the token file (real tokens, made with common/token.h:
  * round trip, spend order, permissions, damage), what a lookup or a
  * fetch refuses before it sends anything, and that a token once sent is
- * spent even when someone on the path answers BUSY. Lookups are tested
- * against a real veild in tests/e2e/.
+ * spent even when someone on the path answers BUSY; and that a VOPRF
+ * answer counts only when its proof holds, told by a server that holds
+ * the key and lies (no real veild does). Lookups are tested against a
+ * real veild in tests/e2e/.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -19,9 +21,12 @@
 
 #include <sodium.h>
 
+#include "entry.h"
 #include "envelope.h"
 #include "harness.h"
 #include "msg.h"
+#include "normalize.h"
+#include "oprf.h"
 #include "proc.h"
 #include "token.h"
 #include "tokens.h"
@@ -742,7 +747,20 @@ typedef struct on_path {
 	int silent;     /* LOOKUP_TOKENs get no reply at all, not BUSY */
 	size_t seen;
 	uint8_t tokens[4][TOKEN_SIZE];
+	/* With a VOPRF key, INFO offers it and each LOOKUP_TOKEN is answered
+	 * (answer_lookup()), every item's one entry being tag. */
+	const oprf_key *key;
+	int tamper;
+	uint8_t tag[16];
 } on_path;
+
+/* How answer_lookup() spoils its answer. */
+enum {
+	TAMPER_NONE,
+	TAMPER_PROOF,   /* a bit of the proof flipped */
+	TAMPER_SWAPPED, /* two evaluated elements swapped */
+	TAMPER_KEY,     /* evaluated and proved under another key */
+};
 
 /* One request's sealed answer: INFO_REPLY offering the pins' key. 0 or -1. */
 static int
@@ -760,7 +778,9 @@ answer_info(on_path *p, transport_request *req, const envelope_exchange *ex,
 	                         .suite = proto_suite_id(oprf_suite_by_name("ristretto255-SHA512")),
 	                         .modes = PROTO_MODE_BIT_VOPRF,
 	                         .pk_len = 32};
-	if (test_unhex(OPRF_HEX, info.keys[0].pk, 32) != 0)
+	if (p->key != NULL)
+		oprf_key_public(p->key, info.keys[0].pk);
+	else if (test_unhex(OPRF_HEX, info.keys[0].pk, 32) != 0)
 		return -1;
 	buf inner, frame;
 	buf_init(&inner);
@@ -774,6 +794,66 @@ answer_info(on_path *p, transport_request *req, const envelope_exchange *ex,
 	if (rc == 0)
 		transport_server_reply(p->server, req, (const uint8_t *)buf_data(&frame),
 		                       buf_len(&frame));
+	buf_free(&inner);
+	buf_free(&frame);
+	return rc;
+}
+
+/*
+ * A VOPRF LOOKUP_REPLY to lookup, sealed: each blinded element evaluated
+ * under p->key with a proof, spoilt as p->tamper says. 0 or -1.
+ */
+static int
+answer_lookup(on_path *p, transport_request *req, const envelope_exchange *ex,
+              const uint8_t *request_id, const proto_lookup *lookup)
+{
+	const size_t n = lookup->count;
+	oprf_ctx *ctx = NULL;
+	oprf_key *other = NULL;
+	uint8_t *blinded = malloc(n * 32), *evaluated = malloc(n * 32), proof[64];
+	buf inner, frame;
+	buf_init(&inner);
+	buf_init(&frame);
+	int rc = -1;
+	if (blinded == NULL || evaluated == NULL || n < 2 ||
+	    oprf_ctx_new(oprf_suite_by_name("ristretto255-SHA512"), OPRF_MODE_VOPRF, &ctx) !=
+	            VEIL_OK ||
+	    oprf_key_generate(oprf_suite_by_name("ristretto255-SHA512"), &other) != VEIL_OK)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t prefix;
+		const uint8_t *element;
+		proto_lookup_item(lookup, i, &prefix, &element);
+		memcpy(blinded + i * 32, element, 32);
+	}
+	if (oprf_blind_evaluate(ctx, p->tamper == TAMPER_KEY ? other : p->key, NULL, 0, n, blinded,
+	                        evaluated, NULL, proof) != VEIL_OK)
+		goto out;
+	if (p->tamper == TAMPER_PROOF)
+		proof[3] ^= 1;
+	if (p->tamper == TAMPER_SWAPPED) {
+		memcpy(blinded, evaluated, 32);
+		memcpy(evaluated, evaluated + (n - 1) * 32, 32);
+		memcpy(evaluated + (n - 1) * 32, blinded, 32);
+	}
+	proto_encode_lookup_reply_head(&inner, request_id, lookup->suite, lookup->mode,
+	                               lookup->key_id, lookup->count, 1, sizeof(p->tag));
+	for (size_t i = 0; i < n; i++) {
+		buf_append(&inner, evaluated + i * 32, 32);
+		buf_append(&inner, p->tag, sizeof(p->tag));
+	}
+	buf_append(&inner, proof, sizeof(proof));
+	if (buf_error(&inner) != VEIL_OK ||
+	    envelope_seal_reply(ex, (const uint8_t *)buf_data(&inner), buf_len(&inner), &frame) !=
+	            VEIL_OK)
+		goto out;
+	transport_server_reply(p->server, req, (const uint8_t *)buf_data(&frame), buf_len(&frame));
+	rc = 0;
+out:
+	free(blinded);
+	free(evaluated);
+	oprf_key_free(other);
+	oprf_ctx_free(ctx);
 	buf_free(&inner);
 	buf_free(&frame);
 	return rc;
@@ -803,6 +883,17 @@ on_path_serve(void *arg)
 			ok = answer_info(p, &req, &ex, msg.request_id) == 0;
 		} else if (ok && msg.type == PROTO_MSG_LOOKUP_TOKEN) {
 			memcpy(p->tokens[p->seen++], msg.u.lookup_token.token, TOKEN_SIZE);
+			if (p->key != NULL) {
+				ok = answer_lookup(p, &req, &ex, msg.request_id,
+				                   &msg.u.lookup_token.lookup) == 0;
+				envelope_exchange_wipe(&ex);
+				buf_free(&inner);
+				if (!ok) {
+					transport_request_drop(&req);
+					break;
+				}
+				continue;
+			}
 			if (p->silent) {
 				transport_request_drop(&req);
 				envelope_exchange_wipe(&ex);
@@ -877,6 +968,109 @@ case_tokens_busy_spends_the_token(void)
 	}
 	CHECK(file_holds(path, NULL, 0));
 	sodium_memzero(p.secret, sizeof(p.secret));
+}
+
+/*
+ * A VOPRF answer counts only when its proof holds. A server holding the
+ * pinned key answers a lookup of 100 contacts (one batch, finalized in
+ * several chunks on 2 threads while its proof is checked) giving every
+ * item the entry of the first contact: told honestly, exactly that
+ * contact is registered; with a bit of the proof flipped, two answers
+ * swapped, or evaluated under another key, the lookup fails with
+ * VEIL_ERR_VERIFY and reports nothing registered.
+ */
+typedef struct proof_row {
+	const char *name;
+	int tamper;
+	veil_err want;
+} proof_row;
+
+static const proof_row proof_rows[] = {
+        {"an honest answer", TAMPER_NONE, VEIL_OK},
+        {"a flipped proof bit", TAMPER_PROOF, VEIL_ERR_VERIFY},
+        {"two answers swapped", TAMPER_SWAPPED, VEIL_ERR_VERIFY},
+        {"another key", TAMPER_KEY, VEIL_ERR_VERIFY},
+};
+
+#define PROOF_CONTACTS 100
+
+static void
+check_proof_row(const proof_row *r)
+{
+	char name[64];
+	snprintf(name, sizeof(name), "tokens-%d", r->tamper);
+	const char *path = test_case_path(name);
+	token mine[1];
+	make_tokens("issuer.example.org", "veil.example.org", 1, mine);
+	REQUIRE(tokens_file_append(path, mine, 1) == VEIL_OK);
+
+	oprf_key *key = NULL;
+	oprf_ctx *ctx = NULL;
+	const oprf_suite *suite = oprf_suite_by_name("ristretto255-SHA512");
+	REQUIRE(oprf_key_generate(suite, &key) == VEIL_OK);
+	REQUIRE(oprf_ctx_new(suite, OPRF_MODE_VOPRF, &ctx) == VEIL_OK);
+	on_path p = {.lookups = 1, .key = key, .tamper = r->tamper};
+	char contacts_text[PROOF_CONTACTS][16];
+	const char *contacts[PROOF_CONTACTS];
+	for (size_t i = 0; i < PROOF_CONTACTS; i++) {
+		snprintf(contacts_text[i], sizeof(contacts_text[i]), "+1415555%04zu", i);
+		contacts[i] = contacts_text[i];
+	}
+	/* The entry of contact 0: its tag under the key. */
+	char handle[VEIL_MAX_HANDLE + 1];
+	size_t handle_len = 0;
+	uint8_t output[64];
+	REQUIRE(normalize_handle(contacts[0], strlen(contacts[0]), NULL, handle, sizeof(handle),
+	                         &handle_len) == NORMALIZE_OK);
+	REQUIRE(oprf_evaluate(ctx, key, NULL, 0, (const uint8_t *)handle, handle_len, output) ==
+	        VEIL_OK);
+	REQUIRE(entry_tag(output, sizeof(output), p.tag, sizeof(p.tag)) == VEIL_OK);
+
+	veil_client_options o;
+	memset(&o, 0, sizeof(o));
+	REQUIRE(veil_server_info_parse(PINS "auth tokens\n" ISSUER_LINE ORIGIN_LINE,
+	                               strlen(PINS "auth tokens\n" ISSUER_LINE ORIGIN_LINE),
+	                               &o) == VEIL_OK);
+	oprf_key_public(key, o.oprf_keys[0].public_key); /* the pin: this server's key */
+	crypto_box_keypair(o.server_key, p.secret);
+	char url[512];
+	snprintf(url, sizeof(url), "ipc://%s", test_case_path("proof.sock"));
+	REQUIRE(transport_server_open(url, PROTO_MAX_REQUEST_SIZE, &p.server) == VEIL_OK);
+	pthread_t thread;
+	REQUIRE(pthread_create(&thread, NULL, on_path_serve, &p) == 0);
+	o.server_url = url;
+	o.token_file = path;
+	o.timeout_ms = 1000 * (int)TEST_PATIENCE_SECONDS;
+	o.deadline_ms = 1000 * (int)TEST_PATIENCE_SECONDS;
+	veil_client *c = NULL;
+	REQUIRE(veil_client_new(&o, &c) == VEIL_OK);
+	REQUIRE(veil_client_set_threads(c, 2) == VEIL_OK);
+	veil_lookup_result *results = calloc(PROOF_CONTACTS, sizeof(*results));
+	REQUIRE(results != NULL);
+	CHECK(veil_client_lookup(c, contacts, PROOF_CONTACTS, results) == r->want);
+	if (r->want == VEIL_ERR_VERIFY)
+		CHECK(strstr(veil_client_last_error(c), "proof does not verify") != NULL);
+	size_t registered = 0;
+	for (size_t i = 0; i < PROOF_CONTACTS; i++)
+		registered += results[i].status == VEIL_LOOKUP_REGISTERED;
+	CHECK(registered == (r->want == VEIL_OK));
+	CHECK(results[0].status ==
+	      (r->want == VEIL_OK ? VEIL_LOOKUP_REGISTERED : VEIL_LOOKUP_NOT_REGISTERED));
+	veil_client_free(c);
+	pthread_join(thread, NULL);
+	transport_server_close(p.server);
+	CHECK(p.seen == 1);
+	free(results);
+	oprf_ctx_free(ctx);
+	oprf_key_free(key);
+	sodium_memzero(p.secret, sizeof(p.secret));
+}
+
+static void
+case_voprf_answer_counts_only_with_its_proof(void)
+{
+	for (size_t i = 0; i < sizeof(proof_rows) / sizeof(proof_rows[0]); i++)
+		check_proof_row(&proof_rows[i]);
 }
 
 /*
@@ -1046,6 +1240,8 @@ static const test_case cases[] = {
         {"tokens mode: failover takes a new token", case_tokens_failover_takes_a_new_token},
         {"fallback URLs: taken and refused", case_fallback_url_options},
         {"tokens mode: the random fetch delay is within the day", case_tokens_fetch_delay},
+        {"VOPRF: an answer counts only when its proof holds",
+         case_voprf_answer_counts_only_with_its_proof},
 };
 
 TEST_MAIN(cases)

@@ -4,6 +4,7 @@
  * P521-SHA512), then the failures the RFC requires: on ristretto255-SHA512
  * in depth, and the input checks on each NIST suite.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -915,6 +916,264 @@ check_scalar_row(const void *row)
 	return ok;
 }
 
+/* ---- batch inversion, and oprf_finalize in two halves ---- */
+
+/* Items of a split batch: more than oprf_finalize_unverified inverts at
+ * once, so that a sub-range crosses its blocks. */
+#define SPLIT_ITEMS 150
+
+/* A batch of n items of suite s in mode, blinded, evaluated and proved. */
+typedef struct split {
+	oprf_ctx *ctx;
+	oprf_key *key;
+	size_t n, ns, ne, nh;
+	uint8_t pk[OPRF_MAX_ELEMENT_SIZE], proof[OPRF_MAX_PROOF_SIZE];
+	uint8_t blinds[SPLIT_ITEMS * OPRF_MAX_SCALAR_SIZE];
+	uint8_t blinded[SPLIT_ITEMS * OPRF_MAX_ELEMENT_SIZE];
+	uint8_t evaluated[SPLIT_ITEMS * OPRF_MAX_ELEMENT_SIZE];
+	uint8_t whole[SPLIT_ITEMS * OPRF_MAX_HASH_SIZE], parts[SPLIT_ITEMS * OPRF_MAX_HASH_SIZE];
+	char text[SPLIT_ITEMS][16];
+	const uint8_t *inputs[SPLIT_ITEMS];
+	size_t input_lens[SPLIT_ITEMS];
+	const uint8_t *info;
+	size_t info_len;
+} split;
+
+static int
+split_run(split *x, const char *suite_name, oprf_mode mode, size_t n)
+{
+	const oprf_suite *s = oprf_suite_by_name(suite_name);
+	memset(x, 0, sizeof(*x));
+	if (s == NULL || oprf_ctx_new(s, mode, &x->ctx) != VEIL_OK ||
+	    oprf_key_generate(s, &x->key) != VEIL_OK)
+		return 0;
+	x->n = n;
+	x->ns = oprf_suite_scalar_size(s);
+	x->ne = oprf_suite_element_size(s);
+	x->nh = oprf_suite_output_size(s);
+	oprf_key_public(x->key, x->pk);
+	x->info = mode == OPRF_MODE_POPRF ? info_a : NULL;
+	x->info_len = x->info != NULL ? sizeof(info_a) - 1 : 0;
+	for (size_t i = 0; i < n; i++) {
+		snprintf(x->text[i], sizeof(x->text[i]), "tel:+1555%04zu", i);
+		x->inputs[i] = (const uint8_t *)x->text[i];
+		x->input_lens[i] = strlen(x->text[i]);
+		if (oprf_blind(x->ctx, x->inputs[i], x->input_lens[i], NULL, x->blinds + i * x->ns,
+		               x->blinded + i * x->ne) != VEIL_OK)
+			return 0;
+	}
+	return oprf_blind_evaluate(x->ctx, x->key, x->info, x->info_len, n, x->blinded,
+	                           x->evaluated, NULL,
+	                           mode == OPRF_MODE_OPRF ? NULL : x->proof) == VEIL_OK;
+}
+
+static void
+split_free(split *x)
+{
+	oprf_key_free(x->key);
+	oprf_ctx_free(x->ctx);
+}
+
+static const uint8_t *
+split_pk(const split *x)
+{
+	return oprf_ctx_mode(x->ctx) == OPRF_MODE_OPRF ? NULL : x->pk;
+}
+
+static const uint8_t *
+split_proof(const split *x)
+{
+	return oprf_ctx_mode(x->ctx) == OPRF_MODE_OPRF ? NULL : x->proof;
+}
+
+/* Items [at, at + n) of x finalized without the proof, into x->parts. */
+static veil_err
+split_part(split *x, size_t at, size_t n)
+{
+	return oprf_finalize_unverified(x->ctx, x->info, x->info_len, n, x->inputs + at,
+	                                x->input_lens + at, x->blinds + at * x->ns,
+	                                x->evaluated + at * x->ne, x->parts + at * x->nh);
+}
+
+typedef struct split_row {
+	const char *name;
+	const char *suite;
+	size_t items, cut; /* finalized as [0, cut) and [cut, items) */
+} split_row;
+
+static const split_row split_rows[] = {
+        {"ristretto255-SHA512, across the inversion blocks", "ristretto255-SHA512", SPLIT_ITEMS,
+         50},
+        {"ristretto255-SHA512, one item", "ristretto255-SHA512", 1, 0},
+        {"P256-SHA256", "P256-SHA256", 5, 2},
+        {"P384-SHA384", "P384-SHA384", 4, 1},
+        {"P521-SHA512", "P521-SHA512", 3, 2},
+};
+
+/* In each mode: oprf_verify_batch over the batch, then
+ * oprf_finalize_unverified over two sub-ranges, equals oprf_finalize. */
+static int
+check_split_row(const void *row)
+{
+	const split_row *r = row;
+	int ok = 1;
+	if (oprf_suite_by_name(r->suite) == NULL)
+		return 1; /* not built */
+	for (int mode = OPRF_MODE_OPRF; mode <= OPRF_MODE_POPRF; mode++) {
+		split *x = malloc(sizeof(*x));
+		if (x == NULL || !split_run(x, r->suite, (oprf_mode)mode, r->items)) {
+			if (x != NULL)
+				split_free(x);
+			free(x);
+			return 0;
+		}
+		ok &= oprf_finalize(x->ctx, split_pk(x), x->info, x->info_len, x->n, x->inputs,
+		                    x->input_lens, x->blinds, x->blinded, x->evaluated,
+		                    split_proof(x), x->whole) == VEIL_OK;
+		ok &= oprf_verify_batch(x->ctx, split_pk(x), x->info, x->info_len, x->n, x->blinded,
+		                        x->evaluated, split_proof(x)) == VEIL_OK;
+		if (r->cut > 0)
+			ok &= split_part(x, 0, r->cut) == VEIL_OK;
+		ok &= split_part(x, r->cut, x->n - r->cut) == VEIL_OK;
+		ok &= same(x->parts, x->whole, x->n * x->nh);
+		/* And each output is F(k, input). */
+		uint8_t direct[OPRF_MAX_HASH_SIZE];
+		ok &= oprf_evaluate(x->ctx, x->key, x->info, x->info_len, x->inputs[x->n - 1],
+		                    x->input_lens[x->n - 1], direct) == VEIL_OK;
+		ok &= same(x->parts + (x->n - 1) * x->nh, direct, x->nh);
+		split_free(x);
+		free(x);
+	}
+	return ok;
+}
+
+TEST_ROWS_CASE(case_verify_then_finalize_sub_ranges, split_rows, check_split_row)
+
+/* Batch inversion equals inverting one by one (a batch of one is a
+ * plain inversion), in every suite; and s * s^-1 = 1 on ristretto255. */
+static int
+check_invert_row(const void *row)
+{
+	const split_row *r = row;
+	const oprf_suite *s = oprf_suite_by_name(r->suite);
+	if (s == NULL)
+		return 1;
+	split *x = malloc(sizeof(*x));
+	uint8_t *inverses = malloc(SPLIT_ITEMS * OPRF_MAX_SCALAR_SIZE);
+	int ok = x != NULL && inverses != NULL && split_run(x, r->suite, OPRF_MODE_OPRF, r->items);
+	if (!ok) {
+		if (x != NULL)
+			split_free(x);
+		free(x);
+		free(inverses);
+		return 0;
+	}
+	ok = oprf_scalar_invert_batch(s, x->n, x->blinds, inverses) == VEIL_OK;
+	for (size_t i = 0; i < x->n; i++) {
+		uint8_t one_by_one[OPRF_MAX_SCALAR_SIZE];
+		ok &= oprf_scalar_invert_batch(s, 1, x->blinds + i * x->ns, one_by_one) == VEIL_OK;
+		ok &= same(inverses + i * x->ns, one_by_one, x->ns);
+		if (strcmp(r->suite, "ristretto255-SHA512") == 0) {
+			uint8_t product[NS], unit[NS] = {1};
+			crypto_core_ristretto255_scalar_mul(product, x->blinds + i * NS,
+			                                    inverses + i * NS);
+			ok &= same(product, unit, NS);
+		}
+	}
+	split_free(x);
+	free(x);
+	free(inverses);
+	return ok;
+}
+
+TEST_ROWS_CASE(case_batch_inversion_equals_one_by_one, split_rows, check_invert_row)
+
+/* A zero blind, or one not below the order, is refused with nothing
+ * written, wherever it sits in the batch; so are misuses. */
+static void
+case_bad_blinds_are_refused(void)
+{
+	split *x = malloc(sizeof(*x));
+	REQUIRE(x != NULL);
+	REQUIRE(split_run(x, SUITE, OPRF_MODE_OPRF, 3));
+	const uint8_t *bad[] = {(const uint8_t[NS]){0}, order, order_plus_one};
+	uint8_t inverses[3 * NS];
+	for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+		for (size_t at = 0; at < 3; at++) {
+			uint8_t saved[NS];
+			memcpy(saved, x->blinds + at * NS, NS);
+			memcpy(x->blinds + at * NS, bad[b], NS);
+			memset(inverses, 0x55, sizeof(inverses));
+			CHECK(oprf_scalar_invert_batch(suite(), 3, x->blinds, inverses) ==
+			      VEIL_ERR_SCALAR);
+			CHECK(all_zero(inverses, sizeof(inverses)));
+			memset(x->parts, 0x55, 3 * NH);
+			CHECK(split_part(x, 0, 3) == VEIL_ERR_SCALAR);
+			CHECK(all_zero(x->parts, 3 * NH));
+			CHECK(oprf_finalize(x->ctx, NULL, NULL, 0, 3, x->inputs, x->input_lens,
+			                    x->blinds, x->blinded, x->evaluated, NULL,
+			                    x->parts) == VEIL_ERR_SCALAR);
+			memcpy(x->blinds + at * NS, saved, NS);
+		}
+	}
+	CHECK(oprf_scalar_invert_batch(suite(), 0, x->blinds, inverses) == VEIL_ERR_LIMIT);
+	CHECK(oprf_scalar_invert_batch(NULL, 3, x->blinds, inverses) == VEIL_ERR_ARGUMENT);
+	/* In place would overwrite the scalars: refused, nothing written. */
+	uint8_t saved[3 * NS];
+	memcpy(saved, x->blinds, sizeof(saved));
+	CHECK(oprf_scalar_invert_batch(suite(), 3, x->blinds, x->blinds) == VEIL_ERR_ARGUMENT);
+	CHECK(oprf_scalar_invert_batch(suite(), 2, x->blinds, x->blinds + NS) == VEIL_ERR_ARGUMENT);
+	CHECK_BYTES(x->blinds, saved, sizeof(saved));
+	CHECK(split_part(x, 0, 0) == VEIL_ERR_LIMIT);
+	CHECK(oprf_verify_batch(x->ctx, x->pk, NULL, 0, 3, x->blinded, x->evaluated, NULL) ==
+	      VEIL_ERR_ARGUMENT); /* a key in OPRF mode */
+	split_free(x);
+	free(x);
+}
+
+/* oprf_finalize_unverified still refuses a bad evaluated element (its
+ * multiplication checks it), and oprf_verify_batch a bad blinded one,
+ * a swapped answer and a tampered proof. */
+static void
+case_halves_refuse_bad_input(void)
+{
+	split *x = malloc(sizeof(*x));
+	REQUIRE(x != NULL);
+	REQUIRE(split_run(x, SUITE, OPRF_MODE_VOPRF, 3));
+	uint8_t bad[4][NE];
+	bad_elements(bad, x->evaluated);
+	for (size_t b = 0; b < 4; b++) {
+		uint8_t saved[NE];
+		memcpy(saved, x->evaluated + NE, NE);
+		memcpy(x->evaluated + NE, bad[b], NE);
+		memset(x->parts, 0x55, 3 * NH);
+		CHECK(split_part(x, 0, 3) == VEIL_ERR_ELEMENT);
+		CHECK(all_zero(x->parts, 3 * NH));
+		CHECK(oprf_verify_batch(x->ctx, x->pk, NULL, 0, 3, x->blinded, x->evaluated,
+		                        x->proof) == VEIL_ERR_ELEMENT);
+		memcpy(x->evaluated + NE, saved, NE);
+		memcpy(saved, x->blinded + NE, NE);
+		memcpy(x->blinded + NE, bad[b], NE);
+		CHECK(oprf_verify_batch(x->ctx, x->pk, NULL, 0, 3, x->blinded, x->evaluated,
+		                        x->proof) == VEIL_ERR_ELEMENT);
+		memcpy(x->blinded + NE, saved, NE);
+	}
+	CHECK(oprf_verify_batch(x->ctx, x->pk, NULL, 0, 3, x->blinded, x->evaluated, x->proof) ==
+	      VEIL_OK);
+	x->proof[0] ^= 1;
+	CHECK(oprf_verify_batch(x->ctx, x->pk, NULL, 0, 3, x->blinded, x->evaluated, x->proof) ==
+	      VEIL_ERR_VERIFY);
+	x->proof[0] ^= 1;
+	uint8_t tmp[NE];
+	memcpy(tmp, x->evaluated, NE);
+	memcpy(x->evaluated, x->evaluated + NE, NE);
+	memcpy(x->evaluated + NE, tmp, NE);
+	CHECK(oprf_verify_batch(x->ctx, x->pk, NULL, 0, 3, x->blinded, x->evaluated, x->proof) ==
+	      VEIL_ERR_VERIFY);
+	split_free(x);
+	free(x);
+}
+
 TEST_ROWS_CASE(case_nist_element_checks, element_rows, check_element_row)
 TEST_ROWS_CASE(case_nist_scalar_checks, scalar_rows, check_scalar_row)
 
@@ -929,6 +1188,10 @@ static const test_case cases[] = {
         {"scalars at and above the group order", case_scalars_at_and_above_the_order},
         {"limits and misuse", case_limits_and_misuse},
         {"key derivation depends on mode and info", case_key_derivation_depends_on_mode_and_info},
+        {"verify, then finalize sub-ranges: equals finalize", case_verify_then_finalize_sub_ranges},
+        {"batch inversion equals inverting one by one", case_batch_inversion_equals_one_by_one},
+        {"zero and unreduced blinds are refused", case_bad_blinds_are_refused},
+        {"the two halves of finalize refuse bad input", case_halves_refuse_bad_input},
 };
 
 static const test_table tables[] = {
