@@ -425,6 +425,13 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 	const uint16_t slots = (uint16_t)slots_by_prefix[bits];
 	buf *out = &w->reply_inner;
 	buf_reset(out);
+	/*
+	 * Unused slots look like entries: random bytes, the ChaCha20 stream
+	 * of a key drawn for this reply, item i's under nonce i (one call
+	 * into the kernel's generator per reply, not several per item).
+	 */
+	uint8_t pad_key[crypto_stream_chacha20_KEYBYTES];
+	randombytes_buf(pad_key, sizeof(pad_key));
 	proto_encode_lookup_reply_head(out, msg->request_id, lookup->suite, lookup->mode,
 	                               lookup->key_id, lookup->count, slots, (uint16_t)entry_size);
 	for (size_t i = 0; i < lookup->count; i++) {
@@ -438,12 +445,17 @@ handle_lookup(service_worker *w, const proto_msg *msg, const registry_view *view
 		if (entries == NULL ||
 		    registry_reader_bucket(w->reader, lookup->key_id, prefix, bits, payload_size,
 		                           entries, slots, &found) != VEIL_OK) {
+			sodium_memzero(pad_key, sizeof(pad_key));
 			reply_error(w, msg->request_id, PROTO_STATUS_INTERNAL);
 			return;
 		}
-		/* Unused slots look like entries: random bytes. */
-		randombytes_buf(entries + found * entry_size, item_size - found * entry_size);
+		uint8_t nonce[crypto_stream_chacha20_NONCEBYTES] = {0};
+		for (size_t b = 0; b < sizeof(nonce); b++)
+			nonce[b] = (uint8_t)((uint64_t)i >> (8 * b));
+		crypto_stream_chacha20(entries + found * entry_size, item_size - found * entry_size,
+		                       nonce, pad_key);
 	}
+	sodium_memzero(pad_key, sizeof(pad_key));
 	if (verifiable)
 		wire_put_bytes(out, proof, proof_size);
 	if (buf_error(out) != VEIL_OK)

@@ -539,6 +539,65 @@ case_server_still_answers_right_and_registry_unchanged(void)
 	CHECK(memcmp(now, registry_digest, sizeof(now)) == 0);
 }
 
+/* The most bytes of one entry: a tag and a payload slot. */
+#define SLOT_MAX 256
+
+/* The last slot of each of count items of a lookup reply, into last[i]. */
+static int
+last_slots(const proto_msg *msg, size_t count, uint8_t last[][SLOT_MAX])
+{
+	const proto_lookup_reply *r = &msg->u.lookup_reply;
+	if (msg->type != PROTO_MSG_LOOKUP_REPLY || r->count != count || r->slots == 0 ||
+	    r->entry_size == 0 || r->entry_size > SLOT_MAX)
+		return -1;
+	for (size_t i = 0; i < count; i++) {
+		const uint8_t *element, *entries;
+		proto_lookup_reply_item(r, i, &element, &entries);
+		memset(last[i], 0, SLOT_MAX);
+		memcpy(last[i], entries + (size_t)(r->slots - 1) * r->entry_size, r->entry_size);
+	}
+	return 0;
+}
+
+/*
+ * Slots no entry fills are random bytes, fresh for every item and every
+ * reply: four items of one prefix (one bucket, so the same entries) in
+ * two lookups; the last slot (slots are rounded up to 8, past what this
+ * small registry's buckets hold) differs between any two items of a reply
+ * and between the replies, and is not zero.
+ */
+static void
+case_unused_slots_are_fresh_random_bytes(void)
+{
+	enum { COUNT = 4 };
+	uint8_t last[2][COUNT][SLOT_MAX];
+	const lookup_spec s = lookup_default();
+	uint8_t element[NE];
+	valid_element(element);
+	for (int round = 0; round < 2; round++) {
+		exchange x;
+		exchange_init(&x);
+		proto_encode_lookup_head(&x.inner, request_id, s.suite, s.mode, s.key_id, s.bits,
+		                         COUNT);
+		for (size_t i = 0; i < COUNT; i++) {
+			wire_put_u32(&x.inner, 0);
+			wire_put_bytes(&x.inner, element, NE);
+		}
+		seal(&x.inner, &x.frame);
+		REQUIRE(exchange_send(&x) == 0);
+		REQUIRE(last_slots(&x.msg, COUNT, last[round]) == 0);
+		exchange_free(&x);
+	}
+	static const uint8_t zero[SLOT_MAX];
+	for (size_t i = 0; i < COUNT; i++) {
+		CHECK_ROW(memcmp(last[0][i], zero, sizeof(zero)) != 0, "not zero");
+		CHECK_ROW(memcmp(last[0][i], last[1][i], SLOT_MAX) != 0, "fresh in each reply");
+		for (size_t j = i + 1; j < COUNT; j++)
+			CHECK_ROW(memcmp(last[0][i], last[0][j], SLOT_MAX) != 0,
+			          "fresh for each item");
+	}
+}
+
 /* Seals inner with the client's key at the given time. */
 static void
 seal_at(const buf *inner, uint64_t sent_at, buf *frame)
@@ -829,6 +888,7 @@ static const test_case cases[] = {
         {"bad prefixes", case_bad_prefixes},
         {"invalid group elements", case_invalid_elements},
         {"replayed and stale requests", case_replayed_and_stale_requests},
+        {"unused slots are fresh random bytes", case_unused_slots_are_fresh_random_bytes},
         {"server still answers right, registry unchanged",
          case_server_still_answers_right_and_registry_unchanged},
         {"the log's files hold nothing identifying", case_log_files_hold_nothing_identifying},
