@@ -41,7 +41,9 @@
  * "HANDLES BYTES RSS_KB IMPORT_RATE" ("null" for a figure not known):
  * the registry's data file size, veild's peak resident memory and the
  * import's handles/s at that size. The chart plots p50 (solid) and p99
- * (dashed) latency in ms against handles on a log10 axis.
+ * (dashed) latency against handles on a log10 axis, each over its batch
+ * size's mean across the sizes (flat is 1; a band marks 0.9 to 1.1),
+ * each p50 point labelled with its milliseconds.
  *
  * Exit status: 0; 1 when a run or the facts cannot be read or a run is
  * not a veil-bench document, or an output cannot be written; 2 for a
@@ -199,8 +201,7 @@ write_facts_json(const fact *facts, size_t n_facts, buf *out)
 		put_number(out, "bytes", f->bytes, 0, false);
 		put_number(out, "bytes_per_handle", f->bytes / f->handles, 1, false);
 		put_number(out, "veild_peak_rss_kb", f->rss_kb, 0, false);
-		put_number(out, "rss_bytes_per_handle", f->rss_kb * 1024 / f->handles, 1,
-		           false);
+		put_number(out, "rss_bytes_per_handle", f->rss_kb * 1024 / f->handles, 1, false);
 		put_number(out, "import_handles_per_s", f->import_rate, 0, true);
 		buf_append_byte(out, '}');
 	}
@@ -208,8 +209,7 @@ write_facts_json(const fact *facts, size_t n_facts, buf *out)
 }
 
 static void
-write_series_json(sweep by, const run *runs, size_t n, const fact *facts, size_t n_facts,
-                  buf *out)
+write_series_json(sweep by, const run *runs, size_t n, const fact *facts, size_t n_facts, buf *out)
 {
 	const json_value *first = runs[0].doc, *floor = json_object_get(first, "floor");
 	buf_printf(out, "{\"benchmark\":\"%s\",",
@@ -309,21 +309,21 @@ text(buf *out, double x, double y, const char *anchor, const char *extra, const 
 	        x, y, anchor, FONT, extra, s);
 }
 
-/* A line through the points that have a value, with a marker on each. */
+/* A line through the points that have a value (divided by scale), with a marker on each. */
 static void
-polyline(buf *out, const frame *f, const run *runs, size_t n, size_t field, double top,
-         const char *color, bool dashed)
+polyline(buf *out, const frame *f, const run *runs, size_t n, size_t field, double scale,
+         double top, const char *color, bool dashed)
 {
 	buf_printf(out, "<polyline fill=\"none\" stroke=\"%s\" stroke-width=\"2\"%s points=\"",
 	           color, dashed ? " stroke-dasharray=\"6,3\"" : "");
 	for (size_t i = 0; i < n; i++) {
-		const double v = run_number(&runs[i], field);
+		const double v = run_number(&runs[i], field) / scale;
 		if (isfinite(v))
 			buf_printf(out, "%.1f,%.1f ", at_x(f, run_x(f, &runs[i])), at_y(v, top));
 	}
 	buf_append_str(out, "\"/>\n");
 	for (size_t i = 0; i < n; i++) {
-		const double v = run_number(&runs[i], field);
+		const double v = run_number(&runs[i], field) / scale;
 		if (isfinite(v))
 			buf_printf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>\n",
 			           at_x(f, run_x(f, &runs[i])), at_y(v, top), color);
@@ -463,9 +463,9 @@ write_batch_chart(const run *runs, size_t n, buf *out)
 	           LEFT, floor_y, LEFT + PLOT_W, floor_y, CHART_GREY);
 	text(out, LEFT + 4, floor_y - 4, "start", " fill=\"" CHART_GREY "\"", "floor");
 
-	polyline(out, &f, runs, n, ITEMS, f.right_top, CHART_GREEN, false);
-	polyline(out, &f, runs, n, RATIO, f.left_top, CHART_BLUE, false);
-	polyline(out, &f, runs, n, RATIO_CPU, f.left_top, CHART_ORANGE, true);
+	polyline(out, &f, runs, n, ITEMS, 1, f.right_top, CHART_GREEN, false);
+	polyline(out, &f, runs, n, RATIO, 1, f.left_top, CHART_BLUE, false);
+	polyline(out, &f, runs, n, RATIO_CPU, 1, f.left_top, CHART_ORANGE, true);
 	for (size_t i = 0; i < n; i++) {
 		const double items = run_number(&runs[i], ITEMS);
 		char label[32];
@@ -484,29 +484,65 @@ write_batch_chart(const run *runs, size_t n, buf *out)
 }
 
 /* One color per batch size, in the series' order (runs sorted by batch). */
-static const char *const batch_colors[] = {CHART_BLUE,   CHART_ORANGE, CHART_GREEN,
-                                           CHART_RED,    CHART_PURPLE, CHART_BLACK,
-                                           CHART_GREY};
+static const char *const batch_colors[] = {CHART_BLUE,   CHART_ORANGE, CHART_GREEN, CHART_RED,
+                                           CHART_PURPLE, CHART_BLACK,  CHART_GREY};
 #define BATCH_COLORS (sizeof(batch_colors) / sizeof(batch_colors[0]))
 
+/* The mean of field over runs that have it; NaN when none has. */
+static double
+mean_of(const run *runs, size_t n, size_t field)
+{
+	double sum = 0;
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++) {
+		const double v = run_number(&runs[i], field);
+		if (isfinite(v)) {
+			sum += v;
+			count++;
+		}
+	}
+	return count > 0 ? sum / (double)count : NAN;
+}
+
+/*
+ * Latency against registry size, as flatness: each batch size's p50
+ * (solid) and p99 (dashed) divided by that batch size's mean over the
+ * sizes, so that batch sizes whose latencies differ a hundredfold share
+ * one axis; a band marks 0.9 to 1.1, and each p50 point is labelled with
+ * its milliseconds.
+ */
 static void
 write_registry_chart(const run *runs, size_t n, buf *out)
 {
 	frame f = {.by = BY_REGISTRY};
 	frame_x_range(&f, runs, n);
-	double ms_max = 0, step, unused;
-	for (size_t i = 0; i < n; i++) {
-		const double p99 = run_number(&runs[i], P99), p50 = run_number(&runs[i], P50);
-		ms_max = fmax(ms_max, isfinite(p99) ? p99 : 0);
-		ms_max = fmax(ms_max, isfinite(p50) ? p50 : 0);
+	double rel_max = 1.2, step, unused;
+	for (size_t start = 0; start < n;) {
+		size_t end = start + 1;
+		while (end < n && runs[end].batch == runs[start].batch)
+			end++;
+		const double m50 = mean_of(runs + start, end - start, P50);
+		const double m99 = mean_of(runs + start, end - start, P99);
+		for (size_t i = start; i < end; i++) {
+			const double a = run_number(&runs[i], P50) / m50;
+			const double b = run_number(&runs[i], P99) / m99;
+			rel_max = fmax(rel_max, isfinite(a) ? a : 0);
+			rel_max = fmax(rel_max, isfinite(b) ? b : 0);
+		}
+		start = end;
 	}
-	f.left_top = nice_top(ms_max, &step);
+	f.left_top = nice_top(rel_max, &step);
 	f.right_top = nice_top(1, &unused);
 
 	chart_head(out, &runs[0], "veil-bench: latency against registry size",
-	           "p50 (solid) and p99 (dashed) per request, one line per batch size");
-	y_axis(out, f.left_top, step, false, "latency per request (ms)");
+	           "p50 (solid) and p99 (dashed) over each batch size's mean; band: 0.9 to 1.1");
+	y_axis(out, f.left_top, step, false, "latency / the batch size's mean");
 	x_axis(out, &f, "handles registered (log10 scale)");
+	const double band_top = at_y(1.1, f.left_top), band_bottom = at_y(0.9, f.left_top);
+	buf_printf(out,
+	           "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"%s\" "
+	           "fill-opacity=\"0.15\"/>\n",
+	           LEFT, band_top, PLOT_W, band_bottom - band_top, CHART_GREY);
 
 	/* Runs are sorted by batch: each batch size is one slice. */
 	double lx = LEFT;
@@ -516,8 +552,20 @@ write_registry_chart(const run *runs, size_t n, buf *out)
 		while (end < n && runs[end].batch == runs[start].batch)
 			end++;
 		const char *color = batch_colors[line % BATCH_COLORS];
-		polyline(out, &f, runs + start, end - start, P50, f.left_top, color, false);
-		polyline(out, &f, runs + start, end - start, P99, f.left_top, color, true);
+		const double m50 = mean_of(runs + start, end - start, P50);
+		const double m99 = mean_of(runs + start, end - start, P99);
+		polyline(out, &f, runs + start, end - start, P50, m50, f.left_top, color, false);
+		polyline(out, &f, runs + start, end - start, P99, m99, f.left_top, color, true);
+		for (size_t i = start; i < end; i++) {
+			const double ms = run_number(&runs[i], P50);
+			char label[32];
+			if (!isfinite(ms))
+				continue;
+			snprintf(label, sizeof(label), "%.3g ms", ms);
+			text(out, at_x(&f, run_x(&f, &runs[i])) + 5,
+			     at_y(ms / m50, f.left_top) - 6 - 10.0 * (double)line, "start", "",
+			     label);
+		}
 		char label[48];
 		snprintf(label, sizeof(label), "batch %lld", (long long)runs[start].batch);
 		legend(out, lx, ly, color, false, label);
@@ -623,7 +671,8 @@ main(int argc, char **argv)
 	        CLI_END,
 	};
 	const cli_command command = {
-	        PROGRAM, "[--by batch|registry] [--facts FILE] --out-json FILE --out-svg FILE RUN.json...",
+	        PROGRAM,
+	        "[--by batch|registry] [--facts FILE] --out-json FILE --out-svg FILE RUN.json...",
 	        table};
 	int first = 0;
 	switch (cli_parse(&command, argc, argv, &first)) {
@@ -669,7 +718,8 @@ main(int argc, char **argv)
 		for (size_t i = 1; i < n && status == 0; i++)
 			if (runs[i].batch == runs[i - 1].batch &&
 			    (by == BY_BATCH || runs[i].handles == runs[i - 1].handles)) {
-				cli_error(PROGRAM, "two runs of batch %lld%s", (long long)runs[i].batch,
+				cli_error(PROGRAM, "two runs of batch %lld%s",
+				          (long long)runs[i].batch,
 				          by == BY_BATCH ? "" : " at one registry size");
 				status = 1;
 			}
