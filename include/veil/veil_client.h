@@ -213,7 +213,10 @@ typedef struct veil_client_options {
 	 * (VEIL_ERR_TIMEOUT or VEIL_ERR_TRANSPORT) is made again to the next
 	 * server, round robin from server_url, on a new connection: anew,
 	 * freshly blinded, and in tokens mode with a new token (the one sent
-	 * is spent: no token is sent twice). The client stays with the
+	 * is spent: the library never puts a token in two requests; but
+	 * nanomsg re-sends an unanswered request, byte for byte, when its
+	 * connection drops and comes back, and behind a load balancer that
+	 * copy may reach another replica). The client stays with the
 	 * server that answered. Once every server has failed in a row, each
 	 * further move waits as after BUSY. All of it within deadline_ms of
 	 * the lookup's start; then the last error is returned. Any other
