@@ -104,6 +104,20 @@ def test_lookup_registered_not_registered_invalid(server):
     assert results[2].error and all(r.error is None for i, r in enumerate(results) if i != 2)
 
 
+def test_the_same_answers_on_one_thread_and_four(server):
+    answers = []
+    for threads in (1, 4):
+        with Client(server.url, server.info, server.key, region="US", threads=threads) as c:
+            answers.append([(r.handle, r.status, r.payload) for r in c.lookup(CONTACTS)])
+    assert answers[0] == answers[1]
+    assert answers[0][0] == ("tel:+14155550100", Status.REGISTERED, b"friend")
+
+
+def test_too_many_threads_are_refused(server):
+    with pytest.raises(VeilError):
+        Client(server.url, server.info, server.key, region="US", threads=100000)
+
+
 def test_errors_carry_the_code_and_text(server):
     cases = [
         (Err.SYSTEM, lambda: Client(server.url, os.path.join(server.dir, "missing.info"),

@@ -108,6 +108,7 @@ def _declare(l):
         "veil_server_info_read": [c.c_char_p, c.c_void_p],
         "veil_client_key_read": [c.c_char_p, u8p],
         "veil_client_new": [c.c_void_p, c.POINTER(c.c_void_p)],
+        "veil_client_set_threads": [c.c_void_p, c.c_uint],
         "veil_client_lookup": [c.c_void_p, c.POINTER(c.c_char_p), sz, c.c_void_p],
     }.items():
         f = getattr(l, name)

@@ -80,12 +80,15 @@ class Client:
     server_url: tcp://HOST:PORT or ipc:///PATH; server_info_path: the
     file `veil-admin info` wrote; client_key_path: the key `veil keygen`
     wrote (keys mode); region: default region of national phone numbers
-    ("US"); token_file: the token file (tokens mode). Raises VeilError.
+    ("US"); token_file: the token file (tokens mode); threads: the worker
+    threads a lookup normalizes, blinds and finalizes on (0, the default:
+    the cores online; the answers are the same whatever the number).
+    Raises VeilError.
     Use as a context manager, or call close().
     """
 
     def __init__(self, server_url, server_info_path, client_key_path=None, region=None,
-                 token_file=None, timeout_ms=0):
+                 token_file=None, timeout_ms=0, threads=0):
         l = lib()
         self._handle = None
         opts = _Options()
@@ -106,6 +109,8 @@ class Client:
             handle = ctypes.c_void_p()
             check(l.veil_client_new(ctypes.byref(opts), ctypes.byref(handle)))
             self._handle = handle
+            if threads:
+                check(l.veil_client_set_threads(handle, threads))
         finally:
             ctypes.memset(secret, 0, KEY_SIZE)  # the library keeps its own copy
 
