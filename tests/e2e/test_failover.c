@@ -23,12 +23,15 @@
 #include <sodium.h>
 
 #include "e2e_client.h"
+#include "e2e_lookups.h"
 #include "fixture.h"
 #include "harness.h"
 #include "veil_client.h"
 
+#define CONTACTS E2E_CONTACTS
+
 /* Registered: +1 617 556 0000, 0002, ... 1998 (see the spec below). */
-#define CONTACTS 16
+static const e2e_numbers numbers = {"+1 617 556 ", 2100, 2000};
 
 /* veil-admin snapshot of fx's state into dir/name; returns its exit status. */
 static int
@@ -79,30 +82,6 @@ url_of(const char *name)
 	return test_keep(url);
 }
 
-/* Contacts i0 .. i0 + CONTACTS - 1 of the numbered range, into texts. */
-static void
-contacts_from(unsigned i0, char *texts[CONTACTS])
-{
-	for (unsigned i = 0; i < CONTACTS; i++) {
-		free(texts[i]);
-		if (asprintf(&texts[i], "+1 617 556 %04u", (i0 + i) % 2100) < 0)
-			abort();
-	}
-}
-
-/* Wrong answers among results of the contacts from i0 (contacts_from). */
-static unsigned
-wrong_answers(unsigned i0, const veil_lookup_result *results)
-{
-	unsigned wrong = 0;
-	for (unsigned i = 0; i < CONTACTS; i++) {
-		const unsigned n = (i0 + i) % 2100;
-		const int want = n < 2000 && n % 2 == 0;
-		wrong += (results[i].status == VEIL_LOOKUP_REGISTERED) != want;
-	}
-	return wrong;
-}
-
 static void
 case_snapshot_while_serving(void)
 {
@@ -114,10 +93,10 @@ case_snapshot_while_serving(void)
 	veil_lookup_result results[CONTACTS];
 	veil_client *client = NULL;
 	/* The original served (and logged) a lookup before the copy. */
-	contacts_from(0, texts);
+	e2e_contacts_from(&numbers, 0, texts);
 	REQUIRE(fixture_client(NULL, secret, &client) == VEIL_OK);
 	CHECK(veil_client_lookup(client, (const char *const *)texts, CONTACTS, results) == VEIL_OK);
-	CHECK(wrong_answers(0, results) == 0);
+	CHECK(e2e_wrong_answers(&numbers, 0, results) == 0);
 	veil_client_free(client);
 	CHECK(exists(fx.state, "log") && exists(fx.state, "clients"));
 
@@ -143,10 +122,10 @@ case_snapshot_while_serving(void)
 	REQUIRE(fixture_client(&(veil_client_options){.server_url = url}, secret, &client) ==
 	        VEIL_OK);
 	for (unsigned i0 = 0; i0 < 2100; i0 += 700) {
-		contacts_from(i0, texts);
+		e2e_contacts_from(&numbers, i0, texts);
 		CHECK(veil_client_lookup(client, (const char *const *)texts, CONTACTS, results) ==
 		      VEIL_OK);
-		CHECK(wrong_answers(i0, results) == 0);
+		CHECK(e2e_wrong_answers(&numbers, i0, results) == 0);
 	}
 	veil_client_free(client);
 	CHECK(proc_stop(&replica) == 0);
@@ -158,75 +137,21 @@ case_snapshot_while_serving(void)
 	CHECK(snapshot("replica-s", &again) != 0);
 	CHECK(!exists(fx.dir, "replica-s.tmp"));
 	CHECK(verify_ok(copy));
-	for (unsigned i = 0; i < CONTACTS; i++)
-		free(texts[i]);
+	e2e_contacts_free(texts);
 }
 
-/* The lookups running beside the kills. */
-typedef struct lookups {
-	const char *urls[2];
-	atomic_uint done; /* lookups answered */
-	atomic_int stop;
-	unsigned failed, wrong;
-} lookups;
-
-static void *
-lookups_main(void *arg)
+/* A client of both replicas (urls[2]), failing over soon. */
+static veil_err
+failover_client(const void *arg, const uint8_t secret[VEIL_KEY_SIZE], veil_client **out)
 {
-	lookups *l = arg;
-	uint8_t secret[VEIL_KEY_SIZE];
-	randombytes_buf(secret, sizeof(secret));
-	char *texts[CONTACTS] = {0};
-	veil_lookup_result results[CONTACTS];
-	veil_client *client = NULL;
+	const char *const *urls = arg;
 	/* A reply timeout that fails over soon; a deadline only a hang reaches. */
-	const veil_client_options o = {.server_url = l->urls[0],
-	                               .fallback_urls = l->urls + 1,
+	const veil_client_options o = {.server_url = urls[0],
+	                               .fallback_urls = urls + 1,
 	                               .fallback_url_count = 1,
 	                               .timeout_ms = 1000,
 	                               .deadline_ms = 2000 * (int)TEST_PATIENCE_SECONDS};
-	if (fixture_client(&o, secret, &client) != VEIL_OK) {
-		l->failed++;
-		return NULL;
-	}
-	for (unsigned i0 = 0; !atomic_load(&l->stop); i0 = (i0 + 37) % 2100) {
-		contacts_from(i0, texts);
-		const veil_err err =
-		        veil_client_lookup(client, (const char *const *)texts, CONTACTS, results);
-		if (err != VEIL_OK) {
-			printf("# lookup failed: %s: %s\n", veil_strerror(err),
-			       veil_client_last_error(client));
-			l->failed++;
-		} else {
-			l->wrong += wrong_answers(i0, results);
-		}
-		atomic_fetch_add(&l->done, 1);
-	}
-	veil_client_free(client);
-	for (unsigned i = 0; i < CONTACTS; i++)
-		free(texts[i]);
-	return NULL;
-}
-
-/* Waiting for the lookups to move on by some: progress, not time. */
-typedef struct progress {
-	lookups *l;
-	unsigned until;
-} progress;
-
-static int
-progressed(void *arg)
-{
-	const progress *p = arg;
-	return atomic_load(&p->l->done) >= p->until;
-}
-
-/* Waits until n more lookups were answered (or failed); 1 when they were. */
-static int
-more_lookups(lookups *l, unsigned n)
-{
-	progress p = {l, atomic_load(&l->done) + n};
-	return test_wait_until(progressed, &p);
+	return fixture_client(&o, secret, out);
 }
 
 static void
@@ -236,19 +161,20 @@ case_failover(void)
 	proc_daemon d[2] = {{0}, {0}};
 	REQUIRE(snapshot("replica-a", &state[0]) == 0);
 	REQUIRE(snapshot("replica-b", &state[1]) == 0);
-	lookups l = {.urls = {url_of("replica-a"), url_of("replica-b")}};
+	const char *urls[2] = {url_of("replica-a"), url_of("replica-b")};
+	e2e_lookups l = {.numbers = &numbers, .new_client = failover_client, .arg = urls};
 	for (int i = 0; i < 2; i++)
-		REQUIRE(start_replica(&d[i], state[i], l.urls[i]) == 0);
+		REQUIRE(start_replica(&d[i], state[i], urls[i]) == 0);
 	pthread_t thread;
-	REQUIRE(pthread_create(&thread, NULL, lookups_main, &l) == 0);
-	CHECK(more_lookups(&l, 20));
+	REQUIRE(pthread_create(&thread, NULL, e2e_lookups_main, &l) == 0);
+	CHECK(e2e_more_lookups(&l, 20));
 	/* Each replica in turn: killed mid-run, lookups go on, restarted. */
 	for (int round = 0; round < 2; round++) {
 		for (int i = 0; i < 2; i++) {
 			proc_kill(&d[i]);
-			CHECK(more_lookups(&l, 20));
-			CHECK(start_replica(&d[i], state[i], l.urls[i]) == 0);
-			CHECK(more_lookups(&l, 20));
+			CHECK(e2e_more_lookups(&l, 20));
+			CHECK(start_replica(&d[i], state[i], urls[i]) == 0);
+			CHECK(e2e_more_lookups(&l, 20));
 		}
 	}
 	atomic_store(&l.stop, 1);

@@ -33,6 +33,7 @@
 
 #include "buf.h"
 #include "e2e_client.h"
+#include "e2e_lookups.h"
 #include "fixture.h"
 #include "harness.h"
 #include "veil_client.h"
@@ -42,7 +43,7 @@
 #define THREADS       3
 /* Contacts per lookup; lookups per client before it makes a new one
  * (a new connection: how leastconn brings traffic back to a replica). */
-#define CONTACTS      16
+#define CONTACTS      E2E_CONTACTS
 #define RENEW         6
 /* Lookups (all threads) that must be done while the killed replica is
  * down, and again after it is back. */
@@ -59,28 +60,8 @@
 #define HANDLE   "415555" /* in every handle's E.164 digits */
 #define LISTENER "127.0.0.1"
 
-/* Contacts i0 .. i0 + CONTACTS - 1 of the numbers asked, into texts. */
-static void
-contacts_from(unsigned i0, char texts[CONTACTS][24], const char *pointers[CONTACTS])
-{
-	for (unsigned i = 0; i < CONTACTS; i++) {
-		snprintf(texts[i], sizeof(texts[i]), PREFIX "%04u", (i0 + i) % NUMBERS);
-		pointers[i] = texts[i];
-	}
-}
-
-/* Wrong answers among results of the contacts from i0. */
-static unsigned
-wrong_answers(unsigned i0, const veil_lookup_result results[CONTACTS])
-{
-	unsigned wrong = 0;
-	for (unsigned i = 0; i < CONTACTS; i++) {
-		const unsigned n = (i0 + i) % NUMBERS;
-		const int registered = n < 2000 && n % 2 == 0;
-		wrong += (results[i].status == VEIL_LOOKUP_REGISTERED) != registered;
-	}
-	return wrong;
-}
+/* The numbers asked; registered: those below 2000, even (the spec below). */
+static const e2e_numbers numbers = {PREFIX, NUMBERS, 2000};
 
 /* veil-admin with the arguments that follow, up to a NULL; 1 on exit 0. */
 static int
@@ -221,16 +202,16 @@ frontend_answers(void *arg)
 	uint8_t secret[VEIL_KEY_SIZE];
 	randombytes_buf(secret, sizeof(secret));
 	veil_client *client = NULL;
-	char texts[CONTACTS][24];
-	const char *contacts[CONTACTS];
+	char *texts[CONTACTS] = {0};
 	veil_lookup_result results[CONTACTS];
-	contacts_from(0, texts, contacts);
+	e2e_contacts_from(&numbers, 0, texts);
 	if (fixture_client(
 	            &(veil_client_options){.server_url = p->url, .timeout_ms = p->timeout_ms},
 	            secret, &client) == VEIL_OK &&
-	    veil_client_lookup(client, contacts, CONTACTS, results) == VEIL_OK)
-		p->answered = wrong_answers(0, results) == 0;
+	    veil_client_lookup(client, (const char *const *)texts, CONTACTS, results) == VEIL_OK)
+		p->answered = e2e_wrong_answers(&numbers, 0, results) == 0;
 	veil_client_free(client);
+	e2e_contacts_free(texts);
 	p->timeout_ms *= 2;
 	return p->answered;
 }
@@ -257,8 +238,7 @@ clients_main(void *arg)
 {
 	const client_thread *me = arg;
 	traffic *t = me->t;
-	char texts[CONTACTS][24];
-	const char *contacts[CONTACTS];
+	char *texts[CONTACTS] = {0};
 	veil_lookup_result results[CONTACTS];
 	unsigned i0 = randombytes_uniform(NUMBERS);
 	while (!atomic_load(&t->stop)) {
@@ -271,26 +251,28 @@ clients_main(void *arg)
 		if (fixture_client(&(veil_client_options){.server_url = t->url}, secret, &client) !=
 		    VEIL_OK) {
 			atomic_fetch_add(&t->failed, 1);
-			return NULL;
+			break;
 		}
 		for (unsigned n = 0; n < RENEW && !atomic_load(&t->stop); n++) {
-			contacts_from(i0, texts, contacts);
+			e2e_contacts_from(&numbers, i0, texts);
 			atomic_store(&t->began[me->index], 1 + atomic_load(&t->done));
-			const veil_err err =
-			        veil_client_lookup(client, contacts, CONTACTS, results);
+			const veil_err err = veil_client_lookup(client, (const char *const *)texts,
+			                                        CONTACTS, results);
 			atomic_store(&t->began[me->index], 0);
 			if (err != VEIL_OK) {
 				printf("# lookup failed: %s: %s\n", veil_strerror(err),
 				       veil_client_last_error(client));
 				atomic_fetch_add(&t->failed, 1);
 			} else {
-				atomic_fetch_add(&t->wrong, wrong_answers(i0, results));
+				atomic_fetch_add(&t->wrong,
+				                 e2e_wrong_answers(&numbers, i0, results));
 			}
 			atomic_fetch_add(&t->done, 1);
 			i0 = (i0 + 41) % NUMBERS;
 		}
 		veil_client_free(client);
 	}
+	e2e_contacts_free(texts);
 	return NULL;
 }
 

@@ -25,13 +25,16 @@
 #include <sodium.h>
 
 #include "e2e_client.h"
+#include "e2e_lookups.h"
 #include "fixture.h"
 #include "harness.h"
 #include "veil_client.h"
 
-/* Registered: +1 617 557 0000, 0002, ... 1998 (see the spec below). */
-#define CONTACTS   16
+#define CONTACTS   E2E_CONTACTS
 #define NEW_HANDLE "+1 617 557 2050"
+
+/* Registered: +1 617 557 0000, 0002, ... 1998 (see the spec below). */
+static const e2e_numbers numbers = {"+1 617 557 ", 2000, 2000};
 
 /* The replica both cases share: its state directory, URL and veild. */
 static char replica_state[4096];
@@ -135,37 +138,6 @@ start_replica(void)
 	return proc_start(&replica, argv, "ready");
 }
 
-/* Contacts i0 .. i0 + CONTACTS - 1 of the numbered range, into texts. */
-static void
-contacts_from(unsigned i0, char *texts[CONTACTS])
-{
-	for (unsigned i = 0; i < CONTACTS; i++) {
-		free(texts[i]);
-		if (asprintf(&texts[i], "+1 617 557 %04u", (i0 + i) % 2000) < 0)
-			abort();
-	}
-}
-
-/* Wrong answers among results of the contacts from i0 (contacts_from). */
-static unsigned
-wrong_answers(unsigned i0, const veil_lookup_result *results)
-{
-	unsigned wrong = 0;
-	for (unsigned i = 0; i < CONTACTS; i++) {
-		const int want = (i0 + i) % 2000 % 2 == 0;
-		wrong += (results[i].status == VEIL_LOOKUP_REGISTERED) != want;
-	}
-	return wrong;
-}
-
-/* The lookups running beside the swaps. */
-typedef struct lookups {
-	const char *info_path; /* the pins */
-	atomic_uint done;      /* lookups answered */
-	atomic_int stop;
-	unsigned failed, wrong;
-} lookups;
-
 /* A client of the replica pinning info_path (NULL: the primary's). */
 static veil_err
 replica_client(const char *info_path, const uint8_t secret[VEIL_KEY_SIZE], veil_client **out)
@@ -179,56 +151,11 @@ replica_client(const char *info_path, const uint8_t secret[VEIL_KEY_SIZE], veil_
 	return fixture_client(&o, secret, out);
 }
 
-static void *
-lookups_main(void *arg)
+/* e2e_lookups' client: of the replica, pinning the info path arg (NULL: the primary's). */
+static veil_err
+pinned_client(const void *arg, const uint8_t secret[VEIL_KEY_SIZE], veil_client **out)
 {
-	lookups *l = arg;
-	uint8_t secret[VEIL_KEY_SIZE];
-	randombytes_buf(secret, sizeof(secret));
-	char *texts[CONTACTS] = {0};
-	veil_lookup_result results[CONTACTS];
-	veil_client *client = NULL;
-	if (replica_client(l->info_path, secret, &client) != VEIL_OK) {
-		l->failed++;
-		return NULL;
-	}
-	for (unsigned i0 = 0; !atomic_load(&l->stop); i0 = (i0 + 37) % 2000) {
-		contacts_from(i0, texts);
-		const veil_err err =
-		        veil_client_lookup(client, (const char *const *)texts, CONTACTS, results);
-		if (err != VEIL_OK) {
-			printf("# lookup failed: %s: %s\n", veil_strerror(err),
-			       veil_client_last_error(client));
-			l->failed++;
-		} else {
-			l->wrong += wrong_answers(i0, results);
-		}
-		atomic_fetch_add(&l->done, 1);
-	}
-	veil_client_free(client);
-	for (unsigned i = 0; i < CONTACTS; i++)
-		free(texts[i]);
-	return NULL;
-}
-
-/* Waiting for the lookups to move on by some: progress, not time. */
-typedef struct progress {
-	lookups *l;
-	unsigned until;
-} progress;
-
-static int
-progressed(void *arg)
-{
-	const progress *p = arg;
-	return atomic_load(&p->l->done) >= p->until;
-}
-
-static int
-more_lookups(lookups *l, unsigned n)
-{
-	progress p = {l, atomic_load(&l->done) + n};
-	return test_wait_until(progressed, &p);
+	return replica_client(arg, secret, out);
 }
 
 /* What found() looks up, and with which pins. */
@@ -273,10 +200,10 @@ case_install_while_serving(void)
 	snprintf(replica_url, sizeof(replica_url), "ipc://%s/replica.sock", fx.dir);
 	REQUIRE(snapshot("replica") == 0);
 	REQUIRE(start_replica() == 0);
-	lookups l = {.info_path = NULL};
+	e2e_lookups l = {.numbers = &numbers, .new_client = pinned_client, .arg = NULL};
 	pthread_t thread;
-	REQUIRE(pthread_create(&thread, NULL, lookups_main, &l) == 0);
-	CHECK(more_lookups(&l, 20));
+	REQUIRE(pthread_create(&thread, NULL, e2e_lookups_main, &l) == 0);
+	CHECK(e2e_more_lookups(&l, 20));
 	probe new_handle = {NULL, NEW_HANDLE};
 	CHECK(!found(&new_handle));
 
@@ -288,14 +215,14 @@ case_install_while_serving(void)
 	CHECK(before != NULL && before[0] != '\0');
 	CHECK(install("snap-1") == 0);
 	CHECK(test_wait_until(found, &new_handle));
-	CHECK(more_lookups(&l, 20));
+	CHECK(e2e_more_lookups(&l, 20));
 	/* Twice more: each generation replaces the one before it. */
 	for (int i = 2; i <= 3; i++) {
 		char name[16];
 		snprintf(name, sizeof(name), "snap-%d", i);
 		REQUIRE(snapshot(name) == 0);
 		CHECK(install(name) == 0);
-		CHECK(more_lookups(&l, 20));
+		CHECK(e2e_more_lookups(&l, 20));
 	}
 	atomic_store(&l.stop, 1);
 	pthread_join(thread, NULL);
@@ -341,10 +268,10 @@ case_rotation_shipped_by_install(void)
 	free(text);
 	probe pinned_new = {info, "+1 617 557 0002"};
 	CHECK(test_wait_until(found, &pinned_new));
-	lookups l = {.info_path = info};
+	e2e_lookups l = {.numbers = &numbers, .new_client = pinned_client, .arg = info};
 	pthread_t thread;
-	REQUIRE(pthread_create(&thread, NULL, lookups_main, &l) == 0);
-	CHECK(more_lookups(&l, 20));
+	REQUIRE(pthread_create(&thread, NULL, e2e_lookups_main, &l) == 0);
+	CHECK(e2e_more_lookups(&l, 20));
 	atomic_store(&l.stop, 1);
 	pthread_join(thread, NULL);
 	CHECK(l.failed == 0 && l.wrong == 0);
