@@ -33,7 +33,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include <sodium.h>
@@ -96,27 +95,6 @@ die(const char *what, veil_err err, const char *detail)
 	exit(1);
 }
 
-/* Seconds of CPU this process has used, all its threads. */
-static double
-cpu_seconds(void)
-{
-	struct rusage ru;
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return 0;
-	return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-	       ru.ru_stime.tv_usec / 1e6;
-}
-
-/* Seconds of CPU the calling thread has used. */
-static double
-thread_cpu_seconds(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-		return 0;
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /*
  * Seconds of CPU one call of work takes, over calls calls: CPU time, not
  * wall time, so that other load on the machine (which only takes turns
@@ -125,10 +103,10 @@ thread_cpu_seconds(void)
 static double
 cpu_seconds_per_call(const bench_work *work, unsigned calls)
 {
-	const double t0 = thread_cpu_seconds();
+	const double t0 = clock_thread_cpu_seconds();
 	for (unsigned i = 0; i < calls; i++)
 		work->run(work->arg);
-	return (thread_cpu_seconds() - t0) / calls;
+	return (clock_thread_cpu_seconds() - t0) / calls;
 }
 
 /* The floor's HashToGroup: SHA-512 of a handle, then from_hash. */
@@ -305,10 +283,10 @@ main(int argc, char **argv)
 	double ratio[MAX_RUNS], wall[MAX_RUNS], cpu[MAX_RUNS], floor_s[MAX_RUNS];
 	double cpu_ratio[MAX_RUNS];
 	for (unsigned long r = 0; r < o.runs; r++) {
-		const double t0 = clock_monotonic_seconds(), c0 = cpu_seconds();
+		const double t0 = clock_monotonic_seconds(), c0 = clock_process_cpu_seconds();
 		err = veil_client_lookup(client, (const char *const *)contacts, n, results);
 		wall[r] = clock_monotonic_seconds() - t0;
-		cpu[r] = cpu_seconds() - c0;
+		cpu[r] = clock_process_cpu_seconds() - c0;
 		if (err != VEIL_OK)
 			die("lookup", err, veil_client_last_error(client));
 		/* 3 multiplications (2 client, 1 server) and 1 HashToGroup a contact. */

@@ -343,15 +343,6 @@ print_handles(uint32_t count)
 /* ------------------------------------------------------------------ */
 /* The floor */
 
-static double
-thread_cpu_seconds(void)
-{
-	struct timespec ts;
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
-		return NAN;
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /*
  * The floor's rate over wall time (bench_rate), which is what the server's
  * items/s compares with, and over this thread's CPU time in *per_cpu: the
@@ -361,9 +352,9 @@ static double
 measure_floor(const bench_work *work, double seconds, double *per_cpu)
 {
 	uint64_t calls = 0;
-	const double cpu = thread_cpu_seconds();
+	const double cpu = clock_thread_cpu_seconds();
 	const double rate = bench_rate(work, seconds, &calls);
-	*per_cpu = (double)calls / (thread_cpu_seconds() - cpu);
+	*per_cpu = (double)calls / (clock_thread_cpu_seconds() - cpu);
 	return rate;
 }
 

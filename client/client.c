@@ -697,6 +697,20 @@ finalize_chunk(void *arg, size_t task)
 }
 
 /*
+ * VOPRF, after the chunks' errors went to their batches: matches a
+ * chunk's items when its batch is sound (its proof held, and every chunk
+ * of its items was unblinded).
+ */
+static void
+match_sound_chunk(void *arg, size_t task)
+{
+	const wave *w = arg;
+	chunk *ch = &w->chunks[task];
+	if (!ch->verify && ch->batch->err == VEIL_OK)
+		ch->err = match_chunk(w->c, ch);
+}
+
+/*
  * Cuts the wave's batches into chunks of step items for its workers;
  * with verify set, one verify chunk per batch first (the longest tasks,
  * handed out first). VEIL_ERR_NOMEM.
@@ -731,6 +745,24 @@ batch_error(batch *b, veil_err err, const char *text)
 {
 	b->err = err;
 	snprintf(b->error, sizeof(b->error), "%s", text);
+}
+
+/* The first failed chunk of each batch still sound fails the batch, said as the error it is. */
+static void
+chunk_errors_to_batches(const wave *w)
+{
+	for (size_t i = 0; i < w->chunk_count; i++) {
+		batch *b = w->chunks[i].batch;
+		const veil_err e = w->chunks[i].err;
+		if (e == VEIL_OK || b->err != VEIL_OK)
+			continue;
+		if (e == VEIL_ERR_VERIFY)
+			batch_error(b, VEIL_ERR_VERIFY, "server's proof does not verify");
+		else if (e == VEIL_ERR_ELEMENT || e == VEIL_ERR_SCALAR)
+			batch_error(b, VEIL_ERR_PARSE, "server sent an invalid element");
+		else
+			batch_error(b, e, "");
+	}
 }
 
 /* The connection of lane i of a wave: the client's own for lane 0, else
@@ -918,27 +950,12 @@ lookup_wave(veil_client *c, batch *batches, size_t count, unsigned bits, uint16_
 	if ((err = wave_chunks(&w, FINALIZE_CHUNK, c->mode == OPRF_MODE_VOPRF)) != VEIL_OK)
 		goto out;
 	parallel_run(threads, w.chunk_count, finalize_chunk, &w);
+	chunk_errors_to_batches(&w);
 	/* VOPRF: a batch's outputs count once its proof held (its verify
 	 * chunk came out VEIL_OK, as did every chunk of its items). */
-	for (size_t i = 0; i < w.chunk_count && c->mode == OPRF_MODE_VOPRF; i++) {
-		batch *b = w.chunks[i].batch;
-		int sound = b->err == VEIL_OK;
-		for (size_t j = 0; j < w.chunk_count && sound; j++)
-			sound = w.chunks[j].batch != b || w.chunks[j].err == VEIL_OK;
-		if (sound && !w.chunks[i].verify)
-			w.chunks[i].err = match_chunk(c, &w.chunks[i]);
-	}
-	for (size_t i = 0; i < w.chunk_count; i++) {
-		batch *b = w.chunks[i].batch;
-		const veil_err e = w.chunks[i].err;
-		if (e == VEIL_OK || b->err != VEIL_OK)
-			continue;
-		if (e == VEIL_ERR_VERIFY)
-			batch_error(b, VEIL_ERR_VERIFY, "server's proof does not verify");
-		else if (e == VEIL_ERR_ELEMENT || e == VEIL_ERR_SCALAR)
-			batch_error(b, VEIL_ERR_PARSE, "server sent an invalid element");
-		else
-			batch_error(b, e, "");
+	if (c->mode == OPRF_MODE_VOPRF) {
+		parallel_run(threads, w.chunk_count, match_sound_chunk, &w);
+		chunk_errors_to_batches(&w);
 	}
 	for (size_t i = 0; i < count; i++) {
 		if (batches[i].err == VEIL_OK)
@@ -1170,6 +1187,14 @@ static size_t
 answered_first(pending *items, const batch *batches, size_t count, pending *scratch)
 {
 	size_t total = 0, answered = 0;
+	int all = 1;
+	for (size_t i = 0; i < count; i++) {
+		total += batches[i].count;
+		all &= batches[i].err == VEIL_OK;
+	}
+	if (all) /* the usual case: nothing to move */
+		return total;
+	total = 0;
 	for (size_t pass = 0; pass < 2; pass++) {
 		const pending *from = items;
 		for (size_t i = 0; i < count; i++) {

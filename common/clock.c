@@ -29,6 +29,12 @@ clock_process_cpu_seconds(void)
 	return read_clock(CLOCK_PROCESS_CPUTIME_ID);
 }
 
+double
+clock_thread_cpu_seconds(void)
+{
+	return read_clock(CLOCK_THREAD_CPUTIME_ID);
+}
+
 void
 clock_sleep_seconds(double seconds)
 {

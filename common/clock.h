@@ -15,6 +15,9 @@ double clock_wall_seconds(void);
 /* CLOCK_PROCESS_CPUTIME_ID: CPU time of the whole process, every thread. */
 double clock_process_cpu_seconds(void);
 
+/* CLOCK_THREAD_CPUTIME_ID: CPU time of the calling thread. */
+double clock_thread_cpu_seconds(void);
+
 /* Sleeps for seconds (0 or more), resuming after signals. */
 void clock_sleep_seconds(double seconds);
 

@@ -32,6 +32,7 @@
 #include "oprf.h"
 #include "registry.h"
 #include "state.h"
+#include "store_file.h"
 
 #define PROGRAM             "veil-admin"
 /* Bad import lines reported one by one; the rest are counted. */
@@ -564,13 +565,12 @@ static uint64_t
 registry_file_size(const char *dir)
 {
 	char *reg = state_registry_path(dir);
-	char path[4096];
+	char *path = reg != NULL ? store_file_join(reg, "data.mdb") : NULL;
 	struct stat st;
 	uint64_t size = 0;
-	if (reg != NULL &&
-	    (size_t)snprintf(path, sizeof(path), "%s/data.mdb", reg) < sizeof(path) &&
-	    stat(path, &st) == 0)
+	if (path != NULL && stat(path, &st) == 0)
 		size = (uint64_t)st.st_size;
+	free(path);
 	free(reg);
 	return size;
 }
@@ -591,11 +591,7 @@ run_snapshot(const cli_command *cmd, int argc, char **argv)
 	}
 	print_size("registry-bytes", registry_file_size(opt.state));
 	print_size("snapshot-bytes", registry_file_size(opt.out));
-	char tokens[PATH_MAX];
-	struct stat st;
-	if ((size_t)snprintf(tokens, sizeof(tokens), "%s/%s", opt.out, STATE_TOKENS_DIR) <
-	            sizeof(tokens) &&
-	    stat(tokens, &st) == 0)
+	if (store_file_exists(opt.out, STATE_TOKENS_DIR))
 		fprintf(stderr,
 		        "veil-admin snapshot: note: the copy holds the token issuer's keys, and "
 		        "each "

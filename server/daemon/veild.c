@@ -666,7 +666,7 @@ reload(serving *sv)
 		}
 	}
 	daemon_workers_resume();
-	redeemer_refresh(sv->config.redeemer);
+	/* The token keys' copy: periodic() refreshes it right after. */
 
 	if (read) {
 		if (text_changed(fresh.metrics_file, sv->metrics_file) ||

@@ -695,14 +695,26 @@ state_retire_keys(veil_state *st, uint64_t now, state_rotation *out, const char 
 /* ------------------------------------------------------------------ */
 /* Snapshots */
 
+/* dir's parent directory (or "."), fsynced. */
+static veil_err
+sync_parent(const char *path)
+{
+	char *parent = strdup(path);
+	if (parent == NULL)
+		return VEIL_ERR_NOMEM;
+	char *slash = strrchr(parent, '/');
+	if (slash == parent)
+		slash[1] = '\0';
+	else if (slash != NULL)
+		*slash = '\0';
+	const veil_err err = store_file_sync_dir(slash == NULL ? "." : parent);
+	free(parent);
+	return err;
+}
+
 /* The most bytes a file copied beside the registry may hold (key files, a challenge). */
 #define SNAPSHOT_MAX_FILE 65536
 
-/*
- * Copies the regular file dir/name to out/name (0600, fsynced, never
- * through a link or over a file). The bytes pass through guarded memory,
- * wiped after.
- */
 /*
  * Reads the regular file path (never through a link) whole into bytes
  * (SNAPSHOT_MAX_FILE bytes, guarded); *len gets its length.
@@ -734,6 +746,11 @@ read_small_file(const char *path, uint8_t *bytes, size_t *len)
 	return err;
 }
 
+/*
+ * Copies the regular file dir/name to out/name (0600, fsynced, never
+ * through a link or over a file). The bytes pass through guarded memory,
+ * wiped after.
+ */
 static veil_err
 copy_small_file(const char *dir, const char *out, const char *name)
 {
@@ -890,7 +907,7 @@ state_snapshot(const char *dir, const char *out_dir, const char **why)
 	set_why(why, NULL);
 	if (dir == NULL || out_dir == NULL)
 		return VEIL_ERR_ARGUMENT;
-	char *tmp = NULL, *parent = NULL;
+	char *tmp = NULL;
 	if (asprintf(&tmp, "%s.tmp", out_dir) < 0)
 		return VEIL_ERR_NOMEM;
 	int lock = -1, made = 0;
@@ -945,15 +962,7 @@ state_snapshot(const char *dir, const char *out_dir, const char **why)
 		goto done;
 	}
 	made = 0;
-	err = VEIL_ERR_NOMEM;
-	if ((parent = strdup(out_dir)) == NULL)
-		goto done;
-	char *slash = strrchr(parent, '/');
-	if (slash == parent)
-		slash[1] = '\0';
-	else if (slash != NULL)
-		*slash = '\0';
-	err = store_file_sync_dir(slash == NULL ? "." : parent);
+	err = sync_parent(out_dir);
 	set_why(why, err == VEIL_OK ? NULL : "output directory's parent (fsync)");
 done:
 	registry_free(copy);
@@ -962,7 +971,6 @@ done:
 	if (lock >= 0)
 		close(lock);
 	free(tmp);
-	free(parent);
 	return err;
 }
 
@@ -1231,23 +1239,6 @@ done:
 	sodium_free(theirs);
 	free(a);
 	free(b);
-	return err;
-}
-
-/* dir's parent directory (or "."), fsynced. */
-static veil_err
-sync_parent(const char *path)
-{
-	char *parent = strdup(path);
-	if (parent == NULL)
-		return VEIL_ERR_NOMEM;
-	char *slash = strrchr(parent, '/');
-	if (slash == parent)
-		slash[1] = '\0';
-	else if (slash != NULL)
-		*slash = '\0';
-	const veil_err err = store_file_sync_dir(slash == NULL ? "." : parent);
-	free(parent);
 	return err;
 }
 
