@@ -279,6 +279,33 @@ veil_client_last_error(const veil_client *c)
 	return c->last_error;
 }
 
+/* The identity key of keys mode, computed on the first request; nothing in tokens mode. */
+static veil_err
+ensure_identity(veil_client *c)
+{
+	if (c->auth == VEIL_AUTH_TOKENS || c->have_identity)
+		return VEIL_OK;
+	const veil_err err = envelope_identity_key(c->server_key, c->client_secret, c->identity);
+	c->have_identity = err == VEIL_OK;
+	return err;
+}
+
+/* This client as the peer of a request on transport, its error text into error. */
+static client_peer
+peer_of(const veil_client *c, transport_client *transport, char *error, size_t error_size)
+{
+	const int anonymous = c->auth == VEIL_AUTH_TOKENS;
+	return (client_peer){
+	        .transport = transport,
+	        .url = c->url,
+	        .server_key = c->server_key,
+	        .client_public = anonymous ? NULL : c->client_public,
+	        .identity = anonymous ? NULL : c->identity,
+	        .error = error,
+	        .error_size = error_size,
+	};
+}
+
 /*
  * client_exchange() with this client: a SEALED frame under its key, or in
  * tokens mode a SEALED_ANONYMOUS one. The identity key is computed on
@@ -289,21 +316,10 @@ exchange(veil_client *c, const buf *inner, const uint8_t *request_id, buf *frame
          buf *reply_inner, proto_msg *msg, client_outcome *outcome)
 {
 	memset(outcome, 0, sizeof(*outcome));
-	const int anonymous = c->auth == VEIL_AUTH_TOKENS;
-	veil_err err;
-	if (!anonymous && !c->have_identity &&
-	    (err = envelope_identity_key(c->server_key, c->client_secret, c->identity)) != VEIL_OK)
+	const veil_err err = ensure_identity(c);
+	if (err != VEIL_OK)
 		return err;
-	c->have_identity = !anonymous;
-	const client_peer peer = {
-	        .transport = c->transport,
-	        .url = c->url,
-	        .server_key = c->server_key,
-	        .client_public = anonymous ? NULL : c->client_public,
-	        .identity = anonymous ? NULL : c->identity,
-	        .error = c->last_error,
-	        .error_size = sizeof(c->last_error),
-	};
+	const client_peer peer = peer_of(c, c->transport, c->last_error, sizeof(c->last_error));
 	return client_exchange(&peer, inner, request_id, frame, reply, reply_inner, msg, outcome);
 }
 
@@ -886,10 +902,8 @@ lookup_wave(veil_client *c, batch *batches, size_t count, unsigned bits, uint16_
 	for (size_t i = 0; i < w.chunk_count; i++)
 		if ((err = w.chunks[i].err) != VEIL_OK)
 			goto out;
-	if (!tokens && !c->have_identity &&
-	    (err = envelope_identity_key(c->server_key, c->client_secret, c->identity)) != VEIL_OK)
+	if ((err = ensure_identity(c)) != VEIL_OK)
 		goto out;
-	c->have_identity = !tokens;
 	/* A token per request; when they run out, the requests that have one
 	 * still go, and those after fail as the token file says. */
 	for (size_t i = 0; i < count && tokens; i++) {
@@ -921,15 +935,7 @@ lookup_wave(veil_client *c, batch *batches, size_t count, unsigned bits, uint16_
 			goto out;
 		if ((b->err = lane_transport(c, i, &t)) != VEIL_OK)
 			snprintf(b->error, sizeof(b->error), "transport: %s", transport_strerror());
-		b->peer = (client_peer){
-		        .transport = t,
-		        .url = c->url,
-		        .server_key = c->server_key,
-		        .client_public = tokens ? NULL : c->client_public,
-		        .identity = tokens ? NULL : c->identity,
-		        .error = b->error,
-		        .error_size = sizeof(b->error),
-		};
+		b->peer = peer_of(c, t, b->error, sizeof(b->error));
 	}
 	/* The requests go out together; lane 0's is this thread's. */
 	pthread_t senders[CLIENT_LANES];
