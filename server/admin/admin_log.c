@@ -425,24 +425,19 @@ out:
 /* ------------------------------------------------------------------ */
 /* salts */
 
-/* One state's salts, after its header line when replicas is above 1. */
+/*
+ * The salts of the days listed (count of them) of the log in dir, after
+ * its header line when replicas is above 1.
+ */
 static int
-write_salts(const cli_command *cmd, size_t replica, size_t replicas)
+write_salts(const cli_command *cmd, const char *dir, const uint32_t *days, size_t count,
+            size_t replica, size_t replicas)
 {
-	uint32_t *days = NULL;
-	size_t count = 0;
 	uint8_t *salt = NULL;
 	char *hex = NULL;
-	char dir[PATH_MAX];
 	int status = 1;
 	veil_err err = VEIL_OK;
 
-	if (log_dir_of(cmd, dir) != 0)
-		goto out;
-	if ((err = saltchain_list_salts(dir, &days, &count)) != VEIL_OK) {
-		cli_error(cmd->name, "no query log in %s: %s", dir, veil_strerror(err));
-		goto out;
-	}
 	if (replicas > 1)
 		printf("{\"replica\":%zu,\"replicas\":%zu}\n", replica, replicas);
 	salt = sodium_malloc(QLOG_SALT_SIZE);
@@ -469,7 +464,6 @@ out:
 		sodium_free(salt);
 	if (hex != NULL)
 		sodium_free(hex);
-	free(days);
 	return status;
 }
 
@@ -480,25 +474,27 @@ admin_log_salts(const cli_command *cmd, int argc, char **argv)
 	const size_t n = states_of(cmd, argc, argv, states);
 	if (n == 0)
 		return CLI_EXIT_USAGE;
-	/* Each log is there before a salt is written. */
-	for (size_t i = 0; i < n; i++) {
-		char dir[PATH_MAX];
-		uint32_t *days = NULL;
-		size_t count = 0;
+	/* Each log is there, its days listed, before a salt is written. */
+	static char dirs[MAX_REPLICAS][PATH_MAX];
+	uint32_t *days[MAX_REPLICAS] = {0};
+	size_t counts[MAX_REPLICAS] = {0};
+	int status = 0;
+	for (size_t i = 0; i < n && status == 0; i++) {
 		state_dir = states[i];
-		if (log_dir_of(cmd, dir) != 0)
-			return 1;
-		const veil_err err = saltchain_list_salts(dir, &days, &count);
-		free(days);
-		if (err != VEIL_OK) {
-			cli_error(cmd->name, "no query log in %s: %s", dir, veil_strerror(err));
-			return 1;
+		if (log_dir_of(cmd, dirs[i]) != 0) {
+			status = 1;
+		} else {
+			const veil_err err = saltchain_list_salts(dirs[i], &days[i], &counts[i]);
+			if (err != VEIL_OK) {
+				cli_error(cmd->name, "no query log in %s: %s", dirs[i],
+				          veil_strerror(err));
+				status = 1;
+			}
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		state_dir = states[i];
-		if (write_salts(cmd, i, n) != 0)
-			return 1;
-	}
-	return 0;
+	for (size_t i = 0; i < n && status == 0; i++)
+		status = write_salts(cmd, dirs[i], days[i], counts[i], i, n);
+	for (size_t i = 0; i < n; i++)
+		free(days[i]);
+	return status;
 }
