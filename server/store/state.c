@@ -809,10 +809,10 @@ remove_snapshot_dir(const char *dir, int depth)
 			if (path == NULL)
 				continue;
 			struct stat st;
-			if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && depth > 0)
+			const int known = lstat(path, &st) == 0;
+			if (known && S_ISDIR(st.st_mode) && depth > 0)
 				remove_snapshot_dir(path, depth - 1);
-			else if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-			         st.st_size <= SNAPSHOT_MAX_FILE) {
+			else if (known && S_ISREG(st.st_mode) && st.st_size <= SNAPSHOT_MAX_FILE) {
 				if (store_file_erase(path) != VEIL_OK)
 					(void)unlink(path);
 			} else
@@ -1094,9 +1094,10 @@ remove_entry(const char *dir, const char *name)
 {
 	char *path = store_file_join(dir, name);
 	struct stat st;
-	if (path != NULL && lstat(path, &st) == 0 && !S_ISDIR(st.st_mode))
+	const int known = path != NULL && lstat(path, &st) == 0;
+	if (known && !S_ISDIR(st.st_mode))
 		(void)unlink(path);
-	if (path != NULL && lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (known && S_ISDIR(st.st_mode)) {
 		DIR *d = opendir(path);
 		for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;)
 			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
