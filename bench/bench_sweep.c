@@ -516,16 +516,24 @@ write_registry_chart(const run *runs, size_t n, buf *out)
 {
 	frame f = {.by = BY_REGISTRY};
 	frame_x_range(&f, runs, n);
+	/* Runs are sorted by batch: each batch size is one slice, its
+	 * bounds and means found once. */
+	struct slice {
+		size_t start, end;
+		double m50, m99;
+	} slices[MAX_RUNS];
+	size_t count = 0;
 	double rel_max = 1.2, step, unused;
-	for (size_t start = 0; start < n;) {
+	for (size_t start = 0; start < n; count++) {
 		size_t end = start + 1;
 		while (end < n && runs[end].batch == runs[start].batch)
 			end++;
-		const double m50 = mean_of(runs + start, end - start, P50);
-		const double m99 = mean_of(runs + start, end - start, P99);
+		struct slice *sl = &slices[count];
+		*sl = (struct slice){start, end, mean_of(runs + start, end - start, P50),
+		                     mean_of(runs + start, end - start, P99)};
 		for (size_t i = start; i < end; i++) {
-			const double a = run_number(&runs[i], P50) / m50;
-			const double b = run_number(&runs[i], P99) / m99;
+			const double a = run_number(&runs[i], P50) / sl->m50;
+			const double b = run_number(&runs[i], P99) / sl->m99;
 			rel_max = fmax(rel_max, isfinite(a) ? a : 0);
 			rel_max = fmax(rel_max, isfinite(b) ? b : 0);
 		}
@@ -544,16 +552,12 @@ write_registry_chart(const run *runs, size_t n, buf *out)
 	           "fill-opacity=\"0.15\"/>\n",
 	           LEFT, band_top, PLOT_W, band_bottom - band_top, CHART_GREY);
 
-	/* Runs are sorted by batch: each batch size is one slice. */
 	double lx = LEFT;
 	const double ly = TOP + PLOT_H + 56;
-	for (size_t start = 0, line = 0; start < n; line++) {
-		size_t end = start + 1;
-		while (end < n && runs[end].batch == runs[start].batch)
-			end++;
+	for (size_t line = 0; line < count; line++) {
+		const size_t start = slices[line].start, end = slices[line].end;
+		const double m50 = slices[line].m50, m99 = slices[line].m99;
 		const char *color = batch_colors[line % BATCH_COLORS];
-		const double m50 = mean_of(runs + start, end - start, P50);
-		const double m99 = mean_of(runs + start, end - start, P99);
 		polyline(out, &f, runs + start, end - start, P50, m50, f.left_top, color, false);
 		polyline(out, &f, runs + start, end - start, P99, m99, f.left_top, color, true);
 		for (size_t i = start; i < end; i++) {
@@ -570,7 +574,6 @@ write_registry_chart(const run *runs, size_t n, buf *out)
 		snprintf(label, sizeof(label), "batch %lld", (long long)runs[start].batch);
 		legend(out, lx, ly, color, false, label);
 		lx += 110;
-		start = end;
 	}
 	buf_append_str(out, "</svg>\n");
 }
